@@ -1,0 +1,1 @@
+"""One module per source layout; each turns official files into an ImportResult."""

@@ -1,0 +1,53 @@
+"""The on-disk layout of one release: file names, flag bits, and the fixed-width arrays.
+
+One folder per code set and release (``<root>/<set>/<release>/``) holds:
+
+- ``manifest.json``: provenance, counts, and the size and SHA-256 of every other file;
+- ``codes.marisa``: a marisa Trie (label order, so prefix listings come out sorted) of the keys;
+- ``records.idx`` / ``records.bin``: per trie id, the record as compact UTF-8 JSON;
+- ``flags.bin``: one byte per id (kind and termination bits) for look-ups that need no text;
+- ``rank.bin``: per id, the number of words in the description (shorter ranks first);
+- ``words.marisa`` + ``postings.idx`` / ``postings.bin``: the description word index;
+- ``aux-<name>.marisa`` / ``.idx`` / ``.bin``: keyed side stores (PCS tables, NDC products);
+- ``meta.json``: small per-release data (ICD-10-CM chapters and sections).
+
+Arrays are native-endian; the manifest records the byte order so another machine refuses them
+clearly instead of reading nonsense.
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMAT_VERSION = 1
+
+MANIFEST = "manifest.json"
+META = "meta.json"
+CODES = "codes.marisa"
+RECORDS_IDX = "records.idx"
+RECORDS_BIN = "records.bin"
+FLAGS = "flags.bin"
+RANK = "rank.bin"
+WORDS = "words.marisa"
+POSTINGS_IDX = "postings.idx"
+POSTINGS_BIN = "postings.bin"
+
+FLAG_CODE = 1
+FLAG_HEADER = 2
+FLAG_MODIFIER = 4
+FLAG_TERMINATED = 8
+
+OFFSET_TYPE = "I"  # uint32 offsets and ids
+RANK_TYPE = "H"  # uint16
+
+
+def aux_files(name: str) -> tuple[str, str, str]:
+    return f"aux-{name}.marisa", f"aux-{name}.idx", f"aux-{name}.bin"
+
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def valid_release_label(label: str) -> bool:
+    """Release labels name folders, so they are kept to a portable file-name alphabet."""
+    return bool(_LABEL_RE.match(label)) and ".." not in label

@@ -1,0 +1,198 @@
+"""The data that importers produce and the index stores: code records and release manifests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+# Record kinds. A "code" is valid on a claim; a "header" is a real entry of the code set
+# (an ICD-10-CM category, a PCS table) that is not; a "modifier" qualifies a procedure code.
+CODE = "code"
+HEADER = "header"
+MODIFIER = "modifier"
+KINDS = (CODE, HEADER, MODIFIER)
+
+
+@dataclass(slots=True)
+class CodeRecord:
+    """One entry of a code set release, keyed by its normalised form (no dots, NDC as 11 digits)."""
+
+    code: str
+    description: str
+    kind: str = CODE
+    short: str | None = None
+    parent: str | None = None
+    added: str | None = None  # ISO dates, as published
+    effective: str | None = None
+    terminated: str | None = None
+    action: str | None = None
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+    # Extra words that should find this record in a description search (synonyms, brand names).
+    terms: list[str] = field(default_factory=list)
+
+    @property
+    def billable(self) -> bool:
+        return self.kind == CODE
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"c": self.code, "d": self.description}
+        if self.kind != CODE:
+            out["k"] = self.kind
+        for key, value in (
+            ("s", self.short),
+            ("p", self.parent),
+            ("a", self.added),
+            ("e", self.effective),
+            ("t", self.terminated),
+            ("x", self.action),
+        ):
+            if value:
+                out[key] = value
+        if self.notes:
+            out["n"] = self.notes
+        if self.detail:
+            out["v"] = self.detail
+        if self.terms:
+            out["w"] = self.terms
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CodeRecord:
+        return cls(
+            code=data["c"],
+            description=data["d"],
+            kind=data.get("k", CODE),
+            short=data.get("s"),
+            parent=data.get("p"),
+            added=data.get("a"),
+            effective=data.get("e"),
+            terminated=data.get("t"),
+            action=data.get("x"),
+            notes=data.get("n", {}),
+            detail=data.get("v", {}),
+            terms=data.get("w", []),
+        )
+
+
+@dataclass(slots=True)
+class SourceFile:
+    name: str
+    sha256: str
+    bytes: int
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a release's data came from: an installed package, or files the user gave."""
+
+    kind: str  # "package" | "file"
+    name: str
+    version: str | None = None
+    files: list[SourceFile] = field(default_factory=list)
+    url: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "package":
+            return f"{self.name} {self.version}" if self.version else self.name
+        names = ", ".join(f.name for f in self.files) or self.name
+        return names
+
+
+@dataclass
+class ImportResult:
+    """What an importer hands to the index writer for one release of one code set."""
+
+    set_id: str
+    release: str
+    title: str
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    source: Source
+    records: Iterable[CodeRecord]
+    # False when the source lists only some of the set's codes (a local list, a subset):
+    # then a code missing from it proves nothing.
+    complete: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+    # Named keyed stores beside the codes, e.g. PCS tables keyed by their 3-character prefix.
+    aux: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Manifest:
+    format: int
+    set_id: str
+    release: str
+    title: str
+    effective_from: str | None
+    effective_to: str | None
+    complete: bool
+    source: Source
+    counts: dict[str, int]
+    builder: str
+    built_at: str
+    files: dict[str, dict[str, Any]]  # file name -> {"bytes": size, "sha256": digest}
+    aux: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    byteorder: str = "little"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "set": self.set_id,
+            "release": self.release,
+            "title": self.title,
+            "effective_from": self.effective_from,
+            "effective_to": self.effective_to,
+            "complete": self.complete,
+            "source": {
+                "kind": self.source.kind,
+                "name": self.source.name,
+                "version": self.source.version,
+                "url": self.source.url,
+                "files": [
+                    {"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in self.source.files
+                ],
+            },
+            "counts": self.counts,
+            "builder": self.builder,
+            "built_at": self.built_at,
+            "files": self.files,
+            "aux": self.aux,
+            "warnings": self.warnings,
+            "byteorder": self.byteorder,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        src = data["source"]
+        return cls(
+            format=data["format"],
+            set_id=data["set"],
+            release=data["release"],
+            title=data["title"],
+            effective_from=data.get("effective_from"),
+            effective_to=data.get("effective_to"),
+            complete=data.get("complete", True),
+            source=Source(
+                kind=src["kind"],
+                name=src["name"],
+                version=src.get("version"),
+                url=src.get("url"),
+                files=[SourceFile(f["name"], f["sha256"], f["bytes"]) for f in src.get("files", [])],
+            ),
+            counts=data["counts"],
+            builder=data["builder"],
+            built_at=data["built_at"],
+            files=data["files"],
+            aux=data.get("aux", []),
+            warnings=data.get("warnings", []),
+            byteorder=data.get("byteorder", "little"),
+        )
+
+    def covers(self, day: dt.date) -> bool:
+        start = dt.date.fromisoformat(self.effective_from) if self.effective_from else None
+        end = dt.date.fromisoformat(self.effective_to) if self.effective_to else None
+        return (start is None or start <= day) and (end is None or day <= end)

@@ -1,0 +1,322 @@
+"""Reads releases written by the writer: memory-mapped, so opening one costs milliseconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import mmap
+import sys
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import marisa_trie
+
+from . import layout
+from .model import CodeRecord, Manifest
+from .words import words
+
+
+class IndexError(Exception):  # noqa: A001 - the index's own error, not the builtin
+    """An index cannot be used; the message names the file and how to rebuild it."""
+
+
+class IndexCorrupt(IndexError):
+    pass
+
+
+def rebuild_hint(set_id: str) -> str:
+    return (
+        f"rebuild it with `medcode index build` (embedded defaults) or "
+        f"`medcode index import {set_id} PATH` (your own files)"
+    )
+
+
+class _Blob:
+    """Variable-length documents by id: an offset array plus one concatenated file."""
+
+    def __init__(self, idx_path: Path, bin_path: Path):
+        self._idx_map = _map(idx_path)
+        self._bin_map = _map(bin_path)
+        self.offsets = memoryview(self._idx_map).cast(layout.OFFSET_TYPE)
+        self.data = memoryview(self._bin_map)
+        if len(self.offsets) == 0 or self.offsets[-1] != len(self.data):
+            raise IndexCorrupt(f"{bin_path} does not match {idx_path.name}")
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def get(self, i: int) -> memoryview:
+        return self.data[self.offsets[i] : self.offsets[i + 1]]
+
+    def json(self, i: int) -> Any:
+        return json.loads(bytes(self.get(i)))
+
+
+def _map(path: Path) -> mmap.mmap | bytes:
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _trie(path: Path) -> marisa_trie.Trie:
+    trie = marisa_trie.Trie()
+    try:
+        trie.mmap(str(path))
+    except RuntimeError as exc:
+        raise IndexCorrupt(f"{path} is not a readable marisa trie ({exc})") from exc
+    return trie
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    score: int
+    record: CodeRecord
+
+
+class Release:
+    """One code set x release, opened read-only."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder)
+        manifest_path = self.path / layout.MANIFEST
+        try:
+            self.manifest = Manifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise IndexCorrupt(f"{manifest_path} is missing") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"{manifest_path} is unreadable ({exc})") from exc
+        m = self.manifest
+        if m.format != layout.FORMAT_VERSION:
+            raise IndexCorrupt(f"{manifest_path} has index format {m.format}, this medcode reads {layout.FORMAT_VERSION}")
+        if m.byteorder != sys.byteorder:
+            raise IndexCorrupt(f"{self.path} was built on a {m.byteorder}-endian machine")
+        for name, info in m.files.items():
+            path = self.path / name
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError as exc:
+                raise IndexCorrupt(f"{path} is missing") from exc
+            if size != info["bytes"]:
+                raise IndexCorrupt(f"{path} has {size} bytes, the manifest says {info['bytes']}")
+        try:
+            self._codes = _trie(self.path / layout.CODES)
+            self._records = _Blob(self.path / layout.RECORDS_IDX, self.path / layout.RECORDS_BIN)
+            self._flags = _map(self.path / layout.FLAGS)
+            rank_map = _map(self.path / layout.RANK)
+            self._rank = memoryview(rank_map).cast(layout.RANK_TYPE) if len(rank_map) else array(layout.RANK_TYPE)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorrupt(f"{self.path} cannot be read ({exc})") from exc
+        n = len(self._codes)
+        if len(self._records) != n or len(self._flags) != n or len(self._rank) != n:
+            raise IndexCorrupt(f"{self.path}: the code list and its records disagree in length")
+        self._aux: dict[str, tuple[marisa_trie.Trie, _Blob]] = {}
+
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def set_id(self) -> str:
+        return self.manifest.set_id
+
+    @property
+    def label(self) -> str:
+        return self.manifest.release
+
+    @property
+    def title(self) -> str:
+        return self.manifest.title
+
+    @property
+    def effective_from(self) -> dt.date | None:
+        v = self.manifest.effective_from
+        return dt.date.fromisoformat(v) if v else None
+
+    @property
+    def effective_to(self) -> dt.date | None:
+        v = self.manifest.effective_to
+        return dt.date.fromisoformat(v) if v else None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.manifest.covers(day)
+
+    def __repr__(self) -> str:
+        return f"Release({self.set_id}/{self.label})"
+
+    # -- codes -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._codes
+
+    def flags(self, key: str) -> int | None:
+        i = self._codes.get(key)
+        return None if i is None else self._flags[i]
+
+    def get(self, key: str) -> CodeRecord | None:
+        i = self._codes.get(key)
+        return None if i is None else self._record(i)
+
+    def _record(self, i: int) -> CodeRecord:
+        return CodeRecord.from_json(self._records.json(i))
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Keys starting with prefix, in sorted order."""
+        return self._codes.iterkeys(prefix)
+
+    def count(self, prefix: str, flag: int) -> int:
+        """How many keys under prefix carry the flag bit (e.g. billable codes below a header)."""
+        return sum(1 for _, i in self._codes.iteritems(prefix) if self._flags[i] & flag)
+
+    def records(self, prefix: str, limit: int, flag_mask: int = 0xFF) -> list[CodeRecord]:
+        out = []
+        for _, i in self._codes.iteritems(prefix):
+            if self._flags[i] & flag_mask:
+                out.append(self._record(i))
+                if len(out) >= limit:
+                    break
+        return out
+
+    # -- word search -----------------------------------------------------------------------
+    @cached_property
+    def _words(self) -> tuple[marisa_trie.Trie, _Blob]:
+        return _trie(self.path / layout.WORDS), _Blob(self.path / layout.POSTINGS_IDX, self.path / layout.POSTINGS_BIN)
+
+    def _postings(self, word_id: int) -> memoryview:
+        return self._words[1].get(word_id).cast(layout.OFFSET_TYPE)
+
+    def search(self, query: str, limit: int = 20, flag_mask: int = 0xFF) -> list[Hit]:
+        """Records whose words cover every query word (each a whole word or, from two
+        characters on, a word's beginning), best first: more whole-word matches, claim-valid
+        codes, shorter descriptions."""
+        qwords = list(dict.fromkeys(words(query)))
+        if not qwords:
+            return []
+        trie, _ = self._words
+        per_word: list[dict[int, int]] = []
+        for qw in qwords:
+            scores: dict[int, int] = {}
+            prefix_ok = len(qw) >= 2 and not qw.isdigit()
+            matches = trie.iteritems(qw) if prefix_ok else ([(qw, trie[qw])] if qw in trie else [])
+            for word, wid in matches:
+                points = 3 if word == qw else 1
+                for rid in self._postings(wid):
+                    if scores.get(rid, 0) < points:
+                        scores[rid] = points
+            if not scores:
+                return []
+            per_word.append(scores)
+        per_word.sort(key=len)
+        total: dict[int, int] = dict(per_word[0])
+        for scores in per_word[1:]:
+            total = {rid: s + scores[rid] for rid, s in total.items() if rid in scores}
+            if not total:
+                return []
+        flags = self._flags
+        rank = self._rank
+        chosen = [rid for rid in total if flags[rid] & flag_mask]
+        chosen.sort(
+            key=lambda rid: (
+                -total[rid],
+                bool(flags[rid] & layout.FLAG_TERMINATED),
+                not flags[rid] & layout.FLAG_CODE,
+                rank[rid],
+                self._codes.restore_key(rid),
+            )
+        )
+        return [Hit(total[rid], self._record(rid)) for rid in chosen[:limit]]
+
+    # -- side data -------------------------------------------------------------------------
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        path = self.path / layout.META
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"{path} is unreadable ({exc})") from exc
+
+    def aux(self, name: str, key: str) -> Any | None:
+        if name not in self.manifest.aux:
+            return None
+        if name not in self._aux:
+            trie_name, idx_name, bin_name = layout.aux_files(name)
+            self._aux[name] = (_trie(self.path / trie_name), _Blob(self.path / idx_name, self.path / bin_name))
+        trie, blob = self._aux[name]
+        i = trie.get(key)
+        return None if i is None else blob.json(i)
+
+    def verify(self) -> list[str]:
+        """Check every file against the SHA-256 in the manifest (reads everything, unlike open)."""
+        problems = []
+        for name, info in self.manifest.files.items():
+            h = hashlib.sha256()
+            with open(self.path / name, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            if h.hexdigest() != info["sha256"]:
+                problems.append(f"{self.path / name} does not match its checksum")
+        return problems
+
+
+class IndexStore:
+    """Every release installed under one index folder, opened lazily."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.problems: list[str] = []
+        self._releases: dict[str, list[Release]] | None = None
+
+    def _load(self) -> dict[str, list[Release]]:
+        if self._releases is not None:
+            return self._releases
+        found: dict[str, list[Release]] = defaultdict(list)
+        self.problems = []
+        if self.root.is_dir():
+            for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                    try:
+                        found[set_dir.name].append(Release(rel_dir))
+                    except IndexError as exc:
+                        self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
+        for rels in found.values():
+            rels.sort(key=lambda r: (r.effective_from or dt.date.min, r.label))
+        self._releases = dict(found)
+        return self._releases
+
+    def reload(self) -> None:
+        self._releases = None
+
+    def is_empty(self) -> bool:
+        return not self._load()
+
+    def sets(self) -> list[str]:
+        return list(self._load())
+
+    def releases(self, set_id: str | None = None) -> list[Release]:
+        loaded = self._load()
+        if set_id is not None:
+            return list(loaded.get(set_id, []))
+        return [r for rels in loaded.values() for r in rels]
+
+    def release(self, set_id: str, label: str) -> Release | None:
+        return next((r for r in self.releases(set_id) if r.label == label), None)
+
+    def release_for(self, set_id: str, day: dt.date | None = None) -> tuple[Release, bool] | None:
+        """The release that answers for a date of service, and whether it is in force then.
+
+        Among releases in force, the one that took effect last wins (an April update over its
+        October release). With none in force, the nearest older release answers, else the oldest.
+        """
+        rels = self.releases(set_id)
+        if not rels:
+            return None
+        day = day or dt.date.today()
+        in_force = [r for r in rels if r.covers(day)]
+        if in_force:
+            return in_force[-1], True
+        older = [r for r in rels if r.effective_from is None or r.effective_from <= day]
+        return (older[-1] if older else rels[0]), False

@@ -1,0 +1,111 @@
+"""Reading the files users and packages hand us: plain files, zips, folders; bytes to text."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from .model import Source, SourceFile
+
+
+class SourceError(Exception):
+    """The input cannot be imported; the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    name: str  # base name of the file or zip member
+    data: bytes
+
+    @property
+    def lower(self) -> str:
+        return self.name.lower()
+
+
+def read_inputs(path: Path) -> list[InputFile]:
+    """The files inside path: itself, a zip's members (one level of nested zips), or a folder's files."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path} does not exist")
+    if path.is_dir():
+        out: list[InputFile] = []
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                out.extend(read_inputs(p))
+        return out
+    data = path.read_bytes()
+    return _expand(path.name, data)
+
+
+def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
+    if data[:4] != b"PK\x03\x04":
+        return [InputFile(name, data)]
+    if depth > 1:
+        return []
+    out: list[InputFile] = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if info.is_dir() or "__MACOSX" in info.filename:
+                    continue
+                member = zf.read(info)
+                out.extend(_expand(Path(info.filename).name, member, depth + 1))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SourceError(f"{name} is not a readable zip archive ({exc})") from exc
+    return out
+
+
+def decode(data: bytes, encodings: tuple[str, ...] = ("utf-8", "cp1252")) -> str:
+    """Text from bytes: a BOM decides; UTF-16 without BOM is recognised by its NUL bytes;
+    otherwise the first encoding that decodes wins (publishers use UTF-8 or Windows-1252)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    head = data[:200]
+    if head and head.count(0) > len(head) // 4:
+        return data.decode("utf-16-le" if head[1:2] == b"\x00" else "utf-16-be", errors="replace")
+    for enc in encodings:
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode(encodings[-1], errors="replace")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_source(path: Path, used: list[InputFile] | None = None) -> Source:
+    """Provenance of a user-given file: its name and checksum, plus the members actually read."""
+    path = Path(path)
+    files = []
+    if path.is_file():
+        data = path.read_bytes()
+        files.append(SourceFile(path.name, sha256(data), len(data)))
+    for f in used or []:
+        if not files or f.name != files[0].name:
+            files.append(SourceFile(f.name, sha256(f.data), len(f.data)))
+    return Source(kind="file", name=str(path.resolve()), files=files)
+
+
+def package_source(dist: str, *relative: str) -> tuple[Source, list[Path]]:
+    """Provenance and paths of data files inside an installed distribution, found without
+    importing it (some of these packages do work at import time that we do not need)."""
+    try:
+        d = metadata.distribution(dist)
+    except metadata.PackageNotFoundError as exc:
+        raise SourceError(f"the package {dist} is not installed; reinstall medcode-ls") from exc
+    paths = [Path(str(d.locate_file(r))) for r in relative]
+    files = []
+    for p in paths:
+        if not p.is_file():
+            raise SourceError(f"{p} is missing from the installed package {dist} {d.version}")
+        data = p.read_bytes()
+        files.append(SourceFile(p.name, sha256(data), len(data)))
+    return Source(kind="package", name=dist, version=d.version, files=files), paths
