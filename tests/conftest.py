@@ -1,0 +1,31 @@
+"""Shared fixtures. Tests that need ../shared (official files, real corpora) skip without it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medcode.index_builder.model import ImportResult
+from medcode.index_builder.reader import Release
+from medcode.index_builder.writer import write_release
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED / "data").is_dir():
+        pytest.skip("../shared (official data files and corpora) is not beside this checkout")
+    return SHARED
+
+
+@pytest.fixture
+def build_release(tmp_path):
+    """Write an ImportResult into a fresh index folder and open it, as the server would."""
+
+    def build(result: ImportResult) -> Release:
+        return Release(write_release(tmp_path / "index", result))
+
+    return build
