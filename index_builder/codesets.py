@@ -27,8 +27,9 @@ OFFICIAL_SETS = tuple(SET_NAMES)
 # User-named sets (local code lists) share this shape with the official ids.
 SET_ID_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
-ICD10CM_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
-ICD10CM_DOTTED_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+# The second character was always a digit until FY2026 added category QA0 (genetic disorders).
+ICD10CM_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:[0-9A-Z]{1,4})?$")
+ICD10CM_DOTTED_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
 ICD10PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
 HCPCS_RE = re.compile(r"^[A-V][0-9]{4}$")
 HCPCS_MODIFIER_RE = re.compile(r"^[A-Z0-9]{2}$")

@@ -1,0 +1,96 @@
+"""Building indexes: the embedded defaults, and imports of official or local files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
+from .model import ImportResult
+from .sources import SourceError, read_inputs
+from .writer import write_release
+
+# Sets with data shipped by a package this one depends on. HCPCS has none on any registry;
+# CPT cannot have one (AMA copyright).
+EMBEDDED_SETS = (ICD10CM, ICD10PCS, NDC)
+_IMPORTER_MODULES = {ICD10CM: "icd10cm", ICD10PCS: "icd10pcs", HCPCS: "hcpcs", NDC: "ndc", CPT: "cpt"}
+
+Progress = Callable[[str], None]
+
+
+def _importer(set_id: str):
+    return importlib.import_module(f".importers.{_IMPORTER_MODULES[set_id]}", __package__)
+
+
+@dataclass(slots=True)
+class Built:
+    path: Path
+    result: ImportResult
+    seconds: float
+    records: int
+
+
+def _write(root: Path, result: ImportResult, started: float) -> Built:
+    path = write_release(root, result)
+    from .reader import Release  # the manifest just written is the source of truth for counts
+
+    records = Release(path).manifest.counts["records"]
+    return Built(path, result, time.perf_counter() - started, records)
+
+
+def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: Progress | None = None) -> list[Built]:
+    out = []
+    for set_id in sets:
+        if set_id not in EMBEDDED_SETS:
+            raise SourceError(f"{set_name(set_id)} has no embedded data; import your own files")
+        started = time.perf_counter()
+        if progress:
+            progress(f"{set_name(set_id)}: reading the embedded default …")
+        result = _importer(set_id).embedded_default()
+        built = _write(root, result, started)
+        if progress:
+            progress(
+                f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
+                f"{built.records:,} records in {built.seconds:.1f} s"
+            )
+        out.append(built)
+    return out
+
+
+def import_path(
+    root: Path,
+    set_id: str,
+    path: Path,
+    *,
+    release: str | None = None,
+    effective: dt.date | None = None,
+    complete: bool | None = None,
+    two_column: bool = False,
+) -> Built:
+    """Import files in the set's official layout; a plain two-column list when asked to, or
+    when the official layout is not recognised and the file is one."""
+    if set_id not in OFFICIAL_SETS and not SET_ID_RE.match(set_id):
+        raise SourceError(
+            f"{set_id!r} is not a code set id: use one of {', '.join(OFFICIAL_SETS)}, "
+            "or a local set name of lower-case letters, digits and '-'"
+        )
+    started = time.perf_counter()
+    generic = importlib.import_module(".importers.generic", __package__)
+    if set_id in OFFICIAL_SETS and not two_column:
+        try:
+            result = _importer(set_id).from_path(Path(path), release=release, effective=effective)
+        except SourceError as exc:
+            if not generic.looks_like_two_columns(read_inputs(Path(path))):
+                raise
+            result = generic.from_path(Path(path), set_id=set_id, release=release, effective=effective, complete=complete)
+            result.warnings.append(f"not in the official {set_name(set_id)} layout ({exc}); read as a two-column list")
+        else:
+            if complete is not None:
+                result.complete = complete
+    else:
+        result = generic.from_path(Path(path), set_id=set_id, release=release, effective=effective, complete=complete)
+    return _write(root, result, started)

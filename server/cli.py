@@ -1,0 +1,303 @@
+"""The `medcode` command: index verbs, look-up and search (check and serve join them later)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from medcode.index_builder import __version__
+from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_path
+from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
+from medcode.index_builder.location import ENV_VAR, index_dir
+from medcode.index_builder.lookup import Answer, Status, resolve
+from medcode.index_builder.reader import IndexError as MedcodeIndexError
+from medcode.index_builder.reader import IndexStore
+from medcode.index_builder.sources import SourceError
+from medcode.index_builder.writer import IndexWriteError
+
+from . import textview
+from .describe import describe
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> IndexStore:
+    root = index_dir(args.index_dir)
+    store = IndexStore(root)
+    if store.is_empty() and build_if_empty:
+        _say(f"No code index in {root}: building the embedded defaults first.")
+        build_defaults(root, progress=_say)
+        store.reload()
+    for problem in store.problems:
+        _say(f"warning: {problem}")
+    return store
+
+
+# -- index -------------------------------------------------------------------------------------
+def cmd_index_build(args: argparse.Namespace) -> int:
+    root = index_dir(args.index_dir)
+    sets = tuple(args.set) if args.set else EMBEDDED_SETS
+    _say(f"Building {', '.join(set_name(s) for s in sets)} into {root}")
+    built = build_defaults(root, sets, progress=_say)
+    _say(f"Done: {len(built)} index(es). HCPCS has no embedded data (import the CMS file); CPT needs your licensed AMA files.")
+    return EXIT_OK
+
+
+def cmd_index_import(args: argparse.Namespace) -> int:
+    root = index_dir(args.index_dir)
+    _say(f"Importing {args.path} as {set_name(args.set_id)} …")
+    built = import_path(
+        root,
+        args.set_id,
+        Path(args.path),
+        release=args.release,
+        effective=args.effective,
+        complete=args.complete,
+        two_column=args.two_column,
+    )
+    r = built.result
+    for warning in r.warnings:
+        _say(f"  note: {warning}")
+    _say(f"{r.title} [{r.set_id}/{r.release}]: {built.records:,} records in {built.seconds:.1f} s → {built.path}")
+    return EXIT_OK
+
+
+def _release_row(rel, today: dt.date) -> dict:
+    m = rel.manifest
+    return {
+        "set": m.set_id,
+        "release": m.release,
+        "title": m.title,
+        "effective_from": m.effective_from,
+        "effective_to": m.effective_to,
+        "in_force_today": rel.covers(today),
+        "complete": m.complete,
+        "counts": m.counts,
+        "source": m.source.describe(),
+        "source_kind": m.source.kind,
+        "source_files": [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in m.source.files],
+        "builder": m.builder,
+        "built_at": m.built_at,
+        "path": str(rel.path),
+        "warnings": m.warnings,
+    }
+
+
+def cmd_index_list(args: argparse.Namespace) -> int:
+    store = _open_store(args, build_if_empty=False)
+    today = dt.date.today()
+    rows = [_release_row(r, today) for r in store.releases()]
+    if args.json:
+        print(json.dumps({"index_dir": str(store.root), "today": today.isoformat(), "releases": rows, "problems": store.problems}, indent=2))
+        return EXIT_OK
+    if not rows:
+        _say(f"No code index in {store.root}. Run `medcode index build`.")
+        return EXIT_OK
+    print(f"Index folder: {store.root}  (set {ENV_VAR} to use another)")
+    table = []
+    for r in rows:
+        eff = f"{r['effective_from'] or '…'} – {r['effective_to'] or '…'}"
+        valid = r["counts"].get("code", 0)
+        table.append(
+            [
+                r["set"],
+                r["release"] + (" *" if r["in_force_today"] else ""),
+                eff,
+                f"{r['counts']['records']:,}",
+                f"{valid:,}",
+                "" if r["complete"] else "partial",
+                r["source"],
+                r["built_at"][:10],
+            ]
+        )
+    print(textview.table(table, ["SET", "RELEASE", "EFFECTIVE", "RECORDS", "VALID", "", "SOURCE", "BUILT"]))
+    print("* in force today")
+    for set_id in store.sets():
+        if not any(r["in_force_today"] for r in rows if r["set"] == set_id):
+            newest = store.releases(set_id)[-1]
+            print(f"note: no {set_name(set_id)} release installed is in force today ({today}); newest is {newest.title}")
+    return EXIT_OK
+
+
+def cmd_index_verify(args: argparse.Namespace) -> int:
+    store = _open_store(args, build_if_empty=False)
+    bad = list(store.problems)
+    for rel in store.releases():
+        bad += rel.verify()
+    for problem in bad:
+        print(problem)
+    if not bad:
+        print(f"{len(store.releases())} release(s) verified in {store.root}")
+    return EXIT_FINDINGS if bad else EXIT_OK
+
+
+def cmd_index_remove(args: argparse.Namespace) -> int:
+    import shutil
+
+    store = _open_store(args, build_if_empty=False)
+    rel = store.release(args.set_id, args.release)
+    if rel is None:
+        _say(f"no {args.set_id} release {args.release!r} in {store.root}")
+        return EXIT_USAGE
+    shutil.rmtree(rel.path)
+    _say(f"removed {rel.title} ({rel.path})")
+    return EXIT_OK
+
+
+# -- lookup / search ---------------------------------------------------------------------------
+def answers_for(store: IndexStore, text: str, set_id: str | None, day: dt.date | None) -> list[Answer]:
+    """Every reading of a typed code; with no set given, each set its shape allows."""
+    if set_id:
+        candidates = [(set_id, k) for k in normalise(set_id, text)]
+    else:
+        candidates = [(c.set_id, c.key) for c in guess_sets(text)]
+    answers = [resolve(store, s, k, day) for s, k in candidates]
+    # A bare 10-digit NDC stands for three 11-digit codes: keep those that exist, or one miss.
+    ndc = [a for a in answers if a.set_id == NDC]
+    if len(ndc) > 1:
+        answers = [a for a in answers if a.set_id != NDC] + ([a for a in ndc if a.found] or ndc[:1])
+    # A shape that fits several sets: once a likelier set has the code, later sets without it
+    # add only noise (S72001A is PCS-shaped); an earlier one stays (J1100 with no HCPCS data).
+    shown: list[Answer] = []
+    for a in answers:
+        if a.found or not any(b.found for b in shown):
+            shown.append(a)
+    return sorted(shown, key=lambda a: not a.found)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    answers = answers_for(store, args.code, args.set, args.date)
+    if not answers:
+        hint = f" for {set_name(args.set)}" if args.set else ""
+        _say(f"{args.code!r} does not have the shape of a code{hint}")
+        if args.json:
+            print(json.dumps({"query": args.code, "results": []}, indent=2))
+        return EXIT_FINDINGS
+    views = [describe(store, a, args.code) for a in answers]
+    if args.json:
+        print(json.dumps({"query": args.code, "results": [v.to_json() for v in views]}, indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(textview.code_view(v) for v in views))
+    return EXIT_OK if any(a.status in (Status.FOUND, Status.TERMINATED, Status.NOT_YET) for a in answers) else EXIT_FINDINGS
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    query = " ".join(args.words)
+    sets = [args.set] if args.set else store.sets()
+    hits = []
+    for set_id in sets:
+        choice = store.release_for(set_id, args.date)
+        if choice is None:
+            continue
+        rel = choice[0]
+        for hit in rel.search(query, limit=args.limit):
+            hits.append((hit, rel))
+    hits.sort(key=lambda hr: -hr[0].score)
+    hits = hits[: args.limit]
+    if args.json:
+        out = [
+            {
+                "code": display(rel.set_id, h.record.code),
+                "set": rel.set_id,
+                "release": rel.label,
+                "description": h.record.description,
+                "kind": h.record.kind,
+                "terminated": h.record.terminated,
+                "score": h.score,
+            }
+            for h, rel in hits
+        ]
+        print(json.dumps({"query": query, "results": out}, indent=2, ensure_ascii=False))
+    else:
+        for h, rel in hits:
+            tag = "" if h.record.kind == "code" else f" ({h.record.kind})"
+            if h.record.terminated:
+                tag += f" (terminated {h.record.terminated})"
+            print(f"{display(rel.set_id, h.record.code):<14} {set_name(rel.set_id):<14} {h.record.description}{tag}")
+        if not hits:
+            _say(f"nothing matches {query!r}")
+    return EXIT_OK if hits else EXIT_FINDINGS
+
+
+# -- parser ------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="medcode", description="US medical codes: indexes, look-up, search.")
+    p.add_argument("--version", action="version", version=f"medcode {__version__}")
+    p.add_argument("--index-dir", help=f"index folder (default: ${ENV_VAR}, else the user data directory)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="build, import and list code indexes")
+    isub = index.add_subparsers(dest="index_command", required=True)
+    b = isub.add_parser("build", help="build every embedded default (ICD-10-CM, ICD-10-PCS, NDC)")
+    b.add_argument("--set", action="append", choices=EMBEDDED_SETS, help="only this set (repeatable)")
+    b.set_defaults(func=cmd_index_build)
+    imp = isub.add_parser("import", help="import official files (zip, file or folder) or a two-column list")
+    imp.add_argument("set_id", metavar="SET", help=f"{', '.join(OFFICIAL_SETS)}, or a local set name")
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("--release", help="release label (default: from the file names or contents)")
+    imp.add_argument("--effective", type=_date, help="first day the release is in force (YYYY-MM-DD)")
+    imp.add_argument("--two-column", action="store_true", help="read PATH as a plain code,description list")
+    g = imp.add_mutually_exclusive_group()
+    g.add_argument("--complete", dest="complete", action="store_true", default=None, help="the file lists every code of the set")
+    g.add_argument("--partial", dest="complete", action="store_false", help="the file lists only some codes")
+    imp.set_defaults(func=cmd_index_import)
+    ls = isub.add_parser("list", help="installed releases with counts, dates and sources")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_index_list)
+    ver = isub.add_parser("verify", help="check every index file against its checksum")
+    ver.set_defaults(func=cmd_index_verify)
+    rm = isub.add_parser("remove", help="remove one installed release")
+    rm.add_argument("set_id", metavar="SET")
+    rm.add_argument("release", metavar="RELEASE")
+    rm.set_defaults(func=cmd_index_remove)
+
+    lk = sub.add_parser("lookup", help="describe a code")
+    lk.add_argument("code")
+    lk.add_argument("--set", help="the code set (default: every set the code's shape allows)")
+    lk.add_argument("--date", type=_date, help="date of service (default: today)")
+    lk.add_argument("--json", action="store_true")
+    lk.set_defaults(func=cmd_lookup)
+
+    se = sub.add_parser("search", help="find codes by description words")
+    se.add_argument("words", nargs="+")
+    se.add_argument("--set", help="search one set only")
+    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--date", type=_date, help="use the releases in force on this date")
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=cmd_search)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SourceError, IndexWriteError, MedcodeIndexError) as exc:
+        _say(f"medcode: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("medcode: interrupted")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Everything worth saying about one code, as data: the CLI prints it, hover renders it.
+
+Built from a lookup Answer plus the store (ICD-10-CM hierarchy, PCS table meanings, NDC
+products live beside the code's own record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from medcode.index_builder import layout
+from medcode.index_builder.codesets import CPT, CPT_RE, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
+from medcode.index_builder.lookup import Answer, Status
+from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord
+from medcode.index_builder.reader import IndexStore, Release
+
+NOTE_LABELS = {
+    "notes": "Note",
+    "includes": "Includes",
+    "inclusionTerm": "Inclusion terms",
+    "excludes1": "Excludes1 (never coded together)",
+    "excludes2": "Excludes2 (not included here)",
+    "codeFirst": "Code first",
+    "useAdditionalCode": "Use additional code",
+    "codeAlso": "Code also",
+    "sevenChrNote": "7th character",
+}
+# Notes inherited from ancestors: what applies to the whole category applies to the code.
+INHERITED_NOTES = ("includes", "excludes1", "excludes2", "codeFirst", "useAdditionalCode", "codeAlso", "notes")
+CHILDREN_SHOWN = 12
+
+HCPCS_FACTS = (
+    ("short", "Short description"),
+    ("coverage", "Medicare coverage"),
+    ("pricing", "Pricing indicator"),
+    ("betos", "BETOS"),
+)
+
+
+@dataclass
+class NoteGroup:
+    kind: str
+    label: str
+    source: str  # the code (or section) the note is written under
+    texts: list[str]
+
+
+@dataclass
+class Step:
+    code: str
+    description: str
+
+
+@dataclass
+class CodeView:
+    query: str
+    code: str
+    set_id: str
+    set_name: str
+    status: str
+    found: bool
+    description: str | None = None
+    kind: str | None = None
+    release: str | None = None
+    release_label: str | None = None
+    in_force: bool = False
+    date: str | None = None
+    summary: str = ""  # one line: billable / header / terminated / not found …
+    path: list[Step] = field(default_factory=list)
+    notes: list[NoteGroup] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    children: list[Step] = field(default_factory=list)
+    children_total: int = 0
+    billable_below: int = 0
+    hints: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["facts"] = dict(self.facts)
+        return data
+
+
+def _status_summary(answer: Answer, rec: CodeRecord | None) -> str:
+    rel = answer.release
+    where = rel.title if rel else set_name(answer.set_id)
+    if answer.status == Status.FOUND:
+        assert rec is not None
+        if rec.kind == HEADER:
+            return "header — not valid on a claim by itself"
+        if rec.kind == MODIFIER:
+            return "modifier"
+        return "billable" if answer.set_id in (ICD10CM, ICD10PCS) else "valid"
+    if answer.status == Status.TERMINATED:
+        return f"terminated {rec.terminated}" if rec else "terminated"
+    if answer.status == Status.NOT_YET:
+        return f"not yet valid on {answer.day} (added {rec.added})" if rec else "not yet valid"
+    if answer.status == Status.DELETED:
+        return f"deleted: not in {where}, last listed in {answer.seen_in.title}" if answer.seen_in else "deleted"
+    if answer.status == Status.NOT_FOUND:
+        return f"not a code in {where}"
+    if rel is None:
+        return f"cannot be verified: no {set_name(answer.set_id)} data installed"
+    reason = "a partial list" if not rel.manifest.complete else f"not in force on {answer.day}"
+    return f"not found in {where} ({reason}), so it cannot be verified"
+
+
+def describe(store: IndexStore, answer: Answer, query: str | None = None) -> CodeView:
+    rec = answer.record or answer.seen_record
+    rel = answer.release if answer.record else (answer.seen_in or answer.release)
+    view = CodeView(
+        query=query or answer.display,
+        code=answer.display,
+        set_id=answer.set_id,
+        set_name=set_name(answer.set_id),
+        status=answer.status.value,
+        found=answer.record is not None,
+        release=answer.release.title if answer.release else None,
+        release_label=answer.release.label if answer.release else None,
+        in_force=answer.in_force,
+        date=answer.day.isoformat(),
+        summary=_status_summary(answer, answer.record),
+    )
+    if rec is not None:
+        view.description = rec.description
+        view.kind = rec.kind
+        if rel is not None and rec is answer.seen_record:
+            view.facts.append(("Listed in", rel.title))
+    if rel is not None and rec is not None:
+        _add_set_details(store, rel, rec, view)
+    _add_hints(answer, view)
+    return view
+
+
+def _add_set_details(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) -> None:
+    if rel.set_id == ICD10CM:
+        _icd10cm(rel, rec, view)
+    elif rel.set_id == ICD10PCS:
+        _icd10pcs(store, rel, rec, view)
+    elif rel.set_id == NDC:
+        _ndc(rel, rec, view)
+    elif rel.set_id == HCPCS:
+        _hcpcs(rec, view)
+    if rec.short and rel.set_id != HCPCS:
+        view.facts.insert(0, ("Short title", rec.short))
+    for label, value in (("Added", rec.added), ("Effective", rec.effective), ("Terminated", rec.terminated)):
+        if value and rel.set_id != NDC:
+            view.facts.append((label, value))
+
+
+def _ancestors(rel: Release, rec: CodeRecord) -> list[CodeRecord]:
+    chain = []
+    parent = rec.parent
+    while parent:
+        up = rel.get(parent)
+        if up is None:
+            break
+        chain.append(up)
+        parent = up.parent
+    return chain
+
+
+def _children(rel: Release, rec: CodeRecord, view: CodeView) -> None:
+    kids = [r for r in rel.records(rec.code, limit=10_000) if r.parent == rec.code]
+    view.children_total = len(kids)
+    view.children = [Step(display(rel.set_id, k.code), k.description) for k in kids[:CHILDREN_SHOWN]]
+    view.billable_below = rel.count(rec.code, layout.FLAG_CODE)
+
+
+def _icd10cm(rel: Release, rec: CodeRecord, view: CodeView) -> None:
+    chain = _ancestors(rel, rec)
+    top = chain[-1] if chain else rec
+    section_id = top.detail.get("section")
+    sections = rel.meta.get("sections", {})
+    chapters = {c["name"]: c for c in rel.meta.get("chapters", [])}
+    section = sections.get(section_id) if section_id else None
+    if section:
+        chapter = chapters.get(section["chapter"])
+        if chapter:
+            view.path.append(Step(f"Chapter {chapter['name']}", chapter["desc"]))
+        view.path.append(Step(section_id, section["desc"].removesuffix(f"({section_id})").strip()))
+    view.path += [Step(display(ICD10CM, a.code), a.description) for a in reversed(chain)]
+
+    for kind in NOTE_LABELS:
+        if rec.notes.get(kind):
+            view.notes.append(NoteGroup(kind, NOTE_LABELS[kind], view.code, rec.notes[kind]))
+    for anc in chain:
+        for kind in INHERITED_NOTES:
+            if anc.notes.get(kind):
+                view.notes.append(NoteGroup(kind, NOTE_LABELS[kind], display(ICD10CM, anc.code), anc.notes[kind]))
+    if section:
+        for kind in INHERITED_NOTES:
+            if section["notes"].get(kind):
+                view.notes.append(NoteGroup(kind, NOTE_LABELS[kind], section_id, section["notes"][kind]))
+
+    owner_code = rec.detail.get("seventh_of")
+    if owner_code:
+        owner = rel.get(owner_code)
+        char = rec.detail.get("seventh_char", "")
+        meaning = owner.detail.get("seventh", {}).get(char) if owner else None
+        if meaning:
+            view.facts.append(("7th character", f"{char} = {meaning} (defined at {display(ICD10CM, owner_code)})"))
+    if rec.kind == HEADER:
+        _children(rel, rec, view)
+
+
+def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) -> None:
+    from medcode.index_builder import pcs
+
+    if rec.detail.get("composed"):
+        view.facts.append(("Title", "composed from the PCS table labels (no official title in this source)"))
+    tables = [rel] + [r for r in reversed(store.releases(ICD10PCS)) if r is not rel]
+    for source in tables:
+        meanings = pcs.meanings(source, rec.code)
+        if meanings:
+            for m in meanings:
+                text = f"{m.character} = {m.label}"
+                if m.definition:
+                    text += f" — {m.definition}"
+                view.facts.append((f"{m.position} {m.title}", text))
+            if source is not rel:
+                view.facts.append(("Character meanings from", source.title))
+            break
+    else:
+        section = pcs.SECTIONS.get(rec.code[:1])
+        if section:
+            view.facts.append(("Section", f"{rec.code[:1]} = {section}"))
+    if rec.kind == HEADER:
+        _children(rel, rec, view)
+
+
+def _ndc(rel: Release, rec: CodeRecord, view: CodeView) -> None:
+    from medcode.index_builder.importers import ndc
+
+    d = rec.detail
+    view.facts.append(("NDC (10-digit, as listed)", d.get("ndc10", "")))
+    product = ndc.product_of(rel, rec) or {}
+    for label, key in (
+        ("Product", "proprietary_name"),
+        ("Generic name", "nonproprietary_name"),
+        ("Labeler", "labeler"),
+        ("Dosage form", "dosage_form"),
+        ("Route", "route"),
+        ("Product type", "product_type"),
+        ("Marketing category", "marketing_category"),
+        ("DEA schedule", "dea_schedule"),
+    ):
+        value = product.get(key)
+        if value:
+            view.facts.append((label, value if isinstance(value, str) else ", ".join(map(str, value))))
+    subs = product.get("substances") or []
+    if subs:
+        view.facts.append(
+            ("Active ingredients", "; ".join(f"{s.get('name')} {s.get('strength', '')} {s.get('unit', '')}".strip() for s in subs))
+        )
+    if d.get("package_description"):
+        view.facts.append(("Package", d["package_description"]))
+    if rec.effective:
+        view.facts.append(("Marketing start", rec.effective))
+    if rec.terminated:
+        view.facts.append(("Marketing end", rec.terminated))
+    view.facts.append(("Directory date", rel.label))
+
+
+def _hcpcs(rec: CodeRecord, view: CodeView) -> None:
+    d = rec.detail
+    if rec.short:
+        view.facts.append(("Short description", rec.short))
+    if rec.action:
+        meaning = d.get("action_meaning")
+        view.facts.append(("Action", f"{rec.action} = {meaning}" if meaning else rec.action))
+    for key, value in d.items():
+        if key in ("action_meaning",) or value in (None, "", [], {}):
+            continue
+        label = key.replace("_", " ").capitalize()
+        view.facts.append((label, value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+
+
+def _add_hints(answer: Answer, view: CodeView) -> None:
+    rel = answer.release
+    if answer.record is not None and answer.record.kind == HEADER and view.billable_below:
+        view.hints.append(
+            f"{view.code} is a header: pick one of the {view.billable_below:,} billable codes below it"
+            + (f" (e.g. {view.children[0].code})" if view.children else "")
+        )
+    if rel is None:
+        if answer.set_id == CPT:
+            shape = "well-formed" if CPT_RE.match(answer.key) else "not CPT-shaped"
+            view.hints.append(
+                f"{answer.key} is {shape} (syntax only: CPT text is AMA-licensed). "
+                "Import your licensed AMA file: medcode index import cpt LONGULT.txt"
+            )
+        elif answer.set_id == HCPCS:
+            view.hints.append("Import the CMS alpha-numeric file: medcode index import hcpcs HCPC2026_JAN_ANWEB.zip")
+        else:
+            view.hints.append(f"Build or import {set_name(answer.set_id)} data: medcode index build")
+    elif not answer.in_force:
+        view.hints.append(f"{rel.title} is not in force on {answer.day}; import the release for that date")
+    if answer.seen_in is not None and answer.status != Status.DELETED and answer.record is None:
+        view.hints.append(f"listed in {answer.seen_in.title}")
