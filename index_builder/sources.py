@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
@@ -41,8 +42,14 @@ def read_inputs(path: Path) -> list[InputFile]:
     return _expand(path.name, data)
 
 
+# Office documents are zips too; their parts are never code files.
+_NOT_ARCHIVES = (".xlsx", ".xlsm", ".docx", ".pptx")
+
+
 def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
-    if data[:4] != b"PK\x03\x04":
+    # Inside an archive only members named .zip are opened (CMS zips carry .xlsx copies).
+    is_archive = data[:4] == b"PK\x03\x04" and not name.lower().endswith(_NOT_ARCHIVES)
+    if not is_archive or (depth > 0 and not name.lower().endswith(".zip")):
         return [InputFile(name, data)]
     if depth > 1:
         return []
@@ -54,7 +61,7 @@ def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
                     continue
                 member = zf.read(info)
                 out.extend(_expand(Path(info.filename).name, member, depth + 1))
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise SourceError(f"{name} is not a readable zip archive ({exc})") from exc
     return out
 
