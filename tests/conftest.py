@@ -29,3 +29,22 @@ def build_release(tmp_path):
         return Release(write_release(tmp_path / "index", result))
 
     return build
+
+
+@pytest.fixture(scope="session")
+def default_index(tmp_path_factory) -> Path:
+    """Every embedded default built once per test session into its own index folder.
+
+    Read-only for tests: anything that writes builds its own folder."""
+    from medcode.index_builder.build import build_defaults
+
+    root = tmp_path_factory.mktemp("default-index")
+    build_defaults(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def default_store(default_index):
+    from medcode.index_builder.reader import IndexStore
+
+    return IndexStore(default_index)

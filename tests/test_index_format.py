@@ -1,0 +1,179 @@
+"""The on-disk index: round trips, search order, atomic replacement, refusal of damaged files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from medcode.index_builder import layout
+from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Source
+from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
+from medcode.index_builder.writer import IndexWriteError, write_release
+
+
+def result(records, *, set_id="icd10cm", release="R1", start=None, end=None, complete=True, aux=None) -> ImportResult:
+    return ImportResult(
+        set_id=set_id,
+        release=release,
+        title=f"test {release}",
+        effective_from=start,
+        effective_to=end,
+        source=Source("file", "fixture"),
+        records=records,
+        complete=complete,
+        aux=aux or {},
+    )
+
+
+RECORDS = [
+    CodeRecord("E11", "Type 2 diabetes mellitus", kind=HEADER),
+    CodeRecord("E119", "Type 2 diabetes mellitus without complications", parent="E11"),
+    CodeRecord("E1110", "Type 2 diabetes mellitus with ketoacidosis without coma", parent="E111"),
+    CodeRecord("E111", "Type 2 diabetes mellitus with ketoacidosis", kind=HEADER, parent="E11"),
+    CodeRecord("E1065", "Type 1 diabetes mellitus with hyperglycemia"),
+    CodeRecord("Z794", "Long term (current) use of insulin", terms=["insulin use NOS"]),
+    CodeRecord("X0001", "Old diabetic thing", terminated="2019-12-31"),
+    CodeRecord("GA", "Waiver of liability statement issued", kind=MODIFIER),
+]
+
+
+def test_records_round_trip_with_every_field(build_release):
+    rec = CodeRecord(
+        "A1234", "Long", kind=CODE, short="Short", parent="A12", added="2001-01-01", effective="2002-02-02",
+        terminated="2030-03-03", action="N", notes={"excludes1": ["x"]}, detail={"pricing": ["51"]}, terms=["t"],
+    )
+    rel = build_release(result([rec]))
+    assert rel.get("A1234") == rec
+    assert rel.flags("A1234") == layout.FLAG_CODE | layout.FLAG_TERMINATED
+    assert rel.get("nope") is None and "nope" not in rel
+
+
+def test_prefix_listing_is_sorted_and_counts_flags(build_release):
+    rel = build_release(result(RECORDS))
+    assert list(rel.keys("E1")) == ["E1065", "E11", "E111", "E1110", "E119"]
+    assert rel.count("E11", layout.FLAG_CODE) == 2
+    assert [r.code for r in rel.records("E11", limit=10, flag_mask=layout.FLAG_HEADER)] == ["E11", "E111"]
+    assert rel.manifest.counts == {"records": 8, CODE: 5, HEADER: 2, MODIFIER: 1, "terminated": 1}
+
+
+def test_search_needs_every_word_and_ranks_whole_words_first(build_release):
+    rel = build_release(result(RECORDS))
+    codes = lambda q: [h.record.code for h in rel.search(q)]  # noqa: E731
+    assert codes("diabetes ketoacidosis") == ["E1110", "E111"]  # billable before its header
+    assert codes("ketoacidosis zebra") == []
+    assert codes("diab keto") == ["E1110", "E111"]  # word beginnings from two characters
+    assert codes("type 1") == ["E1065"]  # numbers match whole words only
+    assert codes("insulin")[0] == "Z794"  # extra terms are searchable
+    # Terminated codes come last among equals.
+    assert codes("diabetic") == ["X0001"]
+    assert codes("diabet")[-1] == "X0001"
+    assert rel.search("") == []
+
+
+def test_aux_store_round_trip(build_release):
+    rel = build_release(result(RECORDS[:1], aux={"tables": {"0DT": {"rows": [1, 2]}}}))
+    assert rel.aux("tables", "0DT") == {"rows": [1, 2]}
+    assert rel.aux("tables", "XXX") is None
+    assert rel.aux("other", "0DT") is None
+
+
+def test_rewriting_a_release_replaces_it_atomically(tmp_path):
+    root = tmp_path / "idx"
+    write_release(root, result(RECORDS[:2]))
+    write_release(root, result(RECORDS[:3]))
+    assert len(Release(root / "icd10cm" / "R1")) == 3
+    assert sorted(os.listdir(root / "icd10cm")) == ["R1"]
+
+
+def test_a_failed_build_leaves_the_old_index_in_place(tmp_path):
+    root = tmp_path / "idx"
+    write_release(root, result(RECORDS[:2]))
+
+    def broken():
+        yield RECORDS[0]
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError):
+        write_release(root, result(broken()))
+    assert len(Release(root / "icd10cm" / "R1")) == 2
+    assert sorted(os.listdir(root / "icd10cm")) == ["R1"]
+
+
+def test_bad_labels_and_empty_sources_are_refused(tmp_path):
+    with pytest.raises(IndexWriteError, match="folder name"):
+        write_release(tmp_path, result(RECORDS, release="../evil"))
+    with pytest.raises(IndexWriteError, match="no icd10cm codes"):
+        write_release(tmp_path, result([]))
+
+
+def test_repeated_codes_keep_the_first_and_warn(build_release):
+    rel = build_release(result([CodeRecord("A01", "first"), CodeRecord("A01", "second")]))
+    assert rel.get("A01").description == "first"
+    assert any("1 repeated code" in w for w in rel.manifest.warnings)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / layout.RECORDS_BIN).write_bytes(b"x"), "records.bin has 1 bytes"),
+        (lambda d: (d / layout.CODES).unlink(), "codes.marisa is missing"),
+        (lambda d: (d / layout.MANIFEST).write_text("{not json"), "manifest.json is unreadable"),
+        (lambda d: (d / layout.MANIFEST).unlink(), "manifest.json is missing"),
+    ],
+)
+def test_damaged_indexes_are_refused_naming_the_file(tmp_path, damage, message):
+    root = tmp_path / "idx"
+    folder = write_release(root, result(RECORDS))
+    damage(folder)
+    with pytest.raises(IndexCorrupt, match=message):
+        Release(folder)
+
+
+def test_same_size_garbage_in_a_trie_is_refused(tmp_path):
+    folder = write_release(tmp_path, result(RECORDS))
+    path = folder / layout.CODES
+    path.write_bytes(b"\0" * path.stat().st_size)
+    with pytest.raises(IndexCorrupt, match="codes.marisa is not a readable marisa trie"):
+        Release(folder)
+
+
+def test_verify_finds_a_flipped_byte(tmp_path):
+    folder = write_release(tmp_path, result(RECORDS))
+    rel = Release(folder)
+    assert rel.verify() == []
+    path = folder / layout.RECORDS_BIN
+    data = bytearray(path.read_bytes())
+    data[5] ^= 0x20
+    path.write_bytes(bytes(data))
+    assert rel.verify() == [f"{path} does not match its checksum"]
+
+
+def test_store_keeps_working_around_a_damaged_release(tmp_path):
+    write_release(tmp_path, result(RECORDS, release="good"))
+    bad = write_release(tmp_path, result(RECORDS, release="bad"))
+    (bad / layout.FLAGS).unlink()
+    store = IndexStore(tmp_path)
+    assert [r.label for r in store.releases("icd10cm")] == ["good"]
+    assert len(store.problems) == 1
+    assert "flags.bin is missing" in store.problems[0] and "medcode index build" in store.problems[0]
+
+
+def test_release_for_a_date(tmp_path):
+    d = dt.date
+    write_release(tmp_path, result(RECORDS, release="FY2025", start=d(2024, 10, 1), end=d(2025, 9, 30)))
+    write_release(tmp_path, result(RECORDS, release="FY2026", start=d(2025, 10, 1), end=d(2026, 9, 30)))
+    write_release(tmp_path, result(RECORDS, release="FY2026-Apr", start=d(2026, 4, 1), end=d(2026, 9, 30)))
+    store = IndexStore(tmp_path)
+
+    def pick(day):
+        rel, in_force = store.release_for("icd10cm", day)
+        return rel.label, in_force
+
+    assert pick(d(2025, 1, 1)) == ("FY2025", True)
+    assert pick(d(2025, 11, 1)) == ("FY2026", True)
+    assert pick(d(2026, 5, 1)) == ("FY2026-Apr", True)  # the mid-year update wins while in force
+    assert pick(d(2027, 1, 1)) == ("FY2026-Apr", False)  # nothing in force: nearest older answers
+    assert pick(d(2020, 1, 1)) == ("FY2025", False)  # before everything: the oldest answers
+    assert store.release_for("hcpcs", d(2026, 1, 1)) is None

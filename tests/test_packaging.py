@@ -1,0 +1,48 @@
+"""The distribution: every package folder is declared, and nothing generic lands top-level."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+import pytest
+
+from conftest import REPO
+
+FOLDERS = {"medcode.index_builder": "index_builder", "medcode.server": "server"}
+
+
+def test_every_package_folder_is_declared_in_pyproject():
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["package-dir"] == FOLDERS
+    found = set()
+    for name, folder in FOLDERS.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO / folder)
+            found.add(".".join([name, *rel.parts]))
+    assert set(config["packages"]) == found
+
+
+def test_wheel_installs_only_under_the_medcode_namespace(tmp_path):
+    try:
+        import setuptools  # noqa: F401 - needed to build without network access
+    except ImportError:
+        pytest.skip("setuptools is not installed in this environment")
+    src = tmp_path / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "node_modules", "__pycache__"))
+    out = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = out.glob("medcode_ls-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert top == {"medcode", next(t for t in top if t.endswith(".dist-info"))}
+    assert "medcode/server/cli.py" in names and "medcode/index_builder/reader.py" in names
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "medcode = medcode.server.cli:main" in entry_points
