@@ -21,6 +21,10 @@ from .model import CodeRecord, Manifest
 from .words import words
 
 
+_MISSING = object()
+_AUX_CACHE_SIZE = 256
+
+
 class IndexError(Exception):  # noqa: A001 - the index's own error, not the builtin
     """An index cannot be used; the message names the file and how to rebuild it."""
 
@@ -116,6 +120,7 @@ class Release:
         if len(self._records) != n or len(self._flags) != n or len(self._rank) != n:
             raise IndexCorrupt(f"{self.path}: the code list and its records disagree in length")
         self._aux: dict[str, tuple[marisa_trie.Trie, _Blob]] = {}
+        self._aux_docs: dict[tuple[str, str], Any] = {}
 
     # -- identity --------------------------------------------------------------------------
     @property
@@ -242,12 +247,21 @@ class Release:
     def aux(self, name: str, key: str) -> Any | None:
         if name not in self.manifest.aux:
             return None
+        cached = self._aux_docs.get((name, key), _MISSING)
+        if cached is not _MISSING:
+            return cached
         if name not in self._aux:
             trie_name, idx_name, bin_name = layout.aux_files(name)
             self._aux[name] = (_trie(self.path / trie_name), _Blob(self.path / idx_name, self.path / bin_name))
         trie, blob = self._aux[name]
         i = trie.get(key)
-        return None if i is None else blob.json(i)
+        doc = None if i is None else blob.json(i)
+        # Side documents can be large (a PCS table is up to 66 KB of JSON) and hovers ask for
+        # the same few repeatedly; a small bounded cache keeps decoding off the hot path.
+        if len(self._aux_docs) >= _AUX_CACHE_SIZE:
+            self._aux_docs.clear()
+        self._aux_docs[(name, key)] = doc
+        return doc
 
     def verify(self) -> list[str]:
         """Check every file against the SHA-256 in the manifest (reads everything, unlike open)."""

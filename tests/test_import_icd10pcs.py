@@ -270,7 +270,7 @@ def test_tables_only_generates_codes_and_headers(tmp_path, build_release):
 def test_meanings(tmp_path, build_release):
     release = build_release(icd10pcs.from_path(write(tmp_path / "icd10pcs_tables_2023.xml", tables_xml())))
     found = pcs.meanings(release, "00163ZB")
-    assert [(m.position, m.axis, m.character, m.label) for m in found] == [
+    assert [(m.position, m.title, m.character, m.label) for m in found] == [
         (1, "Section", "0", "Medical and Surgical"),
         (2, "Body System", "0", "Central Nervous System and Cranial Nerves"),
         (3, "Operation", "1", "Bypass"),
@@ -387,6 +387,15 @@ def test_release_and_effective_overrides(tmp_path):
     assert any("FY2026" in w for w in result.warnings)
 
 
+def test_april_update(tmp_path):
+    path = tmp_path / "April 1 2024 ICD-10-PCS Order File.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("icd10pcs_order_2024.txt", order_text())
+    result = icd10pcs.from_path(path)
+    assert result.release == "FY2024-Apr"
+    assert (result.effective_from, result.effective_to) == (dt.date(2024, 4, 1), dt.date(2024, 9, 30))
+
+
 def test_files_of_different_years(tmp_path):
     folder = tmp_path / "mixed"
     write(folder / "icd10pcs_order_2026.txt", order_text())
@@ -435,7 +444,7 @@ def test_fy2020_tables(fy2020):
 def test_fy2020_meanings(fy2020):
     _, release = fy2020
     found = pcs.meanings(release, "0DTJ4ZZ")
-    assert [(m.axis, m.label) for m in found] == [
+    assert [(m.title, m.label) for m in found] == [
         ("Section", "Medical and Surgical"),
         ("Body System", "Gastrointestinal System"),
         ("Operation", "Resection"),
@@ -448,7 +457,7 @@ def test_fy2020_meanings(fy2020):
     assert release.get("0DTJ4ZZ").detail == {"composed": True}
     # Other sections rename the axes (Imaging: Type, Body Part, Contrast, Qualifier, Qualifier).
     imaging = pcs.meanings(release, "BW00ZZZ")
-    assert [m.axis for m in imaging] == [
+    assert [m.title for m in imaging] == [
         "Section", "Body System", "Type", "Body Part", "Contrast", "Qualifier", "Qualifier"
     ]
     assert [m.label for m in imaging][3:] == ["Abdomen", "None", "None", "None"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..codesets import ICD10CM, ICD10CM_RE, icd10cm_display
 from ..model import CODE, HEADER, CodeRecord, ImportResult, Source
+from ..periods import APRIL_RE, fiscal_label, fiscal_year
 from ..sources import InputFile, SourceError, decode, file_source, package_source, read_inputs
 
 # Tabular note elements kept for hover, in the order the CDC prints them.
@@ -194,10 +195,6 @@ def _from_order_lines(lines: list[OrderLine]) -> list[CodeRecord]:
     return records
 
 
-def _fiscal_year(year: int) -> tuple[dt.date, dt.date]:
-    return dt.date(year - 1, 10, 1), dt.date(year, 9, 30)
-
-
 def _release_for(names: list[str], version: str | None, release: str | None, effective: dt.date | None):
     """Label and dates: arguments win, else the fiscal year from the XML or the file names."""
     joined = " ".join(names).lower()
@@ -205,15 +202,13 @@ def _release_for(names: list[str], version: str | None, release: str | None, eff
     if year is None:
         m = re.search(r"(20[1-9][0-9])", joined)
         year = int(m.group(1)) if m else None
-    april = "april" in joined or re.search(r"\bapr\b", joined) is not None
+    april = APRIL_RE.search(joined) is not None
     if release is None and year is None:
         raise SourceError("cannot tell which fiscal year this ICD-10-CM file is; pass --release LABEL (e.g. FY2027)")
     start = end = None
     if year is not None:
-        start, end = _fiscal_year(year)
-        if april:
-            start = dt.date(year, 4, 1)
-    label = release or (f"FY{year}-Apr" if april else f"FY{year}")
+        start, end = fiscal_year(year, april)
+    label = release or fiscal_label(year, april)
     if effective is not None:
         start = effective
     title = f"ICD-10-CM FY{year}" + (f" (April 1, {year} update)" if april else "") if year else f"ICD-10-CM {label}"
