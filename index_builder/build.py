@@ -11,7 +11,7 @@ from typing import Callable
 
 from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
 from .model import ImportResult
-from .sources import SourceError, read_inputs
+from .sources import LayoutNotRecognised, SourceError, read_inputs
 from .writer import write_release
 
 # Sets with data shipped by a package this one depends on. HCPCS has none on any registry;
@@ -83,7 +83,7 @@ def import_path(
     if set_id in OFFICIAL_SETS and not two_column:
         try:
             result = _importer(set_id).from_path(Path(path), release=release, effective=effective)
-        except SourceError as exc:
+        except LayoutNotRecognised as exc:
             if not generic.looks_like_two_columns(read_inputs(Path(path))):
                 raise
             result = generic.from_path(Path(path), set_id=set_id, release=release, effective=effective, complete=complete)

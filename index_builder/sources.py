@@ -17,6 +17,10 @@ class SourceError(Exception):
     """The input cannot be imported; the message says which file and why."""
 
 
+class LayoutNotRecognised(SourceError):
+    """No file in the input is in the set's official layout (a two-column list may still be)."""
+
+
 @dataclass(frozen=True, slots=True)
 class InputFile:
     name: str  # base name of the file or zip member

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import codesets, layout
 from ..model import CODE, MODIFIER, CodeRecord, ImportResult
-from ..sources import InputFile, SourceError, decode, file_source, read_inputs
+from ..sources import InputFile, LayoutNotRecognised, SourceError, decode, file_source, read_inputs
 
 RECORD_WIDTH = 320
 
@@ -164,7 +164,7 @@ def _data_file(path: Path) -> tuple[InputFile, list[str]]:
     count, member, lines = best
     if member is None:
         looked = ", ".join(f.name for f in inputs) or "no files"
-        raise SourceError(f"{path}: no CMS HCPCS alpha-numeric data (fixed-width lines with a "
+        raise LayoutNotRecognised(f"{path}: no CMS HCPCS alpha-numeric data (fixed-width lines with a "
                           "sequence number in columns 6-10 and record id 3, 4, 7 or 8 in column 11) "
                           f"in {looked}")
     return member, lines

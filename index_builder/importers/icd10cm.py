@@ -17,7 +17,7 @@ from pathlib import Path
 from ..codesets import ICD10CM, ICD10CM_RE, icd10cm_display
 from ..model import CODE, HEADER, CodeRecord, ImportResult, Source
 from ..periods import APRIL_RE, fiscal_label, fiscal_year
-from ..sources import InputFile, SourceError, decode, file_source, package_source, read_inputs
+from ..sources import InputFile, LayoutNotRecognised, SourceError, decode, file_source, package_source, read_inputs
 
 # Tabular note elements kept for hover, in the order the CDC prints them.
 NOTE_TAGS = (
@@ -298,7 +298,7 @@ def from_path(path: Path, *, release: str | None = None, effective: dt.date | No
     xml = [f for f in files if f.lower.endswith(".xml") and b"<ICD10CM.tabular" in f.data[:2000]]
     orders = [f for f in files if f.lower.endswith(".txt") and _looks_like_order_file(f)]
     if not xml and not orders:
-        raise SourceError(
+        raise LayoutNotRecognised(
             f"{path}: no ICD-10-CM tabular XML (icd10cm_tabular_YYYY.xml) or order file "
             "(icd10cm_order_YYYY.txt) found"
         )

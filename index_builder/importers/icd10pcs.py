@@ -29,7 +29,7 @@ from ..codesets import ICD10PCS, ICD10PCS_RE
 from ..periods import APRIL_RE, fiscal_label, fiscal_year
 from ..model import CODE, HEADER, CodeRecord, ImportResult
 from ..pcs import TABLES_AUX
-from ..sources import InputFile, SourceError
+from ..sources import InputFile, LayoutNotRecognised, SourceError
 
 SET_ID = ICD10PCS
 
@@ -134,7 +134,7 @@ def from_path(path: Path, *, release: str | None = None, effective: dt.date | No
     titles_file = order or codes_file
     if not titles_file and not tables_file:
         seen = refused or [f.name for f in inputs[:10]] or ["no files"]
-        raise SourceError(
+        raise LayoutNotRecognised(
             f"{path}: no ICD-10-PCS order file (icd10pcs_order_YYYY.txt), tables XML "
             f"(icd10pcs_tables_YYYY.xml) or codes file found; looked at: {'; '.join(seen)}"
         )
