@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 # Record kinds. A "code" is valid on a claim; a "header" is a real entry of the code set
 # (an ICD-10-CM category, a PCS table) that is not; a "modifier" qualifies a procedure code.
@@ -30,6 +31,7 @@ class CodeRecord:
     notes: dict[str, list[str]] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
     # Extra words that should find this record in a description search (synonyms, brand names).
+    # Used when the index is written; not stored with the record.
     terms: list[str] = field(default_factory=list)
 
     @property
@@ -54,8 +56,6 @@ class CodeRecord:
             out["n"] = self.notes
         if self.detail:
             out["v"] = self.detail
-        if self.terms:
-            out["w"] = self.terms
         return out
 
     @classmethod
@@ -72,7 +72,6 @@ class CodeRecord:
             action=data.get("x"),
             notes=data.get("n", {}),
             detail=data.get("v", {}),
-            terms=data.get("w", []),
         )
 
 

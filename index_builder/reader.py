@@ -12,9 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import marisa_trie
+import orjson
 
 from . import layout
 from .model import CodeRecord, Manifest
@@ -58,7 +60,7 @@ class _Blob:
         return self.data[self.offsets[i] : self.offsets[i + 1]]
 
     def json(self, i: int) -> Any:
-        return json.loads(bytes(self.get(i)))
+        return orjson.loads(self.get(i))
 
 
 def _map(path: Path) -> mmap.mmap | bytes:

@@ -9,9 +9,13 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip accents, so 'Ménière' is found by 'meniere'."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    """Lower-case and strip accents, so 'Ménière' is found by 'meniere'.
+
+    Decomposing and dropping what is not ASCII keeps the base letters; anything else outside
+    ASCII (dashes, symbols) was never part of a word anyway."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return text.lower()
 
 
 def words(text: str) -> list[str]:

@@ -12,9 +12,11 @@ import tempfile
 from array import array
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import marisa_trie
+import orjson
 
 from . import __version__, layout
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
@@ -25,9 +27,13 @@ class IndexWriteError(Exception):
     pass
 
 
-def _flags(rec: CodeRecord) -> int:
+
+
+def _flags(rec: CodeRecord, cutoff: str | None) -> int:
+    """Kind bits, plus 'terminated' for an end date within the release's period: a scheduled
+    end after it (NDC packages list many) says nothing about the release's own dates."""
     bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}[rec.kind]
-    if rec.terminated:
+    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
         bits |= layout.FLAG_TERMINATED
     return bits
 
@@ -43,7 +49,7 @@ def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any
     trie = marisa_trie.Trie(list(items), order=marisa_trie.LABEL_ORDER)
     docs: list[bytes] = [b""] * len(trie)
     for key, value in items.items():
-        docs[trie.key_id(key)] = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        docs[trie.key_id(key)] = orjson.dumps(value)
     trie.save(str(folder / trie_name))
     _write_blob(folder / idx_name, folder / bin_name, docs)
 
@@ -127,14 +133,16 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
     rank = array(layout.RANK_TYPE, [0]) * n
     postings: dict[str, list[int]] = defaultdict(list)
     counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
+    end = result.effective_to or result.effective_from
+    cutoff = end.isoformat() if end else None
     for code, rec in by_code.items():
         i = trie.key_id(code)
-        docs[i] = json.dumps(rec.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
-        flags[i] = _flags(rec)
+        docs[i] = orjson.dumps(rec.to_json())
+        flags[i] = _flags(rec, cutoff)
         desc_words = words(rec.description)
         rank[i] = min(len(desc_words), 0xFFFF)
         counts[rec.kind] += 1
-        if rec.terminated:
+        if flags[i] & layout.FLAG_TERMINATED:
             counts["terminated"] += 1
         vocab = set(desc_words)
         if rec.short:
@@ -176,7 +184,7 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
         source=result.source,
         counts=counts,
         builder=f"medcode-ls {__version__}",
-        built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         files=files,
         aux=sorted(result.aux),
         warnings=warnings,

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from medcode.index_builder import __version__
 from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_path

@@ -12,7 +12,7 @@ from typing import Any
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, CPT_RE, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
 from medcode.index_builder.lookup import Answer, Status
-from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord
+from medcode.index_builder.model import HEADER, MODIFIER, CodeRecord
 from medcode.index_builder.reader import IndexStore, Release
 
 NOTE_LABELS = {
@@ -234,9 +234,11 @@ def _ndc(rel: Release, rec: CodeRecord, view: CodeView) -> None:
 
     d = rec.detail
     view.facts.append(("NDC (10-digit, as listed)", d.get("ndc10", "")))
+    if rec.short:
+        view.facts.append(("Product", rec.short))
     product = ndc.product_of(rel, rec) or {}
     for label, key in (
-        ("Product", "proprietary_name"),
+        ("Product NDC", "product_ndc"),
         ("Generic name", "nonproprietary_name"),
         ("Labeler", "labeler"),
         ("Dosage form", "dosage_form"),
@@ -253,8 +255,10 @@ def _ndc(rel: Release, rec: CodeRecord, view: CodeView) -> None:
         view.facts.append(
             ("Active ingredients", "; ".join(f"{s.get('name')} {s.get('strength', '')} {s.get('unit', '')}".strip() for s in subs))
         )
-    if d.get("package_description"):
-        view.facts.append(("Package", d["package_description"]))
+    if d.get("sample"):
+        view.facts.append(("Sample package", "yes"))
+    if d.get("excluded"):
+        view.facts.append(("FDA exclude flag", d["excluded"]))
     if rec.effective:
         view.facts.append(("Marketing start", rec.effective))
     if rec.terminated:

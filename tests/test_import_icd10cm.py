@@ -110,7 +110,8 @@ def test_tabular_fixture_structure_and_generated_seventh_characters(fixture_rele
     assert rel.get("S72").detail["seventh_extra"] == {"B": ["initial encounter for open fracture NOS"]}
     # Single-code sections hold a real, billable code.
     assert rel.get("B20").kind == CODE and rel.get("B20").detail["section"] == "B20"
-    assert rel.get("S7200").terms == ["Fracture of hip NOS"]
+    assert rel.get("S7200").notes["inclusionTerm"] == ["Fracture of hip NOS"]
+    assert [h.record.code for h in rel.search("hip nos")] == ["S7200"]  # inclusion terms are searchable
     assert rel.meta["sections"]["S70-S79"]["notes"]["excludes2"] == ["frostbite (T33-T34)"]
     counts = rel.manifest.counts
     assert counts[CODE] == 3 + 2 + 1  # S72001A/B/S, S729XXA/D, B20

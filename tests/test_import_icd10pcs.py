@@ -123,10 +123,9 @@ def by_code(result) -> dict:
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
-    result = icd10pcs.embedded_default()
-    release = Release(write_release(tmp_path_factory.mktemp("pcs-embedded"), result))
-    return result, release
+def embedded(default_store):
+    (release,) = default_store.releases("icd10pcs")
+    return release.manifest, release
 
 
 def test_embedded_default_manifest(embedded):

