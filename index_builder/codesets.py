@@ -27,9 +27,11 @@ OFFICIAL_SETS = tuple(SET_NAMES)
 # User-named sets (local code lists) share this shape with the official ids.
 SET_ID_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
-# The second character was always a digit until FY2026 added category QA0 (genetic disorders).
-ICD10CM_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:[0-9A-Z]{1,4})?$")
-ICD10CM_DOTTED_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+# The second character was always a digit until FY2026 added category QA0 (genetic
+# disorders): a letter there is followed by a digit, so words such as CODE keep out.
+_ICD10CM_CATEGORY = r"[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])"
+ICD10CM_RE = re.compile(rf"^{_ICD10CM_CATEGORY}(?:[0-9A-Z]{{1,4}})?$")
+ICD10CM_DOTTED_RE = re.compile(rf"^{_ICD10CM_CATEGORY}(?:\.[0-9A-Z]{{1,4}})?$")
 ICD10PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
 HCPCS_RE = re.compile(r"^[A-V][0-9]{4}$")
 HCPCS_MODIFIER_RE = re.compile(r"^[A-Z0-9]{2}$")

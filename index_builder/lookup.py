@@ -73,9 +73,11 @@ def resolve(store: IndexStore, set_id: str, key: str, day: dt.date | None = None
         return Answer(set_id, key, status, day, release, in_force, record)
 
     answer = Answer(set_id, key, Status.UNVERIFIED, day, release, in_force)
-    others = [r for r in store.releases(set_id) if r is not release]
-    # Newest first: the most recent release that still listed the code says the most.
-    for other in reversed(others):
+    # The closest release that lists it: the last one before (where it was deleted), else the
+    # first one after (where it appears).
+    rels = store.releases(set_id)
+    at = rels.index(release)
+    for other in [*reversed(rels[:at]), *rels[at + 1 :]]:
         rec = other.get(key)
         if rec is not None:
             answer.seen_in, answer.seen_record = other, rec

@@ -95,8 +95,8 @@ class Source:
     def describe(self) -> str:
         if self.kind == "package":
             return f"{self.name} {self.version}" if self.version else self.name
-        names = ", ".join(f.name for f in self.files) or self.name
-        return names
+        # The file the user gave comes first; the members read from it follow.
+        return self.files[0].name if self.files else self.name
 
 
 @dataclass

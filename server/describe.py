@@ -30,14 +30,6 @@ NOTE_LABELS = {
 INHERITED_NOTES = ("includes", "excludes1", "excludes2", "codeFirst", "useAdditionalCode", "codeAlso", "notes")
 CHILDREN_SHOWN = 12
 
-HCPCS_FACTS = (
-    ("short", "Short description"),
-    ("coverage", "Medicare coverage"),
-    ("pricing", "Pricing indicator"),
-    ("betos", "BETOS"),
-)
-
-
 @dataclass
 class NoteGroup:
     kind: str
@@ -141,7 +133,7 @@ def _add_set_details(store: IndexStore, rel: Release, rec: CodeRecord, view: Cod
         _ndc(rel, rec, view)
     elif rel.set_id == HCPCS:
         _hcpcs(rec, view)
-    if rec.short and rel.set_id != HCPCS:
+    if rec.short and rel.set_id not in (HCPCS, NDC):
         view.facts.insert(0, ("Short title", rec.short))
     for label, value in (("Added", rec.added), ("Effective", rec.effective), ("Terminated", rec.terminated)):
         if value and rel.set_id != NDC:
@@ -266,6 +258,25 @@ def _ndc(rel: Release, rec: CodeRecord, view: CodeView) -> None:
     view.facts.append(("Directory date", rel.label))
 
 
+HCPCS_DETAIL_LABELS = (
+    ("coverage", "Medicare coverage"),
+    ("pricing_indicators", "Pricing indicator"),
+    ("multiple_pricing_indicator", "Multiple pricing indicator"),
+    ("betos", "BETOS"),
+    ("type_of_service", "Type of service"),
+    ("cross_references", "Cross-reference"),
+    ("asc_group", "ASC payment group"),
+    ("opps_group", "OPPS payment group"),
+    ("opps_indicator", "OPPS payment indicator"),
+    ("processing_note", "Processing note"),
+    ("statute", "Statute"),
+    ("lab_certifications", "Lab certification"),
+    ("cim_references", "Coverage issues manual"),
+    ("mcm_references", "Medicare carriers manual"),
+    ("anesthesia_base_units", "Anesthesia base units"),
+)
+
+
 def _hcpcs(rec: CodeRecord, view: CodeView) -> None:
     d = rec.detail
     if rec.short:
@@ -273,11 +284,13 @@ def _hcpcs(rec: CodeRecord, view: CodeView) -> None:
     if rec.action:
         meaning = d.get("action_meaning")
         view.facts.append(("Action", f"{rec.action} = {meaning}" if meaning else rec.action))
-    for key, value in d.items():
-        if key in ("action_meaning",) or value in (None, "", [], {}):
+    for key, label in HCPCS_DETAIL_LABELS:
+        value = d.get(key)
+        if value in (None, "", []):
             continue
-        label = key.replace("_", " ").capitalize()
-        view.facts.append((label, value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+        if key == "coverage" and d.get("coverage_meaning"):
+            value = f"{value} = {d['coverage_meaning']}"
+        view.facts.append((label, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
 
 
 def _add_hints(answer: Answer, view: CodeView) -> None:

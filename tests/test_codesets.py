@@ -35,6 +35,7 @@ def test_bare_ten_digit_ndc_has_three_readings():
         ("icd10cm", "S72.001A", ["S72001A"]),
         ("icd10cm", "QA0.0101", ["QA00101"]),  # FY2026 put a letter in the second position
         ("icd10cm", "11.9", []),
+        ("icd10cm", "CODE", []),  # a letter second is only ever followed by a digit (QA0)
         ("icd10pcs", "0dtj4zz", ["0DTJ4ZZ"]),
         ("icd10pcs", "0DTJ4ZO", []),  # no letter O in PCS
         ("hcpcs", "j1100", ["J1100"]),

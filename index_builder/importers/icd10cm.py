@@ -175,7 +175,7 @@ def parse_order_file(text: str, name: str) -> list[OrderLine]:
 
 def _looks_like_order_file(f: InputFile) -> bool:
     head = f.data[:400].decode("latin-1")
-    return bool(re.match(r"^\d{5} [A-Z][0-9A-Z][0-9A-Z][0-9A-Z ]{4} [01] ", head))
+    return bool(re.match(r"^\d{5} ([0-9A-Z]{3,7}) *[01] ", head)) and ICD10CM_RE.match(head[6:13].strip()) is not None
 
 
 def _from_order_lines(lines: list[OrderLine]) -> list[CodeRecord]:

