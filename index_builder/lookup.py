@@ -54,14 +54,34 @@ def _iso(value: str | None) -> dt.date | None:
         return None
 
 
-def resolve(store: IndexStore, set_id: str, key: str, day: dt.date | None = None) -> Answer:
-    """What the installed data says about one normalised key of one set on one day."""
-    day = day or dt.date.today()
-    choice = store.release_for(set_id, day)
-    if choice is None:
-        return Answer(set_id, key, Status.UNVERIFIED, day, None, False)
-    release, in_force = choice
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What the installed releases list for a key, whatever the date: the answering
+    release's record, or else the closest other release that lists it."""
+
+    record: CodeRecord | None
+    seen_in: Release | None = None
+    seen_record: CodeRecord | None = None
+
+
+def listing(store: IndexStore, set_id: str, key: str, release: Release) -> Listing:
     record = release.get(key)
+    if record is not None:
+        return Listing(record)
+    # The closest release that lists it: the last one before (where it was deleted), else the
+    # first one after (where it appears).
+    rels = store.releases(set_id)
+    at = rels.index(release)
+    for other in [*reversed(rels[:at]), *rels[at + 1 :]]:
+        rec = other.get(key)
+        if rec is not None:
+            return Listing(None, other, rec)
+    return Listing(None)
+
+
+def judge(set_id: str, key: str, day: dt.date, release: Release, in_force: bool, found: Listing) -> Answer:
+    """The status of a listing on a day, given the release that answers for that day."""
+    record = found.record
     if record is not None:
         terminated, added = _iso(record.terminated), _iso(record.added)
         if terminated is not None and terminated < day:
@@ -71,22 +91,21 @@ def resolve(store: IndexStore, set_id: str, key: str, day: dt.date | None = None
         else:
             status = Status.FOUND
         return Answer(set_id, key, status, day, release, in_force, record)
-
-    answer = Answer(set_id, key, Status.UNVERIFIED, day, release, in_force)
-    # The closest release that lists it: the last one before (where it was deleted), else the
-    # first one after (where it appears).
-    rels = store.releases(set_id)
-    at = rels.index(release)
-    for other in [*reversed(rels[:at]), *rels[at + 1 :]]:
-        rec = other.get(key)
-        if rec is not None:
-            answer.seen_in, answer.seen_record = other, rec
-            break
-    if not (in_force and release.manifest.complete):
-        return answer
-    seen = answer.seen_in
-    # Seen only in a newer release, the code did not exist yet on this day: still not a code
-    # then, and seen_in tells the user where it appears.
-    older = seen is not None and (seen.effective_from or dt.date.min) < (release.effective_from or dt.date.min)
-    answer.status = Status.DELETED if older else Status.NOT_FOUND
+    answer = Answer(set_id, key, Status.UNVERIFIED, day, release, in_force, None, found.seen_in, found.seen_record)
+    if in_force and release.manifest.complete:
+        seen = found.seen_in
+        # Seen only in a newer release, the code did not exist yet on this day: still not a
+        # code then, and seen_in tells the user where it appears.
+        older = seen is not None and (seen.effective_from or dt.date.min) < (release.effective_from or dt.date.min)
+        answer.status = Status.DELETED if older else Status.NOT_FOUND
     return answer
+
+
+def resolve(store: IndexStore, set_id: str, key: str, day: dt.date | None = None) -> Answer:
+    """What the installed data says about one normalised key of one set on one day."""
+    day = day or dt.date.today()
+    choice = store.release_for(set_id, day)
+    if choice is None:
+        return Answer(set_id, key, Status.UNVERIFIED, day, None, False)
+    release, in_force = choice
+    return judge(set_id, key, day, release, in_force, listing(store, set_id, key, release))

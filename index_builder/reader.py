@@ -171,9 +171,12 @@ class Release:
     def _record(self, i: int) -> CodeRecord:
         return CodeRecord.from_json(self._records.json(i))
 
-    def keys(self, prefix: str = "") -> Iterator[str]:
-        """Keys starting with prefix, in sorted order."""
-        return self._codes.iterkeys(prefix)
+    def keys(self, prefix: str = "", flag_mask: int | None = None) -> Iterator[str]:
+        """Keys starting with prefix, in sorted order; only those with a flag bit if given."""
+        if flag_mask is None:
+            return self._codes.iterkeys(prefix)
+        flags = self._flags
+        return (k for k, i in self._codes.iteritems(prefix) if flags[i] & flag_mask)
 
     def count(self, prefix: str, flag: int) -> int:
         """How many keys under prefix carry the flag bit (e.g. billable codes below a header)."""

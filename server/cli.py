@@ -236,6 +236,30 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK if hits else EXIT_FINDINGS
 
 
+# -- check ---------------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import check
+
+    return check.run(args.paths, _open_store(args), args.format)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .lsp import logs
+    from .lsp.server import create_server
+
+    logs.configure()
+    server = create_server(args.index_dir)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            _say(f"medcode: --tcp needs HOST:PORT, not {args.tcp!r}")
+            return EXIT_USAGE
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return EXIT_OK
+
+
 # -- parser ------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medcode", description="US medical codes: indexes, look-up, search.")
@@ -282,6 +306,15 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--date", type=_date, help="use the releases in force on this date")
     se.add_argument("--json", action="store_true")
     se.set_defaults(func=cmd_search)
+    ck = sub.add_parser("check", help="report invalid codes in files and folders (exit 1 on errors)")
+    ck.add_argument("paths", nargs="+", metavar="PATH")
+    ck.add_argument("--format", choices=("text", "json"), default="text")
+    ck.set_defaults(func=cmd_check)
+
+    sv = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
+    sv.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP port instead of stdio")
+    sv.add_argument("--stdio", action="store_true", help="use stdio (the default; accepted for editor clients)")
+    sv.set_defaults(func=cmd_serve)
     return p
 
 

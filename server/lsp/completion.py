@@ -1,0 +1,140 @@
+"""Completion that knows its place: ICD-10-CM after ABK:, PCS after BBR:, HCPCS / CPT after HC:,
+modifiers after the code, NDC in LIN03; by code prefix and by description words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from medcode.index_builder import layout
+from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, compact, display
+from medcode.index_builder.reader import Release
+
+from ..x12.context import claim_around, cursor_at
+from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
+
+if TYPE_CHECKING:
+    from .documents import OpenDocument
+    from .server import MedcodeServer
+
+LIMIT = 50
+_CODE_CHARS = re.compile(r"^[0-9A-Za-z]*$")
+_PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
+
+
+def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
+    delims = doc.delimiters()
+    if delims is None:
+        return None
+    index = doc.index(ls.encoding)
+    offset = index.offset(position.line, position.character)
+    component = ls.component_of(doc)
+    cur = cursor_at(doc.text, delims, component, offset)
+    if cur is None:
+        return None
+    seg = cur.segment
+    typed = doc.text[cur.part_start : offset]
+    edit_range = ls.range_of(index, cur.part_start, offset)
+    composite = seg.value(cur.element).split(component)
+    qualifier = composite[0] if composite else ""
+
+    if seg.id == "HI" and cur.element >= 1:
+        if cur.component == 0:
+            return _qualifiers(HI_QUALIFIERS, typed, edit_range)
+        if cur.component == 1:
+            q = HI_QUALIFIERS.get(qualifier)
+            if q and q.expects in (ICD10CM, ICD10PCS):
+                return _codes(ls, doc, offset, [q.expects], typed, edit_range, layout.FLAG_CODE)
+            if q and q.expects == "procedure":
+                return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_CODE)
+        return None
+    if _PROCEDURE_ELEMENT.get(seg.id) == cur.element:
+        if cur.component == 0:
+            return _qualifiers(PROCEDURE_QUALIFIERS, typed, edit_range)
+        if qualifier != "HC":
+            return None
+        if cur.component == 1:
+            return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_CODE)
+        if 2 <= cur.component <= 5:
+            return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_MODIFIER)
+        return None
+    if seg.id == "LIN" and cur.element == 3 and seg.value(2) == "N4":
+        return _codes(ls, doc, offset, [NDC], typed, edit_range, layout.FLAG_CODE)
+    return None
+
+
+def _qualifiers(table, typed: str, edit_range: types.Range) -> types.CompletionList:
+    items = [
+        types.CompletionItem(
+            label=code,
+            kind=types.CompletionItemKind.EnumMember,
+            detail=q.meaning,
+            text_edit=types.TextEdit(edit_range, code),
+            sort_text=f"{i:03d}",
+        )
+        for i, (code, q) in enumerate(table.items())
+        if code.startswith(typed.upper())
+    ]
+    return types.CompletionList(is_incomplete=False, items=items)
+
+
+def _codes(
+    ls: MedcodeServer, doc: OpenDocument, offset: int, sets: list[str], typed: str, edit_range: types.Range, flag: int
+) -> types.CompletionList:
+    delims = doc.delimiters()
+    ctx = claim_around(doc.text, delims, ls.component_of(doc), offset) if delims else None
+    day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
+    items: list[types.CompletionItem] = []
+    for set_id in sets:
+        choice = ls.verdicts.choice(set_id, day)
+        if choice is None:
+            continue
+        release = choice[0]
+        items += _from_release(release, set_id, typed, edit_range, flag, day, LIMIT - len(items))
+        if len(items) >= LIMIT:
+            break
+    return types.CompletionList(is_incomplete=True, items=items)
+
+
+def _from_release(
+    release: Release, set_id: str, typed: str, edit_range: types.Range, flag: int, day: dt.date, limit: int
+) -> list[types.CompletionItem]:
+    if limit <= 0:
+        return []
+    out: list[types.CompletionItem] = []
+    seen: set[str] = set()
+    key_prefix = compact(typed)
+    if _CODE_CHARS.match(typed):
+        # Claim-valid codes first, then headers (so E11 shows its children, not only itself).
+        keys = list(islice(release.keys(key_prefix, flag), limit))
+        if flag == layout.FLAG_CODE and len(keys) < limit:
+            keys += list(islice(release.keys(key_prefix, layout.FLAG_HEADER), limit - len(keys)))
+        for key in keys:
+            rec = release.get(key)
+            out.append(_item(set_id, rec, release, edit_range, day, filter_text=key))
+            seen.add(key)
+    # Description words: typing "diabet" offers diabetes codes.
+    if len(typed) >= 3 and any(c.isalpha() for c in typed) and len(out) < limit:
+        for hit in release.search(typed, limit=limit - len(out), flag_mask=flag):
+            if hit.record.code not in seen:
+                out.append(_item(set_id, hit.record, release, edit_range, day, filter_text=typed))
+    return out
+
+
+def _item(set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str) -> types.CompletionItem:
+    billable = rec.kind != "header"
+    desc = rec.description
+    return types.CompletionItem(
+        label=rec.code,
+        label_details=types.CompletionItemLabelDetails(description=desc if len(desc) <= 60 else desc[:57] + "…"),
+        kind=types.CompletionItemKind.Value if billable else types.CompletionItemKind.Folder,
+        detail=f"{display(set_id, rec.code)} · {release.title}" + ("" if billable else " · header, not billable"),
+        sort_text=("0" if billable else "1") + rec.code,
+        filter_text=filter_text,
+        text_edit=types.TextEdit(edit_range, rec.code),
+        data={"set": set_id, "key": rec.code, "day": day.isoformat()},
+    )

@@ -1,0 +1,80 @@
+"""Open documents, kept here rather than in pygls' workspace.
+
+pygls re-splits the whole text into lines on every edit and uses str.splitlines(), which also
+breaks at the \\x1c-\\x1e separators some X12 files use; a 40 MB claim file needs edits applied
+by offset and lines found with LSP's own rule (positions.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from lsprotocol import types
+
+from ..analysis import Analysis, DocumentChecker
+from ..positions import UTF16, LineIndex
+from ..x12.delimiters import Delimiters, detect
+
+
+@dataclass
+class OpenDocument:
+    uri: str
+    text: str
+    version: int
+    language_id: str = ""
+    checker: DocumentChecker | None = None
+    analysis: Analysis | None = None
+    analysis_version: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _index: LineIndex | None = None
+    _delims: tuple[str, Delimiters | None] | None = None
+
+    def index(self, encoding: str = UTF16) -> LineIndex:
+        idx = self._index
+        if idx is None or idx.text is not self.text or idx.encoding != encoding:
+            idx = self._index = LineIndex(self.text, encoding)
+        return idx
+
+    def delimiters(self) -> Delimiters | None:
+        head = self.text[:512]
+        if self._delims is None or self._delims[0] != head:
+            self._delims = (head, detect(self.text).delimiters)
+        return self._delims[1]
+
+    def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            idx = self.index(encoding)
+            start = idx.offset(change.range.start.line, change.range.start.character)
+            end = idx.offset(change.range.end.line, change.range.end.character)
+            self.text = self.text[:start] + change.text + self.text[end:]
+        else:
+            self.text = change.text
+
+
+class Documents:
+    def __init__(self) -> None:
+        self._docs: dict[str, OpenDocument] = {}
+
+    def open(self, item: types.TextDocumentItem) -> OpenDocument:
+        doc = OpenDocument(item.uri, item.text, item.version, item.language_id)
+        self._docs[item.uri] = doc
+        return doc
+
+    def change(self, params: types.DidChangeTextDocumentParams, encoding: str) -> OpenDocument | None:
+        doc = self._docs.get(params.text_document.uri)
+        if doc is None:
+            return None
+        for change in params.content_changes:
+            doc.apply(change, encoding)
+        doc.version = params.text_document.version
+        return doc
+
+    def close(self, uri: str) -> None:
+        self._docs.pop(uri, None)
+
+    def get(self, uri: str) -> OpenDocument | None:
+        return self._docs.get(uri)
+
+    def all(self) -> list[OpenDocument]:
+        return list(self._docs.values())

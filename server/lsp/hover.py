@@ -1,0 +1,128 @@
+"""Hover: what a code, qualifier or segment means, with the release that says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from ..describe import describe
+from ..x12.context import ClaimContext, Cursor, claim_around, cursor_at
+from ..x12.slots import POINTER, Slot
+from ..x12.vocabulary import (
+    AMBULANCE_LOCATIONS,
+    DATE_QUALIFIERS,
+    HI_QUALIFIERS,
+    HL_LEVELS,
+    ICD9_DX,
+    ICD9_PROC,
+    MODIFIER,
+    PROCEDURE_QUALIFIERS,
+    PRODUCT_QUALIFIERS,
+    REVENUE,
+    SEGMENTS,
+)
+from . import markdown
+from .codes import set_and_keys
+
+if TYPE_CHECKING:
+    from .documents import OpenDocument
+    from .server import MedcodeServer
+
+
+def hover(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.Hover | None:
+    delims = doc.delimiters()
+    if delims is None:
+        return None
+    index = doc.index(ls.encoding)
+    offset = index.offset(position.line, position.character)
+    component = ls.component_of(doc)
+    cur = cursor_at(doc.text, delims, component, offset)
+    if cur is None:
+        return None
+    if cur.slot is not None:
+        ctx = claim_around(doc.text, delims, component, offset)
+        text = _slot(ls, doc, cur.slot, ctx, offset)
+        start, end = cur.slot.start, cur.slot.end
+    elif cur.qualifier_of is not None:
+        text = _qualifier(cur.qualifier_of)
+        start, end = cur.qualifier_of.qual_start, cur.qualifier_of.qual_start + len(cur.qualifier_of.qualifier)
+    else:
+        text = _element(cur)
+        start, end = cur.part_start, cur.part_start + len(cur.part_text)
+    if not text:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+        range=ls.range_of(index, start, end),
+    )
+
+
+def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | None, offset: int) -> str:
+    day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
+    findings = ls.findings_at(doc, slot.start, slot.end)
+    role = f"{slot.place} · {slot.role}"
+    if slot.expects == POINTER:
+        return _pointer(slot, ctx, role)
+    looked = set_and_keys(slot)
+    if looked is None:
+        return _unindexed(slot, role, findings)
+    set_id, keys = looked
+    answers = [ls.verdicts.answer(set_id, k, day) for k in keys] or []
+    answer = next((a for a in answers if a.found), answers[0] if answers else None)
+    if answer is None:
+        return _unindexed(slot, role, findings)
+    view = describe(ls.store, answer, slot.text)
+    return f"{markdown.code_view(view, findings)}\n\n*{role} · date of service {day}*"
+
+
+def _pointer(slot: Slot, ctx: ClaimContext | None, role: str) -> str:
+    if ctx is None or not slot.text.isdigit():
+        return f"**Diagnosis pointer {slot.text}**\n\n*{role}*"
+    n = int(slot.text)
+    if 1 <= n <= len(ctx.diagnoses):
+        qual, code = ctx.diagnoses[n - 1]
+        return f"**Diagnosis pointer {n}** → {qual} `{code}` (diagnosis {n} of {len(ctx.diagnoses)} on this claim)\n\n*{role}*"
+    return f"**Diagnosis pointer {n}** points to no diagnosis: the claim has {len(ctx.diagnoses)}\n\n*{role}*"
+
+
+def _unindexed(slot: Slot, role: str, findings: list[str]) -> str:
+    what = {
+        ICD9_DX: "ICD-9-CM diagnosis code (used before 2015-10-01; medcode checks its shape only)",
+        ICD9_PROC: "ICD-9-CM procedure code (used before 2015-10-01; medcode checks its shape only)",
+        REVENUE: "revenue code (NUBC; medcode checks its shape only)",
+    }.get(slot.expects or "", "code medcode has no data for")
+    if slot.expects == MODIFIER and len(slot.text) == 2 and all(c in AMBULANCE_LOCATIONS for c in slot.text):
+        what = f"ambulance modifier: from {AMBULANCE_LOCATIONS[slot.text[0]]} to {AMBULANCE_LOCATIONS[slot.text[1]]}"
+    lines = [f"**{slot.text}** — {what}"] + [f"⚠ {f}" for f in findings] + ["", f"*{role}*"]
+    return "\n".join(lines)
+
+
+def _qualifier(slot: Slot) -> str:
+    q = slot.qualifier or ""
+    known = HI_QUALIFIERS.get(q) or PROCEDURE_QUALIFIERS.get(q)
+    if known:
+        return f"**{q}** — {known.meaning}"
+    if q in PRODUCT_QUALIFIERS:
+        return f"**{q}** — {PRODUCT_QUALIFIERS[q]}"
+    return f"**{q}** — qualifier medcode does not know"
+
+
+def _element(cur: Cursor) -> str | None:
+    seg = cur.segment
+    if cur.element == 0:
+        meaning = SEGMENTS.get(seg.id)
+        return f"**{seg.id}** — {meaning}" if meaning else None
+    value = cur.part_text
+    if seg.id == "DTP" and cur.element == 1 and value in DATE_QUALIFIERS:
+        return f"**{value}** — {DATE_QUALIFIERS[value]}"
+    if seg.id == "HL" and cur.element == 3 and value in HL_LEVELS:
+        return f"**{value}** — {HL_LEVELS[value]} level"
+    if seg.id in ("SV1", "SV2", "SV3", "SV5", "SVD") and cur.component == 0 and value in PROCEDURE_QUALIFIERS:
+        return f"**{value}** — {PROCEDURE_QUALIFIERS[value].meaning}"
+    if seg.id == "CLM" and cur.element == 1:
+        return f"**{value}** — patient control number (claim id)"
+    if seg.id == "CLM" and cur.element == 2:
+        return f"**{value}** — total claim charge amount"
+    return None

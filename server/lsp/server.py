@@ -1,0 +1,320 @@
+"""The pygls server: state, document sync, diagnostics scheduling, and thin feature handlers.
+
+Each feature lives in its own module; handlers here only find the document and dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from bisect import bisect_left
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from medcode.index_builder import __version__
+from medcode.index_builder.build import build_defaults
+from medcode.index_builder.location import index_dir
+from medcode.index_builder.lookup import resolve
+from medcode.index_builder.reader import IndexStore
+
+from ..analysis import DocumentChecker
+from ..describe import describe
+from ..positions import UTF8, UTF16, UTF32, LineIndex
+from ..verdicts import Verdicts
+from . import actions, completion, hover, inlay, markdown, symbols
+from .diagnostics import to_diagnostics
+from .documents import Documents, OpenDocument
+from .settings import SECTION, Settings
+
+log = logging.getLogger("medcode.lsp")
+
+_ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.Utf16: UTF16, types.PositionEncodingKind.Utf32: UTF32}
+SETTINGS_WAIT = 2.0  # seconds the first diagnostics wait for the client's settings
+BIG = 2_000_000  # characters from which a document's checks are debounced longer
+
+
+class MedcodeProtocol(LanguageServerProtocol):
+    """Keeps open documents in our own store (documents.py) instead of pygls' workspace."""
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        self._server.documents.open(params.text_document)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        self._server.documents.change(params, self._server.encoding)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        self._server.documents.close(params.text_document.uri)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class MedcodeServer(LanguageServer):
+    def __init__(self, index_root: str | None = None):
+        super().__init__("medcode", __version__, protocol_cls=MedcodeProtocol, max_workers=2)
+        self.documents = Documents()
+        self.settings = Settings()
+        self.index_root = index_dir(index_root)
+        self.store = IndexStore(self.index_root)
+        self.verdicts = Verdicts(self.store)
+        self.generation = 0  # bumped when data or settings change: cached results are stale
+        self.pull_diagnostics = False
+        self._settings_ready: asyncio.Event | None = None
+        self._pending: dict[str, asyncio.Task] = {}
+
+    # -- helpers for features ----------------------------------------------------------------
+    @property
+    def encoding(self) -> str:
+        try:
+            return _ENCODINGS.get(self.workspace.position_encoding, UTF16)
+        except RuntimeError:  # before initialize
+            return UTF16
+
+    @staticmethod
+    def range_of(index: LineIndex, start: int, end: int) -> types.Range:
+        return types.Range(types.Position(*index.position(start)), types.Position(*index.position(end)))
+
+    def component_of(self, doc: OpenDocument) -> str:
+        """The component separator composites really use (the last check found it)."""
+        a = doc.analysis
+        if a is not None and a.x12 is not None and doc.analysis_version == doc.version:
+            return a.x12.component
+        delims = doc.delimiters()
+        return delims.component if delims else ":"
+
+    def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[str]:
+        a = doc.analysis
+        if a is None or doc.analysis_version != doc.version:
+            return []
+        i = bisect_left([f.start for f in a.findings], start)
+        return [f.message for f in a.findings[i:] if f.start < end and self.settings.severity_of(f.rule, f.effective_severity) is not None][:5]
+
+    # -- data --------------------------------------------------------------------------------
+    def reload_store(self) -> None:
+        self.store = IndexStore(self.index_root)
+        self.verdicts = Verdicts(self.store)
+        self.generation += 1
+        for doc in self.documents.all():
+            with doc.lock:
+                doc.checker = None
+                doc.analysis = None
+                doc.analysis_version = None
+
+    def build_in_background(self) -> None:
+        """First run: build the embedded defaults without blocking the editor."""
+        token = "medcode-build"
+
+        def work() -> None:
+            started = time.perf_counter()
+            try:
+                build_defaults(self.index_root, progress=lambda msg: self.work_done_progress.report(token, types.WorkDoneProgressReport(message=msg)))
+            except Exception:  # noqa: BLE001 - the editor must keep working without data
+                log.exception("building the embedded defaults failed")
+                self.window_show_message(types.ShowMessageParams(types.MessageType.Error, "medcode: building the code indexes failed; run `medcode index build` in a terminal"))
+            finally:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+            log.info("embedded defaults built in %.1f s", time.perf_counter() - started)
+            self.loop.call_soon_threadsafe(self._after_build)
+
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"medcode: building the code indexes in {self.index_root} (first run, about 20 s)"))
+        try:
+            self.work_done_progress.create(token)
+        except Exception:  # noqa: BLE001 - progress is optional
+            pass
+        self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="medcode: building code indexes"))
+        threading.Thread(target=work, name="medcode-build", daemon=True).start()
+
+    def _after_build(self) -> None:
+        self.reload_store()
+        self.refresh_all()
+
+    # -- settings ----------------------------------------------------------------------------
+    def settings_event(self) -> asyncio.Event:
+        if self._settings_ready is None:
+            self._settings_ready = asyncio.Event()
+        return self._settings_ready
+
+    async def pull_settings(self) -> None:
+        caps = self.client_capabilities
+        try:
+            if caps.workspace and caps.workspace.configuration:
+                (cfg,) = await asyncio.wait_for(
+                    self.workspace_configuration_async(types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])),
+                    SETTINGS_WAIT,
+                )
+                self.settings = Settings.from_client(cfg)
+        except (asyncio.TimeoutError, ValueError, TypeError):
+            log.warning("the client did not answer workspace/configuration; using defaults")
+        finally:
+            self.generation += 1
+            self.settings_event().set()
+
+    async def wait_for_settings(self) -> None:
+        try:
+            await asyncio.wait_for(self.settings_event().wait(), SETTINGS_WAIT)
+        except asyncio.TimeoutError:
+            pass
+
+    # -- diagnostics ---------------------------------------------------------------------------
+    def _check(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
+        """Runs in a worker thread: check the document's current text (or reuse the last
+        check of this version) and convert findings for the client."""
+        with doc.lock:
+            text, version = doc.text, doc.version
+            if doc.analysis is None or doc.analysis_version != version:
+                if doc.checker is None:
+                    doc.checker = DocumentChecker(self.verdicts)
+                started = time.perf_counter()
+                analysis = doc.checker.check(text)
+                doc.analysis, doc.analysis_version = analysis, version
+                log.info("checked %d characters in %.0f ms (%d claims re-checked)", len(text), 1000 * (time.perf_counter() - started), analysis.claims_checked)
+            index = doc.index(self.encoding) if doc.text is text else LineIndex(text, self.encoding)
+            return to_diagnostics(doc.analysis.findings, index, self.settings), version
+
+    async def diagnostics(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
+        await self.wait_for_settings()
+        return await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._check, doc)
+
+    def schedule(self, doc: OpenDocument, immediate: bool = False) -> None:
+        if self.pull_diagnostics:
+            return
+        old = self._pending.pop(doc.uri, None)
+        if old is not None:
+            old.cancel()
+        delay = 0 if immediate else self.settings.debounce_ms / 1000 * (3 if len(doc.text) > BIG else 1)
+        self._pending[doc.uri] = asyncio.ensure_future(self._publish_later(doc.uri, delay))
+
+    async def _publish_later(self, uri: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        diagnostics, version = await self.diagnostics(doc)
+        if self.documents.get(uri) is doc and doc.version == version:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+
+    def refresh_all(self) -> None:
+        if self.pull_diagnostics:
+            ws = self.client_capabilities.workspace
+            if ws and ws.diagnostics and ws.diagnostics.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for doc in self.documents.all():
+            self.schedule(doc, immediate=True)
+
+
+def create_server(index_root: str | None = None) -> MedcodeServer:
+    server = MedcodeServer(index_root)
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: MedcodeServer, params: types.InitializeParams) -> None:
+        caps = params.capabilities.text_document
+        ls.pull_diagnostics = bool(caps and caps.diagnostic)
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: MedcodeServer, params: types.InitializedParams) -> None:
+        for problem in ls.store.problems:
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
+        if ls.store.is_empty():
+            ls.build_in_background()
+        await ls.pull_settings()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: MedcodeServer, params: types.DidChangeConfigurationParams) -> None:
+        await ls.pull_settings()
+        ls.refresh_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MedcodeServer, params: types.DidOpenTextDocumentParams) -> None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is not None:
+            ls.schedule(doc, immediate=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MedcodeServer, params: types.DidChangeTextDocumentParams) -> None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is not None:
+            ls.schedule(doc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: MedcodeServer, params: types.DidSaveTextDocumentParams) -> None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is not None:
+            ls.schedule(doc, immediate=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MedcodeServer, params: types.DidCloseTextDocumentParams) -> None:
+        pending = ls._pending.pop(params.text_document.uri, None)
+        if pending is not None:
+            pending.cancel()
+        if not ls.pull_diagnostics:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(identifier="medcode", inter_file_dependencies=False, workspace_diagnostics=False),
+    )
+    async def pull(ls: MedcodeServer, params: types.DocumentDiagnosticParams):
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return types.FullDocumentDiagnosticReport(items=[])
+        diagnostics, version = await ls.diagnostics(doc)
+        result_id = f"{version}:{ls.generation}"
+        if params.previous_result_id == result_id:
+            return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.FullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: MedcodeServer, params: types.HoverParams):
+        doc = ls.documents.get(params.text_document.uri)
+        return hover.hover(ls, doc, params.position) if doc else None
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[":", "*"], resolve_provider=True))
+    def on_completion(ls: MedcodeServer, params: types.CompletionParams):
+        doc = ls.documents.get(params.text_document.uri)
+        return completion.complete(ls, doc, params.position) if doc else None
+
+    @server.feature(types.COMPLETION_ITEM_RESOLVE)
+    def on_resolve(ls: MedcodeServer, item: types.CompletionItem) -> types.CompletionItem:
+        data = item.data if isinstance(item.data, dict) else {}
+        try:
+            day = dt.date.fromisoformat(data["day"])
+            answer = resolve(ls.store, data["set"], data["key"], day)
+        except (KeyError, TypeError, ValueError):
+            return item
+        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(describe(ls.store, answer)))
+        return item
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
+        doc = ls.documents.get(params.text_document.uri)
+        return actions.code_actions(ls, doc, params) if doc else None
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def on_symbols(ls: MedcodeServer, params: types.DocumentSymbolParams):
+        doc = ls.documents.get(params.text_document.uri)
+        return symbols.document_symbols(ls, doc) if doc else None
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+    def on_inlay(ls: MedcodeServer, params: types.InlayHintParams):
+        doc = ls.documents.get(params.text_document.uri)
+        return inlay.inlay_hints(ls, doc, params.range) if doc else None
+
+    @server.command("medcode.reloadIndexes")
+    def reload_indexes(ls: MedcodeServer) -> dict:
+        ls.reload_store()
+        ls.refresh_all()
+        return {"releases": [f"{r.set_id}/{r.label}" for r in ls.store.releases()], "problems": ls.store.problems}
+
+    return server

@@ -1,0 +1,101 @@
+"""What is under the cursor in an 837: the segment, element and component, the code slot, and
+the claim around it (for its dates of service). Works on the text alone, so hover and
+completion never wait for a whole-document check."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .delimiters import Delimiters
+from .document import Claim, Line, parse_date
+from .segments import Segment, iter_raw, segment_at
+from .slots import Slot, codes_in, slots_of
+
+_CLAIM_SCAN_LIMIT = 200_000  # characters: a claim is far smaller; bounded work on broken files
+
+
+@dataclass
+class Cursor:
+    segment: Segment
+    element: int  # 0 is the segment id
+    component: int  # 0-based within the element
+    part_start: int  # where the component under the cursor starts
+    part_text: str
+    slot: Slot | None  # a code slot covering the cursor
+    qualifier_of: Slot | None  # a slot whose qualifier covers the cursor
+
+
+def cursor_at(text: str, delims: Delimiters, component: str, offset: int) -> Cursor | None:
+    seg = segment_at(text, delims, offset)
+    if seg is None:
+        return None
+    # Element and component under the cursor, counting separators before it.
+    rel = offset - seg.start
+    before = seg.text[:rel]
+    element = before.count(delims.element)
+    el_start = seg.start + (before.rfind(delims.element) + 1 if element else 0)
+    el_text = seg.value(element)
+    in_el = offset - el_start
+    comp_index = el_text[:in_el].count(component)
+    comp_start = el_start + (el_text[:in_el].rfind(component) + 1 if comp_index else 0)
+    comp_text = el_text.split(component)[comp_index] if comp_index < len(el_text.split(component)) else ""
+    slot = qual = None
+    for s in slots_of(seg, component):
+        if s.start <= offset <= s.end:
+            slot = s
+        elif s.qual_start is not None and s.qualifier and s.qual_start <= offset <= s.qual_start + len(s.qualifier):
+            qual = s
+    return Cursor(seg, element, comp_index, comp_start, comp_text, slot, qual)
+
+
+@dataclass
+class ClaimContext:
+    claim: Claim
+    diagnoses: list[tuple[str, str]]  # (qualifier, code) of each HI diagnosis position, in order
+
+
+def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> ClaimContext | None:
+    """The claim (CLM to the next claim boundary) containing offset: dates, lines, diagnoses."""
+    t, e = delims.segment, delims.element
+    lo = max(delims.start, offset - _CLAIM_SCAN_LIMIT)
+    m = None
+    for m in re.finditer(rf"(?:^|{re.escape(t)})[ \t\r\n]*CLM{re.escape(e)}", text[lo : offset + 1]):
+        pass
+    if m is None:
+        return None
+    start = lo + m.end() - 3 - len(e)
+    claim: Claim | None = None
+    line: Line | None = None
+    diagnoses: list[tuple[str, str]] = []
+    for seg_id, seg_start, raw in iter_raw(text, delims, start, min(len(text), start + _CLAIM_SCAN_LIMIT)):
+        if claim is not None and seg_id in ("CLM", "HL", "SE", "GE", "IEA", "ST", "GS", "ISA"):
+            break
+        values = raw.split(e)
+        if seg_id == "CLM":
+            claim = Claim(values[1] if len(values) > 1 else "", seg_start, seg_start + len(raw), "")
+        elif claim is None:
+            continue
+        elif seg_id == "HI":
+            for t in codes_in(seg_id, seg_start, raw, e, component):
+                if t[6]:
+                    diagnoses.append((t[3], t[1]))
+        elif seg_id == "LX":
+            line = Line(values[1] if len(values) > 1 else "", seg_start)
+            claim.lines.append(line)
+        elif seg_id == "DTP" and len(values) > 3:
+            day = parse_date(values[3])
+            if values[1] == "472":
+                if line is not None:
+                    line.date = day
+                else:
+                    claim.statement_from = claim.statement_from or day
+            elif values[1] == "434":
+                claim.statement_from = day
+            elif values[1] == "435":
+                claim.admission = day
+        claim.end = seg_start + len(raw)
+    if claim is None or offset > claim.end:
+        return None
+    claim.diagnoses = len(diagnoses)
+    return ClaimContext(claim, diagnoses)

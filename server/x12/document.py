@@ -1,0 +1,266 @@
+"""One fast pass over an X12 837 document for checking: envelopes, claims, lines, dates, codes.
+
+Speed matters (the budget is 20 MB/s on one core), so a regular expression built for the
+document's delimiters picks out only the segments that matter (the regex engine skips the
+others in C) and each handler splits just its own segment. The walk keeps claims with their
+dates and spans, plus envelope problems; each claim's code slots go to a callback as soon as
+the claim ends. The outline is built separately, on demand (outline.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .delimiters import Delimiters, Problem, detect
+from .segments import Segment
+from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component
+from .vocabulary import TRANSACTIONS
+
+_READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL"}, key=len, reverse=True)
+_CLAIM_DATES = {"472", "434", "435"}
+
+
+@dataclass(slots=True)
+class Line:
+    number: str
+    start: int
+    date: dt.date | None = None
+
+
+@dataclass(slots=True)
+class Claim:
+    id: str
+    start: int
+    end: int
+    transaction: str  # "P", "I", "D" or ""
+    statement_from: dt.date | None = None
+    admission: dt.date | None = None
+    lines: list[Line] = field(default_factory=list)
+    diagnoses: int = 0  # HI diagnosis positions (pointers count these)
+
+    @property
+    def date(self) -> dt.date | None:
+        """The claim's date of service: statement start, admission, else the first line date."""
+        if self.statement_from or self.admission:
+            return self.statement_from or self.admission
+        dates = [ln.date for ln in self.lines if ln.date]
+        return min(dates) if dates else None
+
+    def line_at(self, offset: int) -> Line | None:
+        found = None
+        for ln in self.lines:
+            if ln.start <= offset:
+                found = ln
+        return found
+
+    def date_at(self, offset: int) -> dt.date | None:
+        line = self.line_at(offset)
+        return (line.date if line and line.date else None) or self.date
+
+
+@dataclass
+class X12Document:
+    delims: Delimiters
+    component: str  # the separator composites really use (see slots.effective_component)
+    problems: list[Problem]
+    claims: list[Claim]
+    transaction_kinds: set[str]
+
+
+def parse_date(text: str) -> dt.date | None:
+    """D8 (CCYYMMDD), RD8 (CCYYMMDD-CCYYMMDD, start taken) or DT (CCYYMMDDHHMM)."""
+    text = text[:8]
+    if len(text) == 8 and text.isdigit():
+        try:
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return None
+    return None
+
+
+def transaction_kind(version_id: str) -> str:
+    for stem, meaning in TRANSACTIONS.items():
+        if stem in version_id:
+            return meaning[3]  # "837P ..." -> "P"
+    return ""
+
+
+def segment_pattern(d: Delimiters) -> re.Pattern[str]:
+    """Matches the segments the walk reads: group 1 the id (at its exact offset), group 2 the
+    rest of the segment up to its terminator."""
+    t, e = re.escape(d.segment), re.escape(d.element)
+    ids = "|".join(_READ)
+    body = r"[^\r\n]*" if d.segment == "\n" else f"[^{t}]*"
+    return re.compile(rf"(?:^|{t})[ \t\r\n]*({ids})(?={e}|{t}|$)({body})")
+
+
+# The codes of one claim as the walk found them: per segment, its service line (None for HI)
+# and its code tuples (slots.codes_in).
+ClaimCodes = list[tuple["Line | None", list[CodeTuple]]]
+
+
+class _Walk:
+    def __init__(self, text: str, delims: Delimiters, problems: list[Problem], on_claim):
+        self.text = text
+        self.d = delims
+        self.problems = problems
+        self.on_claim = on_claim
+        self.component = delims.component
+        self.component_checked = False
+        self.claims: list[Claim] = []
+        self.kinds: set[str] = set()
+        self.kind = ""
+        self.isa: Segment | None = None
+        self.gs: Segment | None = None
+        self.st: Segment | None = None
+        self.claim: Claim | None = None
+        self.claim_codes: ClaimCodes = []
+        self.line: Line | None = None
+
+    def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
+        self.problems.append(Problem(start, end, message, fix))
+
+    def _close_claim(self) -> None:
+        claim = self.claim
+        if claim is None:
+            return
+        self.claims.append(claim)
+        self.on_claim(claim, self.claim_codes)
+        self.claim = None
+        self.claim_codes = []
+        self.line = None
+
+    def run(self) -> None:
+        d = self.d
+        envelope = {"ISA": self._isa, "IEA": self._iea, "GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se}
+        element = d.element
+        for m in segment_pattern(d).finditer(self.text, d.start):
+            seg_id, rest = m.group(1, 2)
+            start = m.start(1)
+            raw = seg_id + rest.rstrip()
+            claim = self.claim
+            # The per-claim segments are handled inline: they are most of a large file.
+            if seg_id in CODE_SEGMENTS:
+                if not self.component_checked:
+                    self._check_component(seg_id, start, raw)
+                if claim is not None:
+                    codes = codes_in(seg_id, start, raw, element, self.component)
+                    if seg_id == "HI":
+                        claim.diagnoses += sum(1 for t in codes if t[6])
+                        self.claim_codes.append((None, codes))
+                    else:
+                        self.claim_codes.append((self.line, codes))
+            elif seg_id == "DTP":
+                if claim is not None:
+                    self._dtp(raw.split(element))
+            elif seg_id == "LX":
+                if claim is not None:
+                    self.line = Line(raw.split(element, 2)[1] if element in raw else "", start)
+                    claim.lines.append(self.line)
+            elif seg_id == "CLM":
+                self._close_claim()
+                values = raw.split(element, 2)
+                self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
+            elif seg_id == "HL":
+                self._close_claim()
+            else:
+                self._close_claim()
+                envelope[seg_id](Segment(seg_id, start, raw, d))
+            if claim is not None and self.claim is claim:
+                claim.end = start + len(raw)
+        self._close_claim()
+        for seg, what in ((self.st, "transaction has no SE trailer"), (self.gs, "functional group has no GE trailer"), (self.isa, "interchange has no IEA trailer")):
+            if seg is not None:
+                self._problem(seg.start, seg.start + len(seg.id), what)
+
+    def _isa(self, seg: Segment) -> None:
+        if self.isa is not None:
+            self._problem(self.isa.start, self.isa.start + 3, "interchange has no IEA trailer")
+        self.isa = seg
+
+    def _iea(self, seg: Segment) -> None:
+        if self.isa is None:
+            self._problem(seg.start, seg.start + 3, "IEA without an ISA")
+            return
+        if seg.value(2) != self.isa.value(13):
+            self._problem(seg.start, seg.end, f"IEA02 {seg.value(2)} does not match ISA13 {self.isa.value(13)}")
+        self.isa = None
+
+    def _gs(self, seg: Segment) -> None:
+        if self.gs is not None:
+            self._problem(self.gs.start, self.gs.start + 2, "functional group has no GE trailer")
+        self.gs = seg
+
+    def _ge(self, seg: Segment) -> None:
+        if self.gs is None:
+            self._problem(seg.start, seg.start + 2, "GE without a GS")
+            return
+        if seg.value(2) != self.gs.value(6):
+            self._problem(seg.start, seg.end, f"GE02 {seg.value(2)} does not match GS06 {self.gs.value(6)}")
+        self.gs = None
+
+    def _st(self, seg: Segment) -> None:
+        if self.st is not None:
+            self._problem(self.st.start, self.st.start + 2, f"transaction {self.st.value(2)} has no SE trailer")
+        self.st = seg
+        version = seg.value(3) or (self.gs.value(8) if self.gs else "")
+        self.kind = transaction_kind(version)
+        if self.kind:
+            self.kinds.add(self.kind)
+
+    def _se(self, seg: Segment) -> None:
+        if self.st is None:
+            self._problem(seg.start, seg.start + 2, "SE without an ST")
+            return
+        count = seg.value(1)
+        if count.isdigit():
+            # Counting terminators between ST and SE is done by str.count, in C.
+            actual = self.text.count(self.d.segment, self.st.start, seg.start) + 1
+            if int(count) != actual:
+                self._problem(seg.start, seg.end, f"SE01 says {count} segments, the transaction has {actual}")
+        if seg.value(2) != self.st.value(2):
+            self._problem(seg.start, seg.end, f"SE02 {seg.value(2)} does not match ST02 {self.st.value(2)}")
+        self.st = None
+
+    def _dtp(self, values: list[str]) -> None:
+        qualifier = values[1] if len(values) > 1 else ""
+        if qualifier not in _CLAIM_DATES:
+            return
+        claim = self.claim
+        day = parse_date(values[3]) if len(values) > 3 else None
+        if qualifier == "472":
+            if self.line is not None:
+                self.line.date = day
+            elif claim.statement_from is None:
+                claim.statement_from = day
+        elif qualifier == "434":
+            claim.statement_from = day
+        else:
+            claim.admission = day
+
+    def _check_component(self, seg_id: str, start: int, raw: str) -> None:
+        actual = effective_component(seg_id, raw, self.d.element, self.component)
+        if actual is None:
+            self.component_checked = seg_id != "LIN"
+            return
+        self.component_checked = True
+        where = self.d.isa16_offset
+        if where is not None:
+            self._problem(where, where + 1, f"ISA16 declares {self.component!r} as component separator, but composites use {actual!r}", actual)
+        else:
+            self._problem(start, start + len(raw), f"composites use {actual!r} as component separator")
+        self.component = actual
+
+
+def walk(text: str, on_claim: Callable[[Claim, ClaimCodes], None] | None = None) -> X12Document | None:
+    """Check-oriented pass over an 837 document; None when the text is not X12 at all."""
+    detection = detect(text)
+    if detection.delimiters is None:
+        return None
+    problems = list(detection.problems)
+    w = _Walk(text, detection.delimiters, problems, on_claim or (lambda c, s: None))
+    w.run()
+    return X12Document(detection.delimiters, w.component, problems, w.claims, w.kinds)

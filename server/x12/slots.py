@@ -1,0 +1,168 @@
+"""The places in a segment where codes sit, and which code set each place demands.
+
+Which set a code belongs to comes from its place (HI qualifier, SV1/SV2/SV3 qualifier, LIN02),
+never from its shape alone.
+
+`codes_in` works on a segment's raw text and returns plain tuples: the document walk calls it
+for every code-bearing segment of large files, where objects per code would cost too much.
+`slots_of` gives the same places as Slot objects for hover, completion and rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medcode.index_builder.codesets import NDC
+
+from .segments import Segment
+from .vocabulary import (
+    CDT,
+    HI_QUALIFIERS,
+    MODIFIER,
+    PROCEDURE_QUALIFIERS,
+    PRODUCT_QUALIFIERS,
+    REVENUE,
+)
+
+POINTER = "pointer"
+CODE_SEGMENTS = frozenset({"HI", "SV1", "SV2", "SV3", "SV5", "SVD", "LIN"})
+# Composite separators seen in real files whose ISA16 says otherwise.
+COMPONENT_CANDIDATES = ">:^|\\!"
+
+# (expects, text, start, qualifier, qualifier start, place, is an HI diagnosis)
+CodeTuple = tuple[str | None, str, int, str | None, int | None, str, bool]
+
+_HI_PLACES = [f"HI{n:02d}-02" for n in range(13)]
+_HI_EXPECTS = {q: (v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
+_PROC_EXPECTS = {q: v.expects for q, v in PROCEDURE_QUALIFIERS.items()}
+# Per segment: which element holds the procedure composite, and where pointers / revenue are.
+_PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
+_POINTER_ELEMENT = {"SV1": 7, "SV3": 11}
+_REVENUE_ELEMENT = {"SV2": 1, "SVD": 4}
+_MODIFIER_PLACES = {(seg, i): f"{seg}{n:02d}-{i:02d}" for seg, n in _PROCEDURE_ELEMENT.items() for i in range(3, 7)}
+_CODE_PLACES = {seg: f"{seg}{n:02d}-02" for seg, n in _PROCEDURE_ELEMENT.items()}
+
+
+@dataclass(slots=True)
+class Slot:
+    text: str  # as written
+    start: int
+    expects: str | None  # code set (or pseudo-set) the place demands; None: unknown qualifier
+    place: str  # "HI01-02", "SV101-02", "SV101-03", "SV107", "LIN03"
+    qualifier: str | None = None
+    qual_start: int | None = None
+    diagnosis: bool = False  # an HI diagnosis position (pointers count these)
+    line: object | None = None  # the service line (document.Line) a walk placed it on
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+    @property
+    def role(self) -> str:
+        q = self.qualifier
+        if self.expects == POINTER:
+            return "diagnosis code pointer"
+        if self.expects == REVENUE:
+            return "revenue code"
+        if self.expects == MODIFIER:
+            return "procedure modifier"
+        if self.place.startswith("HI"):
+            hi = HI_QUALIFIERS.get(q or "")
+            return hi.meaning if hi else f"code with qualifier {q}"
+        if self.place == "LIN03":
+            return PRODUCT_QUALIFIERS.get(q or "", f"product id with qualifier {q}")
+        proc = PROCEDURE_QUALIFIERS.get(q or "")
+        return proc.meaning if proc else f"procedure code with qualifier {q}"
+
+
+def _elements(raw: str, start: int, element: str) -> tuple[list[str], list[int]]:
+    values = raw.split(element)
+    starts = []
+    pos = start
+    for v in values:
+        starts.append(pos)
+        pos += len(v) + 1
+    return values, starts
+
+
+def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str) -> list[CodeTuple]:
+    """Every code-bearing place of one segment (raw text starting with its id at `start`)."""
+    out: list[CodeTuple] = []
+    if seg_id == "HI":
+        pos = start + 3
+        for n, value in enumerate(raw[3:].split(element)[:12], start=1):
+            el_start = pos
+            pos += len(value) + 1
+            qual, sep, rest = value.partition(comp)
+            if not sep:
+                continue
+            code = rest.split(comp, 1)[0]
+            if code:
+                expects, diagnosis = _HI_EXPECTS.get(qual, (None, False))
+                out.append((expects, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], diagnosis))
+        return out
+    if seg_id == "LIN":
+        values, starts = _elements(raw, start, element)
+        if len(values) > 3 and values[3]:
+            qual = values[2]
+            out.append((NDC if qual == "N4" else None, values[3], starts[3], qual, starts[2], "LIN03", False))
+        return out
+    n = _PROCEDURE_ELEMENT.get(seg_id)
+    if n is None:
+        return out
+    values, starts = _elements(raw, start, element)
+    rev = _REVENUE_ELEMENT.get(seg_id)
+    if rev is not None and rev < len(values) and values[rev]:
+        out.append((REVENUE, values[rev], starts[rev], None, None, f"{seg_id}{rev:02d}", False))
+    if n < len(values) and comp in values[n]:
+        parts = values[n].split(comp)
+        qual = parts[0]
+        if qual:
+            expects = _PROC_EXPECTS.get(qual)
+            if seg_id == "SV3" and qual == "AD":
+                expects = CDT
+            pos = starts[n] + len(qual) + 1
+            if parts[1]:
+                out.append((expects, parts[1], pos, qual, starts[n], _CODE_PLACES[seg_id], False))
+            pos += len(parts[1]) + 1
+            # Components 3-6 are modifiers (7 is a free-text description).
+            for i, mod in enumerate(parts[2:6], start=3):
+                if mod:
+                    out.append((MODIFIER, mod, pos, qual, starts[n], _MODIFIER_PLACES[(seg_id, i)], False))
+                pos += len(mod) + 1
+    p = _POINTER_ELEMENT.get(seg_id)
+    if p is not None and p < len(values) and values[p]:
+        pos = starts[p]
+        place = f"{seg_id}{p:02d}"
+        for ptr in values[p].split(comp):
+            if ptr:
+                out.append((POINTER, ptr, pos, None, None, place, False))
+            pos += len(ptr) + 1
+    return out
+
+
+def make_slot(t: CodeTuple, line: object | None = None) -> Slot:
+    expects, text, start, qual, qual_start, place, diagnosis = t
+    return Slot(text, start, expects, place, qual, qual_start, diagnosis, line)
+
+
+def slots_of(seg: Segment, comp: str) -> list[Slot]:
+    """Every code-bearing place in one parsed segment, given the component separator in use."""
+    return [make_slot(t) for t in codes_in(seg.id, seg.start, seg.text, seg.delims.element, comp)]
+
+
+def effective_component(seg_id: str, raw: str, element: str, declared: str) -> str | None:
+    """The separator a code-bearing composite really uses when it is not the declared one
+    (e.g. `HI*BK>7215` under ISA16 ':'), or None when the declared one fits."""
+    n = {"HI": 1, "SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}.get(seg_id)
+    if n is None:
+        return None
+    values = raw.split(element)
+    text = values[n] if n < len(values) else ""
+    if not text or declared in text:
+        return None
+    for i in (2, 3):  # after a 2- or 3-letter qualifier
+        if len(text) > i + 1 and text[:i].isalpha() and text[i] in COMPONENT_CANDIDATES and text[i] != declared:
+            return text[i]
+    return None
