@@ -1,0 +1,99 @@
+"""`medcode check`: the same findings as the editor, for files and folders, with CI exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medcode.server import cli
+
+FIXTURES = Path(__file__).parent / "fixtures" / "x12"
+P837 = FIXTURES / "claims_837p.x12"
+JSON_FIELDS = {"path", "line", "character", "end_line", "end_character", "code", "code_set", "rule", "severity", "message"}
+
+
+@pytest.fixture
+def check(capsys, monkeypatch, default_index):
+    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
+
+    def run(*args: str):
+        code = cli.main(["check", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def clean_claims(tmp_path: Path) -> Path:
+    """The 837P fixture cut down to its valid claim (and a matching SE count)."""
+    lines = P837.read_text().splitlines()
+    end = lines.index("HL*3*1*22*0~")
+    trailer = lines.index("SE*45*0001~")
+    kept = lines[:end] + lines[trailer:]
+    kept[kept.index("SE*45*0001~")] = f"SE*{end - 2 + 1}*0001~"
+    path = tmp_path / "clean.837"
+    path.write_text("\n".join(kept) + "\n")
+    return path
+
+
+def test_text_output_like_a_compiler_and_exit_1_on_errors(check):
+    code, out, err = check(str(P837))
+    assert code == 1
+    lines = out.splitlines()
+    assert f"{P837}:32:16: error: E11.9 is not in X12 form: ICD-10-CM codes are sent without dots, spaces or lower case (E119) [bad-format]" in lines
+    assert any(line.endswith("[invalid-pointer]") and ":34:30: error:" in line for line in lines)
+    assert "7 error(s), 2 warning(s), 2 information(s)" in err
+
+
+def test_json_output_has_the_design_fields_in_lsp_positions(check):
+    code, out, _ = check("--format", "json", str(P837))
+    assert code == 1
+    items = json.loads(out)
+    assert all(set(item) == JSON_FIELDS for item in items)
+    dotted = next(i for i in items if i["code"] == "E11.9")
+    assert (dotted["line"], dotted["character"], dotted["end_line"], dotted["end_character"]) == (31, 15, 31, 20)
+    assert (dotted["rule"], dotted["severity"], dotted["code_set"]) == ("bad-format", "error", "icd10cm")
+
+
+def test_clean_file_exits_0(check, tmp_path):
+    path = clean_claims(tmp_path)
+    code, out, err = check(str(path), "--format", "json")
+    assert code == 0
+    assert {i["severity"] for i in json.loads(out)} <= {"information"}
+
+
+def test_folders_many_files_and_files_that_are_not_claims(check, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.837").write_bytes(P837.read_bytes())
+    (tmp_path / "b.edi").write_bytes((FIXTURES / "claims_837d.x12").read_bytes())
+    (tmp_path / "notes.txt").write_text("E11.9 is only text here\n")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "c.837").write_bytes(P837.read_bytes())
+    code, out, _ = check("--format", "json", str(tmp_path), str(clean_claims(tmp_path)))
+    assert code == 1
+    paths = {Path(i["path"]).name for i in json.loads(out)}
+    assert paths == {"a.837", "b.edi", "clean.837"}
+
+
+def test_missing_path_is_a_usage_error(check, tmp_path):
+    code, _, err = check(str(tmp_path / "nope.837"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_real_corpora_without_false_errors(check, shared_dir):
+    """Every 837 in ../shared/corpora: no crash, no error; ICD-9 codes on pre-2015 claims are
+    accepted; the files whose composites disagree with ISA16 are pointed out."""
+    code, out, _ = check("--format", "json", str(shared_dir / "corpora"))
+    items = json.loads(out)
+    assert code == 0, [i for i in items if i["severity"] == "error"]
+    assert not [i for i in items if i["severity"] == "error"]
+    structure = {Path(i["path"]).name for i in items if i["rule"] == "x12-structure"}
+    assert structure == {"demo.example6.837", "Spec_3.1.1.txt"}
+    assert not [i for i in items if i["rule"] == "wrong-icd-version"]  # BK on 1996-2006 dates is right
+    ndc = [i for i in items if i["code_set"] == "ndc"]
+    assert ndc and all(i["severity"] == "warning" and "FDA NDC Directory 2019-04-29" in i["message"] for i in ndc)
+    cpt = [i for i in items if i["code_set"] == "cpt"]
+    assert cpt and all(i["severity"] == "information" for i in cpt)

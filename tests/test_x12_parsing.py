@@ -1,0 +1,172 @@
+"""X12 reading on messy real-world shapes: delimiters, envelopes, encodings, positions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medcode.server.check import read_text
+from medcode.server.positions import UTF8, UTF16, UTF32, LineIndex
+from medcode.server.x12.context import claim_around, cursor_at
+from medcode.server.x12.delimiters import detect, looks_like_x12
+from medcode.server.x12.document import walk
+from medcode.server.x12.outline import outline
+
+FIXTURES = Path(__file__).parent / "fixtures" / "x12"
+P837 = (FIXTURES / "claims_837p.x12").read_text()
+
+
+def codes(text: str) -> list[tuple[str | None, str, str]]:
+    """(qualifier, code, expected set) of every slot the walk hands to the rules."""
+    out = []
+    walk(text, lambda claim, groups: out.extend((t[3], t[1], t[0]) for _, ts in groups for t in ts))
+    return out
+
+
+def test_delimiters_from_isa():
+    d = detect(P837).delimiters
+    assert (d.element, d.component, d.segment, d.repetition, d.version) == ("*", ":", "~", "^", "00501")
+    assert d.isa16_offset == 104 and P837[104] == ":"
+
+
+def test_other_separators_and_isa11_u():
+    text = P837.replace("*", "|").replace("~", "'").replace("|^|00501", "|U|00501")
+    d = detect(text).delimiters
+    assert (d.element, d.segment, d.repetition) == ("|", "'", None)  # "U" is no repetition separator
+    assert ("ABK", "E119", "icd10cm") in codes(text)
+
+
+def test_bom_indentation_and_crlf():
+    lines = P837.replace("~", "~\r\n").splitlines()
+    text = "\ufeff" + "\r\n".join("    " * (i % 3) + line for i, line in enumerate(lines))
+    assert looks_like_x12(text)
+    found = codes(text)
+    assert found == codes(P837)
+    # Offsets stay exact: every slot points at its own text.
+    starts = []
+    walk(text, lambda c, groups: starts.extend((t[2], t[1]) for _, ts in groups for t in ts))
+    assert all(text[s : s + len(code)] == code for s, code in starts)
+
+
+def test_newline_as_segment_terminator():
+    text = P837.replace("~\n", "\n")
+    d = detect(text).delimiters
+    assert d.segment == "\n"
+    assert ("ABK", "E119", "icd10cm") in codes(text)
+
+
+def test_utf16_file_is_read_as_text(tmp_path):
+    path = tmp_path / "claims.txt"
+    path.write_bytes(P837.encode("utf-16-le"))
+    text = read_text(path)
+    assert text == P837
+    path.write_bytes(b"\xff\xfe" + P837.encode("utf-16-le"))
+    assert read_text(path) == P837
+
+
+def test_binary_and_non_x12_files():
+    assert not looks_like_x12("\x00\x01\x02garbage")
+    assert walk("hello world, not a claim") is None
+    assert walk("") is None
+
+
+def test_binary_file_is_skipped(tmp_path):
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    assert read_text(path) is None
+
+
+def test_envelope_problems_are_reported_not_fatal():
+    broken = P837.replace("SE*45*0001~", "SE*44*0009~").replace("GE*1*101~\n", "").replace("IEA*1*000000101~", "IEA*1*000000999~")
+    doc = walk(broken)
+    messages = [p.message for p in doc.problems]
+    assert "SE01 says 44 segments, the transaction has 45" in messages
+    assert "SE02 0009 does not match ST02 0001" in messages
+    assert "functional group has no GE trailer" in messages
+    assert "IEA02 000000999 does not match ISA13 000000101" in messages
+    assert len(doc.claims) == 3
+
+
+def test_short_isa_and_fragments():
+    short = P837.replace("*00*          *00*          *", "*00*  *00*  *", 1)
+    det = detect(short)
+    assert det.delimiters is not None and "ISA segment is" in det.problems[0].message
+    fragment = P837[P837.index("GS*") :]
+    det = detect(fragment)
+    assert det.delimiters is not None and not det.delimiters.has_isa
+    assert "no ISA interchange envelope" in det.problems[0].message
+    assert ("ABK", "E119", "icd10cm") in codes(fragment)
+    assert detect("ISA*00*").problems[0].message.startswith("ISA segment is incomplete")
+
+
+def test_several_interchanges_and_transactions():
+    body = P837[P837.index("ST*837") : P837.index("GE*")]
+    two = P837.replace("GE*1*101~", body.replace("0001", "0002") + "GE*2*101~")
+    doc = walk(two)
+    assert len(doc.claims) == 6 and not doc.problems
+    twice = P837 + P837.replace("000000101", "000000102")
+    assert len(walk(twice).claims) == 6
+
+
+def test_4010_claims_are_read():
+    text = P837.replace("00501", "00401").replace("005010X222A1", "004010X098A1")
+    doc = walk(text)
+    assert doc.transaction_kinds == {"P"} and len(doc.claims) == 3
+
+
+def test_claim_dates():
+    doc = walk(P837)
+    assert [c.id for c in doc.claims] == ["VALID01", "ERRORS01", "ICD9LATE"]
+    assert str(doc.claims[0].date) == "2026-03-10"
+    inst = walk((FIXTURES / "claims_837i.x12").read_text())
+    (claim,) = inst.claims
+    assert str(claim.statement_from) == "2024-04-20" and str(claim.admission) == "2024-04-20"
+    assert claim.transaction == "I"
+
+
+def test_cursor_and_claim_context():
+    d = detect(P837).delimiters
+    off = P837.index("ABK:E119") + 5
+    cur = cursor_at(P837, d, ":", off)
+    assert (cur.segment.id, cur.element, cur.component, cur.slot.text, cur.slot.expects) == ("HI", 1, 1, "E119", "icd10cm")
+    cur = cursor_at(P837, d, ":", P837.index("ABK:E119") + 1)
+    assert cur.slot is None and cur.qualifier_of.qualifier == "ABK"
+    ctx = claim_around(P837, d, ":", off)
+    assert ctx.claim.id == "VALID01" and ctx.diagnoses == [("ABK", "E119"), ("ABF", "I10"), ("ABF", "S72001A")]
+    assert claim_around(P837, d, ":", 10) is None  # in the ISA
+
+
+def test_outline_nesting():
+    d = detect(P837).delimiters
+    nodes, dropped = outline(P837, d, ":")
+    (interchange,) = nodes
+    provider = interchange.children[0].children[0].children[0]
+    assert provider.name == "Billing provider: MEDCODE TEST CLINIC"
+    subscriber = provider.children[0]
+    assert subscriber.name == "Subscriber: DOE, JANE"
+    claim = subscriber.children[0]
+    assert (claim.name, claim.detail) == ("Claim VALID01", "$100.00")
+    assert [(n.name, n.detail) for n in claim.children] == [("Line 1: J1100", "$50.00"), ("Line 2: 99213", "$50.00")]
+    _, dropped = outline(P837, d, ":", limit=3)
+    assert dropped > 0
+
+
+@pytest.mark.parametrize(
+    "encoding, character",
+    [(UTF16, 4), (UTF8, 6), (UTF32, 3)],
+)
+def test_positions_in_client_units(encoding, character):
+    text = "ab\r\nx😀y\rz\nlast"
+    index = LineIndex(text, encoding)
+    assert index.starts.tolist() == [0, 4, 8, 10]  # \r\n, \r and \n all end a line
+    off = text.index("y") + 1
+    assert index.position(off) == (1, character)
+    assert index.offset(1, character) == off
+    assert index.offset(9, 0) == len(text) and index.offset(0, 99) == 2
+
+
+def test_x12_separators_that_python_treats_as_line_breaks():
+    text = "ISA\x1d00\x1c" + "x" * 20 + "\nnext"
+    index = LineIndex(text)
+    assert len(index.starts) == 2  # \x1c and \x1d are not LSP line breaks
