@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .server import MedcodeServer
 
 LIMIT = 50
+POOL = 1000  # keys read per prefix before ranking them (bounded: a one-letter prefix has thousands)
 _CODE_CHARS = re.compile(r"^[0-9A-Za-z]*$")
 _PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
 
@@ -110,9 +111,9 @@ def _from_release(
     key_prefix = compact(typed)
     if _CODE_CHARS.match(typed):
         # Claim-valid codes first, then headers (so E11 shows its children, not only itself).
-        keys = list(islice(release.keys(key_prefix, flag), limit))
+        keys = _shortest_first(release.keys(key_prefix, flag), limit)
         if flag == layout.FLAG_CODE and len(keys) < limit:
-            keys += list(islice(release.keys(key_prefix, layout.FLAG_HEADER), limit - len(keys)))
+            keys += _shortest_first(release.keys(key_prefix, layout.FLAG_HEADER), limit - len(keys))
         for key in keys:
             rec = release.get(key)
             out.append(_item(set_id, rec, release, edit_range, day, filter_text=key))
@@ -123,6 +124,13 @@ def _from_release(
             if hit.record.code not in seen:
                 out.append(_item(set_id, hit.record, release, edit_range, day, filter_text=typed))
     return out
+
+
+def _shortest_first(keys, limit: int) -> list[str]:
+    """The first `limit` of a prefix's keys, shorter codes first: a header's direct children
+    before its grandchildren. In plain key order typing E11 filled the list with 50 of the
+    80-odd six- and seven-character E11 codes and never offered E11.9."""
+    return sorted(islice(keys, POOL), key=lambda k: (len(k), k))[:limit]
 
 
 def _item(set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str) -> types.CompletionItem:
