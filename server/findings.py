@@ -65,6 +65,8 @@ class Finding:
     code_set: str = ""
     severity: Severity | None = None  # None: the rule's default
     fixes: list[Fix] = field(default_factory=list)
+    # Where more choices than the fixes come from: (set id, header key, release label).
+    more: tuple[str, str, str] | None = None
 
     @property
     def effective_severity(self) -> Severity:
@@ -83,4 +85,5 @@ class Finding:
             self.code_set,
             self.severity,
             [Fix(f.title, f.start + delta, f.end + delta, f.text, f.preferred) for f in self.fixes],
+            self.more,
         )

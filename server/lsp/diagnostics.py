@@ -24,6 +24,8 @@ def to_diagnostics(findings: list[Finding], index: LineIndex, settings: Settings
             # Fix ranges relative to the finding's start: clients move diagnostics with edits,
             # so the code action re-anchors them on the diagnostic's current range.
             data = {"fixes": [{"t": x.title, "s": x.start - f.start, "e": x.end - f.start, "x": x.text, "p": x.preferred} for x in f.fixes]}
+        if f.more:
+            data = {**(data or {}), "more": list(f.more)}
         out.append(
             types.Diagnostic(
                 range=types.Range(types.Position(*start), types.Position(*end)),

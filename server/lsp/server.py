@@ -311,6 +311,12 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         doc = ls.documents.get(params.text_document.uri)
         return inlay.inlay_hints(ls, doc, params.range) if doc else None
 
+    @server.command(actions.CHOOSE)
+    async def choose_code(
+        ls: MedcodeServer, uri: str, start_line: int, start_char: int, end_line: int, end_char: int, set_id: str, key: str, release: str
+    ) -> str | None:
+        return await actions.choose_code(ls, uri, start_line, start_char, end_line, end_char, set_id, key, release)
+
     @server.command("medcode.reloadIndexes")
     def reload_indexes(ls: MedcodeServer) -> dict:
         ls.reload_store()

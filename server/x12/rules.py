@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import islice
 from dataclasses import dataclass, field
 
 from medcode.index_builder import layout
@@ -52,6 +53,7 @@ from .slots import POINTER, Slot, make_slot
 from .vocabulary import AMBULANCE_LOCATIONS, CDT, DRG, ICD9_DX, ICD9_PROC, ICD9_TO_ICD10, ICD10_TO_ICD9, MODIFIER, PROCEDURE, REVENUE
 
 ICD10_START = dt.date(2015, 10, 1)
+SEVENTH_MAX = 40  # 7th-character definitions have at most 17 values; a bound all the same
 ICD9_DX_RE = re.compile(r"^(?:\d{3,5}|V\d{2,4}|E\d{3,4})$")
 ICD9_PROC_RE = re.compile(r"^\d{2,4}$")
 CDT_RE = re.compile(r"^D\d{4}$")
@@ -317,20 +319,23 @@ class ClaimRules:
     def _not_billable(self, slot: Slot, out: ClaimResult, a: Answer) -> None:
         rec, rel, set_id = a.record, a.release, a.set_id
         shown = display(set_id, rec.code)
-        below = billable_below(rel, rec.code, limit=SUGGESTIONS)
         total = rel.count(rec.code, layout.FLAG_CODE)
-        seventh = [s for s in below if len(s.key) == 7 and s.key[:6].rstrip("X") == rec.code]
-        if seventh and len(rec.code) >= 3:
-            message = f"{shown} ({rec.description}) needs a 7th character: {total} billable code(s) below it, e.g. {display(set_id, below[0].key)}"
+        # A code that only lacks its 7th character: every defined 7th character is a fix.
+        seventh = [k for k in islice(rel.keys(rec.code, layout.FLAG_CODE), SEVENTH_MAX) if len(k) == 7 and k[:6].rstrip("X") == rec.code]
+        if seventh:
+            message = f"{shown} ({rec.description}) needs a 7th character: {total} billable code(s) below it, e.g. {display(set_id, seventh[0])}"
             fixes = [
-                Fix(f"Add 7th character {s.key[-1]}: {display(set_id, s.key)} — {s.description}", slot.start, slot.end, s.key)
-                for s in seventh
+                Fix(f"Add 7th character {k[-1]}: {display(set_id, k)} — {rel.get(k).description}", slot.start, slot.end, k)
+                for k in seventh
             ]
         else:
+            below = billable_below(rel, rec.code, limit=SUGGESTIONS)
             example = f", e.g. {display(set_id, below[0].key)} {below[0].description}" if below else ""
             message = f"{shown} ({rec.description}) is a header, not billable: choose one of its {total} billable codes{example}"
             fixes = [Fix(f"Replace with {display(set_id, s.key)} — {s.description}", slot.start, slot.end, s.key) for s in below]
         self._emit(out, slot, NOT_BILLABLE, message, set_id, fixes)
+        if total > len(fixes):
+            out.findings[-1].more = (set_id, rec.code, rel.label)
 
     def icd9(self, slot: Slot, day: dt.date, claim: Claim, out: ClaimResult) -> None:
         proc = slot.expects == ICD9_PROC
