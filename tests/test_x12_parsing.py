@@ -54,6 +54,8 @@ def test_newline_as_segment_terminator():
     d = detect(text).delimiters
     assert d.segment == "\n"
     assert ("ABK", "E119", "icd10cm") in codes(text)
+    ctx = claim_around(text, d, ":", text.index("ABF:E1199"))
+    assert ctx.claim.id == "ERRORS01" and str(ctx.claim.date) == "2026-03-10"
 
 
 def test_utf16_file_is_read_as_text(tmp_path):

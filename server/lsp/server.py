@@ -97,7 +97,7 @@ class MedcodeServer(LanguageServer):
         a = doc.analysis
         if a is None or doc.analysis_version != doc.version:
             return []
-        i = bisect_left([f.start for f in a.findings], start)
+        i = bisect_left(a.findings, start, key=lambda f: f.start)
         return [f.message for f in a.findings[i:] if f.start < end and self.settings.severity_of(f.rule, f.effective_severity) is not None][:5]
 
     # -- data --------------------------------------------------------------------------------

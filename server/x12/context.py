@@ -4,7 +4,6 @@ completion never wait for a whole-document check."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .delimiters import Delimiters
@@ -49,6 +48,26 @@ def cursor_at(text: str, delims: Delimiters, component: str, offset: int) -> Cur
     return Cursor(seg, element, comp_index, comp_start, comp_text, slot, qual)
 
 
+def _claim_start(text: str, delims: Delimiters, offset: int) -> int | None:
+    """Offset of the last CLM segment starting at or before offset (searching backwards with
+    str.rfind: hover must not scan the file)."""
+    needle = "CLM" + delims.element
+    lo = max(delims.start, offset - _CLAIM_SCAN_LIMIT)
+    hi = offset + len(needle)
+    while True:
+        at = text.rfind(needle, lo, hi)
+        if at < 0:
+            return None
+        window = text[max(lo, at - 64) : at]
+        if delims.segment == "\n":
+            starts_segment = window.rstrip(" \t").endswith(("\n", "\r"))
+        else:
+            starts_segment = window.rstrip(" \t\r\n").endswith(delims.segment)
+        if at == delims.start or not window.strip() or starts_segment:
+            return at
+        hi = at + len(needle) - 1
+
+
 @dataclass
 class ClaimContext:
     claim: Claim
@@ -58,13 +77,9 @@ class ClaimContext:
 def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> ClaimContext | None:
     """The claim (CLM to the next claim boundary) containing offset: dates, lines, diagnoses."""
     t, e = delims.segment, delims.element
-    lo = max(delims.start, offset - _CLAIM_SCAN_LIMIT)
-    m = None
-    for m in re.finditer(rf"(?:^|{re.escape(t)})[ \t\r\n]*CLM{re.escape(e)}", text[lo : offset + 1]):
-        pass
-    if m is None:
+    start = _claim_start(text, delims, offset)
+    if start is None:
         return None
-    start = lo + m.end() - 3 - len(e)
     claim: Claim | None = None
     line: Line | None = None
     diagnoses: list[tuple[str, str]] = []
