@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import importlib
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
 from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
+from .gcpause import paused_gc
 from .model import ImportResult
 from .sources import LayoutNotRecognised, SourceError, read_inputs
 from .writer import write_release
@@ -36,19 +35,6 @@ class Built:
     records: int
 
 
-@contextmanager
-def _bulk():
-    """Builds create millions of small objects that all live until the end: the cyclic
-    garbage collector would rescan them again and again (it doubled NDC build times)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _write(root: Path, result: ImportResult, started: float) -> Built:
     path = write_release(root, result)
     from .reader import Release  # the manifest just written is the source of truth for counts
@@ -65,7 +51,7 @@ def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: 
         started = time.perf_counter()
         if progress:
             progress(f"{set_name(set_id)}: reading the embedded default …")
-        with _bulk():
+        with paused_gc():
             result = _importer(set_id).embedded_default()
             built = _write(root, result, started)
         if progress:
@@ -94,7 +80,7 @@ def import_path(
             f"{set_id!r} is not a code set id: use one of {', '.join(OFFICIAL_SETS)}, "
             "or a local set name of lower-case letters, digits and '-'"
         )
-    with _bulk():
+    with paused_gc():
         return _import(root, set_id, Path(path), release, effective, complete, two_column)
 
 

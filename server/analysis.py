@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from medcode.index_builder.gcpause import paused_gc
 from medcode.index_builder.reader import IndexStore
 
 from .findings import X12_STRUCTURE, Finding, Fix
@@ -63,7 +64,8 @@ class DocumentChecker:
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
         doc_context = (self.today, id(self.verdicts), text[:128])
-        doc = walk(text, on_claim)
+        with paused_gc():
+            doc = walk(text, on_claim)
         self._claims = current
         findings = total.findings
         for p in doc.problems:

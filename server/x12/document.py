@@ -16,11 +16,13 @@ from typing import Callable
 
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
-from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component
+from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component, pointer_text, pointers_in
 from .vocabulary import TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL"}, key=len, reverse=True)
 _CLAIM_DATES = {"472", "434", "435"}
+_POINTER_SEGMENTS = {"SV1", "SV3"}
+_DATES: dict[str, dt.date | None] = {}
 
 
 @dataclass(slots=True)
@@ -73,12 +75,18 @@ class X12Document:
 def parse_date(text: str) -> dt.date | None:
     """D8 (CCYYMMDD), RD8 (CCYYMMDD-CCYYMMDD, start taken) or DT (CCYYMMDDHHMM)."""
     text = text[:8]
+    day = _DATES.get(text, _DATES)
+    if day is not _DATES:
+        return day
+    day = None
     if len(text) == 8 and text.isdigit():
         try:
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            day = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
-            return None
-    return None
+            day = None
+    if len(_DATES) < 100_000:  # a file has a few hundred distinct dates
+        _DATES[text] = day
+    return day
 
 
 def transaction_kind(version_id: str) -> str:
@@ -118,6 +126,7 @@ class _Walk:
         self.st: Segment | None = None
         self.claim: Claim | None = None
         self.claim_codes: ClaimCodes = []
+        self.claim_pointers: list[tuple[Line | None, str, int, str, str]] = []
         self.line: Line | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
@@ -127,10 +136,17 @@ class _Walk:
         claim = self.claim
         if claim is None:
             return
+        # Diagnosis pointers are checked in bulk: only a segment with a pointer past the
+        # claim's diagnoses hands its pointers to the rules (they say which one is wrong).
+        limit = min(claim.diagnoses, 12)
+        for line, seg_id, start, raw, pointers in self.claim_pointers:
+            if not all(p.isdigit() and 0 < int(p) <= limit for p in pointers.split(self.component) if p):
+                self.claim_codes.append((line, pointers_in(seg_id, start, raw, self.d.element, self.component)))
         self.claims.append(claim)
         self.on_claim(claim, self.claim_codes)
         self.claim = None
         self.claim_codes = []
+        self.claim_pointers = []
         self.line = None
 
     def run(self) -> None:
@@ -147,12 +163,16 @@ class _Walk:
                 if not self.component_checked:
                     self._check_component(seg_id, start, raw)
                 if claim is not None:
-                    codes = codes_in(seg_id, start, raw, element, self.component)
+                    codes = codes_in(seg_id, start, raw, element, self.component, pointers=False)
                     if seg_id == "HI":
                         claim.diagnoses += sum(1 for t in codes if t[6])
                         self.claim_codes.append((None, codes))
                     else:
                         self.claim_codes.append((self.line, codes))
+                        if seg_id in _POINTER_SEGMENTS:
+                            pointers = pointer_text(seg_id, raw, element)
+                            if pointers:
+                                self.claim_pointers.append((self.line, seg_id, start, raw, pointers))
             elif seg_id == "DTP":
                 if claim is not None:
                     self._dtp(raw.split(element))

@@ -41,6 +41,8 @@ _POINTER_ELEMENT = {"SV1": 7, "SV3": 11}
 _REVENUE_ELEMENT = {"SV2": 1, "SVD": 4}
 _MODIFIER_PLACES = {(seg, i): f"{seg}{n:02d}-{i:02d}" for seg, n in _PROCEDURE_ELEMENT.items() for i in range(3, 7)}
 _CODE_PLACES = {seg: f"{seg}{n:02d}-02" for seg, n in _PROCEDURE_ELEMENT.items()}
+_REVENUE_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _REVENUE_ELEMENT.items()}
+_POINTER_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _POINTER_ELEMENT.items()}
 
 
 @dataclass(slots=True)
@@ -76,18 +78,16 @@ class Slot:
         return proc.meaning if proc else f"procedure code with qualifier {q}"
 
 
-def _elements(raw: str, start: int, element: str) -> tuple[list[str], list[int]]:
-    values = raw.split(element)
-    starts = []
-    pos = start
-    for v in values:
-        starts.append(pos)
-        pos += len(v) + 1
-    return values, starts
+def _at(values: list[str], n: int, start: int) -> int:
+    """Where element n starts, given the segment's start (C-speed sums, no loop in Python)."""
+    return start + sum(map(len, values[:n])) + n
 
 
-def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str) -> list[CodeTuple]:
-    """Every code-bearing place of one segment (raw text starting with its id at `start`)."""
+def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointers: bool = True) -> list[CodeTuple]:
+    """Every code-bearing place of one segment (raw text starting with its id at `start`).
+
+    With pointers=False the diagnosis pointers are left out: the document walk checks them
+    in bulk (pointers_in) because nearly all are fine."""
     out: list[CodeTuple] = []
     if seg_id == "HI":
         pos = start + 3
@@ -102,19 +102,19 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str) -> list
                 expects, diagnosis = _HI_EXPECTS.get(qual, (None, False))
                 out.append((expects, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], diagnosis))
         return out
+    values = raw.split(element)
     if seg_id == "LIN":
-        values, starts = _elements(raw, start, element)
         if len(values) > 3 and values[3]:
             qual = values[2]
-            out.append((NDC if qual == "N4" else None, values[3], starts[3], qual, starts[2], "LIN03", False))
+            qual_start = _at(values, 2, start)
+            out.append((NDC if qual == "N4" else None, values[3], qual_start + len(qual) + 1, qual, qual_start, "LIN03", False))
         return out
     n = _PROCEDURE_ELEMENT.get(seg_id)
     if n is None:
         return out
-    values, starts = _elements(raw, start, element)
     rev = _REVENUE_ELEMENT.get(seg_id)
     if rev is not None and rev < len(values) and values[rev]:
-        out.append((REVENUE, values[rev], starts[rev], None, None, f"{seg_id}{rev:02d}", False))
+        out.append((REVENUE, values[rev], _at(values, rev, start), None, None, _REVENUE_PLACES[seg_id], False))
     if n < len(values) and comp in values[n]:
         parts = values[n].split(comp)
         qual = parts[0]
@@ -122,24 +122,46 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str) -> list
             expects = _PROC_EXPECTS.get(qual)
             if seg_id == "SV3" and qual == "AD":
                 expects = CDT
-            pos = starts[n] + len(qual) + 1
+            composite_start = _at(values, n, start)
+            pos = composite_start + len(qual) + 1
             if parts[1]:
-                out.append((expects, parts[1], pos, qual, starts[n], _CODE_PLACES[seg_id], False))
+                out.append((expects, parts[1], pos, qual, composite_start, _CODE_PLACES[seg_id], False))
             pos += len(parts[1]) + 1
             # Components 3-6 are modifiers (7 is a free-text description).
             for i, mod in enumerate(parts[2:6], start=3):
                 if mod:
-                    out.append((MODIFIER, mod, pos, qual, starts[n], _MODIFIER_PLACES[(seg_id, i)], False))
+                    out.append((MODIFIER, mod, pos, qual, composite_start, _MODIFIER_PLACES[(seg_id, i)], False))
                 pos += len(mod) + 1
-    p = _POINTER_ELEMENT.get(seg_id)
-    if p is not None and p < len(values) and values[p]:
-        pos = starts[p]
-        place = f"{seg_id}{p:02d}"
-        for ptr in values[p].split(comp):
-            if ptr:
-                out.append((POINTER, ptr, pos, None, None, place, False))
-            pos += len(ptr) + 1
+    if pointers:
+        out += pointers_in(seg_id, start, raw, element, comp, values)
     return out
+
+
+def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, values: list[str] | None = None) -> list[CodeTuple]:
+    """The diagnosis pointers of an SV1 / SV3 segment."""
+    p = _POINTER_ELEMENT.get(seg_id)
+    if p is None:
+        return []
+    values = values if values is not None else raw.split(element)
+    if p >= len(values) or not values[p]:
+        return []
+    out = []
+    pos = _at(values, p, start)
+    place = _POINTER_PLACES[seg_id]
+    for ptr in values[p].split(comp):
+        if ptr:
+            out.append((POINTER, ptr, pos, None, None, place, False))
+        pos += len(ptr) + 1
+    return out
+
+
+def pointer_text(seg_id: str, raw: str, element: str) -> str | None:
+    """The raw pointer element (e.g. "1:2"), for the walk's bulk check."""
+    p = _POINTER_ELEMENT.get(seg_id)
+    if p is None:
+        return None
+    values = raw.split(element, p + 1)
+    return values[p] if p < len(values) and values[p] else None
 
 
 def make_slot(t: CodeTuple, line: object | None = None) -> Slot:
