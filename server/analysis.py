@@ -16,7 +16,8 @@ from .findings import X12_STRUCTURE, Finding, Fix
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 from .x12.document import Claim, ClaimCodes, X12Document, walk
-from .x12.rules import ClaimResult, ClaimRules, no_data_finding
+from .code_rules import Result, no_data_finding
+from .x12.rules import ClaimRules
 
 X12 = "x12"
 NONE = "none"
@@ -37,7 +38,7 @@ class DocumentChecker:
         self.verdicts = verdicts
         self.today = today
         self.rules = ClaimRules(verdicts, today)
-        self._claims: dict[int, tuple[int, ClaimResult]] = {}
+        self._claims: dict[int, tuple[int, Result]] = {}
 
     def check(self, text: str) -> Analysis:
         if not looks_like_x12(text):
@@ -45,7 +46,7 @@ class DocumentChecker:
             return Analysis(NONE)
         rules = self.rules
         previous, current = self._claims, {}
-        total = ClaimResult()
+        total = Result()
         ran = 0
 
         def on_claim(claim: Claim, codes: ClaimCodes) -> None:

@@ -1,0 +1,264 @@
+"""What all code rules share, whatever the file kind: looking a code up in the release that
+answers for its date, turning the answer into findings and fixes, and remembering results.
+
+Messages name the code, the set and the release that answered; a finding never claims more
+than the loaded data proves (DESIGN.md, honesty principle).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Callable
+
+from medcode.index_builder import layout
+from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
+from medcode.index_builder.lookup import Answer, Status
+
+from .findings import DELETED_CODE, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
+from .verdicts import SUGGESTIONS, Verdicts, billable_below
+from .x12.slots import Slot
+from .x12.vocabulary import MODIFIER, PROCEDURE
+
+ICD10_START = dt.date(2015, 10, 1)
+SEVENTH_MAX = 40  # 7th-character definitions have at most 17 values; a bound all the same
+MEMO_MAX = 200_000
+
+
+@dataclass
+class Result:
+    """Findings of one claim (or document), plus the sets it used that have no data installed at all."""
+
+    findings: list[Finding] = field(default_factory=list)
+    no_data: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # set -> (count, start, end)
+
+    def shifted(self, delta: int) -> Result:
+        return Result(
+            [f.shifted(delta) for f in self.findings],
+            {k: (n, s + delta, e + delta) for k, (n, s, e) in self.no_data.items()},
+        )
+
+    def add(self, other: Result, delta: int = 0) -> None:
+        """Take in another result whose offsets are delta characters off (first place kept)."""
+        if other.findings:
+            self.findings.extend(f.shifted(delta) for f in other.findings)
+        mine = self.no_data
+        for set_id, (n, s, e) in other.no_data.items():
+            seen = mine.get(set_id)
+            mine[set_id] = (n, s + delta, e + delta) if seen is None else (seen[0] + n, seen[1], seen[2])
+
+
+
+
+# The sets whose releases decide the findings of each place (wrong-code-set looks at both
+# ICD-10 sets; procedure codes may be HCPCS or CPT).
+WINDOW_SETS = {
+    ICD10CM: (ICD10CM, ICD10PCS),
+    ICD10PCS: (ICD10PCS, ICD10CM),
+    PROCEDURE: (HCPCS, CPT),
+    MODIFIER: (HCPCS, CPT),
+    NDC: (NDC,),
+}
+
+
+
+class CodeRules:
+    """Per-place checks live in subclasses, in CHECKS: expects -> method(self, slot, day, ctx, out)."""
+
+    CHECKS: dict[str | None, Callable[..., None]] = {}
+
+    def __init__(self, verdicts: Verdicts, today: dt.date | None = None):
+        self.v = verdicts
+        self.today = today or dt.date.today()
+        # What one code in one place says on one day, relative to the code's offset: files
+        # repeat the same few thousand codes, so most slots are a dictionary hit.
+        self._memo: dict[tuple, Result] = {}
+        self._windows_by_day: dict[dt.date, dict[str | None, int]] = {}
+        self._window_ids: dict[tuple, int] = {}
+        self._day_sensitive = False
+
+    def cached(self, expects: str | None, text: str, qual: str | None, extra: Any, day: dt.date, slot: Callable[[], Slot], ctx: Any) -> Result:
+        """The findings of a code in a place, relative to the code's start, from the memo when
+        the same code was already judged in the same window (or on the same day)."""
+        windows = self._windows_by_day.get(day)
+        if windows is None:
+            windows = self._windows_by_day[day] = {}
+        window = windows.get(expects)
+        if window is None:
+            window = windows[expects] = self._window(expects, day)
+        memo = self._memo
+        # Most results hold for every day the same releases answer; only those that mention
+        # the day or hinge on a record's own dates are kept per day.
+        result = memo.get((expects, text, qual, extra, window))
+        if result is None:
+            result = memo.get((expects, text, qual, extra, day))
+            if result is None:
+                result = self._check_slot(slot(), day, ctx)
+                if len(memo) > MEMO_MAX:
+                    memo.clear()
+                memo[(expects, text, qual, extra, day if self._day_sensitive else window)] = result
+        return result
+
+    def _window(self, expects: str | None, day: dt.date) -> int:
+        """A small number naming which releases answer for this place on this day (and which
+        side of the ICD-10 transition it falls): results are shared within a window."""
+        answering = [day < ICD10_START]
+        for set_id in WINDOW_SETS.get(expects, ()):
+            choice = self.v.choice(set_id, day)
+            answering.append((id(choice[0]), choice[1]) if choice else None)
+        return self._window_ids.setdefault(tuple(answering), len(self._window_ids))
+
+    def check_slot(self, slot: Slot, day: dt.date, ctx: Any = None) -> Result:
+        """The findings of one slot, at its own offsets (hover and code actions use this)."""
+        return self._check_slot(slot, day, ctx).shifted(slot.start)
+
+    def _check_slot(self, slot: Slot, day: dt.date, ctx: Any) -> Result:
+        """Findings relative to the slot's start."""
+        self._day_sensitive = False
+        result = Result()
+        check = self.CHECKS.get(slot.expects)
+        if check is not None:
+            check(self, slot, day, ctx, result)
+        return result.shifted(-slot.start)
+
+    def _day(self, day: dt.date) -> str:
+        """The day, for a message: such a result holds for this day only."""
+        self._day_sensitive = True
+        return day.isoformat()
+
+    # -- shared pieces ---------------------------------------------------------------------
+    def _emit(self, out: Result, slot: Slot, rule: str, message: str, code_set: str, fixes=(), severity=None) -> None:
+        out.findings.append(Finding(rule, message, slot.start, slot.end, slot.text, code_set, severity, list(fixes)))
+
+    def _no_data(self, out: Result, set_id: str, slot: Slot) -> None:
+        count, start, end = out.no_data.get(set_id, (0, slot.start, slot.end))
+        out.no_data[set_id] = (count + 1, start, end)
+
+    def _verdict(self, out: Result, slot: Slot, set_id: str, key: str, day: dt.date, *, kind_word="code") -> Answer | None:
+        """Common handling of a look-up; returns the answer when the code was found as valid
+        (so the caller can apply set-specific checks), None when a finding was emitted."""
+        if not self.v.has_data(set_id):
+            self._no_data(out, set_id, slot)
+            return None
+        a = self.v.answer(set_id, key, day)
+        rel = a.release
+        title = rel.title if rel else set_name(set_id)
+        shown = display(set_id, key)
+        if a.record is not None and (a.record.terminated or a.record.added):
+            self._day_sensitive = True  # its status hinges on the day
+        if a.status == Status.FOUND:
+            return a
+        if a.status == Status.TERMINATED and rel is not None and not a.in_force and _after_release(a.record.terminated, rel):
+            # An end date after the release's own period was only scheduled when it was
+            # published (NDC packages list many): the release cannot prove it happened.
+            self._emit(
+                out, slot, NOT_IN_INDEX,
+                f"{shown}: {title} scheduled its end for {a.record.terminated}, before the date of service {self._day(day)}; "
+                f"it cannot be verified without the {set_name(set_id)} release for that date",
+                set_id,
+            )
+        elif a.status in (Status.TERMINATED, Status.DELETED):
+            rec = a.record or a.seen_record
+            when = f"terminated {rec.terminated}" if a.status == Status.TERMINATED and rec and rec.terminated else f"not in {title}"
+            where = f" (last listed in {a.seen_in.title})" if a.status == Status.DELETED and a.seen_in else ""
+            self._emit(
+                out, slot, DELETED_CODE,
+                f"{shown} was deleted: {when}{where}, before the date of service {self._day(day)}",
+                set_id, self._replacements(set_id, a, day, slot),
+            )
+        elif a.status == Status.NOT_YET:
+            self._emit(out, slot, INVALID_CODE, f"{shown} takes effect {a.record.added}, after the date of service {self._day(day)} ({title})", set_id)
+        elif a.status == Status.NOT_FOUND:
+            seen = f"; it is listed in {a.seen_in.title}" if a.seen_in else ""
+            self._emit(out, slot, INVALID_CODE, f"{shown} is not a {kind_word} in {title}{seen}", set_id, self._near(set_id, key, day, slot))
+        else:
+            why = "a partial list" if rel and not rel.manifest.complete else f"not in force on {self._day(day)}"
+            self._emit(
+                out, slot, NOT_IN_INDEX,
+                f"{shown} is not found in {title} ({why}), so it cannot be verified; import the {set_name(set_id)} release for {self._day(day)}",
+                set_id,
+            )
+        return None
+
+    def _replacements(self, set_id: str, a: Answer, day: dt.date, slot: Slot) -> list[Fix]:
+        rec = a.record or a.seen_record
+        fixes = []
+        for ref in (rec.detail.get("cross_references", []) if rec else [])[:SUGGESTIONS]:
+            new = self.v.answer(set_id, ref, day)
+            if new.record is not None and new.status == Status.FOUND:
+                fixes.append(Fix(f"Replace with {display(set_id, ref)} — {new.record.description}", slot.start, slot.end, ref))
+        if not fixes and rec is not None and rec.parent and a.release is not None:
+            fixes = self._children_fixes(set_id, a.release, rec.parent, slot)
+        return fixes
+
+    def _near(self, set_id: str, key: str, day: dt.date, slot: Slot) -> list[Fix]:
+        """For an unknown code: the billable codes under its longest existing ancestor."""
+        if set_id not in (ICD10CM, ICD10PCS):
+            return []
+        a = self.v.answer(set_id, key, day)
+        rel = a.release
+        if rel is None:
+            return []
+        for n in range(len(key) - 1, 2, -1):
+            if key[:n] in rel:
+                return self._children_fixes(set_id, rel, key[:n], slot)
+        return []
+
+    def _children_fixes(self, set_id: str, rel, header: str, slot: Slot) -> list[Fix]:
+        return [
+            Fix(f"Replace with {display(set_id, s.key)} — {s.description}", slot.start, slot.end, s.key)
+            for s in billable_below(rel, header)
+        ]
+
+    def _wrong_set(self, slot: Slot, out: Result, actual: str, demanded: str, key: str, day: dt.date) -> None:
+        rec = self.v.exists(actual, key, day)
+        what = f" ({rec.description})" if rec else ""
+        self._emit(
+            out, slot, WRONG_CODE_SET,
+            f"{display(actual, key)} is {a_an(set_name(actual))} code{what}, but {slot.qualifier} demands {set_name(demanded)}",
+            demanded,
+        )
+
+    def _not_billable(self, slot: Slot, out: Result, a: Answer) -> None:
+        rec, rel, set_id = a.record, a.release, a.set_id
+        shown = display(set_id, rec.code)
+        total = rel.count(rec.code, layout.FLAG_CODE)
+        # A code that only lacks its 7th character: every defined 7th character is a fix.
+        seventh = [k for k in islice(rel.keys(rec.code, layout.FLAG_CODE), SEVENTH_MAX) if len(k) == 7 and k[:6].rstrip("X") == rec.code]
+        if seventh:
+            message = f"{shown} ({rec.description}) needs a 7th character: {total} billable code(s) below it, e.g. {display(set_id, seventh[0])}"
+            fixes = [
+                Fix(f"Add 7th character {k[-1]}: {display(set_id, k)} — {rel.get(k).description}", slot.start, slot.end, k)
+                for k in seventh
+            ]
+        else:
+            below = billable_below(rel, rec.code, limit=SUGGESTIONS)
+            example = f", e.g. {display(set_id, below[0].key)} {below[0].description}" if below else ""
+            message = f"{shown} ({rec.description}) is a header, not billable: choose one of its {total} billable codes{example}"
+            fixes = [Fix(f"Replace with {display(set_id, s.key)} — {s.description}", slot.start, slot.end, s.key) for s in below]
+        self._emit(out, slot, NOT_BILLABLE, message, set_id, fixes)
+        if total > len(fixes):
+            out.findings[-1].more = (set_id, rec.code, rel.label)
+
+
+def a_an(word: str) -> str:
+    """'an ICD-10-PCS', 'a HCPCS': by how the set name is spoken."""
+    return f"an {word}" if word[:1] in "AEIOU" or word.startswith(("NDC", "MS-")) else f"a {word}"
+
+
+def _after_release(day: str | None, release) -> bool:
+    end = release.effective_to or release.effective_from
+    return bool(day and end and day > end.isoformat())
+
+
+def no_data_finding(set_id: str, count: int, start: int, end: int) -> Finding:
+    how = {
+        CPT: "import your licensed AMA files: medcode index import cpt LONGULT.txt",
+        HCPCS: "import the CMS alpha-numeric file: medcode index import hcpcs FILE.zip",
+    }.get(set_id, "build or import it: medcode index build")
+    return Finding(
+        NOT_IN_INDEX,
+        f"no {set_name(set_id)} data installed: {count} {set_name(set_id)} code(s) in this file are checked for syntax only; {how}",
+        start, end, "", set_id, Severity.INFORMATION,
+    )
