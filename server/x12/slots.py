@@ -55,6 +55,10 @@ class Slot:
     qual_start: int | None = None
     diagnosis: bool = False  # an HI diagnosis position (pointers count these)
     line: object | None = None  # the service line (document.Line) a walk placed it on
+    # Outside X12 (CSV, JSON, templates): what the place is, in words, and whether a code there
+    # may only ever give hints (bare code-shaped words in a template).
+    label: str | None = None
+    hint: bool = False
 
     @property
     def end(self) -> int:
@@ -62,6 +66,8 @@ class Slot:
 
     @property
     def role(self) -> str:
+        if self.label is not None:
+            return self.label
         q = self.qualifier
         if self.expects == POINTER:
             return "diagnosis code pointer"
