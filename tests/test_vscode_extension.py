@@ -1,0 +1,255 @@
+"""The VS Code extension (editor-clients/vscode), checked from the Python suite.
+
+Runs what can run without VS Code: `npm ci` (when node_modules is missing or older than the
+lock file), then `npm run typecheck`, `lint`, `test` (node:test unit tests of the pure modules)
+and `package` (the .vsix). Then checks the .vsix contents, that the manifest's settings match
+the server's (server/lsp/settings.py, the README table, the rule ids), that the extension's
+settings reading agrees with the server's on the same values, that `medcode lookup --json`
+still has the fields the extension renders, and a smoke run of the extension's own server
+resolution against the real server over stdio.
+
+Skips when node or npm is not on PATH (or Node is older than 20); needs the npm registry
+for `npm ci` on a clean checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from medcode.server.findings import RULES
+from medcode.server.lsp.settings import SEVERITY_NAMES, Settings
+
+VSCODE = REPO / "editor-clients" / "vscode"
+FIXTURE_837P = REPO / "tests" / "fixtures" / "x12" / "claims_837p.x12"
+# Settings only the extension reads (how to start the server, where the indexes are, tracing).
+CLIENT_SETTINGS = {"medcode.server.path", "medcode.server.args", "medcode.indexDir", "medcode.trace.server"}
+NPM_ENV = {"npm_config_audit": "false", "npm_config_fund": "false", "npm_config_update_notifier": "false"}
+
+
+def _run(args: list[str], *, cwd: Path = VSCODE, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _tail(result: subprocess.CompletedProcess, lines: int = 60) -> str:
+    text = (result.stdout or "") + (result.stderr or "")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _needs_install() -> bool:
+    marker = VSCODE / "node_modules" / ".package-lock.json"  # written by npm on every install
+    return not marker.exists() or marker.stat().st_mtime < (VSCODE / "package-lock.json").stat().st_mtime
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, str]:
+    """npm ci (when needed) and every npm script the extension's README documents, once."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are not on PATH: the VS Code extension is not built or tested")
+    version = _run([node, "--version"]).stdout.strip()
+    if int(version.lstrip("v").split(".")[0]) < 20:
+        pytest.skip(f"Node {version} is older than 20, which @vscode/vsce 3.9 and the extension's tooling need")
+    env = {**os.environ, **NPM_ENV}
+    outputs = {}
+    steps = ([["ci"]] if _needs_install() else []) + [["run", s] for s in ("typecheck", "lint", "test", "package")]
+    for step in steps:
+        result = _run([npm, *step], env=env)
+        name = " ".join(["npm", *step])
+        if result.returncode != 0:
+            pytest.fail(f"`{name}` failed in {VSCODE} (exit {result.returncode}):\n{_tail(result)}")
+        outputs[name] = result.stdout + result.stderr
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+
+
+def test_unit_tests_ran_and_passed(built):
+    out = built["npm run test"]
+    passed = re.search(r"^# pass (\d+)", out, re.M)
+    failed = re.search(r"^# fail (\d+)", out, re.M)
+    assert passed and failed, out[-2000:]
+    assert int(passed.group(1)) >= 40 and int(failed.group(1)) == 0
+
+
+def test_vsix_contains_the_extension_and_its_manifest(built, manifest):
+    vsix = VSCODE / "medcode.vsix"
+    assert vsix.is_file()
+    with zipfile.ZipFile(vsix) as z:
+        names = set(z.namelist())
+        packaged = json.loads(z.read("extension/package.json"))
+        bundle = z.read("extension/dist/extension.js").decode("utf-8")
+    assert {
+        "extension.vsixmanifest",
+        "extension/package.json",
+        "extension/dist/extension.js",
+        "extension/syntaxes/x12.tmLanguage.json",
+        "extension/readme.md",  # vsce's spelling of README.md: the install steps the error message opens
+    } <= names
+    # Bundled: no dependencies, sources or tests travel in the .vsix.
+    assert not [n for n in names if n.startswith(("extension/node_modules/", "extension/src/", "extension/test/", "extension/out/"))]
+    assert packaged["name"] == "medcode" and packaged["main"] == "./dist/extension.js"
+    assert packaged["contributes"] == manifest["contributes"]
+    assert 'require("vscode")' in bundle  # the host's API, left external by esbuild
+
+
+def _documented_rules() -> dict[str, str]:
+    """Rule id -> default severity, from the main README's rule table (the public contract)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"^\| `([a-z0-9-]+)` \| (error|warning|information|hint) \|", readme, re.M))
+
+
+def test_manifest_settings_match_the_server(manifest):
+    """The README's settings and rule tables are the server's public contract: the manifest
+    contributes exactly those settings (plus the extension's own) and those rule ids."""
+    properties = manifest["contributes"]["configuration"]["properties"]
+    server_keys = set(properties) - CLIENT_SETTINGS
+    assert CLIENT_SETTINGS <= set(properties)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(medcode\.[A-Za-z.]+)` \|", readme, re.M))
+    assert server_keys == documented
+    assert {"medcode.inlayHints.enabled", "medcode.severity", "medcode.debounceMs"} <= server_keys
+    defaults = Settings()
+    assert properties["medcode.inlayHints.enabled"]["default"] is defaults.inlay_hints
+    assert properties["medcode.debounceMs"]["default"] == defaults.debounce_ms
+    assert properties["medcode.severity"]["default"] == {}
+    severity = properties["medcode.severity"]
+    rules = _documented_rules()
+    assert len(rules) >= 9 and set(rules) <= set(RULES)
+    assert set(severity["properties"]) == set(rules)
+    for rule, level in rules.items():
+        assert RULES[rule][0].label == level, rule
+        assert f"(default: {level})" in severity["properties"][rule]["description"], rule
+    assert severity["definitions"]["severity"]["enum"] == [*SEVERITY_NAMES, "off"]
+
+
+def _python_view(section) -> dict:
+    s = Settings.from_client(section)
+    return {
+        "inlayHintsEnabled": s.inlay_hints,
+        "severity": {rule: ("off" if level is None else level.label) for rule, level in s.severity.items()},
+        "debounceMs": s.debounce_ms,
+    }
+
+
+def test_extension_reads_settings_as_the_server_does(built):
+    cases = [
+        None,
+        [],
+        {},
+        {"inlayHints": {"enabled": True}, "severity": {"not-billable": "error", "not-in-index": "off"}, "debounceMs": 350},
+        {"inlayHints": True},
+        {"inlayHints": {"enabled": "false"}},
+        {"inlayHints": {"enabled": 0}},
+        {"inlayHints": {"enabled": []}},
+        {"inlayHints": "yes"},
+        {"severity": {"invalid-code": "Warning", "bad-format": "fatal", "no-such-rule": "error", "x12-structure": 2, "deleted-code": "OFF"}},
+        {"severity": ["error"]},
+        {"severity": {rule: "hint" for rule in _documented_rules()}},
+        {"debounceMs": 0},
+        {"debounceMs": 5000},
+        {"debounceMs": 5001},
+        {"debounceMs": -1},
+        {"debounceMs": 12.5},
+        {"debounceMs": "300"},
+        # The whole section as VS Code sends it, client settings included.
+        {
+            "server": {"path": "", "args": ["serve"]},
+            "indexDir": "",
+            "trace": {"server": "off"},
+            "inlayHints": {"enabled": False},
+            "severity": {"not-billable": "information"},
+            "debounceMs": 200,
+        },
+    ]
+    script = (
+        "const s = require(process.argv[1]);"
+        "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(cases.map((c) => s.readServerSettings(c).value)));"
+    )
+    result = subprocess.run(
+        ["node", "-e", script, str(VSCODE / "out" / "lib" / "settings.js")],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for case, extension_view in zip(cases, json.loads(result.stdout), strict=True):
+        assert extension_view == _python_view(case), case
+
+
+def test_lookup_json_has_what_the_extension_renders(default_index):
+    env = {**os.environ, "MEDCODE_INDEX_DIR": str(default_index)}
+    result = _run([sys.executable, "-m", "medcode.server", "lookup", "--json", "--", "E11"], cwd=REPO, env=env)
+    assert result.returncode == 0, result.stderr
+    live = json.loads(result.stdout)
+    recorded = json.loads((VSCODE / "test" / "fixtures" / "lookup_E11.json").read_text(encoding="utf-8"))
+    assert set(live) == set(recorded) == {"query", "results"}
+    (live_view,) = live["results"]
+    (recorded_view,) = recorded["results"]
+    assert set(live_view) == set(recorded_view)
+    for key in ("notes", "path", "children"):
+        assert set(live_view[key][0]) == set(recorded_view[key][0]), key
+
+
+def _smoke(overrides: dict, env: dict) -> dict:
+    result = _run(
+        ["node", str(VSCODE / "out" / "smoke" / "serverSmoke.js"), str(FIXTURE_837P), "x12", json.dumps(overrides)],
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, _tail(result)
+    return json.loads(result.stdout)
+
+
+def _expected_diagnostics(index: Path, severity_overrides: dict[str, str]) -> list[tuple]:
+    """What `medcode check` finds in the same file: the editor must show the same."""
+    env = {**os.environ, "MEDCODE_INDEX_DIR": str(index)}
+    result = _run([sys.executable, "-m", "medcode.server", "check", "--format", "json", str(FIXTURE_837P)], cwd=REPO, env=env)
+    assert result.returncode in (0, 1), result.stderr
+    numbers = {"error": 1, "warning": 2, "information": 3, "hint": 4}
+    return sorted(
+        (f["line"], f["character"], f["rule"], numbers[severity_overrides.get(f["rule"], f["severity"])]) for f in json.loads(result.stdout)
+    )
+
+
+def test_server_smoke_with_the_extensions_resolution(built, default_index):
+    """Find and start the server as the extension does, speak LSP as VS Code would (pull
+    diagnostics, the `medcode` section from package.json's defaults), and compare the
+    diagnostics with `medcode check` on the same file."""
+    env = {**os.environ, "MEDCODE_INDEX_DIR": str(default_index)}
+    overrides = {"severity": {"not-billable": "error"}, "server.path": [sys.executable, "-m", "medcode.server"]}
+    report = _smoke(overrides, env)
+    assert report["source"] == "setting"
+    assert report["command"] == [sys.executable, "-m", "medcode.server", "serve"]
+    assert report["version"].startswith("medcode ")
+    got = sorted((d["line"], d["character"], d["rule"], d["severity"]) for d in report["diagnostics"])
+    assert got == _expected_diagnostics(default_index, {"not-billable": "error"})
+    assert {"bad-format", "invalid-code", "not-billable", "wrong-code-set"} <= {d["rule"] for d in report["diagnostics"]}
+
+
+def test_server_smoke_finds_medcode_on_path(built, default_index):
+    """With medcode.server.path unset, the `medcode` script beside this interpreter is found on PATH."""
+    script_dir = Path(sys.executable).parent
+    if not any((script_dir / name).is_file() for name in ("medcode", "medcode.exe")):
+        pytest.skip(f"no medcode script beside {sys.executable} (the package is not installed with its console script)")
+    env = {**os.environ, "MEDCODE_INDEX_DIR": str(default_index), "PATH": os.pathsep.join([str(script_dir), os.environ.get("PATH", "")])}
+    report = _smoke({}, env)
+    assert report["source"] == "path"
+    assert Path(report["command"][0]).parent == script_dir and report["command"][1:] == ["serve"]
+    got = sorted((d["line"], d["character"], d["rule"], d["severity"]) for d in report["diagnostics"])
+    assert got == _expected_diagnostics(default_index, {})
