@@ -248,6 +248,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .lsp.server import create_server
 
     logs.configure()
+    # Checks run in a worker thread; a shorter switch interval lets hover and completion
+    # take the GIL between the check's steps instead of waiting 5 ms slices.
+    sys.setswitchinterval(0.001)
     server = create_server(args.index_dir)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

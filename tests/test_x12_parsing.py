@@ -161,7 +161,7 @@ def test_outline_nesting():
 def test_positions_in_client_units(encoding, character):
     text = "ab\r\nx😀y\rz\nlast"
     index = LineIndex(text, encoding)
-    assert index.starts.tolist() == [0, 4, 8, 10]  # \r\n, \r and \n all end a line
+    assert index.starts == [0, 4, 8, 10]  # \r\n, \r and \n all end a line
     off = text.index("y") + 1
     assert index.position(off) == (1, character)
     assert index.offset(1, character) == off
@@ -172,3 +172,27 @@ def test_x12_separators_that_python_treats_as_line_breaks():
     text = "ISA\x1d00\x1c" + "x" * 20 + "\nnext"
     index = LineIndex(text)
     assert len(index.starts) == 2  # \x1c and \x1d are not LSP line breaks
+
+
+def test_line_index_follows_edits_in_place(monkeypatch):
+    """Random edits (line breaks of every kind, non-BMP characters) against a fresh index,
+    with tiny blocks so edits cross block boundaries."""
+    import random
+
+    from medcode.server import positions
+
+    monkeypatch.setattr(positions, "BLOCK", 5)
+    rng = random.Random(20261127)
+    pieces = ["ab", "\n", "\r", "\r\n", "é", "😀", "~", "  "]
+    for _ in range(500):
+        index = LineIndex("".join(rng.choice(pieces) for _ in range(rng.randint(0, 60))))
+        for _ in range(rng.randint(1, 5)):
+            n = len(index.text)
+            a = rng.randint(0, n)
+            b = rng.randint(a, min(n, a + 12))
+            new = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+            expected = index.text[:a] + new + index.text[b:]
+            assert index.edit(a, b, new) == expected
+            fresh = LineIndex(expected)
+            assert index.starts == fresh.starts
+            assert all(index.position(o) == fresh.position(o) for o in range(0, len(expected) + 1, 2))

@@ -44,10 +44,12 @@ class OpenDocument:
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
         if isinstance(change, types.TextDocumentContentChangePartial):
+            # The line index is updated in place, not rebuilt: a keystroke in a 40 MB file
+            # must not rescan it.
             idx = self.index(encoding)
             start = idx.offset(change.range.start.line, change.range.start.character)
             end = idx.offset(change.range.end.line, change.range.end.character)
-            self.text = self.text[:start] + change.text + self.text[end:]
+            self.text = idx.edit(start, end, change.text)
         else:
             self.text = change.text
 

@@ -96,13 +96,23 @@ def transaction_kind(version_id: str) -> str:
     return ""
 
 
-def segment_pattern(d: Delimiters) -> re.Pattern[str]:
+def segment_pattern(d: Delimiters, first: bool = False) -> re.Pattern[str]:
     """Matches the segments the walk reads: group 1 the id (at its exact offset), group 2 the
-    rest of the segment up to its terminator."""
+    rest of the segment up to its terminator. Each match starts at a terminator (a literal
+    first character lets the regex engine skip ahead fast); `first` gives the pattern for the
+    document's first segment, which has none before it."""
     t, e = re.escape(d.segment), re.escape(d.element)
     ids = "|".join(_READ)
     body = r"[^\r\n]*" if d.segment == "\n" else f"[^{t}]*"
-    return re.compile(rf"(?:^|{t})[ \t\r\n]*({ids})(?={e}|{t}|$)({body})")
+    lead = "" if first else t
+    return re.compile(rf"{lead}[ \t\r\n]*({ids})(?={e}|{t}|$)({body})")
+
+
+def _matches(text: str, d: Delimiters):
+    head = segment_pattern(d, first=True).match(text, d.start)
+    if head is not None:
+        yield head
+    yield from segment_pattern(d).finditer(text, d.start)
 
 
 # The codes of one claim as the walk found them: per segment, its service line (None for HI)
@@ -153,7 +163,7 @@ class _Walk:
         d = self.d
         envelope = {"ISA": self._isa, "IEA": self._iea, "GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se}
         element = d.element
-        for m in segment_pattern(d).finditer(self.text, d.start):
+        for m in _matches(self.text, d):
             seg_id, rest = m.group(1, 2)
             start = m.start(1)
             raw = seg_id + rest.rstrip()
