@@ -30,6 +30,9 @@ DELETED_CODE = "deleted-code"
 WRONG_ICD_VERSION = "wrong-icd-version"
 INVALID_POINTER = "invalid-pointer"
 X12_STRUCTURE = "x12-structure"
+MISSING_CODE_TYPE = "missing-code-type"
+UNKNOWN_CODE_TYPE = "unknown-code-type"
+HPT_STRUCTURE = "hpt-structure"
 
 RULES: dict[str, tuple[Severity, str]] = {
     INVALID_CODE: (Severity.ERROR, "well-formed for its set but not in the loaded, applicable release"),
@@ -41,6 +44,9 @@ RULES: dict[str, tuple[Severity, str]] = {
     WRONG_ICD_VERSION: (Severity.ERROR, "an ICD-9 qualifier on or after 2015-10-01, or ICD-10 before it"),
     INVALID_POINTER: (Severity.ERROR, "a diagnosis pointer that points to no diagnosis of the claim"),
     X12_STRUCTURE: (Severity.WARNING, "the interchange structure itself is wrong (envelope, delimiters, counts)"),
+    MISSING_CODE_TYPE: (Severity.ERROR, "a price file code without its code type, or a code type without its code"),
+    UNKNOWN_CODE_TYPE: (Severity.ERROR, "a code type value that the file's template version does not define"),
+    HPT_STRUCTURE: (Severity.WARNING, "the price transparency file's own structure is wrong: headers, placeholders, tall/wide"),
 }
 
 

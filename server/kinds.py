@@ -1,0 +1,70 @@
+"""Which reader a document goes to: by content first (X12, CMS price files), then by name or
+editor language (CSV chargemasters, Markdown / text templates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from medcode.index_builder.codesets import OFFICIAL_SETS
+
+from .reading import Reading
+
+X12 = "x12"
+CSV = "csv"
+JSON = "json"
+TEMPLATES = "templates"
+ALL_KINDS = frozenset({X12, CSV, JSON, TEMPLATES})
+
+_CSV_EXT = {".csv", ".tsv"}
+_JSON_EXT = {".json"}
+_TEXT_EXT = {".md", ".markdown", ".txt", ".text", ".j2", ".jinja", ".jinja2", ".hbs", ".smartphrase", ".note"}
+_CSV_LANG = {"csv", "tsv"}
+_JSON_LANG = {"json", "jsonc"}
+_TEXT_LANG = {"markdown", "plaintext", "text", "jinja", "handlebars"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user switched on (the `medcode` settings), applied to every check."""
+
+    kinds: frozenset[str] = ALL_KINDS
+    sets: frozenset[str] = frozenset(OFFICIAL_SETS)
+    bare_hints: bool = False
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def suffix_of(name: str) -> str:
+    """The extension of a path or URI ("" when there is none)."""
+    if "://" in name:
+        name = unquote(urlparse(name).path)
+    return PurePosixPath(name.replace("\\", "/")).suffix.lower()
+
+
+def read(text: str, name: str = "", language: str = "", options: Options = Options()) -> Reading | None:
+    """A reading of a non-X12 document, or None when it is none of the kinds medcode reads."""
+    ext = suffix_of(name)
+    language = (language or "").lower()
+    head = text.lstrip("\ufeff \t\r\n")[:1]
+    if JSON in options.kinds and (ext in _JSON_EXT or language in _JSON_LANG or (head == "{" and ext not in _TEXT_EXT)):
+        from .tables import hpt_json
+
+        found = hpt_json.read(text)
+        if found is not None or ext in _JSON_EXT or language in _JSON_LANG:
+            return found
+    if CSV in options.kinds:
+        from .tables import cdm_csv, hpt_csv
+
+        if ext in _CSV_EXT or language in _CSV_LANG:
+            return hpt_csv.read(text) or cdm_csv.read(text)
+        if ext not in _TEXT_EXT and language not in _TEXT_LANG:
+            # Price files come with any name; the CMS header rows are unmistakable.
+            found = hpt_csv.read(text)
+            if found is not None:
+                return found
+    if TEMPLATES in options.kinds and (ext in _TEXT_EXT or language in _TEXT_LANG):
+        from .templates import reader
+
+        return reader.read(text, bare_hints=options.bare_hints)
+    return None

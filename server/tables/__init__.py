@@ -1,0 +1,1 @@
+"""Tabular code files: CMS hospital price transparency CSV and JSON, internal chargemasters."""

@@ -1,0 +1,352 @@
+"""CSV rows whose cells know where they are in the document (RFC 4180, as Python's csv reads it).
+
+Cell texts are exactly what `csv.reader` gives (excel dialect, non-strict) for the same text with
+its leading BOM removed; positions are offsets into the string that was given, BOM included
+(a file with a BOM has its first cell at offset 1).
+
+Speed: the texts come from the csv module's C reader, and each row's place from the physical
+lines it spans (`reader.line_num`), so reading a file costs no Python work per cell. Cell
+offsets are worked out only when asked for (`Row.cell`): a row without quotes is plain
+`str.split` arithmetic; a row with quotes is walked cell by cell against the raw text, and
+when the raw text does not spell the cell the simple way (text after a closing quote, a quote
+left open to the end of the file) the exact state machine below (`parse_record`, a copy of
+the csv module's) reads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import accumulate, islice
+
+BOM = "\ufeff"
+QUOTE = '"'
+# The csv module (reading lines from a text file opened with newline="") ends records at these.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+# str.splitlines also splits on these; when a text holds none, it splits like the csv module.
+_OTHER_BREAK_CHARS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_FIELD_ENDS: dict[str, re.Pattern[str]] = {}
+SNIFF_LINES = 15
+
+
+@dataclass(slots=True)
+class Cell:
+    """One cell: its text as the csv module gives it, and where it is written.
+
+    [start, end) is the raw cell, quotes included. For an unquoted cell, content_start/end are
+    start/end; for a quoted cell they enclose what is inside the quotes (content_end is the
+    closing quote, or the end of the text when the quote is never closed), and `inner` is how
+    many characters of `text` come from inside the quotes (the rest, if any, was written after
+    the closing quote: `"ab"c` reads as `abc`)."""
+
+    text: str
+    start: int
+    end: int
+    content_start: int
+    content_end: int
+    inner: int = -1
+
+    @property
+    def quoted(self) -> bool:
+        return self.content_start != self.start
+
+    def offset(self, k: int) -> int:
+        """Where character k of `text` is written in the document (k == len(text): the end)."""
+        if self.content_start == self.start:
+            return self.start + k
+        if k < self.inner or k == self.inner == len(self.text):
+            # Inside the quotes every '"' of the text is written twice.
+            return self.content_start + k + self.text.count(QUOTE, 0, k)
+        return self.content_end + 1 + (k - self.inner)
+
+    def stripped(self) -> tuple[str, int]:
+        """The text without surrounding whitespace, and where that begins in the document."""
+        text = self.text
+        return text.strip(), self.offset(len(text) - len(text.lstrip()))
+
+
+class Row:
+    """One CSV record: the cell texts (a list, as csv.reader gives it), the raw span
+    [start, end) without the line break, and the physical line (0-based) it starts on.
+
+    A blank line is a row with no cells, as in the csv module."""
+
+    __slots__ = ("_cells", "_delim", "_doc", "_plain", "end", "line", "start", "texts")
+
+    def __init__(self, texts: list[str], start: int, end: int, line: int, doc: str, delim: str, cells: list[Cell] | None = None):
+        self.texts = texts
+        self.start = start
+        self.end = end
+        self.line = line
+        self._doc = doc
+        self._delim = delim
+        self._cells = cells
+        self._plain: bool | None = None if cells is None else False
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> str:
+        return self.texts[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __repr__(self) -> str:
+        return f"Row(line={self.line}, start={self.start}, end={self.end}, texts={self.texts!r})"
+
+    @property
+    def blank(self) -> bool:
+        """No cell holds anything but whitespace."""
+        return not any(t.strip() for t in self.texts)
+
+    def _is_plain(self) -> bool:
+        plain = self._plain
+        if plain is None:
+            plain = self._plain = self._doc.find(QUOTE, self.start, self.end) < 0
+        return plain
+
+    def cell_start(self, i: int) -> int:
+        """Where cell i's raw text begins."""
+        if self._is_plain():
+            return self.start + sum(map(len, self.texts[:i])) + i
+        return self.cell(i).start
+
+    def text_offset(self, i: int, k: int) -> int:
+        """Where character k of cell i's text is written in the document."""
+        if self._is_plain():
+            return self.start + sum(map(len, self.texts[:i])) + i + k
+        return self.cell(i).offset(k)
+
+    def stripped(self, i: int) -> tuple[str, int]:
+        """Cell i's text without surrounding whitespace, and where that begins."""
+        text = self.texts[i]
+        s = text.strip()
+        lead = len(text) - len(text.lstrip()) if s is not text else 0
+        return s, self.text_offset(i, lead)
+
+    def span(self, i: int) -> tuple[str, int, int]:
+        """Cell i's text without surrounding whitespace, and the range [start, end) it is
+        written in (quotes excluded; doubled quotes inside count as written)."""
+        text = self.texts[i]
+        s = text.strip()
+        lead = len(text) - len(text.lstrip()) if s is not text else 0
+        return s, self.text_offset(i, lead), self.text_offset(i, lead + len(s))
+
+    def cell(self, i: int) -> Cell:
+        """Cell i with its offsets (IndexError past the last cell)."""
+        texts = self.texts
+        if i < 0:
+            i += len(texts)
+        if not 0 <= i < len(texts):
+            raise IndexError(i)
+        if self._is_plain():
+            t = texts[i]
+            s = self.start + sum(map(len, texts[:i])) + i
+            return Cell(t, s, s + len(t), s, s + len(t))
+        cells = self._cells
+        if cells is None:
+            cells = self._cells = []
+        if len(cells) <= i:
+            self._walk(i)
+        return self._cells[i]  # type: ignore[index]
+
+    def cells_upto(self, i: int) -> list[Cell]:
+        """Cells 0..i placed (fewer when the row is shorter); the list may hold more. Cheaper
+        than cell() per cell for rows with quotes, where cells are placed left to right."""
+        i = min(i, len(self.texts) - 1)
+        if i < 0:
+            return []
+        if self._is_plain():
+            return [self.cell(j) for j in range(i + 1)]
+        cells = self._cells
+        if cells is None:
+            cells = self._cells = []
+        if len(cells) <= i:
+            self._walk(i)
+        return self._cells  # type: ignore[return-value]
+
+    def cells(self) -> list[Cell]:
+        if not self.texts:
+            return []
+        if self._is_plain():
+            return [self.cell(i) for i in range(len(self.texts))]
+        self.cell(len(self.texts) - 1)
+        return list(self._cells)  # type: ignore[arg-type]
+
+    def _walk(self, upto: int) -> None:
+        """Place the cells of a row with quotes up to cell `upto`, trusting the texts the csv
+        module gave while the raw text spells each of them the plain way; otherwise read the
+        whole record with the exact state machine."""
+        doc, d, end, texts = self._doc, self._delim, self.end, self.texts
+        cells = self._cells
+        assert cells is not None
+        i = len(cells)
+        pos = cells[-1].end + 1 if cells else self.start
+        last = len(texts) - 1
+        while i <= upto:
+            t = texts[i]
+            if doc.startswith(QUOTE, pos):
+                raw = t.replace(QUOTE, '""') if QUOTE in t else t
+                close = pos + 1 + len(raw)
+                after = close + 1
+                if not (doc.startswith(raw, pos + 1) and doc.startswith(QUOTE, close)):
+                    break
+                cell = Cell(t, pos, after, pos + 1, close, len(t))
+            else:
+                after = pos + len(t)
+                if not doc.startswith(t, pos) or QUOTE in t:
+                    break
+                cell = Cell(t, pos, after, pos, after)
+            # A cell ends at a delimiter, or at the row's end for the last one.
+            if not ((after == end) if i == last else (after < end and doc[after] == d)):
+                break
+            cells.append(cell)
+            pos = after + 1
+            i += 1
+        else:
+            return
+        exact = parse_record(doc, self.start, d)
+        cells = exact[0] if exact is not None else []
+        if len(cells) < len(texts):  # pragma: no cover - only a csv module this one does not mirror
+            # Never fail a reader over a position: the missing cells sit, empty, at the row's end.
+            cells += [Cell("", end, end, end, end) for _ in range(len(texts) - len(cells))]
+        self._cells = cells
+
+
+def _field_end(d: str) -> re.Pattern[str]:
+    pat = _FIELD_ENDS.get(d)
+    if pat is None:
+        pat = _FIELD_ENDS[d] = re.compile(f"[{re.escape(d)}\r\n]")
+    return pat
+
+
+def parse_record(doc: str, pos: int, delim: str = ",") -> tuple[list[Cell], int, int] | None:
+    """Read the record that starts at pos exactly as the csv module does (excel dialect,
+    non-strict): (cells, end of its last line without the line break, start of the next
+    record), or None at the end of the text. Pure Python; used where the fast path cannot be."""
+    n = len(doc)
+    if pos >= n:
+        return None
+    c = doc[pos]
+    if c == "\r" or c == "\n":  # a blank line: no cells
+        return [], pos, pos + (2 if doc.startswith("\r\n", pos) else 1)
+    ends = _field_end(delim)
+    cells: list[Cell] = []
+    while True:
+        start = pos
+        if pos < n and doc[pos] == QUOTE:
+            p = pos + 1
+            parts = []
+            while True:
+                q = doc.find(QUOTE, p)
+                if q < 0:  # never closed: the field runs to the end of the text
+                    parts.append(doc[p:n])
+                    text = "".join(parts)
+                    cells.append(Cell(text, start, n, start + 1, n, len(text)))
+                    return cells, n, n
+                parts.append(doc[p:q])
+                if doc.startswith(QUOTE, q + 1):  # "" inside quotes: one quote
+                    parts.append(QUOTE)
+                    p = q + 2
+                    continue
+                break
+            inner = "".join(parts)
+            # After the closing quote the csv module keeps anything up to the next delimiter
+            # or line end as plain text (quotes included).
+            m = ends.search(doc, q + 1)
+            e = m.start() if m else n
+            text = inner + doc[q + 1 : e] if e > q + 1 else inner
+            cells.append(Cell(text, start, e, start + 1, q, len(inner)))
+        else:
+            m = ends.search(doc, pos)
+            e = m.start() if m else n
+            cells.append(Cell(doc[pos:e], start, e, start, e))
+        if e >= n:
+            return cells, n, n
+        c = doc[e]
+        if c == delim:
+            pos = e + 1
+            continue
+        return cells, e, e + (2 if doc.startswith("\r\n", e) else 1)
+
+
+def parse_exact(text: str, delimiter: str = ",") -> list[Row]:
+    """Every record read by the pure Python state machine alone (a cross-check for tests)."""
+    rows = []
+    pos = 1 if text.startswith(BOM) else 0
+    line = 0
+    while True:
+        rec = parse_record(text, pos, delimiter)
+        if rec is None:
+            return rows
+        cells, end, nxt = rec
+        rows.append(Row([c.text for c in cells], pos, end, line, text, delimiter, cells))
+        line += len(_LINE_END.findall(text, pos, nxt))
+        pos = nxt
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, or tab when, among the first lines, the one with the most tabs (the likeliest
+    header row) has no commas, or some line has more tabs than any line has commas."""
+    lines = list(islice(text[:65536].splitlines(), SNIFF_LINES))
+    if not lines:
+        return ","
+    best = max(lines, key=lambda line: line.count("\t"))
+    tabs = best.count("\t")
+    if tabs and ("," not in best or tabs > max(line.count(",") for line in lines)):
+        return "\t"
+    return ","
+
+
+def _lines(text: str, base: int) -> list[str]:
+    """The physical lines the csv module reads (line breaks kept), BOM left out."""
+    body = text[base:] if base else text
+    if not any(ch in body for ch in _OTHER_BREAK_CHARS):
+        return body.splitlines(keepends=True)
+    parts = _LINE_END.split(body)
+    breaks = _LINE_END.findall(body)
+    lines = [p + b for p, b in zip(parts, breaks)]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def iter_rows(text: str, delimiter: str | None = None) -> Iterator[Row]:
+    """The records of a CSV text in order (delimiter None: sniffed, see sniff_delimiter)."""
+    d = delimiter or sniff_delimiter(text)
+    base = 1 if text.startswith(BOM) else 0
+    lines = _lines(text, base)
+    n = len(lines)
+    starts = list(accumulate(map(len, lines), initial=base))  # starts[n] == len(text)
+
+    line = 0
+    while line < n:
+        first = line
+        reader = csv.reader(islice(lines, first, None), delimiter=d)
+        try:
+            for texts in reader:
+                k = first + reader.line_num
+                # The record ends where its last line does, line break left out.
+                last = lines[k - 1]
+                c = last[-1]
+                end = starts[k] - (0 if c != "\n" and c != "\r" else 2 if c == "\n" and last[-2:-1] == "\r" else 1)
+                yield Row(texts, starts[line], end, line, text, d)
+                line = k
+            return
+        except csv.Error:
+            # A field over csv.field_size_limit (or anything else the C reader refuses): read
+            # that record exactly, then go on with a new reader after it.
+            rec = parse_record(text, starts[line], d)
+            if rec is None:
+                return
+            cells, end, nxt = rec
+            yield Row([c.text for c in cells], starts[line], end, line, text, d, cells)
+            line = bisect_left(starts, nxt)
+
+
+def read_rows(text: str, delimiter: str | None = None) -> list[Row]:
+    return list(iter_rows(text, delimiter))

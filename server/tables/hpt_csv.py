@@ -1,0 +1,253 @@
+"""CMS hospital price transparency standard charge files in CSV (template v2.x and v3.0,
+tall and wide).
+
+Row 1 holds the general headers (hospital_name, last_updated_on, version, …), row 2 their
+values, row 3 the standard charge headers, rows 4 and on the items. Every `code|N` cell with a
+value becomes a Slot, its set named by the `code|N|type` cell of the same row. Headers are
+matched as the CMS validator matches them: split on "|", each part trimmed, case-insensitive.
+
+Problems reported here are the few the file's own structure makes certain: a code without
+its type (or a type without its code), a type the template version does not define, template
+placeholders left in headers, a layout that is neither clearly tall nor clearly wide, a
+`code|N` column without its `code|N|type` column, repeated headers, and an MRF date that is
+not a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from itertools import islice
+
+from medcode.index_builder.gcpause import paused_gc
+
+from .. import reading as r
+from ..findings import HPT_STRUCTURE, MISSING_CODE_TYPE, UNKNOWN_CODE_TYPE, Finding
+from ..reading import Header, Reading
+from ..x12.slots import Slot
+from . import hpt_vocabulary as v
+from .csv_cells import QUOTE, Cell, Row, iter_rows
+
+# Row 1 must name these (the file's first line, where a reader can look before parsing).
+REQUIRED_GENERAL = ("hospital_name", "last_updated_on", "version")
+_HEAD_CHARS = 20_000
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_FILL = {
+    "state": "the licensing state's two-letter code",
+    "i": "the code's number (1, 2, …)",
+    "payer_name": "the payer's name",
+    "plan_name": "the plan's name",
+}
+UNDEFINED_HEADER = "Not an element of the CMS template: a column the hospital added."
+
+
+def parse_day(value: str) -> dt.date | None:
+    """The MRF date: YYYY-MM-DD, or MM/DD/YYYY and M/D/YYYY (accepted for CSV)."""
+    value = value.strip()
+    m = _ISO_DATE.match(value)
+    try:
+        if m:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        m = _US_DATE.match(value)
+        if m:
+            return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
+    return None
+
+
+def looks_like_hpt(text: str) -> bool:
+    """A cheap first look: the general headers are on the first line of every HPT CSV."""
+    head = text[:_HEAD_CHARS].lower()
+    return "hospital_name" in head and "last_updated_on" in head
+
+
+def read(text: str) -> Reading | None:
+    """A Reading of a CMS HPT CSV, or None when the text is not one."""
+    if not looks_like_hpt(text):
+        return None
+    with paused_gc():
+        return _Reader(text).read()
+
+
+class _Pair:
+    """One `code|N` column and its `code|N|type` column."""
+
+    __slots__ = ("code_col", "index", "place", "type_col", "type_place")
+
+    def __init__(self, index: str, code_col: int | None, type_col: int | None):
+        self.index = index
+        self.code_col = code_col
+        self.type_col = type_col
+        self.place = f"code|{index}"
+        self.type_place = f"code|{index}|type"
+
+
+class _Reader:
+    def __init__(self, text: str):
+        self.text = text
+        self.problems: list[Finding] = []
+        self.headers: list[Header] = []
+        self.version: str | None = None
+
+    def problem(self, rule: str, message: str, start: int, end: int, code: str = "") -> None:
+        self.problems.append(Finding(rule, message, start, end, code))
+
+    # -- rows 1 to 3 ----------------------------------------------------------------------
+    def read(self) -> Reading | None:
+        rows = iter_rows(self.text, ",")
+        top = list(islice(rows, 3))
+        if len(top) < 3:
+            return None
+        row1, row2, row3 = top
+        general = {v.normalize(t): j for j, t in enumerate(row1.texts)}
+        if not all(name in general for name in REQUIRED_GENERAL):
+            return None
+        charge = [v.normalize(t) for t in row3.texts]
+        codes = [v.code_column(t) for t in row3.texts]
+        if "description" not in charge or not any(c is not None and not c[1] for c in codes):
+            return None
+
+        j = general["version"]
+        version = row2.texts[j].strip() if j < len(row2.texts) else ""
+        self.version = version or None
+        day = self._day(row2, general["last_updated_on"])
+        self._general_headers(row1)
+        pairs = self._charge_headers(row3, charge, codes)
+        slots = self._data(rows, pairs)
+        return Reading(r.HPT_CSV, slots, day, self.problems, self.headers, self.version)
+
+    def _day(self, row2: Row, j: int) -> dt.date | None:
+        if j >= len(row2.texts):
+            return None
+        value, start, end = row2.span(j)
+        day = parse_day(value)
+        if day is None and value:
+            self.problem(
+                HPT_STRUCTURE,
+                f"last_updated_on {value!r} is not a date: write it as YYYY-MM-DD (M/D/YYYY and MM/DD/YYYY are also accepted)",
+                start, end,
+            )
+        return day
+
+    def _placeholders(self, header: str, start: int, end: int) -> None:
+        found = dict.fromkeys(m.group(0) for m in v.PLACEHOLDERS.finditer(header))
+        if found:
+            fill = ", ".join(f"{p} with {_FILL[v.PLACEHOLDERS.match(p).group(1).lower()]}" for p in found)  # type: ignore[union-attr]
+            self.problem(HPT_STRUCTURE, f"template placeholder left in header {header!r}: replace {fill}", start, end)
+
+    def _general_headers(self, row1: Row) -> None:
+        for j in range(len(row1.texts)):
+            header, start, end = row1.span(j)
+            if not header:
+                continue
+            self.headers.append(Header(start, end, header, v.general_meaning(header) or UNDEFINED_HEADER))
+            self._placeholders(header, start, end)
+
+    def _charge_headers(self, row3: Row, charge: list[str], codes: list[tuple[str, bool] | None]) -> list[_Pair]:
+        spans = [row3.span(j) for j in range(len(row3.texts))]
+        seen: dict[str, int] = {}
+        pairs: dict[str, _Pair] = {}
+        for j, (header, start, end) in enumerate(spans):
+            if not header:
+                continue  # blank headers: the validator leaves such columns alone, and so do we
+            self.headers.append(Header(start, end, header, v.charge_meaning(header, self.version) or UNDEFINED_HEADER))
+            self._placeholders(header, start, end)
+            key = charge[j]
+            if key in seen:
+                self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}: every header must be unique", start, end)
+                continue
+            seen[key] = j
+            code = codes[j]
+            if code is not None:
+                index, is_type = code
+                pair = pairs.setdefault(index, _Pair(index, None, None))
+                if is_type:
+                    pair.type_col = j
+                else:
+                    pair.code_col = j
+        for pair in pairs.values():
+            if pair.type_col is None:
+                header, start, end = spans[pair.code_col]  # type: ignore[index]
+                self.problem(HPT_STRUCTURE, f"column {header!r} has no {pair.type_place} column beside it: every code needs its type", start, end)
+            elif pair.code_col is None:
+                header, start, end = spans[pair.type_col]
+                self.problem(HPT_STRUCTURE, f"column {header!r} has no {pair.place} column for the codes it types", start, end)
+        self._layout(row3, charge)
+        return sorted((p for p in pairs.values() if p.code_col is not None), key=lambda p: p.code_col)  # type: ignore[arg-type,return-value]
+
+    def _layout(self, row3: Row, charge: list[str]) -> None:
+        """Tall iff payer_name and plan_name columns exist, wide iff payer-specific headers do;
+        both or neither is the validator's ambiguous format."""
+        tall = "payer_name" in charge and "plan_name" in charge
+        wide = any(v.payer_plan(t) is not None for t in row3.texts)
+        if tall == wide:
+            why = (
+                "it has payer_name and plan_name columns (tall) and payer-specific headers (wide)"
+                if tall
+                else "it has neither payer_name and plan_name columns (tall) nor payer-specific headers such as "
+                "standard_charge|<payer>|<plan>|negotiated_dollar (wide)"
+            )
+            start = row3.cell_start(0) if row3.texts else row3.start
+            self.problem(HPT_STRUCTURE, f"the layout is ambiguous: {why}", start, row3.end)
+
+    # -- rows 4 and on ----------------------------------------------------------------------
+    def _data(self, rows, pairs: list[_Pair]) -> list[Slot]:
+        doc = self.text
+        types = v.types_for(self.version)
+        allowed = ", ".join(types)
+        where = v.version_label(self.version)
+        slots: list[Slot] = []
+        append = slots.append
+        problem = self.problem
+        # Per (column, type as written): (expects, known, label), so each distinct type cell
+        # is looked at once.
+        seen_types: dict[tuple[int, str], tuple[str | None, bool, str]] = {}
+        untyped_labels = {p.index: f"{p.place}, no {p.type_place} column" if p.type_col is None else f"{p.place}, no type" for p in pairs}
+        plan = [(p.code_col, p.type_col, p.place, p.type_place, untyped_labels[p.index]) for p in pairs]
+        last_col = max((max(cj, tj if tj is not None else -1) for cj, tj, *_ in plan), default=0)
+        for row in rows:
+            texts = row.texts
+            n = len(texts)
+            plain: bool | None = None
+            cells: list[Cell] = []
+            for cj, tj, place, type_place, untyped in plan:
+                code = texts[cj] if cj < n else ""
+                typ = texts[tj] if tj is not None and tj < n else ""
+                if not code and not typ:
+                    continue
+                code_s = code.strip()
+                typ_s = typ.strip()
+                if not code_s and not typ_s:
+                    continue
+                if plain is None:
+                    plain = doc.find(QUOTE, row.start, row.end) < 0
+                    if not plain:
+                        # Place the cells left to right once (rows with quotes).
+                        cells = row.cells_upto(last_col)
+                if code_s:
+                    lead = 0 if code_s is code else len(code) - len(code.lstrip())
+                    cstart = row.start + cj + sum(map(len, texts[:cj])) + lead if plain else cells[cj].offset(lead)
+                if typ_s:
+                    tlead = 0 if typ_s is typ else len(typ) - len(typ.lstrip())
+                    tstart = row.start + tj + sum(map(len, texts[:tj])) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
+                if not typ_s:
+                    append(Slot(code_s, cstart, None, place, None, None, False, None, untyped))
+                    if tj is not None:
+                        problem(MISSING_CODE_TYPE, f"{place} holds {code_s} but {type_place} is empty: give its code type (CPT, HCPCS, RC, NDC, MS-DRG, …)", cstart, cstart + len(code_s), code_s)
+                    continue
+                if not code_s:
+                    problem(MISSING_CODE_TYPE, f"{type_place} says {typ_s} but {place} is empty: give the code, or leave both empty", tstart, tstart + len(typ_s))
+                    continue
+                known = seen_types.get((cj, typ_s))
+                if known is None:
+                    expects = types.get(typ_s.upper())
+                    ok = expects is not None
+                    label = f"{place}, type {typ_s}" if ok else f"{place}, type {typ_s} (not a code type of {where})"
+                    known = seen_types[(cj, typ_s)] = (expects, ok, label)
+                expects, ok, label = known
+                if not ok:
+                    problem(UNKNOWN_CODE_TYPE, f"{typ_s!r} is not a code type of {where}: use one of {allowed}", tstart, tstart + len(typ_s), code_s)
+                append(Slot(code_s, cstart, expects, place, typ_s, tstart, False, None, label))
+        return slots

@@ -1,0 +1,307 @@
+"""CMS hospital price transparency files in JSON (template v2.x and v3.0).
+
+Every `standard_charge_information[i].code_information[j]` pair becomes a Slot: the `code`
+string with the exact offset of its content in the text, and the set its `type` names.
+
+Positions come from a small walk of our own along the one path that holds codes
+(top level -> standard_charge_information[] -> code_information[] -> code / type); every
+other value is handed to the json module's C scanner, which validates and skips it in one call.
+So the whole text is still checked as JSON (malformed -> None) without building the payer
+tree of a file that can run to hundreds of megabytes, and no position is ever guessed by
+searching for a string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from json.decoder import scanstring
+
+from .. import reading as r
+from ..findings import UNKNOWN_CODE_TYPE, Finding
+from ..reading import Header, Reading
+from ..x12.slots import Slot
+from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, version_label
+
+# Top-level keys: the CSV row-1 elements the JSON shares (one dictionary for both), and the
+# JSON's own objects.
+TOP_LEVEL_MEANINGS: dict[str, str] = {
+    **{key: GENERAL_HEADERS[key] for key in (
+        "hospital_name", "last_updated_on", "version", "location_name", "hospital_location",
+        "hospital_address", "type_2_npi", "financial_aid_policy", "general_contract_provisions",
+    ) if key in GENERAL_HEADERS},
+    "license_information": (
+        "Hospital licensure information: the hospital license number and the two-letter state or territory that issued it."
+    ),
+    "attestation": (
+        "Attestation (v3.0): the CMS-defined statement that the information is true, accurate and complete, "
+        "its confirmation, and the attester's name."
+    ),
+    "affirmation": (
+        "Affirmation (v2.x; the attestation from v3.0): the CMS-defined statement that the hospital has included "
+        "all applicable standard charge information, and its confirmation."
+    ),
+    "modifier_information": "Modifiers that may change the standard charges, with the payer-specific effect of each.",
+    "standard_charge_information": (
+        "The items and services, each with a description, its codes (code_information) and its standard charges."
+    ),
+}
+
+CODE_INFORMATION_MEANINGS: dict[str, str] = {
+    "code_information": "the codes that identify this item or service, each with its type",
+    "code": "a code that identifies the item or service; its set is named by `type`",
+    "type": "the code type (CPT, HCPCS, ICD, MS-DRG, RC, NDC, LOCAL, …) that says which set `code` belongs to",
+}
+
+_WS = re.compile(r"[ \t\n\r]*")
+_SCAN = json.JSONDecoder().scan_once
+_INT = re.compile(r"-?\d+")
+_DATE_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+class _Malformed(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class _Token:
+    """One scalar value on the code path: decoded value, content start (inside the quotes for
+    strings) and the raw text there."""
+
+    value: object
+    start: int
+    raw: str
+
+    @property
+    def is_string(self) -> bool:
+        return isinstance(self.value, str)
+
+    @property
+    def exact(self) -> bool:
+        """The decoded text is exactly what the document holds at start (no escapes)."""
+        return not self.is_string or self.raw == self.value
+
+
+def read(text: str) -> Reading | None:
+    """A Reading of a CMS HPT JSON file, or None when the text is not one (or is not JSON)."""
+    if '"standard_charge_information"' not in text or '"hospital_name"' not in text:
+        return None  # cheap refusal for every other JSON document
+    try:
+        return _Walk(text).document()
+    except (_Malformed, ValueError, StopIteration, IndexError, RecursionError):
+        return None
+
+
+class _Walk:
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.top: dict[str, _Token | None] = {}
+        self.headers: list[Header] = []
+        self.entries: list[tuple[int, int, dict[str, _Token]]] = []  # (i, j, code/type tokens)
+
+    # -- JSON primitives (positions tracked, values decoded by the json module) --------------
+    def ws(self, i: int) -> int:
+        return _WS.match(self.s, i).end()
+
+    def skip(self, i: int) -> tuple[object, int]:
+        """Decode (and so validate) one value at i; its value and end."""
+        try:
+            return _SCAN(self.s, i)
+        except StopIteration:
+            raise _Malformed(i) from None
+
+    def scalar(self, i: int) -> tuple[_Token, int]:
+        value, end = self.skip(i)
+        if self.s.startswith('"', i):
+            return _Token(value, i + 1, self.s[i + 1 : end - 1]), end
+        return _Token(value, i, self.s[i:end]), end
+
+    def members(self, i: int, member) -> int:
+        """Walk an object at i ('{'); member(key, key_start, key_end, value_start) -> value end."""
+        s = self.s
+        i = self.ws(i + 1)
+        if s.startswith("}", i):
+            return i + 1
+        while True:
+            if not s.startswith('"', i):
+                raise _Malformed(i)
+            key, end = scanstring(s, i + 1)
+            key_start = i + 1
+            i = self.ws(end)
+            if not s.startswith(":", i):
+                raise _Malformed(i)
+            i = self.ws(i + 1)
+            i = self.ws(member(key, key_start, end - 1, i))
+            if s.startswith(",", i):
+                i = self.ws(i + 1)
+            elif s.startswith("}", i):
+                return i + 1
+            else:
+                raise _Malformed(i)
+
+    def elements(self, i: int, element) -> int:
+        """Walk an array at i ('['); element(index, value_start) -> value end."""
+        s = self.s
+        i = self.ws(i + 1)
+        if s.startswith("]", i):
+            return i + 1
+        n = 0
+        while True:
+            i = self.ws(element(n, i))
+            n += 1
+            if s.startswith(",", i):
+                i = self.ws(i + 1)
+            elif s.startswith("]", i):
+                return i + 1
+            else:
+                raise _Malformed(i)
+
+    # -- the code path -----------------------------------------------------------------------
+    def document(self) -> Reading | None:
+        s = self.s
+        i = self.ws(1 if s.startswith("\ufeff") else 0)
+        if not s.startswith("{", i):
+            return None
+        end = self.members(i, self.top_member)
+        if self.ws(end) != len(s):
+            raise _Malformed(end)  # trailing data: json.loads would refuse it too
+        if "hospital_name" not in self.top or "standard_charge_information" not in self.top:
+            return None
+        return self.reading()
+
+    def top_member(self, key: str, ks: int, ke: int, i: int) -> int:
+        if key in TOP_LEVEL_MEANINGS:
+            self.headers.append(Header(ks, ke, key, TOP_LEVEL_MEANINGS[key]))
+        if key == "standard_charge_information" and self.s.startswith("[", i):
+            self.top[key] = None
+            return self.elements(i, self.charge_item)
+        token, end = self.scalar(i)
+        self.top[key] = token
+        return end
+
+    def charge_item(self, n: int, i: int) -> int:
+        if not self.s.startswith("{", i):
+            return self.skip(i)[1]
+
+        def member(key: str, ks: int, ke: int, v: int) -> int:
+            if key == "code_information" and self.s.startswith("[", v):
+                self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
+                return self.elements(v, lambda j, w: self.code_entry(n, j, w))
+            return self.skip(v)[1]
+
+        return self.members(i, member)
+
+    def code_entry(self, n: int, j: int, i: int) -> int:
+        if not self.s.startswith("{", i):
+            return self.skip(i)[1]
+        found: dict[str, _Token] = {}
+
+        def member(key: str, ks: int, ke: int, v: int) -> int:
+            if key in ("code", "type"):
+                self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
+                found[key], end = self.scalar(v)  # a repeated key: the last wins, as in json.loads
+                return end
+            return self.skip(v)[1]
+
+        end = self.members(i, member)
+        self.entries.append((n, j, found))
+        return end
+
+    # -- the reading ---------------------------------------------------------------------------
+    def reading(self) -> Reading:
+        version_token = self.top.get("version")
+        version = version_token.value if version_token is not None and version_token.is_string else None
+        types = types_for(version)
+        out = Reading(r.HPT_JSON, version=version, day=_day(self.top.get("last_updated_on")))
+        out.headers = self.headers
+        for n, j, found in self.entries:
+            place = f"standard_charge_information[{n}].code_information[{j}]"
+            code, kind = found.get("code"), found.get("type")
+            type_name = kind.value if kind is not None and kind.is_string else None
+            expects = None
+            if type_name is not None:
+                # CMS's validator accepts code types in any case and with stray spaces (CSV);
+                # such a type still says clearly which set is meant.
+                expects = types.get(type_name.strip().upper())
+                if expects is None and kind.exact:
+                    out.problems.append(self._unknown_type(kind, type_name, version, types, code))
+                elif kind.exact:
+                    out.headers.append(Header(kind.start, kind.start + len(kind.raw), type_name, _type_meaning(type_name)))
+            slot_text, start = _code_text(code)
+            if slot_text is None:
+                continue
+            if type_name is None and code is not None:
+                out.problems.append(
+                    Finding(UNKNOWN_CODE_TYPE, f"code {slot_text} has no type: code_information needs a type such as CPT or HCPCS",
+                            start, start + len(slot_text), code=slot_text)
+                )
+            out.slots.append(
+                Slot(
+                    slot_text,
+                    start,
+                    expects,
+                    place,
+                    qualifier=type_name,
+                    qual_start=kind.start if kind is not None and kind.is_string and kind.exact else None,
+                    label=f"code (type {type_name})" if type_name is not None else "code (no type)",
+                )
+            )
+        out.slots.sort(key=lambda slot: slot.start)
+        out.problems.sort(key=lambda f: f.start)
+        out.headers.sort(key=lambda h: h.start)
+        return out
+
+    @staticmethod
+    def _unknown_type(kind: _Token, name: str, version: str | None, types: dict[str, str], code: _Token | None) -> Finding:
+        which = version_label(version)
+        if name.strip().upper() in V3_TYPES:
+            message = f'code type "{name}" is new in template version 3.0; {which} does not define it'
+        else:
+            message = f'"{name}" is not a code type of {which} (one of: {", ".join(types)})'
+        return Finding(UNKNOWN_CODE_TYPE, message, kind.start, kind.start + len(kind.raw),
+                       code=code.value if code is not None and code.is_string else "")
+
+
+def _type_meaning(name: str) -> str:
+    key = name.strip().upper()
+    return f"code type {key}: {TYPE_NAMES.get(key, key)}"
+
+
+def _code_text(code: _Token | None) -> tuple[str | None, int]:
+    """The code as written and where it starts, or None when there is nothing to check.
+
+    Surrounding spaces are left out of the slot; a string with JSON escapes is skipped, as its
+    decoded text is not what the document holds at that offset (and codes never need one).
+    An integer written where a string belongs is still a code as written."""
+    if code is None:
+        return None, 0
+    if code.is_string:
+        if not code.exact:
+            return None, 0
+        text = code.value
+        stripped = text.strip()
+        if not stripped:
+            return None, 0
+        return stripped, code.start + (len(text) - len(text.lstrip()))
+    if isinstance(code.value, int) and not isinstance(code.value, bool) and _INT.fullmatch(code.raw):
+        return code.raw, code.start
+    return None, 0
+
+
+def _day(token: _Token | None) -> dt.date | None:
+    if token is None or not token.is_string:
+        return None
+    text = token.value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    m = _DATE_US.match(text)
+    if m:
+        try:
+            return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        except ValueError:
+            return None
+    return None

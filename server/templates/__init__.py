@@ -1,0 +1,1 @@
+"""Clinical documentation templates (Markdown, text): codes where the text says which set."""

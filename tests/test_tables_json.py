@@ -1,0 +1,251 @@
+"""CMS hospital price transparency JSON: code slots at exact offsets, types, problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+
+import pytest
+
+from medcode.index_builder.codesets import CPT, HCPCS, NDC
+from medcode.server import reading as r
+from medcode.server.findings import RULES, UNKNOWN_CODE_TYPE
+from medcode.server.tables import hpt_json
+
+# Team-written fixture in the v3.0 layout: nested payers, escapes in other strings, and decoys
+# (a `"code"` key outside code_information, a description that spells out a code pair).
+V3 = r"""{
+  "hospital_name": "West Mercy Hospital",
+  "last_updated_on": "2026-04-01",
+  "version": "3.0.0",
+  "location_name": ["West Mercy Hospital"],
+  "hospital_address": ["12 Main Street, Fullerton, CA  92832"],
+  "license_information": {"state": "CA", "license_number": "50056"},
+  "type_2_npi": ["0000000001"],
+  "attestation": {"attestation": "To the best \"of\" its knowledge\u2026", "confirm_attestation": true, "attester_name": "Leigh"},
+  "modifier_information": [{"description": "bilateral", "code": "50", "modifier_payer_information": [{"payer_name": "P", "plan_name": "Q", "description": "x"}]}],
+  "standard_charge_information": [
+    {
+      "description": "Caf\u00e9 \"MRI\" with {\"code\": \"99999\", \"type\": \"CPT\"} in its text",
+      "code_information": [
+        {"code": "611", "type": "RC"},
+        {"type": "CPT", "code": "70551"}
+      ],
+      "standard_charges": [
+        {"setting": "outpatient", "gross_charge": 5000,
+         "payers_information": [
+           {"payer_name": "Platform", "plan_name": "PPO", "standard_charge_dollar": 2000,
+            "methodology": "fee schedule", "code": "88888", "additional_payer_notes": "[\"nested\"]"}
+         ]}
+      ]
+    },
+    {
+      "description": "Hip replacement",
+      "drug_information": {"unit": 1, "type": "UN"},
+      "code_information": [
+        {"code": "470", "type": "MS-DRG"},
+        {"code": "0093-8739-01", "type": "NDC"},
+        {"code": "J1450", "type": "HCPCS"},
+        {"code": "E11.9", "type": "ICD"},
+        {"code": "1", "type": "CMG"},
+        {"code": "X1", "type": "BOGUS"}
+      ],
+      "standard_charges": []
+    }
+  ]
+}"""
+
+V2 = """{
+  "hospital_name": "Old Mercy",
+  "last_updated_on": "2024-07-01",
+  "version": "2.0.0",
+  "hospital_location": ["Old Mercy"],
+  "hospital_address": ["1 Road"],
+  "license_information": {"state": "CA"},
+  "affirmation": {"affirmation": "To the best of its knowledge", "confirm_affirmation": true},
+  "standard_charge_information": [
+    {"description": "d", "code_information": [
+      {"code": "H0017", "type": "hcpcs"},
+      {"code": "2", "type": "CMG"},
+      {"code": "175869", "type": "LOCAL"},
+      {"code": " 92626 ", "type": "CPT"},
+      {"code": "\\u0037\\u0030\\u0035\\u0035\\u0031", "type": "CPT"},
+      {"code": 99213, "type": "CPT"},
+      {"code": "", "type": "CPT"},
+      {"code": "G0008"}
+    ], "standard_charges": []}
+  ]
+}"""
+
+
+def at(text: str, needle: str, inner: str | None = None) -> int:
+    """Offset of `inner` (default: the content of the quoted needle) within a unique needle."""
+    assert text.count(needle) == 1, needle
+    inner = inner if inner is not None else needle.strip('"')
+    return text.index(needle) + needle.index(inner)
+
+
+def slots_of(text: str):
+    reading = hpt_json.read(text)
+    assert reading is not None
+    return reading, [(s.text, s.start, s.expects, s.qualifier, s.qual_start) for s in reading.slots]
+
+
+def test_v3_slots_exact_offsets_and_types():
+    reading, slots = slots_of(V3)
+    assert reading.kind == r.HPT_JSON
+    assert reading.version == "3.0.0"
+    assert reading.day == dt.date(2026, 4, 1)
+    assert slots == [
+        ("611", at(V3, '"code": "611"', "611"), r.REVENUE, "RC", at(V3, '"611", "type": "RC"', "RC")),
+        ("70551", at(V3, '"70551"'), CPT, "CPT", at(V3, '{"type": "CPT", "code"', "CPT")),
+        ("470", at(V3, '"470"'), r.MS_DRG, "MS-DRG", at(V3, '"MS-DRG"')),
+        ("0093-8739-01", at(V3, '"0093-8739-01"'), NDC, "NDC", at(V3, '"NDC"')),
+        ("J1450", at(V3, '"J1450"'), HCPCS, "HCPCS", at(V3, '"HCPCS"')),
+        ("E11.9", at(V3, '"E11.9"'), r.ICD_ANY, "ICD", at(V3, '"ICD"')),
+        ("1", at(V3, '"code": "1"', "1"), r.CMG, "CMG", at(V3, '"CMG"')),
+        ("X1", at(V3, '"X1"'), None, "BOGUS", at(V3, '"BOGUS"')),
+    ]
+    for s in reading.slots:
+        assert V3[s.start : s.end] == s.text
+        assert V3[s.qual_start : s.qual_start + len(s.qualifier)] == s.qualifier
+    # Decoys: the description's spelled-out pair, a payer's "code", a modifier's "code".
+    assert {"99999", "88888", "50"}.isdisjoint(s.text for s in reading.slots)
+
+
+def test_v3_places_labels_and_unknown_type():
+    reading = hpt_json.read(V3)
+    places = [s.place for s in reading.slots]
+    assert places[:2] == ["standard_charge_information[0].code_information[0]", "standard_charge_information[0].code_information[1]"]
+    assert places[-1] == "standard_charge_information[1].code_information[5]"
+    assert reading.slots[1].label == "code (type CPT)"
+    assert [(f.rule, V3[f.start : f.end]) for f in reading.problems] == [(UNKNOWN_CODE_TYPE, "BOGUS")]
+    assert RULES[UNKNOWN_CODE_TYPE][0].label == "error"
+    assert "BOGUS" in reading.problems[0].message
+
+
+def test_v3_headers_for_hover():
+    reading = hpt_json.read(V3)
+    by_text = {}
+    for h in reading.headers:
+        assert V3[h.start : h.end] == h.text
+        by_text.setdefault(h.text, []).append(h)
+    for key in ("hospital_name", "last_updated_on", "version", "location_name", "attestation", "standard_charge_information", "code_information"):
+        assert key in by_text and by_text[key][0].meaning
+    assert by_text["hospital_name"][0].start == at(V3, '"hospital_name"')
+    assert len(by_text["code_information"]) == 2
+    assert len(by_text["code"]) == 8  # only code_information's code keys, not the decoys
+    assert "Revenue" in by_text["RC"][0].meaning or "revenue" in by_text["RC"][0].meaning
+
+
+def test_v2_types_case_spaces_escapes_and_version_only_types():
+    reading, slots = slots_of(V2)
+    assert reading.version == "2.0.0"
+    assert reading.day == dt.date(2024, 7, 1)
+    assert [(t, s, e) for t, s, e, _, _ in slots] == [
+        ("H0017", at(V2, '"H0017"'), HCPCS),  # lowercase type: still HCPCS
+        ("2", at(V2, '"code": "2"', "2"), None),  # CMG is new in v3.0
+        ("175869", at(V2, '"175869"'), r.LOCAL),
+        ("92626", at(V2, '" 92626 "', "92626"), CPT),  # surrounding spaces left out
+        # the escaped "70551" is skipped: its text is not what the document holds
+        ("99213", at(V2, "99213"), CPT),  # a number where a string belongs: still the code as written
+        ("G0008", at(V2, '"G0008"'), None),  # no type
+    ]
+    problems = [(f.rule, V2[f.start : f.end]) for f in reading.problems]
+    assert problems == [(UNKNOWN_CODE_TYPE, "CMG"), (UNKNOWN_CODE_TYPE, "G0008")]
+    assert "3.0" in reading.problems[0].message
+    assert reading.slots[-1].label == "code (no type)"
+    assert {h.text for h in reading.headers} >= {"hospital_location", "affirmation"}
+
+
+def test_bom_shifts_offsets_by_one():
+    plain = hpt_json.read(V3)
+    bom = hpt_json.read("\ufeff" + V3)
+    assert bom is not None
+    assert [(s.text, s.start) for s in bom.slots] == [(s.text, s.start + 1) for s in plain.slots]
+    assert [(f.start) for f in bom.problems] == [f.start + 1 for f in plain.problems]
+
+
+def test_agrees_with_json_module():
+    data = json.loads(V3)
+    expected = [c["code"] for item in data["standard_charge_information"] for c in item["code_information"]]
+    assert [s.text for s in hpt_json.read(V3).slots] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{",
+        "[]",
+        "null",
+        V3[:-2],  # truncated
+        V3 + " x",  # trailing data
+        V3.replace('{"code": "611", "type": "RC"},', '{"code": "611", "type": "RC"},,'),  # double comma
+        V3.replace('"type": "RC"}', '"type": "RC",}'),  # trailing comma in an object
+        V3.replace('"611"', "'611'"),  # single quotes
+        V3.replace('"Hip replacement"', '"Hip\nreplacement"'),  # raw newline inside a string
+        '{"hospital_name": "x", "standard_charge_information": [}',
+        '{"hospital_name": "x", "standard_charge_information": [{"code_information": [{"code": "1" "type": "RC"}]}]}',
+    ],
+)
+def test_malformed_or_foreign_json_is_none(text):
+    assert hpt_json.read(text) is None
+
+
+def test_other_json_documents_are_none():
+    assert hpt_json.read('{"name": "package", "version": "1.0.0"}') is None
+    # Both keys, but not at the top level.
+    assert hpt_json.read('{"x": {"hospital_name": "a", "standard_charge_information": []}}') is None
+    assert hpt_json.read('[{"hospital_name": "a", "standard_charge_information": []}]') is None
+
+
+def test_minimal_and_odd_shapes_do_not_crash():
+    text = '{"hospital_name": "a", "standard_charge_information": [1, "x", {"code_information": "none"}, {"code_information": [null, {"code": null, "type": "CPT"}]}]}'
+    reading = hpt_json.read(text)
+    assert reading is not None and reading.slots == [] and reading.version is None and reading.day is None
+    deep = '{"hospital_name": "a", "standard_charge_information": [{"x": ' + "[" * 5000 + "]" * 5000 + "}]}"
+    assert hpt_json.read(deep) is None or hpt_json.read(deep).slots == []
+
+
+# -- real files (shared/corpora) ---------------------------------------------------------------
+
+
+def _counts(path) -> tuple[object, Counter]:
+    text = path.read_text(encoding="utf-8")
+    reading = hpt_json.read(text)
+    assert reading is not None, path
+    for s in reading.slots:
+        assert text[s.start : s.end] == s.text
+        assert text[s.qual_start : s.qual_start + len(s.qualifier)] == s.qualifier
+        assert s.expects is not None
+    assert reading.problems == []
+    return reading, Counter(s.qualifier for s in reading.slots)
+
+
+def test_cms_v3_example(shared_dir):
+    path = shared_dir / "corpora/cms-hospital-price-transparency/JSON/v3_json_format_example.json"
+    reading, counts = _counts(path)
+    assert reading.version == "3.0.0"
+    assert reading.day == dt.date(2026, 4, 1)
+    assert counts == Counter({"RC": 7, "CPT": 4, "MS-DRG": 4, "HCPCS": 7, "NDC": 7})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [s.text for s in reading.slots] == [c["code"] for i in data["standard_charge_information"] for c in i["code_information"]]
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("sample-valid.json", {"MS-DRG": 1, "LOCAL": 1, "CPT": 1, "HCPCS": 1, "RC": 1}),
+        ("sample-valid-bom.json", {"MS-DRG": 1, "LOCAL": 1, "CPT": 1, "HCPCS": 1, "RC": 1}),
+        ("sample-valid-drug-info.json", {"MS-DRG": 1, "LOCAL": 1, "CPT": 1, "HCPCS": 1, "RC": 1, "NDC": 1}),
+    ],
+)
+def test_cms_validator_v2_samples(shared_dir, name, expected):
+    path = shared_dir / "corpora/cms-hpt-validator" / name
+    reading, counts = _counts(path)
+    assert reading.version == "2.0.0"
+    assert counts == Counter(expected)
+    if name == "sample-valid-bom.json":
+        assert path.read_text(encoding="utf-8").startswith("\ufeff")
