@@ -1,7 +1,8 @@
 """The one pipeline behind the editor and the CLI: document text in, findings out.
 
-Detects the file kind by content, reads it, runs the rules. For X12 the results of each claim
-are cached by the claim's exact text, so an edit re-checks only the claims it touched.
+Detects the file kind (kinds.py), reads it, runs the rules. For X12 the results of each claim
+are cached by the claim's exact text, so an edit re-checks only the claims it touched; other
+kinds are read whole and their codes judged through the same memo.
 """
 
 from __future__ import annotations
@@ -12,15 +13,21 @@ from dataclasses import dataclass, field
 from medcode.index_builder.gcpause import paused_gc
 from medcode.index_builder.reader import IndexStore
 
+from medcode.index_builder.codesets import OFFICIAL_SETS
+
+from . import kinds
+from .code_rules import Result, no_data_finding
+from .document_rules import DocumentRules
 from .findings import X12_STRUCTURE, Finding, Fix
+from .reading import Reading
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 from .x12.document import Claim, ClaimCodes, X12Document, walk
-from .code_rules import Result, no_data_finding
 from .x12.rules import ClaimRules
 
 X12 = "x12"
 NONE = "none"
+_NOTHING = Result()
 
 
 @dataclass
@@ -28,6 +35,7 @@ class Analysis:
     kind: str
     findings: list[Finding] = field(default_factory=list)
     x12: X12Document | None = None
+    reading: Reading | None = None  # CSV, JSON and templates
     claims_checked: int = 0  # claims whose rules ran (not served from the cache)
 
 
@@ -38,12 +46,31 @@ class DocumentChecker:
         self.verdicts = verdicts
         self.today = today
         self.rules = ClaimRules(verdicts, today)
+        self.document_rules = DocumentRules(verdicts, today)
         self._claims: dict[int, tuple[int, Result]] = {}
 
-    def check(self, text: str) -> Analysis:
-        if not looks_like_x12(text):
+    def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
+        """Check a document; name (path or URI) and language (the editor's language id) help
+        tell CSV and templates apart, as content alone cannot."""
+        if kinds.X12 in options.kinds and looks_like_x12(text):
+            analysis = self._check_x12(text)
+        else:
             self._claims = {}
-            return Analysis(NONE)
+            with paused_gc():
+                reading = kinds.read(text, name, language, options)
+            if reading is None:
+                return Analysis(NONE)
+            result = self.document_rules.check(reading)
+            findings = list(reading.problems) + result.findings
+            findings += [no_data_finding(s, n, a, b) for s, (n, a, b) in result.no_data.items()]
+            findings.sort(key=lambda f: (f.start, f.end))
+            analysis = Analysis(reading.kind, findings, reading=reading)
+        if options.sets != frozenset(OFFICIAL_SETS):
+            # Sets the user switched off say nothing (structure findings have no set).
+            analysis.findings = [f for f in analysis.findings if f.code_set not in OFFICIAL_SETS or f.code_set in options.sets]
+        return analysis
+
+    def _check_x12(self, text: str) -> Analysis:
         rules = self.rules
         previous, current = self._claims, {}
         total = Result()
@@ -58,6 +85,8 @@ class DocumentChecker:
                 relative = hit[1]
             else:
                 relative = rules.check(claim, codes).shifted(-claim.start)
+                if not relative.findings and not relative.no_data:
+                    relative = _NOTHING  # most claims: one shared empty result, not one each
                 ran += 1
             current[key] = (len(body), relative)
             total.add(relative, claim.start)
@@ -75,7 +104,7 @@ class DocumentChecker:
         for set_id, (count, start, end) in total.no_data.items():
             findings.append(no_data_finding(set_id, count, start, end))
         findings.sort(key=lambda f: (f.start, f.end))
-        return Analysis(X12, findings, doc, ran)
+        return Analysis(X12, findings, x12=doc, claims_checked=ran)
 
 
 def analyse(text: str, store: IndexStore, today: dt.date | None = None) -> Analysis:

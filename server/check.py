@@ -14,6 +14,7 @@ from medcode.index_builder.sources import decode
 
 from .analysis import DocumentChecker
 from .findings import Finding, Severity
+from .kinds import Options
 from .positions import LineIndex
 from .verdicts import Verdicts
 
@@ -74,7 +75,7 @@ def read_text(path: Path) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def check_paths(paths: list[str], store: IndexStore) -> tuple[list[Located], list[str]]:
+def check_paths(paths: list[str], store: IndexStore, options: Options = Options()) -> tuple[list[Located], list[str]]:
     verdicts = Verdicts(store)
     located: list[Located] = []
     errors: list[str] = []
@@ -86,7 +87,7 @@ def check_paths(paths: list[str], store: IndexStore) -> tuple[list[Located], lis
             continue
         if text is None:
             continue
-        analysis = DocumentChecker(verdicts).check(text)
+        analysis = DocumentChecker(verdicts).check(text, name=str(path), options=options)
         if not analysis.findings:
             continue
         index = LineIndex(text)
@@ -97,13 +98,13 @@ def check_paths(paths: list[str], store: IndexStore) -> tuple[list[Located], lis
     return located, errors
 
 
-def run(paths: list[str], store: IndexStore, fmt: str) -> int:
+def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Options()) -> int:
     missing = [p for p in paths if not Path(p).exists()]
     for p in missing:
         print(f"medcode: {p} does not exist", file=sys.stderr)
     if missing:
         return 2
-    located, errors = check_paths(paths, store)
+    located, errors = check_paths(paths, store, options)
     for e in errors:
         print(f"medcode: {e}", file=sys.stderr)
     if fmt == "json":

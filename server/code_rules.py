@@ -18,6 +18,7 @@ from medcode.index_builder.lookup import Answer, Status
 
 from .findings import DELETED_CODE, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
 from .verdicts import SUGGESTIONS, Verdicts, billable_below
+from .reading import ICD_ANY
 from .x12.slots import Slot
 from .x12.vocabulary import MODIFIER, PROCEDURE
 
@@ -49,14 +50,15 @@ class Result:
             mine[set_id] = (n, s + delta, e + delta) if seen is None else (seen[0] + n, seen[1], seen[2])
 
 
-
-
 # The sets whose releases decide the findings of each place (wrong-code-set looks at both
 # ICD-10 sets; procedure codes may be HCPCS or CPT).
 WINDOW_SETS = {
     ICD10CM: (ICD10CM, ICD10PCS),
     ICD10PCS: (ICD10PCS, ICD10CM),
+    ICD_ANY: (ICD10CM, ICD10PCS),
     PROCEDURE: (HCPCS, CPT),
+    CPT: (CPT, HCPCS),
+    HCPCS: (HCPCS, CPT),
     MODIFIER: (HCPCS, CPT),
     NDC: (NDC,),
 }

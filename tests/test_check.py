@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from medcode.server import cli
+from medcode.server.check import read_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = FIXTURES / "claims_837p.x12"
@@ -97,3 +98,41 @@ def test_real_corpora_without_false_errors(check, shared_dir):
     assert ndc and all(i["severity"] == "warning" and "FDA NDC Directory 2019-04-29" in i["message"] for i in ndc)
     cpt = [i for i in items if i["code_set"] == "cpt"]
     assert cpt and all(i["severity"] == "information" for i in cpt)
+
+
+def test_real_price_files_and_chargemasters(check, shared_dir):
+    """Every CSV and JSON in ../shared/corpora: no crash, no false error; codes are checked by
+    their declared types; files without codes give nothing."""
+    corpora = shared_dir / "corpora"
+    code, out, _ = check("--format", "json", str(corpora / "cms-hospital-price-transparency"), str(corpora / "cms-hpt-validator"), str(corpora / "vsoch-hospital-chargemaster"))
+    items = json.loads(out)
+    assert code == 0, [i for i in items if i["severity"] == "error"]
+    by_file: dict[str, list[dict]] = {}
+    for i in items:
+        by_file.setdefault(Path(i["path"]).name, []).append(i)
+    assert "sample-no-data.csv" not in by_file  # no items, nothing to say
+    assert "chatham-published-charges.csv" not in by_file  # no header row: no code columns
+    assert {i["rule"] for i in by_file["V3.0.0_Tall_CSV_Format_Template.csv"]} == {"hpt-structure"}  # placeholders
+    bad = by_file["sample-bad-header.csv"]
+    assert any(i["rule"] == "hpt-structure" and "July 1 2024" in i["message"] for i in bad)
+    # The chargemasters' CPT / HCPCS columns are read: with no data installed, one note each.
+    davis = {i["code_set"] for i in by_file["CDM.csv"] if i["rule"] == "not-in-index"}
+    assert davis == {"cpt", "hcpcs"}
+
+
+def test_readers_see_every_code_of_the_cms_examples(shared_dir):
+    """The CMS v3 examples, code types counted as corpora/SOURCES.md lists them."""
+    from collections import Counter
+
+    from medcode.server import kinds
+
+    corpora = shared_dir / "corpora" / "cms-hospital-price-transparency"
+    expected = {
+        "Tall_Format_Examples/V3.0.0_Tall_CSV_Format_Example.csv": {"RC": 15, "CPT": 8, "MS-DRG": 8, "HCPCS": 10, "NDC": 12},
+        "Wide_Format_Examples/V3.0.0_Wide_CSV_Format_Example.csv": {"RC": 8, "CPT": 4, "MS-DRG": 4, "HCPCS": 7, "NDC": 7},
+        "JSON/v3_json_format_example.json": {"RC": 7, "CPT": 4, "MS-DRG": 4, "HCPCS": 7, "NDC": 7},
+    }
+    for name, types in expected.items():
+        path = corpora / name
+        reading = kinds.read(read_text(path), name=str(path))
+        assert Counter(s.qualifier.strip() for s in reading.slots) == types, name

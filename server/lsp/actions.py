@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import datetime as dt
+
 from lsprotocol import types
 
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import display
 
+from ..reading import TEMPLATE
 from ..verdicts import billable_below
+from .codes import set_and_keys
 from .diagnostics import SOURCE
 
 CHOOSE = "medcode.chooseCode"
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
 
 def code_actions(ls: MedcodeServer, doc: OpenDocument, params: types.CodeActionParams) -> list[types.CodeAction]:
     index = doc.index(ls.encoding)
-    out: list[types.CodeAction] = []
+    out: list[types.CodeAction] = _describe_in_template(ls, doc, params)
     for diag in params.context.diagnostics:
         if diag.source != SOURCE or not isinstance(diag.data, dict):
             continue
@@ -86,3 +90,40 @@ async def choose_code(
     edit = types.TextEdit(types.Range(types.Position(start_line, start_char), types.Position(end_line, end_char)), code)
     await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=types.WorkspaceEdit(changes={uri: [edit]})))
     return code
+
+
+def _describe_in_template(ls: MedcodeServer, doc: OpenDocument, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """In a template, write a code's official description next to it (when it is not there)."""
+    if doc.delimiters() is not None:
+        return []
+    analysis = ls.analysis_now(doc)
+    reading = analysis.reading if analysis is not None else None
+    if reading is None or reading.kind != TEMPLATE:
+        return []
+    index = doc.index(ls.encoding)
+    lo = index.offset(params.range.start.line, params.range.start.character)
+    hi = index.offset(params.range.end.line, params.range.end.character)
+    day = reading.day or dt.date.today()
+    out = []
+    for slot in reading.slots:
+        if slot.end < lo or slot.start > hi:
+            continue
+        looked = set_and_keys(slot)
+        if looked is None or not looked[1]:
+            continue
+        answer = ls.verdicts.answer(looked[0], looked[1][0], day)
+        if answer.record is None:
+            continue
+        description = answer.record.description
+        after = doc.text[slot.end : slot.end + len(description) + 4]
+        if description.lower() in after.lower():
+            continue
+        at = ls.range_of(index, slot.end, slot.end)
+        out.append(
+            types.CodeAction(
+                title=f"Insert the description of {display(looked[0], answer.record.code)}",
+                kind=types.CodeActionKind.RefactorRewrite,
+                edit=types.WorkspaceEdit(changes={doc.uri: [types.TextEdit(at, f" ({description})")]}),
+            )
+        )
+    return out

@@ -10,12 +10,15 @@ from medcode.index_builder.codesets import (
     HCPCS,
     HCPCS_RE,
     ICD10CM,
+    ICD10CM_RE,
     ICD10PCS,
+    ICD10PCS_RE,
     NDC,
     compact,
     ndc_candidates,
 )
 
+from ..reading import ICD_ANY
 from ..x12.slots import Slot
 from ..x12.vocabulary import MODIFIER, PROCEDURE
 
@@ -25,6 +28,11 @@ def set_and_keys(slot: Slot) -> tuple[str, list[str]] | None:
     has no data for (ICD-9, revenue codes, pointers…)."""
     text = slot.text
     if slot.expects in (ICD10CM, ICD10PCS):
+        return slot.expects, [compact(text)]
+    if slot.expects == ICD_ANY:
+        key = compact(text)
+        return (ICD10PCS if ICD10PCS_RE.match(key) and not ICD10CM_RE.match(key) else ICD10CM), [key]
+    if slot.expects in (CPT, HCPCS):
         return slot.expects, [compact(text)]
     if slot.expects == PROCEDURE:
         key = compact(text)

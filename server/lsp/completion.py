@@ -30,7 +30,9 @@ _PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
 def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
     delims = doc.delimiters()
     if delims is None:
-        return None
+        from . import doc_completion
+
+        return doc_completion.complete(ls, doc, position)
     index = doc.index(ls.encoding)
     offset = index.offset(position.line, position.character)
     component = ls.component_of(doc)
@@ -89,40 +91,48 @@ def _codes(
     delims = doc.delimiters()
     ctx = claim_around(doc.text, delims, ls.component_of(doc), offset) if delims else None
     day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
+    return codes_list(ls, day, sets, typed, edit_range, flag)
+
+
+def codes_list(
+    ls: MedcodeServer, day: dt.date, sets: list[str], typed: str, edit_range: types.Range, flag: int, written: bool = False
+) -> types.CompletionList:
+    """Codes of the sets for what was typed; `written` inserts the form people write (E11.9,
+    00002-8215-01) rather than the X12 one (E119, 00002821501)."""
     items: list[types.CompletionItem] = []
     for set_id in sets:
         choice = ls.verdicts.choice(set_id, day)
         if choice is None:
             continue
         release = choice[0]
-        items += _from_release(release, set_id, typed, edit_range, flag, day, LIMIT - len(items))
+        items += _from_release(release, set_id, typed, edit_range, flag, day, LIMIT - len(items), written)
         if len(items) >= LIMIT:
             break
     return types.CompletionList(is_incomplete=True, items=items)
 
 
 def _from_release(
-    release: Release, set_id: str, typed: str, edit_range: types.Range, flag: int, day: dt.date, limit: int
+    release: Release, set_id: str, typed: str, edit_range: types.Range, flag: int, day: dt.date, limit: int, written: bool = False
 ) -> list[types.CompletionItem]:
     if limit <= 0:
         return []
     out: list[types.CompletionItem] = []
     seen: set[str] = set()
     key_prefix = compact(typed)
-    if _CODE_CHARS.match(typed):
+    if _CODE_CHARS.match(key_prefix):
         # Claim-valid codes first, then headers (so E11 shows its children, not only itself).
         keys = _shortest_first(release.keys(key_prefix, flag), limit)
         if flag == layout.FLAG_CODE and len(keys) < limit:
             keys += _shortest_first(release.keys(key_prefix, layout.FLAG_HEADER), limit - len(keys))
         for key in keys:
             rec = release.get(key)
-            out.append(_item(set_id, rec, release, edit_range, day, filter_text=key))
+            out.append(_item(set_id, rec, release, edit_range, day, typed if written else key, written))
             seen.add(key)
     # Description words: typing "diabet" offers diabetes codes.
     if len(typed) >= 3 and any(c.isalpha() for c in typed) and len(out) < limit:
         for hit in release.search(typed, limit=limit - len(out), flag_mask=flag):
             if hit.record.code not in seen:
-                out.append(_item(set_id, hit.record, release, edit_range, day, filter_text=typed))
+                out.append(_item(set_id, hit.record, release, edit_range, day, typed, written))
     return out
 
 
@@ -133,16 +143,20 @@ def _shortest_first(keys, limit: int) -> list[str]:
     return sorted(islice(keys, POOL), key=lambda k: (len(k), k))[:limit]
 
 
-def _item(set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str) -> types.CompletionItem:
+def _item(
+    set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str, written: bool = False
+) -> types.CompletionItem:
     billable = rec.kind != "header"
     desc = rec.description
+    shown = display(set_id, rec.code)
+    insert = shown if written else rec.code
     return types.CompletionItem(
-        label=rec.code,
+        label=insert,
         label_details=types.CompletionItemLabelDetails(description=desc if len(desc) <= 60 else desc[:57] + "…"),
         kind=types.CompletionItemKind.Value if billable else types.CompletionItemKind.Folder,
-        detail=f"{display(set_id, rec.code)} · {release.title}" + ("" if billable else " · header, not billable"),
+        detail=f"{shown} · {release.title}" + ("" if billable else " · header, not billable"),
         sort_text=("0" if billable else "1") + rec.code,
-        filter_text=filter_text,
-        text_edit=types.TextEdit(edit_range, rec.code),
+        filter_text=filter_text if filter_text else insert,
+        text_edit=types.TextEdit(edit_range, insert),
         data={"set": set_id, "key": rec.code, "day": day.isoformat()},
     )

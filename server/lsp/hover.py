@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 def hover(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.Hover | None:
     delims = doc.delimiters()
     if delims is None:
-        return None
+        return _document(ls, doc, position)
     index = doc.index(ls.encoding)
     offset = index.offset(position.line, position.character)
     component = ls.component_of(doc)
@@ -59,8 +60,39 @@ def hover(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> typ
     )
 
 
-def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | None, offset: int) -> str:
-    day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
+def _document(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.Hover | None:
+    """CSV, JSON and templates: the code or header under the cursor, from the document's check."""
+    analysis = ls.analysis_now(doc)
+    reading = analysis.reading if analysis is not None else None
+    if reading is None:
+        return None
+    index = doc.index(ls.encoding)
+    offset = index.offset(position.line, position.character)
+    slot = slot_at(reading.slots, offset)
+    if slot is not None:
+        text = _slot(ls, doc, slot, None, offset, reading.day)
+        start, end = slot.start, slot.end
+    else:
+        header = next((h for h in reading.headers if h.start <= offset <= h.end), None)
+        if header is None:
+            return None
+        text = f"**{header.text.strip()}** — {header.meaning}"
+        start, end = header.start, header.end
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+        range=ls.range_of(index, start, end),
+    )
+
+
+def slot_at(slots: list[Slot], offset: int) -> Slot | None:
+    i = bisect_right(slots, offset, key=lambda s: s.start) - 1
+    if i >= 0 and slots[i].start <= offset <= slots[i].end:
+        return slots[i]
+    return None
+
+
+def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | None, offset: int, doc_day: dt.date | None = None) -> str:
+    day = (ctx.claim.date_at(offset) if ctx else None) or doc_day or dt.date.today()
     findings = ls.findings_at(doc, slot.start, slot.end)
     role = f"{slot.place} · {slot.role}"
     if slot.expects == POINTER:

@@ -22,7 +22,7 @@ from medcode.index_builder.location import index_dir
 from medcode.index_builder.lookup import resolve
 from medcode.index_builder.reader import IndexStore
 
-from ..analysis import DocumentChecker
+from ..analysis import Analysis, DocumentChecker
 from ..describe import describe
 from ..positions import UTF8, UTF16, UTF32, LineIndex
 from ..verdicts import Verdicts
@@ -36,6 +36,7 @@ log = logging.getLogger("medcode.lsp")
 _ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.Utf16: UTF16, types.PositionEncodingKind.Utf32: UTF32}
 SETTINGS_WAIT = 2.0  # seconds the first diagnostics wait for the client's settings
 BIG = 2_000_000  # characters from which a document's checks are debounced longer
+SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no check is current
 
 
 class MedcodeProtocol(LanguageServerProtocol):
@@ -65,6 +66,7 @@ class MedcodeServer(LanguageServer):
         super().__init__("medcode", __version__, protocol_cls=MedcodeProtocol, max_workers=2)
         self.documents = Documents()
         self.settings = Settings()
+        self.cli_index_dir = index_root  # --index-dir / MEDCODE_INDEX_DIR; the indexDir setting overrides
         self.index_root = index_dir(index_root)
         self.store = IndexStore(self.index_root)
         self.verdicts = Verdicts(self.store)
@@ -158,6 +160,13 @@ class MedcodeServer(LanguageServer):
             log.warning("the client did not answer workspace/configuration; using defaults")
         finally:
             self.generation += 1
+            for doc in self.documents.all():
+                with doc.lock:
+                    doc.analysis = doc.analysis_version = None  # settings change what a check says
+            wanted = index_dir(self.settings.index_dir or self.cli_index_dir)
+            if wanted != self.index_root:
+                self.index_root = wanted
+                self.reload_store()
             self.settings_event().set()
 
     async def wait_for_settings(self) -> None:
@@ -167,20 +176,37 @@ class MedcodeServer(LanguageServer):
             pass
 
     # -- diagnostics ---------------------------------------------------------------------------
+    def _analyse(self, doc: OpenDocument) -> tuple[Analysis, str, int]:
+        """The check of the document's current text (reused when this version was checked);
+        call with doc.lock held."""
+        text, version = doc.text, doc.version
+        if doc.analysis is None or doc.analysis_version != version:
+            if doc.checker is None:
+                doc.checker = DocumentChecker(self.verdicts)
+            started = time.perf_counter()
+            analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options)
+            doc.analysis, doc.analysis_version = analysis, version
+            log.info("checked %d characters in %.0f ms (%d claims re-checked)", len(text), 1000 * (time.perf_counter() - started), analysis.claims_checked)
+        return doc.analysis, text, version
+
     def _check(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
-        """Runs in a worker thread: check the document's current text (or reuse the last
-        check of this version) and convert findings for the client."""
+        """Runs in a worker thread: check the document and convert findings for the client."""
         with doc.lock:
-            text, version = doc.text, doc.version
-            if doc.analysis is None or doc.analysis_version != version:
-                if doc.checker is None:
-                    doc.checker = DocumentChecker(self.verdicts)
-                started = time.perf_counter()
-                analysis = doc.checker.check(text)
-                doc.analysis, doc.analysis_version = analysis, version
-                log.info("checked %d characters in %.0f ms (%d claims re-checked)", len(text), 1000 * (time.perf_counter() - started), analysis.claims_checked)
+            analysis, text, version = self._analyse(doc)
             index = doc.index(self.encoding) if doc.text is text else LineIndex(text, self.encoding)
-            return to_diagnostics(doc.analysis.findings, index, self.settings), version
+            return to_diagnostics(analysis.findings, index, self.settings), version
+
+    def analysis_now(self, doc: OpenDocument) -> Analysis | None:
+        """For hover and completion: the current check, computed here when the document is
+        small; a large one answers from its last check (positions may lag one edit)."""
+        if doc.analysis is not None and doc.analysis_version == doc.version:
+            return doc.analysis
+        if len(doc.text) <= SYNC_CHECK_LIMIT and doc.lock.acquire(timeout=1.0):
+            try:
+                return self._analyse(doc)[0]
+            finally:
+                doc.lock.release()
+        return doc.analysis
 
     async def diagnostics(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
         await self.wait_for_settings()
@@ -296,7 +322,10 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(describe(ls.store, answer)))
         return item
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]),
+    )
     def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
         doc = ls.documents.get(params.text_document.uri)
         return actions.code_actions(ls, doc, params) if doc else None

@@ -1,0 +1,98 @@
+"""Completion outside X12: after a code-set prefix in a template (`ICD-10-CM: diab`), and in
+the code and type cells of price files and chargemasters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from medcode.index_builder import layout
+from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
+
+from .. import reading as r
+from ..kinds import suffix_of
+from .completion import codes_list
+
+if TYPE_CHECKING:
+    from .documents import OpenDocument
+    from .server import MedcodeServer
+
+# A set's prefix, optional separators, earlier codes of a list, then the word being typed.
+_PREFIX = re.compile(
+    r"(?i)(?P<prefix>ICD-?10-?PCS|PCS|ICD-?10(?:-?CM)?|ICD10CM|Dx|CPT(?:®|\(R\))?|HCPCS(?:\s*(?:II|Level\s*II))?|NDC)"
+    r"\s*[:#]?\s*(?:[A-Za-z0-9.\-]+\s*(?:[,;/]|\band\b)\s*)*(?P<typed>[A-Za-z0-9.\-]*)$"
+)
+_SETS = {"pcs": ICD10PCS, "dx": ICD10CM, "cpt": CPT, "hcpcs": HCPCS, "ndc": NDC}
+_EXPECTS_SETS = {
+    ICD10CM: [ICD10CM],
+    ICD10PCS: [ICD10PCS],
+    r.ICD_ANY: [ICD10CM, ICD10PCS],
+    CPT: [CPT],
+    HCPCS: [HCPCS],
+    r.PROCEDURE_ANY: [HCPCS, CPT],
+    NDC: [NDC],
+}
+_TEXT_EXT = {".md", ".markdown", ".txt", ".text", ".j2", ".jinja", ".jinja2", ".hbs", ".smartphrase", ".note"}
+
+
+def _set_of(prefix: str) -> str:
+    p = prefix.lower().replace("-", "")
+    if "pcs" in p:
+        return ICD10PCS
+    if p.startswith("icd"):
+        return ICD10CM
+    for start, set_id in _SETS.items():
+        if p.startswith(start):
+            return set_id
+    return ICD10CM
+
+
+def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
+    index = doc.index(ls.encoding)
+    offset = index.offset(position.line, position.character)
+    analysis = ls.analysis_now(doc)
+    reading = analysis.reading if analysis is not None else None
+    day = (reading.day if reading is not None else None) or dt.date.today()
+    is_template = (reading is not None and reading.kind == r.TEMPLATE) or (
+        reading is None and (suffix_of(doc.uri) in _TEXT_EXT or doc.language_id in ("markdown", "plaintext"))
+    )
+    if is_template:
+        line_start = doc.text.rfind("\n", 0, offset) + 1
+        m = _PREFIX.search(doc.text[line_start:offset])
+        if m is None:
+            return None
+        typed = m.group("typed")
+        edit_range = ls.range_of(index, offset - len(typed), offset)
+        return codes_list(ls, day, [_set_of(m.group("prefix"))], typed, edit_range, layout.FLAG_CODE, written=True)
+    if reading is not None:
+        for slot in reading.slots:
+            # Price files: a code cell is completed with codes of its declared type ...
+            if slot.start <= offset <= slot.end and slot.expects in _EXPECTS_SETS:
+                typed = doc.text[slot.start : offset]
+                edit_range = ls.range_of(index, slot.start, offset)
+                return codes_list(ls, day, _EXPECTS_SETS[slot.expects], typed, edit_range, layout.FLAG_CODE, written=True)
+            # ... and a type cell with the types the file's template version defines.
+            if reading.kind in (r.HPT_CSV, r.HPT_JSON) and slot.qual_start is not None and slot.qualifier is not None:
+                if slot.qual_start <= offset <= slot.qual_start + len(slot.qualifier):
+                    return _types(reading, doc.text[slot.qual_start : offset], ls.range_of(index, slot.qual_start, offset))
+    return None
+
+
+def _types(reading: r.Reading, typed: str, edit_range: types.Range) -> types.CompletionList:
+    from ..tables.hpt_vocabulary import TYPE_NAMES, types_for, version_label
+
+    items = [
+        types.CompletionItem(
+            label=name,
+            kind=types.CompletionItemKind.EnumMember,
+            detail=TYPE_NAMES.get(name, ""),
+            documentation=f"A code type of the CMS price transparency {version_label(reading.version)}",
+            text_edit=types.TextEdit(edit_range, name),
+        )
+        for name in types_for(reading.version)
+        if name.lower().startswith(typed.strip().lower())
+    ]
+    return types.CompletionList(is_incomplete=False, items=items)

@@ -1,0 +1,195 @@
+"""End to end over LSP stdio for the other file kinds: CMS price files (CSV, JSON), internal
+chargemasters and documentation templates; and the settings that switch things on and off.
+
+Same harness as test_lsp_x12.py (one server per client profile, VS Code push / Neovim pull).
+"""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from test_lsp_x12 import PROFILES, Session, start, stop
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# A CMS v3 tall file: rows 1-3 headers, then items. Row 5 has a HCPCS code typed CPT, row 6
+# an unknown type, row 7 a header ICD-10-CM code under type ICD.
+TALL = (
+    "hospital_name,last_updated_on,version,location_name,hospital_address,license_number|CA,type_2_npi,"
+    '"To the best of its knowledge and belief, this hospital has included all applicable standard charge information",attester_name\n'
+    'Medcode Test Hospital,2026-03-01,3.0.0,Main,"1 Main St, Anytown, CA",12345,1234567893,true,Pat Doe\n'
+    "description,code|1,code|1|type,code|2,code|2|type,setting,standard_charge|gross,payer_name,plan_name,standard_charge|methodology\n"
+    "Office visit,99213,CPT,0510,RC,outpatient,150.00,Acme,PPO,fee schedule\n"
+    "Dexamethasone injection,J1100,CPT,,,outpatient,12.00,Acme,PPO,fee schedule\n"
+    "Mystery item,12345,WIDGET,,,outpatient,1.00,Acme,PPO,fee schedule\n"
+    "Diabetes education,E11,ICD,,,outpatient,80.00,Acme,PPO,fee schedule\n"
+)
+
+JSON_DOC = """{
+  "hospital_name": "Medcode Test Hospital",
+  "last_updated_on": "2026-03-01",
+  "version": "3.0.0",
+  "standard_charge_information": [
+    {"description": "Diabetes visit", "code_information": [{"code": "E11.9", "type": "ICD"}, {"code": "E1199", "type": "ICD"}],
+     "standard_charges": [{"setting": "outpatient", "gross_charge": 100}]}
+  ]
+}
+"""
+
+TEMPLATE = """---
+date_of_service: 2026-03-10
+codes:
+  icd10cm: [E11.9, E11]
+---
+# Follow-up visit
+
+Assessment: Type 2 diabetes (E11.9), stable.
+Dx: E11.65, E1199
+Plan: recheck {Sleep Quality:304120106:: "Poor quality"} @SIGNATURE@ BP 120/80.
+Bare mention E78.5 in prose.
+
+<!-- medcode: off -->
+Dx: Z99.99 is a made-up example here.
+<!-- medcode: on -->
+"""
+
+
+def pos(text: str, needle: str, nth: int = 0) -> tuple[int, int, int]:
+    """(line, start, end) of the nth occurrence of needle (ASCII text: any position encoding)."""
+    at = -1
+    for _ in range(nth + 1):
+        at = text.index(needle, at + 1)
+    line = text.count("\n", 0, at)
+    col = at - (text.rfind("\n", 0, at) + 1)
+    return line, col, col + len(needle)
+
+
+def keyed(diags) -> set[tuple[str, int, int, int]]:
+    return {(d.code, d.range.start.line, d.range.start.character, d.range.end.character) for d in diags}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
+async def lsp(request, default_index) -> Session:
+    session = await start(request.param, default_index)
+    yield session
+    await stop(session)
+
+
+async def test_price_file_csv_codes_checked_by_their_type(lsp: Session):
+    uri = "file:///tmp/e2e/docs/00-0000000_medcode-test_standardcharges.csv"
+    lsp.open(uri, TALL, "csv")
+    diags = await lsp.diagnostics(uri)
+    found = keyed(diags)
+    assert ("wrong-code-set", *pos(TALL, "J1100")) in found
+    assert ("unknown-code-type", *pos(TALL, "WIDGET")) in found
+    assert ("not-billable", *pos(TALL, "E11,ICD")[:2], pos(TALL, "E11,ICD")[1] + 3) in found
+    # The CPT code and the revenue code are fine; no CPT data: one note, not an error.
+    assert not [d for d in diags if d.range.start.line == 3 and d.code != "not-in-index"]
+    wrong = next(d for d in diags if d.code == "wrong-code-set")
+    assert "J1100 is a HCPCS Level II code" in wrong.message
+    # The fix rewrites the type cell, not the code.
+    actions = await lsp.actions(uri, wrong)
+    (fix,) = [a for a in actions if a.title == "Change the type to HCPCS"]
+    (edit,) = fix.edit.changes[uri]
+    line, start, end = pos(TALL, "CPT", 1)  # the type cell on J1100's row
+    assert (edit.range.start.line, edit.range.start.character, edit.range.end.character, edit.new_text) == (line, start, end, "HCPCS")
+    lsp.close(uri)
+
+
+async def test_price_file_hover_and_completion(lsp: Session):
+    uri = "file:///tmp/e2e/docs/hover_standardcharges.csv"
+    lsp.open(uri, TALL, "csv")
+    await lsp.diagnostics(uri)
+    line, start, _ = pos(TALL, "E11,ICD")
+    hover = await lsp.hover(uri, line, start + 1)
+    assert "Type 2 diabetes mellitus" in hover.contents.value and "header" in hover.contents.value
+    line, start, _ = pos(TALL, "code|1|type")
+    hover = await lsp.hover(uri, line, start + 2)
+    assert "code|1|type" in hover.contents.value and "type" in hover.contents.value.lower()
+    # In a type cell: the types of the file's version; in an ICD code cell: ICD-10 codes.
+    line, start, _ = pos(TALL, "WIDGET")
+    result = await lsp.complete(uri, line, start)
+    labels = {i.label for i in result.items}
+    assert {"CPT", "HCPCS", "NDC", "RC", "MS-DRG", "CMG"} <= labels
+    line, start, _ = pos(TALL, "E11,ICD")
+    result = await lsp.complete(uri, line, start + 3)
+    assert "E11.9" in [i.label for i in result.items]
+    lsp.close(uri)
+
+
+async def test_price_file_json(lsp: Session):
+    uri = "file:///tmp/e2e/docs/00-0000000_medcode-test_standardcharges.json"
+    lsp.open(uri, JSON_DOC, "json")
+    diags = await lsp.diagnostics(uri)
+    assert ("invalid-code", *pos(JSON_DOC, "E1199")) in keyed(diags)
+    assert not [d for d in diags if (d.range.start.line, d.range.start.character) == pos(JSON_DOC, "E11.9")[:2]]
+    line, start, _ = pos(JSON_DOC, "E11.9")
+    hover = await lsp.hover(uri, line, start + 2)
+    assert "Type 2 diabetes mellitus without complications" in hover.contents.value
+    lsp.close(uri)
+
+
+async def test_template_codes_only_where_declared(lsp: Session):
+    uri = "file:///tmp/e2e/docs/followup.md"
+    lsp.open(uri, TEMPLATE, "markdown")
+    diags = await lsp.diagnostics(uri)
+    found = keyed(diags)
+    assert ("not-billable", *pos(TEMPLATE, "E11]")[:2], pos(TEMPLATE, "E11]")[1] + 3) in found
+    assert ("invalid-code", *pos(TEMPLATE, "E1199")) in found
+    # Declared and valid: silent. Template syntax, vitals, bare words and the off region: silent.
+    lines_with_findings = {d.range.start.line for d in diags}
+    for quiet in ("Assessment:", "Plan:", "Bare mention", "Z99.99"):
+        assert pos(TEMPLATE, quiet)[0] not in lines_with_findings, quiet
+    hover = await lsp.hover(uri, *pos(TEMPLATE, "E11.65")[:2])
+    assert "Type 2 diabetes mellitus with hyperglycemia" in hover.contents.value
+    assert "2026-03-10" in hover.contents.value  # front matter date of service
+    # Completion after a prefix, by description word.
+    text = TEMPLATE + "Dx: hyperglyc"
+    lsp.change(uri, types.TextDocumentContentChangeWholeDocument(text=text))
+    line = text.count("\n")
+    result = await lsp.complete(uri, line, len("Dx: hyperglyc"))
+    assert result.items and all("." in i.label or len(i.label) == 3 for i in result.items)
+    assert any("hyperglycemia" in (i.label_details.description or "").lower() for i in result.items)
+    # A code action writes the official description after a code.
+    line, start, end = pos(text, "E11.65")
+    params = types.CodeActionParams(
+        lsp.doc(uri), types.Range(types.Position(line, start), types.Position(line, end)), types.CodeActionContext(diagnostics=[])
+    )
+    actions = await lsp.client.text_document_code_action_async(params)
+    (describe,) = [a for a in actions if a.title == "Insert the description of E11.65"]
+    (edit,) = describe.edit.changes[uri]
+    assert edit.new_text == " (Type 2 diabetes mellitus with hyperglycemia)" and edit.range.start.character == end
+    lsp.close(uri)
+
+
+async def test_settings_switch_kinds_sets_rules_and_bare_hints(default_index):
+    """Settings given by the client change what is checked, without restarting."""
+    session = await start(PROFILES[0], default_index, settings={"templates": {"bareCodeHints": True}})
+    try:
+        uri = "file:///tmp/e2e/settings/followup.md"
+        session.open(uri, TEMPLATE, "markdown")
+        diags = await session.diagnostics(uri)
+        # Bare codes are hints at most, never errors; E78.5 is a real code, so nothing.
+        assert not [d for d in diags if d.range.start.line == pos(TEMPLATE, "Bare mention")[0]]
+        session.change(uri, types.TextDocumentContentChangeWholeDocument(text=TEMPLATE + "\nAlso E11.99 mentioned.\n"))
+        diags = await session.diagnostics(uri)
+        bare = [d for d in diags if d.range.start.line == TEMPLATE.count("\n") + 1]
+        assert bare and {d.severity for d in bare} == {types.DiagnosticSeverity.Hint}
+
+        # Turn ICD-10-CM off: its findings go; turn templates off: nothing at all.
+        session.settings({"codeSets": {"icd10cm": False}})
+        session.change(uri, types.TextDocumentContentChangeWholeDocument(text=TEMPLATE))
+        diags = await session.diagnostics(uri)
+        assert not [d for d in diags if d.code in ("invalid-code", "not-billable")]
+        session.settings({"fileKinds": {"templates": False}})
+        session.change(uri, types.TextDocumentContentChangeWholeDocument(text=TEMPLATE + " "))
+        assert await session.diagnostics(uri) == []
+        # Severity overrides: not-billable as an error, invalid-code off.
+        session.settings({"severity": {"not-billable": "error", "invalid-code": "off"}})
+        session.change(uri, types.TextDocumentContentChangeWholeDocument(text=TEMPLATE + "  "))
+        diags = await session.diagnostics(uri)
+        assert {d.code for d in diags} == {"not-billable"}
+        assert {d.severity for d in diags} == {types.DiagnosticSeverity.Error}
+    finally:
+        await stop(session)
