@@ -14,7 +14,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, compact, display
 from medcode.index_builder.reader import Release
 
-from ..x12.context import claim_around, cursor_at
+from ..x12.context import claim_around
 from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
 
 if TYPE_CHECKING:
@@ -28,17 +28,14 @@ _PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
 
 
 def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
-    delims = doc.delimiters()
-    if delims is None:
+    if doc.delimiters() is None:
         from . import doc_completion
 
         return doc_completion.complete(ls, doc, position)
-    index = doc.index(ls.encoding)
-    offset = index.offset(position.line, position.character)
-    component = ls.component_of(doc)
-    cur = cursor_at(doc.text, delims, component, offset)
-    if cur is None:
+    at = ls.x12_cursor(doc, position)
+    if at is None:
         return None
+    index, offset, component, cur = at.index, at.offset, at.component, at.cur
     seg = cur.segment
     typed = doc.text[cur.part_start : offset]
     edit_range = ls.range_of(index, cur.part_start, offset)

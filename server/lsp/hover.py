@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..describe import describe
-from ..x12.context import ClaimContext, Cursor, claim_around, cursor_at
+from ..x12.context import ClaimContext, Cursor, claim_around
 from ..x12.slots import POINTER, Slot
 from ..x12.vocabulary import (
     AMBULANCE_LOCATIONS,
@@ -33,15 +33,12 @@ if TYPE_CHECKING:
 
 
 def hover(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.Hover | None:
-    delims = doc.delimiters()
-    if delims is None:
+    if doc.delimiters() is None:
         return _document(ls, doc, position)
-    index = doc.index(ls.encoding)
-    offset = index.offset(position.line, position.character)
-    component = ls.component_of(doc)
-    cur = cursor_at(doc.text, delims, component, offset)
-    if cur is None:
+    at = ls.x12_cursor(doc, position)
+    if at is None:
         return None
+    delims, index, offset, component, cur = at.delims, at.index, at.offset, at.component, at.cur
     if cur.slot is not None:
         ctx = claim_around(doc.text, delims, component, offset)
         text = _slot(ls, doc, cur.slot, ctx, offset)

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from bisect import bisect_left
+from dataclasses import dataclass
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -26,6 +27,8 @@ from ..analysis import Analysis, DocumentChecker
 from ..describe import describe
 from ..positions import UTF8, UTF16, UTF32, LineIndex
 from ..verdicts import Verdicts
+from ..x12.context import Cursor, cursor_at
+from ..x12.delimiters import Delimiters
 from . import actions, completion, hover, inlay, markdown, symbols
 from .diagnostics import to_diagnostics
 from .documents import Documents, OpenDocument
@@ -37,6 +40,15 @@ _ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.
 SETTINGS_WAIT = 2.0  # seconds the first diagnostics wait for the client's settings
 BIG = 2_000_000  # characters from which a document's checks are debounced longer
 SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no check is current
+
+
+@dataclass(frozen=True, slots=True)
+class X12Cursor:
+    delims: Delimiters
+    index: LineIndex
+    offset: int
+    component: str
+    cur: Cursor
 
 
 class MedcodeProtocol(LanguageServerProtocol):
@@ -94,6 +106,17 @@ class MedcodeServer(LanguageServer):
             return a.x12.component
         delims = doc.delimiters()
         return delims.component if delims else ":"
+
+    def x12_cursor(self, doc: OpenDocument, position: types.Position) -> X12Cursor | None:
+        """Where a position falls in an X12 document (None when it is not X12 or not on a segment)."""
+        delims = doc.delimiters()
+        if delims is None:
+            return None
+        index = doc.index(self.encoding)
+        offset = index.offset(position.line, position.character)
+        component = self.component_of(doc)
+        cur = cursor_at(doc.text, delims, component, offset)
+        return None if cur is None else X12Cursor(delims, index, offset, component, cur)
 
     def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[str]:
         a = doc.analysis
@@ -261,23 +284,19 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         await ls.pull_settings()
         ls.refresh_all()
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: MedcodeServer, params: types.DidOpenTextDocumentParams) -> None:
+    def check_now(ls: MedcodeServer, params: types.DidOpenTextDocumentParams | types.DidSaveTextDocumentParams) -> None:
         doc = ls.documents.get(params.text_document.uri)
         if doc is not None:
             ls.schedule(doc, immediate=True)
+
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(check_now)
+    server.feature(types.TEXT_DOCUMENT_DID_SAVE)(check_now)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: MedcodeServer, params: types.DidChangeTextDocumentParams) -> None:
         doc = ls.documents.get(params.text_document.uri)
         if doc is not None:
             ls.schedule(doc)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: MedcodeServer, params: types.DidSaveTextDocumentParams) -> None:
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is not None:
-            ls.schedule(doc, immediate=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MedcodeServer, params: types.DidCloseTextDocumentParams) -> None:
