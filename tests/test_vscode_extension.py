@@ -26,13 +26,15 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from medcode.index_builder.codesets import OFFICIAL_SETS
 from medcode.server.findings import RULES
-from medcode.server.lsp.settings import SEVERITY_NAMES, Settings
+from medcode.server.lsp.settings import KIND_KEYS, SEVERITY_NAMES, Settings
 
 VSCODE = REPO / "editor-clients" / "vscode"
 FIXTURE_837P = REPO / "tests" / "fixtures" / "x12" / "claims_837p.x12"
-# Settings only the extension reads (how to start the server, where the indexes are, tracing).
-CLIENT_SETTINGS = {"medcode.server.path", "medcode.server.args", "medcode.indexDir", "medcode.trace.server"}
+# Settings only the extension reads (how to start the server, tracing). `medcode.indexDir` is the
+# server's too (README table); the extension also reads it, and sends the folder it resolved.
+CLIENT_SETTINGS = {"medcode.server.path", "medcode.server.args", "medcode.trace.server"}
 NPM_ENV = {"npm_config_audit": "false", "npm_config_fund": "false", "npm_config_update_notifier": "false"}
 
 
@@ -120,11 +122,35 @@ def test_manifest_settings_match_the_server(manifest):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(medcode\.[A-Za-z.]+)` \|", readme, re.M))
     assert server_keys == documented
-    assert {"medcode.inlayHints.enabled", "medcode.severity", "medcode.debounceMs"} <= server_keys
+    assert {
+        "medcode.inlayHints.enabled",
+        "medcode.severity",
+        "medcode.debounceMs",
+        "medcode.fileKinds",
+        "medcode.codeSets",
+        "medcode.templates.bareCodeHints",
+        "medcode.indexDir",
+    } <= server_keys
     defaults = Settings()
     assert properties["medcode.inlayHints.enabled"]["default"] is defaults.inlay_hints
     assert properties["medcode.debounceMs"]["default"] == defaults.debounce_ms
     assert properties["medcode.severity"]["default"] == {}
+    assert properties["medcode.templates.bareCodeHints"]["type"] == "boolean"
+    assert properties["medcode.templates.bareCodeHints"]["default"] is defaults.bare_codes
+    assert properties["medcode.indexDir"]["type"] == "string" and properties["medcode.indexDir"]["default"] == ""
+    assert defaults.index_dir is None  # "" from the manifest: the server's default folder
+    # The on/off switches: exactly the server's keys, every one a boolean, on by default as on the server.
+    for setting, keys, enabled in (
+        ("medcode.fileKinds", KIND_KEYS, defaults.kinds),
+        ("medcode.codeSets", {s: s for s in OFFICIAL_SETS}, defaults.sets),
+    ):
+        switches = properties[setting]
+        assert switches["type"] == "object" and switches["additionalProperties"] is False, setting
+        assert set(switches["properties"]) == set(keys), setting
+        assert all(p == {"type": "boolean", "description": p["description"]} for p in switches["properties"].values()), setting
+        assert switches["default"] == {key: value in enabled for key, value in keys.items()}, setting
+        assert all(switches["default"].values()), setting
+        assert Settings.from_client({setting.removeprefix("medcode."): switches["default"]}) == defaults, setting
     severity = properties["medcode.severity"]
     rules = _documented_rules()
     assert len(rules) >= 9 and set(rules) <= set(RULES)
@@ -141,6 +167,10 @@ def _python_view(section) -> dict:
         "inlayHintsEnabled": s.inlay_hints,
         "severity": {rule: ("off" if level is None else level.label) for rule, level in s.severity.items()},
         "debounceMs": s.debounce_ms,
+        "fileKinds": {key: kind in s.kinds for key, kind in KIND_KEYS.items()},
+        "codeSets": {code_set: code_set in s.sets for code_set in OFFICIAL_SETS},
+        "bareCodeHints": s.bare_codes,
+        "indexDir": s.index_dir,
     }
 
 
@@ -164,7 +194,38 @@ def test_extension_reads_settings_as_the_server_does(built):
         {"debounceMs": -1},
         {"debounceMs": 12.5},
         {"debounceMs": "300"},
-        # The whole section as VS Code sends it, client settings included.
+        {"debounceMs": True},
+        {"debounceMs": False},
+        {"debounceMs": None},
+        {"fileKinds": {"x12": True, "csv": False, "json": False, "templates": True}},
+        {"fileKinds": {"x12": False, "csv": False, "json": False, "templates": False}},
+        {"fileKinds": {"csv": False}},
+        {"fileKinds": {"json": 0, "csv": "false", "templates": None, "x12": []}},  # only false itself switches off
+        {"fileKinds": {"XML": False, "Json": False, "json": False}},
+        {"fileKinds": False},
+        {"fileKinds": ["json"]},
+        {"fileKinds": {}},
+        {"codeSets": {"icd10cm": False, "ndc": False}},
+        {"codeSets": {s: False for s in OFFICIAL_SETS}},
+        {"codeSets": {"hcpcs": 0, "cpt": "off", "payer-acme": False, "ICD10CM": False}},
+        {"codeSets": "cpt"},
+        {"templates": {"bareCodeHints": True}},
+        {"templates": {"bareCodeHints": False}},
+        {"templates": {"bareCodeHints": "false"}},
+        {"templates": {"bareCodeHints": 1}},
+        {"templates": {"bareCodeHints": {}}},
+        {"templates": {}},
+        {"templates": True},
+        {"templates.bareCodeHints": True},  # a flat key is not VS Code's shape: ignored
+        {"indexDir": "  /data/medcode/indexes \n"},
+        {"indexDir": "~/idx"},
+        {"indexDir": "   "},
+        {"indexDir": ""},
+        {"indexDir": "\ufeff/idx\u0085"},  # Python's strip(), not JavaScript's trim()
+        {"indexDir": "\x1f/idx\x1c"},
+        {"indexDir": 42},
+        {"indexDir": ["/idx"]},
+        # The whole section as VS Code sends it (package.json's defaults), client settings included.
         {
             "server": {"path": "", "args": ["serve"]},
             "indexDir": "",
@@ -172,6 +233,20 @@ def test_extension_reads_settings_as_the_server_does(built):
             "inlayHints": {"enabled": False},
             "severity": {"not-billable": "information"},
             "debounceMs": 200,
+            "fileKinds": {"x12": True, "csv": True, "json": True, "templates": True},
+            "codeSets": {"icd10cm": True, "icd10pcs": True, "hcpcs": True, "cpt": True, "ndc": True},
+            "templates": {"bareCodeHints": False},
+        },
+        {
+            "server": {"path": "/opt/medcode/bin/medcode", "args": ["serve"]},
+            "indexDir": "/srv/medcode/indexes",
+            "trace": {"server": "messages"},
+            "inlayHints": {"enabled": True},
+            "severity": {"missing-code-type": "warning", "unknown-code-type": "off", "hpt-structure": "Error"},
+            "debounceMs": 0,
+            "fileKinds": {"x12": True, "csv": True, "json": False, "templates": True},
+            "codeSets": {"icd10cm": True, "icd10pcs": False, "hcpcs": True, "cpt": False, "ndc": True},
+            "templates": {"bareCodeHints": True},
         },
     ]
     script = (

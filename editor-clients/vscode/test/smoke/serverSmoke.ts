@@ -3,7 +3,8 @@
  * does (serverCandidates + `--version` probe), starts the same `serve` command line, and plays
  * VS Code's side of the conversation over stdio — initialize with pull diagnostics, answer
  * workspace/configuration with the `medcode` section shaped as VS Code builds it from
- * package.json's defaults (plus overrides), open a document, pull its diagnostics.
+ * package.json's defaults (plus overrides) and as the extension sends it (`indexDir` resolved,
+ * `sectionForServer`), open a document, pull its diagnostics.
  *
  * Usage: node out/smoke/serverSmoke.js FILE [LANGUAGE_ID] [SETTINGS_JSON]
  * Prints one JSON object: the command line, the version, and the diagnostics.
@@ -17,7 +18,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runCommand } from "../../src/run";
 import { cliInvocation, findOnPath, firstWorking, serveInvocation, serverCandidates, serverEnvironment } from "../../src/serverCommand";
-import { readClientSettings, SECTION } from "../../src/settings";
+import { readClientSettings, SECTION, sectionForServer } from "../../src/settings";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Message {
@@ -153,6 +154,7 @@ async function main(): Promise<number> {
     workspaceFolder: process.cwd(),
   };
   const env = serverEnvironment(process.env, settings.indexDir, around.homeDir, around.workspaceFolder);
+  const sent = sectionForServer(section, settings.indexDir ? (env["MEDCODE_INDEX_DIR"] ?? "") : "") as Json;
   let version = "";
   const chosen = await firstWorking(serverCandidates(settings, around), async (candidate) => {
     const result = await runCommand(cliInvocation(candidate, ["--version"]), { env, timeoutMs: 30_000 });
@@ -172,7 +174,7 @@ async function main(): Promise<number> {
   const connection = new Connection(child, (method, params) => {
     if (method === "workspace/configuration") {
       const items = (params as { items?: Array<{ section?: string }> } | undefined)?.items ?? [];
-      return items.map((item) => (item.section === SECTION ? section : null));
+      return items.map((item) => (item.section === SECTION ? sent : null));
     }
     return null; // progress tokens, capability registration, message requests
   });
