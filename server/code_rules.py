@@ -111,10 +111,6 @@ class CodeRules:
             answering.append((id(choice[0]), choice[1]) if choice else None)
         return self._window_ids.setdefault(tuple(answering), len(self._window_ids))
 
-    def check_slot(self, slot: Slot, day: dt.date, ctx: Any = None) -> Result:
-        """The findings of one slot, at its own offsets (hover and code actions use this)."""
-        return self._check_slot(slot, day, ctx).shifted(slot.start)
-
     def _check_slot(self, slot: Slot, day: dt.date, ctx: Any) -> Result:
         """Findings relative to the slot's start."""
         self._day_sensitive = False

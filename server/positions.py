@@ -92,11 +92,6 @@ class LineIndex:
             units += _units(ch, self.encoding)
         return start + len(content)
 
-    def line_text(self, line: int) -> str:
-        start = self.line_start(line)
-        end = self.line_start(line + 1) if line + 1 < self.line_count else len(self.text)
-        return self.text[start:end].rstrip("\r\n")
-
     def edit(self, start: int, end: int, new_text: str) -> str:
         """Replace [start, end) of the text with new_text; update the index in place and
         return the new text."""

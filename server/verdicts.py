@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from medcode.index_builder import layout
-from medcode.index_builder.codesets import display
 from medcode.index_builder.lookup import Answer, Listing, judge, listing, resolve
 from medcode.index_builder.model import CodeRecord
 from medcode.index_builder.reader import IndexStore, Release
@@ -69,7 +68,3 @@ def billable_below(release: Release, key: str, limit: int = SUGGESTIONS) -> list
     # Among codes of one length, the ".9" (unspecified) one is the usual first pick.
     keys = sorted(release.keys(key, layout.FLAG_CODE), key=lambda k: (len(k), not k.endswith("9"), k))[:limit]
     return [Suggestion(k, release.get(k).description) for k in keys]
-
-
-def describe_key(set_id: str, rec: CodeRecord) -> str:
-    return f"{display(set_id, rec.code)} {rec.description}"
