@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
 from .gcpause import paused_gc
-from .model import ImportResult
+from .model import Download, ImportResult, Source, SourceFile
 from .sources import LayoutNotRecognised, SourceError, read_inputs
 from .writer import write_release
 
@@ -72,19 +72,38 @@ def import_path(
     effective: dt.date | None = None,
     complete: bool | None = None,
     two_column: bool = False,
+    downloads: list[Download] | None = None,
 ) -> Built:
     """Import files in the set's official layout; a plain two-column list when asked to, or
-    when the official layout is not recognised and the file is one."""
+    when the official layout is not recognised and the file is one.
+
+    `downloads` are the files `medcode index fetch` got for this release: the manifest then
+    names their URLs, checksums and download times instead of the temporary folder read."""
     if set_id not in OFFICIAL_SETS and not SET_ID_RE.match(set_id):
         raise SourceError(
             f"{set_id!r} is not a code set id: use one of {', '.join(OFFICIAL_SETS)}, "
             "or a local set name of lower-case letters, digits and '-'"
         )
     with paused_gc():
-        return _import(root, set_id, Path(path), release, effective, complete, two_column)
+        return _import(root, set_id, Path(path), release, effective, complete, two_column, downloads or [])
 
 
-def _import(root, set_id, path, release, effective, complete, two_column) -> Built:
+def _downloaded(source: Source, downloads: list[Download]) -> Source:
+    """Provenance of fetched files: the downloads first (URL, SHA-256, time), then the members
+    the importer read from them."""
+    files = [SourceFile(d.name, d.sha256, d.bytes) for d in downloads]
+    files += [f for f in source.files if f.name not in {d.name for d in downloads}]
+    return Source(
+        kind="download",
+        name=downloads[0].url,
+        files=files,
+        url=downloads[0].url,
+        downloaded_at=max(d.downloaded_at for d in downloads),
+        downloads=list(downloads),
+    )
+
+
+def _import(root, set_id, path, release, effective, complete, two_column, downloads) -> Built:
     started = time.perf_counter()
     generic = importlib.import_module(".importers.generic", __package__)
     if set_id in OFFICIAL_SETS and not two_column:
@@ -100,4 +119,6 @@ def _import(root, set_id, path, release, effective, complete, two_column) -> Bui
                 result.complete = complete
     else:
         result = generic.from_path(Path(path), set_id=set_id, release=release, effective=effective, complete=complete)
+    if downloads:
+        result.source = _downloaded(result.source, downloads)
     return _write(root, result, started)

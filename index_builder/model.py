@@ -83,18 +83,42 @@ class SourceFile:
 
 
 @dataclass(slots=True)
-class Source:
-    """Where a release's data came from: an installed package, or files the user gave."""
+class Download:
+    """One file `medcode index fetch` downloaded for a release: where from, what it was, when."""
 
-    kind: str  # "package" | "file"
+    url: str
+    name: str
+    sha256: str
+    bytes: int
+    downloaded_at: str  # UTC, ISO 8601 to the second
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "name": self.name, "sha256": self.sha256, "bytes": self.bytes, "downloaded_at": self.downloaded_at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Download:
+        return cls(data["url"], data["name"], data["sha256"], data["bytes"], data["downloaded_at"])
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a release's data came from: an installed package, files the user gave, or files
+    downloaded from the publisher (`medcode index fetch`)."""
+
+    kind: str  # "package" | "file" | "download"
     name: str
     version: str | None = None
     files: list[SourceFile] = field(default_factory=list)
     url: str | None = None
+    downloaded_at: str | None = None  # UTC; the last download of the release's files
+    downloads: list[Download] = field(default_factory=list)
 
     def describe(self) -> str:
         if self.kind == "package":
             return f"{self.name} {self.version}" if self.version else self.name
+        if self.kind == "download" and self.files:
+            day = (self.downloaded_at or "")[:10]
+            return f"{self.files[0].name}, downloaded {day}" if day else self.files[0].name
         # The file the user gave comes first; the members read from it follow.
         return self.files[0].name if self.files else self.name
 
@@ -154,6 +178,9 @@ class Manifest:
                 "files": [
                     {"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in self.source.files
                 ],
+                # Only fetched releases carry these; older manifests simply lack them.
+                **({"downloaded_at": self.source.downloaded_at} if self.source.downloaded_at else {}),
+                **({"downloads": [d.to_json() for d in self.source.downloads]} if self.source.downloads else {}),
             },
             "counts": self.counts,
             "builder": self.builder,
@@ -181,6 +208,8 @@ class Manifest:
                 version=src.get("version"),
                 url=src.get("url"),
                 files=[SourceFile(f["name"], f["sha256"], f["bytes"]) for f in src.get("files", [])],
+                downloaded_at=src.get("downloaded_at"),
+                downloads=[Download.from_json(d) for d in src.get("downloads", [])],
             ),
             counts=data["counts"],
             builder=data["builder"],

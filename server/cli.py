@@ -10,8 +10,12 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from medcode.index_builder import __version__
+from medcode.index_builder import catalogue as release_catalogue
+from medcode.index_builder import download as downloads
 from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_path
 from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
+from medcode.index_builder.fetch import fetch, plan
+from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetFreshness, freshness
 from medcode.index_builder.location import ENV_VAR, index_dir
 from medcode.index_builder.lookup import Answer, Status, resolve
 from medcode.index_builder.reader import IndexError as MedcodeIndexError
@@ -91,6 +95,8 @@ def _release_row(rel, today: dt.date) -> dict:
         "source": m.source.describe(),
         "source_kind": m.source.kind,
         "source_files": [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in m.source.files],
+        "source_url": m.source.url,
+        "downloaded_at": m.source.downloaded_at,
         "builder": m.builder,
         "built_at": m.built_at,
         "path": str(rel.path),
@@ -127,11 +133,85 @@ def cmd_index_list(args: argparse.Namespace) -> int:
         )
     print(textview.table(table, ["SET", "RELEASE", "EFFECTIVE", "RECORDS", "VALID", "", "SOURCE", "BUILT"]))
     print("* in force today")
-    for set_id in store.sets():
-        if not any(r["in_force_today"] for r in rows if r["set"] == set_id):
-            newest = store.releases(set_id)[-1]
-            print(f"note: no {set_name(set_id)} release installed is in force today ({today}); newest is {newest.title}")
+    for item in _freshness(store, today):
+        if item.state in (STALE, MISSING):
+            run = f": {item.command}" if item.command else ""
+            print(f"{item.state}: {item.name}: {item.reason}{run}")
+        elif item.state == LOCAL and item.in_force is None:
+            print(f"note: no {item.name} release installed is in force today ({today}); {item.answering_title} answers")
     return EXIT_OK
+
+
+def _freshness(store: IndexStore, today: dt.date) -> list[SetFreshness]:
+    """Freshness against the release catalogue; without a readable catalogue, nothing to say
+    beyond the releases' own dates (the listing must still work)."""
+    try:
+        return freshness(store, release_catalogue.load(), today)
+    except SourceError as exc:
+        _say(f"warning: {exc}")
+        return []
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    store = _open_store(args, build_if_empty=False)
+    today = dt.date.today()
+    cat = release_catalogue.load()
+    items = freshness(store, cat, today)
+    if args.json:
+        print(json.dumps(
+            {"index_dir": str(store.root), "today": today.isoformat(), "catalogue": cat.path,
+             "sets": [i.to_json() for i in items], "problems": store.problems},
+            indent=2,
+        ))
+        return EXIT_OK
+    print(f"Index folder: {store.root}  (today: {today})")
+    table = []
+    for i in items:
+        official = "—"
+        if i.official is not None:
+            official = i.official.label + ("" if i.official_installed else " (not installed)")
+        table.append([i.name, i.state, ", ".join(i.installed) or "—", i.in_force or "none", official])
+    print(textview.table(table, ["SET", "STATE", "INSTALLED", "IN FORCE TODAY", "OFFICIAL TODAY"]))
+    for i in items:
+        if i.state != CURRENT:
+            print(f"{i.name}: {i.reason}" + (f"\n  → {i.command}" if i.command else ""))
+    return EXIT_OK
+
+
+def cmd_index_fetch(args: argparse.Namespace) -> int:
+    if args.url and len(args.sets) > 1:
+        _say("medcode: --url names one file, so it goes with one set only")
+        return EXIT_USAGE
+    if args.sha256 and not args.url:
+        _say("medcode: --sha256 checks a --url download; catalogue files carry their own checksums")
+        return EXIT_USAGE
+    root = index_dir(args.index_dir)
+    cat = release_catalogue.load()
+    failed = 0
+    for set_id in dict.fromkeys(args.sets):
+        try:
+            planned = plan(set_id, label=args.release, url=args.url, sha256=args.sha256, catalogue=cat)
+            what = planned.label or "the release named by the file"
+            _say(f"{set_name(set_id)} {what}: {len(planned.files)} file(s) from {planned.page or args.url}")
+            if planned.release is not None and planned.release.note:
+                _say(f"  note: {planned.release.note}")
+            result = fetch(
+                root, planned, force=args.force, accept_changed=args.accept_changed,
+                timeout=args.timeout, retries=args.retries, say=_say,
+                meter=lambda name: downloads.Meter(name, sys.stderr),
+            )
+        except (SourceError, IndexWriteError, MedcodeIndexError) as exc:
+            _say(f"medcode: {set_name(set_id)}: {exc}")
+            failed += 1
+            continue
+        built = result.built
+        if built is None:
+            continue
+        r = built.result
+        for warning in r.warnings:
+            _say(f"  note: {warning}")
+        _say(f"{r.title} [{r.set_id}/{r.release}]: {built.records:,} records from {len(result.downloads)} download(s) → {built.path}")
+    return EXIT_USAGE if failed else EXIT_OK
 
 
 def cmd_index_verify(args: argparse.Namespace) -> int:
@@ -288,6 +368,29 @@ def _parser() -> argparse.ArgumentParser:
     ls = isub.add_parser("list", help="installed releases with counts, dates and sources")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_index_list)
+    st = isub.add_parser("status", help="per set: releases installed, the one in force today, and what is stale or missing")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_index_status)
+    fe = isub.add_parser(
+        "fetch",
+        help="download, check and import official releases (CDC, CMS, FDA)",
+        description=(
+            "Download the official files of each SET (icd10cm, icd10pcs, hcpcs, ndc), check them and import them. "
+            "Addresses come from the release catalogue shipped with medcode (or $MEDCODE_CATALOGUE). "
+            "Proxies: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured."
+        ),
+    )
+    fe.add_argument("sets", nargs="+", metavar="SET", help="icd10cm, icd10pcs, hcpcs, ndc")
+    which = fe.add_mutually_exclusive_group()
+    which.add_argument("--release", metavar="LABEL", help="a release of the catalogue (e.g. FY2027, 2026-Q4)")
+    which.add_argument("--latest", action="store_true", help="the newest release in force today (the default)")
+    fe.add_argument("--url", help="download this file instead of the catalogue's (one set only)")
+    fe.add_argument("--sha256", metavar="HEX", help="with --url: the checksum the download must have")
+    fe.add_argument("--accept-changed", action="store_true", help="import files whose SHA-256 differs from the catalogue's (changed upstream)")
+    fe.add_argument("--force", action="store_true", help="download again a release that is already installed")
+    fe.add_argument("--timeout", type=float, default=downloads.TIMEOUT, metavar="SECONDS", help=f"to connect, and between received blocks (default {downloads.TIMEOUT:g})")
+    fe.add_argument("--retries", type=int, default=downloads.RETRIES, metavar="N", help=f"further attempts after a failure, with backoff (default {downloads.RETRIES})")
+    fe.set_defaults(func=cmd_index_fetch)
     ver = isub.add_parser("verify", help="check every index file against its checksum")
     ver.set_defaults(func=cmd_index_verify)
     rm = isub.add_parser("remove", help="remove one installed release")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -44,5 +45,9 @@ def test_wheel_installs_only_under_the_medcode_namespace(tmp_path):
     top = {n.split("/")[0] for n in names}
     assert top == {"medcode", next(t for t in top if t.endswith(".dist-info"))}
     assert "medcode/server/cli.py" in names and "medcode/index_builder/reader.py" in names
+    # The release catalogue is package data: `medcode index fetch` reads it from the install.
+    assert "medcode/index_builder/catalogue.json" in names
+    catalogue = json.loads(zipfile.ZipFile(wheel).read("medcode/index_builder/catalogue.json"))
+    assert {"icd10cm", "icd10pcs", "hcpcs", "ndc"} <= set(catalogue["sets"])
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "medcode = medcode.server.cli:main" in entry_points

@@ -18,7 +18,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from medcode.index_builder import __version__
+from medcode.index_builder import catalogue as release_catalogue
 from medcode.index_builder.build import build_defaults
+from medcode.index_builder.freshness import freshness, stale_message
 from medcode.index_builder.location import index_dir
 from medcode.index_builder.lookup import resolve
 from medcode.index_builder.reader import IndexStore
@@ -164,6 +166,20 @@ class MedcodeServer(LanguageServer):
         self.reload_store()
         self.refresh_all()
 
+    def warn_if_stale(self) -> None:
+        """Once per start: say which installed data is out of date and how to fetch current
+        data (the same facts as `medcode index status`). A first run that is still building
+        has nothing to compare yet."""
+        if self.store.is_empty():
+            return
+        try:
+            message = stale_message(freshness(self.store, release_catalogue.load()))
+        except Exception:  # noqa: BLE001 - a broken catalogue must not stop the editor
+            log.exception("cannot tell how fresh the code data is")
+            return
+        if message:
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, message))
+
     # -- settings ----------------------------------------------------------------------------
     def settings_event(self) -> asyncio.Event:
         if self._settings_ready is None:
@@ -278,6 +294,7 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         if ls.store.is_empty():
             ls.build_in_background()
         await ls.pull_settings()
+        ls.warn_if_stale()  # after the settings: they may name another index folder
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(ls: MedcodeServer, params: types.DidChangeConfigurationParams) -> None:
