@@ -174,7 +174,7 @@ class CodeRules:
             why = "a partial list" if rel and not rel.manifest.complete else f"not in force on {self._day(day)}"
             self._emit(
                 out, slot, NOT_IN_INDEX,
-                f"{shown} is not found in {title} ({why}), so it cannot be verified; import the {set_name(set_id)} release for {self._day(day)}",
+                f"{shown} is not found in {title} ({why}), so it cannot be verified; get the {set_name(set_id)} release for {self._day(day)}",
                 set_id,
             )
         return None
@@ -253,8 +253,8 @@ def _after_release(day: str | None, release) -> bool:
 def no_data_finding(set_id: str, count: int, start: int, end: int) -> Finding:
     how = {
         CPT: "import your licensed AMA files: medcode index import cpt LONGULT.txt",
-        HCPCS: "import the CMS alpha-numeric file: medcode index import hcpcs FILE.zip",
-    }.get(set_id, "build or import it: medcode index build")
+        HCPCS: "get the CMS file: medcode index fetch hcpcs (or medcode index import hcpcs FILE.zip)",
+    }.get(set_id, f"get it: medcode index fetch {set_id} (or medcode index build for the embedded data)")
     return Finding(
         NOT_IN_INDEX,
         f"no {set_name(set_id)} data installed: {count} {set_name(set_id)} code(s) in this file are checked for syntax only; {how}",

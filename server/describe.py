@@ -312,6 +312,7 @@ def _add_hints(answer: Answer, view: CodeView) -> None:
         else:
             view.hints.append(f"Build or import {set_name(answer.set_id)} data: medcode index build")
     elif not answer.in_force:
-        view.hints.append(f"{rel.title} is not in force on {answer.day}; import the release for that date")
+        fetch = "" if answer.set_id == CPT else f": medcode index fetch {answer.set_id}"
+        view.hints.append(f"{rel.title} is not in force on {answer.day}; get the release for that date{fetch}")
     if answer.seen_in is not None and answer.status != Status.DELETED and answer.record is None:
         view.hints.append(f"listed in {answer.seen_in.title}")

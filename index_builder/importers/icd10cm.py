@@ -296,7 +296,8 @@ def embedded_default() -> ImportResult:
 def from_path(path: Path, *, release: str | None = None, effective: dt.date | None = None) -> ImportResult:
     files = read_inputs(path)
     xml = [f for f in files if f.lower.endswith(".xml") and b"<ICD10CM.tabular" in f.data[:2000]]
-    orders = [f for f in files if f.lower.endswith(".txt") and _looks_like_order_file(f)]
+    # The CDC zips carry addenda (changes since last year) beside the order file.
+    orders = [f for f in files if f.lower.endswith(".txt") and "addend" not in f.lower and _looks_like_order_file(f)]
     if not xml and not orders:
         raise LayoutNotRecognised(
             f"{path}: no ICD-10-CM tabular XML (icd10cm_tabular_YYYY.xml) or order file "

@@ -210,6 +210,8 @@ def _sniff(f: InputFile) -> tuple[str | None, str | None]:
     Returns (kind, None), or (None, why it was refused) for files worth mentioning."""
     name = f.lower
     head = f.data[:4096]
+    if "addend" in name:
+        return None, None  # CMS ships addenda (changes since last year) beside the order file
     if b"ICD10PCS.tabular" in head:
         return TABLES, None
     if "icd10pcs_tables" in name and name.endswith(".xml"):
