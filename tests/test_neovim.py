@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from test_lsp_x12 import expected_837p
 
 HERE = Path(__file__).parent
 PLUGIN = REPO / "editor-clients" / "neovim"
@@ -194,21 +195,7 @@ SEVERITIES = {"error": ERROR, "warning": WARNING, "information": INFORMATION, "h
 def expected_open(settings: dict) -> set[tuple[str, int, int, int, int]]:
     """(rule, line, start, end, severity): tests/test_x12_rules.py's findings for the 837P
     (as in tests/test_lsp_x12.py), with the settings' severity changes applied."""
-    e11 = place(P837, HI_ERR, "E11*")
-    found = {
-        ("not-billable", e11[0], e11[1], e11[1] + 3, WARNING),
-        ("bad-format", *place(P837, HI_ERR, "E11.9"), ERROR),
-        ("invalid-code", *place(P837, HI_ERR, "E1199"), ERROR),
-        ("wrong-code-set", *place(P837, HI_ERR, "0DTJ4ZZ"), ERROR),
-        ("not-billable", *place(P837, HI_ERR, "S72001"), WARNING),
-        ("bad-format", *place(P837, "SV1*HC:478331", "478331"), ERROR),
-        ("invalid-pointer", *place(P837, "SV1*HC:478331", "9"), ERROR),
-        ("bad-format", *place(P837, "LIN**N4*0002", "0002-8215-01"), ERROR),
-        ("wrong-icd-version", *place(P837, "HI*BK:25000", "25000"), ERROR),
-        # No HCPCS or CPT data in the embedded defaults: one note on the first code of each.
-        ("not-in-index", *place(P837, "SV1*HC:J1100", "J1100"), INFORMATION),
-        ("not-in-index", *place(P837, "SV1*HC:99213", "99213"), INFORMATION),
-    }
+    found = {(rule, line, c1, c2, int(sev)) for rule, line, c1, c2, sev in expected_837p()}
     changed = settings.get("severity", {})
     return {
         (rule, *where, SEVERITIES.get(changed.get(rule), sev))
