@@ -9,7 +9,6 @@ download folder is removed: an index is either fully imported or untouched.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from .build import Built, import_path
 from .catalogue import Catalogue, CatalogueFile, CatalogueRelease, load
 from .codesets import CPT, set_name
 from .model import Download
+from .sources import file_sha256
 from .reader import IndexStore
 
 DOWNLOADS = ".downloads"
@@ -185,7 +185,7 @@ def _get(f: CatalogueFile, work: Path, timeout, retries, backoff, say: Say, mete
         progress.done(fetched.bytes)
     if fetched.resumed:
         say(f"  resumed after a broken connection ({fetched.attempts} attempts)")
-    digest = _sha256(dest)
+    digest = file_sha256(dest)
     _check_archive(dest, f)
     if f.sha256 and digest != f.sha256:
         expected = f"--sha256 expects {f.sha256}" if p.from_url else f"the catalogue pins {f.sha256}"
@@ -200,14 +200,6 @@ def _get(f: CatalogueFile, work: Path, timeout, retries, backoff, say: Say, mete
             )
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return Download(f.url, name, digest, fetched.bytes, now)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _is_zip_name(f: CatalogueFile, path: Path) -> bool:

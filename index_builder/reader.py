@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import heapq
 import json
 import mmap
@@ -21,6 +20,7 @@ import orjson
 
 from . import layout
 from .model import CodeRecord, Manifest
+from .sources import file_sha256
 from .words import words
 
 
@@ -276,11 +276,7 @@ class Release:
         """Check every file against the SHA-256 in the manifest (reads everything, unlike open)."""
         problems = []
         for name, info in self.manifest.files.items():
-            h = hashlib.sha256()
-            with open(self.path / name, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-            if h.hexdigest() != info["sha256"]:
+            if file_sha256(self.path / name) != info["sha256"]:
                 problems.append(f"{self.path / name} does not match its checksum")
         return problems
 

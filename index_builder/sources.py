@@ -92,6 +92,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (index files and downloads can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def file_source(path: Path, used: list[InputFile] | None = None) -> Source:
     """Provenance of a user-given file: its name and checksum, plus the members actually read."""
     path = Path(path)

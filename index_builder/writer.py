@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ import orjson
 
 from . import __version__, layout
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
+from .sources import file_sha256
 from .words import words
 
 
@@ -65,14 +65,6 @@ def _write_blob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
     if pos >= 2**32:
         raise IndexWriteError("release too large for the index format (4 GiB of records)")
     _write_array(idx_path, offsets)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, CodeRecord]:
@@ -169,7 +161,7 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
 
     files = {
-        p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
         for p in sorted(folder.iterdir())
         if p.is_file()
     }
