@@ -42,6 +42,11 @@ def suffix_of(name: str) -> str:
     return PurePosixPath(name.replace("\\", "/")).suffix.lower()
 
 
+def is_template_name(name: str, language: str = "") -> bool:
+    """Whether a document's name or editor language makes it a template candidate."""
+    return suffix_of(name) in _TEXT_EXT or (language or "").lower() in _TEXT_LANG
+
+
 def read(text: str, name: str = "", language: str = "", options: Options = Options()) -> Reading | None:
     """A reading of a non-X12 document, or None when it is none of the kinds medcode reads."""
     ext = suffix_of(name)
@@ -63,7 +68,7 @@ def read(text: str, name: str = "", language: str = "", options: Options = Optio
             found = hpt_csv.read(text)
             if found is not None:
                 return found
-    if TEMPLATES in options.kinds and (ext in _TEXT_EXT or language in _TEXT_LANG):
+    if TEMPLATES in options.kinds and is_template_name(name, language):
         from .templates import reader
 
         return reader.read(text, bare_hints=options.bare_hints)

@@ -15,6 +15,7 @@ from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, c
 from medcode.index_builder.reader import Release
 
 from ..x12.context import claim_around
+from ..x12.slots import PROCEDURE_ELEMENT
 from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 LIMIT = 50
 POOL = 1000  # keys read per prefix before ranking them (bounded: a one-letter prefix has thousands)
 _CODE_CHARS = re.compile(r"^[0-9A-Za-z]*$")
-_PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
 
 
 def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
@@ -52,7 +52,7 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
             if q and q.expects == "procedure":
                 return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_CODE)
         return None
-    if _PROCEDURE_ELEMENT.get(seg.id) == cur.element:
+    if PROCEDURE_ELEMENT.get(seg.id) == cur.element:
         if cur.component == 0:
             return _qualifiers(PROCEDURE_QUALIFIERS, typed, edit_range)
         if qualifier != "HC":

@@ -13,7 +13,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
 
 from .. import reading as r
-from ..kinds import suffix_of
+from ..kinds import is_template_name
 from .completion import codes_list
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ _EXPECTS_SETS = {
     r.PROCEDURE_ANY: [HCPCS, CPT],
     NDC: [NDC],
 }
-_TEXT_EXT = {".md", ".markdown", ".txt", ".text", ".j2", ".jinja", ".jinja2", ".hbs", ".smartphrase", ".note"}
 
 
 def _set_of(prefix: str) -> str:
@@ -57,7 +56,7 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
     reading = analysis.reading if analysis is not None else None
     day = (reading.day if reading is not None else None) or dt.date.today()
     is_template = (reading is not None and reading.kind == r.TEMPLATE) or (
-        reading is None and (suffix_of(doc.uri) in _TEXT_EXT or doc.language_id in ("markdown", "plaintext"))
+        reading is None and is_template_name(doc.uri, doc.language_id)
     )
     if is_template:
         line_start = doc.text.rfind("\n", 0, offset) + 1

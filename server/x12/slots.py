@@ -36,11 +36,11 @@ _HI_PLACES = [f"HI{n:02d}-02" for n in range(13)]
 _HI_EXPECTS = {q: (v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
 _PROC_EXPECTS = {q: v.expects for q, v in PROCEDURE_QUALIFIERS.items()}
 # Per segment: which element holds the procedure composite, and where pointers / revenue are.
-_PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
+PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
 _POINTER_ELEMENT = {"SV1": 7, "SV3": 11}
 _REVENUE_ELEMENT = {"SV2": 1, "SVD": 4}
-_MODIFIER_PLACES = {(seg, i): f"{seg}{n:02d}-{i:02d}" for seg, n in _PROCEDURE_ELEMENT.items() for i in range(3, 7)}
-_CODE_PLACES = {seg: f"{seg}{n:02d}-02" for seg, n in _PROCEDURE_ELEMENT.items()}
+_MODIFIER_PLACES = {(seg, i): f"{seg}{n:02d}-{i:02d}" for seg, n in PROCEDURE_ELEMENT.items() for i in range(3, 7)}
+_CODE_PLACES = {seg: f"{seg}{n:02d}-02" for seg, n in PROCEDURE_ELEMENT.items()}
 _REVENUE_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _REVENUE_ELEMENT.items()}
 _POINTER_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _POINTER_ELEMENT.items()}
 
@@ -115,7 +115,7 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
             qual_start = _at(values, 2, start)
             out.append((NDC if qual == "N4" else None, values[3], qual_start + len(qual) + 1, qual, qual_start, "LIN03", False))
         return out
-    n = _PROCEDURE_ELEMENT.get(seg_id)
+    n = PROCEDURE_ELEMENT.get(seg_id)
     if n is None:
         return out
     rev = _REVENUE_ELEMENT.get(seg_id)
@@ -183,7 +183,7 @@ def slots_of(seg: Segment, comp: str) -> list[Slot]:
 def effective_component(seg_id: str, raw: str, element: str, declared: str) -> str | None:
     """The separator a code-bearing composite really uses when it is not the declared one
     (e.g. `HI*BK>7215` under ISA16 ':'), or None when the declared one fits."""
-    n = {"HI": 1, "SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}.get(seg_id)
+    n = 1 if seg_id == "HI" else PROCEDURE_ELEMENT.get(seg_id)
     if n is None:
         return None
     values = raw.split(element)
