@@ -18,8 +18,8 @@ from medcode.index_builder.codesets import OFFICIAL_SETS
 from . import kinds
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
-from .findings import X12_STRUCTURE, Finding, Fix
-from .reading import Reading
+from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
+from .reading import FHIR, Reading
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 from .x12.document import Claim, ClaimCodes, X12Document, walk
@@ -47,6 +47,7 @@ class DocumentChecker:
         self.today = today
         self.rules = ClaimRules(verdicts, today)
         self.document_rules = DocumentRules(verdicts, today)
+        self._fhir_rules = None
         self._claims: dict[int, tuple[int, Result]] = {}
 
     def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
@@ -60,7 +61,10 @@ class DocumentChecker:
                 reading = kinds.read(text, name, language, options)
             if reading is None:
                 return Analysis(NONE)
-            result = self.document_rules.check(reading)
+            if reading.kind == FHIR:
+                result = self.fhir_rules.check(reading, displays=DISPLAY_MISMATCH in options.rules_on)
+            else:
+                result = self.document_rules.check(reading)
             findings = list(reading.problems) + result.findings
             findings += [no_data_finding(s, n, a, b) for s, (n, a, b) in result.no_data.items()]
             findings.sort(key=lambda f: (f.start, f.end))
@@ -69,6 +73,14 @@ class DocumentChecker:
             # Sets the user switched off say nothing (structure findings have no set).
             analysis.findings = [f for f in analysis.findings if f.code_set not in OFFICIAL_SETS or f.code_set in options.sets]
         return analysis
+
+    @property
+    def fhir_rules(self):
+        if self._fhir_rules is None:
+            from .fhir.rules import FhirRules
+
+            self._fhir_rules = FhirRules(self.verdicts, self.today)
+        return self._fhir_rules
 
     def _check_x12(self, text: str) -> Analysis:
         rules = self.rules

@@ -25,6 +25,7 @@ from medcode.index_builder.writer import IndexWriteError
 
 from . import textview
 from .describe import describe
+from .findings import OFF_BY_DEFAULT
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -319,8 +320,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 # -- check ---------------------------------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
     from . import check
+    from .kinds import Options
 
-    return check.run(args.paths, _open_store(args), args.format)
+    return check.run(args.paths, _open_store(args), args.format, Options(rules_on=frozenset(args.enable or ())))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -415,6 +417,8 @@ def _parser() -> argparse.ArgumentParser:
     ck = sub.add_parser("check", help="report invalid codes in files and folders (exit 1 on errors)")
     ck.add_argument("paths", nargs="+", metavar="PATH")
     ck.add_argument("--format", choices=("text", "json"), default="text")
+    ck.add_argument("--enable", action="append", choices=sorted(OFF_BY_DEFAULT), metavar="RULE",
+                    help=f"switch on a rule that is off by default ({', '.join(sorted(OFF_BY_DEFAULT))}); repeatable")
     ck.set_defaults(func=cmd_check)
 
     sv = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")

@@ -33,6 +33,8 @@ X12_STRUCTURE = "x12-structure"
 MISSING_CODE_TYPE = "missing-code-type"
 UNKNOWN_CODE_TYPE = "unknown-code-type"
 HPT_STRUCTURE = "hpt-structure"
+FHIR_STRUCTURE = "fhir-structure"
+DISPLAY_MISMATCH = "display-mismatch"
 
 RULES: dict[str, tuple[Severity, str]] = {
     INVALID_CODE: (Severity.ERROR, "well-formed for its set but not in the loaded, applicable release"),
@@ -47,7 +49,13 @@ RULES: dict[str, tuple[Severity, str]] = {
     MISSING_CODE_TYPE: (Severity.ERROR, "a price file code without its code type, or a code type without its code"),
     UNKNOWN_CODE_TYPE: (Severity.ERROR, "a code type value that the file's template version does not define"),
     HPT_STRUCTURE: (Severity.WARNING, "the price transparency file's own structure is wrong: headers, placeholders, tall/wide"),
+    FHIR_STRUCTURE: (Severity.WARNING, "a FHIR claim file's own structure is wrong: malformed JSON (an error), repeated diagnosis sequences"),
+    DISPLAY_MISMATCH: (Severity.WARNING, "a FHIR Coding's display disagrees with the code's official description (off by default)"),
 }
+
+# Rules that say nothing unless the user switches them on (settings `severity`, `check --enable`):
+# Blue Button and many payers send abbreviated or upper-case displays that are not wrong.
+OFF_BY_DEFAULT = frozenset({DISPLAY_MISMATCH})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,17 @@ from .reading import Reading
 X12 = "x12"
 CSV = "csv"
 JSON = "json"
+FHIR = "fhir"
 TEMPLATES = "templates"
-ALL_KINDS = frozenset({X12, CSV, JSON, TEMPLATES})
+ALL_KINDS = frozenset({X12, CSV, JSON, FHIR, TEMPLATES})
 
 _CSV_EXT = {".csv", ".tsv"}
 _JSON_EXT = {".json"}
+_NDJSON_EXT = {".ndjson", ".jsonl"}
 _TEXT_EXT = {".md", ".markdown", ".txt", ".text", ".j2", ".jinja", ".jinja2", ".hbs", ".smartphrase", ".note"}
 _CSV_LANG = {"csv", "tsv"}
 _JSON_LANG = {"json", "jsonc"}
+_NDJSON_LANG = {"ndjson", "jsonl", "jsonlines"}
 _TEXT_LANG = {"markdown", "plaintext", "text", "jinja", "handlebars"}
 
 
@@ -32,6 +35,7 @@ class Options:
     kinds: frozenset[str] = ALL_KINDS
     sets: frozenset[str] = frozenset(OFFICIAL_SETS)
     bare_hints: bool = False
+    rules_on: frozenset[str] = frozenset()  # rules that are off by default (findings.OFF_BY_DEFAULT) switched on
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -52,6 +56,14 @@ def read(text: str, name: str = "", language: str = "", options: Options = Optio
     ext = suffix_of(name)
     language = (language or "").lower()
     head = text.lstrip("\ufeff \t\r\n")[:1]
+    ndjson = ext in _NDJSON_EXT or language in _NDJSON_LANG
+    if FHIR in options.kinds and (ndjson or ext in _JSON_EXT or language in _JSON_LANG or (head == "{" and ext not in _TEXT_EXT)):
+        # FHIR claims by content: a Claim or ExplanationOfBenefit resource (alone, in a Bundle, or NDJSON).
+        from .fhir import reader as fhir_reader
+
+        found = fhir_reader.read(text, ndjson=ndjson)
+        if found is not None:
+            return found
     if JSON in options.kinds and (ext in _JSON_EXT or language in _JSON_LANG or (head == "{" and ext not in _TEXT_EXT)):
         from .tables import hpt_json
 

@@ -19,6 +19,7 @@ HPT_CSV = "hpt-csv"  # CMS hospital price transparency standard charges, CSV (ta
 CDM_CSV = "cdm-csv"  # an internal chargemaster / price list with code columns
 HPT_JSON = "hpt-json"  # CMS standard charges, JSON
 TEMPLATE = "template"  # clinical documentation template (Markdown or text)
+FHIR = "fhir"  # HL7 FHIR R4 Claim / ExplanationOfBenefit resources (JSON, Bundle, NDJSON)
 
 # What a place demands beyond the five indexed sets (codesets.OFFICIAL_SETS). HPT files name
 # the type of every code ("code|1|type"); these are the types that are not one of our sets.

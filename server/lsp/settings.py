@@ -8,12 +8,12 @@ from typing import Any
 from medcode.index_builder.codesets import OFFICIAL_SETS
 
 from .. import kinds
-from ..findings import RULES, Severity
+from ..findings import OFF_BY_DEFAULT, RULES, Severity
 
 SECTION = "medcode"
 SEVERITY_NAMES = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
 # Settings keys for the file kinds, as the README documents them.
-KIND_KEYS = {"x12": kinds.X12, "csv": kinds.CSV, "json": kinds.JSON, "templates": kinds.TEMPLATES}
+KIND_KEYS = {"x12": kinds.X12, "csv": kinds.CSV, "json": kinds.JSON, "fhir": kinds.FHIR, "templates": kinds.TEMPLATES}
 
 
 @dataclass
@@ -68,4 +68,5 @@ class Settings:
 
     @property
     def options(self) -> kinds.Options:
-        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes)
+        rules_on = frozenset(rule for rule, severity in self.severity.items() if rule in OFF_BY_DEFAULT and severity is not None)
+        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes, rules_on=rules_on)

@@ -1,0 +1,177 @@
+"""JSON read into a tree that remembers where every value sits in the text.
+
+FHIR places are found by walking the resource (diagnosis[].diagnosisCodeableConcept.coding[]
+…), and a finding needs the exact offset of the `code` string it names: the json module gives
+values without positions, so containers are walked here while every scalar, and every subtree
+nobody reads (narrative `text`, extensions, adjudications), goes to the json module's C
+scanner, which decodes and validates it in one call. The whole text is still checked as JSON;
+no position is ever found by searching for a string.
+
+When the text is not JSON, `parse` raises Malformed with the json module's own message and
+offset (the first error, as `json.loads` reports it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from json.decoder import scanstring
+
+_WS = re.compile(r"[ \t\n\r]*")
+_SCAN = json.JSONDecoder().scan_once
+
+OBJECT, ARRAY, STRING, OTHER, SKIPPED = "object", "array", "string", "other", "skipped"
+
+
+class Malformed(Exception):
+    def __init__(self, offset: int, message: str):
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+@dataclass(slots=True)
+class Node:
+    """One JSON value: [start, end) in the text. Strings: `value` is the decoded text and
+    `exact` says whether the text between the quotes is that same text (no escapes)."""
+
+    kind: str
+    start: int
+    end: int
+    value: object = None
+    members: dict[str, Member] = field(default_factory=dict)  # objects
+    items: list[Node] = field(default_factory=list)  # arrays
+    exact: bool = True
+
+    def get(self, key: str) -> Node | None:
+        m = self.members.get(key)
+        return m.node if m is not None else None
+
+    def each(self, key: str) -> list[Node]:
+        """The elements of an array member (or the member itself when it is not an array)."""
+        node = self.get(key)
+        if node is None:
+            return []
+        return node.items if node.kind == ARRAY else [node]
+
+    def text(self, key: str) -> str | None:
+        node = self.get(key)
+        return node.value if node is not None and node.kind == STRING else None
+
+    @property
+    def content_start(self) -> int:
+        """Where a string's characters start (inside the quotes)."""
+        return self.start + 1 if self.kind == STRING else self.start
+
+
+@dataclass(slots=True)
+class Member:
+    key_start: int  # inside the quotes
+    key_end: int
+    node: Node
+
+
+def parse(text: str, start: int = 0, end: int | None = None, skip: frozenset[str] = frozenset()) -> Node:
+    """The single JSON value of text[start:end] (surrounding white space allowed); the values
+    of keys in `skip` are validated but not built (kind SKIPPED)."""
+    end = len(text) if end is None else end
+    walk = _Walk(text, skip)
+    try:
+        i = walk.ws(start)
+        node = walk.value(i)
+        rest = walk.ws(node.end)
+        if rest < end:
+            raise Malformed(rest, "Extra data")
+        if node.end > end:
+            raise Malformed(end, "Unexpected end of line")
+        return node
+    except (Malformed, RecursionError, IndexError, ValueError) as exc:
+        raise _explained(text, start, end, exc) from None
+
+
+def _explained(text: str, start: int, end: int, exc: Exception) -> Malformed:
+    """The json module's own message and position for the first error."""
+    try:
+        json.loads(text[start:end])
+    except json.JSONDecodeError as e:
+        return Malformed(start + e.pos, e.msg)
+    except RecursionError:
+        return Malformed(start, "nested too deeply")
+    if isinstance(exc, Malformed):
+        return exc
+    return Malformed(start, "nested too deeply" if isinstance(exc, RecursionError) else str(exc))
+
+
+class _Walk:
+    def __init__(self, text: str, skip: frozenset[str]):
+        self.s = text
+        self.skip = skip
+
+    def ws(self, i: int) -> int:
+        return _WS.match(self.s, i).end()
+
+    def value(self, i: int) -> Node:
+        s = self.s
+        c = s[i : i + 1]
+        if c == "{":
+            return self.obj(i)
+        if c == "[":
+            return self.arr(i)
+        if c == '"':
+            value, end = scanstring(s, i + 1)
+            return Node(STRING, i, end, value, exact=(end - i - 2 == len(value) and s.find("\\", i, end) < 0))
+        return self.scalar(i, OTHER)
+
+    def scalar(self, i: int, kind: str) -> Node:
+        try:
+            value, end = _SCAN(self.s, i)
+        except StopIteration:
+            raise Malformed(i, "Expecting value") from None
+        return Node(kind, i, end, value)
+
+    def obj(self, i: int) -> Node:
+        s = self.s
+        node = Node(OBJECT, i, i)
+        i = self.ws(i + 1)
+        if s.startswith("}", i):
+            node.end = i + 1
+            return node
+        while True:
+            if not s.startswith('"', i):
+                raise Malformed(i, "Expecting property name")
+            key, kend = scanstring(s, i + 1)
+            key_start = i + 1
+            i = self.ws(kend)
+            if not s.startswith(":", i):
+                raise Malformed(i, "Expecting ':'")
+            i = self.ws(i + 1)
+            child = self.scalar(i, SKIPPED) if key in self.skip else self.value(i)
+            node.members[key] = Member(key_start, kend - 1, child)  # a repeated key: the last wins
+            i = self.ws(child.end)
+            if s.startswith(",", i):
+                i = self.ws(i + 1)
+            elif s.startswith("}", i):
+                node.end = i + 1
+                return node
+            else:
+                raise Malformed(i, "Expecting ',' delimiter")
+
+    def arr(self, i: int) -> Node:
+        s = self.s
+        node = Node(ARRAY, i, i)
+        i = self.ws(i + 1)
+        if s.startswith("]", i):
+            node.end = i + 1
+            return node
+        while True:
+            child = self.value(i)
+            node.items.append(child)
+            i = self.ws(child.end)
+            if s.startswith(",", i):
+                i = self.ws(i + 1)
+            elif s.startswith("]", i):
+                node.end = i + 1
+                return node
+            else:
+                raise Malformed(i, "Expecting ',' delimiter")

@@ -1,0 +1,261 @@
+"""FHIR R4 Claim and ExplanationOfBenefit resources as a Reading: every Coding whose `system`
+is a medical code set becomes a Slot at the exact offset of its `code` string.
+
+A document is recognised by its content: a resource whose `resourceType` is Claim or
+ExplanationOfBenefit, alone, in a Bundle (`entry[].resource`), or one per line (NDJSON bulk
+export). The slots are also grouped per resource (ClaimResource) with their dates and
+diagnosis sequences, which is what claim-level edits (pointers today; MCE and NCCI edits
+later) work on.
+
+Places read: diagnosis[].diagnosisCodeableConcept (and packageCode), procedure[]
+.procedureCodeableConcept, item[].productOrService with item[].modifier, item[].revenue,
+item[].detail[] (and subDetail[]) productOrService / modifier / revenue, supportingInfo[].code
+(the DRG of an inpatient claim), and the item[].diagnosisSequence pointers.
+A code is judged on its item's servicedDate / servicedPeriod.start, else the procedure's
+date, else the resource's billablePeriod.start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from .. import reading as r
+from ..findings import FHIR_STRUCTURE, Finding, Severity
+from ..reading import Header, Reading
+from ..x12.slots import POINTER, Slot
+from . import jsontree as jt
+from .systems import SYSTEMS, expects_at
+
+CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
+_RECOGNISE = re.compile(r'"resourceType"\s*:\s*"(?:Claim|ExplanationOfBenefit)"')
+# Subtrees no check reads: validated by the C scanner, never built.
+SKIP = frozenset({
+    "text", "extension", "modifierExtension", "meta", "identifier", "adjudication", "total", "benefitBalance",
+    "payment", "careTeam", "insurance", "link", "related", "payee", "processNote", "contained", "accident",
+})
+_LINES = re.compile(r"[^\n]+")
+
+
+@dataclass(slots=True)
+class CodingSlot(Slot):
+    """A Coding's code, with its `display` (display-mismatch compares it with the description)."""
+
+    display: str | None = None
+    display_start: int | None = None
+
+
+@dataclass(slots=True)
+class Service:
+    """What a slot was read under (Slot.line): the date its code is judged on."""
+
+    date: dt.date | None
+    resource: ClaimResource | None = None
+
+
+@dataclass
+class ClaimResource:
+    """One Claim or ExplanationOfBenefit: its codes grouped for claim-level edits."""
+
+    resource_type: str
+    id: str | None
+    start: int
+    end: int
+    date: dt.date | None  # billablePeriod.start
+    sequences: dict[int, int] = field(default_factory=dict)  # diagnosis.sequence -> its offset
+    diagnoses: list[Slot] = field(default_factory=list)
+    procedures: list[Slot] = field(default_factory=list)
+    services: list[Slot] = field(default_factory=list)  # productOrService, modifier, revenue, NDC
+    other: list[Slot] = field(default_factory=list)  # supportingInfo (DRG), packageCode
+    pointers: list[Slot] = field(default_factory=list)
+
+    @property
+    def slots(self) -> list[Slot]:
+        return self.diagnoses + self.procedures + self.services + self.other + self.pointers
+
+
+@dataclass
+class FhirReading(Reading):
+    resources: list[ClaimResource] = field(default_factory=list)
+    ndjson: bool = False
+
+
+def looks_like_fhir_claims(text: str) -> bool:
+    return _RECOGNISE.search(text) is not None
+
+
+def read(text: str, ndjson: bool = False) -> FhirReading | None:
+    """A reading of FHIR claims, or None when the text holds no Claim / ExplanationOfBenefit.
+    Malformed JSON that names such a resource is read as FHIR with the error as a finding."""
+    if not looks_like_fhir_claims(text):
+        return None
+    out = FhirReading(r.FHIR)
+    base = 1 if text.startswith("\ufeff") else 0
+    if not ndjson:
+        try:
+            root = jt.parse(text, base, skip=SKIP)
+        except jt.Malformed as e:
+            if not (e.message == "Extra data" and _next_line_object(text, e.offset)):
+                out.problems.append(_malformed(text, e, "this file is not valid JSON"))
+                return out
+            ndjson = True
+        else:
+            _Reader(text, out).visit(root)
+    if ndjson:
+        out.ndjson = True
+        for n, m in enumerate(_LINES.finditer(text, base), start=1):
+            if not m.group().strip():
+                continue
+            try:
+                root = jt.parse(text, m.start(), m.end(), skip=SKIP)
+            except jt.Malformed as e:
+                out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
+                continue
+            _Reader(text, out).visit(root)
+    out.slots.sort(key=lambda s: s.start)
+    out.headers.sort(key=lambda h: h.start)
+    out.problems.sort(key=lambda f: f.start)
+    return out
+
+
+def _next_line_object(text: str, offset: int) -> bool:
+    """A second value that starts on a new line with '{': NDJSON, not a stray character."""
+    return text.startswith("{", offset) and "\n" in text[text.rfind("}", 0, offset) : offset]
+
+
+def _malformed(text: str, e: jt.Malformed, what: str) -> Finding:
+    end = min(len(text), e.offset + 1)
+    while end > e.offset and text[end - 1] in "\r\n":
+        end -= 1
+    return Finding(FHIR_STRUCTURE, f"{what}: {e.message}; its codes are not checked until it parses", e.offset, max(end, e.offset),
+                   severity=Severity.ERROR)
+
+
+def fhir_date(node: jt.Node | None) -> dt.date | None:
+    """A FHIR date or dateTime (YYYY-MM-DD…); partial dates (YYYY, YYYY-MM) give None."""
+    if node is None or node.kind != jt.STRING or len(node.value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(node.value[:10])
+    except ValueError:
+        return None
+
+
+class _Reader:
+    def __init__(self, text: str, out: FhirReading):
+        self.s = text
+        self.out = out
+
+    def visit(self, node: jt.Node) -> None:
+        if node.kind != jt.OBJECT:
+            return
+        kind = node.text("resourceType")
+        if kind == "Bundle":
+            for entry in node.each("entry"):
+                if entry.kind == jt.OBJECT and (res := entry.get("resource")) is not None:
+                    self.visit(res)
+        elif kind in CLAIM_TYPES:
+            self.resource(node, kind)
+
+    # -- one Claim / ExplanationOfBenefit ---------------------------------------------------
+    def resource(self, node: jt.Node, kind: str) -> None:
+        period = node.get("billablePeriod")
+        res = ClaimResource(kind, node.text("id"), node.start, node.end, fhir_date(period.get("start")) if period is not None and period.kind == jt.OBJECT else None)
+        self.out.resources.append(res)
+        whole = Service(res.date, res)
+        for i, dx in enumerate(node.each("diagnosis")):
+            if dx.kind != jt.OBJECT:
+                continue
+            seq = dx.get("sequence")
+            if seq is not None and isinstance(seq.value, int) and not isinstance(seq.value, bool):
+                if seq.value in res.sequences:
+                    self.out.problems.append(Finding(
+                        FHIR_STRUCTURE, f"diagnosis sequence {seq.value} is used twice in this {kind}: diagnosisSequence pointers cannot tell them apart",
+                        seq.start, seq.end,
+                    ))
+                else:
+                    res.sequences[seq.value] = seq.start
+            self.codings(dx.get("diagnosisCodeableConcept"), f"diagnosis[{i}].diagnosisCodeableConcept", "diagnosis", whole, res.diagnoses)
+            self.codings(dx.get("packageCode"), f"diagnosis[{i}].packageCode", "package", whole, res.other)
+        for i, px in enumerate(node.each("procedure")):
+            if px.kind != jt.OBJECT:
+                continue
+            day = fhir_date(px.get("date"))
+            at = Service(day, res) if day else whole
+            self.codings(px.get("procedureCodeableConcept"), f"procedure[{i}].procedureCodeableConcept", "procedure", at, res.procedures)
+        for i, info in enumerate(node.each("supportingInfo")):
+            if info.kind == jt.OBJECT:
+                self.codings(info.get("code"), f"supportingInfo[{i}].code", "supportingInfo", whole, res.other)
+        for i, item in enumerate(node.each("item")):
+            if item.kind == jt.OBJECT:
+                self.item(item, f"item[{i}]", res, whole)
+
+    def item(self, item: jt.Node, path: str, res: ClaimResource, whole: Service) -> None:
+        period = item.get("servicedPeriod")
+        day = fhir_date(item.get("servicedDate")) or (fhir_date(period.get("start")) if period is not None and period.kind == jt.OBJECT else None)
+        at = Service(day, res) if day else whole
+        self.line(item, path, res, at)
+        for k, ptr in enumerate(item.each("diagnosisSequence")):
+            text = self.s[ptr.content_start : ptr.end - (1 if ptr.kind == jt.STRING else 0)]
+            if ptr.kind in (jt.OTHER, jt.STRING) and text.strip():
+                slot = Slot(text, ptr.content_start, POINTER, f"{path}.diagnosisSequence[{k}]", line=at, label="diagnosis pointer (diagnosisSequence)")
+                res.pointers.append(slot)
+                self.out.slots.append(slot)
+        for d, detail in enumerate(item.each("detail")):
+            if detail.kind != jt.OBJECT:
+                continue
+            self.line(detail, f"{path}.detail[{d}]", res, at)
+            for s, sub in enumerate(detail.each("subDetail")):
+                if sub.kind == jt.OBJECT:
+                    self.line(sub, f"{path}.detail[{d}].subDetail[{s}]", res, at)
+
+    def line(self, node: jt.Node, path: str, res: ClaimResource, at: Service) -> None:
+        self.codings(node.get("productOrService"), f"{path}.productOrService", "item", at, res.services)
+        for m, mod in enumerate(node.each("modifier")):
+            self.codings(mod, f"{path}.modifier[{m}]", "modifier", at, res.services)
+        self.codings(node.get("revenue"), f"{path}.revenue", "revenue", at, res.services)
+
+    # -- CodeableConcept.coding[] ------------------------------------------------------------
+    def codings(self, concept: jt.Node | None, path: str, place: str, at: Service, into: list[Slot]) -> None:
+        if concept is None or concept.kind != jt.OBJECT:
+            return
+        for j, coding in enumerate(concept.each("coding")):
+            if coding.kind != jt.OBJECT:
+                continue
+            system = coding.get("system")
+            if system is None or system.kind != jt.STRING:
+                continue
+            expects = expects_at(system.value, place)
+            if expects is None:
+                continue
+            if system.exact:
+                known = SYSTEMS[system.value.strip()]
+                self.out.headers.append(Header(system.content_start, system.end - 1, system.value, f"code system {known.name}"))
+            code = coding.get("code")
+            if code is None or code.kind != jt.STRING or not code.exact:
+                continue  # no code, or one with JSON escapes (its text is not what the file holds)
+            raw = code.value
+            text = raw.strip()
+            start = code.content_start + (len(raw) - len(raw.lstrip()))
+            display = coding.get("display")
+            exact_display = display is not None and display.kind == jt.STRING and display.exact
+            slot = CodingSlot(
+                text, start, expects, f"{path}.coding[{j}].code",
+                qualifier=system.value, qual_start=system.content_start if system.exact else None,
+                line=at, label=f"{_PLACE_WORDS[place]} ({SYSTEMS[system.value.strip()].name})",
+                display=display.value if exact_display else None, display_start=display.content_start if exact_display else None,
+            )
+            into.append(slot)
+            self.out.slots.append(slot)
+
+
+_PLACE_WORDS = {
+    "diagnosis": "diagnosis",
+    "package": "diagnosis package code",
+    "procedure": "procedure",
+    "supportingInfo": "supporting information code",
+    "item": "product or service",
+    "modifier": "modifier",
+    "revenue": "revenue code",
+}
