@@ -70,9 +70,20 @@ class ClaimResource:
     other: list[Slot] = field(default_factory=list)  # supportingInfo (DRG), packageCode
     pointers: list[Slot] = field(default_factory=list)
 
+    by_sequence: dict[int, Slot] = field(default_factory=dict)  # diagnosis.sequence -> its first code
+
     @property
     def slots(self) -> list[Slot]:
         return self.diagnoses + self.procedures + self.services + self.other + self.pointers
+
+    def pointed_text(self, n: int) -> str:
+        """What a diagnosisSequence value points to, in words (hover)."""
+        if n not in self.sequences:
+            have = ", ".join(map(str, sorted(self.sequences))) or "none"
+            return f"**Diagnosis pointer {n}** points to no diagnosis: the {self.resource_type}'s diagnosis sequences are {have}"
+        slot = self.by_sequence.get(n)
+        code = f" → `{slot.text}`" if slot is not None else ""
+        return f"**Diagnosis pointer {n}**{code} (diagnosis sequence {n} of this {self.resource_type})"
 
 
 @dataclass
@@ -176,7 +187,10 @@ class _Reader:
                     ))
                 else:
                     res.sequences[seq.value] = seq.start
+            before = len(res.diagnoses)
             self.codings(dx.get("diagnosisCodeableConcept"), f"diagnosis[{i}].diagnosisCodeableConcept", "diagnosis", whole, res.diagnoses)
+            if seq is not None and isinstance(seq.value, int) and len(res.diagnoses) > before:
+                res.by_sequence.setdefault(seq.value, res.diagnoses[before])
             self.codings(dx.get("packageCode"), f"diagnosis[{i}].packageCode", "package", whole, res.other)
         for i, px in enumerate(node.each("procedure")):
             if px.kind != jt.OBJECT:

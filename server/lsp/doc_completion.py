@@ -72,7 +72,8 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
             if slot.start <= offset <= slot.end and slot.expects in _EXPECTS_SETS:
                 typed = doc.text[slot.start : offset]
                 edit_range = ls.range_of(index, slot.start, offset)
-                return codes_list(ls, day, _EXPECTS_SETS[slot.expects], typed, edit_range, layout.FLAG_CODE, written=True)
+                on = getattr(slot.line, "date", None) or day  # a FHIR item's own date of service
+                return codes_list(ls, on, _EXPECTS_SETS[slot.expects], typed, edit_range, layout.FLAG_CODE, written=True)
             # ... and a type cell with the types the file's template version defines.
             if reading.kind in (r.HPT_CSV, r.HPT_JSON) and slot.qual_start is not None and slot.qualifier is not None:
                 if slot.qual_start <= offset <= slot.qual_start + len(slot.qualifier):

@@ -66,8 +66,9 @@ def _document(ls: MedcodeServer, doc: OpenDocument, position: types.Position) ->
     index = doc.index(ls.encoding)
     offset = index.offset(position.line, position.character)
     slot = slot_at(reading.slots, offset)
-    if slot is not None:
-        text = _slot(ls, doc, slot, None, offset, reading.day)
+    if slot is not None and slot.text:
+        # A FHIR code is judged on its own item's date (Slot.line), other documents on theirs.
+        text = _slot(ls, doc, slot, None, offset, getattr(slot.line, "date", None) or reading.day)
         start, end = slot.start, slot.end
     else:
         header = next((h for h in reading.headers if h.start <= offset <= h.end), None)
@@ -107,6 +108,9 @@ def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | 
 
 
 def _pointer(slot: Slot, ctx: ClaimContext | None, role: str) -> str:
+    resource = getattr(slot.line, "resource", None)  # FHIR: item[].diagnosisSequence
+    if resource is not None and slot.text.isdigit():
+        return f"{resource.pointed_text(int(slot.text))}\n\n*{role}*"
     if ctx is None or not slot.text.isdigit():
         return f"**Diagnosis pointer {slot.text}**\n\n*{role}*"
     n = int(slot.text)
