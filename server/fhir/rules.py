@@ -101,8 +101,9 @@ class FhirRules(DocumentRules):
 
     # -- what differs from price files ----------------------------------------------------
     def _emit(self, out: Result, slot: Slot, rule: str, message: str, code_set: str, fixes=(), severity=None) -> None:
-        # FHIR writes ICD-10-CM with its dot (E11.9): a replacement keeps the form the file uses.
-        if code_set == ICD10CM and "." in slot.text:
+        # FHIR writes ICD-10-CM with its dot (E11.9): a replacement keeps that form unless the
+        # file wrote this code dotless (E1199); a bare category (E11) says nothing, so dotted.
+        if code_set == ICD10CM and ("." in slot.text or len(slot.text.strip()) <= 3):
             fixes = [_dotted(f, slot) for f in fixes]
         super()._emit(out, slot, rule, message, code_set, fixes, severity)
 
