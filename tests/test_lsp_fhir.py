@@ -7,6 +7,7 @@ Same harness as test_lsp_x12.py (one server per client profile, push or pull dia
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,15 @@ async def test_eob_quick_fixes_dotted_code_and_system(lsp: Session):
     actions = await lsp.actions(uri, header)
     texts = {a.edit.changes[uri][0].new_text for a in actions if isinstance(a, types.CodeAction) and a.edit}
     assert "E11.9" in texts and all("." in t for t in texts)
+    # "More billable codes…": the code the user picks is written dotted too (see test_lsp_x12
+    # for why the action comes back as a bare Command).
+    more = actions[-1]
+    command = ast.literal_eval(more.command) if isinstance(more, types.Command) else vars(more.command)
+    picked = await lsp.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command["command"], arguments=command["arguments"])
+    )
+    (applied,) = lsp.client.applied_edits[-1].changes[uri]
+    assert applied.new_text == picked and "." in picked and picked.startswith("E11.")
     wrong = next(d for d in diags if d.code == "wrong-code-set")
     actions = await lsp.actions(uri, wrong)
     (edit,) = next(a for a in actions if isinstance(a, types.CodeAction) and a.is_preferred).edit.changes[uri]

@@ -12,7 +12,7 @@ from lsprotocol import types
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import display
 
-from ..reading import TEMPLATE
+from ..reading import FHIR, TEMPLATE
 from ..verdicts import billable_below
 from .codes import set_and_keys
 from .diagnostics import SOURCE
@@ -87,6 +87,9 @@ async def choose_code(
     if picked is None or picked.title not in titles:
         return None
     code = titles[picked.title]
+    doc = ls.documents.get(uri)
+    if doc is not None and doc.analysis is not None and doc.analysis.kind == FHIR:
+        code = display(set_id, code)  # FHIR writes codes as people do (E11.9, not E119)
     edit = types.TextEdit(types.Range(types.Position(start_line, start_char), types.Position(end_line, end_char)), code)
     await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=types.WorkspaceEdit(changes={uri: [edit]})))
     return code
