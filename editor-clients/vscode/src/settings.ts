@@ -28,14 +28,16 @@ export const RULE_IDS = [
   "missing-code-type",
   "unknown-code-type",
   "hpt-structure",
+  "fhir-structure",
+  "display-mismatch",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
 export const SEVERITY_NAMES = ["error", "warning", "information", "hint", "off"] as const;
 export type SeverityName = (typeof SEVERITY_NAMES)[number];
 
-/** `medcode.fileKinds` keys, as server/lsp/settings.py KIND_KEYS (X12 claims, CSV, JSON, templates). */
-export const FILE_KINDS = ["x12", "csv", "json", "templates"] as const;
+/** `medcode.fileKinds` keys, as server/lsp/settings.py KIND_KEYS (X12 claims, CSV, JSON, FHIR claims, templates). */
+export const FILE_KINDS = ["x12", "csv", "json", "fhir", "templates"] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 
 /** `medcode.codeSets` keys: the official sets (index_builder/codesets.py OFFICIAL_SETS). */

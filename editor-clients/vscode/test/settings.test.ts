@@ -16,7 +16,7 @@ const DEFAULTS = {
   inlayHintsEnabled: false,
   severity: {},
   debounceMs: 200,
-  fileKinds: { x12: true, csv: true, json: true, templates: true },
+  fileKinds: { x12: true, csv: true, json: true, fhir: true, templates: true },
   codeSets: { icd10cm: true, icd10pcs: true, hcpcs: true, cpt: true, ndc: true },
   bareCodeHints: false,
   indexDir: null,
@@ -59,7 +59,7 @@ describe("readServerSettings mirrors server/lsp/settings.py", () => {
       inlayHints: { enabled: false },
       severity: {},
       debounceMs: 200,
-      fileKinds: { x12: true, csv: true, json: true, templates: true },
+      fileKinds: { x12: true, csv: true, json: true, fhir: true, templates: true },
       codeSets: { icd10cm: true, icd10pcs: true, hcpcs: true, cpt: true, ndc: true },
       templates: { bareCodeHints: false },
     };
@@ -125,7 +125,7 @@ describe("readServerSettings mirrors server/lsp/settings.py", () => {
 describe("readServerSettings: fileKinds and codeSets", () => {
   test("false switches a kind or a set off; the others stay on", () => {
     const { value, problems } = readServerSettings({ fileKinds: { csv: false, json: false }, codeSets: { cpt: false } });
-    assert.deepEqual(value.fileKinds, { x12: true, csv: false, json: false, templates: true });
+    assert.deepEqual(value.fileKinds, { x12: true, csv: false, json: false, fhir: true, templates: true });
     assert.deepEqual(value.codeSets, { icd10cm: true, icd10pcs: true, hcpcs: true, cpt: false, ndc: true });
     assert.deepEqual(problems, []);
   });
