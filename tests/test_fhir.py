@@ -50,7 +50,7 @@ def found(analysis) -> set[tuple[str, str]]:
 # -- the JSON tree ---------------------------------------------------------------------------
 def test_tree_keeps_exact_offsets_and_knows_escaped_strings():
     text = '{"a": [1, {"code": "E11.9"}], "b": "x\\u0041y", "skip": {"deep": [1, 2]}}'
-    root = jsontree.parse(text, skip=frozenset({"skip"}))
+    root = jsontree.parse(text, keep=frozenset({"a", "b", "code"}))
     code = root.get("a").items[1].get("code")
     assert text[code.content_start : code.end - 1] == "E11.9" and code.exact
     assert root.get("b").value == "xAy" and not root.get("b").exact

@@ -72,11 +72,11 @@ class Member:
     node: Node
 
 
-def parse(text: str, start: int = 0, end: int | None = None, skip: frozenset[str] = frozenset()) -> Node:
-    """The single JSON value of text[start:end] (surrounding white space allowed); the values
-    of keys in `skip` are validated but not built (kind SKIPPED)."""
+def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None) -> Node:
+    """The single JSON value of text[start:end] (surrounding white space allowed). With `keep`,
+    the values of other keys are validated but not built (kind SKIPPED)."""
     end = len(text) if end is None else end
-    walk = _Walk(text, skip)
+    walk = _Walk(text, keep)
     try:
         i = walk.ws(start)
         node = walk.value(i)
@@ -104,9 +104,9 @@ def _explained(text: str, start: int, end: int, exc: Exception) -> Malformed:
 
 
 class _Walk:
-    def __init__(self, text: str, skip: frozenset[str]):
+    def __init__(self, text: str, keep: frozenset[str] | None):
         self.s = text
-        self.skip = skip
+        self.keep = keep
 
     def ws(self, i: int) -> int:
         return _WS.match(self.s, i).end()
@@ -131,9 +131,10 @@ class _Walk:
         return Node(kind, i, end, value)
 
     def obj(self, i: int) -> Node:
-        s = self.s
-        node = Node(OBJECT, i, i)
-        i = self.ws(i + 1)
+        # The loop every member goes through: locals instead of attribute look-ups.
+        s, ws, keep, members = self.s, _WS.match, self.keep, {}
+        node = Node(OBJECT, i, i, members=members)
+        i = ws(s, i + 1).end()
         if s.startswith("}", i):
             node.end = i + 1
             return node
@@ -142,16 +143,24 @@ class _Walk:
                 raise Malformed(i, "Expecting property name")
             key, kend = scanstring(s, i + 1)
             key_start = i + 1
-            i = self.ws(kend)
+            i = ws(s, kend).end()
             if not s.startswith(":", i):
                 raise Malformed(i, "Expecting ':'")
-            i = self.ws(i + 1)
-            child = self.scalar(i, SKIPPED) if key in self.skip else self.value(i)
-            node.members[key] = Member(key_start, kend - 1, child)  # a repeated key: the last wins
-            i = self.ws(child.end)
-            if s.startswith(",", i):
-                i = self.ws(i + 1)
-            elif s.startswith("}", i):
+            i = ws(s, i + 1).end()
+            if keep is not None and key not in keep:
+                try:
+                    value, vend = _SCAN(s, i)
+                except StopIteration:
+                    raise Malformed(i, "Expecting value") from None
+                child = Node(SKIPPED, i, vend)
+            else:
+                child = self.value(i)
+            members[key] = Member(key_start, kend - 1, child)  # a repeated key: the last wins
+            i = ws(s, child.end).end()
+            c = s[i : i + 1]
+            if c == ",":
+                i = ws(s, i + 1).end()
+            elif c == "}":
                 node.end = i + 1
                 return node
             else:

@@ -30,10 +30,13 @@ from .systems import SYSTEMS, expects_at
 
 CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
 _RECOGNISE = re.compile(r'"resourceType"\s*:\s*"(?:Claim|ExplanationOfBenefit)"')
-# Subtrees no check reads: validated by the C scanner, never built.
-SKIP = frozenset({
-    "text", "extension", "modifierExtension", "meta", "identifier", "adjudication", "total", "benefitBalance",
-    "payment", "careTeam", "insurance", "link", "related", "payee", "processNote", "contained", "accident",
+# The keys the places above go through; every other subtree (narrative, extensions,
+# adjudications: most of a Blue Button EOB) is validated by the C scanner and never built.
+KEEP = frozenset({
+    "resourceType", "id", "entry", "resource", "billablePeriod", "start", "diagnosis", "sequence",
+    "diagnosisCodeableConcept", "packageCode", "procedure", "date", "procedureCodeableConcept", "supportingInfo",
+    "code", "item", "servicedDate", "servicedPeriod", "diagnosisSequence", "productOrService", "modifier", "revenue",
+    "detail", "subDetail", "coding", "system", "display",
 })
 _LINES = re.compile(r"[^\n]+")
 
@@ -105,7 +108,7 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
     base = 1 if text.startswith("\ufeff") else 0
     if not ndjson:
         try:
-            root = jt.parse(text, base, skip=SKIP)
+            root = jt.parse(text, base, keep=KEEP)
         except jt.Malformed as e:
             if not (e.message == "Extra data" and _next_line_object(text, e.offset)):
                 out.problems.append(_malformed(text, e, "this file is not valid JSON"))
@@ -119,7 +122,7 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
             if not m.group().strip():
                 continue
             try:
-                root = jt.parse(text, m.start(), m.end(), skip=SKIP)
+                root = jt.parse(text, m.start(), m.end(), keep=KEEP)
             except jt.Malformed as e:
                 out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
                 continue
