@@ -218,6 +218,16 @@ def test_ndjson_recognised_by_content_without_the_extension(verdicts):
     assert analysis.kind == r.FHIR and ("invalid-code", "Q99.99") in found(analysis)
 
 
+def test_ndjson_with_bom_crlf_and_a_bad_first_line_keeps_exact_offsets():
+    lines = text_of(NDJSON).splitlines()
+    text = "\ufeff" + "\r\n".join([lines[1], lines[0], lines[3]]) + "\r\n"
+    reading = reader.read(text)  # no extension: recognised by content
+    assert reading.ndjson and [res.id for res in reading.resources] == ["n1", "n3"]
+    assert [text.count("\n", 0, p.start) for p in reading.problems] == [0]
+    assert {s.text for s in reading.slots} >= {"I10", "Q99.99"}
+    assert all(text[s.start : s.end] == s.text for s in reading.slots)
+
+
 def test_malformed_json_gets_a_finding_not_silence(verdicts):
     analysis = check(verdicts, MALFORMED)
     assert analysis.kind == r.FHIR

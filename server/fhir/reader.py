@@ -110,7 +110,7 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
         try:
             root = jt.parse(text, base, keep=KEEP)
         except jt.Malformed as e:
-            if not (e.message == "Extra data" and _next_line_object(text, e.offset)):
+            if not ((e.message == "Extra data" and _next_line_object(text, e.offset)) or _looks_ndjson(text[base:])):
                 out.problems.append(_malformed(text, e, "this file is not valid JSON"))
                 return out
             ndjson = True
@@ -136,6 +136,12 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
 def _next_line_object(text: str, offset: int) -> bool:
     """A second value that starts on a new line with '{': NDJSON, not a stray character."""
     return text.startswith("{", offset) and "\n" in text[text.rfind("}", 0, offset) : offset]
+
+
+def _looks_ndjson(text: str) -> bool:
+    """Two or more lines, each one object: NDJSON even when its first line is the bad one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.startswith("{") and line.endswith("}") for line in lines)
 
 
 def _malformed(text: str, e: jt.Malformed, what: str) -> Finding:
