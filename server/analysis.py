@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from medcode.index_builder.gcpause import paused_gc
 from medcode.index_builder.reader import IndexStore
@@ -24,6 +25,9 @@ from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 from .x12.document import Claim, ClaimCodes, X12Document, walk
 from .x12.rules import ClaimRules
+
+if TYPE_CHECKING:
+    from .fhir.rules import FhirRules
 
 X12 = "x12"
 NONE = "none"
@@ -47,7 +51,7 @@ class DocumentChecker:
         self.today = today
         self.rules = ClaimRules(verdicts, today)
         self.document_rules = DocumentRules(verdicts, today)
-        self._fhir_rules = None
+        self._fhir_rules: FhirRules | None = None  # made on the first FHIR document
         self._claims: dict[int, tuple[int, Result]] = {}
 
     def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
@@ -75,7 +79,7 @@ class DocumentChecker:
         return analysis
 
     @property
-    def fhir_rules(self):
+    def fhir_rules(self) -> FhirRules:
         if self._fhir_rules is None:
             from .fhir.rules import FhirRules
 

@@ -228,6 +228,13 @@ def test_ndjson_with_bom_crlf_and_a_bad_first_line_keeps_exact_offsets():
     assert all(text[s.start : s.end] == s.text for s in reading.slots)
 
 
+def test_ndjson_message_names_the_real_line_past_blank_lines():
+    lines = text_of(NDJSON).splitlines()
+    reading = reader.read(lines[0] + "\n\n" + lines[1] + "\n", ndjson=True)
+    [problem] = reading.problems
+    assert "line 3 " in problem.message
+
+
 def test_malformed_json_gets_a_finding_not_silence(verdicts):
     analysis = check(verdicts, MALFORMED)
     assert analysis.kind == r.FHIR

@@ -118,12 +118,13 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
             _Reader(text, out).visit(root)
     if ndjson:
         out.ndjson = True
-        for n, m in enumerate(_LINES.finditer(text, base), start=1):
+        for m in _LINES.finditer(text, base):
             if not m.group().strip():
                 continue
             try:
                 root = jt.parse(text, m.start(), m.end(), keep=KEEP)
             except jt.Malformed as e:
+                n = text.count("\n", 0, m.start()) + 1
                 out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
                 continue
             _Reader(text, out).visit(root)
