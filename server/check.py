@@ -53,26 +53,38 @@ class Located:
 
 
 class Skip(Exception):
-    """A path that is not read, with the reason shown to the user."""
+    """A path that is not read: args are the short reason counted in the summary ("FIFO")
+    and the note shown for the path ("a FIFO (named pipe), never opened")."""
+
+    @property
+    def reason(self) -> str:
+        return self.args[0]
+
+    @property
+    def note(self) -> str:
+        return self.args[1]
 
 
 # Default for --max-size: larger files are skipped with a note, never read into memory.
 DEFAULT_MAX_BYTES = 1 << 30
 
 _NOT_REGULAR = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "FIFO", "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "socket", "a socket"),
+    (stat.S_ISCHR, "device", "a character device"),
+    (stat.S_ISBLK, "device", "a block device"),
 )
 
 
-def _not_regular(mode: int) -> str | None:
-    """What a non-regular file is ("a FIFO"), or None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    return next((what for test, what in _NOT_REGULAR if test(mode)), "not a regular file")
+def _refusal(st: os.stat_result, max_bytes: int) -> Skip | None:
+    """Why a file is not to be read (never opened if not regular), or None."""
+    mode = st.st_mode
+    if not stat.S_ISREG(mode):
+        reason, what = next(((r, w) for test, r, w in _NOT_REGULAR if test(mode)), ("special file", "not a regular file"))
+        return Skip(reason, f"{what}, never opened")
+    if st.st_size > max_bytes:
+        return Skip("too large", f"{_size_text(st.st_size)}, larger than {_size_text(max_bytes)} (see --max-size)")
+    return None
 
 
 def _size_text(n: int) -> str:
@@ -82,21 +94,26 @@ def _size_text(n: int) -> str:
     return f"{n} bytes"
 
 
+BINARY = "binary"
+NOT_A_KIND = "not a kind medcode reads"
+READS = "X12 837, price-transparency CSV or JSON, chargemaster CSV, templates"
+
+
 @dataclass
 class Walk:
     """What happened to every path named: checked, skipped (and why) or unreadable."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     checked: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    skipped: dict[str, int] = field(default_factory=dict)  # short reason -> count
     notes: list[str] = field(default_factory=list)  # one line per path worth naming
-    errors: list[str] = field(default_factory=list)  # unreadable paths
+    errors: list[str] = field(default_factory=list)  # paths that could not be read
     _seen: set[tuple[int, int]] = field(default_factory=set)
 
-    def skip(self, path: Path | str, reason: str, note: bool = True) -> None:
+    def skip(self, path: Path | str, reason: str, note: str | None = None) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
         if note:
-            self.notes.append(f"{path}: skipped: {reason}")
+            self.notes.append(f"{path}: skipped: {note}")
 
     def error(self, path: Path | str, exc: OSError) -> None:
         self.errors.append(f"{path}: cannot be read ({exc.strerror or exc})")
@@ -108,7 +125,7 @@ class Walk:
             try:
                 st = path.stat()
             except FileNotFoundError:
-                self.errors.append(f"{path}: does not exist")
+                self.errors.append(f"{path} does not exist")
                 continue
             except OSError as exc:
                 self.error(path, exc)
@@ -117,7 +134,7 @@ class Walk:
                 before = self.checked
                 yield from self._folder(path)
                 if self.checked == before:
-                    self.notes.append(f"{path}: no file of a kind medcode reads (X12 837, price-transparency CSV or JSON, chargemaster CSV, templates)")
+                    self.notes.append(f"{path}: no file of a kind medcode reads ({READS})")
             elif self._wanted(path, st):
                 yield path
 
@@ -134,7 +151,7 @@ class Walk:
                 try:
                     st = path.stat()  # follows links: a link to /dev/zero is a device
                 except FileNotFoundError:
-                    self.skip(path, "a broken link")
+                    self.skip(path, "broken link", "a link to nothing")
                     continue
                 except OSError as exc:
                     self.error(path, exc)
@@ -143,24 +160,27 @@ class Walk:
                     yield path
 
     def _wanted(self, path: Path, st: os.stat_result) -> bool:
-        what = _not_regular(st.st_mode)
-        if what is not None:
-            self.skip(path, f"{what}, never opened")
-            return False
-        if st.st_size > self.max_bytes:
-            self.skip(path, f"larger than {_size_text(self.max_bytes)} (--max-size)")
-            return False
         key = (st.st_dev, st.st_ino)
-        if key in self._seen:  # named twice, or reached through a link
+        if key in self._seen:  # named twice, or reached again through a link
             return False
         self._seen.add(key)
+        refused = _refusal(st, self.max_bytes)
+        if refused is not None:
+            self.skip(path, refused.reason, refused.note)
+            return False
         return True
+
+    @property
+    def nothing_checked(self) -> bool:
+        """Nothing was checked although something was named that could not be (a FIFO,
+        an unreadable or over-large file): that is no clean result."""
+        return self.checked == 0 and (bool(self.errors) or any(r not in (BINARY, NOT_A_KIND) for r in self.skipped))
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
         line = f"checked {self.checked} file(s)"
         if skipped:
-            why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1]))
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])))
             line += f", skipped {skipped} ({why})"
         if self.errors:
             line += f", {len(self.errors)} unreadable"
@@ -169,16 +189,15 @@ class Walk:
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """A regular file's bytes. Opened without blocking and checked again once open, so a
-    path swapped for a FIFO or device after the walk is still never read (Skip)."""
+    path swapped for a FIFO or device after the walk is still never read (raises Skip)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        what = _not_regular(st.st_mode)
-        if what is not None:
-            raise Skip(f"{what}, never opened")
+        refused = _refusal(os.fstat(fd), max_bytes)
+        if refused is not None:
+            raise refused
         data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise Skip(f"larger than {_size_text(max_bytes)} (--max-size)")
+    if len(data) > max_bytes:  # grew since the stat
+        raise Skip("too large", f"larger than {_size_text(max_bytes)} (see --max-size)")
     return data
 
 
@@ -193,10 +212,6 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-NOT_A_KIND = "not a kind medcode reads"
-BINARY = "binary"
-
-
 def check_paths(paths: list[str], store: IndexStore, options: Options = Options(), walk: Walk | None = None) -> tuple[list[Located], list[str]]:
     walk = walk if walk is not None else Walk()
     verdicts = Verdicts(store)
@@ -205,17 +220,17 @@ def check_paths(paths: list[str], store: IndexStore, options: Options = Options(
         try:
             text = read_text(path, walk.max_bytes)
         except Skip as exc:
-            walk.skip(path, str(exc))
+            walk.skip(path, exc.reason, exc.note)
             continue
         except OSError as exc:
             walk.error(path, exc)
             continue
         if text is None:
-            walk.skip(path, BINARY, note=False)
+            walk.skip(path, BINARY)
             continue
         analysis = DocumentChecker(verdicts).check(text, name=str(path), options=options)
         if analysis.kind == NONE:
-            walk.skip(path, NOT_A_KIND, note=False)
+            walk.skip(path, NOT_A_KIND)
             continue
         walk.checked += 1
         if not analysis.findings:
@@ -232,8 +247,8 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
     """Check paths; findings on stdout (text lines or one JSON array), everything about the
     run itself (unreadable paths, skipped files, counts) on stderr.
 
-    Exit 1 when there are errors among the findings; else 2 when some path could not be read
-    (a file that was not checked must not pass as clean); else 0."""
+    Exit 1 when there are errors among the findings; else 2 when a path could not be read, or
+    nothing named could be checked (an unchecked file must not pass as clean); else 0."""
     walk = Walk(max_bytes=max_bytes)
     located, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk)
     for e in errors:
@@ -247,8 +262,8 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
             print(item.to_text())
         counts = {s: sum(1 for i in located if i.finding.effective_severity == s) for s in Severity}
         summary = ", ".join(f"{n} {s.label}(s)" for s, n in counts.items() if n)
-        print(summary or "no findings", file=sys.stderr)
+        print(summary or ("no findings" if walk.checked else "nothing was checked"), file=sys.stderr)
     print(walk.summary(), file=sys.stderr)
     if any(i.finding.effective_severity == Severity.ERROR for i in located):
         return 1
-    return 2 if errors else 0
+    return 2 if errors or walk.nothing_checked else 0
