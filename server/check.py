@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from medcode.index_builder.reader import IndexStore
-from medcode.index_builder.sources import decode
+from medcode.index_builder.sources import decode, not_regular
 
 from .analysis import NONE, DocumentChecker
 from .findings import Finding, Severity
@@ -68,20 +68,11 @@ class Skip(Exception):
 # Default for --max-size: larger files are skipped with a note, never read into memory.
 DEFAULT_MAX_BYTES = 1 << 30
 
-_NOT_REGULAR = (
-    (stat.S_ISFIFO, "FIFO", "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "socket", "a socket"),
-    (stat.S_ISCHR, "device", "a character device"),
-    (stat.S_ISBLK, "device", "a block device"),
-)
-
-
 def _refusal(st: os.stat_result, max_bytes: int) -> Skip | None:
     """Why a file is not to be read (never opened if not regular), or None."""
-    mode = st.st_mode
-    if not stat.S_ISREG(mode):
-        reason, what = next(((r, w) for test, r, w in _NOT_REGULAR if test(mode)), ("special file", "not a regular file"))
-        return Skip(reason, f"{what}, never opened")
+    special = not_regular(st.st_mode)
+    if special is not None:
+        return Skip(special[0], f"{special[1]}, never opened")
     if st.st_size > max_bytes:
         return Skip("too large", f"{_size_text(st.st_size)}, larger than {_size_text(max_bytes)} (see --max-size)")
     return None

@@ -22,7 +22,7 @@ from medcode.index_builder.lookup import Answer, Status, resolve
 from medcode.index_builder.reader import IndexError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.sources import SourceError
-from medcode.index_builder.writer import IndexWriteError
+from medcode.index_builder.writer import IndexWriteError, ensure_writable, remove_release
 
 from . import textview
 from .describe import describe
@@ -72,6 +72,7 @@ def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> Ind
 # -- index -------------------------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
     root = index_dir(args.index_dir)
+    ensure_writable(root)
     sets = tuple(args.set) if args.set else EMBEDDED_SETS
     _say(f"Building {', '.join(set_name(s) for s in sets)} into {root}")
     built = build_defaults(root, sets, progress=_say)
@@ -81,6 +82,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_import(args: argparse.Namespace) -> int:
     root = index_dir(args.index_dir)
+    ensure_writable(root)
     _say(f"Importing {args.path} as {set_name(args.set_id)} …")
     built = import_path(
         root,
@@ -203,6 +205,7 @@ def cmd_index_fetch(args: argparse.Namespace) -> int:
         _say("medcode: --sha256 checks a --url download; catalogue files carry their own checksums")
         return EXIT_USAGE
     root = index_dir(args.index_dir)
+    ensure_writable(root)
     cat = release_catalogue.load()
     failed = 0
     for set_id in dict.fromkeys(args.sets):
@@ -244,14 +247,12 @@ def cmd_index_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    import shutil
-
     store = _open_store(args, build_if_empty=False)
     rel = store.release(args.set_id, args.release)
     if rel is None:
         _say(f"no {args.set_id} release {args.release!r} in {store.root}")
         return EXIT_USAGE
-    shutil.rmtree(rel.path)
+    remove_release(rel.path)
     _say(f"removed {rel.title} ({rel.path})")
     return EXIT_OK
 
