@@ -51,7 +51,7 @@ def one_line(err: str) -> str:
 
 
 # -- serve --tcp --------------------------------------------------------------------------------
-@pytest.mark.parametrize("address", ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:http", "nowhere"])
+@pytest.mark.parametrize("address", ["127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:http", "nowhere"])
 def test_serve_with_a_bad_port_is_a_usage_error(run, index, address):
     code, _, err = run("serve", "--tcp", address, index=index)
     assert code == 2 and "port from 1 to 65535" in one_line(err)
