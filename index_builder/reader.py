@@ -33,7 +33,9 @@ class IndexError(Exception):  # noqa: A001 - the index's own error, not the buil
 
 
 class IndexCorrupt(IndexError):
-    pass
+    def __init__(self, message: str, folder: Path | None = None):
+        super().__init__(message)
+        self.folder = folder  # the release folder, when known: readers can set it aside
 
 
 def rebuild_hint(set_id: str) -> str:
@@ -72,7 +74,7 @@ class _Blob:
 
     def damaged(self, i: int) -> IndexCorrupt:
         hint = f"; {self.hint}" if self.hint else ""
-        return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){hint}")
+        return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){hint}", self.path.parent)
 
 
 def _map(path: Path) -> mmap.mmap | bytes:
@@ -87,7 +89,7 @@ def _trie(path: Path) -> marisa_trie.Trie:
     try:
         trie.mmap(str(path))
     except RuntimeError as exc:
-        raise IndexCorrupt(f"{path} is not a readable marisa trie ({exc})") from exc
+        raise IndexCorrupt(f"{path} is not a readable marisa trie ({exc})", path.parent) from exc
     return trie
 
 
@@ -267,7 +269,7 @@ class Release:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexCorrupt(f"{path} is unreadable ({exc})") from exc
+            raise IndexCorrupt(f"{path} is unreadable ({exc}); {self._hint}", self.path) from exc
 
     def aux(self, name: str, key: str) -> Any | None:
         if name not in self.manifest.aux:
@@ -324,6 +326,23 @@ class IndexStore:
 
     def reload(self) -> None:
         self._releases = None
+
+    def set_aside(self, exc: IndexError) -> bool:
+        """Stop using the release a damage was found in (until the next reload), noting the
+        problem; the other releases keep answering. False when the damage names no release
+        in use (nothing to set aside)."""
+        folder = getattr(exc, "folder", None)
+        loaded = self._load()
+        for set_id, rels in loaded.items():
+            kept = [r for r in rels if r.path != folder]
+            if len(kept) != len(rels):
+                if kept:
+                    loaded[set_id] = kept
+                else:
+                    del loaded[set_id]
+                self.problems.append(str(exc))
+                return True
+        return False
 
     def is_empty(self) -> bool:
         return not self._load()
