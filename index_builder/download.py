@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from . import __version__
-from .sources import SourceError, not_regular
+from .sources import SourceError, not_regular, open_without_blocking
 
 CHUNK = 1 << 16
 TIMEOUT = 30.0  # seconds to connect, and between two received blocks
@@ -89,11 +89,11 @@ def _copy_local(url: str, dest: Path, progress: Progress | None) -> Fetched:
     """A file:// URL (a local mirror): the file copied, never a FIFO or device."""
     path = Path(url2pathname(urlsplit(url).path))
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        src = open_without_blocking(path)
     except OSError as exc:
         raise DownloadError(f"{url}: {path} cannot be read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as src:
-        st = os.fstat(fd)
+    with src:
+        st = os.fstat(src.fileno())
         special = not_regular(st.st_mode)
         if special is not None:
             raise DownloadError(f"{url}: {path} is {special[1]}, not a file")

@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import BinaryIO
 
 from .model import Source, SourceFile
 
@@ -51,17 +52,24 @@ def not_regular(mode: int) -> tuple[str, str] | None:
     return next(((short, long) for test, short, long in _SPECIAL if test(mode)), ("special file", "not a regular file"))
 
 
+def open_without_blocking(path: Path) -> BinaryIO:
+    """Open for reading without blocking: opening a FIFO with no writer would wait forever.
+    Callers check what was opened (os.fstat, not_regular) before reading from it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(path, flags), "rb")
+
+
 def read_regular(path: Path) -> bytes:
     """A regular file's bytes; a FIFO, socket or device (also behind a link) is refused
     without blocking: opened non-blocking and checked once open."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fh = open_without_blocking(path)
     except FileNotFoundError:
         raise SourceError(f"{path} does not exist") from None
     except OSError as exc:
         raise SourceError(f"{path} cannot be read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as fh:
-        special = not_regular(os.fstat(fd).st_mode)
+    with fh:
+        special = not_regular(os.fstat(fh.fileno()).st_mode)
         if special is not None:
             raise SourceError(f"{path} is {special[1]}, not a file: give the path of a file, a zip or a folder")
         return fh.read()

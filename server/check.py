@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from medcode.index_builder.reader import IndexStore
-from medcode.index_builder.sources import decode, not_regular
+from medcode.index_builder.sources import decode, not_regular, open_without_blocking
 
 from .analysis import NONE, DocumentChecker
 from .findings import Finding, Severity
@@ -181,9 +181,8 @@ class Walk:
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """A regular file's bytes. Opened without blocking and checked again once open, so a
     path swapped for a FIFO or device after the walk is still never read (raises Skip)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    with os.fdopen(fd, "rb") as fh:
-        refused = _refusal(os.fstat(fd), max_bytes)
+    with open_without_blocking(path) as fh:
+        refused = _refusal(os.fstat(fh.fileno()), max_bytes)
         if refused is not None:
             raise refused
         data = fh.read(max_bytes + 1)

@@ -119,7 +119,7 @@ def test_import_build_and_remove_refuse_a_read_only_index_folder(run, tmp_path, 
     assert (folder / layout.MANIFEST).is_file()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_really_read_only_index_folder(run, tmp_path):
     index = tmp_path / "idx"
     release(index)
@@ -241,3 +241,10 @@ def test_a_fifo_or_device_is_refused_as_an_import_source(tmp_path, kind):
     )
     assert done.returncode == 2
     assert "not a file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_fetch_refuses_a_zip_bomb_before_unpacking_it(run, tmp_path):
+    bomb = zip_bomb(tmp_path / "hcpcs.zip")
+    code, _, err = run("index", "fetch", "hcpcs", "--url", bomb.as_uri(), "--retries", "0", index=tmp_path / "idx")
+    assert code == 2 and "zip bomb" in err and "Traceback" not in err
+    assert not (tmp_path / "idx" / "hcpcs").exists()
