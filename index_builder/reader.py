@@ -299,6 +299,17 @@ class Release:
         return problems
 
 
+def _open_settled(folder: Path, attempts: int = 3) -> Release:
+    """Open a release, trying again when it is refused: an import swapping a new copy in
+    while the files are opened can pair one copy's manifest with the other's files."""
+    for _ in range(attempts - 1):
+        try:
+            return Release(folder)
+        except IndexError:
+            continue
+    return Release(folder)
+
+
 class IndexStore:
     """Every release installed under one index folder, opened lazily."""
 
@@ -316,7 +327,7 @@ class IndexStore:
             for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     try:
-                        found[set_dir.name].append(Release(rel_dir))
+                        found[set_dir.name].append(_open_settled(rel_dir))
                     except IndexError as exc:
                         self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
         for rels in found.values():

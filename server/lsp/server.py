@@ -382,9 +382,13 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         try:
             day = dt.date.fromisoformat(data["day"])
             answer = resolve(ls.store, data["set"], data["key"], day)
+            view = describe(ls.store, answer)
         except (KeyError, TypeError, ValueError):
             return item
-        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(describe(ls.store, answer)))
+        except MedcodeIndexError as exc:
+            ls.set_aside(exc)
+            return item
+        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(view))
         return item
 
     @server.feature(
