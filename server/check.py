@@ -68,6 +68,7 @@ class Skip(Exception):
 # Default for --max-size: larger files are skipped with a note, never read into memory.
 DEFAULT_MAX_BYTES = 1 << 30
 
+
 def _refusal(st: os.stat_result, max_bytes: int) -> Skip | None:
     """Why a file is not to be read (never opened if not regular), or None."""
     special = not_regular(st.st_mode)
@@ -122,9 +123,9 @@ class Walk:
                 self.error(path, exc)
                 continue
             if stat.S_ISDIR(st.st_mode):
-                before = self.checked
+                before = (self.checked, len(self.errors))
                 yield from self._folder(path)
-                if self.checked == before:
+                if (self.checked, len(self.errors)) == before:
                     self.notes.append(f"{path}: no file of a kind medcode reads ({READS})")
             elif self._wanted(path, st):
                 yield path
