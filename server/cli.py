@@ -377,7 +377,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         server.start_tcp(host, port)
     except OSError as exc:
-        _say(f"medcode: cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port (or stop what is using it)")
+        import errno
+
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        _say(f"medcode: cannot listen on {host}:{port}: {why}; choose another port (or stop what is using it)")
         return EXIT_USAGE
     return EXIT_OK
 
@@ -472,7 +475,7 @@ def _parser() -> argparse.ArgumentParser:
     _index_dir_option(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="VERB", parser_class=_Parser)
 
-    index = sub.add_parser("index", help="build, import, list, fetch, verify and remove code indexes")
+    index = _verb(sub, "index", help="build, import, list, fetch, verify and remove code indexes")
     isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION", parser_class=_Parser)
     b = _verb(isub, "build", help="build every embedded default (ICD-10-CM, ICD-10-PCS, NDC)")
     b.add_argument("--set", action="append", choices=EMBEDDED_SETS, help="only this set (repeatable)")

@@ -86,13 +86,17 @@ def test_files_over_the_size_limit_are_skipped_with_a_note(check, tmp_path):
     assert code == 1 and "checked 1 file(s)" in err
 
 
-def test_the_size_limit_defaults_to_1_gb_and_must_be_a_size(capsys):
-    args = cli._parser().parse_args(["check", "x.837"])
-    from medcode.server import check
+def test_the_size_limit_defaults_to_1_gb_and_must_be_a_size(check, tmp_path, capsys, monkeypatch):
+    from medcode.server import check as check_module
 
-    assert check.DEFAULT_MAX_BYTES == 1 << 30 and args.max_size in (None, 1 << 30)
+    assert check_module.DEFAULT_MAX_BYTES == 1 << 30
+    monkeypatch.setattr(check_module, "DEFAULT_MAX_BYTES", 1024)  # the default applies without the option
+    big = tmp_path / "big.837"
+    big.write_bytes(P837.read_bytes())
+    code, _, err = check(str(big))
+    assert code == 2 and "larger than 1 KB" in err
     with pytest.raises(SystemExit) as exc:
-        cli._parser().parse_args(["check", "--max-size", "lots", "x.837"])
+        cli.main(["check", "--max-size", "lots", str(big)])
     assert exc.value.code == 2 and "is not a size" in capsys.readouterr().err
 
 
