@@ -7,6 +7,7 @@ module relies on that and never installs a ProxyHandler of its own (that would s
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import socket
 import sys
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from . import __version__
-from .sources import SourceError
+from .sources import SourceError, not_regular, open_without_blocking
 
 CHUNK = 1 << 16
 TIMEOUT = 30.0  # seconds to connect, and between two received blocks
@@ -62,6 +64,49 @@ def local_name(url: str) -> str:
     return re.sub(r"[^\w.\- ]", "_", name) or "download"
 
 
+SCHEMES = ("https", "http", "file")
+
+
+def check_url(url: str) -> None:
+    """Refuse, before any attempt, an address that cannot be downloaded (DownloadError)."""
+    if not url or any(c.isspace() or ord(c) < 32 for c in url):
+        raise DownloadError(f"{url!r} is not a valid URL (it is empty or holds spaces or control characters)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError as exc:
+        raise DownloadError(f"{url!r} is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in SCHEMES:
+        raise DownloadError(f"{url!r} is not a URL medcode can download: use https://…, http://… or file:///path (a local mirror)")
+    if parts.scheme.lower() == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise DownloadError(f"{url!r}: a file URL names a local path: file:///path/to/file")
+    elif not parts.hostname:
+        raise DownloadError(f"{url!r} is not a valid URL: it names no host")
+
+
+def _copy_local(url: str, dest: Path, progress: Progress | None) -> Fetched:
+    """A file:// URL (a local mirror): the file copied, never a FIFO or device."""
+    path = Path(url2pathname(urlsplit(url).path))
+    try:
+        src = open_without_blocking(path)
+    except OSError as exc:
+        raise DownloadError(f"{url}: {path} cannot be read ({exc.strerror or exc})") from None
+    with src:
+        st = os.fstat(src.fileno())
+        special = not_regular(st.st_mode)
+        if special is not None:
+            raise DownloadError(f"{url}: {path} is {special[1]}, not a file")
+        done = 0
+        with open(dest, "wb") as out:
+            while block := src.read(CHUNK):
+                out.write(block)
+                done += len(block)
+                if progress:
+                    progress(done, st.st_size)
+    return Fetched(dest, done, 1, False)
+
+
 def proxy_for(url: str) -> str | None:
     """The proxy urllib will use for this URL, from the environment (None: direct)."""
     parts = urlsplit(url)
@@ -83,6 +128,9 @@ def download(
 ) -> Fetched:
     """Download url into dest. A broken transfer is retried and, when the server honours
     Range, continued where it stopped; on failure no partial file is left behind."""
+    check_url(url)
+    if urlsplit(url).scheme.lower() == "file":
+        return _copy_local(url, dest, progress)
     backoff = BACKOFF if backoff is None else backoff
     part = dest.with_name(dest.name + ".part")
     part.unlink(missing_ok=True)

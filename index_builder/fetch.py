@@ -23,7 +23,7 @@ from .build import Built, import_path
 from .catalogue import Catalogue, CatalogueFile, CatalogueRelease, load
 from .codesets import CPT, set_name
 from .model import Download
-from .sources import file_sha256
+from .sources import check_member, file_sha256
 from .reader import IndexStore
 
 DOWNLOADS = ".downloads"
@@ -75,6 +75,7 @@ def plan(
     entry = cat.entry(set_id)
     page = entry.page if entry else ""
     if url is not None:
+        dl.check_url(url)
         if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
             raise FetchError(f"--sha256 {sha256!r} is not a SHA-256 (64 hex digits)")
         known = cat.release(set_id, label) if label else None
@@ -221,6 +222,8 @@ def _check_archive(path: Path, f: CatalogueFile) -> None:
         return
     try:
         with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                check_member(path.name, info)
             bad = zf.testzip()
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise FetchError(f"{path.name} from {f.url} is a damaged zip archive ({exc})") from None

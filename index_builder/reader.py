@@ -33,7 +33,9 @@ class IndexError(Exception):  # noqa: A001 - the index's own error, not the buil
 
 
 class IndexCorrupt(IndexError):
-    pass
+    def __init__(self, message: str, folder: Path | None = None):
+        super().__init__(message)
+        self.folder = folder  # the release folder, when known: readers can set it aside
 
 
 def rebuild_hint(set_id: str) -> str:
@@ -46,9 +48,11 @@ def rebuild_hint(set_id: str) -> str:
 class _Blob:
     """Variable-length documents by id: an offset array plus one concatenated file."""
 
-    def __init__(self, idx_path: Path, bin_path: Path):
+    def __init__(self, idx_path: Path, bin_path: Path, hint: str = ""):
         self._idx_map = _map(idx_path)
         self._bin_map = _map(bin_path)
+        self.path = bin_path
+        self.hint = hint  # how to rebuild, for the message when a document is damaged
         self.offsets = memoryview(self._idx_map).cast(layout.OFFSET_TYPE)
         self.data = memoryview(self._bin_map)
         if len(self.offsets) == 0 or self.offsets[-1] != len(self.data):
@@ -61,7 +65,16 @@ class _Blob:
         return self.data[self.offsets[i] : self.offsets[i + 1]]
 
     def json(self, i: int) -> Any:
-        return orjson.loads(self.get(i))
+        # Sizes are checked on open, contents only by `index verify` (reading every byte
+        # would cost the milliseconds open promises): bytes changed in place surface here.
+        try:
+            return orjson.loads(self.get(i))
+        except orjson.JSONDecodeError:
+            raise self.damaged(i) from None
+
+    def damaged(self, i: int) -> IndexCorrupt:
+        hint = f"; {self.hint}" if self.hint else ""
+        return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){hint}", self.path.parent)
 
 
 def _map(path: Path) -> mmap.mmap | bytes:
@@ -76,7 +89,7 @@ def _trie(path: Path) -> marisa_trie.Trie:
     try:
         trie.mmap(str(path))
     except RuntimeError as exc:
-        raise IndexCorrupt(f"{path} is not a readable marisa trie ({exc})") from exc
+        raise IndexCorrupt(f"{path} is not a readable marisa trie ({exc})", path.parent) from exc
     return trie
 
 
@@ -99,6 +112,7 @@ class Release:
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupt(f"{manifest_path} is unreadable ({exc})") from exc
         m = self.manifest
+        self._hint = rebuild_hint(m.set_id)
         if m.format != layout.FORMAT_VERSION:
             raise IndexCorrupt(f"{manifest_path} has index format {m.format}, this medcode reads {layout.FORMAT_VERSION}")
         if m.byteorder != sys.byteorder:
@@ -113,7 +127,7 @@ class Release:
                 raise IndexCorrupt(f"{path} has {size} bytes, the manifest says {info['bytes']}")
         try:
             self._codes = _trie(self.path / layout.CODES)
-            self._records = _Blob(self.path / layout.RECORDS_IDX, self.path / layout.RECORDS_BIN)
+            self._records = _Blob(self.path / layout.RECORDS_IDX, self.path / layout.RECORDS_BIN, self._hint)
             self._flags = _map(self.path / layout.FLAGS)
             rank_map = _map(self.path / layout.RANK)
             self._rank = memoryview(rank_map).cast(layout.RANK_TYPE) if len(rank_map) else array(layout.RANK_TYPE)
@@ -170,7 +184,11 @@ class Release:
         return None if i is None else self._record(i)
 
     def _record(self, i: int) -> CodeRecord:
-        return CodeRecord.from_json(self._records.json(i))
+        doc = self._records.json(i)
+        try:
+            return CodeRecord.from_json(doc)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise self._records.damaged(i) from None
 
     def keys(self, prefix: str = "", flag_mask: int | None = None) -> Iterator[str]:
         """Keys starting with prefix, in sorted order; only those with a flag bit if given."""
@@ -195,7 +213,7 @@ class Release:
     # -- word search -----------------------------------------------------------------------
     @cached_property
     def _words(self) -> tuple[marisa_trie.Trie, _Blob]:
-        return _trie(self.path / layout.WORDS), _Blob(self.path / layout.POSTINGS_IDX, self.path / layout.POSTINGS_BIN)
+        return _trie(self.path / layout.WORDS), _Blob(self.path / layout.POSTINGS_IDX, self.path / layout.POSTINGS_BIN, self._hint)
 
     def _postings(self, word_id: int) -> memoryview:
         return self._words[1].get(word_id).cast(layout.OFFSET_TYPE)
@@ -251,7 +269,7 @@ class Release:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexCorrupt(f"{path} is unreadable ({exc})") from exc
+            raise IndexCorrupt(f"{path} is unreadable ({exc}); {self._hint}", self.path) from exc
 
     def aux(self, name: str, key: str) -> Any | None:
         if name not in self.manifest.aux:
@@ -261,7 +279,7 @@ class Release:
             return cached
         if name not in self._aux:
             trie_name, idx_name, bin_name = layout.aux_files(name)
-            self._aux[name] = (_trie(self.path / trie_name), _Blob(self.path / idx_name, self.path / bin_name))
+            self._aux[name] = (_trie(self.path / trie_name), _Blob(self.path / idx_name, self.path / bin_name, self._hint))
         trie, blob = self._aux[name]
         i = trie.get(key)
         doc = None if i is None else blob.json(i)
@@ -281,6 +299,17 @@ class Release:
         return problems
 
 
+def _open_settled(folder: Path, attempts: int = 3) -> Release:
+    """Open a release, trying again when it is refused: an import swapping a new copy in
+    while the files are opened can pair one copy's manifest with the other's files."""
+    for _ in range(attempts - 1):
+        try:
+            return Release(folder)
+        except IndexError:
+            continue
+    return Release(folder)
+
+
 class IndexStore:
     """Every release installed under one index folder, opened lazily."""
 
@@ -298,7 +327,7 @@ class IndexStore:
             for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     try:
-                        found[set_dir.name].append(Release(rel_dir))
+                        found[set_dir.name].append(_open_settled(rel_dir))
                     except IndexError as exc:
                         self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
         for rels in found.values():
@@ -308,6 +337,23 @@ class IndexStore:
 
     def reload(self) -> None:
         self._releases = None
+
+    def set_aside(self, exc: IndexError) -> bool:
+        """Stop using the release a damage was found in (until the next reload), noting the
+        problem; the other releases keep answering. False when the damage names no release
+        in use (nothing to set aside)."""
+        folder = getattr(exc, "folder", None)
+        loaded = self._load()
+        for set_id, rels in loaded.items():
+            kept = [r for r in rels if r.path != folder]
+            if len(kept) != len(rels):
+                if kept:
+                    loaded[set_id] = kept
+                else:
+                    del loaded[set_id]
+                self.problems.append(str(exc))
+                return True
+        return False
 
     def is_empty(self) -> bool:
         return not self._load()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import zlib
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import BinaryIO
 
 from .model import Source, SourceFile
 
@@ -31,6 +34,66 @@ class InputFile:
         return self.name.lower()
 
 
+_SPECIAL = (
+    (stat.S_ISFIFO, "FIFO", "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "socket", "a socket"),
+    (stat.S_ISCHR, "device", "a character device"),
+    (stat.S_ISBLK, "device", "a block device"),
+    (stat.S_ISDIR, "folder", "a folder"),
+)
+
+
+def not_regular(mode: int) -> tuple[str, str] | None:
+    """For a file mode that is not a regular file, a short and a long name of what it is
+    ("FIFO", "a FIFO (named pipe)"); None for a regular file. Such files are never opened:
+    a FIFO blocks, /dev/zero never ends."""
+    if stat.S_ISREG(mode):
+        return None
+    return next(((short, long) for test, short, long in _SPECIAL if test(mode)), ("special file", "not a regular file"))
+
+
+def open_without_blocking(path: Path) -> BinaryIO:
+    """Open for reading without blocking: opening a FIFO with no writer would wait forever.
+    Callers check what was opened (os.fstat, not_regular) before reading from it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(path, flags), "rb")
+
+
+def read_regular(path: Path) -> bytes:
+    """A regular file's bytes; a FIFO, socket or device (also behind a link) is refused
+    without blocking: opened non-blocking and checked once open."""
+    try:
+        fh = open_without_blocking(path)
+    except FileNotFoundError:
+        raise SourceError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise SourceError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    with fh:
+        special = not_regular(os.fstat(fh.fileno()).st_mode)
+        if special is not None:
+            raise SourceError(f"{path} is {special[1]}, not a file: give the path of a file, a zip or a folder")
+        return fh.read()
+
+
+# A zip member is read whole into memory: members declaring more than this, or expanding more
+# than _MAX_RATIO times beyond a few megabytes, are refused before any byte is inflated (zip
+# bombs). The largest official member (the NDC package list) is well under both.
+MAX_MEMBER_BYTES = 2 << 30
+_MAX_RATIO = 200
+_RATIO_FROM = 16 << 20
+
+
+def check_member(archive: str, info: zipfile.ZipInfo) -> None:
+    """Refuse a member whose declared size is implausible; zipfile never inflates past the
+    declared size, so this bounds what reading it can cost."""
+    size, packed = info.file_size, max(info.compress_size, 1)
+    if size > MAX_MEMBER_BYTES or (size > _RATIO_FROM and size / packed > _MAX_RATIO):
+        raise SourceError(
+            f"{archive}: the member {info.filename} would expand from {packed:,} to {size:,} bytes "
+            "(a zip bomb, or a damaged archive); it was not read"
+        )
+
+
 def read_inputs(path: Path) -> list[InputFile]:
     """The files inside path: itself, a zip's members (one level of nested zips), or a folder's files."""
     path = Path(path)
@@ -39,10 +102,10 @@ def read_inputs(path: Path) -> list[InputFile]:
     if path.is_dir():
         out: list[InputFile] = []
         for p in sorted(path.rglob("*")):
-            if p.is_file():
+            if p.is_file():  # FIFOs and devices (also behind links) are not files
                 out.extend(read_inputs(p))
         return out
-    data = path.read_bytes()
+    data = read_regular(path)
     return _expand(path.name, data)
 
 
@@ -63,6 +126,7 @@ def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
             for info in zf.infolist():
                 if info.is_dir() or "__MACOSX" in info.filename:
                     continue
+                check_member(name, info)
                 member = zf.read(info)
                 out.extend(_expand(Path(info.filename).name, member, depth + 1))
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
@@ -106,7 +170,7 @@ def file_source(path: Path, used: list[InputFile] | None = None) -> Source:
     path = Path(path)
     files = []
     if path.is_file():
-        data = path.read_bytes()
+        data = read_regular(path)
         files.append(SourceFile(path.name, sha256(data), len(data)))
     for f in used or []:
         if not files or f.name != files[0].name:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import json
 import os
+import secrets
 import shutil
 import sys
-import tempfile
 from array import array
 from collections import defaultdict
 from pathlib import Path
@@ -27,6 +29,37 @@ class IndexWriteError(Exception):
     pass
 
 
+def _cannot_write(folder: Path, exc: OSError | None = None) -> IndexWriteError:
+    why = f" ({exc.strerror})" if exc is not None and exc.strerror else ""
+    return IndexWriteError(
+        f"cannot write to the index folder {folder}{why}: choose a folder you can write with "
+        "--index-dir FOLDER or MEDCODE_INDEX_DIR, or ask its owner to update it"
+    )
+
+
+def ensure_writable(root: Path) -> None:
+    """Fail early, before a long import, when the index folder cannot be written."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(root, exc) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise _cannot_write(root)
+
+
+def remove_release(folder: Path) -> None:
+    """Remove an installed release: first moved aside in one step, so readers see it either
+    whole or gone, then deleted."""
+    folder = Path(folder)
+    if not os.access(folder.parent, os.W_OK | os.X_OK):
+        raise _cannot_write(folder.parent)
+    aside = folder.with_name(f".removing-{folder.name}-{secrets.token_hex(4)}")
+    try:
+        os.rename(folder, aside)
+    except OSError as exc:
+        raise _cannot_write(folder.parent, exc) from None
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _flags(rec: CodeRecord, cutoff: str | None) -> int:
@@ -87,29 +120,81 @@ def write_release(root: Path, result: ImportResult) -> Path:
             f"release label {result.release!r} is not usable as a folder name "
             "(letters, digits, '.', '_' and '-' only)"
         )
+    ensure_writable(root)
     set_dir = Path(root) / result.set_id
-    set_dir.mkdir(parents=True, exist_ok=True)
     target = set_dir / result.release
-    tmp = Path(tempfile.mkdtemp(prefix=f".building-{result.release}-", dir=set_dir))
+    # mkdir, unlike tempfile.mkdtemp (0700), honours the umask: a shared index folder must
+    # stay readable by the other users who check files with it.
+    tmp = set_dir / f".building-{result.release}-{secrets.token_hex(6)}"
+    try:
+        set_dir.mkdir(exist_ok=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise _cannot_write(set_dir, exc) from None
     try:
         manifest = _write_into(tmp, result)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
+    except PermissionError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _cannot_write(set_dir, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE). False where the
+    system or file system cannot; raises when b vanished meanwhile (FileNotFoundError)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc before 2.28, musl
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap_into_place(new: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".replaced-{target.name}-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Put new at target. Readers never find target missing while a release is installed
+    there: it is exchanged with the new folder in one step, and when several imports of the
+    same release race, the last to swap wins and each leaves a complete folder."""
+    for _ in range(100):
+        try:
+            os.rename(new, target)  # nothing there yet (or an empty folder)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        try:
+            exchanged = _exchange(new, target)
+        except FileNotFoundError:
+            continue  # removed meanwhile: try the plain rename again
+        if exchanged:
+            shutil.rmtree(new, ignore_errors=True)  # new now holds the release replaced
+            return
+        # No atomic exchange here: move the old one aside, leaving a brief gap.
+        old = target.with_name(f".replaced-{target.name}-{secrets.token_hex(6)}")
+        try:
+            os.rename(target, old)
+        except FileNotFoundError:
+            continue
+        try:
+            os.rename(new, target)
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    raise IndexWriteError(f"{target} kept changing while this release was written; try again")
 
 
 def _write_into(folder: Path, result: ImportResult) -> Manifest:

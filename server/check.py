@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from medcode.index_builder.reader import IndexStore
-from medcode.index_builder.sources import decode
+from medcode.index_builder.sources import decode, not_regular, open_without_blocking
 
-from .analysis import DocumentChecker
+from .analysis import NONE, DocumentChecker
 from .findings import Finding, Severity
 from .kinds import Options
 from .positions import LineIndex
@@ -51,22 +52,149 @@ class Located:
         return f"{self.path}:{self.line + 1}:{self.character + 1}: {f.effective_severity.label}: {f.message} [{f.rule}]"
 
 
-def iter_files(paths: list[str]) -> Iterator[Path]:
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
-        else:
-            yield path
+class Skip(Exception):
+    """A path that is not read: args are the short reason counted in the summary ("FIFO")
+    and the note shown for the path ("a FIFO (named pipe), never opened")."""
+
+    @property
+    def reason(self) -> str:
+        return self.args[0]
+
+    @property
+    def note(self) -> str:
+        return self.args[1]
 
 
-def read_text(path: Path) -> str | None:
+# Default for --max-size: larger files are skipped with a note, never read into memory.
+DEFAULT_MAX_BYTES = 1 << 30
+
+
+def _refusal(st: os.stat_result, max_bytes: int) -> Skip | None:
+    """Why a file is not to be read (never opened if not regular), or None."""
+    special = not_regular(st.st_mode)
+    if special is not None:
+        return Skip(special[0], f"{special[1]}, never opened")
+    if st.st_size > max_bytes:
+        return Skip("too large", f"{_size_text(st.st_size)}, larger than {_size_text(max_bytes)} (see --max-size)")
+    return None
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"
+
+
+BINARY = "binary"
+NOT_A_KIND = "not a kind medcode reads"
+READS = "X12 837, price-transparency CSV or JSON, chargemaster CSV, templates"
+
+
+@dataclass
+class Walk:
+    """What happened to every path named: checked, skipped (and why) or unreadable."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    checked: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # short reason -> count
+    notes: list[str] = field(default_factory=list)  # one line per path worth naming
+    errors: list[str] = field(default_factory=list)  # paths that could not be read
+    _seen: set[tuple[int, int]] = field(default_factory=set)
+
+    def skip(self, path: Path | str, reason: str, note: str | None = None) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        if note:
+            self.notes.append(f"{path}: skipped: {note}")
+
+    def error(self, path: Path | str, exc: OSError) -> None:
+        self.errors.append(f"{path}: cannot be read ({exc.strerror or exc})")
+
+    def files(self, paths: list[str]) -> Iterator[Path]:
+        """Regular files under paths, each once; everything else is noted and never opened."""
+        for raw in paths:
+            path = Path(raw)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                self.errors.append(f"{path} does not exist")
+                continue
+            except OSError as exc:
+                self.error(path, exc)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                before = (self.checked, len(self.errors))
+                yield from self._folder(path)
+                if (self.checked, len(self.errors)) == before:
+                    self.notes.append(f"{path}: no file of a kind medcode reads ({READS})")
+            elif self._wanted(path, st):
+                yield path
+
+    def _folder(self, top: Path) -> Iterator[Path]:
+        def unreadable(exc: OSError) -> None:
+            self.error(exc.filename or top, exc)
+
+        for root, dirs, files in os.walk(top, onerror=unreadable):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith("."):
+                    continue
+                path = Path(root) / name
+                try:
+                    st = path.stat()  # follows links: a link to /dev/zero is a device
+                except FileNotFoundError:
+                    self.skip(path, "broken link", "a link to nothing")
+                    continue
+                except OSError as exc:
+                    self.error(path, exc)
+                    continue
+                if self._wanted(path, st):
+                    yield path
+
+    def _wanted(self, path: Path, st: os.stat_result) -> bool:
+        key = (st.st_dev, st.st_ino)
+        if key in self._seen:  # named twice, or reached again through a link
+            return False
+        self._seen.add(key)
+        refused = _refusal(st, self.max_bytes)
+        if refused is not None:
+            self.skip(path, refused.reason, refused.note)
+            return False
+        return True
+
+    @property
+    def nothing_checked(self) -> bool:
+        """Nothing was checked although something was named that could not be (a FIFO,
+        an unreadable or over-large file): that is no clean result."""
+        return self.checked == 0 and (bool(self.errors) or any(r not in (BINARY, NOT_A_KIND) for r in self.skipped))
+
+    def summary(self) -> str:
+        skipped = sum(self.skipped.values())
+        line = f"checked {self.checked} file(s)"
+        if skipped:
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+            line += f", skipped {skipped} ({why})"
+        if self.errors:
+            line += f", {len(self.errors)} unreadable"
+        return line
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """A regular file's bytes. Opened without blocking and checked again once open, so a
+    path swapped for a FIFO or device after the walk is still never read (raises Skip)."""
+    with open_without_blocking(path) as fh:
+        refused = _refusal(os.fstat(fh.fileno()), max_bytes)
+        if refused is not None:
+            raise refused
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:  # grew since the stat
+        raise Skip("too large", f"larger than {_size_text(max_bytes)} (see --max-size)")
+    return data
+
+
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
     """The file as text, or None when it is binary."""
-    data = path.read_bytes()
+    data = read_bytes(path, max_bytes)
     head = data[:_SNIFF]
     utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head.count(0) > len(head) // 4 and (head[1] == 0 or head[0] == 0))
     if b"\x00" in head and not utf16:
@@ -75,19 +203,27 @@ def read_text(path: Path) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def check_paths(paths: list[str], store: IndexStore, options: Options = Options()) -> tuple[list[Located], list[str]]:
+def check_paths(paths: list[str], store: IndexStore, options: Options = Options(), walk: Walk | None = None) -> tuple[list[Located], list[str]]:
+    walk = walk if walk is not None else Walk()
     verdicts = Verdicts(store)
     located: list[Located] = []
-    errors: list[str] = []
-    for path in iter_files(paths):
+    for path in walk.files(paths):
         try:
-            text = read_text(path)
+            text = read_text(path, walk.max_bytes)
+        except Skip as exc:
+            walk.skip(path, exc.reason, exc.note)
+            continue
         except OSError as exc:
-            errors.append(f"{path}: {exc.strerror or exc}")
+            walk.error(path, exc)
             continue
         if text is None:
+            walk.skip(path, BINARY)
             continue
         analysis = DocumentChecker(verdicts).check(text, name=str(path), options=options)
+        if analysis.kind == NONE:
+            walk.skip(path, NOT_A_KIND)
+            continue
+        walk.checked += 1
         if not analysis.findings:
             continue
         index = LineIndex(text)
@@ -95,18 +231,21 @@ def check_paths(paths: list[str], store: IndexStore, options: Options = Options(
             line, char = index.position(f.start)
             end_line, end_char = index.position(f.end)
             located.append(Located(str(path), line, char, end_line, end_char, f))
-    return located, errors
+    return located, walk.errors
 
 
-def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Options()) -> int:
-    missing = [p for p in paths if not Path(p).exists()]
-    for p in missing:
-        print(f"medcode: {p} does not exist", file=sys.stderr)
-    if missing:
-        return 2
-    located, errors = check_paths(paths, store, options)
+def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Options(), max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+    """Check paths; findings on stdout (text lines or one JSON array), everything about the
+    run itself (unreadable paths, skipped files, counts) on stderr.
+
+    Exit 1 when there are errors among the findings; else 2 when a path could not be read, or
+    nothing named could be checked (an unchecked file must not pass as clean); else 0."""
+    walk = Walk(max_bytes=max_bytes)
+    located, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk)
     for e in errors:
         print(f"medcode: {e}", file=sys.stderr)
+    for note in walk.notes:
+        print(f"medcode: note: {note}", file=sys.stderr)
     if fmt == "json":
         print(json.dumps([item.to_json() for item in located], indent=2, ensure_ascii=False))
     else:
@@ -114,7 +253,8 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
             print(item.to_text())
         counts = {s: sum(1 for i in located if i.finding.effective_severity == s) for s in Severity}
         summary = ", ".join(f"{n} {s.label}(s)" for s, n in counts.items() if n)
-        print(summary or "no findings", file=sys.stderr)
-    if errors:
-        return 2
-    return 1 if any(i.finding.effective_severity == Severity.ERROR for i in located) else 0
+        print(summary or ("no findings" if walk.checked else "nothing was checked"), file=sys.stderr)
+    print(walk.summary(), file=sys.stderr)
+    if any(i.finding.effective_severity == Severity.ERROR for i in located):
+        return 1
+    return 2 if errors or walk.nothing_checked else 0

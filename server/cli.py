@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from collections.abc import Sequence
@@ -21,13 +22,13 @@ from medcode.index_builder.lookup import Answer, Status, resolve
 from medcode.index_builder.reader import IndexError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.sources import SourceError
-from medcode.index_builder.writer import IndexWriteError
+from medcode.index_builder.writer import IndexWriteError, ensure_writable, remove_release
 
 from . import textview
 from .describe import describe
 from .findings import OFF_BY_DEFAULT
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _say(message: str) -> None:
@@ -39,6 +40,22 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+
+
+def _size(text: str) -> int:
+    """A byte count as typed: 500000, 500K, 20MB, 1G."""
+    number = text.strip().rstrip("bBkKmMgG")
+    unit = text.strip()[len(number):].lower()
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1
+    if unit not in _SIZE_UNITS or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 500K, 20MB, 1G)")
+    return int(value * _SIZE_UNITS[unit])
 
 
 def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> IndexStore:
@@ -56,6 +73,7 @@ def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> Ind
 # -- index -------------------------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
     root = index_dir(args.index_dir)
+    ensure_writable(root)
     sets = tuple(args.set) if args.set else EMBEDDED_SETS
     _say(f"Building {', '.join(set_name(s) for s in sets)} into {root}")
     built = build_defaults(root, sets, progress=_say)
@@ -65,6 +83,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_import(args: argparse.Namespace) -> int:
     root = index_dir(args.index_dir)
+    ensure_writable(root)
     _say(f"Importing {args.path} as {set_name(args.set_id)} …")
     built = import_path(
         root,
@@ -187,6 +206,7 @@ def cmd_index_fetch(args: argparse.Namespace) -> int:
         _say("medcode: --sha256 checks a --url download; catalogue files carry their own checksums")
         return EXIT_USAGE
     root = index_dir(args.index_dir)
+    ensure_writable(root)
     cat = release_catalogue.load()
     failed = 0
     for set_id in dict.fromkeys(args.sets):
@@ -228,14 +248,12 @@ def cmd_index_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    import shutil
-
     store = _open_store(args, build_if_empty=False)
     rel = store.release(args.set_id, args.release)
     if rel is None:
         _say(f"no {args.set_id} release {args.release!r} in {store.root}")
         return EXIT_USAGE
-    shutil.rmtree(rel.path)
+    remove_release(rel.path)
     _say(f"removed {rel.title} ({rel.path})")
     return EXIT_OK
 
@@ -261,8 +279,20 @@ def answers_for(store: IndexStore, text: str, set_id: str | None, day: dt.date |
     return sorted(shown, key=lambda a: not a.found)
 
 
+def _unknown_set(store: IndexStore, set_id: str | None) -> bool:
+    """Say so when --set names neither an official set nor a local one installed here."""
+    if not set_id or set_id in OFFICIAL_SETS or set_id in store.sets():
+        return False
+    local = [s for s in store.sets() if s not in OFFICIAL_SETS]
+    also = f"; local sets installed: {', '.join(local)}" if local else ""
+    _say(f"medcode: --set {set_id}: no such code set; use one of {', '.join(OFFICIAL_SETS)}{also}")
+    return True
+
+
 def cmd_lookup(args: argparse.Namespace) -> int:
     store = _open_store(args)
+    if _unknown_set(store, args.set):
+        return EXIT_USAGE
     answers = answers_for(store, args.code, args.set, args.date)
     if not answers:
         hint = f" for {set_name(args.set)}" if args.set else ""
@@ -280,6 +310,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     store = _open_store(args)
+    if _unknown_set(store, args.set):
+        return EXIT_USAGE
     query = " ".join(args.words)
     sets = [args.set] if args.set else store.sets()
     hits = []
@@ -322,7 +354,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from . import check
     from .kinds import Options
 
-    return check.run(args.paths, _open_store(args), args.format, Options(rules_on=frozenset(args.enable or ())))
+    options = Options(rules_on=frozenset(args.enable or ()))
+    return check.run(args.paths, _open_store(args), args.format, options, max_bytes=args.max_size or check.DEFAULT_MAX_BYTES)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -333,33 +366,126 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Checks run in a worker thread; a shorter switch interval lets hover and completion
     # take the GIL between the check's steps instead of waiting 5 ms slices.
     sys.setswitchinterval(0.001)
-    server = create_server(args.index_dir)
+    address = None
     if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not port.isdigit():
-            _say(f"medcode: --tcp needs HOST:PORT, not {args.tcp!r}")
+        address = _tcp_address(args.tcp)
+        if isinstance(address, str):
+            _say(f"medcode: {address}")
             return EXIT_USAGE
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
+    server = create_server(args.index_dir)
+    if address is None:
         server.start_io()
+        return EXIT_OK
+    host, port = address
+    try:
+        server.start_tcp(host, port)
+    except OSError as exc:
+        import errno
+
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        _say(f"medcode: cannot listen on {host}:{port}: {why}; choose another port (or stop what is using it)")
+        return EXIT_USAGE
     return EXIT_OK
 
 
-# -- parser ------------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="medcode", description="US medical codes: indexes, look-up, search.")
-    p.add_argument("--version", action="version", version=f"medcode {__version__}")
-    p.add_argument("--index-dir", help=f"index folder (default: ${ENV_VAR}, else the user data directory)")
-    sub = p.add_subparsers(dest="command", required=True)
+def _tcp_address(text: str) -> tuple[str, int] | str:
+    """(host, port) from --tcp HOST:PORT, or what is wrong with it."""
+    import socket
 
-    index = sub.add_parser("index", help="build, import and list code indexes")
-    isub = index.add_subparsers(dest="index_command", required=True)
-    b = isub.add_parser("build", help="build every embedded default (ICD-10-CM, ICD-10-PCS, NDC)")
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"--tcp needs HOST:PORT with a port from 1 to 65535, not {text!r}"
+    try:
+        socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
+        return f"--tcp {text}: the host {host!r} does not resolve ({reason}); try 127.0.0.1"
+    return host, int(port)
+
+
+# -- parser ------------------------------------------------------------------------------------
+CHECK_EPILOG = """\
+file kinds (recognised by content, then by name):
+  X12 837 P/I/D claims          any name; starts with ISA
+  price-transparency CSV/JSON   CMS standard-charge files, v2 and v3, tall and wide
+  chargemaster CSV/TSV          a header row with CPT / HCPCS / NDC / revenue-code columns
+  templates                     .md .markdown .txt .text .j2 .jinja .jinja2 .hbs .smartphrase .note
+Folders are searched recursively (dot files and dot folders are left out). FIFOs, sockets and
+devices are never opened; files larger than --max-size are skipped; both are noted on stderr,
+with a count of the files checked and skipped.
+
+output: --format text prints path:line:column: severity: message [rule];
+        --format json prints one JSON array of findings (path, line, character, end_line,
+        end_character, code, code_set, rule, severity, message); notes go to stderr.
+
+exit status:
+  0  no errors found (warnings and notes may be printed)
+  1  at least one finding of severity error
+  2  usage or input error (a path missing or unreadable, nothing checked)
+  3  internal error (a bug in medcode)
+"""
+
+TOP_EPILOG = """\
+verbs:
+  index build | import | list | status | fetch | verify | remove   manage the code indexes
+  lookup CODE        describe a code          search WORDS   find codes by description
+  check PATH...      report code errors       serve          run the language server
+
+exit status: 0 ok, 1 findings (or nothing found), 2 usage or input error, 3 internal error.
+Run `medcode VERB --help` for a verb's options.
+"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
+def _index_dir_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--index-dir works before or after the verb: only the top-level copy sets a default,
+    so a verb's copy, when not given, never overwrites one given before the verb."""
+    parser.add_argument(
+        "--index-dir",
+        metavar="FOLDER",
+        default=None if top else argparse.SUPPRESS,
+        help=f"index folder (default: ${ENV_VAR}, else the user data directory)",
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """Sub-verbs inherit the index-dir option and a help formatter that keeps epilog layout."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _verb(sub, name: str, **kwargs) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, **kwargs)
+    _index_dir_option(parser)
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="medcode", description="US medical codes: indexes, look-up, search, file checks and the language server.", epilog=TOP_EPILOG)
+    p.add_argument("--version", action="version", version=f"medcode {__version__}")
+    _index_dir_option(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="VERB", parser_class=_Parser)
+
+    index = _verb(sub, "index", help="build, import, list, fetch, verify and remove code indexes")
+    isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION", parser_class=_Parser)
+    b = _verb(isub, "build", help="build every embedded default (ICD-10-CM, ICD-10-PCS, NDC)")
     b.add_argument("--set", action="append", choices=EMBEDDED_SETS, help="only this set (repeatable)")
     b.set_defaults(func=cmd_index_build)
-    imp = isub.add_parser("import", help="import official files (zip, file or folder) or a two-column list")
+    imp = _verb(isub, "import", help="import official files (zip, file or folder) or a two-column list")
     imp.add_argument("set_id", metavar="SET", help=f"{', '.join(OFFICIAL_SETS)}, or a local set name")
-    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("path", metavar="PATH", help="a zip, a file or a folder of the set's official files, or a code,description list")
     imp.add_argument("--release", help="release label (default: from the file names or contents)")
     imp.add_argument("--effective", type=_date, help="first day the release is in force (YYYY-MM-DD)")
     imp.add_argument("--two-column", action="store_true", help="read PATH as a plain code,description list")
@@ -367,70 +493,113 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--complete", dest="complete", action="store_true", default=None, help="the file lists every code of the set")
     g.add_argument("--partial", dest="complete", action="store_false", help="the file lists only some codes")
     imp.set_defaults(func=cmd_index_import)
-    ls = isub.add_parser("list", help="installed releases with counts, dates and sources")
-    ls.add_argument("--json", action="store_true")
+    ls = _verb(isub, "list", help="installed releases with counts, dates and sources")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ls.set_defaults(func=cmd_index_list)
-    st = isub.add_parser("status", help="per set: releases installed, the one in force today, and what is stale or missing")
-    st.add_argument("--json", action="store_true")
+    st = _verb(isub, "status", help="per set: releases installed, the one in force today, and what is stale or missing")
+    st.add_argument("--json", action="store_true", help="print JSON instead of a table")
     st.set_defaults(func=cmd_index_status)
-    fe = isub.add_parser(
+    fe = _verb(
+        isub,
         "fetch",
         help="download, check and import official releases (CDC, CMS, FDA)",
         description=(
             "Download the official files of each SET (icd10cm, icd10pcs, hcpcs, ndc), check them and import them. "
             "Addresses come from the release catalogue shipped with medcode (or $MEDCODE_CATALOGUE). "
-            "Proxies: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured."
+            "Proxies: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured. "
+            "--url also takes file:///path for a local mirror."
         ),
     )
     fe.add_argument("sets", nargs="+", metavar="SET", help="icd10cm, icd10pcs, hcpcs, ndc")
     which = fe.add_mutually_exclusive_group()
     which.add_argument("--release", metavar="LABEL", help="a release of the catalogue (e.g. FY2027, 2026-Q4)")
     which.add_argument("--latest", action="store_true", help="the newest release in force today (the default)")
-    fe.add_argument("--url", help="download this file instead of the catalogue's (one set only)")
+    fe.add_argument("--url", help="download this file instead of the catalogue's (one set only; http, https or file URL)")
     fe.add_argument("--sha256", metavar="HEX", help="with --url: the checksum the download must have")
     fe.add_argument("--accept-changed", action="store_true", help="import files whose SHA-256 differs from the catalogue's (changed upstream)")
     fe.add_argument("--force", action="store_true", help="download again a release that is already installed")
     fe.add_argument("--timeout", type=float, default=downloads.TIMEOUT, metavar="SECONDS", help=f"to connect, and between received blocks (default {downloads.TIMEOUT:g})")
     fe.add_argument("--retries", type=int, default=downloads.RETRIES, metavar="N", help=f"further attempts after a failure, with backoff (default {downloads.RETRIES})")
     fe.set_defaults(func=cmd_index_fetch)
-    ver = isub.add_parser("verify", help="check every index file against its checksum")
+    ver = _verb(isub, "verify", help="check every index file against its checksum")
     ver.set_defaults(func=cmd_index_verify)
-    rm = isub.add_parser("remove", help="remove one installed release")
-    rm.add_argument("set_id", metavar="SET")
-    rm.add_argument("release", metavar="RELEASE")
+    rm = _verb(isub, "remove", help="remove one installed release")
+    rm.add_argument("set_id", metavar="SET", help="the code set of the release (see `medcode index list`)")
+    rm.add_argument("release", metavar="RELEASE", help="the release label (see `medcode index list`)")
     rm.set_defaults(func=cmd_index_remove)
 
-    lk = sub.add_parser("lookup", help="describe a code")
-    lk.add_argument("code")
+    lk = _verb(sub, "lookup", help="describe a code")
+    lk.add_argument("code", metavar="CODE", help="the code as written (E11.9, E119, 0016070, 0002-1433-80 …)")
     lk.add_argument("--set", help="the code set (default: every set the code's shape allows)")
     lk.add_argument("--date", type=_date, help="date of service (default: today)")
-    lk.add_argument("--json", action="store_true")
+    lk.add_argument("--json", action="store_true", help="print JSON instead of text")
     lk.set_defaults(func=cmd_lookup)
 
-    se = sub.add_parser("search", help="find codes by description words")
-    se.add_argument("words", nargs="+")
+    se = _verb(sub, "search", help="find codes by description words")
+    se.add_argument("words", nargs="+", metavar="WORD", help="words of the description (word beginnings match too)")
     se.add_argument("--set", help="search one set only")
-    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N results (default 20)")
     se.add_argument("--date", type=_date, help="use the releases in force on this date")
-    se.add_argument("--json", action="store_true")
+    se.add_argument("--json", action="store_true", help="print JSON instead of text")
     se.set_defaults(func=cmd_search)
-    ck = sub.add_parser("check", help="report invalid codes in files and folders (exit 1 on errors)")
-    ck.add_argument("paths", nargs="+", metavar="PATH")
-    ck.add_argument("--format", choices=("text", "json"), default="text")
-    ck.add_argument("--enable", action="append", choices=sorted(OFF_BY_DEFAULT), metavar="RULE",
-                    help=f"switch on a rule that is off by default ({', '.join(sorted(OFF_BY_DEFAULT))}); repeatable")
+    ck = _verb(
+        sub,
+        "check",
+        help="report invalid codes in files and folders (exit 1 on errors)",
+        description="Check files and folders for code errors: the same findings as the editor.",
+        epilog=CHECK_EPILOG,
+    )
+    ck.add_argument("paths", nargs="+", metavar="PATH", help="files and folders to check")
+    ck.add_argument("--format", choices=("text", "json"), default="text", help="text (default): one line per finding; json: one JSON array")
+    ck.add_argument(
+        "--max-size",
+        type=_size,
+        metavar="SIZE",
+        help="skip files larger than this, with a note (default 1G; e.g. 500M, 20MB)",
+    )
+    ck.add_argument(
+        "--enable",
+        action="append",
+        choices=sorted(OFF_BY_DEFAULT),
+        metavar="RULE",
+        help=f"switch on a rule that is off by default ({', '.join(sorted(OFF_BY_DEFAULT))}); repeatable",
+    )
     ck.set_defaults(func=cmd_check)
 
-    sv = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
+    sv = _verb(sub, "serve", help="run the language server (stdio unless --tcp)")
     sv.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP port instead of stdio")
     sv.add_argument("--stdio", action="store_true", help="use stdio (the default; accepted for editor clients)")
     sv.set_defaults(func=cmd_serve)
     return p
 
 
+def _index_dir_problem(args: argparse.Namespace) -> str | None:
+    root = index_dir(args.index_dir)
+    if root.exists() and not root.is_dir():
+        return f"the index folder {root} is a file: pass --index-dir FOLDER (or set {ENV_VAR}) naming a folder"
+    return None
+
+
+def _internal_error(exc: BaseException) -> str:
+    """One line for a bug: the exception's type and where it was raised, never its message
+    (it may quote document text, which is protected health information)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return (
+        f"medcode: internal error ({type(exc).__name__}{where}); this is a bug in medcode {__version__}: "
+        "please report it with the command you ran"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        problem = _index_dir_problem(args)
+        if problem:
+            _say(f"medcode: {problem}")
+            return EXIT_USAGE
         return args.func(args)
     except (SourceError, IndexWriteError, MedcodeIndexError) as exc:
         _say(f"medcode: {exc}")
@@ -440,6 +609,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        # The machine said no (permissions, a full disk, a missing file): the user can act on it.
+        where = f"{exc.filename}: " if exc.filename else ""
+        _say(f"medcode: {where}{exc.strerror or exc}")
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - a bug: exit 3 so CI tells it from findings (1)
+        if os.environ.get("MEDCODE_DEBUG"):
+            raise
+        _say(_internal_error(exc))
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from medcode.index_builder.build import build_defaults
 from medcode.index_builder.freshness import freshness, stale_message
 from medcode.index_builder.location import index_dir
 from medcode.index_builder.lookup import resolve
+from medcode.index_builder.reader import IndexError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
 from ..analysis import Analysis, DocumentChecker
@@ -138,6 +139,20 @@ class MedcodeServer(LanguageServer):
                 doc.analysis = None
                 doc.analysis_version = None
 
+    def set_aside(self, exc: MedcodeIndexError) -> bool:
+        """Damage found in a release while answering: say which file and how to rebuild it,
+        and answer on without that release instead of failing the request (-32603)."""
+        message = f"medcode: {exc}"
+        log.error("%s", message)  # paths and commands only, no document text
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message))
+        if not self.store.set_aside(exc):
+            return False
+        self.verdicts = Verdicts(self.store)
+        self.generation += 1
+        for doc in self.documents.all():
+            doc.checker = None  # checkers remember verdicts of the release set aside
+        return True
+
     def build_in_background(self) -> None:
         """First run: build the embedded defaults without blocking the editor."""
         token = "medcode-build"
@@ -220,10 +235,16 @@ class MedcodeServer(LanguageServer):
         call with doc.lock held."""
         text, version = doc.text, doc.version
         if doc.analysis is None or doc.analysis_version != version:
-            if doc.checker is None:
-                doc.checker = DocumentChecker(self.verdicts)
             started = time.perf_counter()
-            analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options)
+            while True:
+                if doc.checker is None:
+                    doc.checker = DocumentChecker(self.verdicts)
+                try:
+                    analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options)
+                    break
+                except MedcodeIndexError as exc:
+                    if not self.set_aside(exc):  # each pass sets one release aside: this ends
+                        raise
             doc.analysis, doc.analysis_version = analysis, version
             log.info("checked %d characters in %.0f ms (%d claims re-checked)", len(text), 1000 * (time.perf_counter() - started), analysis.claims_checked)
         return doc.analysis, text, version
@@ -340,12 +361,20 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: MedcodeServer, params: types.HoverParams):
         doc = ls.documents.get(params.text_document.uri)
-        return hover.hover(ls, doc, params.position) if doc else None
+        try:
+            return hover.hover(ls, doc, params.position) if doc else None
+        except MedcodeIndexError as exc:
+            ls.set_aside(exc)
+            return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, f"**medcode:** {exc}"))
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[":", "*"], resolve_provider=True))
     def on_completion(ls: MedcodeServer, params: types.CompletionParams):
         doc = ls.documents.get(params.text_document.uri)
-        return completion.complete(ls, doc, params.position) if doc else None
+        try:
+            return completion.complete(ls, doc, params.position) if doc else None
+        except MedcodeIndexError as exc:
+            ls.set_aside(exc)
+            return None
 
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
     def on_resolve(ls: MedcodeServer, item: types.CompletionItem) -> types.CompletionItem:
@@ -353,9 +382,13 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         try:
             day = dt.date.fromisoformat(data["day"])
             answer = resolve(ls.store, data["set"], data["key"], day)
+            view = describe(ls.store, answer)
         except (KeyError, TypeError, ValueError):
             return item
-        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(describe(ls.store, answer)))
+        except MedcodeIndexError as exc:
+            ls.set_aside(exc)
+            return item
+        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(view))
         return item
 
     @server.feature(
