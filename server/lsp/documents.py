@@ -26,6 +26,9 @@ class OpenDocument:
     checker: DocumentChecker | None = None
     analysis: Analysis | None = None
     analysis_version: int | None = None
+    # The server's data-and-settings generation the checker and analysis belong to: a reload
+    # or a settings change bumps the server's, which makes both stale without taking the lock.
+    generation: int = -1
     lock: threading.Lock = field(default_factory=threading.Lock)
     _index: LineIndex | None = None
     _delims: tuple[str, Delimiters | None] | None = None

@@ -103,8 +103,8 @@ class MedcodeServer(LanguageServer):
 
     def component_of(self, doc: OpenDocument) -> str:
         """The component separator composites really use (the last check found it)."""
-        a = doc.analysis
-        if a is not None and a.x12 is not None and doc.analysis_version == doc.version:
+        a = self.current_analysis(doc)
+        if a is not None and a.x12 is not None:
             return a.x12.component
         delims = doc.delimiters()
         return delims.component if delims else ":"
@@ -121,8 +121,8 @@ class MedcodeServer(LanguageServer):
         return None if cur is None else X12Cursor(delims, index, offset, component, cur)
 
     def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[str]:
-        a = doc.analysis
-        if a is None or doc.analysis_version != doc.version:
+        a = self.current_analysis(doc)
+        if a is None:
             return []
         i = bisect_left(a.findings, start, key=lambda f: f.start)
         return [f.message for f in a.findings[i:] if f.start < end and self.settings.severity_of(f.rule, f.effective_severity) is not None][:5]
@@ -131,28 +131,31 @@ class MedcodeServer(LanguageServer):
     def reload_store(self) -> None:
         self.store = IndexStore(self.index_root)
         self.verdicts = Verdicts(self.store)
-        self.generation += 1
-        for doc in self.documents.all():
-            with doc.lock:
-                doc.checker = None
-                doc.analysis = None
-                doc.analysis_version = None
+        self.generation += 1  # every open document's checker and analysis are now stale
 
     def build_in_background(self) -> None:
-        """First run: build the embedded defaults without blocking the editor."""
+        """First run: build the embedded defaults in a thread without blocking the editor,
+        then reopen the indexes and re-check every open document.
+
+        Call from the event loop. The thread never touches the protocol itself: progress and
+        the end of the build are handed to the loop (pygls writes are not thread-safe)."""
         token = "medcode-build"
+        loop = asyncio.get_running_loop()
+
+        def report(message: str) -> None:
+            self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
 
         def work() -> None:
             started = time.perf_counter()
+            ok = False
             try:
-                build_defaults(self.index_root, progress=lambda msg: self.work_done_progress.report(token, types.WorkDoneProgressReport(message=msg)))
+                build_defaults(self.index_root, progress=lambda msg: loop.call_soon_threadsafe(report, msg))
+                ok = True
+                log.info("embedded defaults built in %.1f s", time.perf_counter() - started)
             except Exception:  # noqa: BLE001 - the editor must keep working without data
                 log.exception("building the embedded defaults failed")
-                self.window_show_message(types.ShowMessageParams(types.MessageType.Error, "medcode: building the code indexes failed; run `medcode index build` in a terminal"))
             finally:
-                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-            log.info("embedded defaults built in %.1f s", time.perf_counter() - started)
-            self.loop.call_soon_threadsafe(self._after_build)
+                loop.call_soon_threadsafe(self._after_build, token, ok)
 
         self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"medcode: building the code indexes in {self.index_root} (first run, about 20 s)"))
         try:
@@ -162,7 +165,10 @@ class MedcodeServer(LanguageServer):
         self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="medcode: building code indexes"))
         threading.Thread(target=work, name="medcode-build", daemon=True).start()
 
-    def _after_build(self) -> None:
+    def _after_build(self, token: str, ok: bool) -> None:
+        self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done" if ok else "failed"))
+        if not ok:
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Error, "medcode: building the code indexes failed; run `medcode index build` in a terminal"))
         self.reload_store()
         self.refresh_all()
 
@@ -198,10 +204,7 @@ class MedcodeServer(LanguageServer):
         except (asyncio.TimeoutError, ValueError, TypeError):
             log.warning("the client did not answer workspace/configuration; using defaults")
         finally:
-            self.generation += 1
-            for doc in self.documents.all():
-                with doc.lock:
-                    doc.analysis = doc.analysis_version = None  # settings change what a check says
+            self.generation += 1  # settings change what a check says
             wanted = index_dir(self.settings.index_dir or self.cli_index_dir)
             if wanted != self.index_root:
                 self.index_root = wanted
@@ -218,10 +221,11 @@ class MedcodeServer(LanguageServer):
     def _analyse(self, doc: OpenDocument) -> tuple[Analysis, str, int]:
         """The check of the document's current text (reused when this version was checked);
         call with doc.lock held."""
-        text, version = doc.text, doc.version
-        if doc.analysis is None or doc.analysis_version != version:
-            if doc.checker is None:
+        text, version, generation = doc.text, doc.version, self.generation
+        if doc.analysis is None or doc.analysis_version != version or doc.generation != generation:
+            if doc.checker is None or doc.generation != generation:
                 doc.checker = DocumentChecker(self.verdicts)
+                doc.generation = generation
             started = time.perf_counter()
             analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options)
             doc.analysis, doc.analysis_version = analysis, version
@@ -235,17 +239,35 @@ class MedcodeServer(LanguageServer):
             index = doc.index(self.encoding) if doc.text is text else LineIndex(text, self.encoding)
             return to_diagnostics(analysis.findings, index, self.settings), version
 
+    def current_analysis(self, doc: OpenDocument) -> Analysis | None:
+        """The check of the document's current text with the current data and settings, if done."""
+        a = doc.analysis
+        if a is not None and doc.analysis_version == doc.version and doc.generation == self.generation:
+            return a
+        return None
+
     def analysis_now(self, doc: OpenDocument) -> Analysis | None:
-        """For hover and completion: the current check, computed here when the document is
-        small; a large one answers from its last check (positions may lag one edit)."""
-        if doc.analysis is not None and doc.analysis_version == doc.version:
-            return doc.analysis
-        if len(doc.text) <= SYNC_CHECK_LIMIT and doc.lock.acquire(timeout=1.0):
-            try:
-                return self._analyse(doc)[0]
-            finally:
-                doc.lock.release()
+        """For hover, completion and code actions (on the event loop): the last finished check,
+        never waiting for one (positions may lag an edit). Handlers that want the current
+        check await `fresh_analysis` first."""
         return doc.analysis
+
+    async def fresh_analysis(self, doc: OpenDocument) -> None:
+        """Bring a small document's check up to date in a worker thread (the event loop keeps
+        answering meanwhile); a large one answers from its last check."""
+        if self.current_analysis(doc) is None and len(doc.text) <= SYNC_CHECK_LIMIT:
+            await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._analyse_locked, doc)
+
+    async def document_checked(self, uri: str) -> OpenDocument | None:
+        """The open document, its check brought up to date without blocking the loop."""
+        doc = self.documents.get(uri)
+        if doc is not None:
+            await self.fresh_analysis(doc)
+        return self.documents.get(uri)
+
+    def _analyse_locked(self, doc: OpenDocument) -> None:
+        with doc.lock:
+            self._analyse(doc)
 
     async def diagnostics(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
         await self.wait_for_settings()
@@ -331,20 +353,21 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         doc = ls.documents.get(params.text_document.uri)
         if doc is None:
             return types.FullDocumentDiagnosticReport(items=[])
+        generation = ls.generation  # before the check: a reload during it must not look unchanged later
         diagnostics, version = await ls.diagnostics(doc)
-        result_id = f"{version}:{ls.generation}"
+        result_id = f"{version}:{generation}"
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
         return types.FullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def on_hover(ls: MedcodeServer, params: types.HoverParams):
-        doc = ls.documents.get(params.text_document.uri)
+    async def on_hover(ls: MedcodeServer, params: types.HoverParams):
+        doc = await ls.document_checked(params.text_document.uri)
         return hover.hover(ls, doc, params.position) if doc else None
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[":", "*"], resolve_provider=True))
-    def on_completion(ls: MedcodeServer, params: types.CompletionParams):
-        doc = ls.documents.get(params.text_document.uri)
+    async def on_completion(ls: MedcodeServer, params: types.CompletionParams):
+        doc = await ls.document_checked(params.text_document.uri)
         return completion.complete(ls, doc, params.position) if doc else None
 
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
@@ -362,8 +385,8 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]),
     )
-    def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
-        doc = ls.documents.get(params.text_document.uri)
+    async def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
+        doc = await ls.document_checked(params.text_document.uri)
         return actions.code_actions(ls, doc, params) if doc else None
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
