@@ -339,7 +339,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        return server.start_io()  # 1 when the client sent exit without shutdown, as LSP asks
     return EXIT_OK
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from medcode.index_builder import __version__
 from medcode.index_builder import catalogue as release_catalogue
@@ -34,6 +33,7 @@ from ..x12.delimiters import Delimiters
 from . import actions, completion, hover, inlay, markdown, symbols
 from .diagnostics import to_diagnostics
 from .documents import Documents, OpenDocument
+from .protocol import MedcodeProtocol, report_error, serve_stdio, serve_tcp
 from .settings import SECTION, Settings
 
 log = logging.getLogger("medcode.lsp")
@@ -53,28 +53,6 @@ class X12Cursor:
     cur: Cursor
 
 
-class MedcodeProtocol(LanguageServerProtocol):
-    """Keeps open documents in our own store (documents.py) instead of pygls' workspace."""
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
-        self._server.documents.open(params.text_document)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        self._server.documents.change(params, self._server.encoding)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
-        self._server.documents.close(params.text_document.uri)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
-
-
 class MedcodeServer(LanguageServer):
     def __init__(self, index_root: str | None = None):
         super().__init__("medcode", __version__, protocol_cls=MedcodeProtocol, max_workers=2)
@@ -88,6 +66,29 @@ class MedcodeServer(LanguageServer):
         self.pull_diagnostics = False
         self._settings_ready: asyncio.Event | None = None
         self._pending: dict[str, asyncio.Task] = {}
+
+    # -- transports (protocol.py) --------------------------------------------------------------
+    def start_io(self, stdin=None, stdout=None) -> int:  # noqa: ARG002 - always the process's stdio
+        """Serve on stdio; returns the exit status LSP asks for (1 on exit without shutdown)."""
+        return serve_stdio(self)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        serve_tcp(self.new_session, host, port)
+
+    def new_session(self) -> MedcodeServer:
+        """A fresh server for another TCP connection (create_server replaces this)."""
+        return self
+
+    def end_session(self) -> None:
+        """A TCP client is gone: drop its pending work without blocking the listener."""
+        for task in self._pending.values():
+            task.cancel()
+        self._pending.clear()
+        if self._thread_pool is not None:
+            self._thread_pool.shutdown(wait=False, cancel_futures=True)
+
+    def report_server_error(self, error: Exception, source) -> None:
+        report_error(self, error, source)
 
     # -- helpers for features ----------------------------------------------------------------
     @property
@@ -303,6 +304,7 @@ class MedcodeServer(LanguageServer):
 
 def create_server(index_root: str | None = None) -> MedcodeServer:
     server = MedcodeServer(index_root)
+    server.new_session = lambda: create_server(index_root)
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: MedcodeServer, params: types.InitializeParams) -> None:
