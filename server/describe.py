@@ -71,6 +71,8 @@ class CodeView:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["facts"] = dict(self.facts)
+        if self.data_problem is None:
+            del data["data_problem"]  # present only when the set's installed data cannot be read
         return data
 
 
