@@ -127,7 +127,10 @@ def document(draw):
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(NOISE) + text[at:]
     positions = draw(st.lists(st.tuples(st.integers(0, text.count("\n") + 2), st.integers(0, 120)), min_size=1, max_size=4))
-    edit = draw(st.tuples(st.integers(0, text.count("\n") + 1), st.integers(0, 80), NOISE))
+    # An edit between two positions in either order (a reversed range must be refused, not
+    # applied), possibly past the end of a line or of the text.
+    point = st.tuples(st.integers(0, text.count("\n") + 1), st.integers(0, 80))
+    edit = draw(st.tuples(point, point, NOISE))
     return kind, ext, language, text, positions, edit
 
 
@@ -172,7 +175,7 @@ counter = iter(range(10**9))
 @given(document())
 def test_every_request_is_answered(server, doc):
     loop, client = server
-    kind, ext, language, text, positions, (edit_line, edit_col, edit_text) = doc
+    kind, ext, language, text, positions, (edit_start, edit_end, edit_text) = doc
     uri = f"file:///tmp/medcode-prop/{kind}/{next(counter)}{ext}"
     ident = types.TextDocumentIdentifier(uri)
 
@@ -185,11 +188,11 @@ def test_every_request_is_answered(server, doc):
             await client.text_document_hover_async(types.HoverParams(ident, position))
             await client.text_document_completion_async(types.CompletionParams(ident, position))
         await client.text_document_document_symbol_async(types.DocumentSymbolParams(ident))
-        point = types.Position(edit_line, edit_col)
+        edit_range = types.Range(types.Position(*edit_start), types.Position(*edit_end))
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-                [types.TextDocumentContentChangePartial(range=types.Range(point, point), text=edit_text)],
+                [types.TextDocumentContentChangePartial(range=edit_range, text=edit_text)],
             )
         )
         await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(ident))
