@@ -316,6 +316,7 @@ class IndexStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.problems: list[str] = []
+        self._damaged: dict[str, str] = {}  # set -> its first problem: "cannot be read", not "no data"
         self._releases: dict[str, list[Release]] | None = None
 
     def _load(self) -> dict[str, list[Release]]:
@@ -323,6 +324,7 @@ class IndexStore:
             return self._releases
         found: dict[str, list[Release]] = defaultdict(list)
         self.problems = []
+        self._damaged = {}
         if self.root.is_dir():
             for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -330,6 +332,7 @@ class IndexStore:
                         found[set_dir.name].append(_open_settled(rel_dir))
                     except IndexError as exc:
                         self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
+                        self._damaged.setdefault(set_dir.name, self.problems[-1])
         for rels in found.values():
             rels.sort(key=lambda r: (r.effective_from or dt.date.min, r.label))
         self._releases = dict(found)
@@ -357,6 +360,11 @@ class IndexStore:
 
     def is_empty(self) -> bool:
         return not self._load()
+
+    def problem(self, set_id: str) -> str | None:
+        """Why a release of this set could not be opened (missing or damaged manifest, ...)."""
+        self._load()
+        return self._damaged.get(set_id)
 
     def sets(self) -> list[str]:
         return list(self._load())

@@ -70,7 +70,8 @@ class DocumentChecker:
             else:
                 result = self.document_rules.check(reading)
             findings = list(reading.problems) + result.findings
-            findings += [no_data_finding(s, n, a, b) for s, (n, a, b) in result.no_data.items()]
+            store = self.verdicts.store
+            findings += [no_data_finding(s, n, a, b, store.problem(s)) for s, (n, a, b) in result.no_data.items()]
             findings.sort(key=lambda f: (f.start, f.end))
             analysis = Analysis(reading.kind, findings, reading=reading)
         if options.sets != frozenset(OFFICIAL_SETS):
@@ -118,7 +119,7 @@ class DocumentChecker:
             fixes = [Fix(f"Change to {p.fix!r}", p.start, p.end, p.fix, preferred=True)] if p.fix else []
             findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, fixes=fixes))
         for set_id, (count, start, end) in total.no_data.items():
-            findings.append(no_data_finding(set_id, count, start, end))
+            findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         findings.sort(key=lambda f: (f.start, f.end))
         return Analysis(X12, findings, x12=doc, claims_checked=ran)
 

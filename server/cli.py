@@ -374,8 +374,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     server = create_server(args.index_dir)
     if address is None:
-        server.start_io()
-        return EXIT_OK
+        return server.start_io()  # 1 when the client sent exit without shutdown, as LSP asks
     host, port = address
     try:
         server.start_tcp(host, port)

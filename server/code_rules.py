@@ -250,7 +250,15 @@ def _after_release(day: str | None, release) -> bool:
     return bool(day and end and day > end.isoformat())
 
 
-def no_data_finding(set_id: str, count: int, start: int, end: int) -> Finding:
+def no_data_finding(set_id: str, count: int, start: int, end: int, problem: str | None = None) -> Finding:
+    """The note for a set with no usable data; `problem` says why installed data cannot be
+    read (then it is a warning: the user has data, it is broken)."""
+    if problem is not None:
+        return Finding(
+            NOT_IN_INDEX,
+            f"{set_name(set_id)} index cannot be read: {problem}. {count} {set_name(set_id)} code(s) in this file are checked for syntax only",
+            start, end, "", set_id, Severity.WARNING,
+        )
     how = {
         CPT: "import your licensed AMA files: medcode index import cpt LONGULT.txt",
         HCPCS: "get the CMS file: medcode index fetch hcpcs (or medcode index import hcpcs FILE.zip)",

@@ -66,10 +66,13 @@ class CodeView:
     children_total: int = 0
     billable_below: int = 0
     hints: list[str] = field(default_factory=list)
+    data_problem: str | None = None  # installed data of this set that cannot be read, and why
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["facts"] = dict(self.facts)
+        if self.data_problem is None:
+            del data["data_problem"]  # present only when the set's installed data cannot be read
         return data
 
 
@@ -120,7 +123,14 @@ def describe(store: IndexStore, answer: Answer, query: str | None = None) -> Cod
             view.facts.append(("Listed in", rel.title))
     if rel is not None and rec is not None:
         _add_set_details(store, rel, rec, view)
-    _add_hints(answer, view)
+    problem = store.problem(answer.set_id) if answer.release is None else None
+    if problem is not None:
+        # Data is installed but broken: say so, never "no data installed".
+        view.data_problem = problem
+        view.summary = f"cannot be verified: the {set_name(answer.set_id)} index cannot be read"
+        view.hints.append(problem)
+    else:
+        _add_hints(answer, view)
     return view
 
 

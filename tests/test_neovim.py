@@ -403,6 +403,7 @@ def test_neovim_filetypes_and_index_build(nvim: Nvim, tmp_path: Path):
         "hover": [line, start + 2],
         "hover_expect": "Type 2 diabetes mellitus without complications",
         "build_args": ["--set", "icd10cm"],
+        "not_billable": list(place(P837, HI_ERR, "E11*")[:2]),
     }
     setup = {"medcode_cmd": MEDCODE, "index_dir": str(index)}
     run = run_nvim(nvim, tmp_path, tmp_path / "not-this-index", plan, setup=setup)
@@ -426,6 +427,12 @@ def test_neovim_filetypes_and_index_build(nvim: Nvim, tmp_path: Path):
     # Before: no ICD-10-CM data in the server's index; after the build: the description.
     assert r["hover_before"] and plan["hover_expect"] not in r["hover_before"], run.report()
     assert plan["hover_expect"] in r["hover_after"], run.report()
+    # The open buffer's diagnostics were pulled again without an edit: the ICD-10-CM codes,
+    # shape-checked before, now get the findings that need the data.
+    before = {d["code"] for d in as_list(r["diagnostics_before"])}
+    after = {(d["code"], d["lnum"], d["col"]) for d in as_list(r["diagnostics_after"])}
+    assert "not-billable" not in before and "invalid-code" not in before, run.report()
+    assert ("invalid-code", *place(P837, HI_ERR, "E1199")[:2]) in after, run.report()
 
     # :MedcodeLookup through jobstart (Neovim 0.8-0.9, no vim.system), from the new index.
     lookup = r["lookup_jobstart"]

@@ -7,6 +7,7 @@ by offset and lines found with LSP's own rule (positions.py).
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from lsprotocol import types
 from ..analysis import Analysis, DocumentChecker
 from ..positions import UTF16, LineIndex
 from ..x12.delimiters import Delimiters, detect
+
+log = logging.getLogger("medcode.lsp")
 
 
 @dataclass
@@ -26,6 +29,9 @@ class OpenDocument:
     checker: DocumentChecker | None = None
     analysis: Analysis | None = None
     analysis_version: int | None = None
+    # The server's data-and-settings generation the checker and analysis belong to: a reload
+    # or a settings change bumps the server's, which makes both stale without taking the lock.
+    generation: int = -1
     lock: threading.Lock = field(default_factory=threading.Lock)
     _index: LineIndex | None = None
     _delims: tuple[str, Delimiters | None] | None = None
@@ -44,6 +50,12 @@ class OpenDocument:
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
         if isinstance(change, types.TextDocumentContentChangePartial):
+            r = change.range
+            if (r.start.line, r.start.character) > (r.end.line, r.end.character):
+                # Applying it would duplicate the text between the two ends; the client is
+                # wrong, and guessing which end it meant would be worse than skipping it.
+                log.warning("an edit whose range ends before it starts was rejected (document version %s)", self.version)
+                return
             # The line index is updated in place, not rebuilt: a keystroke in a 40 MB file
             # must not rescan it.
             idx = self.index(encoding)

@@ -14,7 +14,8 @@ def _escape(text: str) -> str:
 
 def code_view(view: CodeView, findings: list[str] | None = None) -> str:
     title = f"**{view.code}** {_escape(view.description)}" if view.description else f"**{view.code}**"
-    lines = [title, "", f"*{_escape(view.release or view.set_name + ': no data installed')}* · {_escape(view.summary)}"]
+    where = view.release or view.set_name + (": index cannot be read" if view.data_problem else ": no data installed")
+    lines = [title, "", f"*{_escape(where)}* · {_escape(view.summary)}"]
     if findings:
         lines += [""] + [f"⚠ {_escape(f)}" for f in findings]
     if view.path:

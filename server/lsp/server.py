@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from medcode.index_builder import __version__
 from medcode.index_builder import catalogue as release_catalogue
@@ -35,6 +34,7 @@ from ..x12.delimiters import Delimiters
 from . import actions, completion, hover, inlay, markdown, symbols
 from .diagnostics import to_diagnostics
 from .documents import Documents, OpenDocument
+from .protocol import MedcodeProtocol, report_error, serve_stdio, serve_tcp
 from .settings import SECTION, Settings
 
 log = logging.getLogger("medcode.lsp")
@@ -54,28 +54,6 @@ class X12Cursor:
     cur: Cursor
 
 
-class MedcodeProtocol(LanguageServerProtocol):
-    """Keeps open documents in our own store (documents.py) instead of pygls' workspace."""
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
-        self._server.documents.open(params.text_document)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        self._server.documents.change(params, self._server.encoding)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
-        self._server.documents.close(params.text_document.uri)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
-
-
 class MedcodeServer(LanguageServer):
     def __init__(self, index_root: str | None = None):
         super().__init__("medcode", __version__, protocol_cls=MedcodeProtocol, max_workers=2)
@@ -86,9 +64,33 @@ class MedcodeServer(LanguageServer):
         self.store = IndexStore(self.index_root)
         self.verdicts = Verdicts(self.store)
         self.generation = 0  # bumped when data or settings change: cached results are stale
+        self.loop_seen: asyncio.AbstractEventLoop | None = None  # the loop handlers run on (on_loop)
         self.pull_diagnostics = False
         self._settings_ready: asyncio.Event | None = None
         self._pending: dict[str, asyncio.Task] = {}
+
+    # -- transports (protocol.py) --------------------------------------------------------------
+    def start_io(self, stdin=None, stdout=None) -> int:  # noqa: ARG002 - always the process's stdio
+        """Serve on stdio; returns the exit status LSP asks for (1 on exit without shutdown)."""
+        return serve_stdio(self)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        serve_tcp(self.new_session, host, port)
+
+    def new_session(self) -> MedcodeServer:
+        """A fresh server for another TCP connection (create_server replaces this)."""
+        return self
+
+    def end_session(self) -> None:
+        """A TCP client is gone: drop its pending work without blocking the listener."""
+        for task in self._pending.values():
+            task.cancel()
+        self._pending.clear()
+        if self._thread_pool is not None:
+            self._thread_pool.shutdown(wait=False, cancel_futures=True)
+
+    def report_server_error(self, error: Exception, source) -> None:
+        report_error(self, error, source)
 
     # -- helpers for features ----------------------------------------------------------------
     @property
@@ -104,8 +106,8 @@ class MedcodeServer(LanguageServer):
 
     def component_of(self, doc: OpenDocument) -> str:
         """The component separator composites really use (the last check found it)."""
-        a = doc.analysis
-        if a is not None and a.x12 is not None and doc.analysis_version == doc.version:
+        a = self.current_analysis(doc)
+        if a is not None and a.x12 is not None:
             return a.x12.component
         delims = doc.delimiters()
         return delims.component if delims else ":"
@@ -122,8 +124,8 @@ class MedcodeServer(LanguageServer):
         return None if cur is None else X12Cursor(delims, index, offset, component, cur)
 
     def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[str]:
-        a = doc.analysis
-        if a is None or doc.analysis_version != doc.version:
+        a = self.current_analysis(doc)
+        if a is None:
             return []
         i = bisect_left(a.findings, start, key=lambda f: f.start)
         return [f.message for f in a.findings[i:] if f.start < end and self.settings.severity_of(f.rule, f.effective_severity) is not None][:5]
@@ -132,42 +134,55 @@ class MedcodeServer(LanguageServer):
     def reload_store(self) -> None:
         self.store = IndexStore(self.index_root)
         self.verdicts = Verdicts(self.store)
-        self.generation += 1
-        for doc in self.documents.all():
-            with doc.lock:
-                doc.checker = None
-                doc.analysis = None
-                doc.analysis_version = None
+        self.generation += 1  # every open document's checker and analysis are now stale
+
+    def on_loop(self, call) -> None:
+        """Run call on the event loop: checks run in worker threads, and pygls writes are not
+        thread-safe."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self.loop_seen is not None and running is not self.loop_seen:
+            self.loop_seen.call_soon_threadsafe(call)
+        else:
+            call()
 
     def set_aside(self, exc: MedcodeIndexError) -> bool:
         """Damage found in a release while answering: say which file and how to rebuild it,
         and answer on without that release instead of failing the request (-32603)."""
         message = f"medcode: {exc}"
         log.error("%s", message)  # paths and commands only, no document text
-        self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message))
+        self.on_loop(lambda: self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message)))
         if not self.store.set_aside(exc):
             return False
         self.verdicts = Verdicts(self.store)
-        self.generation += 1
-        for doc in self.documents.all():
-            doc.checker = None  # checkers remember verdicts of the release set aside
+        self.generation += 1  # checkers remember verdicts of the release set aside
         return True
 
     def build_in_background(self) -> None:
-        """First run: build the embedded defaults without blocking the editor."""
+        """First run: build the embedded defaults in a thread without blocking the editor,
+        then reopen the indexes and re-check every open document.
+
+        Call from the event loop. The thread never touches the protocol itself: progress and
+        the end of the build are handed to the loop (pygls writes are not thread-safe)."""
         token = "medcode-build"
+        loop = asyncio.get_running_loop()
+
+        def report(message: str) -> None:
+            self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
 
         def work() -> None:
             started = time.perf_counter()
+            ok = False
             try:
-                build_defaults(self.index_root, progress=lambda msg: self.work_done_progress.report(token, types.WorkDoneProgressReport(message=msg)))
+                build_defaults(self.index_root, progress=lambda msg: loop.call_soon_threadsafe(report, msg))
+                ok = True
+                log.info("embedded defaults built in %.1f s", time.perf_counter() - started)
             except Exception:  # noqa: BLE001 - the editor must keep working without data
                 log.exception("building the embedded defaults failed")
-                self.window_show_message(types.ShowMessageParams(types.MessageType.Error, "medcode: building the code indexes failed; run `medcode index build` in a terminal"))
             finally:
-                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-            log.info("embedded defaults built in %.1f s", time.perf_counter() - started)
-            self.loop.call_soon_threadsafe(self._after_build)
+                loop.call_soon_threadsafe(self._after_build, token, ok)
 
         self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"medcode: building the code indexes in {self.index_root} (first run, about 20 s)"))
         try:
@@ -177,7 +192,10 @@ class MedcodeServer(LanguageServer):
         self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="medcode: building code indexes"))
         threading.Thread(target=work, name="medcode-build", daemon=True).start()
 
-    def _after_build(self) -> None:
+    def _after_build(self, token: str, ok: bool) -> None:
+        self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done" if ok else "failed"))
+        if not ok:
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Error, "medcode: building the code indexes failed; run `medcode index build` in a terminal"))
         self.reload_store()
         self.refresh_all()
 
@@ -213,10 +231,7 @@ class MedcodeServer(LanguageServer):
         except (asyncio.TimeoutError, ValueError, TypeError):
             log.warning("the client did not answer workspace/configuration; using defaults")
         finally:
-            self.generation += 1
-            for doc in self.documents.all():
-                with doc.lock:
-                    doc.analysis = doc.analysis_version = None  # settings change what a check says
+            self.generation += 1  # settings change what a check says
             wanted = index_dir(self.settings.index_dir or self.cli_index_dir)
             if wanted != self.index_root:
                 self.index_root = wanted
@@ -234,11 +249,12 @@ class MedcodeServer(LanguageServer):
         """The check of the document's current text (reused when this version was checked);
         call with doc.lock held."""
         text, version = doc.text, doc.version
-        if doc.analysis is None or doc.analysis_version != version:
+        if doc.analysis is None or doc.analysis_version != version or doc.generation != self.generation:
             started = time.perf_counter()
             while True:
-                if doc.checker is None:
+                if doc.checker is None or doc.generation != self.generation:
                     doc.checker = DocumentChecker(self.verdicts)
+                    doc.generation = self.generation
                 try:
                     analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options)
                     break
@@ -256,17 +272,35 @@ class MedcodeServer(LanguageServer):
             index = doc.index(self.encoding) if doc.text is text else LineIndex(text, self.encoding)
             return to_diagnostics(analysis.findings, index, self.settings), version
 
+    def current_analysis(self, doc: OpenDocument) -> Analysis | None:
+        """The check of the document's current text with the current data and settings, if done."""
+        a = doc.analysis
+        if a is not None and doc.analysis_version == doc.version and doc.generation == self.generation:
+            return a
+        return None
+
     def analysis_now(self, doc: OpenDocument) -> Analysis | None:
-        """For hover and completion: the current check, computed here when the document is
-        small; a large one answers from its last check (positions may lag one edit)."""
-        if doc.analysis is not None and doc.analysis_version == doc.version:
-            return doc.analysis
-        if len(doc.text) <= SYNC_CHECK_LIMIT and doc.lock.acquire(timeout=1.0):
-            try:
-                return self._analyse(doc)[0]
-            finally:
-                doc.lock.release()
+        """For hover, completion and code actions (on the event loop): the last finished check,
+        never waiting for one (positions may lag an edit). Handlers that want the current
+        check await `fresh_analysis` first."""
         return doc.analysis
+
+    async def fresh_analysis(self, doc: OpenDocument) -> None:
+        """Bring a small document's check up to date in a worker thread (the event loop keeps
+        answering meanwhile); a large one answers from its last check."""
+        if self.current_analysis(doc) is None and len(doc.text) <= SYNC_CHECK_LIMIT:
+            await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._analyse_locked, doc)
+
+    async def document_checked(self, uri: str) -> OpenDocument | None:
+        """The open document, its check brought up to date without blocking the loop."""
+        doc = self.documents.get(uri)
+        if doc is not None:
+            await self.fresh_analysis(doc)
+        return self.documents.get(uri)
+
+    def _analyse_locked(self, doc: OpenDocument) -> None:
+        with doc.lock:
+            self._analyse(doc)
 
     async def diagnostics(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
         await self.wait_for_settings()
@@ -302,6 +336,7 @@ class MedcodeServer(LanguageServer):
 
 def create_server(index_root: str | None = None) -> MedcodeServer:
     server = MedcodeServer(index_root)
+    server.new_session = lambda: create_server(index_root)
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: MedcodeServer, params: types.InitializeParams) -> None:
@@ -310,9 +345,11 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: MedcodeServer, params: types.InitializedParams) -> None:
+        ls.loop_seen = asyncio.get_running_loop()
+        empty = ls.store.is_empty()  # opens the folder, which fills store.problems
         for problem in ls.store.problems:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
-        if ls.store.is_empty():
+        if empty and not ls.store.problems:  # a first run, not a damaged index
             ls.build_in_background()
         await ls.pull_settings()
         ls.warn_if_stale()  # after the settings: they may name another index folder
@@ -352,15 +389,16 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         doc = ls.documents.get(params.text_document.uri)
         if doc is None:
             return types.FullDocumentDiagnosticReport(items=[])
+        generation = ls.generation  # before the check: a reload during it must not look unchanged later
         diagnostics, version = await ls.diagnostics(doc)
-        result_id = f"{version}:{ls.generation}"
+        result_id = f"{version}:{generation}"
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
         return types.FullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def on_hover(ls: MedcodeServer, params: types.HoverParams):
-        doc = ls.documents.get(params.text_document.uri)
+    async def on_hover(ls: MedcodeServer, params: types.HoverParams):
+        doc = await ls.document_checked(params.text_document.uri)
         try:
             return hover.hover(ls, doc, params.position) if doc else None
         except MedcodeIndexError as exc:
@@ -368,8 +406,8 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
             return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, f"**medcode:** {exc}"))
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[":", "*"], resolve_provider=True))
-    def on_completion(ls: MedcodeServer, params: types.CompletionParams):
-        doc = ls.documents.get(params.text_document.uri)
+    async def on_completion(ls: MedcodeServer, params: types.CompletionParams):
+        doc = await ls.document_checked(params.text_document.uri)
         try:
             return completion.complete(ls, doc, params.position) if doc else None
         except MedcodeIndexError as exc:
@@ -395,8 +433,8 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]),
     )
-    def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
-        doc = ls.documents.get(params.text_document.uri)
+    async def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
+        doc = await ls.document_checked(params.text_document.uri)
         return actions.code_actions(ls, doc, params) if doc else None
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)

@@ -326,6 +326,10 @@ local function scenario_commands()
     return c ~= nil and c.initialized == true
   end)
   results.hover_before = hover_text(buf, plan.hover)
+  wait_for("Neovim's own diagnostic pull for the claim file", function()
+    return (pulls_done[buf] or 0) >= 1
+  end)
+  results.diagnostics_before = diagnostics(buf)
   step("hover before")
 
   local done
@@ -354,6 +358,15 @@ local function scenario_commands()
     vim.wait(100)
   until now_ms() > deadline
   step("hover after")
+
+  -- ... and the diagnostics of the open buffer follow, with no edit: the server asks for a
+  -- refresh (workspace/diagnostic/refresh), the plugin pulls again.
+  local nb = plan.not_billable
+  wait_for("not-billable from the new data, without an edit", function()
+    return has_diagnostic(buf, "not-billable", nb[1], nb[2])
+  end, show_diagnostics(buf))
+  results.diagnostics_after = diagnostics(buf)
+  step("diagnostics after")
 
   -- Neovim 0.8-0.9 have no vim.system: the plugin falls back to jobstart. Same command.
   local system = vim.system

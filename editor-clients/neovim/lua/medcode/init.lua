@@ -113,6 +113,41 @@ local function enable_inlay_hints(client, bufnr)
   end
 end
 
+local function client_request(client, method, params, handler, bufnr)
+  if has("0.11") then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+--- workspace/diagnostic/refresh, which Neovim (up to 0.12 at least) neither advertises nor
+--- handles: the server sends it after reloading its indexes (first-run build, import,
+--- :MedcodeIndexBuild, an indexDir setting). Pull every attached buffer's diagnostics again,
+--- as Neovim does after an edit; the reply goes to Neovim's own textDocument/diagnostic
+--- handler (nil handler), so the buffer's diagnostics are replaced, not duplicated.
+function M.on_diagnostic_refresh(_, _, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  if client then
+    for bufnr in pairs(client.attached_buffers or {}) do
+      if vim.api.nvim_buf_is_loaded(bufnr) then
+        client_request(client, "textDocument/diagnostic", { textDocument = { uri = vim.uri_from_bufnr(bufnr) } }, nil, bufnr)
+      end
+    end
+  end
+  return vim.NIL
+end
+
+-- Neovim's default capabilities, the user's over them, and refreshSupport where Neovim pulls
+-- diagnostics (0.10+). vim.lsp.start on 0.8-0.10 uses `capabilities` as given, without the
+-- defaults, so they are merged here.
+local function capabilities()
+  local caps = vim.tbl_deep_extend("force", vim.lsp.protocol.make_client_capabilities(), M.options.capabilities or {})
+  if caps.textDocument and caps.textDocument.diagnostic then
+    caps = vim.tbl_deep_extend("force", caps, { workspace = { diagnostics = { refreshSupport = true } } })
+  end
+  return caps
+end
+
 --- The client configuration (vim.lsp.Config on 0.11+, the vim.lsp.start config on 0.8-0.10;
 --- root_dir is computed per buffer on the latter).
 function M.lsp_config()
@@ -124,7 +159,8 @@ function M.lsp_config()
     filetypes = copy_list(M.options.filetypes),
     root_markers = copy_list(M.options.root_markers),
     settings = { medcode = settings_section() },
-    capabilities = M.options.capabilities,
+    capabilities = capabilities(),
+    handlers = { ["workspace/diagnostic/refresh"] = M.on_diagnostic_refresh },
     on_attach = function(client, bufnr)
       enable_inlay_hints(client, bufnr)
       if user_on_attach then
@@ -343,13 +379,6 @@ end
 
 local building = false
 
-local function client_request(client, method, params)
-  if has("0.11") then
-    return client:request(method, params, function() end)
-  end
-  return client.request(method, params, function() end)
-end
-
 local function get_clients(filter)
   if vim.lsp.get_clients then
     return vim.lsp.get_clients(filter)
@@ -363,7 +392,7 @@ function M.reload_servers()
     local caps = client.server_capabilities or {}
     local cmds = caps.executeCommandProvider and caps.executeCommandProvider.commands or {}
     if vim.tbl_contains(cmds, "medcode.reloadIndexes") then
-      client_request(client, "workspace/executeCommand", { command = "medcode.reloadIndexes", arguments = {} })
+      client_request(client, "workspace/executeCommand", { command = "medcode.reloadIndexes", arguments = {} }, function() end)
     end
   end
 end

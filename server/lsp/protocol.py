@@ -1,0 +1,286 @@
+"""Where medcode depends on pygls' internals (pygls 2.1): the one place to check on upgrades.
+
+pygls 2.1 leaves several protocol edges unanswered or unsafe; this module fixes them by
+overriding LanguageServerProtocol methods and by running the transports itself:
+
+* A request whose params do not fit its method fails inside `structure_message` (a json
+  object_hook), where pygls logs it and drops it: the client waits forever. Here the request
+  becomes a `_BadRequest` answered with -32602 (InvalidParams).
+* Lifecycle (`handle_message`): requests before `initialize` get -32002 (ServerNotInitialized),
+  requests after `shutdown` get -32600 (InvalidRequest); pygls answers neither. Notifications
+  in those states are dropped, except `exit`.
+* `exit` (`lsp_exit`): pygls calls sys.exit inside the handler, which its own stdio loop
+  swallows (exit status 0 even without `shutdown`) and which kills a TCP server. Here `exit`
+  ends the connection's read loop; `medcode serve` then exits 0 after `shutdown`, else 1, and
+  a TCP server keeps listening.
+* Error responses (`_send_response`): pygls puts the exception's text and a traceback in the
+  response (`JsonRpcInternalError.of`); here internal errors go out as a fixed sentence with
+  no data, since exception text can quote the document.
+* Transports (`serve_stdio`, `serve_tcp`): stdin is read by the event loop (a pipe), not by a
+  blocked worker thread of the server's pool, so `exit` ends the process at once; each TCP
+  connection gets a fresh server and the listener outlives it.
+* Uncaught task errors (`quiet_task_errors`): one log line with the exception's type and
+  the medcode line it came from, no traceback, no message.
+
+Document synchronisation is also overridden here (our own store, documents.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.json_rpc import RPCRequest
+
+if TYPE_CHECKING:
+    from .server import MedcodeServer
+
+log = logging.getLogger("medcode.lsp")
+
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+SERVER_NOT_INITIALIZED = -32002
+# Error messages pygls builds that carry no document text (the method name comes from the client).
+_SAFE_CODES = {-32601, -32800, -32801, SERVER_NOT_INITIALIZED, INVALID_REQUEST}
+
+
+@dataclass(frozen=True, slots=True)
+class _BadRequest:
+    """A request whose params could not be read: answered with InvalidParams."""
+
+    id: int | str
+    method: str
+    jsonrpc: str = "2.0"
+
+
+class MedcodeProtocol(LanguageServerProtocol):
+    _server: MedcodeServer
+
+    def __init__(self, server, converter):
+        super().__init__(server, converter)
+        self.initialize_seen = False
+        self.exit_code: int | None = None
+        self.on_exit: Callable[[], None] | None = None  # set by the transport: end the read loop
+
+    # -- reading messages --------------------------------------------------------------------
+    def structure_message(self, data: dict[str, Any]):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                return _BadRequest(data["id"], data["method"])
+            log.warning("a message the server cannot read was ignored")
+            return {}  # not a JSON-RPC message: handle_message drops it
+
+    def handle_message(self, message) -> None:
+        if isinstance(message, _BadRequest):
+            log.warning("%s: invalid params", message.method)
+            self._send_error(message.id, INVALID_PARAMS, f"invalid params for {message.method}")
+            return
+        if isinstance(message, dict):  # not JSON-RPC (see structure_message)
+            return
+        method = getattr(message, "method", None)
+        if method is None or method == types.EXIT:  # responses to our requests, and exit
+            return super().handle_message(message)
+        is_request = isinstance(message, RPCRequest)
+        if self._shutdown:
+            if is_request:
+                self._send_error(message.id, INVALID_REQUEST, f"{method}: the server is shutting down (only exit is accepted)")
+            return
+        if not self.initialize_seen:
+            if method != types.INITIALIZE:
+                if is_request:
+                    self._send_error(message.id, SERVER_NOT_INITIALIZED, f"{method}: the server is not initialized yet")
+                return
+            self.initialize_seen = True
+        super().handle_message(message)
+
+    # -- answering -----------------------------------------------------------------------------
+    def _send_error(self, msg_id, code: int, message: str) -> None:
+        super()._send_response(msg_id, error=types.ResponseError(code=code, message=message))
+
+    def _send_response(self, msg_id, result=None, error=None):
+        if error is not None:
+            # Exception text can quote the document and tracebacks are of no use to a client.
+            if error.code not in _SAFE_CODES:
+                message = "invalid params" if error.code == INVALID_PARAMS else "internal error in medcode (details in the server log)"
+                error = types.ResponseError(code=error.code, message=message)
+            else:
+                error = types.ResponseError(code=error.code, message=error.message)
+        super()._send_response(msg_id, result=result, error=error)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args) -> None:
+        self.exit_code = 0 if self._shutdown else 1
+        if self.on_exit is not None:
+            self.on_exit()
+
+    # -- documents: kept in our own store (documents.py) instead of pygls' workspace ----------
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        self._server.documents.open(params.text_document)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        self._server.documents.change(params, self._server.encoding)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        self._server.documents.close(params.text_document.uri)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+# -- uncaught errors -----------------------------------------------------------------------------
+def where(exc: BaseException) -> str:
+    """The innermost medcode line an exception passed through ("analysis.py:120"), to locate
+    it without a traceback."""
+    found = "?"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "medcode" in frame.filename or "/server/" in frame.filename or "/index_builder/" in frame.filename:
+            found = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+    return found
+
+
+def quiet_task_errors(loop: asyncio.AbstractEventLoop) -> None:
+    def handler(_loop, context: dict) -> None:
+        exc = context.get("exception")
+        if exc is None:
+            log.error("internal error in a background task")
+        else:
+            log.error("internal error in a background task: %s at %s", type(exc).__name__, where(exc))
+
+    loop.set_exception_handler(handler)
+
+
+def report_error(server: MedcodeServer, error: Exception, source) -> None:
+    """pygls' error reporter: a notification handler (or the read loop) failed. The user sees
+    a fixed sentence once per session; the log gets the exception's type and place only."""
+    cause = error.__cause__ or error.__context__ or error
+    log.error("internal error (%s) at %s", type(cause).__name__, where(cause))
+    if not getattr(server, "_error_shown", False):
+        server._error_shown = True
+        try:
+            server.window_show_message(
+                types.ShowMessageParams(types.MessageType.Error, "medcode: an internal error occurred; the server log has the details")
+            )
+        except Exception:  # noqa: BLE001 - no transport any more
+            pass
+
+
+# -- transports -------------------------------------------------------------------------------
+class _StreamReader:
+    """An asyncio.StreamReader as pygls' AsyncReader, where a connection closed mid-message
+    reads as the end of input instead of raising."""
+
+    def __init__(self, reader: asyncio.StreamReader):
+        self.reader = reader
+
+    async def readline(self) -> bytes:
+        try:
+            return await self.reader.readline()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            return b""
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self.reader.readexactly(n)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return b""
+
+
+def _own_pipe(stdin, stdout) -> bool:
+    """stdin is a pipe of its own: reading it non-blocking cannot make stdout non-blocking
+    (which a shared socket or terminal would)."""
+    try:
+        st_in, st_out = os.fstat(stdin.fileno()), os.fstat(stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(st_in.st_mode) and (st_in.st_dev, st_in.st_ino) != (st_out.st_dev, st_out.st_ino)
+
+
+async def _pipe_reader(stdin, stdout) -> _StreamReader | StdinAsyncReader:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**24)
+    if not _own_pipe(stdin, stdout):
+        return StdinAsyncReader(stdin, None)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except (OSError, ValueError):
+        # Not a pipe (a regular file, a test's buffer): read it in a worker thread.
+        return StdinAsyncReader(stdin, None)
+    return _StreamReader(reader)
+
+
+async def _serve(server: MedcodeServer, reader: _StreamReader | StdinAsyncReader) -> None:
+    stop = threading.Event()
+
+    def end() -> None:
+        stop.set()
+        if isinstance(reader, _StreamReader):
+            reader.reader.feed_eof()  # wakes the pending read: the loop ends now
+
+    server.protocol.on_exit = end
+    await run_async(stop_event=stop, reader=reader, protocol=server.protocol, logger=log, error_handler=server.report_server_error)
+
+
+def serve_stdio(server: MedcodeServer) -> int:
+    """Serve one client on stdin/stdout; the exit status LSP asks for (0 after shutdown, else 1;
+    0 when the client simply closes the pipe after shutdown)."""
+    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+
+    async def main() -> None:
+        quiet_task_errors(asyncio.get_running_loop())
+        await _serve(server, await _pipe_reader(sys.stdin.buffer, sys.stdout.buffer))
+
+    try:
+        asyncio.run(main())
+    except BrokenPipeError:
+        log.error("the connection to the client is lost; stopping")
+    finally:
+        server.shutdown()
+    code = server.protocol.exit_code
+    if code is None:  # the client went away without `exit`
+        code = 0 if server.protocol._shutdown else 1
+    return code
+
+
+def serve_tcp(new_server: Callable[[], MedcodeServer], host: str, port: int) -> None:
+    """Listen on host:port; each connection gets a server of its own, and the listener keeps
+    accepting after a client disconnects (or sends `exit`)."""
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server = new_server()
+        server.protocol.set_writer(writer)
+        try:
+            await _serve(server, _StreamReader(reader))
+        finally:
+            log.info("a client disconnected")
+            writer.close()
+            server.end_session()
+
+    async def main() -> None:
+        quiet_task_errors(asyncio.get_running_loop())
+        listener = await asyncio.start_server(connection, host, port)
+        async with listener:
+            await listener.serve_forever()
+
+    asyncio.run(main())
