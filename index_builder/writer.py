@@ -27,6 +27,36 @@ class IndexWriteError(Exception):
     pass
 
 
+class EncodeCache:
+    """Encoded documents and search words of records, shared by the releases of one build:
+    the embedded defaults write five fiscal years that share most record objects, and encoding
+    each once keeps the build within its budget. Records are keyed by identity and held, so an
+    id is never reused while cached."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[CodeRecord, bytes, list[str], int]] = {}
+        self._words: dict[str, list[str]] = {}
+
+    def words(self, text: str) -> list[str]:
+        out = self._words.get(text)
+        if out is None:
+            out = self._words[text] = words(text)
+        return out
+
+    def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
+        hit = self._by_id.get(id(rec))
+        if hit is not None and hit[0] is rec:
+            return hit[1], hit[2], hit[3]
+        desc_words = self.words(rec.description)
+        vocab = set(desc_words)
+        if rec.short:
+            vocab.update(self.words(rec.short))
+        for term in rec.terms:
+            vocab.update(self.words(term))
+        out = (orjson.dumps(rec.to_json()), list(vocab), min(len(desc_words), 0xFFFF))
+        self._by_id[id(rec)] = (rec, *out)
+        return out
+
 
 
 def _flags(rec: CodeRecord, cutoff: str | None) -> int:
@@ -80,7 +110,7 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult) -> Path:
+def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None) -> Path:
     """Build the release in a temporary folder beside its target, then move it into place."""
     if not layout.valid_release_label(result.release):
         raise IndexWriteError(
@@ -92,7 +122,7 @@ def write_release(root: Path, result: ImportResult) -> Path:
     target = set_dir / result.release
     tmp = Path(tempfile.mkdtemp(prefix=f".building-{result.release}-", dir=set_dir))
     try:
-        manifest = _write_into(tmp, result)
+        manifest = _write_into(tmp, result, cache or EncodeCache())
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
     except BaseException:
@@ -112,7 +142,7 @@ def _swap_into_place(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_into(folder: Path, result: ImportResult) -> Manifest:
+def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manifest:
     warnings = list(result.warnings)
     by_code = _dedupe(result.records, warnings)
     if not by_code:
@@ -129,18 +159,11 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
     cutoff = end.isoformat() if end else None
     for code, rec in by_code.items():
         i = trie.key_id(code)
-        docs[i] = orjson.dumps(rec.to_json())
+        docs[i], vocab, rank[i] = cache.encoded(rec)
         flags[i] = _flags(rec, cutoff)
-        desc_words = words(rec.description)
-        rank[i] = min(len(desc_words), 0xFFFF)
         counts[rec.kind] += 1
         if flags[i] & layout.FLAG_TERMINATED:
             counts["terminated"] += 1
-        vocab = set(desc_words)
-        if rec.short:
-            vocab.update(words(rec.short))
-        for term in rec.terms:
-            vocab.update(words(term))
         for w in vocab:
             postings[w].append(i)
 

