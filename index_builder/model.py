@@ -14,6 +14,10 @@ HEADER = "header"
 MODIFIER = "modifier"
 KINDS = (CODE, HEADER, MODIFIER)
 
+# detail key of a record whose description no embedded file carries, and what is shown instead.
+NO_DESCRIPTION = "no_description"
+NO_DESCRIPTION_TEXT = "(description not in the embedded data)"
+
 
 @dataclass(slots=True)
 class CodeRecord:
@@ -37,6 +41,16 @@ class CodeRecord:
     @property
     def billable(self) -> bool:
         return self.kind == CODE
+
+    @property
+    def has_description(self) -> bool:
+        """False for a code the embedded data knows is valid but cannot describe (new in a
+        fiscal year whose tabular no registry package carries)."""
+        return bool(self.description) or not self.detail.get(NO_DESCRIPTION)
+
+    @property
+    def shown_description(self) -> str:
+        return self.description if self.has_description else NO_DESCRIPTION_TEXT
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"c": self.code, "d": self.description}

