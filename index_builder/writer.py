@@ -59,15 +59,6 @@ class EncodeCache:
 
 
 
-def _flags(rec: CodeRecord, cutoff: str | None) -> int:
-    """Kind bits, plus 'terminated' for an end date within the release's period: a scheduled
-    end after it (NDC packages list many) says nothing about the release's own dates."""
-    bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}[rec.kind]
-    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-        bits |= layout.FLAG_TERMINATED
-    return bits
-
-
 def _write_array(path: Path, values: array) -> None:
     with open(path, "wb") as fh:
         values.tofile(fh)
@@ -157,13 +148,20 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
     counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
     end = result.effective_to or result.effective_from
     cutoff = end.isoformat() if end else None
+    # The hot loop of every build (a million records for the defaults): locals, no calls
+    # beyond the cache.
+    key_id, encoded = trie.key_id, cache.encoded
+    kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
+    terminated_bit = layout.FLAG_TERMINATED
     for code, rec in by_code.items():
-        i = trie.key_id(code)
-        docs[i], vocab, rank[i] = cache.encoded(rec)
-        flags[i] = _flags(rec, cutoff)
-        counts[rec.kind] += 1
-        if flags[i] & layout.FLAG_TERMINATED:
+        i = key_id(code)
+        docs[i], vocab, rank[i] = encoded(rec)
+        bits = kind_bits[rec.kind]
+        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+            bits |= terminated_bit
             counts["terminated"] += 1
+        flags[i] = bits
+        counts[rec.kind] += 1
         for w in vocab:
             postings[w].append(i)
 

@@ -104,24 +104,23 @@ def _dated(
     return out
 
 
-def _headers_for(valid: set[str], known: dict[str, CodeRecord], min_len: int, max_len: int, memo: dict) -> dict[str, CodeRecord]:
-    """Every proper prefix of a valid code that the tabular knows, or that is a plain
-    subdivision (not an X placeholder): headers in this release."""
-    out: dict[str, CodeRecord] = {}
-    for code in valid:
-        for n in range(min(len(code) - 1, max_len), min_len - 1, -1):
-            prefix = code[:n]
-            if prefix in out or prefix in valid:
-                continue
-            rec = memo.get(("header", prefix)) or known.get(prefix)
-            if rec is None:
-                if prefix.endswith("X"):
-                    continue
-                rec = CodeRecord(code=prefix, description="", kind=HEADER, detail={NO_DESCRIPTION: True})
-            elif rec.kind != HEADER:
-                rec = replace(rec, kind=HEADER, detail={**rec.detail, "was_billable": True}, terms=rec.terms)
-            out[prefix] = memo[("header", prefix)] = rec
-    return out
+def _prefixes(codes, min_len: int, max_len: int) -> set[str]:
+    return {code[:n] for code in codes for n in range(min_len, min(len(code) - 1, max_len) + 1)}
+
+
+def _header(prefix: str, known: dict[str, CodeRecord], memo: dict) -> CodeRecord | None:
+    """The header record of a prefix that has valid codes below it: the tabular's entry, or
+    (a plain subdivision, not an X placeholder) one with no description."""
+    key = ("header", prefix)
+    if key in memo:
+        return memo[key]
+    rec = known.get(prefix)
+    if rec is None:
+        rec = None if prefix.endswith("X") else CodeRecord(code=prefix, description="", kind=HEADER, detail={NO_DESCRIPTION: True})
+    elif rec.kind != HEADER:
+        rec = replace(rec, kind=HEADER, detail={**rec.detail, "was_billable": True}, terms=rec.terms)
+    memo[key] = rec
+    return rec
 
 
 def _fiscal_releases(
@@ -138,18 +137,42 @@ def _fiscal_releases(
     years: range,
 ) -> Iterator[ImportResult]:
     memo: dict = {}
+    # Most codes are valid from before the first year to after the last with one set of MCE
+    # flags: their record is the same object in every release, made once.
+    since = _period(years[0], None)[0]
+    steady: list[CodeRecord] = []
+    varying: dict[str, list[Span]] = {}
+    missing_steady = 0
+    for code, s in spans.items():
+        if len(s) == 1 and (s[0].start is None or s[0].start <= since) and s[0].end is None:
+            rec = known.get(code)
+            if rec is None:
+                missing_steady += 1
+                rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
+            steady.append(_dated(rec, s, since, dt.date.max, conversions.get(code), memo))
+        else:
+            varying[code] = s
+    steady_codes = {r.code for r in steady}
+    steady_prefixes = _prefixes(steady_codes, *header_lengths)
     for year in years:
         first, last = _period(year, tables_end)
-        valid = {code: s for code, s in spans.items() if any(x.overlaps(first, last) for x in s)}
-        records: list[CodeRecord] = []
-        missing = 0
-        for code, s in valid.items():
+        records: list[CodeRecord] = list(steady)
+        valid = set(steady_codes)
+        missing = missing_steady
+        for code, s in varying.items():
+            if not any(x.overlaps(first, last) for x in s):
+                continue
             rec = known.get(code)
             if rec is None:
                 missing += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
             records.append(_dated(rec, s, first, last, conversions.get(code), memo))
-        records.extend(_headers_for(set(valid), known, *header_lengths, memo).values())
+            valid.add(code)
+        prefixes = steady_prefixes | _prefixes(valid - steady_codes, *header_lengths)
+        for prefix in prefixes - valid:
+            rec = _header(prefix, known, memo)
+            if rec is not None:
+                records.append(rec)
         warnings = [note]
         if missing:
             warnings.append(f"{missing:,} valid code(s) have no description in the embedded data")
