@@ -28,7 +28,13 @@ BUDGET_NDC_BYTES = 40 * 10**6
 
 
 def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes on disk, each file once (releases of one set share hard-linked files)."""
+    seen = {}
+    for p in path.rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            seen[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(seen.values())
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ from . import layout
 from .gcpause import paused_gc
 from .model import Download, ImportResult, Source, SourceFile
 from .sources import LayoutNotRecognised, SourceError, read_inputs
-from .writer import EncodeCache, write_release
+from .writer import EncodeCache, write_family, write_release
 
 # Sets with embedded data: ICD-10-CM, ICD-10-PCS and HCPCS from the CMS tables shipped in this
 # package (defaults/), NDC from a package this one depends on. CPT cannot have any (AMA copyright).
@@ -58,18 +58,27 @@ def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: 
         started = time.perf_counter()
         if progress:
             progress(f"{set_name(set_id)}: reading the embedded default …")
-        cache = EncodeCache()  # the fiscal years of one set share most records
         with paused_gc():
-            results = RELEASES[set_id]() if set_id in RELEASES else iter([_importer(set_id).embedded_default()])
-            for result in results:
-                built = _write(root, result, started, cache)
+            if set_id in RELEASES:
+                results = list(RELEASES[set_id]())
+                if progress:
+                    progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
+
+                def done(result, path, records, started=started):
+                    out.append(Built(path, result, time.perf_counter() - started, records))
+                    if progress:
+                        progress(f"{set_name(set_id)}: {result.title} from {result.source.describe()}: {records:,} records")
+
+                write_family(root, results, progress=done)
+            else:
+                result = _importer(set_id).embedded_default()
+                built = _write(root, result, started)
+                out.append(built)
                 if progress:
                     progress(
                         f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
                         f"{built.records:,} records in {built.seconds:.1f} s"
                     )
-                out.append(built)
-                started = time.perf_counter()
         _remove_superseded(root, set_id, progress)
     return out
 

@@ -174,6 +174,9 @@ class Manifest:
     aux: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     byteorder: str = "little"
+    # True when the release shares its code and record files with others of its set (written
+    # by writer.write_family): flags 0 then marks a code that is not in this release.
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -203,6 +206,7 @@ class Manifest:
             "aux": self.aux,
             "warnings": self.warnings,
             "byteorder": self.byteorder,
+            **({"shared": True} if self.shared else {}),
         }
 
     @classmethod
@@ -232,6 +236,7 @@ class Manifest:
             aux=data.get("aux", []),
             warnings=data.get("warnings", []),
             byteorder=data.get("byteorder", "little"),
+            shared=data.get("shared", False),
         )
 
     def covers(self, day: dt.date) -> bool:

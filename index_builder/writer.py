@@ -122,6 +122,84 @@ def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = 
     return target
 
 
+# The files releases of one family share (linked, not copied): all but flags, meta, manifest.
+SHARED_FILES = (layout.CODES, layout.RECORDS_IDX, layout.RECORDS_BIN, layout.RANK, layout.WORDS, layout.POSTINGS_IDX, layout.POSTINGS_BIN)
+
+
+def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | None = None, progress=None) -> list[Path]:
+    """Several releases of one set that share most records (the fiscal years of the embedded
+    defaults): the codes, records and word index of their union are written once and
+    hard-linked into each release folder (copied where the file system cannot link); each
+    release has its own flags, where 0 marks a code that is not in it (reader.py), and its own
+    manifest. Every folder is complete on its own, and each is swapped into place atomically.
+
+    A code's record is the same in every release of the family except its kind, which the
+    flags carry (I42.0: a code in FY2026, a header in FY2027)."""
+    cache = cache or EncodeCache()
+    set_id = results[0].set_id
+    set_dir = Path(root) / set_id
+    set_dir.mkdir(parents=True, exist_ok=True)
+    union: dict[str, CodeRecord] = {}
+    members: list[list[CodeRecord]] = []
+    for result in results:
+        recs = list(result.records)
+        members.append(recs)
+        for rec in recs:
+            # The newest record wins, a code's over a header's (I42.0 keeps its FY2026 data).
+            old = union.get(rec.code)
+            if old is None or rec.kind != HEADER or old.kind == HEADER:
+                union[rec.code] = rec
+    base = Path(tempfile.mkdtemp(prefix=".building-shared-", dir=set_dir))
+    out = []
+    try:
+        trie, _, _ = _write_codes(base, union, results[-1], cache)
+        hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in SHARED_FILES}
+        kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
+        for result, recs in zip(results, members):
+            if not layout.valid_release_label(result.release):
+                raise IndexWriteError(f"release label {result.release!r} is not usable as a folder name")
+            tmp = Path(tempfile.mkdtemp(prefix=f".building-{result.release}-", dir=set_dir))
+            try:
+                for name in SHARED_FILES:
+                    _link(base / name, tmp / name)
+                flags = bytearray(len(trie))
+                counts = {"records": 0, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
+                cutoff = _cutoff(result)
+                key_id = trie.key_id
+                for rec in recs:
+                    bits = kind_bits[rec.kind]
+                    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+                        bits |= layout.FLAG_TERMINATED
+                        counts["terminated"] += 1
+                    i = key_id(rec.code)
+                    if not flags[i]:
+                        counts["records"] += 1
+                        counts[rec.kind] += 1
+                    flags[i] = bits
+                (tmp / layout.FLAGS).write_bytes(bytes(flags))
+                manifest = _finish(tmp, result, counts, list(result.warnings), hashes)
+                manifest.shared = True
+                (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
+                target = set_dir / result.release
+                _swap_into_place(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            out.append(target)
+            if progress:
+                progress(result, target, counts["records"])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def _swap_into_place(new: Path, target: Path) -> None:
     old = None
     if target.exists():
@@ -138,7 +216,27 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
     by_code = _dedupe(result.records, warnings)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
+    trie, flags, counts = _write_codes(folder, by_code, result, cache)
+    (folder / layout.FLAGS).write_bytes(bytes(flags))
+    return _finish(folder, result, counts, warnings)
 
+
+def _kind_flags(rec: CodeRecord, cutoff: str | None) -> int:
+    """Kind bits, plus 'terminated' for an end date within the release's period: a scheduled
+    end after it (NDC packages list many) says nothing about the release's own dates."""
+    bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}[rec.kind]
+    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+        bits |= layout.FLAG_TERMINATED
+    return bits
+
+
+def _cutoff(result: ImportResult) -> str | None:
+    end = result.effective_to or result.effective_from
+    return end.isoformat() if end else None
+
+
+def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
+    """The code trie, records, ranks and word index; returns the trie, the flags and counts."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     n = len(trie)
     docs: list[bytes] = [b""] * n
@@ -146,8 +244,7 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
     rank = array(layout.RANK_TYPE, [0]) * n
     postings: dict[str, list[int]] = defaultdict(list)
     counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
-    end = result.effective_to or result.effective_from
-    cutoff = end.isoformat() if end else None
+    cutoff = _cutoff(result)
     # The hot loop of every build (a million records for the defaults): locals, no calls
     # beyond the cache.
     key_id, encoded = trie.key_id, cache.encoded
@@ -167,7 +264,6 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
 
     trie.save(str(folder / layout.CODES))
     _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
-    (folder / layout.FLAGS).write_bytes(bytes(flags))
     _write_array(folder / layout.RANK, rank)
 
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
@@ -177,12 +273,17 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
     word_trie.save(str(folder / layout.WORDS))
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
 
+    return trie, flags, counts
+
+
+def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
     for name, items in result.aux.items():
         _write_keyed(folder, layout.aux_files(name), items)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
 
+    hashes = hashes or {}
     files = {
-        p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        p.name: hashes.get(p.name) or {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
         for p in sorted(folder.iterdir())
         if p.is_file()
     }

@@ -74,6 +74,7 @@ def pyoce_wheel(tmp_path):
     env = lmdb.open(str(mdb), subdir=False, max_dbs=4, map_size=1 << 22)
     versions = env.open_db(b"version_range")
     hcpcs = env.open_db(b"data_hcpcs")
+    modifiers = env.open_db(b"data_modifier")
     with env.begin(write=True) as txn:
         for n, (start, end, label) in enumerate([(20250101, 20250331, "26.0.5"), (20250401, 20360331, "26.1.4")], 98):
             txn.put(str(n).encode(), marshal.dumps({"version": n, "date_started": start, "date_ended": end, "version_id": label}), db=versions)
@@ -85,6 +86,8 @@ def pyoce_wheel(tmp_path):
             ("99213|98|99", "cpt text"),
         ]:
             txn.put(key.encode(), marshal.dumps({"description": desc}), db=hcpcs)
+        for key in ("RT|98|99", "GQ|98|98", "25|98|99", "1P|98|99", "#0|99|99"):
+            txn.put(key.encode(), marshal.dumps({"ncci": False}), db=modifiers)
     env.close()
     return wheel(tmp_path / "pyoce-0.1.0-py3-none-any.whl", "pyoce/data/pyoce.mdb.xz", lzma.compress(mdb.read_bytes()))
 
@@ -116,6 +119,8 @@ def test_generator_writes_the_fixture_tables_and_their_checksums(tmp_path):
         ["D0120", "20250101", "", ""],
         ["G0008", "20250101", "", "Admin influenza virus vac"],
     ]
+    # Level II modifiers only: CPT's (25, 1P) and the I/OCE's internal '#' entries stay out.
+    assert list(data_files.rows(data_files.MODIFIERS_FILE, out)) == [["GQ", "20250101", "20250331"], ["RT", "20250101", ""]]
     assert info["hcpcs"] == {"cpt_rows_left_out": 1}
     assert info["mce_age_ranges"] == [{"group": "Newborn", "low": 0, "high": 0, "start": "19840301", "end": "20270331"}]
     assert json.loads((out / data_files.SOURCES_FILE).read_text())["outputs"] == info["outputs"]
@@ -132,6 +137,7 @@ def test_generated_hcpcs_release_dates_each_code(tmp_path):
     by_code = {r.code: r for r in result.records}
     assert by_code["A2001"].added == "2025-04-01" and by_code["A4397"].terminated == "2025-03-31"
     assert "99213" not in by_code
+    assert by_code["RT"].kind == "modifier" and by_code["GQ"].terminated == "2025-03-31"
 
 
 def test_generator_refuses_a_wheel_that_is_not_the_pinned_one(tmp_path):

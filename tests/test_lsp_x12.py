@@ -264,7 +264,7 @@ async def test_837p_diagnostics_on_open(lsp: Session, newline: str, language_id:
     assert len(diags) == len(expected_837p())  # no duplicates
     assert {d.source for d in diags} == {"medcode"}
     by_code = {(d.code, d.range.start.character): d for d in diags}
-    assert by_code[("invalid-code", place(P837, HI_ERR, "E1199")[1])].message == "E11.99 is not a code in ICD-10-CM FY2026 (Apr 2026)"
+    assert by_code[("invalid-code", place(P837, HI_ERR, "E1199")[1])].message == "E11.99 is not a code in ICD-10-CM FY2026 (CMS MCE v43 tables)"
     assert "ICD-10-PCS" in by_code[("wrong-code-set", place(P837, HI_ERR, "0DTJ4ZZ")[1])].message
     assert "87 billable codes" in by_code[("not-billable", place(P837, HI_ERR, "E11*")[1])].message
     # The valid claim: E119, I10, S72001A, J1100's pointers, the good NDC: nothing but the
@@ -338,7 +338,7 @@ async def test_incremental_edit_fixes_and_introduces_errors(lsp: Session):
     diags = await lsp.diagnostics(uri)
     assert keyed(diags) == moved | {("invalid-code", ok_line, i10_end - 3, i10_end + 1, ERROR)}
     new = next(d for d in diags if d.range.start.line == ok_line)
-    assert new.message == "I10.9 is not a code in ICD-10-CM FY2026 (Apr 2026)"
+    assert new.message == "I10.9 is not a code in ICD-10-CM FY2026 (CMS MCE v43 tables)"
 
     # Two changes in one notification, applied in order: undo the insertion, then delete the
     # whole HI*BK:25000 line (multi-line range): the ICD-9 finding goes, and the claim's line

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..codesets import HCPCS, ICD10CM, ICD10PCS
-from ..model import CODE, HEADER, NO_DESCRIPTION, CodeRecord, ImportResult, Source, SourceFile
+from ..model import CODE, HEADER, MODIFIER, NO_DESCRIPTION, CodeRecord, ImportResult, Source, SourceFile
 from ..periods import fiscal_year
 from . import data_files as files
 
@@ -45,8 +45,11 @@ class Span:
 
 def _spans(name: str, folder: Path) -> dict[str, list[Span]]:
     out: dict[str, list[Span]] = defaultdict(list)
+    days: dict[str, dt.date | None] = {}  # a few dozen distinct dates among 80,000 rows
     for code, start, end, flags in files.rows(name, folder):
-        out[code].append(Span(files.day8(start), files.day8(end), flags))
+        a = days.get(start) or days.setdefault(start, files.day8(start))
+        b = days[end] if end in days else days.setdefault(end, files.day8(end))
+        out[code].append(Span(a, b, flags))
     return out
 
 
@@ -79,28 +82,36 @@ def _period(year: int, tables_end: dt.date | None) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _dated(
-    rec: CodeRecord, spans: list[Span], first: dt.date, last: dt.date, replaces: list[str] | None, memo: dict
-) -> CodeRecord:
-    """rec for one release: added / terminated when its validity starts or stops inside the
-    release's period, the MCE flags in force at the period's end. Equal results are one object
-    across the fiscal years (the writer encodes each object once)."""
-    inside = [s for s in spans if s.overlaps(first, last)]
-    start = min((s.start or dt.date.min) for s in inside)
-    ends = [s.end for s in inside]
+def _fy_end(day: dt.date) -> bool:
+    return day.month == 9 and day.day == 30
+
+
+def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict) -> CodeRecord:
+    """The record of a code for every release that lists it (they share it, writer.write_family):
+    `added` when it began after the first fiscal year did, `terminated` when it ended in the
+    middle of a fiscal year (an end on September 30 is the next release's absence, and a code
+    that becomes a header then must not read as terminated), its MCE flags. One object per code."""
+    out = memo.get(rec.code)
+    if out is not None:
+        return out
+    start = min((s.start or dt.date.min) for s in spans)
+    ends = [s.end for s in spans]
     end = None if any(e is None for e in ends) else max(ends)
-    added = start.isoformat() if start > first else None
-    terminated = end.isoformat() if end is not None and end < last else None
-    flags = inside[-1].flags
-    key = (rec.code, added, terminated, flags)
-    out = memo.get(key)
-    if out is None:
-        detail = dict(rec.detail)
-        if flags:
-            detail["mce"] = flags.split(",")
-        if replaces:
-            detail["cross_references"] = replaces
-        out = memo[key] = replace(rec, kind=CODE, added=added, terminated=terminated, detail=detail, terms=rec.terms)
+    detail = dict(rec.detail)
+    if spans[-1].flags:
+        detail["mce"] = spans[-1].flags.split(",")
+    if len({s.flags for s in spans}) > 1:  # flags that changed over the years, with their dates
+        detail["mce_spans"] = [[files.iso8(s.start), files.iso8(s.end), s.flags] for s in spans]
+    if replaces:
+        detail["cross_references"] = replaces
+    # Built directly: dataclasses.replace costs three times as much, 100,000 times a set.
+    out = memo[rec.code] = CodeRecord(
+        rec.code, rec.description, CODE, rec.short, rec.parent,
+        start.isoformat() if start > files.FIRST_DAY else None,
+        rec.effective,
+        end.isoformat() if end is not None and not _fy_end(end) else None,
+        rec.action, rec.notes, detail, rec.terms,
+    )
     return out
 
 
@@ -111,14 +122,14 @@ def _prefixes(codes, min_len: int, max_len: int) -> set[str]:
 def _header(prefix: str, known: dict[str, CodeRecord], memo: dict) -> CodeRecord | None:
     """The header record of a prefix that has valid codes below it: the tabular's entry, or
     (a plain subdivision, not an X placeholder) one with no description."""
-    key = ("header", prefix)
+    key = ("header", prefix)  # a header's record is shared too; only its kind differs by year
     if key in memo:
         return memo[key]
     rec = known.get(prefix)
     if rec is None:
         rec = None if prefix.endswith("X") else CodeRecord(code=prefix, description="", kind=HEADER, detail={NO_DESCRIPTION: True})
     elif rec.kind != HEADER:
-        rec = replace(rec, kind=HEADER, detail={**rec.detail, "was_billable": True}, terms=rec.terms)
+        rec = replace(rec, kind=HEADER, terms=rec.terms)
     memo[key] = rec
     return rec
 
@@ -149,7 +160,7 @@ def _fiscal_releases(
             if rec is None:
                 missing_steady += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-            steady.append(_dated(rec, s, since, dt.date.max, conversions.get(code), memo))
+            steady.append(_dated(rec, s, conversions.get(code), memo))
         else:
             varying[code] = s
     steady_codes = {r.code for r in steady}
@@ -166,7 +177,7 @@ def _fiscal_releases(
             if rec is None:
                 missing += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-            records.append(_dated(rec, s, first, last, conversions.get(code), memo))
+            records.append(_dated(rec, s, conversions.get(code), memo))
             valid.add(code)
         prefixes = steady_prefixes | _prefixes(valid - steady_codes, *header_lengths)
         for prefix in prefixes - valid:
@@ -263,8 +274,19 @@ def hcpcs_releases(folder: Path = files.DATA_DIR) -> Iterator[ImportResult]:
         if not desc:
             rec.detail[NO_DESCRIPTION] = True
         records[code] = rec
+    first_day = files.day8(first["start"])
+    for code, begin, end in files.rows(files.MODIFIERS_FILE, folder):
+        began = files.day8(begin)
+        records[code] = CodeRecord(
+            code=code,
+            description="",
+            kind=MODIFIER,
+            added=began.isoformat() if began > first_day else None,
+            terminated=files.day8(end).isoformat() if end else None,
+            detail={NO_DESCRIPTION: True},
+        )
     warnings = [
-        f"codes and short descriptions from the CMS I/OCE tables {first['label']} to {newest['label']} "
+        f"codes, modifiers (without descriptions) and short descriptions from the CMS I/OCE tables {first['label']} to {newest['label']} "
         f"({first['start'][:4]}-{first['start'][4:6]} to {label}); no long descriptions or modifiers. "
         "CDT (D) codes carry no descriptor (ADA copyright); CPT codes are not included."
     ]
