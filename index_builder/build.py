@@ -6,6 +6,8 @@ import datetime as dt
 import importlib
 import json
 import shutil
+import threading
+from contextlib import contextmanager
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,29 @@ def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache 
     return Built(path, result, time.perf_counter() - started, records)
 
 
+@contextmanager
+def _heartbeat(progress: Progress | None, what: str, every: float = 3.0):
+    """A line every few seconds while one long step runs (the NDC directory reads 244,000
+    packages in one call): the user sees the build is alive and how long it has taken."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+    started = time.perf_counter()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            progress(f"{what} … {time.perf_counter() - started:.0f} s")
+
+    thread = threading.Thread(target=beat, name="medcode-build-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: Progress | None = None) -> list[Built]:
     from .defaults.releases import RELEASES
 
@@ -58,7 +83,7 @@ def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: 
         started = time.perf_counter()
         if progress:
             progress(f"{set_name(set_id)}: reading the embedded default …")
-        with paused_gc():
+        with paused_gc(), _heartbeat(progress, f"{set_name(set_id)}: still building"):
             if set_id in RELEASES:
                 results = list(RELEASES[set_id]())
                 if progress:
