@@ -88,7 +88,8 @@ def test_hcpcs_release_is_level_ii_only_and_labelled_with_its_quarter(default_st
     assert all(not rel.get(k).description for k in keys if k.startswith("D"))  # CDT text is ADA's
     codes = [k for k in keys if len(k) == 5]
     assert sum(1 for k in codes if not rel.get(k).terminated) == 8_256  # active in I/OCE 27.1
-    assert rel.get("RT").kind == "modifier" and rel.get("GT").terminated  # GT ended in 2023
+    assert rel.get("RT").kind == "modifier" and rel.get("JG").terminated == "2024-12-31"
+    assert rel.get("GT").added is None and rel.get("GT").terminated is None  # two runs of versions, no gap
 
 
 def test_index_status_is_current_for_icd10_and_honest_about_hcpcs(default_index, capsys, monkeypatch):

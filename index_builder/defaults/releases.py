@@ -277,6 +277,9 @@ def hcpcs_releases(folder: Path = files.DATA_DIR) -> Iterator[ImportResult]:
     first_day = files.day8(first["start"])
     for code, begin, end in files.rows(files.MODIFIERS_FILE, folder):
         began = files.day8(begin)
+        if code in records:  # one row per run of I/OCE versions: the first start, the last end
+            records[code].terminated = files.day8(end).isoformat() if end else None
+            continue
         records[code] = CodeRecord(
             code=code,
             description="",
