@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
+import shutil
+import threading
+from contextlib import contextmanager
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
 from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
+from . import layout
 from .gcpause import paused_gc
 from .model import Download, ImportResult, Source, SourceFile
 from .sources import LayoutNotRecognised, SourceError, read_inputs
-from .writer import write_release
+from .writer import EncodeCache, write_family, write_release
 
-# Sets with data shipped by a package this one depends on. HCPCS has none on any registry;
-# CPT cannot have one (AMA copyright).
-EMBEDDED_SETS = (ICD10CM, ICD10PCS, NDC)
+# Sets with embedded data: ICD-10-CM, ICD-10-PCS and HCPCS from the CMS tables shipped in this
+# package (defaults/), NDC from a package this one depends on. CPT cannot have any (AMA copyright).
+EMBEDDED_SETS = (ICD10CM, ICD10PCS, HCPCS, NDC)
+# Labels earlier medcode versions built as embedded defaults, replaced by the per-year releases.
+SUPERSEDED = {ICD10CM: ("FY2026-Apr",), ICD10PCS: ("FY2024-drg",)}
 _IMPORTER_MODULES = {ICD10CM: "icd10cm", ICD10PCS: "icd10pcs", HCPCS: "hcpcs", NDC: "ndc", CPT: "cpt"}
 
 Progress = Callable[[str], None]
@@ -35,15 +42,40 @@ class Built:
     records: int
 
 
-def _write(root: Path, result: ImportResult, started: float) -> Built:
-    path = write_release(root, result)
+def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache | None = None) -> Built:
+    path = write_release(root, result, cache)
     from .reader import Release  # the manifest just written is the source of truth for counts
 
     records = Release(path).manifest.counts["records"]
     return Built(path, result, time.perf_counter() - started, records)
 
 
+@contextmanager
+def _heartbeat(progress: Progress | None, what: str, every: float = 3.0):
+    """A line every few seconds while one long step runs (the NDC directory reads 244,000
+    packages in one call): the user sees the build is alive and how long it has taken."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+    started = time.perf_counter()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            progress(f"{what} … {time.perf_counter() - started:.0f} s")
+
+    thread = threading.Thread(target=beat, name="medcode-build-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: Progress | None = None) -> list[Built]:
+    from .defaults.releases import RELEASES
+
     out = []
     for set_id in sets:
         if set_id not in EMBEDDED_SETS:
@@ -51,16 +83,44 @@ def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: 
         started = time.perf_counter()
         if progress:
             progress(f"{set_name(set_id)}: reading the embedded default …")
-        with paused_gc():
-            result = _importer(set_id).embedded_default()
-            built = _write(root, result, started)
-        if progress:
-            progress(
-                f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
-                f"{built.records:,} records in {built.seconds:.1f} s"
-            )
-        out.append(built)
+        with paused_gc(), _heartbeat(progress, f"{set_name(set_id)}: still building"):
+            if set_id in RELEASES:
+                results = list(RELEASES[set_id]())
+                if progress:
+                    progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
+
+                def done(result, path, records, started=started):
+                    out.append(Built(path, result, time.perf_counter() - started, records))
+                    if progress:
+                        progress(f"{set_name(set_id)}: {result.title} from {result.source.describe()}: {records:,} records")
+
+                write_family(root, results, progress=done)
+            else:
+                result = _importer(set_id).embedded_default()
+                built = _write(root, result, started)
+                out.append(built)
+                if progress:
+                    progress(
+                        f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
+                        f"{built.records:,} records in {built.seconds:.1f} s"
+                    )
+        _remove_superseded(root, set_id, progress)
     return out
+
+
+def _remove_superseded(root: Path, set_id: str, progress: Progress | None) -> None:
+    """An embedded default an earlier medcode built would otherwise keep answering beside the
+    releases that replace it (same dates, and its label sorts last)."""
+    for label in SUPERSEDED.get(set_id, ()):
+        folder = Path(root) / set_id / label
+        try:
+            kind = json.loads((folder / layout.MANIFEST).read_text(encoding="utf-8"))["source"]["kind"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if kind == "package":  # the user's own import under the same label stays
+            shutil.rmtree(folder, ignore_errors=True)
+            if progress:
+                progress(f"{set_name(set_id)}: removed the superseded embedded release {label}")
 
 
 def import_path(

@@ -14,6 +14,10 @@ HEADER = "header"
 MODIFIER = "modifier"
 KINDS = (CODE, HEADER, MODIFIER)
 
+# detail key of a record whose description no embedded file carries, and what is shown instead.
+NO_DESCRIPTION = "no_description"
+NO_DESCRIPTION_TEXT = "(description not in the embedded data)"
+
 
 @dataclass(slots=True)
 class CodeRecord:
@@ -37,6 +41,16 @@ class CodeRecord:
     @property
     def billable(self) -> bool:
         return self.kind == CODE
+
+    @property
+    def has_description(self) -> bool:
+        """False for a code the embedded data knows is valid but cannot describe (new in a
+        fiscal year whose tabular no registry package carries)."""
+        return bool(self.description) or not self.detail.get(NO_DESCRIPTION)
+
+    @property
+    def shown_description(self) -> str:
+        return self.description if self.has_description else NO_DESCRIPTION_TEXT
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"c": self.code, "d": self.description}
@@ -160,6 +174,9 @@ class Manifest:
     aux: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     byteorder: str = "little"
+    # True when the release shares its code and record files with others of its set (written
+    # by writer.write_family): flags 0 then marks a code that is not in this release.
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +206,7 @@ class Manifest:
             "aux": self.aux,
             "warnings": self.warnings,
             "byteorder": self.byteorder,
+            **({"shared": True} if self.shared else {}),
         }
 
     @classmethod
@@ -218,6 +236,7 @@ class Manifest:
             aux=data.get("aux", []),
             warnings=data.get("warnings", []),
             byteorder=data.get("byteorder", "little"),
+            shared=data.get("shared", False),
         )
 
     def covers(self, day: dt.date) -> bool:

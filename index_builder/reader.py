@@ -19,7 +19,7 @@ import marisa_trie
 import orjson
 
 from . import layout
-from .model import CodeRecord, Manifest
+from .model import CODE, HEADER, MODIFIER, CodeRecord, Manifest
 from .sources import file_sha256
 from .words import words
 
@@ -169,29 +169,41 @@ class Release:
         return f"Release({self.set_id}/{self.label})"
 
     # -- codes -----------------------------------------------------------------------------
+    # A release that shares its files with others of its set (manifest.shared) lists the codes
+    # of them all; flags 0 marks those that are not in it, and its flags give each code's kind.
     def __len__(self) -> int:
-        return len(self._codes)
+        return self.manifest.counts["records"] if self.manifest.shared else len(self._codes)
+
+    def _id(self, key: str) -> int | None:
+        i = self._codes.get(key)
+        return None if i is None or not self._flags[i] else i
 
     def __contains__(self, key: str) -> bool:
-        return key in self._codes
+        return self._id(key) is not None
 
     def flags(self, key: str) -> int | None:
-        i = self._codes.get(key)
+        i = self._id(key)
         return None if i is None else self._flags[i]
 
     def get(self, key: str) -> CodeRecord | None:
-        i = self._codes.get(key)
+        i = self._id(key)
         return None if i is None else self._record(i)
 
     def _record(self, i: int) -> CodeRecord:
         doc = self._records.json(i)
         try:
-            return CodeRecord.from_json(doc)
+            rec = CodeRecord.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise self._records.damaged(i) from None
+        if self.manifest.shared:
+            bits = self._flags[i]
+            rec.kind = HEADER if bits & layout.FLAG_HEADER else MODIFIER if bits & layout.FLAG_MODIFIER else CODE
+        return rec
 
     def keys(self, prefix: str = "", flag_mask: int | None = None) -> Iterator[str]:
         """Keys starting with prefix, in sorted order; only those with a flag bit if given."""
+        if flag_mask is None and self.manifest.shared:
+            flag_mask = 0xFF
         if flag_mask is None:
             return self._codes.iterkeys(prefix)
         flags = self._flags

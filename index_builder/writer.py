@@ -48,6 +48,18 @@ def ensure_writable(root: Path) -> None:
         raise _cannot_write(root)
 
 
+def _building_folder(set_dir: Path, label: str) -> Path:
+    """A new folder to build a release in. mkdir, unlike tempfile.mkdtemp (0700), honours the
+    umask: a shared index folder must stay readable by the other users who check files with it."""
+    tmp = set_dir / f".building-{label}-{secrets.token_hex(6)}"
+    try:
+        set_dir.mkdir(exist_ok=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise _cannot_write(set_dir, exc) from None
+    return tmp
+
+
 def remove_release(folder: Path) -> None:
     """Remove an installed release: first moved aside in one step, so readers see it either
     whole or gone, then deleted."""
@@ -62,13 +74,36 @@ def remove_release(folder: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def _flags(rec: CodeRecord, cutoff: str | None) -> int:
-    """Kind bits, plus 'terminated' for an end date within the release's period: a scheduled
-    end after it (NDC packages list many) says nothing about the release's own dates."""
-    bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}[rec.kind]
-    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-        bits |= layout.FLAG_TERMINATED
-    return bits
+class EncodeCache:
+    """Encoded documents and search words of records, shared by the releases of one build:
+    the embedded defaults write five fiscal years that share most record objects, and encoding
+    each once keeps the build within its budget. Records are keyed by identity and held, so an
+    id is never reused while cached."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[CodeRecord, bytes, list[str], int]] = {}
+        self._words: dict[str, list[str]] = {}
+
+    def words(self, text: str) -> list[str]:
+        out = self._words.get(text)
+        if out is None:
+            out = self._words[text] = words(text)
+        return out
+
+    def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
+        hit = self._by_id.get(id(rec))
+        if hit is not None and hit[0] is rec:
+            return hit[1], hit[2], hit[3]
+        desc_words = self.words(rec.description)
+        vocab = set(desc_words)
+        if rec.short:
+            vocab.update(self.words(rec.short))
+        for term in rec.terms:
+            vocab.update(self.words(term))
+        out = (orjson.dumps(rec.to_json()), list(vocab), min(len(desc_words), 0xFFFF))
+        self._by_id[id(rec)] = (rec, *out)
+        return out
+
 
 
 def _write_array(path: Path, values: array) -> None:
@@ -113,7 +148,7 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult) -> Path:
+def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None) -> Path:
     """Build the release in a temporary folder beside its target, then move it into place."""
     if not layout.valid_release_label(result.release):
         raise IndexWriteError(
@@ -123,16 +158,9 @@ def write_release(root: Path, result: ImportResult) -> Path:
     ensure_writable(root)
     set_dir = Path(root) / result.set_id
     target = set_dir / result.release
-    # mkdir, unlike tempfile.mkdtemp (0700), honours the umask: a shared index folder must
-    # stay readable by the other users who check files with it.
-    tmp = set_dir / f".building-{result.release}-{secrets.token_hex(6)}"
+    tmp = _building_folder(set_dir, result.release)
     try:
-        set_dir.mkdir(exist_ok=True)
-        tmp.mkdir()
-    except OSError as exc:
-        raise _cannot_write(set_dir, exc) from None
-    try:
-        manifest = _write_into(tmp, result)
+        manifest = _write_into(tmp, result, cache or EncodeCache())
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
     except PermissionError as exc:
@@ -163,6 +191,85 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
         return False
     raise OSError(err, os.strerror(err), str(b))
+
+
+# The files releases of one family share (linked, not copied): all but flags, meta, manifest.
+SHARED_FILES = (layout.CODES, layout.RECORDS_IDX, layout.RECORDS_BIN, layout.RANK, layout.WORDS, layout.POSTINGS_IDX, layout.POSTINGS_BIN)
+
+
+def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | None = None, progress=None) -> list[Path]:
+    """Several releases of one set that share most records (the fiscal years of the embedded
+    defaults): the codes, records and word index of their union are written once and
+    hard-linked into each release folder (copied where the file system cannot link); each
+    release has its own flags, where 0 marks a code that is not in it (reader.py), and its own
+    manifest. Every folder is complete on its own, and each is swapped into place atomically.
+
+    A code's record is the same in every release of the family except its kind, which the
+    flags carry (I42.0: a code in FY2026, a header in FY2027)."""
+    cache = cache or EncodeCache()
+    set_id = results[0].set_id
+    ensure_writable(root)
+    set_dir = Path(root) / set_id
+    set_dir.mkdir(parents=True, exist_ok=True)
+    union: dict[str, CodeRecord] = {}
+    members: list[list[CodeRecord]] = []
+    for result in results:
+        recs = list(result.records)
+        members.append(recs)
+        for rec in recs:
+            # The newest record wins, a code's over a header's (I42.0 keeps its FY2026 data).
+            old = union.get(rec.code)
+            if old is None or rec.kind != HEADER or old.kind == HEADER:
+                union[rec.code] = rec
+    base = _building_folder(set_dir, "shared")
+    out = []
+    try:
+        trie, _, _ = _write_codes(base, union, results[-1], cache)
+        hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in SHARED_FILES}
+        kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
+        for result, recs in zip(results, members):
+            if not layout.valid_release_label(result.release):
+                raise IndexWriteError(f"release label {result.release!r} is not usable as a folder name")
+            tmp = _building_folder(set_dir, result.release)
+            try:
+                for name in SHARED_FILES:
+                    _link(base / name, tmp / name)
+                flags = bytearray(len(trie))
+                counts = {"records": 0, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
+                cutoff = _cutoff(result)
+                key_id = trie.key_id
+                for rec in recs:
+                    bits = kind_bits[rec.kind]
+                    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+                        bits |= layout.FLAG_TERMINATED
+                        counts["terminated"] += 1
+                    i = key_id(rec.code)
+                    if not flags[i]:
+                        counts["records"] += 1
+                        counts[rec.kind] += 1
+                    flags[i] = bits
+                (tmp / layout.FLAGS).write_bytes(bytes(flags))
+                manifest = _finish(tmp, result, counts, list(result.warnings), hashes)
+                manifest.shared = True
+                (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
+                target = set_dir / result.release
+                _swap_into_place(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            out.append(target)
+            if progress:
+                progress(result, target, counts["records"])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def _swap_into_place(new: Path, target: Path) -> None:
@@ -197,12 +304,32 @@ def _swap_into_place(new: Path, target: Path) -> None:
     raise IndexWriteError(f"{target} kept changing while this release was written; try again")
 
 
-def _write_into(folder: Path, result: ImportResult) -> Manifest:
+def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manifest:
     warnings = list(result.warnings)
     by_code = _dedupe(result.records, warnings)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
+    trie, flags, counts = _write_codes(folder, by_code, result, cache)
+    (folder / layout.FLAGS).write_bytes(bytes(flags))
+    return _finish(folder, result, counts, warnings)
 
+
+def _kind_flags(rec: CodeRecord, cutoff: str | None) -> int:
+    """Kind bits, plus 'terminated' for an end date within the release's period: a scheduled
+    end after it (NDC packages list many) says nothing about the release's own dates."""
+    bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}[rec.kind]
+    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+        bits |= layout.FLAG_TERMINATED
+    return bits
+
+
+def _cutoff(result: ImportResult) -> str | None:
+    end = result.effective_to or result.effective_from
+    return end.isoformat() if end else None
+
+
+def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
+    """The code trie, records, ranks and word index; returns the trie, the flags and counts."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     n = len(trie)
     docs: list[bytes] = [b""] * n
@@ -210,28 +337,26 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
     rank = array(layout.RANK_TYPE, [0]) * n
     postings: dict[str, list[int]] = defaultdict(list)
     counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
-    end = result.effective_to or result.effective_from
-    cutoff = end.isoformat() if end else None
+    cutoff = _cutoff(result)
+    # The hot loop of every build (a million records for the defaults): locals, no calls
+    # beyond the cache.
+    key_id, encoded = trie.key_id, cache.encoded
+    kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
+    terminated_bit = layout.FLAG_TERMINATED
     for code, rec in by_code.items():
-        i = trie.key_id(code)
-        docs[i] = orjson.dumps(rec.to_json())
-        flags[i] = _flags(rec, cutoff)
-        desc_words = words(rec.description)
-        rank[i] = min(len(desc_words), 0xFFFF)
-        counts[rec.kind] += 1
-        if flags[i] & layout.FLAG_TERMINATED:
+        i = key_id(code)
+        docs[i], vocab, rank[i] = encoded(rec)
+        bits = kind_bits[rec.kind]
+        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+            bits |= terminated_bit
             counts["terminated"] += 1
-        vocab = set(desc_words)
-        if rec.short:
-            vocab.update(words(rec.short))
-        for term in rec.terms:
-            vocab.update(words(term))
+        flags[i] = bits
+        counts[rec.kind] += 1
         for w in vocab:
             postings[w].append(i)
 
     trie.save(str(folder / layout.CODES))
     _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
-    (folder / layout.FLAGS).write_bytes(bytes(flags))
     _write_array(folder / layout.RANK, rank)
 
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
@@ -241,12 +366,17 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
     word_trie.save(str(folder / layout.WORDS))
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
 
+    return trie, flags, counts
+
+
+def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
     for name, items in result.aux.items():
         _write_keyed(folder, layout.aux_files(name), items)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
 
+    hashes = hashes or {}
     files = {
-        p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        p.name: hashes.get(p.name) or {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
         for p in sorted(folder.iterdir())
         if p.is_file()
     }

@@ -77,7 +77,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     sets = tuple(args.set) if args.set else EMBEDDED_SETS
     _say(f"Building {', '.join(set_name(s) for s in sets)} into {root}")
     built = build_defaults(root, sets, progress=_say)
-    _say(f"Done: {len(built)} index(es). HCPCS has no embedded data (import the CMS file); CPT needs your licensed AMA files.")
+    _say(f"Done: {len(built)} index(es). CPT needs your licensed AMA files; `medcode index status` shows what is behind.")
     return EXIT_OK
 
 
@@ -479,7 +479,7 @@ def _parser() -> argparse.ArgumentParser:
 
     index = _verb(sub, "index", help="build, import, list, fetch, verify and remove code indexes")
     isub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION", parser_class=_Parser)
-    b = _verb(isub, "build", help="build every embedded default (ICD-10-CM, ICD-10-PCS, NDC)")
+    b = _verb(isub, "build", help="build every embedded default (ICD-10-CM, ICD-10-PCS, HCPCS, NDC)")
     b.add_argument("--set", action="append", choices=EMBEDDED_SETS, help="only this set (repeatable)")
     b.set_defaults(func=cmd_index_build)
     imp = _verb(isub, "import", help="import official files (zip, file or folder) or a two-column list")

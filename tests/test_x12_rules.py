@@ -1,7 +1,7 @@
 """X12 837P/I/D: every seeded error found with its rule and exact range; valid codes silent.
 
 The fixtures in tests/fixtures/x12 are written for these tests in the 5010 layouts; the codes
-are checked against the embedded defaults (ICD-10-CM FY2026, PCS about FY2024, NDC 2019).
+are checked against the embedded defaults (ICD-10-CM / PCS FY2023-FY2027, HCPCS to 2026-Q2, NDC 2019).
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ def test_837p_seeded_errors_have_rule_and_exact_range(p837):
         ("wrong-icd-version", *place(text, "HI*BK:25000", "25000")),
     }
     assert expected <= by_place(found)
-    # Nothing else but the one note that CPT codes could only be syntax-checked.
+    # Nothing else but the one note that CPT codes could only be syntax-checked (HCPCS codes and
+    # modifiers are judged by the embedded CMS I/OCE tables).
     others = [f for rule, line, c1, c2, f in found if (rule, line, c1, c2) not in expected]
-    assert [(f.rule, f.code_set) for f in others] in ([("not-in-index", "hcpcs"), ("not-in-index", "cpt")], [("not-in-index", "cpt"), ("not-in-index", "hcpcs")])
+    assert [(f.rule, f.code_set) for f in others] == [("not-in-index", "cpt")]
     assert all(f.effective_severity.label == "information" for f in others)
 
 
@@ -91,7 +92,7 @@ def test_837p_messages_and_fixes(p837):
     assert icd9.fixes[0].text == "ABK" and "2026-03-10" in icd9.message
     wrong = by[("wrong-code-set", "0DTJ4ZZ")]
     assert "Resection of Appendix" in wrong.message
-    assert "E11.99 is not a code in ICD-10-CM FY2026 (Apr 2026)" == by[("invalid-code", "E1199")].message
+    assert "E11.99 is not a code in ICD-10-CM FY2026 (CMS MCE v43 tables)" == by[("invalid-code", "E1199")].message
 
 
 def test_837i_procedures_dates_and_revenue_codes(default_store):
@@ -102,13 +103,13 @@ def test_837i_procedures_dates_and_revenue_codes(default_store):
         ("wrong-code-set", *place(text, bbq, "E119")),
         ("bad-format", *place(text, bbq, "0DTJ4ZO")),
         ("bad-format", *place(text, "SV2*305", "305")),
-        # FY2026 ICD-10-CM is not in force on 2024-04-20: an unknown code cannot be proven wrong.
-        ("not-in-index", *place(text, "HI*ABF:Z9999", "Z9999")),
+        # The embedded FY2024 release is in force on 2024-04-20 and complete: Z99.99 is no code.
+        ("invalid-code", *place(text, "HI*ABF:Z9999", "Z9999")),
     }
     silent = {"I214", "02703ZZ", "0DTJ4ZZ"}
     assert not [f for *_, f in found if f.code in silent]
     z = next(f for *_, f in found if f.code == "Z9999")
-    assert z.effective_severity.label == "warning" and "not in force on 2024-04-20" in z.message
+    assert z.effective_severity.label == "error" and z.message == "Z99.99 is not a code in ICD-10-CM FY2024 (CMS MCE v41 tables)"
 
 
 def test_837d_cdt_and_pointers(default_store):

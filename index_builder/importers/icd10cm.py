@@ -281,6 +281,13 @@ def _merge_order_titles(records: list[CodeRecord], order: list[OrderLine], warni
         warnings.append(f"{len(by_code)} order-file codes are not in the tabular XML (e.g. {icd10cm_display(next(iter(by_code)))})")
 
 
+def embedded_tabular() -> tuple[Source, _Parsed]:
+    """The parsed FY2026 tabular that simple-icd-10-cm ships: the embedded releases take
+    descriptions, notes and 7th-character meanings from it (defaults/releases.py)."""
+    source, (xml_path,) = package_source(DEFAULT_DIST, DEFAULT_XML)
+    return source, parse_tabular(xml_path.read_bytes())
+
+
 def embedded_default() -> ImportResult:
     """The CDC tabular XML of FY2026 (April 1, 2026 update) shipped in simple-icd-10-cm."""
     source, (xml_path, list_path) = package_source(DEFAULT_DIST, DEFAULT_XML, DEFAULT_CODE_LIST)

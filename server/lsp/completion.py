@@ -144,7 +144,7 @@ def _item(
     set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str, written: bool = False
 ) -> types.CompletionItem:
     billable = rec.kind != "header"
-    desc = rec.description
+    desc = rec.shown_description
     shown = display(set_id, rec.code)
     insert = shown if written else rec.code
     return types.CompletionItem(

@@ -1,0 +1,40 @@
+"""Releases that share their files (writer.write_family): each folder reads as a complete
+release of its own, lists only its codes, and gives each code its kind in that release."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from medcode.index_builder import layout
+from medcode.index_builder.model import CODE, HEADER, CodeRecord, ImportResult, Source
+from medcode.index_builder.reader import IndexStore
+from medcode.index_builder.writer import write_family
+
+d = dt.date
+
+
+def result(label: str, start: dt.date, end: dt.date, records: list[CodeRecord]) -> ImportResult:
+    return ImportResult("icd10cm", label, f"ICD-10-CM {label}", start, end, Source("package", "test"), records)
+
+
+def test_fiscal_years_share_files_but_not_codes_or_kinds(tmp_path):
+    i420 = CodeRecord("I420", "Dilated cardiomyopathy")
+    e119 = CodeRecord("E119", "Type 2 diabetes mellitus without complications")
+    i4200 = CodeRecord("I4200", "", added="2026-10-01")
+    header = CodeRecord("I420", "Dilated cardiomyopathy", kind=HEADER)
+    paths = write_family(tmp_path, [
+        result("FY2026", d(2025, 10, 1), d(2026, 9, 30), [i420, e119]),
+        result("FY2027", d(2026, 10, 1), d(2027, 9, 30), [header, e119, i4200]),
+    ])
+    store = IndexStore(tmp_path)
+    fy26, fy27 = store.releases("icd10cm")
+    assert (fy26.label, fy27.label) == ("FY2026", "FY2027")
+    assert "I4200" not in fy26 and fy26.get("I4200") is None and list(fy26.keys("I42")) == ["I420"]
+    assert fy26.get("I420").kind == CODE and fy27.get("I420").kind == HEADER
+    assert fy27.count("I42", layout.FLAG_CODE) == 1 and len(fy26) == 2 and len(fy27) == 3
+    assert fy26.manifest.counts == {"records": 2, CODE: 2, HEADER: 0, "modifier": 0, "terminated": 0}
+    assert [h.record.code for h in fy26.search("cardiomyopathy")] == ["I420"]
+    # One copy on disk: the code and record files are the same file in both folders.
+    assert (paths[0] / layout.RECORDS_BIN).stat().st_ino == (paths[1] / layout.RECORDS_BIN).stat().st_ino
+    assert fy26.verify() == [] and fy27.verify() == []
+    assert not [p for p in (tmp_path / "icd10cm").iterdir() if p.name.startswith(".")]  # no leftovers
