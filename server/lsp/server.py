@@ -141,6 +141,10 @@ class MedcodeServer(LanguageServer):
     def build_in_background(self) -> None:
         """First run: build the embedded defaults without blocking the editor."""
         token = "medcode-build"
+        # pygls 2 servers have no `loop` attribute: take the loop this handler runs on, so that
+        # the thread can hand the reload back to it (seen in code-server: the first-run build
+        # finished, then diagnostics stayed "no data installed" until a restart).
+        loop = asyncio.get_running_loop()
 
         def work() -> None:
             started = time.perf_counter()
@@ -152,7 +156,7 @@ class MedcodeServer(LanguageServer):
             finally:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
             log.info("embedded defaults built in %.1f s", time.perf_counter() - started)
-            self.loop.call_soon_threadsafe(self._after_build)
+            loop.call_soon_threadsafe(self._after_build)
 
         self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"medcode: building the code indexes in {self.index_root} (first run, about 20 s)"))
         try:
@@ -291,9 +295,9 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
     async def on_initialized(ls: MedcodeServer, params: types.InitializedParams) -> None:
         for problem in ls.store.problems:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
+        await ls.pull_settings()  # first: the indexDir setting may name another folder
         if ls.store.is_empty():
             ls.build_in_background()
-        await ls.pull_settings()
         ls.warn_if_stale()  # after the settings: they may name another index folder
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
