@@ -19,6 +19,7 @@ import {
   describeSource,
   findOnPath,
   firstWorking,
+  installPlaces,
   interpreterFromPythonApi,
   type Invocation,
   type MedcodeCommand,
@@ -109,6 +110,7 @@ function isExecutableFile(path: string): boolean {
 function surroundings(): Surroundings {
   return {
     findOnPath: (name) => findOnPath(name, process.env, process.platform, isExecutableFile),
+    findInstalled: () => installPlaces(process.env, os.homedir(), process.platform).filter(isExecutableFile),
     pythonExtensionInterpreter: async () => {
       const python = vscode.extensions.getExtension("ms-python.python");
       if (python === undefined) {
