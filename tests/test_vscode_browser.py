@@ -29,6 +29,11 @@ What was learnt driving the UI (keep it robust):
 - Every wait polls with a generous limit (the machine may be busy); no timing is asserted.
 - The chat side bar and the welcome page are switched off in the user settings; workspace
   trust is disabled so that the workspace opens without the trust dialog.
+- code-server is a remote window: machine-scoped settings (`medcode.indexDir`,
+  `medcode.server.path`) are read from `<user-data-dir>/Machine/settings.json`, not from
+  `User/settings.json` (there the server silently used its default index folder).
+- The session lives in its own temporary folder: a parallel pytest session of the same user
+  prunes old basetemps, and once deleted this session's index copy while it ran.
 """
 
 from __future__ import annotations
@@ -260,9 +265,10 @@ def machine_settings(index: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def ui(vscode_build, default_index) -> Iterator[Ui]:
+def ui(request, default_index) -> Iterator[Ui]:
     code_server = installed_code_server()
     sync_playwright = playwright_api()
+    vscode_build = request.getfixturevalue("vscode_build")  # after the cheap checks: skipping is instant
     # A folder of its own, not pytest's basetemp: another pytest session started as the same user
     # (a parallel run on a shared machine) prunes old basetemps, and this session lasts minutes.
     with tempfile.TemporaryDirectory(prefix="medcode-code-server-") as folder:
