@@ -48,3 +48,15 @@ def default_store(default_index):
     from medcode.index_builder.reader import IndexStore
 
     return IndexStore(default_index)
+
+
+@pytest.fixture(scope="session")
+def vscode_build():
+    """The VS Code extension built once per session outside the checkout (tests/vscode_build.py),
+    in a folder of its own (pytest's basetemp may be pruned by a parallel session)."""
+    import tempfile
+
+    from vscode_build import build_extension
+
+    with tempfile.TemporaryDirectory(prefix="medcode-vscode-build-") as folder:
+        yield build_extension(Path(folder))

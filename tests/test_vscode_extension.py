@@ -1,15 +1,16 @@
 """The VS Code extension (editor-clients/vscode), checked from the Python suite.
 
-Runs what can run without VS Code: `npm ci` (when node_modules is missing or older than the
-lock file), then `npm run typecheck`, `lint`, `test` (node:test unit tests of the pure modules)
-and `package` (the .vsix). Then checks the .vsix contents, that the manifest's settings match
+Runs what can run without VS Code, in a copy of the extension outside the checkout
+(tests/vscode_build.py: `npm ci` once per package-lock.json into ~/.cache/medcode-ci, then
+`npm run typecheck`, `lint`, `test` (node:test unit tests of the pure modules) and `package`
+(the .vsix)). Then checks the .vsix contents, that the manifest's settings match
 the server's (server/lsp/settings.py, the README table, the rule ids), that the extension's
 settings reading agrees with the server's on the same values, that `medcode lookup --json`
 still has the fields the extension renders, and a smoke run of the extension's own server
 resolution against the real server over stdio.
 
-Skips when node or npm is not on PATH (or Node is older than 20); needs the npm registry
-for `npm ci` on a clean checkout.
+Skips when node or npm is not on PATH (or Node is older than 20), or when the npm registry
+cannot be reached for a first `npm ci`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from vscode_build import Build, tail
 from medcode.index_builder.codesets import OFFICIAL_SETS
 from medcode.server.findings import RULES
 from medcode.server.lsp.settings import KIND_KEYS, SEVERITY_NAMES, Settings
@@ -35,42 +36,16 @@ FIXTURE_837P = REPO / "tests" / "fixtures" / "x12" / "claims_837p.x12"
 # Settings only the extension reads (how to start the server, tracing). `medcode.indexDir` is the
 # server's too (README table); the extension also reads it, and sends the folder it resolved.
 CLIENT_SETTINGS = {"medcode.server.path", "medcode.server.args", "medcode.trace.server"}
-NPM_ENV = {"npm_config_audit": "false", "npm_config_fund": "false", "npm_config_update_notifier": "false"}
 
 
 def _run(args: list[str], *, cwd: Path = VSCODE, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def _tail(result: subprocess.CompletedProcess, lines: int = 60) -> str:
-    text = (result.stdout or "") + (result.stderr or "")
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _needs_install() -> bool:
-    marker = VSCODE / "node_modules" / ".package-lock.json"  # written by npm on every install
-    return not marker.exists() or marker.stat().st_mtime < (VSCODE / "package-lock.json").stat().st_mtime
-
-
 @pytest.fixture(scope="module")
-def built() -> dict[str, str]:
-    """npm ci (when needed) and every npm script the extension's README documents, once."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are not on PATH: the VS Code extension is not built or tested")
-    version = _run([node, "--version"]).stdout.strip()
-    if int(version.lstrip("v").split(".")[0]) < 20:
-        pytest.skip(f"Node {version} is older than 20, which @vscode/vsce 3.9 and the extension's tooling need")
-    env = {**os.environ, **NPM_ENV}
-    outputs = {}
-    steps = ([["ci"]] if _needs_install() else []) + [["run", s] for s in ("typecheck", "lint", "test", "package")]
-    for step in steps:
-        result = _run([npm, *step], env=env)
-        name = " ".join(["npm", *step])
-        if result.returncode != 0:
-            pytest.fail(f"`{name}` failed in {VSCODE} (exit {result.returncode}):\n{_tail(result)}")
-        outputs[name] = result.stdout + result.stderr
-    return outputs
+def built(vscode_build) -> Build:
+    """npm ci (cached) and every npm script the extension's README documents, once, outside the tree."""
+    return vscode_build
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +54,7 @@ def manifest() -> dict:
 
 
 def test_unit_tests_ran_and_passed(built):
-    out = built["npm run test"]
+    out = built.outputs["npm run test"]
     passed = re.search(r"^# pass (\d+)", out, re.M)
     failed = re.search(r"^# fail (\d+)", out, re.M)
     assert passed and failed, out[-2000:]
@@ -87,7 +62,7 @@ def test_unit_tests_ran_and_passed(built):
 
 
 def test_vsix_contains_the_extension_and_its_manifest(built, manifest):
-    vsix = VSCODE / "medcode.vsix"
+    vsix = built.vsix
     assert vsix.is_file()
     with zipfile.ZipFile(vsix) as z:
         names = set(z.namelist())
@@ -255,7 +230,7 @@ def test_extension_reads_settings_as_the_server_does(built):
         "process.stdout.write(JSON.stringify(cases.map((c) => s.readServerSettings(c).value)));"
     )
     result = subprocess.run(
-        ["node", "-e", script, str(VSCODE / "out" / "lib" / "settings.js")],
+        ["node", "-e", script, str(built.root / "out" / "lib" / "settings.js")],
         input=json.dumps(cases),
         capture_output=True,
         text=True,
@@ -280,14 +255,14 @@ def test_lookup_json_has_what_the_extension_renders(default_index):
         assert set(live_view[key][0]) == set(recorded_view[key][0]), key
 
 
-def _smoke(overrides: dict, env: dict) -> dict:
+def _smoke(built: Build, overrides: dict, env: dict) -> dict:
     result = _run(
-        ["node", str(VSCODE / "out" / "smoke" / "serverSmoke.js"), str(FIXTURE_837P), "x12", json.dumps(overrides)],
+        ["node", str(built.root / "out" / "smoke" / "serverSmoke.js"), str(FIXTURE_837P), "x12", json.dumps(overrides)],
         cwd=REPO,
         env=env,
         timeout=120,
     )
-    assert result.returncode == 0, _tail(result)
+    assert result.returncode == 0, tail(result)
     return json.loads(result.stdout)
 
 
@@ -308,7 +283,7 @@ def test_server_smoke_with_the_extensions_resolution(built, default_index):
     diagnostics with `medcode check` on the same file."""
     env = {**os.environ, "MEDCODE_INDEX_DIR": str(default_index)}
     overrides = {"severity": {"not-billable": "error"}, "server.path": [sys.executable, "-m", "medcode.server"]}
-    report = _smoke(overrides, env)
+    report = _smoke(built, overrides, env)
     assert report["source"] == "setting"
     assert report["command"] == [sys.executable, "-m", "medcode.server", "serve"]
     assert report["version"].startswith("medcode ")
@@ -323,7 +298,7 @@ def test_server_smoke_finds_medcode_on_path(built, default_index):
     if not any((script_dir / name).is_file() for name in ("medcode", "medcode.exe")):
         pytest.skip(f"no medcode script beside {sys.executable} (the package is not installed with its console script)")
     env = {**os.environ, "MEDCODE_INDEX_DIR": str(default_index), "PATH": os.pathsep.join([str(script_dir), os.environ.get("PATH", "")])}
-    report = _smoke({}, env)
+    report = _smoke(built, {}, env)
     assert report["source"] == "path"
     assert Path(report["command"][0]).parent == script_dir and report["command"][1:] == ["serve"]
     got = sorted((d["line"], d["character"], d["rule"], d["severity"]) for d in report["diagnostics"])

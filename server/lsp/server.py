@@ -346,12 +346,12 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: MedcodeServer, params: types.InitializedParams) -> None:
         ls.loop_seen = asyncio.get_running_loop()
+        await ls.pull_settings()  # first: the indexDir setting may name another folder
         empty = ls.store.is_empty()  # opens the folder, which fills store.problems
         for problem in ls.store.problems:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
         if empty and not ls.store.problems:  # a first run, not a damaged index
             ls.build_in_background()
-        await ls.pull_settings()
         ls.warn_if_stale()  # after the settings: they may name another index folder
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

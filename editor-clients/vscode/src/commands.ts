@@ -6,6 +6,7 @@
 export const COMMANDS = {
   lookupCode: "medcode.lookupCode",
   rebuildIndex: "medcode.rebuildIndex",
+  indexStatus: "medcode.indexStatus",
   importIndex: "medcode.importIndex",
   restartServer: "medcode.restartServer",
   showOutput: "medcode.showOutput",
@@ -42,6 +43,15 @@ export function localSetNameProblem(name: string): string | undefined {
 
 export function buildArgs(): string[] {
   return ["index", "build"];
+}
+
+export function statusArgs(): string[] {
+  return ["index", "status"];
+}
+
+/** The answer of `medcode index status` as a Markdown document (its table is fixed-width text). */
+export function statusMarkdown(text: string): string {
+  return `# medcode index status\n\n\`\`\`text\n${text.trimEnd()}\n\`\`\`\n`;
 }
 
 /** `medcode index import SET PATH` (medcode reads a local set as a plain code,description list). */

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, LanguageClient, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
-import { buildArgs, COMMANDS, IMPORT_SETS, importArgs, localSetNameProblem, SERVER_RELOAD_INDEXES } from "./commands";
+import { buildArgs, COMMANDS, IMPORT_SETS, importArgs, localSetNameProblem, SERVER_RELOAD_INDEXES, statusArgs, statusMarkdown } from "./commands";
 import { codeAt, lookupArgs, lookupMarkdown, parseLookup } from "./lookupView";
 import { failureReason, runCommand, type RunResult } from "./run";
 import { DOCUMENT_SELECTOR } from "./selector";
@@ -19,6 +19,7 @@ import {
   describeSource,
   findOnPath,
   firstWorking,
+  installPlaces,
   interpreterFromPythonApi,
   type Invocation,
   type MedcodeCommand,
@@ -109,6 +110,7 @@ function isExecutableFile(path: string): boolean {
 function surroundings(): Surroundings {
   return {
     findOnPath: (name) => findOnPath(name, process.env, process.platform, isExecutableFile),
+    findInstalled: () => installPlaces(process.env, os.homedir(), process.platform).filter(isExecutableFile),
     pythonExtensionInterpreter: async () => {
       const python = vscode.extensions.getExtension("ms-python.python");
       if (python === undefined) {
@@ -426,6 +428,22 @@ async function rebuildIndex(): Promise<void> {
   void vscode.window.showInformationMessage("medcode: code indexes rebuilt.");
 }
 
+/** `medcode index status` (installed, in force today, stale or missing, what to run), beside the editor. */
+async function indexStatus(documents: LookupDocuments): Promise<void> {
+  const medcode = await medcodeForCommands();
+  if (medcode === undefined) {
+    return;
+  }
+  const result = await runWithProgress("medcode: index status", medcode, cliInvocation(medcode.command, statusArgs()), LOOKUP_TIMEOUT_MS);
+  if (result.code !== 0) {
+    await reportFailure("reading the index status", result);
+    return;
+  }
+  const uri = documents.put("index-status", statusMarkdown(result.stdout));
+  const document = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+}
+
 async function importIndex(): Promise<void> {
   const local = { id: "", label: "Local code list…", detail: "a two-column file (code, description) under a name you choose" };
   const picked = await vscode.window.showQuickPick([...IMPORT_SETS, local], {
@@ -484,6 +502,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerTextDocumentContentProvider(LOOKUP_SCHEME, documents),
     vscode.commands.registerCommand(COMMANDS.lookupCode, () => lookupCode(documents)),
     vscode.commands.registerCommand(COMMANDS.rebuildIndex, rebuildIndex),
+    vscode.commands.registerCommand(COMMANDS.indexStatus, () => indexStatus(documents)),
     vscode.commands.registerCommand(COMMANDS.importIndex, importIndex),
     vscode.commands.registerCommand(COMMANDS.restartServer, restart),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),

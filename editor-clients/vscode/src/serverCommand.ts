@@ -3,7 +3,8 @@
  * passed in, so the order of the candidates can be tested without VS Code or a real PATH).
  *
  * Order: `medcode.server.path` when set (and nothing else: a configured command that fails
- * is reported, never silently replaced); else `medcode` on PATH; else the interpreter the
+ * is reported, never silently replaced); else `medcode` on PATH; else `medcode` in the places
+ * pip, pipx and the README's install steps put it (`installPlaces`); else the interpreter the
  * Python extension has selected; else `python.defaultInterpreterPath`; else `python3` /
  * `python` on PATH, each with `-m medcode.server`. The extension probes the candidates in
  * that order (`medcode --version`) and starts the first that answers.
@@ -12,7 +13,7 @@
 import * as nodePath from "node:path";
 import type { ClientSettings } from "./settings";
 
-export type CommandSource = "setting" | "path" | "python-extension" | "python-setting" | "python-path";
+export type CommandSource = "setting" | "path" | "install-place" | "python-extension" | "python-setting" | "python-path";
 
 /** A way to run the `medcode` command line: `base` is the program and its leading arguments. */
 export interface MedcodeCommand {
@@ -31,6 +32,8 @@ export interface Invocation {
 export interface Surroundings {
   /** Full path of an executable named `name` on PATH, or undefined. */
   findOnPath(name: string): string | undefined;
+  /** Executables among `installPlaces(...)` that exist, best first. */
+  findInstalled?(): string[];
   /** The Python extension's selected interpreter (a command line), if it is installed. */
   pythonExtensionInterpreter(): Promise<string[] | undefined>;
   /** `python.defaultInterpreterPath` when the user set it (not the built-in default). */
@@ -79,6 +82,11 @@ export async function* serverCandidates(settings: ClientSettings, around: Surrou
   const medcode = around.findOnPath("medcode");
   if (medcode !== undefined && fresh([medcode])) {
     yield { base: [medcode], serveArgs, source: "path" };
+  }
+  for (const installed of around.findInstalled?.() ?? []) {
+    if (fresh([installed])) {
+      yield { base: [installed], serveArgs, source: "install-place" };
+    }
   }
   let fromExtension: string[] | undefined;
   try {
@@ -143,6 +151,8 @@ export function describeSource(source: CommandSource): string {
       return "medcode.server.path";
     case "path":
       return "medcode on PATH";
+    case "install-place":
+      return "medcode where pip or pipx installs it";
     case "python-extension":
       return "the Python extension's interpreter";
     case "python-setting":
@@ -179,6 +189,32 @@ export function findOnPath(
     }
   }
   return undefined;
+}
+
+/**
+ * Where `medcode` usually is when it is not on the PATH the extension host sees. VS Code (and
+ * code-server) replace PATH with the one a login shell (`$SHELL -i -l -c`) prints, unless
+ * started from a terminal with `code`: a virtual environment activated in the terminal that
+ * started VS Code is then dropped from PATH, but `VIRTUAL_ENV` (and conda's `CONDA_PREFIX`)
+ * survive. pip `--user` and pipx install into `~/.local/bin`, which a login shell puts on PATH
+ * only when the folder existed when it started; `~/.venvs/medcode` is the README's own
+ * install step. Best first; the caller keeps those that exist.
+ */
+export function installPlaces(env: Readonly<Record<string, string | undefined>>, homeDir: string, platform: NodeJS.Platform): string[] {
+  const windows = platform === "win32";
+  const pathApi = windows ? nodePath.win32 : nodePath.posix;
+  const script = (prefix: string): string => (windows ? pathApi.join(prefix, "Scripts", "medcode.exe") : pathApi.join(prefix, "bin", "medcode"));
+  const places: string[] = [];
+  for (const prefix of [env["VIRTUAL_ENV"], env["CONDA_PREFIX"]]) {
+    if (prefix !== undefined && prefix.trim() && pathApi.isAbsolute(prefix.trim())) {
+      places.push(script(prefix.trim()));
+    }
+  }
+  if (!windows) {
+    places.push(pathApi.join(homeDir, ".local", "bin", "medcode"));
+  }
+  places.push(script(pathApi.join(homeDir, ".venvs", "medcode")));
+  return [...new Set(places)];
 }
 
 /** The environment for the server and commands: `MEDCODE_INDEX_DIR` when `medcode.indexDir` is set. */

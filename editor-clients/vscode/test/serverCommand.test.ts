@@ -5,6 +5,7 @@ import {
   expandPath,
   findOnPath,
   firstWorking,
+  installPlaces,
   interpreterFromPythonApi,
   type MedcodeCommand,
   serveInvocation,
@@ -91,6 +92,27 @@ describe("serverCandidates", () => {
     for (const c of candidates) {
       assert.deepEqual(c.serveArgs, ["serve"]);
     }
+  });
+
+  test("medcode in an install place comes after PATH and before any Python", async () => {
+    const candidates = await all(
+      serverCandidates(
+        defaults,
+        around({
+          onPath: { medcode: "/usr/local/bin/medcode", python3: "/usr/bin/python3" },
+          findInstalled: () => ["/usr/local/bin/medcode", "/home/me/.venvs/app/bin/medcode", "/home/me/.local/bin/medcode"],
+        }),
+      ),
+    );
+    assert.deepEqual(
+      candidates.map((c) => [c.source, ...c.base]),
+      [
+        ["path", "/usr/local/bin/medcode"],
+        ["install-place", "/home/me/.venvs/app/bin/medcode"],
+        ["install-place", "/home/me/.local/bin/medcode"],
+        ["python-path", "/usr/bin/python3", "-m", "medcode.server"],
+      ],
+    );
   });
 
   test("the same interpreter is listed once", async () => {
@@ -222,5 +244,34 @@ describe("helpers", () => {
       },
     };
     assert.deepEqual(interpreterFromPythonApi(api, "ws"), ["/envs/ws"]);
+  });
+});
+
+describe("installPlaces", () => {
+  test("POSIX: VIRTUAL_ENV, CONDA_PREFIX, ~/.local/bin, then the README's ~/.venvs/medcode", () => {
+    assert.deepEqual(installPlaces({ VIRTUAL_ENV: "/srv/venv", CONDA_PREFIX: "/opt/conda/envs/x" }, "/home/me", "linux"), [
+      "/srv/venv/bin/medcode",
+      "/opt/conda/envs/x/bin/medcode",
+      "/home/me/.local/bin/medcode",
+      "/home/me/.venvs/medcode/bin/medcode",
+    ]);
+  });
+
+  test("relative, blank or missing prefixes are ignored; duplicates listed once", () => {
+    assert.deepEqual(installPlaces({ VIRTUAL_ENV: "venv", CONDA_PREFIX: "  " }, "/home/me", "darwin"), [
+      "/home/me/.local/bin/medcode",
+      "/home/me/.venvs/medcode/bin/medcode",
+    ]);
+    assert.deepEqual(installPlaces({ VIRTUAL_ENV: "/home/me/.venvs/medcode" }, "/home/me", "linux"), [
+      "/home/me/.venvs/medcode/bin/medcode",
+      "/home/me/.local/bin/medcode",
+    ]);
+  });
+
+  test("Windows: Scripts\\medcode.exe", () => {
+    assert.deepEqual(installPlaces({ VIRTUAL_ENV: "C:\\venv" }, "C:\\Users\\me", "win32"), [
+      "C:\\venv\\Scripts\\medcode.exe",
+      "C:\\Users\\me\\.venvs\\medcode\\Scripts\\medcode.exe",
+    ]);
   });
 });
