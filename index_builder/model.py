@@ -140,6 +140,8 @@ class ImportResult:
     meta: dict[str, Any] = field(default_factory=dict)
     # Named keyed stores beside the codes, e.g. PCS tables keyed by their 3-character prefix.
     aux: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Named key-only tries (layout.key_set_file): data too large for one record per key.
+    key_sets: dict[str, Iterable[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -160,6 +162,7 @@ class Manifest:
     aux: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     byteorder: str = "little"
+    key_sets: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +192,7 @@ class Manifest:
             "aux": self.aux,
             "warnings": self.warnings,
             "byteorder": self.byteorder,
+            **({"key_sets": self.key_sets} if self.key_sets else {}),
         }
 
     @classmethod
@@ -218,6 +222,7 @@ class Manifest:
             aux=data.get("aux", []),
             warnings=data.get("warnings", []),
             byteorder=data.get("byteorder", "little"),
+            key_sets=data.get("key_sets", []),
         )
 
     def covers(self, day: dt.date) -> bool:

@@ -158,6 +158,10 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
 
     for name, items in result.aux.items():
         _write_keyed(folder, layout.aux_files(name), items)
+    for name, keys in result.key_sets.items():
+        key_trie = marisa_trie.Trie(keys)
+        key_trie.save(str(folder / layout.key_set_file(name)))
+        counts[name] = len(key_trie)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
 
     files = {
@@ -181,4 +185,5 @@ def _write_into(folder: Path, result: ImportResult) -> Manifest:
         aux=sorted(result.aux),
         warnings=warnings,
         byteorder=sys.byteorder,
+        key_sets=sorted(result.key_sets),
     )
