@@ -251,6 +251,13 @@ def _after_release(day: str | None, release) -> bool:
 
 
 def no_data_finding(set_id: str, count: int, start: int, end: int) -> Finding:
+    if set_id == "ncci":  # claim edits rather than a code set: the note says what is not checked
+        return Finding(
+            NOT_IN_INDEX,
+            f"NCCI edits not checked: import the CMS NCCI files (medcode index import ncci PATH...); "
+            f"{count} service line(s) in this file",
+            start, end, "", set_id, Severity.INFORMATION,
+        )
     how = {
         CPT: "import your licensed AMA files: medcode index import cpt LONGULT.txt",
         HCPCS: "get the CMS file: medcode index fetch hcpcs (or medcode index import hcpcs FILE.zip)",

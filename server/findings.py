@@ -33,6 +33,9 @@ X12_STRUCTURE = "x12-structure"
 MISSING_CODE_TYPE = "missing-code-type"
 UNKNOWN_CODE_TYPE = "unknown-code-type"
 HPT_STRUCTURE = "hpt-structure"
+NCCI_PTP = "ncci-ptp"
+MUE = "mue"
+ADD_ON_WITHOUT_PRIMARY = "add-on-without-primary"
 
 RULES: dict[str, tuple[Severity, str]] = {
     INVALID_CODE: (Severity.ERROR, "well-formed for its set but not in the loaded, applicable release"),
@@ -47,6 +50,9 @@ RULES: dict[str, tuple[Severity, str]] = {
     MISSING_CODE_TYPE: (Severity.ERROR, "a price file code without its code type, or a code type without its code"),
     UNKNOWN_CODE_TYPE: (Severity.ERROR, "a code type value that the file's template version does not define"),
     HPT_STRUCTURE: (Severity.WARNING, "the price transparency file's own structure is wrong: headers, placeholders, tall/wide"),
+    NCCI_PTP: (Severity.ERROR, "a column 2 code billed with its column 1 code on the same date (NCCI procedure-to-procedure edit)"),
+    MUE: (Severity.ERROR, "more units of a code than its NCCI medically unlikely edit allows"),
+    ADD_ON_WITHOUT_PRIMARY: (Severity.ERROR, "an add-on code without one of its primary codes on the same date"),
 }
 
 
