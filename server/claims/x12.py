@@ -9,7 +9,7 @@ from .model import DENTAL, INSTITUTIONAL, PROFESSIONAL, Claim, ServiceLine
 
 FORMS = {"P": PROFESSIONAL, "I": INSTITUTIONAL, "D": DENTAL}
 # The service line composites whose code is a HCPCS / CPT procedure (SV101, SV202).
-_LINE_CODE_PLACES = frozenset({"SV101-02", "SV202-02"})
+LINE_CODE_PLACES = frozenset({"SV101-02", "SV202-02"})
 MAX_MODIFIERS = 4
 
 
@@ -51,7 +51,7 @@ def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
         mods: list[str] = []
         insert_at = None
         for t in codes:
-            if t[0] == PROCEDURE and t[5] in _LINE_CODE_PLACES and t[3] == "HC":
+            if t[0] == PROCEDURE and t[5] in LINE_CODE_PLACES and t[3] == "HC":
                 code = t
                 insert_at = t[2] + len(t[1])
             elif t[0] == MODIFIER and code is not None:
@@ -73,3 +73,10 @@ def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
             )
         )
     return out
+
+
+def claim_in_context(text: str, ctx, transaction: str = "") -> Claim:
+    """The claim around a hover position (x12.context.claim_around), built like the check's."""
+    if transaction and not ctx.claim.transaction:
+        ctx.claim.transaction = transaction
+    return claim_from_x12(ctx.claim, ctx.codes, text)
