@@ -25,6 +25,7 @@ class ServiceLine:
     # a description after them).
     insert_at: int | None = None
     separator: str = ":"
+    composite_start: int = -1  # where the procedure composite (qualifier and code) starts
 
     @property
     def shown_units(self) -> str:

@@ -77,7 +77,9 @@ class NcciRules:
             return
         if not self.v.has_data(NCCI):
             first = claim.lines[0]
-            count, start, end = out.no_data.get(NCCI, (0, first.start, first.end))
+            # On the whole composite (HC:code): the code itself may carry the HCPCS / CPT note.
+            start = first.composite_start if first.composite_start >= 0 else first.start
+            count, start, end = out.no_data.get(NCCI, (0, start, first.end))
             out.no_data[NCCI] = (count + len(claim.lines), start, end)
             return
         for day, lines in claim.by_date().items():

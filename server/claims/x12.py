@@ -69,7 +69,7 @@ def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
         out.lines.append(
             ServiceLine(
                 len(out.lines), line.number, code[1].strip().upper(), tuple(mods), _units(line.units),
-                line.date or claim_day, code[2], code[2] + len(code[1]), insert_at, separator,
+                line.date or claim_day, code[2], code[2] + len(code[1]), insert_at, separator, code[4],
             )
         )
     return out
