@@ -258,3 +258,39 @@ def test_no_data_is_one_information_note_per_file(tmp_path):
     assert note.message.startswith("NCCI edits not checked: import the CMS NCCI files") and "3 service line(s)" in note.message
     no_lines = x12("P", [("A", [])])
     assert [f for f in check(tmp_path / "empty", no_lines) if f.code_set == NCCI] == []
+
+
+# -- index fetch ncci -------------------------------------------------------------------------------
+def test_fetch_ncci_from_the_catalogue(tmp_path, monkeypatch):
+    """`medcode index fetch ncci` downloads a quarter's zips (here from a local server) and
+    imports them as one release."""
+    import io
+    import zipfile
+
+    from test_fetch import Site, _serve, file_entry, use_catalogue
+
+    files = quarter_files(tmp_path / "f", "323", "10-01-2026", "2026Q4", PTP_Q3)
+    site = Site()
+    server = _serve(site)
+    try:
+        entries = []
+        for path in files:
+            data = path.read_bytes()
+            if not path.name.endswith(".zip"):
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w") as zf:
+                    zf.writestr(path.name, data)
+                data = buf.getvalue()
+            entries.append(file_entry(site.add(f"/ncci/{path.stem}.zip", data), members=r"(?i)\.(txt|csv)$"))
+        use_catalogue(monkeypatch, tmp_path, {"ncci": {"publisher": "CMS (test)", "page": site.url("/ncci/"), "releases": [
+            {"label": "2026-Q4", "effective": "2026-10-01", "files": entries},
+        ]}})
+        monkeypatch.setenv("MEDCODE_INDEX_DIR", str(tmp_path / "idx"))
+        assert cli.main(["index", "fetch", "ncci", "--release", "2026-Q4"]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    (rel,) = IndexStore(tmp_path / "idx").releases(NCCI)
+    assert (rel.label, rel.effective_from) == ("2026-Q4", dt.date(2026, 10, 1))
+    assert set(rel.meta["tables"]) == {"ptp-practitioner", "mue-practitioner", "mue-outpatient", "aoc"}
+    assert rel.manifest.source.kind == "download" and len(rel.manifest.source.downloads) == len(files)
