@@ -112,6 +112,8 @@ class NcciRelease:
         self.tables: dict[str, dict] = tables if isinstance(tables, dict) else {}
         self._pairs: dict[tuple[str, str, str], tuple[PtpEdit, ...]] = {}
         self._codes: dict[str, dict] = {}
+        self._mues: dict[tuple[str, str], Mue | None] = {}
+        self._addons: dict[str, tuple[AddOnRow, ...]] = {}
 
     @property
     def label(self) -> str:
@@ -152,10 +154,21 @@ class NcciRelease:
         return d
 
     def mue(self, setting: str, code: str) -> Mue | None:
+        k = (setting, code)
+        if k in self._mues:
+            return self._mues[k]
         row = self._detail(code).get("mue", {}).get(setting)
-        if not row:
-            return None
-        return Mue(setting, int(row[0]), str(row[1]), str(row[2]) if len(row) > 2 else "")
+        found = Mue(setting, int(row[0]), str(row[1]), str(row[2]) if len(row) > 2 else "") if row else None
+        if len(self._mues) > 100_000:
+            self._mues.clear()
+        self._mues[k] = found
+        return found
 
-    def addon(self, code: str) -> list[AddOnRow]:
-        return [AddOnRow(p or "", str(t), _day(e or ""), _day(d or "")) for p, t, e, d in self._detail(code).get(AOC, [])]
+    def addon(self, code: str) -> tuple[AddOnRow, ...]:
+        found = self._addons.get(code)
+        if found is None:
+            found = tuple(AddOnRow(p or "", str(t), _day(e or ""), _day(d or "")) for p, t, e, d in self._detail(code).get(AOC, []))
+            if len(self._addons) > 100_000:
+                self._addons.clear()
+            self._addons[code] = found
+        return found

@@ -102,26 +102,21 @@ class _Quarter:
 
 
 # -- reading one file ---------------------------------------------------------------------------
+# One PTP row: column 1, column 2, the pre-1996 mark, effective date, deletion date (or *),
+# modifier indicator. Anchored on the newline so that the regex engine skips ahead in C: a
+# quarter has 1.6 million rows per setting.
+_PTP_ROW_RE = re.compile(r"\n[ \t]*([0-9A-Z]{5})\t([0-9A-Z]{5})\t[^\t\r\n]*\t(\d{8})\t(\d{8})?\*?[ ]*\t([019])\b")
+
+
 def _ptp_rows(text: str) -> tuple[list[str], int] | None:
-    """The PTP keys of a text file, or None when its rows are not PTP rows."""
-    keys: list[str] = []
-    bad = 0
-    checked = 0
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) < 6:
-            continue
-        c1, c2, eff, dele, ind = parts[0].strip(), parts[1].strip(), parts[3].strip(), parts[4].strip(), parts[5].strip()
-        if not (len(eff) == 8 and eff.isdigit()):
-            continue  # header lines
-        checked += 1
-        if not (CODE_RE.match(c1) and CODE_RE.match(c2)) or ind not in ("0", "1", "9"):
-            bad += 1
-            continue
-        keys.append(ptp_key(c1, c2, ind, eff, dele if len(dele) == 8 and dele.isdigit() else None))
-    if not checked or not keys:
+    """The PTP keys of a text file, or None when its rows are not PTP rows; with the number
+    of lines after the first row that are not PTP rows (malformed rows, skipped)."""
+    text = "\n" + text.rstrip()
+    first = _PTP_ROW_RE.search(text)
+    if first is None:
         return None
-    return keys, bad
+    keys = [ptp_key(c1, c2, ind, eff, dele or None) for c1, c2, eff, dele, ind in _PTP_ROW_RE.findall(text, first.start())]
+    return keys, max(0, text.count("\n", first.start()) - len(keys))
 
 
 def _norm(cell: str) -> str:
@@ -355,9 +350,8 @@ def _result(quarter: Quarter, q: _Quarter, label: str, start: dt.date, paths: li
         details[code][AOC] = rows
     # Every PTP code gets a record too, so the release lists the codes its edits name.
     for keys in q.ptp.values():
-        for k in keys:
-            details.setdefault(k[:5], {})
-            details.setdefault(k[5:10], {})
+        for code in {k[:5] for k in keys} | {k[5:10] for k in keys}:
+            details.setdefault(code, {})
     records = [CodeRecord(code, "", detail=d) for code, d in details.items()]
     files = list(sources) + [SourceFile(f.name, sha256(f.data), len(f.data)) for f in q.used if f.name not in {s.name for s in sources}]
     have = ", ".join(f"{name} ({info['rows']:,})" for name, info in sorted(q.tables.items()))
