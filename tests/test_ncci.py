@@ -294,3 +294,27 @@ def test_fetch_ncci_from_the_catalogue(tmp_path, monkeypatch):
     assert (rel.label, rel.effective_from) == ("2026-Q4", dt.date(2026, 10, 1))
     assert set(rel.meta["tables"]) == {"ptp-practitioner", "mue-practitioner", "mue-outpatient", "aoc"}
     assert rel.manifest.source.kind == "download" and len(rel.manifest.source.downloads) == len(files)
+
+
+def test_malformed_ptp_rows_are_counted_and_skipped(tmp_path):
+    from ncci_files import ptp_text
+
+    path = tmp_path / "ccipra-v322r0-f1.txt"
+    path.write_text(ptp_text([("99213", "36415", "20100101", "*", "1")]) + "99213\t3641\t\t20100101\t*\t1\tshort code\n")
+    (built,) = import_ncci(tmp_path / "index", [path])
+    assert built.result.release == "2026-Q3"
+    assert any("1 row(s)" in w for w in built.result.warnings)
+    assert Release(built.path).manifest.counts["ptp-practitioner"] == 1
+
+
+def test_check_cli_reports_ncci_findings_in_json(ncci_root, tmp_path, monkeypatch, capsys):
+    import json
+
+    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(ncci_root))
+    path = tmp_path / "claims.837"
+    path.write_text(p837(("17000", [], 1, Q3), ("11900", [], 1, Q3)))
+    assert cli.main(["check", "--format", "json", str(path)]) == 1
+    items = [i for i in json.loads(capsys.readouterr().out) if i["code_set"] == NCCI]
+    assert [(i["rule"], i["code"], i["severity"]) for i in items] == [("ncci-ptp", "11900", "error")]
+    assert (items[0]["line"], items[0]["character"]) == (path.read_text().splitlines().index(next(
+        ln for ln in path.read_text().splitlines() if ln.startswith("SV1*HC:11900"))), 7)
