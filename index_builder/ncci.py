@@ -114,6 +114,7 @@ class NcciRelease:
         self._codes: dict[str, dict] = {}
         self._mues: dict[tuple[str, str], Mue | None] = {}
         self._addons: dict[str, tuple[AddOnRow, ...]] = {}
+        self._profiles: dict[tuple[str, str], tuple[Mue | None, tuple[AddOnRow, ...]]] = {}
 
     @property
     def label(self) -> str:
@@ -125,6 +126,20 @@ class NcciRelease:
 
     def has(self, table: str) -> bool:
         return table in self.tables
+
+    def has_tables(self, setting: str) -> tuple[bool, bool, bool]:
+        """(PTP, MUE, add-on) tables present for a setting."""
+        return ptp_table(setting) in self.tables, mue_table(setting) in self.tables, AOC in self.tables
+
+    def profile(self, setting: str, code: str) -> tuple[Mue | None, tuple[AddOnRow, ...]]:
+        """What one code has in a setting: its MUE and its add-on rows (one memoised look-up)."""
+        k = (setting, code)
+        found = self._profiles.get(k)
+        if found is None:
+            if len(self._profiles) > 100_000:
+                self._profiles.clear()
+            found = self._profiles[k] = (self.mue(setting, code), self.addon(code))
+        return found
 
     def ptp(self, setting: str, col1: str, col2: str) -> tuple[PtpEdit, ...]:
         """Every row of the setting's table for this ordered pair (column 1, column 2)."""

@@ -50,6 +50,7 @@ class NcciRules:
         self.v = verdicts
         self.today = today or dt.date.today()
         self._views: dict[int, NcciRelease] = {}
+        self._quarters: dict[dt.date, tuple[NcciRelease, bool] | None] = {}
 
     # -- which data --------------------------------------------------------------------------
     @staticmethod
@@ -61,14 +62,21 @@ class NcciRules:
         return None
 
     def quarter(self, day: dt.date) -> tuple[NcciRelease, bool] | None:
+        """The quarter that answers for a date (memoised per date) and whether it is in force."""
+        try:
+            return self._quarters[day]
+        except KeyError:
+            pass
         choice = self.v.choice(NCCI, day)
-        if choice is None:
-            return None
-        rel, in_force = choice
-        view = self._views.get(id(rel))
-        if view is None:
-            view = self._views[id(rel)] = NcciRelease(rel)
-        return view, in_force
+        found = None
+        if choice is not None:
+            rel, in_force = choice
+            view = self._views.get(id(rel))
+            if view is None:
+                view = self._views[id(rel)] = NcciRelease(rel)
+            found = (view, in_force)
+        self._quarters[day] = found
+        return found
 
     # -- checks ------------------------------------------------------------------------------
     def check(self, claim: Claim, out: Result) -> None:
@@ -82,20 +90,36 @@ class NcciRules:
             count, start, end = out.no_data.get(NCCI, (0, start, first.end))
             out.no_data[NCCI] = (count + len(claim.lines), start, end)
             return
-        for day, lines in claim.by_date().items():
-            day = day or self.today
-            q = self.quarter(day)
-            if q is None:
-                continue
-            view, in_force = q
-            severity = None if in_force else Severity.WARNING
-            where = view.title if in_force else f"{view.title}, the nearest quarter installed (not in force on {day})"
-            if len(lines) > 1 and view.has(ptp_table(setting)):
-                self._ptp(view, setting, day, lines, where, severity, out)
-            if view.has(mue_table(setting)):
-                self._mue(view, setting, day, lines, where, severity, out)
-            if view.has(AOC):
-                self._addon(view, day, lines, where, severity, out)
+        lines = claim.lines
+        first_day = lines[0].date
+        if all(ln.date == first_day for ln in lines):  # nearly every claim: one date
+            self._day(setting, first_day or self.today, lines, out)
+            return
+        for day, on_day in claim.by_date().items():
+            self._day(setting, day or self.today, on_day, out)
+
+    def _day(self, setting: str, day: dt.date, lines: list[ServiceLine], out: Result) -> None:
+        q = self.quarter(day)
+        if q is None:
+            return
+        view, in_force = q
+        has_ptp, has_mue, has_aoc = view.has_tables(setting)
+        # One look-up per line for what its code has (MUE value, add-on rows); pairs need two.
+        profiles = [view.profile(setting, ln.code) for ln in lines]
+        if has_ptp and len(lines) > 1:
+            self._ptp(view, setting, day, lines, in_force, out)
+        if has_mue:
+            self._mue(setting, day, lines, profiles, view, in_force, out)
+        if has_aoc and any(p[1] for p in profiles):
+            self._addon(day, lines, profiles, view, in_force, out)
+
+    @staticmethod
+    def _where(view: NcciRelease, in_force: bool, day: dt.date) -> tuple[str, Severity | None]:
+        """The quarter a message names, and the severity: a quarter not in force on the date
+        (the nearest installed one answered) can only warn."""
+        if in_force:
+            return view.title, None
+        return f"{view.title}, the nearest quarter installed (not in force on {day})", Severity.WARNING
 
     def _pair(self, view: NcciRelease, setting: str, day: dt.date, a: ServiceLine, b: ServiceLine) -> PtpEdit | None:
         """The edit with a as column 1 and b as column 2 in force on the day, if any."""
@@ -104,18 +128,23 @@ class NcciRules:
                 return edit
         return None
 
-    def _ptp(self, view, setting, day, lines, where, severity, out: Result) -> None:
+    def _ptp(self, view, setting, day, lines, in_force, out: Result) -> None:
         reported: set[tuple[str, int]] = set()  # (column 1 code, column 2 line): once each
+        ptp = view.ptp
         for a in lines:
             for b in lines:
                 if a.code == b.code:
                     continue
-                edit = self._pair(view, setting, day, a, b)
+                edits = ptp(setting, a.code, b.code)
+                if not edits:
+                    continue
+                edit = next((e for e in edits if e.in_force(day)), None)
                 if edit is None or edit.indicator == "9" or (a.code, b.index) in reported:
                     continue
                 if edit.indicator == "1" and (BYPASS.intersection(a.modifiers) or BYPASS.intersection(b.modifiers)):
                     continue
                 reported.add((a.code, b.index))
+                where, severity = self._where(view, in_force, day)
                 table = f"{where} {SETTING_NAMES[setting]} PTP"
                 if edit.indicator == "0":
                     message = (
@@ -132,37 +161,36 @@ class NcciRules:
                     fixes = _modifier_fixes(b)
                 out.findings.append(Finding(NCCI_PTP, message, b.start, b.end, b.code, NCCI, severity, fixes))
 
-    def _mue(self, view, setting, day, lines, where, severity, out: Result) -> None:
+    def _mue(self, setting, day, lines, profiles, view, in_force, out: Result) -> None:
         totals: dict[str, float] = {}
-        on_day: dict[str, list[ServiceLine]] = {}
-        for line in lines:
-            mue = view.mue(setting, line.code)
+        for line, (mue, _) in zip(lines, profiles):
             if mue is None or line.units is None:
                 continue
-            table = f"{SETTING_NAMES[setting]} MUE {mue.value}, {mue.mai_text}; {where}"
             if not mue.per_day:
                 if line.units > mue.value:
-                    message = f"{line.code}: {line.shown_units} units on line {line.number} exceed the {table}"
+                    where, severity = self._where(view, in_force, day)
+                    message = f"{line.code}: {line.shown_units} units on line {line.number} exceed the {SETTING_NAMES[setting]} MUE {mue.value}, {mue.mai_text}; {where}"
                     out.findings.append(Finding(MUE, message, line.start, line.end, line.code, NCCI, severity))
                 continue
             before = totals.get(line.code, 0.0)
             total = totals[line.code] = before + line.units
-            on_day.setdefault(line.code, []).append(line)
             if total > mue.value >= before:
-                numbers = ", ".join(ln.number for ln in on_day[line.code])
-                message = f"{line.code}: {total:g} units on {day} (line {numbers}) exceed the {table}"
+                where, severity = self._where(view, in_force, day)
+                numbers = ", ".join(ln.number for ln in lines[: line.index + 1] if ln.code == line.code and ln.units is not None)
+                message = f"{line.code}: {total:g} units on {day} (line {numbers}) exceed the {SETTING_NAMES[setting]} MUE {mue.value}, {mue.mai_text}; {where}"
                 out.findings.append(Finding(MUE, message, line.start, line.end, line.code, NCCI, severity))
 
-    def _addon(self, view, day, lines, where, severity, out: Result) -> None:
+    def _addon(self, day, lines, profiles, view, in_force, out: Result) -> None:
         codes = {ln.code for ln in lines}
-        for line in lines:
-            rows = [r for r in view.addon(line.code) if r.in_force(day)]
+        for line, (_, all_rows) in zip(lines, profiles):
+            rows = [r for r in all_rows if r.in_force(day)]
             if not rows:
                 continue
             kinds = {r.type for r in rows}
             primaries = {r.primary for r in rows if r.primary}
             if primaries & codes:
                 continue
+            where, severity = self._where(view, in_force, day)
             listed = ", ".join(sorted(primaries)[:8]) + (" …" if len(primaries) > 8 else "")
             if "1" in kinds:
                 message = f"{line.code} is a type 1 add-on code without one of its primary codes on {day} ({listed}; {where})"

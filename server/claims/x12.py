@@ -13,13 +13,6 @@ LINE_CODE_PLACES = frozenset({"SV101-02", "SV202-02"})
 MAX_MODIFIERS = 4
 
 
-def _units(text: str) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
-
-
 def bill_type(text: str, claim: X12Claim) -> str:
     """CLM05-1 of an institutional claim: the facility type code (the first two digits of the
     type of bill), read from the CLM segment's text."""
@@ -43,33 +36,41 @@ def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
     form = FORMS.get(claim.transaction, "")
     claim_day = claim.date
     out = Claim(claim.id, form, claim.start, claim.end, claim_day, bill_type(text, claim) if form == INSTITUTIONAL else "")
-    seen: set[int] = set()
+    lines = out.lines
+    done = None  # the walk gives a line's segments one after another: its first SV1/SV2 counts
+    # Runs for every claim of a large file: plain loops over the walk's tuples, no helpers.
     for line, codes in groups:
-        if line is None or id(line) in seen:
+        if line is None or line is done:
             continue
         code = None
         mods: list[str] = []
-        insert_at = None
+        insert_at = 0
         for t in codes:
-            if t[0] == PROCEDURE and t[5] in LINE_CODE_PLACES and t[3] == "HC":
-                code = t
-                insert_at = t[2] + len(t[1])
-            elif t[0] == MODIFIER and code is not None:
-                mods.append(t[1].strip().upper())
+            expects = t[0]
+            if expects == PROCEDURE:
+                if t[3] == "HC" and t[5] in LINE_CODE_PLACES:
+                    code = t
+                    insert_at = t[2] + len(t[1])
+            elif expects == MODIFIER and code is not None:
+                mods.append(t[1].upper())
                 insert_at = t[2] + len(t[1])
         if code is None:
             continue
-        seen.add(id(line))
+        done = line
         qual_end = code[4] + len(code[3])
-        separator = text[qual_end : qual_end + 1] or ":"
+        separator = text[qual_end] if qual_end < len(text) else ":"
         # A modifier can be added at the end of the composite only: with four modifiers, or
         # another component after them (a description), there is no room.
-        if len(mods) >= MAX_MODIFIERS or text[insert_at : insert_at + 1] == separator:
-            insert_at = None
-        out.lines.append(
+        room = len(mods) < MAX_MODIFIERS and text[insert_at : insert_at + 1] != separator
+        units = line.units
+        try:
+            amount = float(units) if units else None
+        except ValueError:
+            amount = None
+        lines.append(
             ServiceLine(
-                len(out.lines), line.number, code[1].strip().upper(), tuple(mods), _units(line.units),
-                line.date or claim_day, code[2], code[2] + len(code[1]), insert_at, separator, code[4],
+                len(lines), line.number, code[1].upper(), tuple(mods), amount, line.date or claim_day,
+                code[2], code[2] + len(code[1]), insert_at if room else None, separator, code[4],
             )
         )
     return out
