@@ -28,6 +28,9 @@ export const RULE_IDS = [
   "missing-code-type",
   "unknown-code-type",
   "hpt-structure",
+  "ncci-ptp",
+  "mue",
+  "add-on-without-primary",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
