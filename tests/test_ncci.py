@@ -36,6 +36,7 @@ PTP_Q3 = [
     ("93000", "93005", "19960101", "*", "9"),
     ("20610", "20611", "20150101", "20260701", "1"),  # deleted as of 2026-07-01
     ("97110", "97140", "20260701", "*", "1"),  # added in Q3
+    ("97530", "97535", "20260815", "*", "0"),  # takes effect in the middle of Q3
 ]
 OPH_Q3 = [("96372", "96374", "20100101", "*", "0")]
 MUE_PRACTITIONER = [("36415", 2, "2"), ("97110", 4, "3"), ("J1100", 10, "1")]
@@ -318,3 +319,23 @@ def test_check_cli_reports_ncci_findings_in_json(ncci_root, tmp_path, monkeypatc
     assert [(i["rule"], i["code"], i["severity"]) for i in items] == [("ncci-ptp", "11900", "error")]
     assert (items[0]["line"], items[0]["character"]) == (path.read_text().splitlines().index(next(
         ln for ln in path.read_text().splitlines() if ln.startswith("SV1*HC:11900"))), 7)
+
+
+def test_repeated_lines_reuse_findings_only_where_the_edits_say_the_same(ncci_root):
+    """Findings of the same lines are reused within a quarter, with each claim's own date and
+    places, but not across an edit that takes effect mid-quarter."""
+    before, after = dt.date(2026, 8, 3), dt.date(2026, 8, 20)
+    text = x12("P", [
+        ("A", [("97530", [], 1, before), ("97535", [], 1, before)]),
+        ("B", [("97530", [], 1, after), ("97535", [], 1, after)]),
+        ("C", [("97530", [], 1, before), ("97535", [], 1, before)]),
+        ("D", [("99213", [], 1, before), ("36415", [], 1, before)]),
+        ("E", [("99213", [], 1, after), ("36415", [], 1, after)]),
+    ])
+    found = by_rule(check(ncci_root, text), "ncci-ptp")
+    assert [(f.code, f.message.split(": ")[0].rsplit(" ", 1)[-1]) for f in found] == [
+        ("97535", "2026-08-20"), ("36415", "2026-08-03"), ("36415", "2026-08-20"),
+    ]
+    starts = [f.start for f in found]
+    assert [text[s : s + 5] for s in starts] == ["97535", "36415", "36415"] and len(set(starts)) == 3
+    assert [len(f.fixes) for f in found] == [0, 5, 5] and found[1].fixes[0].start != found[2].fixes[0].start

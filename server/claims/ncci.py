@@ -36,6 +36,9 @@ DISTINCT_MEANING = {
 }
 # Institutional bill types (facility type codes) the outpatient hospital edits apply to
 # (NCCI policy manual, Introduction: the I/OCE edits these types of bill).
+# Findings kept for reuse hold this in place of the date of service.
+_DAY = "\x00day\x00"
+MEMO_MAX = 200_000
 OUTPATIENT_BILL_TYPES = frozenset({"12", "13", "14", "22", "23", "34", "71", "74", "75", "76", "77", "85"})
 
 
@@ -51,6 +54,7 @@ class NcciRules:
         self.today = today or dt.date.today()
         self._views: dict[int, NcciRelease] = {}
         self._quarters: dict[dt.date, tuple[NcciRelease, bool] | None] = {}
+        self._memo: dict[tuple, tuple[dt.date, dt.date, tuple]] = {}
 
     # -- which data --------------------------------------------------------------------------
     @staticmethod
@@ -103,6 +107,29 @@ class NcciRules:
         if q is None:
             return
         view, in_force = q
+        if not in_force:
+            self._run(setting, day, lines, view, in_force, out)
+            return
+        # Claims repeat the same lines (codes, modifiers, units): their findings are kept per
+        # quarter with the span of days on which every edit consulted says the same.
+        key = (setting, id(view), tuple([(ln.code, ln.modifiers, ln.units, ln.number) for ln in lines]))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] <= day <= hit[1]:
+            if hit[2]:
+                self._replay(hit[2], lines, day, out)
+            return
+        scratch = Result()
+        self._run(setting, day, lines, view, in_force, scratch)
+        iso = day.isoformat()
+        at = {ln.start: i for i, ln in enumerate(lines)}
+        pending = tuple((at[f.start], f.rule, f.message.replace(iso, _DAY), f.severity, bool(f.fixes)) for f in scratch.findings)
+        if len(self._memo) > MEMO_MAX:
+            self._memo.clear()
+        self._memo[key] = (*self._window(setting, day, lines, view), pending)
+        if pending:
+            self._replay(pending, lines, day, out)
+
+    def _run(self, setting: str, day: dt.date, lines: list[ServiceLine], view: NcciRelease, in_force: bool, out: Result) -> None:
         has_ptp, has_mue, has_aoc = view.has_tables(setting)
         # One look-up per line for what its code has (MUE value, add-on rows); pairs need two.
         profiles = [view.profile(setting, ln.code) for ln in lines]
@@ -112,6 +139,39 @@ class NcciRules:
             self._mue(setting, day, lines, profiles, view, in_force, out)
         if has_aoc and any(p[1] for p in profiles):
             self._addon(day, lines, profiles, view, in_force, out)
+
+    @staticmethod
+    def _replay(pending, lines: list[ServiceLine], day: dt.date, out: Result) -> None:
+        iso = day.isoformat()
+        for i, rule, template, severity, fixes in pending:
+            ln = lines[i]
+            out.findings.append(
+                Finding(rule, template.replace(_DAY, iso), ln.start, ln.end, ln.code, NCCI, severity, _modifier_fixes(ln) if fixes else [])
+            )
+
+    def _window(self, setting: str, day: dt.date, lines: list[ServiceLine], view: NcciRelease) -> tuple[dt.date, dt.date]:
+        """The days around `day`, within the quarter, on which every PTP edit and add-on row
+        these lines consult is in force or not just as on `day`."""
+        rel = view.release
+        lo, hi = rel.effective_from or dt.date.min, rel.effective_to or dt.date.max
+        bounds: list[dt.date | None] = []
+        if view.has_tables(setting)[0] and len(lines) > 1:
+            for a in lines:
+                for b in lines:
+                    if a.code != b.code:
+                        for e in view.ptp(setting, a.code, b.code):
+                            bounds += (e.effective, e.deleted)
+        for ln in lines:
+            for r in view.profile(setting, ln.code)[1]:
+                bounds += (r.effective, r.deleted)
+        for d in bounds:  # each the first day of a new state (in force, or deleted)
+            if d is None:
+                continue
+            if d <= day:
+                lo = max(lo, d)
+            else:
+                hi = min(hi, d - dt.timedelta(days=1))
+        return lo, hi
 
     @staticmethod
     def _where(view: NcciRelease, in_force: bool, day: dt.date) -> tuple[str, Severity | None]:
