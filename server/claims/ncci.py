@@ -107,12 +107,9 @@ class NcciRules:
         if q is None:
             return
         view, in_force = q
-        if not in_force:
-            self._run(setting, day, lines, view, in_force, out)
-            return
         # Claims repeat the same lines (codes, modifiers, units): their findings are kept per
         # quarter with the span of days on which every edit consulted says the same.
-        key = (setting, id(view), tuple([(ln.code, ln.modifiers, ln.units, ln.number) for ln in lines]))
+        key = (setting, id(view), in_force, tuple([(ln.code, ln.modifiers, ln.units, ln.number) for ln in lines]))
         hit = self._memo.get(key)
         if hit is not None and hit[0] <= day <= hit[1]:
             if hit[2]:
@@ -150,10 +147,10 @@ class NcciRules:
             )
 
     def _window(self, setting: str, day: dt.date, lines: list[ServiceLine], view: NcciRelease) -> tuple[dt.date, dt.date]:
-        """The days around `day`, within the quarter, on which every PTP edit and add-on row
-        these lines consult is in force or not just as on `day`."""
-        rel = view.release
-        lo, hi = rel.effective_from or dt.date.min, rel.effective_to or dt.date.max
+        """The days around `day` on which every PTP edit and add-on row these lines consult is
+        in force or not just as on `day` (which quarter answers is settled before: it is part
+        of the memo's key)."""
+        lo, hi = dt.date.min, dt.date.max
         bounds: list[dt.date | None] = []
         if view.has_tables(setting)[0] and len(lines) > 1:
             for a in lines:
