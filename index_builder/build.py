@@ -16,7 +16,8 @@ from collections.abc import Callable
 from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
 from . import layout
 from .gcpause import paused_gc
-from .model import Download, ImportResult, Source, SourceFile
+from .model import CodeRecord, Download, ImportResult, Source, SourceFile
+from .ncci import NCCI
 from .sources import LayoutNotRecognised, SourceError, read_inputs
 from .writer import EncodeCache, write_family, write_release
 
@@ -139,6 +140,11 @@ def import_path(
 
     `downloads` are the files `medcode index fetch` got for this release: the manifest then
     names their URLs, checksums and download times instead of the temporary folder read."""
+    if set_id == NCCI:
+        built = import_ncci(root, [Path(path)], release=release, effective=effective, downloads=downloads)
+        if len(built) != 1:
+            raise SourceError(f"{path} holds files of {len(built)} quarters; import them with `medcode index import ncci`")
+        return built[0]
     if set_id not in OFFICIAL_SETS and not SET_ID_RE.match(set_id):
         raise SourceError(
             f"{set_id!r} is not a code set id: use one of {', '.join(OFFICIAL_SETS)}, "
@@ -182,3 +188,71 @@ def _import(root, set_id, path, release, effective, complete, two_column, downlo
     if downloads:
         result.source = _downloaded(result.source, downloads)
     return _write(root, result, started)
+
+
+def import_ncci(
+    root: Path,
+    paths: list[Path],
+    *,
+    release: str | None = None,
+    effective: dt.date | None = None,
+    downloads: list[Download] | None = None,
+) -> list[Built]:
+    """CMS NCCI files (PTP, MUE, add-on codes) of one or more quarters: one release each.
+
+    A quarter already installed keeps the tables this import does not bring (the PTP files
+    one day, the MUE tables the next), so its files can come in separate commands."""
+    from .importers import ncci as importer
+    from .reader import IndexStore
+
+    started = time.perf_counter()
+    with paused_gc():
+        results, skipped = importer.read_quarters([Path(p) for p in paths], release=release, effective=effective)
+        out = []
+        for result in results:
+            if skipped:
+                result.warnings.append("skipped: " + "; ".join(skipped[:10]))
+            old = IndexStore(root).release(NCCI, result.release)
+            if old is not None:
+                _keep_tables(old, result)
+            if downloads:
+                result.source = _downloaded(result.source, downloads)
+            out.append(_write(root, result, started))
+            started = time.perf_counter()
+    return out
+
+
+def _keep_tables(old, result: ImportResult) -> None:
+    """Carry over the tables of an installed release that this import does not replace."""
+    from .ncci import AOC
+
+    tables = result.meta.setdefault("tables", {})
+    old_tables = old.meta.get("tables", {})
+    records = {r.code: r for r in result.records}
+    kept = []
+    for name, info in old_tables.items():
+        if name in tables:
+            continue
+        kept.append(name)
+        tables[name] = info
+        if name.startswith("ptp-"):
+            trie = old.key_set(name)
+            if trie is not None:
+                result.key_sets[name] = list(trie.keys())
+                for k in result.key_sets[name]:
+                    for code in (k[:5], k[5:10]):
+                        records.setdefault(code, CodeRecord(code, ""))
+            continue
+        for code in old.keys():
+            detail = old.get(code).detail
+            rec = records.setdefault(code, CodeRecord(code, ""))
+            if name == AOC and AOC in detail:
+                rec.detail[AOC] = detail[AOC]
+            elif name.startswith("mue-"):
+                setting = name[4:]
+                row = detail.get("mue", {}).get(setting)
+                if row is not None:
+                    rec.detail.setdefault("mue", {})[setting] = row
+    if kept:
+        result.records = list(records.values())
+        result.warnings.append(f"kept from the installed {result.release}: {', '.join(sorted(kept))}")

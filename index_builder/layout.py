@@ -9,6 +9,8 @@ One folder per code set and release (``<root>/<set>/<release>/``) holds:
 - ``rank.bin``: per id, the number of words in the description (shorter ranks first);
 - ``words.marisa`` + ``postings.idx`` / ``postings.bin``: the description word index;
 - ``aux-<name>.marisa`` / ``.idx`` / ``.bin``: keyed side stores (PCS tables, NDC products);
+- ``keys-<name>.marisa``: key-only side tries whose keys carry their data (NCCI code pairs:
+  1.4 million "column 1, column 2, indicator, dates" keys, found by prefix, no record files);
 - ``meta.json``: small per-release data (ICD-10-CM chapters and sections).
 
 Arrays are native-endian; the manifest records the byte order so another machine refuses them
@@ -43,6 +45,10 @@ RANK_TYPE = "H"  # uint16
 
 def aux_files(name: str) -> tuple[str, str, str]:
     return f"aux-{name}.marisa", f"aux-{name}.idx", f"aux-{name}.bin"
+
+
+def key_set_file(name: str) -> str:
+    return f"keys-{name}.marisa"
 
 
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -154,6 +154,8 @@ class ImportResult:
     meta: dict[str, Any] = field(default_factory=dict)
     # Named keyed stores beside the codes, e.g. PCS tables keyed by their 3-character prefix.
     aux: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Named key-only tries (layout.key_set_file): data too large for one record per key.
+    key_sets: dict[str, Iterable[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -177,6 +179,7 @@ class Manifest:
     # True when the release shares its code and record files with others of its set (written
     # by writer.write_family): flags 0 then marks a code that is not in this release.
     shared: bool = False
+    key_sets: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +210,7 @@ class Manifest:
             "warnings": self.warnings,
             "byteorder": self.byteorder,
             **({"shared": True} if self.shared else {}),
+            **({"key_sets": self.key_sets} if self.key_sets else {}),
         }
 
     @classmethod
@@ -237,6 +241,7 @@ class Manifest:
             warnings=data.get("warnings", []),
             byteorder=data.get("byteorder", "little"),
             shared=data.get("shared", False),
+            key_sets=data.get("key_sets", []),
         )
 
     def covers(self, day: dt.date) -> bool:

@@ -138,6 +138,7 @@ class Release:
             raise IndexCorrupt(f"{self.path}: the code list and its records disagree in length")
         self._aux: dict[str, tuple[marisa_trie.Trie, _Blob]] = {}
         self._aux_docs: dict[tuple[str, str], Any] = {}
+        self._key_sets: dict[str, marisa_trie.Trie] = {}
 
     # -- identity --------------------------------------------------------------------------
     @property
@@ -301,6 +302,16 @@ class Release:
             self._aux_docs.clear()
         self._aux_docs[(name, key)] = doc
         return doc
+
+    def key_set(self, name: str) -> marisa_trie.Trie | None:
+        """A key-only side trie (layout.key_set_file), memory-mapped on first use; None when
+        the release has none of that name."""
+        trie = self._key_sets.get(name)
+        if trie is None:
+            if name not in self.manifest.key_sets:
+                return None
+            trie = self._key_sets[name] = _trie(self.path / layout.key_set_file(name))
+        return trie
 
     def verify(self) -> list[str]:
         """Check every file against the SHA-256 in the manifest (reads everything, unlike open)."""

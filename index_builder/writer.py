@@ -372,6 +372,10 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
 def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
     for name, items in result.aux.items():
         _write_keyed(folder, layout.aux_files(name), items)
+    for name, keys in result.key_sets.items():
+        key_trie = marisa_trie.Trie(keys)
+        key_trie.save(str(folder / layout.key_set_file(name)))
+        counts[name] = len(key_trie)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
 
     hashes = hashes or {}
@@ -396,4 +400,5 @@ def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings
         aux=sorted(result.aux),
         warnings=warnings,
         byteorder=sys.byteorder,
+        key_sets=sorted(result.key_sets),
     )

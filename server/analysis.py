@@ -17,6 +17,8 @@ from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.codesets import OFFICIAL_SETS
 
 from . import kinds
+from .claims.rules import ClaimLayer
+from .claims.x12 import claim_from_x12
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
 from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
@@ -50,6 +52,7 @@ class DocumentChecker:
         self.verdicts = verdicts
         self.today = today
         self.rules = ClaimRules(verdicts, today)
+        self.claim_layer = ClaimLayer(verdicts, today)
         self.document_rules = DocumentRules(verdicts, today)
         self._fhir_rules: FhirRules | None = None  # made on the first FHIR document
         self._claims: dict[int, tuple[int, Result]] = {}
@@ -89,6 +92,7 @@ class DocumentChecker:
 
     def _check_x12(self, text: str) -> Analysis:
         rules = self.rules
+        claim_layer = self.claim_layer
         previous, current = self._claims, {}
         total = Result()
         ran = 0
@@ -101,7 +105,10 @@ class DocumentChecker:
             if hit is not None and hit[0] == len(body):
                 relative = hit[1]
             else:
-                relative = rules.check(claim, codes).shifted(-claim.start)
+                result = rules.check(claim, codes)
+                if claim.lines:  # claim-level rules (NCCI): codes judged together
+                    claim_layer.check(claim_from_x12(claim, codes, text), result)
+                relative = result.shifted(-claim.start)
                 if not relative.findings and not relative.no_data:
                     relative = _NOTHING  # most claims: one shared empty result, not one each
                 ran += 1

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from medcode.index_builder import __version__
 from medcode.index_builder import catalogue as release_catalogue
 from medcode.index_builder import download as downloads
-from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_path
+from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_ncci, import_path
 from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
 from medcode.index_builder.fetch import fetch, plan
 from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetFreshness, freshness
 from medcode.index_builder.location import ENV_VAR, index_dir
+from medcode.index_builder.ncci import NCCI
 from medcode.index_builder.lookup import Answer, Status, resolve
 from medcode.index_builder.reader import IndexError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
@@ -84,6 +85,12 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 def cmd_index_import(args: argparse.Namespace) -> int:
     root = index_dir(args.index_dir)
     ensure_writable(root)
+    if args.set_id == NCCI:
+        return _import_ncci(args, root)
+    if len(args.path) > 1:
+        _say(f"medcode: {args.set_id} takes one PATH (a file, zip or folder); only `index import ncci` takes several")
+        return EXIT_USAGE
+    args.path = args.path[0]
     _say(f"Importing {args.path} as {set_name(args.set_id)} …")
     built = import_path(
         root,
@@ -98,6 +105,16 @@ def cmd_index_import(args: argparse.Namespace) -> int:
     for warning in r.warnings:
         _say(f"  note: {warning}")
     _say(f"{r.title} [{r.set_id}/{r.release}]: {built.records:,} records in {built.seconds:.1f} s → {built.path}")
+    return EXIT_OK
+
+
+def _import_ncci(args: argparse.Namespace, root: Path) -> int:
+    _say(f"Importing CMS NCCI edits from {len(args.path)} path(s) …")
+    for built in import_ncci(root, [Path(p) for p in args.path], release=args.release, effective=args.effective):
+        r = built.result
+        for warning in r.warnings:
+            _say(f"  note: {warning}")
+        _say(f"{r.title} [{r.set_id}/{r.release}]: {built.records:,} codes in {built.seconds:.1f} s → {built.path}")
     return EXIT_OK
 
 
@@ -483,8 +500,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--set", action="append", choices=EMBEDDED_SETS, help="only this set (repeatable)")
     b.set_defaults(func=cmd_index_build)
     imp = _verb(isub, "import", help="import official files (zip, file or folder) or a two-column list")
-    imp.add_argument("set_id", metavar="SET", help=f"{', '.join(OFFICIAL_SETS)}, or a local set name")
-    imp.add_argument("path", metavar="PATH", help="a zip, a file or a folder of the set's official files, or a code,description list")
+    imp.add_argument("set_id", metavar="SET", help=f"{', '.join(OFFICIAL_SETS)}, ncci (CMS NCCI edit files), or a local set name")
+    imp.add_argument("path", metavar="PATH", nargs="+", help="a zip, a file or a folder of the set's official files, or a code,description list (ncci: several, e.g. the PTP, MUE and add-on code zips)")
     imp.add_argument("--release", help="release label (default: from the file names or contents)")
     imp.add_argument("--effective", type=_date, help="first day the release is in force (YYYY-MM-DD)")
     imp.add_argument("--two-column", action="store_true", help="read PATH as a plain code,description list")

@@ -265,6 +265,13 @@ def _after_release(day: str | None, release) -> bool:
 def no_data_finding(set_id: str, count: int, start: int, end: int, problem: str | None = None) -> Finding:
     """The note for a set with no usable data; `problem` says why installed data cannot be
     read (then it is a warning: the user has data, it is broken)."""
+    if set_id == "ncci":  # claim edits rather than a code set: the note says what is not checked
+        return Finding(
+            NOT_IN_INDEX,
+            f"NCCI edits not checked: import the CMS NCCI files (medcode index import ncci PATH...); "
+            f"{count} service line(s) in this file",
+            start, end, "", set_id, Severity.INFORMATION,
+        )
     if problem is not None:
         return Finding(
             NOT_IN_INDEX,

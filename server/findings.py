@@ -35,6 +35,9 @@ UNKNOWN_CODE_TYPE = "unknown-code-type"
 HPT_STRUCTURE = "hpt-structure"
 FHIR_STRUCTURE = "fhir-structure"
 DISPLAY_MISMATCH = "display-mismatch"
+NCCI_PTP = "ncci-ptp"
+MUE = "mue"
+ADD_ON_WITHOUT_PRIMARY = "add-on-without-primary"
 
 RULES: dict[str, tuple[Severity, str]] = {
     INVALID_CODE: (Severity.ERROR, "well-formed for its set but not in the loaded, applicable release"),
@@ -51,6 +54,9 @@ RULES: dict[str, tuple[Severity, str]] = {
     HPT_STRUCTURE: (Severity.WARNING, "the price transparency file's own structure is wrong: headers, placeholders, tall/wide"),
     FHIR_STRUCTURE: (Severity.WARNING, "a FHIR claim file's own structure is wrong: malformed JSON (an error), repeated diagnosis sequences"),
     DISPLAY_MISMATCH: (Severity.WARNING, "a FHIR Coding's display disagrees with the code's official description (off by default)"),
+    NCCI_PTP: (Severity.ERROR, "a column 2 code billed with its column 1 code on the same date (NCCI procedure-to-procedure edit)"),
+    MUE: (Severity.ERROR, "more units of a code than its NCCI medically unlikely edit allows"),
+    ADD_ON_WITHOUT_PRIMARY: (Severity.ERROR, "an add-on code without one of its primary codes on the same date"),
 }
 
 # Rules that say nothing unless the user switches them on (settings `severity`, `check --enable`):

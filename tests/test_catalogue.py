@@ -34,7 +34,7 @@ def shipped():
 
 
 def test_shipped_catalogue_covers_every_fetchable_set_from_fy2024(shipped):
-    assert list(shipped.sets) == ["icd10cm", "icd10pcs", "hcpcs", "ndc"]
+    assert list(shipped.sets) == ["icd10cm", "icd10pcs", "hcpcs", "ndc", "ncci"]
     cm = [r.label for r in shipped.releases("icd10cm")]
     assert cm == ["FY2024", "FY2024-Apr", "FY2025", "FY2025-Apr", "FY2026", "FY2026-Apr", "FY2027"]
     assert [r.label for r in shipped.releases("icd10pcs")][0] == "FY2024" and "FY2027" in [r.label for r in shipped.releases("icd10pcs")]

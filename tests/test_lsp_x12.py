@@ -101,6 +101,8 @@ def expected_837p() -> set[tuple[str, int, int, int, int]]:
         # No CPT data in the embedded defaults: one note on the first CPT code (HCPCS codes
         # are judged by the embedded CMS I/OCE tables).
         ("not-in-index", *place(P837, "SV1*HC:99213", "99213"), INFORMATION),
+        # No NCCI files imported: one note, on the first service line's procedure composite.
+        ("not-in-index", *place(P837, "SV1*HC:J1100", "HC:J1100"), INFORMATION),
     }
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..claims.rules import ClaimLayer
+from ..claims.x12 import LINE_CODE_PLACES, claim_in_context
 from ..describe import describe
 from ..x12.context import ClaimContext, Cursor, claim_around
 from ..x12.slots import POINTER, Slot
@@ -41,7 +43,7 @@ def hover(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> typ
     delims, index, offset, component, cur = at.delims, at.index, at.offset, at.component, at.cur
     if cur.slot is not None:
         ctx = claim_around(doc.text, delims, component, offset)
-        text = _slot(ls, doc, cur.slot, ctx, offset)
+        text = _slot(ls, doc, cur.slot, ctx, offset) + _claim_notes(ls, doc, cur.slot, ctx)
         start, end = cur.slot.start, cur.slot.end
     elif cur.qualifier_of is not None:
         text = _qualifier(cur.qualifier_of)
@@ -105,6 +107,20 @@ def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | 
         return _unindexed(slot, role, findings)
     view = describe(ls.store, answer, slot.text)
     return f"{markdown.code_view(view, findings)}\n\n*{role} · date of service {day}*"
+
+
+def _claim_notes(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | None) -> str:
+    """What the claim rules say about a service line's code on this claim (NCCI edits)."""
+    if ctx is None or slot.place not in LINE_CODE_PLACES:
+        return ""
+    a = doc.analysis
+    kinds = a.x12.transaction_kinds if a is not None and a.x12 is not None else set()
+    claim = claim_in_context(doc.text, ctx, next(iter(kinds)) if len(kinds) == 1 else "")
+    line = claim.line_at(slot.start)
+    if line is None:
+        return ""
+    notes = ClaimLayer(ls.verdicts).notes(claim, line)
+    return "\n\n**NCCI edits on this claim**\n\n" + "\n".join(f"- {n}" for n in notes) if notes else ""
 
 
 def _pointer(slot: Slot, ctx: ClaimContext | None, role: str) -> str:

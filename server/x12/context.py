@@ -4,10 +4,10 @@ completion never wait for a whole-document check."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .delimiters import Delimiters
-from .document import Claim, Line, parse_date
+from .document import UNITS_ELEMENT, Claim, ClaimCodes, Line, parse_date, transaction_kind
 from .segments import Segment, iter_raw, segment_at
 from .slots import Slot, codes_in, slots_of
 
@@ -72,6 +72,7 @@ def _claim_start(text: str, delims: Delimiters, offset: int) -> int | None:
 class ClaimContext:
     claim: Claim
     diagnoses: list[tuple[str, str]]  # (qualifier, code) of each HI diagnosis position, in order
+    codes: ClaimCodes = field(default_factory=list)  # service line codes, as the walk gives them
 
 
 def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> ClaimContext | None:
@@ -83,6 +84,7 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> 
     claim: Claim | None = None
     line: Line | None = None
     diagnoses: list[tuple[str, str]] = []
+    codes: ClaimCodes = []
     for seg_id, seg_start, raw in iter_raw(text, delims, start, min(len(text), start + _CLAIM_SCAN_LIMIT)):
         if claim is not None and seg_id in ("CLM", "HL", "SE", "GE", "IEA", "ST", "GS", "ISA"):
             break
@@ -98,6 +100,10 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> 
         elif seg_id == "LX":
             line = Line(values[1] if len(values) > 1 else "", seg_start)
             claim.lines.append(line)
+        elif seg_id in UNITS_ELEMENT and line is not None:
+            codes.append((line, codes_in(seg_id, seg_start, raw, e, component, pointers=False)))
+            n = UNITS_ELEMENT[seg_id]
+            line.units = values[n] if len(values) > n else ""
         elif seg_id == "DTP" and len(values) > 3:
             day = parse_date(values[3])
             if values[1] == "472":
@@ -113,4 +119,19 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> 
     if claim is None or offset > claim.end:
         return None
     claim.diagnoses = len(diagnoses)
-    return ClaimContext(claim, diagnoses)
+    claim.transaction = _transaction_before(text, delims, claim.start)
+    return ClaimContext(claim, diagnoses, codes)
+
+
+def _transaction_before(text: str, delims: Delimiters, offset: int) -> str:
+    """P, I or D from the ST (or GS) version of the transaction holding offset."""
+    e = delims.element
+    for needle, n in ((f"ST{e}837{e}", 3), (f"GS{e}HC{e}", 8)):
+        at = text.rfind(needle, max(0, offset - 2_000_000), offset)
+        if at >= 0:
+            end = text.find(delims.segment, at)
+            values = text[at : end if end >= 0 else at + 200].split(e)
+            kind = transaction_kind(values[n]) if len(values) > n else ""
+            if kind:
+                return kind
+    return ""

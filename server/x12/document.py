@@ -22,6 +22,7 @@ from .vocabulary import TRANSACTIONS
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL"}, key=len, reverse=True)
 _CLAIM_DATES = {"472", "434", "435"}
 _POINTER_SEGMENTS = {"SV1", "SV3"}
+UNITS_ELEMENT = {"SV1": 4, "SV2": 5}
 _DATES: dict[str, dt.date | None] = {}
 
 
@@ -30,6 +31,7 @@ class Line:
     number: str
     start: int
     date: dt.date | None = None
+    units: str = ""  # service units as written (SV104 on 837P, SV205 on 837I)
 
 
 @dataclass(slots=True)
@@ -179,6 +181,11 @@ class _Walk:
                         self.claim_codes.append((None, codes))
                     else:
                         self.claim_codes.append((self.line, codes))
+                        n = UNITS_ELEMENT.get(seg_id)
+                        if n is not None and self.line is not None:
+                            values = raw.split(element, n + 1)
+                            if len(values) > n:
+                                self.line.units = values[n]
                         if seg_id in _POINTER_SEGMENTS:
                             pointers = pointer_text(seg_id, raw, element)
                             if pointers:

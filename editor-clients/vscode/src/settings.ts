@@ -30,6 +30,9 @@ export const RULE_IDS = [
   "hpt-structure",
   "fhir-structure",
   "display-mismatch",
+  "ncci-ptp",
+  "mue",
+  "add-on-without-primary",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 

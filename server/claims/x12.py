@@ -1,0 +1,83 @@
+"""Claims from an X12 837: the walk's claim, lines and code tuples become a `model.Claim`."""
+
+from __future__ import annotations
+
+from ..x12.document import Claim as X12Claim
+from ..x12.document import ClaimCodes
+from ..x12.vocabulary import MODIFIER, PROCEDURE
+from .model import DENTAL, INSTITUTIONAL, PROFESSIONAL, Claim, ServiceLine
+
+FORMS = {"P": PROFESSIONAL, "I": INSTITUTIONAL, "D": DENTAL}
+# The service line composites whose code is a HCPCS / CPT procedure (SV101, SV202).
+LINE_CODE_PLACES = frozenset({"SV101-02", "SV202-02"})
+MAX_MODIFIERS = 4
+
+
+def bill_type(text: str, claim: X12Claim) -> str:
+    """CLM05-1 of an institutional claim: the facility type code (the first two digits of the
+    type of bill), read from the CLM segment's text."""
+    head = text[claim.start : claim.start + 256]
+    if len(head) < 4:
+        return ""
+    element = head[3]
+    values = head.split(element, 6)
+    if len(values) < 6:
+        return ""
+    value = values[5]
+    digits = ""
+    for ch in value:
+        if not ch.isdigit():
+            break
+        digits += ch
+    return digits[:2]
+
+
+def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
+    form = FORMS.get(claim.transaction, "")
+    claim_day = claim.date
+    out = Claim(claim.id, form, claim.start, claim.end, claim_day, bill_type(text, claim) if form == INSTITUTIONAL else "")
+    lines = out.lines
+    done = None  # the walk gives a line's segments one after another: its first SV1/SV2 counts
+    # Runs for every claim of a large file: plain loops over the walk's tuples, no helpers.
+    for line, codes in groups:
+        if line is None or line is done:
+            continue
+        code = None
+        mods: list[str] = []
+        insert_at = 0
+        for t in codes:
+            expects = t[0]
+            if expects == PROCEDURE:
+                if t[3] == "HC" and t[5] in LINE_CODE_PLACES:
+                    code = t
+                    insert_at = t[2] + len(t[1])
+            elif expects == MODIFIER and code is not None:
+                mods.append(t[1].upper())
+                insert_at = t[2] + len(t[1])
+        if code is None:
+            continue
+        done = line
+        qual_end = code[4] + len(code[3])
+        separator = text[qual_end] if qual_end < len(text) else ":"
+        # A modifier can be added at the end of the composite only: with four modifiers, or
+        # another component after them (a description), there is no room.
+        room = len(mods) < MAX_MODIFIERS and text[insert_at : insert_at + 1] != separator
+        units = line.units
+        try:
+            amount = float(units) if units else None
+        except ValueError:
+            amount = None
+        lines.append(
+            ServiceLine(
+                len(lines), line.number, code[1].upper(), tuple(mods), amount, line.date or claim_day,
+                code[2], code[2] + len(code[1]), insert_at if room else None, separator, code[4],
+            )
+        )
+    return out
+
+
+def claim_in_context(text: str, ctx, transaction: str = "") -> Claim:
+    """The claim around a hover position (x12.context.claim_around), built like the check's."""
+    if transaction and not ctx.claim.transaction:
+        ctx.claim.transaction = transaction
+    return claim_from_x12(ctx.claim, ctx.codes, text)
