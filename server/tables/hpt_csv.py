@@ -31,6 +31,7 @@ from .csv_cells import QUOTE, Cell, Row, iter_rows
 # Row 1 must name these (the file's first line, where a reader can look before parsing).
 REQUIRED_GENERAL = ("hospital_name", "last_updated_on", "version")
 _HEAD_CHARS = 20_000
+REPEATS_REPORTED = 100  # repeated headers reported one by one; past these, one finding says more follow
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _FILL = {
@@ -104,8 +105,8 @@ class _Reader:
         general = {v.normalize(t): j for j, t in enumerate(row1.texts)}
         if not all(name in general for name in REQUIRED_GENERAL):
             return None
-        charge = [v.normalize(t) for t in row3.texts]
-        codes = [v.code_column(t) for t in row3.texts]
+        charge = [v.normalize(t) if t else "" for t in row3.texts]
+        codes = [v.code_column(t) if "|" in t else None for t in row3.texts]
         if "description" not in charge or not any(c is not None and not c[1] for c in codes):
             return None
 
@@ -132,31 +133,38 @@ class _Reader:
         return day
 
     def _placeholders(self, header: str, start: int, end: int) -> None:
+        if "[" not in header:
+            return
         found = dict.fromkeys(m.group(0) for m in v.PLACEHOLDERS.finditer(header))
         if found:
             fill = ", ".join(f"{p} with {_FILL[v.PLACEHOLDERS.match(p).group(1).lower()]}" for p in found)  # type: ignore[union-attr]
             self.problem(HPT_STRUCTURE, f"template placeholder left in header {header!r}: replace {fill}", start, end)
 
     def _general_headers(self, row1: Row) -> None:
-        for j in range(len(row1.texts)):
-            header, start, end = row1.span(j)
+        for _, header, start, end in row1.nonblank_spans():
             if not header:
                 continue
             self.headers.append(Header(start, end, header, v.general_meaning(header) or UNDEFINED_HEADER))
             self._placeholders(header, start, end)
 
     def _charge_headers(self, row3: Row, charge: list[str], codes: list[tuple[str, bool] | None]) -> list[_Pair]:
-        spans = [row3.span(j) for j in range(len(row3.texts))]
+        # Blank headers: the validator leaves such columns alone, and so do we.
+        spans = {j: (header, start, end) for j, header, start, end in row3.nonblank_spans()}
         seen: dict[str, int] = {}
         pairs: dict[str, _Pair] = {}
-        for j, (header, start, end) in enumerate(spans):
+        repeats = 0
+        for j, (header, start, end) in spans.items():
             if not header:
-                continue  # blank headers: the validator leaves such columns alone, and so do we
+                continue
             self.headers.append(Header(start, end, header, v.charge_meaning(header, self.version) or UNDEFINED_HEADER))
             self._placeholders(header, start, end)
             key = charge[j]
             if key in seen:
-                self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}: every header must be unique", start, end)
+                repeats += 1
+                if repeats <= REPEATS_REPORTED:
+                    self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}: every header must be unique", start, end)
+                elif repeats == REPEATS_REPORTED + 1:
+                    self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}, and more headers after it repeat others: every header must be unique", start, end)
                 continue
             seen[key] = j
             code = codes[j]
@@ -228,10 +236,10 @@ class _Reader:
                         cells = row.cells_upto(last_col)
                 if code_s:
                     lead = 0 if code_s is code else len(code) - len(code.lstrip())
-                    cstart = row.start + cj + sum(map(len, texts[:cj])) + lead if plain else cells[cj].offset(lead)
+                    cstart = row.plain_start(cj) + lead if plain else cells[cj].offset(lead)
                 if typ_s:
                     tlead = 0 if typ_s is typ else len(typ) - len(typ.lstrip())
-                    tstart = row.start + tj + sum(map(len, texts[:tj])) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
+                    tstart = row.plain_start(tj) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
                 if not typ_s:
                     append(Slot(code_s, cstart, None, place, None, None, False, None, untyped))
                     if tj is not None:

@@ -97,6 +97,8 @@ def expects_of(type_text: str, version: str | None) -> tuple[bool, str | None]:
 
 def normalize(header: str) -> str:
     """The validator's comparison form: "|"-separated parts, each trimmed, lower case."""
+    if "|" not in header:  # most headers: one part (a row of 40,000 headers pays per cell)
+        return header.strip().lower()
     return "|".join(p.strip() for p in header.split("|")).lower()
 
 
@@ -237,6 +239,8 @@ PLACEHOLDERS = re.compile(r"\[\s*(payer_name|plan_name|i|state)\s*\]", re.IGNORE
 
 def payer_plan(header: str) -> tuple[str, str] | None:
     """(payer, plan) of a wide payer-specific header, as written; None for any other header."""
+    if "|" not in header:
+        return None
     p = parts(header)
     low = [x.lower() for x in p]
     if len(p) == 4 and low[0] == "standard_charge" and low[3] in WIDE_CHARGE_LAST:
@@ -249,6 +253,8 @@ def payer_plan(header: str) -> tuple[str, str] | None:
 def code_column(header: str) -> tuple[str, bool] | None:
     """("1", False) for `code|1`, ("1", True) for `code|1|type`; the index as written, which
     is digits or the template's leftover `[i]`. None for any other header."""
+    if "|" not in header or header.lstrip()[:4].lower() != "code":
+        return None
     p = [x.lower() for x in parts(header)]
     if len(p) < 2 or p[0] != "code" or not p[1]:
         return None
@@ -295,11 +301,11 @@ def charge_meaning(header: str, version: str | None = None) -> str | None:
             f"Billing/account code {index}: a code the hospital uses for billing or accounting for the item or service; "
             f"its type is in code|{index}|type."
         )
-    pp = payer_plan(header)
-    if pp is not None:
-        who = " ".join(x for x in pp if x)
-        p = [x.lower() for x in parts(header)]
-        if len(p) == 4:
-            return _WIDE_CHARGE[p[3]].format(who=who)
-        return _WIDE_OTHER[p[0]].format(who=who)
+    p = parts(header) if "|" in header else ()
+    low = [x.lower() for x in p]
+    # As payer_plan, without splitting the header again.
+    if len(p) == 4 and low[0] == "standard_charge" and low[3] in WIDE_CHARGE_LAST:
+        return _WIDE_CHARGE[low[3]].format(who=" ".join(x for x in p[1:3] if x))
+    if len(p) == 3 and low[0] in WIDE_OTHER_FIRST:
+        return _WIDE_OTHER[low[0]].format(who=" ".join(x for x in p[1:3] if x))
     return None

@@ -23,6 +23,10 @@ _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX
 _CLAIM_DATES = {"472", "434", "435"}
 _POINTER_SEGMENTS = {"SV1", "SV3"}
 _DATES: dict[str, dt.date | None] = {}
+# Control characters X12 text may not hold (other than the ones the file uses as delimiters).
+_CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
+_CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
+CONTROL_REPORT_MAX = 20  # a binary blob inside a file: the first few, then one summary
 
 
 @dataclass(slots=True)
@@ -134,6 +138,9 @@ class _Walk:
         self.isa: Segment | None = None
         self.gs: Segment | None = None
         self.st: Segment | None = None
+        # Transaction sets in the open group, groups in the open interchange (GE01, IEA01).
+        self.sets_in_group = 0
+        self.groups_in_interchange = 0
         self.claim: Claim | None = None
         self.claim_codes: ClaimCodes = []
         self.claim_pointers: list[tuple[Line | None, str, int, str, str]] = []
@@ -210,11 +217,13 @@ class _Walk:
         if self.isa is not None:
             self._problem(self.isa.start, self.isa.start + 3, "interchange has no IEA trailer")
         self.isa = seg
+        self.groups_in_interchange = 0
 
     def _iea(self, seg: Segment) -> None:
         if self.isa is None:
             self._problem(seg.start, seg.start + 3, "IEA without an ISA")
             return
+        self._count(seg, "IEA01", "functional group(s)", self.groups_in_interchange)
         if seg.value(2) != self.isa.value(13):
             self._problem(seg.start, seg.end, f"IEA02 {seg.value(2)} does not match ISA13 {self.isa.value(13)}")
         self.isa = None
@@ -223,11 +232,14 @@ class _Walk:
         if self.gs is not None:
             self._problem(self.gs.start, self.gs.start + 2, "functional group has no GE trailer")
         self.gs = seg
+        self.sets_in_group = 0
+        self.groups_in_interchange += 1
 
     def _ge(self, seg: Segment) -> None:
         if self.gs is None:
             self._problem(seg.start, seg.start + 2, "GE without a GS")
             return
+        self._count(seg, "GE01", "transaction set(s)", self.sets_in_group)
         if seg.value(2) != self.gs.value(6):
             self._problem(seg.start, seg.end, f"GE02 {seg.value(2)} does not match GS06 {self.gs.value(6)}")
         self.gs = None
@@ -236,10 +248,19 @@ class _Walk:
         if self.st is not None:
             self._problem(self.st.start, self.st.start + 2, f"transaction {self.st.value(2)} has no SE trailer")
         self.st = seg
+        self.sets_in_group += 1
         version = seg.value(3) or (self.gs.value(8) if self.gs else "")
         self.kind = transaction_kind(version)
         if self.kind:
             self.kinds.add(self.kind)
+
+    def _count(self, seg: Segment, name: str, what: str, actual: int) -> None:
+        """A trailer's count element (GE01, IEA01) against what the envelope really holds."""
+        count = seg.value(1).strip()
+        if not count.isdigit():
+            self._problem(seg.start, seg.end, f"{name} should be the number of {what} ({actual}), not {count!r}")
+        elif int(count) != actual:
+            self._problem(seg.start, seg.end, f"{name} says {int(count)} {what}, the envelope has {actual}")
 
     def _se(self, seg: Segment) -> None:
         if self.st is None:
@@ -293,4 +314,23 @@ def walk(text: str, on_claim: Callable[[Claim, ClaimCodes], None] | None = None)
     problems = list(detection.problems)
     w = _Walk(text, detection.delimiters, problems, on_claim or (lambda c, s: None))
     w.run()
+    problems += control_problems(text, detection.delimiters)
     return X12Document(detection.delimiters, w.component, problems, w.claims, w.kinds)
+
+
+def control_problems(text: str, d: Delimiters) -> list[Problem]:
+    """Control bytes (a NUL, a BEL) inside the interchange: each is reported, as a file
+    damaged this way is not clean even when every code in it is."""
+    allowed = {d.element, d.component, d.segment, d.repetition}
+    chars = "".join(c for c in _CONTROL if c not in allowed)
+    pattern = re.compile("[" + re.escape(chars) + "]")
+    out: list[Problem] = []
+    for m in pattern.finditer(text, d.start):
+        if len(out) == CONTROL_REPORT_MAX:
+            rest = sum(1 for _ in pattern.finditer(text, m.start()))
+            out.append(Problem(m.start(), m.start() + 1, f"{rest} more control characters after this point: the file looks damaged"))
+            break
+        code = ord(m.group())
+        name = _CONTROL_NAMES.get(code, "control")
+        out.append(Problem(m.start(), m.start() + 1, f"{name} byte (U+{code:04X}) inside the interchange: X12 text allows no control characters here"))
+    return out
