@@ -17,11 +17,13 @@ from typing import Callable
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
 from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component, pointer_text, pointers_in
-from .vocabulary import TRANSACTIONS
+from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL"}, key=len, reverse=True)
 _CLAIM_DATES = {"472", "434", "435"}
 _POINTER_SEGMENTS = {"SV1", "SV3"}
+# The pointers of a claim whose HI segment could not be read, as one place (x12/rules.py).
+UNREAD_POINTERS = "unread-pointers"
 _DATES: dict[str, dt.date | None] = {}
 # Control characters X12 text may not hold (other than the ones the file uses as delimiters).
 _CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
@@ -46,6 +48,9 @@ class Claim:
     admission: dt.date | None = None
     lines: list[Line] = field(default_factory=list)
     diagnoses: int = 0  # HI diagnosis positions (pointers count these)
+    # The first HI element that could not be read (pointers past the diagnoses read name it).
+    unread_hi: str | None = None
+    unread_pointer_lines: int = 0  # service lines whose pointers go past the diagnoses read
 
     @property
     def date(self) -> dt.date | None:
@@ -74,6 +79,17 @@ class X12Document:
     problems: list[Problem]
     claims: list[Claim]
     transaction_kinds: set[str]
+
+
+def unread_hi(codes: list[CodeTuple]) -> str | None:
+    """Why an HI segment's diagnoses could not all be read, in words; None when they could."""
+    for t in codes:
+        if t[0] == HI_UNREADABLE:
+            where = t[5][:4]
+            if t[3] is None:
+                return f"{where} {t[1]!r} has no component separator between qualifier and code"
+            return f"{where} qualifier {t[3]!r} is not an HI qualifier medcode knows"
+    return None
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -156,9 +172,19 @@ class _Walk:
         # Diagnosis pointers are checked in bulk: only a segment with a pointer past the
         # claim's diagnoses hands its pointers to the rules (they say which one is wrong).
         limit = min(claim.diagnoses, 12)
-        for line, seg_id, start, raw, pointers in self.claim_pointers:
-            if not all(p.isdigit() and 0 < int(p) <= limit for p in pointers.split(self.component) if p):
-                self.claim_codes.append((line, pointers_in(seg_id, start, raw, self.d.element, self.component)))
+        failing = [
+            (line, pointers_in(seg_id, start, raw, self.d.element, self.component))
+            for line, seg_id, start, raw, pointers in self.claim_pointers
+            if not all(p.isdigit() and 0 < int(p) <= limit for p in pointers.split(self.component) if p)
+        ]
+        if failing and claim.unread_hi is not None:
+            # The pointers are not wrong, the HI segment is: one finding that says so, on the
+            # first line, rather than one per line.
+            claim.unread_pointer_lines = len(failing)
+            line, first = failing[0]
+            text = self.text[first[0][2] : first[-1][2] + len(first[-1][1])]
+            failing = [(line, [(UNREAD_POINTERS, text, first[0][2], None, None, first[0][5], False)])]
+        self.claim_codes.extend(failing)
         self.claims.append(claim)
         self.on_claim(claim, self.claim_codes)
         self.claim = None
@@ -183,6 +209,8 @@ class _Walk:
                     codes = codes_in(seg_id, start, raw, element, self.component, pointers=False)
                     if seg_id == "HI":
                         claim.diagnoses += sum(1 for t in codes if t[6])
+                        if claim.unread_hi is None:
+                            claim.unread_hi = unread_hi(codes)
                         self.claim_codes.append((None, codes))
                     else:
                         self.claim_codes.append((self.line, codes))
