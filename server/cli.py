@@ -320,7 +320,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from . import check
 
-    return check.run(args.paths, _open_store(args), args.format)
+    from .kinds import Options
+
+    # --date: the day for files that give none (chargemasters, templates, undated claims).
+    options = Options(day=args.date, day_source="--date") if args.date else Options()
+    return check.run(args.paths, _open_store(args), args.format, options)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -415,6 +419,7 @@ def _parser() -> argparse.ArgumentParser:
     ck = sub.add_parser("check", help="report invalid codes in files and folders (exit 1 on errors)")
     ck.add_argument("paths", nargs="+", metavar="PATH")
     ck.add_argument("--format", choices=("text", "json"), default="text")
+    ck.add_argument("--date", type=_date, help="judge codes in files that give no date on this day (default: today)")
     ck.set_defaults(func=cmd_check)
 
     sv = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")

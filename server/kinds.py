@@ -3,6 +3,7 @@ editor language (CSV chargemasters, Markdown / text templates)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -32,6 +33,10 @@ class Options:
     kinds: frozenset[str] = ALL_KINDS
     sets: frozenset[str] = frozenset(OFFICIAL_SETS)
     bare_hints: bool = False
+    # The day for codes whose file gives none (`check --date`, the `medcode.date` setting),
+    # and where it came from, for messages; None: today.
+    day: dt.date | None = None
+    day_source: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class Settings:
     sets: frozenset[str] = frozenset(OFFICIAL_SETS)
     bare_codes: bool = False  # templates: code-shaped words without a set become hints
     index_dir: str | None = None
+    date: dt.date | None = None  # the day for files that give none (default: today)
 
     @classmethod
     def from_client(cls, data: Any) -> Settings:
@@ -61,6 +63,12 @@ class Settings:
         index_dir = data.get("indexDir")
         if isinstance(index_dir, str) and index_dir.strip():
             out.index_dir = index_dir.strip()
+        day = data.get("date")
+        if isinstance(day, str) and day.strip():
+            try:
+                out.date = dt.date.fromisoformat(day.strip())
+            except ValueError:
+                pass
         return out
 
     def severity_of(self, rule: str, default: Severity) -> Severity | None:
@@ -68,4 +76,5 @@ class Settings:
 
     @property
     def options(self) -> kinds.Options:
-        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes)
+        day = {"day": self.date, "day_source": "the medcode.date setting"} if self.date else {}
+        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes, **day)

@@ -51,6 +51,9 @@ class ClaimRules(CodeRules):
         diagnoses = claim.diagnoses
         for line, codes in groups:
             day = line.date if line is not None and line.date is not None else claim_day
+            # A claim without any date is judged on today (or the day the user set), and its
+            # messages say so: kept apart in the memo by `extra`.
+            self.undated = undated = day is self.today and claim.date is None
             windows = self._windows_by_day.setdefault(day, {})
             for t in codes:
                 expects = t[0]
@@ -58,6 +61,8 @@ class ClaimRules(CodeRules):
                     self._unread_pointers(claim, t, out)
                     continue
                 extra = diagnoses if expects == POINTER else 0
+                if undated:
+                    extra = (extra, "undated")
                 # The memo hit, inline: this loop runs for every code of a 40 MB file.
                 window = windows.get(expects)
                 result = None if window is None else memo.get((expects, t[1], t[3], extra, window))
