@@ -80,3 +80,50 @@ def test_nonblank_spans_match_span_on_plain_and_quoted_rows():
         (row,) = csv_cells.read_rows(text)
         expected = [(j, *row.span(j)) for j, t in enumerate(row.texts) if t.strip()]
         assert row.nonblank_spans() == expected
+
+
+# -- price files whose structure deviates are still read, and say so -----------------------
+
+from medcode.server.findings import HPT_STRUCTURE  # noqa: E402
+from medcode.server.tables import hpt_csv, hpt_json  # noqa: E402
+
+HPT = (
+    "hospital_name,last_updated_on,version\nGeneral,2025-01-01,3.0.0\n"
+    "description,code|1,code|1|type,payer_name,plan_name,standard_charge|negotiated_dollar\n"
+    "visit,99213,CPT,Payer,PPO,100\n"
+)
+
+
+def structure(reading) -> list[tuple[str, str]]:
+    return [(f.message, f.start) for f in reading.problems if f.rule == HPT_STRUCTURE]
+
+
+def test_a_misspelt_description_header_is_named_and_the_codes_still_read():
+    text = HPT.replace("description,", "descrption,")
+    reading = hpt_csv.read(text)
+    assert reading is not None and [s.text for s in reading.slots] == ["99213"]
+    (message, start), = structure(reading)
+    assert "'descrption'" in message and start == text.index("descrption")
+
+
+def test_a_blank_header_row_is_named_and_the_next_row_read_as_headers():
+    text = HPT.replace("\ndescription,", "\n\ndescription,")
+    reading = hpt_csv.read(text)
+    assert reading is not None and [s.text for s in reading.slots] == ["99213"]
+    assert any("row 3 is blank" in m for m, _ in structure(reading))
+
+
+@pytest.mark.parametrize("version, known", [("3.0.0", True), ("2.0", True), ("v2.2.0", True), ("9.9.9", False), ("3.1", False)])
+def test_unknown_template_version_in_csv_and_json(version, known):
+    text = HPT.replace("3.0.0", version)
+    found = [m for m, _ in structure(hpt_csv.read(text)) if "template version" in m]
+    assert bool(found) != known
+    doc = (
+        '{"hospital_name": "General", "last_updated_on": "2025-01-01", "version": "%s",\n'
+        ' "standard_charge_information": [{"description": "visit", "code_information": [{"code": "99213", "type": "CPT"}]}]}' % version
+    )
+    reading = hpt_json.read(doc)
+    found = [(m, s) for m, s in structure(reading) if "template version" in m]
+    assert bool(found) != known
+    if found:
+        assert found[0][1] == doc.index(version) and repr(version) in found[0][0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from difflib import get_close_matches
 from itertools import islice
 
 from medcode.index_builder.gcpause import paused_gc
@@ -103,21 +104,51 @@ class _Reader:
             return None
         row1, row2, row3 = top
         general = {v.normalize(t): j for j, t in enumerate(row1.texts)}
-        if not all(name in general for name in REQUIRED_GENERAL):
-            return None
+        # A misspelt general header still makes a price file (the others say so); it is
+        # reported, and its column read as the header it stands for.
+        for name in REQUIRED_GENERAL:
+            if name not in general and not self._near_miss(row1, general, name):
+                return None
+        if row3.blank:
+            # A blank header row: the headers are looked for on the next row.
+            nxt = next(rows, None)
+            if nxt is None or nxt.blank:
+                return None
+            self.problem(HPT_STRUCTURE, "row 3 is blank: the standard charge headers (description, code|1, code|1|type, …) belong on row 3; read from row 4", row3.start, max(row3.end, row3.start + 1))
+            row3 = nxt
         charge = [v.normalize(t) if t else "" for t in row3.texts]
         codes = [v.code_column(t) if "|" in t else None for t in row3.texts]
-        if "description" not in charge or not any(c is not None and not c[1] for c in codes):
+        if not any(c is not None and not c[1] for c in codes):
             return None
+        if "description" not in charge:
+            self._near_miss(row3, {k: j for j, k in enumerate(charge)}, "description")
 
         j = general["version"]
         version = row2.texts[j].strip() if j < len(row2.texts) else ""
         self.version = version or None
+        wrong = v.unknown_version(version)
+        if wrong is not None:
+            _, start, end = row2.span(j)
+            self.problem(HPT_STRUCTURE, wrong, start, end)
         day = self._day(row2, general["last_updated_on"])
         self._general_headers(row1)
         pairs = self._charge_headers(row3, charge, codes)
         slots = self._data(rows, pairs)
         return Reading(r.HPT_CSV, slots, day, self.problems, self.headers, self.version)
+
+    def _near_miss(self, row: Row, present: dict[str, int], name: str) -> bool:
+        """A header close to a required one (`descrption`): report it, and take its column
+        for that header. False when no header comes close."""
+        close = get_close_matches(name, [k for k in present if k and "|" not in k], n=1, cutoff=0.8)
+        if not close:
+            if name == "description":
+                self.problem(HPT_STRUCTURE, "no description column: every item needs its description", row.start, max(row.end, row.start + 1))
+            return False
+        j = present[close[0]]
+        header, start, end = row.span(j)
+        self.problem(HPT_STRUCTURE, f"header {header!r} should be {name!r}: the CMS template spells it so", start, end)
+        present[name] = j
+        return True
 
     def _day(self, row2: Row, j: int) -> dt.date | None:
         if j >= len(row2.texts):

@@ -23,7 +23,7 @@ from .. import reading as r
 from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
 from ..reading import Header, Reading
 from ..x12.slots import Slot
-from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, version_label
+from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, unknown_version, version_label
 
 # Top-level keys: the CSV row-1 elements the JSON shares (one dictionary for both), and the
 # JSON's own objects.
@@ -302,6 +302,10 @@ class _Walk:
 
     def reading(self) -> Reading:
         out = self.out
+        token = self.top.get("version")
+        wrong = unknown_version(token.value) if token is not None and token.is_string else None
+        if wrong is not None and token.exact:
+            out.problems.append(Finding(HPT_STRUCTURE, wrong, token.start, token.start + len(token.raw)))
         pending, self.pending = self.pending, []
         self.top.setdefault("version", None)
         for entry in pending:

@@ -72,6 +72,27 @@ def major_version(version: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# Template versions CMS has published (the validator's list); "2.0" and "v3.0.0" name them too.
+KNOWN_VERSIONS = ((2, 0, 0), (2, 1, 0), (2, 2, 0), (3, 0, 0))
+
+
+def unknown_version(version: str | None) -> str | None:
+    """What is wrong with a template version medcode does not know; None when it is known
+    (or empty: a missing version is another matter)."""
+    text = (version or "").strip()
+    if not text:
+        return None
+    parts = text.lstrip("vV").split(".")
+    if len(parts) <= 3 and all(p.isdigit() for p in parts):
+        number = tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
+        if number in KNOWN_VERSIONS:
+            return None
+    known = ", ".join(".".join(map(str, v)) for v in KNOWN_VERSIONS)
+    major = major_version(text)
+    which = "2.x" if major is not None and major < 3 else "3.0"
+    return f"template version {text!r} is not one CMS has published ({known}): its codes are checked against the code types of version {which}"
+
+
 def types_for(version: str | None) -> dict[str, str]:
     """The code types a template version defines (v3 or an unknown version: the larger v3
     list, so that no type is called unknown on a guess)."""
