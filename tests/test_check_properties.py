@@ -10,11 +10,13 @@ LineIndex as the CLI prints it.
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medcode.server.analysis import DocumentChecker
-from medcode.server.findings import RULES
+from medcode.server.findings import HPT_STRUCTURE, RULES, Severity
 from medcode.server.positions import LineIndex
 from medcode.server.verdicts import Verdicts
 
@@ -67,7 +69,7 @@ SETTINGS = settings(
 )
 
 
-def check_like_the_cli(store, text: str, name: str) -> None:
+def check_like_the_cli(store, text: str, name: str):
     analysis = DocumentChecker(Verdicts(store)).check(text, name=name)
     index = LineIndex(text)
     for f in analysis.findings:
@@ -75,6 +77,7 @@ def check_like_the_cli(store, text: str, name: str) -> None:
         assert 0 <= f.start <= f.end <= len(text), f
         index.position(f.start)
         index.position(f.end)
+    return analysis
 
 
 @SETTINGS
@@ -91,8 +94,15 @@ def test_generated_csv_never_raises(default_store, text, name):
 
 @SETTINGS
 @given(text=JSON_TEXT)
-def test_generated_json_never_raises(default_store, text):
-    check_like_the_cli(default_store, text, "standardcharges.json")
+def test_generated_json_never_raises_nor_reads_broken_json_as_clean(default_store, text):
+    analysis = check_like_the_cli(default_store, text, "standardcharges.json")
+    body = text[1:] if text.startswith("\ufeff") else text
+    if body.lstrip(" \t\r\n").startswith("{") and '"standard_charge_information"' in body and '"hospital_name"' in body:
+        try:
+            json.loads(body)
+        except ValueError:
+            # A price file that is not JSON: an error says where, never silence.
+            assert any(f.rule == HPT_STRUCTURE and f.effective_severity == Severity.ERROR for f in analysis.findings), text
 
 
 @SETTINGS
