@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from .. import kinds
 from ..findings import RULES, Severity
 
 SECTION = "medcode"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEVERITY_NAMES = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
 # Settings keys for the file kinds, as the README documents them.
 KIND_KEYS = {"x12": kinds.X12, "csv": kinds.CSV, "json": kinds.JSON, "templates": kinds.TEMPLATES}
@@ -64,7 +66,7 @@ class Settings:
         if isinstance(index_dir, str) and index_dir.strip():
             out.index_dir = index_dir.strip()
         day = data.get("date")
-        if isinstance(day, str) and day.strip():
+        if isinstance(day, str) and _DAY.fullmatch(day.strip()):  # YYYY-MM-DD only, as the README says
             try:
                 out.date = dt.date.fromisoformat(day.strip())
             except ValueError:
