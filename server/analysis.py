@@ -51,6 +51,7 @@ class DocumentChecker:
     def __init__(self, verdicts: Verdicts, today: dt.date | None = None):
         self.verdicts = verdicts
         self.today = today
+        self._today = today  # as given; options.day replaces it per check
         self.rules = ClaimRules(verdicts, today)
         self.claim_layer = ClaimLayer(verdicts, today)
         self.document_rules = DocumentRules(verdicts, today)
@@ -60,6 +61,7 @@ class DocumentChecker:
     def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
         """Check a document; name (path or URI) and language (the editor's language id) help
         tell CSV and templates apart, as content alone cannot."""
+        self._undated_day(options)
         if kinds.X12 in options.kinds and looks_like_x12(text):
             analysis = self._check_x12(text)
         else:
@@ -89,6 +91,20 @@ class DocumentChecker:
 
             self._fhir_rules = FhirRules(self.verdicts, self.today)
         return self._fhir_rules
+
+    def _undated_day(self, options: kinds.Options) -> None:
+        """The day codes are judged on when the file gives none, and why, for messages."""
+        day = options.day or self._today or dt.date.today()
+        if options.day is not None:
+            why = f"no date in the file: judged on the day {options.day_source or 'given'} sets"
+        else:
+            why = "no date in the file: judged on today"
+        self.today = day
+        for rules in (self.rules, self.document_rules, *([self._fhir_rules] if self._fhir_rules else [])):
+            rules.today = day
+            rules.undated_why = why
+        for rule in self.claim_layer.rules:
+            rule.today = day
 
     def _check_x12(self, text: str) -> Analysis:
         rules = self.rules

@@ -18,6 +18,7 @@ from .findings import Finding, Severity
 from .kinds import Options
 from .positions import LineIndex
 from .verdicts import Verdicts
+from .x12.delimiters import looks_like_x12
 
 # Binary files are recognised by NUL bytes that are not UTF-16 text.
 _SNIFF = 8192
@@ -197,10 +198,16 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
     data = read_bytes(path, max_bytes)
     head = data[:_SNIFF]
     utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head.count(0) > len(head) // 4 and (head[1] == 0 or head[0] == 0))
-    if b"\x00" in head and not utf16:
+    if b"\x00" in head and not utf16 and not _x12_head(head):
         return None
     text = decode(data)
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def _x12_head(head: bytes) -> bool:
+    """An interchange with a stray NUL is still a claim file: it is checked, and the byte
+    reported (x12-structure), rather than passed over as binary."""
+    return looks_like_x12(head.removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
 
 
 def check_paths(paths: list[str], store: IndexStore, options: Options = Options(), walk: Walk | None = None) -> tuple[list[Located], list[str]]:

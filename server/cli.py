@@ -371,7 +371,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from . import check
     from .kinds import Options
 
-    options = Options(rules_on=frozenset(args.enable or ()))
+    # --date: the day for files that give none (chargemasters, templates, undated claims).
+    day = {"day": args.date, "day_source": "--date"} if args.date else {}
+    options = Options(rules_on=frozenset(args.enable or ()), **day)
     return check.run(args.paths, _open_store(args), args.format, options, max_bytes=args.max_size or check.DEFAULT_MAX_BYTES)
 
 
@@ -580,6 +582,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RULE",
         help=f"switch on a rule that is off by default ({', '.join(sorted(OFF_BY_DEFAULT))}); repeatable",
     )
+    ck.add_argument("--date", type=_date, help="judge codes in files that give no date on this day (default: today)")
     ck.set_defaults(func=cmd_check)
 
     sv = _verb(sub, "serve", help="run the language server (stdio unless --tcp)")

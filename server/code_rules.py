@@ -79,6 +79,10 @@ class CodeRules:
         self._windows_by_day: dict[dt.date, dict[str | None, int]] = {}
         self._window_ids: dict[tuple, int] = {}
         self._day_sensitive = False
+        # Why the day is today (or the one the user set) for codes whose file has no date:
+        # set by the checker; `undated` tells _day that the slot being judged is such a code.
+        self.undated_why = "no date in the file: judged on today"
+        self.undated = False
 
     def cached(self, expects: str | None, text: str, qual: str | None, extra: Any, day: dt.date, slot: Callable[[], Slot], ctx: Any) -> Result:
         """The findings of a code in a place, relative to the code's start, from the memo when
@@ -121,9 +125,10 @@ class CodeRules:
         return result.shifted(-slot.start)
 
     def _day(self, day: dt.date) -> str:
-        """The day, for a message: such a result holds for this day only."""
+        """The day, for a message: such a result holds for this day only. A day the file did
+        not give says so, and why it was chosen."""
         self._day_sensitive = True
-        return day.isoformat()
+        return f"{day.isoformat()} ({self.undated_why})" if self.undated else day.isoformat()
 
     # -- shared pieces ---------------------------------------------------------------------
     def _emit(self, out: Result, slot: Slot, rule: str, message: str, code_set: str, fixes=(), severity=None) -> None:
@@ -165,6 +170,14 @@ class CodeRules:
                 f"{shown} was deleted: {when}{where}, before the date of service {self._day(day)}",
                 set_id, self._replacements(set_id, a, day, slot),
             )
+        elif a.status == Status.NOT_YET and not a.in_force:
+            # Only a release in force on the day can say a code was not valid then.
+            self._emit(
+                out, slot, NOT_IN_INDEX,
+                f"{shown}: {title} lists it from {a.record.added}, after the date of service {self._day(day)}, but {title} is not in force "
+                f"on that date, so it cannot be verified; get the {set_name(set_id)} release for {self._day(day)}",
+                set_id,
+            )
         elif a.status == Status.NOT_YET:
             self._emit(out, slot, INVALID_CODE, f"{shown} takes effect {a.record.added}, after the date of service {self._day(day)} ({title})", set_id)
         elif a.status == Status.NOT_FOUND and a.seen_in is not None and _later(a.seen_in, rel):
@@ -177,7 +190,9 @@ class CodeRules:
             )
         elif a.status == Status.NOT_FOUND:
             seen = f"; it is listed in {a.seen_in.title}" if a.seen_in else ""
-            self._emit(out, slot, INVALID_CODE, f"{shown} is not a {kind_word} in {title}{seen}", set_id, self._near(set_id, key, day, slot))
+            # Which release is in force hangs on the day: say which one when the file gave none.
+            when = f", in force on {self._day(day)}" if self.undated else ""
+            self._emit(out, slot, INVALID_CODE, f"{shown} is not a {kind_word} in {title}{when}{seen}", set_id, self._near(set_id, key, day, slot))
         else:
             why = "a partial list" if rel and not rel.manifest.complete else f"not in force on {self._day(day)}"
             self._emit(

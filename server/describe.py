@@ -89,6 +89,9 @@ def _status_summary(answer: Answer, rec: CodeRecord | None) -> str:
     if answer.status == Status.TERMINATED:
         return f"terminated {rec.terminated}" if rec else "terminated"
     if answer.status == Status.NOT_YET:
+        if not answer.in_force and rec is not None:
+            # A release not in force on the day cannot say what was valid then.
+            return f"added {rec.added} in {where}, which is not in force on {answer.day}: cannot be verified for that date"
         return f"not yet valid on {answer.day} (added {rec.added})" if rec else "not yet valid"
     if answer.status == Status.DELETED:
         return f"deleted: not in {where}, last listed in {answer.seen_in.title}" if answer.seen_in else "deleted"

@@ -47,10 +47,12 @@ class DocumentRules(CodeRules):
     def check(self, reading: r.Reading) -> Result:
         out = Result()
         day = reading.day or self.today
+        # Results of an undated file are kept apart in the memo (their messages say why the day).
+        self.undated = undated = reading.day is None
         for slot in reading.slots:
             if slot.expects is None or slot.expects == r.LOCAL:
                 continue
-            result = self.cached(slot.expects, slot.text, slot.qualifier, slot.hint, day, lambda s=slot: s, None)
+            result = self.cached(slot.expects, slot.text, slot.qualifier, (slot.hint, undated), day, lambda s=slot: s, None)
             if result.findings or result.no_data:
                 out.add(result, slot.start)
         hinted = {s.start for s in reading.slots if s.hint}

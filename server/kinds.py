@@ -3,6 +3,7 @@ editor language (CSV chargemasters, Markdown / text templates)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -36,6 +37,10 @@ class Options:
     sets: frozenset[str] = frozenset(OFFICIAL_SETS)
     bare_hints: bool = False
     rules_on: frozenset[str] = frozenset()  # rules that are off by default (findings.OFF_BY_DEFAULT) switched on
+    # The day for codes whose file gives none (`check --date`, the `medcode.date` setting),
+    # and where it came from, for messages; None: today.
+    day: dt.date | None = None
+    day_source: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 

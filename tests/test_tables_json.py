@@ -10,7 +10,7 @@ import pytest
 
 from medcode.index_builder.codesets import CPT, HCPCS, NDC
 from medcode.server import reading as r
-from medcode.server.findings import RULES, UNKNOWN_CODE_TYPE
+from medcode.server.findings import HPT_STRUCTURE, RULES, UNKNOWN_CODE_TYPE
 from medcode.server.tables import hpt_json
 
 # Team-written fixture in the v3.0 layout: nested payers, escapes in other strings, and decoys
@@ -173,25 +173,48 @@ def test_agrees_with_json_module():
     assert [s.text for s in hpt_json.read(V3).slots] == expected
 
 
+@pytest.mark.parametrize("text", ["", "{", "[]", "null"])
+def test_foreign_json_is_none(text):
+    assert hpt_json.read(text) is None
+
+
 @pytest.mark.parametrize(
-    "text",
+    "text, at_text",
     [
-        "",
-        "{",
-        "[]",
-        "null",
-        V3[:-2],  # truncated
-        V3 + " x",  # trailing data
-        V3.replace('{"code": "611", "type": "RC"},', '{"code": "611", "type": "RC"},,'),  # double comma
-        V3.replace('"type": "RC"}', '"type": "RC",}'),  # trailing comma in an object
-        V3.replace('"611"', "'611'"),  # single quotes
-        V3.replace('"Hip replacement"', '"Hip\nreplacement"'),  # raw newline inside a string
-        '{"hospital_name": "x", "standard_charge_information": [}',
-        '{"hospital_name": "x", "standard_charge_information": [{"code_information": [{"code": "1" "type": "RC"}]}]}',
+        (V3[:-2], None),  # truncated: the error is at the end
+        (V3 + " x", " x"),  # trailing data
+        (V3.replace('{"code": "611", "type": "RC"},', '{"code": "611", "type": "RC"},,'), ",,"),  # double comma
+        (V3.replace('"type": "RC"}', '"type": "RC",}', 1), ',}'),  # trailing comma in an object
+        (V3.replace('"611"', "'611'"), "'611'"),  # single quotes
+        (V3.replace('"Hip replacement"', '"Hip\nreplacement"'), '"Hip\nreplacement"'),  # raw newline inside a string
+        ('{"hospital_name": "x", "standard_charge_information": [}', "}"),
+        ('{"hospital_name": "x", "standard_charge_information": [{"code_information": [{"code": "1" "type": "RC"}]}]}', ' "type"'),
     ],
 )
-def test_malformed_or_foreign_json_is_none(text):
-    assert hpt_json.read(text) is None
+def test_malformed_price_json_is_an_error_at_the_offending_offset(text, at_text):
+    reading = hpt_json.read(text)
+    assert reading is not None and reading.kind == r.HPT_JSON
+    errors = [f for f in reading.problems if f.rule == HPT_STRUCTURE]
+    assert len(errors) == 1
+    error = errors[0]
+    assert error.effective_severity.label == "error"
+    assert "not valid JSON" in error.message
+    if at_text is None:
+        assert error.end >= len(text) - 1
+    else:
+        where = text.index(at_text)
+        assert where <= error.start <= where + len(at_text), (error, text[error.start - 10 : error.start + 10])
+
+
+def test_codes_before_a_json_error_are_still_checked():
+    expected = [c["code"] for item in json.loads(V3)["standard_charge_information"] for c in item["code_information"]]
+    cut = V3.index('"Hip replacement"')
+    broken = V3[:cut] + V3[cut:].replace("},", "}", 1)  # a missing comma in the second item
+    reading = hpt_json.read(broken)
+    codes = [s.text for s in reading.slots]
+    assert codes and codes == expected[: len(codes)]
+    assert len(codes) >= 2  # the first item's codes
+    assert any(f.rule == HPT_STRUCTURE and f.start > cut for f in reading.problems)
 
 
 def test_other_json_documents_are_none():

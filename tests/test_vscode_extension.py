@@ -146,6 +146,7 @@ def _python_view(section) -> dict:
         "codeSets": {code_set: code_set in s.sets for code_set in OFFICIAL_SETS},
         "bareCodeHints": s.bare_codes,
         "indexDir": s.index_dir,
+        "date": s.date.isoformat() if s.date else None,
     }
 
 
@@ -200,6 +201,11 @@ def test_extension_reads_settings_as_the_server_does(built):
         {"indexDir": "\x1f/idx\x1c"},
         {"indexDir": 42},
         {"indexDir": ["/idx"]},
+        {"date": " 2026-01-15\n"},
+        {"date": "2026-02-30"},
+        {"date": "20260115"},
+        {"date": "15/01/2026"},
+        {"date": 20260115},
         # The whole section as VS Code sends it (package.json's defaults), client settings included.
         {
             "server": {"path": "", "args": ["serve"]},

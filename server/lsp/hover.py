@@ -92,7 +92,8 @@ def slot_at(slots: list[Slot], offset: int) -> Slot | None:
 
 
 def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | None, offset: int, doc_day: dt.date | None = None) -> str:
-    day = (ctx.claim.date_at(offset) if ctx else None) or doc_day or dt.date.today()
+    # A file without a date: the day the medcode.date setting gives, as its check used.
+    day = (ctx.claim.date_at(offset) if ctx else None) or doc_day or ls.settings.date or dt.date.today()
     findings = ls.findings_at(doc, slot.start, slot.end)
     role = f"{slot.place} · {slot.role}"
     if slot.expects == POINTER:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +13,7 @@ from .. import kinds
 from ..findings import OFF_BY_DEFAULT, RULES, Severity
 
 SECTION = "medcode"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEVERITY_NAMES = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
 # Settings keys for the file kinds, as the README documents them.
 KIND_KEYS = {"x12": kinds.X12, "csv": kinds.CSV, "json": kinds.JSON, "fhir": kinds.FHIR, "templates": kinds.TEMPLATES}
@@ -26,6 +29,7 @@ class Settings:
     sets: frozenset[str] = frozenset(OFFICIAL_SETS)
     bare_codes: bool = False  # templates: code-shaped words without a set become hints
     index_dir: str | None = None
+    date: dt.date | None = None  # the day for files that give none (default: today)
 
     @classmethod
     def from_client(cls, data: Any) -> Settings:
@@ -61,6 +65,12 @@ class Settings:
         index_dir = data.get("indexDir")
         if isinstance(index_dir, str) and index_dir.strip():
             out.index_dir = index_dir.strip()
+        day = data.get("date")
+        if isinstance(day, str) and _DAY.fullmatch(day.strip()):  # YYYY-MM-DD only, as the README says
+            try:
+                out.date = dt.date.fromisoformat(day.strip())
+            except ValueError:
+                pass
         return out
 
     def severity_of(self, rule: str, default: Severity) -> Severity | None:
@@ -69,4 +79,5 @@ class Settings:
     @property
     def options(self) -> kinds.Options:
         rules_on = frozenset(rule for rule, severity in self.severity.items() if rule in OFF_BY_DEFAULT and severity is not None)
-        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes, rules_on=rules_on)
+        day = {"day": self.date, "day_source": "the medcode.date setting"} if self.date else {}
+        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes, rules_on=rules_on, **day)

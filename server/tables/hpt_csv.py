@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from difflib import get_close_matches
 from itertools import islice
 
 from medcode.index_builder.gcpause import paused_gc
@@ -31,6 +32,7 @@ from .csv_cells import QUOTE, Cell, Row, iter_rows
 # Row 1 must name these (the file's first line, where a reader can look before parsing).
 REQUIRED_GENERAL = ("hospital_name", "last_updated_on", "version")
 _HEAD_CHARS = 20_000
+REPEATS_REPORTED = 100  # repeated headers reported one by one; past these, one finding says more follow
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _FILL = {
@@ -102,21 +104,51 @@ class _Reader:
             return None
         row1, row2, row3 = top
         general = {v.normalize(t): j for j, t in enumerate(row1.texts)}
-        if not all(name in general for name in REQUIRED_GENERAL):
+        # A misspelt general header still makes a price file (the others say so); it is
+        # reported, and its column read as the header it stands for.
+        for name in REQUIRED_GENERAL:
+            if name not in general and not self._near_miss(row1, general, name):
+                return None
+        if row3.blank:
+            # A blank header row: the headers are looked for on the next row.
+            nxt = next(rows, None)
+            if nxt is None or nxt.blank:
+                return None
+            self.problem(HPT_STRUCTURE, "row 3 is blank: the standard charge headers (description, code|1, code|1|type, …) belong on row 3; read from row 4", row3.start, max(row3.end, row3.start + 1))
+            row3 = nxt
+        charge = [v.normalize(t) if t else "" for t in row3.texts]
+        codes = [v.code_column(t) if "|" in t else None for t in row3.texts]
+        if not any(c is not None and not c[1] for c in codes):
             return None
-        charge = [v.normalize(t) for t in row3.texts]
-        codes = [v.code_column(t) for t in row3.texts]
-        if "description" not in charge or not any(c is not None and not c[1] for c in codes):
-            return None
+        if "description" not in charge:
+            self._near_miss(row3, {k: j for j, k in enumerate(charge)}, "description")
 
         j = general["version"]
         version = row2.texts[j].strip() if j < len(row2.texts) else ""
         self.version = version or None
+        wrong = v.unknown_version(version)
+        if wrong is not None:
+            _, start, end = row2.span(j)
+            self.problem(HPT_STRUCTURE, wrong, start, end)
         day = self._day(row2, general["last_updated_on"])
         self._general_headers(row1)
         pairs = self._charge_headers(row3, charge, codes)
         slots = self._data(rows, pairs)
         return Reading(r.HPT_CSV, slots, day, self.problems, self.headers, self.version)
+
+    def _near_miss(self, row: Row, present: dict[str, int], name: str) -> bool:
+        """A header close to a required one (`descrption`): report it, and take its column
+        for that header. False when no header comes close."""
+        close = get_close_matches(name, [k for k in present if k and "|" not in k], n=1, cutoff=0.8)
+        if not close:
+            if name == "description":
+                self.problem(HPT_STRUCTURE, "no description column: every item needs its description", row.start, max(row.end, row.start + 1))
+            return False
+        j = present[close[0]]
+        header, start, end = row.span(j)
+        self.problem(HPT_STRUCTURE, f"header {header!r} should be {name!r}: the CMS template spells it so", start, end)
+        present[name] = j
+        return True
 
     def _day(self, row2: Row, j: int) -> dt.date | None:
         if j >= len(row2.texts):
@@ -132,31 +164,38 @@ class _Reader:
         return day
 
     def _placeholders(self, header: str, start: int, end: int) -> None:
+        if "[" not in header:
+            return
         found = dict.fromkeys(m.group(0) for m in v.PLACEHOLDERS.finditer(header))
         if found:
             fill = ", ".join(f"{p} with {_FILL[v.PLACEHOLDERS.match(p).group(1).lower()]}" for p in found)  # type: ignore[union-attr]
             self.problem(HPT_STRUCTURE, f"template placeholder left in header {header!r}: replace {fill}", start, end)
 
     def _general_headers(self, row1: Row) -> None:
-        for j in range(len(row1.texts)):
-            header, start, end = row1.span(j)
+        for _, header, start, end in row1.nonblank_spans():
             if not header:
                 continue
             self.headers.append(Header(start, end, header, v.general_meaning(header) or UNDEFINED_HEADER))
             self._placeholders(header, start, end)
 
     def _charge_headers(self, row3: Row, charge: list[str], codes: list[tuple[str, bool] | None]) -> list[_Pair]:
-        spans = [row3.span(j) for j in range(len(row3.texts))]
+        # Blank headers: the validator leaves such columns alone, and so do we.
+        spans = {j: (header, start, end) for j, header, start, end in row3.nonblank_spans()}
         seen: dict[str, int] = {}
         pairs: dict[str, _Pair] = {}
-        for j, (header, start, end) in enumerate(spans):
+        repeats = 0
+        for j, (header, start, end) in spans.items():
             if not header:
-                continue  # blank headers: the validator leaves such columns alone, and so do we
+                continue
             self.headers.append(Header(start, end, header, v.charge_meaning(header, self.version) or UNDEFINED_HEADER))
             self._placeholders(header, start, end)
             key = charge[j]
             if key in seen:
-                self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}: every header must be unique", start, end)
+                repeats += 1
+                if repeats <= REPEATS_REPORTED:
+                    self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}: every header must be unique", start, end)
+                elif repeats == REPEATS_REPORTED + 1:
+                    self.problem(HPT_STRUCTURE, f"header {header!r} repeats column {seen[key] + 1}, and more headers after it repeat others: every header must be unique", start, end)
                 continue
             seen[key] = j
             code = codes[j]
@@ -228,10 +267,10 @@ class _Reader:
                         cells = row.cells_upto(last_col)
                 if code_s:
                     lead = 0 if code_s is code else len(code) - len(code.lstrip())
-                    cstart = row.start + cj + sum(map(len, texts[:cj])) + lead if plain else cells[cj].offset(lead)
+                    cstart = row.plain_start(cj) + lead if plain else cells[cj].offset(lead)
                 if typ_s:
                     tlead = 0 if typ_s is typ else len(typ) - len(typ.lstrip())
-                    tstart = row.start + tj + sum(map(len, texts[:tj])) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
+                    tstart = row.plain_start(tj) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
                 if not typ_s:
                     append(Slot(code_s, cstart, None, place, None, None, False, None, untyped))
                     if tj is not None:

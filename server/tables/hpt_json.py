@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 
 from .. import reading as r
-from ..findings import UNKNOWN_CODE_TYPE, Finding
+from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
 from ..reading import Header, Reading
 from ..x12.slots import Slot
-from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, version_label
+from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, unknown_version, version_label
 
 # Top-level keys: the CSV row-1 elements the JSON shares (one dictionary for both), and the
 # JSON's own objects.
@@ -85,13 +85,25 @@ class _Token:
 
 
 def read(text: str) -> Reading | None:
-    """A Reading of a CMS HPT JSON file, or None when the text is not one (or is not JSON)."""
+    """A Reading of a CMS HPT JSON file, or None when the text is not one.
+
+    A file that names both top-level keys but is not valid JSON (a missing comma, a truncated
+    file) is still a price file: its reading holds the codes read before the error and an
+    `hpt-structure` error at the offending offset, never silence."""
     if '"standard_charge_information"' not in text or '"hospital_name"' not in text:
         return None  # cheap refusal for every other JSON document
+    walk = _Walk(text)
     try:
-        return _Walk(text).document()
-    except (_Malformed, ValueError, StopIteration, IndexError, RecursionError):
-        return None
+        return walk.document()
+    except _Malformed as exc:
+        where, why = exc.args[0], exc.args[1] if len(exc.args) > 1 else "unexpected text"
+    except json.JSONDecodeError as exc:
+        where, why = exc.pos, exc.msg
+    except (ValueError, StopIteration, IndexError) as exc:
+        where, why = walk.at, type(exc).__name__
+    except RecursionError:
+        where, why = walk.at, "nested too deeply to read"
+    return walk.broken(min(max(where, 0), len(text)), why)
 
 
 class _Walk:
@@ -99,7 +111,13 @@ class _Walk:
         self.s = text
         self.top: dict[str, _Token | None] = {}
         self.headers: list[Header] = []
-        self.entries: list[tuple[int, int, dict[str, _Token]]] = []  # (i, j, code/type tokens)
+        self.out = Reading(r.HPT_JSON, headers=self.headers)
+        self.types: dict[str, str] | None = None  # of the version, once "version" was read
+        self.pending: list[tuple[int, int, dict[str, _Token]]] = []  # entries read before "version"
+        self.at = 0  # where the last value began (for errors without an offset)
+        # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
+        self._labels: dict[str | None, str] = {}
+        self._type_headers: dict[str, tuple[str, str]] = {}
 
     # -- JSON primitives (positions tracked, values decoded by the json module) --------------
     def ws(self, i: int) -> int:
@@ -107,10 +125,11 @@ class _Walk:
 
     def skip(self, i: int) -> tuple[object, int]:
         """Decode (and so validate) one value at i; its value and end."""
+        self.at = i
         try:
             return _SCAN(self.s, i)
         except StopIteration:
-            raise _Malformed(i) from None
+            raise _Malformed(i, "expecting a value" if i < len(self.s) else "the file ends here") from None
 
     def scalar(self, i: int) -> tuple[_Token, int]:
         value, end = self.skip(i)
@@ -126,12 +145,12 @@ class _Walk:
             return i + 1
         while True:
             if not s.startswith('"', i):
-                raise _Malformed(i)
+                raise _Malformed(i, "expecting a key in double quotes" if i < len(s) else "the file ends inside an object")
             key, end = scanstring(s, i + 1)
             key_start = i + 1
             i = self.ws(end)
             if not s.startswith(":", i):
-                raise _Malformed(i)
+                raise _Malformed(i, "expecting ':' after a key")
             i = self.ws(i + 1)
             i = self.ws(member(key, key_start, end - 1, i))
             if s.startswith(",", i):
@@ -139,7 +158,7 @@ class _Walk:
             elif s.startswith("}", i):
                 return i + 1
             else:
-                raise _Malformed(i)
+                raise _Malformed(i, "expecting ',' or '}'" if i < len(s) else "the file ends inside an object")
 
     def elements(self, i: int, element) -> int:
         """Walk an array at i ('['); element(index, value_start) -> value end."""
@@ -156,7 +175,7 @@ class _Walk:
             elif s.startswith("]", i):
                 return i + 1
             else:
-                raise _Malformed(i)
+                raise _Malformed(i, "expecting ',' or ']'" if i < len(s) else "the file ends inside an array")
 
     # -- the code path -----------------------------------------------------------------------
     def document(self) -> Reading | None:
@@ -166,10 +185,26 @@ class _Walk:
             return None
         end = self.members(i, self.top_member)
         if self.ws(end) != len(s):
-            raise _Malformed(end)  # trailing data: json.loads would refuse it too
+            raise _Malformed(self.ws(end), "text after the end of the JSON document")  # json.loads would refuse it too
         if "hospital_name" not in self.top or "standard_charge_information" not in self.top:
             return None
         return self.reading()
+
+    def broken(self, where: int, why: str) -> Reading:
+        """The reading of a file that stops being JSON at `where`: what was read before it,
+        and the error."""
+        out = self.reading()
+        line = self.s.count("\n", 0, where) + 1
+        end = min(where + 1, len(self.s))
+        if end == where and where > 0:
+            where -= 1  # the file ends here: mark its last character
+        out.problems.append(Finding(
+            HPT_STRUCTURE,
+            f"not valid JSON from here (line {line}): {why}; codes after this point are not checked",
+            where, max(end, where + 1), severity=Severity.ERROR,
+        ))
+        out.problems.sort(key=lambda f: f.start)
+        return out
 
     def top_member(self, key: str, ks: int, ke: int, i: int) -> int:
         if key in TOP_LEVEL_MEANINGS:
@@ -187,7 +222,7 @@ class _Walk:
 
         def member(key: str, ks: int, ke: int, v: int) -> int:
             if key == "code_information" and self.s.startswith("[", v):
-                self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
+                self.headers.append(Header(ks, ke, "code_information", CODE_INFORMATION_MEANINGS[key]))
                 return self.elements(v, lambda j, w: self.code_entry(n, j, w))
             return self.skip(v)[1]
 
@@ -200,54 +235,83 @@ class _Walk:
 
         def member(key: str, ks: int, ke: int, v: int) -> int:
             if key in ("code", "type"):
+                key = "code" if key == "code" else "type"  # the shared string, not one per entry
                 self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
                 found[key], end = self.scalar(v)  # a repeated key: the last wins, as in json.loads
                 return end
             return self.skip(v)[1]
 
         end = self.members(i, member)
-        self.entries.append((n, j, found))
+        self.entry(n, j, found)
         return end
 
     # -- the reading ---------------------------------------------------------------------------
-    def reading(self) -> Reading:
-        version_token = self.top.get("version")
-        version = version_token.value if version_token is not None and version_token.is_string else None
-        types = types_for(version)
-        out = Reading(r.HPT_JSON, version=version, day=_day(self.top.get("last_updated_on")))
-        out.headers = self.headers
-        for n, j, found in self.entries:
-            place = f"standard_charge_information[{n}].code_information[{j}]"
-            code, kind = found.get("code"), found.get("type")
-            type_name = kind.value if kind is not None and kind.is_string else None
-            expects = None
-            if type_name is not None:
-                # CMS's validator accepts code types in any case and with stray spaces (CSV);
-                # such a type still says clearly which set is meant.
-                expects = types.get(type_name.strip().upper())
-                if expects is None and kind.exact:
-                    out.problems.append(self._unknown_type(kind, type_name, version, types, code))
-                elif kind.exact:
-                    out.headers.append(Header(kind.start, kind.start + len(kind.raw), type_name, _type_meaning(type_name)))
-            slot_text, start = _code_text(code)
-            if slot_text is None:
-                continue
-            if type_name is None and code is not None:
-                out.problems.append(
-                    Finding(UNKNOWN_CODE_TYPE, f"code {slot_text} has no type: code_information needs a type such as CPT or HCPCS",
-                            start, start + len(slot_text), code=slot_text)
-                )
-            out.slots.append(
-                Slot(
-                    slot_text,
-                    start,
-                    expects,
-                    place,
-                    qualifier=type_name,
-                    qual_start=kind.start if kind is not None and kind.is_string and kind.exact else None,
-                    label=f"code (type {type_name})" if type_name is not None else "code (no type)",
-                )
+    def _version(self) -> str | None:
+        token = self.top.get("version")
+        return token.value if token is not None and token.is_string else None
+
+    def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
+        """One code_information entry, turned into its slot at once: nothing per entry is
+        kept but the slot, its findings and headers (strings shared among entries)."""
+        if "version" not in self.top:
+            self.pending.append((n, j, found))  # its types wait for the version
+            return
+        out = self.out
+        version = self._version()
+        if self.types is None:
+            self.types = types_for(version)
+        types = self.types
+        code, kind = found.get("code"), found.get("type")
+        type_name = kind.value if kind is not None and kind.is_string else None
+        expects = None
+        if type_name is not None:
+            # CMS's validator accepts code types in any case and with stray spaces (CSV);
+            # such a type still says clearly which set is meant.
+            expects = types.get(type_name.strip().upper())
+            if expects is None and kind.exact:
+                out.problems.append(self._unknown_type(kind, type_name, version, types, code))
+            elif kind.exact:
+                shared = self._type_headers.get(type_name)
+                if shared is None:
+                    shared = self._type_headers[type_name] = (type_name, _type_meaning(type_name))
+                self.headers.append(Header(kind.start, kind.start + len(kind.raw), *shared))
+            else:
+                type_name = self._type_headers.get(type_name, (type_name,))[0]
+        slot_text, start = _code_text(code)
+        if slot_text is None:
+            return
+        if type_name is None and code is not None:
+            out.problems.append(
+                Finding(UNKNOWN_CODE_TYPE, f"code {slot_text} has no type: code_information needs a type such as CPT or HCPCS",
+                        start, start + len(slot_text), code=slot_text)
             )
+        label = self._labels.get(type_name)
+        if label is None:
+            label = self._labels[type_name] = f"code (type {type_name})" if type_name is not None else "code (no type)"
+        out.slots.append(
+            Slot(
+                slot_text,
+                start,
+                expects,
+                f"standard_charge_information[{n}].code_information[{j}]",
+                qualifier=type_name,
+                qual_start=kind.start if kind is not None and kind.is_string and kind.exact else None,
+                label=label,
+            )
+        )
+
+    def reading(self) -> Reading:
+        out = self.out
+        token = self.top.get("version")
+        wrong = unknown_version(token.value) if token is not None and token.is_string else None
+        if wrong is not None and token.exact:
+            out.problems.append(Finding(HPT_STRUCTURE, wrong, token.start, token.start + len(token.raw)))
+        pending, self.pending = self.pending, []
+        self.top.setdefault("version", None)
+        for entry in pending:
+            self.entry(*entry)
+        out.version = self._version()
+        out.day = _day(self.top.get("last_updated_on"))
         out.slots.sort(key=lambda slot: slot.start)
         out.problems.sort(key=lambda f: f.start)
         out.headers.sort(key=lambda h: h.start)

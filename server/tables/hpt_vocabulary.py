@@ -72,6 +72,27 @@ def major_version(version: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# Template versions CMS has published (the validator's list); "2.0" and "v3.0.0" name them too.
+KNOWN_VERSIONS = ((2, 0, 0), (2, 1, 0), (2, 2, 0), (3, 0, 0))
+
+
+def unknown_version(version: str | None) -> str | None:
+    """What is wrong with a template version medcode does not know; None when it is known
+    (or empty: a missing version is another matter)."""
+    text = (version or "").strip()
+    if not text:
+        return None
+    parts = text.lstrip("vV").split(".")
+    if len(parts) <= 3 and all(p.isdigit() for p in parts):
+        number = tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
+        if number in KNOWN_VERSIONS:
+            return None
+    known = ", ".join(".".join(map(str, v)) for v in KNOWN_VERSIONS)
+    major = major_version(text)
+    which = "2.x" if major is not None and major < 3 else "3.0"
+    return f"template version {text!r} is not one CMS has published ({known}): its codes are checked against the code types of version {which}"
+
+
 def types_for(version: str | None) -> dict[str, str]:
     """The code types a template version defines (v3 or an unknown version: the larger v3
     list, so that no type is called unknown on a guess)."""
@@ -97,6 +118,8 @@ def expects_of(type_text: str, version: str | None) -> tuple[bool, str | None]:
 
 def normalize(header: str) -> str:
     """The validator's comparison form: "|"-separated parts, each trimmed, lower case."""
+    if "|" not in header:  # most headers: one part (a row of 40,000 headers pays per cell)
+        return header.strip().lower()
     return "|".join(p.strip() for p in header.split("|")).lower()
 
 
@@ -237,6 +260,8 @@ PLACEHOLDERS = re.compile(r"\[\s*(payer_name|plan_name|i|state)\s*\]", re.IGNORE
 
 def payer_plan(header: str) -> tuple[str, str] | None:
     """(payer, plan) of a wide payer-specific header, as written; None for any other header."""
+    if "|" not in header:
+        return None
     p = parts(header)
     low = [x.lower() for x in p]
     if len(p) == 4 and low[0] == "standard_charge" and low[3] in WIDE_CHARGE_LAST:
@@ -249,6 +274,8 @@ def payer_plan(header: str) -> tuple[str, str] | None:
 def code_column(header: str) -> tuple[str, bool] | None:
     """("1", False) for `code|1`, ("1", True) for `code|1|type`; the index as written, which
     is digits or the template's leftover `[i]`. None for any other header."""
+    if "|" not in header or header.lstrip()[:4].lower() != "code":
+        return None
     p = [x.lower() for x in parts(header)]
     if len(p) < 2 or p[0] != "code" or not p[1]:
         return None
@@ -295,11 +322,11 @@ def charge_meaning(header: str, version: str | None = None) -> str | None:
             f"Billing/account code {index}: a code the hospital uses for billing or accounting for the item or service; "
             f"its type is in code|{index}|type."
         )
-    pp = payer_plan(header)
-    if pp is not None:
-        who = " ".join(x for x in pp if x)
-        p = [x.lower() for x in parts(header)]
-        if len(p) == 4:
-            return _WIDE_CHARGE[p[3]].format(who=who)
-        return _WIDE_OTHER[p[0]].format(who=who)
+    p = parts(header) if "|" in header else ()
+    low = [x.lower() for x in p]
+    # As payer_plan, without splitting the header again.
+    if len(p) == 4 and low[0] == "standard_charge" and low[3] in WIDE_CHARGE_LAST:
+        return _WIDE_CHARGE[low[3]].format(who=" ".join(x for x in p[1:3] if x))
+    if len(p) == 3 and low[0] in WIDE_OTHER_FIRST:
+        return _WIDE_OTHER[low[0]].format(who=" ".join(x for x in p[1:3] if x))
     return None

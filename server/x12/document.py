@@ -17,13 +17,19 @@ from typing import Callable
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
 from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component, pointer_text, pointers_in
-from .vocabulary import TRANSACTIONS
+from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL"}, key=len, reverse=True)
 _CLAIM_DATES = {"472", "434", "435"}
 _POINTER_SEGMENTS = {"SV1", "SV3"}
 UNITS_ELEMENT = {"SV1": 4, "SV2": 5}
+# The pointers of a claim whose HI segment could not be read, as one place (x12/rules.py).
+UNREAD_POINTERS = "unread-pointers"
 _DATES: dict[str, dt.date | None] = {}
+# Control characters X12 text may not hold (other than the ones the file uses as delimiters).
+_CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
+_CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
+CONTROL_REPORT_MAX = 20  # a binary blob inside a file: the first few, then one summary
 
 
 @dataclass(slots=True)
@@ -44,6 +50,9 @@ class Claim:
     admission: dt.date | None = None
     lines: list[Line] = field(default_factory=list)
     diagnoses: int = 0  # HI diagnosis positions (pointers count these)
+    # The first HI element that could not be read (pointers past the diagnoses read name it).
+    unread_hi: str | None = None
+    unread_pointer_lines: int = 0  # service lines whose pointers go past the diagnoses read
 
     @property
     def date(self) -> dt.date | None:
@@ -72,6 +81,17 @@ class X12Document:
     problems: list[Problem]
     claims: list[Claim]
     transaction_kinds: set[str]
+
+
+def unread_hi(codes: list[CodeTuple]) -> str | None:
+    """Why an HI segment's diagnoses could not all be read, in words; None when they could."""
+    for t in codes:
+        if t[0] == HI_UNREADABLE:
+            where = t[5][:4]
+            if t[3] is None:
+                return f"{where} {t[1]!r} has no component separator between qualifier and code"
+            return f"{where} qualifier {t[3]!r} is not an HI qualifier medcode knows"
+    return None
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -136,6 +156,9 @@ class _Walk:
         self.isa: Segment | None = None
         self.gs: Segment | None = None
         self.st: Segment | None = None
+        # Transaction sets in the open group, groups in the open interchange (GE01, IEA01).
+        self.sets_in_group = 0
+        self.groups_in_interchange = 0
         self.claim: Claim | None = None
         self.claim_codes: ClaimCodes = []
         self.claim_pointers: list[tuple[Line | None, str, int, str, str]] = []
@@ -151,9 +174,19 @@ class _Walk:
         # Diagnosis pointers are checked in bulk: only a segment with a pointer past the
         # claim's diagnoses hands its pointers to the rules (they say which one is wrong).
         limit = min(claim.diagnoses, 12)
-        for line, seg_id, start, raw, pointers in self.claim_pointers:
-            if not all(p.isdigit() and 0 < int(p) <= limit for p in pointers.split(self.component) if p):
-                self.claim_codes.append((line, pointers_in(seg_id, start, raw, self.d.element, self.component)))
+        failing = [
+            (line, pointers_in(seg_id, start, raw, self.d.element, self.component))
+            for line, seg_id, start, raw, pointers in self.claim_pointers
+            if not all(p.isdigit() and 0 < int(p) <= limit for p in pointers.split(self.component) if p)
+        ]
+        if failing and claim.unread_hi is not None:
+            # The pointers are not wrong, the HI segment is: one finding that says so, on the
+            # first line, rather than one per line.
+            claim.unread_pointer_lines = len(failing)
+            line, first = failing[0]
+            text = self.text[first[0][2] : first[-1][2] + len(first[-1][1])]
+            failing = [(line, [(UNREAD_POINTERS, text, first[0][2], None, None, first[0][5], False)])]
+        self.claim_codes.extend(failing)
         self.claims.append(claim)
         self.on_claim(claim, self.claim_codes)
         self.claim = None
@@ -178,6 +211,8 @@ class _Walk:
                     codes = codes_in(seg_id, start, raw, element, self.component, pointers=False)
                     if seg_id == "HI":
                         claim.diagnoses += sum(1 for t in codes if t[6])
+                        if claim.unread_hi is None:
+                            claim.unread_hi = unread_hi(codes)
                         self.claim_codes.append((None, codes))
                     else:
                         self.claim_codes.append((self.line, codes))
@@ -217,11 +252,13 @@ class _Walk:
         if self.isa is not None:
             self._problem(self.isa.start, self.isa.start + 3, "interchange has no IEA trailer")
         self.isa = seg
+        self.groups_in_interchange = 0
 
     def _iea(self, seg: Segment) -> None:
         if self.isa is None:
             self._problem(seg.start, seg.start + 3, "IEA without an ISA")
             return
+        self._count(seg, "IEA01", "functional group(s)", self.groups_in_interchange)
         if seg.value(2) != self.isa.value(13):
             self._problem(seg.start, seg.end, f"IEA02 {seg.value(2)} does not match ISA13 {self.isa.value(13)}")
         self.isa = None
@@ -230,11 +267,14 @@ class _Walk:
         if self.gs is not None:
             self._problem(self.gs.start, self.gs.start + 2, "functional group has no GE trailer")
         self.gs = seg
+        self.sets_in_group = 0
+        self.groups_in_interchange += 1
 
     def _ge(self, seg: Segment) -> None:
         if self.gs is None:
             self._problem(seg.start, seg.start + 2, "GE without a GS")
             return
+        self._count(seg, "GE01", "transaction set(s)", self.sets_in_group)
         if seg.value(2) != self.gs.value(6):
             self._problem(seg.start, seg.end, f"GE02 {seg.value(2)} does not match GS06 {self.gs.value(6)}")
         self.gs = None
@@ -243,10 +283,19 @@ class _Walk:
         if self.st is not None:
             self._problem(self.st.start, self.st.start + 2, f"transaction {self.st.value(2)} has no SE trailer")
         self.st = seg
+        self.sets_in_group += 1
         version = seg.value(3) or (self.gs.value(8) if self.gs else "")
         self.kind = transaction_kind(version)
         if self.kind:
             self.kinds.add(self.kind)
+
+    def _count(self, seg: Segment, name: str, what: str, actual: int) -> None:
+        """A trailer's count element (GE01, IEA01) against what the envelope really holds."""
+        count = seg.value(1).strip()
+        if not count.isdigit():
+            self._problem(seg.start, seg.end, f"{name} should be the number of {what} ({actual}), not {count!r}")
+        elif int(count) != actual:
+            self._problem(seg.start, seg.end, f"{name} says {int(count)} {what}, the envelope has {actual}")
 
     def _se(self, seg: Segment) -> None:
         if self.st is None:
@@ -300,4 +349,26 @@ def walk(text: str, on_claim: Callable[[Claim, ClaimCodes], None] | None = None)
     problems = list(detection.problems)
     w = _Walk(text, detection.delimiters, problems, on_claim or (lambda c, s: None))
     w.run()
+    problems += control_problems(text, detection.delimiters)
     return X12Document(detection.delimiters, w.component, problems, w.claims, w.kinds)
+
+
+def control_problems(text: str, d: Delimiters) -> list[Problem]:
+    """Control bytes (a NUL, a BEL) inside the interchange: each is reported, as a file
+    damaged this way is not clean even when every code in it is."""
+    allowed = {d.element, d.component, d.segment, d.repetition}
+    # `c in text` runs at memory speed: most files hold none, and are done after these scans.
+    chars = "".join(c for c in _CONTROL if c not in allowed and c in text)
+    if not chars:
+        return []
+    pattern = re.compile("[" + re.escape(chars) + "]")
+    out: list[Problem] = []
+    for m in pattern.finditer(text, d.start):
+        if len(out) == CONTROL_REPORT_MAX:
+            rest = sum(1 for _ in pattern.finditer(text, m.start()))
+            out.append(Problem(m.start(), m.start() + 1, f"{rest} more control characters after this point: the file looks damaged"))
+            break
+        code = ord(m.group())
+        name = _CONTROL_NAMES.get(code, "control")
+        out.append(Problem(m.start(), m.start() + 1, f"{name} byte (U+{code:04X}) inside the interchange: X12 text allows no control characters here"))
+    return out

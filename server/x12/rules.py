@@ -30,10 +30,10 @@ from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.model import MODIFIER as MODIFIER_KIND
 
 from ..code_rules import ICD10_START, CodeRules, Result
-from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, Fix
-from .document import Claim, ClaimCodes
+from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, X12_STRUCTURE, Finding, Fix, Severity
+from .document import UNREAD_POINTERS, Claim, ClaimCodes
 from .slots import POINTER, Slot, make_slot
-from .vocabulary import AMBULANCE_LOCATIONS, CDT, DRG, ICD9_DX, ICD9_PROC, ICD9_TO_ICD10, ICD10_TO_ICD9, MODIFIER, PROCEDURE, REVENUE
+from .vocabulary import AMBULANCE_LOCATIONS, CDT, DRG, HI_QUALIFIERS, HI_UNREADABLE, ICD9_DX, ICD9_PROC, ICD9_TO_ICD10, ICD10_TO_ICD9, MODIFIER, PROCEDURE, REVENUE
 
 ICD9_DX_RE = re.compile(r"^(?:\d{3,5}|V\d{2,4}|E\d{3,4})$")
 ICD9_PROC_RE = re.compile(r"^\d{2,4}$")
@@ -51,10 +51,18 @@ class ClaimRules(CodeRules):
         diagnoses = claim.diagnoses
         for line, codes in groups:
             day = line.date if line is not None and line.date is not None else claim_day
+            # A claim without any date is judged on today (or the day the user set), and its
+            # messages say so: kept apart in the memo by `extra`.
+            self.undated = undated = day is self.today and claim.date is None
             windows = self._windows_by_day.setdefault(day, {})
             for t in codes:
                 expects = t[0]
+                if expects == UNREAD_POINTERS:
+                    self._unread_pointers(claim, t, out)
+                    continue
                 extra = diagnoses if expects == POINTER else 0
+                if undated:
+                    extra = (extra, "undated")
                 # The memo hit, inline: this loop runs for every code of a 40 MB file.
                 window = windows.get(expects)
                 result = None if window is None else memo.get((expects, t[1], t[3], extra, window))
@@ -221,6 +229,31 @@ class ClaimRules(CodeRules):
             have = f"the claim has {claim.diagnoses} diagnosis code(s)" if claim.diagnoses else "the claim has no diagnosis codes"
             self._emit(out, slot, INVALID_POINTER, f"diagnosis pointer {n} points to no diagnosis: {have} in HI", "")
 
+    def _unread_pointers(self, claim: Claim, t, out: Result) -> None:
+        """Pointers past the diagnoses of a claim whose HI could not be read: one finding."""
+        lines = claim.unread_pointer_lines
+        read = f"the {claim.diagnoses} diagnosis code(s) read" if claim.diagnoses else "the diagnoses"
+        out.findings.append(Finding(
+            INVALID_POINTER,
+            f"diagnosis pointers on {lines} service line(s) point past {read} from HI, because {claim.unread_hi}: correct the HI segment",
+            t[2], t[2] + len(t[1]), t[1],
+        ))
+
+    def hi_unreadable(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
+        if slot.qualifier is None:
+            self._emit(
+                out, slot, X12_STRUCTURE,
+                f"{slot.text!r} is not a qualifier and code: an HI element is written qualifier, component separator, code (ABK:E119); its diagnosis is not read",
+                "", severity=Severity.ERROR,
+            )
+            return
+        known = ", ".join(q for q in HI_QUALIFIERS if len(q) == 3) + ", BK, BF, …"
+        out.findings.append(Finding(
+            X12_STRUCTURE,
+            f"HI qualifier {slot.qualifier!r} is not one medcode knows ({known}): the code after it is not checked",
+            slot.qual_start, slot.end, slot.qualifier, "", Severity.ERROR,
+        ))
+
     def revenue(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
         text = slot.text
         if text.isdigit() and len(text) == 3:
@@ -248,6 +281,7 @@ ClaimRules.CHECKS = {
     POINTER: ClaimRules.pointer,
     REVENUE: ClaimRules.revenue,
     DRG: ClaimRules.drg,
+    HI_UNREADABLE: ClaimRules.hi_unreadable,
 }
 
 

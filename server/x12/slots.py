@@ -18,6 +18,7 @@ from .segments import Segment
 from .vocabulary import (
     CDT,
     HI_QUALIFIERS,
+    HI_UNREADABLE,
     MODIFIER,
     PROCEDURE_QUALIFIERS,
     PRODUCT_QUALIFIERS,
@@ -76,6 +77,8 @@ class Slot:
         if self.expects == MODIFIER:
             return "procedure modifier"
         if self.place.startswith("HI"):
+            if q is None:
+                return "HI element without a qualifier"
             hi = HI_QUALIFIERS.get(q or "")
             return hi.meaning if hi else f"code with qualifier {q}"
         if self.place == "LIN03":
@@ -102,10 +105,12 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
             pos += len(value) + 1
             qual, sep, rest = value.partition(comp)
             if not sep:
+                if value.strip():  # qualifier and code need a component separator between them
+                    out.append((HI_UNREADABLE, value, el_start, None, None, _HI_PLACES[n], False))
                 continue
             code = rest.split(comp, 1)[0]
             if code:
-                expects, diagnosis = _HI_EXPECTS.get(qual, (None, False))
+                expects, diagnosis = _HI_EXPECTS.get(qual, (HI_UNREADABLE, False))
                 out.append((expects, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], diagnosis))
         return out
     values = raw.split(element)

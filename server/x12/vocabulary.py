@@ -19,6 +19,9 @@ MODIFIER = "modifier"
 DRG = "ms-drg"
 REVENUE = "revenue"
 HIPPS = "hipps"
+# An HI element that cannot be read as qualifier + code: an unknown qualifier, or no
+# component separator (`HI*ABK*E119`). Reported on the element; its code is not judged.
+HI_UNREADABLE = "hi-unreadable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
  * The `medcode` settings, read and checked without VS Code (pure, unit-tested).
  *
  * The server settings (`inlayHints.enabled`, `severity`, `debounceMs`, `fileKinds`, `codeSets`,
- * `templates.bareCodeHints`, `indexDir`) are sent to the server as VS Code holds them; the
+ * `templates.bareCodeHints`, `indexDir`, `date`) are sent to the server as VS Code holds them; the
  * server reads them leniently (server/lsp/settings.py, `Settings.from_client`). This module
  * mirrors that reading value for value, so the extension can say, in its output channel, which
  * values the server will ignore or read differently from what they look like. `indexDir` is
@@ -64,6 +64,8 @@ export interface ServerSettings {
   bareCodeHints: boolean;
   /** `indexDir` stripped (as Python strips); null when unset or blank (the server then uses its own default). */
   indexDir: string | null;
+  /** `date` (YYYY-MM-DD): the day for files that give none; null when unset or not a date (today). */
+  date: string | null;
 }
 
 /** What the server uses when the section says nothing (its `Settings()`). */
@@ -76,6 +78,7 @@ export function defaultServerSettings(): ServerSettings {
     codeSets: allOn(CODE_SETS),
     bareCodeHints: false,
     indexDir: null,
+    date: null,
   };
 }
 
@@ -206,6 +209,21 @@ export function readServerSettings(section: unknown): Checked<ServerSettings> {
   const indexDir = section["indexDir"];
   if (typeof indexDir === "string" && pythonStrip(indexDir)) {
     value.indexDir = pythonStrip(indexDir);
+  }
+
+  const date = section["date"];
+  if (typeof date === "string" && pythonStrip(date)) {
+    // As the server's date.fromisoformat, for the plain YYYY-MM-DD form.
+    const day = pythonStrip(date);
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+    const valid = m !== null && new Date(`${day}T00:00:00Z`).getUTCDate() === Number(m[3]);
+    if (valid) {
+      value.date = day;
+    } else {
+      problems.push(`medcode.date should be a date written YYYY-MM-DD; ${JSON.stringify(date)} is ignored (files without a date are judged on today).`);
+    }
+  } else if (date !== undefined && date !== null && date !== "") {
+    problems.push(`medcode.date should be a date written YYYY-MM-DD; ignored.`);
   }
 
   return { value, problems };

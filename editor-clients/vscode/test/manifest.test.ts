@@ -159,6 +159,7 @@ describe("package.json", () => {
   test("settings: the client's own, and nothing else", () => {
     assert.deepEqual(Object.keys(properties).sort(), [
       "medcode.codeSets",
+      "medcode.date",
       "medcode.debounceMs",
       "medcode.fileKinds",
       "medcode.indexDir",

@@ -20,6 +20,7 @@ const DEFAULTS = {
   codeSets: { icd10cm: true, icd10pcs: true, hcpcs: true, cpt: true, ndc: true },
   bareCodeHints: false,
   indexDir: null,
+  date: null,
 };
 
 describe("readServerSettings mirrors server/lsp/settings.py", () => {
@@ -195,6 +196,16 @@ describe("readServerSettings: templates.bareCodeHints and indexDir", () => {
       assert.equal(value.indexDir, null, JSON.stringify(unset));
       assert.deepEqual(problems, []); // readClientSettings reports a bad indexDir
     }
+  });
+
+  test("date: a YYYY-MM-DD day as the server's date.fromisoformat reads it; anything else is today, with a note", () => {
+    assert.deepEqual(readServerSettings({ date: " 2026-01-15 " }), { value: { ...DEFAULTS, date: "2026-01-15" }, problems: [] });
+    for (const bad of ["2026-02-30", "15/01/2026", "2026-1-5", 20260115]) {
+      const { value, problems } = readServerSettings({ date: bad });
+      assert.equal(value.date, null, JSON.stringify(bad));
+      assert.equal(problems.length, 1, JSON.stringify(bad));
+    }
+    assert.deepEqual(readServerSettings({ date: "" }), { value: DEFAULTS, problems: [] });
   });
 
   test("pythonStrip: Python's whitespace, not JavaScript's", () => {

@@ -1,0 +1,101 @@
+"""Malformed X12 never reads as clean: control bytes, envelope counts, unreadable HI elements."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medcode.server import cli
+from medcode.server.analysis import analyse
+
+FIXTURES = Path(__file__).parent / "fixtures" / "x12"
+P837 = FIXTURES / "claims_837p.x12"
+
+
+def replaced(old: str, new: str, text: str | None = None) -> str:
+    text = P837.read_text() if text is None else text
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def rules(text: str, store) -> list[tuple[str, str, str]]:
+    return [(f.rule, text[f.start : f.end], f.message) for f in analyse(text, store).findings]
+
+
+@pytest.mark.parametrize("byte", [b"\x00", b"\x07", b"\x1a"])
+def test_a_control_byte_does_not_hide_an_x12_file(capsys, monkeypatch, default_index, tmp_path, byte):
+    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
+    data = P837.read_bytes()
+    at = data.index(b"CLM*VALID01") + 4
+    path = tmp_path / "claims.837"
+    path.write_bytes(data[:at] + byte + data[at:])
+    code = cli.main(["check", "--format", "json", str(path)])
+    items = json.loads(capsys.readouterr().out)
+    assert code == 1  # the file's seeded errors are still found
+    assert any(i["rule"] == "invalid-code" for i in items)
+    control = [i for i in items if i["rule"] == "x12-structure" and f"U+{byte[0]:04X}" in i["message"]]
+    assert len(control) == 1
+    line = data[:at].count(b"\n")
+    assert (control[0]["line"], control[0]["character"]) == (line, 4)
+
+
+def test_control_bytes_used_as_delimiters_are_not_reported(default_store):
+    text = P837.read_text().replace("~\n", "\x1c\n").replace("*", "\x1d")
+    assert not [r for r in rules(text, default_store) if "U+" in r[2]]
+
+
+def test_a_flood_of_control_bytes_is_summarised(default_store):
+    text = replaced("CLM*VALID01", "CLM*VALID01" + "\x01" * 500)
+    found = [r for r in rules(text, default_store) if r[0] == "x12-structure" and ("U+0001" in r[2] or "more control" in r[2])]
+    assert 20 <= len(found) <= 21
+    assert "480 more control characters" in found[-1][2]
+
+
+def test_ge01_and_iea01_counts_are_checked(default_store):
+    text = replaced("GE*1*101~", "GE*2*101~")
+    text = replaced("IEA*1*000000101~", "IEA*3*000000101~", text)
+    found = {(r, s) for r, s, _ in rules(text, default_store) if r == "x12-structure"}
+    assert ("x12-structure", "GE*2*101") in found
+    assert ("x12-structure", "IEA*3*000000101") in found
+    messages = [m for r, _, m in rules(text, default_store) if r == "x12-structure"]
+    assert "GE01 says 2 transaction set(s), the envelope has 1" in messages
+    assert "IEA01 says 3 functional group(s), the envelope has 1" in messages
+
+
+def test_right_ge01_and_iea01_counts_are_silent(default_store):
+    assert not [r for r in rules(P837.read_text(), default_store) if r[0] == "x12-structure"]
+
+
+def test_hi_unknown_qualifier_is_a_finding_and_pointers_do_not_cascade(default_store):
+    text = replaced("HI*ABK:E119*ABF:I10*ABF:S72001A~", "HI*QQ:E119*ABF:I10*ABF:S72001A~")
+    found = rules(text, default_store)
+    assert ("x12-structure", "QQ:E119") in {(r, s) for r, s, _ in found}
+    # The first claim's lines point at diagnoses 1 and 2; only one ABF/ABF pair was read (2
+    # codes): pointer 2 still fits, so nothing cascades; make HI01 and HI02 unreadable.
+    text = replaced("HI*ABK:E119*ABF:I10*ABF:S72001A~", "HI*QQ:E119*ZZ:I10~")
+    found = rules(text, default_store)
+    pointers = [(s, m) for r, s, m in found if r == "invalid-pointer"]
+    first_claim = [p for p in pointers if p[0] != "9"]
+    assert len(first_claim) == 1
+    assert "2 service line(s)" in first_claim[0][1] and "'QQ'" in first_claim[0][1]
+
+
+def test_hi_element_with_the_wrong_separator_gets_its_own_finding(default_store):
+    text = replaced("HI*ABK:E119*ABF:I10*ABF:S72001A~", "HI*ABK*E119*ABF*I10~")
+    found = rules(text, default_store)
+    elements = [s for r, s, _ in found if r == "x12-structure"]
+    assert elements == ["ABK", "E119", "ABF", "I10"]
+    pointers = [m for r, s, m in found if r == "invalid-pointer" and s != "9"]
+    assert len(pointers) == 1 and "no component separator" in pointers[0]
+    assert all(f.effective_severity.label == "error" for f in analyse(text, default_store).findings if f.rule == "x12-structure")
+
+
+def test_icd9_codes_are_checked_for_shape_only_and_hover_says_so():
+    from medcode.server.lsp.hover import _unindexed
+    from medcode.server.x12.slots import Slot
+    from medcode.server.x12.vocabulary import ICD9_DX
+
+    text = _unindexed(Slot("25000", 0, ICD9_DX, "HI01-02", "BK", 0), "HI01-02", [])
+    assert "ICD-9-CM" in text and "shape only" in text
