@@ -16,6 +16,7 @@ from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.codesets import OFFICIAL_SETS
 
 from . import kinds
+from .claim_edits import ClaimEdits
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
 from .findings import X12_STRUCTURE, Finding, Fix
@@ -46,12 +47,14 @@ class DocumentChecker:
         self.verdicts = verdicts
         self.today = today
         self.rules = ClaimRules(verdicts, today)
+        self.rules.claim_edits = ClaimEdits(verdicts)
         self.document_rules = DocumentRules(verdicts, today)
         self._claims: dict[int, tuple[int, Result]] = {}
 
     def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
         """Check a document; name (path or URI) and language (the editor's language id) help
         tell CSV and templates apart, as content alone cannot."""
+        self.rules.claim_edits.enabled = options.enabled_rules
         if kinds.X12 in options.kinds and looks_like_x12(text):
             analysis = self._check_x12(text)
         else:
@@ -79,12 +82,12 @@ class DocumentChecker:
         def on_claim(claim: Claim, codes: ClaimCodes) -> None:
             nonlocal ran
             body = text[claim.start : claim.end]
-            key = hash((body, claim.transaction, doc_context))
+            key = hash((body, claim.transaction, claim.birth, claim.sex, doc_context))  # DMG sits before CLM
             hit = previous.get(key)
             if hit is not None and hit[0] == len(body):
                 relative = hit[1]
             else:
-                relative = rules.check(claim, codes).shifted(-claim.start)
+                relative = rules.check(claim, codes, body).shifted(-claim.start)
                 if not relative.findings and not relative.no_data:
                     relative = _NOTHING  # most claims: one shared empty result, not one each
                 ran += 1
@@ -93,7 +96,7 @@ class DocumentChecker:
 
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
-        doc_context = (self.today, id(self.verdicts), text[:128])
+        doc_context = (self.today, id(self.verdicts), text[:128], self.rules.claim_edits.enabled)
         with paused_gc():
             doc = walk(text, on_claim)
         self._claims = current

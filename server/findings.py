@@ -33,6 +33,23 @@ X12_STRUCTURE = "x12-structure"
 MISSING_CODE_TYPE = "missing-code-type"
 UNKNOWN_CODE_TYPE = "unknown-code-type"
 HPT_STRUCTURE = "hpt-structure"
+# Claim edits across the codes of one claim (server/claim_edits/).
+AGE_CONFLICT = "age-conflict"
+SEX_CONFLICT = "sex-conflict"
+MANIFESTATION_AS_PRINCIPAL = "manifestation-as-principal"
+UNACCEPTABLE_PRINCIPAL = "unacceptable-principal"
+EXTERNAL_CAUSE_AS_PRINCIPAL = "external-cause-as-principal"
+REQUIRES_SECONDARY = "requires-secondary-diagnosis"
+QUESTIONABLE_ADMISSION = "questionable-admission"
+DUPLICATE_OF_PRINCIPAL = "duplicate-of-principal"
+WRONG_PROCEDURE_PERFORMED = "wrong-procedure-performed"
+NON_COVERED_PROCEDURE = "non-covered-procedure"
+LIMITED_COVERAGE_PROCEDURE = "limited-coverage-procedure"
+QUESTIONABLE_OBSTETRIC_ADMISSION = "questionable-obstetric-admission"
+UNSPECIFIED_CODE = "unspecified-code"
+EXCLUDES1 = "excludes1"
+CODE_FIRST = "code-first"
+USE_ADDITIONAL_CODE = "use-additional-code"
 
 RULES: dict[str, tuple[Severity, str]] = {
     INVALID_CODE: (Severity.ERROR, "well-formed for its set but not in the loaded, applicable release"),
@@ -47,7 +64,26 @@ RULES: dict[str, tuple[Severity, str]] = {
     MISSING_CODE_TYPE: (Severity.ERROR, "a price file code without its code type, or a code type without its code"),
     UNKNOWN_CODE_TYPE: (Severity.ERROR, "a code type value that the file's template version does not define"),
     HPT_STRUCTURE: (Severity.WARNING, "the price transparency file's own structure is wrong: headers, placeholders, tall/wide"),
+    AGE_CONFLICT: (Severity.ERROR, "MCE: a newborn, pediatric, maternity or adult diagnosis outside its age range"),
+    SEX_CONFLICT: (Severity.ERROR, "MCE: a diagnosis or procedure for the other sex (tables carry sex flags until 2024-09-30)"),
+    MANIFESTATION_AS_PRINCIPAL: (Severity.ERROR, "MCE: a manifestation code as principal / first-listed diagnosis"),
+    UNACCEPTABLE_PRINCIPAL: (Severity.ERROR, "MCE: a code not acceptable as principal diagnosis (837I inpatient)"),
+    EXTERNAL_CAUSE_AS_PRINCIPAL: (Severity.ERROR, "MCE: an external cause code as principal / first-listed diagnosis"),
+    REQUIRES_SECONDARY: (Severity.ERROR, "MCE: a principal diagnosis acceptable only with a secondary diagnosis"),
+    QUESTIONABLE_ADMISSION: (Severity.WARNING, "MCE: a principal diagnosis that is a questionable reason for admission (837I)"),
+    DUPLICATE_OF_PRINCIPAL: (Severity.WARNING, "MCE: a secondary diagnosis that repeats the principal diagnosis (837I)"),
+    WRONG_PROCEDURE_PERFORMED: (Severity.WARNING, "MCE: a diagnosis saying the wrong procedure was performed (837I)"),
+    NON_COVERED_PROCEDURE: (Severity.WARNING, "MCE: a procedure Medicare does not cover, in the claim's circumstances (837I)"),
+    LIMITED_COVERAGE_PROCEDURE: (Severity.WARNING, "MCE: a procedure Medicare covers only in limited circumstances (837I)"),
+    QUESTIONABLE_OBSTETRIC_ADMISSION: (Severity.WARNING, "MCE: a delivery procedure without an outcome-of-delivery diagnosis (837I)"),
+    UNSPECIFIED_CODE: (Severity.INFORMATION, "MCE: an unspecified diagnosis code (off by default)"),
+    EXCLUDES1: (Severity.WARNING, "tabular: two codes of one claim where an Excludes1 note of one names the other"),
+    CODE_FIRST: (Severity.WARNING, "tabular: a code whose note says code first the etiology, without it before"),
+    USE_ADDITIONAL_CODE: (Severity.INFORMATION, "tabular: a use-additional-code note none of the claim's codes answers (off by default)"),
 }
+
+# Rules that say nothing unless a setting gives them a severity (they would flag most claims).
+OFF_BY_DEFAULT = frozenset({UNSPECIFIED_CODE, USE_ADDITIONAL_CODE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ class Options:
     kinds: frozenset[str] = ALL_KINDS
     sets: frozenset[str] = frozenset(OFFICIAL_SETS)
     bare_hints: bool = False
+    # Rules off by default (findings.OFF_BY_DEFAULT) that a setting turned on.
+    enabled_rules: frozenset[str] = frozenset()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 

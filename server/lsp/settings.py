@@ -8,7 +8,7 @@ from typing import Any
 from medcode.index_builder.codesets import OFFICIAL_SETS
 
 from .. import kinds
-from ..findings import RULES, Severity
+from ..findings import OFF_BY_DEFAULT, RULES, Severity
 
 SECTION = "medcode"
 SEVERITY_NAMES = {"error": Severity.ERROR, "warning": Severity.WARNING, "information": Severity.INFORMATION, "hint": Severity.HINT}
@@ -68,4 +68,6 @@ class Settings:
 
     @property
     def options(self) -> kinds.Options:
-        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes)
+        # A severity given for a rule that is off by default turns it on.
+        enabled = frozenset(r for r in OFF_BY_DEFAULT if self.severity.get(r) is not None)
+        return kinds.Options(kinds=self.kinds, sets=self.sets, bare_hints=self.bare_codes, enabled_rules=enabled)

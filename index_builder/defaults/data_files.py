@@ -1,0 +1,67 @@
+"""The embedded default data files (written by generate.py) and how to read them back.
+
+Each file is gzip-compressed, tab-separated text with one header line; dates are YYYYMMDD, an
+empty end date means "still valid when the tables end". SOURCES.json names the wheels they
+came from and each file's SHA-256, which `verify()` checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(__file__).with_name("data")
+SOURCES_FILE = "SOURCES.json"
+CM_FILE = "icd10cm_mce.tsv.gz"
+PCS_FILE = "icd10pcs_mce.tsv.gz"
+CM_CONVERSIONS_FILE = "icd10cm_conversions.tsv.gz"
+PCS_CONVERSIONS_FILE = "icd10pcs_conversions.tsv.gz"
+HCPCS_FILE = "hcpcs_ioce.tsv.gz"
+DATA_FILES = (CM_FILE, PCS_FILE, CM_CONVERSIONS_FILE, PCS_CONVERSIONS_FILE, HCPCS_FILE)
+
+# The first fiscal year the embedded ICD-10 data answers for (MS-DRG v40).
+FIRST_FISCAL_YEAR = 2023
+FIRST_DAY = dt.date(FIRST_FISCAL_YEAR - 1, 10, 1)
+
+
+def iso8(day: dt.date | None) -> str:
+    return day.strftime("%Y%m%d") if day else ""
+
+
+def day8(text: str) -> dt.date | None:
+    return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])) if text else None
+
+
+def rows(name: str, folder: Path = DATA_DIR) -> Iterator[list[str]]:
+    """The rows of one data file, split on tabs, without the header."""
+    with gzip.open(folder / name, "rt", encoding="utf-8") as fh:
+        next(fh, None)
+        for line in fh:
+            yield line.rstrip("\n").split("\t")
+
+
+@cache
+def _sources(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / SOURCES_FILE).read_text(encoding="utf-8"))
+
+
+def sources(folder: Path = DATA_DIR) -> dict[str, Any]:
+    return _sources(folder)
+
+
+def verify(folder: Path = DATA_DIR) -> list[str]:
+    """Problems found comparing the data files with the checksums SOURCES.json recorded."""
+    problems = []
+    for name, info in sources(folder)["outputs"].items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{path} is missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != info["sha256"]:
+            problems.append(f"{path} does not match the SHA-256 the generator recorded")
+    return problems
