@@ -47,8 +47,8 @@ class DocumentChecker:
         self.verdicts = verdicts
         self.today = today
         self.rules = ClaimRules(verdicts, today)
-        self.rules.claim_edits = ClaimEdits(verdicts)
         self.document_rules = DocumentRules(verdicts, today)
+        self.rules.claim_edits = self.document_rules.claim_edits = ClaimEdits(verdicts)
         self._claims: dict[int, tuple[int, Result]] = {}
 
     def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:

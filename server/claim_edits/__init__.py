@@ -12,11 +12,11 @@ from medcode.index_builder.codesets import ICD10CM
 from medcode.index_builder.mce_index import open_mce
 
 from ..findings import Finding
-from .inputs import ClaimInput, from_x12
+from .inputs import ClaimInput, from_x12, template_groups
 from .mce import MceEdits
 from .tabular import TabularEdits
 
-__all__ = ["ClaimEdits", "ClaimInput", "from_x12"]
+__all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
 
 
 class ClaimEdits:
@@ -45,6 +45,12 @@ class ClaimEdits:
         mce = self.mce
         if mce is not None and claim.kind in ("I", "P"):
             out += mce.check(claim, self.enabled)
+        return out
+
+    def for_template(self, slots, day: dt.date) -> list[Finding]:
+        out: list[Finding] = []
+        for group in template_groups(slots, day):
+            out += self.check(group)
         return out
 
     def for_x12(self, claim, groups, today: dt.date, body: str | None = None) -> list[Finding]:

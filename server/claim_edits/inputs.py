@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from medcode.index_builder.codesets import ICD10CM_RE, ICD10PCS_RE
+from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS_RE, compact
 
 PRINCIPAL = "principal"
 ADMITTING = "admitting"
@@ -33,10 +33,11 @@ class CodeAt:
     start: int
     role: str
     element_start: int | None = None  # the HI element (qualifier included), for removal fixes
+    length: int = 0  # as written, when it differs from the key ("E11.9" in a template)
 
     @property
     def end(self) -> int:
-        return self.start + len(self.code)
+        return self.start + (self.length or len(self.code))
 
 
 @dataclass(slots=True)
@@ -72,6 +73,25 @@ class ClaimInput:
         if self.kind != "I":
             return False
         return len(self.bill_type) < 2 or self.bill_type[1] in "12"
+
+
+def template_groups(slots, day: dt.date) -> list[ClaimInput]:
+    """The ICD-10-CM codes one documentation template lists for one encounter: the front
+    matter's codes, and each prefixed list (`Dx: E11.9, I10`), as separate groups."""
+    groups: dict[object, ClaimInput] = {}
+    for s in slots:
+        if s.expects != ICD10CM or s.hint:
+            continue
+        if s.place.startswith("front matter"):
+            key: object = "front matter"
+        elif s.place.endswith(": prefix"):
+            key = s.qual_start
+        else:
+            continue
+        code = compact(s.text)
+        if ICD10CM_RE.match(code):
+            groups.setdefault(key, ClaimInput("", day)).diagnoses.append(CodeAt(code, s.start, OTHER, length=len(s.text)))
+    return [g for g in groups.values() if len(g.diagnoses) > 1]
 
 
 def from_x12(claim, groups, today: dt.date) -> ClaimInput:

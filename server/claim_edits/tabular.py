@@ -35,7 +35,9 @@ class TabularEdits:
         dxs = [d for d in claim.diagnoses if d.role != ADMITTING]
         if len(dxs) == 0:
             return []
-        source = f"{release.title} tabular"
+        # "ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are.
+        title = release.title
+        source = title.replace("ICD-10-CM", "ICD-10-CM tabular", 1) if "ICD-10-CM" in title else f"{title} tabular"
         notes = {d.code: self.notes(release, d.code) for d in dxs}
         out: list[Finding] = []
         self._excludes1(dxs, notes, source, out)
@@ -78,7 +80,9 @@ class TabularEdits:
             if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
                 continue
-            named = "; ".join(f"“{n.text}”" for n in cf[:4]) + ("; …" if len(cf) > 4 else "")
+            if later is not None:
+                cf = [n for n in cf if n.names(later.code)]  # quote the note the later code answers
+            named = "; ".join(f"“{n.text}”" for n in cf[:3]) + ("; …" if len(cf) > 3 else "")
             fixes = []
             if later is not None:
                 where = f"{icd10cm_display(later.code)} comes after it"
@@ -100,7 +104,7 @@ class TabularEdits:
             ua = [n for n in notes[d.code] if n.kind == "ua"]
             if not ua or any(n.names(e.code) for e in dxs if e is not d for n in ua):
                 continue
-            named = "; ".join(f"“{n.text}”" for n in ua[:4]) + ("; …" if len(ua) > 4 else "")
+            named = "; ".join(f"“{n.text}”" for n in ua[:3]) + ("; …" if len(ua) > 3 else "")
             out.append(
                 Finding(
                     USE_ADDITIONAL_CODE,
