@@ -78,14 +78,83 @@ class PairingNote:
         return any(matches(t, code) for t in self.targets)
 
 
+class NoteTargets:
+    """The notes of one kind that apply to a code, indexed for the question asked once per
+    pair of codes on a claim: which note (if any) names this other code? Single targets are
+    prefixes looked up in a dict (a code has at most 7 prefixes); ranges are few."""
+
+    __slots__ = ("notes", "_prefixes", "_ranges", "categories", "category_ranges")
+
+    def __init__(self, notes: list[PairingNote]):
+        self.notes = notes
+        self._prefixes: dict[str, PairingNote] = {}
+        self._ranges: list[tuple[str, str, PairingNote]] = []
+        for n in notes:
+            for t in n.targets:
+                lo, sep, hi = t.partition(":")
+                if sep:
+                    self._ranges.append((lo, hi, n))
+                else:
+                    self._prefixes.setdefault(lo, n)
+        # A cheap first filter for a whole claim: the 3-character categories the targets touch.
+        self.categories = frozenset(p[:3] for p in self._prefixes)
+        self.category_ranges = tuple((lo[:3], hi[:3]) for lo, hi, _ in self._ranges)
+
+    def may_name(self, categories: set[str]) -> bool:
+        """False when no code of these categories can be named (no false negatives)."""
+        if not self.categories.isdisjoint(categories):
+            return True
+        return any(lo <= c <= hi for lo, hi in self.category_ranges for c in categories)
+
+    def __bool__(self) -> bool:
+        return bool(self.notes)
+
+    def naming(self, code: str) -> PairingNote | None:
+        prefixes = self._prefixes
+        if prefixes:
+            for k in range(3, len(code) + 1):
+                n = prefixes.get(code[:k])
+                if n is not None:
+                    return n
+        for lo, hi, n in self._ranges:
+            if code[: len(lo)] >= lo and code[: len(hi)] <= hi:
+                return n
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeNotes:
+    """Everything pairing-related that applies to one code, by kind."""
+
+    all: list[PairingNote]
+    x1: NoteTargets
+    cf: NoteTargets
+    ua: NoteTargets
+
+
+EMPTY_TARGETS = NoteTargets([])
+
+
+def code_notes(release, code: str, own_notes=None) -> CodeNotes:
+    """own_notes(release, prefix) -> the notes printed on that prefix (a cache, when given)."""
+    if own_notes is None:
+        notes = notes_for(release, code)
+    else:
+        notes = [n for k in range(3, len(code) + 1) for n in own_notes(release, code[:k])]
+    if not notes:
+        return CodeNotes(notes, EMPTY_TARGETS, EMPTY_TARGETS, EMPTY_TARGETS)
+    by = {k: NoteTargets([n for n in notes if n.kind == k]) for k in ("x1", "cf", "ua")}
+    return CodeNotes(notes, by["x1"], by["cf"], by["ua"])
+
+
+def notes_on(release, key: str) -> list[PairingNote]:
+    """The pairing notes printed on one code or category (not inherited)."""
+    doc = release.aux(AUX_NAME, key)
+    if not doc:
+        return []
+    return [PairingNote(kind, key, text, tuple(targets)) for kind, items in doc.items() for text, targets in items]
+
+
 def notes_for(release, code: str) -> list[PairingNote]:
     """The pairing notes that apply to a code in a release: its own and its ancestors'."""
-    out: list[PairingNote] = []
-    for n in range(3, len(code) + 1):
-        doc = release.aux(AUX_NAME, code[:n])
-        if not doc:
-            continue
-        for kind, items in doc.items():
-            for text, targets in items:
-                out.append(PairingNote(kind, code[:n], text, tuple(targets)))
-    return out
+    return [n for k in range(3, len(code) + 1) for n in notes_on(release, code[:k])]

@@ -54,7 +54,8 @@ class DocumentChecker:
     def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
         """Check a document; name (path or URI) and language (the editor's language id) help
         tell CSV and templates apart, as content alone cannot."""
-        self.rules.claim_edits.enabled = options.enabled_rules
+        if self.rules.claim_edits is not None:
+            self.rules.claim_edits.enabled = options.enabled_rules
         if kinds.X12 in options.kinds and looks_like_x12(text):
             analysis = self._check_x12(text)
         else:
@@ -96,7 +97,8 @@ class DocumentChecker:
 
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
-        doc_context = (self.today, id(self.verdicts), text[:128], self.rules.claim_edits.enabled)
+        edits = self.rules.claim_edits
+        doc_context = (self.today, id(self.verdicts), text[:128], edits.enabled if edits is not None else None)
         with paused_gc():
             doc = walk(text, on_claim)
         self._claims = current

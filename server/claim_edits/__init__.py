@@ -11,12 +11,14 @@ import datetime as dt
 from medcode.index_builder.codesets import ICD10CM
 from medcode.index_builder.mce_index import open_mce
 
-from ..findings import Finding
-from .inputs import ClaimInput, from_x12, template_groups
-from .mce import MceEdits
+from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
+from .inputs import DX_ROLES, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
+from .mce import AGE_FLAGS, FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import TabularEdits
 
 __all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
+
+_PLAIN = ()  # a code that carries nothing any claim edit reads
 
 
 class ClaimEdits:
@@ -26,6 +28,7 @@ class ClaimEdits:
         self.enabled = enabled
         self.tabular = TabularEdits()
         self._mce: MceEdits | None | bool = False  # False: not opened yet
+        self._gates: dict[tuple[int, int], dict[str, tuple]] = {}
 
     @property
     def mce(self) -> MceEdits | None:
@@ -54,6 +57,89 @@ class ClaimEdits:
         return out
 
     def for_x12(self, claim, groups, today: dt.date, body: str | None = None) -> list[Finding]:
-        if claim.transaction not in ("I", "P"):
+        kind = claim.transaction
+        if kind != "I" and kind != "P":
+            return []
+        # This runs for every claim of a 40 MB file: a cheap look at the codes first, and the
+        # full edits only for the claims where one of them can say something.
+        dx = []
+        procedures = False
+        for line, codes in groups:
+            if line is None:
+                for t in codes:
+                    q = t[3]
+                    if q in DX_ROLES:
+                        dx.append(t)
+                    elif q in PX_ROLES:
+                        procedures = True
+        if not dx and not procedures:
+            return []
+        day = claim.through or claim.date or today
+        if not procedures and not self._may_edit(dx, kind, claim.birth, claim.sex, day):
             return []
         return self.check(from_x12(claim, groups, today), body, claim.start)
+
+    def _may_edit(self, dx: list, kind: str, birth: dt.date | None, sex: str, day: dt.date) -> bool:
+        """False only when no claim edit can apply to these diagnoses (no false negatives).
+
+        One dict look-up per code gives what the code carries (pairing notes, MCE rows); most
+        codes carry nothing that can fire on this claim."""
+        choice = self.v.choice(ICD10CM, day)
+        release = choice[0] if choice is not None and "tabular-edits" in choice[0].manifest.aux else None
+        mce = self.mce
+        covered = mce is not None and mce.covers(day)
+        gates = self._gates.get((id(release), id(mce)))
+        if gates is None:
+            gates = self._gates[(id(release), id(mce))] = {}
+        codes = [t[1] for t in dx]
+        if kind == "I":
+            principal = next((t[1] for t in dx if DX_ROLES[t[3]] == PRINCIPAL), None)
+            if principal is not None and codes.count(principal) > 1:
+                return True  # a duplicate of the principal
+            first_flags = PRINCIPAL_FLAGS
+        else:
+            principal = codes[0]
+            first_flags = FIRST_LISTED_FLAGS
+        when = day_int(day)
+        ua = USE_ADDITIONAL_CODE in self.enabled
+        unspecified = UNSPECIFIED_CODE in self.enabled
+        known_sex = sex == "F" or sex == "M"
+        categories = None
+        several = len(codes) > 1
+        for i, code in enumerate(codes):
+            g = gates.get(code)
+            if g is None:
+                g = gates[code] = self._gate(release, mce, code)
+            if g is _PLAIN:
+                continue
+            named, own_named, cf, has_ua, rows = g
+            if (ua and has_ua) or (cf and i == 0):
+                return True
+            if several and (named or own_named):
+                if categories is None:
+                    categories = [c[:3] for c in codes]
+                    category_set = set(categories)
+                if not named.isdisjoint(category_set) or (own_named and categories.count(code[:3]) > 1):
+                    return True
+            if rows and covered:
+                f = mce.flags("dx", code, when)
+                if not f:
+                    continue
+                if code == principal and not f.isdisjoint(first_flags):
+                    return True
+                if known_sex and ("male" in f or "female" in f):
+                    return True
+                if (kind == "I" and "wrngproc" in f) or (unspecified and "unspecified" in f):
+                    return True
+                if birth is not None and not f.isdisjoint(AGE_FLAGS) and birth <= day:
+                    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+                    if mce.age_conflict(f, age, when) is not None:
+                        return True
+        return False
+
+    def _gate(self, release, mce, code: str):
+        g = self.tabular.gate(release, code) if release is not None else None
+        rows = mce is not None and mce.has_rows("dx", code)
+        if g is None and not rows:
+            return _PLAIN
+        return (*(g if g is not None else (frozenset(), False, False, False)), rows)

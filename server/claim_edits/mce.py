@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, icd10cm_display
-from medcode.index_builder.mce_index import AgeRange, age_ranges, flags_on, mce_version
+from medcode.index_builder.mce_index import AgeRange, age_ranges, mce_version
 
 from ..findings import (
     AGE_CONFLICT,
@@ -37,7 +37,12 @@ from .inputs import EXTERNAL, OTHER, PRINCIPAL, ClaimInput, CodeAt
 
 # The order CMS checks age groups in; the first group a code has whose range excludes the age wins.
 AGE_GROUPS = (("pediatric", "Pediatric"), ("newborn", "Newborn"), ("maternity", "Maternity"), ("adult", "Adult"))
+AGE_FLAGS = frozenset(flag for flag, _ in AGE_GROUPS)
+# Flags that can give an edit on the principal (837I) / first-listed (837P) diagnosis.
+PRINCIPAL_FLAGS = frozenset({"ecodepdx", "manifestation", "unacceptable", "qadm", "wrngproc"})
+FIRST_LISTED_FLAGS = frozenset({"ecodepdx", "manifestation"})
 _CACHE_MAX = 100_000
+_NONE: frozenset[str] = frozenset()
 
 
 class MceEdits:
@@ -46,19 +51,32 @@ class MceEdits:
         self.ages: list[AgeRange] = age_ranges(release)
         self.first = 20221001
         self.last = int(release.meta.get("tables_end", 99991231))
-        self._flags: dict[tuple[str, str, int], frozenset[str]] = {}
+        # Per code, its flagged rows; claims repeat codes on many different days.
+        self._rows: dict[tuple[str, str], tuple[tuple[int, int, frozenset[str]], ...]] = {}
+
+    def has_rows(self, table: str, code: str) -> bool:
+        self.flags(table, code, 0)
+        return bool(self._rows[(table, code)])
 
     def flags(self, table: str, code: str, day: int) -> frozenset[str]:
-        key = (table, code, day)
-        found = self._flags.get(key)
-        if found is None:
-            if len(self._flags) > _CACHE_MAX:
-                self._flags.clear()
-            found = self._flags[key] = flags_on(self.release, table, code, day)
-        return found
+        """The code's MCE flags on a day (YYYYMMDD int), as index_builder.mce_index.flags_on."""
+        key = (table, code)
+        rows = self._rows.get(key)
+        if rows is None:
+            if len(self._rows) > _CACHE_MAX:
+                self._rows.clear()
+            rec = self.release.get(code)
+            spans = rec.detail.get(table, ()) if rec is not None else ()
+            rows = self._rows[key] = tuple((s, e, frozenset(f.split(","))) for s, e, f in spans if f)
+        if not rows:
+            return _NONE
+        if len(rows) == 1:
+            s, e, f = rows[0]
+            return f if s <= day <= e else _NONE
+        return frozenset().union(*(f for s, e, f in rows if s <= day <= e))
 
     def covers(self, day: dt.date) -> bool:
-        return self.first <= _int(day) <= self.last
+        return self.first <= day_int(day) <= self.last
 
     def source(self, day: dt.date) -> str:
         version, fy = mce_version(day)
@@ -67,10 +85,19 @@ class MceEdits:
     def _age_range(self, group: str, day: int) -> AgeRange | None:
         return next((a for a in self.ages if a.group == group and a.start <= day <= a.end), None)
 
+    def age_conflict(self, flags: frozenset[str], age: int, day: int) -> AgeRange | None:
+        """The first age group of the code (in CMS order) whose range excludes the age."""
+        for flag, group in AGE_GROUPS:
+            if flag in flags:
+                r = self._age_range(group, day)
+                if r is not None and not r.low <= age <= r.high:
+                    return r
+        return None
+
     def check(self, claim: ClaimInput, enabled: frozenset[str]) -> list[Finding]:
         if not self.covers(claim.day) or not (claim.diagnoses or claim.procedures):
             return []
-        day = _int(claim.day)
+        day = day_int(claim.day)
         src = self.source(claim.day)
         out: list[Finding] = []
         age, sex = claim.age, claim.sex if claim.sex in ("F", "M") else ""
@@ -85,13 +112,10 @@ class MceEdits:
         for d in claim.diagnoses:
             f = dx_flags[d.code]
             shown = icd10cm_display(d.code)
-            if age is not None:
-                for flag, group in AGE_GROUPS:
-                    if flag in f:
-                        r = self._age_range(group, day)
-                        if r is not None and not r.low <= age <= r.high:
-                            emit(AGE_CONFLICT, d, ICD10CM, f"{shown} is a {group.lower()} diagnosis (ages {r.low}-{r.high}); the patient is {age} on {claim.day.isoformat()}")
-                            break
+            if age is not None and not f.isdisjoint(AGE_FLAGS):
+                r = self.age_conflict(f, age, day)
+                if r is not None:
+                    emit(AGE_CONFLICT, d, ICD10CM, f"{shown} is a {r.group.lower()} diagnosis (ages {r.low}-{r.high}); the patient is {age} on {claim.day.isoformat()}")
             if sex and ("male" in f and sex != "M" or "female" in f and sex != "F"):
                 emit(SEX_CONFLICT, d, ICD10CM, f"{shown} is a {'male' if 'male' in f else 'female'} diagnosis; the patient's sex is {sex}")
             if UNSPECIFIED_CODE in enabled and "unspecified" in f:
@@ -167,5 +191,5 @@ def _non_covered(f: frozenset[str], dx_all, px_all, heart_pair: bool, age: int |
     return ""
 
 
-def _int(day: dt.date) -> int:
+def day_int(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day

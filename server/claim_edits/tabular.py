@@ -9,36 +9,74 @@ names the release whose tabular gave it.
 from __future__ import annotations
 
 from medcode.index_builder.codesets import ICD10CM, icd10cm_display
-from medcode.index_builder.tabular_notes import PairingNote, notes_for
+from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on
 
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
 from .inputs import ADMITTING, ClaimInput, CodeAt
 
 _CACHE_MAX = 50_000
+_MISSING = object()
 
 
 class TabularEdits:
     def __init__(self):
-        self._notes: dict[tuple[int, str], list[PairingNote]] = {}
+        self._notes: dict[tuple[int, str], CodeNotes] = {}
+        self._gates: dict[tuple[int, str], tuple | None] = {}
+        self._own: dict[tuple[int, str], list[PairingNote]] = {}
 
-    def notes(self, release, code: str) -> list[PairingNote]:
+    def code_notes(self, release, code: str) -> CodeNotes:
         key = (id(release), code)
         found = self._notes.get(key)
         if found is None:
             if len(self._notes) > _CACHE_MAX:
                 self._notes.clear()
-            found = self._notes[key] = notes_for(release, code)
+            found = self._notes[key] = code_notes(release, code, self._own_notes)
         return found
+
+    def _own_notes(self, release, prefix: str) -> list[PairingNote]:
+        """Notes printed on one prefix, shared by every code below it (E11 for all of E11.-)."""
+        key = (id(release), prefix)
+        found = self._own.get(key)
+        if found is None:
+            if len(self._own) > _CACHE_MAX:
+                self._own.clear()
+            found = self._own[key] = notes_on(release, prefix)
+        return found
+
+    def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool] | None:
+        """What the claim-wide pre-filter needs of a code, None when it has no pairing note:
+        (the other categories its Excludes1 / code-first notes name, whether they name codes
+        of its own category, whether it has a code-first note, whether it has a
+        use-additional note)."""
+        key = (id(release), code)
+        found = self._gates.get(key, _MISSING)
+        if found is _MISSING:
+            n = self.code_notes(release, code)
+            if not n.all:
+                found = None
+            else:
+                named: set[str] = set()
+                for t in (n.x1, n.cf):
+                    named |= t.categories
+                    for lo, hi in t.category_ranges:
+                        named |= _categories_between(lo, hi)
+                own = code[:3]
+                found = (frozenset(named - {own}), own in named, bool(n.cf), bool(n.ua))
+            self._gates[key] = found
+        return found
+
+    def notes(self, release, code: str) -> list[PairingNote]:
+        return self.code_notes(release, code).all
 
     def check(self, claim: ClaimInput, release, enabled: frozenset[str], body: str | None = None, body_start: int = 0) -> list[Finding]:
         # The admitting diagnosis describes the patient at admission, not the coded stay.
         dxs = [d for d in claim.diagnoses if d.role != ADMITTING]
-        if len(dxs) == 0:
-            return []
+        notes = {d.code: self.code_notes(release, d.code) for d in dxs}
+        if not any(n.all for n in notes.values()):
+            return []  # most claims: no code carries a pairing note
         # "ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are.
         title = release.title
         source = title.replace("ICD-10-CM", "ICD-10-CM tabular", 1) if "ICD-10-CM" in title else f"{title} tabular"
-        notes = {d.code: self.notes(release, d.code) for d in dxs}
         out: list[Finding] = []
         self._excludes1(dxs, notes, source, out)
         self._code_first(dxs, notes, source, out, body, body_start)
@@ -47,17 +85,18 @@ class TabularEdits:
         return out
 
     @staticmethod
-    def _excludes1(dxs: list[CodeAt], notes, source: str, out: list[Finding]) -> None:
+    def _excludes1(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding]) -> None:
+        if not any(n.x1 for n in notes.values()):
+            return
         reported: set[tuple[str, str]] = set()
         for j, b in enumerate(dxs):
             for a in dxs[:j]:
                 if a.code == b.code or (a.code, b.code) in reported:
                     continue
-                hit = _excluding(notes[a.code], a.code, b.code) or _excluding(notes[b.code], b.code, a.code)
-                if hit is None:
+                note = _excluding(notes[a.code].x1, a.code, b.code) or _excluding(notes[b.code].x1, b.code, a.code)
+                if note is None:
                     continue
                 reported.add((a.code, b.code))
-                note, owner = hit
                 out.append(
                     Finding(
                         EXCLUDES1,
@@ -69,14 +108,15 @@ class TabularEdits:
                 )
 
     @staticmethod
-    def _code_first(dxs: list[CodeAt], notes, source: str, out: list[Finding], body: str | None, body_start: int) -> None:
+    def _code_first(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int) -> None:
         for j, d in enumerate(dxs):
-            cf = [n for n in notes[d.code] if n.kind == "cf"]
-            if not cf:
+            targets = notes[d.code].cf
+            if not targets:
                 continue
-            if any(n.names(e.code) for e in dxs[:j] for n in cf):
+            if any(targets.naming(e.code) for e in dxs[:j]):
                 continue
-            later = next((e for e in dxs[j + 1 :] if any(n.names(e.code) for n in cf)), None)
+            later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
+            cf = targets.notes
             if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
                 continue
@@ -99,11 +139,12 @@ class TabularEdits:
             )
 
     @staticmethod
-    def _use_additional(dxs: list[CodeAt], notes, source: str, out: list[Finding]) -> None:
+    def _use_additional(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding]) -> None:
         for d in dxs:
-            ua = [n for n in notes[d.code] if n.kind == "ua"]
-            if not ua or any(n.names(e.code) for e in dxs if e is not d for n in ua):
+            targets = notes[d.code].ua
+            if not targets or any(targets.naming(e.code) for e in dxs if e is not d):
                 continue
+            ua = targets.notes
             named = "; ".join(f"“{n.text}”" for n in ua[:3]) + ("; …" if len(ua) > 3 else "")
             out.append(
                 Finding(
@@ -114,11 +155,29 @@ class TabularEdits:
             )
 
 
-def _excluding(notes: list[PairingNote], own: str, other: str) -> tuple[PairingNote, str] | None:
-    for n in notes:
-        if n.kind == "x1" and n.names(other) and not n.names(own):
-            return n, own
-    return None
+_CATEGORY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _categories_between(lo: str, hi: str) -> set[str]:
+    """Every category shape from lo to hi (a superset of the real ones: a pre-filter only)."""
+    out = set()
+    for letter in _CATEGORY_CHARS[_CATEGORY_CHARS.index(lo[0]) : _CATEGORY_CHARS.index(hi[0]) + 1]:
+        for a in _CATEGORY_CHARS:
+            for b in _CATEGORY_CHARS:
+                c = letter + a + b
+                if lo <= c <= hi:
+                    out.add(c)
+    return out
+
+
+def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
+    """The Excludes1 note of `own` that names `other` (a note naming the code itself excludes nothing)."""
+    if not targets:
+        return None
+    note = targets.naming(other)
+    if note is None or note.names(own):
+        return None
+    return note
 
 
 def _swap(first: CodeAt, second: CodeAt, body: str, body_start: int) -> Fix:
