@@ -193,6 +193,21 @@ class OceHcpcs:
     fields: dict
 
 
+def read_pyoce_modifiers(mdb: Path) -> list[tuple[str, int, int]]:
+    """The modifiers of data_modifier as (modifier, first version, last version); the table
+    has flags but no descriptions."""
+    env = _open_lmdb(mdb, max_dbs=100)
+    try:
+        with env.begin(db=env.open_db(b"data_modifier", create=False)) as txn:
+            out = []
+            for key, _ in txn.cursor():
+                code, lo, hi = bytes(key).decode("ascii").split("|")
+                out.append((code, int(lo), int(hi)))
+    finally:
+        env.close()
+    return out
+
+
 def read_pyoce(mdb: Path) -> tuple[list[OceVersion], Iterator[OceHcpcs]]:
     """The I/OCE versions with their dates, and every row of data_hcpcs (CPT rows included:
     the caller keeps what it may ship)."""

