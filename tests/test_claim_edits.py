@@ -268,3 +268,35 @@ def test_tabular_rules_across_one_template_encounter(default_store):
     )
     found = [(f.rule, f.code, text[f.start : f.end]) for f in check(default_store, text, name="note.md") if f.rule in EDIT_RULES]
     assert found == [("excludes1", "O24419", "O24.419"), ("code-first", "E089", "E08.9")]
+
+
+def test_the_pre_filter_never_hides_a_finding(default_store):
+    """for_x12 skips claims whose codes cannot give an edit; on random claims it must find
+    exactly what the edits find when run on every claim."""
+    import random
+
+    from medcode.server.claim_edits import ClaimEdits, from_x12
+
+    rng = random.Random(7)
+    release = default_store.release_for(ICD10CM, NOV)[0]
+    pool = [k for k in release.keys() if release.flags(k) & layout.FLAG_CODE]
+    pool = rng.sample(pool, 3000) + ["G01", "E089", "E243", "O24419", "E119", "V0001XA", "Z3800", "A4851", "N401"]
+    claims = [
+        claim(
+            kind=rng.choice("IP"), day=rng.choice([NOV, D(2024, 9, 30), D(2023, 5, 1)]),
+            birth=rng.choice([None, D(2024, 1, 1), D(2008, 6, 1), D(1950, 1, 1)]), sex=rng.choice("FMU"),
+            principal=rng.choice(pool), other=rng.sample(pool, rng.randrange(0, 5)),
+        )
+        for _ in range(600)
+    ]
+    text = make_837(claims)
+    enabled = frozenset({"unspecified-code", "use-additional-code"})
+    full, gated = ClaimEdits(Verdicts(default_store), enabled), ClaimEdits(Verdicts(default_store), enabled)
+    walked = []
+    walk(text, lambda c, g: walked.append((c, g)))
+    some = 0
+    for c, g in walked:
+        everything = sorted((f.rule, f.start) for f in full.check(from_x12(c, g, NOV), text[c.start : c.end], c.start))
+        assert sorted((f.rule, f.start) for f in gated.for_x12(c, g, NOV, text[c.start : c.end])) == everything
+        some += bool(everything)
+    assert some > 100  # the sample does exercise the edits

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from medcode.index_builder.codesets import ICD10CM
+from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder.mce_index import open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
-from .inputs import DX_ROLES, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
+from .inputs import ADMITTING, DX_ROLES, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
 from .mce import AGE_FLAGS, FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import TabularEdits
 
 __all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
 
 _PLAIN = ()  # a code that carries nothing any claim edit reads
+TABULAR, MCE = 1, 2  # the parts of the claim edits
 
 
 class ClaimEdits:
@@ -37,16 +38,17 @@ class ClaimEdits:
             self._mce = MceEdits(release) if release is not None else None
         return self._mce
 
-    def check(self, claim: ClaimInput, body: str | None = None, body_start: int = 0) -> list[Finding]:
+    def check(self, claim: ClaimInput, body: str | None = None, body_start: int = 0, parts: int = TABULAR | MCE) -> list[Finding]:
+        """parts: which edits to run (a pre-filter may know that the others say nothing)."""
         if not claim.diagnoses and not claim.procedures:
             return []
         out: list[Finding] = []
-        if claim.diagnoses:
+        if claim.diagnoses and parts & TABULAR:
             choice = self.v.choice(ICD10CM, claim.day)
             if choice is not None and "tabular-edits" in choice[0].manifest.aux:
                 out += self.tabular.check(claim, choice[0], self.enabled, body, body_start)
         mce = self.mce
-        if mce is not None and claim.kind in ("I", "P"):
+        if mce is not None and claim.kind in ("I", "P") and parts & MCE:
             out += mce.check(claim, self.enabled)
         return out
 
@@ -69,18 +71,21 @@ class ClaimEdits:
                 for t in codes:
                     q = t[3]
                     if q in DX_ROLES:
-                        dx.append(t)
+                        if ICD10CM_RE.match(t[1]):  # as from_x12: other rules report the rest
+                            dx.append(t)
                     elif q in PX_ROLES:
                         procedures = True
         if not dx and not procedures:
             return []
         day = claim.through or claim.date or today
-        if not procedures and not self._may_edit(dx, kind, claim.birth, claim.sex, day):
+        need = self._may_edit(dx, kind, claim.birth, claim.sex, day, MCE if procedures else 0) if dx else MCE
+        if not need:
             return []
-        return self.check(from_x12(claim, groups, today), body, claim.start)
+        return self.check(from_x12(claim, groups, today), body, claim.start, need)
 
-    def _may_edit(self, dx: list, kind: str, birth: dt.date | None, sex: str, day: dt.date) -> bool:
-        """False only when no claim edit can apply to these diagnoses (no false negatives).
+    def _may_edit(self, dx: list, kind: str, birth: dt.date | None, sex: str, day: dt.date, need: int = 0) -> int:
+        """Which edits (TABULAR | MCE bits) may apply to these diagnoses; a bit is left out
+        only when that part cannot give a finding (no false negatives).
 
         One dict look-up per code gives what the code carries (pairing notes, MCE rows); most
         codes carry nothing that can fire on this claim."""
@@ -95,7 +100,7 @@ class ClaimEdits:
         if kind == "I":
             principal = next((t[1] for t in dx if DX_ROLES[t[3]] == PRINCIPAL), None)
             if principal is not None and codes.count(principal) > 1:
-                return True  # a duplicate of the principal
+                need |= MCE  # a duplicate of the principal
             first_flags = PRINCIPAL_FLAGS
         else:
             principal = codes[0]
@@ -106,6 +111,8 @@ class ClaimEdits:
         known_sex = sex == "F" or sex == "M"
         categories = None
         several = len(codes) > 1
+        # The tabular edits leave the admitting diagnosis out: "first" is the first other one.
+        first = next((i for i, t in enumerate(dx) if DX_ROLES[t[3]] != ADMITTING), -1)
         for i, code in enumerate(codes):
             g = gates.get(code)
             if g is None:
@@ -113,29 +120,33 @@ class ClaimEdits:
             if g is _PLAIN:
                 continue
             named, own_named, cf, has_ua, rows = g
-            if (ua and has_ua) or (cf and i == 0):
-                return True
-            if several and (named or own_named):
-                if categories is None:
-                    categories = [c[:3] for c in codes]
-                    category_set = set(categories)
-                if not named.isdisjoint(category_set) or (own_named and categories.count(code[:3]) > 1):
-                    return True
-            if rows and covered:
+            if not need & TABULAR:
+                if (ua and has_ua) or (cf and i == first):
+                    need |= TABULAR
+                elif several and (named or own_named):
+                    if categories is None:
+                        categories = [c[:3] for c in codes]
+                        category_set = set(categories)
+                    if not named.isdisjoint(category_set) or (own_named and categories.count(code[:3]) > 1):
+                        need |= TABULAR
+            if rows and covered and not need & MCE:
                 f = mce.flags("dx", code, when)
                 if not f:
                     continue
-                if code == principal and not f.isdisjoint(first_flags):
-                    return True
-                if known_sex and ("male" in f or "female" in f):
-                    return True
-                if (kind == "I" and "wrngproc" in f) or (unspecified and "unspecified" in f):
-                    return True
-                if birth is not None and not f.isdisjoint(AGE_FLAGS) and birth <= day:
+                if (
+                    (code == principal and not f.isdisjoint(first_flags))
+                    or (known_sex and ("male" in f or "female" in f))
+                    or (kind == "I" and "wrngproc" in f)
+                    or (unspecified and "unspecified" in f)
+                ):
+                    need |= MCE
+                elif birth is not None and not f.isdisjoint(AGE_FLAGS) and birth <= day:
                     age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
                     if mce.age_conflict(f, age, when) is not None:
-                        return True
-        return False
+                        need |= MCE
+            if need == TABULAR | MCE:
+                break
+        return need
 
     def _gate(self, release, mce, code: str):
         g = self.tabular.gate(release, code) if release is not None else None
