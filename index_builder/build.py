@@ -106,6 +106,8 @@ def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: 
                         f"{built.records:,} records in {built.seconds:.1f} s"
                     )
         _remove_superseded(root, set_id, progress)
+    if ICD10CM in sets:
+        _build_mce(root, progress)
     return out
 
 
@@ -122,6 +124,20 @@ def _remove_superseded(root: Path, set_id: str, progress: Progress | None) -> No
             shutil.rmtree(folder, ignore_errors=True)
             if progress:
                 progress(f"{set_name(set_id)}: removed the superseded embedded release {label}")
+
+
+def _build_mce(root: Path, progress: Progress | None) -> None:
+    """The CMS MCE tables for the claim edits, from the data files shipped in the package."""
+    from . import mce_index
+
+    started = time.perf_counter()
+    with paused_gc():
+        path = mce_index.build(root)
+    if progress:
+        from .reader import Release
+
+        rel = Release(path)
+        progress(f"{rel.title}: from {rel.manifest.source.describe()}: {len(rel):,} flagged codes in {time.perf_counter() - started:.1f} s")
 
 
 def import_path(

@@ -19,6 +19,7 @@ from medcode.index_builder.codesets import OFFICIAL_SETS
 from . import kinds
 from .claims.rules import ClaimLayer
 from .claims.x12 import claim_from_x12
+from .claim_edits import ClaimEdits
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
 from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
@@ -55,6 +56,7 @@ class DocumentChecker:
         self.rules = ClaimRules(verdicts, today)
         self.claim_layer = ClaimLayer(verdicts, today)
         self.document_rules = DocumentRules(verdicts, today)
+        self.rules.claim_edits = self.document_rules.claim_edits = ClaimEdits(verdicts)
         self._fhir_rules: FhirRules | None = None  # made on the first FHIR document
         self._claims: dict[int, tuple[int, Result]] = {}
 
@@ -62,6 +64,8 @@ class DocumentChecker:
         """Check a document; name (path or URI) and language (the editor's language id) help
         tell CSV and templates apart, as content alone cannot."""
         self._undated_day(options)
+        if self.rules.claim_edits is not None:
+            self.rules.claim_edits.enabled = options.rules_on
         if kinds.X12 in options.kinds and looks_like_x12(text):
             analysis = self._check_x12(text)
         else:
@@ -116,12 +120,12 @@ class DocumentChecker:
         def on_claim(claim: Claim, codes: ClaimCodes) -> None:
             nonlocal ran
             body = text[claim.start : claim.end]
-            key = hash((body, claim.transaction, doc_context))
+            key = hash((body, claim.transaction, claim.birth, claim.sex, doc_context))  # DMG sits before CLM
             hit = previous.get(key)
             if hit is not None and hit[0] == len(body):
                 relative = hit[1]
             else:
-                result = rules.check(claim, codes)
+                result = rules.check(claim, codes, body)
                 if claim.lines:  # claim-level rules (NCCI): codes judged together
                     claim_layer.check(claim_from_x12(claim, codes, text), result)
                 relative = result.shifted(-claim.start)
@@ -133,7 +137,8 @@ class DocumentChecker:
 
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
-        doc_context = (self.today, id(self.verdicts), text[:128])
+        edits = self.rules.claim_edits
+        doc_context = (self.today, id(self.verdicts), text[:128], edits.enabled if edits is not None else None)
         with paused_gc():
             doc = walk(text, on_claim)
         self._claims = current

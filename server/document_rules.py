@@ -44,6 +44,8 @@ _TYPE_NAME = {CPT: "CPT", HCPCS: "HCPCS", ICD10CM: "ICD", ICD10PCS: "ICD", NDC: 
 
 
 class DocumentRules(CodeRules):
+    claim_edits = None  # claim_edits.ClaimEdits: the tabular rules across one template's codes
+
     def check(self, reading: r.Reading) -> Result:
         out = Result()
         day = reading.day or self.today
@@ -55,6 +57,8 @@ class DocumentRules(CodeRules):
             result = self.cached(slot.expects, slot.text, slot.qualifier, (slot.hint, undated), day, lambda s=slot: s, None)
             if result.findings or result.no_data:
                 out.add(result, slot.start)
+        if self.claim_edits is not None and reading.kind == r.TEMPLATE:
+            out.findings.extend(self.claim_edits.for_template(reading.slots, day))
         hinted = {s.start for s in reading.slots if s.hint}
         if hinted and out.findings:
             # Bare code-shaped words are only ever hints (DESIGN.md: never errors).

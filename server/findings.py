@@ -38,6 +38,23 @@ DISPLAY_MISMATCH = "display-mismatch"
 NCCI_PTP = "ncci-ptp"
 MUE = "mue"
 ADD_ON_WITHOUT_PRIMARY = "add-on-without-primary"
+# Claim edits across the codes of one claim (server/claim_edits/).
+AGE_CONFLICT = "age-conflict"
+SEX_CONFLICT = "sex-conflict"
+MANIFESTATION_AS_PRINCIPAL = "manifestation-as-principal"
+UNACCEPTABLE_PRINCIPAL = "unacceptable-principal"
+EXTERNAL_CAUSE_AS_PRINCIPAL = "external-cause-as-principal"
+REQUIRES_SECONDARY = "requires-secondary-diagnosis"
+QUESTIONABLE_ADMISSION = "questionable-admission"
+DUPLICATE_OF_PRINCIPAL = "duplicate-of-principal"
+WRONG_PROCEDURE_PERFORMED = "wrong-procedure-performed"
+NON_COVERED_PROCEDURE = "non-covered-procedure"
+LIMITED_COVERAGE_PROCEDURE = "limited-coverage-procedure"
+QUESTIONABLE_OBSTETRIC_ADMISSION = "questionable-obstetric-admission"
+UNSPECIFIED_CODE = "unspecified-code"
+EXCLUDES1 = "excludes1"
+CODE_FIRST = "code-first"
+USE_ADDITIONAL_CODE = "use-additional-code"
 
 RULES: dict[str, tuple[Severity, str]] = {
     INVALID_CODE: (Severity.ERROR, "well-formed for its set but not in the loaded, applicable release"),
@@ -57,11 +74,28 @@ RULES: dict[str, tuple[Severity, str]] = {
     NCCI_PTP: (Severity.ERROR, "a column 2 code billed with its column 1 code on the same date (NCCI procedure-to-procedure edit)"),
     MUE: (Severity.ERROR, "more units of a code than its NCCI medically unlikely edit allows"),
     ADD_ON_WITHOUT_PRIMARY: (Severity.ERROR, "an add-on code without one of its primary codes on the same date"),
+    AGE_CONFLICT: (Severity.ERROR, "MCE: a newborn, pediatric, maternity or adult diagnosis outside its age range"),
+    SEX_CONFLICT: (Severity.ERROR, "MCE: a diagnosis or procedure for the other sex (tables carry sex flags until 2024-09-30)"),
+    MANIFESTATION_AS_PRINCIPAL: (Severity.ERROR, "MCE: a manifestation code as principal / first-listed diagnosis"),
+    UNACCEPTABLE_PRINCIPAL: (Severity.ERROR, "MCE: a code not acceptable as principal diagnosis (837I inpatient)"),
+    EXTERNAL_CAUSE_AS_PRINCIPAL: (Severity.ERROR, "MCE: an external cause code as principal / first-listed diagnosis"),
+    REQUIRES_SECONDARY: (Severity.ERROR, "MCE: a principal diagnosis acceptable only with a secondary diagnosis"),
+    QUESTIONABLE_ADMISSION: (Severity.WARNING, "MCE: a principal diagnosis that is a questionable reason for admission (837I)"),
+    DUPLICATE_OF_PRINCIPAL: (Severity.WARNING, "MCE: a secondary diagnosis that repeats the principal diagnosis (837I)"),
+    WRONG_PROCEDURE_PERFORMED: (Severity.WARNING, "MCE: a diagnosis saying the wrong procedure was performed (837I)"),
+    NON_COVERED_PROCEDURE: (Severity.WARNING, "MCE: a procedure Medicare does not cover, in the claim's circumstances (837I)"),
+    LIMITED_COVERAGE_PROCEDURE: (Severity.WARNING, "MCE: a procedure Medicare covers only in limited circumstances (837I)"),
+    QUESTIONABLE_OBSTETRIC_ADMISSION: (Severity.WARNING, "MCE: a delivery procedure without an outcome-of-delivery diagnosis (837I)"),
+    UNSPECIFIED_CODE: (Severity.INFORMATION, "MCE: an unspecified diagnosis code (off by default)"),
+    EXCLUDES1: (Severity.WARNING, "tabular: two codes of one claim where an Excludes1 note of one names the other"),
+    CODE_FIRST: (Severity.WARNING, "tabular: a code whose note says code first the etiology, without it before"),
+    USE_ADDITIONAL_CODE: (Severity.INFORMATION, "tabular: a use-additional-code note none of the claim's codes answers (off by default)"),
 }
 
-# Rules that say nothing unless the user switches them on (settings `severity`, `check --enable`):
-# Blue Button and many payers send abbreviated or upper-case displays that are not wrong.
-OFF_BY_DEFAULT = frozenset({DISPLAY_MISMATCH})
+# Rules that say nothing unless the user switches them on (a severity in the `severity` setting,
+# `check --enable`): they would flag most claims, or (display-mismatch) Blue Button and many
+# payers send abbreviated or upper-case displays that are not wrong.
+OFF_BY_DEFAULT = frozenset({DISPLAY_MISMATCH, UNSPECIFIED_CODE, USE_ADDITIONAL_CODE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..codesets import ICD10CM, ICD10CM_RE, icd10cm_display
 from ..model import CODE, HEADER, CodeRecord, ImportResult, Source
 from ..periods import APRIL_RE, fiscal_label, fiscal_year
+from ..tabular_notes import AUX_NAME as PAIRING_AUX, pairing_notes
 from ..sources import InputFile, LayoutNotRecognised, SourceError, decode, file_source, package_source, read_inputs
 
 # Tabular note elements kept for hover, in the order the CDC prints them.
@@ -252,6 +253,9 @@ def _build(
     else:
         raise SourceError("no ICD-10-CM tabular XML or order file found")
     label, title, start, end = _release_for(names, version, release, effective)
+    # Excludes1 / code first / use additional code as code ranges, parsed here once so that
+    # the claim edits only compare prefixes.
+    aux = {PAIRING_AUX: pairing_notes(records)} if tabular is not None else {}
     return ImportResult(
         set_id=ICD10CM,
         release=label,
@@ -261,6 +265,7 @@ def _build(
         source=source,
         records=records,
         meta=meta,
+        aux=aux,
         warnings=warnings,
     )
 

@@ -26,7 +26,7 @@ from ..x12.vocabulary import (
     REVENUE,
     SEGMENTS,
 )
-from . import markdown
+from . import edits_hover, markdown
 from .codes import set_and_keys
 
 if TYPE_CHECKING:
@@ -107,7 +107,11 @@ def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | 
     if answer is None:
         return _unindexed(slot, role, findings)
     view = describe(ls.store, answer, slot.text)
-    return f"{markdown.code_view(view, findings)}\n\n*{role} · date of service {day}*"
+    # The findings that may name this code: its claim's, or a template's whole text.
+    span = (ctx.claim.start, ctx.claim.end) if ctx else (0, len(doc.text))
+    edits = edits_hover.lines(ls, doc, answer.set_id, answer.key, day, span)
+    extra = "\n\n" + "\n".join(edits) if edits else ""
+    return f"{markdown.code_view(view, findings)}{extra}\n\n*{role} · date of service {day}*"
 
 
 def _claim_notes(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | None) -> str:

@@ -19,7 +19,7 @@ from .segments import Segment
 from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component, pointer_text, pointers_in
 from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
-_READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL"}, key=len, reverse=True)
+_READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL", "DMG", "SBR", "CL1"}, key=len, reverse=True)
 _CLAIM_DATES = {"472", "434", "435"}
 _POINTER_SEGMENTS = {"SV1", "SV3"}
 UNITS_ELEMENT = {"SV1": 4, "SV2": 5}
@@ -53,6 +53,13 @@ class Claim:
     # The first HI element that could not be read (pointers past the diagnoses read name it).
     unread_hi: str | None = None
     unread_pointer_lines: int = 0  # service lines whose pointers go past the diagnoses read
+    # The patient, for the claim edits (age and sex): DMG of loop 2010CA, else of 2010BA when
+    # the subscriber is the patient (SBR02 = 18). None / "" when the claim does not say.
+    birth: dt.date | None = None
+    sex: str = ""  # DMG03: F, M, U
+    through: dt.date | None = None  # statement period end (DTP*434 RD8): the discharge date
+    discharge_status: str = ""  # CL103 (837I)
+    bill_type: str = ""  # CLM05-1 + CLM05-3 (837I), e.g. "111"
 
     @property
     def date(self) -> dt.date | None:
@@ -163,6 +170,12 @@ class _Walk:
         self.claim_codes: ClaimCodes = []
         self.claim_pointers: list[tuple[Line | None, str, int, str, str]] = []
         self.line: Line | None = None
+        # Demographics seen before the claim: the hierarchical level we are in (HL03),
+        # the subscriber's DMG, whether the subscriber is the patient, the patient's DMG.
+        self.level = ""
+        self.subscriber_dmg: tuple[dt.date | None, str] | None = None
+        self.subscriber_is_patient = False
+        self.patient_dmg: tuple[dt.date | None, str] | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
         self.problems.append(Problem(start, end, message, fix))
@@ -234,10 +247,14 @@ class _Walk:
                     claim.lines.append(self.line)
             elif seg_id == "CLM":
                 self._close_claim()
-                values = raw.split(element, 2)
+                values = raw.split(element)
                 self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
+                self._patient(claim, values)
             elif seg_id == "HL":
                 self._close_claim()
+                self._hl(raw.split(element))
+            elif seg_id in ("DMG", "SBR", "CL1"):
+                self._demographics(seg_id, raw.split(element))
             else:
                 self._close_claim()
                 envelope[seg_id](Segment(seg_id, start, raw, d))
@@ -311,6 +328,37 @@ class _Walk:
             self._problem(seg.start, seg.end, f"SE02 {seg.value(2)} does not match ST02 {self.st.value(2)}")
         self.st = None
 
+    def _hl(self, values: list[str]) -> None:
+        level = values[3] if len(values) > 3 else ""
+        if level != "23":  # a new subscriber (or provider): nothing seen so far applies
+            self.subscriber_dmg = None
+            self.subscriber_is_patient = False
+        self.patient_dmg = None
+        self.level = level
+
+    def _demographics(self, seg_id: str, values: list[str]) -> None:
+        if seg_id == "CL1":
+            if self.claim is not None and len(values) > 3:
+                self.claim.discharge_status = values[3]
+        elif self.claim is not None:
+            return  # a DMG / SBR inside a claim (other subscriber loops) is not the patient
+        elif seg_id == "SBR":
+            self.subscriber_is_patient = len(values) > 2 and values[2] == "18"
+        elif len(values) > 2 and values[1] == "D8":
+            found = (parse_date(values[2]), values[3] if len(values) > 3 else "")
+            if self.level == "23":
+                self.patient_dmg = found
+            elif self.level == "22":
+                self.subscriber_dmg = found
+
+    def _patient(self, claim: Claim, values: list[str]) -> None:
+        dmg = self.patient_dmg if self.level == "23" else (self.subscriber_dmg if self.subscriber_is_patient else None)
+        if dmg is not None:
+            claim.birth, claim.sex = dmg
+        if len(values) > 5 and values[5]:
+            parts = values[5].split(self.component)
+            claim.bill_type = parts[0] + (parts[2] if len(parts) > 2 else "")
+
     def _dtp(self, values: list[str]) -> None:
         qualifier = values[1] if len(values) > 1 else ""
         if qualifier not in _CLAIM_DATES:
@@ -324,6 +372,8 @@ class _Walk:
                 claim.statement_from = day
         elif qualifier == "434":
             claim.statement_from = day
+            if len(values) > 3 and len(values[3]) == 17:
+                claim.through = parse_date(values[3][9:])
         else:
             claim.admission = day
 

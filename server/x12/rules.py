@@ -44,7 +44,9 @@ MAX_POINTERS = 12
 class ClaimRules(CodeRules):
     """The X12 places: HI qualifiers, procedure composites, modifiers, LIN N4, pointers."""
 
-    def check(self, claim: Claim, groups: ClaimCodes) -> Result:
+    claim_edits = None  # claim_edits.ClaimEdits: rules across the claim's codes (set by the checker)
+
+    def check(self, claim: Claim, groups: ClaimCodes, body: str | None = None) -> Result:
         out = Result()
         claim_day = claim.date or self.today
         memo = self._memo
@@ -70,6 +72,8 @@ class ClaimRules(CodeRules):
                     result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
                 if result.findings or result.no_data:
                     out.add(result, t[2])
+        if self.claim_edits is not None:
+            out.findings.extend(self.claim_edits.for_x12(claim, groups, self.today, body))
         return out
 
     def _format(self, slot: Slot, out: Result, set_id: str, cleaned: str, what: str) -> bool:

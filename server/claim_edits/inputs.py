@@ -1,0 +1,120 @@
+"""What the claim edits need from one claim, whatever file it comes from: the patient's age and
+sex, the diagnoses with their roles in order, the ICD-10-PCS procedures, and the dates.
+
+Built from the X12 walk (x12/document.py gives the claim with its DMG / CL1 / CLM05 facts and
+the code tuples of its HI segments), or from a documentation template's list of codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS_RE, compact
+
+PRINCIPAL = "principal"
+ADMITTING = "admitting"
+OTHER = "other"
+REASON = "reason"  # patient's reason for visit (837I outpatient)
+EXTERNAL = "external"  # external cause of injury
+PROCEDURE_PRINCIPAL = "principal procedure"
+PROCEDURE_OTHER = "other procedure"
+
+# HI qualifiers of ICD-10 codes and the role each gives.
+DX_ROLES = {"ABK": PRINCIPAL, "ABJ": ADMITTING, "ABF": OTHER, "APR": REASON, "ABN": EXTERNAL}
+PX_ROLES = {"BBR": PROCEDURE_PRINCIPAL, "BBQ": PROCEDURE_OTHER}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAt:
+    """One code of the claim and where it is written (for findings and fixes)."""
+
+    code: str  # index key: no dots
+    start: int
+    role: str
+    element_start: int | None = None  # the HI element (qualifier included), for removal fixes
+    length: int = 0  # as written, when it differs from the key ("E11.9" in a template)
+
+    @property
+    def end(self) -> int:
+        return self.start + (self.length or len(self.code))
+
+
+@dataclass(slots=True)
+class ClaimInput:
+    kind: str  # "I", "P" or "" (a template)
+    day: dt.date  # the date the tables are chosen by: discharge (statement end), else the claim's date
+    diagnoses: list[CodeAt] = field(default_factory=list)  # in the claim's order
+    procedures: list[CodeAt] = field(default_factory=list)
+    birth: dt.date | None = None
+    sex: str = ""  # "M", "F", else unknown
+    discharge_status: str = ""
+    bill_type: str = ""
+
+    @property
+    def age(self) -> int | None:
+        """Age in whole years on the day; None without a usable birth date."""
+        b = self.birth
+        if b is None or b > self.day:
+            return None
+        return self.day.year - b.year - ((self.day.month, self.day.day) < (b.month, b.day))
+
+    @property
+    def principal(self) -> CodeAt | None:
+        """837I: the ABK diagnosis; 837P and templates: the first-listed diagnosis."""
+        if self.kind == "I":
+            return next((d for d in self.diagnoses if d.role == PRINCIPAL), None)
+        return next((d for d in self.diagnoses if d.role in (PRINCIPAL, OTHER)), None)
+
+    @property
+    def inpatient(self) -> bool:
+        """837I with an inpatient type of bill (second digit 1 or 2), or none given: the MCE's
+        principal-diagnosis and procedure edits are inpatient (IPPS) edits."""
+        if self.kind != "I":
+            return False
+        return len(self.bill_type) < 2 or self.bill_type[1] in "12"
+
+
+def template_groups(slots, day: dt.date) -> list[ClaimInput]:
+    """The ICD-10-CM codes one documentation template lists for one encounter: the front
+    matter's codes, and each prefixed list (`Dx: E11.9, I10`), as separate groups."""
+    groups: dict[object, ClaimInput] = {}
+    for s in slots:
+        if s.expects != ICD10CM or s.hint:
+            continue
+        if s.place.startswith("front matter"):
+            key: object = "front matter"
+        elif s.place.endswith(": prefix"):
+            key = s.qual_start
+        else:
+            continue
+        code = compact(s.text)
+        if ICD10CM_RE.match(code):
+            groups.setdefault(key, ClaimInput("", day)).diagnoses.append(CodeAt(code, s.start, OTHER, length=len(s.text)))
+    return [g for g in groups.values() if len(g.diagnoses) > 1]
+
+
+def from_x12(claim, groups, today: dt.date) -> ClaimInput:
+    """The claim's ICD-10 codes (well-formed ones only: other rules report the rest)."""
+    out = ClaimInput(
+        claim.transaction,
+        claim.through or claim.date or today,
+        birth=claim.birth,
+        sex=claim.sex,
+        discharge_status=claim.discharge_status,
+        bill_type=claim.bill_type,
+    )
+    for line, codes in groups:
+        if line is not None:
+            continue
+        for t in codes:
+            qual = t[3]
+            role = DX_ROLES.get(qual)
+            if role is not None:
+                if ICD10CM_RE.match(t[1]):
+                    out.diagnoses.append(CodeAt(t[1], t[2], role, t[4]))
+            else:
+                role = PX_ROLES.get(qual)
+                if role is not None and ICD10PCS_RE.match(t[1]):
+                    out.procedures.append(CodeAt(t[1], t[2], role, t[4]))
+    return out

@@ -1,0 +1,191 @@
+"""The ICD-10-CM tabular conventions across the diagnoses of one claim or one template:
+Excludes1, code first, use additional code.
+
+The notes were parsed into code ranges when the ICD-10-CM index was built
+(index_builder/tabular_notes.py); here they are only compared. Each message quotes the note and
+names the release whose tabular gave it.
+"""
+
+from __future__ import annotations
+
+from medcode.index_builder.codesets import ICD10CM, icd10cm_display
+from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on
+
+from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
+from .inputs import ADMITTING, ClaimInput, CodeAt
+
+_CACHE_MAX = 50_000
+_MISSING = object()
+
+
+class TabularEdits:
+    def __init__(self):
+        self._notes: dict[tuple[int, str], CodeNotes] = {}
+        self._gates: dict[tuple[int, str], tuple | None] = {}
+        self._own: dict[tuple[int, str], list[PairingNote]] = {}
+
+    def code_notes(self, release, code: str) -> CodeNotes:
+        key = (id(release), code)
+        found = self._notes.get(key)
+        if found is None:
+            if len(self._notes) > _CACHE_MAX:
+                self._notes.clear()
+            found = self._notes[key] = code_notes(release, code, self._own_notes)
+        return found
+
+    def _own_notes(self, release, prefix: str) -> list[PairingNote]:
+        """Notes printed on one prefix, shared by every code below it (E11 for all of E11.-)."""
+        key = (id(release), prefix)
+        found = self._own.get(key)
+        if found is None:
+            if len(self._own) > _CACHE_MAX:
+                self._own.clear()
+            found = self._own[key] = notes_on(release, prefix)
+        return found
+
+    def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool] | None:
+        """What the claim-wide pre-filter needs of a code, None when it has no pairing note:
+        (the other categories its Excludes1 / code-first notes name, whether they name codes
+        of its own category, whether it has a code-first note, whether it has a
+        use-additional note)."""
+        key = (id(release), code)
+        found = self._gates.get(key, _MISSING)
+        if found is _MISSING:
+            n = self.code_notes(release, code)
+            if not n.all:
+                found = None
+            else:
+                named: set[str] = set()
+                for t in (n.x1, n.cf):
+                    named |= t.categories
+                    for lo, hi in t.category_ranges:
+                        named |= _categories_between(lo, hi)
+                own = code[:3]
+                found = (frozenset(named - {own}), own in named, bool(n.cf), bool(n.ua))
+            self._gates[key] = found
+        return found
+
+    def notes(self, release, code: str) -> list[PairingNote]:
+        return self.code_notes(release, code).all
+
+    def check(self, claim: ClaimInput, release, enabled: frozenset[str], body: str | None = None, body_start: int = 0) -> list[Finding]:
+        # The admitting diagnosis describes the patient at admission, not the coded stay.
+        dxs = [d for d in claim.diagnoses if d.role != ADMITTING]
+        notes = {d.code: self.code_notes(release, d.code) for d in dxs}
+        if not any(n.all for n in notes.values()):
+            return []  # most claims: no code carries a pairing note
+        # "ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are.
+        title = release.title
+        source = title.replace("ICD-10-CM", "ICD-10-CM tabular", 1) if "ICD-10-CM" in title else f"{title} tabular"
+        out: list[Finding] = []
+        self._excludes1(dxs, notes, source, out)
+        self._code_first(dxs, notes, source, out, body, body_start)
+        if USE_ADDITIONAL_CODE in enabled:
+            self._use_additional(dxs, notes, source, out)
+        return out
+
+    @staticmethod
+    def _excludes1(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding]) -> None:
+        if not any(n.x1 for n in notes.values()):
+            return
+        reported: set[tuple[str, str]] = set()
+        for j, b in enumerate(dxs):
+            for a in dxs[:j]:
+                if a.code == b.code or (a.code, b.code) in reported:
+                    continue
+                note = _excluding(notes[a.code].x1, a.code, b.code) or _excluding(notes[b.code].x1, b.code, a.code)
+                if note is None:
+                    continue
+                reported.add((a.code, b.code))
+                out.append(
+                    Finding(
+                        EXCLUDES1,
+                        f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
+                        f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
+                        "conditions are unrelated.",
+                        b.start, b.end, b.code, ICD10CM,
+                    )
+                )
+
+    @staticmethod
+    def _code_first(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int) -> None:
+        for j, d in enumerate(dxs):
+            targets = notes[d.code].cf
+            if not targets:
+                continue
+            if any(targets.naming(e.code) for e in dxs[:j]):
+                continue
+            later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
+            cf = targets.notes
+            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf)):
+                # Not first, and the etiology may be a code the note does not name: say nothing.
+                continue
+            if later is not None:
+                cf = [n for n in cf if n.names(later.code)]  # quote the note the later code answers
+            named = "; ".join(f"“{n.text}”" for n in cf[:3]) + ("; …" if len(cf) > 3 else "")
+            fixes = []
+            if later is not None:
+                where = f"{icd10cm_display(later.code)} comes after it"
+                if body is not None:
+                    fixes.append(_swap(d, later, body, body_start))
+            else:
+                where = "it is listed first"
+            out.append(
+                Finding(
+                    CODE_FIRST,
+                    f"{icd10cm_display(d.code)}: code first {named} (note of {icd10cm_display(cf[0].owner)}, {source}); {where}",
+                    d.start, d.end, d.code, ICD10CM, fixes=fixes,
+                )
+            )
+
+    @staticmethod
+    def _use_additional(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding]) -> None:
+        for d in dxs:
+            targets = notes[d.code].ua
+            if not targets or any(targets.naming(e.code) for e in dxs if e is not d):
+                continue
+            ua = targets.notes
+            named = "; ".join(f"“{n.text}”" for n in ua[:3]) + ("; …" if len(ua) > 3 else "")
+            out.append(
+                Finding(
+                    USE_ADDITIONAL_CODE,
+                    f"{icd10cm_display(d.code)}: use additional code, if applicable: {named} (note of {icd10cm_display(ua[0].owner)}, {source})",
+                    d.start, d.end, d.code, ICD10CM,
+                )
+            )
+
+
+_CATEGORY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _categories_between(lo: str, hi: str) -> set[str]:
+    """Every category shape from lo to hi (a superset of the real ones: a pre-filter only)."""
+    out = set()
+    for letter in _CATEGORY_CHARS[_CATEGORY_CHARS.index(lo[0]) : _CATEGORY_CHARS.index(hi[0]) + 1]:
+        for a in _CATEGORY_CHARS:
+            for b in _CATEGORY_CHARS:
+                c = letter + a + b
+                if lo <= c <= hi:
+                    out.add(c)
+    return out
+
+
+def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
+    """The Excludes1 note of `own` that names `other` (a note naming the code itself excludes nothing)."""
+    if not targets:
+        return None
+    note = targets.naming(other)
+    if note is None or note.names(own):
+        return None
+    return note
+
+
+def _swap(first: CodeAt, second: CodeAt, body: str, body_start: int) -> Fix:
+    """One edit over the span from the first code to the second, with the two codes exchanged."""
+    a0, a1 = first.start - body_start, first.end - body_start
+    b0, b1 = second.start - body_start, second.end - body_start
+    text = body[b0:b1] + body[a1:b0] + body[a0:a1]
+    return Fix(
+        f"Put {icd10cm_display(second.code)} before {icd10cm_display(first.code)}",
+        first.start, second.end, text, preferred=True,
+    )

@@ -1,0 +1,90 @@
+"""Small 837I / 837P writers for the claim-edit tests and the MCE oracle test: one interchange,
+one subscriber (and optionally one patient) loop per claim, correct SE / GE / IEA counts.
+
+Codes are given dotless, as X12 carries them. A claim is a dict:
+  kind "I" or "P"; day (date); birth (date or None: no DMG); sex ("F", "M", "U");
+  patient_loop (True: DMG in 2010CA under HL 23, SBR02 = 01; False: subscriber is the patient);
+  principal, admitting, other (list), procedures (list, 837I: first is BBR); bill_type ("111").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def _d8(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def _claim_segments(n: int, c: dict, hl: list[int]) -> list[str]:
+    day: dt.date = c["day"]
+    segs = []
+    hl[0] += 1
+    sub = hl[0]
+    patient_loop = c.get("patient_loop", False)
+    segs.append(f"HL*{sub}*1*22*{1 if patient_loop else 0}")
+    segs.append(f"SBR*P*{'01' if patient_loop else '18'}*******MA")
+    segs.append(f"NM1*IL*1*DOE*JOHN****MI*MEMBER{n:05d}")
+    if not patient_loop and c.get("birth"):
+        segs.append(f"DMG*D8*{_d8(c['birth'])}*{c.get('sex', 'U')}")
+    if patient_loop and c.get("subscriber_birth"):
+        segs.append(f"DMG*D8*{_d8(c['subscriber_birth'])}*M")
+    segs.append("NM1*PR*2*TEST PAYER*****PI*PAYER01")
+    if patient_loop:
+        hl[0] += 1
+        segs.append(f"HL*{hl[0]}*{sub}*23*0")
+        segs.append("PAT*19")
+        segs.append("NM1*QC*1*DOE*JANE")
+        if c.get("birth"):
+            segs.append(f"DMG*D8*{_d8(c['birth'])}*{c.get('sex', 'U')}")
+    kind = c.get("kind", "I")
+    if kind == "I":
+        bill = c.get("bill_type", "111")
+        segs.append(f"CLM*C{n:05d}*1000.00***{bill[:2]}:A:{bill[2:] or '1'}**A*Y*Y")
+        segs.append(f"DTP*434*RD8*{_d8(day)}-{_d8(day)}")
+        segs.append(f"CL1*1*1*{c.get('discharge_status', '01')}")
+        hi = [f"ABK:{c['principal']}"] if c.get("principal") else []
+        if c.get("admitting"):
+            hi.append(f"ABJ:{c['admitting']}")
+        segs.append("HI*" + "*".join(hi))
+        if c.get("other"):
+            segs.append("HI*" + "*".join(f"ABF:{x}" for x in c["other"]))
+        procs = c.get("procedures") or []
+        if procs:
+            segs.append("HI*" + "*".join(f"{'BBR' if i == 0 else 'BBQ'}:{p}:D8:{_d8(day)}" for i, p in enumerate(procs)))
+        segs.append("LX*1")
+        segs.append("SV2*0300*HC:85025*10.00*UN*1")
+        segs.append(f"DTP*472*D8*{_d8(day)}")
+    else:
+        segs.append(f"CLM*P{n:05d}*100.00***11:B:1*Y*A*Y*Y")
+        codes = [c["principal"], *(c.get("other") or [])]
+        segs.append("HI*" + "*".join(f"{'ABK' if i == 0 else 'ABF'}:{x}" for i, x in enumerate(codes)))
+        segs.append("LX*1")
+        segs.append("SV1*HC:99213*100.00*UN*1***1")
+        segs.append(f"DTP*472*D8*{_d8(day)}")
+    return segs
+
+
+def make_837(claims: list[dict]) -> str:
+    kind = claims[0].get("kind", "I") if claims else "I"
+    version = "005010X223A2" if kind == "I" else "005010X222A1"
+    body = [
+        "ST*837*0001*" + version,
+        "BHT*0019*00*0001*20260101*1200*CH",
+        "NM1*41*2*MEDCODE TEST*****46*TEST01",
+        "NM1*40*2*TEST PAYER*****46*PAYER01",
+        "HL*1**20*1",
+        "NM1*85*2*MEDCODE TEST HOSPITAL*****XX*1234567893",
+    ]
+    hl = [1]
+    for n, c in enumerate(claims, 1):
+        body += _claim_segments(n, c, hl)
+    body.append(f"SE*{len(body) + 1}*0001")
+    segs = [
+        "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260101*1200*^*00501*000000001*0*T*:",
+        f"GS*HC*SUBMITTER*RECEIVER*20260101*1200*1*X*{version}",
+        *body,
+        "GE*1*1",
+        "IEA*1*000000001",
+    ]
+    return "~\n".join(segs) + "~\n"

