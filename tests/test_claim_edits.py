@@ -261,6 +261,15 @@ def test_code_first_swaps_the_etiology_before_the_manifestation(default_store):
     assert not [r for r, _ in edits(default_store, [claim(principal="I10", other=["E089"])]) if r == "code-first"]
 
 
+def test_code_first_alone_and_first_only_for_manifestations(default_store):
+    """A code listed first whose "code first" note names nothing on the claim is wrong only when
+    it is a manifestation: I42's note (pre-existing cardiomyopathy complicating pregnancy) does
+    not apply to most patients, F02's (dementia in other diseases classified elsewhere) always."""
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="I420")]) if r == "code-first"]
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="N184")]) if r == "code-first"]
+    assert ("code-first", "F0280") in edits(default_store, [claim(kind="P", principal="F0280")])
+
+
 def test_tabular_rules_across_one_template_encounter(default_store):
     text = (
         "---\ndate_of_service: 2026-11-15\ncodes:\n  icd10cm: [E11.9, O24.419]\n---\n"

@@ -468,4 +468,4 @@ def test_index_status_command(ui: Ui):
     finally:
         ui.shot("index-status")
     text = lines.first.inner_text()
-    assert "ICD-10-CM" in text and "FY2026-Apr" in text, text
+    assert "ICD-10-CM" in text and "FY2027" in text, text

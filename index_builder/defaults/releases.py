@@ -146,6 +146,7 @@ def _fiscal_releases(
     meta: dict,
     note: str,
     years: range,
+    aux: dict | None = None,
 ) -> Iterator[ImportResult]:
     memo: dict = {}
     # Most codes are valid from before the first year to after the last with one set of MCE
@@ -198,6 +199,7 @@ def _fiscal_releases(
             source=source,
             records=records,
             meta=meta,
+            aux=aux or {},
             warnings=warnings,
         )
 
@@ -208,6 +210,7 @@ def _tables_end(folder: Path) -> dt.date | None:
 
 def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) -> Iterator[ImportResult]:
     from ..importers import icd10cm
+    from ..tabular_notes import AUX_NAME as PAIRING_AUX, pairing_notes
 
     tab_source, parsed = icd10cm.embedded_tabular()
     spans = _spans(files.CM_FILE, folder)
@@ -225,9 +228,13 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
         "valid codes and dates: CMS MCE diagnosis master table; descriptions and notes: the "
         f"FY2026 CDC tabular of {tab_source.describe()}"
     )
+    # Excludes1 / code first / use additional code as code ranges for the claim edits, from the
+    # one tabular every fiscal year is described by.
+    aux = {PAIRING_AUX: pairing_notes(parsed.records)}
     yield from _fiscal_releases(
         ICD10CM, "ICD-10-CM", spans, known, _conversions(files.CM_CONVERSIONS_FILE, folder),
-        source, _tables_end(folder), (3, 6), parsed.meta, note, years or range(files.FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1),
+        source, _tables_end(folder), (3, 6), {**parsed.meta, icd10cm.NOTES_FROM: icd10cm.EMBEDDED_TABULAR_TITLE}, note, years or range(files.FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1),
+        aux,
     )
 
 

@@ -286,6 +286,12 @@ def _merge_order_titles(records: list[CodeRecord], order: list[OrderLine], warni
         warnings.append(f"{len(by_code)} order-file codes are not in the tabular XML (e.g. {icd10cm_display(next(iter(by_code)))})")
 
 
+# The release the embedded tabular is: its notes answer for every embedded fiscal year.
+EMBEDDED_TABULAR_TITLE = "ICD-10-CM FY2026 (Apr 2026)"
+# Meta key naming the tabular whose notes a release carries, when that is not the release itself.
+NOTES_FROM = "notes_from"
+
+
 def embedded_tabular() -> tuple[Source, _Parsed]:
     """The parsed FY2026 tabular that simple-icd-10-cm ships: the embedded releases take
     descriptions, notes and 7th-character meanings from it (defaults/releases.py)."""
@@ -301,7 +307,7 @@ def embedded_default() -> ImportResult:
     # The April 2026 update changed no codes or flags relative to October 1, 2025 (CDC
     # addenda), so this data answers for the whole fiscal year.
     result.effective_from = dt.date(2025, 10, 1)
-    result.title = "ICD-10-CM FY2026 (Apr 2026)"
+    result.title = EMBEDDED_TABULAR_TITLE
     return result
 
 

@@ -9,6 +9,7 @@ names the release whose tabular gave it.
 from __future__ import annotations
 
 from medcode.index_builder.codesets import ICD10CM, icd10cm_display
+from medcode.index_builder.importers.icd10cm import NOTES_FROM
 from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on
 
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
@@ -75,11 +76,11 @@ class TabularEdits:
         if not any(n.all for n in notes.values()):
             return []  # most claims: no code carries a pairing note
         # "ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are.
-        title = release.title
+        title = release.meta.get(NOTES_FROM) or release.title  # the embedded years share FY2026's notes
         source = title.replace("ICD-10-CM", "ICD-10-CM tabular", 1) if "ICD-10-CM" in title else f"{title} tabular"
         out: list[Finding] = []
         self._excludes1(dxs, notes, source, out)
-        self._code_first(dxs, notes, source, out, body, body_start)
+        self._code_first(dxs, notes, source, out, body, body_start, release)
         if USE_ADDITIONAL_CODE in enabled:
             self._use_additional(dxs, notes, source, out)
         return out
@@ -108,7 +109,7 @@ class TabularEdits:
                 )
 
     @staticmethod
-    def _code_first(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int) -> None:
+    def _code_first(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
         for j, d in enumerate(dxs):
             targets = notes[d.code].cf
             if not targets:
@@ -117,8 +118,12 @@ class TabularEdits:
                 continue
             later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
             cf = targets.notes
-            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf)):
+            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not _manifestation(release, d.code)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
+                # First with nothing named: only a manifestation ("in diseases classified
+                # elsewhere") is wrong there whatever the patient; other notes apply only in
+                # some cases (I42.0's "code first pre-existing cardiomyopathy complicating
+                # pregnancy" is nothing to fix for most patients).
                 continue
             if later is not None:
                 cf = [n for n in cf if n.names(later.code)]  # quote the note the later code answers
@@ -153,6 +158,16 @@ class TabularEdits:
                     d.start, d.end, d.code, ICD10CM,
                 )
             )
+
+
+def _manifestation(release, code: str) -> bool:
+    """Whether the code or a category above it is a manifestation: the tabular titles them
+    "... in diseases classified elsewhere" (G63, M14.6-)."""
+    for n in range(len(code), 2, -1):
+        rec = release.get(code[:n])
+        if rec is not None and "classified elsewhere" in rec.description.lower():
+            return True
+    return False
 
 
 _CATEGORY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
