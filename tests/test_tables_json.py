@@ -128,7 +128,7 @@ def test_v3_places_labels_and_unknown_type():
 def test_v3_headers_for_hover():
     reading = hpt_json.read(V3)
     by_text = {}
-    for h in reading.headers:
+    for h in reading.all_headers():
         assert V3[h.start : h.end] == h.text
         by_text.setdefault(h.text, []).append(h)
     for key in ("hospital_name", "last_updated_on", "version", "location_name", "attestation", "standard_charge_information", "code_information"):
