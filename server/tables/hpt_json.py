@@ -416,20 +416,27 @@ class _Places:
 
 
 class _JsonSlot(Slot):
-    """A Slot whose place is worked out when asked (hover), not kept as a string."""
+    """A Slot whose place is worked out when asked (hover), not kept as a string, and whose
+    type's offset is kept as its distance from the code: nearly always a small int, which
+    Python shares, where an offset is an object of its own."""
 
-    __slots__ = ("_places",)
+    __slots__ = ("_places", "_qual")
 
     def __init__(self, places: _Places, text: str, start: int, expects: str | None, qualifier: str | None,
                  qual_start: int | None, label: str) -> None:
         self._places = places
         self.text, self.start, self.expects = text, start, expects
-        self.qualifier, self.qual_start, self.label = qualifier, qual_start, label
+        self.qualifier, self.label = qualifier, label
+        self._qual = None if qual_start is None else qual_start - start
         self.diagnosis, self.line, self.hint = False, None, False
 
     @property
     def place(self) -> str:  # type: ignore[override]
         return self._places.of(self.start)
+
+    @property
+    def qual_start(self) -> int | None:  # type: ignore[override]
+        return None if self._qual is None else self.start + self._qual
 
 
 def _type_meaning(name: str) -> str:
