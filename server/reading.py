@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Iterator, Protocol
 
 from .findings import Finding
 from .x12.slots import Slot
@@ -46,6 +47,15 @@ class Header:
     meaning: str
 
 
+class HeaderFinder(Protocol):
+    """Headers a reader works out from the text on demand instead of keeping one object per
+    key (a price JSON repeats `code` and `type` in every one of its entries)."""
+
+    def at(self, offset: int) -> Header | None: ...
+
+    def all(self) -> Iterator[Header]: ...
+
+
 @dataclass
 class Reading:
     kind: str
@@ -54,3 +64,16 @@ class Reading:
     problems: list[Finding] = field(default_factory=list)
     headers: list[Header] = field(default_factory=list)
     version: str | None = None  # HPT template version as written ("3.0.0", "2.0")
+    more_headers: HeaderFinder | None = None  # the headers not kept in `headers`
+
+    def header_at(self, offset: int) -> Header | None:
+        """The header whose text holds offset (ends included), kept or found on demand."""
+        header = next((h for h in self.headers if h.start <= offset <= h.end), None)
+        if header is None and self.more_headers is not None:
+            header = self.more_headers.at(offset)
+        return header
+
+    def all_headers(self) -> list[Header]:
+        """Every header, kept or not, by start (for tests and tools, not per keystroke)."""
+        found = list(self.headers) + (list(self.more_headers.all()) if self.more_headers is not None else [])
+        return sorted(found, key=lambda h: h.start)

@@ -128,7 +128,7 @@ def test_v3_places_labels_and_unknown_type():
 def test_v3_headers_for_hover():
     reading = hpt_json.read(V3)
     by_text = {}
-    for h in reading.headers:
+    for h in reading.all_headers():
         assert V3[h.start : h.end] == h.text
         by_text.setdefault(h.text, []).append(h)
     for key in ("hospital_name", "last_updated_on", "version", "location_name", "attestation", "standard_charge_information", "code_information"):
@@ -137,6 +137,30 @@ def test_v3_headers_for_hover():
     assert len(by_text["code_information"]) == 2
     assert len(by_text["code"]) == 8  # only code_information's code keys, not the decoys
     assert "Revenue" in by_text["RC"][0].meaning or "revenue" in by_text["RC"][0].meaning
+
+
+def test_dense_file_keeps_no_header_per_entry_yet_hover_and_places_find_them():
+    # 2,000 items of two entries each, minified; a second standard_charge_information array
+    # (json.loads keeps the last) and a non-object element restart and shift the counts.
+    entries = [json.dumps({"description": f"d{n}", "code_information": [{"code": "611", "type": "RC"}, {"type": "CPT", "code": "70551"}]}, separators=(",", ":")) for n in range(2_000)]
+    text = ('{"hospital_name":"H","version":"3.0.0","standard_charge_information":[' + ",".join(entries) + '],'
+            '"standard_charge_information":[7,{"code_information":[5,{"code":"J1450","type":"hcpcs"}]}]}')
+    reading = hpt_json.read(text)
+    assert len(reading.slots) == 4_001
+    assert len(reading.headers) == 4  # the top-level keys only: nothing kept per entry
+    assert reading.slots[2_001].place == "standard_charge_information[1000].code_information[1]"
+    last = reading.slots[-1]
+    assert (last.text, last.place) == ("J1450", "standard_charge_information[1].code_information[1]")
+    # Hover still finds the keys and the type value of any entry, worked out from the text.
+    late = text.rfind('"type":"CPT"')
+    assert reading.header_at(late + 3).text == "type" and reading.header_at(late + 1).start == late + 1
+    assert reading.header_at(late + 10).meaning.startswith("code type CPT")
+    assert reading.header_at(text.rfind('"code":"J1450"') + 2).text == "code"
+    assert reading.header_at(text.rfind('"hcpcs"') + 2).text == "hcpcs"
+    assert reading.header_at(text.rfind('"code_information"') + 5).text == "code_information"
+    assert reading.header_at(text.rfind('"611"') + 1) is None  # a code: hover explains it as a slot
+    assert reading.header_at(text.rfind('"d1999"') + 1) is None
+    assert len(reading.all_headers()) == 4 + 2_001 + 2 * 4_001 + 4_001
 
 
 def test_v2_types_case_spaces_escapes_and_version_only_types():

@@ -73,7 +73,7 @@ def _document(ls: MedcodeServer, doc: OpenDocument, position: types.Position) ->
         text = _slot(ls, doc, slot, None, offset, getattr(slot.line, "date", None) or reading.day)
         start, end = slot.start, slot.end
     else:
-        header = next((h for h in reading.headers if h.start <= offset <= h.end), None)
+        header = reading.header_at(offset)
         if header is None:
             return None
         text = f"**{header.text.strip()}** — {header.meaning}"

@@ -9,6 +9,10 @@ other value is handed to the json module's C scanner, which validates and skips 
 So the whole text is still checked as JSON (malformed -> None) without building the payer
 tree of a file that can run to hundreds of megabytes, and no position is ever guessed by
 searching for a string.
+
+Nothing is kept per code entry but its Slot (its place in words and the hover headers of its
+`code` and `type` keys are worked out again from the text when asked) and the offsets where
+entries begin, so a dense file costs a few times its size, not a dozen.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from array import array
+from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Iterator
 from json.decoder import scanstring
 
 from .. import reading as r
@@ -117,7 +124,12 @@ class _Walk:
         self.at = 0  # where the last value began (for errors without an offset)
         # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
         self._labels: dict[str | None, str] = {}
-        self._type_headers: dict[str, tuple[str, str]] = {}
+        self._type_names: dict[str, str] = {}
+        # Where things begin, in text order: each standard_charge_information array ('['), each of
+        # its elements, each code_information key and each element of its array. From these a
+        # slot's place and the headers under the cursor are found again (see _Places, _Headers).
+        self.arrays, self.items, self.lists, self.entries = array("q"), array("q"), array("q"), array("q")
+        self.places = _Places(self.arrays, self.items, self.lists, self.entries)  # shared by every slot
 
     # -- JSON primitives (positions tracked, values decoded by the json module) --------------
     def ws(self, i: int) -> int:
@@ -211,24 +223,31 @@ class _Walk:
             self.headers.append(Header(ks, ke, key, TOP_LEVEL_MEANINGS[key]))
         if key == "standard_charge_information" and self.s.startswith("[", i):
             self.top[key] = None
+            self.arrays.append(i)
             return self.elements(i, self.charge_item)
         token, end = self.scalar(i)
         self.top[key] = token
         return end
 
+    def entry_key(self, ks: int, ke: int, key: str) -> None:
+        """A code_information, code or type key inside an item: found again on demand (_Headers)."""
+
     def charge_item(self, n: int, i: int) -> int:
+        self.items.append(i)
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
 
         def member(key: str, ks: int, ke: int, v: int) -> int:
             if key == "code_information" and self.s.startswith("[", v):
-                self.headers.append(Header(ks, ke, "code_information", CODE_INFORMATION_MEANINGS[key]))
+                self.lists.append(ks)
+                self.entry_key(ks, ke, "code_information")
                 return self.elements(v, lambda j, w: self.code_entry(n, j, w))
             return self.skip(v)[1]
 
         return self.members(i, member)
 
     def code_entry(self, n: int, j: int, i: int) -> int:
+        self.entries.append(i)
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
         found: dict[str, _Token] = {}
@@ -236,7 +255,7 @@ class _Walk:
         def member(key: str, ks: int, ke: int, v: int) -> int:
             if key in ("code", "type"):
                 key = "code" if key == "code" else "type"  # the shared string, not one per entry
-                self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
+                self.entry_key(ks, ke, key)
                 found[key], end = self.scalar(v)  # a repeated key: the last wins, as in json.loads
                 return end
             return self.skip(v)[1]
@@ -252,7 +271,7 @@ class _Walk:
 
     def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
         """One code_information entry, turned into its slot at once: nothing per entry is
-        kept but the slot, its findings and headers (strings shared among entries)."""
+        kept but the slot and its findings (strings shared among entries)."""
         if "version" not in self.top:
             self.pending.append((n, j, found))  # its types wait for the version
             return
@@ -270,13 +289,7 @@ class _Walk:
             expects = types.get(type_name.strip().upper())
             if expects is None and kind.exact:
                 out.problems.append(self._unknown_type(kind, type_name, version, types, code))
-            elif kind.exact:
-                shared = self._type_headers.get(type_name)
-                if shared is None:
-                    shared = self._type_headers[type_name] = (type_name, _type_meaning(type_name))
-                self.headers.append(Header(kind.start, kind.start + len(kind.raw), *shared))
-            else:
-                type_name = self._type_headers.get(type_name, (type_name,))[0]
+            type_name = self._type_names.setdefault(type_name, type_name)
         slot_text, start = _code_text(code)
         if slot_text is None:
             return
@@ -289,14 +302,14 @@ class _Walk:
         if label is None:
             label = self._labels[type_name] = f"code (type {type_name})" if type_name is not None else "code (no type)"
         out.slots.append(
-            Slot(
+            _JsonSlot(
+                self.places,
                 slot_text,
                 start,
                 expects,
-                f"standard_charge_information[{n}].code_information[{j}]",
-                qualifier=type_name,
-                qual_start=kind.start if kind is not None and kind.is_string and kind.exact else None,
-                label=label,
+                type_name,
+                kind.start if kind is not None and kind.is_string and kind.exact else None,
+                label,
             )
         )
 
@@ -311,6 +324,7 @@ class _Walk:
         for entry in pending:
             self.entry(*entry)
         out.version = self._version()
+        out.more_headers = _Headers(self.s, self.lists, self.entries, self.types or types_for(out.version))
         out.day = _day(self.top.get("last_updated_on"))
         out.slots.sort(key=lambda slot: slot.start)
         out.problems.sort(key=lambda f: f.start)
@@ -326,6 +340,103 @@ class _Walk:
             message = f'"{name}" is not a code type of {which} (one of: {", ".join(types)})'
         return Finding(UNKNOWN_CODE_TYPE, message, kind.start, kind.start + len(kind.raw),
                        code=code.value if code is not None and code.is_string else "")
+
+
+class _EntryHeaders(_Walk):
+    """The walk of one code_information entry again, keeping what hover explains: its code and
+    type keys, and its type value when that names a type of the file's version."""
+
+    def __init__(self, text: str, types: dict[str, str]) -> None:
+        super().__init__(text)
+        self.types = types
+        self.top["version"] = None  # entries are judged at once, never left pending
+
+    def entry_key(self, ks: int, ke: int, key: str) -> None:
+        self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
+
+    def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
+        kind = found.get("type")
+        if kind is not None and kind.is_string and kind.exact and self.types.get(kind.value.strip().upper()) is not None:
+            self.headers.append(Header(kind.start, kind.start + len(kind.raw), kind.value, _type_meaning(kind.value)))
+
+    def headers_at(self, i: int) -> list[Header]:
+        try:
+            self.code_entry(0, 0, i)
+        except (_Malformed, ValueError, StopIteration, IndexError, RecursionError):
+            pass  # a broken file: the headers read before the error, as the first walk had them
+        return self.headers
+
+
+class _Headers:
+    """The headers inside standard_charge_information, found from the text when asked."""
+
+    def __init__(self, text: str, lists: array, entries: array, types: dict[str, str]) -> None:
+        self.s, self.lists, self.entries, self.types = text, lists, entries, types
+
+    def _list_key(self, ks: int) -> Header:
+        return Header(ks, scanstring(self.s, ks + 1)[1] - 1, "code_information", CODE_INFORMATION_MEANINGS["code_information"])
+
+    def at(self, offset: int) -> Header | None:
+        k = bisect_right(self.lists, offset) - 1
+        if k >= 0:
+            header = self._list_key(self.lists[k])
+            if header.start <= offset <= header.end:
+                return header
+        k = bisect_right(self.entries, offset) - 1
+        if k < 0:
+            return None
+        entry = _EntryHeaders(self.s, self.types).headers_at(self.entries[k])
+        return next((h for h in entry if h.start <= offset <= h.end), None)
+
+    def all(self) -> Iterator[Header]:
+        for ks in self.lists:
+            yield self._list_key(ks)
+        for i in self.entries:
+            yield from _EntryHeaders(self.s, self.types).headers_at(i)
+
+
+class _Places:
+    """A slot's place in words ("standard_charge_information[3].code_information[1]") from the
+    offsets where arrays and their elements begin: kept as one string per slot, the places of a
+    dense file would outweigh the file."""
+
+    def __init__(self, arrays: array, items: array, lists: array, entries: array) -> None:
+        self.arrays, self.items, self.lists, self.entries = arrays, items, lists, entries
+
+    @staticmethod
+    def _index(elements: array, containers: array, offset: int) -> int:
+        """Which element of its container (an array, or the key before it) offset lies in."""
+        container = containers[bisect_right(containers, offset) - 1]
+        return bisect_right(elements, offset) - 1 - bisect_right(elements, container)
+
+    def of(self, offset: int) -> str:
+        n = self._index(self.items, self.arrays, offset)
+        j = self._index(self.entries, self.lists, offset)
+        return f"standard_charge_information[{n}].code_information[{j}]"
+
+
+class _JsonSlot(Slot):
+    """A Slot whose place is worked out when asked (hover), not kept as a string, and whose
+    type's offset is kept as its distance from the code: nearly always a small int, which
+    Python shares, where an offset is an object of its own."""
+
+    __slots__ = ("_places", "_qual")
+
+    def __init__(self, places: _Places, text: str, start: int, expects: str | None, qualifier: str | None,
+                 qual_start: int | None, label: str) -> None:
+        self._places = places
+        self.text, self.start, self.expects = text, start, expects
+        self.qualifier, self.label = qualifier, label
+        self._qual = None if qual_start is None else qual_start - start
+        self.diagnosis, self.line, self.hint = False, None, False
+
+    @property
+    def place(self) -> str:  # type: ignore[override]
+        return self._places.of(self.start)
+
+    @property
+    def qual_start(self) -> int | None:  # type: ignore[override]
+        return None if self._qual is None else self.start + self._qual
 
 
 def _type_meaning(name: str) -> str:
