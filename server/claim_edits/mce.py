@@ -54,9 +54,10 @@ class MceEdits:
         # Per code, its flagged rows; claims repeat codes on many different days.
         self._rows: dict[tuple[str, str], tuple[tuple[int, int, frozenset[str]], ...]] = {}
 
-    def has_rows(self, table: str, code: str) -> bool:
+    def all_flags(self, table: str, code: str) -> frozenset[str]:
+        """The code's MCE flags on any date of the tables (what a pre-filter may rely on)."""
         self.flags(table, code, 0)
-        return bool(self._rows[(table, code)])
+        return frozenset().union(*(f for _, _, f in self._rows[(table, code)]))
 
     def flags(self, table: str, code: str, day: int) -> frozenset[str]:
         """The code's MCE flags on a day (YYYYMMDD int), as index_builder.mce_index.flags_on."""
