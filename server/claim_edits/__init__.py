@@ -149,6 +149,8 @@ class ClaimEdits:
                     if not named.isdisjoint(category_set) or (own_named and categories.count(code[:3]) > 1):
                         need |= TABULAR
             if bits & _MCE_BITS and not need & MCE:
+                if bits & _DATED:  # flags that differ by date (sex flags end 2024-09-30): the day's
+                    bits = _bits_of(mce.flags("dx", code, day_int(day)))
                 if bits & anywhere or (bits & first_bits and code == principal):
                     need |= MCE
                 elif bits & _AGE and age_known:
@@ -169,12 +171,8 @@ class ClaimEdits:
             return _NOT_DX
         g = self.tabular.gate(release, code) if release is not None else None
         mce = self.mce
-        flags = mce.all_flags("dx", code) if mce is not None else frozenset()
-        bits = 0
-        for flag in flags:
-            bits |= _FLAG_BITS.get(flag, 0)
-        if flags & AGE_FLAGS:
-            bits |= _AGE
+        flags = mce.constant_flags("dx", code) if mce is not None else frozenset()
+        bits = _DATED if flags is None else _bits_of(flags)
         named, own_named = frozenset(), False
         if g is not None:
             named, own_named, cf, has_ua = g
@@ -187,7 +185,8 @@ class ClaimEdits:
 # Gate bits: what a code carries (on some date) that can make a claim edit fire.
 _SEX, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32
 _NAMES, _CF, _UA = 64, 128, 256
-_MCE_BITS = _SEX | _WRNGPROC | _UNSPECIFIED | _AGE | _FIRST_LISTED | _PRINCIPAL_ONLY
+_DATED = 512  # MCE flags that differ by date: read the day's
+_MCE_BITS = _SEX | _WRNGPROC | _UNSPECIFIED | _AGE | _FIRST_LISTED | _PRINCIPAL_ONLY | _DATED
 _TABULAR_BITS = _NAMES | _CF | _UA
 _FLAG_BITS = {"male": _SEX, "female": _SEX, "wrngproc": _WRNGPROC, "unspecified": _UNSPECIFIED}
 for _flag in FIRST_LISTED_FLAGS:
@@ -198,3 +197,10 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
 _NOT_DX = ("not ICD-10-CM",)
+
+
+def _bits_of(flags: frozenset[str]) -> int:
+    bits = _AGE if not flags.isdisjoint(AGE_FLAGS) else 0
+    for flag in flags:
+        bits |= _FLAG_BITS.get(flag, 0)
+    return bits
