@@ -54,9 +54,16 @@ class MceEdits:
         # Per code, its flagged rows; claims repeat codes on many different days.
         self._rows: dict[tuple[str, str], tuple[tuple[int, int, frozenset[str]], ...]] = {}
 
-    def has_rows(self, table: str, code: str) -> bool:
+    def constant_flags(self, table: str, code: str) -> frozenset[str] | None:
+        """The code's MCE flags when they are the same on every date of the tables (empty for
+        a code without flags); None when they differ by date."""
         self.flags(table, code, 0)
-        return bool(self._rows[(table, code)])
+        rows = self._rows[(table, code)]
+        if not rows:
+            return _NONE
+        if len(rows) == 1 and rows[0][0] <= self.first and rows[0][1] >= self.last:
+            return rows[0][2]
+        return None
 
     def flags(self, table: str, code: str, day: int) -> frozenset[str]:
         """The code's MCE flags on a day (YYYYMMDD int), as index_builder.mce_index.flags_on."""
