@@ -89,15 +89,7 @@ class EncodeCache:
     def words(self, text: str) -> list[str]:
         out = self._words.get(text)
         if out is None:
-            if _PART_SEP in text:
-                # An NDC package reads "product summary — package"; its product's half is
-                # shared with the product's other packages. The separator is no part of a
-                # word, so the words of the whole are those of its parts.
-                out = []
-                for part in text.split(_PART_SEP):
-                    out += self.words(part)
-            else:
-                out = self._words[text] = words(text)
+            out = self._words[text] = words(text)
         return out
 
     def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
@@ -115,7 +107,6 @@ class EncodeCache:
         return out
 
 
-_PART_SEP = " — "
 # zlib level for compact releases: 6 (the default) costs twice the time of 1 for ~10% less.
 _ZLEVEL = 6
 

@@ -296,7 +296,7 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             product = products.get(row["PRODUCTID"])
             if product is None:
                 problems.orphans += 1
-            else:
+            elif product.key not in used:  # about two packages per product
                 used[product.key] = _pack(product.fields)
             excluded = (row.get("NDC_EXCLUDE_FLAG") or "E") if excluded_file else None
             records[key] = _package(row, key, product, excluded, problems)
