@@ -225,10 +225,6 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-# The files releases of one family share (linked, not copied): all but flags, meta, manifest.
-SHARED_FILES = (layout.CODES, layout.RECORDS_IDX, layout.RECORDS_BIN, layout.RANK, layout.WORDS, layout.POSTINGS_IDX, layout.POSTINGS_BIN)
-
-
 def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | None = None, progress=None) -> list[Path]:
     """Several releases of one set that share most records (the fiscal years of the embedded
     defaults): the codes, records and word index of their union are written once and
@@ -257,7 +253,9 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     out = []
     try:
         trie, _, _ = _write_codes(base, union, results[-1], cache)
-        shared = sorted(p.name for p in base.iterdir())  # SHARED_FILES, or their compact twins
+        # The files releases of one family share (linked, not copied): what _write_codes wrote
+        # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
+        shared = sorted(p.name for p in base.iterdir())
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
         kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
         for result, recs in zip(results, members):
