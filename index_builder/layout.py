@@ -13,6 +13,14 @@ One folder per code set and release (``<root>/<set>/<release>/``) holds:
   1.4 million "column 1, column 2, indicator, dates" keys, found by prefix, no record files);
 - ``meta.json``: small per-release data (ICD-10-CM chapters and sections).
 
+A compact release (``ImportResult.compact``: the NDC directory, a quarter of a million
+near-identical package records) stores its record and side-store blobs as ``.zidx`` / ``.zbin``
+instead: zlib blocks of ``BLOCK_DOCS`` documents (neighbours in key order share most of their
+text), the index holding the document count, the block size and the block offsets; and its
+postings as ``postings.zidx`` / ``.zbin``: per word, zlib of the delta-coded id list, the first
+byte naming the array type of the deltas. Readers tell the two kinds apart by the file names
+the manifest lists.
+
 Arrays are native-endian; the manifest records the byte order so another machine refuses them
 clearly instead of reading nonsense.
 """
@@ -34,6 +42,12 @@ WORDS = "words.marisa"
 POSTINGS_IDX = "postings.idx"
 POSTINGS_BIN = "postings.bin"
 
+RECORDS_ZIDX = "records.zidx"
+RECORDS_ZBIN = "records.zbin"
+POSTINGS_ZIDX = "postings.zidx"
+POSTINGS_ZBIN = "postings.zbin"
+BLOCK_DOCS = 32  # documents per zlib block: ~7 KB of NDC records, ~30 µs to inflate
+
 FLAG_CODE = 1
 FLAG_HEADER = 2
 FLAG_MODIFIER = 4
@@ -45,6 +59,12 @@ RANK_TYPE = "H"  # uint16
 
 def aux_files(name: str) -> tuple[str, str, str]:
     return f"aux-{name}.marisa", f"aux-{name}.idx", f"aux-{name}.bin"
+
+
+def compact(name: str) -> str:
+    """The compact twin of a blob file name: records.bin -> records.zbin."""
+    stem, _, ext = name.rpartition(".")
+    return f"{stem}.z{ext}"
 
 
 def key_set_file(name: str) -> str:

@@ -157,6 +157,9 @@ class ImportResult:
     # Named key-only tries (layout.key_set_file): data too large for one record per key.
     key_sets: dict[str, Iterable[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Store records, side stores and postings zlib-compressed (layout.py): for large sets of
+    # repetitive records, where it cuts the index several-fold for a few µs per look-up.
+    compact: bool = False
 
 
 @dataclass

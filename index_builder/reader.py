@@ -7,10 +7,12 @@ import heapq
 import json
 import mmap
 import sys
+import zlib
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from .words import words
 
 _MISSING = object()
 _AUX_CACHE_SIZE = 256
+_DELTA_TYPES = ("B", "H", layout.OFFSET_TYPE)
 
 
 class IndexError(Exception):  # noqa: A001 - the index's own error, not the builtin
@@ -75,6 +78,48 @@ class _Blob:
     def damaged(self, i: int) -> IndexCorrupt:
         hint = f"; {self.hint}" if self.hint else ""
         return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){hint}", self.path.parent)
+
+
+class _ZBlob(_Blob):
+    """The compact form (layout.py): documents in zlib blocks; the last few blocks inflated
+    are kept, as neighbouring keys (one product's packages) are read together."""
+
+    def __init__(self, idx_path: Path, bin_path: Path, hint: str = ""):
+        super().__init__(idx_path, bin_path, hint)
+        head = self.offsets
+        n, step = (head[0], head[1]) if len(head) >= 3 else (0, 0)
+        if len(head) < 3 or step < 1 or len(head) - 3 != -(-n // step):
+            raise IndexCorrupt(f"{idx_path} is not a block index for {bin_path.name}")
+        self._n, self._step = n, step
+        self._blocks: dict[int, list[bytes]] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _block(self, b: int, i: int) -> list[bytes]:
+        docs = self._blocks.get(b)
+        if docs is None:
+            try:
+                docs = zlib.decompress(self.data[self.offsets[b + 2] : self.offsets[b + 3]]).split(b"\n")
+            except zlib.error:
+                raise self.damaged(i) from None
+            if len(docs) != min(self._step, self._n - b * self._step):
+                raise self.damaged(i)
+            if len(self._blocks) >= 8:
+                self._blocks.clear()
+            self._blocks[b] = docs
+        return docs
+
+    def get(self, i: int) -> memoryview:
+        b, k = divmod(i, self._step)
+        return memoryview(self._block(b, i)[k])
+
+
+def _blob(folder: Path, idx_name: str, bin_name: str, files: dict, hint: str) -> _Blob:
+    """The blob of that name, or its compact twin where the manifest lists that instead."""
+    if layout.compact(bin_name) in files:
+        return _ZBlob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), hint)
+    return _Blob(folder / idx_name, folder / bin_name, hint)
 
 
 def _map(path: Path) -> mmap.mmap | bytes:
@@ -127,7 +172,7 @@ class Release:
                 raise IndexCorrupt(f"{path} has {size} bytes, the manifest says {info['bytes']}")
         try:
             self._codes = _trie(self.path / layout.CODES)
-            self._records = _Blob(self.path / layout.RECORDS_IDX, self.path / layout.RECORDS_BIN, self._hint)
+            self._records = _blob(self.path, layout.RECORDS_IDX, layout.RECORDS_BIN, m.files, self._hint)
             self._flags = _map(self.path / layout.FLAGS)
             rank_map = _map(self.path / layout.RANK)
             self._rank = memoryview(rank_map).cast(layout.RANK_TYPE) if len(rank_map) else array(layout.RANK_TYPE)
@@ -226,10 +271,26 @@ class Release:
     # -- word search -----------------------------------------------------------------------
     @cached_property
     def _words(self) -> tuple[marisa_trie.Trie, _Blob]:
-        return _trie(self.path / layout.WORDS), _Blob(self.path / layout.POSTINGS_IDX, self.path / layout.POSTINGS_BIN, self._hint)
+        # Compact postings keep the plain blob layout; their lists are compressed one by one.
+        self._compact_postings = compact = layout.POSTINGS_ZBIN in self.manifest.files
+        idx, bin_ = (layout.POSTINGS_ZIDX, layout.POSTINGS_ZBIN) if compact else (layout.POSTINGS_IDX, layout.POSTINGS_BIN)
+        return _trie(self.path / layout.WORDS), _Blob(self.path / idx, self.path / bin_, self._hint)
 
-    def _postings(self, word_id: int) -> memoryview:
-        return self._words[1].get(word_id).cast(layout.OFFSET_TYPE)
+    def _postings(self, word_id: int) -> memoryview | list[int]:
+        blob = self._words[1]
+        raw = blob.get(word_id)
+        if not self._compact_postings:
+            return raw.cast(layout.OFFSET_TYPE)
+        try:  # type byte, then zlib of the deltas (writer._write_zpostings)
+            code = chr(raw[0])
+            if code not in _DELTA_TYPES:
+                raise ValueError(code)
+            ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
+        except (ValueError, IndexError, zlib.error):
+            raise blob.damaged(word_id) from None
+        if ids and ids[-1] >= len(self._codes):
+            raise blob.damaged(word_id)
+        return ids
 
     def search(self, query: str, limit: int = 20, flag_mask: int = 0xFF) -> list[Hit]:
         """Records whose words cover every query word (each a whole word or, from two
@@ -292,7 +353,7 @@ class Release:
             return cached
         if name not in self._aux:
             trie_name, idx_name, bin_name = layout.aux_files(name)
-            self._aux[name] = (_trie(self.path / trie_name), _Blob(self.path / idx_name, self.path / bin_name, self._hint))
+            self._aux[name] = (_trie(self.path / trie_name), _blob(self.path, idx_name, bin_name, self.manifest.files, self._hint))
         trie, blob = self._aux[name]
         i = trie.get(key)
         doc = None if i is None else blob.json(i)

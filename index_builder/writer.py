@@ -10,8 +10,10 @@ import os
 import secrets
 import shutil
 import sys
+import zlib
 from array import array
 from collections import defaultdict
+from operator import sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable
@@ -105,13 +107,16 @@ class EncodeCache:
         return out
 
 
+# zlib level for compact releases: 6 (the default) costs twice the time of 1 for ~10% less.
+_ZLEVEL = 6
+
 
 def _write_array(path: Path, values: array) -> None:
     with open(path, "wb") as fh:
         values.tofile(fh)
 
 
-def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any]) -> None:
+def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any], compact: bool = False) -> None:
     """A trie of keys plus, per trie id, one JSON document."""
     trie_name, idx_name, bin_name = names
     trie = marisa_trie.Trie(list(items), order=marisa_trie.LABEL_ORDER)
@@ -119,11 +124,38 @@ def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any
     for key, value in items.items():
         docs[trie.key_id(key)] = orjson.dumps(value)
     trie.save(str(folder / trie_name))
-    _write_blob(folder / idx_name, folder / bin_name, docs)
+    if compact:
+        _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), docs)
+    else:
+        _write_blob(folder / idx_name, folder / bin_name, docs)
 
 
 def _write_blob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
-    offsets = array(layout.OFFSET_TYPE, [0])
+    _write_blob_offsets(idx_path, bin_path, docs, [])
+
+
+def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
+    """Documents in zlib blocks of layout.BLOCK_DOCS, each block the documents joined by a
+    newline (compact JSON never holds a raw one). Index: count, block size, block offsets."""
+    step = layout.BLOCK_DOCS
+    blocks = [zlib.compress(b"\n".join(docs[k : k + step]), _ZLEVEL) for k in range(0, len(docs), step)]
+    _write_blob_offsets(idx_path, bin_path, blocks, [len(docs), step])
+
+
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[list[int]]) -> None:
+    """Per word, its sorted ids as deltas in the narrowest array type, zlib-compressed behind
+    one byte naming that type."""
+    out = []
+    for ids in lists:
+        deltas = [ids[0], *map(sub, ids[1:], ids[:-1])]
+        top = max(deltas)
+        code = "B" if top < 0x100 else "H" if top < 0x10000 else layout.OFFSET_TYPE
+        out.append(code.encode() + zlib.compress(array(code, deltas).tobytes(), _ZLEVEL))
+    _write_blob(idx_path, bin_path, out)
+
+
+def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int]) -> None:
+    offsets = array(layout.OFFSET_TYPE, head + [0])
     with open(bin_path, "wb") as fh:
         pos = 0
         for doc in docs:
@@ -193,10 +225,6 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-# The files releases of one family share (linked, not copied): all but flags, meta, manifest.
-SHARED_FILES = (layout.CODES, layout.RECORDS_IDX, layout.RECORDS_BIN, layout.RANK, layout.WORDS, layout.POSTINGS_IDX, layout.POSTINGS_BIN)
-
-
 def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | None = None, progress=None) -> list[Path]:
     """Several releases of one set that share most records (the fiscal years of the embedded
     defaults): the codes, records and word index of their union are written once and
@@ -225,14 +253,17 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     out = []
     try:
         trie, _, _ = _write_codes(base, union, results[-1], cache)
-        hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in SHARED_FILES}
+        # The files releases of one family share (linked, not copied): what _write_codes wrote
+        # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
+        shared = sorted(p.name for p in base.iterdir())
+        hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
         kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
         for result, recs in zip(results, members):
             if not layout.valid_release_label(result.release):
                 raise IndexWriteError(f"release label {result.release!r} is not usable as a folder name")
             tmp = _building_folder(set_dir, result.release)
             try:
-                for name in SHARED_FILES:
+                for name in shared:
                     _link(base / name, tmp / name)
                 flags = bytearray(len(trie))
                 counts = {"records": 0, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
@@ -356,22 +387,32 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
             postings[w].append(i)
 
     trie.save(str(folder / layout.CODES))
-    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
+    if result.compact:
+        _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, docs)
+    else:
+        _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
     _write_array(folder / layout.RANK, rank)
 
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
-    lists: list[bytes] = [b""] * len(word_trie)
-    for w, ids in postings.items():
-        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
     word_trie.save(str(folder / layout.WORDS))
-    _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
+    if result.compact:
+        id_lists: list[list[int]] = [[]] * len(word_trie)
+        for w, ids in postings.items():
+            ids.sort()
+            id_lists[word_trie.key_id(w)] = ids
+        _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
+    else:
+        lists: list[bytes] = [b""] * len(word_trie)
+        for w, ids in postings.items():
+            lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
+        _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
 
     return trie, flags, counts
 
 
 def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
     for name, items in result.aux.items():
-        _write_keyed(folder, layout.aux_files(name), items)
+        _write_keyed(folder, layout.aux_files(name), items, result.compact)
     for name, keys in result.key_sets.items():
         key_trie = marisa_trie.Trie(keys)
         key_trie.save(str(folder / layout.key_set_file(name)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from array import array
 
 import pytest
 
@@ -183,3 +184,57 @@ def test_release_for_a_date(tmp_path):
     assert pick(d(2027, 1, 1)) == ("FY2026-Apr", False)  # nothing in force: nearest older answers
     assert pick(d(2020, 1, 1)) == ("FY2025", False)  # before everything: the oldest answers
     assert store.release_for("hcpcs", d(2026, 1, 1)) is None
+
+
+# -- compact releases (zlib blocks; the NDC directory) -----------------------------------------
+def compact_result(n: int = 100, **kw) -> ImportResult:
+    """More records than one zlib block holds, so look-ups cross blocks."""
+    records = RECORDS + [CodeRecord(f"N{i:04d}", f"Package {i} of product {i // 3} tablet", detail={"product": f"{i // 3:05x}"}) for i in range(n)]
+    products = {f"{p:05x}": ["id", f"product {p}"] for p in range(n // 3 + 1)}
+    out = result(records, aux={"products": products}, **kw)
+    out.compact = True
+    return out
+
+
+def test_a_compact_release_answers_as_a_plain_one(tmp_path):
+    plain = Release(write_release(tmp_path / "plain", result(compact_result().records, aux=compact_result().aux)))
+    compact = Release(write_release(tmp_path / "compact", compact_result()))
+    files = set(compact.manifest.files)
+    assert {layout.RECORDS_ZBIN, layout.POSTINGS_ZBIN, "aux-products.zbin"} <= files
+    assert not files & {layout.RECORDS_BIN, layout.POSTINGS_BIN, "aux-products.bin"}
+    assert len(compact) == len(plain) == len(RECORDS) + 100
+    for key in plain.keys():
+        assert compact.get(key) == plain.get(key), key
+        assert compact.flags(key) == plain.flags(key)
+    for query in ("diabetes ketoacidosis", "package", "tablet 7", "product 33", "diab keto", "zebra"):
+        assert compact.search(query, limit=500) == plain.search(query, limit=500), query
+    assert [r.code for r in compact.records("N00", limit=5)] == [r.code for r in plain.records("N00", limit=5)]
+    for key in ("00000", "00021", "00033", "zzzzz"):
+        assert compact.aux("products", key) == plain.aux("products", key)
+    assert compact.verify() == []
+
+
+@pytest.mark.parametrize("name", [layout.RECORDS_ZBIN, layout.POSTINGS_ZBIN])
+def test_a_damaged_compact_release_names_the_file(tmp_path, name):
+    folder = write_release(tmp_path, compact_result())
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    for i in range(3, len(data), 7):  # same size: only reading finds it
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    rel = Release(folder)
+    with pytest.raises(IndexCorrupt, match=f"{path} is damaged"):
+        for key in list(rel.keys()):
+            rel.get(key)
+        rel.search("package tablet")
+        rel.search("diabetes")
+
+
+def test_a_compact_block_index_that_does_not_fit_is_refused(tmp_path):
+    folder = write_release(tmp_path, compact_result())
+    idx = folder / layout.RECORDS_ZIDX
+    head = array(layout.OFFSET_TYPE, idx.read_bytes())
+    head[0] = 1000  # a document count the blocks cannot hold
+    idx.write_bytes(head.tobytes())
+    with pytest.raises(IndexCorrupt, match="records.zidx is not a block index"):
+        Release(folder)

@@ -272,7 +272,9 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
         if name in files:
             for row in _rows(files[name], ("PRODUCTID",), problems):
                 if row["PRODUCTID"] not in products:
-                    products[row["PRODUCTID"]] = _product(row, format(len(products), "x"), problems)
+                    # Fixed width, so key order (the side store's order) is file order and
+                    # one zlib block holds one labeler's neighbouring products.
+                    products[row["PRODUCTID"]] = _product(row, format(len(products), "05x"), problems)
 
     records: dict[str, CodeRecord] = {}
     used: dict[str, Any] = {}
@@ -294,7 +296,7 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             product = products.get(row["PRODUCTID"])
             if product is None:
                 problems.orphans += 1
-            else:
+            elif product.key not in used:  # about two packages per product
                 used[product.key] = _pack(product.fields)
             excluded = (row.get("NDC_EXCLUDE_FLAG") or "E") if excluded_file else None
             records[key] = _package(row, key, product, excluded, problems)
@@ -324,6 +326,7 @@ def embedded_default() -> ImportResult:
         records=records,
         aux={AUX: products},
         warnings=warnings,
+        compact=True,
     )
 
 
@@ -358,6 +361,7 @@ def from_path(path: Path, *, release: str | None = None, effective: dt.date | No
         records=records,
         aux={AUX: products},
         warnings=warnings,
+        compact=True,
     )
 
 
