@@ -140,6 +140,17 @@ def test_patient_references_resolve_contained_bundle_and_full_url():
     assert reader.read(text_of(absolute)).resources[0].patient is not None
     missing = bundle(eob(dx=[(1, "E11.9", None)], patient="Patient/elsewhere"), patient("p1"))
     assert reader.read(text_of(missing)).resources[0].patient is None
+    ndjson = "\n".join(json.dumps(r) for r in (eob(dx=[(1, "E11.9", None)], patient="Patient/p9"), patient("p9", "2020-06-01", "female")))
+    assert reader.read(ndjson).resources[0].patient == reader.Patient(dt.date(2020, 6, 1), "F")
+
+
+def test_institutional_without_setting_is_like_an_837i_without_type_of_bill():
+    (res,) = reader.read(text_of(eob(dx=[(1, "E11.9", None)], kind="institutional"))).resources
+    assert from_fhir(res, dt.date(2026, 1, 1)).inpatient and claim_from_fhir(res).bill_type == ""
+    untyped = eob(dx=[(1, "E11.9", None)])
+    del untyped["type"]
+    (res,) = reader.read(text_of(untyped)).resources
+    assert from_fhir(res, dt.date(2026, 1, 1)).kind == "" and claim_from_fhir(res).form == ""
 
 
 # -- tabular and MCE edits ----------------------------------------------------------------------
