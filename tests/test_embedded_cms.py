@@ -15,19 +15,13 @@ from medcode.index_builder.lookup import Status, resolve
 from medcode.server import cli
 from medcode.server.analysis import analyse
 from medcode.server.describe import describe
-from medcode.server.findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE
 from official_layouts import claim_837p
 
 d = dt.date
 
 
-# The tabular edits across a claim's codes (I42.0 listed first: "code first O99.4") are
-# test_claim_edits' subject; here the code's own validity is.
-TABULAR_EDITS = frozenset({CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE})
-
-
 def findings(default_store, claims, code: str):
-    return [f for f in analyse(claim_837p(claims), default_store).findings if f.code == code and f.rule not in TABULAR_EDITS]
+    return [f for f in analyse(claim_837p(claims), default_store).findings if f.code == code]
 
 
 def test_each_fiscal_year_is_a_release_dated_by_the_cms_tables(default_store):
