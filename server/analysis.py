@@ -94,6 +94,8 @@ class DocumentChecker:
             from .fhir.rules import FhirRules
 
             self._fhir_rules = FhirRules(self.verdicts, self.today)
+            self._fhir_rules.claim_edits = self.rules.claim_edits  # the same edits as X12's claims
+            self._fhir_rules.claim_layer = self.claim_layer
         return self._fhir_rules
 
     def _undated_day(self, options: kinds.Options) -> None:

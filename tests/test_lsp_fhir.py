@@ -165,3 +165,20 @@ async def test_malformed_json_is_a_diagnostic(lsp: Session):
     diags = await lsp.diagnostics(uri)
     assert [(d.code, d.severity, d.range.start.line) for d in diags] == [("fhir-structure", ERROR, 5)]
     lsp.close(uri)
+
+
+async def test_claim_edits_on_an_eob_at_exact_positions(lsp: Session):
+    """The claim edits of X12 on an EOB: an age conflict with its contained Patient and an
+    Excludes1 pair, at the codes' positions."""
+    from test_fhir_claim_edits import eob, patient, text_of
+
+    text = text_of(eob(dx=[(1, "E11.9", None), (2, "A48.51", None), (3, "O24.419", None)], contained=[patient("pt", "1990-01-01")], patient="#pt"))
+    uri = "file:///tmp/e2e/fhir/eob-edits.json"
+    lsp.open(uri, text, "json")
+    diags = await lsp.diagnostics(uri)
+    edits = {k for k in keyed(diags) if k[0] in ("age-conflict", "excludes1")}
+    assert edits == {
+        ("age-conflict", *where(text, "A48.51", lsp.encoding), ERROR),
+        ("excludes1", *where(text, "O24.419", lsp.encoding), WARNING),
+    }
+    lsp.close(uri)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS_RE, compact
+from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS, ICD10PCS_RE, compact
 
 PRINCIPAL = "principal"
 ADMITTING = "admitting"
@@ -118,3 +118,35 @@ def from_x12(claim, groups, today: dt.date) -> ClaimInput:
                 if role is not None and ICD10PCS_RE.match(t[1]):
                     out.procedures.append(CodeAt(t[1], t[2], role, t[4]))
     return out
+
+
+def from_fhir(res, today: dt.date) -> ClaimInput:
+    """A FHIR Claim / ExplanationOfBenefit (fhir.reader.ClaimResource): each diagnosis[] by
+    its ICD-10-CM coding, the principal first (type `principal`, else sequence 1), then the
+    others in sequence order; the ICD-10-PCS procedures; the patient when one is resolved."""
+    kind = res.x12_kind
+    day = res.until or res.date or next((i.date for i in res.items if i.date), None) or today
+    patient = res.patient
+    out = ClaimInput(kind, day, birth=patient.birth if patient else None, sex=patient.sex if patient else "", bill_type=res.bill_type)
+    entries = [e for e in res.entries if _icd10cm(e.codes) is not None]
+    typed = any(e.role == PRINCIPAL for e in res.entries)
+    ordered = sorted(entries, key=lambda e: (e.sequence is None, e.sequence or 0))
+    coded = []
+    for e in ordered:
+        role = e.role or OTHER
+        if not typed and e.sequence == 1 and e.role is None:
+            role = PRINCIPAL
+        slot = _icd10cm(e.codes)
+        coded.append((0 if role == PRINCIPAL else 1, CodeAt(compact(slot.text), slot.start, role, length=len(slot.text))))
+    out.diagnoses = [c for _, c in sorted(coded, key=lambda t: t[0])]
+    for p in sorted(res.procedure_entries, key=lambda p: (p.sequence is None, p.sequence or 0)):
+        slot = next((sl for sl in p.codes if sl.expects == ICD10PCS and ICD10PCS_RE.match(compact(sl.text))), None)
+        if slot is not None:
+            role = PROCEDURE_PRINCIPAL if not out.procedures else PROCEDURE_OTHER
+            out.procedures.append(CodeAt(compact(slot.text), slot.start, role, length=len(slot.text)))
+    return out
+
+
+def _icd10cm(slots):
+    """The diagnosis' well-formed ICD-10-CM coding (other rules report the rest)."""
+    return next((sl for sl in slots if sl.expects == ICD10CM and ICD10CM_RE.match(compact(sl.text))), None)

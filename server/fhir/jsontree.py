@@ -74,7 +74,8 @@ class Member:
 
 def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None) -> Node:
     """The single JSON value of text[start:end] (surrounding white space allowed). With `keep`,
-    the values of other keys are validated but not built (kind SKIPPED)."""
+    the values of other keys are validated but not built (kind SKIPPED: `value` holds them as
+    the json module decodes them, without positions)."""
     end = len(text) if end is None else end
     walk = _Walk(text, keep)
     try:
@@ -152,7 +153,7 @@ class _Walk:
                     value, vend = _SCAN(s, i)
                 except StopIteration:
                     raise Malformed(i, "Expecting value") from None
-                child = Node(SKIPPED, i, vend)
+                child = Node(SKIPPED, i, vend, value)  # decoded anyway: kept for readers that need no positions
             else:
                 child = self.value(i)
             members[key] = Member(key_start, kend - 1, child)  # a repeated key: the last wins

@@ -20,15 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import reading as r
 from ..findings import FHIR_STRUCTURE, Finding, Severity
 from ..reading import Header, Reading
 from ..x12.slots import POINTER, Slot
 from . import jsontree as jt
-from .systems import SYSTEMS, expects_at
+from .systems import CLAIM_TYPES, DIAGNOSIS_TYPES, INPATIENT, INSTITUTIONAL, ORAL, OUTPATIENT, PROFESSIONAL, SYSTEMS, TYPE_OF_BILL_CATEGORY, TYPE_OF_BILL_URI, expects_at
 
-CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
+CLAIM_RESOURCES = ("Claim", "ExplanationOfBenefit")
 _RECOGNISE = re.compile(r'"resourceType"\s*:\s*"(?:Claim|ExplanationOfBenefit)"')
 # The keys the places above go through; every other subtree (narrative, extensions,
 # adjudications: most of a Blue Button EOB) is validated by the C scanner and never built.
@@ -37,7 +38,11 @@ KEEP = frozenset({
     "diagnosisCodeableConcept", "packageCode", "procedure", "date", "procedureCodeableConcept", "supportingInfo",
     "code", "item", "servicedDate", "servicedPeriod", "diagnosisSequence", "productOrService", "modifier", "revenue",
     "detail", "subDetail", "coding", "system", "display",
+    "end",
 })
+# What the claim edits read without positions (claim type, patient, diagnosis roles, units...)
+# comes from the values of skipped members (jsontree.SKIPPED): building them as trees made the read
+# of Blue Button EOBs about 40% slower.
 _LINES = re.compile(r"[^\n]+")
 
 
@@ -57,6 +62,40 @@ class Service:
     resource: ClaimResource | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """What the claim edits need of a Patient resource."""
+
+    birth: dt.date | None  # birthDate (a partial date gives None)
+    sex: str  # "M", "F", else "" (gender other / unknown / absent)
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    """One diagnosis[] element: its sequence, the role its `type` gives, its codes."""
+
+    sequence: int | None
+    role: str | None  # claim_edits.inputs role from diagnosis[].type; None when untyped
+    codes: list[Slot]
+
+
+@dataclass(slots=True)
+class Procedure:
+    sequence: int | None
+    codes: list[Slot]
+
+
+@dataclass(slots=True)
+class Item:
+    """One item[] line, for the NCCI edits."""
+
+    number: str  # item.sequence as written, else its position from 1
+    codes: list[Slot]  # productOrService codings
+    modifiers: list[Slot]
+    units: float | None  # quantity.value
+    date: dt.date | None  # servicedDate / servicedPeriod.start, else the resource's date
+
+
 @dataclass
 class ClaimResource:
     """One Claim or ExplanationOfBenefit: its codes grouped for claim-level edits."""
@@ -66,6 +105,16 @@ class ClaimResource:
     start: int
     end: int
     date: dt.date | None  # billablePeriod.start
+    until: dt.date | None = None  # billablePeriod.end
+    claim_type: str = ""  # systems.CLAIM_TYPES: institutional, professional, oral, ...
+    setting: str = ""  # inpatient / outpatient, from type or subType, when they say
+    type_of_bill: str = ""  # NUBC type of bill (supportingInfo typeofbill), as written
+    patient_ref: str | None = None  # patient.reference
+    patient: Patient | None = None  # resolved after the whole document is read
+    contained: dict[str, Patient] = field(default_factory=dict)  # "#id" -> a contained Patient
+    entries: list[Diagnosis] = field(default_factory=list)
+    procedure_entries: list[Procedure] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
     sequences: dict[int, int] = field(default_factory=dict)  # diagnosis.sequence -> its offset
     diagnoses: list[Slot] = field(default_factory=list)
     procedures: list[Slot] = field(default_factory=list)
@@ -74,6 +123,24 @@ class ClaimResource:
     pointers: list[Slot] = field(default_factory=list)
 
     by_sequence: dict[int, Slot] = field(default_factory=dict)  # diagnosis.sequence -> its first code
+
+    @property
+    def x12_kind(self) -> str:
+        """The 837 this resource is like: "I" institutional, "P" professional, "D" oral, else ""."""
+        return _X12_KINDS.get(self.claim_type, "")
+
+    @property
+    def bill_type(self) -> str:
+        """The facility type code, the first two digits of the type of bill (X12's CLM05-1:
+        "11" hospital inpatient, "13" hospital outpatient). NUBC writes the type of bill with a
+        leading 0 ("0111"). Without one, a setting the type or subType names stands for the
+        hospital's ("11", "13"): the inpatient / outpatient edits are the same for all its kinds."""
+        tob = self.type_of_bill
+        if len(tob) == 4 and tob.startswith("0"):
+            tob = tob[1:]
+        if len(tob) >= 2:
+            return tob[:2]
+        return {INPATIENT: "11", OUTPATIENT: "13"}.get(self.setting, "") if self.x12_kind == "I" else ""
 
     @property
     def slots(self) -> list[Slot]:
@@ -93,6 +160,25 @@ class ClaimResource:
 class FhirReading(Reading):
     resources: list[ClaimResource] = field(default_factory=list)
     ndjson: bool = False
+    # Patients of the document (Bundle entries, NDJSON lines) by "Patient/id" and fullUrl.
+    patients: dict[str, Patient] = field(default_factory=dict)
+
+    def resolve_patients(self) -> None:
+        for res in self.resources:
+            res.patient = self.patient_for(res)
+
+    def patient_for(self, res: ClaimResource) -> Patient | None:
+        ref = (res.patient_ref or "").strip()
+        if not ref:
+            return None
+        if ref.startswith("#"):
+            return res.contained.get(ref)
+        found = self.patients.get(ref)
+        if found is None and "Patient/" in ref:
+            # An absolute or versioned reference: ".../Patient/p1/_history/2" is Patient/p1.
+            tail = ref[ref.rindex("Patient/") :].split("/")
+            found = self.patients.get("/".join(tail[:2]))
+        return found
 
 
 def looks_like_fhir_claims(text: str) -> bool:
@@ -128,6 +214,7 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
                 out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
                 continue
             _Reader(text, out).visit(root)
+    out.resolve_patients()
     out.slots.sort(key=lambda s: s.start)
     out.headers.sort(key=lambda h: h.start)
     out.problems.sort(key=lambda f: f.start)
@@ -176,19 +263,29 @@ class _Reader:
             for entry in node.each("entry"):
                 if entry.kind == jt.OBJECT and (res := entry.get("resource")) is not None:
                     self.visit(res)
-        elif kind in CLAIM_TYPES:
+                    url = _plain(entry.get("fullUrl"))
+                    if isinstance(url, str) and res.kind == jt.OBJECT and res.text("resourceType") == "Patient":
+                        self.out.patients[url.strip()] = _patient(_plain(res.get("birthDate")), _plain(res.get("gender")))
+        elif kind in CLAIM_RESOURCES:
             self.resource(node, kind)
+        elif kind == "Patient" and (pid := node.text("id")):
+            self.out.patients.setdefault(f"Patient/{pid.strip()}", _patient(_plain(node.get("birthDate")), _plain(node.get("gender"))))
 
     # -- one Claim / ExplanationOfBenefit ---------------------------------------------------
     def resource(self, node: jt.Node, kind: str) -> None:
         period = node.get("billablePeriod")
         res = ClaimResource(kind, node.text("id"), node.start, node.end, fhir_date(period.get("start")) if period is not None and period.kind == jt.OBJECT else None)
+        if period is not None and period.kind == jt.OBJECT:
+            res.until = fhir_date(period.get("end"))
         self.out.resources.append(res)
+        self.claim_facts(node, res)
         whole = Service(res.date, res)
         for i, dx in enumerate(node.each("diagnosis")):
             if dx.kind != jt.OBJECT:
                 continue
             seq = dx.get("sequence")
+            entry = Diagnosis(_int(seq), _diagnosis_role(dx), [])
+            res.entries.append(entry)
             if seq is not None and isinstance(seq.value, int) and not isinstance(seq.value, bool):
                 if seq.value in res.sequences:
                     self.out.problems.append(Finding(
@@ -199,6 +296,7 @@ class _Reader:
                     res.sequences[seq.value] = seq.start
             before = len(res.diagnoses)
             self.codings(dx.get("diagnosisCodeableConcept"), f"diagnosis[{i}].diagnosisCodeableConcept", "diagnosis", whole, res.diagnoses)
+            entry.codes = res.diagnoses[before:]
             if seq is not None and isinstance(seq.value, int) and len(res.diagnoses) > before:
                 res.by_sequence.setdefault(seq.value, res.diagnoses[before])
             self.codings(dx.get("packageCode"), f"diagnosis[{i}].packageCode", "package", whole, res.other)
@@ -207,19 +305,53 @@ class _Reader:
                 continue
             day = fhir_date(px.get("date"))
             at = Service(day, res) if day else whole
+            before = len(res.procedures)
             self.codings(px.get("procedureCodeableConcept"), f"procedure[{i}].procedureCodeableConcept", "procedure", at, res.procedures)
+            res.procedure_entries.append(Procedure(_int(px.get("sequence")), res.procedures[before:]))
         for i, info in enumerate(node.each("supportingInfo")):
             if info.kind == jt.OBJECT:
                 self.codings(info.get("code"), f"supportingInfo[{i}].code", "supportingInfo", whole, res.other)
         for i, item in enumerate(node.each("item")):
             if item.kind == jt.OBJECT:
-                self.item(item, f"item[{i}]", res, whole)
+                self.item(item, f"item[{i}]", res, whole, i)
 
-    def item(self, item: jt.Node, path: str, res: ClaimResource, whole: Service) -> None:
+    def claim_facts(self, node: jt.Node, res: ClaimResource) -> None:
+        """Claim type and setting (type, subType), type of bill, the patient reference and
+        contained Patients: what the claim edits need beyond the codes."""
+        for system, code in (*_plain_codings(_plain(node.get("type"))), *_plain_codings(_plain(node.get("subType")))):
+            kind, setting = CLAIM_TYPES.get((system, code), ("", ""))
+            res.claim_type = res.claim_type or kind
+            res.setting = res.setting or setting
+        for info in node.each("supportingInfo"):
+            if info.kind != jt.OBJECT:
+                continue
+            category = {code for _, code in _plain_codings(_plain(info.get("category")))}
+            for system, code, _ in _codings(info.get("code")):
+                if (system == TYPE_OF_BILL_URI or TYPE_OF_BILL_CATEGORY in category) and code.isdigit() and not res.type_of_bill:
+                    res.type_of_bill = code
+        patient = _plain(node.get("patient"))
+        if isinstance(patient, dict) and isinstance(patient.get("reference"), str):
+            res.patient_ref = patient["reference"]
+        contained = _plain(node.get("contained"))
+        for inner in contained if isinstance(contained, list) else ():
+            if isinstance(inner, dict) and inner.get("resourceType") == "Patient" and isinstance(pid := inner.get("id"), str):
+                res.contained[f"#{pid.strip()}"] = _patient(inner.get("birthDate"), inner.get("gender"))
+
+    def item(self, item: jt.Node, path: str, res: ClaimResource, whole: Service, position: int = 0) -> None:
         period = item.get("servicedPeriod")
         day = fhir_date(item.get("servicedDate")) or (fhir_date(period.get("start")) if period is not None and period.kind == jt.OBJECT else None)
         at = Service(day, res) if day else whole
+        before = len(res.services)
         self.line(item, path, res, at)
+        seq = item.get("sequence")
+        number = self.s[seq.start : seq.end].strip('"') if seq is not None and seq.kind in (jt.OTHER, jt.STRING) else str(position + 1)
+        quantity = _plain(item.get("quantity"))
+        value = quantity.get("value") if isinstance(quantity, dict) else None
+        units = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        own = res.services[before:]  # this line's own codes (not its detail[] lines')
+        codes = [sl for sl in own if sl.place.startswith(f"{path}.productOrService")]
+        mods = [sl for sl in own if sl.place.startswith(f"{path}.modifier[")]
+        res.items.append(Item(number, codes, mods, units, at.date))
         for k, ptr in enumerate(item.each("diagnosisSequence")):
             text = self.s[ptr.content_start : ptr.end - (1 if ptr.kind == jt.STRING else 0)]
             if ptr.kind in (jt.OTHER, jt.STRING) and text.strip():
@@ -272,6 +404,60 @@ class _Reader:
             )
             into.append(slot)
             self.out.slots.append(slot)
+
+
+def _codings(concept: jt.Node | None):
+    """(system, code, node) of each Coding of a CodeableConcept, stripped; others skipped."""
+    if concept is None or concept.kind != jt.OBJECT:
+        return
+    for coding in concept.each("coding"):
+        if coding.kind == jt.OBJECT:
+            system, code = coding.text("system"), coding.text("code")
+            if system and code:
+                yield system.strip(), code.strip(), coding
+
+
+def _plain(node: jt.Node | None) -> Any:
+    """A member's value as the json module decodes it (skipped subtrees and scalars)."""
+    return None if node is None or node.kind in (jt.OBJECT, jt.ARRAY) else node.value
+
+
+def _plain_codings(concept: Any):
+    """(system, code) of each Coding of a decoded CodeableConcept (or a list of them)."""
+    for c in concept if isinstance(concept, list) else (concept,):
+        codings = c.get("coding") if isinstance(c, dict) else None
+        for coding in codings if isinstance(codings, list) else ():
+            if isinstance(coding, dict) and isinstance(system := coding.get("system"), str) and isinstance(code := coding.get("code"), str):
+                yield system.strip(), code.strip()
+
+
+def _int(node: jt.Node | None) -> int | None:
+    if node is None or not isinstance(node.value, int) or isinstance(node.value, bool):
+        return None
+    return node.value
+
+
+def _diagnosis_role(dx: jt.Node) -> str | None:
+    """The role diagnosis[].type gives (any system's code: the words are the same)."""
+    roles = [DIAGNOSIS_TYPES.get(code) for _, code in _plain_codings(_plain(dx.get("type")))]
+    roles = [r for r in roles if r]
+    return min(roles, key=_ROLE_ORDER.index) if roles else None
+
+
+_ROLE_ORDER = [*dict.fromkeys(DIAGNOSIS_TYPES.values())]  # principal outranks admitting, ...
+
+_SEX = {"male": "M", "female": "F"}
+_X12_KINDS = {INSTITUTIONAL: "I", PROFESSIONAL: "P", ORAL: "D"}
+
+
+def _patient(birth: Any, gender: Any) -> Patient:
+    day = None
+    if isinstance(birth, str) and len(birth) >= 10:  # a partial date (YYYY, YYYY-MM) gives no age
+        try:
+            day = dt.date.fromisoformat(birth[:10])
+        except ValueError:
+            day = None
+    return Patient(day, _SEX.get(gender.strip() if isinstance(gender, str) else "", ""))
 
 
 _PLACE_WORDS = {

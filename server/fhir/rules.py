@@ -27,6 +27,8 @@ from medcode.index_builder.codesets import (
 )
 
 from .. import reading as r
+from ..claim_edits.inputs import from_fhir
+from ..claims.fhir import claim_from_fhir
 from ..code_rules import ICD10_START, Result, a_an
 from ..document_rules import DocumentRules
 from ..findings import BAD_FORMAT, DISPLAY_MISMATCH, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, Finding, Fix
@@ -40,9 +42,12 @@ _WORDS = re.compile(r"[^0-9a-z]+")
 
 
 class FhirRules(DocumentRules):
+    claim_layer = None  # claims.rules.ClaimLayer: NCCI edits across item[] lines (set by the checker)
+
     def check(self, reading: FhirReading, displays: bool = False) -> Result:  # type: ignore[override]
         out = Result()
         for res in reading.resources:
+            self._claim_edits(res, out)
             sequences = frozenset(res.sequences)
             for slot in res.slots:
                 if not slot.text:
@@ -55,6 +60,17 @@ class FhirRules(DocumentRules):
                 if displays and isinstance(slot, CodingSlot) and slot.display is not None:
                     self._display(slot, day, out)
         return out
+
+    def _claim_edits(self, res: ClaimResource, out: Result) -> None:
+        """The edits across one resource's codes, as on an 837: tabular and MCE edits over its
+        diagnoses and procedures, NCCI edits over its item[] lines. Offsets are the codes'."""
+        if self.claim_edits is not None and (res.diagnoses or res.procedures):
+            # No body: the code-first swap of X12 would leave each Coding's display behind.
+            out.findings.extend(self.claim_edits.check(from_fhir(res, self.today)))
+        if self.claim_layer is not None and res.items:
+            claim = claim_from_fhir(res)
+            if claim.lines:
+                self.claim_layer.check(claim, out)
 
     # -- FHIR's own places -----------------------------------------------------------------
     def pointer(self, slot: Slot, day: dt.date, res: ClaimResource, out: Result) -> None:

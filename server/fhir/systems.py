@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
 
 from .. import reading as r
+from ..claim_edits.inputs import ADMITTING, EXTERNAL, PRINCIPAL, REASON
 from ..x12.vocabulary import ICD9_DX, ICD9_PROC, MODIFIER
 
 ICD9 = "icd9"  # ICD-9-CM: diagnosis or procedure, by the place
@@ -78,3 +79,50 @@ def expects_at(system: str | None, place: str) -> str | None:
     if place == "modifier" and known.expects in (CPT, HCPCS, r.PROCEDURE_ANY):
         return MODIFIER
     return known.expects
+
+
+# -- what kind of claim a resource is (the claim edits: MCE, NCCI) ------------------------------
+# `type`: HL7 claim-type (required on Claim and ExplanationOfBenefit in R4), and Blue Button
+# 2.0's eob-type, which also says inpatient / outpatient. `subType`: CARIN's
+# C4BBInstitutionalClaimSubType. Type of bill: CARIN's supportingInfo slice `typeofbill`
+# (category C4BBSupportingInfoType), coded in NUBC's TypeOfBill system.
+CLAIM_TYPE_URI = "http://terminology.hl7.org/CodeSystem/claim-type"
+BLUE_BUTTON_EOB_TYPE_URI = "https://bluebutton.cms.gov/resources/codesystem/eob-type"
+CARIN_SUBTYPE_URI = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBInstitutionalClaimSubType"
+TYPE_OF_BILL_URI = "https://www.nubc.org/CodeSystem/TypeOfBill"
+TYPE_OF_BILL_CATEGORY = "typeofbill"
+
+INSTITUTIONAL, PROFESSIONAL, ORAL = "institutional", "professional", "oral"
+INPATIENT, OUTPATIENT = "inpatient", "outpatient"
+# code -> (claim type, setting); the setting is "" when the code does not say.
+CLAIM_TYPES: dict[tuple[str, str], tuple[str, str]] = {
+    (CLAIM_TYPE_URI, "institutional"): (INSTITUTIONAL, ""),
+    (CLAIM_TYPE_URI, "professional"): (PROFESSIONAL, ""),
+    (CLAIM_TYPE_URI, "oral"): (ORAL, ""),
+    (CLAIM_TYPE_URI, "pharmacy"): ("pharmacy", ""),
+    (CLAIM_TYPE_URI, "vision"): ("vision", ""),
+    (BLUE_BUTTON_EOB_TYPE_URI, "CARRIER"): (PROFESSIONAL, ""),
+    (BLUE_BUTTON_EOB_TYPE_URI, "DME"): (PROFESSIONAL, ""),
+    (BLUE_BUTTON_EOB_TYPE_URI, "INPATIENT"): (INSTITUTIONAL, INPATIENT),
+    (BLUE_BUTTON_EOB_TYPE_URI, "OUTPATIENT"): (INSTITUTIONAL, OUTPATIENT),
+    (BLUE_BUTTON_EOB_TYPE_URI, "SNF"): (INSTITUTIONAL, INPATIENT),
+    (BLUE_BUTTON_EOB_TYPE_URI, "HHA"): (INSTITUTIONAL, ""),
+    (BLUE_BUTTON_EOB_TYPE_URI, "HOSPICE"): (INSTITUTIONAL, ""),
+    (BLUE_BUTTON_EOB_TYPE_URI, "PDE"): ("pharmacy", ""),
+    (CARIN_SUBTYPE_URI, "inpatient"): (INSTITUTIONAL, INPATIENT),
+    (CARIN_SUBTYPE_URI, "outpatient"): (INSTITUTIONAL, OUTPATIENT),
+}
+
+# diagnosis[].type codes, whatever their system: HL7 ex-diagnosistype (principal, admitting,
+# ...), CARIN C4BBClaimDiagnosisType (principal, other, secondary, patientreasonforvisit,
+# externalcauseofinjury) and Blue Button's diagnosis-type (principal, admitting, other,
+# external-first, external). Each names one role of the claim edits (claim_edits.inputs).
+DIAGNOSIS_TYPES = {
+    "principal": PRINCIPAL,
+    "admitting": ADMITTING,
+    "patientreasonforvisit": REASON,
+    "reason-for-visit": REASON,
+    "externalcauseofinjury": EXTERNAL,
+    "external-first": EXTERNAL,
+    "external": EXTERNAL,
+}
