@@ -60,3 +60,25 @@ def vscode_build():
 
     with tempfile.TemporaryDirectory(prefix="medcode-vscode-build-") as folder:
         yield build_extension(Path(folder))
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """Run the CLI in-process, optionally against an index folder: (exit status, stdout, stderr)."""
+    from medcode.server import cli
+
+    def invoke(*args: str, index=None):
+        if index is not None:
+            monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+@pytest.fixture
+def run_check(run, monkeypatch, default_index):
+    """`medcode check ARGS` in-process on the embedded defaults: (exit status, stdout, stderr)."""
+    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
+    return lambda *args: run("check", *args)

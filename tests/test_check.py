@@ -5,26 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
-from medcode.server import cli
 from medcode.server.check import read_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = FIXTURES / "claims_837p.x12"
 JSON_FIELDS = {"path", "line", "character", "end_line", "end_character", "code", "code_set", "rule", "severity", "message"}
-
-
-@pytest.fixture
-def check(capsys, monkeypatch, default_index):
-    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
-
-    def run(*args: str):
-        code = cli.main(["check", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def clean_claims(tmp_path: Path) -> Path:
@@ -39,8 +25,8 @@ def clean_claims(tmp_path: Path) -> Path:
     return path
 
 
-def test_text_output_like_a_compiler_and_exit_1_on_errors(check):
-    code, out, err = check(str(P837))
+def test_text_output_like_a_compiler_and_exit_1_on_errors(run_check):
+    code, out, err = run_check(str(P837))
     assert code == 1
     lines = out.splitlines()
     assert f"{P837}:32:16: error: E11.9 is not in X12 form: ICD-10-CM codes are sent without dots, spaces or lower case (E119) [bad-format]" in lines
@@ -48,8 +34,8 @@ def test_text_output_like_a_compiler_and_exit_1_on_errors(check):
     assert "7 error(s), 2 warning(s), 2 information(s)" in err  # CPT syntax only; NCCI edits not checked
 
 
-def test_json_output_has_the_design_fields_in_lsp_positions(check):
-    code, out, _ = check("--format", "json", str(P837))
+def test_json_output_has_the_design_fields_in_lsp_positions(run_check):
+    code, out, _ = run_check("--format", "json", str(P837))
     assert code == 1
     items = json.loads(out)
     assert all(set(item) == JSON_FIELDS for item in items)
@@ -58,14 +44,14 @@ def test_json_output_has_the_design_fields_in_lsp_positions(check):
     assert (dotted["rule"], dotted["severity"], dotted["code_set"]) == ("bad-format", "error", "icd10cm")
 
 
-def test_clean_file_exits_0(check, tmp_path):
+def test_clean_file_exits_0(run_check, tmp_path):
     path = clean_claims(tmp_path)
-    code, out, err = check(str(path), "--format", "json")
+    code, out, err = run_check(str(path), "--format", "json")
     assert code == 0
     assert {i["severity"] for i in json.loads(out)} <= {"information"}
 
 
-def test_folders_many_files_and_files_that_are_not_claims(check, tmp_path):
+def test_folders_many_files_and_files_that_are_not_claims(run_check, tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.837").write_bytes(P837.read_bytes())
     (tmp_path / "b.edi").write_bytes((FIXTURES / "claims_837d.x12").read_bytes())
@@ -73,21 +59,21 @@ def test_folders_many_files_and_files_that_are_not_claims(check, tmp_path):
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "c.837").write_bytes(P837.read_bytes())
-    code, out, _ = check("--format", "json", str(tmp_path), str(clean_claims(tmp_path)))
+    code, out, _ = run_check("--format", "json", str(tmp_path), str(clean_claims(tmp_path)))
     assert code == 1
     paths = {Path(i["path"]).name for i in json.loads(out)}
     assert paths == {"a.837", "b.edi", "clean.837"}
 
 
-def test_missing_path_is_a_usage_error(check, tmp_path):
-    code, _, err = check(str(tmp_path / "nope.837"))
+def test_missing_path_is_a_usage_error(run_check, tmp_path):
+    code, _, err = run_check(str(tmp_path / "nope.837"))
     assert code == 2 and "does not exist" in err
 
 
-def test_real_corpora_without_false_errors(check, shared_dir):
+def test_real_corpora_without_false_errors(run_check, shared_dir):
     """Every 837 in ../shared/corpora: no crash, no error; ICD-9 codes on pre-2015 claims are
     accepted; the files whose composites disagree with ISA16 are pointed out."""
-    code, out, _ = check("--format", "json", str(shared_dir / "corpora"))
+    code, out, _ = run_check("--format", "json", str(shared_dir / "corpora"))
     items = json.loads(out)
     assert not [i for i in items if i["severity"] == "error" and not _true_hcpcs_deletion(i)]
     structure = {Path(i["path"]).name for i in items if i["rule"] == "x12-structure"}
@@ -99,11 +85,11 @@ def test_real_corpora_without_false_errors(check, shared_dir):
     assert cpt and all(i["severity"] == "information" for i in cpt)
 
 
-def test_real_price_files_and_chargemasters(check, shared_dir):
+def test_real_price_files_and_chargemasters(run_check, shared_dir):
     """Every CSV and JSON in ../shared/corpora: no crash, no false error; codes are checked by
     their declared types; files without codes give nothing."""
     corpora = shared_dir / "corpora"
-    code, out, _ = check("--format", "json", str(corpora / "cms-hospital-price-transparency"), str(corpora / "cms-hpt-validator"), str(corpora / "vsoch-hospital-chargemaster"))
+    code, out, _ = run_check("--format", "json", str(corpora / "cms-hospital-price-transparency"), str(corpora / "cms-hpt-validator"), str(corpora / "vsoch-hospital-chargemaster"))
     items = json.loads(out)
     assert not [i for i in items if i["severity"] == "error" and not _true_hcpcs_deletion(i)]
     by_file: dict[str, list[dict]] = {}

@@ -20,18 +20,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = FIXTURES / "claims_837p.x12"
 
 
-@pytest.fixture
-def check(capsys, monkeypatch, default_index):
-    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
-
-    def run(*args: str):
-        code = cli.main(["check", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def _limit_memory() -> None:
     # Reading /dev/zero must never happen; if it did, fail fast instead of eating the machine.
     resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
@@ -75,32 +63,32 @@ def test_a_device_named_alone_is_refused_not_read(default_index):
     assert "nothing was checked" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_files_over_the_size_limit_are_skipped_with_a_note(check, tmp_path):
+def test_files_over_the_size_limit_are_skipped_with_a_note(run_check, tmp_path):
     big = tmp_path / "big.837"
     big.write_bytes(P837.read_bytes())
-    code, out, err = check("--max-size", "1K", str(big))
+    code, out, err = run_check("--max-size", "1K", str(big))
     assert code == 2 and out == ""
     assert f"{big}: skipped: 1.3 KB, larger than 1 KB (see --max-size)" in err
     assert "checked 0 file(s), skipped 1 (1 too large)" in err
-    code, out, err = check("--max-size", "2K", str(big))
+    code, out, err = run_check("--max-size", "2K", str(big))
     assert code == 1 and "checked 1 file(s)" in err
 
 
-def test_the_size_limit_defaults_to_1_gb_and_must_be_a_size(check, tmp_path, capsys, monkeypatch):
+def test_the_size_limit_defaults_to_1_gb_and_must_be_a_size(run_check, tmp_path, capsys, monkeypatch):
     from medcode.server import check as check_module
 
     assert check_module.DEFAULT_MAX_BYTES == 1 << 30
     monkeypatch.setattr(check_module, "DEFAULT_MAX_BYTES", 1024)  # the default applies without the option
     big = tmp_path / "big.837"
     big.write_bytes(P837.read_bytes())
-    code, _, err = check(str(big))
+    code, _, err = run_check(str(big))
     assert code == 2 and "larger than 1 KB" in err
     with pytest.raises(SystemExit) as exc:
         cli.main(["check", "--max-size", "lots", str(big)])
     assert exc.value.code == 2 and "is not a size" in capsys.readouterr().err
 
 
-def test_a_folder_that_cannot_be_searched_is_named(check, tmp_path, monkeypatch):
+def test_a_folder_that_cannot_be_searched_is_named(run_check, tmp_path, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "a.837").write_bytes(P837.read_bytes())
@@ -113,13 +101,13 @@ def test_a_folder_that_cannot_be_searched_is_named(check, tmp_path, monkeypatch)
 
     # Root reads any folder, so the refusal is simulated where os.walk asks for it.
     monkeypatch.setattr(os, "scandir", scandir)
-    code, out, err = check(str(tmp_path))
+    code, out, err = run_check(str(tmp_path))
     assert code == 2
     assert f"medcode: {locked}: cannot be read (Permission denied)" in err
     assert "checked 0 file(s), 1 unreadable" in err
 
 
-def test_a_path_whose_folder_cannot_be_searched_is_named_without_a_traceback(check, tmp_path, monkeypatch):
+def test_a_path_whose_folder_cannot_be_searched_is_named_without_a_traceback(run_check, tmp_path, monkeypatch):
     inside = tmp_path / "locked" / "a.837"
     real = Path.stat
 
@@ -129,48 +117,48 @@ def test_a_path_whose_folder_cannot_be_searched_is_named_without_a_traceback(che
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "stat", stat)
-    code, _, err = check(str(inside))
+    code, _, err = run_check(str(inside))
     assert code == 2 and f"{inside}: cannot be read (Permission denied)" in err
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_an_unreadable_file_is_named_and_the_rest_is_checked(check, tmp_path):
+def test_an_unreadable_file_is_named_and_the_rest_is_checked(run_check, tmp_path):
     good = tmp_path / "a.837"
     good.write_bytes(P837.read_bytes())
     bad = tmp_path / "b.837"
     bad.write_bytes(P837.read_bytes())
     bad.chmod(0)
-    code, out, err = check(str(tmp_path))
+    code, out, err = run_check(str(tmp_path))
     assert code == 1 and "a.837" in out and "b.837" not in out
     assert f"{bad}: cannot be read (Permission denied)" in err
 
 
-def test_a_path_named_twice_or_reached_through_a_link_is_checked_once(check, tmp_path):
+def test_a_path_named_twice_or_reached_through_a_link_is_checked_once(run_check, tmp_path):
     claims = tmp_path / "a.837"
     claims.write_bytes(P837.read_bytes())
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "same.837").symlink_to(claims)
-    code, out, _ = check("--format", "json", str(claims))
+    code, out, _ = run_check("--format", "json", str(claims))
     once = json.loads(out)
-    code, out, err = check("--format", "json", str(claims), str(claims), str(tmp_path))
+    code, out, err = run_check("--format", "json", str(claims), str(claims), str(tmp_path))
     assert code == 1 and len(json.loads(out)) == len(once)
     assert "checked 1 file(s)" in err
 
 
-def test_output_counts_files_checked_and_skipped(check, tmp_path):
+def test_output_counts_files_checked_and_skipped(run_check, tmp_path):
     (tmp_path / "a.837").write_bytes(P837.read_bytes())
     (tmp_path / "b.edi").write_bytes((FIXTURES / "claims_837d.x12").read_bytes())
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
     (tmp_path / "script.py").write_text("print('hello')\n")
-    code, _, err = check(str(tmp_path))
+    code, _, err = run_check(str(tmp_path))
     assert code == 1
     assert "checked 2 file(s), skipped 2 (1 binary, 1 not a kind medcode reads)" in err
 
 
-def test_a_folder_with_nothing_medcode_reads_says_so(check, tmp_path):
+def test_a_folder_with_nothing_medcode_reads_says_so(run_check, tmp_path):
     (tmp_path / "script.py").write_text("print('hello')\n")
     (tmp_path / "data.bin").write_bytes(bytes(range(256)))
-    code, out, err = check(str(tmp_path))
+    code, out, err = run_check(str(tmp_path))
     assert code == 0 and out == ""
     assert f"{tmp_path}: no file of a kind medcode reads" in err
     assert "checked 0 file(s), skipped 2" in err

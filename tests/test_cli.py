@@ -17,20 +17,6 @@ from medcode.index_builder.writer import write_release
 from medcode.server import cli
 
 
-@pytest.fixture
-def run(capsys, monkeypatch):
-    """Run the CLI in-process against an index folder; returns (exit status, stdout, stderr)."""
-
-    def invoke(*args: str, index=None):
-        if index is not None:
-            monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 # -- lookup on the embedded defaults -----------------------------------------------------------
 def test_lookup_billable_icd10cm_code(run, default_index):
     code, out, _ = run("lookup", "E11.9", index=default_index)

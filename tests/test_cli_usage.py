@@ -18,18 +18,6 @@ from medcode.server import cli
 
 
 @pytest.fixture
-def run(capsys, monkeypatch):
-    def invoke(*args: str, index=None):
-        if index is not None:
-            monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
-@pytest.fixture
 def index(tmp_path):
     root = tmp_path / "idx"
     records = [CodeRecord("E119", "Type 2 diabetes mellitus without complications")]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medcode.index_builder.codesets import CPT, ICD10CM, ICD10PCS, NDC
-from medcode.server import cli, kinds
+from medcode.server import kinds
 from medcode.server import reading as r
 from medcode.server.analysis import DocumentChecker
 from medcode.server.findings import DISPLAY_MISMATCH, FHIR_STRUCTURE, OFF_BY_DEFAULT, RULES, Severity
@@ -270,18 +270,6 @@ def test_pointer_hover_text_names_the_diagnosis():
 
 
 # -- medcode check ----------------------------------------------------------------------------------
-@pytest.fixture
-def run_check(capsys, monkeypatch, default_index):
-    monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
-
-    def run(*args: str):
-        code = cli.main(["check", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def test_check_on_fhir_files_json_output_and_exit_codes(run_check):
     code, out, _ = run_check("--format", "json", str(FIXTURES))
     assert code == 1

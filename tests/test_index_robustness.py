@@ -24,18 +24,6 @@ from medcode.index_builder.writer import write_release
 from medcode.server import cli
 
 
-@pytest.fixture
-def run(capsys, monkeypatch):
-    def invoke(*args: str, index=None):
-        if index is not None:
-            monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def release(root: Path, description: str = "Type 2 diabetes mellitus without complications", label: str = "R1") -> Path:
     records = [CodeRecord("E119", description), CodeRecord("E11", "Type 2 diabetes mellitus", kind="header")]
     return write_release(root, ImportResult("icd10cm", label, f"icd10cm {label}", None, None, Source("file", "x"), records))
