@@ -184,7 +184,7 @@ class MedcodeServer(LanguageServer):
             finally:
                 loop.call_soon_threadsafe(self._after_build, token, ok)
 
-        self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"medcode: building the code indexes in {self.index_root} (first run, about 20 s)"))
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"medcode: building the code indexes in {self.index_root} (first run, under a minute)"))
         try:
             self.work_done_progress.create(token)
         except Exception:  # noqa: BLE001 - progress is optional

@@ -32,7 +32,7 @@ import {
 import { type ClientSettings, readClientSettings, readServerSettings, RESTART_SETTINGS, SECTION, sectionForServer } from "./settings";
 
 const PROBE_TIMEOUT_MS = 30_000;
-const LOOKUP_TIMEOUT_MS = 120_000; // a first look-up builds the default indexes (about 20 s)
+const LOOKUP_TIMEOUT_MS = 120_000; // a first look-up builds the default indexes (under a minute)
 const LOOKUP_SCHEME = "medcode-lookup";
 
 /** A way to run medcode that answered `--version`, with the environment it runs in. */
