@@ -66,6 +66,9 @@ class DocumentRules(CodeRules):
         return out
 
     # -- shared by the places -----------------------------------------------------------
+    # What the cell or key that names a code's set is called in messages ("its type CPT says").
+    qualifier_word = "type"
+
     def _type_fix(self, slot: Slot, actual: str) -> list[Fix]:
         """Rewrite the type cell (HPT files) when the code belongs to another type."""
         name = _TYPE_NAME.get(actual)
@@ -76,7 +79,7 @@ class DocumentRules(CodeRules):
     def _other_type(self, slot: Slot, out: Result, actual: str, demanded: str, key: str, day: dt.date, severity=None) -> None:
         rec = self.v.exists(actual, key, day) if self.v.has_data(actual) else None
         what = f" ({rec.description})" if rec else ""
-        where = f"type {slot.qualifier}" if slot.qualifier else slot.role
+        where = f"{self.qualifier_word} {slot.qualifier}" if slot.qualifier else slot.role
         self._emit(
             out, slot, WRONG_CODE_SET,
             f"{display(actual, key)} is {a_an(set_name(actual))} code{what}, but its {where} says {set_name(demanded)}",

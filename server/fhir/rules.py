@@ -29,9 +29,9 @@ from medcode.index_builder.codesets import (
 from .. import reading as r
 from ..claim_edits.inputs import from_fhir
 from ..claims.fhir import claim_from_fhir
-from ..code_rules import ICD10_START, Result, a_an
+from ..code_rules import ICD10_START, Result
 from ..document_rules import DocumentRules
-from ..findings import BAD_FORMAT, DISPLAY_MISMATCH, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, Finding, Fix
+from ..findings import BAD_FORMAT, DISPLAY_MISMATCH, INVALID_POINTER, WRONG_ICD_VERSION, Finding, Fix
 from ..x12.rules import ICD9_DX_RE, ICD9_PROC_RE
 from ..x12.slots import POINTER, Slot
 from ..x12.vocabulary import ICD9_DX, ICD9_PROC
@@ -123,20 +123,13 @@ class FhirRules(DocumentRules):
             fixes = [_dotted(f, slot) for f in fixes]
         super()._emit(out, slot, rule, message, code_set, fixes, severity)
 
+    qualifier_word = "system"  # a Coding's set is its system URI ("its system http://… says")
+
     def _type_fix(self, slot: Slot, actual: str) -> list[Fix]:
         uri = CANONICAL.get(actual)
         if slot.qual_start is None or not slot.qualifier or uri is None:
             return []
         return [Fix(f"Change the system to {uri} ({set_name(actual)})", slot.qual_start, slot.qual_start + len(slot.qualifier), uri, preferred=True)]
-
-    def _other_type(self, slot: Slot, out: Result, actual: str, demanded: str, key: str, day: dt.date, severity=None) -> None:
-        rec = self.v.exists(actual, key, day) if self.v.has_data(actual) else None
-        what = f" ({rec.description})" if rec else ""
-        self._emit(
-            out, slot, WRONG_CODE_SET,
-            f"{display(actual, key)} is {a_an(set_name(actual))} code{what}, but its system {slot.qualifier} says {set_name(demanded)}",
-            demanded, self._type_fix(slot, actual), severity,
-        )
 
     # -- display-mismatch ------------------------------------------------------------------
     def _display(self, slot: CodingSlot, day: dt.date, out: Result) -> None:
