@@ -82,3 +82,15 @@ def run_check(run, monkeypatch, default_index):
     """`medcode check ARGS` in-process on the embedded defaults: (exit status, stdout, stderr)."""
     monkeypatch.setenv("MEDCODE_INDEX_DIR", str(default_index))
     return lambda *args: run("check", *args)
+
+
+@pytest.fixture(scope="session")
+def hcpcs_index(tmp_path_factory, shared_dir):
+    """The CMS HCPCS files of 2018, 2019 and 2020 (../shared/data/hcpcs), imported once per
+    session. Read-only for tests."""
+    from medcode.index_builder.build import import_path
+
+    index = tmp_path_factory.mktemp("hcpcs") / "idx"
+    for year in (2018, 2019, 2020):
+        import_path(index, "hcpcs", shared_dir / f"data/hcpcs/{year}-Alpha-Numeric-HCPCS-File.zip")
+    return index

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from medcode.index_builder.build import import_path
 from medcode.index_builder.reader import IndexStore
 from medcode.server import cli
 from medcode.server.analysis import DocumentChecker
@@ -27,15 +26,6 @@ def run(capsys, monkeypatch):
         return code, out, err
 
     return invoke
-
-
-@pytest.fixture(scope="module")
-def hcpcs_index(tmp_path_factory, shared_dir):
-    """The CMS HCPCS files of 2018, 2019 and 2020 (../shared/data/hcpcs)."""
-    index = tmp_path_factory.mktemp("hcpcs") / "idx"
-    for year in (2018, 2019, 2020):
-        import_path(index, "hcpcs", shared_dir / f"data/hcpcs/{year}-Alpha-Numeric-HCPCS-File.zip")
-    return index
 
 
 def test_no_release_in_force_gives_not_in_index_for_codes_and_modifiers(run, hcpcs_index, tmp_path):

@@ -90,15 +90,6 @@ def test_icd10cm_code_added_in_the_newer_release_is_not_valid_before(run, cm_ind
     assert f["line"] == lines_of(claims, "HI*ABK:A002")[0]
 
 
-@pytest.fixture(scope="module")
-def hcpcs_index(tmp_path_factory, shared_dir):
-    """The CMS HCPCS files of 2018, 2019 and 2020 (../shared/data/hcpcs)."""
-    index = tmp_path_factory.mktemp("hcpcs") / "idx"
-    for year in (2018, 2019, 2020):
-        import_path(index, "hcpcs", shared_dir / f"data/hcpcs/{year}-Alpha-Numeric-HCPCS-File.zip")
-    return index
-
-
 def test_hcpcs_code_added_and_terminated_in_2019(run, hcpcs_index, tmp_path):
     # C9035 was added 2019-01-01 and terminated 2019-09-30 (the 2020 file says so).
     claims = tmp_path / "c9035.837"
