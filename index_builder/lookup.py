@@ -71,7 +71,11 @@ def listing(store: IndexStore, set_id: str, key: str, release: Release) -> Listi
     # The closest release that lists it: the last one before (where it was deleted), else the
     # first one after (where it appears).
     rels = store.releases(set_id)
-    at = rels.index(release)
+    # A reload between choosing the release and getting here (the server's store, on another
+    # thread) gives new Release objects: find this one again by its label.
+    at = next((i for i, r in enumerate(rels) if r is release or r.label == release.label), None)
+    if at is None:
+        return Listing(None)
     for other in [*reversed(rels[:at]), *rels[at + 1 :]]:
         rec = other.get(key)
         if rec is not None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from medcode.index_builder.lookup import Status, resolve
+from medcode.index_builder.lookup import Status, listing, resolve
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.writer import write_release
@@ -73,3 +73,12 @@ def test_stale_partial_or_missing_data_cannot_prove_absence(store, tmp_path):
 
 def test_default_day_is_today(store):
     assert resolve(store, "hcpcs", "A0001").day == dt.date.today()
+
+
+def test_a_reload_between_choosing_the_release_and_the_listing_still_finds_where_it_was_seen(store):
+    # The server reloads its store on another thread (an index rebuilt or imported) while a
+    # hover holds a Release from before: the listing must find that release again by label.
+    release, _ = store.release_for("hcpcs", d(2020, 3, 1))
+    store.reload()
+    found = listing(store, "hcpcs", "A0002", release)
+    assert found.record is None and found.seen_in.label == "2019"
