@@ -12,8 +12,10 @@ from lsprotocol import types
 
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, compact, display
+from medcode.index_builder.model import HEADER
 from medcode.index_builder.reader import Release
 
+from ..places import PROCEDURE
 from ..x12.context import claim_around
 from ..x12.slots import PROCEDURE_ELEMENT
 from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
@@ -49,7 +51,7 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
             q = HI_QUALIFIERS.get(qualifier)
             if q and q.expects in (ICD10CM, ICD10PCS):
                 return _codes(ls, doc, offset, [q.expects], typed, edit_range, layout.FLAG_CODE)
-            if q and q.expects == "procedure":
+            if q and q.expects == PROCEDURE:
                 return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_CODE)
         return None
     if PROCEDURE_ELEMENT.get(seg.id) == cur.element:
@@ -143,7 +145,7 @@ def _shortest_first(keys, limit: int) -> list[str]:
 def _item(
     set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str, written: bool = False
 ) -> types.CompletionItem:
-    billable = rec.kind != "header"
+    billable = rec.kind != HEADER
     desc = rec.shown_description
     shown = display(set_id, rec.code)
     insert = shown if written else rec.code
