@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medcode.index_builder.codesets import SET_NAMES
+from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, SET_NAMES
 
 # -- what a place may demand beyond the indexed sets -------------------------------------------
 ICD_ANY = "icd"  # ICD-10-CM or ICD-10-PCS, told apart by shape (an HPT file's "ICD" type)
@@ -28,6 +28,9 @@ APC = "apc"
 EAPG = "eapg"
 CMG = "cmg"
 LOCAL = "local"  # LOCAL / CDM: the hospital's own codes, never flagged
+
+# The indexed sets a pseudo-set's codes are drawn from (completion offers each).
+SETS_OF = {ICD_ANY: (ICD10CM, ICD10PCS), PROCEDURE: (HCPCS, CPT)}
 
 # Names for messages and labels of the pseudo-sets people name in documents.
 PSEUDO_SET_NAMES = {CDT: "CDT", MS_DRG: "MS-DRG", REVENUE: "revenue"}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from medcode.index_builder import layout
-from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS
+from medcode.index_builder.codesets import OFFICIAL_SETS
 
 from .. import places
 from .. import reading as r
@@ -21,15 +21,7 @@ if TYPE_CHECKING:
     from .documents import OpenDocument
     from .server import MedcodeServer
 
-_EXPECTS_SETS = {
-    ICD10CM: [ICD10CM],
-    ICD10PCS: [ICD10PCS],
-    places.ICD_ANY: [ICD10CM, ICD10PCS],
-    CPT: [CPT],
-    HCPCS: [HCPCS],
-    places.PROCEDURE: [HCPCS, CPT],
-    NDC: [NDC],
-}
+_EXPECTS_SETS = {**{s: [s] for s in OFFICIAL_SETS}, **{k: list(v) for k, v in places.SETS_OF.items()}}
 
 
 def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
