@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .defaults import data_files
 from .model import CodeRecord, ImportResult, Source, SourceFile
-from .reader import IndexError as _IndexError
+from .reader import IndexDataError
 from .reader import Release
 
 EDITS_DIR = ".edits"
@@ -85,7 +85,7 @@ def open_mce(root: Path) -> Release | None:
         return None
     try:
         return Release(path)
-    except _IndexError:
+    except IndexDataError:
         return None
 
 

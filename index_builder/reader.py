@@ -31,11 +31,11 @@ _AUX_CACHE_SIZE = 256
 _DELTA_TYPES = ("B", "H", layout.OFFSET_TYPE)
 
 
-class IndexError(Exception):  # noqa: A001 - the index's own error, not the builtin
+class IndexDataError(Exception):
     """An index cannot be used; the message names the file and how to rebuild it."""
 
 
-class IndexCorrupt(IndexError):
+class IndexCorrupt(IndexDataError):
     def __init__(self, message: str, folder: Path | None = None):
         super().__init__(message)
         self.folder = folder  # the release folder, when known: readers can set it aside
@@ -389,7 +389,7 @@ def _open_settled(folder: Path, attempts: int = 3) -> Release:
     for _ in range(attempts - 1):
         try:
             return Release(folder)
-        except IndexError:
+        except IndexDataError:
             continue
     return Release(folder)
 
@@ -414,7 +414,7 @@ class IndexStore:
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     try:
                         found[set_dir.name].append(_open_settled(rel_dir))
-                    except IndexError as exc:
+                    except IndexDataError as exc:
                         self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
                         self._damaged.setdefault(set_dir.name, self.problems[-1])
         for rels in found.values():
@@ -425,7 +425,7 @@ class IndexStore:
     def reload(self) -> None:
         self._releases = None
 
-    def set_aside(self, exc: IndexError) -> bool:
+    def set_aside(self, exc: IndexDataError) -> bool:
         """Stop using the release a damage was found in (until the next reload), noting the
         problem; the other releases keep answering. False when the damage names no release
         in use (nothing to set aside)."""

@@ -23,7 +23,7 @@ from .claim_edits import ClaimEdits
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
 from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
-from .reading import FHIR, Reading
+from .reading import FHIR, NONE, X12, Reading
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 from .x12.document import Claim, ClaimCodes, X12Document, walk
@@ -32,8 +32,6 @@ from .x12.rules import ClaimRules
 if TYPE_CHECKING:
     from .fhir.rules import FhirRules
 
-X12 = "x12"
-NONE = "none"
 _NOTHING = Result()
 
 

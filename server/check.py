@@ -13,10 +13,11 @@ from typing import Iterator
 from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.sources import decode, not_regular, open_without_blocking
 
-from .analysis import NONE, DocumentChecker
+from .analysis import DocumentChecker
 from .findings import Finding, Severity
 from .kinds import Options
 from .positions import LineIndex
+from .reading import NONE
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 

@@ -20,7 +20,7 @@ from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetF
 from medcode.index_builder.location import ENV_VAR, index_dir
 from medcode.index_builder.ncci import NCCI
 from medcode.index_builder.lookup import Answer, Status, resolve
-from medcode.index_builder.reader import IndexError as MedcodeIndexError
+from medcode.index_builder.reader import IndexDataError
 from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.sources import SourceError
 from medcode.index_builder.writer import IndexWriteError, ensure_writable, remove_release
@@ -238,7 +238,7 @@ def cmd_index_fetch(args: argparse.Namespace) -> int:
                 timeout=args.timeout, retries=args.retries, say=_say,
                 meter=lambda name: downloads.Meter(name, sys.stderr),
             )
-        except (SourceError, IndexWriteError, MedcodeIndexError) as exc:
+        except (SourceError, IndexWriteError, IndexDataError) as exc:
             _say(f"medcode: {set_name(set_id)}: {exc}")
             failed += 1
             continue
@@ -620,7 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say(f"medcode: {problem}")
             return EXIT_USAGE
         return args.func(args)
-    except (SourceError, IndexWriteError, MedcodeIndexError) as exc:
+    except (SourceError, IndexWriteError, IndexDataError) as exc:
         _say(f"medcode: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ than the loaded data proves (DESIGN.md, honesty principle).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable
@@ -16,13 +17,23 @@ from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
 from medcode.index_builder.lookup import Answer, Status
 
-from .findings import DELETED_CODE, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
+from .findings import BAD_FORMAT, DELETED_CODE, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
+from .places import CDT, ICD_ANY, MODIFIER, PROCEDURE, Slot, set_label
 from .verdicts import SUGGESTIONS, Verdicts, billable_below
-from .reading import ICD_ANY
-from .x12.slots import Slot
-from .x12.vocabulary import MODIFIER, PROCEDURE
 
 ICD10_START = dt.date(2015, 10, 1)
+# Shapes of codes the rules judge but no index lists, and how messages describe each set's
+# shape (one wording whatever the file kind).
+ICD9_DX_RE = re.compile(r"^(?:\d{3,5}|V\d{2,4}|E\d{3,4})$")
+ICD9_PROC_RE = re.compile(r"^\d{2,4}$")
+CDT_RE = re.compile(r"^D\d{4}$")
+SHAPES = {
+    ICD10CM: "a letter, a digit or letter, a character, then up to 4 more",
+    ICD10PCS: "7 characters of 0-9 and A-Z without I and O",
+    CPT: "5 digits, or 4 digits and F, T, U, A or M",
+    HCPCS: "a letter and 4 digits",
+    CDT: "D and 4 digits",
+}
 SEVENTH_MAX = 40  # 7th-character definitions have at most 17 values; a bound all the same
 MEMO_MAX = 200_000
 
@@ -33,11 +44,15 @@ class Result:
 
     findings: list[Finding] = field(default_factory=list)
     no_data: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # set -> (count, start, end)
+    # Holds for this day only: a message names the day, or a record's own dates decided it.
+    # Other results hold for every day the same releases answer (CodeRules.cached).
+    day_sensitive: bool = False
 
     def shifted(self, delta: int) -> Result:
         return Result(
             [f.shifted(delta) for f in self.findings],
             {k: (n, s + delta, e + delta) for k, (n, s, e) in self.no_data.items()},
+            self.day_sensitive,
         )
 
     def add(self, other: Result, delta: int = 0) -> None:
@@ -78,7 +93,6 @@ class CodeRules:
         self._memo: dict[tuple, Result] = {}
         self._windows_by_day: dict[dt.date, dict[str | None, int]] = {}
         self._window_ids: dict[tuple, int] = {}
-        self._day_sensitive = False
         # Why the day is today (or the one the user set) for codes whose file has no date:
         # set by the checker; `undated` tells _day that the slot being judged is such a code.
         self.undated_why = "no date in the file: judged on today"
@@ -103,7 +117,7 @@ class CodeRules:
                 result = self._check_slot(slot(), day, ctx)
                 if len(memo) > MEMO_MAX:
                     memo.clear()
-                memo[(expects, text, qual, extra, day if self._day_sensitive else window)] = result
+                memo[(expects, text, qual, extra, day if result.day_sensitive else window)] = result
         return result
 
     def _window(self, expects: str | None, day: dt.date) -> int:
@@ -117,17 +131,16 @@ class CodeRules:
 
     def _check_slot(self, slot: Slot, day: dt.date, ctx: Any) -> Result:
         """Findings relative to the slot's start."""
-        self._day_sensitive = False
         result = Result()
         check = self.CHECKS.get(slot.expects)
         if check is not None:
             check(self, slot, day, ctx, result)
         return result.shifted(-slot.start)
 
-    def _day(self, day: dt.date) -> str:
-        """The day, for a message: such a result holds for this day only. A day the file did
-        not give says so, and why it was chosen."""
-        self._day_sensitive = True
+    def _day(self, day: dt.date, out: Result) -> str:
+        """The day, for a message going into `out`, which then holds for this day only. A day
+        the file did not give says so, and why it was chosen."""
+        out.day_sensitive = True
         return f"{day.isoformat()} ({self.undated_why})" if self.undated else day.isoformat()
 
     # -- shared pieces ---------------------------------------------------------------------
@@ -149,7 +162,7 @@ class CodeRules:
         title = rel.title if rel else set_name(set_id)
         shown = display(set_id, key)
         if a.record is not None and (a.record.terminated or a.record.added):
-            self._day_sensitive = True  # its status hinges on the day
+            out.day_sensitive = True  # its status hinges on the day
         if a.status == Status.FOUND:
             return a
         if a.status == Status.TERMINATED and rel is not None and not a.in_force and _after_release(a.record.terminated, rel):
@@ -157,7 +170,7 @@ class CodeRules:
             # published (NDC packages list many): the release cannot prove it happened.
             self._emit(
                 out, slot, NOT_IN_INDEX,
-                f"{shown}: {title} scheduled its end for {a.record.terminated}, before the date of service {self._day(day)}; "
+                f"{shown}: {title} scheduled its end for {a.record.terminated}, before the date of service {self._day(day, out)}; "
                 f"it cannot be verified without the {set_name(set_id)} release for that date",
                 set_id,
             )
@@ -167,37 +180,37 @@ class CodeRules:
             where = f" (last listed in {a.seen_in.title})" if a.status == Status.DELETED and a.seen_in else ""
             self._emit(
                 out, slot, DELETED_CODE,
-                f"{shown} was deleted: {when}{where}, before the date of service {self._day(day)}",
+                f"{shown} was deleted: {when}{where}, before the date of service {self._day(day, out)}",
                 set_id, self._replacements(set_id, a, day, slot),
             )
         elif a.status == Status.NOT_YET and not a.in_force:
             # Only a release in force on the day can say a code was not valid then.
             self._emit(
                 out, slot, NOT_IN_INDEX,
-                f"{shown}: {title} lists it from {a.record.added}, after the date of service {self._day(day)}, but {title} is not in force "
-                f"on that date, so it cannot be verified; get the {set_name(set_id)} release for {self._day(day)}",
+                f"{shown}: {title} lists it from {a.record.added}, after the date of service {self._day(day, out)}, but {title} is not in force "
+                f"on that date, so it cannot be verified; get the {set_name(set_id)} release for {self._day(day, out)}",
                 set_id,
             )
         elif a.status == Status.NOT_YET:
-            self._emit(out, slot, INVALID_CODE, f"{shown} takes effect {a.record.added}, after the date of service {self._day(day)} ({title})", set_id)
+            self._emit(out, slot, INVALID_CODE, f"{shown} takes effect {a.record.added}, after the date of service {self._day(day, out)} ({title})", set_id)
         elif a.status == Status.NOT_FOUND and a.seen_in is not None and _later(a.seen_in, rel):
             # Only a newer release lists it: a code not yet in effect on the date of service.
             starts = (a.seen_record.added if a.seen_record and a.seen_record.added else None) or a.seen_in.effective_from
             self._emit(
                 out, slot, INVALID_CODE,
-                f"{shown} takes effect on {starts} ({a.seen_in.title}), after the date of service {self._day(day)}; it is not a {kind_word} in {title}",
+                f"{shown} takes effect on {starts} ({a.seen_in.title}), after the date of service {self._day(day, out)}; it is not a {kind_word} in {title}",
                 set_id,
             )
         elif a.status == Status.NOT_FOUND:
             seen = f"; it is listed in {a.seen_in.title}" if a.seen_in else ""
             # Which release is in force hangs on the day: say which one when the file gave none.
-            when = f", in force on {self._day(day)}" if self.undated else ""
+            when = f", in force on {self._day(day, out)}" if self.undated else ""
             self._emit(out, slot, INVALID_CODE, f"{shown} is not a {kind_word} in {title}{when}{seen}", set_id, self._near(set_id, key, day, slot))
         else:
-            why = "a partial list" if rel and not rel.manifest.complete else f"not in force on {self._day(day)}"
+            why = "a partial list" if rel and not rel.manifest.complete else f"not in force on {self._day(day, out)}"
             self._emit(
                 out, slot, NOT_IN_INDEX,
-                f"{shown} is not found in {title} ({why}), so it cannot be verified; get the {set_name(set_id)} release for {self._day(day)}",
+                f"{shown} is not found in {title} ({why}), so it cannot be verified; get the {set_name(set_id)} release for {self._day(day, out)}",
                 set_id,
             )
         return None
@@ -232,14 +245,27 @@ class CodeRules:
             for s in billable_below(rel, header)
         ]
 
-    def _wrong_set(self, slot: Slot, out: Result, actual: str, demanded: str, key: str, day: dt.date) -> None:
-        rec = self.v.exists(actual, key, day)
+    def _wrong_set(self, slot: Slot, out: Result, actual: str, demanded: str, key: str, day: dt.date, severity=None) -> None:
+        """A code of the set `actual` where the place demands `demanded`."""
+        rec = self.v.exists(actual, key, day) if self.v.has_data(actual) else None
         what = f" ({rec.description})" if rec else ""
         self._emit(
             out, slot, WRONG_CODE_SET,
-            f"{display(actual, key)} is {a_an(set_name(actual))} code{what}, but {slot.qualifier} demands {set_name(demanded)}",
-            demanded,
+            f"{display(actual, key)} is {a_an(set_name(actual))} code{what}, but {self._demands(slot)} {set_name(demanded)}",
+            demanded, self._type_fix(slot, actual), severity,
         )
+
+    def _demands(self, slot: Slot) -> str:
+        """What demands a set, in a message: the X12 qualifier ("ABK demands")."""
+        return f"{slot.qualifier} demands"
+
+    def _type_fix(self, slot: Slot, actual: str) -> list[Fix]:
+        """Fixes that rename the set beside the code (X12: none, the qualifier names a place)."""
+        return []
+
+    def _bad_shape(self, out: Result, slot: Slot, text: str, set_id: str) -> None:
+        """A code that cannot be one of its set, with the set's shape in words."""
+        self._emit(out, slot, BAD_FORMAT, f"{text} is not {a_an(set_label(set_id))} code ({SHAPES[set_id]})", set_id)
 
     def _not_billable(self, slot: Slot, out: Result, a: Answer) -> None:
         rec, rel, set_id = a.record, a.release, a.set_id

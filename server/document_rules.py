@@ -25,18 +25,16 @@ from medcode.index_builder.codesets import (
     ICD10PCS_RE,
     NDC,
     compact,
-    display,
     ndc_candidates,
-    set_name,
 )
 from medcode.index_builder.model import HEADER
 
+from . import places
 from . import reading as r
-from .code_rules import CodeRules, Result, a_an
-from .findings import BAD_FORMAT, WRONG_CODE_SET, Fix, Severity
-from .x12.slots import Slot
+from .code_rules import CDT_RE, CodeRules, Result
+from .findings import BAD_FORMAT, Fix, Severity
+from .places import Slot
 
-_CDT_RE = re.compile(r"^D\d{4}$")
 _DIGITS_RE = re.compile(r"^\d{1,4}$")
 _HIPPS_RE = re.compile(r"^[0-9A-Z]{5}$")
 # Type names to write into a type cell when the code belongs to another type.
@@ -52,7 +50,7 @@ class DocumentRules(CodeRules):
         # Results of an undated file are kept apart in the memo (their messages say why the day).
         self.undated = undated = reading.day is None
         for slot in reading.slots:
-            if slot.expects is None or slot.expects == r.LOCAL:
+            if slot.expects is None or slot.expects == places.LOCAL:
                 continue
             result = self.cached(slot.expects, slot.text, slot.qualifier, (slot.hint, undated), day, lambda s=slot: s, None)
             if result.findings or result.no_data:
@@ -76,15 +74,9 @@ class DocumentRules(CodeRules):
             return []
         return [Fix(f"Change the type to {name}", slot.qual_start, slot.qual_start + len(slot.qualifier), name, preferred=True)]
 
-    def _other_type(self, slot: Slot, out: Result, actual: str, demanded: str, key: str, day: dt.date, severity=None) -> None:
-        rec = self.v.exists(actual, key, day) if self.v.has_data(actual) else None
-        what = f" ({rec.description})" if rec else ""
+    def _demands(self, slot: Slot) -> str:
         where = f"{self.qualifier_word} {slot.qualifier}" if slot.qualifier else slot.role
-        self._emit(
-            out, slot, WRONG_CODE_SET,
-            f"{display(actual, key)} is {a_an(set_name(actual))} code{what}, but its {where} says {set_name(demanded)}",
-            demanded, self._type_fix(slot, actual), severity,
-        )
+        return f"its {where} says"
 
     def _icd10(self, slot: Slot, out: Result, set_id: str, key: str, day: dt.date) -> None:
         a = self._verdict(out, slot, set_id, key, day)
@@ -102,12 +94,12 @@ class DocumentRules(CodeRules):
             return
         if not ICD10CM_RE.match(key):
             if ICD10PCS_RE.match(key) and self.v.exists(ICD10PCS, key, day):
-                self._other_type(slot, out, ICD10PCS, ICD10CM, key, day)
+                self._wrong_set(slot, out, ICD10PCS, ICD10CM, key, day)
             else:
-                self._emit(out, slot, BAD_FORMAT, f"{text} is not an ICD-10-CM code (a letter, a digit or letter, a character, then up to 4 more)", ICD10CM)
+                self._bad_shape(out, slot, text, ICD10CM)
             return
         if self.v.has_data(ICD10CM) and self.v.exists(ICD10CM, key, day) is None and ICD10PCS_RE.match(key) and self.v.exists(ICD10PCS, key, day):
-            self._other_type(slot, out, ICD10PCS, ICD10CM, key, day)
+            self._wrong_set(slot, out, ICD10PCS, ICD10CM, key, day)
             return
         self._icd10(slot, out, ICD10CM, key, day)
 
@@ -115,9 +107,9 @@ class DocumentRules(CodeRules):
         key = compact(slot.text)
         if not ICD10PCS_RE.match(key):
             if ICD10CM_RE.match(key) and self.v.exists(ICD10CM, key, day):
-                self._other_type(slot, out, ICD10CM, ICD10PCS, key, day)
+                self._wrong_set(slot, out, ICD10CM, ICD10PCS, key, day)
             else:
-                self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an ICD-10-PCS code (7 characters of 0-9 and A-Z without I and O)", ICD10PCS)
+                self._bad_shape(out, slot, slot.text, ICD10PCS)
             return
         self._icd10(slot, out, ICD10PCS, key, day)
 
@@ -138,9 +130,9 @@ class DocumentRules(CodeRules):
         if CPT_RE.match(key):
             self._verdict(out, slot, CPT, key, day)
         elif HCPCS_RE.match(key) and not key.startswith("D"):
-            self._other_type(slot, out, HCPCS, CPT, key, day)
+            self._wrong_set(slot, out, HCPCS, CPT, key, day)
         else:
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a CPT code (5 digits, or 4 digits and F, T, U, A or M)", CPT)
+            self._bad_shape(out, slot, slot.text, CPT)
 
     def hcpcs(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         key = compact(slot.text)
@@ -148,9 +140,9 @@ class DocumentRules(CodeRules):
             self._verdict(out, slot, HCPCS, key, day)
         elif CPT_RE.match(key):
             # CPT is HCPCS Level I, so this is not strictly wrong: a warning with the fix.
-            self._other_type(slot, out, CPT, HCPCS, key, day, Severity.WARNING)
+            self._wrong_set(slot, out, CPT, HCPCS, key, day, Severity.WARNING)
         else:
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a HCPCS Level II code (a letter and 4 digits)", HCPCS)
+            self._bad_shape(out, slot, slot.text, HCPCS)
 
     def procedure(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         """A chargemaster's CPT / HCPCS column: either, by shape."""
@@ -192,38 +184,38 @@ class DocumentRules(CodeRules):
     def revenue(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         text = slot.text.strip()
         if not (text.isdigit() and 3 <= len(text) <= 4):
-            self._emit(out, slot, BAD_FORMAT, f"{text} is not a revenue code (3 or 4 digits)", "revenue")
+            self._emit(out, slot, BAD_FORMAT, f"{text} is not a revenue code (3 or 4 digits)", places.REVENUE)
 
     def ms_drg(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         text = slot.text.strip()
         if not (_DIGITS_RE.match(text) and len(text) <= 3 and 0 < int(text)):
-            self._emit(out, slot, BAD_FORMAT, f"{text} is not an MS-DRG (1 to 3 digits, 001-999)", "ms-drg")
+            self._emit(out, slot, BAD_FORMAT, f"{text} is not an MS-DRG (1 to 3 digits, 001-999)", places.MS_DRG)
 
     def other_drg(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         if not slot.text.strip().isdigit():
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a DRG number", "drg")
+            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a DRG number", places.OTHER_DRG)
 
     def cdt(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
-        if not _CDT_RE.match(compact(slot.text)):
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a CDT code (D and 4 digits)", "cdt")
+        if not CDT_RE.match(compact(slot.text)):
+            self._bad_shape(out, slot, slot.text, places.CDT)
 
     def hipps(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         if not _HIPPS_RE.match(compact(slot.text)):
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a HIPPS code (5 letters or digits)", "hipps")
+            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a HIPPS code (5 letters or digits)", places.HIPPS)
 
 
 DocumentRules.CHECKS = {
     ICD10CM: DocumentRules.icd10cm,
     ICD10PCS: DocumentRules.icd10pcs,
-    r.ICD_ANY: DocumentRules.icd_any,
+    places.ICD_ANY: DocumentRules.icd_any,
     CPT: DocumentRules.cpt,
     HCPCS: DocumentRules.hcpcs,
-    r.PROCEDURE_ANY: DocumentRules.procedure,
+    places.PROCEDURE: DocumentRules.procedure,
     "modifier": DocumentRules.modifier,
     NDC: DocumentRules.ndc,
-    r.REVENUE: DocumentRules.revenue,
-    r.MS_DRG: DocumentRules.ms_drg,
-    r.OTHER_DRG: DocumentRules.other_drg,
-    r.CDT: DocumentRules.cdt,
-    r.HIPPS: DocumentRules.hipps,
+    places.REVENUE: DocumentRules.revenue,
+    places.MS_DRG: DocumentRules.ms_drg,
+    places.OTHER_DRG: DocumentRules.other_drg,
+    places.CDT: DocumentRules.cdt,
+    places.HIPPS: DocumentRules.hipps,
 }

@@ -10,12 +10,11 @@ from urllib.parse import unquote, urlparse
 
 from medcode.index_builder.codesets import OFFICIAL_SETS
 
-from .reading import Reading
+from .reading import FHIR, X12, Reading
 
-X12 = "x12"
+# The reader families a user can switch on (`medcode.kinds`); X12 and FHIR are one document kind each.
 CSV = "csv"
 JSON = "json"
-FHIR = "fhir"
 TEMPLATES = "templates"
 ALL_KINDS = frozenset({X12, CSV, JSON, FHIR, TEMPLATES})
 

@@ -1,7 +1,7 @@
 """What a reader of a CSV, JSON or template document hands to the rules and the editor.
 
 X12 has its own streaming walk (x12/document.py); the other kinds are read whole into a
-Reading: every code place as a Slot (text, exact offset, and in `expects` the set or kind of
+Reading: every code place as a places.Slot (text, exact offset, and in `expects` the set or kind of
 code the place demands), the document's date, structural problems, and the headers an editor
 can explain on hover.
 """
@@ -13,28 +13,16 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 from .findings import Finding
-from .x12.slots import Slot
+from .places import Slot
 
 # Kinds of documents (analysis.Analysis.kind).
+X12 = "x12"  # X12 837 P/I/D claims, walked by x12/document.py rather than read into a Reading
+NONE = "none"  # none of the kinds medcode reads
 HPT_CSV = "hpt-csv"  # CMS hospital price transparency standard charges, CSV (tall or wide)
 CDM_CSV = "cdm-csv"  # an internal chargemaster / price list with code columns
 HPT_JSON = "hpt-json"  # CMS standard charges, JSON
 TEMPLATE = "template"  # clinical documentation template (Markdown or text)
 FHIR = "fhir"  # HL7 FHIR R4 Claim / ExplanationOfBenefit resources (JSON, Bundle, NDJSON)
-
-# What a place demands beyond the five indexed sets (codesets.OFFICIAL_SETS). HPT files name
-# the type of every code ("code|1|type"); these are the types that are not one of our sets.
-ICD_ANY = "icd"  # ICD-10-CM or ICD-10-PCS, told apart by shape
-PROCEDURE_ANY = "procedure"  # CPT or HCPCS Level II, told apart by shape (x12.vocabulary.PROCEDURE)
-REVENUE = "revenue"  # NUBC revenue code: 3 or 4 digits
-MS_DRG = "ms-drg"  # 1-3 digits, often unpadded
-OTHER_DRG = "drg"  # DRG families other than MS-DRG: digits, not indexed
-CDT = "cdt"  # ADA dental codes: D and 4 digits, not indexed
-APC = "apc"
-HIPPS = "hipps"
-EAPG = "eapg"
-CMG = "cmg"
-LOCAL = "local"  # LOCAL / CDM: the hospital's own codes, never flagged
 
 
 @dataclass(frozen=True, slots=True)

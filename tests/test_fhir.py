@@ -11,15 +11,15 @@ import pytest
 
 from medcode.index_builder.codesets import CPT, ICD10CM, ICD10PCS, NDC
 from medcode.server import kinds
+from medcode.server import places
 from medcode.server import reading as r
 from medcode.server.analysis import DocumentChecker
 from medcode.server.findings import DISPLAY_MISMATCH, FHIR_STRUCTURE, OFF_BY_DEFAULT, RULES, Severity
 from medcode.server.fhir import jsontree, reader
 from medcode.server.fhir.systems import expects_at
+from medcode.server.places import ICD9_DX, ICD9_PROC, MODIFIER, POINTER
 from medcode.server.positions import LineIndex
 from medcode.server.verdicts import Verdicts
-from medcode.server.x12.slots import POINTER
-from medcode.server.x12.vocabulary import ICD9_DX, ICD9_PROC, MODIFIER
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 SEEDED = FIXTURES / "eob-seeded-errors.json"
@@ -81,9 +81,9 @@ def test_the_set_comes_from_the_system_uri_and_the_place():
     assert expects_at("http://hl7.org/fhir/sid/icd-9-cm", "procedure") == ICD9_PROC
     assert expects_at("http://www.ama-assn.org/go/cpt", "item") == CPT
     assert expects_at("http://www.ama-assn.org/go/cpt", "modifier") == MODIFIER
-    assert expects_at("https://bluebutton.cms.gov/resources/codesystem/hcpcs", "item") == r.PROCEDURE_ANY
+    assert expects_at("https://bluebutton.cms.gov/resources/codesystem/hcpcs", "item") == places.PROCEDURE
     assert expects_at("http://hl7.org/fhir/sid/ndc", "item") == NDC
-    assert expects_at("https://www.nubc.org/CodeSystem/RevenueCodes", "revenue") == r.REVENUE
+    assert expects_at("https://www.nubc.org/CodeSystem/RevenueCodes", "revenue") == places.REVENUE
     # Blue Button's own variables are not code sets; unknown URIs neither.
     assert expects_at("https://bluebutton.cms.gov/resources/variables/rev_cntr", "revenue") is None
     assert expects_at("http://snomed.info/sct", "diagnosis") is None
@@ -98,7 +98,7 @@ def test_blue_button_carrier_eob_slots_at_exact_offsets():
     assert (res.resource_type, res.id, res.date) == ("ExplanationOfBenefit", "carrier-22639159481", dt.date(2015, 12, 1))
     assert all(text[s.start : s.end] == s.text for s in reading.slots)
     assert [(s.expects, s.text) for s in reading.slots] == [
-        (ICD10CM, "M810"), (ICD10CM, "9999999"), (POINTER, "2"), (r.PROCEDURE_ANY, "77085"),
+        (ICD10CM, "M810"), (ICD10CM, "9999999"), (POINTER, "2"), (places.PROCEDURE, "77085"),
     ]
     assert res.sequences.keys() == {1, 2}
     assert res.by_sequence[2].text == "9999999"

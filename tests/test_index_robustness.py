@@ -236,3 +236,17 @@ def test_fetch_refuses_a_zip_bomb_before_unpacking_it(run, tmp_path):
     code, _, err = run("index", "fetch", "hcpcs", "--url", bomb.as_uri(), "--retries", "0", index=tmp_path / "idx")
     assert code == 2 and "zip bomb" in err and "Traceback" not in err
     assert not (tmp_path / "idx" / "hcpcs").exists()
+
+
+def test_an_empty_postings_entry_reads_as_damage_not_as_a_crash(tmp_path, monkeypatch):
+    """A zero-length entry in the compact postings fails on its type byte with Python's own
+    IndexError, which the reader must turn into IndexCorrupt (the index's error class once
+    shadowed the builtin there, so the builtin escaped)."""
+    records = [CodeRecord("E119", "Type 2 diabetes mellitus without complications")]
+    result = ImportResult("icd10cm", "R1", "icd10cm R1", None, None, Source("file", "x"), records, compact=True)
+    rel = Release(write_release(tmp_path, result))
+    assert rel.search("diabetes") and rel._compact_postings
+    blob = rel._words[1]
+    monkeypatch.setattr(blob, "get", lambda i: memoryview(b""))
+    with pytest.raises(IndexCorrupt, match="is damaged"):
+        rel.search("diabetes")

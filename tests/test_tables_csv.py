@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from medcode.index_builder.codesets import CPT, HCPCS, NDC
+from medcode.server import places
 from medcode.server import reading as r
 from medcode.server.findings import (
     HPT_STRUCTURE,
@@ -257,14 +258,14 @@ def test_hpt_tall_v3_spaced_headers():
     assert reading.day == dt.date(2026, 4, 1)
     assert reading.problems == []
     assert slot_view(text, reading) == [
-        ("611", r.REVENUE, "RC", "code|1"),
+        ("611", places.REVENUE, "RC", "code|1"),
         ("70551", CPT, "CPT", "code|2"),
-        ("278", r.REVENUE, "RC", "code|1"),
+        ("278", places.REVENUE, "RC", "code|1"),
         ("C1785", HCPCS, "HCPCS", "code|2"),
-        ("470", r.MS_DRG, "MS-DRG", "code|1"),
+        ("470", places.MS_DRG, "MS-DRG", "code|1"),
         ("10135-0729-62", NDC, "NDC", "code|1"),
-        ("E11.9", r.ICD_ANY, "ICD", "code|1"),
-        ("EAPG1", r.LOCAL, "LOCAL", "code|2"),
+        ("E11.9", places.ICD_ANY, "ICD", "code|1"),
+        ("EAPG1", places.LOCAL, "LOCAL", "code|2"),
     ]
     mri = reading.slots[1]
     assert mri.start == at(text, "70551") and mri.qual_start == at(text, "CPT,,outpatient")
@@ -303,7 +304,7 @@ def test_hpt_wide_v3():
     assert reading is not None and reading.problems == []
     assert reading.day == dt.date(2026, 4, 1)  # M/D/YYYY is accepted in CSV
     assert slot_view(text, reading) == [
-        ("611", r.REVENUE, "RC", "code|1"),
+        ("611", places.REVENUE, "RC", "code|1"),
         ("70551", CPT, "CPT", "code|2"),
         ("J1450", HCPCS, "HCPCS", "code|1"),
         ("25021-0184-82", NDC, "NDC", "code|2"),
@@ -355,7 +356,7 @@ def test_hpt_unknown_code_types():
     assert RULES[UNKNOWN_CODE_TYPE][0] == Severity.ERROR and first.effective_severity == Severity.ERROR
     assert slot_view(text, reading) == [
         ("470", None, "MS-DRG A", "code|1"),
-        ("175869", r.LOCAL, "LOCAL", "code|2"),
+        ("175869", places.LOCAL, "LOCAL", "code|2"),
         ("12345", None, "BADCODE", "code|1"),
     ]
 
@@ -406,7 +407,7 @@ def test_hpt_ambiguous_layout_missing_type_column_duplicates_and_bad_date():
     assert reading.problems[1].start == at(text, "code|2|type", 1)
     assert "neither" in reading.problems[3].message
     # Codes of a column without a type column: slots that name no set, no finding per row.
-    assert slot_view(text, reading) == [("70551", None, None, "code|1"), ("611", r.REVENUE, "RC", "code|2")]
+    assert slot_view(text, reading) == [("70551", None, None, "code|1"), ("611", places.REVENUE, "RC", "code|2")]
 
 
 def test_hpt_bom_mixed_endings_cp1252_and_embedded_newline():
@@ -421,10 +422,10 @@ def test_hpt_bom_mixed_endings_cp1252_and_embedded_newline():
     assert reading is not None and reading.problems == []
     assert reading.day == dt.date(2024, 7, 1)
     assert slot_view(text, reading) == [
-        ("762", r.REVENUE, "RC", "code|1"),
+        ("762", places.REVENUE, "RC", "code|1"),
         ("J1450", HCPCS, "HCPCS", "code|1"),
         ("25021-0184-82", NDC, "NDC", "code|2"),
-        ("0450", r.REVENUE, "rc", "code|1"),
+        ("0450", places.REVENUE, "rc", "code|1"),
     ]
     assert reading.slots[0].start == at(text, "762")
     assert reading.slots[1].start == at(text, "J1450") and reading.slots[2].qual_start == at(text, "NDC")
@@ -447,10 +448,10 @@ def test_hpt_vocabulary():
     assert set(vocab.types_for("2.0.0")) == set(vocab.V2_TYPES) and len(vocab.V2_TYPES) == 19
     assert len(vocab.types_for("3.0.0")) == 21 and vocab.types_for(None) is vocab.V3_TYPES
     assert vocab.expects_of(" hcpcs ", "2.2.0") == (True, HCPCS)
-    assert vocab.expects_of("MS-LTC-DRG", "3.0.0") == (True, r.OTHER_DRG)
+    assert vocab.expects_of("MS-LTC-DRG", "3.0.0") == (True, places.OTHER_DRG)
     assert vocab.expects_of("MS-LTC-DRG", "2.2.0") == (False, None)
-    assert vocab.expects_of("CDM", "3.0") == (True, r.LOCAL)
-    assert vocab.V3_TYPES["APR-DRG"] == r.OTHER_DRG and vocab.V3_TYPES["CMG"] == r.CMG and vocab.V3_TYPES["CDT"] == r.CDT
+    assert vocab.expects_of("CDM", "3.0") == (True, places.LOCAL)
+    assert vocab.V3_TYPES["APR-DRG"] == places.OTHER_DRG and vocab.V3_TYPES["CMG"] == places.CMG and vocab.V3_TYPES["CDT"] == places.CDT
     assert vocab.code_column(" Code | 12 | Type ") == ("12", True)
     assert vocab.code_column("code|[i]") == ("[i]", False)
     assert vocab.code_column("code|1|modifier") is None and vocab.code_column("codes|1") is None
@@ -486,17 +487,17 @@ def test_cdm_preamble_multiline_header_and_code_cells():
     assert reading.kind == r.CDM_CSV and reading.day is None and reading.problems == []
     text = CDM_TEXT
     assert slot_view(text, reading) == [
-        ("10021", r.PROCEDURE_ANY, None, "CPT/HCPCS Code"),
-        ("0360", r.REVENUE, None, "Rev Code"),
-        ("93224", r.PROCEDURE_ANY, None, "CPT/HCPCS Code"),
-        ("0731", r.REVENUE, None, "Rev Code"),
-        ("J0131", r.PROCEDURE_ANY, None, "CPT/HCPCS Code"),
-        ("0250", r.REVENUE, None, "Rev Code"),
-        ("76770", r.PROCEDURE_ANY, None, "CPT/HCPCS Code"),  # modifiers 26 and RT run on
-        ("0402", r.REVENUE, None, "Rev Code"),
-        ("9921", r.PROCEDURE_ANY, None, "CPT/HCPCS Code"),  # not a code: left for the rules to flag
-        ("X3904", r.LOCAL, None, "CPT/HCPCS Code"),  # a Medi-Cal local (Level III) code: never flagged
-        ("0420", r.REVENUE, None, "Rev Code"),
+        ("10021", places.PROCEDURE, None, "CPT/HCPCS Code"),
+        ("0360", places.REVENUE, None, "Rev Code"),
+        ("93224", places.PROCEDURE, None, "CPT/HCPCS Code"),
+        ("0731", places.REVENUE, None, "Rev Code"),
+        ("J0131", places.PROCEDURE, None, "CPT/HCPCS Code"),
+        ("0250", places.REVENUE, None, "Rev Code"),
+        ("76770", places.PROCEDURE, None, "CPT/HCPCS Code"),  # modifiers 26 and RT run on
+        ("0402", places.REVENUE, None, "Rev Code"),
+        ("9921", places.PROCEDURE, None, "CPT/HCPCS Code"),  # not a code: left for the rules to flag
+        ("X3904", places.LOCAL, None, "CPT/HCPCS Code"),  # a Medi-Cal local (Level III) code: never flagged
+        ("0420", places.REVENUE, None, "Rev Code"),
     ]
     assert reading.slots[3].start == at(text, "0731]")
     assert reading.slots[2].start == at(text, "93224")
@@ -522,10 +523,10 @@ def test_cdm_tab_separated_and_other_columns():
     reading = cdm_csv.read(text)
     assert reading is not None
     assert slot_view(text, reading) == [
-        ("J3490", r.PROCEDURE_ANY, None, "CPT Code"),
+        ("J3490", places.PROCEDURE, None, "CPT Code"),
         ("00093-8739-01", NDC, None, "NDC #"),
         ("00093873901", NDC, None, "NDC #"),
-        ("470", r.MS_DRG, None, "MS-DRG"),
+        ("470", places.MS_DRG, None, "MS-DRG"),
     ]
 
 
@@ -533,18 +534,18 @@ def test_cdm_chg_cat_only_when_values_are_revenue_codes():
     good = "CC,DESCRIPTION,CHG CAT,CPT CODE,STD AMOUNT\n100,ROOM,120,,$900.00\n101,LAB,300,80053,$50.00\n"
     reading = cdm_csv.read(good)
     assert reading is not None
-    assert [(s.text, s.expects) for s in reading.slots] == [("120", r.REVENUE), ("300", r.REVENUE), ("80053", r.PROCEDURE_ANY)]
+    assert [(s.text, s.expects) for s in reading.slots] == [("120", places.REVENUE), ("300", places.REVENUE), ("80053", places.PROCEDURE)]
     bad = "CC,DESCRIPTION,CHG CAT,CPT CODE,STD AMOUNT\n100,ROOM,ROOMS,,$900.00\n101,LAB,LAB,80053,$50.00\n"
     reading = cdm_csv.read(bad)
-    assert reading is not None and [(s.text, s.expects) for s in reading.slots] == [("80053", r.PROCEDURE_ANY)]
+    assert reading is not None and [(s.text, s.expects) for s in reading.slots] == [("80053", places.PROCEDURE)]
 
 
 def test_cdm_column_kinds():
     kinds = {
-        "CPT": r.PROCEDURE_ANY, "CPT Code": r.PROCEDURE_ANY, "CPT4": r.PROCEDURE_ANY, "CPT-4": r.PROCEDURE_ANY,
-        "HCPCS": r.PROCEDURE_ANY, "HCPC": r.PROCEDURE_ANY, "HCPCS Code": r.PROCEDURE_ANY, "CPT/HCPCS": r.PROCEDURE_ANY,
-        " cpt/hcpcs code ": r.PROCEDURE_ANY, "cpt4_ext_id": r.PROCEDURE_ANY, "NDC": NDC, "NDC Number": NDC,
-        "Rev Code": r.REVENUE, "Revenue Code": r.REVENUE, "REV_CD": r.REVENUE, "MS-DRG": r.MS_DRG, "DRG": r.MS_DRG,
+        "CPT": places.PROCEDURE, "CPT Code": places.PROCEDURE, "CPT4": places.PROCEDURE, "CPT-4": places.PROCEDURE,
+        "HCPCS": places.PROCEDURE, "HCPC": places.PROCEDURE, "HCPCS Code": places.PROCEDURE, "CPT/HCPCS": places.PROCEDURE,
+        " cpt/hcpcs code ": places.PROCEDURE, "cpt4_ext_id": places.PROCEDURE, "NDC": NDC, "NDC Number": NDC,
+        "Rev Code": places.REVENUE, "Revenue Code": places.REVENUE, "REV_CD": places.REVENUE, "MS-DRG": places.MS_DRG, "DRG": places.MS_DRG,
         "CHG CAT": "chg-cat",
         "Revenue": None, "Charge Code": None, "Item No.": None, "CPT Description": None, "HCPCS Modifier": None,
         "Procedure Code": None, "Price": None, "code|1": None, "": None,
@@ -623,7 +624,7 @@ def test_hpt_validator_fixtures(shared_dir):
     _, valid = _types(shared_dir, f"{VALIDATOR}/sample-tall-valid.csv")  # has a blank line among the items
     assert valid.problems == [] and len(valid.slots) == 17
     _, wide = _types(shared_dir, f"{VALIDATOR}/sample-wide-valid.csv")
-    assert wide.problems == [] and Counter(s.expects for s in wide.slots) == {r.MS_DRG: 3, r.LOCAL: 3, CPT: 1, HCPCS: 4, r.REVENUE: 2}
+    assert wide.problems == [] and Counter(s.expects for s in wide.slots) == {places.MS_DRG: 3, places.LOCAL: 3, CPT: 1, HCPCS: 4, places.REVENUE: 2}
     _, empty = _types(shared_dir, f"{VALIDATOR}/sample-no-data.csv")
     assert empty.slots == [] and empty.problems == []
 
@@ -633,7 +634,7 @@ def test_vsoch_chargemasters(shared_dir):
     reading = cdm_csv.read(text)
     assert reading is not None and [h.text for h in reading.headers] == ["CPT"]
     slot_view(text, reading)
-    assert len(reading.slots) > 3000 and {s.expects for s in reading.slots} == {r.PROCEDURE_ANY}
+    assert len(reading.slots) > 3000 and {s.expects for s in reading.slots} == {places.PROCEDURE}
     assert hpt_csv.read(text) is None
 
     text = read_corpus(shared_dir / f"{CDMS}/uc-davis-medical-center/CDM.csv")
@@ -641,7 +642,7 @@ def test_vsoch_chargemasters(shared_dir):
     assert reading is not None and [h.text for h in reading.headers] == ["CPT/HCPCS Code"]
     slot_view(text, reading)
     assert len(reading.slots) > 13000
-    assert Counter(s.expects for s in reading.slots)[r.LOCAL] == 18  # the Medi-Cal X codes
+    assert Counter(s.expects for s in reading.slots)[places.LOCAL] == 18  # the Medi-Cal X codes
     assert reading.slots[0].text == "10021" and reading.slots[0].start == at(text, "10021")
 
     text = read_corpus(shared_dir / f"{CDMS}/university-of-north-carolina-hospital/chatham-published-charges.csv")

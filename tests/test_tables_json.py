@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from medcode.index_builder.codesets import CPT, HCPCS, NDC
+from medcode.server import places
 from medcode.server import reading as r
 from medcode.server.findings import HPT_STRUCTURE, RULES, UNKNOWN_CODE_TYPE
 from medcode.server.tables import hpt_json
@@ -98,13 +99,13 @@ def test_v3_slots_exact_offsets_and_types():
     assert reading.version == "3.0.0"
     assert reading.day == dt.date(2026, 4, 1)
     assert slots == [
-        ("611", at(V3, '"code": "611"', "611"), r.REVENUE, "RC", at(V3, '"611", "type": "RC"', "RC")),
+        ("611", at(V3, '"code": "611"', "611"), places.REVENUE, "RC", at(V3, '"611", "type": "RC"', "RC")),
         ("70551", at(V3, '"70551"'), CPT, "CPT", at(V3, '{"type": "CPT", "code"', "CPT")),
-        ("470", at(V3, '"470"'), r.MS_DRG, "MS-DRG", at(V3, '"MS-DRG"')),
+        ("470", at(V3, '"470"'), places.MS_DRG, "MS-DRG", at(V3, '"MS-DRG"')),
         ("0093-8739-01", at(V3, '"0093-8739-01"'), NDC, "NDC", at(V3, '"NDC"')),
         ("J1450", at(V3, '"J1450"'), HCPCS, "HCPCS", at(V3, '"HCPCS"')),
-        ("E11.9", at(V3, '"E11.9"'), r.ICD_ANY, "ICD", at(V3, '"ICD"')),
-        ("1", at(V3, '"code": "1"', "1"), r.CMG, "CMG", at(V3, '"CMG"')),
+        ("E11.9", at(V3, '"E11.9"'), places.ICD_ANY, "ICD", at(V3, '"ICD"')),
+        ("1", at(V3, '"code": "1"', "1"), places.CMG, "CMG", at(V3, '"CMG"')),
         ("X1", at(V3, '"X1"'), None, "BOGUS", at(V3, '"BOGUS"')),
     ]
     for s in reading.slots:
@@ -170,7 +171,7 @@ def test_v2_types_case_spaces_escapes_and_version_only_types():
     assert [(t, s, e) for t, s, e, _, _ in slots] == [
         ("H0017", at(V2, '"H0017"'), HCPCS),  # lowercase type: still HCPCS
         ("2", at(V2, '"code": "2"', "2"), None),  # CMG is new in v3.0
-        ("175869", at(V2, '"175869"'), r.LOCAL),
+        ("175869", at(V2, '"175869"'), places.LOCAL),
         ("92626", at(V2, '" 92626 "', "92626"), CPT),  # surrounding spaces left out
         # the escaped "70551" is skipped: its text is not what the document holds
         ("99213", at(V2, "99213"), CPT),  # a number where a string belongs: still the code as written

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
+from medcode.server import places
 from medcode.server import reading as r
 from medcode.server.templates import reader
 
@@ -183,9 +184,9 @@ def test_ignore_next_line():
         ("HCPCS II: J1100:JW, J2000", [("J1100", HCPCS), ("J2000", HCPCS)]),
         ("HCPCS Level II G0008", [("G0008", HCPCS)]),
         ("NDC: 00002-1433-80", [("00002-1433-80", NDC)]),
-        ("CDT: D2391", [("D2391", r.CDT)]),
-        ("MS-DRG: 470, 871", [("470", r.MS_DRG), ("871", r.MS_DRG)]),
-        ("DRG 470 for 3 days", [("470", r.MS_DRG)]),
+        ("CDT: D2391", [("D2391", places.CDT)]),
+        ("MS-DRG: 470, 871", [("470", places.MS_DRG), ("871", places.MS_DRG)]),
+        ("DRG 470 for 3 days", [("470", places.MS_DRG)]),
         ("icd10cm:E11.9 cpt:99213 ndc:00002-1433-80", [("E11.9", ICD10CM), ("99213", CPT), ("00002-1433-80", NDC)]),
         # nothing
         ("CPT 2026 guidelines", []),
@@ -291,3 +292,44 @@ def test_degenerate_documents(text):
     reading = reader.read(text, bare_hints=True)
     assert reading.kind == r.TEMPLATE
     assert reading.slots == []
+
+
+# Every spelling of every prefix group the template reader knows, and a code of each set.
+PREFIX_SPELLINGS = {
+    "icd10pcs": ["ICD-10-PCS", "ICD10PCS", "icd 10 pcs", "PCS"],
+    "icd10cm": ["ICD-10-CM", "ICD10CM", "icd-10", "ICD 10", "Dx"],
+    "cpt": ["CPT", "CPT®", "CPT(R)", "CPT-4", "cpt4"],
+    "hcpcs": ["HCPCS", "HCPC", "HCPCS II", "HCPCS Level II", "hcpcs level 2"],
+    "ndc": ["NDC"],
+    "cdt": ["CDT"],
+    "ms_drg": ["MS-DRG", "MSDRG", "DRG"],
+    "revenue": ["Rev code", "Revenue code", "Rev. code"],
+}
+EXAMPLE_CODES = {
+    ICD10CM: "E11.9", ICD10PCS: "0DTJ4ZZ", CPT: "99213", HCPCS: "J1450", NDC: "00002-8215-01",
+    places.CDT: "D0120", places.MS_DRG: "470", places.REVENUE: "0450",
+}
+
+
+def test_completion_offers_the_set_the_diagnostics_read_after_every_prefix():
+    from medcode.server.templates.patterns import PREFIX_SETS, typing_after_prefix
+
+    assert set(PREFIX_SPELLINGS) == set(PREFIX_SETS)  # a new prefix group needs spellings here
+    for group, spellings in PREFIX_SPELLINGS.items():
+        set_id = PREFIX_SETS[group]
+        code = EXAMPLE_CODES[set_id]
+        for spelling in spellings:
+            for sep in (": ", " ", " # ", " code "):
+                read = reader.read(f"Plan {spelling}{sep}{code}\n")
+                assert [(s.text, s.expects) for s in read.slots] == [(code, set_id)], (spelling, sep)
+                # Completion while the code is being typed, first in a list and after another.
+                for line in (f"Plan {spelling}{sep}", f"Plan {spelling}{sep}{code[:2]}", f"Plan {spelling}{sep}{code}, {code[:2]}"):
+                    assert typing_after_prefix(line) == (set_id, line.rpartition(" ")[2]), line
+
+
+def test_completion_needs_a_prefix_the_diagnostics_would_read():
+    from medcode.server.templates.patterns import typing_after_prefix
+
+    # Inside a word, or a prefix followed by prose: no set for the word being typed.
+    for line in ("xCPT: 992", "ACPT 99", "Dxy: E11", "NDC2: 0002", "CPT is billed with 992"):
+        assert typing_after_prefix(line) is None, line

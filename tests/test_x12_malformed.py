@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from medcode.index_builder.codesets import ICD10CM, ICD10PCS
 from medcode.server import cli
 from medcode.server.analysis import analyse
 
@@ -94,8 +95,26 @@ def test_hi_element_with_the_wrong_separator_gets_its_own_finding(default_store)
 
 def test_icd9_codes_are_checked_for_shape_only_and_hover_says_so():
     from medcode.server.lsp.hover import _unindexed
-    from medcode.server.x12.slots import Slot
-    from medcode.server.x12.vocabulary import ICD9_DX
+    from medcode.server.places import ICD9_DX, Slot
 
     text = _unindexed(Slot("25000", 0, ICD9_DX, "HI01-02", "BK", 0), "HI01-02", [])
     assert "ICD-9-CM" in text and "shape only" in text
+
+
+@pytest.mark.parametrize(("bad", "set_word"), [("E119999X", "ICD-10-CM"), ("0DTJ4Z", "ICD-10-PCS")])
+def test_a_badly_shaped_icd10_code_is_described_alike_in_x12_and_in_a_template(default_store, bad, set_word):
+    """One wording of each set's shape, whatever the file kind (two had drifted apart)."""
+    from medcode.server.analysis import DocumentChecker
+    from medcode.server.code_rules import SHAPES
+    from medcode.server.verdicts import Verdicts
+
+    qualifier = "ABK" if set_word == "ICD-10-CM" else "BBR"
+    x12 = replaced("HI*ABK:E119", f"HI*{qualifier}:{bad}")
+    template = f"{set_word}: {bad}\n"
+    checker = DocumentChecker(Verdicts(default_store))
+    messages = [
+        {f.message for f in checker.check(text, name=name).findings if f.rule == "bad-format" and text[f.start : f.end] == bad}
+        for text, name in ((x12, "claims.x12"), (template, "note.md"))
+    ]
+    assert messages[0] == messages[1] and len(messages[0]) == 1
+    assert messages[0].pop() == f"{bad} is not an {set_word} code ({SHAPES[ICD10CM if set_word == 'ICD-10-CM' else ICD10PCS]})"

@@ -145,3 +145,23 @@ def test_composite_separator_that_disagrees_with_isa16(default_store):
     assert len(structure) == 1 and "composites use '>'" in structure[0].message
     assert structure[0].fixes[0].text == ">"
     assert ("not-billable", "E11") in {(f.rule, f.code) for *_, f in found}
+
+
+def test_a_result_that_names_its_day_is_kept_for_that_day_only(default_store):
+    """Day-sensitivity travels on the result: two days the same releases answer share a
+    result unless its message names the day (then each day gets its own)."""
+    import datetime as dt
+
+    from medcode.index_builder.codesets import ICD10CM
+    from medcode.server.verdicts import Verdicts
+    from medcode.server.x12.rules import ClaimRules
+    from medcode.server.x12.slots import make_slot
+
+    rules = ClaimRules(Verdicts(default_store))
+    code = (ICD10CM, "E119", 0, "ABK", None, "HI01-02", True)
+    early = [dt.date(2014, 1, 2), dt.date(2014, 6, 3)]  # before ICD-10: the message names the day
+    results = [rules.cached(ICD10CM, "E119", "ABK", 0, day, lambda: make_slot(code), None) for day in early]
+    assert all(r.day_sensitive for r in results)
+    assert [day.isoformat() in r.findings[0].message for r, day in zip(results, early)] == [True, True]
+    clean = rules.cached(ICD10CM, "E119", "ABK", 0, dt.date(2025, 1, 2), lambda: make_slot(code), None)
+    assert clean.findings == [] and not clean.day_sensitive

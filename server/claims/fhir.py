@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from medcode.index_builder.codesets import CPT, HCPCS
 
-from .. import reading as r
+from .. import places
 from .model import DENTAL, INSTITUTIONAL, PROFESSIONAL, Claim, ServiceLine
 
 FORMS = {"P": PROFESSIONAL, "I": INSTITUTIONAL, "D": DENTAL}
-_PROCEDURE_SETS = frozenset({CPT, HCPCS, r.PROCEDURE_ANY})
+_PROCEDURE_SETS = frozenset({CPT, HCPCS, places.PROCEDURE})
 
 
 def claim_from_fhir(res) -> Claim:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..places import MODIFIER, PROCEDURE
 from ..x12.document import Claim as X12Claim
 from ..x12.document import ClaimCodes
-from ..x12.vocabulary import MODIFIER, PROCEDURE
 from .model import DENTAL, INSTITUTIONAL, PROFESSIONAL, Claim, ServiceLine
 
 FORMS = {"P": PROFESSIONAL, "I": INSTITUTIONAL, "D": DENTAL}

@@ -24,8 +24,8 @@ from typing import Any
 
 from .. import reading as r
 from ..findings import FHIR_STRUCTURE, Finding, Severity
+from ..places import POINTER, Slot
 from ..reading import Header, Reading
-from ..x12.slots import POINTER, Slot
 from . import jsontree as jt
 from .systems import CLAIM_TYPES, DIAGNOSIS_TYPES, INPATIENT, INSTITUTIONAL, ORAL, OUTPATIENT, PROFESSIONAL, SYSTEMS, TYPE_OF_BILL_CATEGORY, TYPE_OF_BILL_URI, expects_at
 

@@ -26,15 +26,12 @@ from medcode.index_builder.codesets import (
     set_name,
 )
 
-from .. import reading as r
 from ..claim_edits.inputs import from_fhir
 from ..claims.fhir import claim_from_fhir
-from ..code_rules import ICD10_START, Result
+from ..code_rules import ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, Result
 from ..document_rules import DocumentRules
 from ..findings import BAD_FORMAT, DISPLAY_MISMATCH, INVALID_POINTER, WRONG_ICD_VERSION, Finding, Fix
-from ..x12.rules import ICD9_DX_RE, ICD9_PROC_RE
-from ..x12.slots import POINTER, Slot
-from ..x12.vocabulary import ICD9_DX, ICD9_PROC
+from ..places import ICD9_DX, ICD9_PROC, POINTER, PROCEDURE, Slot
 from .reader import ClaimResource, CodingSlot, FhirReading
 from .systems import CANONICAL
 
@@ -95,7 +92,7 @@ class FhirRules(DocumentRules):
             return False
         self._emit(
             out, slot, WRONG_ICD_VERSION,
-            f"{slot.text} is coded in {set_name(set_id)}, but the date of service {self._day(day)} is before ICD-10 took effect (2015-10-01)",
+            f"{slot.text} is coded in {set_name(set_id)}, but the date of service {self._day(day, out)} is before ICD-10 took effect (2015-10-01)",
             set_id,
         )
         return True
@@ -106,14 +103,14 @@ class FhirRules(DocumentRules):
             target = ICD10PCS if proc else ICD10CM
             self._emit(
                 out, slot, WRONG_ICD_VERSION,
-                f"{slot.text} is coded in ICD-9-CM, but the date of service {self._day(day)} is on or after 2015-10-01: use {set_name(target)}",
+                f"{slot.text} is coded in ICD-9-CM, but the date of service {self._day(day, out)} is on or after 2015-10-01: use {set_name(target)}",
                 target,
             )
             return
         # medcode has no ICD-9 data: the shape is all that can be checked.
         if not (ICD9_PROC_RE if proc else ICD9_DX_RE).match(slot.text.replace(".", "")):
             what = "procedure (2-4 digits)" if proc else "diagnosis (3-5 digits, V + 2-4 digits or E + 3-4 digits)"
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an ICD-9-CM {what} code", "icd9cm")
+            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an ICD-9-CM {what} code", ICD9_DX)
 
     # -- what differs from price files ----------------------------------------------------
     def _emit(self, out: Result, slot: Slot, rule: str, message: str, code_set: str, fixes=(), severity=None) -> None:
@@ -171,7 +168,7 @@ def _set_and_key(slot: Slot) -> tuple[str, str] | None:
     key = compact(slot.text)
     if slot.expects in (ICD10CM, ICD10PCS, CPT, HCPCS):
         return slot.expects, key
-    if slot.expects == r.PROCEDURE_ANY:
+    if slot.expects == PROCEDURE:
         return (HCPCS, key) if HCPCS_RE.match(key) else (CPT, key) if CPT_RE.match(key) else None
     if slot.expects == NDC:
         keys = ndc_candidates(slot.text.strip())

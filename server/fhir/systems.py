@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
 
-from .. import reading as r
+from .. import places
 from ..claim_edits.inputs import ADMITTING, EXTERNAL, PRINCIPAL, REASON
-from ..x12.vocabulary import ICD9_DX, ICD9_PROC, MODIFIER
+from ..places import ICD9_DX, ICD9_PROC, MODIFIER
 
 ICD9 = "icd9"  # ICD-9-CM: diagnosis or procedure, by the place
 
@@ -55,13 +55,13 @@ SYSTEMS: dict[str, System] = {
     CPT_URI: System(CPT, "CPT"),
     HCPCS_URI: System(HCPCS, "HCPCS Level II"),
     "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": System(HCPCS, "HCPCS Level II"),
-    BLUE_BUTTON_HCPCS_URI: System(r.PROCEDURE_ANY, "HCPCS (Blue Button: Level I CPT and Level II)"),
+    BLUE_BUTTON_HCPCS_URI: System(places.PROCEDURE, "HCPCS (Blue Button: Level I CPT and Level II)"),
     NDC_URI: System(NDC, "NDC"),
-    "https://www.nubc.org/CodeSystem/RevenueCodes": System(r.REVENUE, "NUBC revenue code"),
-    "http://terminology.hl7.org/CodeSystem/v2-0456": System(r.REVENUE, "NUBC revenue code (HL7 v2 table 0456)"),
-    "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software": System(r.MS_DRG, "MS-DRG"),
-    "http://www.ada.org/cdt": System(r.CDT, "CDT (ADA dental procedure codes)"),
-    "http://ada.org/cdt": System(r.CDT, "CDT (ADA dental procedure codes)"),
+    "https://www.nubc.org/CodeSystem/RevenueCodes": System(places.REVENUE, "NUBC revenue code"),
+    "http://terminology.hl7.org/CodeSystem/v2-0456": System(places.REVENUE, "NUBC revenue code (HL7 v2 table 0456)"),
+    "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software": System(places.MS_DRG, "MS-DRG"),
+    "http://www.ada.org/cdt": System(places.CDT, "CDT (ADA dental procedure codes)"),
+    "http://ada.org/cdt": System(places.CDT, "CDT (ADA dental procedure codes)"),
 }
 
 # The system to write when a code belongs to another set (wrong-code-set quick fix).
@@ -76,7 +76,7 @@ def expects_at(system: str | None, place: str) -> str | None:
         return None
     if known.expects == ICD9:
         return ICD9_PROC if place == "procedure" else ICD9_DX
-    if place == "modifier" and known.expects in (CPT, HCPCS, r.PROCEDURE_ANY):
+    if place == "modifier" and known.expects in (CPT, HCPCS, places.PROCEDURE):
         return MODIFIER
     return known.expects
 

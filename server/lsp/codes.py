@@ -18,9 +18,7 @@ from medcode.index_builder.codesets import (
     ndc_candidates,
 )
 
-from ..reading import ICD_ANY
-from ..x12.slots import Slot
-from ..x12.vocabulary import MODIFIER, PROCEDURE
+from ..places import ICD_ANY, MODIFIER, PROCEDURE, Slot
 
 
 def set_and_keys(slot: Slot) -> tuple[str, list[str]] | None:

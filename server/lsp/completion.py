@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from medcode.index_builder import layout
-from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, compact, display
+from medcode.index_builder.codesets import ICD10CM, ICD10PCS, NDC, compact, display
+from medcode.index_builder.model import HEADER
 from medcode.index_builder.reader import Release
 
+from ..places import PROCEDURE, SETS_OF
 from ..x12.context import claim_around
 from ..x12.slots import PROCEDURE_ELEMENT
 from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
@@ -49,8 +51,8 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
             q = HI_QUALIFIERS.get(qualifier)
             if q and q.expects in (ICD10CM, ICD10PCS):
                 return _codes(ls, doc, offset, [q.expects], typed, edit_range, layout.FLAG_CODE)
-            if q and q.expects == "procedure":
-                return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_CODE)
+            if q and q.expects == PROCEDURE:
+                return _codes(ls, doc, offset, list(SETS_OF[PROCEDURE]), typed, edit_range, layout.FLAG_CODE)
         return None
     if PROCEDURE_ELEMENT.get(seg.id) == cur.element:
         if cur.component == 0:
@@ -58,9 +60,9 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
         if qualifier != "HC":
             return None
         if cur.component == 1:
-            return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_CODE)
+            return _codes(ls, doc, offset, list(SETS_OF[PROCEDURE]), typed, edit_range, layout.FLAG_CODE)
         if 2 <= cur.component <= 5:
-            return _codes(ls, doc, offset, [HCPCS, CPT], typed, edit_range, layout.FLAG_MODIFIER)
+            return _codes(ls, doc, offset, list(SETS_OF[PROCEDURE]), typed, edit_range, layout.FLAG_MODIFIER)
         return None
     if seg.id == "LIN" and cur.element == 3 and seg.value(2) == "N4":
         return _codes(ls, doc, offset, [NDC], typed, edit_range, layout.FLAG_CODE)
@@ -143,7 +145,7 @@ def _shortest_first(keys, limit: int) -> list[str]:
 def _item(
     set_id: str, rec, release: Release, edit_range: types.Range, day: dt.date, filter_text: str, written: bool = False
 ) -> types.CompletionItem:
-    billable = rec.kind != "header"
+    billable = rec.kind != HEADER
     desc = rec.shown_description
     shown = display(set_id, rec.code)
     insert = shown if written else rec.code

@@ -4,49 +4,24 @@ the code and type cells of price files and chargemasters."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from medcode.index_builder import layout
-from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
+from medcode.index_builder.codesets import OFFICIAL_SETS
 
+from .. import places
 from .. import reading as r
 from ..kinds import is_template_name
+from ..templates.patterns import typing_after_prefix
 from .completion import codes_list
 
 if TYPE_CHECKING:
     from .documents import OpenDocument
     from .server import MedcodeServer
 
-# A set's prefix, optional separators, earlier codes of a list, then the word being typed.
-_PREFIX = re.compile(
-    r"(?i)(?P<prefix>ICD-?10-?PCS|PCS|ICD-?10(?:-?CM)?|ICD10CM|Dx|CPT(?:®|\(R\))?|HCPCS(?:\s*(?:II|Level\s*II))?|NDC)"
-    r"\s*[:#]?\s*(?:[A-Za-z0-9.\-]+\s*(?:[,;/]|\band\b)\s*)*(?P<typed>[A-Za-z0-9.\-]*)$"
-)
-_SETS = {"pcs": ICD10PCS, "dx": ICD10CM, "cpt": CPT, "hcpcs": HCPCS, "ndc": NDC}
-_EXPECTS_SETS = {
-    ICD10CM: [ICD10CM],
-    ICD10PCS: [ICD10PCS],
-    r.ICD_ANY: [ICD10CM, ICD10PCS],
-    CPT: [CPT],
-    HCPCS: [HCPCS],
-    r.PROCEDURE_ANY: [HCPCS, CPT],
-    NDC: [NDC],
-}
-
-
-def _set_of(prefix: str) -> str:
-    p = prefix.lower().replace("-", "")
-    if "pcs" in p:
-        return ICD10PCS
-    if p.startswith("icd"):
-        return ICD10CM
-    for start, set_id in _SETS.items():
-        if p.startswith(start):
-            return set_id
-    return ICD10CM
+_EXPECTS_SETS = {**{s: [s] for s in OFFICIAL_SETS}, **{k: list(v) for k, v in places.SETS_OF.items()}}
 
 
 def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> types.CompletionList | None:
@@ -60,12 +35,12 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
     )
     if is_template:
         line_start = doc.text.rfind("\n", 0, offset) + 1
-        m = _PREFIX.search(doc.text[line_start:offset])
-        if m is None:
+        found = typing_after_prefix(doc.text[line_start:offset])
+        if found is None or found[0] not in OFFICIAL_SETS:  # CDT, DRG, revenue: no index to offer from
             return None
-        typed = m.group("typed")
+        set_id, typed = found
         edit_range = ls.range_of(index, offset - len(typed), offset)
-        return codes_list(ls, day, [_set_of(m.group("prefix"))], typed, edit_range, layout.FLAG_CODE, written=True)
+        return codes_list(ls, day, [set_id], typed, edit_range, layout.FLAG_CODE, written=True)
     if reading is not None:
         for slot in reading.slots:
             # Price files: a code cell is completed with codes of its declared type ...

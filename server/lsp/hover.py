@@ -11,21 +11,9 @@ from lsprotocol import types
 from ..claims.rules import ClaimLayer
 from ..claims.x12 import LINE_CODE_PLACES, claim_in_context
 from ..describe import describe
+from ..places import ICD9_DX, ICD9_PROC, MODIFIER, POINTER, REVENUE, Slot
 from ..x12.context import ClaimContext, Cursor, claim_around
-from ..x12.slots import POINTER, Slot
-from ..x12.vocabulary import (
-    AMBULANCE_LOCATIONS,
-    DATE_QUALIFIERS,
-    HI_QUALIFIERS,
-    HL_LEVELS,
-    ICD9_DX,
-    ICD9_PROC,
-    MODIFIER,
-    PROCEDURE_QUALIFIERS,
-    PRODUCT_QUALIFIERS,
-    REVENUE,
-    SEGMENTS,
-)
+from ..x12.vocabulary import AMBULANCE_LOCATIONS, DATE_QUALIFIERS, HI_QUALIFIERS, HL_LEVELS, PROCEDURE_QUALIFIERS, PRODUCT_QUALIFIERS, SEGMENTS
 from . import edits_hover, markdown
 from .codes import set_and_keys
 

@@ -22,7 +22,7 @@ from medcode.index_builder.build import build_defaults
 from medcode.index_builder.freshness import freshness, stale_message
 from medcode.index_builder.location import index_dir
 from medcode.index_builder.lookup import resolve
-from medcode.index_builder.reader import IndexError as MedcodeIndexError
+from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
 from ..analysis import Analysis, DocumentChecker

@@ -9,7 +9,7 @@ is not read at all, and a cell that does not hold a code the way chargemasters w
 
 What chargemasters write in code columns (vsoch/hospital-chargemaster, 2019 files):
 - CPT columns hold HCPCS Level II codes too (J-codes under "CPT"): every CPT / HCPCS column
-  expects either (reading.PROCEDURE_ANY);
+  expects either (places.PROCEDURE);
 - a procedure code with its modifiers or units run on: `74176TC`, `7677026RT`, `9388026`,
   `65205-RT`, `86003 X16`, `88368(4)`: the slot is the 5-character code alone;
 - revenue codes inside a department name: `EKG/ECG … - HOLTER MONITOR [0731]`: the slot is the
@@ -29,9 +29,10 @@ from itertools import chain, islice
 from medcode.index_builder.codesets import NDC
 from medcode.index_builder.gcpause import paused_gc
 
+from .. import places
 from .. import reading as r
+from ..places import Slot
 from ..reading import Header, Reading
-from ..x12.slots import Slot
 from . import hpt_csv
 from .csv_cells import Row, iter_rows
 from .hpt_vocabulary import normalize
@@ -46,12 +47,12 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 _KIND_HINT = re.compile(r"cpt|hcpc|ndc|rev|drg|chg", re.IGNORECASE)
 
 MEANINGS = {
-    r.PROCEDURE_ANY: "CPT / HCPCS procedure code column: CPT (5 characters) or HCPCS Level II (a letter and 4 digits), told apart by shape",
+    places.PROCEDURE: "CPT / HCPCS procedure code column: CPT (5 characters) or HCPCS Level II (a letter and 4 digits), told apart by shape",
     NDC: "NDC column: the National Drug Code of the drug (10 digits with hyphens, or 11 digits 5-4-2)",
-    r.REVENUE: "Revenue code column: the NUBC revenue code (3 or 4 digits) the charge is billed under",
-    r.MS_DRG: "MS-DRG column: the Medicare Severity Diagnosis Related Group (1 to 3 digits)",
+    places.REVENUE: "Revenue code column: the NUBC revenue code (3 or 4 digits) the charge is billed under",
+    places.MS_DRG: "MS-DRG column: the Medicare Severity Diagnosis Related Group (1 to 3 digits)",
 }
-_ROLES = {r.PROCEDURE_ANY: "procedure code", NDC: "NDC", r.REVENUE: "revenue code", r.MS_DRG: "MS-DRG"}
+_ROLES = {places.PROCEDURE: "procedure code", NDC: "NDC", places.REVENUE: "revenue code", places.MS_DRG: "MS-DRG"}
 
 # Cell shapes (on the text without padding).
 _CODE5 = r"(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})"
@@ -103,13 +104,13 @@ def column_kind(header: str) -> str | None:
     if not core:
         return None
     if all(w in _PROCEDURE_WORDS for w in core):
-        return r.PROCEDURE_ANY
+        return places.PROCEDURE
     if core == ["ndc"]:
         return NDC
     if core in (["revcode"], ["revenuecode"]) or (core in (["rev"], ["revenue"]) and ("code" in filler or "cd" in filler)):
-        return r.REVENUE
+        return places.REVENUE
     if core in (["drg"], ["ms", "drg"], ["msdrg"]):
-        return r.MS_DRG
+        return places.MS_DRG
     if core == ["chg", "cat"]:
         return "chg-cat"
     return None
@@ -165,7 +166,7 @@ def _read(text: str) -> Reading | None:
         if kind == "chg-cat":
             if not _revenue_values(after, j):
                 continue
-            kind = r.REVENUE
+            kind = places.REVENUE
         header, start, end = head.span(j)
         columns.append(CodeColumn(j, " ".join(header.split()), kind, start, end))
     if not columns:
@@ -186,8 +187,8 @@ def _read(text: str) -> Reading | None:
             found_code = _code_in(cell, expects)
             if found_code is not None:
                 code, k = found_code
-                if expects == r.PROCEDURE_ANY and _LOCAL_LEVEL3.fullmatch(code):
-                    slots.append(Slot(code, row.text_offset(j, k), r.LOCAL, place, None, None, False, None, f"{place} column (local HCPCS Level III code, not checked)"))
+                if expects == places.PROCEDURE and _LOCAL_LEVEL3.fullmatch(code):
+                    slots.append(Slot(code, row.text_offset(j, k), places.LOCAL, place, None, None, False, None, f"{place} column (local HCPCS Level III code, not checked)"))
                 else:
                     slots.append(Slot(code, row.text_offset(j, k), expects, place, None, None, False, None, label))
     return reading
@@ -202,14 +203,14 @@ def _code_in(cell: str, expects: str) -> tuple[str, int] | None:
     lead = len(cell) - len(cell.lstrip())
     if s.strip("0") == "":  # 0, 00000: "no code"
         return None
-    if expects == r.REVENUE:
+    if expects == places.REVENUE:
         m = _BRACKETED.search(s)
         if m:
             return m.group(1), lead + m.start(1)
         m = _LEADING_REVENUE.match(s)
         if m:
             return m.group(1), lead
-    elif expects == r.PROCEDURE_ANY:
+    elif expects == places.PROCEDURE:
         m = _PROCEDURE.fullmatch(s)
         if m:
             return m.group(1), lead

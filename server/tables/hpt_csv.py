@@ -16,7 +16,6 @@ not a date.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from difflib import get_close_matches
 from itertools import islice
 
@@ -24,17 +23,16 @@ from medcode.index_builder.gcpause import paused_gc
 
 from .. import reading as r
 from ..findings import HPT_STRUCTURE, MISSING_CODE_TYPE, UNKNOWN_CODE_TYPE, Finding
+from ..places import Slot
 from ..reading import Header, Reading
-from ..x12.slots import Slot
 from . import hpt_vocabulary as v
 from .csv_cells import QUOTE, Cell, Row, iter_rows
+from .hpt_dates import FORMS, last_updated_on
 
 # Row 1 must name these (the file's first line, where a reader can look before parsing).
 REQUIRED_GENERAL = ("hospital_name", "last_updated_on", "version")
 _HEAD_CHARS = 20_000
 REPEATS_REPORTED = 100  # repeated headers reported one by one; past these, one finding says more follow
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _FILL = {
     "state": "the licensing state's two-letter code",
     "i": "the code's number (1, 2, …)",
@@ -42,21 +40,6 @@ _FILL = {
     "plan_name": "the plan's name",
 }
 UNDEFINED_HEADER = "Not an element of the CMS template: a column the hospital added."
-
-
-def parse_day(value: str) -> dt.date | None:
-    """The MRF date: YYYY-MM-DD, or MM/DD/YYYY and M/D/YYYY (accepted for CSV)."""
-    value = value.strip()
-    m = _ISO_DATE.match(value)
-    try:
-        if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _US_DATE.match(value)
-        if m:
-            return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-    except ValueError:
-        return None
-    return None
 
 
 def looks_like_hpt(text: str) -> bool:
@@ -154,11 +137,11 @@ class _Reader:
         if j >= len(row2.texts):
             return None
         value, start, end = row2.span(j)
-        day = parse_day(value)
+        day = last_updated_on(value)
         if day is None and value:
             self.problem(
                 HPT_STRUCTURE,
-                f"last_updated_on {value!r} is not a date: write it as YYYY-MM-DD (M/D/YYYY and MM/DD/YYYY are also accepted)",
+                f"last_updated_on {value!r} is not a date: write it as {FORMS}",
                 start, end,
             )
         return day

@@ -28,8 +28,9 @@ from json.decoder import scanstring
 
 from .. import reading as r
 from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
+from ..places import Slot
 from ..reading import Header, Reading
-from ..x12.slots import Slot
+from .hpt_dates import last_updated_on
 from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, unknown_version, version_label
 
 # Top-level keys: the CSV row-1 elements the JSON shares (one dictionary for both), and the
@@ -65,7 +66,6 @@ CODE_INFORMATION_MEANINGS: dict[str, str] = {
 _WS = re.compile(r"[ \t\n\r]*")
 _SCAN = json.JSONDecoder().scan_once
 _INT = re.compile(r"-?\d+")
-_DATE_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 class _Malformed(Exception):
@@ -468,15 +468,4 @@ def _code_text(code: _Token | None) -> tuple[str | None, int]:
 def _day(token: _Token | None) -> dt.date | None:
     if token is None or not token.is_string:
         return None
-    text = token.value.strip()
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        pass
-    m = _DATE_US.match(text)
-    if m:
-        try:
-            return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-        except ValueError:
-            return None
-    return None
+    return last_updated_on(token.value)

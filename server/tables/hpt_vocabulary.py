@@ -13,31 +13,31 @@ import re
 
 from medcode.index_builder.codesets import CPT, HCPCS, NDC
 
-from .. import reading as r
+from .. import places
 
 # Code type (as the template writes it) -> the set or pseudo-set the code must belong to.
 V2_TYPES: dict[str, str] = {
     "CPT": CPT,
     "HCPCS": HCPCS,
-    "ICD": r.ICD_ANY,
-    "DRG": r.OTHER_DRG,
-    "MS-DRG": r.MS_DRG,
-    "R-DRG": r.OTHER_DRG,
-    "S-DRG": r.OTHER_DRG,
-    "APS-DRG": r.OTHER_DRG,
-    "AP-DRG": r.OTHER_DRG,
-    "APR-DRG": r.OTHER_DRG,
-    "TRIS-DRG": r.OTHER_DRG,
-    "APC": r.APC,
+    "ICD": places.ICD_ANY,
+    "DRG": places.OTHER_DRG,
+    "MS-DRG": places.MS_DRG,
+    "R-DRG": places.OTHER_DRG,
+    "S-DRG": places.OTHER_DRG,
+    "APS-DRG": places.OTHER_DRG,
+    "AP-DRG": places.OTHER_DRG,
+    "APR-DRG": places.OTHER_DRG,
+    "TRIS-DRG": places.OTHER_DRG,
+    "APC": places.APC,
     "NDC": NDC,
-    "HIPPS": r.HIPPS,
-    "LOCAL": r.LOCAL,
-    "EAPG": r.EAPG,
-    "CDT": r.CDT,
-    "RC": r.REVENUE,
-    "CDM": r.LOCAL,
+    "HIPPS": places.HIPPS,
+    "LOCAL": places.LOCAL,
+    "EAPG": places.EAPG,
+    "CDT": places.CDT,
+    "RC": places.REVENUE,
+    "CDM": places.LOCAL,
 }
-V3_TYPES: dict[str, str] = {**V2_TYPES, "CMG": r.CMG, "MS-LTC-DRG": r.OTHER_DRG}
+V3_TYPES: dict[str, str] = {**V2_TYPES, "CMG": places.CMG, "MS-LTC-DRG": places.OTHER_DRG}
 
 # The standard each type value names (data dictionary, "Additional Notes Concerning Code Types").
 TYPE_NAMES: dict[str, str] = {

@@ -10,7 +10,7 @@ import re
 
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC
 
-from .. import reading as r
+from .. import places
 
 # -- set names ---------------------------------------------------------------------------------
 
@@ -39,26 +39,14 @@ SET_ALIASES: dict[str, str] = {
     "hcpcs level 2": HCPCS,
     "hcpcs2": HCPCS,
     "ndc": NDC,
-    "cdt": r.CDT,
-    "drg": r.MS_DRG,
-    "ms-drg": r.MS_DRG,
-    "msdrg": r.MS_DRG,
-    "ms drg": r.MS_DRG,
-    "revenue": r.REVENUE,
-    "revenue code": r.REVENUE,
-    "rev code": r.REVENUE,
-}
-
-# Names for messages and labels (the official sets' names come from codesets.set_name).
-SET_LABELS: dict[str, str] = {
-    ICD10CM: "ICD-10-CM",
-    ICD10PCS: "ICD-10-PCS",
-    CPT: "CPT",
-    HCPCS: "HCPCS Level II",
-    NDC: "NDC",
-    r.CDT: "CDT",
-    r.MS_DRG: "MS-DRG",
-    r.REVENUE: "revenue",
+    "cdt": places.CDT,
+    "drg": places.MS_DRG,
+    "ms-drg": places.MS_DRG,
+    "msdrg": places.MS_DRG,
+    "ms drg": places.MS_DRG,
+    "revenue": places.REVENUE,
+    "revenue code": places.REVENUE,
+    "rev code": places.REVENUE,
 }
 
 # Headers of a table column that names, row by row, the set of the `Code` column beside it.
@@ -73,10 +61,6 @@ def set_of(name: str) -> str | None:
     key = _NAME_NOISE.sub("", name.strip().rstrip(":").strip()).strip().lower()
     key = re.sub(r"\s+", " ", key)
     return SET_ALIASES.get(key)
-
-
-def set_label(set_id: str) -> str:
-    return SET_LABELS.get(set_id, set_id)
 
 
 # -- tier A: prefixes ----------------------------------------------------------------------------
@@ -101,9 +85,9 @@ PREFIX_SETS: dict[str, str] = {
     "cpt": CPT,
     "hcpcs": HCPCS,
     "ndc": NDC,
-    "cdt": r.CDT,
-    "ms_drg": r.MS_DRG,
-    "revenue": r.REVENUE,
+    "cdt": places.CDT,
+    "ms_drg": places.MS_DRG,
+    "revenue": places.REVENUE,
 }
 # Between the prefix and the first code: a colon (`ICD-10-CM: `, `cpt:99213`), `#`, `=`, or a
 # spaced dash. Horizontal space only: a list never runs onto the next line.
@@ -115,6 +99,30 @@ FREE_WORD_RE = re.compile(r"[A-Za-z]{1,12}(?![A-Za-z0-9])[ \t]*[:#]?[ \t]*")
 # Between codes of one list.
 # A dash separates too (`99202-99215`, `E11.9 – I10`): a code's own hyphens are part of its shape.
 LIST_SEP_RE = re.compile(r"[ \t]*(?:[,;/&+\-–—]|\band\b|\bor\b)[ \t]*|[ \t]+", re.IGNORECASE)
+
+
+def prefix_set(m: re.Match[str]) -> str:
+    """The set a prefix names, from a match of PREFIX_RE or of a pattern built on it."""
+    return next(set_id for group, set_id in PREFIX_SETS.items() if m.group(group) is not None)
+
+
+# Completion: a prefix, earlier codes of its list, then the word being typed at the line's end
+# (`ICD-10-CM: E11.9, diab`). Built on PREFIX_RE, so completion offers the set the diagnostics
+# read after the same prefix.
+TYPING_RE = re.compile(
+    PREFIX_RE.pattern
+    + AFTER_PREFIX_RE.pattern
+    + f"(?:{CODE_WORD_RE.pattern})?"
+    + r"(?:[A-Za-z0-9.\-]+[ \t]*(?:[,;/]|\band\b)[ \t]*)*(?P<typed>[A-Za-z0-9.\-]*)$",
+    re.IGNORECASE,
+)
+
+
+def typing_after_prefix(line: str) -> tuple[str, str] | None:
+    """(set, word being typed) when `line` (its text up to the cursor) ends in a prefixed list."""
+    m = TYPING_RE.search(line)
+    return None if m is None else (prefix_set(m), m.group("typed"))
+
 
 # The shape of a code of each set, as it is written in text (case-insensitive; the rules judge
 # dots, hyphens and case). A match must end at a word edge, and not run on into `.5` or `-7`.
@@ -129,9 +137,9 @@ CODE_SHAPES: dict[str, re.Pattern[str]] = {
     CPT: re.compile(r"(?P<code>[0-9]{4}[0-9AFMTU])" + _MODIFIERS + _END_RANGE, re.IGNORECASE),
     HCPCS: re.compile(r"(?P<code>[A-V][0-9]{4})" + _MODIFIERS + _END_RANGE, re.IGNORECASE),
     NDC: re.compile(r"(?:[0-9]{4,5}-[0-9]{3,4}-[0-9]{1,2}|[0-9]{11}|[0-9]{10})" + _END),
-    r.CDT: re.compile(r"D[0-9]{4}" + _END, re.IGNORECASE),
-    r.MS_DRG: re.compile(r"[0-9]{1,3}" + _END),
-    r.REVENUE: re.compile(r"[0-9]{3,4}" + _END),
+    places.CDT: re.compile(r"D[0-9]{4}" + _END, re.IGNORECASE),
+    places.MS_DRG: re.compile(r"[0-9]{1,3}" + _END),
+    places.REVENUE: re.compile(r"[0-9]{3,4}" + _END),
 }
 # The first word after a prefix that is near a code's shape but not quite (`CPT 9921`,
 # `ICD-10: E11.99999`, `NDC 0002-8215`): still a slot, so the rules can say what is wrong.

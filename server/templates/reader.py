@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM
 
 from .. import reading as r
+from ..places import Slot, set_label
 from ..reading import Reading
-from ..x12.slots import Slot
 from . import patterns as p
 
 _FRONT_OPEN = re.compile(r"\ufeff?---[ \t]*\r?\n")
@@ -186,7 +186,7 @@ def _front_matter(text: str, lines: list[_Line]) -> tuple[int, list[Slot], dt.da
                     continue
                 key_start = inner[i - 1].start + child.start("key")
                 place = f"front matter codes.{name}"
-                label = f"{p.set_label(set_id)} code in the front matter"
+                label = f"{set_label(set_id)} code in the front matter"
                 value_start = inner[i - 1].start + child.start("value")
                 items = list(_values(child.group("value"), value_start))
                 if not items and not _strip_comment(child.group("value")).strip():
@@ -325,7 +325,7 @@ def _tables(text: str, lines: list[_Line], zones: _Zones) -> list[Slot]:
                     set_id = p.set_of(_unwrap(qualifier, 0)[0])
                     if set_id is None:
                         continue
-                label = f"{p.set_label(set_id)} code in a table"
+                label = f"{set_label(set_id)} code in a table"
                 for piece, start in _cell_codes(row[n][2], row[n][0]):
                     if zones.hit(start, start + len(piece)):
                         continue
@@ -364,7 +364,7 @@ def _prefixed(text: str, zones: _Zones) -> list[Slot]:
     for m in p.PREFIX_RE.finditer(text):
         if zones.hit(m.start(), m.end()):
             continue
-        set_id = p.PREFIX_SETS[m.lastgroup]
+        set_id = p.prefix_set(m)
         qualifier = m.group()
         shape = p.CODE_SHAPES[set_id]
         pos = p.AFTER_PREFIX_RE.match(text, m.end()).end()
@@ -380,7 +380,7 @@ def _prefixed(text: str, zones: _Zones) -> list[Slot]:
                 break
             pos, words = filler.end(), words + 1
         place = f"{qualifier}: prefix"
-        label = f"{p.set_label(set_id)} code after the {qualifier} prefix"
+        label = f"{set_label(set_id)} code after the {qualifier} prefix"
         first = True
         while pos < len(text):
             code = shape.match(text, pos)

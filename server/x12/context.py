@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..places import Slot
 from .delimiters import Delimiters
 from .document import UNITS_ELEMENT, Claim, ClaimCodes, Line, parse_date, transaction_kind
 from .segments import Segment, iter_raw, segment_at
-from .slots import Slot, codes_in, slots_of
+from .slots import codes_in, slots_of
 
 _CLAIM_SCAN_LIMIT = 200_000  # characters: a claim is far smaller; bounded work on broken files
 

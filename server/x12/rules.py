@@ -7,7 +7,6 @@ than the loaded data proves (DESIGN.md, honesty principle).
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from medcode.index_builder.codesets import (
     CPT,
@@ -29,15 +28,13 @@ from medcode.index_builder.lookup import Answer
 from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.model import MODIFIER as MODIFIER_KIND
 
-from ..code_rules import ICD10_START, CodeRules, Result
+from ..code_rules import CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
 from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, X12_STRUCTURE, Finding, Fix, Severity
+from ..places import CDT, ICD9_DX, ICD9_PROC, MODIFIER, MS_DRG, POINTER, PROCEDURE, REVENUE, Slot
 from .document import UNREAD_POINTERS, Claim, ClaimCodes
-from .slots import POINTER, Slot, make_slot
-from .vocabulary import AMBULANCE_LOCATIONS, CDT, DRG, HI_QUALIFIERS, HI_UNREADABLE, ICD9_DX, ICD9_PROC, ICD9_TO_ICD10, ICD10_TO_ICD9, MODIFIER, PROCEDURE, REVENUE
+from .slots import make_slot
+from .vocabulary import AMBULANCE_LOCATIONS, HI_QUALIFIERS, HI_UNREADABLE, ICD9_TO_ICD10, ICD10_TO_ICD9
 
-ICD9_DX_RE = re.compile(r"^(?:\d{3,5}|V\d{2,4}|E\d{3,4})$")
-ICD9_PROC_RE = re.compile(r"^\d{2,4}$")
-CDT_RE = re.compile(r"^D\d{4}$")
 MAX_POINTERS = 12
 
 
@@ -102,7 +99,7 @@ class ClaimRules(CodeRules):
             elif ICD9_DX_RE.match(key):
                 self._emit(out, slot, WRONG_CODE_SET, f"{key} looks like an ICD-9-CM code; {slot.qualifier} demands ICD-10-CM", ICD10CM)
             else:
-                self._emit(out, slot, BAD_FORMAT, f"{key} is not an ICD-10-CM code (a letter, a digit or letter, then up to 5 characters)", ICD10CM)
+                self._bad_shape(out, slot, key, ICD10CM)
             return
         a = self._verdict_or_other_set(slot, day, out, ICD10CM, ICD10PCS, key)
         if a is not None and a.record.kind == HEADER:
@@ -119,7 +116,7 @@ class ClaimRules(CodeRules):
             if ICD10CM_RE.match(key) and self.v.exists(ICD10CM, key, day):
                 self._wrong_set(slot, out, ICD10CM, ICD10PCS, key, day)
             else:
-                self._emit(out, slot, BAD_FORMAT, f"{key} is not an ICD-10-PCS code (7 characters of 0-9 and A-Z without I and O)", ICD10PCS)
+                self._bad_shape(out, slot, key, ICD10PCS)
             return
         a = self._verdict_or_other_set(slot, day, out, ICD10PCS, ICD10CM, key)
         if a is not None and a.record.kind == HEADER:
@@ -141,7 +138,7 @@ class ClaimRules(CodeRules):
             fixes.append(Fix(f"Change qualifier to {other_qualifier}", slot.qual_start, slot.qual_start + len(slot.qualifier), other_qualifier))
         self._emit(
             out, slot, WRONG_ICD_VERSION,
-            f"{slot.qualifier} is an {set_label} qualifier, but the date of service {self._day(day)} is before ICD-10 took effect (2015-10-01)",
+            f"{slot.qualifier} is an {set_label} qualifier, but the date of service {self._day(day, out)} is before ICD-10 took effect (2015-10-01)",
             ICD10CM if "CM" in set_label else ICD10PCS, fixes,
         )
 
@@ -155,14 +152,14 @@ class ClaimRules(CodeRules):
             target = "ICD-10-PCS" if proc else "ICD-10-CM"
             self._emit(
                 out, slot, WRONG_ICD_VERSION,
-                f"{slot.qualifier} is an ICD-9-CM qualifier, but the date of service {self._day(day)} is on or after 2015-10-01: use {new} ({target})",
+                f"{slot.qualifier} is an ICD-9-CM qualifier, but the date of service {self._day(day, out)} is on or after 2015-10-01: use {new} ({target})",
                 ICD10PCS if proc else ICD10CM, fixes,
             )
             return
         # medcode has no ICD-9 data: the shape is all that can be checked.
         if not (ICD9_PROC_RE if proc else ICD9_DX_RE).match(slot.text):
             what = "procedure (2-4 digits)" if proc else "diagnosis (3-5 digits, V + 2-4 digits or E + 3-4 digits)"
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an ICD-9-CM {what} code", "icd9cm")
+            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an ICD-9-CM {what} code", ICD9_DX)
 
     def procedure(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
         cleaned = slot.text.replace(" ", "").replace(".", "").replace("-", "").upper()
@@ -181,13 +178,13 @@ class ClaimRules(CodeRules):
             return
         self._emit(
             out, slot, BAD_FORMAT,
-            f"{key} is neither a CPT code (5 digits, or 4 digits and F, T, U, A or M) nor a HCPCS Level II code (a letter and 4 digits)",
+            f"{key} is neither a CPT code ({SHAPES[CPT]}) nor a HCPCS Level II code ({SHAPES[HCPCS]})",
             CPT if key[:1].isdigit() else HCPCS,
         )
 
     def cdt(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
         if not CDT_RE.match(slot.text):
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a CDT code (D and 4 digits)", "cdt")
+            self._bad_shape(out, slot, slot.text, CDT)
 
     def modifier(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
         key = slot.text.upper()
@@ -266,11 +263,11 @@ class ClaimRules(CodeRules):
                 [Fix(f"Change to 0{text}", slot.start, slot.end, "0" + text, preferred=True)],
             )
         elif not (text.isdigit() and len(text) == 4):
-            self._emit(out, slot, BAD_FORMAT, f"{text} is not a revenue code (4 digits)", "revenue")
+            self._emit(out, slot, BAD_FORMAT, f"{text} is not a revenue code (4 digits)", REVENUE)
 
     def drg(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
         if not (slot.text.isdigit() and len(slot.text) == 3):
-            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an MS-DRG (3 digits)", "ms-drg")
+            self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an MS-DRG (3 digits)", MS_DRG)
 
 
 ClaimRules.CHECKS = {
@@ -284,7 +281,7 @@ ClaimRules.CHECKS = {
     NDC: ClaimRules.ndc,
     POINTER: ClaimRules.pointer,
     REVENUE: ClaimRules.revenue,
-    DRG: ClaimRules.drg,
+    MS_DRG: ClaimRules.drg,
     HI_UNREADABLE: ClaimRules.hi_unreadable,
 }
 

@@ -5,27 +5,17 @@ never from its shape alone.
 
 `codes_in` works on a segment's raw text and returns plain tuples: the document walk calls it
 for every code-bearing segment of large files, where objects per code would cost too much.
-`slots_of` gives the same places as Slot objects for hover, completion and rules.
+`slots_of` gives the same places as X12Slot objects for hover, completion and rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from medcode.index_builder.codesets import NDC
 
+from ..places import CDT, MODIFIER, POINTER, REVENUE, Slot
 from .segments import Segment
-from .vocabulary import (
-    CDT,
-    HI_QUALIFIERS,
-    HI_UNREADABLE,
-    MODIFIER,
-    PROCEDURE_QUALIFIERS,
-    PRODUCT_QUALIFIERS,
-    REVENUE,
-)
+from .vocabulary import HI_QUALIFIERS, HI_UNREADABLE, PROCEDURE_QUALIFIERS, PRODUCT_QUALIFIERS
 
-POINTER = "pointer"
 CODE_SEGMENTS = frozenset({"HI", "SV1", "SV2", "SV3", "SV5", "SVD", "LIN"})
 # Composite separators seen in real files whose ISA16 says otherwise.
 COMPONENT_CANDIDATES = ">:^|\\!"
@@ -46,24 +36,10 @@ _REVENUE_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _REVENUE_ELEMENT.items()}
 _POINTER_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _POINTER_ELEMENT.items()}
 
 
-@dataclass(slots=True)
-class Slot:
-    text: str  # as written
-    start: int
-    expects: str | None  # code set (or pseudo-set) the place demands; None: unknown qualifier
-    place: str  # "HI01-02", "SV101-02", "SV101-03", "SV107", "LIN03"
-    qualifier: str | None = None
-    qual_start: int | None = None
-    diagnosis: bool = False  # an HI diagnosis position (pointers count these)
-    line: object | None = None  # the service line (document.Line) a walk placed it on
-    # Outside X12 (CSV, JSON, templates): what the place is, in words, and whether a code there
-    # may only ever give hints (bare code-shaped words in a template).
-    label: str | None = None
-    hint: bool = False
+class X12Slot(Slot):
+    """A Slot in an 837 segment: its role is worded from the qualifier and the place."""
 
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
+    __slots__ = ()
 
     @property
     def role(self) -> str:
@@ -175,12 +151,12 @@ def pointer_text(seg_id: str, raw: str, element: str) -> str | None:
     return values[p] if p < len(values) and values[p] else None
 
 
-def make_slot(t: CodeTuple, line: object | None = None) -> Slot:
+def make_slot(t: CodeTuple, line: object | None = None) -> X12Slot:
     expects, text, start, qual, qual_start, place, diagnosis = t
-    return Slot(text, start, expects, place, qual, qual_start, diagnosis, line)
+    return X12Slot(text, start, expects, place, qual, qual_start, diagnosis, line)
 
 
-def slots_of(seg: Segment, comp: str) -> list[Slot]:
+def slots_of(seg: Segment, comp: str) -> list[X12Slot]:
     """Every code-bearing place in one parsed segment, given the component separator in use."""
     return [make_slot(t) for t in codes_in(seg.id, seg.start, seg.text, seg.delims.element, comp)]
 

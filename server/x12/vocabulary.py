@@ -10,15 +10,8 @@ from dataclasses import dataclass
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, NDC
 
-# Pseudo-sets for places that take codes medcode has no index for (syntax checks only).
-ICD9_DX = "icd9cm"
-ICD9_PROC = "icd9pcs"
-PROCEDURE = "procedure"  # HCPCS Level II or CPT, told apart by shape
-CDT = "cdt"
-MODIFIER = "modifier"
-DRG = "ms-drg"
-REVENUE = "revenue"
-HIPPS = "hipps"
+from ..places import CDT, HIPPS, ICD9_DX, ICD9_PROC, MS_DRG, PROCEDURE
+
 # An HI element that cannot be read as qualifier + code: an unknown qualifier, or no
 # component separator (`HI*ABK*E119`). Reported on the element; its code is not judged.
 HI_UNREADABLE = "hi-unreadable"
@@ -52,7 +45,7 @@ HI_QUALIFIERS = {
         Qualifier("CAH", "Principal procedure, Advanced Billing Concepts", None),
         Qualifier("BP", "Anesthesia-related principal surgical procedure, HCPCS / CPT", PROCEDURE),
         Qualifier("BO", "Anesthesia-related other surgical procedure, HCPCS / CPT", PROCEDURE),
-        Qualifier("DR", "Diagnosis Related Group (MS-DRG)", DRG),
+        Qualifier("DR", "Diagnosis Related Group (MS-DRG)", MS_DRG),
         Qualifier("BG", "Condition code (NUBC)", None),
         Qualifier("BH", "Occurrence code (NUBC) with date", None),
         Qualifier("BI", "Occurrence span code (NUBC) with date range", None),
