@@ -56,6 +56,11 @@ def is_template_name(name: str, language: str = "") -> bool:
     return suffix_of(name) in _TEXT_EXT or (language or "").lower() in _TEXT_LANG
 
 
+def is_json_name(name: str, language: str = "") -> bool:
+    """Whether a document's name or editor language says JSON (or NDJSON)."""
+    return suffix_of(name) in _JSON_EXT | _NDJSON_EXT or (language or "").lower() in _JSON_LANG | _NDJSON_LANG
+
+
 def read(text: str, name: str = "", language: str = "", options: Options = Options()) -> Reading | None:
     """A reading of a non-X12 document, or None when it is none of the kinds medcode reads."""
     ext = suffix_of(name)
