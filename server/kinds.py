@@ -44,11 +44,16 @@ class Options:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
-def suffix_of(name: str) -> str:
-    """The extension of a path or URI ("" when there is none)."""
+def path_of(name: str) -> str:
+    """The path of a URI (or a path as given), with forward slashes."""
     if "://" in name:
         name = unquote(urlparse(name).path)
-    return PurePosixPath(name.replace("\\", "/")).suffix.lower()
+    return name.replace("\\", "/")
+
+
+def suffix_of(name: str) -> str:
+    """The extension of a path or URI ("" when there is none)."""
+    return PurePosixPath(path_of(name)).suffix.lower()
 
 
 def is_template_name(name: str, language: str = "") -> bool:

@@ -14,16 +14,20 @@ settings): excluded files are never read, included ones always.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlparse
 
 from .fhir.reader import looks_like_fhir_claims
-from .kinds import is_json_name, is_template_name
+from .kinds import is_json_name, is_template_name, path_of
 from .tables.hpt_json import looks_like_price_json
 from .templates.patterns import DOTTED_ICD_RE, PREFIX_RE
 from .x12.delimiters import looks_like_x12
+
+
+# A table headed `Revenue` names the revenue set without PREFIX_RE's `code` after it.
+_REVENUE = re.compile(r"\brevenue\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,6 @@ class Attach:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     every_template: bool = False  # templates.bareCodeHints: code-shaped words anywhere count
-
-
-def path_of(name: str) -> str:
-    """A URI's path (or a path as given), with forward slashes."""
-    if "://" in name:
-        name = unquote(urlparse(name).path)
-    return name.replace("\\", "/")
 
 
 def matches(path: str, pattern: str) -> bool:
@@ -72,5 +69,5 @@ def likely_medical(text: str, name: str = "", language: str = "", attach: Attach
 def template_names_a_set(text: str) -> bool:
     """A set name (prefix, front matter key, table header or system) or a dotted ICD-10-CM
     code (the template reader's tier B) somewhere in the text."""
-    return PREFIX_RE.search(text) is not None or DOTTED_ICD_RE.search(text) is not None
+    return any(pattern.search(text) is not None for pattern in (PREFIX_RE, DOTTED_ICD_RE, _REVENUE))
 

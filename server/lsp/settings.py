@@ -63,6 +63,7 @@ def _severity_properties() -> dict[str, dict]:
     out = {}
     for rule, (severity, meaning) in RULES.items():
         off = "Off by default. " if rule in OFF_BY_DEFAULT else ""
+        meaning = meaning.removesuffix(" (off by default)")
         out[rule] = {"$ref": "#/definitions/severity", "description": f"{off}{meaning[:1].upper()}{meaning[1:]} (default: {severity.label})."}
     return out
 
@@ -299,13 +300,12 @@ def validate(data: Any) -> tuple[dict[str, Any], list[str]]:
                 continue
             entries[sub] = entry
         values[setting.key] = entries
-    day = values.get("date", "").strip()
+    day = values.pop("date", "").strip()
     if day:
         try:
             values["date"] = dt.date.fromisoformat(day)
         except ValueError:
             problems.append(f"{SECTION}.date: {json.dumps(day)} is no day of the calendar; using the default (none: today).")
-            del values["date"]
     return values, problems
 
 
