@@ -85,6 +85,24 @@ def test_every_template_the_reader_finds_codes_in_is_medical(text):
     assert likely_medical(text, "file:///w/t.md", "markdown")
 
 
+def test_the_fast_search_finds_what_the_patterns_find():
+    """template_names_a_set looks for PREFIX_RE's names with str.find first: on any mix of names,
+    near-names and separators it must agree with a plain search by the patterns."""
+    import random
+    import re
+
+    from medcode.server.templates.patterns import DOTTED_ICD_RE, PREFIX_RE
+
+    revenue = re.compile(r"\brevenue\b", re.IGNORECASE)
+    pieces = ["ICD-10-CM", "icd10", "Dx", "pcs", "CPT", "cpt4", "HCPCS II", "hcpc", "NDC", "CDT", "MS-DRG", "msdrg", "DRG",
+              "Rev code", "rev. code", "revenue", "review", "E11.9", "(E11.9)", "abc", "-", "_", "1", "İ", " ", "\n", "drgs", "xcpt"]
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        expected = any(p.search(text) for p in (PREFIX_RE, DOTTED_ICD_RE, revenue))
+        assert template_names_a_set(text) is expected, text
+
+
 def test_a_set_name_alone_is_enough():
     # A superset on purpose: "pcs" (pieces) reads as ICD-10-PCS, and the reader then finds nothing.
     assert likely_medical("- 2 pcs of bread", "file:///w/list.txt", "plaintext")
@@ -135,3 +153,24 @@ def test_shared_price_files_are_medical(shared_dir):
         pytest.skip("no price JSON in ../shared")
     for path in files:
         assert likely_medical(path.read_text(encoding="utf-8-sig"), path.as_uri(), "json"), path.name
+
+
+def test_the_server_reads_nothing_of_a_document_that_is_not_its_own(tmp_path, monkeypatch):
+    """The early answer is cheap: no reader runs for a plain README (one would raise here)."""
+    from lsprotocol import types
+
+    from medcode.server import analysis
+    from medcode.server.lsp.server import MedcodeServer
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a reader ran")
+
+    monkeypatch.setattr(analysis.kinds, "read", no_reading)
+    server = MedcodeServer(str(tmp_path))
+    readme = server.documents.open(types.TextDocumentItem("file:///w/README.md", "markdown", 1, README))
+    assert not server.owns(readme)
+    assert server._check(readme) == ([], 1)
+    visit = server.documents.open(types.TextDocumentItem("file:///w/visit.md", "markdown", 1, "ICD-10-CM: E11.9"))
+    assert server.owns(visit)
+    with pytest.raises(AssertionError, match="a reader ran"):
+        server._check(visit)
