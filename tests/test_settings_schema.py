@@ -59,6 +59,8 @@ def test_defaults_as_vscode_sends_them_are_the_server_defaults_without_a_word():
     s = Settings.from_client(_vscode_section())
     assert s == Settings() and s.problems == []
     assert Settings.from_client(None).problems == [] and Settings.from_client({}).problems == []
+    assert Settings.from_client([]).problems == []  # Neovim sends Lua's empty table as []
+    assert Settings.from_client({"severity": [], "fileKinds": []}) == Settings()
 
 
 def test_every_server_setting_is_read():
@@ -116,7 +118,7 @@ def test_a_bad_value_is_named_once_with_its_type_and_the_default():
         ({"date": "15/01/2026"}, "YYYY-MM-DD", lambda s: s.date is None),
         ({"date": "2026-02-30"}, "no day of the calendar", lambda s: s.date is None),
         ({"files": {"include": ["*.md", 3]}}, "medcode.files.include", lambda s: s.include == ()),
-        ([], "expected an object of settings", lambda s: s == Settings()),
+        (["debounceMs"], "expected an object of settings", lambda s: s == Settings()),
     ],
 )
 def test_bad_values_keep_their_default_and_say_so(section, named, kept):

@@ -269,7 +269,7 @@ def validate(data: Any) -> tuple[dict[str, Any], list[str]]:
     (bad values left out, so the default stands), and one sentence per bad value."""
     values: dict[str, Any] = {}
     problems: list[str] = []
-    if data is None:
+    if data is None or data == []:  # Lua's empty table is sent as [] (Neovim's `settings = { medcode = {} }`)
         return values, problems
     if not isinstance(data, dict):
         return values, [f"{SECTION}: expected an object of settings, got {_json_type(data)}; using the defaults."]
@@ -280,6 +280,8 @@ def validate(data: Any) -> tuple[dict[str, Any], list[str]]:
         name = f"{SECTION}.{setting.key}"
         if raw is None:
             continue
+        if raw == [] and setting.schema["type"] == "object":
+            raw = {}  # Lua's empty table again (`severity = {}`)
         if not _fits(setting.schema, raw):
             problems.append(f"{name}: expected {_expected(setting.schema)}, got {_got(raw)}; using {_shown_default(setting)}.")
             continue
