@@ -27,6 +27,17 @@ def test_readme_table_is_written_from_the_schema():
     assert settings_docs.readme_written(readme) == readme
 
 
+def test_vscode_readme_table_is_written_from_the_schema():
+    readme = settings_docs.VSCODE_README.read_text(encoding="utf-8")
+    assert settings_docs.vscode_readme_written(readme) == readme, "run: python -m medcode.server.lsp.settings_docs --write"
+    assert "| `medcode.server.path` |" in readme and "| `medcode.server.path` |" not in settings_docs.README.read_text(encoding="utf-8")
+
+
+def test_the_check_passes_without_writing(capsys):
+    assert settings_docs.main([]) == 0
+    assert capsys.readouterr().out == ""
+
+
 def test_the_writer_repairs_drift():
     manifest = json.loads(settings_docs.PACKAGE_JSON.read_text(encoding="utf-8"))
     manifest["contributes"]["configuration"]["properties"]["medcode.debounceMs"]["default"] = 999

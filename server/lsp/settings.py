@@ -50,8 +50,8 @@ class Setting:
     key: str
     schema: dict[str, Any]  # JSON schema as package.json contributes it (default included)
     description: str  # markdown, for the VS Code settings editor
-    summary: str = ""  # the README table's "meaning" column; "" for the extension's own settings
-    client_only: bool = False  # read by the VS Code extension, not the server
+    summary: str  # the README tables' "meaning" column
+    client_only: bool = False  # read by the VS Code extension, not the server (only in its README)
     readme_default: str = ""  # the README's "default" column when the default value says too little
 
     @property
@@ -89,12 +89,16 @@ SCHEMA: tuple[Setting, ...] = (
         '(`["/usr/bin/python3", "-m", "medcode.server"]`). `~` and `${workspaceFolder}` are expanded. Empty: `medcode` '
         "on `PATH`, then the Python extension's interpreter with `-m medcode.server`, then `python3` / `python` on "
         "`PATH`. `#medcode.server.args#` are appended.",
+        "the command that starts the server: a path (`~/.venvs/medcode/bin/medcode`) or a list "
+        '(`["/usr/bin/python3", "-m", "medcode.server"]`); `~` and `${workspaceFolder}` are expanded. '
+        "Empty: found automatically (below)",
         client_only=True,
     ),
     Setting(
         "server.args",
         {"type": "array", "items": {"type": "string"}, "default": ["serve"], "scope": "machine-overridable"},
         'Arguments appended to `#medcode.server.path#` to start the language server (default `["serve"]`).',
+        "arguments appended to the server command",
         client_only=True,
     ),
     Setting(
@@ -182,6 +186,8 @@ SCHEMA: tuple[Setting, ...] = (
         {"type": "string", "enum": ["off", "messages", "verbose"], "default": "off"},
         "Trace the messages between VS Code and the server in the medcode output channel. `verbose` copies document "
         "text (which may be protected health information) into that local channel: use it only with test files.",
+        "`messages` or `verbose` log the conversation with the server in the *medcode* output channel. `verbose` "
+        "copies document text (possibly protected health information) into that local channel: use it with test files only",
         client_only=True,
     ),
 )

@@ -1,5 +1,6 @@
 """The settings schema (settings.py SCHEMA) written out for people: VS Code's
-`contributes.configuration` in editor-clients/vscode/package.json and the README's table.
+`contributes.configuration` in editor-clients/vscode/package.json, the README's table of the
+server's settings, and the VS Code README's table of all of them.
 
     python -m medcode.server.lsp.settings_docs          # exit 1 and name what drifted
     python -m medcode.server.lsp.settings_docs --write  # rewrite both from the schema
@@ -19,6 +20,7 @@ from .settings import SCHEMA, SECTION, Setting
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_JSON = REPO / "editor-clients" / "vscode" / "package.json"
 README = REPO / "README.md"
+VSCODE_README = REPO / "editor-clients" / "vscode" / "README.md"
 TABLE_HEAD = "| setting | default | meaning |"
 
 
@@ -38,11 +40,12 @@ def _readme_default(setting: Setting) -> str:
     return f"`{json.dumps(setting.default)}`"
 
 
-def readme_table() -> list[str]:
-    """The README's table of the server's settings (the extension's own are in its README)."""
+def readme_table(with_client: bool = False) -> list[str]:
+    """The README's table of the server's settings; with_client: the VS Code README's, which
+    also has the extension's own."""
     lines = [TABLE_HEAD, "|---|---|---|"]
     for setting in SCHEMA:
-        if not setting.client_only:
+        if with_client or not setting.client_only:
             lines.append(f"| `{SECTION}.{setting.key}` | {_readme_default(setting)} | {setting.summary} |")
     return lines
 
@@ -55,10 +58,14 @@ def _table_span(lines: list[str]) -> tuple[int, int]:
     return start, end
 
 
-def readme_written(text: str) -> str:
+def readme_written(text: str, with_client: bool = False) -> str:
     lines = text.split("\n")
     start, end = _table_span(lines)
-    return "\n".join([*lines[:start], *readme_table(), *lines[end:]])
+    return "\n".join([*lines[:start], *readme_table(with_client), *lines[end:]])
+
+
+def vscode_readme_written(text: str) -> str:
+    return readme_written(text, with_client=True)
 
 
 def package_written(text: str) -> str:
@@ -69,7 +76,7 @@ def package_written(text: str) -> str:
 
 def main(argv: list[str]) -> int:
     drifted = []
-    for path, write in ((PACKAGE_JSON, package_written), (README, readme_written)):
+    for path, write in ((PACKAGE_JSON, package_written), (README, readme_written), (VSCODE_README, vscode_readme_written)):
         old = path.read_text(encoding="utf-8")
         new = write(old)
         if new != old:
