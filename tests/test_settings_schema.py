@@ -129,6 +129,7 @@ def test_a_bad_value_is_named_once_with_its_type_and_the_default():
         ({"date": "15/01/2026"}, "YYYY-MM-DD", lambda s: s.date is None),
         ({"date": "2026-02-30"}, "no day of the calendar", lambda s: s.date is None),
         ({"files": {"include": ["*.md", 3]}}, "medcode.files.include", lambda s: s.include == ()),
+        ({"files": ["*.md"]}, "medcode.files: expected an object", lambda s: s.include == s.exclude == ()),
         (["debounceMs"], "expected an object of settings", lambda s: s == Settings()),
     ],
 )

@@ -260,14 +260,20 @@ def _shown_default(setting: Setting, sub: str | None = None) -> str:
 
 
 def _lookup(data: dict[str, Any], key: str) -> Any:
-    """The value at a dotted key, as VS Code nests it. A bare value where the group is expected
-    stands for the group's setting (`"inlayHints": true`, as Neovim users write it)."""
-    value: Any = data
-    for part in key.split("."):
-        if not isinstance(value, dict):
-            return value
-        value = value.get(part)
-    return value
+    """The value at a dotted key, as VS Code nests it. A bare value where a group of one setting
+    is expected stands for that setting (`"inlayHints": true`, as Neovim users write it)."""
+    group, _, leaf = key.rpartition(".")
+    if not group:
+        return data.get(key)
+    value = data.get(group)
+    if isinstance(value, dict):
+        return value.get(leaf)
+    return value if _alone(group) else None
+
+
+def _alone(group: str) -> bool:
+    """Whether a group (`inlayHints`, `files`) holds a single setting."""
+    return sum(1 for s in SCHEMA if s.key.startswith(group + ".")) == 1
 
 
 def validate(data: Any) -> tuple[dict[str, Any], list[str]]:
@@ -279,6 +285,11 @@ def validate(data: Any) -> tuple[dict[str, Any], list[str]]:
         return values, problems
     if not isinstance(data, dict):
         return values, [f"{SECTION}: expected an object of settings, got {_json_type(data)}; using the defaults."]
+    groups = {s.key.rpartition(".")[0] for s in SCHEMA if not s.client_only} - {""}
+    for group in sorted(groups):
+        value = data.get(group)
+        if value is not None and not isinstance(value, dict) and not _alone(group):
+            problems.append(f"{SECTION}.{group}: expected an object, got {_got(value)}; using the defaults.")
     for setting in SCHEMA:
         if setting.client_only:
             continue
