@@ -43,16 +43,26 @@ class Options:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
-def suffix_of(name: str) -> str:
-    """The extension of a path or URI ("" when there is none)."""
+def path_of(name: str) -> str:
+    """The path of a URI (or a path as given), with forward slashes."""
     if "://" in name:
         name = unquote(urlparse(name).path)
-    return PurePosixPath(name.replace("\\", "/")).suffix.lower()
+    return name.replace("\\", "/")
+
+
+def suffix_of(name: str) -> str:
+    """The extension of a path or URI ("" when there is none)."""
+    return PurePosixPath(path_of(name)).suffix.lower()
 
 
 def is_template_name(name: str, language: str = "") -> bool:
     """Whether a document's name or editor language makes it a template candidate."""
     return suffix_of(name) in _TEXT_EXT or (language or "").lower() in _TEXT_LANG
+
+
+def is_json_name(name: str, language: str = "") -> bool:
+    """Whether a document's name or editor language says JSON (or NDJSON)."""
+    return suffix_of(name) in _JSON_EXT | _NDJSON_EXT or (language or "").lower() in _JSON_LANG | _NDJSON_LANG
 
 
 def read(text: str, name: str = "", language: str = "", options: Options = Options()) -> Reading | None:

@@ -193,3 +193,71 @@ async def test_settings_switch_kinds_sets_rules_and_bare_hints(default_index):
         assert {d.severity for d in diags} == {types.DiagnosticSeverity.Error}
     finally:
         await stop(session)
+
+
+# -- documents that are not medcode's, and settings the server cannot use ------------------------
+PACKAGE_JSON = '{\n  "name": "my-app",\n  "version": "1.2.3",\n  "scripts": {"test": "jest"}\n}\n'
+README_MD = "# my-app\n\nA small web app: run `npm ci`, then `npm test`.\n"
+
+
+async def test_files_that_do_not_look_medical_get_nothing(lsp: Session):
+    """A plain package.json and README.md: no diagnostics, hover or completion; a price JSON
+    and a template opened beside them in the same session still get their findings."""
+    for uri, text, language in (
+        ("file:///tmp/e2e/plain/package.json", PACKAGE_JSON, "json"),
+        ("file:///tmp/e2e/plain/README.md", README_MD, "markdown"),
+    ):
+        lsp.open(uri, text, language)
+        assert await lsp.diagnostics(uri) == [], uri
+        assert await lsp.hover(uri, 0, 4) is None, uri
+        result = await lsp.complete(uri, 0, 4)
+        assert result is None or not result.items, uri
+        lsp.close(uri)
+    for uri, text, language, rule, needle in (
+        ("file:///tmp/e2e/plain/prices.json", JSON_DOC, "json", "invalid-code", "E1199"),
+        ("file:///tmp/e2e/plain/visit.md", TEMPLATE, "markdown", "invalid-code", "E1199"),
+    ):
+        lsp.open(uri, text, language)
+        assert (rule, *pos(text, needle)) in keyed(await lsp.diagnostics(uri)), uri
+        lsp.close(uri)
+
+
+async def test_bad_setting_shown_once_and_files_exclude_turns_documents_away(default_index):
+    """`"debounceMs": "fast"` is named in one warning (and not again when the same section is
+    sent again); a file matching `files.exclude` gets nothing although it names a code set,
+    while the same text elsewhere gets diagnostics and completion."""
+    settings = {"debounceMs": "fast", "files": {"exclude": ["**/excluded/**"]}}
+    session = await start(PROFILES[0], default_index, settings=settings)
+    try:
+        text = "Dx: E1199\nDx: hyperglyc"
+        line, character = 1, len("Dx: hyperglyc")
+        kept, turned_away = "file:///tmp/e2e/kept/visit.md", "file:///tmp/e2e/excluded/visit.md"
+        session.open(kept, text, "markdown")
+        session.open(turned_away, text, "markdown")
+        assert ("invalid-code", *pos(text, "E1199")) in keyed(await session.diagnostics(kept))
+        assert (await session.complete(kept, line, character)).items
+        assert await session.diagnostics(turned_away) == []
+        assert await session.complete(turned_away, line, character) is None
+        assert await session.hover(turned_away, *pos(text, "E1199")[:2]) is None
+
+        def about_debounce() -> list[types.ShowMessageParams]:
+            return [m for m in session.client.messages if "debounceMs" in m.message]
+
+        (message,) = about_debounce()
+        assert message.type == types.MessageType.Warning
+        assert "medcode.debounceMs" in message.message and "a string" in message.message and "200" in message.message
+        # VS Code registers for changes of the section (no synchronize.configurationSection).
+        (registration,) = [r for r in session.client.registrations if r.method == types.WORKSPACE_DID_CHANGE_CONFIGURATION]
+        assert registration.register_options == {"section": "medcode"}
+        # The same section again (any change of any setting re-sends it): not shown again.
+        session.settings(settings)
+        session.change(kept, types.TextDocumentContentChangeWholeDocument(text=text + " "))
+        await session.diagnostics(kept)
+        assert len(about_debounce()) == 1
+        # Fixed: the excluded file stays excluded, and the good value is used without a word.
+        session.settings({"debounceMs": 0, "files": {"exclude": ["**/excluded/**"]}})
+        session.change(turned_away, types.TextDocumentContentChangeWholeDocument(text=text + " "))
+        assert await session.diagnostics(turned_away) == []
+        assert len(about_debounce()) == 1
+    finally:
+        await stop(session)

@@ -124,9 +124,14 @@ def _apply_edit(client: LanguageClient, params: types.ApplyWorkspaceEditParams):
     return types.ApplyWorkspaceEditResult(applied=True)
 
 
+def _record_registration(client: LanguageClient, params: types.RegistrationParams):
+    client.registrations.extend(params.registrations)
+
+
 def make_client() -> LanguageClient:
     client = LanguageClient(converter_factory=default_converter)
     client.published = {}
+    client.registrations = []
     client.message_requests = []
     client.applied_edits = []
     register_lsp_features(
@@ -136,6 +141,7 @@ def make_client() -> LanguageClient:
             types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _record_publish,
             types.WINDOW_SHOW_MESSAGE_REQUEST: _answer_message_request,
             types.WORKSPACE_APPLY_EDIT: _apply_edit,
+            types.CLIENT_REGISTER_CAPABILITY: _record_registration,
         },
     )
     return client

@@ -33,6 +33,8 @@ class OpenDocument:
     # or a settings change bumps the server's, which makes both stale without taking the lock.
     generation: int = -1
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # ((version, generation), whether the document is medcode's): see MedcodeServer.owns.
+    owned: tuple[tuple[int, int], bool] | None = None
     _index: LineIndex | None = None
     _delims: tuple[str, Delimiters | None] | None = None
 

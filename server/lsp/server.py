@@ -25,9 +25,10 @@ from medcode.index_builder.lookup import resolve
 from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
-from ..analysis import Analysis, DocumentChecker
+from ..analysis import NONE, Analysis, DocumentChecker
 from ..describe import describe
 from ..positions import UTF8, UTF16, UTF32, LineIndex
+from ..sniff import likely_medical
 from ..verdicts import Verdicts
 from ..x12.context import Cursor, cursor_at
 from ..x12.delimiters import Delimiters
@@ -67,6 +68,7 @@ class MedcodeServer(LanguageServer):
         self.loop_seen: asyncio.AbstractEventLoop | None = None  # the loop handlers run on (on_loop)
         self.pull_diagnostics = False
         self._settings_ready: asyncio.Event | None = None
+        self.settings_reported: list[str] = []  # the settings problems last shown, not repeated
         self._pending: dict[str, asyncio.Task] = {}
 
     # -- transports (protocol.py) --------------------------------------------------------------
@@ -228,6 +230,7 @@ class MedcodeServer(LanguageServer):
                     SETTINGS_WAIT,
                 )
                 self.settings = Settings.from_client(cfg)
+                self.report_settings_problems()
         except (asyncio.TimeoutError, ValueError, TypeError):
             log.warning("the client did not answer workspace/configuration; using defaults")
         finally:
@@ -238,11 +241,45 @@ class MedcodeServer(LanguageServer):
                 self.reload_store()
             self.settings_event().set()
 
+    def register_for_settings(self) -> None:
+        """Ask a client that registers dynamically (VS Code) to tell us when the `medcode` section
+        changes: vscode-languageclient sends didChangeConfiguration unasked only for the
+        deprecated `synchronize.configurationSection` option. Neovim sends it unasked."""
+        ws = self.client_capabilities.workspace
+        if not (ws and ws.did_change_configuration and ws.did_change_configuration.dynamic_registration):
+            return
+        options = types.DidChangeConfigurationRegistrationOptions(section=SECTION)
+        registration = types.Registration(id="medcode.settings", method=types.WORKSPACE_DID_CHANGE_CONFIGURATION, register_options=options)
+        future = self.client_register_capability(types.RegistrationParams([registration]))
+        # A client that refuses only loses live settings changes: say so in the log, no more.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception() is None or log.warning("the client refused to report settings changes"))
+
+    def report_settings_problems(self) -> None:
+        """Bad values in the client's section, in one warning; the same ones are not shown
+        again when the client re-sends the section (every change of any setting)."""
+        problems = self.settings.problems
+        if problems and problems != self.settings_reported:
+            log.warning("settings: %s", " ".join(problems))  # setting names and values, no document text
+            text = " ".join(problems) if len(problems) == 1 else "\n".join(f"- {p}" for p in problems)
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text if len(problems) == 1 else f"medcode settings:\n{text}"))
+        self.settings_reported = problems
+
     async def wait_for_settings(self) -> None:
         try:
             await asyncio.wait_for(self.settings_event().wait(), SETTINGS_WAIT)
         except asyncio.TimeoutError:
             pass
+
+    # -- which documents are medcode's ---------------------------------------------------------
+    def owns(self, doc: OpenDocument) -> bool:
+        """Whether a document is medcode's (sniff.py): a JSON, Markdown or text file that does not
+        look medical gets no diagnostics, hover, completion or code actions, and costs only
+        this look, once per version."""
+        key = (doc.version, self.generation)
+        owned = doc.owned
+        if owned is None or owned[0] != key:
+            owned = doc.owned = (key, likely_medical(doc.text, doc.uri, doc.language_id, self.settings.attach))
+        return owned[1]
 
     # -- diagnostics ---------------------------------------------------------------------------
     def _analyse(self, doc: OpenDocument) -> tuple[Analysis, str, int]:
@@ -252,6 +289,9 @@ class MedcodeServer(LanguageServer):
         if doc.analysis is None or doc.analysis_version != version or doc.generation != self.generation:
             started = time.perf_counter()
             while True:
+                if not self.owns(doc):
+                    analysis = Analysis(NONE)  # not medcode's: nothing read, nothing to say
+                    break
                 if doc.checker is None or doc.generation != self.generation:
                     doc.checker = DocumentChecker(self.verdicts)
                     doc.generation = self.generation
@@ -294,8 +334,9 @@ class MedcodeServer(LanguageServer):
     async def document_checked(self, uri: str) -> OpenDocument | None:
         """The open document, its check brought up to date without blocking the loop."""
         doc = self.documents.get(uri)
-        if doc is not None:
-            await self.fresh_analysis(doc)
+        if doc is None or not self.owns(doc):
+            return None
+        await self.fresh_analysis(doc)
         return self.documents.get(uri)
 
     def _analyse_locked(self, doc: OpenDocument) -> None:
@@ -347,6 +388,7 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
     async def on_initialized(ls: MedcodeServer, params: types.InitializedParams) -> None:
         ls.loop_seen = asyncio.get_running_loop()
         await ls.pull_settings()  # first: the indexDir setting may name another folder
+        ls.register_for_settings()
         empty = ls.store.is_empty()  # opens the folder, which fills store.problems
         for problem in ls.store.problems:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))

@@ -91,13 +91,18 @@ class _Token:
         return not self.is_string or self.raw == self.value
 
 
+def looks_like_price_json(text: str) -> bool:
+    """Both top-level keys of a CMS price file somewhere in the text (a cheap refusal)."""
+    return '"standard_charge_information"' in text and '"hospital_name"' in text
+
+
 def read(text: str) -> Reading | None:
     """A Reading of a CMS HPT JSON file, or None when the text is not one.
 
     A file that names both top-level keys but is not valid JSON (a missing comma, a truncated
     file) is still a price file: its reading holds the codes read before the error and an
     `hpt-structure` error at the offending offset, never silence."""
-    if '"standard_charge_information"' not in text or '"hospital_name"' not in text:
+    if not looks_like_price_json(text):
         return None  # cheap refusal for every other JSON document
     walk = _Walk(text)
     try:

@@ -29,7 +29,7 @@ import {
   showCommandLine,
   type Surroundings,
 } from "./serverCommand";
-import { type ClientSettings, readClientSettings, readServerSettings, RESTART_SETTINGS, SECTION, sectionForServer } from "./settings";
+import { type ClientSettings, readClientSettings, RESTART_SETTINGS, SECTION, sectionForServer } from "./settings";
 
 const PROBE_TIMEOUT_MS = 30_000;
 const LOOKUP_TIMEOUT_MS = 120_000; // a first look-up builds the default indexes (under a minute)
@@ -78,13 +78,6 @@ function clientSettings(): ClientSettings {
     log(`settings: ${problem}`);
   }
   return checked.value;
-}
-
-function logServerSettingProblems(): void {
-  const section: unknown = JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION)));
-  for (const problem of readServerSettings(section).problems) {
-    log(`settings: ${problem}`);
-  }
 }
 
 function workspaceFolder(): string | undefined {
@@ -219,8 +212,9 @@ async function start(): Promise<void> {
     options: { env: medcode.env as NodeJS.ProcessEnv, cwd: workspaceFolder() },
   };
   const clientOptions: LanguageClientOptions = {
+    // The server asks for the `medcode` section (workspace/configuration) and registers for
+    // its changes itself, so no deprecated `synchronize.configurationSection` here.
     documentSelector: DOCUMENT_SELECTOR,
-    synchronize: { configurationSection: SECTION },
     // vscode-languageclient 11 pulls diagnostics only when asked to: without this they go
     // stale while the user types.
     diagnosticPullOptions: { onChange: true, onSave: true },
@@ -240,7 +234,6 @@ async function start(): Promise<void> {
   };
   const next = new LanguageClient("medcode", "medcode", serverOptions, clientOptions);
   log(`starting the language server (${medcode.version}): ${showCommandLine(serve)}`);
-  logServerSettingProblems();
   try {
     await next.start();
     client = next;
@@ -507,12 +500,10 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.restartServer, restart),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),
     vscode.workspace.onDidChangeConfiguration((event) => {
+      // Other changes of the section reach the server, which re-reads and checks its settings.
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) {
         log("the server command or index folder changed: restarting the language server");
         void restart();
-      } else if (event.affectsConfiguration(SECTION)) {
-        // The client sends the change to the server, which re-reads its settings.
-        logServerSettingProblems();
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void restart()),

@@ -22,6 +22,8 @@ local defaults = {
   index_dir = nil,
   -- Extra environment for the server and the commands.
   cmd_env = nil,
+  -- json, markdown and text buffers are attached, but the server reads only those that look
+  -- medical (the `files.include` / `files.exclude` settings widen or narrow that).
   filetypes = { "x12", "csv", "json", "markdown", "text" },
   root_markers = { ".git" },
   -- The `medcode` settings section (answered to workspace/configuration):
