@@ -17,7 +17,7 @@ from medcode.server.verdicts import Verdicts
 
 import pyoce_tables
 from ncci_files import ptp_text
-from test_ncci import x12
+from claims_837 import x12
 
 pytest.importorskip("lmdb")
 
