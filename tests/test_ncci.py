@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from medcode.index_builder.build import import_ncci
-from medcode.index_builder.ncci import NCCI, NcciRelease
+from medcode.index_builder.ncci_index import NCCI, NcciRelease
 from medcode.index_builder.reader import IndexStore, Release
 from medcode.server import cli
 from medcode.server.analysis import DocumentChecker

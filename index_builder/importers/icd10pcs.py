@@ -3,7 +3,7 @@
 - The order file (``icd10pcs_order_YYYY.txt``) carries the official titles, long and short, and
   the 3-character table prefixes as header rows.
 - The tables XML (``icd10pcs_tables_YYYY.xml``) says what every character means. It is stored
-  whole in the release's ``tables`` keyed store (read back by ``medcode.index_builder.pcs``). Read
+  whole in the release's ``tables`` keyed store (read back by ``medcode.index_builder.pcs_tables``). Read
   without an order file it also yields every valid code, but no official titles: those records
   get descriptions composed from the labels and ``detail["composed"] = True``.
 - The codes file (``icd10pcs_codes_YYYY.txt``: code, space, long title) stands in for the order
@@ -29,7 +29,7 @@ from .. import sources
 from ..codesets import ICD10PCS, ICD10PCS_RE
 from ..periods import APRIL_RE, fiscal_label, fiscal_year
 from ..model import CODE, HEADER, CodeRecord, ImportResult
-from ..pcs import TABLES_AUX
+from ..pcs_tables import TABLES_AUX
 from ..sources import InputFile, LayoutNotRecognised, SourceError
 
 SET_ID = ICD10PCS
