@@ -161,7 +161,7 @@ def main() -> int:
                 (root / set_dir.name).symlink_to(set_dir.resolve())
 
     from medcode.index_builder.build import import_ncci
-    from medcode.index_builder.ncci import NcciRelease
+    from medcode.index_builder.ncci_index import NcciRelease
     from medcode.index_builder.reader import Release
 
     gc.collect()

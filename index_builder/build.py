@@ -17,7 +17,7 @@ from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_
 from . import layout
 from .gcpause import paused_gc
 from .model import CodeRecord, Download, ImportResult, Source, SourceFile
-from .ncci import NCCI
+from .ncci_index import NCCI
 from .sources import LayoutNotRecognised, SourceError, read_inputs
 from .writer import EncodeCache, write_family, write_release
 
@@ -240,7 +240,7 @@ def import_ncci(
 
 def _keep_tables(old, result: ImportResult) -> None:
     """Carry over the tables of an installed release that this import does not replace."""
-    from .ncci import AOC
+    from .ncci_index import AOC
 
     tables = result.meta.setdefault("tables", {})
     old_tables = old.meta.get("tables", {})

@@ -101,10 +101,6 @@ def _shipped():
     return resources.files(__package__).joinpath("catalogue.json")
 
 
-def default_path() -> str:
-    return os.environ.get(ENV_VAR) or str(_shipped())
-
-
 def load(path: str | os.PathLike[str] | None = None) -> Catalogue:
     """The catalogue at path, else $MEDCODE_CATALOGUE, else the one shipped in the package."""
     chosen = path or os.environ.get(ENV_VAR)

@@ -100,12 +100,6 @@ class NoteTargets:
         self.categories = frozenset(p[:3] for p in self._prefixes)
         self.category_ranges = tuple((lo[:3], hi[:3]) for lo, hi, _ in self._ranges)
 
-    def may_name(self, categories: set[str]) -> bool:
-        """False when no code of these categories can be named (no false negatives)."""
-        if not self.categories.isdisjoint(categories):
-            return True
-        return any(lo <= c <= hi for lo, hi in self.category_ranges for c in categories)
-
     def __bool__(self) -> bool:
         return bool(self.notes)
 

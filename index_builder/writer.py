@@ -257,7 +257,6 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
-        kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
         for result, recs in zip(results, members):
             if not layout.valid_release_label(result.release):
                 raise IndexWriteError(f"release label {result.release!r} is not usable as a folder name")
@@ -270,7 +269,7 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
                 cutoff = _cutoff(result)
                 key_id = trie.key_id
                 for rec in recs:
-                    bits = kind_bits[rec.kind]
+                    bits = _KIND_BITS[rec.kind]
                     if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
                         bits |= layout.FLAG_TERMINATED
                         counts["terminated"] += 1
@@ -345,16 +344,12 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
     return _finish(folder, result, counts, warnings)
 
 
-def _kind_flags(rec: CodeRecord, cutoff: str | None) -> int:
-    """Kind bits, plus 'terminated' for an end date within the release's period: a scheduled
-    end after it (NDC packages list many) says nothing about the release's own dates."""
-    bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}[rec.kind]
-    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-        bits |= layout.FLAG_TERMINATED
-    return bits
+_KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
 
 
 def _cutoff(result: ImportResult) -> str | None:
+    """The last day of the release's period: an end date up to it marks a code 'terminated'; a
+    scheduled end after it (NDC packages list many) says nothing about the release's own dates."""
     end = result.effective_to or result.effective_from
     return end.isoformat() if end else None
 
@@ -372,7 +367,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     # The hot loop of every build (a million records for the defaults): locals, no calls
     # beyond the cache.
     key_id, encoded = trie.key_id, cache.encoded
-    kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
+    kind_bits = _KIND_BITS
     terminated_bit = layout.FLAG_TERMINATED
     for code, rec in by_code.items():
         i = key_id(code)

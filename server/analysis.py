@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from medcode.index_builder.gcpause import paused_gc
-from medcode.index_builder.reader import IndexStore
 
 from medcode.index_builder.codesets import OFFICIAL_SETS
 
@@ -150,8 +149,3 @@ class DocumentChecker:
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         findings.sort(key=lambda f: (f.start, f.end))
         return Analysis(X12, findings, x12=doc, claims_checked=ran)
-
-
-def analyse(text: str, store: IndexStore, today: dt.date | None = None) -> Analysis:
-    """One-shot analysis (the CLI): no cache across versions."""
-    return DocumentChecker(Verdicts(store), today).check(text)

@@ -18,7 +18,7 @@ from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_se
 from medcode.index_builder.fetch import fetch, plan
 from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetFreshness, freshness
 from medcode.index_builder.location import ENV_VAR, index_dir
-from medcode.index_builder.ncci import NCCI
+from medcode.index_builder.ncci_index import NCCI
 from medcode.index_builder.lookup import Answer, Status, resolve
 from medcode.index_builder.reader import IndexDataError
 from medcode.index_builder.reader import IndexStore

@@ -215,13 +215,13 @@ def _icd10cm(rel: Release, rec: CodeRecord, view: CodeView) -> None:
 
 
 def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) -> None:
-    from medcode.index_builder import pcs
+    from medcode.index_builder import pcs_tables
 
     if rec.detail.get("composed"):
         view.facts.append(("Title", "composed from the PCS table labels (no official title in this source)"))
     tables = [rel] + [r for r in reversed(store.releases(ICD10PCS)) if r is not rel]
     for source in tables:
-        meanings = pcs.meanings(source, rec.code)
+        meanings = pcs_tables.meanings(source, rec.code)
         if meanings:
             for m in meanings:
                 text = f"{m.character} = {m.label}"
@@ -232,7 +232,7 @@ def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) 
                 view.facts.append(("Character meanings from", source.title))
             break
     else:
-        section = pcs.SECTIONS.get(rec.code[:1])
+        section = pcs_tables.SECTIONS.get(rec.code[:1])
         if section:
             view.facts.append(("Section", f"{rec.code[:1]} = {section}"))
     if rec.kind == HEADER:

@@ -4,7 +4,7 @@ editor language (CSV chargemasters, Markdown / text templates)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
@@ -40,7 +40,6 @@ class Options:
     # and where it came from, for messages; None: today.
     day: dt.date | None = None
     day_source: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 def path_of(name: str) -> str:

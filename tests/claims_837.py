@@ -88,3 +88,26 @@ def make_837(claims: list[dict]) -> str:
         "IEA*1*000000001",
     ]
     return "~\n".join(segs) + "~\n"
+
+
+# -- an 837 with modifiers and units ------------------------------------------------------------
+Line = tuple  # (code, modifiers, units, day)
+
+
+def x12(kind: str, claims: list[tuple[str, list[Line]]], bill_type: str = "13") -> str:
+    """An 837P (kind "P") or 837I ("I") with one claim per (claim id, lines)."""
+    version = {"P": "005010X222A1", "I": "005010X223A2"}[kind]
+    body = [f"ST*837*0001*{version}", "BHT*0019*00*0001*20260315*1200*CH", "HL*1**20*1", "NM1*85*2*CLINIC*****XX*1234567893"]
+    for n, (claim_id, lines) in enumerate(claims, 2):
+        place = "11:B:1" if kind == "P" else f"{bill_type}:A:1"
+        body += [f"HL*{n}*1*22*0", "SBR*P*18*******CI", f"CLM*{claim_id}*100.00***{place}*Y*A*Y*Y", "HI*ABK:E119"]
+        for i, (code, mods, units, day) in enumerate(lines, 1):
+            composite = ":".join(["HC", code, *mods])
+            seg = f"SV1*{composite}*50.00*UN*{units}***1" if kind == "P" else f"SV2*0450*{composite}*50.00*UN*{units}"
+            body += [f"LX*{i}", seg, f"DTP*472*D8*{day:%Y%m%d}"]
+    body.append(f"SE*{len(body) + 1}*0001")
+    head = [
+        "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260315*1200*^*00501*000000101*0*T*:",
+        f"GS*HC*SUBMITTER*RECEIVER*20260315*1200*101*X*{version}",
+    ]
+    return "~\n".join(head + body + ["GE*1*101", "IEA*1*000000101"]) + "~\n"

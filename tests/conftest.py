@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from lsp_session import PROFILES, Session, start, stop
 
 from medcode.index_builder.model import ImportResult
 from medcode.index_builder.reader import Release
@@ -94,3 +97,19 @@ def hcpcs_index(tmp_path_factory, shared_dir):
     for year in (2018, 2019, 2020):
         import_path(index, "hcpcs", shared_dir / f"data/hcpcs/{year}-Alpha-Numeric-HCPCS-File.zip")
     return index
+
+
+# -- end to end over LSP stdio (the test_lsp_* modules) -----------------------------------------
+@pytest.fixture(scope="module")
+def lsp_index(default_index) -> Path:
+    """The index the module's `lsp` servers read; a module overrides it to serve other data."""
+    return default_index
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
+async def lsp(request, lsp_index) -> AsyncIterator[Session]:
+    """One `medcode serve` per client profile (VS Code push, Neovim pull) for the whole module;
+    each test opens its own URIs."""
+    session = await start(request.param, lsp_index)
+    yield session
+    await stop(session)

@@ -3,6 +3,7 @@ descriptors: the rationale column holds CMS's own short policy phrases or nothin
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -72,3 +73,46 @@ def aoc_file(folder: Path, quarter: str, rows: list[tuple[str, str, str, str, st
     path = folder / f"AOC_V{quarter}-MCR.txt"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# -- two quarters of files: 2026-Q2 (v32.1) and 2026-Q3 (v32.2) --------------------------------
+Q2 = dt.date(2026, 5, 12)
+Q3 = dt.date(2026, 8, 3)
+
+# Practitioner PTP pairs: (column 1, column 2, effective, deletion, modifier indicator).
+PTP_Q2 = [
+    ("17000", "11900", "19960101", "*", "0"),  # never together
+    ("99213", "36415", "20100101", "*", "1"),  # allowed with a modifier
+    ("93000", "93005", "19960101", "*", "9"),  # no edit
+    ("20610", "20611", "20150101", "*", "1"),  # deleted in the next quarter's file
+]
+PTP_Q3 = [
+    ("17000", "11900", "19960101", "*", "0"),
+    ("99213", "36415", "20100101", "*", "1"),
+    ("93000", "93005", "19960101", "*", "9"),
+    ("20610", "20611", "20150101", "20260701", "1"),  # deleted as of 2026-07-01
+    ("97110", "97140", "20260701", "*", "1"),  # added in Q3
+    ("97530", "97535", "20260815", "*", "0"),  # takes effect in the middle of Q3
+]
+OPH_Q3 = [("96372", "96374", "20100101", "*", "0")]
+MUE_PRACTITIONER = [("36415", 2, "2"), ("97110", 4, "3"), ("J1100", 10, "1")]
+MUE_OUTPATIENT = [("96372", 3, "2")]
+AOC_ROWS = [
+    ("99417", "99205", "1", "20230101", ""),
+    ("99417", "99215", "1", "20230101", ""),
+    ("15777", "CCCCC", "2", "20100101", ""),
+    ("0984T", "36221", "3", "20250101", ""),
+]
+
+
+def quarter_files(folder: Path, version: str, effective: str, quarter: str, ptp, outpatient=None) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [
+        ptp_zip(folder, "practitioner", version, ptp),
+        mue_file(folder, "practitioner", effective, MUE_PRACTITIONER),
+        mue_file(folder, "outpatient", effective, MUE_OUTPATIENT),
+        aoc_file(folder, quarter, AOC_ROWS),
+    ]
+    if outpatient:
+        files.append(ptp_zip(folder, "outpatient", version, outpatient))
+    return files

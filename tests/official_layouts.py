@@ -1,5 +1,6 @@
 """Small files in the publishers' layouts, written by tests: CDC ICD-10-CM zips (order file,
-tabular XML), a CMS HCPCS alpha-numeric zip, the FDA ndctext.zip, and X12 837P claims."""
+tabular XML), a CMS HCPCS alpha-numeric zip, the FDA ndctext.zip, X12 837P claims and a CMS price
+transparency CSV."""
 
 from __future__ import annotations
 
@@ -19,14 +20,7 @@ CM_FY2026 = [
     ("E11", False, "Type 2 diabetes mellitus"),
     ("E119", True, "Type 2 diabetes mellitus without complications"),
 ]
-CM_FY2027 = [
-    ("A00", False, "Cholera"),
-    ("A000", True, "Cholera due to Vibrio cholerae 01, biovar cholerae"),
-    ("A001", True, "Cholera due to Vibrio cholerae 01, biovar eltor"),
-    ("A002", True, "Cholera due to Vibrio cholerae O139"),
-    ("E11", False, "Type 2 diabetes mellitus"),
-    ("E119", True, "Type 2 diabetes mellitus without complications"),
-]
+CM_FY2027 = sorted([r for r in CM_FY2026 if r[0] != "A009"] + [("A002", True, "Cholera due to Vibrio cholerae O139")])
 
 
 def order_file(codes) -> bytes:
@@ -185,3 +179,18 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+# -- hospital price transparency (CMS) -----------------------------------------------------------
+# A CMS v3 tall standard charges CSV: rows 1-3 headers, then items. Row 5 has a HCPCS code typed
+# CPT, row 6 an unknown type, row 7 a header ICD-10-CM code under type ICD.
+HPT_TALL_V3 = (
+    "hospital_name,last_updated_on,version,location_name,hospital_address,license_number|CA,type_2_npi,"
+    '"To the best of its knowledge and belief, this hospital has included all applicable standard charge information",attester_name\n'
+    'Medcode Test Hospital,2026-03-01,3.0.0,Main,"1 Main St, Anytown, CA",12345,1234567893,true,Pat Doe\n'
+    "description,code|1,code|1|type,code|2,code|2|type,setting,standard_charge|gross,payer_name,plan_name,standard_charge|methodology\n"
+    "Office visit,99213,CPT,0510,RC,outpatient,150.00,Acme,PPO,fee schedule\n"
+    "Dexamethasone injection,J1100,CPT,,,outpatient,12.00,Acme,PPO,fee schedule\n"
+    "Mystery item,12345,WIDGET,,,outpatient,1.00,Acme,PPO,fee schedule\n"
+    "Diabetes education,E11,ICD,,,outpatient,80.00,Acme,PPO,fee schedule\n"
+)

@@ -6,10 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-
 from medcode.index_builder.reader import IndexStore
-from medcode.server import cli
 from medcode.server.analysis import DocumentChecker
 from medcode.server.describe import describe
 from medcode.server.lsp.settings import Settings
@@ -17,23 +14,12 @@ from medcode.server.verdicts import Verdicts
 from official_layouts import claim_837p
 
 
-@pytest.fixture
-def run(capsys, monkeypatch):
-    def invoke(index, *args: str):
-        monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def test_no_release_in_force_gives_not_in_index_for_codes_and_modifiers(run, hcpcs_index, tmp_path):
     # A4218 and modifier FB were added 2006-01-01; a 2005 claim is older than every release
     # installed (2018-2020), so none of them can say what was valid then.
     claims = tmp_path / "old.837"
     claims.write_text(claim_837p([("Y2005", ["25000"], [("A4218:FB", dt.date(2005, 6, 1))])]))
-    status, out, err = run(hcpcs_index, "check", str(claims), "--format", "json")
+    status, out, err = run("check", str(claims), "--format", "json", index=hcpcs_index)
     found = {f["code"]: f for f in json.loads(out) if f["code"] in ("A4218", "FB")}
     assert set(found) == {"A4218", "FB"}
     for f in found.values():
@@ -57,7 +43,7 @@ TEMPLATE = "Assessment\n\nICD-10-CM: E11.99\n"
 def test_check_date_chooses_the_day_for_an_undated_file(run, default_index, tmp_path):
     note = tmp_path / "note.md"
     note.write_text(TEMPLATE)
-    status, out, err = run(default_index, "check", str(note), "--format", "json", "--date", "2026-01-15")
+    status, out, err = run("check", str(note), "--format", "json", "--date", "2026-01-15", index=default_index)
     (f,) = [f for f in json.loads(out) if f["code"] == "E11.99"]
     assert f["rule"] == "invalid-code"  # FY2026 is in force on 2026-01-15
     assert "2026-01-15 (no date in the file: judged on the day --date sets)" in f["message"]
@@ -66,7 +52,7 @@ def test_check_date_chooses_the_day_for_an_undated_file(run, default_index, tmp_
 def test_an_undated_file_says_it_was_judged_on_today(run, default_index, tmp_path):
     note = tmp_path / "note.md"
     note.write_text(TEMPLATE)
-    status, out, err = run(default_index, "check", str(note), "--format", "json")
+    status, out, err = run("check", str(note), "--format", "json", index=default_index)
     (f,) = [f for f in json.loads(out) if f["code"] == "E11.99"]
     assert f"{dt.date.today().isoformat()} (no date in the file: judged on today)" in f["message"]
 

@@ -11,8 +11,8 @@ import pytest
 
 from medcode.index_builder.build import import_path
 from medcode.index_builder.reader import IndexStore
-from medcode.server import cli
-from medcode.server.analysis import analyse
+from medcode.server.analysis import DocumentChecker
+from medcode.server.verdicts import Verdicts
 from official_layouts import (
     CM_FY2026,
     CM_FY2027,
@@ -25,19 +25,8 @@ from official_layouts import (
 d = dt.date
 
 
-@pytest.fixture
-def run(capsys, monkeypatch):
-    def invoke(index, *args: str):
-        monkeypatch.setenv("MEDCODE_INDEX_DIR", str(index))
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def findings_for(run, index, path, code: str) -> list[dict]:
-    status, out, err = run(index, "check", str(path), "--format", "json")
+    status, out, err = run("check", str(path), "--format", "json", index=index)
     assert status in (0, 1), err
     return [f for f in json.loads(out) if f["code"] == code]
 
@@ -77,7 +66,7 @@ def test_icd10cm_code_deleted_in_the_newer_release(run, cm_index, tmp_path):
 
 def test_icd10cm_deleted_code_offers_the_billable_codes_under_its_parent(cm_index):
     text = claim_837p([("FY27", ["A009"], [("J1100", d(2026, 11, 2))])])
-    (finding,) = [f for f in analyse(text, IndexStore(cm_index)).findings if f.rule == "deleted-code"]
+    (finding,) = [f for f in DocumentChecker(Verdicts(IndexStore(cm_index))).check(text).findings if f.rule == "deleted-code"]
     assert [fix.text for fix in finding.fixes] == ["A000", "A001", "A002"]  # FY2027's codes under A00
     assert finding.fixes[2].title == "Replace with A00.2 — Cholera due to Vibrio cholerae O139"
 

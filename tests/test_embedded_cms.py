@@ -13,15 +13,16 @@ from medcode.index_builder.codesets import HCPCS, ICD10CM, ICD10PCS
 from medcode.index_builder.defaults import data_files
 from medcode.index_builder.lookup import Status, resolve
 from medcode.server import cli
-from medcode.server.analysis import analyse
+from medcode.server.analysis import DocumentChecker
 from medcode.server.describe import describe
+from medcode.server.verdicts import Verdicts
 from official_layouts import claim_837p
 
 d = dt.date
 
 
 def findings(default_store, claims, code: str):
-    return [f for f in analyse(claim_837p(claims), default_store).findings if f.code == code]
+    return [f for f in DocumentChecker(Verdicts(default_store)).check(claim_837p(claims)).findings if f.code == code]
 
 
 def test_each_fiscal_year_is_a_release_dated_by_the_cms_tables(default_store):

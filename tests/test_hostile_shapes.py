@@ -77,7 +77,7 @@ def test_every_header_of_a_wide_row_is_placed_exactly():
 
 def test_nonblank_spans_match_span_on_plain_and_quoted_rows():
     for text in ('a, b ,,"c ""q""",  ,d\n', "a, b ,,c,  ,d\n"):
-        (row,) = csv_cells.read_rows(text)
+        (row,) = list(csv_cells.iter_rows(text))
         expected = [(j, *row.span(j)) for j, t in enumerate(row.texts) if t.strip()]
         assert row.nonblank_spans() == expected
 

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from medcode.index_builder import pcs
+from medcode.index_builder import pcs_tables
+from medcode.index_builder.codesets import ICD10PCS
 from medcode.index_builder.importers import icd10pcs
+from medcode.index_builder.lookup import resolve
 from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.reader import Release
 from medcode.index_builder.sources import SourceError
 from medcode.index_builder.writer import write_release
+from medcode.server.describe import describe
 
 # -- fixtures in the official layouts ----------------------------------------------------------
 #
@@ -161,12 +164,13 @@ def test_embedded_default_search(embedded):
     assert "0DTJ4ZZ" in [h.record.code for h in release.search("resection appendix")]
 
 
-def test_embedded_default_has_no_meanings_but_sections(embedded):
+def test_embedded_default_has_no_meanings_but_sections(default_store, embedded):
     _, release = embedded
-    assert pcs.meanings(release, "0DTJ4ZZ") is None
-    assert pcs.section_name("0DTJ4ZZ") == "Medical and Surgical"
-    assert pcs.section_name("XW033E5") == "New Technology"
-    assert len(pcs.SECTIONS) == 17
+    assert pcs_tables.meanings(release, "0DTJ4ZZ") is None
+    # Without tables the hover names the section from the first character alone.
+    view = describe(default_store, resolve(default_store, ICD10PCS, "0DTJ4ZZ", dt.date(2026, 11, 15)))
+    assert ("Section", "0 = Medical and Surgical") in view.facts
+    assert pcs_tables.SECTIONS["X"] == "New Technology" and len(pcs_tables.SECTIONS) == 17
 
 
 # -- order file --------------------------------------------------------------------------------
@@ -197,7 +201,7 @@ def test_order_file(tmp_path, build_release):
     assert release.get("0016071").short == "Bypass Cereb Vent to Mastoid Sinus w Autol Sub, Open"
     # Short titles are searchable too ("nasophar" only occurs in the short title).
     assert [h.record.code for h in release.search("nasophar")] == ["0016070"]
-    assert pcs.meanings(release, "0016070") is None  # no tables in this release
+    assert pcs_tables.meanings(release, "0016070") is None  # no tables in this release
 
 
 def test_order_file_recognised_by_content(tmp_path):
@@ -270,7 +274,7 @@ def test_tables_only_generates_codes_and_headers(tmp_path, build_release):
 
 def test_meanings(tmp_path, build_release):
     release = build_release(icd10pcs.from_path(write(tmp_path / "icd10pcs_tables_2023.xml", tables_xml())))
-    found = pcs.meanings(release, "00163ZB")
+    found = pcs_tables.meanings(release, "00163ZB")
     assert [(m.position, m.title, m.character, m.label) for m in found] == [
         (1, "Section", "0", "Medical and Surgical"),
         (2, "Body System", "0", "Central Nervous System and Cranial Nerves"),
@@ -282,13 +286,13 @@ def test_meanings(tmp_path, build_release):
     ]
     assert found[2].definition.startswith("Altering the route")
     assert all(m.definition is None for m in found[3:])
-    assert pcs.summary(found).endswith("/ Percutaneous / No Device / Cerebral Cisterns")
-    assert pcs.meanings(release, "00163zb") == found  # typed in lower case
+    assert pcs_tables.summary(found).endswith("/ Percutaneous / No Device / Cerebral Cisterns")
+    assert pcs_tables.meanings(release, "00163zb") == found  # typed in lower case
     # Each character exists in some row, but no single row allows this combination.
-    assert pcs.meanings(release, "00160JB") is None
-    assert pcs.meanings(release, "0DTJ4ZZ") is None  # no such table in this release
-    assert pcs.meanings(release, "0016") is None and pcs.meanings(release, "E119") is None
-    assert [m.label for m in pcs.meanings(release, "001")] == [
+    assert pcs_tables.meanings(release, "00160JB") is None
+    assert pcs_tables.meanings(release, "0DTJ4ZZ") is None  # no such table in this release
+    assert pcs_tables.meanings(release, "0016") is None and pcs_tables.meanings(release, "E119") is None
+    assert [m.label for m in pcs_tables.meanings(release, "001")] == [
         "Medical and Surgical", "Central Nervous System and Cranial Nerves", "Bypass"
     ]
 
@@ -348,10 +352,10 @@ def test_order_file_and_tables_in_a_folder(tmp_path, build_release):
     check_both(result)
     release = build_release(result)
     assert release.get("0016070").description.startswith("Bypass Cerebral Ventricle")
-    assert [m.label for m in pcs.meanings(release, "0016071")][3:] == [
+    assert [m.label for m in pcs_tables.meanings(release, "0016071")][3:] == [
         "Cerebral Ventricle", "Open", "Autologous Tissue Substitute", "Mastoid Sinus"
     ]
-    assert pcs.meanings(release, "0016072") is None  # in the order file, allowed by no row
+    assert pcs_tables.meanings(release, "0016072") is None  # in the order file, allowed by no row
 
 
 def test_order_file_and_tables_in_a_zip(tmp_path):
@@ -444,7 +448,7 @@ def test_fy2020_tables(fy2020):
 
 def test_fy2020_meanings(fy2020):
     _, release = fy2020
-    found = pcs.meanings(release, "0DTJ4ZZ")
+    found = pcs_tables.meanings(release, "0DTJ4ZZ")
     assert [(m.title, m.label) for m in found] == [
         ("Section", "Medical and Surgical"),
         ("Body System", "Gastrointestinal System"),
@@ -457,7 +461,7 @@ def test_fy2020_meanings(fy2020):
     assert found[2].definition == "Cutting out or off, without replacement, all of a body part"
     assert release.get("0DTJ4ZZ").detail == {"composed": True}
     # Other sections rename the axes (Imaging: Type, Body Part, Contrast, Qualifier, Qualifier).
-    imaging = pcs.meanings(release, "BW00ZZZ")
+    imaging = pcs_tables.meanings(release, "BW00ZZZ")
     assert [m.title for m in imaging] == [
         "Section", "Body System", "Type", "Body Part", "Contrast", "Qualifier", "Qualifier"
     ]

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lsprotocol import types
 
 sys.path.insert(0, str(Path(__file__).parent))
 from claims_837 import make_837  # noqa: E402
-from test_lsp_x12 import PROFILES, Session, place, start, stop  # noqa: E402
+from lsp_session import Session, place  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,13 +24,6 @@ TEXT = make_837(
     ]
 )
 HI_OTHER = "HI*ABF:E119"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
-async def lsp(request, default_index) -> Session:
-    session = await start(request.param, default_index)
-    yield session
-    await stop(session)
 
 
 def _by_rule(diagnostics) -> dict[str, list[types.Diagnostic]]:

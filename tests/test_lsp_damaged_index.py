@@ -13,7 +13,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.writer import write_release
 from official_layouts import claim_837p
-from test_lsp_x12 import place, start, stop
+from lsp_session import place, start, stop
 
 
 async def test_hover_on_a_damaged_record_shows_the_file_and_the_rebuild_command(tmp_path):

@@ -7,24 +7,11 @@ Same harness as test_lsp_x12.py (one server per client profile, VS Code push / N
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 from lsprotocol import types
-from test_lsp_x12 import PROFILES, Session, start, stop
+from lsp_session import PROFILES, Session, start, stop
+from official_layouts import HPT_TALL_V3
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-# A CMS v3 tall file: rows 1-3 headers, then items. Row 5 has a HCPCS code typed CPT, row 6
-# an unknown type, row 7 a header ICD-10-CM code under type ICD.
-TALL = (
-    "hospital_name,last_updated_on,version,location_name,hospital_address,license_number|CA,type_2_npi,"
-    '"To the best of its knowledge and belief, this hospital has included all applicable standard charge information",attester_name\n'
-    'Medcode Test Hospital,2026-03-01,3.0.0,Main,"1 Main St, Anytown, CA",12345,1234567893,true,Pat Doe\n'
-    "description,code|1,code|1|type,code|2,code|2|type,setting,standard_charge|gross,payer_name,plan_name,standard_charge|methodology\n"
-    "Office visit,99213,CPT,0510,RC,outpatient,150.00,Acme,PPO,fee schedule\n"
-    "Dexamethasone injection,J1100,CPT,,,outpatient,12.00,Acme,PPO,fee schedule\n"
-    "Mystery item,12345,WIDGET,,,outpatient,1.00,Acme,PPO,fee schedule\n"
-    "Diabetes education,E11,ICD,,,outpatient,80.00,Acme,PPO,fee schedule\n"
-)
 
 JSON_DOC = """{
   "hospital_name": "Medcode Test Hospital",
@@ -69,21 +56,14 @@ def keyed(diags) -> set[tuple[str, int, int, int]]:
     return {(d.code, d.range.start.line, d.range.start.character, d.range.end.character) for d in diags}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
-async def lsp(request, default_index) -> Session:
-    session = await start(request.param, default_index)
-    yield session
-    await stop(session)
-
-
 async def test_price_file_csv_codes_checked_by_their_type(lsp: Session):
     uri = "file:///tmp/e2e/docs/00-0000000_medcode-test_standardcharges.csv"
-    lsp.open(uri, TALL, "csv")
+    lsp.open(uri, HPT_TALL_V3, "csv")
     diags = await lsp.diagnostics(uri)
     found = keyed(diags)
-    assert ("wrong-code-set", *pos(TALL, "J1100")) in found
-    assert ("unknown-code-type", *pos(TALL, "WIDGET")) in found
-    assert ("not-billable", *pos(TALL, "E11,ICD")[:2], pos(TALL, "E11,ICD")[1] + 3) in found
+    assert ("wrong-code-set", *pos(HPT_TALL_V3, "J1100")) in found
+    assert ("unknown-code-type", *pos(HPT_TALL_V3, "WIDGET")) in found
+    assert ("not-billable", *pos(HPT_TALL_V3, "E11,ICD")[:2], pos(HPT_TALL_V3, "E11,ICD")[1] + 3) in found
     # The CPT code and the revenue code are fine; no CPT data: one note, not an error.
     assert not [d for d in diags if d.range.start.line == 3 and d.code != "not-in-index"]
     wrong = next(d for d in diags if d.code == "wrong-code-set")
@@ -92,27 +72,27 @@ async def test_price_file_csv_codes_checked_by_their_type(lsp: Session):
     actions = await lsp.actions(uri, wrong)
     (fix,) = [a for a in actions if a.title == "Change the type to HCPCS"]
     (edit,) = fix.edit.changes[uri]
-    line, start, end = pos(TALL, "CPT", 1)  # the type cell on J1100's row
+    line, start, end = pos(HPT_TALL_V3, "CPT", 1)  # the type cell on J1100's row
     assert (edit.range.start.line, edit.range.start.character, edit.range.end.character, edit.new_text) == (line, start, end, "HCPCS")
     lsp.close(uri)
 
 
 async def test_price_file_hover_and_completion(lsp: Session):
     uri = "file:///tmp/e2e/docs/hover_standardcharges.csv"
-    lsp.open(uri, TALL, "csv")
+    lsp.open(uri, HPT_TALL_V3, "csv")
     await lsp.diagnostics(uri)
-    line, start, _ = pos(TALL, "E11,ICD")
+    line, start, _ = pos(HPT_TALL_V3, "E11,ICD")
     hover = await lsp.hover(uri, line, start + 1)
     assert "Type 2 diabetes mellitus" in hover.contents.value and "header" in hover.contents.value
-    line, start, _ = pos(TALL, "code|1|type")
+    line, start, _ = pos(HPT_TALL_V3, "code|1|type")
     hover = await lsp.hover(uri, line, start + 2)
     assert "code|1|type" in hover.contents.value and "type" in hover.contents.value.lower()
     # In a type cell: the types of the file's version; in an ICD code cell: ICD-10 codes.
-    line, start, _ = pos(TALL, "WIDGET")
+    line, start, _ = pos(HPT_TALL_V3, "WIDGET")
     result = await lsp.complete(uri, line, start)
     labels = {i.label for i in result.items}
     assert {"CPT", "HCPCS", "NDC", "RC", "MS-DRG", "CMG"} <= labels
-    line, start, _ = pos(TALL, "E11,ICD")
+    line, start, _ = pos(HPT_TALL_V3, "E11,ICD")
     result = await lsp.complete(uri, line, start + 3)
     assert "E11.9" in [i.label for i in result.items]
     lsp.close(uri)

@@ -11,9 +11,9 @@ import ast
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lsprotocol import types
-from test_lsp_x12 import PROFILES, Session, start, stop
+from fhir_resources import eob, patient, text_of
+from lsp_session import PROFILES, Session, start, stop
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -40,13 +40,6 @@ def where(text: str, needle: str, encoding: str, after: str = "") -> tuple[int, 
 
 def keyed(diags) -> set[tuple[str, int, int, int, int]]:
     return {(d.code, d.range.start.line, d.range.start.character, d.range.end.character, d.severity) for d in diags}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
-async def lsp(request, default_index) -> Session:
-    session = await start(request.param, default_index)
-    yield session
-    await stop(session)
 
 
 def expected(enc: str) -> set[tuple[str, int, int, int, int]]:
@@ -170,8 +163,6 @@ async def test_malformed_json_is_a_diagnostic(lsp: Session):
 async def test_claim_edits_on_an_eob_at_exact_positions(lsp: Session):
     """The claim edits of X12 on an EOB: an age conflict with its contained Patient and an
     Excludes1 pair, at the codes' positions."""
-    from test_fhir_claim_edits import eob, patient, text_of
-
     text = text_of(eob(dx=[(1, "E11.9", None), (2, "A48.51", None), (3, "O24.419", None)], contained=[patient("pt", "1990-01-01")], patient="#pt"))
     uri = "file:///tmp/e2e/fhir/eob-edits.json"
     lsp.open(uri, text, "json")

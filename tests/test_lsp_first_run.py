@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
-from test_lsp_x12 import HI_ERR, P837, Session, make_client, place, start, stop
+from lsp_session import HI_ERR, P837, Session, make_client, place, start, stop
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

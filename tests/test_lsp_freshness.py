@@ -13,7 +13,7 @@ from lsprotocol import types
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.writer import write_release
 from official_layouts import claim_837p
-from test_lsp_x12 import place, start, stop
+from lsp_session import place, start, stop
 
 TODAY = dt.date.today()
 OLD_START, NEW_START = TODAY - dt.timedelta(days=400), TODAY - dt.timedelta(days=30)

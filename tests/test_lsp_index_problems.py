@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from test_lsp_x12 import P837, place, start, stop
+from lsp_session import P837, place, start, stop
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

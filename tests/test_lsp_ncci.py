@@ -3,16 +3,15 @@ code listing the edits that touch it on this claim, and the modifier quick fix."
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
-import pytest_asyncio
 from lsprotocol import types
 
 from medcode.index_builder.build import import_ncci
 
-from test_lsp_x12 import PROFILES, Session, place, start, stop
-from test_ncci import PTP_Q3, Q3, quarter_files, x12
+from lsp_session import Session, place
+from claims_837 import x12
+from ncci_files import PTP_Q3, Q3, quarter_files
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -20,17 +19,11 @@ CLAIM = x12("P", [("NCCI1", [("99213", [], 1, Q3), ("36415", [], 3, Q3), ("17000
 
 
 @pytest.fixture(scope="module")
-def ncci_index(tmp_path_factory):
+def lsp_index(tmp_path_factory):
+    """The `lsp` servers of this module read an index of NCCI edits alone."""
     base = tmp_path_factory.mktemp("lsp-ncci")
     import_ncci(base / "index", quarter_files(base / "files", "322", "07-01-2026", "2026Q3", PTP_Q3))
     return base / "index"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
-async def lsp(request, ncci_index) -> Session:
-    session = await start(request.param, ncci_index)
-    yield session
-    await stop(session)
 
 
 async def test_ncci_diagnostics_hover_and_modifier_fix(lsp: Session):

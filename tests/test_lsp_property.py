@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
-from test_lsp_x12 import P837, SERVE, make_client, place
+from lsp_session import P837, SERVE, make_client, place
 
 EXAMPLES = 150
 ANSWER_WAIT = 60.0  # seconds for one answer on a busy machine: a hang, not a timing assertion

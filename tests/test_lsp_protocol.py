@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 from medcode.server.lsp.actions import CHOOSE
-from test_lsp_x12 import HI_ERR, P837, STDERR_WRAPPER, line_of, place, rng, start, stop
+from lsp_session import HI_ERR, P837, STDERR_WRAPPER, line_of, place, rng, start, stop
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

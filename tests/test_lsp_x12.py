@@ -16,240 +16,35 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lsprotocol import types
-from pygls.protocol import default_converter
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
-
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-FIXTURES = Path(__file__).parent / "fixtures" / "x12"
-P837 = (FIXTURES / "claims_837p.x12").read_text()
-I837 = (FIXTURES / "claims_837i.x12").read_text()
-D837 = (FIXTURES / "claims_837d.x12").read_text()
-SERVE = [sys.executable, "-m", "medcode.server", "serve"]
-STDERR_WRAPPER = Path(__file__).parent / "lsp_stderr_server.py"
-PROFILES = ["visual-studio-code", "neovim"]
-TIMEOUT = 10.0  # seconds for anything the server does by itself (push diagnostics, settings)
-
-ERROR, WARNING, INFORMATION = (
-    types.DiagnosticSeverity.Error,
-    types.DiagnosticSeverity.Warning,
-    types.DiagnosticSeverity.Information,
+from lsp_session import (
+    D837,
+    ERROR,
+    HI_ERR,
+    HI_OK,
+    I837,
+    INFORMATION,
+    P837,
+    PROFILES,
+    STDERR_WRAPPER,
+    TIMEOUT,
+    WARNING,
+    Session,
+    after_fixing_dotted,
+    as_tuple,
+    expected_837p,
+    keyed,
+    line_of,
+    place,
+    rng,
+    start,
+    stop,
 )
 
-
-# -- where things are in the fixtures -----------------------------------------------------------
-def place(text: str, line_prefix: str, needle: str, nth: int = 0) -> tuple[int, int, int]:
-    """(line, start, end) of needle on the nth line starting with line_prefix (ASCII text, so
-    characters are the same in every position encoding)."""
-    seen = 0
-    for n, line in enumerate(text.splitlines()):
-        if line.startswith(line_prefix):
-            if seen == nth:
-                col = line.index(needle)
-                return n, col, col + len(needle)
-            seen += 1
-    raise AssertionError(f"no line starts with {line_prefix!r}")
-
-
-def line_of(text: str, line_prefix: str) -> int:
-    return place(text, line_prefix, line_prefix[:1])[0]
-
-
-def rng(line: int, start: int, end: int) -> types.Range:
-    return types.Range(types.Position(line, start), types.Position(line, end))
-
-
-def as_tuple(r: types.Range) -> tuple[int, int, int, int]:
-    return r.start.line, r.start.character, r.end.line, r.end.character
-
-
-def keyed(diagnostics) -> set[tuple[str, int, int, int, int]]:
-    """(rule, line, start, end, severity) of single-line diagnostics."""
-    out = set()
-    for d in diagnostics:
-        assert d.range.start.line == d.range.end.line, d
-        out.add((d.code, d.range.start.line, d.range.start.character, d.range.end.character, d.severity))
-    return out
-
-
-HI_ERR = "HI*ABK:E11*"
-HI_OK = "HI*ABK:E119"
-
-
-def expected_837p() -> set[tuple[str, int, int, int, int]]:
-    """What tests/test_x12_rules.py expects of the 837P fixture, with LSP severities."""
-    e11 = place(P837, HI_ERR, "E11*")
-    return {
-        ("not-billable", e11[0], e11[1], e11[1] + 3, WARNING),
-        ("bad-format", *place(P837, HI_ERR, "E11.9"), ERROR),
-        ("invalid-code", *place(P837, HI_ERR, "E1199"), ERROR),
-        ("wrong-code-set", *place(P837, HI_ERR, "0DTJ4ZZ"), ERROR),
-        ("not-billable", *place(P837, HI_ERR, "S72001"), WARNING),
-        ("bad-format", *place(P837, "SV1*HC:478331", "478331"), ERROR),
-        ("invalid-pointer", *place(P837, "SV1*HC:478331", "9"), ERROR),
-        ("bad-format", *place(P837, "LIN**N4*0002", "0002-8215-01"), ERROR),
-        ("wrong-icd-version", *place(P837, "HI*BK:25000", "25000"), ERROR),
-        # No CPT data in the embedded defaults: one note on the first CPT code (HCPCS codes
-        # are judged by the embedded CMS I/OCE tables).
-        ("not-in-index", *place(P837, "SV1*HC:99213", "99213"), INFORMATION),
-        # No NCCI files imported: one note, on the first service line's procedure composite.
-        ("not-in-index", *place(P837, "SV1*HC:J1100", "HC:J1100"), INFORMATION),
-    }
-
-
-# -- the client side ------------------------------------------------------------------------------
-def _record_publish(client: LanguageClient, params: types.PublishDiagnosticsParams):
-    # pytest-lsp's own handler keeps only the latest list; tests also need the version.
-    client.diagnostics[params.uri] = params.diagnostics
-    client.published.setdefault(params.uri, []).append(params)
-
-
-def _answer_message_request(client: LanguageClient, params: types.ShowMessageRequestParams):
-    # The user picks the second choice offered (tests read what was offered).
-    client.message_requests.append(params)
-    return params.actions[1] if params.actions and len(params.actions) > 1 else None
-
-
-def _apply_edit(client: LanguageClient, params: types.ApplyWorkspaceEditParams):
-    client.applied_edits.append(params.edit)
-    return types.ApplyWorkspaceEditResult(applied=True)
-
-
-def _record_registration(client: LanguageClient, params: types.RegistrationParams):
-    client.registrations.extend(params.registrations)
-
-
-def make_client() -> LanguageClient:
-    client = LanguageClient(converter_factory=default_converter)
-    client.published = {}
-    client.registrations = []
-    client.message_requests = []
-    client.applied_edits = []
-    register_lsp_features(
-        client,
-        {
-            **DEFAULT_CLIENT_FEATURES,
-            types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _record_publish,
-            types.WINDOW_SHOW_MESSAGE_REQUEST: _answer_message_request,
-            types.WORKSPACE_APPLY_EDIT: _apply_edit,
-            types.CLIENT_REGISTER_CAPABILITY: _record_registration,
-        },
-    )
-    return client
-
-
-@dataclass
-class Session:
-    """A started, initialized client plus helpers that hide push vs pull."""
-
-    client: LanguageClient
-    profile: str
-    init: types.InitializeResult
-    versions: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def pull(self) -> bool:
-        return self.profile.startswith("neovim")
-
-    @property
-    def encoding(self) -> str:
-        return self.init.capabilities.position_encoding or types.PositionEncodingKind.Utf16
-
-    def doc(self, uri: str) -> types.TextDocumentIdentifier:
-        return types.TextDocumentIdentifier(uri)
-
-    def open(self, uri: str, text: str, language_id: str = "x12") -> None:
-        self.versions[uri] = 1
-        self.client.published.pop(uri, None)  # a reopened URI starts again at version 1
-        item = types.TextDocumentItem(uri=uri, language_id=language_id, version=1, text=text)
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(item))
-
-    def change(self, uri: str, *changes: types.TextDocumentContentChangeEvent) -> None:
-        self.versions[uri] += 1
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
-                content_changes=list(changes),
-            )
-        )
-
-    def close(self, uri: str) -> None:
-        self.client.text_document_did_close(types.DidCloseTextDocumentParams(self.doc(uri)))
-
-    async def diagnostics(self, uri: str) -> list[types.Diagnostic]:
-        """The diagnostics of the document's current version, pulled or as pushed."""
-        if self.pull:
-            report = await self.client.text_document_diagnostic_async(types.DocumentDiagnosticParams(self.doc(uri)))
-            assert isinstance(report, types.RelatedFullDocumentDiagnosticReport | types.FullDocumentDiagnosticReport), report
-            assert uri not in self.client.published, "a pull client must not get publishDiagnostics"
-            return list(report.items)
-        version = self.versions[uri]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TIMEOUT
-        while loop.time() < deadline:
-            for params in reversed(self.client.published.get(uri, [])):
-                if params.version == version:
-                    return list(params.diagnostics)
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no publishDiagnostics for {uri} version {version} within {TIMEOUT} s")
-
-    async def hover(self, uri: str, line: int, character: int) -> types.Hover | None:
-        return await self.client.text_document_hover_async(types.HoverParams(self.doc(uri), types.Position(line, character)))
-
-    async def complete(self, uri: str, line: int, character: int):
-        return await self.client.text_document_completion_async(types.CompletionParams(self.doc(uri), types.Position(line, character)))
-
-    async def actions(self, uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
-        params = types.CodeActionParams(self.doc(uri), diagnostic.range, types.CodeActionContext(diagnostics=[diagnostic]))
-        return list(await self.client.text_document_code_action_async(params) or [])
-
-    async def symbols(self, uri: str):
-        return list(await self.client.text_document_document_symbol_async(types.DocumentSymbolParams(self.doc(uri))) or [])
-
-    async def inlay(self, uri: str, first: int, last: int) -> list[types.InlayHint]:
-        params = types.InlayHintParams(self.doc(uri), types.Range(types.Position(first, 0), types.Position(last, 0)))
-        return list(await self.client.text_document_inlay_hint_async(params) or [])
-
-    def settings(self, medcode: dict) -> None:
-        """Change the client's settings and tell the server (it pulls them: notification only)."""
-        self.client.set_configuration({"medcode": medcode})
-        self.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-
-
-async def start(profile: str, index: Path, command: list[str] | None = None, settings: dict | None = None) -> Session:
-    config = ClientServerConfig(
-        server_command=command or SERVE,
-        server_env={**os.environ, "MEDCODE_INDEX_DIR": str(index)},
-        client_factory=make_client,
-    )
-    client = await config.start()
-    if settings is not None:
-        client.set_configuration({"medcode": settings})
-    init = await client.initialize_session(
-        types.InitializeParams(capabilities=client_capabilities(profile), root_uri="file:///tmp/medcode-e2e")
-    )
-    return Session(client, profile, init)
-
-
-async def stop(session: Session) -> None:
-    await session.client.shutdown_session()
-    await session.client.stop()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=PROFILES)
-async def lsp(request, default_index) -> Session:
-    session = await start(request.param, default_index)
-    yield session
-    await stop(session)
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 # -- 1. open → diagnostics -----------------------------------------------------------------------
@@ -330,13 +125,7 @@ async def test_incremental_edit_fixes_and_introduces_errors(lsp: Session):
     line, start, end = place(P837, HI_ERR, "E11.9")
     lsp.change(uri, types.TextDocumentContentChangePartial(range=rng(line, start, end), text="E119"))
     after = keyed(await lsp.diagnostics(uri))
-    moved = set()
-    for rule, ln, c1, c2, sev in before:
-        if (rule, ln, c1) == ("bad-format", line, start):
-            continue
-        if ln == line and c1 > start:
-            c1, c2 = c1 - 1, c2 - 1
-        moved.add((rule, ln, c1, c2, sev))
+    moved = after_fixing_dotted(before, line, start)
     assert after == moved
     assert ("invalid-code", line, start + 10 - 1, start + 10 - 1 + 5, ERROR) in after  # E1199 shifted left
 
@@ -477,18 +266,17 @@ async def test_hover_on_findings_and_nothing(lsp: Session, hover_uri):
 
 
 # -- 4. completion ------------------------------------------------------------------------------
-def typing_doc(typed: str) -> tuple[str, int]:
-    """The 837P up to the valid claim's HI line, then `typed` as the last line."""
-    lines = P837.splitlines()
+async def complete_typed(lsp: Session, uri: str, typed: str) -> tuple[types.CompletionList | None, int]:
+    """Open the 837P up to the valid claim's HI line, then `typed` as the last line, and ask
+    for completion at its end: (the answer, that line)."""
     n = line_of(P837, HI_OK)
-    return "\n".join(lines[:n] + [typed]), n
+    lsp.open(uri, "\n".join(P837.splitlines()[:n] + [typed]))
+    return await lsp.complete(uri, n, len(typed)), n
 
 
 async def test_completion_after_code_prefix(lsp: Session):
-    text, line = typing_doc("HI*ABK:E11")
     uri = "file:///tmp/e2e/complete/e11.837"
-    lsp.open(uri, text)
-    result = await lsp.complete(uri, line, len("HI*ABK:E11"))
+    result, line = await complete_typed(lsp, uri, "HI*ABK:E11")
     assert isinstance(result, types.CompletionList)
     assert result.is_incomplete is True
     assert 0 < len(result.items) <= 50
@@ -511,10 +299,8 @@ async def test_completion_after_code_prefix(lsp: Session):
 
 async def test_completion_billable_before_headers(lsp: Session):
     typed = "HI*ABK:E1132"
-    text, line = typing_doc(typed)
     uri = "file:///tmp/e2e/complete/e1132.837"
-    lsp.open(uri, text)
-    result = await lsp.complete(uri, line, len(typed))
+    result, line = await complete_typed(lsp, uri, typed)
     billable = [i for i in result.items if "not billable" not in i.detail]
     headers = [i for i in result.items if "not billable" in i.detail]
     assert billable and headers
@@ -527,10 +313,8 @@ async def test_completion_billable_before_headers(lsp: Session):
 
 async def test_completion_by_description_words(lsp: Session):
     typed = "HI*ABK:diabet"
-    text, line = typing_doc(typed)
     uri = "file:///tmp/e2e/complete/diabet.837"
-    lsp.open(uri, text)
-    result = await lsp.complete(uri, line, len(typed))
+    result, line = await complete_typed(lsp, uri, typed)
     assert result.is_incomplete is True and 10 <= len(result.items) <= 50
     labels = {i.label for i in result.items}
     assert {"E119", "E109"} <= labels
@@ -545,19 +329,15 @@ async def test_completion_by_description_words(lsp: Session):
 
 async def test_completion_procedure_and_ndc(lsp: Session):
     typed = "SV1*HC:"
-    text, line = typing_doc(typed)
     uri = "file:///tmp/e2e/complete/sv1.837"
-    lsp.open(uri, text)
-    result = await lsp.complete(uri, line, len(typed))
+    result, line = await complete_typed(lsp, uri, typed)
     # HCPCS Level II from the embedded CMS I/OCE tables; no CPT data, so no CPT code offered.
     assert result is not None and result.items
     assert all(i.data["set"] == "hcpcs" and i.label[0].isalpha() for i in result.items)
 
     typed = "LIN**N4*0000282"
-    text, line = typing_doc(typed)
     uri2 = "file:///tmp/e2e/complete/lin.837"
-    lsp.open(uri2, text)
-    result = await lsp.complete(uri2, line, len(typed))
+    result, line = await complete_typed(lsp, uri2, typed)
     labels = [i.label for i in result.items]
     assert "00002821501" in labels and all(label.startswith("0000282") for label in labels)
     assert {as_tuple(i.text_edit.range) for i in result.items} == {(line, 8, line, 15)}
@@ -567,10 +347,8 @@ async def test_completion_procedure_and_ndc(lsp: Session):
 
     # Qualifiers: after "HI*AB" the ICD-10-CM diagnosis qualifiers.
     typed = "HI*AB"
-    text, line = typing_doc(typed)
     uri3 = "file:///tmp/e2e/complete/qual.837"
-    lsp.open(uri3, text)
-    result = await lsp.complete(uri3, line, len(typed))
+    result, line = await complete_typed(lsp, uri3, typed)
     by_label = {i.label: i for i in result.items}
     assert "ABK" in by_label and by_label["ABK"].detail.startswith("Principal diagnosis")
     assert all(label.startswith("AB") for label in by_label)

@@ -1,66 +1,28 @@
 """NCCI edits: importing the CMS files by layout, and the three claim rules on 837P and 837I.
 
-Fixtures are written here in the official layouts (tests/ncci_files.py): real code numbers,
+Fixtures are written in the official layouts (tests/ncci_files.py): real code numbers,
 no CPT descriptors. Two quarters: 2026-Q2 (v32.1) and 2026-Q3 (v32.2).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from medcode.index_builder.build import import_ncci
-from medcode.index_builder.ncci import NCCI, NcciRelease
+from medcode.index_builder.ncci_index import NCCI, NcciRelease
 from medcode.index_builder.reader import IndexStore, Release
 from medcode.server import cli
 from medcode.server.analysis import DocumentChecker
 from medcode.server.verdicts import Verdicts
 
-from ncci_files import aoc_file, mue_file, ptp_zip
-
-Q2 = dt.date(2026, 5, 12)
-Q3 = dt.date(2026, 8, 3)
-
-# Practitioner PTP pairs: (column 1, column 2, effective, deletion, modifier indicator).
-PTP_Q2 = [
-    ("17000", "11900", "19960101", "*", "0"),  # never together
-    ("99213", "36415", "20100101", "*", "1"),  # allowed with a modifier
-    ("93000", "93005", "19960101", "*", "9"),  # no edit
-    ("20610", "20611", "20150101", "*", "1"),  # deleted in the next quarter's file
-]
-PTP_Q3 = [
-    ("17000", "11900", "19960101", "*", "0"),
-    ("99213", "36415", "20100101", "*", "1"),
-    ("93000", "93005", "19960101", "*", "9"),
-    ("20610", "20611", "20150101", "20260701", "1"),  # deleted as of 2026-07-01
-    ("97110", "97140", "20260701", "*", "1"),  # added in Q3
-    ("97530", "97535", "20260815", "*", "0"),  # takes effect in the middle of Q3
-]
-OPH_Q3 = [("96372", "96374", "20100101", "*", "0")]
-MUE_PRACTITIONER = [("36415", 2, "2"), ("97110", 4, "3"), ("J1100", 10, "1")]
-MUE_OUTPATIENT = [("96372", 3, "2")]
-AOC_ROWS = [
-    ("99417", "99205", "1", "20230101", ""),
-    ("99417", "99215", "1", "20230101", ""),
-    ("15777", "CCCCC", "2", "20100101", ""),
-    ("0984T", "36221", "3", "20250101", ""),
-]
-
-
-def quarter_files(folder: Path, version: str, effective: str, quarter: str, ptp, outpatient=None) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    files = [
-        ptp_zip(folder, "practitioner", version, ptp),
-        mue_file(folder, "practitioner", effective, MUE_PRACTITIONER),
-        mue_file(folder, "outpatient", effective, MUE_OUTPATIENT),
-        aoc_file(folder, quarter, AOC_ROWS),
-    ]
-    if outpatient:
-        files.append(ptp_zip(folder, "outpatient", version, outpatient))
-    return files
-
+from claims_837 import Line, x12
+from ncci_files import OPH_Q3, PTP_Q2, PTP_Q3, Q2, Q3, quarter_files
+from publisher_site import file_entry, served, use_catalogue
 
 @pytest.fixture(scope="module")
 def ncci_root(tmp_path_factory) -> Path:
@@ -77,29 +39,6 @@ def check(root: Path, text: str, today: dt.date = Q3):
 
 def by_rule(findings, *rules):
     return [f for f in findings if f.rule in rules]
-
-
-# -- an 837 with modifiers and units ------------------------------------------------------------
-Line = tuple  # (code, modifiers, units, day)
-
-
-def x12(kind: str, claims: list[tuple[str, list[Line]]], bill_type: str = "13") -> str:
-    """An 837P (kind "P") or 837I ("I") with one claim per (claim id, lines)."""
-    version = {"P": "005010X222A1", "I": "005010X223A2"}[kind]
-    body = [f"ST*837*0001*{version}", "BHT*0019*00*0001*20260315*1200*CH", "HL*1**20*1", "NM1*85*2*CLINIC*****XX*1234567893"]
-    for n, (claim_id, lines) in enumerate(claims, 2):
-        place = "11:B:1" if kind == "P" else f"{bill_type}:A:1"
-        body += [f"HL*{n}*1*22*0", "SBR*P*18*******CI", f"CLM*{claim_id}*100.00***{place}*Y*A*Y*Y", "HI*ABK:E119"]
-        for i, (code, mods, units, day) in enumerate(lines, 1):
-            composite = ":".join(["HC", code, *mods])
-            seg = f"SV1*{composite}*50.00*UN*{units}***1" if kind == "P" else f"SV2*0450*{composite}*50.00*UN*{units}"
-            body += [f"LX*{i}", seg, f"DTP*472*D8*{day:%Y%m%d}"]
-    body.append(f"SE*{len(body) + 1}*0001")
-    head = [
-        "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260315*1200*^*00501*000000101*0*T*:",
-        f"GS*HC*SUBMITTER*RECEIVER*20260315*1200*101*X*{version}",
-    ]
-    return "~\n".join(head + body + ["GE*1*101", "IEA*1*000000101"]) + "~\n"
 
 
 def p837(*lines: Line) -> str:
@@ -265,15 +204,8 @@ def test_no_data_is_one_information_note_per_file(tmp_path):
 def test_fetch_ncci_from_the_catalogue(tmp_path, monkeypatch):
     """`medcode index fetch ncci` downloads a quarter's zips (here from a local server) and
     imports them as one release."""
-    import io
-    import zipfile
-
-    from test_fetch import Site, _serve, file_entry, use_catalogue
-
     files = quarter_files(tmp_path / "f", "323", "10-01-2026", "2026Q4", PTP_Q3)
-    site = Site()
-    server = _serve(site)
-    try:
+    with served() as site:
         entries = []
         for path in files:
             data = path.read_bytes()
@@ -288,9 +220,6 @@ def test_fetch_ncci_from_the_catalogue(tmp_path, monkeypatch):
         ]}})
         monkeypatch.setenv("MEDCODE_INDEX_DIR", str(tmp_path / "idx"))
         assert cli.main(["index", "fetch", "ncci", "--release", "2026-Q4"]) == 0
-    finally:
-        server.shutdown()
-        server.server_close()
     (rel,) = IndexStore(tmp_path / "idx").releases(NCCI)
     assert (rel.label, rel.effective_from) == ("2026-Q4", dt.date(2026, 10, 1))
     assert set(rel.meta["tables"]) == {"ptp-practitioner", "mue-practitioner", "mue-outpatient", "aoc"}

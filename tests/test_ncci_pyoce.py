@@ -10,14 +10,14 @@ import random
 import pytest
 
 from medcode.index_builder.build import import_ncci
-from medcode.index_builder.ncci import NCCI, NcciRelease, parse_ptp_key
+from medcode.index_builder.ncci_index import NCCI, NcciRelease, parse_ptp_key
 from medcode.index_builder.reader import IndexStore
 from medcode.server.analysis import DocumentChecker
 from medcode.server.verdicts import Verdicts
 
 import pyoce_tables
 from ncci_files import ptp_text
-from test_ncci import x12
+from claims_837 import x12
 
 pytest.importorskip("lmdb")
 

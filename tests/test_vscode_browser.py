@@ -54,6 +54,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from official_layouts import HPT_TALL_V3
 from vscode_build import cache_root
 
 CODE_SERVER_VERSION = os.environ.get("MEDCODE_CODE_SERVER_VERSION", "4.139.1")
@@ -73,17 +74,6 @@ CLAIM = "claims_837p.x12"
 PRICES = "00-0000000_medcode-test_standardcharges.csv"
 TEMPLATE = "visit-template.md"
 
-# A CMS v3 tall price file: a HCPCS code typed CPT, an unknown type, a header ICD-10-CM code.
-PRICES_TEXT = (
-    "hospital_name,last_updated_on,version,location_name,hospital_address,license_number|CA,type_2_npi,"
-    '"To the best of its knowledge and belief, this hospital has included all applicable standard charge information",attester_name\n'
-    'Medcode Test Hospital,2026-03-01,3.0.0,Main,"1 Main St, Anytown, CA",12345,1234567893,true,Pat Doe\n'
-    "description,code|1,code|1|type,code|2,code|2|type,setting,standard_charge|gross,payer_name,plan_name,standard_charge|methodology\n"
-    "Office visit,99213,CPT,0510,RC,outpatient,150.00,Acme,PPO,fee schedule\n"
-    "Dexamethasone injection,J1100,CPT,,,outpatient,12.00,Acme,PPO,fee schedule\n"
-    "Mystery item,12345,WIDGET,,,outpatient,1.00,Acme,PPO,fee schedule\n"
-    "Diabetes education,E11,ICD,,,outpatient,80.00,Acme,PPO,fee schedule\n"
-)
 TEMPLATE_TEXT = """---
 date_of_service: 2026-03-10
 codes:
@@ -191,6 +181,15 @@ class Ui:
         self.keys("Enter")
         wait_until(f"the cursor at Ln {line}, Col {column}", lambda: f"Ln {line}, Col {column}" in self.status_bar())
 
+    def editor_showing(self, text: str, shot: str) -> object:
+        """The lines of the editor that comes to show `text` (a screenshot either way)."""
+        lines = self.page.locator(".editor-instance .view-lines", has_text=text)
+        try:
+            lines.first.wait_for(timeout=WAIT_S * 1000)
+        finally:
+            self.shot(shot)
+        return lines.first
+
     def status_bar(self) -> str:
         return self.page.locator(".statusbar").inner_text()
 
@@ -282,7 +281,7 @@ def _session(root: Path, code_server: CodeServer, sync_playwright, vscode_build,
     workspace = root / "workspace"
     workspace.mkdir()
     shutil.copy2(REPO / "tests" / "fixtures" / "x12" / CLAIM, workspace / CLAIM)
-    (workspace / PRICES).write_text(PRICES_TEXT, encoding="utf-8")
+    (workspace / PRICES).write_text(HPT_TALL_V3, encoding="utf-8")
     (workspace / TEMPLATE).write_text(TEMPLATE_TEXT, encoding="utf-8")
     data, extensions = root / "user-data", root / "extensions"
     (data / "User").mkdir(parents=True)
@@ -441,11 +440,7 @@ def test_lookup_command_opens_the_answer(ui: Ui):
     box = ui.quick_input()
     box.fill("E11.9")
     ui.keys("Enter")
-    lines = ui.page.locator(".editor-instance .view-lines", has_text="Type 2 diabetes mellitus without complications")
-    try:
-        lines.first.wait_for(timeout=WAIT_S * 1000)
-    finally:
-        ui.shot("lookup-E11.9")
+    ui.editor_showing("Type 2 diabetes mellitus without complications", "lookup-E11.9")
     tab = ui.page.locator(".tabs-container .tab", has_text="E11.9")
     assert tab.count(), ui.page.locator(".tabs-container").first.inner_text()
 
@@ -462,10 +457,5 @@ def test_rebuild_indexes_command(ui: Ui):
 
 def test_index_status_command(ui: Ui):
     ui.command("medcode: Show code index status")
-    lines = ui.page.locator(".editor-instance .view-lines", has_text="Index folder:")
-    try:
-        lines.first.wait_for(timeout=WAIT_S * 1000)
-    finally:
-        ui.shot("index-status")
-    text = lines.first.inner_text()
+    text = ui.editor_showing("Index folder:", "index-status").inner_text()
     assert "ICD-10-CM" in text and "FY2027" in text, text

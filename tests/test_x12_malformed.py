@@ -9,7 +9,8 @@ import pytest
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS
 from medcode.server import cli
-from medcode.server.analysis import analyse
+from medcode.server.analysis import DocumentChecker
+from medcode.server.verdicts import Verdicts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = FIXTURES / "claims_837p.x12"
@@ -22,7 +23,7 @@ def replaced(old: str, new: str, text: str | None = None) -> str:
 
 
 def rules(text: str, store) -> list[tuple[str, str, str]]:
-    return [(f.rule, text[f.start : f.end], f.message) for f in analyse(text, store).findings]
+    return [(f.rule, text[f.start : f.end], f.message) for f in DocumentChecker(Verdicts(store)).check(text).findings]
 
 
 @pytest.mark.parametrize("byte", [b"\x00", b"\x07", b"\x1a"])
@@ -90,7 +91,7 @@ def test_hi_element_with_the_wrong_separator_gets_its_own_finding(default_store)
     assert elements == ["ABK", "E119", "ABF", "I10"]
     pointers = [m for r, s, m in found if r == "invalid-pointer" and s != "9"]
     assert len(pointers) == 1 and "no component separator" in pointers[0]
-    assert all(f.effective_severity.label == "error" for f in analyse(text, default_store).findings if f.rule == "x12-structure")
+    assert all(f.effective_severity.label == "error" for f in DocumentChecker(Verdicts(default_store)).check(text).findings if f.rule == "x12-structure")
 
 
 def test_icd9_codes_are_checked_for_shape_only_and_hover_says_so():

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from medcode.server.analysis import analyse
+from medcode.server.analysis import DocumentChecker
 from medcode.server.positions import LineIndex
+from medcode.server.verdicts import Verdicts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 
@@ -26,7 +27,7 @@ def place(text: str, line_prefix: str, needle: str) -> tuple[int, int, int]:
 
 
 def findings(text: str, store):
-    a = analyse(text, store)
+    a = DocumentChecker(Verdicts(store)).check(text)
     index = LineIndex(text)
     out = []
     for f in a.findings:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -271,33 +272,30 @@ def _read_table(parsed: _Parsed, text: str, start: int, delimiter: str, columns:
             parsed.add(code, kind, role, value)
 
 
-def _read_fixed(parsed: _Parsed, lines: list[str], role: str) -> None:
+def _coded_lines(parsed: _Parsed, lines: list[str], in_layout: Callable[[str], bool]) -> Iterator[tuple[str, tuple[str, str]]]:
+    """(line, (code, kind)) for each line in the fixed-width layout whose code the tally
+    accepts; every other non-blank line is tallied as what it is."""
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        code = _fixed_code(line) if _is_fixed(line) else None
+        code = _fixed_code(line) if in_layout(line) else None
         if code is None:
             parsed.tally.classify(line.split(" ", 1)[0], n, row_shaped=False)
             continue
         found = parsed.tally.classify(code, n)
-        if found:
-            parsed.add(*found, role, line[6:])
+        if found is not None:
+            yield line, found
+
+
+def _read_fixed(parsed: _Parsed, lines: list[str], role: str) -> None:
+    for line, (code, kind) in _coded_lines(parsed, lines, _is_fixed):
+        parsed.add(code, kind, role, line[6:])
 
 
 def _read_sequenced(parsed: _Parsed, lines: list[str], role: str) -> None:
     """LONGULF / LONGUF: a descriptor continued over records of the same code, by sequence."""
     groups: list[tuple[str, str, list[tuple[int, str]]]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        code = _fixed_code(line) if _is_sequenced(line) else None
-        if code is None:
-            parsed.tally.classify(line.split(" ", 1)[0], n, row_shaped=False)
-            continue
-        found = parsed.tally.classify(code, n)
-        if found is None:
-            continue
-        key, kind = found
+    for line, (key, kind) in _coded_lines(parsed, lines, _is_sequenced):
         seq = int(line[5:7])
         if not groups or groups[-1][0] != key or seq <= groups[-1][2][-1][0]:
             groups.append((key, kind, []))

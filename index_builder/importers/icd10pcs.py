@@ -3,7 +3,7 @@
 - The order file (``icd10pcs_order_YYYY.txt``) carries the official titles, long and short, and
   the 3-character table prefixes as header rows.
 - The tables XML (``icd10pcs_tables_YYYY.xml``) says what every character means. It is stored
-  whole in the release's ``tables`` keyed store (read back by ``medcode.index_builder.pcs``). Read
+  whole in the release's ``tables`` keyed store (read back by ``medcode.index_builder.pcs_tables``). Read
   without an order file it also yields every valid code, but no official titles: those records
   get descriptions composed from the labels and ``detail["composed"] = True``.
 - The codes file (``icd10pcs_codes_YYYY.txt``: code, space, long title) stands in for the order
@@ -23,13 +23,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .. import sources
 from ..codesets import ICD10PCS, ICD10PCS_RE
 from ..periods import APRIL_RE, fiscal_label, fiscal_year
 from ..model import CODE, HEADER, CodeRecord, ImportResult
-from ..pcs import TABLES_AUX
+from ..pcs_tables import TABLES_AUX
 from ..sources import InputFile, LayoutNotRecognised, SourceError
 
 SET_ID = ICD10PCS
@@ -256,58 +256,70 @@ class _Listing:
 def _parse_order(f: InputFile) -> _Listing:
     """Fixed width (1-based): order 1-5, code 7-13, flag 15 (0 header, 1 valid), short title
     17-76, long title 78-end."""
-    text = sources.decode(f.data)
-    records: list[CodeRecord] = []
-    bad: list[int] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        line = line.rstrip()
-        order, code, flag = line[0:5], line[6:13].strip(), line[14:15]
-        ok = order.isdigit() and line[5:6] == " " and line[13:14] == " " and line[15:16] == " "
-        if ok and flag == "1":
-            ok = bool(ICD10PCS_RE.match(code))
-        elif ok and flag == "0":
-            ok = bool(_HEADER_CODE_RE.match(code))
-        else:
-            ok = False
-        short = " ".join(line[16:76].split())
-        long = " ".join(line[77:].split())
-        if not ok or not (short or long):
-            bad.append(lineno)
-            continue
-        kind = CODE if flag == "1" else HEADER
-        records.append(CodeRecord(code=code, description=long or short, kind=kind, short=short or None))
-    if not records:
-        raise SourceError(
-            f"{f.name} is not an ICD-10-PCS order file: no line has the fixed-width layout "
-            "(order number 1-5, code 7-13, flag 15, short title 17-76, long title 78-)"
-        )
-    listing = _Listing(records)
-    _link_parents(records)
-    if bad:
-        listing.warnings.append(_skipped_lines(f.name, bad, "are not in the order-file layout"))
+    listing = _read_listing(
+        f,
+        _order_record,
+        "is not an ICD-10-PCS order file: no line has the fixed-width layout "
+        "(order number 1-5, code 7-13, flag 15, short title 17-76, long title 78-)",
+        "are not in the order-file layout",
+    )
+    _link_parents(listing.records)
     return listing
+
+
+def _order_record(line: str) -> CodeRecord | None:
+    line = line.rstrip()
+    order, code, flag = line[0:5], line[6:13].strip(), line[14:15]
+    ok = order.isdigit() and line[5:6] == " " and line[13:14] == " " and line[15:16] == " "
+    if ok and flag == "1":
+        ok = bool(ICD10PCS_RE.match(code))
+    elif ok and flag == "0":
+        ok = bool(_HEADER_CODE_RE.match(code))
+    else:
+        ok = False
+    short = " ".join(line[16:76].split())
+    long = " ".join(line[77:].split())
+    if not ok or not (short or long):
+        return None
+    kind = CODE if flag == "1" else HEADER
+    return CodeRecord(code=code, description=long or short, kind=kind, short=short or None)
 
 
 def _parse_codes_file(f: InputFile) -> _Listing:
     """``icd10pcs_codes_YYYY.txt``: the code, white space, the long title; valid codes only."""
-    text = sources.decode(f.data)
+    return _read_listing(
+        f,
+        _codes_record,
+        "is not an ICD-10-PCS codes file: no line starts with a 7-character code",
+        "are not a code followed by its title",
+    )
+
+
+def _codes_record(line: str) -> CodeRecord | None:
+    parts = line.strip().split(None, 1)
+    if len(parts) != 2 or not ICD10PCS_RE.match(parts[0]):
+        return None
+    return CodeRecord(code=parts[0], description=" ".join(parts[1].split()), kind=CODE)
+
+
+def _read_listing(f: InputFile, record: Callable[[str], CodeRecord | None], not_this: str, skipped: str) -> _Listing:
+    """A record from each non-blank line of f, or its line number among the skipped (`skipped`
+    says why); SourceError (f's name, then `not_this`) when no line makes a record."""
     records: list[CodeRecord] = []
     bad: list[int] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(sources.decode(f.data).splitlines(), 1):
         if not line.strip():
             continue
-        parts = line.strip().split(None, 1)
-        if len(parts) != 2 or not ICD10PCS_RE.match(parts[0]):
+        rec = record(line)
+        if rec is None:
             bad.append(lineno)
-            continue
-        records.append(CodeRecord(code=parts[0], description=" ".join(parts[1].split()), kind=CODE))
+        else:
+            records.append(rec)
     if not records:
-        raise SourceError(f"{f.name} is not an ICD-10-PCS codes file: no line starts with a 7-character code")
+        raise SourceError(f"{f.name} {not_this}")
     listing = _Listing(records)
     if bad:
-        listing.warnings.append(_skipped_lines(f.name, bad, "are not a code followed by its title"))
+        listing.warnings.append(_skipped_lines(f.name, bad, skipped))
     return listing
 
 

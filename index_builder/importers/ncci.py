@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import CodeRecord, ImportResult, Source, SourceFile
-from ..ncci import AOC, DME, NCCI, OUTPATIENT, PRACTITIONER, SETTING_NAMES, mue_table, ptp_key, ptp_table
+from ..ncci_index import AOC, DME, NCCI, OUTPATIENT, PRACTITIONER, SETTING_NAMES, mue_table, ptp_key, ptp_table
 from ..sources import InputFile, LayoutNotRecognised, SourceError, decode, read_inputs, sha256
 
 CODE_RE = re.compile(r"^[0-9A-Z]{5}$")
@@ -251,7 +251,6 @@ def _read_file(f: InputFile, hint: str, quarters: dict[Quarter, _Quarter], force
         skipped.append(f"{f.name} (not a text table)")
         return
     text = decode(f.data)
-    names = f"{f.name} {hint}"
     quarter = forced or quarter_from_name(f.name) or quarter_from_name(hint)
     table = _table(text)
     ptp = None if table is not None else _ptp_rows(text)

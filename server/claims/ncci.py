@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from medcode.index_builder.ncci import AOC, NCCI, OUTPATIENT, PRACTITIONER, SETTING_NAMES, AddOnRow, Mue, NcciRelease, PtpEdit, mue_table, ptp_table
+from medcode.index_builder.ncci_index import AOC, NCCI, OUTPATIENT, PRACTITIONER, SETTING_NAMES, AddOnRow, Mue, NcciRelease, PtpEdit, mue_table, ptp_table
 
 from ..code_rules import Result
 from ..findings import ADD_ON_WITHOUT_PRIMARY, MUE, NCCI_PTP, Finding, Fix, Severity

@@ -303,21 +303,6 @@ def parse_record(doc: str, pos: int, delim: str = ",") -> tuple[list[Cell], int,
         return cells, e, e + (2 if doc.startswith("\r\n", e) else 1)
 
 
-def parse_exact(text: str, delimiter: str = ",") -> list[Row]:
-    """Every record read by the pure Python state machine alone (a cross-check for tests)."""
-    rows = []
-    pos = 1 if text.startswith(BOM) else 0
-    line = 0
-    while True:
-        rec = parse_record(text, pos, delimiter)
-        if rec is None:
-            return rows
-        cells, end, nxt = rec
-        rows.append(Row([c.text for c in cells], pos, end, line, text, delimiter, cells))
-        line += len(_LINE_END.findall(text, pos, nxt))
-        pos = nxt
-
-
 def sniff_delimiter(text: str) -> str:
     """Comma, or tab when, among the first lines, the one with the most tabs (the likeliest
     header row) has no commas, or some line has more tabs than any line has commas."""
@@ -376,6 +361,3 @@ def iter_rows(text: str, delimiter: str | None = None) -> Iterator[Row]:
             yield Row([c.text for c in cells], starts[line], end, line, text, d, cells)
             line = bisect_left(starts, nxt)
 
-
-def read_rows(text: str, delimiter: str | None = None) -> list[Row]:
-    return list(iter_rows(text, delimiter))

@@ -170,12 +170,9 @@ class _Walk:
                 raise _Malformed(i, "expecting ':' after a key")
             i = self.ws(i + 1)
             i = self.ws(member(key, key_start, end - 1, i))
-            if s.startswith(",", i):
-                i = self.ws(i + 1)
-            elif s.startswith("}", i):
+            if self._closes(i, "}", "object"):
                 return i + 1
-            else:
-                raise _Malformed(i, "expecting ',' or '}'" if i < len(s) else "the file ends inside an object")
+            i = self.ws(i + 1)
 
     def elements(self, i: int, element) -> int:
         """Walk an array at i ('['); element(index, value_start) -> value end."""
@@ -187,12 +184,18 @@ class _Walk:
         while True:
             i = self.ws(element(n, i))
             n += 1
-            if s.startswith(",", i):
-                i = self.ws(i + 1)
-            elif s.startswith("]", i):
+            if self._closes(i, "]", "array"):
                 return i + 1
-            else:
-                raise _Malformed(i, "expecting ',' or ']'" if i < len(s) else "the file ends inside an array")
+            i = self.ws(i + 1)
+
+    def _closes(self, i: int, close: str, container: str) -> bool:
+        """After a member or element: True at the closing bracket, False at a comma."""
+        s = self.s
+        if s.startswith(",", i):
+            return False
+        if s.startswith(close, i):
+            return True
+        raise _Malformed(i, f"expecting ',' or '{close}'" if i < len(s) else f"the file ends inside an {container}")
 
     # -- the code path -----------------------------------------------------------------------
     def document(self) -> Reading | None:

@@ -108,12 +108,6 @@ def version_label(version: str | None) -> str:
     return f"template version {version.strip()}" if version and major is not None else "template version 3.0"
 
 
-def expects_of(type_text: str, version: str | None) -> tuple[bool, str | None]:
-    """(known, expects) for a type cell's text: trimmed, case-insensitive."""
-    expects = types_for(version).get(type_text.strip().upper())
-    return expects is not None, expects
-
-
 # -- headers ----------------------------------------------------------------------------
 
 def normalize(header: str) -> str:

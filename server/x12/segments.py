@@ -1,4 +1,4 @@
-"""Cutting X12 text into segments, elements and components, keeping exact offsets.
+"""Cutting X12 text into segments and elements, keeping exact offsets.
 
 Most segments are only looked at for their id, so elements are split lazily: iteration yields
 cheap (id, start, text) triples and a Segment is built only where its contents matter.
@@ -6,24 +6,11 @@ cheap (id, start, text) triples and a Segment is built only where its contents m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 from .delimiters import Delimiters
 
 _WS = " \t\r\n"
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """An element or component: its text and the offset where it starts."""
-
-    text: str
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
 
 
 class Segment:
@@ -50,36 +37,8 @@ class Segment:
         values = self.values
         return self.start + sum(len(v) for v in values[:n]) + n
 
-    @property
-    def elements(self) -> list[Part]:
-        out = []
-        pos = self.start
-        for piece in self.values:
-            out.append(Part(piece, pos))
-            pos += len(piece) + 1
-        return out
-
-    def element(self, n: int) -> Part | None:
-        if n >= len(self.values):
-            return None
-        return Part(self.values[n], self.offset(n))
-
-    def components(self, n: int, separator: str | None = None) -> list[Part]:
-        if n >= len(self.values):
-            return []
-        return split_parts(self.values[n], self.offset(n), separator or self.delims.component)
-
     def __repr__(self) -> str:
         return f"Segment({self.id}@{self.start})"
-
-
-def split_parts(text: str, start: int, separator: str) -> list[Part]:
-    out = []
-    pos = start
-    for piece in text.split(separator):
-        out.append(Part(piece, pos))
-        pos += len(piece) + 1
-    return out
 
 
 def iter_raw(text: str, delims: Delimiters, lo: int | None = None, hi: int | None = None) -> Iterator[tuple[str, int, str]]:

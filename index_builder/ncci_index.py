@@ -40,9 +40,6 @@ def mue_table(setting: str) -> str:
     return f"mue-{setting}"
 
 
-PTP_KEY_LEN = 10  # two 5-character codes
-
-
 def ptp_key(col1: str, col2: str, indicator: str, effective: str, deletion: str | None) -> str:
     return f"{col1}{col2}{indicator}{effective}{deletion or ''}"
 
@@ -152,11 +149,6 @@ class NcciRelease:
                 self._pairs.clear()
             self._pairs[k] = found
         return found
-
-    def column1_of(self, setting: str, code: str) -> bool:
-        """Whether the code is column 1 of any pair (a cheap first test)."""
-        trie = self.release.key_set(ptp_table(setting))
-        return trie is not None and trie.has_keys_with_prefix(code)
 
     def _detail(self, code: str) -> dict:
         d = self._codes.get(code)

@@ -62,12 +62,6 @@ class Meaning:
     definition: str | None = None
 
 
-def section_name(code: str) -> str | None:
-    """The section a code (or any prefix of one) belongs to, without needing tables."""
-    key = compact(code)
-    return SECTIONS.get(key[:1]) if key else None
-
-
 def table(release: _HasAux, prefix: str) -> dict[str, Any] | None:
     """The stored table for a 3-character prefix, or None (no tables in the release, no such table)."""
     key = compact(prefix)[:3]
