@@ -41,6 +41,7 @@ class Built:
     result: ImportResult
     seconds: float
     records: int
+    cpu_seconds: float = 0.0  # of the process that built it (set by build_step)
 
 
 def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache | None = None) -> Built:
@@ -74,40 +75,80 @@ def _heartbeat(progress: Progress | None, what: str, every: float = 3.0):
         thread.join()
 
 
-def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: Progress | None = None) -> list[Built]:
-    from .defaults.releases import RELEASES
+# Work of each embedded build step relative to the others (CPU seconds on the reference
+# machine), so the parallel build starts the longest first and the two workers end together.
+_COST = {NDC: 9.0, ICD10CM: 6.0, ICD10PCS: 3.5, HCPCS: 0.3}
+MCE_STEP = "mce"  # the claim edits' tables, built with ICD-10-CM
 
-    out = []
+
+def build_defaults(
+    root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: Progress | None = None, *, workers: int | None = None
+) -> list[Built]:
+    """Build the embedded defaults of `sets` (and the MCE tables with ICD-10-CM).
+
+    The sets are independent, so on a machine with several cores they are built in separate
+    processes (`workers`, default: up to two): the whole build then takes about as long as its
+    longest set. A set that fails does not stop the others; the first failure is raised once
+    they are done, after a progress line that names its set."""
     for set_id in sets:
         if set_id not in EMBEDDED_SETS:
             raise SourceError(f"{set_name(set_id)} has no embedded data; import your own files")
-        started = time.perf_counter()
-        if progress:
-            progress(f"{set_name(set_id)}: reading the embedded default …")
-        with paused_gc(), _heartbeat(progress, f"{set_name(set_id)}: still building"):
-            if set_id in RELEASES:
-                results = list(RELEASES[set_id]())
-                if progress:
-                    progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
-
-                def done(result, path, records, started=started):
-                    out.append(Built(path, result, time.perf_counter() - started, records))
-                    if progress:
-                        progress(f"{set_name(set_id)}: {result.title} from {result.source.describe()}: {records:,} records")
-
-                write_family(root, results, progress=done)
-            else:
-                result = _importer(set_id).embedded_default()
-                built = _write(root, result, started)
-                out.append(built)
-                if progress:
-                    progress(
-                        f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
-                        f"{built.records:,} records in {built.seconds:.1f} s"
-                    )
-        _remove_superseded(root, set_id, progress)
+    steps = list(dict.fromkeys(sets))
     if ICD10CM in sets:
+        steps.append(MCE_STEP)
+    from . import parallel
+
+    count = parallel.worker_count(workers, len(steps))
+    if count <= 1:
+        out: list[Built] = []
+        for step in steps:
+            out += build_step(root, step, progress)
+        return out
+    return parallel.build_steps(root, steps, progress, count, longest_first=lambda s: -_COST.get(s, 1.0))
+
+
+def step_name(step: str) -> str:
+    return "MCE tables" if step == MCE_STEP else set_name(step)
+
+
+def build_step(root: Path, step: str, progress: Progress | None = None) -> list[Built]:
+    """One set's embedded default (all its releases), or the MCE tables; each Built carries the
+    CPU seconds of the step."""
+    started, cpu = time.perf_counter(), time.process_time()
+    if step == MCE_STEP:
         _build_mce(root, progress)
+        return []
+    set_id = step
+    out: list[Built] = []
+    from .defaults.releases import RELEASES
+
+    if progress:
+        progress(f"{set_name(set_id)}: reading the embedded default …")
+    with paused_gc(), _heartbeat(progress, f"{set_name(set_id)}: still building"):
+        if set_id in RELEASES:
+            results = list(RELEASES[set_id]())
+            if progress:
+                progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
+
+            def done(result, path, records, started=started):
+                out.append(Built(path, result, time.perf_counter() - started, records))
+                if progress:
+                    progress(f"{set_name(set_id)}: {result.title} from {result.source.describe()}: {records:,} records")
+
+            write_family(root, results, progress=done)
+        else:
+            result = _importer(set_id).embedded_default()
+            built = _write(root, result, started)
+            out.append(built)
+            if progress:
+                progress(
+                    f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
+                    f"{built.records:,} records in {built.seconds:.1f} s"
+                )
+    _remove_superseded(root, set_id, progress)
+    # The step's CPU time goes on its first release (a family's releases are written together).
+    if out:
+        out[0].cpu_seconds = time.process_time() - cpu
     return out
 
 

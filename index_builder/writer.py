@@ -76,6 +76,9 @@ def remove_release(folder: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
+_PART_JOIN = " \u2014 "
+
+
 class EncodeCache:
     """Encoded documents and search words of records, shared by the releases of one build:
     the embedded defaults write five fiscal years that share most record objects, and encoding
@@ -92,11 +95,22 @@ class EncodeCache:
             out = self._words[text] = words(text)
         return out
 
+    def description_words(self, text: str) -> list[str]:
+        """words(text), from the cached words of its parts when it joins parts with " — "
+        (an NDC package: its product's summary — its package text; both repeat across the
+        directory, the whole never does). The same list: no word spans the spaced dash."""
+        if _PART_JOIN not in text:
+            return self.words(text)
+        out: list[str] = []
+        for part in text.split(_PART_JOIN):
+            out += self.words(part)
+        return out
+
     def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
         hit = self._by_id.get(id(rec))
         if hit is not None and hit[0] is rec:
             return hit[1], hit[2], hit[3]
-        desc_words = self.words(rec.description)
+        desc_words = self.description_words(rec.description)
         vocab = set(desc_words)
         if rec.short:
             vocab.update(self.words(rec.short))
