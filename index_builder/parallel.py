@@ -57,14 +57,14 @@ def _send(message: str) -> None:
     _queue.put(message)
 
 
-def _run(root: Path, step: str, report: bool) -> list:
-    from .build import build_step
+def _run(root: Path, step: str, report: bool) -> tuple[list, float, float]:
+    from .build import timed_step
 
-    built = build_step(root, step, _send if report else None)
+    built, seconds, cpu = timed_step(root, step, _send if report else None)
     # The records stay in the worker: the caller needs where each release went and its counts.
     for b in built:
         b.result = dataclasses.replace(b.result, records=[], aux={}, key_sets={})
-    return built
+    return built, seconds, cpu
 
 
 def build_steps(
@@ -73,6 +73,7 @@ def build_steps(
     progress: Callable[[str], None] | None,
     workers: int,
     longest_first: Callable[[str], float],
+    timings: dict[str, tuple[float, float]] | None = None,
 ) -> list:
     from .build import step_name
 
@@ -100,7 +101,9 @@ def build_steps(
                 step = futures[future]
                 exc = future.exception()
                 if exc is None:
-                    built[step] = future.result()
+                    built[step], seconds, cpu = future.result()
+                    if timings is not None:
+                        timings[step] = (seconds, cpu)
                     continue
                 failed[step] = exc
                 if progress:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import marisa_trie
 import orjson
 
-from . import __version__, layout
+from . import __version__, layout, stage
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
 from .words import words
@@ -388,7 +388,10 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     key_id, encoded = trie.key_id, cache.encoded
     kind_bits = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
     terminated_bit = layout.FLAG_TERMINATED
-    for code, rec in by_code.items():
+    every = 1 << 14  # stage updates: about 15 for the NDC directory
+    for done, (code, rec) in enumerate(by_code.items()):
+        if not done % every:
+            stage.counted("indexing records:", done, n)
         i = key_id(code)
         docs[i], vocab, rank[i] = encoded(rec)
         bits = kind_bits[rec.kind]
@@ -401,12 +404,14 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
             postings[w].append(i)
 
     trie.save(str(folder / layout.CODES))
+    stage.doing(f"writing {n:,} records{' (compressed)' if result.compact else ''}")
     if result.compact:
         _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, docs)
     else:
         _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
     _write_array(folder / layout.RANK, rank)
 
+    stage.doing(f"writing the word index ({len(postings):,} words)")
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
     word_trie.save(str(folder / layout.WORDS))
     if result.compact:
@@ -426,6 +431,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
 
 def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
     for name, items in result.aux.items():
+        stage.doing(f"writing the {name} side store ({len(items):,} entries)")
         _write_keyed(folder, layout.aux_files(name), items, result.compact)
     for name, keys in result.key_sets.items():
         key_trie = marisa_trie.Trie(keys)
