@@ -79,6 +79,14 @@ def remove_release(folder: Path) -> None:
 _PART_JOIN = " \u2014 "
 
 
+def _dumps(value: Any) -> bytes:
+    """orjson.dumps, copied into a bytes object of its own size: orjson's result keeps a
+    buffer of about 4 KB, so the documents a build holds until they are written (a quarter of
+    a million NDC records) took 1.4 GB, and touching that memory cost more time than the
+    copy (0.26 s against 0.95 s for 244,000 documents)."""
+    return memoryview(orjson.dumps(value)).tobytes()
+
+
 class EncodeCache:
     """Encoded documents and search words of records, shared by the releases of one build:
     the embedded defaults write five fiscal years that share most record objects, and encoding
@@ -96,15 +104,15 @@ class EncodeCache:
         return out
 
     def description_words(self, text: str) -> list[str]:
-        """words(text), from the cached words of its parts when it joins parts with " — "
-        (an NDC package: its product's summary — its package text; both repeat across the
-        directory, the whole never does). The same list: no word spans the spaced dash."""
+        """words(text); for a text that joins parts with " — " (an NDC package: its product's
+        summary — its package text), the first part's words come from the cache (a product
+        has several packages) and the rest are cut each time (a package text names its own
+        NDC, so it never repeats: caching it held 290 MB). The same list: no word spans the
+        spaced dash."""
         if _PART_JOIN not in text:
             return self.words(text)
-        out: list[str] = []
-        for part in text.split(_PART_JOIN):
-            out += self.words(part)
-        return out
+        first, rest = text.split(_PART_JOIN, 1)
+        return self.words(first) + words(rest)
 
     def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
         hit = self._by_id.get(id(rec))
@@ -116,7 +124,7 @@ class EncodeCache:
             vocab.update(self.words(rec.short))
         for term in rec.terms:
             vocab.update(self.words(term))
-        out = (orjson.dumps(rec.to_json()), list(vocab), min(len(desc_words), 0xFFFF))
+        out = (_dumps(rec.to_json()), list(vocab), min(len(desc_words), 0xFFFF))
         self._by_id[id(rec)] = (rec, *out)
         return out
 
@@ -136,7 +144,7 @@ def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any
     trie = marisa_trie.Trie(list(items), order=marisa_trie.LABEL_ORDER)
     docs: list[bytes] = [b""] * len(trie)
     for key, value in items.items():
-        docs[trie.key_id(key)] = orjson.dumps(value)
+        docs[trie.key_id(key)] = _dumps(value)
     trie.save(str(folder / trie_name))
     if compact:
         _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), docs)
