@@ -129,8 +129,9 @@ class EncodeCache:
         return out
 
 
-# zlib level for compact releases: 6 (the default) costs twice the time of 1 for ~10% less.
-_ZLEVEL = 6
+# zlib level for compact releases: 3 compresses the NDC directory's 114 MB of documents in
+# about two thirds of the time of 6 (the default), for 8% more bytes (27.8 MB against 25.7).
+_ZLEVEL = 3
 
 
 def _write_array(path: Path, values: array) -> None:

@@ -154,10 +154,11 @@ class _Table:
         width, problems = self._width, self._problems
         for line in self._lines[self._start :]:
             line = line.rstrip("\r")
-            if not line.strip():
+            stripped = line.strip()
+            if not stripped:
                 continue
             values = line.split("\t")
-            if " \t" in line or "\t " in line or line != line.strip():  # padded fields ("R "): half the rows
+            if stripped != line or " \t" in line or "\t " in line:  # padded fields ("R "): half the rows
                 values = list(map(str.strip, values))
             if len(values) != width:
                 problems.ragged_rows += 1
