@@ -81,9 +81,9 @@ def _heartbeat(progress: Progress | None, name: str, every: float = 3.0, poll: f
         stage.doing("")
 
 
-# Work of each embedded build step relative to the others (CPU seconds on the reference
-# machine), so the parallel build starts the longest first and the two workers end together.
-_COST = {NDC: 9.0, ICD10CM: 6.0, ICD10PCS: 3.5, HCPCS: 0.3}
+# Work of each embedded build step relative to the others (about its CPU seconds on a quiet
+# 2-core machine), so the parallel build starts the longest first.
+_COST = {NDC: 15.0, ICD10CM: 5.0, ICD10PCS: 3.5, HCPCS: 0.3}
 MCE_STEP = "mce"  # the claim edits' tables, built with ICD-10-CM
 
 
@@ -114,11 +114,21 @@ def build_defaults(
     if count > 1:
         return parallel.build_steps(root, steps, progress, count, lambda s: -_COST.get(s, 1.0), timings)
     out: list[Built] = []
+    failed: list[tuple[str, Exception]] = []
     for step in steps:
-        built, seconds, cpu = timed_step(root, step, progress)
+        try:
+            built, seconds, cpu = timed_step(root, step, progress)
+        except Exception as exc:  # noqa: BLE001 - raised again below, once the other sets are built
+            failed.append((step, exc))
+            if progress:
+                progress(f"{step_name(step)}: failed ({parallel.why(exc)})")
+            continue
         out += built
         if timings is not None:
             timings[step] = (seconds, cpu)
+    if failed:
+        step, exc = failed[0]
+        raise parallel.naming(exc, step_name(step))
     return out
 
 

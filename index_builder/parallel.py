@@ -107,7 +107,7 @@ def build_steps(
                     continue
                 failed[step] = exc
                 if progress:
-                    progress(f"{step_name(step)}: failed ({_why(exc)})")
+                    progress(f"{step_name(step)}: failed ({why(exc)})")
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -115,11 +115,11 @@ def build_steps(
     drain()
     if failed:
         step, exc = next((s, failed[s]) for s in steps if s in failed)
-        raise _naming(exc, step_name(step))
+        raise naming(exc, step_name(step))
     return [b for step in steps for b in built.get(step, [])]
 
 
-def _why(exc: BaseException) -> str:
+def why(exc: BaseException) -> str:
     from .sources import SourceError
     from .writer import IndexWriteError
 
@@ -129,7 +129,7 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _naming(exc: BaseException, name: str) -> BaseException:
+def naming(exc: BaseException, name: str) -> BaseException:
     """The error again, its message prefixed with the set it came from (for the user's own
     error types; others are raised as they are, and the progress line named the set)."""
     from .sources import SourceError

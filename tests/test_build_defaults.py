@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import threading
 import time
 from pathlib import Path
@@ -41,14 +42,15 @@ def test_ndc_default_answers_as_the_build_before_it_was_made_faster(default_stor
 # -- parallel build ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_steps(monkeypatch, tmp_path):
+@pytest.fixture(params=[2, 1], ids=["2 workers", "1 process"])
+def fake_steps(request, monkeypatch, tmp_path):
     """build_step replaced by a quick fake that marks the steps it ran, in forked workers (they
-    inherit the patch); `failing` maps a step to the exception it raises."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    inherit the patch) or in this process; `failing` maps a step to the exception it raises."""
+    workers = request.param
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("needs the fork start method to hand the fake to the workers")
     monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("fork"))
-    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
     failing: dict[str, BaseException] = {}
 
     def fake(root, step, progress=None):
@@ -60,12 +62,14 @@ def fake_steps(monkeypatch, tmp_path):
         return []
 
     monkeypatch.setattr(build, "build_step", fake)
-    if parallel.worker_count(None, 5) < 2:
+    if parallel.worker_count(None, 5) != workers:
         pytest.skip("one core: the build runs its sets one after another")
     return failing
 
 
 def test_sets_are_built_in_worker_processes_and_report_through_the_caller(fake_steps, tmp_path):
+    if os.environ[parallel.WORKERS_ENV] == "1":
+        pytest.skip("about worker processes")
     lines: list[tuple[str, str]] = []
     timings: dict = {}
     out = build.build_defaults(tmp_path, progress=lambda m: lines.append((threading.current_thread().name, m)), timings=timings)
