@@ -1,8 +1,9 @@
 """The one pipeline behind the editor and the CLI: document text in, findings out.
 
 Detects the file kind (kinds.py), reads it, runs the rules. For X12 the results of each claim
-are cached by the claim's exact text, so an edit re-checks only the claims it touched; other
-kinds are read whole and their codes judged through the same memo.
+are cached by the claim's exact text, and when the caller says which ranges changed since the
+last check (x12/edits.py) only the part of the file they touched is walked again
+(x12/incremental.py); other kinds are read whole and their codes judged through the same memo.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
 from .reading import FHIR, Reading
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
-from .x12.document import Claim, ClaimCodes, X12Document, walk
+from .x12.document import Claim, ClaimCodes, X12Document
+from .x12.edits import EditLog, span
+from .x12.incremental import WalkRecord, first_walk, rewalk
 from .x12.rules import ClaimRules
 
 if TYPE_CHECKING:
@@ -59,17 +62,31 @@ class DocumentChecker:
         self.rules.claim_edits = self.document_rules.claim_edits = ClaimEdits(verdicts)
         self._fhir_rules: FhirRules | None = None  # made on the first FHIR document
         self._claims: dict[int, tuple[int, Result]] = {}
+        # The last X12 walk, the edit-log revision of its text and what else its results
+        # depend on: a re-check after edits starts from these.
+        self._record: WalkRecord | None = None
+        self._revision: int | None = None
+        self._context: tuple | None = None
 
-    def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
+    def check(
+        self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options(), edits: EditLog | None = None
+    ) -> Analysis:
         """Check a document; name (path or URI) and language (the editor's language id) help
-        tell CSV and templates apart, as content alone cannot."""
+        tell CSV and templates apart, as content alone cannot. `edits`, when given, is the log
+        whose latest revision is `text`: an X12 file is then re-walked only where it changed
+        since this checker's last check."""
         self._undated_day(options)
         if self.rules.claim_edits is not None:
             self.rules.claim_edits.enabled = options.rules_on
         if kinds.X12 in options.kinds and looks_like_x12(text):
-            analysis = self._check_x12(text)
+            logged = edits is not None and edits.text is text
+            steps = edits.since(self._revision) if logged else None
+            self._revision = None  # until this check is done
+            analysis = self._check_x12(text, steps)
+            self._revision = edits.revision if logged else None
         else:
             self._claims = {}
+            self._record = self._revision = None
             with paused_gc():
                 reading = kinds.read(text, name, language, options)
             if reading is None:
@@ -112,14 +129,13 @@ class DocumentChecker:
         for rule in self.claim_layer.rules:
             rule.today = day
 
-    def _check_x12(self, text: str) -> Analysis:
+    def _check_x12(self, text: str, steps: tuple | None) -> Analysis:
         rules = self.rules
         claim_layer = self.claim_layer
-        previous, current = self._claims, {}
-        total = Result()
+        previous = self._claims
         ran = 0
 
-        def on_claim(claim: Claim, codes: ClaimCodes) -> None:
+        def on_claim(claim: Claim, codes: ClaimCodes) -> Result:
             nonlocal ran
             body = text[claim.start : claim.end]
             key = hash((body, claim.transaction, claim.birth, claim.sex, doc_context))  # DMG sits before CLM
@@ -135,23 +151,46 @@ class DocumentChecker:
                     relative = _NOTHING  # most claims: one shared empty result, not one each
                 ran += 1
             current[key] = (len(body), relative)
-            total.add(relative, claim.start)
+            return relative
 
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
         edits = self.rules.claim_edits
-        doc_context = (self.today, id(self.verdicts), text[:128], edits.enabled if edits is not None else None)
+        context = (self.today, id(self.verdicts), edits.enabled if edits is not None else None)
+        doc_context = (*context, text[:128])
+        record, old = None, self._record
+        self._record = None  # used up by a re-walk, and stale if this check fails
         with paused_gc():
-            doc = walk(text, on_claim)
+            if old is not None and steps is not None and context == self._context:
+                current = previous  # a re-walk adds the claims it checks to the cache
+                edit = span(steps)
+                if edit is None:
+                    record = old if old.length == len(text) else None
+                else:
+                    record = rewalk(old, text, *edit, on_claim)
+            if record is None:
+                current = {}
+                ran = 0
+                record = first_walk(text, on_claim)
+        if record is None:  # not reached: looks_like_x12 said yes, so detect() finds delimiters
+            return Analysis(NONE)
         self._claims = current
+        self._record, self._context = record, context
+        return Analysis(X12, self._findings(record), x12=record.document(), claims_checked=ran)
+
+    def _findings(self, record: WalkRecord) -> list[Finding]:
+        total = Result()
+        for claim, relative in zip(record.claims, record.results):
+            if relative is not _NOTHING:
+                total.add(relative, claim.start)
         findings = total.findings
-        for p in doc.problems:
+        for p in record.detection + record.problems + record.control:
             fixes = [Fix(f"Change to {p.fix!r}", p.start, p.end, p.fix, preferred=True)] if p.fix else []
             findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, fixes=fixes))
         for set_id, (count, start, end) in total.no_data.items():
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         findings.sort(key=lambda f: (f.start, f.end))
-        return Analysis(X12, findings, x12=doc, claims_checked=ran)
+        return findings
 
 
 def analyse(text: str, store: IndexStore, today: dt.date | None = None) -> Analysis:
