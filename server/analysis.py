@@ -9,6 +9,7 @@ last check (x12/edits.py) only the part of the file they touched is walked again
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,7 @@ class DocumentChecker:
         self._record: WalkRecord | None = None
         self._revision: int | None = None
         self._context: tuple | None = None
+        self._totals: _ClaimTotals | None = None
 
     def check(
         self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options(), edits: EditLog | None = None
@@ -175,22 +177,91 @@ class DocumentChecker:
         if record is None:  # not reached: looks_like_x12 said yes, so detect() finds delimiters
             return Analysis(NONE)
         self._claims = current
+        totals = self._totals if record.spliced is not None and old is not None else None
+        self._totals = None
+        self._totals = totals = _ClaimTotals.of(record) if totals is None else totals.after(old, record)
         self._record, self._context = record, context
-        return Analysis(X12, self._findings(record), x12=record.document(), claims_checked=ran)
+        return Analysis(X12, self._findings(record, totals), x12=record.document(), claims_checked=ran)
 
-    def _findings(self, record: WalkRecord) -> list[Finding]:
-        total = Result()
-        for claim, relative in zip(record.claims, record.results):
-            if relative is not _NOTHING:
-                total.add(relative, claim.start)
-        findings = total.findings
+    def _findings(self, record: WalkRecord, totals: _ClaimTotals) -> list[Finding]:
+        findings = list(totals.findings)
         for p in record.detection + record.problems + record.control:
             fixes = [Fix(f"Change to {p.fix!r}", p.start, p.end, p.fix, preferred=True)] if p.fix else []
             findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, fixes=fixes))
-        for set_id, (count, start, end) in total.no_data.items():
+        for set_id, (count, start, end) in totals.no_data(record).items():
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         findings.sort(key=lambda f: (f.start, f.end))
         return findings
+
+
+@dataclass(slots=True)
+class _ClaimTotals:
+    """The claims' results added up (their findings at their offsets, the places per set with no
+    data), kept so that a re-walk updates them for the claims it changed, not all 50,000."""
+
+    findings: list[Finding]  # claim by claim
+    per_claim: array  # how many findings each claim has
+    counts: dict[str, int]  # set -> places in all claims
+    firsts: dict[str, int]  # set -> the first claim with a place
+
+    @classmethod
+    def of(cls, record: WalkRecord) -> _ClaimTotals:
+        totals = cls([], array("l"), {}, {})
+        totals.findings, totals.per_claim = totals._add(record, 0, len(record.claims))
+        return totals
+
+    def _add(self, record: WalkRecord, lo: int, hi: int) -> tuple[list[Finding], array]:
+        """Count in claims [lo, hi); their findings (and how many each has) are returned, to be
+        put in their place."""
+        findings: list[Finding] = []
+        counts, firsts = self.counts, self.firsts
+        per_claim = array("l", [0]) * (hi - lo)
+        for i in range(lo, hi):
+            relative = record.results[i]
+            if relative is _NOTHING:
+                continue
+            if relative.findings:
+                start = record.claims[i].start
+                findings.extend(f.shifted(start) for f in relative.findings)
+                per_claim[i - lo] = len(relative.findings)
+            for set_id, (n, _, _) in relative.no_data.items():
+                counts[set_id] = counts.get(set_id, 0) + n
+                if set_id not in firsts or firsts[set_id] > i:
+                    firsts[set_id] = i
+        return findings, per_claim
+
+    def after(self, old: WalkRecord, record: WalkRecord) -> _ClaimTotals:
+        """The totals of `record`, a re-walk of `old` (whose totals these are)."""
+        first, new_end, old_end = record.spliced
+        delta = record.length - old.length
+        head = sum(self.per_claim[:first])
+        tail = head + sum(self.per_claim[first:old_end])
+        for relative in old.results[first:old_end]:
+            for set_id, (n, _, _) in relative.no_data.items():
+                self.counts[set_id] -= n
+        moved = old_end - new_end
+        firsts = {s: (i if i < first else i - moved) for s, i in self.firsts.items() if self.counts[s] > 0 and (i < first or i >= old_end)}
+        self.firsts = firsts
+        self.counts = {s: n for s, n in self.counts.items() if n > 0}
+        gone = [s for s in self.counts if s not in firsts]
+        region, per_region = self._add(record, first, new_end)
+        shifted = self.findings[tail:] if not delta else [f.shifted(delta) for f in self.findings[tail:]]
+        self.findings = self.findings[:head] + region + shifted
+        self.per_claim = self.per_claim[:first] + per_region + self.per_claim[old_end:]
+        for set_id in gone:  # its first place was in the claims replaced: look further on
+            if set_id not in self.firsts:
+                self.firsts[set_id] = next(i for i in range(new_end, len(record.claims)) if set_id in record.results[i].no_data)
+        return self
+
+    def no_data(self, record: WalkRecord) -> dict[str, tuple[int, int, int]]:
+        """Set -> (places, first place's start, end), in the order a walk meets the sets."""
+        out = {}
+        order = sorted(self.firsts.items(), key=lambda item: (item[1], list(record.results[item[1]].no_data).index(item[0])))
+        for set_id, i in order:
+            _, s, e = record.results[i].no_data[set_id]
+            start = record.claims[i].start
+            out[set_id] = (self.counts[set_id], s + start, e + start)
+        return out
 
 
 def analyse(text: str, store: IndexStore, today: dt.date | None = None) -> Analysis:

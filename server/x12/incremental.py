@@ -53,6 +53,9 @@ class WalkRecord:
     se_sts: array  # per SE: where the ST it closes starts (-1: none)
     component: str
     kinds: set[str]
+    # For a re-walk: its claims [first, new_end) replaced the old record's [first, old_end),
+    # and the claims after them are the old ones, moved.
+    spliced: tuple[int, int, int] | None = None
 
     def document(self) -> X12Document:
         return X12Document(self.delims, self.component, self.detection + self.problems + self.control, self.claims, set(self.kinds))
@@ -174,6 +177,7 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
         old.envs[:first] + w.envs + old.envs[k:], old.demos[:first] + w.demos + old.demos[k:], marks,
         se_starts, se_marks, se_sts,
         old.component if stopped else w.component, old.kinds if stopped else w.kinds,
+        (first, first + len(w.claims), k),
     )  # fmt: skip
 
 
