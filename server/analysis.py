@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 X12 = "x12"
 NONE = "none"
 _NOTHING = Result()
+_SHARED_MAX = 20_000
 
 
 @dataclass
@@ -69,6 +70,7 @@ class DocumentChecker:
         self._revision: int | None = None
         self._context: tuple | None = None
         self._totals: _ClaimTotals | None = None
+        self._shared: dict[tuple, Result] = {}  # claim results without findings, by their no-data places
 
     def check(
         self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options(), edits: EditLog | None = None
@@ -135,6 +137,7 @@ class DocumentChecker:
         rules = self.rules
         claim_layer = self.claim_layer
         previous = self._claims
+        shared = self._shared
         ran = 0
 
         def on_claim(claim: Claim, codes: ClaimCodes) -> Result:
@@ -149,8 +152,13 @@ class DocumentChecker:
                 if claim.lines:  # claim-level rules (NCCI): codes judged together
                     claim_layer.check(claim_from_x12(claim, codes, text), result)
                 relative = result.shifted(-claim.start)
-                if not relative.findings and not relative.no_data:
-                    relative = _NOTHING  # most claims: one shared empty result, not one each
+                if not relative.findings:
+                    # Most claims: one shared result, not one each (50,000 claims whose only
+                    # note is a set with no data hold a few hundred distinct ones).
+                    if not relative.no_data:
+                        relative = _NOTHING
+                    elif len(shared) < _SHARED_MAX:
+                        relative = shared.setdefault(tuple(relative.no_data.items()), relative)
                 ran += 1
             current[key] = (len(body), relative)
             return relative
@@ -158,7 +166,7 @@ class DocumentChecker:
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
         edits = self.rules.claim_edits
-        context = (self.today, id(self.verdicts), edits.enabled if edits is not None else None)
+        context = (self.today, rules.undated_why, id(self.verdicts), edits.enabled if edits is not None else None)
         doc_context = (*context, text[:128])
         record, old = None, self._record
         self._record = None  # used up by a re-walk, and stale if this check fails

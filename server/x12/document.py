@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from array import array
+from itertools import chain
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
@@ -127,22 +128,21 @@ def transaction_kind(version_id: str) -> str:
 
 
 def segment_pattern(d: Delimiters, first: bool = False) -> re.Pattern[str]:
-    """Matches the segments the walk reads: group 1 the id (at its exact offset), group 2 the
-    rest of the segment up to its terminator. Each match starts at a terminator (a literal
+    """Matches the segments the walk reads: group 1 the segment from its id (at its exact
+    offset) up to its terminator, group 2 the id. Each match starts at a terminator (a literal
     first character lets the regex engine skip ahead fast); `first` gives the pattern for the
     document's first segment, which has none before it."""
     t, e = re.escape(d.segment), re.escape(d.element)
     ids = "|".join(_READ)
     body = r"[^\r\n]*" if d.segment == "\n" else f"[^{t}]*"
     lead = "" if first else t
-    return re.compile(rf"{lead}[ \t\r\n]*({ids})(?={e}|{t}|$)({body})")
+    return re.compile(rf"{lead}[ \t\r\n]*(({ids})(?={e}|{t}|$){body})")
 
 
-def _matches(text: str, d: Delimiters):
+def _matches(text: str, d: Delimiters) -> Iterator[re.Match[str]]:
     head = segment_pattern(d, first=True).match(text, d.start)
-    if head is not None:
-        yield head
-    yield from segment_pattern(d).finditer(text, d.start)
+    rest = segment_pattern(d).finditer(text, d.start)
+    return rest if head is None else chain((head,), rest)  # chain: no Python frame per segment
 
 
 # The codes of one claim as the walk found them: per segment, its service line (None for HI)
@@ -189,6 +189,7 @@ class _Walk:
         self.se_sts = array("q")  # per SE: where the ST it closes starts (-1: none)
         self._env: tuple | None = None
         self._demo: tuple | None = None
+        self._demos: dict[tuple, tuple] = {}
         # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
         self.converge: Callable[[int, int, _Walk], bool] | None = None
         self.stopped_at: int | None = None
@@ -234,7 +235,9 @@ class _Walk:
         """The patient part of the walk's state (what changes at HL, SBR and DMG segments)."""
         demo = self._demo
         if demo is None:
-            demo = self._demo = (self.level, self.subscriber_dmg, self.subscriber_is_patient, self.patient_dmg)
+            # Shared by value: most subscriber loops of a file give the same few tuples.
+            demo = (self.level, self.subscriber_dmg, self.subscriber_is_patient, self.patient_dmg)
+            demo = self._demo = self._demos.setdefault(demo, demo)
         return demo
 
     def restore(self, env: tuple, demo: tuple) -> None:
@@ -252,9 +255,9 @@ class _Walk:
         element = d.element
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         for m in matches:
-            seg_id, rest = m.group(1, 2)
+            raw, seg_id = m.group(1, 2)
+            raw = raw.rstrip()  # the same string when there is nothing to strip
             start = m.start(1)
-            raw = seg_id + rest.rstrip()
             claim = self.claim
             # The per-claim segments are handled inline: they are most of a large file.
             if seg_id in CODE_SEGMENTS:

@@ -243,14 +243,14 @@ def _recheck_se(w: _Walk, text: str, se: int, mark: int, problems: list[Problem]
     """Replace the problems the SE at `se` gave (they start at its id) with what it gives now;
     how many more there are (None: the SE is not where it should be)."""
     m = segment_pattern(w.d, first=True).match(text, se)
-    if m is None or m.group(1) != "SE" or m.start(1) != se:
+    if m is None or m.group(2) != "SE" or m.start(1) != se:
         return None
     i = mark
     while i < len(problems) and problems[i].start == se:
         i += 1
     check = _Walk(text, w.d, [], None)
     check.st = w.st
-    check._se(Segment("SE", se, m.group(1) + m.group(2).rstrip(), w.d))
+    check._se(Segment("SE", se, m.group(1).rstrip(), w.d))
     problems[mark:i] = check.problems
     return len(check.problems) - (i - mark)
 
