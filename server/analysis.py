@@ -185,9 +185,12 @@ class DocumentChecker:
         if record is None:  # not reached: looks_like_x12 said yes, so detect() finds delimiters
             return Analysis(NONE)
         self._claims = current
-        totals = self._totals if record.spliced is not None and old is not None else None
-        self._totals = None
-        self._totals = totals = _ClaimTotals.of(record) if totals is None else totals.after(old, record)
+        totals, self._totals = self._totals, None
+        if totals is None or old is None or (record is not old and record.spliced is None):
+            totals = _ClaimTotals.of(record)
+        elif record is not old:  # else the text did not change: nor did the totals
+            totals = totals.after(old, record)
+        self._totals = totals
         self._record, self._context = record, context
         return Analysis(X12, self._findings(record, totals), x12=record.document(), claims_checked=ran)
 
