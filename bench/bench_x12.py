@@ -53,7 +53,8 @@ OUT = HERE / "out"
 MB = 1e6  # MB/s here means 10^6 bytes of UTF-8 X12 per second
 
 # DESIGN.md, "Performance budgets"
-BUDGET_MBPS = 20.0  # diagnostics: >= 20 MB/s of X12 on one core
+BUDGET_MBPS = 30.0  # diagnostics: >= 30 MB/s of X12 on one core (DESIGN.md, issue 14)
+BUDGET_RECHECK_S = 0.3  # an edit re-published within the debounce + 300 ms
 BUDGET_P95_MS = 20.0  # hover / completion round trip over stdio: p95 <= 20 ms on a 50,000-claim file
 BUDGET_RSS_MB = 100.0  # server with every default index loaded: well under 100 MB RSS
 
@@ -154,6 +155,7 @@ def bench_inprocess(text: str, index_root: Path, repeats: int, profile: bool) ->
     from medcode.server.analysis import DocumentChecker
     from medcode.server.verdicts import Verdicts
     from medcode.server.x12.document import walk
+    from medcode.server.x12.edits import EditLog
 
     size = len(text.encode("utf-8"))
     res: dict[str, Any] = {"bytes": size}
@@ -228,7 +230,23 @@ def bench_inprocess(text: str, index_root: Path, repeats: int, profile: bool) ->
         edits.append({"s": round(time.perf_counter() - t0, 3), "claims_checked": analysis.claims_checked})
     res["edit"] = edits
     res["edit_best_s"] = min(e["s"] for e in edits)
-    checker = analysis = current = None
+
+    # The same kind of edits with the edit log the editor keeps (lsp/documents.py): only the
+    # part of the file each edit touched is walked again (x12/incremental.py).
+    log = EditLog(current)
+    checker.check(current, edits=log)
+    incremental = []
+    for at, new in edit_sites(current, repeats):
+        current = current[:at] + new + current[at + 1 :]
+        log = log.then(current, at, at + 1, 1)
+        gc.collect()
+        t0, c0 = time.perf_counter(), time.process_time()
+        analysis = checker.check(current, edits=log)
+        incremental.append({"s": round(time.perf_counter() - t0, 4), "cpu_s": round(time.process_time() - c0, 4), "claims_checked": analysis.claims_checked})
+    res["edit_incremental"] = incremental
+    res["edit_incremental_best_s"] = min(e["s"] for e in incremental)
+    res["edit_incremental_best_cpu_s"] = min(e["cpu_s"] for e in incremental)
+    checker = analysis = current = log = None
 
     # The share of the garbage collector: one cold check with it switched off.
     gc.collect()
@@ -243,13 +261,15 @@ def bench_inprocess(text: str, index_root: Path, repeats: int, profile: bool) ->
 
     # The parse pass alone (segments, envelopes, claims, code slots; no look-ups, no rules):
     # the part comparable with a plain X12 reader.
-    walks = []
+    walks, walks_cpu = [], []
     for _ in range(repeats):
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         walk(text)
         walks.append(time.perf_counter() - t0)
+        walks_cpu.append(time.process_time() - c0)
     res["walk_best_s"] = round(min(walks), 3)
+    res["walk_best_cpu_s"] = round(min(walks_cpu), 3)
     res["walk_mbps"] = round(size / MB / min(walks), 2)
 
     if profile:
@@ -797,8 +817,8 @@ def table(results: dict[str, Any]) -> str:
             ("index open (IndexStore + every release)", f"{ip['index_open_ms']:.1f} ms", "milliseconds", ""),
             (
                 f"check cold, best of {len(ip['cold_s'])}",
-                f"{ip['cold_best_s']:.2f} s = {ip['cold_mbps']:.1f} MB/s",
-                "≥ 20 MB/s",
+                f"{ip['cold_best_s']:.2f} s = {ip['cold_mbps']:.1f} MB/s; CPU {min(ip['cold_cpu_s']):.2f} s = {ip['bytes'] / MB / min(ip['cold_cpu_s']):.1f} MB/s",
+                "≥ 30 MB/s",
                 ratio(ip["cold_mbps"], BUDGET_MBPS, True),
             ),
             (
@@ -807,15 +827,21 @@ def table(results: dict[str, Any]) -> str:
                 "≤ +15%",
                 "OK" if ip["edits_overhead_cpu_pct"] <= 15 else "MISS",
             ),
-            ("check warm (same text again)", f"{ip['warm_best_s']:.2f} s = {ip['warm_mbps']:.1f} MB/s", "≥ 20 MB/s", ratio(ip["warm_mbps"], BUDGET_MBPS, True)),
+            ("check warm (same text again)", f"{ip['warm_best_s']:.2f} s = {ip['warm_mbps']:.1f} MB/s", "≥ 30 MB/s", ratio(ip["warm_mbps"], BUDGET_MBPS, True)),
             (
-                "check after 1-char edit",
+                "check after 1-char edit, incremental (edit log)",
+                f"{ip['edit_incremental_best_s'] * 1000:.1f} ms (CPU {ip['edit_incremental_best_cpu_s'] * 1000:.1f} ms), claims_checked {','.join(str(e['claims_checked']) for e in ip['edit_incremental'])}",
+                f"≤ {BUDGET_RECHECK_S * 1000:.0f} ms",
+                ratio(ip["edit_incremental_best_s"], BUDGET_RECHECK_S, False),
+            ),
+            (
+                "check after 1-char edit, whole walk (no log)",
                 f"{ip['edit_best_s']:.2f} s, claims_checked {','.join(str(e['claims_checked']) for e in ip['edit'])}",
                 "re-check only what changed",
                 "claims OK" if all(e["claims_checked"] == 1 for e in ip["edit"]) else "claims MISS",
             ),
             ("check cold, garbage collector off (1 run)", f"{ip['cold_gc_off_s']:.2f} s = {ip['bytes'] / MB / ip['cold_gc_off_s']:.1f} MB/s", "", ""),
-            ("parse pass only (walk, no rules)", f"{ip['walk_best_s']:.2f} s = {ip['walk_mbps']:.1f} MB/s", "", ""),
+            ("parse pass only (walk, no rules)", f"{ip['walk_best_s']:.2f} s = {ip['walk_mbps']:.1f} MB/s; CPU {ip['walk_best_cpu_s']:.2f} s", "", ""),
         ]
     hd = results.get("handlers")
     if hd:

@@ -1,13 +1,15 @@
 """The one pipeline behind the editor and the CLI: document text in, findings out.
 
 Detects the file kind (kinds.py), reads it, runs the rules. For X12 the results of each claim
-are cached by the claim's exact text, so an edit re-checks only the claims it touched; other
-kinds are read whole and their codes judged through the same memo.
+are cached by the claim's exact text, and when the caller says which ranges changed since the
+last check (x12/edits.py) only the part of the file they touched is walked again
+(x12/incremental.py); other kinds are read whole and their codes judged through the same memo.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,13 +27,16 @@ from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
 from .reading import FHIR, NONE, X12, Reading
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
-from .x12.document import Claim, ClaimCodes, X12Document, walk
+from .x12.document import Claim, ClaimCodes, X12Document
+from .x12.edits import EditLog, span
+from .x12.incremental import WalkRecord, first_walk, rewalk
 from .x12.rules import ClaimRules
 
 if TYPE_CHECKING:
     from .fhir.rules import FhirRules
 
 _NOTHING = Result()
+_SHARED_MAX = 20_000
 
 
 @dataclass
@@ -56,17 +61,33 @@ class DocumentChecker:
         self.rules.claim_edits = self.document_rules.claim_edits = ClaimEdits(verdicts)
         self._fhir_rules: FhirRules | None = None  # made on the first FHIR document
         self._claims: dict[int, tuple[int, Result]] = {}
+        # The last X12 walk, the edit-log revision of its text and what else its results
+        # depend on: a re-check after edits starts from these.
+        self._record: WalkRecord | None = None
+        self._revision: int | None = None
+        self._context: tuple | None = None
+        self._totals: _ClaimTotals | None = None
+        self._shared: dict[tuple, Result] = {}  # claim results without findings, by their no-data places
 
-    def check(self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options()) -> Analysis:
+    def check(
+        self, text: str, name: str = "", language: str = "", options: kinds.Options = kinds.Options(), edits: EditLog | None = None
+    ) -> Analysis:
         """Check a document; name (path or URI) and language (the editor's language id) help
-        tell CSV and templates apart, as content alone cannot."""
+        tell CSV and templates apart, as content alone cannot. `edits`, when given, is the log
+        whose latest revision is `text`: an X12 file is then re-walked only where it changed
+        since this checker's last check."""
         self._undated_day(options)
         if self.rules.claim_edits is not None:
             self.rules.claim_edits.enabled = options.rules_on
         if kinds.X12 in options.kinds and looks_like_x12(text):
-            analysis = self._check_x12(text)
+            logged = edits is not None and edits.text is text
+            steps = edits.since(self._revision) if logged else None
+            self._revision = None  # until this check is done
+            analysis = self._check_x12(text, steps)
+            self._revision = edits.revision if logged else None
         else:
             self._claims = {}
+            self._record = self._revision = None
             with paused_gc():
                 reading = kinds.read(text, name, language, options)
             if reading is None:
@@ -109,14 +130,14 @@ class DocumentChecker:
         for rule in self.claim_layer.rules:
             rule.today = day
 
-    def _check_x12(self, text: str) -> Analysis:
+    def _check_x12(self, text: str, steps: tuple | None) -> Analysis:
         rules = self.rules
         claim_layer = self.claim_layer
-        previous, current = self._claims, {}
-        total = Result()
+        previous = self._claims
+        shared = self._shared
         ran = 0
 
-        def on_claim(claim: Claim, codes: ClaimCodes) -> None:
+        def on_claim(claim: Claim, codes: ClaimCodes) -> Result:
             nonlocal ran
             body = text[claim.start : claim.end]
             key = hash((body, claim.transaction, claim.birth, claim.sex, doc_context))  # DMG sits before CLM
@@ -128,24 +149,125 @@ class DocumentChecker:
                 if claim.lines:  # claim-level rules (NCCI): codes judged together
                     claim_layer.check(claim_from_x12(claim, codes, text), result)
                 relative = result.shifted(-claim.start)
-                if not relative.findings and not relative.no_data:
-                    relative = _NOTHING  # most claims: one shared empty result, not one each
+                if not relative.findings:
+                    # Most claims: one shared result, not one each (50,000 claims whose only
+                    # note is a set with no data hold a few hundred distinct ones).
+                    if not relative.no_data:
+                        relative = _NOTHING
+                    elif len(shared) < _SHARED_MAX:
+                        relative = shared.setdefault(tuple(relative.no_data.items()), relative)
                 ran += 1
             current[key] = (len(body), relative)
-            total.add(relative, claim.start)
+            return relative
 
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
         edits = self.rules.claim_edits
-        doc_context = (self.today, id(self.verdicts), text[:128], edits.enabled if edits is not None else None)
+        context = (self.today, rules.undated_why, id(self.verdicts), edits.enabled if edits is not None else None)
+        doc_context = (*context, text[:128])
+        record, old = None, self._record
+        self._record = None  # used up by a re-walk, and stale if this check fails
         with paused_gc():
-            doc = walk(text, on_claim)
+            if old is not None and steps is not None and context == self._context:
+                current = previous  # a re-walk adds the claims it checks to the cache
+                edit = span(steps)
+                if edit is None:
+                    record = old if old.length == len(text) else None
+                else:
+                    record = rewalk(old, text, *edit, on_claim)
+            if record is None:
+                current = {}
+                ran = 0
+                record = first_walk(text, on_claim)
+        if record is None:  # not reached: looks_like_x12 said yes, so detect() finds delimiters
+            return Analysis(NONE)
         self._claims = current
-        findings = total.findings
-        for p in doc.problems:
+        totals, self._totals = self._totals, None
+        if totals is None or old is None or (record is not old and record.spliced is None):
+            totals = _ClaimTotals.of(record)
+        elif record is not old:  # else the text did not change: nor did the totals
+            totals = totals.after(old, record)
+        self._totals = totals
+        self._record, self._context = record, context
+        return Analysis(X12, self._findings(record, totals), x12=record.document(), claims_checked=ran)
+
+    def _findings(self, record: WalkRecord, totals: _ClaimTotals) -> list[Finding]:
+        findings = list(totals.findings)
+        for p in record.detection + record.problems + record.control:
             fixes = [Fix(f"Change to {p.fix!r}", p.start, p.end, p.fix, preferred=True)] if p.fix else []
             findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, fixes=fixes))
-        for set_id, (count, start, end) in total.no_data.items():
+        for set_id, (count, start, end) in totals.no_data(record).items():
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         findings.sort(key=lambda f: (f.start, f.end))
-        return Analysis(X12, findings, x12=doc, claims_checked=ran)
+        return findings
+
+
+@dataclass(slots=True)
+class _ClaimTotals:
+    """The claims' results added up (their findings at their offsets, the places per set with no
+    data), kept so that a re-walk updates them for the claims it changed, not all 50,000."""
+
+    findings: list[Finding]  # claim by claim
+    per_claim: array  # how many findings each claim has
+    counts: dict[str, int]  # set -> places in all claims
+    firsts: dict[str, int]  # set -> the first claim with a place
+
+    @classmethod
+    def of(cls, record: WalkRecord) -> _ClaimTotals:
+        totals = cls([], array("l"), {}, {})
+        totals.findings, totals.per_claim = totals._add(record, 0, len(record.claims))
+        return totals
+
+    def _add(self, record: WalkRecord, lo: int, hi: int) -> tuple[list[Finding], array]:
+        """Count in claims [lo, hi); their findings (and how many each has) are returned, to be
+        put in their place."""
+        findings: list[Finding] = []
+        counts, firsts = self.counts, self.firsts
+        per_claim = array("l", [0]) * (hi - lo)
+        for i in range(lo, hi):
+            relative = record.results[i]
+            if relative is _NOTHING:
+                continue
+            if relative.findings:
+                start = record.claims[i].start
+                findings.extend(f.shifted(start) for f in relative.findings)
+                per_claim[i - lo] = len(relative.findings)
+            for set_id, (n, _, _) in relative.no_data.items():
+                counts[set_id] = counts.get(set_id, 0) + n
+                if set_id not in firsts or firsts[set_id] > i:
+                    firsts[set_id] = i
+        return findings, per_claim
+
+    def after(self, old: WalkRecord, record: WalkRecord) -> _ClaimTotals:
+        """The totals of `record`, a re-walk of `old` (whose totals these are)."""
+        first, new_end, old_end = record.spliced
+        delta = record.length - old.length
+        head = sum(self.per_claim[:first])
+        tail = head + sum(self.per_claim[first:old_end])
+        for relative in old.results[first:old_end]:
+            for set_id, (n, _, _) in relative.no_data.items():
+                self.counts[set_id] -= n
+        moved = old_end - new_end
+        firsts = {s: (i if i < first else i - moved) for s, i in self.firsts.items() if self.counts[s] > 0 and (i < first or i >= old_end)}
+        self.firsts = firsts
+        self.counts = {s: n for s, n in self.counts.items() if n > 0}
+        gone = [s for s in self.counts if s not in firsts]
+        region, per_region = self._add(record, first, new_end)
+        shifted = self.findings[tail:] if not delta else [f.shifted(delta) for f in self.findings[tail:]]
+        self.findings = self.findings[:head] + region + shifted
+        self.per_claim = self.per_claim[:first] + per_region + self.per_claim[old_end:]
+        for set_id in gone:  # its first place was in the claims replaced: look further on
+            if set_id not in self.firsts:
+                self.firsts[set_id] = next(i for i in range(new_end, len(record.claims)) if set_id in record.results[i].no_data)
+        return self
+
+    def no_data(self, record: WalkRecord) -> dict[str, tuple[int, int, int]]:
+        """Set -> (places, first place's start, end), in the order a walk meets the sets."""
+        out = {}
+        order = sorted(self.firsts.items(), key=lambda item: (item[1], list(record.results[item[1]].no_data).index(item[0])))
+        for set_id, i in order:
+            _, s, e = record.results[i].no_data[set_id]
+            start = record.claims[i].start
+            out[set_id] = (self.counts[set_id], s + start, e + start)
+        return out
+

@@ -16,6 +16,7 @@ from lsprotocol import types
 from ..analysis import Analysis, DocumentChecker
 from ..positions import UTF16, LineIndex
 from ..x12.delimiters import Delimiters, detect
+from ..x12.edits import EditLog
 
 log = logging.getLogger("medcode.lsp")
 
@@ -37,6 +38,12 @@ class OpenDocument:
     owned: tuple[tuple[int, int], bool] | None = None
     _index: LineIndex | None = None
     _delims: tuple[str, Delimiters | None] | None = None
+    # The ranged edits since the text was opened or replaced whole: the checker re-walks only
+    # what they touched (x12/incremental.py).
+    edit_log: EditLog = field(default_factory=EditLog)
+
+    def __post_init__(self) -> None:
+        self.edit_log = EditLog(self.text)
 
     def index(self, encoding: str = UTF16) -> LineIndex:
         idx = self._index
@@ -64,8 +71,10 @@ class OpenDocument:
             start = idx.offset(change.range.start.line, change.range.start.character)
             end = idx.offset(change.range.end.line, change.range.end.character)
             self.text = idx.edit(start, end, change.text)
+            self.edit_log = self.edit_log.then(self.text, start, end, len(change.text))
         else:
             self.text = change.text
+            self.edit_log = self.edit_log.replaced(self.text)
 
 
 class Documents:

@@ -296,7 +296,7 @@ class MedcodeServer(LanguageServer):
                     doc.checker = DocumentChecker(self.verdicts)
                     doc.generation = self.generation
                 try:
-                    analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options)
+                    analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options, doc.edit_log)
                     break
                 except MedcodeIndexError as exc:
                     if not self.set_aside(exc):  # each pass sets one release aside: this ends

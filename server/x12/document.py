@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from array import array
+from itertools import chain
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
@@ -126,22 +128,21 @@ def transaction_kind(version_id: str) -> str:
 
 
 def segment_pattern(d: Delimiters, first: bool = False) -> re.Pattern[str]:
-    """Matches the segments the walk reads: group 1 the id (at its exact offset), group 2 the
-    rest of the segment up to its terminator. Each match starts at a terminator (a literal
+    """Matches the segments the walk reads: group 1 the segment from its id (at its exact
+    offset) up to its terminator, group 2 the id. Each match starts at a terminator (a literal
     first character lets the regex engine skip ahead fast); `first` gives the pattern for the
     document's first segment, which has none before it."""
     t, e = re.escape(d.segment), re.escape(d.element)
     ids = "|".join(_READ)
     body = r"[^\r\n]*" if d.segment == "\n" else f"[^{t}]*"
     lead = "" if first else t
-    return re.compile(rf"{lead}[ \t\r\n]*({ids})(?={e}|{t}|$)({body})")
+    return re.compile(rf"{lead}[ \t\r\n]*(({ids})(?={e}|{t}|$){body})")
 
 
-def _matches(text: str, d: Delimiters):
+def _matches(text: str, d: Delimiters) -> Iterator[re.Match[str]]:
     head = segment_pattern(d, first=True).match(text, d.start)
-    if head is not None:
-        yield head
-    yield from segment_pattern(d).finditer(text, d.start)
+    rest = segment_pattern(d).finditer(text, d.start)
+    return rest if head is None else chain((head,), rest)  # chain: no Python frame per segment
 
 
 # The codes of one claim as the walk found them: per segment, its service line (None for HI)
@@ -176,6 +177,22 @@ class _Walk:
         self.subscriber_dmg: tuple[dt.date | None, str] | None = None
         self.subscriber_is_patient = False
         self.patient_dmg: tuple[dt.date | None, str] | None = None
+        # What a re-walk needs to start at a claim (incremental.py): per claim, the walk's
+        # state at its CLM (shared tuples: they change at envelope and HL segments only) and the
+        # number of problems found before it; per SE, where it is, the problems before it and
+        # where its ST is.
+        self.envs: list[tuple] = []
+        self.demos: list[tuple] = []
+        self.marks = array("q")
+        self.se_starts = array("q")
+        self.se_marks = array("q")
+        self.se_sts = array("q")  # per SE: where the ST it closes starts (-1: none)
+        self._env: tuple | None = None
+        self._demo: tuple | None = None
+        self._demos: dict[tuple, tuple] = {}
+        # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
+        self.converge: Callable[[int, int, _Walk], bool] | None = None
+        self.stopped_at: int | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
         self.problems.append(Problem(start, end, message, fix))
@@ -207,14 +224,40 @@ class _Walk:
         self.claim_pointers = []
         self.line = None
 
-    def run(self) -> None:
+    def env(self) -> tuple:
+        """The envelope part of the walk's state (what changes only at envelope segments)."""
+        env = self._env
+        if env is None:
+            env = self._env = (self.isa, self.gs, self.st, self.sets_in_group, self.groups_in_interchange, self.kind, frozenset(self.kinds), self.component, self.component_checked)
+        return env
+
+    def demo(self) -> tuple:
+        """The patient part of the walk's state (what changes at HL, SBR and DMG segments)."""
+        demo = self._demo
+        if demo is None:
+            # Shared by value: most subscriber loops of a file give the same few tuples.
+            demo = (self.level, self.subscriber_dmg, self.subscriber_is_patient, self.patient_dmg)
+            demo = self._demo = self._demos.setdefault(demo, demo)
+        return demo
+
+    def restore(self, env: tuple, demo: tuple) -> None:
+        """Start from the state another walk had at a claim (incremental.py)."""
+        self.isa, self.gs, self.st, self.sets_in_group, self.groups_in_interchange, self.kind, kinds, self.component, self.component_checked = env
+        self.kinds = set(kinds)
+        self.level, self.subscriber_dmg, self.subscriber_is_patient, self.patient_dmg = demo
+        self._env, self._demo = env, demo
+
+    def run(self, resume: int | None = None) -> None:
+        """Walk the text; from `resume` (a terminator before a segment) when given, else from
+        the start. Stops early when `converge` says so (stopped_at is then that CLM)."""
         d = self.d
         envelope = {"ISA": self._isa, "IEA": self._iea, "GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se}
         element = d.element
-        for m in _matches(self.text, d):
-            seg_id, rest = m.group(1, 2)
+        matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
+        for m in matches:
+            raw, seg_id = m.group(1, 2)
+            raw = raw.rstrip()  # the same string when there is nothing to strip
             start = m.start(1)
-            raw = seg_id + rest.rstrip()
             claim = self.claim
             # The per-claim segments are handled inline: they are most of a large file.
             if seg_id in CODE_SEGMENTS:
@@ -247,17 +290,31 @@ class _Walk:
                     claim.lines.append(self.line)
             elif seg_id == "CLM":
                 self._close_claim()
+                if self.converge is not None and self.converge(m.start(), start, self):
+                    self.stopped_at = start
+                    return
+                self.envs.append(self.env())
+                self.demos.append(self.demo())
+                self.marks.append(len(self.problems))
                 values = raw.split(element)
                 self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
                 self._patient(claim, values)
             elif seg_id == "HL":
                 self._close_claim()
                 self._hl(raw.split(element))
+                self._demo = None
             elif seg_id in ("DMG", "SBR", "CL1"):
+                if self.claim is None:  # inside a claim these do not change the patient
+                    self._demo = None
                 self._demographics(seg_id, raw.split(element))
             else:
                 self._close_claim()
+                if seg_id == "SE":
+                    self.se_starts.append(start)
+                    self.se_marks.append(len(self.problems))
+                    self.se_sts.append(-1 if self.st is None else self.st.start)
                 envelope[seg_id](Segment(seg_id, start, raw, d))
+                self._env = None
             if claim is not None and self.claim is claim:
                 claim.end = start + len(raw)
         self._close_claim()
@@ -381,8 +438,10 @@ class _Walk:
         actual = effective_component(seg_id, raw, self.d.element, self.component)
         if actual is None:
             self.component_checked = seg_id != "LIN"
+            self._env = None
             return
         self.component_checked = True
+        self._env = None
         where = self.d.isa16_offset
         if where is not None:
             self._problem(where, where + 1, f"ISA16 declares {self.component!r} as component separator, but composites use {actual!r}", actual)

@@ -1,0 +1,62 @@
+"""The ranged edits that made a document's current text, kept so that a check can re-walk only
+the part of an X12 file they touched (incremental.py) instead of the whole file.
+
+The editor's document (lsp/documents.py) replaces its log on every change; the checker remembers
+the revision it last checked and asks for the edits since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Edits kept at most: a checker further behind than this walks the whole text again.
+KEEP = 256
+
+# (start, end, length): text[start:end] of the text before the edit became `length` characters.
+Edit = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class EditLog:
+    """Edits that lead from revision `base` to revision `base + len(edits)`, the revision of
+    `text`. A whole-text change starts a new log at the next revision with no edits, so a checker
+    of an older revision finds nothing to go on and walks everything."""
+
+    text: str | None = field(default=None, repr=False, compare=False)
+    base: int = 0
+    edits: tuple[Edit, ...] = ()
+
+    @property
+    def revision(self) -> int:
+        return self.base + len(self.edits)
+
+    def then(self, text: str, start: int, end: int, length: int) -> EditLog:
+        edits = (*self.edits, (start, end, length))
+        base = self.base
+        if len(edits) > KEEP:
+            base += len(edits) - KEEP // 2
+            edits = edits[len(edits) - KEEP // 2 :]
+        return EditLog(text, base, edits)
+
+    def replaced(self, text: str) -> EditLog:
+        return EditLog(text, self.revision + 1, ())
+
+    def since(self, revision: int | None) -> tuple[Edit, ...] | None:
+        """The edits after `revision`; None when they are not all known."""
+        if revision is None or not self.base <= revision <= self.revision:
+            return None
+        return self.edits[revision - self.base :]
+
+
+def span(edits: tuple[Edit, ...]) -> Edit | None:
+    """One edit covering several in sequence (each in the coordinates the previous one left):
+    the old text's [start, end) became `length` characters. None for no edits."""
+    if not edits:
+        return None
+    a, b, n = edits[0]
+    for s, e, m in edits[1:]:
+        # [a, a+n) is what changed so far, in the current text; past it the current text is
+        # the old one shifted by n - (b - a), before it the same.
+        lo, hi = min(a, s), max(a + n, e)
+        a, b, n = lo, hi - (a + n) + b, hi - lo - (e - s) + m
+    return a, b, n
