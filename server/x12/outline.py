@@ -1,8 +1,15 @@
 """The outline of an 837: interchange > group > transaction > billing provider > subscriber >
-patient > claim (id and total) > service lines. Built on demand, not on every check."""
+patient > claim (id and total) > service lines. Built on demand, not on every check.
+
+A 50,000-claim file has hundreds of thousands of entries, more than an editor can show: the walk
+stops at `limit` entries (the text is read window by window, so the rest of the file is never
+split into segments) and the claims after the cut are counted with one regex scan.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .delimiters import Delimiters
@@ -25,18 +32,46 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
-def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) -> tuple[list[Node], int]:
-    """The outline tree and how many nodes were left out past `limit` (huge files)."""
+WINDOW = 1 << 18  # characters of text split into segments at a time
+
+
+@dataclass
+class Outline:
+    nodes: list[Node]
+    cut_at: int | None = None  # where the walk stopped at the limit (None: the whole text)
+    claims_after: int = 0  # claims at or after cut_at, not in the outline
+
+
+def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
+    """iter_raw, a window at a time: stopping early leaves the rest of the text unsplit."""
+    pos, term = delims.start, delims.segment
+    while pos < len(text):
+        cut = text.find(term, pos + WINDOW)
+        hi = len(text) if cut < 0 else cut + len(term)
+        yield from iter_raw(text, delims, pos, hi)
+        pos = hi
+
+
+def claims_from(text: str, delims: Delimiters, offset: int) -> int:
+    """How many CLM segments start at or after offset."""
+    pattern = re.compile(f"(?:{re.escape(delims.segment)}[ \t\r\n]*|^)CLM{re.escape(delims.element)}")
+    start = text.rfind(delims.segment, 0, offset)  # the terminator before the first segment counted
+    return sum(1 for _ in pattern.finditer(text, max(start, 0)))
+
+
+def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) -> Outline:
+    """The outline tree, cut after `limit` entries (huge files)."""
     top: list[Node] = []
     interchange = group = transaction = claim = line = None
     hl_chain: list[Node] = []
     hl_by_id: dict[str, list[Node]] = {}
-    count = dropped = 0
+    count = 0
+    cut_at: int | None = None
 
     def add(kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
-        nonlocal count, dropped
+        nonlocal count, cut_at
         if count >= limit:
-            dropped += 1
+            cut_at = seg.start
             return None
         count += 1
         node = Node(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id))
@@ -49,7 +84,7 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                 return node.children
         return top
 
-    for seg_id, start, raw in iter_raw(text, delims):
+    for seg_id, start, raw in _segments(text, delims):
         seg = Segment(seg_id, start, raw, delims)
         if seg_id in ("SE", "GE", "IEA"):
             # Trailers belong to what they close.
@@ -105,4 +140,11 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
             for node in (interchange, group, transaction, *hl_chain, claim, line):
                 if node is not None and node.end < seg.end:
                     node.end = seg.end
-    return top, dropped
+        if cut_at is not None:
+            # What is still open holds the rest of the file: its trailers are past the cut.
+            end = len(text.rstrip())
+            for node in (interchange, group, transaction, *hl_chain):
+                if node is not None:
+                    node.end = max(node.end, end)
+            return Outline(top, cut_at, claims_from(text, delims, cut_at))
+    return Outline(top)
