@@ -12,11 +12,14 @@ from lsprotocol import types
 
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, compact, display
+from medcode.index_builder.lookup import resolve as resolve_code
 from medcode.index_builder.reader import Release
 
+from ..describe import describe
 from ..x12.context import claim_around
 from ..x12.slots import PROCEDURE_ELEMENT
 from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
+from . import markdown
 
 if TYPE_CHECKING:
     from .documents import OpenDocument
@@ -65,6 +68,19 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
     if seg.id == "LIN" and cur.element == 3 and seg.value(2) == "N4":
         return _codes(ls, doc, offset, [NDC], typed, edit_range, layout.FLAG_CODE)
     return None
+
+
+def resolve(ls: MedcodeServer, item: types.CompletionItem) -> types.CompletionItem:
+    """completionItem/resolve: the code's full description, from the data the item carries."""
+    data = item.data if isinstance(item.data, dict) else {}
+    try:
+        day = dt.date.fromisoformat(data["day"])
+        answer = resolve_code(ls.store, data["set"], data["key"], day)
+        view = describe(ls.store, answer)
+    except (KeyError, TypeError, ValueError):
+        return item
+    item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(view))
+    return item
 
 
 def _qualifiers(table, typed: str, edit_range: types.Range) -> types.CompletionList:

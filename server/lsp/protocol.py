@@ -23,6 +23,23 @@ overriding LanguageServerProtocol methods and by running the transports itself:
   the medcode line it came from, no traceback, no message.
 
 Document synchronisation is also overridden here (our own store, documents.py).
+
+The pygls internals used, and why (check each on a pygls upgrade):
+
+* `LanguageServerProtocol._server`: the server a protocol belongs to; the overridden
+  didOpen/didChange/didClose keep the text in medcode's store (`server.documents`) instead of
+  pygls' workspace, which re-splits the whole text on every keystroke.
+* `LanguageServerProtocol.fm.features`: after updating the store, those overrides hand the
+  notification on to the handler create_server registered for it (pygls only calls the
+  registered handler itself when it does the synchronisation).
+* `JsonRpcProtocol._shutdown`, `_send_response`, `structure_message`, `handle_message`: the
+  lifecycle and error answers above.
+* `LanguageServer._thread_pool` (`stop_workers`): a TCP session's pool is shut down without
+  waiting; the public `thread_pool` property would create one.
+* `pygls.io_.run_async`, `StdinAsyncReader`, `StdoutWriter`: the read loop and writers the
+  transports are built from.
+
+Nothing else in medcode touches pygls below its public `LanguageServer` API.
 """
 
 from __future__ import annotations
@@ -147,6 +164,13 @@ class MedcodeProtocol(LanguageServerProtocol):
         self._server.documents.close(params.text_document.uri)
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+
+def stop_workers(server: MedcodeServer) -> None:
+    """Shut a session's worker threads down without waiting for a running check."""
+    pool = server._thread_pool
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # -- uncaught errors -----------------------------------------------------------------------------

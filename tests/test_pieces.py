@@ -1,0 +1,61 @@
+"""An open document's text kept as pieces (lsp/pieces.py): edits change it without copying the
+whole text, and every slice, join and line position equals what a plain string would give."""
+
+from __future__ import annotations
+
+import random
+
+from medcode.server import positions
+from medcode.server.lsp.pieces import EditedText
+from medcode.server.positions import LineIndex
+
+PIECES = ["ab", "\n", "\r", "\r\n", "é", "😀", "~", "  ", "CLM*"]
+
+
+def _random_text(rng: random.Random, most: int) -> str:
+    return "".join(rng.choice(PIECES) for _ in range(rng.randint(0, most)))
+
+
+def test_edits_slices_and_joins_agree_with_a_string(monkeypatch):
+    monkeypatch.setattr(positions, "BLOCK", 5)  # edits cross the line index's blocks
+    rng = random.Random(20261129)
+    for _ in range(300):
+        plain = _random_text(rng, 60)
+        text = EditedText(plain)
+        index = LineIndex(text)
+        for step in range(rng.randint(1, 12)):
+            a = rng.randint(0, len(plain))
+            b = rng.randint(a, min(len(plain), a + 12))
+            new = _random_text(rng, 5)
+            index.edit_lines(a, b, new)  # before the text changes, as OpenDocument.apply does
+            text.replace(a, b, new)
+            plain = plain[:a] + new + plain[b:]
+            assert len(text) == len(plain)
+            lo = rng.randint(0, len(plain))
+            hi = rng.randint(lo, len(plain))
+            assert text[lo:hi] == plain[lo:hi] and text[:7] == plain[:7] and text[lo:] == plain[lo:]
+            if step % 3 == 2:
+                assert text.join() == plain  # joined midway: later edits split the joined string
+        fresh = LineIndex(plain)
+        assert index.starts == fresh.starts
+        assert all(index.position(o) == fresh.position(o) for o in range(0, len(plain) + 1, 2))
+        assert str(text) == plain
+
+
+def test_a_snapshot_is_adopted_only_when_no_edit_came_since():
+    text = EditedText("ISA*00~\nCLM*1~\n")
+    text.replace(0, 3, "XYZ")
+    snap = text.snapshot()
+    text.replace(0, 0, "!")  # typed while the snapshot is joined elsewhere
+    assert snap.join() == "XYZ*00~\nCLM*1~\n"
+    assert not text.same_as(snap)
+    text.adopt(snap)
+    assert text.join() == "!XYZ*00~\nCLM*1~\n"  # the newer edit is kept
+
+    again = text.snapshot()
+    assert text.same_as(again)
+    text.replace(1, 2, "Q")
+    later = text.snapshot()
+    joined = later.join()
+    text.adopt(later)
+    assert text.join() is joined  # the string the snapshot was joined into: no second join
