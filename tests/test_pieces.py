@@ -59,3 +59,30 @@ def test_a_snapshot_is_adopted_only_when_no_edit_came_since():
     joined = later.join()
     text.adopt(later)
     assert text.join() is joined  # the string the snapshot was joined into: no second join
+
+
+def test_find_and_rfind_read_through_the_edits(monkeypatch):
+    from medcode.server.lsp import pieces
+
+    monkeypatch.setattr(pieces, "WINDOW", 3)  # matches straddle the windows and the pieces
+    rng = random.Random(837)
+    for _ in range(300):
+        plain = _random_text(rng, 40)
+        text = EditedText(plain)
+        for _ in range(rng.randint(1, 6)):
+            a = rng.randint(0, len(plain))
+            b = rng.randint(a, min(len(plain), a + 6))
+            new = _random_text(rng, 4)
+            text.replace(a, b, new)
+            plain = plain[:a] + new + plain[b:]
+        for sub in ("CLM*", "\n", "~", "ab", "\r\n", "zz"):
+            lo = rng.randint(0, len(plain))
+            hi = rng.randint(lo, len(plain))
+            assert text.find(sub) == plain.find(sub)
+            assert text.find(sub, lo) == plain.find(sub, lo)
+            assert text.find(sub, lo, hi) == plain.find(sub, lo, hi)
+            assert text.rfind(sub) == plain.rfind(sub)
+            assert text.rfind(sub, lo, hi) == plain.rfind(sub, lo, hi)
+        if plain:
+            i = rng.randrange(len(plain))
+            assert text[i] == plain[i] and text[-1] == plain[-1]

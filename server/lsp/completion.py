@@ -40,7 +40,7 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
         return None
     index, offset, component, cur = at.index, at.offset, at.component, at.cur
     seg = cur.segment
-    typed = doc.text[cur.part_start : offset]
+    typed = doc.source[cur.part_start : offset]
     edit_range = ls.range_of(index, cur.part_start, offset)
     composite = seg.value(cur.element).split(component)
     qualifier = composite[0] if composite else ""
@@ -102,7 +102,7 @@ def _codes(
     ls: MedcodeServer, doc: OpenDocument, offset: int, sets: list[str], typed: str, edit_range: types.Range, flag: int
 ) -> types.CompletionList:
     delims = doc.delimiters()
-    ctx = claim_around(doc.text, delims, ls.component_of(doc), offset) if delims else None
+    ctx = claim_around(doc.source, delims, ls.component_of(doc), offset) if delims else None
     day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
     return codes_list(ls, day, sets, typed, edit_range, flag)
 

@@ -4,12 +4,15 @@ A keystroke in a 40 MB claim file must not copy 40 MB (a fresh string of that si
 of milliseconds of page faults and copying, on the event loop, per keystroke). Edits are kept as
 pieces of the strings they came from; slices read through them, and the whole text is joined
 once, when something needs all of it (the check joins a snapshot in its worker thread).
+Hover and completion read it through slices, find and rfind (x12/context.py takes any text
+with those), so a request after a keystroke joins nothing.
 """
 
 from __future__ import annotations
 
 import threading
 
+WINDOW = 1 << 16  # characters read at a time by find and rfind
 
 class EditedText:
     """Edits come from the event loop; a worker thread may join the text meanwhile (to build
@@ -35,12 +38,17 @@ class EditedText:
     def __str__(self) -> str:
         return self.join()
 
-    def __getitem__(self, key: slice) -> str:
-        if not isinstance(key, slice) or key.step not in (None, 1):
-            raise TypeError("EditedText supports plain slices only")
+    def __getitem__(self, key: slice | int) -> str:
         joined = self._joined
         if joined is not None:
             return joined[key]
+        if isinstance(key, int):
+            i = key + self._len if key < 0 else key
+            if not 0 <= i < self._len:
+                raise IndexError("EditedText index out of range")
+            return self[i : i + 1]
+        if key.step not in (None, 1):
+            raise TypeError("EditedText supports plain slices only")
         start, stop, _ = key.indices(self._len)
         out = []
         pos = 0
@@ -52,6 +60,36 @@ class EditedText:
                 out.append(src[a + max(start - pos, 0) : a + min(stop - pos, n)])
             pos += n
         return "".join(out)
+
+    # find and rfind read the text a window at a time, so what looks near the cursor (the
+    # segment, the claim around it) costs what it reads, not a join of the whole text.
+    def find(self, sub: str, start: int = 0, end: int | None = None) -> int:
+        joined = self._joined
+        if joined is not None:
+            return joined.find(sub, start, end)
+        start, end, _ = slice(start, end).indices(self._len)
+        pos = start
+        while pos <= end - len(sub):
+            hi = min(end, pos + WINDOW + len(sub) - 1)
+            at = self[pos:hi].find(sub)
+            if at >= 0:
+                return pos + at
+            pos += WINDOW
+        return -1
+
+    def rfind(self, sub: str, start: int = 0, end: int | None = None) -> int:
+        joined = self._joined
+        if joined is not None:
+            return joined.rfind(sub, start, end)
+        start, end, _ = slice(start, end).indices(self._len)
+        hi = end
+        while hi - start >= len(sub):
+            lo = max(start, hi - WINDOW - len(sub) + 1)
+            at = self[lo:hi].rfind(sub)
+            if at >= 0:
+                return lo + at
+            hi -= WINDOW
+        return -1
 
     def replace(self, start: int, end: int, new: str) -> None:
         """Replace [start, end) with new (offsets in the current text)."""

@@ -123,7 +123,7 @@ class MedcodeServer(LanguageServer):
         index = doc.index(self.encoding)
         offset = index.offset(position.line, position.character)
         component = self.component_of(doc)
-        cur = cursor_at(doc.text, delims, component, offset)
+        cur = cursor_at(doc.source, delims, component, offset)  # read near the offset only: no join
         return None if cur is None else X12Cursor(delims, index, offset, component, cur)
 
     def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[str]:
