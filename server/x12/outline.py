@@ -8,7 +8,6 @@ split into segments) and the claims after the cut are counted with one regex sca
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ class Node:
 
 
 WINDOW = 1 << 18  # characters of text split into segments at a time
+_WS = " \t\r\n"
 
 
 @dataclass
@@ -53,10 +53,19 @@ def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
 
 
 def claims_from(text: str, delims: Delimiters, offset: int) -> int:
-    """How many CLM segments start at or after offset."""
-    pattern = re.compile(f"(?:{re.escape(delims.segment)}[ \t\r\n]*|^)CLM{re.escape(delims.element)}")
-    start = text.rfind(delims.segment, 0, offset)  # the terminator before the first segment counted
-    return sum(1 for _ in pattern.finditer(text, max(start, 0)))
+    """How many CLM segments start at or after offset. The search is for the literal "CLM*"
+    (fast); a hit counts when a segment terminator (and whitespace) comes before it."""
+    needle = "CLM" + delims.element
+    count = 0
+    at = text.find(needle, offset)
+    while at >= 0:
+        before = text[max(0, at - 16) : at].rstrip(" \t")
+        if delims.segment in _WS:
+            count += not before or before.endswith(("\n", "\r"))
+        else:
+            count += not before.strip() or before.rstrip(_WS).endswith(delims.segment)
+        at = text.find(needle, at + 1)
+    return count
 
 
 def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) -> Outline:
@@ -86,11 +95,12 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
 
     for seg_id, start, raw in _segments(text, delims):
         seg = Segment(seg_id, start, raw, delims)
+        seg_end = start + len(raw)
         if seg_id in ("SE", "GE", "IEA"):
             # Trailers belong to what they close.
             for node in (interchange, group, transaction, *hl_chain, claim, line):
-                if node is not None and node.end < seg.end:
-                    node.end = seg.end
+                if node is not None and node.end < seg_end:
+                    node.end = seg_end
         if seg_id == "ISA":
             interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
             group = transaction = claim = line = None
@@ -138,8 +148,8 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                 interchange = None
         if seg_id not in ("SE", "GE", "IEA"):
             for node in (interchange, group, transaction, *hl_chain, claim, line):
-                if node is not None and node.end < seg.end:
-                    node.end = seg.end
+                if node is not None and node.end < seg_end:
+                    node.end = seg_end
         if cut_at is not None:
             # What is still open holds the rest of the file: its trailers are past the cut.
             end = len(text.rstrip())
