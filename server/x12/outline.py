@@ -18,6 +18,7 @@ from .vocabulary import HL_LEVELS
 
 _NAME_OF = {"85": "20", "IL": "22", "QC": "23"}  # NM1 entity -> the HL level it names
 _SERVICE = {"SV1": 2, "SV2": 3, "SV3": 2, "SV5": 0}  # segment -> element holding the charge
+_NAMED = frozenset({"ISA", "GS", "ST", "HL", "NM1", "CLM", "LX", *_SERVICE})
 
 
 @dataclass
@@ -94,7 +95,9 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
         return top
 
     for seg_id, start, raw in _segments(text, delims):
-        seg = Segment(seg_id, start, raw, delims)
+        # Only the segments the outline names are split into elements; the rest only stretch
+        # the ends of what is open.
+        seg = Segment(seg_id, start, raw, delims) if seg_id in _NAMED else None
         seg_end = start + len(raw)
         if seg_id in ("SE", "GE", "IEA"):
             # Trailers belong to what they close.
