@@ -23,6 +23,7 @@ def test_edits_slices_and_joins_agree_with_a_string(monkeypatch):
         plain = _random_text(rng, 60)
         text = EditedText(plain)
         index = LineIndex(text)
+        snaps: list[tuple[EditedText, str]] = []
         for step in range(rng.randint(1, 12)):
             a = rng.randint(0, len(plain))
             b = rng.randint(a, min(len(plain), a + 12))
@@ -36,13 +37,20 @@ def test_edits_slices_and_joins_agree_with_a_string(monkeypatch):
             assert text[lo:hi] == plain[lo:hi] and text[:7] == plain[:7] and text[lo:] == plain[lo:]
             if step % 3 == 2:
                 assert text.join() == plain  # joined midway: later edits split the joined string
+            if step % 4 == 1:
+                snaps.append((text.snapshot(), plain))  # a check starts on this text
+            if snaps and rng.random() < 0.3:
+                snap, then = snaps.pop(rng.randrange(len(snaps)))
+                assert snap.join() == then
+                text.adopt(snap)  # the check's string, with the edits made since on top
+                assert text[0 : len(text)] == plain
         fresh = LineIndex(plain)
         assert index.starts == fresh.starts
         assert all(index.position(o) == fresh.position(o) for o in range(0, len(plain) + 1, 2))
         assert str(text) == plain
 
 
-def test_a_snapshot_is_adopted_only_when_no_edit_came_since():
+def test_a_snapshot_is_adopted_with_the_edits_made_since():
     text = EditedText("ISA*00~\nCLM*1~\n")
     text.replace(0, 3, "XYZ")
     snap = text.snapshot()
@@ -50,7 +58,8 @@ def test_a_snapshot_is_adopted_only_when_no_edit_came_since():
     assert snap.join() == "XYZ*00~\nCLM*1~\n"
     assert not text.same_as(snap)
     text.adopt(snap)
-    assert text.join() == "!XYZ*00~\nCLM*1~\n"  # the newer edit is kept
+    assert text._pieces[1][0] is snap.join()  # rests on the snapshot's string ...
+    assert text.join() == "!XYZ*00~\nCLM*1~\n"  # ... with the newer edit on top
 
     again = text.snapshot()
     assert text.same_as(again)

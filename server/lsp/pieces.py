@@ -18,7 +18,7 @@ class EditedText:
     """Edits come from the event loop; a worker thread may join the text meanwhile (to build
     the line index), so changing the pieces and keeping a join take a lock."""
 
-    __slots__ = ("_pieces", "_len", "_joined", "_edits", "_root", "_lock")
+    __slots__ = ("_pieces", "_len", "_joined", "_edits", "_root", "_lock", "_log", "_log_from")
 
     def __init__(self, text: str = ""):
         self._pieces: list[tuple[str, int, int]] = [(text, 0, len(text))] if text else []
@@ -27,6 +27,10 @@ class EditedText:
         self._edits = 0  # edits since this text was opened or replaced whole
         self._root = object()  # what snapshots of this text share (adopt)
         self._lock = threading.Lock()
+        # The edits since the pieces were last one string (edit numbers _log_from + 1 ...):
+        # adopt replays those that came after a snapshot onto the string it was joined into.
+        self._log: list[tuple[int, int, str]] = []
+        self._log_from = 0
 
     @property
     def edits(self) -> int:
@@ -93,21 +97,12 @@ class EditedText:
 
     def replace(self, start: int, end: int, new: str) -> None:
         """Replace [start, end) with new (offsets in the current text)."""
-        before: list[tuple[str, int, int]] = []
-        after: list[tuple[str, int, int]] = []
-        pos = 0
-        for src, a, b in self._pieces:
-            n = b - a
-            if pos < start:
-                before.append((src, a, a + min(n, start - pos)))
-            if pos + n > end:
-                after.append((src, a + max(end - pos, 0), b))
-            pos += n
         with self._lock:
-            self._pieces = before + ([(new, 0, len(new))] if new else []) + after
+            self._pieces = _splice(self._pieces, start, end, new)
             self._len += len(new) - (end - start)
             self._joined = None
             self._edits += 1
+            self._log.append((start, end, new))
 
     def join(self) -> str:
         joined = self._joined
@@ -118,6 +113,7 @@ class EditedText:
                 if self._pieces is pieces:  # no edit meanwhile: later edits split the joined string
                     self._joined = joined
                     self._pieces = [(joined, 0, len(joined))]
+                    self._log, self._log_from = [], self._edits
         return joined
 
     def snapshot(self) -> EditedText:
@@ -126,6 +122,7 @@ class EditedText:
         with self._lock:
             snap._pieces, snap._len, snap._joined, snap._edits, snap._root = self._pieces, self._len, self._joined, self._edits, self._root
         snap._lock = threading.Lock()
+        snap._log, snap._log_from = [], snap._edits
         return snap
 
     def same_as(self, snap: EditedText) -> bool:
@@ -133,8 +130,32 @@ class EditedText:
         return snap._root is self._root and snap._edits == self._edits
 
     def adopt(self, snap: EditedText) -> None:
-        """Take the string a snapshot was joined into if no edit came since (on the loop)."""
+        """Rest on the string a snapshot was joined into, with the edits made since on top:
+        the string the pieces came from can then be freed (else a large file would be held
+        twice, once in its pieces and once in the check of the snapshot)."""
+        joined = snap._joined
         with self._lock:
-            if snap._joined is not None and self._joined is None and snap._root is self._root and snap._edits == self._edits:
-                self._joined = snap._joined
-                self._pieces = [(snap._joined, 0, len(snap._joined))]
+            if joined is None or self._joined is not None or snap._root is not self._root or snap._edits < self._log_from:
+                return
+            since = self._log[snap._edits - self._log_from :]
+            pieces = [(joined, 0, len(joined))] if joined else []
+            for start, end, new in since:
+                pieces = _splice(pieces, start, end, new)
+            self._pieces, self._log, self._log_from = pieces, since, snap._edits
+            if not since:
+                self._joined = joined
+
+
+def _splice(pieces: list[tuple[str, int, int]], start: int, end: int, new: str) -> list[tuple[str, int, int]]:
+    """The pieces with [start, end) replaced by new."""
+    before: list[tuple[str, int, int]] = []
+    after: list[tuple[str, int, int]] = []
+    pos = 0
+    for src, a, b in pieces:
+        n = b - a
+        if pos < start:
+            before.append((src, a, a + min(n, start - pos)))
+        if pos + n > end:
+            after.append((src, a + max(end - pos, 0), b))
+        pos += n
+    return before + ([(new, 0, len(new))] if new else []) + after
