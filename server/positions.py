@@ -38,9 +38,11 @@ def _breaks(text: str, lo: int, hi: int) -> list[int]:
 
 class LineIndex:
     def __init__(self, text: str, encoding: str = UTF16):
+        # text: a str, or anything with len() and plain slices whose str() is the whole text
+        # (an open document's EditedText).
         self.text = text
         self.encoding = encoding
-        self._build(chain((0,), (m.end() for m in _BREAK.finditer(text))))
+        self._build(chain((0,), (m.end() for m in _BREAK.finditer(text if isinstance(text, str) else str(text)))))
 
     def _build(self, starts: Iterable[int]) -> None:
         self._bases: list[int] = []
@@ -103,7 +105,15 @@ class LineIndex:
         """Replace [start, end) of the text with new_text; update the index in place and
         return the new text."""
         old = self.text
-        text = old[:start] + new_text + old[end:]
+        self.edit_lines(start, end, new_text)
+        self.text = old[:start] + new_text + old[end:]
+        return self.text
+
+    def edit_lines(self, start: int, end: int, new_text: str) -> None:
+        """Update the line starts for replacing [start, end) with new_text, reading only the
+        lines the edit touches; the caller changes the text itself right after (an open
+        document's text changes in place without a copy: lsp/pieces.py)."""
+        old = self.text
         delta = len(new_text) - (end - start)
         # The lines the edit touches, one more on each side: a "\\r" before the edit and a
         # "\\n" after it may now form one break, or stop forming one.
@@ -119,9 +129,9 @@ class LineIndex:
             merged += [self._bases[b] + s for s in self._blocks[b]]
         head = [s for s in merged if s <= lo]
         tail = [s + delta for s in merged if s > hi_old]
-        scanned = _breaks(text, lo, hi_old + delta) if hi_old + delta > lo else []
-        if hi_old == len(old) and last + 1 >= self.line_count:
-            scanned = _breaks(text, lo, len(text))
+        # The new text of [lo, hi_old + delta), from the old text around the edit.
+        local = old[lo:start] + new_text + old[end:hi_old]
+        scanned = [lo + s for s in _breaks(local, 0, len(local))]
         new_starts = head + [s for s in scanned if s > lo and (not tail or s < tail[0])] + tail
         line_delta = len(new_starts) - len(merged)
         bases, firsts, blocks = [], [], []
@@ -137,5 +147,3 @@ class LineIndex:
         for b in range(b0 + len(blocks), len(self._bases)):
             self._bases[b] += delta
             self._first[b] += line_delta
-        self.text = text
-        return text

@@ -135,7 +135,7 @@ def test_a_long_step_says_what_it_is_doing_as_it_changes(monkeypatch):
 
 
 def test_the_ndc_reader_and_the_writer_report_their_stages(monkeypatch, tmp_path, build_release):
-    from test_import_ndc import write_folder
+    from ndc_files import write_folder
 
     seen: list[str] = []
     monkeypatch.setattr(stage, "doing", seen.append)

@@ -24,6 +24,7 @@ from claims_837 import make_837  # noqa: E402
 from medcode.server import analysis as analysis_module  # noqa: E402
 from medcode.server.analysis import DocumentChecker  # noqa: E402
 from medcode.server.lsp.documents import OpenDocument  # noqa: E402
+from medcode.server.lsp.pieces import EditedText  # noqa: E402
 from medcode.server.positions import LineIndex  # noqa: E402
 from medcode.server.verdicts import Verdicts  # noqa: E402
 from medcode.server.x12.edits import EditLog, span  # noqa: E402
@@ -259,14 +260,16 @@ def test_the_editor_document_passes_its_edits(default_store, doc):
     """OpenDocument logs each ranged change; its log takes the checker from one version to the
     next, with the result of a fresh check."""
     text = DOCS[doc]
-    od = OpenDocument("file:///c.837", text, 1)
+    od = OpenDocument("file:///c.837", EditedText(text), 1)
     checker = DocumentChecker(Verdicts(default_store), DAY)
-    checker.check(od.text, edits=od.edit_log)
+    # The server binds the log to the text it joined for the check (MedcodeServer.diagnostics).
+    checker.check(od.text, edits=od.edit_log.bound(od.text))
     at = od.text.index("E119")
     for start, end, new in [(at, at + 4, "E11"), (at + 1, at + 1, "9~HL*"), (len(od.text) - 5, len(od.text), "")]:
         od.apply(_change(od.text, start, end, new), "utf-16")
-        got = checker.check(od.text, edits=od.edit_log)
+        got = checker.check(od.text, edits=od.edit_log.bound(od.text))
+        assert got.claims_checked <= 2  # re-walked where the edit was, not the whole file
         assert_same(got, fresh(default_store, od.text), od.text)
     od.apply(types.TextDocumentContentChangeWholeDocument(text=DOCS[doc]), "utf-16")
     assert od.edit_log.since(3) is None
-    assert_same(checker.check(od.text, edits=od.edit_log), fresh(default_store, od.text), od.text)
+    assert_same(checker.check(od.text, edits=od.edit_log.bound(od.text)), fresh(default_store, od.text), od.text)

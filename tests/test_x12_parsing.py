@@ -141,8 +141,9 @@ def test_cursor_and_claim_context():
 
 def test_outline_nesting():
     d = detect(P837).delimiters
-    nodes, dropped = outline(P837, d, ":")
-    (interchange,) = nodes
+    tree = outline(P837, d, ":")
+    assert tree.cut_at is None and tree.claims_after == 0
+    (interchange,) = tree.nodes
     provider = interchange.children[0].children[0].children[0]
     assert provider.name == "Billing provider: MEDCODE TEST CLINIC"
     subscriber = provider.children[0]
@@ -150,8 +151,28 @@ def test_outline_nesting():
     claim = subscriber.children[0]
     assert (claim.name, claim.detail) == ("Claim VALID01", "$100.00")
     assert [(n.name, n.detail) for n in claim.children] == [("Line 1: J1100", "$50.00"), ("Line 2: 99213", "$50.00")]
-    _, dropped = outline(P837, d, ":", limit=3)
-    assert dropped > 0
+    # Cut after 3 entries (interchange, group, transaction): every claim is left out and
+    # counted, and the open envelopes reach past the cut to the end of the text.
+    cut = outline(P837, d, ":", limit=3)
+    assert cut.claims_after == P837.count("\nCLM*") == 3
+    assert cut.cut_at == P837.index("HL*1")
+    (interchange,) = cut.nodes
+    assert interchange.end == len(P837.rstrip())
+    # A cut after the first claim counts only the claims after it.
+    first_claim = outline(P837, d, ":", limit=8)
+    assert first_claim.claims_after == 2 and first_claim.cut_at < P837.index("CLM*ERRORS01")
+
+
+def test_outline_reads_past_a_window(monkeypatch):
+    """The outline walks the text window by window: a window boundary inside a segment or
+    between claims changes nothing."""
+    from medcode.server.x12 import outline as outline_module
+
+    d = detect(P837).delimiters
+    whole = outline(P837, d, ":")
+    monkeypatch.setattr(outline_module, "WINDOW", 7)
+    windowed = outline(P837, d, ":")
+    assert windowed == whole
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,16 @@ from lsprotocol import types
 
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, NDC, compact, display
+from medcode.index_builder.lookup import resolve as resolve_code
 from medcode.index_builder.model import HEADER
 from medcode.index_builder.reader import Release
 
+from ..describe import describe
 from ..places import PROCEDURE, SETS_OF
 from ..x12.context import claim_around
 from ..x12.slots import PROCEDURE_ELEMENT
 from ..x12.vocabulary import HI_QUALIFIERS, PROCEDURE_QUALIFIERS
+from . import markdown
 
 if TYPE_CHECKING:
     from .documents import OpenDocument
@@ -39,7 +42,7 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
         return None
     index, offset, component, cur = at.index, at.offset, at.component, at.cur
     seg = cur.segment
-    typed = doc.text[cur.part_start : offset]
+    typed = doc.source[cur.part_start : offset]
     edit_range = ls.range_of(index, cur.part_start, offset)
     composite = seg.value(cur.element).split(component)
     qualifier = composite[0] if composite else ""
@@ -69,6 +72,19 @@ def complete(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> 
     return None
 
 
+def resolve(ls: MedcodeServer, item: types.CompletionItem) -> types.CompletionItem:
+    """completionItem/resolve: the code's full description, from the data the item carries."""
+    data = item.data if isinstance(item.data, dict) else {}
+    try:
+        day = dt.date.fromisoformat(data["day"])
+        answer = resolve_code(ls.store, data["set"], data["key"], day)
+        view = describe(ls.store, answer)
+    except (KeyError, TypeError, ValueError):
+        return item
+    item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(view))
+    return item
+
+
 def _qualifiers(table, typed: str, edit_range: types.Range) -> types.CompletionList:
     items = [
         types.CompletionItem(
@@ -88,7 +104,7 @@ def _codes(
     ls: MedcodeServer, doc: OpenDocument, offset: int, sets: list[str], typed: str, edit_range: types.Range, flag: int
 ) -> types.CompletionList:
     delims = doc.delimiters()
-    ctx = claim_around(doc.text, delims, ls.component_of(doc), offset) if delims else None
+    ctx = claim_around(doc.source, delims, ls.component_of(doc), offset) if delims else None
     day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
     return codes_list(ls, day, sets, typed, edit_range, flag)
 

@@ -17,6 +17,7 @@ from ..analysis import Analysis, DocumentChecker
 from ..positions import UTF16, LineIndex
 from ..x12.delimiters import Delimiters, detect
 from ..x12.edits import EditLog
+from .pieces import EditedText
 
 log = logging.getLogger("medcode.lsp")
 
@@ -24,7 +25,7 @@ log = logging.getLogger("medcode.lsp")
 @dataclass
 class OpenDocument:
     uri: str
-    text: str
+    source: EditedText  # the text; edits change it in place, without copying (pieces.py)
     version: int
     language_id: str = ""
     checker: DocumentChecker | None = None
@@ -39,20 +40,32 @@ class OpenDocument:
     _index: LineIndex | None = None
     _delims: tuple[str, Delimiters | None] | None = None
     # The ranged edits since the text was opened or replaced whole: the checker re-walks only
-    # what they touched (x12/incremental.py).
+    # what they touched (x12/incremental.py). Bound to the joined text when a check takes a
+    # snapshot (MedcodeServer), as the text is not joined per keystroke.
     edit_log: EditLog = field(default_factory=EditLog)
 
-    def __post_init__(self) -> None:
-        self.edit_log = EditLog(self.text)
+    @property
+    def text(self) -> str:
+        """The whole text as one string (joined once after edits; cached until the next)."""
+        return self.source.join()
 
     def index(self, encoding: str = UTF16) -> LineIndex:
         idx = self._index
-        if idx is None or idx.text is not self.text or idx.encoding != encoding:
-            idx = self._index = LineIndex(self.text, encoding)
+        if idx is None or idx.text is not self.source or idx.encoding != encoding:
+            source = self.source
+            edits = source.edits
+            idx = LineIndex(source, encoding)
+            if source is self.source and source.edits == edits:  # else built off the loop while an edit came: not kept
+                self._index = idx
         return idx
 
+    def has_index(self, encoding: str = UTF16) -> bool:
+        """The line index is built (never builds one)."""
+        idx = self._index
+        return idx is not None and idx.text is self.source and idx.encoding == encoding
+
     def delimiters(self) -> Delimiters | None:
-        head = self.text[:512]
+        head = self.source[:512]
         if self._delims is None or self._delims[0] != head:
             self._delims = (head, detect(self.text).delimiters)
         return self._delims[1]
@@ -65,16 +78,17 @@ class OpenDocument:
                 # wrong, and guessing which end it meant would be worse than skipping it.
                 log.warning("an edit whose range ends before it starts was rejected (document version %s)", self.version)
                 return
-            # The line index is updated in place, not rebuilt: a keystroke in a 40 MB file
-            # must not rescan it.
+            # The line index is updated in place, not rebuilt, and the text is not copied: a
+            # keystroke in a 40 MB file must not rescan or copy it.
             idx = self.index(encoding)
             start = idx.offset(change.range.start.line, change.range.start.character)
             end = idx.offset(change.range.end.line, change.range.end.character)
-            self.text = idx.edit(start, end, change.text)
-            self.edit_log = self.edit_log.then(self.text, start, end, len(change.text))
+            idx.edit_lines(start, end, change.text)
+            self.source.replace(start, end, change.text)
+            self.edit_log = self.edit_log.then(None, start, end, len(change.text))
         else:
-            self.text = change.text
-            self.edit_log = self.edit_log.replaced(self.text)
+            self.source = EditedText(change.text)
+            self.edit_log = self.edit_log.replaced(None)
 
 
 class Documents:
@@ -82,7 +96,7 @@ class Documents:
         self._docs: dict[str, OpenDocument] = {}
 
     def open(self, item: types.TextDocumentItem) -> OpenDocument:
-        doc = OpenDocument(item.uri, item.text, item.version, item.language_id)
+        doc = OpenDocument(item.uri, EditedText(item.text), item.version, item.language_id)
         self._docs[item.uri] = doc
         return doc
 

@@ -30,7 +30,7 @@ def hover(ls: MedcodeServer, doc: OpenDocument, position: types.Position) -> typ
         return None
     delims, index, offset, component, cur = at.delims, at.index, at.offset, at.component, at.cur
     if cur.slot is not None:
-        ctx = claim_around(doc.text, delims, component, offset)
+        ctx = claim_around(doc.source, delims, component, offset)
         text = _slot(ls, doc, cur.slot, ctx, offset) + _claim_notes(ls, doc, cur.slot, ctx)
         start, end = cur.slot.start, cur.slot.end
     elif cur.qualifier_of is not None:
@@ -96,7 +96,7 @@ def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | 
         return _unindexed(slot, role, findings)
     view = describe(ls.store, answer, slot.text)
     # The findings that may name this code: its claim's, or a template's whole text.
-    span = (ctx.claim.start, ctx.claim.end) if ctx else (0, len(doc.text))
+    span = (ctx.claim.start, ctx.claim.end) if ctx else (0, len(doc.source))
     edits = edits_hover.lines(ls, doc, answer.set_id, answer.key, day, span)
     extra = "\n\n" + "\n".join(edits) if edits else ""
     return f"{markdown.code_view(view, findings)}{extra}\n\n*{role} · date of service {day}*"
@@ -108,7 +108,7 @@ def _claim_notes(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimCon
         return ""
     a = doc.analysis
     kinds = a.x12.transaction_kinds if a is not None and a.x12 is not None else set()
-    claim = claim_in_context(doc.text, ctx, next(iter(kinds)) if len(kinds) == 1 else "")
+    claim = claim_in_context(doc.source, ctx, next(iter(kinds)) if len(kinds) == 1 else "")
     line = claim.line_at(slot.start)
     if line is None:
         return ""

@@ -23,13 +23,33 @@ overriding LanguageServerProtocol methods and by running the transports itself:
   the medcode line it came from, no traceback, no message.
 
 Document synchronisation is also overridden here (our own store, documents.py).
+
+The pygls internals used, and why (check each on a pygls upgrade):
+
+* `LanguageServerProtocol._server`: the server a protocol belongs to; the overridden
+  didOpen/didChange/didClose keep the text in medcode's store (`server.documents`) instead of
+  pygls' workspace, which re-splits the whole text on every keystroke.
+* `LanguageServerProtocol.fm.features`: after updating the store, those overrides hand the
+  notification on to the handler create_server registered for it (pygls only calls the
+  registered handler itself when it does the synchronisation).
+* `JsonRpcProtocol._shutdown`, `_send_response`, `structure_message`, `handle_message`: the
+  lifecycle and error answers above.
+* `LanguageServer._thread_pool` (`stop_workers`): a TCP session's pool is shut down without
+  waiting; the public `thread_pool` property would create one.
+* `pygls.io_.StdinAsyncReader`, `StdoutWriter`: the reader and writer the transports are
+  built from. The read loop itself is pygls' `run_async` redone here (`_read_loop`): it parses
+  with orjson (no decoded copy of a 40 MB didOpen) and reads large bodies in chunks.
+
+Nothing else in medcode touches pygls below its public `LanguageServer` API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import re
 import stat
 import sys
 import threading
@@ -38,9 +58,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import RPCRequest
 
@@ -149,6 +170,13 @@ class MedcodeProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
+def stop_workers(server: MedcodeServer) -> None:
+    """Shut a session's worker threads down without waiting for a running check."""
+    pool = server._thread_pool
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 # -- uncaught errors -----------------------------------------------------------------------------
 def where(exc: BaseException) -> str:
     """The innermost medcode line an exception passed through ("analysis.py:120"), to locate
@@ -187,6 +215,9 @@ def report_error(server: MedcodeServer, error: Exception, source) -> None:
 
 
 # -- transports -------------------------------------------------------------------------------
+_CHUNK = 1 << 20  # bytes: bodies larger than this are read chunk by chunk
+
+
 class _StreamReader:
     """An asyncio.StreamReader as pygls' AsyncReader, where a connection closed mid-message
     reads as the end of input instead of raising."""
@@ -200,9 +231,19 @@ class _StreamReader:
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             return b""
 
-    async def readexactly(self, n: int) -> bytes:
+    async def readexactly(self, n: int) -> bytes | bytearray:
         try:
-            return await self.reader.readexactly(n)
+            if n <= _CHUNK:
+                return await self.reader.readexactly(n)
+            # A 40 MB didOpen: StreamReader.readexactly would let its buffer grow to the whole
+            # body and then copy it twice; reading chunk by chunk holds one copy.
+            body = bytearray()
+            while len(body) < n:
+                chunk = await self.reader.read(min(_CHUNK, n - len(body)))
+                if not chunk:
+                    return b""
+                body += chunk
+            return body
         except (asyncio.IncompleteReadError, ConnectionError):
             return b""
 
@@ -230,6 +271,44 @@ async def _pipe_reader(stdin, stdout) -> _StreamReader | StdinAsyncReader:
     return _StreamReader(reader)
 
 
+_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
+
+
+def _parse(body: bytes | bytearray):
+    """A JSON-RPC message read with orjson, which builds the strings straight from the UTF-8
+    bytes (json.loads first decodes the whole body: one more copy of a 40 MB document); what
+    orjson refuses and json accepts (lone surrogates, huge integers) goes through json."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+async def _read_loop(stop: threading.Event, reader: _StreamReader | StdinAsyncReader, server: MedcodeServer) -> None:
+    """pygls' run_async, with the body parsed by _parse and structured as a whole (pygls'
+    structure_message only acts on the top-level object, which carries "jsonrpc")."""
+    protocol = server.protocol
+    length = 0
+    while not stop.is_set():
+        header = await reader.readline()
+        if not header:
+            break
+        if not length and (match := _CONTENT_LENGTH.fullmatch(header)):
+            length = int(match.group(1))
+        if length and not header.strip():
+            body = await reader.readexactly(length)
+            length = 0
+            if not body:
+                break
+            try:
+                data = _parse(body)
+                del body
+                protocol.handle_message(protocol.structure_message(data) if isinstance(data, dict) else data)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
+                log.error("a message could not be handled (%s)", type(exc).__name__)
+                server.report_server_error(exc, JsonRpcException)
+
+
 async def _serve(server: MedcodeServer, reader: _StreamReader | StdinAsyncReader) -> None:
     stop = threading.Event()
 
@@ -239,7 +318,7 @@ async def _serve(server: MedcodeServer, reader: _StreamReader | StdinAsyncReader
             reader.reader.feed_eof()  # wakes the pending read: the loop ends now
 
     server.protocol.on_exit = end
-    await run_async(stop_event=stop, reader=reader, protocol=server.protocol, logger=log, error_handler=server.report_server_error)
+    await _read_loop(stop, reader, server)
 
 
 def serve_stdio(server: MedcodeServer) -> int:

@@ -1,17 +1,22 @@
-"""The pygls server: state, document sync, diagnostics scheduling, and thin feature handlers.
+"""The pygls server: state, diagnostics scheduling, and thin feature handlers.
 
-Each feature lives in its own module; handlers here only find the document and dispatch.
+Each feature lives in its own module; the handlers (methods of MedcodeServer, registered from
+the FEATURES table by create_server) only find the document and dispatch. Where medcode reaches
+into pygls' internals is protocol.py, and only there.
+
+Checks run in worker threads and never hold up the loop: hover and completion on a large
+document answer from the text at the cursor and the last finished check (document_for_request).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import threading
 import time
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import partial
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -21,21 +26,23 @@ from medcode.index_builder import catalogue as release_catalogue
 from medcode.index_builder.build import build_defaults
 from medcode.index_builder.freshness import freshness, stale_message
 from medcode.index_builder.location import index_dir
-from medcode.index_builder.lookup import resolve
 from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
-from ..analysis import NONE, Analysis, DocumentChecker
-from ..describe import describe
+from ..analysis import Analysis, DocumentChecker
+from ..kinds import is_json_name, is_template_name
 from ..positions import UTF8, UTF16, UTF32, LineIndex
+from ..reading import NONE
 from ..sniff import likely_medical
 from ..verdicts import Verdicts
 from ..x12.context import Cursor, cursor_at
-from ..x12.delimiters import Delimiters
-from . import actions, completion, hover, inlay, markdown, symbols
+from ..x12.delimiters import Delimiters, looks_like_x12
+from ..x12.edits import EditLog
+from . import actions, completion, hover, inlay, symbols
 from .diagnostics import to_diagnostics
 from .documents import Documents, OpenDocument
-from .protocol import MedcodeProtocol, report_error, serve_stdio, serve_tcp
+from .pieces import EditedText
+from .protocol import MedcodeProtocol, report_error, serve_stdio, serve_tcp, stop_workers
 from .settings import SECTION, Settings
 
 log = logging.getLogger("medcode.lsp")
@@ -88,8 +95,7 @@ class MedcodeServer(LanguageServer):
         for task in self._pending.values():
             task.cancel()
         self._pending.clear()
-        if self._thread_pool is not None:
-            self._thread_pool.shutdown(wait=False, cancel_futures=True)
+        stop_workers(self)
 
     def report_server_error(self, error: Exception, source) -> None:
         report_error(self, error, source)
@@ -122,7 +128,7 @@ class MedcodeServer(LanguageServer):
         index = doc.index(self.encoding)
         offset = index.offset(position.line, position.character)
         component = self.component_of(doc)
-        cur = cursor_at(doc.text, delims, component, offset)
+        cur = cursor_at(doc.source, delims, component, offset)  # read near the offset only: no join
         return None if cur is None else X12Cursor(delims, index, offset, component, cur)
 
     def findings_at(self, doc: OpenDocument, start: int, end: int) -> list[str]:
@@ -241,6 +247,12 @@ class MedcodeServer(LanguageServer):
                 self.reload_store()
             self.settings_event().set()
 
+    async def wait_for_settings(self) -> None:
+        try:
+            await asyncio.wait_for(self.settings_event().wait(), SETTINGS_WAIT)
+        except asyncio.TimeoutError:
+            pass
+
     def register_for_settings(self) -> None:
         """Ask a client that registers dynamically (VS Code) to tell us when the `medcode` section
         changes: vscode-languageclient sends didChangeConfiguration unasked only for the
@@ -264,53 +276,56 @@ class MedcodeServer(LanguageServer):
             self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, text if len(problems) == 1 else f"medcode settings:\n{text}"))
         self.settings_reported = problems
 
-    async def wait_for_settings(self) -> None:
-        try:
-            await asyncio.wait_for(self.settings_event().wait(), SETTINGS_WAIT)
-        except asyncio.TimeoutError:
-            pass
-
     # -- which documents are medcode's ---------------------------------------------------------
-    def owns(self, doc: OpenDocument) -> bool:
+    def owns(self, doc: OpenDocument, text: str | None = None, version: int | None = None) -> bool:
         """Whether a document is medcode's (sniff.py): a JSON, Markdown or text file that does not
         look medical gets no diagnostics, hover, completion or code actions, and costs only
-        this look, once per version."""
-        key = (doc.version, self.generation)
+        this look, once per version. `text` is that version's text when the caller has it."""
+        key = (doc.version if version is None else version, self.generation)
         owned = doc.owned
         if owned is None or owned[0] != key:
-            owned = doc.owned = (key, likely_medical(doc.text, doc.uri, doc.language_id, self.settings.attach))
+            owned = doc.owned = (key, likely_medical(_sniffed(doc) if text is None else text, doc.uri, doc.language_id, self.settings.attach))
         return owned[1]
 
     # -- diagnostics ---------------------------------------------------------------------------
-    def _analyse(self, doc: OpenDocument) -> tuple[Analysis, str, int]:
-        """The check of the document's current text (reused when this version was checked);
-        call with doc.lock held."""
-        text, version = doc.text, doc.version
+    def _analyse(self, doc: OpenDocument, text: str, version: int, edits: EditLog | None = None) -> Analysis:
+        """The check of this text of the document (reused when this version was checked);
+        call with doc.lock held, in a worker thread. The text comes as an argument: the
+        document's own may have moved on since the request."""
         if doc.analysis is None or doc.analysis_version != version or doc.generation != self.generation:
             started = time.perf_counter()
             while True:
-                if not self.owns(doc):
+                if not self.owns(doc, text, version):
                     analysis = Analysis(NONE)  # not medcode's: nothing read, nothing to say
                     break
                 if doc.checker is None or doc.generation != self.generation:
                     doc.checker = DocumentChecker(self.verdicts)
                     doc.generation = self.generation
                 try:
-                    analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options, doc.edit_log)
+                    analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options, edits and edits.bound(text))
                     break
                 except MedcodeIndexError as exc:
                     if not self.set_aside(exc):  # each pass sets one release aside: this ends
                         raise
             doc.analysis, doc.analysis_version = analysis, version
             log.info("checked %d characters in %.0f ms (%d claims re-checked)", len(text), 1000 * (time.perf_counter() - started), analysis.claims_checked)
-        return doc.analysis, text, version
+        return doc.analysis
 
-    def _check(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
-        """Runs in a worker thread: check the document and convert findings for the client."""
+    def _check(self, doc: OpenDocument, snap: EditedText, version: int, always: bool, edits: EditLog) -> list[types.Diagnostic] | None:
+        """Runs in a worker thread: join the snapshot of the text, check it and convert the
+        findings for the client. None when the document moved on meanwhile and `always` is
+        false: those diagnostics would be dropped, and their positions would need a line index
+        of a text no longer open."""
+        text = snap.join()
+        doc.source.adopt(snap)  # no edit since: the document keeps this string (no second join)
         with doc.lock:
-            analysis, text, version = self._analyse(doc)
-            index = doc.index(self.encoding) if doc.text is text else LineIndex(text, self.encoding)
-            return to_diagnostics(analysis.findings, index, self.settings), version
+            analysis = self._analyse(doc, text, version, edits)
+        index = doc.index(self.encoding) if doc.source.same_as(snap) else None
+        if index is None or not doc.source.same_as(snap):
+            if not always:
+                return None
+            index = LineIndex(text, self.encoding)
+        return to_diagnostics(analysis.findings, index, self.settings)
 
     def current_analysis(self, doc: OpenDocument) -> Analysis | None:
         """The check of the document's current text with the current data and settings, if done."""
@@ -322,48 +337,68 @@ class MedcodeServer(LanguageServer):
     def analysis_now(self, doc: OpenDocument) -> Analysis | None:
         """For hover, completion and code actions (on the event loop): the last finished check,
         never waiting for one (positions may lag an edit). Handlers that want the current
-        check await `fresh_analysis` first."""
+        check get the document through `document_for_request`."""
         return doc.analysis
 
-    async def fresh_analysis(self, doc: OpenDocument) -> None:
-        """Bring a small document's check up to date in a worker thread (the event loop keeps
-        answering meanwhile); a large one answers from its last check."""
-        if self.current_analysis(doc) is None and len(doc.text) <= SYNC_CHECK_LIMIT:
-            await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._analyse_locked, doc)
+    async def document_for_request(self, uri: str) -> OpenDocument | None:
+        """The open document for hover, completion and code actions.
 
-    async def document_checked(self, uri: str) -> OpenDocument | None:
-        """The open document, its check brought up to date without blocking the loop."""
+        A small document's check is brought up to date first, in a worker thread (a few
+        milliseconds; the loop keeps answering). A large one never waits for its check: the
+        answer comes from the text at the cursor and the last finished check. Its line index
+        is built off the loop right after didOpen; until it is there, requests answer nothing
+        rather than stall the loop."""
         doc = self.documents.get(uri)
         if doc is None or not self.owns(doc):
             return None
-        await self.fresh_analysis(doc)
-        return self.documents.get(uri)
+        if len(doc.source) <= SYNC_CHECK_LIMIT:
+            if self.current_analysis(doc) is None:
+                snap, version, edits = doc.source.snapshot(), doc.version, doc.edit_log
+                await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._analyse_locked, doc, snap, version, edits)
+            return self.documents.get(uri)
+        return doc if doc.has_index(self.encoding) else None
 
-    def _analyse_locked(self, doc: OpenDocument) -> None:
+    def _analyse_locked(self, doc: OpenDocument, snap: EditedText, version: int, edits: EditLog) -> None:
+        text = snap.join()
         with doc.lock:
-            self._analyse(doc)
+            self._analyse(doc, text, version, edits)
 
-    async def diagnostics(self, doc: OpenDocument) -> tuple[list[types.Diagnostic], int]:
+    async def diagnostics(self, doc: OpenDocument, always: bool = True) -> tuple[list[types.Diagnostic] | None, int]:
+        """The document's diagnostics and the version they are of; the text is taken here,
+        on the loop, so text and version agree."""
         await self.wait_for_settings()
-        return await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._check, doc)
+        # The edits that made this text are taken with it: the check re-walks only what they touched.
+        snap, version, edits = doc.source.snapshot(), doc.version, doc.edit_log
+        diagnostics = await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._check, doc, snap, version, always, edits)
+        return diagnostics, version
 
     def schedule(self, doc: OpenDocument, immediate: bool = False) -> None:
         if self.pull_diagnostics:
             return
-        old = self._pending.pop(doc.uri, None)
+        self.cancel_pending(doc.uri)
+        delay = 0 if immediate else self.settings.debounce_ms / 1000 * (3 if len(doc.source) > BIG else 1)
+        self._pending[doc.uri] = asyncio.ensure_future(self._publish_later(doc.uri, delay))
+
+    def cancel_pending(self, uri: str) -> None:
+        """Drop a document's scheduled check (a running one finishes; its result is dropped)."""
+        old = self._pending.pop(uri, None)
         if old is not None:
             old.cancel()
-        delay = 0 if immediate else self.settings.debounce_ms / 1000 * (3 if len(doc.text) > BIG else 1)
-        self._pending[doc.uri] = asyncio.ensure_future(self._publish_later(doc.uri, delay))
 
     async def _publish_later(self, uri: str, delay: float) -> None:
         await asyncio.sleep(delay)
         doc = self.documents.get(uri)
         if doc is None:
             return
-        diagnostics, version = await self.diagnostics(doc)
-        if self.documents.get(uri) is doc and doc.version == version:
+        diagnostics, version = await self.diagnostics(doc, always=False)
+        if diagnostics is not None and self.documents.get(uri) is doc and doc.version == version:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+
+    def index_in_background(self, doc: OpenDocument) -> None:
+        """Build a large document's line index in a worker thread (about a second for 40 MB),
+        so no request on the loop has to."""
+        if len(doc.source) > SYNC_CHECK_LIMIT:
+            asyncio.get_running_loop().run_in_executor(self.thread_pool, doc.index, self.encoding)
 
     def refresh_all(self) -> None:
         if self.pull_diagnostics:
@@ -374,131 +409,146 @@ class MedcodeServer(LanguageServer):
         for doc in self.documents.all():
             self.schedule(doc, immediate=True)
 
+    # -- handlers (registered by create_server from FEATURES and COMMANDS) ---------------------
+    def on_initialize(self, params: types.InitializeParams) -> None:
+        caps = params.capabilities.text_document
+        self.pull_diagnostics = bool(caps and caps.diagnostic)
+
+    async def on_initialized(self, params: types.InitializedParams) -> None:
+        self.loop_seen = asyncio.get_running_loop()
+        await self.pull_settings()  # first: the indexDir setting may name another folder
+        self.register_for_settings()
+        empty = self.store.is_empty()  # opens the folder, which fills store.problems
+        for problem in self.store.problems:
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
+        if empty and not self.store.problems:  # a first run, not a damaged index
+            self.build_in_background()
+        self.warn_if_stale()  # after the settings: they may name another index folder
+
+    async def on_configuration(self, params: types.DidChangeConfigurationParams) -> None:
+        await self.pull_settings()
+        self.refresh_all()
+
+    def on_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        doc = self.documents.get(params.text_document.uri)
+        if doc is not None:
+            self.index_in_background(doc)
+            self.schedule(doc, immediate=True)
+
+    def on_save(self, params: types.DidSaveTextDocumentParams) -> None:
+        doc = self.documents.get(params.text_document.uri)
+        if doc is not None:
+            self.schedule(doc, immediate=True)
+
+    def on_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        doc = self.documents.get(params.text_document.uri)
+        if doc is not None:
+            self.schedule(doc)
+
+    def on_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self.cancel_pending(params.text_document.uri)
+        if not self.pull_diagnostics:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+    async def on_pull(self, params: types.DocumentDiagnosticParams):
+        doc = self.documents.get(params.text_document.uri)
+        if doc is None:
+            return types.FullDocumentDiagnosticReport(items=[])
+        generation = self.generation  # before the check: a reload during it must not look unchanged later
+        diagnostics, version = await self.diagnostics(doc)
+        result_id = f"{version}:{generation}"
+        if params.previous_result_id == result_id:
+            return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.FullDocumentDiagnosticReport(items=diagnostics or [], result_id=result_id)
+
+    async def on_hover(self, params: types.HoverParams):
+        doc = await self.document_for_request(params.text_document.uri)
+        try:
+            return hover.hover(self, doc, params.position) if doc else None
+        except MedcodeIndexError as exc:
+            self.set_aside(exc)
+            return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, f"**medcode:** {exc}"))
+
+    async def on_completion(self, params: types.CompletionParams):
+        doc = await self.document_for_request(params.text_document.uri)
+        try:
+            return completion.complete(self, doc, params.position) if doc else None
+        except MedcodeIndexError as exc:
+            self.set_aside(exc)
+            return None
+
+    def on_resolve(self, item: types.CompletionItem) -> types.CompletionItem:
+        try:
+            return completion.resolve(self, item)
+        except MedcodeIndexError as exc:
+            self.set_aside(exc)
+            return item
+
+    async def on_code_action(self, params: types.CodeActionParams):
+        doc = await self.document_for_request(params.text_document.uri)
+        return actions.code_actions(self, doc, params) if doc else None
+
+    def on_symbols(self, params: types.DocumentSymbolParams):
+        doc = self.documents.get(params.text_document.uri)
+        return symbols.document_symbols(self, doc) if doc else None
+
+    def on_inlay(self, params: types.InlayHintParams):
+        doc = self.documents.get(params.text_document.uri)
+        return inlay.inlay_hints(self, doc, params.range) if doc else None
+
+
+# Commands are plain functions: pygls reads their parameters (after `ls`) to spread the
+# command's arguments.
+async def choose_code(ls: MedcodeServer, uri: str, start_line: int, start_char: int, end_line: int, end_char: int, set_id: str, key: str, release: str) -> str | None:
+    return await actions.choose_code(ls, uri, start_line, start_char, end_line, end_char, set_id, key, release)
+
+
+def reload_indexes(ls: MedcodeServer) -> dict:
+    ls.reload_store()
+    ls.refresh_all()
+    return {"releases": [f"{r.set_id}/{r.label}" for r in ls.store.releases()], "problems": ls.store.problems}
+
+
+# LSP method, its server options, the MedcodeServer method that answers it.
+FEATURES: tuple[tuple[str, object, str], ...] = (
+    (types.INITIALIZE, None, "on_initialize"),
+    (types.INITIALIZED, None, "on_initialized"),
+    (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, "on_configuration"),
+    (types.TEXT_DOCUMENT_DID_OPEN, None, "on_open"),
+    (types.TEXT_DOCUMENT_DID_SAVE, None, "on_save"),
+    (types.TEXT_DOCUMENT_DID_CHANGE, None, "on_change"),
+    (types.TEXT_DOCUMENT_DID_CLOSE, None, "on_close"),
+    (types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(identifier="medcode", inter_file_dependencies=False, workspace_diagnostics=False), "on_pull"),
+    (types.TEXT_DOCUMENT_HOVER, None, "on_hover"),
+    (types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[":", "*"], resolve_provider=True), "on_completion"),
+    (types.COMPLETION_ITEM_RESOLVE, None, "on_resolve"),
+    (
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]),
+        "on_code_action",
+    ),
+    (types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, None, "on_symbols"),
+    (types.TEXT_DOCUMENT_INLAY_HINT, None, "on_inlay"),
+)
+COMMANDS = ((actions.CHOOSE, choose_code), ("medcode.reloadIndexes", reload_indexes))
+
 
 def create_server(index_root: str | None = None) -> MedcodeServer:
     server = MedcodeServer(index_root)
     server.new_session = lambda: create_server(index_root)
-
-    @server.feature(types.INITIALIZE)
-    def on_initialize(ls: MedcodeServer, params: types.InitializeParams) -> None:
-        caps = params.capabilities.text_document
-        ls.pull_diagnostics = bool(caps and caps.diagnostic)
-
-    @server.feature(types.INITIALIZED)
-    async def on_initialized(ls: MedcodeServer, params: types.InitializedParams) -> None:
-        ls.loop_seen = asyncio.get_running_loop()
-        await ls.pull_settings()  # first: the indexDir setting may name another folder
-        ls.register_for_settings()
-        empty = ls.store.is_empty()  # opens the folder, which fills store.problems
-        for problem in ls.store.problems:
-            ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
-        if empty and not ls.store.problems:  # a first run, not a damaged index
-            ls.build_in_background()
-        ls.warn_if_stale()  # after the settings: they may name another index folder
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def on_configuration(ls: MedcodeServer, params: types.DidChangeConfigurationParams) -> None:
-        await ls.pull_settings()
-        ls.refresh_all()
-
-    def check_now(ls: MedcodeServer, params: types.DidOpenTextDocumentParams | types.DidSaveTextDocumentParams) -> None:
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is not None:
-            ls.schedule(doc, immediate=True)
-
-    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(check_now)
-    server.feature(types.TEXT_DOCUMENT_DID_SAVE)(check_now)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: MedcodeServer, params: types.DidChangeTextDocumentParams) -> None:
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is not None:
-            ls.schedule(doc)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: MedcodeServer, params: types.DidCloseTextDocumentParams) -> None:
-        pending = ls._pending.pop(params.text_document.uri, None)
-        if pending is not None:
-            pending.cancel()
-        if not ls.pull_diagnostics:
-            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
-
-    @server.feature(
-        types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(identifier="medcode", inter_file_dependencies=False, workspace_diagnostics=False),
-    )
-    async def pull(ls: MedcodeServer, params: types.DocumentDiagnosticParams):
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is None:
-            return types.FullDocumentDiagnosticReport(items=[])
-        generation = ls.generation  # before the check: a reload during it must not look unchanged later
-        diagnostics, version = await ls.diagnostics(doc)
-        result_id = f"{version}:{generation}"
-        if params.previous_result_id == result_id:
-            return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
-        return types.FullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
-
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def on_hover(ls: MedcodeServer, params: types.HoverParams):
-        doc = await ls.document_checked(params.text_document.uri)
-        try:
-            return hover.hover(ls, doc, params.position) if doc else None
-        except MedcodeIndexError as exc:
-            ls.set_aside(exc)
-            return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, f"**medcode:** {exc}"))
-
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[":", "*"], resolve_provider=True))
-    async def on_completion(ls: MedcodeServer, params: types.CompletionParams):
-        doc = await ls.document_checked(params.text_document.uri)
-        try:
-            return completion.complete(ls, doc, params.position) if doc else None
-        except MedcodeIndexError as exc:
-            ls.set_aside(exc)
-            return None
-
-    @server.feature(types.COMPLETION_ITEM_RESOLVE)
-    def on_resolve(ls: MedcodeServer, item: types.CompletionItem) -> types.CompletionItem:
-        data = item.data if isinstance(item.data, dict) else {}
-        try:
-            day = dt.date.fromisoformat(data["day"])
-            answer = resolve(ls.store, data["set"], data["key"], day)
-            view = describe(ls.store, answer)
-        except (KeyError, TypeError, ValueError):
-            return item
-        except MedcodeIndexError as exc:
-            ls.set_aside(exc)
-            return item
-        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, markdown.code_view(view))
-        return item
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]),
-    )
-    async def on_code_action(ls: MedcodeServer, params: types.CodeActionParams):
-        doc = await ls.document_checked(params.text_document.uri)
-        return actions.code_actions(ls, doc, params) if doc else None
-
-    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def on_symbols(ls: MedcodeServer, params: types.DocumentSymbolParams):
-        doc = ls.documents.get(params.text_document.uri)
-        return symbols.document_symbols(ls, doc) if doc else None
-
-    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
-    def on_inlay(ls: MedcodeServer, params: types.InlayHintParams):
-        doc = ls.documents.get(params.text_document.uri)
-        return inlay.inlay_hints(ls, doc, params.range) if doc else None
-
-    @server.command(actions.CHOOSE)
-    async def choose_code(
-        ls: MedcodeServer, uri: str, start_line: int, start_char: int, end_line: int, end_char: int, set_id: str, key: str, release: str
-    ) -> str | None:
-        return await actions.choose_code(ls, uri, start_line, start_char, end_line, end_char, set_id, key, release)
-
-    @server.command("medcode.reloadIndexes")
-    def reload_indexes(ls: MedcodeServer) -> dict:
-        ls.reload_store()
-        ls.refresh_all()
-        return {"releases": [f"{r.set_id}/{r.label}" for r in ls.store.releases()], "problems": ls.store.problems}
-
+    # pygls marks the handlers it registers with attributes, which bound methods cannot carry:
+    # each handler is the class's function with the server bound by a partial.
+    for method, options, name in FEATURES:
+        server.feature(method, options)(partial(getattr(MedcodeServer, name), server))
+    for command, function in COMMANDS:
+        server.command(command)(function)
     return server
+
+
+def _sniffed(doc: OpenDocument) -> str:
+    """What sniff.py needs of a document: X12 and CSV are decided by name and head, so a 40 MB
+    claim file is not joined for it; JSON and templates by their whole text."""
+    head = doc.source[:4096]
+    if looks_like_x12(head) or not (is_json_name(doc.uri, doc.language_id) or is_template_name(doc.uri, doc.language_id)):
+        return head
+    return doc.text

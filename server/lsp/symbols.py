@@ -20,7 +20,7 @@ KINDS = {
     "claim": types.SymbolKind.Object,
     "line": types.SymbolKind.Field,
 }
-LIMIT = 5000  # nodes; a 50,000-claim file would otherwise send hundreds of thousands
+LIMIT = 5000  # entries; a 50,000-claim file would otherwise send hundreds of thousands
 
 
 def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> list[types.DocumentSymbol]:
@@ -28,7 +28,7 @@ def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> list[types.Documen
     if delims is None:
         return []
     index = doc.index(ls.encoding)
-    nodes, dropped = outline(doc.text, delims, ls.component_of(doc), LIMIT)
+    tree = outline(doc.text, delims, ls.component_of(doc), LIMIT)
 
     def convert(node: Node) -> types.DocumentSymbol:
         return types.DocumentSymbol(
@@ -40,8 +40,13 @@ def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> list[types.Documen
             children=[convert(c) for c in node.children],
         )
 
-    symbols = [convert(n) for n in nodes]
-    if dropped and symbols:
-        end = ls.range_of(index, len(doc.text), len(doc.text))
-        symbols.append(types.DocumentSymbol(name=f"… {dropped:,} more entries not shown", kind=types.SymbolKind.Null, range=end, selection_range=end))
+    symbols = [convert(n) for n in tree.nodes]
+    if tree.cut_at is not None:
+        # The rest of the file: one entry where the outline stops, saying what is left out.
+        rest = ls.range_of(index, tree.cut_at, len(doc.text))
+        here = ls.range_of(index, tree.cut_at, tree.cut_at)
+        what = f"{tree.claims_after:,} more claims" if tree.claims_after else "more entries"
+        symbols.append(
+            types.DocumentSymbol(name=f"… {what} not shown (the outline stops after {LIMIT:,} entries)", kind=types.SymbolKind.Null, range=rest, selection_range=here)
+        )
     return symbols

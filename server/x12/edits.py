@@ -30,7 +30,7 @@ class EditLog:
     def revision(self) -> int:
         return self.base + len(self.edits)
 
-    def then(self, text: str, start: int, end: int, length: int) -> EditLog:
+    def then(self, text: str | None, start: int, end: int, length: int) -> EditLog:
         edits = (*self.edits, (start, end, length))
         base = self.base
         if len(edits) > KEEP:
@@ -38,8 +38,12 @@ class EditLog:
             edits = edits[len(edits) - KEEP // 2 :]
         return EditLog(text, base, edits)
 
-    def replaced(self, text: str) -> EditLog:
+    def replaced(self, text: str | None) -> EditLog:
         return EditLog(text, self.revision + 1, ())
+
+    def bound(self, text: str) -> EditLog:
+        """This log as the one that made `text` (a check only trusts a log bound to its text)."""
+        return EditLog(text, self.base, self.edits)
 
     def since(self, revision: int | None) -> tuple[Edit, ...] | None:
         """The edits after `revision`; None when they are not all known."""

@@ -1,8 +1,14 @@
 """The outline of an 837: interchange > group > transaction > billing provider > subscriber >
-patient > claim (id and total) > service lines. Built on demand, not on every check."""
+patient > claim (id and total) > service lines. Built on demand, not on every check.
+
+A 50,000-claim file has hundreds of thousands of entries, more than an editor can show: the walk
+stops at `limit` entries (the text is read window by window, so the rest of the file is never
+split into segments) and the claims after the cut are counted with one regex scan.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .delimiters import Delimiters
@@ -12,6 +18,7 @@ from .vocabulary import HL_LEVELS
 
 _NAME_OF = {"85": "20", "IL": "22", "QC": "23"}  # NM1 entity -> the HL level it names
 _SERVICE = {"SV1": 2, "SV2": 3, "SV3": 2, "SV5": 0}  # segment -> element holding the charge
+_NAMED = frozenset({"ISA", "GS", "ST", "HL", "NM1", "CLM", "LX", *_SERVICE})
 
 
 @dataclass
@@ -25,18 +32,56 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
-def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) -> tuple[list[Node], int]:
-    """The outline tree and how many nodes were left out past `limit` (huge files)."""
+WINDOW = 1 << 18  # characters of text split into segments at a time
+_WS = " \t\r\n"
+
+
+@dataclass
+class Outline:
+    nodes: list[Node]
+    cut_at: int | None = None  # where the walk stopped at the limit (None: the whole text)
+    claims_after: int = 0  # claims at or after cut_at, not in the outline
+
+
+def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
+    """iter_raw, a window at a time: stopping early leaves the rest of the text unsplit."""
+    pos, term = delims.start, delims.segment
+    while pos < len(text):
+        cut = text.find(term, pos + WINDOW)
+        hi = len(text) if cut < 0 else cut + len(term)
+        yield from iter_raw(text, delims, pos, hi)
+        pos = hi
+
+
+def claims_from(text: str, delims: Delimiters, offset: int) -> int:
+    """How many CLM segments start at or after offset. The search is for the literal "CLM*"
+    (fast); a hit counts when a segment terminator (and whitespace) comes before it."""
+    needle = "CLM" + delims.element
+    count = 0
+    at = text.find(needle, offset)
+    while at >= 0:
+        before = text[max(0, at - 16) : at].rstrip(" \t")
+        if delims.segment in _WS:
+            count += not before or before.endswith(("\n", "\r"))
+        else:
+            count += not before.strip() or before.rstrip(_WS).endswith(delims.segment)
+        at = text.find(needle, at + 1)
+    return count
+
+
+def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) -> Outline:
+    """The outline tree, cut after `limit` entries (huge files)."""
     top: list[Node] = []
     interchange = group = transaction = claim = line = None
     hl_chain: list[Node] = []
     hl_by_id: dict[str, list[Node]] = {}
-    count = dropped = 0
+    count = 0
+    cut_at: int | None = None
 
     def add(kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
-        nonlocal count, dropped
+        nonlocal count, cut_at
         if count >= limit:
-            dropped += 1
+            cut_at = seg.start
             return None
         count += 1
         node = Node(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id))
@@ -49,13 +94,16 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                 return node.children
         return top
 
-    for seg_id, start, raw in iter_raw(text, delims):
-        seg = Segment(seg_id, start, raw, delims)
+    for seg_id, start, raw in _segments(text, delims):
+        # Only the segments the outline names are split into elements; the rest only stretch
+        # the ends of what is open.
+        seg = Segment(seg_id, start, raw, delims) if seg_id in _NAMED else None
+        seg_end = start + len(raw)
         if seg_id in ("SE", "GE", "IEA"):
             # Trailers belong to what they close.
             for node in (interchange, group, transaction, *hl_chain, claim, line):
-                if node is not None and node.end < seg.end:
-                    node.end = seg.end
+                if node is not None and node.end < seg_end:
+                    node.end = seg_end
         if seg_id == "ISA":
             interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
             group = transaction = claim = line = None
@@ -103,6 +151,13 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                 interchange = None
         if seg_id not in ("SE", "GE", "IEA"):
             for node in (interchange, group, transaction, *hl_chain, claim, line):
-                if node is not None and node.end < seg.end:
-                    node.end = seg.end
-    return top, dropped
+                if node is not None and node.end < seg_end:
+                    node.end = seg_end
+        if cut_at is not None:
+            # What is still open holds the rest of the file: its trailers are past the cut.
+            end = len(text.rstrip())
+            for node in (interchange, group, transaction, *hl_chain):
+                if node is not None:
+                    node.end = max(node.end, end)
+            return Outline(top, cut_at, claims_from(text, delims, cut_at))
+    return Outline(top)

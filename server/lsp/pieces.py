@@ -1,0 +1,161 @@
+"""An open document's text as the string it was last joined into plus the edits made since.
+
+A keystroke in a 40 MB claim file must not copy 40 MB (a fresh string of that size costs tens
+of milliseconds of page faults and copying, on the event loop, per keystroke). Edits are kept as
+pieces of the strings they came from; slices read through them, and the whole text is joined
+once, when something needs all of it (the check joins a snapshot in its worker thread).
+Hover and completion read it through slices, find and rfind (x12/context.py takes any text
+with those), so a request after a keystroke joins nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+
+WINDOW = 1 << 16  # characters read at a time by find and rfind
+
+class EditedText:
+    """Edits come from the event loop; a worker thread may join the text meanwhile (to build
+    the line index), so changing the pieces and keeping a join take a lock."""
+
+    __slots__ = ("_pieces", "_len", "_joined", "_edits", "_root", "_lock", "_log", "_log_from")
+
+    def __init__(self, text: str = ""):
+        self._pieces: list[tuple[str, int, int]] = [(text, 0, len(text))] if text else []
+        self._len = len(text)
+        self._joined: str | None = text
+        self._edits = 0  # edits since this text was opened or replaced whole
+        self._root = object()  # what snapshots of this text share (adopt)
+        self._lock = threading.Lock()
+        # The edits since the pieces were last one string (edit numbers _log_from + 1 ...):
+        # adopt replays those that came after a snapshot onto the string it was joined into.
+        self._log: list[tuple[int, int, str]] = []
+        self._log_from = 0
+
+    @property
+    def edits(self) -> int:
+        return self._edits
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __str__(self) -> str:
+        return self.join()
+
+    def __getitem__(self, key: slice | int) -> str:
+        joined = self._joined
+        if joined is not None:
+            return joined[key]
+        if isinstance(key, int):
+            i = key + self._len if key < 0 else key
+            if not 0 <= i < self._len:
+                raise IndexError("EditedText index out of range")
+            return self[i : i + 1]
+        if key.step not in (None, 1):
+            raise TypeError("EditedText supports plain slices only")
+        start, stop, _ = key.indices(self._len)
+        out = []
+        pos = 0
+        for src, a, b in self._pieces:
+            if pos >= stop:
+                break
+            n = b - a
+            if pos + n > start:
+                out.append(src[a + max(start - pos, 0) : a + min(stop - pos, n)])
+            pos += n
+        return "".join(out)
+
+    # find and rfind read the text a window at a time, so what looks near the cursor (the
+    # segment, the claim around it) costs what it reads, not a join of the whole text.
+    def find(self, sub: str, start: int = 0, end: int | None = None) -> int:
+        joined = self._joined
+        if joined is not None:
+            return joined.find(sub, start, end)
+        start, end, _ = slice(start, end).indices(self._len)
+        pos = start
+        while pos <= end - len(sub):
+            hi = min(end, pos + WINDOW + len(sub) - 1)
+            at = self[pos:hi].find(sub)
+            if at >= 0:
+                return pos + at
+            pos += WINDOW
+        return -1
+
+    def rfind(self, sub: str, start: int = 0, end: int | None = None) -> int:
+        joined = self._joined
+        if joined is not None:
+            return joined.rfind(sub, start, end)
+        start, end, _ = slice(start, end).indices(self._len)
+        hi = end
+        while hi - start >= len(sub):
+            lo = max(start, hi - WINDOW - len(sub) + 1)
+            at = self[lo:hi].rfind(sub)
+            if at >= 0:
+                return lo + at
+            hi -= WINDOW
+        return -1
+
+    def replace(self, start: int, end: int, new: str) -> None:
+        """Replace [start, end) with new (offsets in the current text)."""
+        with self._lock:
+            self._pieces = _splice(self._pieces, start, end, new)
+            self._len += len(new) - (end - start)
+            self._joined = None
+            self._edits += 1
+            self._log.append((start, end, new))
+
+    def join(self) -> str:
+        joined = self._joined
+        if joined is None:
+            pieces = self._pieces
+            joined = "".join(src if a == 0 and b == len(src) else src[a:b] for src, a, b in pieces)
+            with self._lock:
+                if self._pieces is pieces:  # no edit meanwhile: later edits split the joined string
+                    self._joined = joined
+                    self._pieces = [(joined, 0, len(joined))]
+                    self._log, self._log_from = [], self._edits
+        return joined
+
+    def snapshot(self) -> EditedText:
+        """This text as it is now, to be joined elsewhere (a worker thread) while edits go on."""
+        snap = EditedText.__new__(EditedText)
+        with self._lock:
+            snap._pieces, snap._len, snap._joined, snap._edits, snap._root = self._pieces, self._len, self._joined, self._edits, self._root
+        snap._lock = threading.Lock()
+        snap._log, snap._log_from = [], snap._edits
+        return snap
+
+    def same_as(self, snap: EditedText) -> bool:
+        """No edit came since the snapshot was taken."""
+        return snap._root is self._root and snap._edits == self._edits
+
+    def adopt(self, snap: EditedText) -> None:
+        """Rest on the string a snapshot was joined into, with the edits made since on top:
+        the string the pieces came from can then be freed (else a large file would be held
+        twice, once in its pieces and once in the check of the snapshot)."""
+        joined = snap._joined
+        with self._lock:
+            if joined is None or self._joined is not None or snap._root is not self._root or snap._edits < self._log_from:
+                return
+            since = self._log[snap._edits - self._log_from :]
+            pieces = [(joined, 0, len(joined))] if joined else []
+            for start, end, new in since:
+                pieces = _splice(pieces, start, end, new)
+            self._pieces, self._log, self._log_from = pieces, since, snap._edits
+            if not since:
+                self._joined = joined
+
+
+def _splice(pieces: list[tuple[str, int, int]], start: int, end: int, new: str) -> list[tuple[str, int, int]]:
+    """The pieces with [start, end) replaced by new."""
+    before: list[tuple[str, int, int]] = []
+    after: list[tuple[str, int, int]] = []
+    pos = 0
+    for src, a, b in pieces:
+        n = b - a
+        if pos < start:
+            before.append((src, a, a + min(n, start - pos)))
+        if pos + n > end:
+            after.append((src, a + max(end - pos, 0), b))
+        pos += n
+    return before + ([(new, 0, len(new))] if new else []) + after
