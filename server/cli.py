@@ -374,7 +374,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     # --date: the day for files that give none (chargemasters, templates, undated claims).
     day = {"day": args.date, "day_source": "--date"} if args.date else {}
     options = Options(rules_on=frozenset(args.enable or ()), **day)
-    return check.run(args.paths, _open_store(args), args.format, options, max_bytes=args.max_size or check.DEFAULT_MAX_BYTES)
+    jobs = args.jobs or check.default_jobs()
+    return check.run(args.paths, _open_store(args), args.format, options, max_bytes=args.max_size or check.DEFAULT_MAX_BYTES, jobs=jobs)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -583,6 +584,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"switch on a rule that is off by default ({', '.join(sorted(OFF_BY_DEFAULT))}); repeatable",
     )
     ck.add_argument("--date", type=_date, help="judge codes in files that give no date on this day (default: today)")
+    ck.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="check files in N processes (default: every core this process may use; 1: in this process); the output is the same",
+    )
     ck.set_defaults(func=cmd_check)
 
     sv = _verb(sub, "serve", help="run the language server (stdio unless --tcp)")
