@@ -245,11 +245,9 @@ def check_file(path: Path, verdicts: Verdicts, options: Options, max_bytes: int)
         return Outcome(skip=(NOT_A_KIND, None))
     outcome = Outcome(checked=True)
     if analysis.findings:
-        index = LineIndex(text)
+        at = LineIndex(text).positions([x for f in analysis.findings for x in (f.start, f.end)])
         for f in analysis.findings:
-            line, char = index.position(f.start)
-            end_line, end_char = index.position(f.end)
-            outcome.located.append(Located(str(path), line, char, end_line, end_char, f))
+            outcome.located.append(Located(str(path), *at[f.start], *at[f.end], f))
     return outcome
 
 
