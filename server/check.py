@@ -231,7 +231,10 @@ class Outcome:
             located.extend(self.located)
 
 
-def check_file(path: Path, verdicts: Verdicts, options: Options, max_bytes: int) -> Outcome:
+def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes: int) -> Outcome:
+    """One file's outcome. The checker is shared by the files one process checks: its memos
+    (code verdicts, claim edits, tabular notes) fill once, not once per file, and its claim
+    cache is keyed by the claim's text and everything around it that matters."""
     try:
         text = read_text(path, max_bytes)
     except Skip as exc:
@@ -240,7 +243,7 @@ def check_file(path: Path, verdicts: Verdicts, options: Options, max_bytes: int)
         return Outcome(error=exc)
     if text is None:
         return Outcome(skip=(BINARY, None))
-    analysis = DocumentChecker(verdicts).check(text, name=str(path), options=options)
+    analysis = checker.check(text, name=str(path), options=options)
     if analysis.kind == NONE:
         return Outcome(skip=(NOT_A_KIND, None))
     outcome = Outcome(checked=True)
@@ -278,9 +281,9 @@ def check_paths(
                 for path in walk.files(paths):
                     pool.outcome(path).apply(walk, path, located)
             return located, walk.errors
-    verdicts = Verdicts(store)
+    checker = DocumentChecker(Verdicts(store))
     for path in walk.files(paths):
-        check_file(path, verdicts, options, walk.max_bytes).apply(walk, path, located)
+        check_file(path, checker, options, walk.max_bytes).apply(walk, path, located)
     return located, walk.errors
 
 

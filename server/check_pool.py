@@ -1,9 +1,9 @@
 """Worker processes for `medcode check -j N`.
 
 Each worker opens the index itself (IndexStore maps its files, so that is cheap) and keeps
-one Verdicts for every file it checks, as `-j 1` does in this process. The walk stays in the
-calling process: it names the files, and their outcomes are applied in that order, so notes,
-findings, the summary and the exit status are the ones `-j 1` gives.
+one DocumentChecker for every file it checks, as `-j 1` does in this process. The walk stays
+in the calling process: it names the files, and their outcomes are applied in that order, so
+notes, findings, the summary and the exit status are the ones `-j 1` gives.
 
 A worker that dies (killed, out of memory) breaks the pool: the pending result raises
 BrokenProcessPool, which reaches the CLI as an internal error (exit 3) instead of a hang.
@@ -19,23 +19,24 @@ from typing import Iterable, Iterator
 
 from medcode.index_builder.reader import IndexStore
 
+from .analysis import DocumentChecker
 from .check import Outcome, check_file
 from .kinds import Options
 from .verdicts import Verdicts
 
-# What a worker keeps between files: its verdicts (memo of code look-ups), options, size limit.
-_worker: tuple[Verdicts, Options, int] | None = None
+# What a worker keeps between files: its checker (and so its memos), options, size limit.
+_worker: tuple[DocumentChecker, Options, int] | None = None
 
 
 def _start(root: Path, options: Options, max_bytes: int) -> None:
     global _worker
-    _worker = (Verdicts(IndexStore(root)), options, max_bytes)
+    _worker = (DocumentChecker(Verdicts(IndexStore(root))), options, max_bytes)
 
 
 def _check(path: str) -> Outcome:
     assert _worker is not None, "worker started without _start"
-    verdicts, options, max_bytes = _worker
-    return check_file(Path(path), verdicts, options, max_bytes)
+    checker, options, max_bytes = _worker
+    return check_file(Path(path), checker, options, max_bytes)
 
 
 def _context():
@@ -56,7 +57,7 @@ class CheckPool:
         self._executor = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_start, initargs=self._args)
         self._queued: dict[str, Future] = {}
         self._planned: Iterator[Path] = iter(())
-        self._local: Verdicts | None = None
+        self._local: DocumentChecker | None = None
 
     def __enter__(self) -> CheckPool:
         return self
@@ -85,6 +86,6 @@ class CheckPool:
         if future is None:  # a file that appeared after the planning walk: checked here
             root, options, max_bytes = self._args
             if self._local is None:
-                self._local = Verdicts(IndexStore(root))
+                self._local = DocumentChecker(Verdicts(IndexStore(root)))
             return check_file(path, self._local, options, max_bytes)
         return future.result()

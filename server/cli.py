@@ -432,7 +432,8 @@ file kinds (recognised by content, then by name):
   templates                     .md .markdown .txt .text .j2 .jinja .jinja2 .hbs .smartphrase .note
 Folders are searched recursively (dot files and dot folders are left out). FIFOs, sockets and
 devices are never opened; files larger than --max-size are skipped; both are noted on stderr,
-with a count of the files checked and skipped.
+with a count of the files checked and skipped. -j N checks files in N processes (default: every
+core); the output and its order are the same as with -j 1.
 
 output: --format text prints path:line:column: severity: message [rule];
         --format json prints one JSON array of findings (path, line, character, end_line,

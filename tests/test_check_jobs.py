@@ -137,7 +137,7 @@ def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
         pool.plan([tmp_path / "a.837", tmp_path / "b.837"])  # late.837 not in the plan
         outcomes = {p.name: pool.outcome(p) for p in (tmp_path / "a.837", late, tmp_path / "b.837")}
     assert all(o.checked for o in outcomes.values())
-    alone = check.check_file(late, check.Verdicts(default_store), check.Options(), walk.max_bytes)
+    alone = check.check_file(late, check.DocumentChecker(check.Verdicts(default_store)), check.Options(), walk.max_bytes)
     assert [x.to_text() for x in outcomes["late.837"].located] == [x.to_text() for x in alone.located]
 
 
