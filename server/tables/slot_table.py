@@ -10,17 +10,27 @@ when one is asked for: by the rules as they go through the file, by hover for on
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..x12.slots import Slot
 
 
+# Makes a slot from (text, start, expects, place, qualifier, qual_start, label).
+SlotMaker = Callable[[str, int, "str | None", str, "str | None", "int | None", str], Slot]
+
+
+def _plain(text: str, start: int, expects: str | None, place: str, qualifier: str | None, qual_start: int | None, label: str) -> Slot:
+    return Slot(text, start, expects, place, qualifier, qual_start, False, None, label)
+
+
 class SlotTable(Sequence[Slot]):
-    """Slots in the order added (callers add them by start, as Reading.slots must be)."""
+    """Slots in the order added (callers add them by start, or call sort_by_start, as
+    Reading.slots must be sorted). make: the Slot (or subclass) handed out."""
 
-    __slots__ = ("_index", "_kinds", "_quals", "_starts", "_table")
+    __slots__ = ("_index", "_kinds", "_make", "_quals", "_starts", "_table")
 
-    def __init__(self) -> None:
+    def __init__(self, make: SlotMaker = _plain) -> None:
+        self._make = make
         self._starts = array("q")
         self._quals = array("q")  # the type cell's start, -1: none
         self._kinds = array("I")  # index into _table
@@ -37,13 +47,20 @@ class SlotTable(Sequence[Slot]):
         self._quals.append(-1 if qual_start is None else qual_start)
         self._kinds.append(k)
 
+    def sort_by_start(self) -> None:
+        order = sorted(range(len(self)), key=self._starts.__getitem__)
+        if any(a > b for a, b in zip(order, order[1:])):
+            for name in ("_starts", "_quals", "_kinds"):
+                column = getattr(self, name)
+                setattr(self, name, array(column.typecode, (column[i] for i in order)))
+
     def __len__(self) -> int:
         return len(self._starts)
 
     def _slot(self, i: int) -> Slot:
         text, expects, place, qualifier, label = self._table[self._kinds[i]]
         q = self._quals[i]
-        return Slot(text, self._starts[i], expects, place, qualifier, None if q < 0 else q, False, None, label)
+        return self._make(text, self._starts[i], expects, place, qualifier, None if q < 0 else q, label)
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -55,10 +72,10 @@ class SlotTable(Sequence[Slot]):
         return self._slot(i)
 
     def __iter__(self) -> Iterator[Slot]:
-        table, starts, quals = self._table, self._starts, self._quals
-        for k, start, q in zip(self._kinds, starts, quals):
+        table, make = self._table, self._make
+        for k, start, q in zip(self._kinds, self._starts, self._quals):
             text, expects, place, qualifier, label = table[k]
-            yield Slot(text, start, expects, place, qualifier, None if q < 0 else q, False, None, label)
+            yield make(text, start, expects, place, qualifier, None if q < 0 else q, label)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (SlotTable, list)):
