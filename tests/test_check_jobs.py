@@ -155,3 +155,20 @@ def test_jobs_must_be_a_whole_number_of_one_or_more(default_index, value):
 def test_default_jobs_is_the_usable_cores():
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert check.default_jobs() == (getattr(os, "process_cpu_count", lambda: expected)() or 1)
+
+
+def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_check, tmp_path, monkeypatch):
+    real = check.read_text
+
+    def refuse_b(path, *args):
+        if path.name == "b.837":
+            raise PermissionError(13, "Permission denied", str(path))  # root reads any file: simulated
+        return real(path, *args)
+
+    monkeypatch.setattr(check, "read_text", refuse_b)  # forked workers inherit it
+    for name in ("a.837", "b.837", "c.837"):
+        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    one, two = run_check("-j", "1", str(tmp_path)), run_check("-j", "2", str(tmp_path))
+    assert one == two
+    assert one[0] == 1 and f"medcode: {tmp_path / 'b.837'}: cannot be read (Permission denied)" in one[2]
+    assert "checked 2 file(s), 1 unreadable" in one[2]
