@@ -81,20 +81,41 @@ def claim(i: int, rng: random.Random, dx: list[str], ndcs: list[str]) -> list[st
     return segs
 
 
-def generate(n_claims: int, seed: int = 837) -> str:
+def _codes(rng: random.Random) -> tuple[list[str], list[str]]:
+    """5,000 billable ICD-10-CM codes and 2,000 NDCs from the installed index."""
     store = IndexStore(index_dir())
     (cm,) = store.releases("icd10cm")[-1:]
-    rng = random.Random(seed)
     billable = [k for k in cm.keys("", layout.FLAG_CODE)]
     dx = rng.sample(billable, 5000)
     ndc_rel = store.releases("ndc")[-1]
     ndcs = [k for _, k in zip(range(2000), ndc_rel.keys("0"))]
-    segs = header(n_claims)
-    for i in range(n_claims):
-        segs += claim(i, rng, dx, ndcs)
+    return dx, ndcs
+
+
+def _interchange(claims: list[list[str]]) -> str:
+    segs = header(len(claims))
+    for c in claims:
+        segs += c
     count = len(segs) - 2 + 1  # ST through SE
     segs += [f"SE*{count}*0001", "GE*1*1", "IEA*1*000000001"]
     return "~\n".join(segs) + "~\n"
+
+
+def generate(n_claims: int, seed: int = 837) -> str:
+    rng = random.Random(seed)
+    dx, ndcs = _codes(rng)
+    return _interchange([claim(i, rng, dx, ndcs) for i in range(n_claims)])
+
+
+def generate_batches(n_files: int, claims_per_file: int, seed: int = 837) -> list[str]:
+    """The claims of generate(n_files * claims_per_file, seed), one interchange per batch of
+    claims_per_file: a folder of daily files drawing on the same codes."""
+    rng = random.Random(seed)
+    dx, ndcs = _codes(rng)
+    return [
+        _interchange([claim(i, rng, dx, ndcs) for i in range(f * claims_per_file, (f + 1) * claims_per_file)])
+        for f in range(n_files)
+    ]
 
 
 def main() -> None:

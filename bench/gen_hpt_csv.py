@@ -13,6 +13,7 @@ and are quoted. Deterministic for a given seed.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 from pathlib import Path
@@ -124,10 +125,11 @@ def _item(rng: random.Random, icd: list[str], ndc: list[str]) -> tuple[str, list
     return f"Condition-based package for {dx}, {rng.choice(WORDS)}", [dx, "ICD", rng.choice(REVENUE), "RC"], "both", "", ""
 
 
-def generate(n_rows: int = 200_000, seed: int = 3) -> str:
+def _records(n_rows: int, seed: int):
+    """(description, [code1, type1, code2, type2], setting, drug unit, drug type, gross, cash,
+    [(payer, plan, dollar, methodology, min, max)]): one item with the payer rows of a tall file."""
     rng = random.Random(seed)
     icd, ndc = _real_codes(rng)
-    out = [",".join(_q(c) for c in ROW1), ",".join(_q(c) for c in ROW2), ",".join(ROW3)]
     rows = 0
     while rows < n_rows:
         desc, codes, setting, unit, unit_type = _item(rng, icd, ndc)
@@ -135,18 +137,60 @@ def generate(n_rows: int = 200_000, seed: int = 3) -> str:
             codes[1] = rng.choice(["BADCODE", "MS-DRG A", ""])
         gross = rng.randint(20, 90000)
         cash = round(gross * 0.9, 2)
+        payers = []
         for payer, plan in PAYERS[: rng.choice((2, 3))]:
             if rows >= n_rows:
                 break
             dollar = round(gross * rng.uniform(0.3, 0.8), 2)
             method = rng.choice(METHODS)
+            payers.append((payer, plan, dollar, method, round(gross * 0.3, 2), round(gross * 0.8, 2)))
+            rows += 1
+        yield desc, codes, setting, unit, unit_type, gross, cash, payers
+
+
+def generate(n_rows: int = 200_000, seed: int = 3) -> str:
+    out = [",".join(_q(c) for c in ROW1), ",".join(_q(c) for c in ROW2), ",".join(ROW3)]
+    for desc, codes, setting, unit, unit_type, gross, cash, payers in _records(n_rows, seed):
+        for payer, plan, dollar, method, low, high in payers:
             cells = [
                 _q(desc), *codes, "", setting, unit, unit_type, str(gross), str(cash), payer, plan, str(dollar),
-                "", "", "", "", "", "", method, str(round(gross * 0.3, 2)), str(round(gross * 0.8, 2)), "",
+                "", "", "", "", "", "", method, str(low), str(high), "",
             ]
             out.append(",".join(cells))
-            rows += 1
     return "\r\n".join(out) + "\r\n"
+
+
+def generate_json(n_rows: int = 200_000, seed: int = 3, indent: int | None = 2) -> str:
+    """The same items as generate(n_rows, seed) in the v3.0 JSON layout: one
+    standard_charge_information entry per item, its payers nested as the JSON template nests them."""
+    general = dict(zip(ROW1, ROW2))
+    doc = {
+        "hospital_name": general["hospital_name"],
+        "last_updated_on": general["last_updated_on"],
+        "version": general["version"],
+        "location_name": general["location_name"].split("|"),
+        "hospital_address": general["hospital_address"].split("|"),
+        "license_information": {"license_number": general["license_number|CA"], "state": "CA"},
+        "type_2_npi": general["type_2_npi"].split("|"),
+        "attestation": {"attestation": ROW1[7], "confirm_attestation": True, "attester_name": general["attester_name"]},
+        "standard_charge_information": [],
+    }
+    items = doc["standard_charge_information"]
+    for desc, codes, setting, unit, unit_type, gross, cash, payers in _records(n_rows, seed):
+        item: dict = {"description": desc}
+        if unit:
+            item["drug_information"] = {"unit": unit, "type": unit_type}
+        item["code_information"] = [{"code": c, "type": t} for c, t in (codes[:2], codes[2:]) if c or t]
+        item["standard_charges"] = [{
+            "setting": setting, "gross_charge": gross, "discounted_cash": cash,
+            "minimum": min(p[4] for p in payers), "maximum": max(p[5] for p in payers),
+            "payers_information": [
+                {"payer_name": payer, "plan_name": plan, "standard_charge_dollar": dollar, "methodology": method}
+                for payer, plan, dollar, method, _, _ in payers
+            ],
+        }]
+        items.append(item)
+    return json.dumps(doc, indent=indent) + "\n"
 
 
 def main() -> None:

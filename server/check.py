@@ -211,45 +211,92 @@ def _x12_head(head: bytes) -> bool:
     return looks_like_x12(head.removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
 
 
-def check_paths(paths: list[str], store: IndexStore, options: Options = Options(), walk: Walk | None = None) -> tuple[list[Located], list[str]]:
-    walk = walk if walk is not None else Walk()
-    verdicts = Verdicts(store)
-    located: list[Located] = []
-    for path in walk.files(paths):
-        try:
-            text = read_text(path, walk.max_bytes)
-        except Skip as exc:
-            walk.skip(path, exc.reason, exc.note)
-            continue
-        except OSError as exc:
-            walk.error(path, exc)
-            continue
-        if text is None:
-            walk.skip(path, BINARY)
-            continue
-        analysis = DocumentChecker(verdicts).check(text, name=str(path), options=options)
-        if analysis.kind == NONE:
-            walk.skip(path, NOT_A_KIND)
-            continue
-        walk.checked += 1
-        if not analysis.findings:
-            continue
-        index = LineIndex(text)
+@dataclass(slots=True)
+class Outcome:
+    """What checking one file gave: its findings, or why it was skipped or not read. Built in
+    a worker process or in this one, and applied to the Walk in the order the walk named the
+    files, so `-j N` reports exactly what `-j 1` does."""
+
+    located: list[Located] = field(default_factory=list)
+    checked: bool = False
+    skip: tuple[str, str | None] | None = None  # (short reason, note)
+    error: OSError | None = None
+
+    def apply(self, walk: Walk, path: Path, located: list[Located]) -> None:
+        if self.error is not None:
+            walk.error(path, self.error)
+        elif self.skip is not None:
+            walk.skip(path, *self.skip)
+        elif self.checked:
+            walk.checked += 1
+            located.extend(self.located)
+
+
+def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes: int) -> Outcome:
+    """One file's outcome. The checker is shared by the files one process checks: its memos
+    (code verdicts, claim edits, tabular notes) fill once, not once per file, and its claim
+    cache is keyed by the claim's text and everything around it that matters."""
+    try:
+        text = read_text(path, max_bytes)
+    except Skip as exc:
+        return Outcome(skip=(exc.reason, exc.note))
+    except OSError as exc:
+        return Outcome(error=exc)
+    if text is None:
+        return Outcome(skip=(BINARY, None))
+    analysis = checker.check(text, name=str(path), options=options)
+    if analysis.kind == NONE:
+        return Outcome(skip=(NOT_A_KIND, None))
+    outcome = Outcome(checked=True)
+    if analysis.findings:
+        at = LineIndex(text).positions([x for f in analysis.findings for x in (f.start, f.end)])
         for f in analysis.findings:
-            line, char = index.position(f.start)
-            end_line, end_char = index.position(f.end)
-            located.append(Located(str(path), line, char, end_line, end_char, f))
+            outcome.located.append(Located(str(path), *at[f.start], *at[f.end], f))
+    return outcome
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counted is not None:
+        return counted() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def check_paths(
+    paths: list[str], store: IndexStore, options: Options = Options(), walk: Walk | None = None, jobs: int = 1
+) -> tuple[list[Located], list[str]]:
+    walk = walk if walk is not None else Walk()
+    located: list[Located] = []
+    if jobs > 1:
+        # A dry walk (stat only, its notes dropped) tells how many files there are: a pool
+        # for one file would only add its start-up.
+        planned = list(Walk(max_bytes=walk.max_bytes).files(paths))
+        if len(planned) > 1:
+            from .check_pool import CheckPool
+
+            with CheckPool(min(jobs, len(planned)), store.root, options, walk.max_bytes) as pool:
+                pool.plan(planned)
+                for path in walk.files(paths):
+                    pool.outcome(path).apply(walk, path, located)
+            return located, walk.errors
+    checker = DocumentChecker(Verdicts(store))
+    for path in walk.files(paths):
+        check_file(path, checker, options, walk.max_bytes).apply(walk, path, located)
     return located, walk.errors
 
 
-def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Options(), max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Options(), max_bytes: int = DEFAULT_MAX_BYTES, jobs: int = 1) -> int:
     """Check paths; findings on stdout (text lines or one JSON array), everything about the
     run itself (unreadable paths, skipped files, counts) on stderr.
 
     Exit 1 when there are errors among the findings; else 2 when a path could not be read, or
-    nothing named could be checked (an unchecked file must not pass as clean); else 0."""
+    nothing named could be checked (an unchecked file must not pass as clean); else 0. With
+    jobs > 1 the files are checked in that many worker processes; the output is the same."""
     walk = Walk(max_bytes=max_bytes)
-    located, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk)
+    located, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk, jobs)
     for e in errors:
         print(f"medcode: {e}", file=sys.stderr)
     for note in walk.notes:

@@ -374,7 +374,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     # --date: the day for files that give none (chargemasters, templates, undated claims).
     day = {"day": args.date, "day_source": "--date"} if args.date else {}
     options = Options(rules_on=frozenset(args.enable or ()), **day)
-    return check.run(args.paths, _open_store(args), args.format, options, max_bytes=args.max_size or check.DEFAULT_MAX_BYTES)
+    jobs = args.jobs or check.default_jobs()
+    return check.run(args.paths, _open_store(args), args.format, options, max_bytes=args.max_size or check.DEFAULT_MAX_BYTES, jobs=jobs)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -431,7 +432,8 @@ file kinds (recognised by content, then by name):
   templates                     .md .markdown .txt .text .j2 .jinja .jinja2 .hbs .smartphrase .note
 Folders are searched recursively (dot files and dot folders are left out). FIFOs, sockets and
 devices are never opened; files larger than --max-size are skipped; both are noted on stderr,
-with a count of the files checked and skipped.
+with a count of the files checked and skipped. -j N checks files in N processes (default: every
+core); the output and its order are the same as with -j 1.
 
 output: --format text prints path:line:column: severity: message [rule];
         --format json prints one JSON array of findings (path, line, character, end_line,
@@ -583,6 +585,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"switch on a rule that is off by default ({', '.join(sorted(OFF_BY_DEFAULT))}); repeatable",
     )
     ck.add_argument("--date", type=_date, help="judge codes in files that give no date on this day (default: today)")
+    ck.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="check files in N processes (default: every core this process may use; 1: in this process); the output is the same",
+    )
     ck.set_defaults(func=cmd_check)
 
     sv = _verb(sub, "serve", help="run the language server (stdio unless --tcp)")

@@ -83,6 +83,22 @@ class LineIndex:
         start = self.line_start(line)
         return line, _units(self.text[start:offset], self.encoding)
 
+    def positions(self, offsets: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """position() of every offset. Each line is counted once from its start however many
+        offsets fall on it: a minified JSON file is one line of many megabytes, where counting
+        from the line's start for each finding would be quadratic."""
+        out: dict[int, tuple[int, int]] = {}
+        line, at, units = -1, 0, 0
+        for offset in sorted(set(offsets)):
+            clamped = max(0, min(offset, len(self.text)))
+            n = self._line_of(clamped)
+            if n != line:
+                line, at, units = n, self.line_start(n), 0
+            units += _units(self.text[at:clamped], self.encoding)
+            at = clamped
+            out[offset] = (line, units)
+        return out
+
     def offset(self, line: int, character: int) -> int:
         """The string offset of a position; positions past a line's end clamp to it."""
         if line < 0:

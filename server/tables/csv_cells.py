@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, islice
@@ -26,8 +25,6 @@ BOM = "\ufeff"
 QUOTE = '"'
 # The csv module (reading lines from a text file opened with newline="") ends records at these.
 _LINE_END = re.compile(r"\r\n|\r|\n")
-# str.splitlines also splits on these; when a text holds none, it splits like the csv module.
-_OTHER_BREAK_CHARS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _FIELD_ENDS: dict[str, re.Pattern[str]] = {}
 SNIFF_LINES = 15
 _DIRECT_SUM = 32  # cells placed by summing the texts before them; further ones by running sums
@@ -316,48 +313,70 @@ def sniff_delimiter(text: str) -> str:
     return ","
 
 
-def _lines(text: str, base: int) -> list[str]:
-    """The physical lines the csv module reads (line breaks kept), BOM left out."""
-    body = text[base:] if base else text
-    if not any(ch in body for ch in _OTHER_BREAK_CHARS):
-        return body.splitlines(keepends=True)
-    parts = _LINE_END.split(body)
-    breaks = _LINE_END.findall(body)
-    lines = [p + b for p, b in zip(parts, breaks)]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
+# One physical line as the csv module reads it from a file opened with newline="": up to and
+# including \r\n, \r or \n; the second branch is a last line without a break.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+class _Lines:
+    """The physical lines from `at` on, handed to csv.reader one at a time, never all at once
+    (a list of lines would copy the whole file). The C reader asks for a line only when the
+    record needs it, so after each record `last` and `end` are that record's last line and
+    where it ends, and `count` how many lines were read."""
+
+    __slots__ = ("count", "end", "last", "_it")
+
+    def __init__(self, text: str, at: int):
+        self.count = 0
+        self.end = at
+        self.last = ""
+        self._it = _LINE.finditer(text, at)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        m = next(self._it)
+        self.last = line = m.group()
+        self.end = m.end()
+        self.count += 1
+        return line
 
 
 def iter_rows(text: str, delimiter: str | None = None) -> Iterator[Row]:
     """The records of a CSV text in order (delimiter None: sniffed, see sniff_delimiter)."""
     d = delimiter or sniff_delimiter(text)
-    base = 1 if text.startswith(BOM) else 0
-    lines = _lines(text, base)
-    n = len(lines)
-    starts = list(accumulate(map(len, lines), initial=base))  # starts[n] == len(text)
-
+    start = 1 if text.startswith(BOM) else 0  # where the next record begins (a line start)
     line = 0
-    while line < n:
-        first = line
-        reader = csv.reader(islice(lines, first, None), delimiter=d)
+    size = len(text)
+    while start < size:
+        lines = _Lines(text, start)
+        reader = csv.reader(lines, delimiter=d)
         try:
             for texts in reader:
-                k = first + reader.line_num
                 # The record ends where its last line does, line break left out.
-                last = lines[k - 1]
+                last = lines.last
                 c = last[-1]
-                end = starts[k] - (0 if c != "\n" and c != "\r" else 2 if c == "\n" and last[-2:-1] == "\r" else 1)
-                yield Row(texts, starts[line], end, line, text, d)
-                line = k
+                end = lines.end - (0 if c != "\n" and c != "\r" else 2 if c == "\n" and last[-2:-1] == "\r" else 1)
+                yield Row(texts, start, end, line, text, d)
+                start, line = lines.end, line + lines.count
+                lines.count = 0
             return
         except csv.Error:
             # A field over csv.field_size_limit (or anything else the C reader refuses): read
-            # that record exactly, then go on with a new reader after it.
-            rec = parse_record(text, starts[line], d)
+            # that record exactly, then go on with a new reader at the first line after it.
+            rec = parse_record(text, start, d)
             if rec is None:
                 return
             cells, end, nxt = rec
-            yield Row([c.text for c in cells], starts[line], end, line, text, d, cells)
-            line = bisect_left(starts, nxt)
+            yield Row([c.text for c in cells], start, end, line, text, d, cells)
+            at = size
+            for m in _LINE_END.finditer(text, start):
+                line += 1
+                if m.end() >= nxt:
+                    at = m.end()
+                    break
+            else:
+                line += 1  # the last line, without a break
+            start = at
 

@@ -23,11 +23,11 @@ from medcode.index_builder.gcpause import paused_gc
 
 from .. import reading as r
 from ..findings import HPT_STRUCTURE, MISSING_CODE_TYPE, UNKNOWN_CODE_TYPE, Finding
-from ..places import Slot
 from ..reading import Header, Reading
 from . import hpt_vocabulary as v
 from .csv_cells import QUOTE, Cell, Row, iter_rows
 from .hpt_dates import FORMS, last_updated_on
+from .slot_table import SlotTable
 
 # Row 1 must name these (the file's first line, where a reader can look before parsing).
 REQUIRED_GENERAL = ("hospital_name", "last_updated_on", "version")
@@ -215,13 +215,13 @@ class _Reader:
             self.problem(HPT_STRUCTURE, f"the layout is ambiguous: {why}", start, row3.end)
 
     # -- rows 4 and on ----------------------------------------------------------------------
-    def _data(self, rows, pairs: list[_Pair]) -> list[Slot]:
+    def _data(self, rows, pairs: list[_Pair]) -> SlotTable:
         doc = self.text
         types = v.types_for(self.version)
         allowed = ", ".join(types)
         where = v.version_label(self.version)
-        slots: list[Slot] = []
-        append = slots.append
+        slots = SlotTable()  # the codes as columns of ints: a tall file repeats each item per payer
+        add = slots.add
         problem = self.problem
         # Per (column, type as written): (expects, known, label), so each distinct type cell
         # is looked at once.
@@ -255,7 +255,7 @@ class _Reader:
                     tlead = 0 if typ_s is typ else len(typ) - len(typ.lstrip())
                     tstart = row.plain_start(tj) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
                 if not typ_s:
-                    append(Slot(code_s, cstart, None, place, None, None, False, None, untyped))
+                    add(code_s, cstart, None, place, None, None, untyped)
                     if tj is not None:
                         problem(MISSING_CODE_TYPE, f"{place} holds {code_s} but {type_place} is empty: give its code type (CPT, HCPCS, RC, NDC, MS-DRG, …)", cstart, cstart + len(code_s), code_s)
                     continue
@@ -271,5 +271,5 @@ class _Reader:
                 expects, ok, label = known
                 if not ok:
                     problem(UNKNOWN_CODE_TYPE, f"{typ_s!r} is not a code type of {where}: use one of {allowed}", tstart, tstart + len(typ_s), code_s)
-                append(Slot(code_s, cstart, expects, place, typ_s, tstart, False, None, label))
+                add(code_s, cstart, expects, place, typ_s, tstart, label)
         return slots

@@ -31,6 +31,7 @@ from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
 from ..places import Slot
 from ..reading import Header, Reading
 from .hpt_dates import last_updated_on
+from .slot_table import SlotTable
 from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, unknown_version, version_label
 
 # Top-level keys: the CSV row-1 elements the JSON shares (one dictionary for both), and the
@@ -135,6 +136,10 @@ class _Walk:
         # slot's place and the headers under the cursor are found again (see _Places, _Headers).
         self.arrays, self.items, self.lists, self.entries = array("q"), array("q"), array("q"), array("q")
         self.places = _Places(self.arrays, self.items, self.lists, self.entries)  # shared by every slot
+        # The slots as int columns; each is made again as a _JsonSlot when asked for.
+        places = self.places
+        self.out.slots = SlotTable(lambda text, start, expects, _place, qualifier, qual_start, label: _JsonSlot(
+            places, text, start, expects, qualifier, qual_start, label))
 
     # -- JSON primitives (positions tracked, values decoded by the json module) --------------
     def ws(self, i: int) -> int:
@@ -309,16 +314,14 @@ class _Walk:
         label = self._labels.get(type_name)
         if label is None:
             label = self._labels[type_name] = f"code (type {type_name})" if type_name is not None else "code (no type)"
-        out.slots.append(
-            _JsonSlot(
-                self.places,
-                slot_text,
-                start,
-                expects,
-                type_name,
-                kind.start if kind is not None and kind.is_string and kind.exact else None,
-                label,
-            )
+        out.slots.add(  # type: ignore[attr-defined]
+            slot_text,
+            start,
+            expects,
+            "",  # the place is worked out from the start (_JsonSlot)
+            type_name,
+            kind.start if kind is not None and kind.is_string and kind.exact else None,
+            label,
         )
 
     def reading(self) -> Reading:
@@ -334,7 +337,7 @@ class _Walk:
         out.version = self._version()
         out.more_headers = _Headers(self.s, self.lists, self.entries, self.types or types_for(out.version))
         out.day = _day(self.top.get("last_updated_on"))
-        out.slots.sort(key=lambda slot: slot.start)
+        out.slots.sort_by_start()  # type: ignore[attr-defined]
         out.problems.sort(key=lambda f: f.start)
         out.headers.sort(key=lambda h: h.start)
         return out

@@ -1,0 +1,88 @@
+"""The code slots of a large table, kept as columns of machine ints.
+
+A 200,000-row price file has hundreds of thousands of codes but only a few thousand distinct
+(code, type, column) combinations, because every item repeats for each payer. Kept as one Slot
+object each they cost about 180 bytes a code, more than the text itself; here a code costs 20
+bytes (its start, its type cell's start, and the number of its combination), and a Slot is made
+when one is asked for: by the rules as they go through the file, by hover for one code.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+
+from ..places import Slot
+
+
+# Makes a slot from (text, start, expects, place, qualifier, qual_start, label).
+SlotMaker = Callable[[str, int, "str | None", str, "str | None", "int | None", str], Slot]
+
+
+def _plain(text: str, start: int, expects: str | None, place: str, qualifier: str | None, qual_start: int | None, label: str) -> Slot:
+    return Slot(text, start, expects, place, qualifier, qual_start, False, None, label)
+
+
+class SlotTable(Sequence[Slot]):
+    """Slots in the order added (callers add them by start, or call sort_by_start, as
+    Reading.slots must be sorted). make: the Slot (or subclass) handed out."""
+
+    __slots__ = ("_index", "_kinds", "_make", "_quals", "_starts", "_table")
+
+    def __init__(self, make: SlotMaker = _plain) -> None:
+        self._make = make
+        self._starts = array("q")
+        self._quals = array("q")  # the type cell's start, -1: none
+        self._kinds = array("I")  # index into _table
+        self._table: list[tuple[str, str | None, str, str | None, str]] = []
+        self._index: dict[tuple[str, str | None, str, str | None, str], int] = {}
+
+    def add(self, text: str, start: int, expects: str | None, place: str, qualifier: str | None, qual_start: int | None, label: str) -> None:
+        key = (text, expects, place, qualifier, label)
+        k = self._index.get(key)
+        if k is None:
+            k = self._index[key] = len(self._table)
+            self._table.append(key)
+        self._starts.append(start)
+        self._quals.append(-1 if qual_start is None else qual_start)
+        self._kinds.append(k)
+
+    def sort_by_start(self) -> None:
+        order = sorted(range(len(self)), key=self._starts.__getitem__)
+        if any(a > b for a, b in zip(order, order[1:])):
+            for name in ("_starts", "_quals", "_kinds"):
+                column = getattr(self, name)
+                setattr(self, name, array(column.typecode, (column[i] for i in order)))
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def _slot(self, i: int) -> Slot:
+        text, expects, place, qualifier, label = self._table[self._kinds[i]]
+        q = self._quals[i]
+        return self._make(text, self._starts[i], expects, place, qualifier, None if q < 0 else q, label)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._slot(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("slot index out of range")
+        return self._slot(i)
+
+    def __iter__(self) -> Iterator[Slot]:
+        table, make = self._table, self._make
+        for k, start, q in zip(self._kinds, self._starts, self._quals):
+            text, expects, place, qualifier, label = table[k]
+            yield make(text, start, expects, place, qualifier, None if q < 0 else q, label)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (SlotTable, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SlotTable({len(self)} slots, {len(self._table)} distinct)"

@@ -1,0 +1,174 @@
+"""`medcode check -j N`: worker processes give exactly the output, notes, summary and exit
+status of `-j 1`, in the same order; a dying worker ends the run with exit 3, never a hang."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medcode.server import check, check_pool
+
+FIXTURES = Path(__file__).parent / "fixtures"
+X12 = FIXTURES / "x12"
+FHIR = FIXTURES / "fhir"
+CHARGEMASTER = "CPT Code,Description,Price\r\n99213,Office visit,120.00\r\n99999,Made up,1.00\r\nJ9999,Drug,3.00\r\n"
+PRICE_JSON = """{
+  "hospital_name": "Old Mercy", "last_updated_on": "2024-07-01", "version": "2.0.0",
+  "hospital_location": ["Old Mercy"], "hospital_address": ["1 Road"],
+  "license_information": {"state": "CA"},
+  "affirmation": {"affirmation": "To the best of its knowledge", "confirm_affirmation": true},
+  "standard_charge_information": [
+    {"description": "d", "code_information": [{"code": "H0017", "type": "hcpcs"}, {"code": "Q9999", "type": "HCPCS"}],
+     "standard_charges": []}
+  ]
+}"""
+
+
+def mixed_folder(root: Path) -> Path:
+    """Claims, price and chargemaster files, FHIR, and files that are not checked: binary,
+    of no kind, a FIFO, a broken link, one over the size limit, a folder with nothing to read."""
+    folder = root / "mixed"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    for i, name in enumerate(["claims_837p.x12", "claims_837i.x12", "claims_837d.x12"]):
+        (folder / f"{i}-{name}").write_bytes((X12 / name).read_bytes())
+        (folder / "sub" / f"copy-{name}").write_bytes((X12 / name).read_bytes())
+    (folder / "sub" / "deeper" / "eob.json").write_bytes((FHIR / "eob-seeded-errors.json").read_bytes())
+    (folder / "sub" / "broken.json").write_bytes((FHIR / "eob-malformed.json").read_bytes())
+    (folder / "chargemaster.csv").write_text(CHARGEMASTER)
+    (folder / "prices_standardcharges.json").write_text(PRICE_JSON)
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
+    (folder / "script.py").write_text("print('hello')\n")
+    (folder / "big.837").write_bytes((X12 / "claims_837p.x12").read_bytes() * 40)  # over --max-size 20K
+    os.mkfifo(folder / "pipe.837")
+    (folder / "gone.837").symlink_to(folder / "nowhere")
+    return folder
+
+
+def run_jobs(run_check, jobs: str, *args: str) -> tuple[int, str, str]:
+    return run_check("-j", jobs, "--max-size", "20K", *args)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_two_workers_print_what_one_process_prints(run_check, tmp_path, fmt):
+    folder = mixed_folder(tmp_path)
+    lone = tmp_path / "lone.837"
+    lone.write_bytes((X12 / "claims_837p.x12").read_bytes())
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    (nothing / "notes.py").write_text("x = 1\n")
+    args = ("--format", fmt, str(folder), str(tmp_path / "missing.837"), str(nothing), str(lone))
+    one = run_jobs(run_check, "1", *args)
+    two = run_jobs(run_check, "2", *args)
+    assert one == two
+    code, out, err = one
+    assert code == 1 and out
+    assert "checked 11 file(s)" in err and "1 FIFO" in err and "1 too large" in err and "1 broken link" in err
+    assert f"{nothing}: no file of a kind medcode reads" in err
+    assert err.index("missing.837 does not exist") < err.index("pipe.837: skipped")
+
+
+def test_exit_statuses_match_for_clean_and_unreadable_runs(run_check, tmp_path):
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    for i in range(3):
+        (clean / f"{i}.py").write_text("x = 1\n")
+        (clean / f"{i}.csv").write_text("CPT Code,Description\r\n99213,Office visit\r\n")
+    results = [run_jobs(run_check, j, str(clean)) for j in ("1", "2", "3")]
+    assert results[0] == results[1] == results[2]
+    assert results[0][0] == 0
+    unread = [run_jobs(run_check, j, str(clean), str(tmp_path / "nope")) for j in ("1", "2")]
+    assert unread[0] == unread[1] and unread[0][0] == 2
+
+
+def test_one_file_never_starts_a_pool(run_check, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pool for one file")
+
+    monkeypatch.setattr(check_pool, "CheckPool", refuse)
+    (tmp_path / "a.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
+    os.mkfifo(tmp_path / "pipe.837")  # refused by the walk: one file is left to read
+    code, _, err = run_check("-j", "4", str(tmp_path))
+    assert code == 1 and "checked 1 file(s)" in err
+
+
+def test_workers_share_the_work(run_check, tmp_path, monkeypatch):
+    seen = []
+    real = check_pool.CheckPool.__init__
+
+    def spy(self, jobs, *args):
+        seen.append(jobs)
+        real(self, jobs, *args)
+
+    monkeypatch.setattr(check_pool.CheckPool, "__init__", spy)
+    for i in range(3):
+        (tmp_path / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
+    assert run_check("-j", "8", str(tmp_path))[0] == 1
+    assert seen == [3]  # never more workers than files
+
+
+def test_a_worker_that_dies_ends_the_run_with_an_internal_error(run_check, tmp_path, monkeypatch):
+    real = check_pool.check_file
+
+    def die_on_b(path, *args):
+        if path.name == "b.837":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, *args)
+
+    monkeypatch.setattr(check_pool, "check_file", die_on_b)  # forked workers inherit it
+    for name in ("a.837", "b.837", "c.837"):
+        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    code, out, err = run_check("-j", "2", str(tmp_path))
+    assert code == 3
+    assert err.strip().splitlines()[-1].startswith("medcode: internal error (BrokenProcessPool")
+
+
+def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
+    (tmp_path / "a.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
+    (tmp_path / "b.837").write_bytes((X12 / "claims_837d.x12").read_bytes())
+    late = tmp_path / "late.837"
+    late.write_bytes((X12 / "claims_837i.x12").read_bytes())
+    walk = check.Walk()
+    with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
+        pool.plan([tmp_path / "a.837", tmp_path / "b.837"])  # late.837 not in the plan
+        outcomes = {p.name: pool.outcome(p) for p in (tmp_path / "a.837", late, tmp_path / "b.837")}
+    assert all(o.checked for o in outcomes.values())
+    alone = check.check_file(late, check.DocumentChecker(check.Verdicts(default_store)), check.Options(), walk.max_bytes)
+    assert [x.to_text() for x in outcomes["late.837"].located] == [x.to_text() for x in alone.located]
+
+
+@pytest.mark.parametrize("value", ["0", "x", "-1"])
+def test_jobs_must_be_a_whole_number_of_one_or_more(default_index, value):
+    done = subprocess.run(
+        [sys.executable, "-m", "medcode.server", "check", "-j", value, str(X12 / "claims_837p.x12")],
+        capture_output=True, text=True, env={**os.environ, "MEDCODE_INDEX_DIR": str(default_index)}, timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert errors == [f"medcode check: error: argument -j/--jobs: {value!r} is not a whole number of 1 or more"]
+
+
+def test_default_jobs_is_the_usable_cores():
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert check.default_jobs() == (getattr(os, "process_cpu_count", lambda: expected)() or 1)
+
+
+def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_check, tmp_path, monkeypatch):
+    real = check.read_text
+
+    def refuse_b(path, *args):
+        if path.name == "b.837":
+            raise PermissionError(13, "Permission denied", str(path))  # root reads any file: simulated
+        return real(path, *args)
+
+    monkeypatch.setattr(check, "read_text", refuse_b)  # forked workers inherit it
+    for name in ("a.837", "b.837", "c.837"):
+        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    one, two = run_check("-j", "1", str(tmp_path)), run_check("-j", "2", str(tmp_path))
+    assert one == two
+    assert one[0] == 1 and f"medcode: {tmp_path / 'b.837'}: cannot be read (Permission denied)" in one[2]
+    assert "checked 2 file(s), 1 unreadable" in one[2]

@@ -1,0 +1,87 @@
+"""What large price files rely on: findings placed in one pass per line (a minified JSON file
+is one line), CSV lines handed to the csv reader one at a time, and CSV slots kept as columns
+(SlotTable) that read back as the very Slots a list would hold."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+
+import pytest
+
+from medcode.server.lsp.hover import slot_at
+from medcode.server.positions import UTF8, UTF16, UTF32, LineIndex
+from medcode.server.tables import csv_cells, hpt_csv
+from medcode.server.tables.slot_table import SlotTable
+from medcode.server.x12.slots import Slot
+
+
+@pytest.mark.parametrize("encoding", [UTF8, UTF16, UTF32])
+def test_positions_in_one_pass_equal_position_one_by_one(encoding):
+    rng = random.Random(14)
+    pieces = ["a", "\n", "\r", "\r\n", "é", "😀", "x y", "\x0c"]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 60)))
+        index = LineIndex(text, encoding)
+        offsets = [rng.randrange(-2, len(text) + 3) for _ in range(12)]
+        at = index.positions(offsets)
+        assert set(at) == set(offsets)
+        for offset in offsets:
+            assert at[offset] == index.position(offset), (text, offset)
+
+
+def test_rows_tile_the_text_when_the_csv_reader_refuses_fields(monkeypatch):
+    """Rows read past a csv.Error (a field over the limit) start on the right line."""
+    rng = random.Random(3)
+    pieces = ["a", "bb", ",", '"', "\r", "\n", "\r\n", "x" * 30, "\ufeff"]
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(20)
+        for _ in range(1500):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40)))
+            base = 1 if text.startswith(csv_cells.BOM) else 0
+            previous_end = base
+            for row in csv_cells.iter_rows(text, ","):
+                assert row.start >= previous_end
+                assert row.line == len(re.findall(r"\r\n|\r|\n", text[base : row.start])), text
+                previous_end = row.end
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _slots() -> list[Slot]:
+    return [
+        Slot("99213", 10, "cpt", "code|1", "CPT", 17, False, None, "code|1, type CPT"),
+        Slot("0450", 30, "revenue", "code|2", "RC", 36, False, None, "code|2, type RC"),
+        Slot("99213", 50, "cpt", "code|1", "CPT", 57, False, None, "code|1, type CPT"),
+        Slot("J1100", 90, None, "code|1", None, None, False, None, "code|1, no type"),
+    ]
+
+
+def test_slot_table_reads_back_the_slots_added():
+    table = SlotTable()
+    for s in _slots():
+        table.add(s.text, s.start, s.expects, s.place, s.qualifier, s.qual_start, s.label)  # type: ignore[arg-type]
+    assert list(table) == _slots() and table == _slots()
+    assert len(table) == 4 and table[-1] == _slots()[-1] and table[1:3] == _slots()[1:3]
+    assert repr(table) == "SlotTable(4 slots, 3 distinct)"
+    with pytest.raises(IndexError):
+        table[4]
+    # Hover finds its slot by bisecting on the start, as in a list.
+    assert slot_at(table, 52) == _slots()[2] and slot_at(table, 40) is None
+
+
+def test_a_tall_file_keeps_one_entry_per_distinct_code_and_type():
+    header = (
+        "hospital_name,last_updated_on,version\r\nH,2026-01-01,3.0.0\r\n"
+        "description,code|1,code|1|type,setting,payer_name,plan_name\r\n"
+    )
+    rows = [f"Visit,99213,CPT,outpatient,P{i},Q\r\n" for i in range(50)] + ['"Drug, 1 mg", J1100 ,HCPCS,both,P,Q\r\n']
+    text = header + "".join(rows)
+    reading = hpt_csv.read(text)
+    assert reading is not None and isinstance(reading.slots, SlotTable)
+    assert len(reading.slots) == 51 and "2 distinct" in repr(reading.slots)
+    last = reading.slots[-1]
+    assert (last.text, text[last.start : last.end], last.qualifier, text[last.qual_start : last.qual_start + 5]) == ("J1100", "J1100", "HCPCS", "HCPCS")
+    assert [text[s.start : s.end] for s in reading.slots[:50]] == ["99213"] * 50
