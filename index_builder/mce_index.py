@@ -50,6 +50,13 @@ def import_result(folder: Path = data_files.DATA_DIR) -> ImportResult:
         for code, spans in rows.items():
             if any(f for _, _, f in spans):
                 by_code.setdefault(code, {})[table] = spans
+    # The days on which some code's flags (or an age range) change: between two of them every
+    # code's flags are constant, so the claim edits can decide per code once per period.
+    changes = {s for d in by_code.values() for spans in d.values() for s, _, _ in spans}
+    changes |= {_next_day(e) for d in by_code.values() for spans in d.values() for _, e, _ in spans}
+    for a in info.get("mce_age_ranges", []):
+        changes |= {_ymd(a["start"], 0), _next_day(_ymd(a["end"], 99991231))}
+    first = int(FIRST_DAY.strftime("%Y%m%d"))
     records = [
         CodeRecord(code=code, description="MCE flags: " + "; ".join(f for spans in d.values() for _, _, f in spans if f), detail=d)
         for code, d in sorted(by_code.items())
@@ -69,8 +76,19 @@ def import_result(folder: Path = data_files.DATA_DIR) -> ImportResult:
         effective_to=dt.date.fromisoformat(f"{end_text[:4]}-{end_text[4:6]}-{end_text[6:]}") if end_text else None,
         source=source,
         records=records,
-        meta={"age_ranges": info.get("mce_age_ranges", []), "tables_end": last},
+        meta={
+            "age_ranges": info.get("mce_age_ranges", []),
+            "tables_end": last,
+            "changes": sorted(c for c in changes if first < c <= last),
+        },
     )
+
+
+def _next_day(day: int) -> int:
+    if day >= 99991231:
+        return day
+    d = dt.date(day // 10000, day // 100 % 100, day % 100) + dt.timedelta(days=1)
+    return d.year * 10000 + d.month * 100 + d.day
 
 
 def build(root: Path) -> Path:

@@ -111,7 +111,7 @@ class NoteTargets:
 
     def naming(self, code: str) -> PairingNote | None:
         prefixes = self._prefixes
-        if prefixes:
+        if prefixes and code[:3] in self.categories:
             for k in range(3, len(code) + 1):
                 n = prefixes.get(code[:k])
                 if n is not None:

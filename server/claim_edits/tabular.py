@@ -24,6 +24,7 @@ class TabularEdits:
         self._notes: dict[tuple[int, str], CodeNotes] = {}
         self._gates: dict[tuple[int, str], tuple | None] = {}
         self._own: dict[tuple[int, str], list[PairingNote]] = {}
+        self._manifestations: dict[tuple[int, str], bool] = {}
 
     def code_notes(self, release, code: str) -> CodeNotes:
         key = (id(release), code)
@@ -44,11 +45,11 @@ class TabularEdits:
             found = self._own[key] = notes_on(release, prefix)
         return found
 
-    def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool] | None:
+    def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool, tuple[tuple[str, str], ...]] | None:
         """What the claim-wide pre-filter needs of a code, None when it has no pairing note:
         (the other categories its Excludes1 / code-first notes name, whether they name codes
         of its own category, whether it has a code-first note, whether it has a
-        use-additional note)."""
+        use-additional note, the category ranges they name as (first, last))."""
         key = (id(release), code)
         found = self._gates.get(key, _MISSING)
         if found is _MISSING:
@@ -56,13 +57,11 @@ class TabularEdits:
             if not n.all:
                 found = None
             else:
-                named: set[str] = set()
-                for t in (n.x1, n.cf):
-                    named |= t.categories
-                    for lo, hi in t.category_ranges:
-                        named |= _categories_between(lo, hi)
                 own = code[:3]
-                found = (frozenset(named - {own}), own in named, bool(n.cf), bool(n.ua))
+                named = n.x1.categories | n.cf.categories
+                ranges = tuple(dict.fromkeys(n.x1.category_ranges + n.cf.category_ranges))
+                own_named = own in named or any(lo <= own <= hi for lo, hi in ranges)
+                found = (frozenset(named - {own}), own_named, bool(n.cf), bool(n.ua), ranges)
             self._gates[key] = found
         return found
 
@@ -108,8 +107,16 @@ class TabularEdits:
                     )
                 )
 
-    @staticmethod
-    def _code_first(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
+    def manifestation(self, release, code: str) -> bool:
+        key = (id(release), code)
+        found = self._manifestations.get(key)
+        if found is None:
+            if len(self._manifestations) > _CACHE_MAX:
+                self._manifestations.clear()
+            found = self._manifestations[key] = _manifestation(release, code)
+        return found
+
+    def _code_first(self, dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
         for j, d in enumerate(dxs):
             targets = notes[d.code].cf
             if not targets:
@@ -118,7 +125,7 @@ class TabularEdits:
                 continue
             later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
             cf = targets.notes
-            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not _manifestation(release, d.code)):
+            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not self.manifestation(release, d.code)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
                 # First with nothing named: only a manifestation ("in diseases classified
                 # elsewhere") is wrong there whatever the patient; other notes apply only in
@@ -168,21 +175,6 @@ def _manifestation(release, code: str) -> bool:
         if rec is not None and "classified elsewhere" in rec.description.lower():
             return True
     return False
-
-
-_CATEGORY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _categories_between(lo: str, hi: str) -> set[str]:
-    """Every category shape from lo to hi (a superset of the real ones: a pre-filter only)."""
-    out = set()
-    for letter in _CATEGORY_CHARS[_CATEGORY_CHARS.index(lo[0]) : _CATEGORY_CHARS.index(hi[0]) + 1]:
-        for a in _CATEGORY_CHARS:
-            for b in _CATEGORY_CHARS:
-                c = letter + a + b
-                if lo <= c <= hi:
-                    out.add(c)
-    return out
 
 
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
