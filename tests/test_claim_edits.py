@@ -309,3 +309,19 @@ def test_the_pre_filter_never_hides_a_finding(default_store):
         assert sorted((f.rule, f.start) for f in gated.for_x12(c, g, NOV, text[c.start : c.end])) == everything
         some += bool(everything)
     assert some > 100  # the sample does exercise the edits
+
+
+def test_code_first_swap_fix_in_a_template(default_store):
+    """The same quick fix as in X12 (put the etiology before the manifestation) in one prefixed
+    list and in the front matter of a documentation template, codes written with dots."""
+    text = "---\ndate_of_service: 2026-11-15\ncodes:\n  icd10cm: [G63, E85.1]\n---\n# Visit\n\nDx: E08.9, I10, E24.3\n"
+    cf = {f.code: f for f in check(default_store, text, name="note.md") if f.rule == "code-first"}
+    assert set(cf) == {"E089", "G63"}
+    fix = cf["E089"].fixes[0]
+    assert fix.title == "Put E24.3 before E08.9" and fix.preferred
+    fixed = _apply(text, fix)
+    assert "Dx: E24.3, I10, E08.9\n" in fixed
+    assert "E089" not in {f.code for f in check(default_store, fixed, name="note.md") if f.rule == "code-first"}
+    fixed = _apply(fixed, cf["G63"].fixes[0])
+    assert "icd10cm: [E85.1, G63]" in fixed
+    assert not [f for f in check(default_store, fixed, name="note.md") if f.rule == "code-first"]

@@ -48,8 +48,9 @@ class TabularEdits:
     def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool, tuple[tuple[str, str], ...]] | None:
         """What the claim-wide pre-filter needs of a code, None when it has no pairing note:
         (the other categories its Excludes1 / code-first notes name, whether they name codes
-        of its own category, whether it has a code-first note, whether it has a
-        use-additional note, the category ranges they name as (first, last))."""
+        of its own category, whether its code-first note fires when it is first with none of
+        the named codes, whether it has a use-additional note, the category ranges they name
+        as (first, last))."""
         key = (id(release), code)
         found = self._gates.get(key, _MISSING)
         if found is _MISSING:
@@ -61,7 +62,10 @@ class TabularEdits:
                 named = n.x1.categories | n.cf.categories
                 ranges = tuple(dict.fromkeys(n.x1.category_ranges + n.cf.category_ranges))
                 own_named = own in named or any(lo <= own <= hi for lo, hi in ranges)
-                found = (frozenset(named - {own}), own_named, bool(n.cf), bool(n.ua), ranges)
+                # A code-first note with nothing named on the claim fires only for a first
+                # manifestation (_code_first): the pre-filter needs no more than that.
+                cf_alone = bool(n.cf) and not all("if applicable" in t.text.lower() for t in n.cf.notes) and self.manifestation(release, code)
+                found = (frozenset(named - {own}), own_named, cf_alone, bool(n.ua), ranges)
             self._gates[key] = found
         return found
 
