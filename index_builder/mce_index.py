@@ -107,6 +107,35 @@ def open_mce(root: Path) -> Release | None:
         return None
 
 
+def _date(value) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def describe(root: Path) -> dict | None:
+    """What `medcode index list` / `status` say of the MCE tables the claim edits use (None
+    when the index has none)."""
+    rel = open_mce(root)
+    if rel is None:
+        return None
+    m = rel.manifest
+    start = _date(m.effective_from) or FIRST_DAY
+    end = _date(m.effective_to)
+    v0, fy0 = mce_version(start)
+    v1, fy1 = mce_version(end) if end is not None else (None, None)
+    last = f"v{v1} (FY{fy1})" if v1 is not None else "…"
+    return {
+        "data": "mce",
+        "title": m.title,
+        "versions": f"v{v0} (FY{fy0}) – {last}",
+        "effective_from": start.isoformat(),
+        "effective_to": end.isoformat() if end is not None else None,
+        "source": m.source.describe(),
+        "codes": m.counts.get("records", 0),
+        "built_at": m.built_at,
+        "path": str(rel.path),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class AgeRange:
     group: str  # "Newborn", "Pediatric", "Maternity", "Adult"

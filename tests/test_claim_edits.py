@@ -270,6 +270,17 @@ def test_code_first_alone_and_first_only_for_manifestations(default_store):
     assert ("code-first", "F0280") in edits(default_store, [claim(kind="P", principal="F0280")])
 
 
+def test_code_first_alone_when_the_heading_asks_for_the_underlying_condition(default_store):
+    """The note's heading names no code ("code first the underlying physiological condition,
+    such as:" on F05, "underlying infection, such as:" on I76): whatever the etiology, it comes
+    first. "any associated:" (N18) or "if applicable" headings ask only when there is one."""
+    assert ("code-first", "F05") in edits(default_store, [claim(kind="P", principal="F05", other=["I10"])])
+    assert ("code-first", "I76") in edits(default_store, [claim(kind="P", principal="I76")])
+    # Not first: the etiology may be any code, so nothing is said.
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="I10", other=["F05"])]) if r == "code-first"]
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="N184")]) if r == "code-first"]
+
+
 def test_tabular_rules_across_one_template_encounter(default_store):
     text = (
         "---\ndate_of_service: 2026-11-15\ncodes:\n  icd10cm: [E11.9, O24.419]\n---\n"

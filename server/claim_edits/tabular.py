@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from medcode.index_builder.codesets import ICD10CM, icd10cm_display
 from medcode.index_builder.importers.icd10cm import NOTES_FROM
-from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on
+from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on, targets_of
 
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
 from .inputs import ADMITTING, ClaimInput, CodeAt
@@ -132,9 +132,10 @@ class TabularEdits:
             if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not self.manifestation(release, d.code)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
                 # First with nothing named: only a manifestation ("in diseases classified
-                # elsewhere") is wrong there whatever the patient; other notes apply only in
-                # some cases (I42.0's "code first pre-existing cardiomyopathy complicating
-                # pregnancy" is nothing to fix for most patients).
+                # elsewhere") or a code whose note asks for the underlying condition whatever it
+                # is (_manifestation) is wrong there whatever the patient; other notes apply
+                # only in some cases (I42.0's "code first pre-existing cardiomyopathy
+                # complicating pregnancy" is nothing to fix for most patients).
                 continue
             if later is not None:
                 cf = [n for n in cf if n.names(later.code)]  # quote the note the later code answers
@@ -172,13 +173,30 @@ class TabularEdits:
 
 
 def _manifestation(release, code: str) -> bool:
-    """Whether the code or a category above it is a manifestation: the tabular titles them
-    "... in diseases classified elsewhere" (G63, M14.6-)."""
+    """Whether the code is never right as the first code: it or a category above it is a
+    manifestation, titled "... in diseases classified elsewhere" (G63, M14.6-), or its "code
+    first" note opens with a heading that asks for the underlying condition whatever it is
+    ("code first the underlying physiological condition, such as:" on F05; "underlying
+    infection" on I26.01). Headings that ask only if there is one ("any associated:", ", if
+    applicable", "if known") do not count. The headings name no code, so they are read from the
+    code's record (the tabular's full notes), not from the pairing data."""
     for n in range(len(code), 2, -1):
         rec = release.get(code[:n])
-        if rec is not None and "classified elsewhere" in rec.description.lower():
+        if rec is None:
+            continue
+        if "classified elsewhere" in rec.description.lower():
+            return True
+        if any(_asks_for_underlying(t) for t in rec.notes.get("codeFirst", ())):
             return True
     return False
+
+
+def _asks_for_underlying(note: str) -> bool:
+    text = note.lower()
+    return "underlying" in text and not targets_of(note) and not any(w in text for w in _ONLY_IF)
+
+
+_ONLY_IF = ("if applicable", "if known", "any associated", "any ")
 
 
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
