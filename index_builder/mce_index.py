@@ -50,6 +50,13 @@ def import_result(folder: Path = data_files.DATA_DIR) -> ImportResult:
         for code, spans in rows.items():
             if any(f for _, _, f in spans):
                 by_code.setdefault(code, {})[table] = spans
+    # The days on which some code's flags (or an age range) change: between two of them every
+    # code's flags are constant, so the claim edits can decide per code once per period.
+    changes = {s for d in by_code.values() for spans in d.values() for s, _, _ in spans}
+    changes |= {_next_day(e) for d in by_code.values() for spans in d.values() for _, e, _ in spans}
+    for a in info.get("mce_age_ranges", []):
+        changes |= {_ymd(a["start"], 0), _next_day(_ymd(a["end"], 99991231))}
+    first = int(FIRST_DAY.strftime("%Y%m%d"))
     records = [
         CodeRecord(code=code, description="MCE flags: " + "; ".join(f for spans in d.values() for _, _, f in spans if f), detail=d)
         for code, d in sorted(by_code.items())
@@ -69,8 +76,19 @@ def import_result(folder: Path = data_files.DATA_DIR) -> ImportResult:
         effective_to=dt.date.fromisoformat(f"{end_text[:4]}-{end_text[4:6]}-{end_text[6:]}") if end_text else None,
         source=source,
         records=records,
-        meta={"age_ranges": info.get("mce_age_ranges", []), "tables_end": last},
+        meta={
+            "age_ranges": info.get("mce_age_ranges", []),
+            "tables_end": last,
+            "changes": sorted(c for c in changes if first < c <= last),
+        },
     )
+
+
+def _next_day(day: int) -> int:
+    if day >= 99991231:
+        return day
+    d = dt.date(day // 10000, day // 100 % 100, day % 100) + dt.timedelta(days=1)
+    return d.year * 10000 + d.month * 100 + d.day
 
 
 def build(root: Path) -> Path:
@@ -87,6 +105,35 @@ def open_mce(root: Path) -> Release | None:
         return Release(path)
     except IndexDataError:
         return None
+
+
+def _date(value) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def describe(root: Path) -> dict | None:
+    """What `medcode index list` / `status` say of the MCE tables the claim edits use (None
+    when the index has none)."""
+    rel = open_mce(root)
+    if rel is None:
+        return None
+    m = rel.manifest
+    start = _date(m.effective_from) or FIRST_DAY
+    end = _date(m.effective_to)
+    v0, fy0 = mce_version(start)
+    v1, fy1 = mce_version(end) if end is not None else (None, None)
+    last = f"v{v1} (FY{fy1})" if v1 is not None else "…"
+    return {
+        "data": "mce",
+        "title": m.title,
+        "versions": f"v{v0} (FY{fy0}) – {last}",
+        "effective_from": start.isoformat(),
+        "effective_to": end.isoformat() if end is not None else None,
+        "source": m.source.describe(),
+        "codes": m.counts.get("records", 0),
+        "built_at": m.built_at,
+        "path": str(rel.path),
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,7 +105,7 @@ class NoteTargets:
 
     def naming(self, code: str) -> PairingNote | None:
         prefixes = self._prefixes
-        if prefixes:
+        if prefixes and code[:3] in self.categories:
             for k in range(3, len(code) + 1):
                 n = prefixes.get(code[:k])
                 if n is not None:
@@ -152,3 +152,26 @@ def notes_on(release, key: str) -> list[PairingNote]:
 def notes_for(release, code: str) -> list[PairingNote]:
     """The pairing notes that apply to a code in a release: its own and its ancestors'."""
     return [n for k in range(3, len(code) + 1) for n in notes_on(release, code[:k])]
+
+
+def describe(store) -> list[dict]:
+    """What `medcode index list` / `status` say of the tabular notes the claim edits use: per
+    tabular the notes come from, the ICD-10-CM releases that carry them and their dates."""
+    from .importers.icd10cm import NOTES_FROM
+
+    by_source: dict[str, list] = {}
+    for rel in store.releases("icd10cm"):
+        if AUX_NAME in rel.manifest.aux:
+            by_source.setdefault(rel.meta.get(NOTES_FROM) or rel.title, []).append(rel)
+    out = []
+    for title, rels in by_source.items():
+        starts = [str(r.manifest.effective_from) for r in rels if r.manifest.effective_from]
+        ends = [str(r.manifest.effective_to) if r.manifest.effective_to else None for r in rels]
+        out.append({
+            "data": "tabular",
+            "title": f"{title} tabular notes (Excludes1, code first, use additional code)",
+            "releases": [r.label for r in rels],
+            "effective_from": min(starts) if starts else None,  # ISO dates: they sort as text
+            "effective_to": None if not ends or None in ends else max(ends),
+        })
+    return out

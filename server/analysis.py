@@ -95,7 +95,7 @@ class DocumentChecker:
             if reading.kind == FHIR:
                 result = self.fhir_rules.check(reading, displays=DISPLAY_MISMATCH in options.rules_on)
             else:
-                result = self.document_rules.check(reading)
+                result = self.document_rules.check(reading, text)
             findings = list(reading.problems) + result.findings
             store = self.verdicts.store
             findings += [no_data_finding(s, n, a, b, store.problem(s)) for s, (n, a, b) in result.no_data.items()]

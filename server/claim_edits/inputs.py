@@ -94,8 +94,9 @@ def template_groups(slots, day: dt.date) -> list[ClaimInput]:
     return [g for g in groups.values() if len(g.diagnoses) > 1]
 
 
-def from_x12(claim, groups, today: dt.date) -> ClaimInput:
-    """The claim's ICD-10 codes (well-formed ones only: other rules report the rest)."""
+def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None) -> ClaimInput:
+    """The claim's ICD-10 codes (well-formed ones only: other rules report the rest).
+    diagnoses: the claim's well-formed diagnoses as (code tuple, role), when already picked."""
     out = ClaimInput(
         claim.transaction,
         claim.through or claim.date or today,
@@ -104,6 +105,8 @@ def from_x12(claim, groups, today: dt.date) -> ClaimInput:
         discharge_status=claim.discharge_status,
         bill_type=claim.bill_type,
     )
+    if diagnoses is not None:
+        out.diagnoses = [CodeAt(t[1], t[2], role, t[4]) for t, role in diagnoses]
     for line, codes in groups:
         if line is not None:
             continue
@@ -111,7 +114,7 @@ def from_x12(claim, groups, today: dt.date) -> ClaimInput:
             qual = t[3]
             role = DX_ROLES.get(qual)
             if role is not None:
-                if ICD10CM_RE.match(t[1]):
+                if diagnoses is None and ICD10CM_RE.match(t[1]):
                     out.diagnoses.append(CodeAt(t[1], t[2], role, t[4]))
             else:
                 role = PX_ROLES.get(qual)

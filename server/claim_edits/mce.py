@@ -12,6 +12,7 @@ outpatient diagnosis. No birth date, no age edit; sex other than F / M, no sex e
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, icd10cm_display
 from medcode.index_builder.mce_index import AgeRange, age_ranges, mce_version
@@ -53,6 +54,26 @@ class MceEdits:
         self.last = int(release.meta.get("tables_end", 99991231))
         # Per code, its flagged rows; claims repeat codes on many different days.
         self._rows: dict[tuple[str, str], tuple[tuple[int, int, frozenset[str]], ...]] = {}
+        # The days some code's flags or an age range change (written at build time; an index
+        # built before that is read once for them): between two, every code's flags are constant.
+        changes = release.meta.get("changes")
+        self.changes: list[int] = sorted(changes) if changes is not None else self._scan_changes()
+        self._sources: dict[int, str] = {}
+
+    def period(self, day: int) -> int:
+        """Which stretch of constant flags a day (YYYYMMDD int) falls in: 0 before the first
+        change (and outside the tables), 1 after it, ..."""
+        return bisect_right(self.changes, day)
+
+    def _scan_changes(self) -> list[int]:
+        days: set[int] = set()
+        for code in self.release.keys():
+            rec = self.release.get(code)
+            for spans in (rec.detail.values() if rec is not None else ()):
+                for s, e, _ in spans:
+                    days |= {s, day_int(dt.date(e // 10000, e // 100 % 100, e % 100) + dt.timedelta(days=1)) if e < self.last else e}
+        days |= {a.start for a in self.ages} | {a.end + 1 for a in self.ages}  # +1: a superset is harmless
+        return sorted(d for d in days if self.first < d <= self.last)
 
     def constant_flags(self, table: str, code: str) -> frozenset[str] | None:
         """The code's MCE flags when they are the same on every date of the tables (empty for
@@ -86,11 +107,19 @@ class MceEdits:
         return self.first <= day_int(day) <= self.last
 
     def source(self, day: dt.date) -> str:
-        version, fy = mce_version(day)
-        return f"CMS MCE v{version}, FY{fy}"
+        found = self._sources.get(day.toordinal())
+        if found is None:
+            version, fy = mce_version(day)
+            found = self._sources[day.toordinal()] = f"CMS MCE v{version}, FY{fy}"
+        return found
 
     def _age_range(self, group: str, day: int) -> AgeRange | None:
         return next((a for a in self.ages if a.group == group and a.start <= day <= a.end), None)
+
+    def age_limits(self, flags: frozenset[str], day: int) -> tuple[tuple[int, int], ...]:
+        """The (low, high) ages of the code's age groups on a day: an age outside any of them
+        is an age conflict."""
+        return tuple((r.low, r.high) for flag, group in AGE_GROUPS if flag in flags for r in [self._age_range(group, day)] if r is not None)
 
     def age_conflict(self, flags: frozenset[str], age: int, day: int) -> AgeRange | None:
         """The first age group of the code (in CMS order) whose range excludes the age."""
@@ -116,17 +145,19 @@ class MceEdits:
         def emit(rule: str, at: CodeAt, set_id: str, message: str, fixes=()) -> None:
             out.append(Finding(rule, f"{message} ({src})", at.start, at.end, at.code, set_id, fixes=list(fixes)))
 
+        unspecified = UNSPECIFIED_CODE in enabled
         for d in claim.diagnoses:
             f = dx_flags[d.code]
-            shown = icd10cm_display(d.code)
+            if not f:
+                continue  # most codes
             if age is not None and not f.isdisjoint(AGE_FLAGS):
                 r = self.age_conflict(f, age, day)
                 if r is not None:
-                    emit(AGE_CONFLICT, d, ICD10CM, f"{shown} is a {r.group.lower()} diagnosis (ages {r.low}-{r.high}); the patient is {age} on {claim.day.isoformat()}")
+                    emit(AGE_CONFLICT, d, ICD10CM, f"{icd10cm_display(d.code)} is a {r.group.lower()} diagnosis (ages {r.low}-{r.high}); the patient is {age} on {claim.day.isoformat()}")
             if sex and ("male" in f and sex != "M" or "female" in f and sex != "F"):
-                emit(SEX_CONFLICT, d, ICD10CM, f"{shown} is a {'male' if 'male' in f else 'female'} diagnosis; the patient's sex is {sex}")
-            if UNSPECIFIED_CODE in enabled and "unspecified" in f:
-                emit(UNSPECIFIED_CODE, d, ICD10CM, f"{shown} is an unspecified code: a more specific one may be documented")
+                emit(SEX_CONFLICT, d, ICD10CM, f"{icd10cm_display(d.code)} is a {'male' if 'male' in f else 'female'} diagnosis; the patient's sex is {sex}")
+            if unspecified and "unspecified" in f:
+                emit(UNSPECIFIED_CODE, d, ICD10CM, f"{icd10cm_display(d.code)} is an unspecified code: a more specific one may be documented")
 
         if principal is not None:
             f = dx_flags[principal.code]

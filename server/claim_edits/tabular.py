@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from medcode.index_builder.codesets import ICD10CM, icd10cm_display
 from medcode.index_builder.importers.icd10cm import NOTES_FROM
-from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on
+from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on, targets_of
 
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
 from .inputs import ADMITTING, ClaimInput, CodeAt
@@ -24,6 +24,7 @@ class TabularEdits:
         self._notes: dict[tuple[int, str], CodeNotes] = {}
         self._gates: dict[tuple[int, str], tuple | None] = {}
         self._own: dict[tuple[int, str], list[PairingNote]] = {}
+        self._manifestations: dict[tuple[int, str], bool] = {}
 
     def code_notes(self, release, code: str) -> CodeNotes:
         key = (id(release), code)
@@ -44,11 +45,12 @@ class TabularEdits:
             found = self._own[key] = notes_on(release, prefix)
         return found
 
-    def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool] | None:
+    def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool, tuple[tuple[str, str], ...]] | None:
         """What the claim-wide pre-filter needs of a code, None when it has no pairing note:
         (the other categories its Excludes1 / code-first notes name, whether they name codes
-        of its own category, whether it has a code-first note, whether it has a
-        use-additional note)."""
+        of its own category, whether its code-first note fires when it is first with none of
+        the named codes, whether it has a use-additional note, the category ranges they name
+        as (first, last))."""
         key = (id(release), code)
         found = self._gates.get(key, _MISSING)
         if found is _MISSING:
@@ -56,13 +58,14 @@ class TabularEdits:
             if not n.all:
                 found = None
             else:
-                named: set[str] = set()
-                for t in (n.x1, n.cf):
-                    named |= t.categories
-                    for lo, hi in t.category_ranges:
-                        named |= _categories_between(lo, hi)
                 own = code[:3]
-                found = (frozenset(named - {own}), own in named, bool(n.cf), bool(n.ua))
+                named = n.x1.categories | n.cf.categories
+                ranges = tuple(dict.fromkeys(n.x1.category_ranges + n.cf.category_ranges))
+                own_named = own in named or any(lo <= own <= hi for lo, hi in ranges)
+                # A code-first note with nothing named on the claim fires only for a first
+                # manifestation (_code_first): the pre-filter needs no more than that.
+                cf_alone = bool(n.cf) and not all("if applicable" in t.text.lower() for t in n.cf.notes) and self.manifestation(release, code)
+                found = (frozenset(named - {own}), own_named, cf_alone, bool(n.ua), ranges)
             self._gates[key] = found
         return found
 
@@ -108,8 +111,16 @@ class TabularEdits:
                     )
                 )
 
-    @staticmethod
-    def _code_first(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
+    def manifestation(self, release, code: str) -> bool:
+        key = (id(release), code)
+        found = self._manifestations.get(key)
+        if found is None:
+            if len(self._manifestations) > _CACHE_MAX:
+                self._manifestations.clear()
+            found = self._manifestations[key] = _manifestation(release, code)
+        return found
+
+    def _code_first(self, dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
         for j, d in enumerate(dxs):
             targets = notes[d.code].cf
             if not targets:
@@ -118,12 +129,13 @@ class TabularEdits:
                 continue
             later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
             cf = targets.notes
-            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not _manifestation(release, d.code)):
+            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not self.manifestation(release, d.code)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
                 # First with nothing named: only a manifestation ("in diseases classified
-                # elsewhere") is wrong there whatever the patient; other notes apply only in
-                # some cases (I42.0's "code first pre-existing cardiomyopathy complicating
-                # pregnancy" is nothing to fix for most patients).
+                # elsewhere") or a code whose note asks for the underlying condition whatever it
+                # is (_manifestation) is wrong there whatever the patient; other notes apply
+                # only in some cases (I42.0's "code first pre-existing cardiomyopathy
+                # complicating pregnancy" is nothing to fix for most patients).
                 continue
             if later is not None:
                 cf = [n for n in cf if n.names(later.code)]  # quote the note the later code answers
@@ -161,28 +173,30 @@ class TabularEdits:
 
 
 def _manifestation(release, code: str) -> bool:
-    """Whether the code or a category above it is a manifestation: the tabular titles them
-    "... in diseases classified elsewhere" (G63, M14.6-)."""
+    """Whether the code is never right as the first code: it or a category above it is a
+    manifestation, titled "... in diseases classified elsewhere" (G63, M14.6-), or its "code
+    first" note opens with a heading that asks for the underlying condition whatever it is
+    ("code first the underlying physiological condition, such as:" on F05; "underlying
+    infection" on I26.01). Headings that ask only if there is one ("any associated:", ", if
+    applicable", "if known") do not count. The headings name no code, so they are read from the
+    code's record (the tabular's full notes), not from the pairing data."""
     for n in range(len(code), 2, -1):
         rec = release.get(code[:n])
-        if rec is not None and "classified elsewhere" in rec.description.lower():
+        if rec is None:
+            continue
+        if "classified elsewhere" in rec.description.lower():
+            return True
+        if any(_asks_for_underlying(t) for t in rec.notes.get("codeFirst", ())):
             return True
     return False
 
 
-_CATEGORY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+def _asks_for_underlying(note: str) -> bool:
+    text = note.lower()
+    return "underlying" in text and not targets_of(note) and not any(w in text for w in _ONLY_IF)
 
 
-def _categories_between(lo: str, hi: str) -> set[str]:
-    """Every category shape from lo to hi (a superset of the real ones: a pre-filter only)."""
-    out = set()
-    for letter in _CATEGORY_CHARS[_CATEGORY_CHARS.index(lo[0]) : _CATEGORY_CHARS.index(hi[0]) + 1]:
-        for a in _CATEGORY_CHARS:
-            for b in _CATEGORY_CHARS:
-                c = letter + a + b
-                if lo <= c <= hi:
-                    out.add(c)
-    return out
+_ONLY_IF = ("if applicable", "if known", "any associated", "any ")
 
 
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
