@@ -103,9 +103,16 @@ class Walk:
     notes: list[str] = field(default_factory=list)  # one line per path worth naming
     errors: list[str] = field(default_factory=list)  # paths that could not be read
     _seen: set[tuple[int, int]] = field(default_factory=set)
+    # Files named on the command line (not found in a folder), and how many of those were not
+    # a kind medcode reads: a folder may hold anything, a file named alone is meant to be checked.
+    _named: set[Path] = field(default_factory=set)
+    _named_refused: int = 0
 
     def skip(self, path: Path | str, reason: str, note: str | None = None) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        if note is None and reason in (BINARY, NOT_A_KIND) and Path(path) in self._named:
+            self._named_refused += 1
+            note = f"{reason} ({READS})" if reason == NOT_A_KIND else "a binary file"
         if note:
             self.notes.append(f"{path}: skipped: {note}")
 
@@ -130,6 +137,7 @@ class Walk:
                 if (self.checked, len(self.errors)) == before:
                     self.notes.append(f"{path}: no file of a kind medcode reads ({READS})")
             elif self._wanted(path, st):
+                self._named.add(path)
                 yield path
 
     def _folder(self, top: Path) -> Iterator[Path]:
@@ -166,9 +174,11 @@ class Walk:
 
     @property
     def nothing_checked(self) -> bool:
-        """Nothing was checked although something was named that could not be (a FIFO,
-        an unreadable or over-large file): that is no clean result."""
-        return self.checked == 0 and (bool(self.errors) or any(r not in (BINARY, NOT_A_KIND) for r in self.skipped))
+        """Nothing was checked although something was named that could not be (a FIFO, an
+        unreadable, over-large or binary file, a file of no kind medcode reads): that is no
+        clean result. A folder that holds nothing medcode reads is only noted."""
+        refused = any(r not in (BINARY, NOT_A_KIND) for r in self.skipped) or self._named_refused > 0
+        return self.checked == 0 and (bool(self.errors) or refused)
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())

@@ -162,3 +162,21 @@ def test_a_folder_with_nothing_medcode_reads_says_so(run_check, tmp_path):
     assert code == 0 and out == ""
     assert f"{tmp_path}: no file of a kind medcode reads" in err
     assert "checked 0 file(s), skipped 2" in err
+
+
+def test_a_binary_or_unknown_file_named_alone_is_an_input_error(run_check, tmp_path):
+    # A folder may hold anything (its odd files are only counted), but a file the user names
+    # is meant to be checked: when nothing could be, the run is no clean result.
+    empty = tmp_path / "empty.837"
+    empty.write_bytes(b"")
+    blob = tmp_path / "blob.csv"
+    blob.write_bytes(bytes(range(256)))
+    for path, why in ((empty, "not a kind medcode reads"), (blob, "a binary file")):
+        code, out, err = run_check(str(path))
+        assert code == 2 and out == "", err
+        assert f"{path}: skipped: {why}" in err and "nothing was checked" in err
+    # Named beside a file that is checked, it is skipped and named, and the result stands.
+    claims = tmp_path / "a.837"
+    claims.write_bytes(P837.read_bytes())
+    code, _, err = run_check(str(claims), str(blob))
+    assert code == 1 and f"{blob}: skipped: a binary file" in err
