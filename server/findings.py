@@ -51,6 +51,7 @@ WRONG_PROCEDURE_PERFORMED = "wrong-procedure-performed"
 NON_COVERED_PROCEDURE = "non-covered-procedure"
 LIMITED_COVERAGE_PROCEDURE = "limited-coverage-procedure"
 QUESTIONABLE_OBSTETRIC_ADMISSION = "questionable-obstetric-admission"
+LOS_CONFLICT = "los-conflict"
 UNSPECIFIED_CODE = "unspecified-code"
 EXCLUDES1 = "excludes1"
 CODE_FIRST = "code-first"
@@ -86,6 +87,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     NON_COVERED_PROCEDURE: (Severity.WARNING, "MCE: a procedure Medicare does not cover, in the claim's circumstances (837I)"),
     LIMITED_COVERAGE_PROCEDURE: (Severity.WARNING, "MCE: a procedure Medicare covers only in limited circumstances (837I)"),
     QUESTIONABLE_OBSTETRIC_ADMISSION: (Severity.WARNING, "MCE: a delivery procedure without an outcome-of-delivery diagnosis (837I)"),
+    LOS_CONFLICT: (Severity.WARNING, "MCE: a procedure inconsistent with the length of stay, e.g. ventilation over 96 hours in a stay under 4 days (837I)"),
     UNSPECIFIED_CODE: (Severity.INFORMATION, "MCE: an unspecified diagnosis code (off by default)"),
     EXCLUDES1: (Severity.WARNING, "tabular: two codes of one claim where an Excludes1 note of one names the other"),
     CODE_FIRST: (Severity.WARNING, "tabular: a code whose note says code first the etiology, without it before"),

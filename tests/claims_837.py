@@ -4,7 +4,8 @@ one subscriber (and optionally one patient) loop per claim, correct SE / GE / IE
 Codes are given dotless, as X12 carries them. A claim is a dict:
   kind "I" or "P"; day (date); birth (date or None: no DMG); sex ("F", "M", "U");
   patient_loop (True: DMG in 2010CA under HL 23, SBR02 = 01; False: subscriber is the patient);
-  principal, admitting, other (list), procedures (list, 837I: first is BBR); bill_type ("111").
+  principal, admitting, other (list), procedures (list, 837I: first is BBR); bill_type ("111");
+  admission (date, 837I: DTP*435, and the statement period runs from it to day).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def _claim_segments(n: int, c: dict, hl: list[int]) -> list[str]:
     if kind == "I":
         bill = c.get("bill_type", "111")
         segs.append(f"CLM*C{n:05d}*1000.00***{bill[:2]}:A:{bill[2:] or '1'}**A*Y*Y")
-        segs.append(f"DTP*434*RD8*{_d8(day)}-{_d8(day)}")
+        admission = c.get("admission")
+        segs.append(f"DTP*434*RD8*{_d8(admission or day)}-{_d8(day)}")
+        if admission:
+            segs.append(f"DTP*435*D8*{_d8(admission)}")
         segs.append(f"CL1*1*1*{c.get('discharge_status', '01')}")
         hi = [f"ABK:{c['principal']}"] if c.get("principal") else []
         if c.get("admitting"):

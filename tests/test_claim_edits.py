@@ -28,7 +28,7 @@ EDIT_RULES = {
     "age-conflict", "sex-conflict", "manifestation-as-principal", "unacceptable-principal",
     "external-cause-as-principal", "requires-secondary-diagnosis", "questionable-admission",
     "duplicate-of-principal", "wrong-procedure-performed", "non-covered-procedure",
-    "limited-coverage-procedure", "questionable-obstetric-admission", "unspecified-code",
+    "limited-coverage-procedure", "questionable-obstetric-admission", "los-conflict", "unspecified-code",
     "excludes1", "code-first", "use-additional-code",
 }
 
@@ -205,6 +205,47 @@ def test_inpatient_edits_only_on_inpatient_bills_and_837p(default_store):
         ("external-cause-as-principal", "V0001XA"),
         ("age-conflict", "Z3800"),  # the patient's DMG (2010CA), not the subscriber's
     ]
+
+
+VENT96 = "5A1955Z"  # respiratory ventilation, greater than 96 consecutive hours: MCE flag `los`
+
+
+@pytest.mark.parametrize(
+    ("c", "fires"),
+    [
+        (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3)), True),  # LOS 3
+        (claim(procedures=[VENT96], admission=NOV), True),  # admitted and discharged the same day: LOS 0
+        (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=4)), False),  # LOS 4
+        (claim(procedures=[VENT96]), False),  # no admission date (DTP*435): no edit
+        (claim(procedures=[VENT96], admission=NOV + dt.timedelta(days=1)), False),  # discharge before admission
+        (claim(procedures=["0SR20JZ"], admission=NOV - dt.timedelta(days=1)), False),  # a code without the flag
+        (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3), bill_type="131"), False),  # outpatient bill
+    ],
+)
+def test_los_conflict_on_837i(default_store, c, fires):
+    assert (("los-conflict", VENT96) in edits(default_store, [c])) == fires
+
+
+def test_los_conflict_message_and_not_on_837p(default_store):
+    f = [f for f in check(default_store, make_837([claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3))])) if f.rule == "los-conflict"]
+    assert len(f) == 1 and f[0].effective_severity.label == "warning"
+    assert f[0].message == f"{VENT96} is inconsistent with a length of stay of 3 days (it needs at least 4) (CMS MCE v44, FY2027)"
+    # 837P carries no ICD-10-PCS procedures nor admission: the edit never looks at it.
+    assert not [r for r, _ in edits(default_store, [claim(kind="P", principal="I214", admission=NOV - dt.timedelta(days=1))]) if r == "los-conflict"]
+
+
+def test_los_conflict_end_to_end_through_medcode_check(run_check, tmp_path):
+    import json
+
+    path = tmp_path / "stay.837"
+    path.write_text(make_837([
+        claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3)),
+        claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=4)),
+    ]), encoding="utf-8")
+    status, out, _ = run_check(str(path), "--format", "json")
+    found = [f for f in json.loads(out) if f["rule"] == "los-conflict"]
+    assert status == 0 and len(found) == 1  # a warning: `check` exits 1 on errors only
+    assert found[0]["code"] == VENT96 and found[0]["severity"] == "warning" and "CMS MCE v44, FY2027" in found[0]["message"]
 
 
 def test_dates_outside_the_tables_give_no_mce_edit(default_store):

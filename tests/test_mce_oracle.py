@@ -8,7 +8,9 @@ Intended differences, left out of the comparison:
   INVALID_ADMIT_DX): medcode's own invalid-code / not-billable rules judge codes against the
   code-set releases, not the MCE;
 - INCONSISTENT_WITH_LENGTH_OF_STAY: msdrg 1.2.0 compares the patient's age with the minimum
-  length of stay (it passes `age` where the stay belongs); medcode has no length-of-stay rule;
+  length of stay (it passes `age` where the stay belongs), so it cannot judge medcode's
+  `los-conflict` (tested against the CMS rule in test_claim_edits.py; these claims carry no
+  admission date, so medcode gives none here);
 - the claims carry sex F or M only: before 2024-10-01 msdrg reports unknown sex as a sex
   conflict of every sex-specific code, where medcode says nothing without a known sex;
 - no admitting diagnosis: msdrg does not count the edits it finds on it.

@@ -50,6 +50,16 @@ class ClaimInput:
     sex: str = ""  # "M", "F", else unknown
     discharge_status: str = ""
     bill_type: str = ""
+    admission: dt.date | None = None  # 837I DTP*435; with a discharge (through) date, the stay
+    discharge: dt.date | None = None  # 837I statement period end (DTP*434 RD8)
+
+    @property
+    def length_of_stay(self) -> int | None:
+        """Days from admission to discharge (CMS counts the admission day, not the discharge
+        day); None without both dates or when they are out of order."""
+        if self.admission is None or self.discharge is None or self.discharge < self.admission:
+            return None
+        return (self.discharge - self.admission).days
 
     @property
     def age(self) -> int | None:
@@ -104,6 +114,8 @@ def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None) -> Cl
         sex=claim.sex,
         discharge_status=claim.discharge_status,
         bill_type=claim.bill_type,
+        admission=claim.admission,
+        discharge=claim.through,
     )
     if diagnoses is not None:
         out.diagnoses = [CodeAt(t[1], t[2], role, t[4]) for t, role in diagnoses]

@@ -22,6 +22,7 @@ from ..findings import (
     DUPLICATE_OF_PRINCIPAL,
     EXTERNAL_CAUSE_AS_PRINCIPAL,
     LIMITED_COVERAGE_PROCEDURE,
+    LOS_CONFLICT,
     MANIFESTATION_AS_PRINCIPAL,
     NON_COVERED_PROCEDURE,
     QUESTIONABLE_ADMISSION,
@@ -42,6 +43,9 @@ AGE_FLAGS = frozenset(flag for flag, _ in AGE_GROUPS)
 # Flags that can give an edit on the principal (837I) / first-listed (837P) diagnosis.
 PRINCIPAL_FLAGS = frozenset({"ecodepdx", "manifestation", "unacceptable", "qadm", "wrngproc"})
 FIRST_LISTED_FLAGS = frozenset({"ecodepdx", "manifestation"})
+# MCE "procedure inconsistent with length of stay": a code flagged `los` (in v40-v44 only
+# 5A1955Z, ventilation > 96 consecutive hours) on a stay shorter than this many days.
+LOS_MIN_DAYS = 4
 _CACHE_MAX = 100_000
 _NONE: frozenset[str] = frozenset()
 
@@ -211,6 +215,10 @@ class MceEdits:
                 emit(LIMITED_COVERAGE_PROCEDURE, p, ICD10PCS, f"{p.code} is covered by Medicare only in limited circumstances")
             if ("csect" in f or "vagdel" in f) and "delout" not in sdx_all:
                 emit(QUESTIONABLE_OBSTETRIC_ADMISSION, p, ICD10PCS, f"{p.code} is a delivery procedure, but no secondary diagnosis gives the outcome of delivery (Z37.-)")
+            if "los" in f:
+                stay = claim.length_of_stay  # no admission or discharge date: no edit
+                if stay is not None and stay < LOS_MIN_DAYS:
+                    emit(LOS_CONFLICT, p, ICD10PCS, f"{p.code} is inconsistent with a length of stay of {stay} day{'' if stay == 1 else 's'} (it needs at least {LOS_MIN_DAYS})")
 
 
 def _non_covered(f: frozenset[str], dx_all, px_all, heart_pair: bool, age: int | None) -> str:
