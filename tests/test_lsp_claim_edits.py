@@ -62,6 +62,22 @@ async def test_claim_edit_diagnostics_hover_and_fix(lsp: Session):
     lsp.close(uri)
 
 
+async def test_los_conflict_diagnostic_and_hover(lsp: Session):
+    """5A1955Z (ventilation > 96 hours) on a 3-day stay: the diagnostic on the code, and its
+    hover names the flag."""
+    text = make_837([dict(kind="I", day=NOV, birth=dt.date(1960, 1, 1), sex="M", principal="J9601", procedures=["5A1955Z"], admission=NOV - dt.timedelta(days=3))])
+    uri = f"file:///tmp/e2e/claim-edits/los-{lsp.profile}.837"
+    lsp.open(uri, text)
+    found = _by_rule(await lsp.diagnostics(uri))
+    line, start_, end = place(text, "HI*BBR:5A1955Z", "5A1955Z")
+    (los,) = found["los-conflict"]
+    assert (los.range.start.line, los.range.start.character, los.range.end.character) == (line, start_, end)
+    assert los.severity == types.DiagnosticSeverity.Warning and "length of stay of 3 days" in los.message
+    hover = await lsp.hover(uri, line, start_ + 1)
+    assert "Claim edits** (CMS MCE v44, FY2027): only with a length of stay of 4 days or more" in hover.contents.value
+    lsp.close(uri)
+
+
 async def test_setting_turns_on_an_off_by_default_rule(lsp: Session):
     uri = f"file:///tmp/e2e/claim-edits/unspecified-{lsp.profile}.837"
     lsp.settings({"severity": {"unspecified-code": "warning"}})

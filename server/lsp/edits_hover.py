@@ -33,6 +33,7 @@ FLAG_WORDS = {
     "wrngproc": "wrong procedure performed",
     "noncovered": "not covered by Medicare",
     "lcov": "limited coverage",
+    "los": "only with a length of stay of 4 days or more",
     "csect": "cesarean section",
     "vagdel": "vaginal delivery",
     "delout": "outcome of delivery",
