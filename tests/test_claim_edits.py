@@ -220,6 +220,9 @@ VENT96 = "5A1955Z"  # respiratory ventilation, greater than 96 consecutive hours
         (claim(procedures=[VENT96], admission=NOV + dt.timedelta(days=1)), False),  # discharge before admission
         (claim(procedures=["0SR20JZ"], admission=NOV - dt.timedelta(days=1)), False),  # a code without the flag
         (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3), bill_type="131"), False),  # outpatient bill
+        (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3), bill_type="112"), False),  # interim bill: still in
+        (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3), bill_type="113"), False),  # interim, continuing
+        (claim(procedures=[VENT96], admission=NOV - dt.timedelta(days=3), bill_type="114"), True),  # interim, last: discharged
     ],
 )
 def test_los_conflict_on_837i(default_store, c, fires):

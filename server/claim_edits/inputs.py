@@ -56,8 +56,11 @@ class ClaimInput:
     @property
     def length_of_stay(self) -> int | None:
         """Days from admission to discharge (CMS counts the admission day, not the discharge
-        day); None without both dates or when they are out of order."""
+        day); None without both dates, when they are out of order, or on an interim bill (type
+        of bill frequency 2 or 3: the patient is still in, its period end is no discharge)."""
         if self.admission is None or self.discharge is None or self.discharge < self.admission:
+            return None
+        if self.bill_type[2:3] in ("2", "3"):
             return None
         return (self.discharge - self.admission).days
 
