@@ -69,8 +69,12 @@ def test_csv_and_json_readers_agree_on_every_form(text):
     assert csv_reading.day == json_reading.day == last_updated_on(text)
 
 
-def test_a_csv_date_that_is_none_is_reported_with_the_accepted_forms():
-    reading = hpt_csv.read(_csv("2024-01-05 (revised)"))
+@pytest.mark.parametrize("read, write", [(hpt_csv.read, _csv), (hpt_json.read, _json)], ids=["csv", "json"])
+def test_a_date_that_is_none_is_reported_with_the_accepted_forms_in_csv_and_json(read, write):
+    text = write("2024-01-05 (revised)")
+    reading = read(text)
     assert reading is not None and reading.day is None
-    problems = [p.message for p in reading.problems if p.rule == HPT_STRUCTURE and "last_updated_on" in p.message]
-    assert problems and "YYYY-MM-DD" in problems[0] and "YYYYMMDD" in problems[0]
+    problems = [p for p in reading.problems if p.rule == HPT_STRUCTURE and "last_updated_on" in p.message]
+    assert len(problems) == 1 and "YYYY-MM-DD" in problems[0].message and "YYYYMMDD" in problems[0].message
+    assert text[problems[0].start : problems[0].end] == "2024-01-05 (revised)"
+    assert not [p for p in read(write("2024-01-05")).problems if "last_updated_on" in p.message]

@@ -30,7 +30,7 @@ from .. import reading as r
 from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
 from ..places import Slot
 from ..reading import Header, Reading
-from .hpt_dates import last_updated_on
+from .hpt_dates import FORMS, last_updated_on
 from .slot_table import SlotTable
 from .hpt_vocabulary import GENERAL_HEADERS, TYPE_NAMES, V3_TYPES, types_for, unknown_version, version_label
 
@@ -336,7 +336,12 @@ class _Walk:
             self.entry(*entry)
         out.version = self._version()
         out.more_headers = _Headers(self.s, self.lists, self.entries, self.types or types_for(out.version))
-        out.day = _day(self.top.get("last_updated_on"))
+        token = self.top.get("last_updated_on")
+        out.day = _day(token)
+        if out.day is None and token is not None and token.is_string and token.value.strip():
+            # As in CSV: a date medcode cannot read means codes are judged on another day.
+            end = token.start + len(token.raw)
+            out.problems.append(Finding(HPT_STRUCTURE, f"last_updated_on {token.value!r} is not a date: write it as {FORMS}", token.start, end))
         out.slots.sort_by_start()  # type: ignore[attr-defined]
         out.problems.sort(key=lambda f: f.start)
         out.headers.sort(key=lambda h: h.start)
