@@ -19,31 +19,36 @@ _CACHE_MAX = 50_000
 _MISSING = object()
 
 
+class _Memo(dict):
+    """What was worked out per (release, code), cleared whole past a bound: a long editor
+    session meets many codes, and the next release's answers replace the last's."""
+
+    def of(self, release, code: str, make):
+        key = (id(release), code)
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            if len(self) > _CACHE_MAX:
+                self.clear()
+            found = self[key] = make(release, code)
+        return found
+
+
 class TabularEdits:
     def __init__(self):
-        self._notes: dict[tuple[int, str], CodeNotes] = {}
-        self._gates: dict[tuple[int, str], tuple | None] = {}
-        self._own: dict[tuple[int, str], list[PairingNote]] = {}
-        self._manifestations: dict[tuple[int, str], bool] = {}
+        self._notes = _Memo()
+        self._gates = _Memo()
+        self._own = _Memo()
+        self._manifestations = _Memo()
 
     def code_notes(self, release, code: str) -> CodeNotes:
-        key = (id(release), code)
-        found = self._notes.get(key)
-        if found is None:
-            if len(self._notes) > _CACHE_MAX:
-                self._notes.clear()
-            found = self._notes[key] = code_notes(release, code, self._own_notes)
-        return found
+        return self._notes.of(release, code, self._read_notes)
+
+    def _read_notes(self, release, code: str) -> CodeNotes:
+        return code_notes(release, code, self._own_notes)
 
     def _own_notes(self, release, prefix: str) -> list[PairingNote]:
         """Notes printed on one prefix, shared by every code below it (E11 for all of E11.-)."""
-        key = (id(release), prefix)
-        found = self._own.get(key)
-        if found is None:
-            if len(self._own) > _CACHE_MAX:
-                self._own.clear()
-            found = self._own[key] = notes_on(release, prefix)
-        return found
+        return self._own.of(release, prefix, notes_on)
 
     def gate(self, release, code: str) -> tuple[frozenset[str], bool, bool, bool, tuple[tuple[str, str], ...]] | None:
         """What the claim-wide pre-filter needs of a code, None when it has no pairing note:
@@ -51,23 +56,20 @@ class TabularEdits:
         of its own category, whether its code-first note fires when it is first with none of
         the named codes, whether it has a use-additional note, the category ranges they name
         as (first, last))."""
-        key = (id(release), code)
-        found = self._gates.get(key, _MISSING)
-        if found is _MISSING:
-            n = self.code_notes(release, code)
-            if not n.all:
-                found = None
-            else:
-                own = code[:3]
-                named = n.x1.categories | n.cf.categories
-                ranges = tuple(dict.fromkeys(n.x1.category_ranges + n.cf.category_ranges))
-                own_named = own in named or any(lo <= own <= hi for lo, hi in ranges)
-                # A code-first note with nothing named on the claim fires only for a first
-                # manifestation (_code_first): the pre-filter needs no more than that.
-                cf_alone = bool(n.cf) and not all("if applicable" in t.text.lower() for t in n.cf.notes) and self.manifestation(release, code)
-                found = (frozenset(named - {own}), own_named, cf_alone, bool(n.ua), ranges)
-            self._gates[key] = found
-        return found
+        return self._gates.of(release, code, self._gate)
+
+    def _gate(self, release, code: str) -> tuple | None:
+        n = self.code_notes(release, code)
+        if not n.all:
+            return None
+        own = code[:3]
+        named = n.x1.categories | n.cf.categories
+        ranges = tuple(dict.fromkeys(n.x1.category_ranges + n.cf.category_ranges))
+        own_named = own in named or any(lo <= own <= hi for lo, hi in ranges)
+        # A code-first note with nothing named on the claim fires only for a first
+        # manifestation (_code_first): the pre-filter needs no more than that.
+        cf_alone = bool(n.cf) and not all("if applicable" in t.text.lower() for t in n.cf.notes) and self.manifestation(release, code)
+        return (frozenset(named - {own}), own_named, cf_alone, bool(n.ua), ranges)
 
     def notes(self, release, code: str) -> list[PairingNote]:
         return self.code_notes(release, code).all
@@ -112,13 +114,7 @@ class TabularEdits:
                 )
 
     def manifestation(self, release, code: str) -> bool:
-        key = (id(release), code)
-        found = self._manifestations.get(key)
-        if found is None:
-            if len(self._manifestations) > _CACHE_MAX:
-                self._manifestations.clear()
-            found = self._manifestations[key] = _manifestation(release, code)
-        return found
+        return self._manifestations.of(release, code, _manifestation)
 
     def _code_first(self, dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
         for j, d in enumerate(dxs):
