@@ -251,7 +251,7 @@ def bench_inprocess(text: str, index_root: Path, repeats: int, profile: bool) ->
     incremental = []
     for at, new in edit_sites(current, repeats):
         current = current[:at] + new + current[at + 1 :]
-        log = log.then(current, at, at + 1, 1)
+        log = log.then(at, at + 1, 1).bound(current)
         gc.collect()
         t0, c0 = time.perf_counter(), time.process_time()
         analysis = checker.check(current, edits=log)

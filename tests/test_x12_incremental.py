@@ -167,7 +167,7 @@ def test_incremental_recheck_equals_a_fresh_check(stores, doc, which, edits):
         for edit in batch:
             start, end, new = apply(text, edit)
             text = text[:start] + new + text[end:]
-            log = log.then(text, start, end, len(new))
+            log = log.then(start, end, len(new)).bound(text)
         want = fresh(store, text)
         assert_same(checker.check(text, edits=log), want, text)
     assert_same(checker.check(text, edits=log), want, text)  # no edit since: the same again
@@ -181,7 +181,7 @@ def test_an_edit_in_one_claim_rewalks_only_that_part(default_store, monkeypatch)
     checker.check(text, edits=log)
     at = text.index("HI*ABK:O80", len(text) // 2) + 8  # O80 -> O81 in one claim
     new = text[:at] + "1" + text[at + 1 :]
-    log = log.then(new, at, at + 1, 1)
+    log = log.then(at, at + 1, 1).bound(new)
 
     def no_full_walk(*args):
         raise AssertionError("walked the whole text")
@@ -203,11 +203,11 @@ def test_envelopes_after_an_edit_move_with_it(default_store):
     first = _claim_at(text, text.index("CLM*"))
     to = text.index("HL*3*")
     pasted = text[:to] + text[first[0] : first[1]] + text[to:]
-    log = log.then(pasted, to, to, first[1] - first[0])
+    log = log.then(to, to, first[1] - first[0]).bound(pasted)
     assert_same(checker.check(pasted, edits=log), fresh(default_store, pasted), pasted)
     at = pasted.index("HI*ABK:S72001") + 7  # in the second transaction
     typed = pasted[:at] + "E" + pasted[at:]
-    log = log.then(typed, at, at, 1)
+    log = log.then(at, at, 1).bound(typed)
     assert_same(checker.check(typed, edits=log), fresh(default_store, typed), typed)
 
 
@@ -220,7 +220,7 @@ def test_a_header_edit_walks_everything(default_store, monkeypatch):
     walks = []
     real = analysis_module.first_walk
     monkeypatch.setattr(analysis_module, "first_walk", lambda *a: walks.append(1) or real(*a))
-    got = checker.check(new, edits=log.then(new, 3, 4, 1))
+    got = checker.check(new, edits=log.then(3, 4, 1).bound(new))
     assert walks == [1]
     monkeypatch.undo()
     assert_same(got, fresh(default_store, new), new)
@@ -240,11 +240,11 @@ def test_edits_compose_into_one_range():
 def test_the_log_knows_which_edits_a_checker_missed():
     log = EditLog("abc")
     assert log.since(0) == ()
-    log = log.then("abXc", 2, 2, 1).then("aXc", 1, 2, 0)
+    log = log.then(2, 2, 1).then(1, 2, 0)
     assert log.since(0) == ((2, 2, 1), (1, 2, 0))
     assert log.since(1) == ((1, 2, 0),)
     assert log.since(None) is None
-    assert log.replaced("new").since(log.revision) is None
+    assert log.replaced().since(log.revision) is None
 
 
 def _change(text: str, start: int, end: int, new: str) -> types.TextDocumentContentChangePartial:

@@ -85,10 +85,10 @@ class OpenDocument:
             end = idx.offset(change.range.end.line, change.range.end.character)
             idx.edit_lines(start, end, change.text)
             self.source.replace(start, end, change.text)
-            self.edit_log = self.edit_log.then(None, start, end, len(change.text))
+            self.edit_log = self.edit_log.then(start, end, len(change.text))
         else:
             self.source = EditedText(change.text)
-            self.edit_log = self.edit_log.replaced(None)
+            self.edit_log = self.edit_log.replaced()
 
 
 class Documents:

@@ -18,9 +18,10 @@ Edit = tuple[int, int, int]
 
 @dataclass(frozen=True, slots=True)
 class EditLog:
-    """Edits that lead from revision `base` to revision `base + len(edits)`, the revision of
-    `text`. A whole-text change starts a new log at the next revision with no edits, so a checker
-    of an older revision finds nothing to go on and walks everything."""
+    """Edits that lead from revision `base` to revision `base + len(edits)`. The editor logs
+    edits without joining its text; a check binds the log to the text it joined (`bound`), and
+    trusts only a log bound to the very text it checks. A whole-text change starts a new log at
+    the next revision with no edits, so a checker of an older revision walks everything."""
 
     text: str | None = field(default=None, repr=False, compare=False)
     base: int = 0
@@ -30,16 +31,16 @@ class EditLog:
     def revision(self) -> int:
         return self.base + len(self.edits)
 
-    def then(self, text: str | None, start: int, end: int, length: int) -> EditLog:
+    def then(self, start: int, end: int, length: int) -> EditLog:
         edits = (*self.edits, (start, end, length))
         base = self.base
         if len(edits) > KEEP:
             base += len(edits) - KEEP // 2
             edits = edits[len(edits) - KEEP // 2 :]
-        return EditLog(text, base, edits)
+        return EditLog(None, base, edits)
 
-    def replaced(self, text: str | None) -> EditLog:
-        return EditLog(text, self.revision + 1, ())
+    def replaced(self) -> EditLog:
+        return EditLog(None, self.revision + 1, ())
 
     def bound(self, text: str) -> EditLog:
         """This log as the one that made `text` (a check only trusts a log bound to its text)."""
