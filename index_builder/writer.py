@@ -13,7 +13,8 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
-from operator import sub
+from itertools import compress, repeat
+from operator import attrgetter, sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable
@@ -262,16 +263,9 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     ensure_writable(root)
     set_dir = Path(root) / set_id
     set_dir.mkdir(parents=True, exist_ok=True)
-    union: dict[str, CodeRecord] = {}
-    members: list[list[CodeRecord]] = []
-    for result in results:
-        recs = list(result.records)
-        members.append(recs)
-        for rec in recs:
-            # The newest record wins, a code's over a header's (I42.0 keeps its FY2026 data).
-            old = union.get(rec.code)
-            if old is None or rec.kind != HEADER or old.kind == HEADER:
-                union[rec.code] = rec
+    members = [list(result.records) for result in results]
+    lead, rests = _split_lead(members)
+    union = _union([lead, *rests])
     base = _building_folder(set_dir, "shared")
     out = []
     try:
@@ -279,28 +273,27 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
         # The files releases of one family share (linked, not copied): what _write_codes wrote
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
+        codes_by_id = list(map(trie.restore_key, range(len(trie))))
+        lead_flags = bytearray(map(_kind_bits(lead).get, codes_by_id, repeat(0)))
+        lead_ended = _ended(lead)
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
-        for result, recs in zip(results, members):
+        for result, recs, rest in zip(results, members, rests):
             if not layout.valid_release_label(result.release):
                 raise IndexWriteError(f"release label {result.release!r} is not usable as a folder name")
             tmp = _building_folder(set_dir, result.release)
             try:
                 for name in shared:
                     _link(base / name, tmp / name)
-                flags = bytearray(len(trie))
-                counts = {"records": 0, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
                 cutoff = _cutoff(result)
-                key_id = trie.key_id
-                for rec in recs:
-                    bits = _KIND_BITS[rec.kind]
-                    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-                        bits |= layout.FLAG_TERMINATED
-                        counts["terminated"] += 1
-                    i = key_id(rec.code)
-                    if not flags[i]:
-                        counts["records"] += 1
-                        counts[rec.kind] += 1
-                    flags[i] = bits
+                kinds = _kind_bits(rest)
+                if len(kinds) == len(rest):
+                    # The rest's codes are not in the lead (_split_lead): its bits fill the
+                    # lead's zeros, in one pass over the trie ids.
+                    flags = bytearray(map(kinds.get, codes_by_id, lead_flags))
+                    counts = _counts(flags, len(lead) + len(rest))
+                    _mark_ended(flags, counts, lead_ended + _ended(rest), cutoff, trie)
+                else:  # a code twice in one release: the first counts, the last gives the flags
+                    flags, counts = _member_flags_one_by_one(recs, cutoff, trie)
                 (tmp / layout.FLAGS).write_bytes(bytes(flags))
                 manifest = _finish(tmp, result, counts, list(result.warnings), hashes)
                 manifest.shared = True
@@ -316,6 +309,91 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return out
+
+
+# The family's loops over every record of every release (half a million for the defaults) run
+# as map/zip/compress over these getters, in C: a Python loop per record cost a second.
+_CODE_OF, _KIND_OF, _END_OF = attrgetter("code"), attrgetter("kind"), attrgetter("terminated")
+
+
+def _by_code(recs: list[CodeRecord]) -> dict[str, CodeRecord]:
+    return dict(zip(map(_CODE_OF, recs), recs))
+
+
+def _kind_bits(recs: list[CodeRecord]) -> dict[str, int]:
+    return dict(zip(map(_CODE_OF, recs), map(_KIND_BITS.__getitem__, map(_KIND_OF, recs))))
+
+
+def _ended(recs: list[CodeRecord]) -> list[CodeRecord]:
+    return list(compress(recs, map(_END_OF, recs)))
+
+
+def _split_lead(members: list[list[CodeRecord]]) -> tuple[list[CodeRecord], list[list[CodeRecord]]]:
+    """The leading records every release of the family lists alike (the embedded defaults put
+    the codes that never change first: 97% of each fiscal year), and what follows in each. The
+    lead is indexed once, not once per release. Empty when a lead code comes again later."""
+    first = members[0]
+    lo, hi = 0, min(map(len, members))
+    while lo < hi:  # the longest common head: list == compares the same objects in C
+        mid = (lo + hi + 1) // 2
+        head = first[:mid]
+        if all(m[:mid] == head for m in members[1:]):
+            lo = mid
+        else:
+            hi = mid - 1
+    lead = first[:lo]
+    codes = set(map(_CODE_OF, lead))
+    if len(codes) != len(lead) or not all(codes.isdisjoint(map(_CODE_OF, m[lo:])) for m in members):
+        return [], members
+    return lead, [m[lo:] for m in members]
+
+
+def _union(members: list[list[CodeRecord]]) -> dict[str, CodeRecord]:
+    """Every code of the family once: the newest record wins, a code's over a header's (I42.0
+    keeps its FY2026 data)."""
+    union: dict[str, CodeRecord] = {}
+    headers: dict[str, CodeRecord] = {}
+    for recs in members:
+        kinds = list(map(_KIND_OF, recs))
+        union.update(_by_code(list(compress(recs, map(HEADER.__ne__, kinds)))))
+        headers.update(_by_code(list(compress(recs, map(HEADER.__eq__, kinds)))))
+    headers.update(union)
+    return headers
+
+
+def _counts(flags: bytearray, records: int) -> dict[str, int]:
+    """A release's counts from its flags (before any is marked terminated)."""
+    return {
+        "records": records,
+        CODE: flags.count(layout.FLAG_CODE),
+        HEADER: flags.count(layout.FLAG_HEADER),
+        MODIFIER: flags.count(layout.FLAG_MODIFIER),
+        "terminated": 0,
+    }
+
+
+def _mark_ended(flags: bytearray, counts: dict[str, int], ended: list[CodeRecord], cutoff: str | None, trie) -> None:
+    for rec in ended:
+        if cutoff is None or rec.terminated <= cutoff:
+            flags[trie.key_id(rec.code)] |= layout.FLAG_TERMINATED
+            counts["terminated"] += 1
+
+
+def _member_flags_one_by_one(recs: list[CodeRecord], cutoff: str | None, trie) -> tuple[bytearray, dict[str, int]]:
+    flags = bytearray(len(trie))
+    key_id = trie.key_id
+    counts = {"records": 0, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
+    for rec in recs:
+        bits = _KIND_BITS[rec.kind]
+        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+            bits |= layout.FLAG_TERMINATED
+            counts["terminated"] += 1
+        i = key_id(rec.code)
+        if not flags[i]:
+            counts["records"] += 1
+            counts[rec.kind] += 1
+        flags[i] = bits
+    return flags, counts
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -39,12 +39,22 @@ def day8(text: str) -> dt.date | None:
     return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])) if text else None
 
 
+def lines(name: str, folder: Path = DATA_DIR) -> list[str]:
+    """The lines of one data file, without the header. Read whole: twice as fast as line by
+    line from a gzip text stream, and the largest file is 2 MB."""
+    text = gzip.decompress((folder / name).read_bytes()).decode("utf-8")
+    if "\r" in text:  # as a text stream would read them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = text.split("\n")
+    if out[-1] == "":
+        out.pop()
+    return out[1:]
+
+
 def rows(name: str, folder: Path = DATA_DIR) -> Iterator[list[str]]:
     """The rows of one data file, split on tabs, without the header."""
-    with gzip.open(folder / name, "rt", encoding="utf-8") as fh:
-        next(fh, None)
-        for line in fh:
-            yield line.rstrip("\n").split("\t")
+    for line in lines(name, folder):
+        yield line.split("\t")
 
 
 @cache

@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import stage
 from ..codesets import HCPCS, ICD10CM, ICD10PCS
@@ -34,8 +35,7 @@ LAST_FISCAL_YEAR = max(MCE_VERSION)
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     start: dt.date | None
     end: dt.date | None
     flags: str  # comma-separated MCE flags ("" for none)
@@ -46,11 +46,15 @@ class Span:
 
 def _spans(name: str, folder: Path) -> dict[str, list[Span]]:
     out: dict[str, list[Span]] = defaultdict(list)
-    days: dict[str, dt.date | None] = {}  # a few dozen distinct dates among 80,000 rows
-    for code, start, end, flags in files.rows(name, folder):
-        a = days.get(start) or days.setdefault(start, files.day8(start))
-        b = days[end] if end in days else days.setdefault(end, files.day8(end))
-        out[code].append(Span(a, b, flags))
+    # 80,000 rows hold a few hundred distinct (start, end, flags): one Span object each.
+    interned: dict[str, Span] = {}
+    for line in files.lines(name, folder):
+        code, _, rest = line.partition("\t")
+        span = interned.get(rest)
+        if span is None:
+            start, end, flags = rest.split("\t")
+            span = interned[rest] = Span(files.day8(start), files.day8(end), flags)
+        out[code].append(span)
     return out
 
 
@@ -87,37 +91,54 @@ def _fy_end(day: dt.date) -> bool:
     return day.month == 9 and day.day == 30
 
 
-def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict) -> CodeRecord:
+def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict, facts: dict) -> CodeRecord:
     """The record of a code for every release that lists it (they share it, writer.write_family):
     `added` when it began after the first fiscal year did, `terminated` when it ended in the
     middle of a fiscal year (an end on September 30 is the next release's absence, and a code
-    that becomes a header then must not read as terminated), its MCE flags. One object per code."""
+    that becomes a header then must not read as terminated), its MCE flags. One object per code.
+    `facts` holds what a list of spans gives (a few hundred distinct lists among 90,000 codes)."""
     out = memo.get(rec.code)
     if out is not None:
         return out
-    start = min((s.start or dt.date.min) for s in spans)
-    ends = [s.end for s in spans]
-    end = None if any(e is None for e in ends) else max(ends)
+    key = spans[0] if len(spans) == 1 else tuple(spans)
+    added, terminated, flags, changes = facts.get(key) or facts.setdefault(key, _span_facts(spans))
     detail = dict(rec.detail)
-    if spans[-1].flags:
-        detail["mce"] = spans[-1].flags.split(",")
-    if len({s.flags for s in spans}) > 1:  # flags that changed over the years, with their dates
-        detail["mce_spans"] = [[files.iso8(s.start), files.iso8(s.end), s.flags] for s in spans]
+    if flags:
+        detail["mce"] = flags.split(",")
+    if changes:  # flags that changed over the years, with their dates
+        detail["mce_spans"] = [list(c) for c in changes]
     if replaces:
         detail["cross_references"] = replaces
     # Built directly: dataclasses.replace costs three times as much, 100,000 times a set.
     out = memo[rec.code] = CodeRecord(
-        rec.code, rec.description, CODE, rec.short, rec.parent,
-        start.isoformat() if start > files.FIRST_DAY else None,
-        rec.effective,
-        end.isoformat() if end is not None and not _fy_end(end) else None,
+        rec.code, rec.description, CODE, rec.short, rec.parent, added, rec.effective, terminated,
         rec.action, rec.notes, detail, rec.terms,
     )
     return out
 
 
+def _span_facts(spans: list[Span]) -> tuple[str | None, str | None, str, tuple | None]:
+    """added, terminated, the last MCE flags, and the spans when the flags changed (_dated)."""
+    start = min((s.start or dt.date.min) for s in spans)
+    ends = [s.end for s in spans]
+    end = None if any(e is None for e in ends) else max(ends)
+    changes = None
+    if len({s.flags for s in spans}) > 1:
+        changes = tuple((files.iso8(s.start), files.iso8(s.end), s.flags) for s in spans)
+    return (
+        start.isoformat() if start > files.FIRST_DAY else None,
+        end.isoformat() if end is not None and not _fy_end(end) else None,
+        spans[-1].flags,
+        changes,
+    )
+
+
 def _prefixes(codes, min_len: int, max_len: int) -> set[str]:
-    return {code[:n] for code in codes for n in range(min_len, min(len(code) - 1, max_len) + 1)}
+    """The prefixes of min_len to max_len characters of the codes, each shorter than its code."""
+    out: set[str] = set()
+    for n in range(min_len, max_len + 1):
+        out.update({code[:n] for code in codes if len(code) > n})
+    return out
 
 
 def _header(prefix: str, known: dict[str, CodeRecord], memo: dict) -> CodeRecord | None:
@@ -150,8 +171,11 @@ def _fiscal_releases(
     aux: dict | None = None,
 ) -> Iterator[ImportResult]:
     memo: dict = {}
+    facts: dict = {}
     # Most codes are valid from before the first year to after the last with one set of MCE
-    # flags: their record is the same object in every release, made once.
+    # flags: their record is the same object in every release, made once, and so are the
+    # headers above them that are never valid codes themselves. Each release lists these
+    # first, in the same order, so the writer indexes them once (writer.write_family).
     since = _period(years[0], None)[0]
     steady: list[CodeRecord] = []
     varying: dict[str, list[Span]] = {}
@@ -162,28 +186,36 @@ def _fiscal_releases(
             if rec is None:
                 missing_steady += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-            steady.append(_dated(rec, s, conversions.get(code), memo))
+            steady.append(_dated(rec, s, conversions.get(code), memo, facts))
         else:
             varying[code] = s
+    periods = {year: _period(year, tables_end) for year in years}
+    valid_in = {
+        year: [code for code, s in varying.items() if any(x.overlaps(first, last) for x in s)]
+        for year, (first, last) in periods.items()
+    }
     steady_codes = {r.code for r in steady}
-    steady_prefixes = _prefixes(steady_codes, *header_lengths)
+    steady_prefixes = _prefixes(steady_codes, *header_lengths) - steady_codes
+    ever_valid = steady_codes.union(*valid_in.values())
+    steady_headers = sorted(steady_prefixes - ever_valid)
+    lead = steady + [rec for rec in (_header(p, known, memo) for p in steady_headers) if rec is not None]
+    # Prefixes of steady codes that are valid codes in some year: headers in the others.
+    other_prefixes = steady_prefixes.intersection(ever_valid)
     for year in years:
         stage.doing(f"listing the codes valid in FY{year}")
-        first, last = _period(year, tables_end)
-        records: list[CodeRecord] = list(steady)
-        valid = set(steady_codes)
+        first, last = periods[year]
+        records: list[CodeRecord] = list(lead)
         missing = missing_steady
-        for code, s in varying.items():
-            if not any(x.overlaps(first, last) for x in s):
-                continue
+        valid = valid_in[year]
+        for code in valid:
             rec = known.get(code)
             if rec is None:
                 missing += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-            records.append(_dated(rec, s, conversions.get(code), memo))
-            valid.add(code)
-        prefixes = steady_prefixes | _prefixes(valid - steady_codes, *header_lengths)
-        for prefix in prefixes - valid:
+            records.append(_dated(rec, varying[code], conversions.get(code), memo, facts))
+        valid_codes = set(valid)
+        prefixes = (other_prefixes | _prefixes(valid_codes, *header_lengths)) - valid_codes - steady_codes
+        for prefix in sorted(prefixes.difference(steady_headers)):
             rec = _header(prefix, known, memo)
             if rec is not None:
                 records.append(rec)

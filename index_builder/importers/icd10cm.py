@@ -54,24 +54,36 @@ class _Parsed:
 
 
 def _notes(el: ET.Element) -> dict[str, list[str]]:
+    return _ordered_notes(_note_texts([c for c in el if c.tag in _NOTE_SET]))
+
+
+_NOTE_SET = frozenset(NOTE_TAGS)
+
+
+def _note_texts(note_children: list[ET.Element]) -> dict[str, list[str]]:
+    """The cleaned, non-empty <note> texts of the note elements given, per tag in document order."""
     out: dict[str, list[str]] = {}
-    for tag in NOTE_TAGS:
-        for child in el.findall(tag):
-            texts = [_clean(n.text) for n in child.findall("note")]
-            texts = [t for t in texts if t]
-            if texts:
-                out.setdefault(tag, []).extend(texts)
+    for child in note_children:
+        texts = [t for t in (_clean(n.text) for n in child.iterfind("note")) if t]
+        if texts:
+            out.setdefault(child.tag, []).extend(texts)
     return out
 
 
+def _ordered_notes(by_tag: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The notes in the order the CDC prints them (NOTE_TAGS)."""
+    if len(by_tag) < 2:
+        return by_tag
+    return {tag: by_tag[tag] for tag in NOTE_TAGS if tag in by_tag}
+
+
 def _clean(text: str | None) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
+    # str.split() with no argument splits on exactly the characters re's \s matches in a str
+    # pattern (unicode whitespace), and is several times faster over 200,000 texts.
+    return " ".join(text.split()) if text else ""
 
 
-def _seven_chr(el: ET.Element, owner: str) -> _SevenChr | None:
-    node = el.find("sevenChrDef")
-    if node is None:
-        return None
+def _seven_chr_def(node: ET.Element, owner: str) -> _SevenChr:
     chars: dict[str, str] = {}
     extra: dict[str, list[str]] = {}
     last = None
@@ -98,21 +110,41 @@ def parse_tabular(data: bytes) -> _Parsed:
     sections: dict[str, dict] = {}
 
     def walk(el: ET.Element, parent: str | None, section: str, seventh: _SevenChr | None) -> None:
-        name = _clean(el.findtext("name")).upper()
+        # One pass over the children (47,000 diag elements): the lookups findtext and findall
+        # made per tag cost more than the XML parse itself.
+        name = desc = None
+        children: list[ET.Element] = []
+        note_children: list[ET.Element] = []
+        own_def = None
+        for child in el:
+            tag = child.tag
+            if tag == "diag":
+                children.append(child)
+            elif tag in _NOTE_SET:
+                note_children.append(child)
+            elif tag == "name":
+                if name is None:
+                    name = child.text or ""
+            elif tag == "desc":
+                if desc is None:
+                    desc = child.text or ""
+            elif tag == "sevenChrDef" and own_def is None:
+                own_def = child
+        name = _clean(name).upper()
         key = name.replace(".", "")
         if not ICD10CM_RE.match(key):
             raise SourceError(f"unexpected ICD-10-CM code {name!r} in the tabular XML")
-        own = _seven_chr(el, key)
+        own = _seven_chr_def(own_def, key) if own_def is not None else None
         seventh = own or seventh
-        children = el.findall("diag")
+        notes = _ordered_notes(_note_texts(note_children)) if note_children else {}
         rec = CodeRecord(
             code=key,
-            description=_clean(el.findtext("desc")),
+            description=_clean(desc),
             kind=HEADER if children or seventh else CODE,
             parent=parent,
-            notes=_notes(el),
+            notes=notes,
+            terms=list(notes.get("inclusionTerm", ())),
         )
-        rec.terms = list(rec.notes.get("inclusionTerm", []))
         if parent is None:
             rec.detail["section"] = section
         if own:
