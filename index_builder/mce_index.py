@@ -43,17 +43,32 @@ def import_result(folder: Path = data_files.DATA_DIR) -> ImportResult:
     end_text = info.get("mce_tables_end") or ""
     last = _ymd(end_text, 99991231)
     by_code: dict[str, dict[str, list[list]]] = {}
+    starts: dict[str, int] = {}  # a few dozen distinct dates among 160,000 rows
+    ends: dict[str, int] = {}
     for table, name in TABLES:
+        lines = data_files.lines(name, folder)
+        # A line ends with a tab when its flags are empty: only the codes with a flag on some
+        # line are kept (a third of them), and only their lines are split.
+        flagged = {line.partition("\t")[0] for line in lines if not line.endswith("\t")}
         rows: dict[str, list[list]] = {}
-        for code, start, end, flags in data_files.rows(name, folder):
-            rows.setdefault(code, []).append([_ymd(start, 0), _ymd(end, last), flags])
+        for line in lines:
+            code, _, rest = line.partition("\t")
+            if code not in flagged:
+                continue
+            start, end, flags = rest.split("\t")
+            a = starts.get(start)
+            if a is None:
+                a = starts[start] = _ymd(start, 0)
+            b = ends.get(end)
+            if b is None:
+                b = ends[end] = _ymd(end, last)
+            rows.setdefault(code, []).append([a, b, flags])
         for code, spans in rows.items():
-            if any(f for _, _, f in spans):
-                by_code.setdefault(code, {})[table] = spans
+            by_code.setdefault(code, {})[table] = spans
     # The days on which some code's flags (or an age range) change: between two of them every
     # code's flags are constant, so the claim edits can decide per code once per period.
     changes = {s for d in by_code.values() for spans in d.values() for s, _, _ in spans}
-    changes |= {_next_day(e) for d in by_code.values() for spans in d.values() for _, e, _ in spans}
+    changes |= {_next_day(e) for e in {e for d in by_code.values() for spans in d.values() for _, e, _ in spans}}
     for a in info.get("mce_age_ranges", []):
         changes |= {_ymd(a["start"], 0), _next_day(_ymd(a["end"], 99991231))}
     first = int(FIRST_DAY.strftime("%Y%m%d"))

@@ -13,8 +13,8 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
-from itertools import compress, repeat
-from operator import attrgetter, sub
+from itertools import compress, count, repeat
+from operator import attrgetter, is_not, sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable
@@ -264,7 +264,7 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     set_dir = Path(root) / set_id
     set_dir.mkdir(parents=True, exist_ok=True)
     members = [list(result.records) for result in results]
-    lead, rests = _split_lead(members)
+    lead, rests, lead_bits = _split_lead(members)
     union = _union([lead, *rests])
     base = _building_folder(set_dir, "shared")
     out = []
@@ -274,7 +274,7 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
         codes_by_id = list(map(trie.restore_key, range(len(trie))))
-        lead_flags = bytearray(map(_kind_bits(lead).get, codes_by_id, repeat(0)))
+        lead_flags = bytearray(map(lead_bits.get, codes_by_id, repeat(0)))
         lead_ended = _ended(lead)
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
         for result, recs, rest in zip(results, members, rests):
@@ -328,24 +328,21 @@ def _ended(recs: list[CodeRecord]) -> list[CodeRecord]:
     return list(compress(recs, map(_END_OF, recs)))
 
 
-def _split_lead(members: list[list[CodeRecord]]) -> tuple[list[CodeRecord], list[list[CodeRecord]]]:
-    """The leading records every release of the family lists alike (the embedded defaults put
+def _split_lead(members: list[list[CodeRecord]]) -> tuple[list[CodeRecord], list[list[CodeRecord]], dict[str, int]]:
+    """The leading records every release of the family lists alike, the same objects in the
+    same order (the embedded defaults put
     the codes that never change first: 97% of each fiscal year), and what follows in each. The
-    lead is indexed once, not once per release. Empty when a lead code comes again later."""
+    lead is indexed once, not once per release. Empty when a lead code comes again later.
+    Also the lead's kind bits by code."""
     first = members[0]
-    lo, hi = 0, min(map(len, members))
-    while lo < hi:  # the longest common head: list == compares the same objects in C
-        mid = (lo + hi + 1) // 2
-        head = first[:mid]
-        if all(m[:mid] == head for m in members[1:]):
-            lo = mid
-        else:
-            hi = mid - 1
-    lead = first[:lo]
-    codes = set(map(_CODE_OF, lead))
-    if len(codes) != len(lead) or not all(codes.isdisjoint(map(_CODE_OF, m[lo:])) for m in members):
-        return [], members
-    return lead, [m[lo:] for m in members]
+    n = min(map(len, members))
+    for m in members[1:]:  # where each first lists another object (compared in C)
+        n = next(compress(count(), map(is_not, first[:n], m)), n)
+    lead = first[:n]
+    bits = _kind_bits(lead)
+    if len(bits) != len(lead) or not all(bits.keys().isdisjoint(map(_CODE_OF, m[n:])) for m in members):
+        return [], members, {}
+    return lead, [m[n:] for m in members], bits
 
 
 def _union(members: list[list[CodeRecord]]) -> dict[str, CodeRecord]:

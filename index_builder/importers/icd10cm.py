@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,14 +170,16 @@ def parse_tabular(data: bytes) -> _Parsed:
     return _Parsed(version, records, {"chapters": chapters, "sections": sections}, pending)
 
 
-def seventh_character_codes(leaf: CodeRecord, seventh: _SevenChr) -> list[CodeRecord]:
+def seventh_character_codes(leaf: CodeRecord, seventh: _SevenChr, chars: Iterable[str] | None = None) -> list[CodeRecord]:
+    """The 7th-character codes of a leaf: every combination its definition allows, or those of
+    `chars` only."""
     base = leaf.code.ljust(6, "X")
     out = []
-    for char, meaning in seventh.chars.items():
+    for char in seventh.chars if chars is None else chars:
         out.append(
             CodeRecord(
                 code=base + char,
-                description=f"{leaf.description}, {meaning}",
+                description=f"{leaf.description}, {seventh.chars[char]}",
                 parent=leaf.code,
                 detail={"seventh_of": seventh.owner, "seventh_char": char},
             )

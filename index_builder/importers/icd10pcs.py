@@ -75,12 +75,13 @@ def embedded_default() -> ImportResult:
     text = sources.decode(path.read_bytes())
     records: list[CodeRecord] = []
     bad: list[int] = []
+    valid = ICD10PCS_RE.match
     for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
-        if not row or not any(cell.strip() for cell in row):
+        if not "".join(row).strip():  # a blank line
             continue
         code = row[0].strip().upper()
         desc = " ".join(row[1].split()) if len(row) > 1 else ""
-        if not ICD10PCS_RE.match(code) or not desc:
+        if not valid(code) or not desc:
             if lineno == 1 and not ICD10PCS_RE.match(code):
                 continue  # a header row, should a later drg add one
             bad.append(lineno)
