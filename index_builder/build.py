@@ -81,10 +81,11 @@ def _heartbeat(progress: Progress | None, name: str, every: float = 3.0, poll: f
         stage.doing("")
 
 
-# Work of each embedded build step relative to the others (about its CPU seconds on a quiet
-# 2-core machine), so the parallel build starts the longest first.
-_COST = {NDC: 15.0, ICD10CM: 5.0, ICD10PCS: 3.5, HCPCS: 0.3}
 MCE_STEP = "mce"  # the claim edits' tables, built with ICD-10-CM
+# Work of each embedded build step relative to the others (about its CPU seconds on a quiet
+# 2-core machine, bench/bench_build.py), so the parallel build starts the longest first: NDC
+# in one worker while the other builds the rest one after another, about as long in all.
+_COST = {NDC: 7.0, ICD10CM: 3.0, ICD10PCS: 2.0, MCE_STEP: 0.4, HCPCS: 0.2}
 
 
 def build_defaults(

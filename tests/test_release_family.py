@@ -38,3 +38,39 @@ def test_fiscal_years_share_files_but_not_codes_or_kinds(tmp_path):
     assert (paths[0] / layout.RECORDS_BIN).stat().st_ino == (paths[1] / layout.RECORDS_BIN).stat().st_ino
     assert fy26.verify() == [] and fy27.verify() == []
     assert not [p for p in (tmp_path / "icd10cm").iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_a_shared_lead_and_each_release_s_own_records_give_each_its_flags_and_counts(tmp_path):
+    # The embedded defaults list the records every year shares first (the same objects): the
+    # writer indexes that lead once, and each release's own records after it.
+    steady = [CodeRecord("E119", "Type 2 diabetes mellitus without complications"), CodeRecord("E11", "Type 2 diabetes", kind=HEADER)]
+    ends = CodeRecord("A001", "Cholera due to Vibrio cholerae 01, biovar eltor", terminated="2026-03-31")
+    added = CodeRecord("I4200", "", added="2026-10-01")
+    i42 = CodeRecord("I420", "Dilated cardiomyopathy", kind=HEADER)
+    write_family(tmp_path, [
+        result("FY2026", d(2025, 10, 1), d(2026, 9, 30), [*steady, ends]),
+        result("FY2027", d(2026, 10, 1), d(2027, 9, 30), [*steady, added, i42]),
+    ])
+    fy26, fy27 = IndexStore(tmp_path).releases("icd10cm")
+    assert fy26.flags("E119") == fy27.flags("E119") == layout.FLAG_CODE
+    assert fy26.flags("E11") == fy27.flags("E11") == layout.FLAG_HEADER
+    assert fy26.flags("A001") == layout.FLAG_CODE | layout.FLAG_TERMINATED and "A001" not in fy27
+    assert "I4200" not in fy26 and fy27.flags("I4200") == layout.FLAG_CODE and fy27.get("I420").kind == HEADER
+    assert fy26.manifest.counts == {"records": 3, CODE: 2, HEADER: 1, "modifier": 0, "terminated": 1}
+    assert fy27.manifest.counts == {"records": 4, CODE: 2, HEADER: 2, "modifier": 0, "terminated": 0}
+
+
+def test_a_code_twice_in_a_release_counts_once_and_takes_its_last_kind(tmp_path):
+    e119 = CodeRecord("E119", "Type 2 diabetes mellitus without complications")
+    i420 = CodeRecord("I420", "Dilated cardiomyopathy")
+    header = CodeRecord("I420", "Dilated cardiomyopathy", kind=HEADER)
+    write_family(tmp_path, [
+        result("FY2026", d(2025, 10, 1), d(2026, 9, 30), [e119, i420]),
+        result("FY2027", d(2026, 10, 1), d(2027, 9, 30), [e119, i420, header]),  # the lead's I420 again
+    ])
+    fy26, fy27 = IndexStore(tmp_path).releases("icd10cm")
+    assert fy26.get("I420").kind == CODE and fy27.get("I420").kind == HEADER
+    # The code's record is the newest code's (I42.0 keeps its data), its kind the release's last.
+    assert fy27.get("I420").description == "Dilated cardiomyopathy"
+    assert fy27.manifest.counts == {"records": 2, CODE: 2, HEADER: 0, "modifier": 0, "terminated": 0}
+    assert fy26.manifest.counts == {"records": 2, CODE: 2, HEADER: 0, "modifier": 0, "terminated": 0}
