@@ -82,7 +82,7 @@ def embedded_default() -> ImportResult:
         code = row[0].strip().upper()
         desc = " ".join(row[1].split()) if len(row) > 1 else ""
         if not valid(code) or not desc:
-            if lineno == 1 and not ICD10PCS_RE.match(code):
+            if lineno == 1 and not valid(code):
                 continue  # a header row, should a later drg add one
             bad.append(lineno)
             continue
