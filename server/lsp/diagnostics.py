@@ -40,11 +40,10 @@ class DiagnosticsJson:
     count: int
 
 
-def _content(f: Finding, severity: int) -> Content:
+def _fixes(f: Finding) -> tuple:
     # Fix ranges relative to the finding's start: clients move diagnostics with edits, so the
     # code action re-anchors them on the diagnostic's current range.
-    fixes = tuple((x.title, x.start - f.start, x.end - f.start, x.text, x.preferred) for x in f.fixes) if f.fixes else ()
-    return (f.rule, f.message, severity, fixes, f.more)
+    return tuple((x.title, x.start - f.start, x.end - f.start, x.text, x.preferred) for x in f.fixes)
 
 
 def _tail(content: Content) -> bytes:
@@ -91,11 +90,17 @@ class DiagnosticsCache:
             entries: dict[tuple, _Entry] = {}
             out: list[bytes] = []
             missing: list[tuple[int, tuple, Finding]] = []  # (place in out, key, finding)
+            severities: dict[tuple, int | None] = {}  # (rule, the finding's own severity) -> what the client sees
             for f in findings:
-                severity = settings.severity_of(f.rule, f.effective_severity)
+                rule = f.rule
+                severity = severities.get((rule, f.severity), 0)
+                if severity == 0:
+                    chosen = settings.severity_of(rule, f.effective_severity)
+                    severity = severities[(rule, f.severity)] = None if chosen is None else int(chosen)
                 if severity is None:
                     continue  # the user turned this rule off
-                key = (f.start, f.end, *_content(f, int(severity)))
+                # This order is the cache's key: (start, end, *Content).
+                key = (f.start, f.end, rule, f.message, severity, _fixes(f) if f.fixes else (), f.more)
                 entry = known.get(key)
                 if entry is None:
                     entry = entries.get(key)  # the same finding twice

@@ -147,7 +147,7 @@ class MedcodeProtocol(LanguageServerProtocol):
 
     def _send_response(self, msg_id, result=None, error=None):
         if error is None and isinstance(result, RawJson):
-            self._write(b'{"jsonrpc":"2.0","id":%s,"result":%s}' % (orjson.dumps(msg_id), result.body))
+            self._write(b'{"jsonrpc":"2.0","id":%s,"result":' % orjson.dumps(msg_id), result.body, b"}")
             return
         if error is not None:
             # Exception text can quote the document and tracebacks are of no use to a client.
@@ -158,16 +158,18 @@ class MedcodeProtocol(LanguageServerProtocol):
                 error = types.ResponseError(code=error.code, message=error.message)
         super()._send_response(msg_id, result=result, error=error)
 
-    def _write(self, body: bytes) -> None:
-        """One message of ready JSON, as pygls' _send_data writes one (Content-Length counts
-        bytes: orjson writes UTF-8, not pygls' ASCII-escaped text)."""
+    def _write(self, *parts: bytes) -> None:
+        """One message of ready JSON, given in parts, as pygls' _send_data writes one
+        (Content-Length counts bytes: orjson writes UTF-8, not pygls' ASCII-escaped text).
+        The parts are joined once: a publish of 9,000 diagnostics is 3.5 MB."""
         if self.writer is None:
             log.error("cannot send: no transport")
             return
         if self._include_headers:
-            body = b"Content-Length: %d\r\nContent-Type: %s; charset=%s\r\n\r\n" % (len(body), self.CONTENT_TYPE.encode(), self.CHARSET.encode()) + body
+            length = sum(map(len, parts))
+            parts = (b"Content-Length: %d\r\nContent-Type: %s; charset=%s\r\n\r\n" % (length, self.CONTENT_TYPE.encode(), self.CHARSET.encode()), *parts)
         try:
-            res = self.writer.write(body)
+            res = self.writer.write(b"".join(parts))
             if inspect.isawaitable(res):
                 asyncio.ensure_future(res)
         except BrokenPipeError:
@@ -206,8 +208,8 @@ def publish_json(server: MedcodeServer, uri: str, version: int | None, diagnosti
     """textDocument/publishDiagnostics with the diagnostics' JSON array (diagnostics.py).
     Call on the event loop."""
     version_json = b"" if version is None else b'"version":%d,' % version
-    params = b'{"uri":%s,%s"diagnostics":%s}' % (orjson.dumps(uri), version_json, diagnostics)
-    server.protocol._write(b'{"jsonrpc":"2.0","method":"%s","params":%s}' % (types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS.encode(), params))
+    head = b'{"jsonrpc":"2.0","method":"%s","params":{"uri":%s,%s"diagnostics":' % (types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS.encode(), orjson.dumps(uri), version_json)
+    server.protocol._write(head, diagnostics, b"}}")
 
 
 def stop_workers(server: MedcodeServer) -> None:
