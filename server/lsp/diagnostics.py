@@ -40,6 +40,12 @@ class DiagnosticsJson:
     count: int
 
 
+def full_report(diagnostics: DiagnosticsJson | None, result_id: str) -> bytes:
+    """A pull request's answer (FullDocumentDiagnosticReport) holding the diagnostics."""
+    items = diagnostics.body if diagnostics is not None else b"[]"
+    return b'{"kind":"full","resultId":%s,"items":%s}' % (orjson.dumps(result_id), items)
+
+
 def _fixes(f: Finding) -> tuple:
     # Fix ranges relative to the finding's start: clients move diagnostics with edits, so the
     # code action re-anchors them on the diagnostic's current range.

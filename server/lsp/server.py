@@ -19,7 +19,6 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import partial
 
-import orjson
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
@@ -41,7 +40,7 @@ from ..x12.context import Cursor, cursor_at
 from ..x12.delimiters import Delimiters, looks_like_x12
 from ..x12.edits import EditLog
 from . import actions, completion, hover, inlay, symbols
-from .diagnostics import DiagnosticsJson
+from .diagnostics import DiagnosticsJson, full_report
 from .documents import Documents, OpenDocument
 from .pieces import EditedText
 from .protocol import MedcodeProtocol, RawJson, publish_json, report_error, serve_stdio, serve_tcp, stop_workers
@@ -469,8 +468,7 @@ class MedcodeServer(LanguageServer):
         result_id = f"{version}:{generation}"
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
-        items = diagnostics.body if diagnostics is not None else b"[]"
-        return RawJson(b'{"kind":"full","resultId":%s,"items":%s}' % (orjson.dumps(result_id), items))
+        return RawJson(full_report(diagnostics, result_id))
 
     async def on_hover(self, params: types.HoverParams):
         doc = await self.document_for_request(params.text_document.uri)
