@@ -30,6 +30,7 @@ def edit(session: Session, uri: str, text: str, start: int, end: int, new: str) 
 STEPS = [
     ("HL*2*1*22*0~\n", "REF*G1*ADDED~\nHL*2*1*22*0~\n"),  # a line before the first claim
     ("HI*ABK:E119", "HI*ABK:E11"),  # a code typed over, inside a claim
+    ("ABF:E11.9*", "ABF:E11.95*"),  # a character typed before other findings on its line
     ("LX*2~\n", ""),  # a line removed inside a claim
     ("SE*", "NTE*ADD*ONE~\nNTE*ADD*TWO~\nSE*"),  # lines after the claims
     ("LX*1~\n", "LX*1~"),  # two segments joined onto one line
@@ -39,24 +40,30 @@ STEPS = [
 BURST = [("CLM*ERRORS01", "CLM*ERR\nORS01"), ("HI*ABK:E11*", "HI*ABK:E1\n\n1*"), ("NTE*ADD*ONE~\n", "")]
 
 
+async def fresh_open(session: Session, text: str, n: int) -> list[types.Diagnostic]:
+    uri = f"file:///tmp/e2e/republish/fresh-{n}.837"
+    session.open(uri, text)
+    try:
+        return await session.diagnostics(uri)
+    finally:
+        session.close(uri)
+
+
 async def test_diagnostics_after_edits_equal_a_fresh_open(lsp: Session):
     uri = "file:///tmp/e2e/republish/claims.837"
     text = P837
     lsp.open(uri, text)
     await lsp.diagnostics(uri)
-    for old, new in STEPS:
+    for n, (old, new) in enumerate(STEPS):
         at = text.index(old)
         text = edit(lsp, uri, text, at, at + len(old), new)
-        await lsp.diagnostics(uri)  # each version converted: the next edit starts from its cache
+        # Each version converted and compared: the next edit starts from its cache.
+        assert await lsp.diagnostics(uri) == await fresh_open(lsp, text, n), old
     for old, new in BURST:  # keystrokes sent back to back: one check of several edits
         at = text.index(old)
         text = edit(lsp, uri, text, at, at + len(old), new)
     edited = await lsp.diagnostics(uri)
-
-    fresh_uri = "file:///tmp/e2e/republish/fresh.837"
-    lsp.open(fresh_uri, text)
-    fresh = await lsp.diagnostics(fresh_uri)
+    fresh = await fresh_open(lsp, text, len(STEPS))
     assert any(d.code == "not-billable" for d in fresh)  # the E11s typed above are found
     assert edited == fresh
     lsp.close(uri)
-    lsp.close(fresh_uri)
