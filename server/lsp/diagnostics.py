@@ -1,40 +1,167 @@
-"""Findings to LSP diagnostics, with their quick fixes carried along for code actions."""
+"""Findings to LSP diagnostics, with their quick fixes carried along for code actions.
+
+A diagnostic goes to the client as JSON made here (`diagnostic_json`), not through pygls'
+converter: a 50,000-claim file has about 9,000 findings, and converting them to lsprotocol
+objects and letting pygls unstructure and json.dumps them took about half a second, the last
+part on the event loop. `DiagnosticsCache` keeps each document's converted diagnostics from one
+check to the next, so that after an edit only the findings the edit touched are placed and
+written again; the others are moved by the edit's line delta (see `_carried`).
+"""
 
 from __future__ import annotations
 
-from lsprotocol import types
+import threading
+from dataclasses import dataclass
+
+import orjson
 
 from ..findings import Finding
 from ..positions import LineIndex
+from ..x12.edits import EditLog, span
 from .settings import Settings
 
 SOURCE = "medcode"
 
+_RANGE = b'{"range":{"start":{"line":%d,"character":%d},"end":{"line":%d,"character":%d}},'
 
-def to_diagnostics(findings: list[Finding], index: LineIndex, settings: Settings) -> list[types.Diagnostic]:
-    out = []
-    # Placed in one pass: a minified JSON file is one line of many megabytes.
-    at = index.positions(x for f in findings for x in (f.start, f.end))
-    for f in findings:
-        severity = settings.severity_of(f.rule, f.effective_severity)
-        if severity is None:
-            continue  # the user turned this rule off
-        start, end = at[f.start], at[f.end]
-        data = None
-        if f.fixes:
-            # Fix ranges relative to the finding's start: clients move diagnostics with edits,
-            # so the code action re-anchors them on the diagnostic's current range.
-            data = {"fixes": [{"t": x.title, "s": x.start - f.start, "e": x.end - f.start, "x": x.text, "p": x.preferred} for x in f.fixes]}
-        if f.more:
-            data = {**(data or {}), "more": list(f.more)}
-        out.append(
-            types.Diagnostic(
-                range=types.Range(types.Position(*start), types.Position(*end)),
-                message=f.message,
-                severity=types.DiagnosticSeverity(int(severity)),
-                code=f.rule,
-                source=SOURCE,
-                data=data,
-            )
-        )
-    return out
+# What a diagnostic says apart from where: (rule, message, severity, fixes relative to the
+# start, more). With the finding's start and end in front it is the cache's key.
+Content = tuple
+# A converted diagnostic: (line, character, end line, end character, the JSON after the
+# range, the whole JSON).
+_Entry = tuple[int, int, int, int, bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsJson:
+    """A document's diagnostics as the JSON array LSP sends, and how many it holds."""
+
+    body: bytes
+    count: int
+
+
+def full_report(diagnostics: DiagnosticsJson | None, result_id: str) -> bytes:
+    """A pull request's answer (FullDocumentDiagnosticReport) holding the diagnostics."""
+    items = diagnostics.body if diagnostics is not None else b"[]"
+    return b'{"kind":"full","resultId":%s,"items":%s}' % (orjson.dumps(result_id), items)
+
+
+def _fixes(f: Finding) -> tuple:
+    # Fix ranges relative to the finding's start: clients move diagnostics with edits, so the
+    # code action re-anchors them on the diagnostic's current range.
+    return tuple((x.title, x.start - f.start, x.end - f.start, x.text, x.preferred) for x in f.fixes)
+
+
+def _tail(content: Content) -> bytes:
+    """The JSON of a diagnostic after its range, from the '{' on (the range goes in front)."""
+    rule, message, severity, fixes, more = content
+    d: dict = {"message": message, "severity": severity, "code": rule, "source": SOURCE}
+    data = None
+    if fixes:
+        data = {"fixes": [{"t": t, "s": s, "e": e, "x": x, "p": p} for t, s, e, x, p in fixes]}
+    if more:
+        data = {**(data or {}), "more": list(more)}
+    if data is not None:
+        d["data"] = data
+    return orjson.dumps(d)[1:]
+
+
+def _entry(line: int, char: int, end_line: int, end_char: int, tail: bytes) -> _Entry:
+    return (line, char, end_line, end_char, tail, _RANGE % (line, char, end_line, end_char) + tail)
+
+
+def diagnostics_json(findings: list[Finding], index: LineIndex, settings: Settings) -> DiagnosticsJson:
+    """The findings as diagnostics, converted afresh (what the cache must always equal)."""
+    return DiagnosticsCache().convert(findings, index, settings, None)
+
+
+class DiagnosticsCache:
+    """One document's diagnostics as last converted, for the next conversion to reuse.
+
+    Checks of one document may run in two worker threads at once (a publish and a pull): the
+    cache is read and replaced under a lock of its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, _Entry] = {}  # (start, end, *content) -> converted
+        self._revision: int | None = None  # the edit-log revision of the text converted
+        self._encoding: str | None = None
+
+    def convert(self, findings: list[Finding], index: LineIndex, settings: Settings, edits: EditLog | None) -> DiagnosticsJson:
+        """The diagnostics of `findings`, found in `index.text`, the text `edits` (the
+        document's edit log) made at its latest revision; None: a text of no known lineage,
+        converted whole and not kept."""
+        with self._lock:
+            known = self._carried(index, edits) if edits is not None else {}
+            entries: dict[tuple, _Entry] = {}
+            out: list[bytes] = []
+            missing: list[tuple[int, tuple, Finding]] = []  # (place in out, key, finding)
+            severities: dict[tuple, int | None] = {}  # (rule, the finding's own severity) -> what the client sees
+            for f in findings:
+                rule = f.rule
+                severity = severities.get((rule, f.severity), 0)
+                if severity == 0:
+                    chosen = settings.severity_of(rule, f.effective_severity)
+                    severity = severities[(rule, f.severity)] = None if chosen is None else int(chosen)
+                if severity is None:
+                    continue  # the user turned this rule off
+                # This order is the cache's key: (start, end, *Content).
+                key = (f.start, f.end, rule, f.message, severity, _fixes(f) if f.fixes else (), f.more)
+                entry = known.get(key)
+                if entry is None:
+                    entry = entries.get(key)  # the same finding twice
+                if entry is None:
+                    missing.append((len(out), key, f))
+                    out.append(b"")
+                else:
+                    entries[key] = entry
+                    out.append(entry[5])
+            if missing:
+                # Placed in one pass: a minified JSON file is one line of many megabytes.
+                at = index.positions(x for _, _, f in missing for x in (f.start, f.end))
+                for i, key, f in missing:
+                    entry = entries.get(key) or _entry(*at[f.start], *at[f.end], _tail(key[2:]))
+                    entries[key] = entry
+                    out[i] = entry[5]
+            if edits is not None:
+                self._entries, self._revision, self._encoding = entries, edits.revision, index.encoding
+            return DiagnosticsJson(b"[" + b",".join(out) + b"]", len(out))
+
+    def _carried(self, index: LineIndex, edits: EditLog) -> dict[tuple, _Entry]:
+        """The last conversion's entries, keyed and placed for the text `edits` made now;
+        those the edits may have moved within their line are left out (placed again).
+
+        With the edits since the last conversion taken as one, text[a:b] of the old text
+        became n characters. A position at an old offset x <= a - 1 is unchanged: its line
+        start and the characters before it are all before the edit. For x >= b + 1, the line
+        starts in (b, x] are those of (a + n, x + delta] in the new text, so its line moved by
+        the same D for every such x; its character is unchanged when its line starts after
+        the edit ends, i.e. its new line is past the one holding offset a + n. (One character
+        of margin each side: a \\r before the edit and a \\n after it may join into one break.)"""
+        if self._revision is None or self._encoding != index.encoding:
+            return {}
+        steps = edits.since(self._revision)
+        if steps is None:
+            return {}
+        edit = span(steps)
+        if edit is None:
+            return self._entries
+        a, b, n = edit
+        delta = n - (b - a)
+        edit_line = index.position(a + n)[0]
+        moved: dict[tuple, _Entry] = {}
+        shift: int | None = None  # D
+        for key, entry in self._entries.items():
+            start, end = key[0], key[1]
+            if end < a:
+                moved[key] = entry
+            elif start > b:
+                if shift is None:
+                    shift = index.position(start + delta)[0] - entry[0]
+                line = entry[0] + shift
+                if line <= edit_line:
+                    continue
+                if shift:
+                    entry = _entry(line, entry[1], entry[2] + shift, entry[3], entry[4])
+                moved[key if not delta else (start + delta, end + delta, *key[2:])] = entry
+        return moved

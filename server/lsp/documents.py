@@ -17,6 +17,7 @@ from ..analysis import Analysis, DocumentChecker
 from ..positions import UTF16, LineIndex
 from ..x12.delimiters import Delimiters, detect
 from ..x12.edits import EditLog
+from .diagnostics import DiagnosticsCache
 from .pieces import EditedText
 
 log = logging.getLogger("medcode.lsp")
@@ -43,6 +44,9 @@ class OpenDocument:
     # what they touched (x12/incremental.py). Bound to the joined text when a check takes a
     # snapshot (MedcodeServer), as the text is not joined per keystroke.
     edit_log: EditLog = field(default_factory=EditLog)
+    # The diagnostics last converted, moved along by the edit log: after an edit only the
+    # findings it touched are converted again.
+    diagnostics: DiagnosticsCache = field(default_factory=DiagnosticsCache)
 
     @property
     def text(self) -> str:

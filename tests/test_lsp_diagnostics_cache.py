@@ -1,0 +1,154 @@
+"""The diagnostics cache (server/lsp/diagnostics.py): after any sequence of edits, the
+diagnostics converted through the cache equal those converted afresh from the same text and
+findings; and the JSON it writes is what lsprotocol reads as the same Diagnostic.
+
+Findings here come from a stand-in rule over the text (every code-like token, and a finding
+from each CLM to the end of the next line), so that after an edit most findings are the same
+ones moved, as a real re-check's are: the cache then serves them, and must place them right.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+from pygls.protocol import default_converter
+
+from medcode.server.findings import Finding, Fix, Severity
+from medcode.server.lsp.diagnostics import DiagnosticsCache, diagnostics_json
+from medcode.server.lsp.settings import Settings
+from medcode.server.positions import UTF8, UTF16, UTF32, LineIndex
+from medcode.server.x12.edits import EditLog
+
+TOKEN = re.compile(r"[A-Z][0-9]+")
+
+
+def findings_of(text: str) -> list[Finding]:
+    out = []
+    for m in TOKEN.finditer(text):
+        token = m.group()
+        fixes = [Fix(f"Change to {token[:2]}", m.start(), m.end(), token[:2], preferred=True)] if token[0] == "E" else []
+        more = ("icd10cm", token, "FY2026") if token[0] == "S" else None
+        severity = Severity.WARNING if token[0] == "W" else None
+        out.append(Finding("invalid-code", f"{token} is not a code", m.start(), m.end(), fixes=fixes, more=more, severity=severity))
+    for m in re.finditer("CLM", text):
+        # Across a line break: from the CLM to the end of the next line.
+        nl = text.find("\n", m.end())
+        end = len(text) if nl < 0 else (text.find("\n", nl + 1) if text.find("\n", nl + 1) >= 0 else len(text))
+        out.append(Finding("x12-structure", "claim", m.start(), end))
+    for m in re.finditer("~[\r\n]", text):
+        # Ends right after a line break: a \n typed after a \r moves where it ends.
+        out.append(Finding("x12-structure", "terminator", m.start(), m.end()))
+    out.append(Finding("not-in-index", "no data", 0, min(3, len(text))))  # a duplicate-prone place
+    out.append(Finding("not-in-index", "no data", 0, min(3, len(text))))
+    out.sort(key=lambda f: (f.start, f.end))
+    return out
+
+
+BASE = (
+    "ISA*00~\nGS*HC~\nST*837~\n"
+    "CLM*A1*100~\nHI*ABK:E119*ABF:S7200~\nSV1*HC:J1100*50~\n"
+    "CLM*A2*100~\r\nHI*ABK:I10*ABF:W123~\r\nSV1*HC:99213*50~\n"
+    "CLM*é3*100~\rHI*ABK:E11😀*ABF:Z00~\rSV1*HC:A1*1~\n"
+    "SE*9*0001~\nGE*1*1~\nIEA*1*1~\n"
+)
+PIECES = ["\n", "\r", "\r\n", "E11", "S7", "CLM*", "~\n", "é", "😀", "x", "", "W9", "HI*ABK:E1\nCLM*Q\n"]
+
+
+@st.composite
+def edit_runs(draw):
+    """A list of runs; each run is a list of (start fraction, length, new text) edits made
+    before the next conversion."""
+    # Where: anywhere (a fraction of the text), or at / next to a line break or a finding's
+    # end, where a break may join or split and a finding may end right at the edit.
+    where = st.one_of(st.floats(0, 1), st.tuples(st.integers(0, 10**6), st.integers(-1, 1)))
+    edit = st.tuples(where, st.integers(0, 12), st.lists(st.sampled_from(PIECES), max_size=3).map("".join))
+    return draw(st.lists(st.lists(edit, min_size=1, max_size=4), min_size=1, max_size=8))
+
+
+def edit_start(text: str, where) -> int:
+    if isinstance(where, float):
+        return int(where * len(text))
+    k, nudge = where
+    marks = sorted({m.start() for m in re.finditer("[\r\n]", text)} | {f.end for f in findings_of(text)})
+    return max(0, min(len(text), marks[k % len(marks)] + nudge)) if marks else 0
+
+
+def fresh(text: str, encoding: str, cfg: Settings) -> bytes:
+    return diagnostics_json(findings_of(text), LineIndex(text, encoding), cfg).body
+
+
+@pytest.mark.parametrize("encoding", [UTF16, UTF8, UTF32])
+@settings(max_examples=150, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs=edit_runs(), flip=st.integers(0, 7))
+def test_cached_conversion_after_edits_equals_a_fresh_one(encoding, runs, flip):
+    text = BASE
+    log = EditLog()
+    cache = DiagnosticsCache()
+    cfg = Settings()
+    assert cache.convert(findings_of(text), LineIndex(text, encoding), cfg, log).body == fresh(text, encoding, cfg)
+    for n, run in enumerate(runs):
+        for at, length, new in run:
+            start = edit_start(text, at)
+            end = min(len(text), start + length)
+            text = text[:start] + new + text[end:]
+            log = log.then(start, end, len(new))
+        if n == flip:  # a severity setting changes what the same findings say
+            cfg = Settings.from_client({"severity": {"invalid-code": "hint"}})
+        got = cache.convert(findings_of(text), LineIndex(text, encoding), cfg, log)
+        assert got.body == fresh(text, encoding, cfg), (n, run)
+        assert got.count == len(orjson.loads(got.body))
+
+
+def test_the_cache_serves_findings_an_edit_did_not_touch():
+    """Adding a line near the top moves every later finding down a line: they come from the
+    cache (moved), not placed again; the one on the edited line is placed again."""
+    text = BASE
+    log = EditLog()
+    cache = DiagnosticsCache()
+    cfg = Settings()
+    cache.convert(findings_of(text), LineIndex(text), cfg, log)
+    before = dict(cache._entries)
+    at = text.index("ST*837")
+    text = text[:at] + "NEW*LINE~\n" + text[at:]
+    log = log.then(at, at, len("NEW*LINE~\n"))
+    cache.convert(findings_of(text), LineIndex(text), cfg, log)
+    after = cache._entries
+    moved = [k for k in after if k[0] >= text.index("CLM")]  # past the line the edit ends on
+    assert moved
+    # Entries moved by the cache keep their line-free tail object: not re-serialised.
+    old_tails = {id(e[4]) for e in before.values()}
+    assert all(id(after[k][4]) in old_tails for k in moved)
+    assert all(after[k][0] == before[(k[0] - 10, k[1] - 10, *k[2:])][0] + 1 for k in moved)
+
+
+def test_the_json_is_what_lsprotocol_reads():
+    """Each diagnostic's JSON structures into an lsprotocol Diagnostic and unstructures back to
+    itself, with the range, rule, severity and fixes of its finding."""
+    text = BASE
+    index = LineIndex(text)
+    findings = findings_of(text)
+    items = orjson.loads(diagnostics_json(findings, index, Settings()).body)
+    converter = default_converter()
+    assert len(items) == len(findings)
+    for item, f in zip(items, findings):
+        d = converter.structure(item, types.Diagnostic)
+        assert converter.unstructure(d) == item
+        assert (d.range.start.line, d.range.start.character) == index.position(f.start)
+        assert (d.range.end.line, d.range.end.character) == index.position(f.end)
+        assert (d.code, d.message, d.source) == (f.rule, f.message, "medcode")
+        assert d.severity == types.DiagnosticSeverity(int(f.effective_severity))
+        if f.fixes:
+            assert d.data["fixes"] == [{"t": x.title, "s": x.start - f.start, "e": x.end - f.start, "x": x.text, "p": x.preferred} for x in f.fixes]
+        if f.more:
+            assert d.data["more"] == list(f.more)
+
+
+def test_rules_switched_off_are_left_out():
+    cfg = Settings.from_client({"severity": {"invalid-code": "off"}})
+    items = orjson.loads(diagnostics_json(findings_of(BASE), LineIndex(BASE), cfg).body)
+    assert items and all(d["code"] != "invalid-code" for d in items)
