@@ -1,14 +1,18 @@
 """The outline of an 837: interchange > group > transaction > billing provider > subscriber >
 patient > claim (id and total) > service lines. Built on demand, not on every check.
 
-A 50,000-claim file has hundreds of thousands of entries, more than an editor can show: the walk
-stops at `limit` entries (the text is read window by window, so the rest of the file is never
-split into segments) and the claims after the cut are counted with one regex scan.
+A file of many claims gets a shorter outline (`claims_outline`): interchange > group >
+transaction > claim (id and total), one entry per claim instead of four or more, found by a
+regex that looks only at the few segment ids it names, so the other segments are never split.
+Either outline stops at `limit` entries (an editor cannot show hundreds of thousands) and counts
+the claims after the cut.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from itertools import chain
 from dataclasses import dataclass, field
 
 from .delimiters import Delimiters
@@ -41,6 +45,7 @@ class Outline:
     nodes: list[Node]
     cut_at: int | None = None  # where the walk stopped at the limit (None: the whole text)
     claims_after: int = 0  # claims at or after cut_at, not in the outline
+    claims: int = 0  # claims in the whole text (counted by claims_outline only)
 
 
 def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
@@ -161,3 +166,135 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                     node.end = max(node.end, end)
             return Outline(top, cut_at, claims_from(text, delims, cut_at))
     return Outline(top)
+
+
+# The segments the short outline reads: the envelopes, CLM, and HL (a claim ends where the next
+# subscriber or patient level starts, not at the next CLM).
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+_SHORT = (*_ENVELOPE, "HL", "CLM")
+_HEADERS = {"ST": 1, "GS": 2, "ISA": 3}  # how many of (transaction, group, interchange) each ends
+
+
+def _short_pattern(d: Delimiters, ids: tuple[str, ...] = _SHORT) -> re.Pattern[str]:
+    """A segment id the short outline reads, right after a terminator (a literal first
+    character lets the regex engine skip ahead fast): group 1 the id, at its offset."""
+    t, e = re.escape(d.segment), re.escape(d.element)
+    return re.compile(rf"{t}[ \t\r\n]*({'|'.join(ids)})(?={e}|{t}|$)")
+
+
+def _end_of_text(text, term: str) -> int:
+    """Where the last segment ends (its terminator and trailing whitespace left out)."""
+    lo = max(0, len(text) - 4096)
+    tail = text[lo : len(text)].rstrip(_WS)
+    if tail.endswith(term):
+        tail = tail[: -len(term)].rstrip(_WS)
+    return lo + len(tail)
+
+
+def _before(chunk: str, at: int, pos: int, term: str) -> int:
+    """Where the segment before the one at chunk[at] ends (its terminator left out)."""
+    j = chunk.rfind(term, 0, at)
+    if j < 0:  # it ended the previous window, which stops right after a terminator
+        return max(0, pos - len(term))
+    while j > 0 and chunk[j - 1] in _WS:
+        j -= 1
+    return pos + j
+
+
+def _first_id(chunk: str, elem: str, term: str) -> tuple[str, int] | None:
+    """The id the window's first segment starts with, when the short outline reads it:
+    windows end right after a terminator, so the pattern (which starts at one) misses it."""
+    at = len(chunk) - len(chunk.lstrip(_WS))
+    for seg_id in _SHORT:
+        after = at + len(seg_id)
+        if chunk.startswith(seg_id, at) and (after == len(chunk) or chunk[after] in (elem, term)):
+            return seg_id, at
+    return None
+
+
+def claims_outline(text, delims: Delimiters, limit: int = 5000) -> Outline:
+    """Interchange > group > transaction > claim (id and total), for files of many claims.
+
+    `text` is a str or anything with len(), plain slices and find() (an open document's
+    EditedText): it is read a window at a time and never joined. Every claim in the text is
+    counted (`claims`), also those after a cut at `limit` entries."""
+    top: list[Node] = []
+    interchange = group = transaction = claim = None
+    count = claims = shown = 0
+    cut_at: int | None = None
+    term, elem = delims.segment, delims.element
+    pattern, clm = _short_pattern(delims), _short_pattern(delims, ("CLM",))
+
+    def add(kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
+        nonlocal count, cut_at
+        if count >= limit:
+            cut_at = seg.start
+            return None
+        count += 1
+        node = Node(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id))
+        parent.append(node)
+        return node
+
+    pos, n = delims.start, len(text)
+    while pos < n:
+        cut = text.find(term, pos + WINDOW)
+        hi = n if cut < 0 else cut + len(term)
+        chunk = text[pos:hi]
+        first = _first_id(chunk, elem, term)
+        if cut_at is not None:  # past the cut only claims are counted, in C
+            claims += (first is not None and first[0] == "CLM") + len(clm.findall(chunk))
+            pos = hi
+            continue
+        hits = ((m.group(1), m.start(1)) for m in pattern.finditer(chunk))
+        for seg_id, at in chain((first,), hits) if first else hits:
+            if cut_at is not None:
+                claims += (seg_id == "CLM") + len(clm.findall(chunk, at + 1))
+                break
+            # Each of these ends the open claim; a header also ends what cannot hold it.
+            if claim is not None:
+                claim.end, claim = _before(chunk, at, pos, term), None
+            if seg_id in _HEADERS:
+                before = _before(chunk, at, pos, term)
+                for node in (transaction, group, interchange)[: _HEADERS[seg_id]]:
+                    if node is not None and node.end < before:
+                        node.end = before  # no trailer came: it ends before the next header
+            elif seg_id == "HL":
+                continue
+            stop = chunk.find(term, at)
+            seg = Segment(seg_id, pos + at, chunk[at : len(chunk) if stop < 0 else stop].rstrip(_WS), delims)
+            if seg_id == "CLM":
+                claims += 1
+                charge = seg.value(2)
+                holder = transaction or group or interchange
+                parent = holder.children if holder is not None else top
+                claim = add("claim", f"Claim {seg.value(1)}", f"${charge}" if charge else "", seg, parent)
+                shown += claim is not None
+            elif seg_id == "ISA":
+                interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
+                group = transaction = None
+            elif seg_id == "GS":
+                group = add("group", f"Group {seg.value(6)} ({seg.value(1)})", seg.value(8), seg, interchange.children if interchange else top)
+                transaction = None
+            elif seg_id == "ST":
+                version = seg.value(3)
+                kind = transaction_kind(version)
+                parent = group.children if group else (interchange.children if interchange else top)
+                transaction = add("transaction", f"837{kind} {seg.value(2)}" if kind else f"{seg.value(1)} {seg.value(2)}", version, seg, parent)
+            else:  # a trailer belongs to what it closes, and to what holds that
+                closed = {"SE": (transaction,), "GE": (transaction, group), "IEA": (transaction, group, interchange)}[seg_id]
+                for node in (*closed, group, interchange):
+                    if node is not None and node.end < seg.end:
+                        node.end = seg.end
+                if seg_id == "SE":
+                    transaction = None
+                elif seg_id == "GE":
+                    group = transaction = None
+                else:
+                    interchange = group = transaction = None
+        pos = hi
+    # What is still open (no trailer, or cut off) reaches the end of the last segment.
+    end = _end_of_text(text, term)
+    for node in (interchange, group, transaction, claim):
+        if node is not None and node.end < end:
+            node.end = end
+    return Outline(top, cut_at, claims - shown if cut_at is not None else 0, claims)
