@@ -83,22 +83,26 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
         # Built in a thread of its own (never one a check holds), off the loop; the line
         # index it reads is changed in place by edits, so an edit meanwhile voids the result.
         version, index = doc.version, doc.index(ls.encoding)
-        symbols = await asyncio.to_thread(build, doc.source.snapshot(), delims, component, index)
+        # The check of this very text (if done) has counted the claims: the outline then
+        # reads no further than its cut.
+        analysis = ls.current_analysis(doc)
+        total = len(analysis.x12.claims) if analysis is not None and analysis.x12 is not None else None
+        symbols = await asyncio.to_thread(build, doc.source.snapshot(), delims, component, index, total)
         if doc.version == version and doc.has_index(ls.encoding) and ls.documents.get(doc.uri) is doc:
             break
     else:  # edits keep coming: built on the loop, where none can
         version = doc.version
-        symbols = build(doc.source, delims, component, doc.index(ls.encoding))
+        symbols = build(doc.source, delims, component, doc.index(ls.encoding), None)
     for uri in [u for u, k in _kept.items() if k.doc() is None or ls.documents.get(u) is not k.doc()]:
         del _kept[uri]  # closed documents
     _kept[doc.uri] = _Kept(weakref.ref(doc), version, ls.encoding, component, symbols)
     return symbols
 
 
-def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex) -> Symbols:
+def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex, claims_total: int | None) -> Symbols:
     """The outline of a text as DocumentSymbol JSON. A large file is read through its pieces
     (never joined here); only a file of few claims, which is small, gets the full outline."""
-    tree = claims_outline(text, delims, LIMIT)
+    tree = claims_outline(text, delims, LIMIT, claims_total)
     if tree.claims <= FULL_CLAIMS:
         tree = outline(text.join(), delims, component, LIMIT)
     return to_symbols(tree, index, len(text))
@@ -121,7 +125,7 @@ def to_symbols(tree: Outline, index: LineIndex, length: int) -> Symbols:
 
     def collect(nodes: list[Node]) -> None:
         for n in nodes:
-            offsets.extend((n.start, n.end, n.name_end))
+            offsets.extend((n.start, n.end))
             collect(n.children)
 
     collect(tree.nodes)
@@ -131,11 +135,13 @@ def to_symbols(tree: Outline, index: LineIndex, length: int) -> Symbols:
 
     def convert(node: Node) -> dict[str, Any]:
         start = at[node.start]
+        # The name is a segment id: a few ASCII letters on the start's line.
+        name_end = {"line": start["line"], "character": start["character"] + node.name_end - node.start}
         symbol: dict[str, Any] = {
             "name": node.name,
             "kind": KINDS.get(node.kind, types.SymbolKind.Class.value),
             "range": {"start": start, "end": at[node.end]},
-            "selectionRange": {"start": start, "end": at[node.name_end]},
+            "selectionRange": {"start": start, "end": name_end},
         }
         if node.detail:
             symbol["detail"] = node.detail

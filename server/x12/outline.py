@@ -212,12 +212,14 @@ def _first_id(chunk: str, elem: str, term: str) -> tuple[str, int] | None:
     return None
 
 
-def claims_outline(text, delims: Delimiters, limit: int = 5000) -> Outline:
+def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: int | None = None) -> Outline:
     """Interchange > group > transaction > claim (id and total), for files of many claims.
 
     `text` is a str or anything with len(), plain slices and find() (an open document's
     EditedText): it is read a window at a time and never joined. Every claim in the text is
-    counted (`claims`), also those after a cut at `limit` entries."""
+    counted (`claims`), also those after a cut at `limit` entries, unless the caller knows
+    how many there are (`claims_total`, from a check of this very text): then the reading
+    stops at the cut."""
     top: list[Node] = []
     interchange = group = transaction = claim = None
     count = claims = shown = 0
@@ -241,6 +243,8 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000) -> Outline:
         hi = n if cut < 0 else cut + len(term)
         chunk = text[pos:hi]
         first = _first_id(chunk, elem, term)
+        if cut_at is not None and claims_total is not None:
+            break
         if cut_at is not None:  # past the cut only claims are counted, in C
             claims += (first is not None and first[0] == "CLM") + len(clm.findall(chunk))
             pos = hi
@@ -261,15 +265,22 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000) -> Outline:
             elif seg_id == "HL":
                 continue
             stop = chunk.find(term, at)
-            seg = Segment(seg_id, pos + at, chunk[at : len(chunk) if stop < 0 else stop].rstrip(_WS), delims)
+            raw = chunk[at : len(chunk) if stop < 0 else stop].rstrip(_WS)
             if seg_id == "CLM":
                 claims += 1
-                charge = seg.value(2)
+                if count >= limit:
+                    cut_at = pos + at
+                    continue
+                # Only CLM01 and CLM02 are read: the rest of the segment is not split.
+                _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
                 holder = transaction or group or interchange
-                parent = holder.children if holder is not None else top
-                claim = add("claim", f"Claim {seg.value(1)}", f"${charge}" if charge else "", seg, parent)
-                shown += claim is not None
-            elif seg_id == "ISA":
+                claim = Node("claim", f"Claim {claim_id}", f"${charge}" if charge else "", pos + at, pos + at + len(raw), pos + at + 3)
+                (holder.children if holder is not None else top).append(claim)
+                count += 1
+                shown += 1
+                continue
+            seg = Segment(seg_id, pos + at, raw, delims)
+            if seg_id == "ISA":
                 interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
                 group = transaction = None
             elif seg_id == "GS":
@@ -297,4 +308,6 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000) -> Outline:
     for node in (interchange, group, transaction, claim):
         if node is not None and node.end < end:
             node.end = end
+    if cut_at is not None and claims_total is not None:
+        claims = max(claims_total, shown)
     return Outline(top, cut_at, claims - shown if cut_at is not None else 0, claims)
