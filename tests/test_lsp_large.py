@@ -147,5 +147,24 @@ async def test_outline_of_a_large_file_lists_its_claims_and_follows_edits(defaul
         fresh = "file:///tmp/e2e/large/outline-fresh.837"
         session.open(fresh, edited_text)
         assert short(await session.symbols(fresh)) == short([interchange, rest])
+
+        # Keystrokes inside one segment (a code, an amount, the end of a claim's last segment),
+        # the outline asked for after each: it is carried over them, and still right.
+        typed = edited_text.split("\n")
+        hi = clm_line(edited_text, "C000020") + 1
+        clm = clm_line(edited_text, "C000021")
+        ctp = clm_line(edited_text, "C000022") + 9
+        assert typed[hi].startswith("HI*ABK:E119") and typed[ctp] == "CTP****1*UN~"
+        for line, first, last, new in ((hi, 8, 9, "Z"), (clm, 12, 18, "1234.56"), (ctp, 11, 11, "X")):
+            session.change(uri, types.TextDocumentContentChangePartial(range=rng(line, first, last), text=new))
+            typed[line] = typed[line][:first] + new + typed[line][last:]
+            await session.symbols(uri)
+        interchange, rest = await session.symbols(uri)
+        claims = interchange.children[0].children[0].children
+        assert claims[20].detail == "$1234.56"
+        assert as_tuple(claims[21].range)[2:] == (ctp, len("CTP****1*UNX"))
+        again = "file:///tmp/e2e/large/outline-typed.837"
+        session.open(again, "\n".join(typed))
+        assert short(await session.symbols(again)) == short([interchange, rest])
     finally:
         await stop(session)

@@ -292,3 +292,34 @@ def test_line_index_follows_edits_in_place(monkeypatch):
             fresh = LineIndex(expected)
             assert index.starts == fresh.starts
             assert all(index.position(o) == fresh.position(o) for o in range(0, len(expected) + 1, 2))
+
+
+def test_claims_outline_follows_edits_inside_a_segment():
+    """Random edits that add and remove no terminator or line break: the outline carried over
+    each (follow_edit) is the outline of the edited text, or it asks to be built again."""
+    import random
+
+    from medcode.server.x12.outline import follow_edit
+
+    d = detect(P837).delimiters
+    text = P837
+    tree = claims_outline(text, d, limit=5)  # cut after the second claim
+    rnd = random.Random(14)
+    followed = rebuilt = 0
+    for _ in range(300):
+        a = rnd.randrange(len(text))
+        b = min(len(text), a + rnd.choice([0, 0, 1, 2, 5]))
+        new = "".join(rnd.choice("AZ09.*: ") for _ in range(rnd.choice([0, 1, 1, 3])))
+        if any(c in text[a:b] + new for c in "~\r\n"):
+            continue  # the caller sends these to a full build (symbols.py)
+        text = text[:a] + new + text[b:]
+        fresh = claims_outline(text, d, limit=5)
+        changed = follow_edit(tree, text, d, a, b, len(new))
+        if changed is None:
+            rebuilt += 1
+            tree = fresh
+            continue
+        followed += 1
+        assert flat(tree.nodes) == flat(fresh.nodes), (a, b, new)
+        assert (tree.cut_at, tree.claims_after, tree.claims) == (fresh.cut_at, fresh.claims_after, fresh.claims)
+    assert followed > 100 and rebuilt > 0

@@ -311,3 +311,53 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: in
     if cut_at is not None and claims_total is not None:
         claims = max(claims_total, shown)
     return Outline(top, cut_at, claims - shown if cut_at is not None else 0, claims)
+
+
+def follow_edit(tree: Outline, text, delims: Delimiters, a: int, b: int, n: int) -> list[Node] | None:
+    """Carry a short outline (claims_outline) over an edit that replaced the old text's [a, b)
+    with text[a : a + n], when the caller has made sure that no segment terminator or line
+    break was removed or added: the edit then stays inside one segment. Offsets past it move;
+    a CLM's id and charge are read again. Returns the claims whose name or detail may have
+    changed, or None, with the tree untouched, when the edit reaches a segment id or an
+    envelope segment (what the outline is built from): then it must be built again."""
+    term, elem = delims.segment, delims.element
+    cut = text.rfind(term, delims.start, a) if a > delims.start else -1
+    if cut < 0:
+        return None  # in the ISA
+    head = text[cut + len(term) : a]
+    body = head.lstrip(_WS)
+    sep = body.find(elem)
+    if sep < 0:
+        return None  # in the whitespace before a segment or in its id
+    seg_id, id_start = body[:sep], a - len(body)
+    if seg_id in _ENVELOPE:
+        return None
+    delta = n - (b - a)
+    changed: list[Node] = []
+
+    def shift(nodes: list[Node]) -> None:
+        for node in nodes:
+            if node.start >= b:
+                node.start += delta
+                node.name_end += delta
+            if node.end >= b:  # also an end right at an insertion: the segment grew
+                node.end += delta
+            if node.kind == "claim" and node.start == id_start and seg_id == "CLM":
+                changed.append(node)
+            shift(node.children)
+
+    shift(tree.nodes)
+    if tree.cut_at is not None and tree.cut_at >= b:
+        tree.cut_at += delta
+    for node in changed:
+        stop = text.find(term, id_start)
+        raw = text[id_start : len(text) if stop < 0 else stop].rstrip(_WS)
+        _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
+        node.name, node.detail = f"Claim {claim_id}", f"${charge}" if charge else ""
+    return changed
+
+
+def count_terminators(text, term: str) -> int:
+    """Segment terminators in a text (a str or an EditedText), counted a window at a time."""
+    n = len(text)
+    return sum(text[i : min(n, i + WINDOW)].count(term) for i in range(0, n, WINDOW))
