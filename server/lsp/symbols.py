@@ -135,10 +135,10 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     inserted = snap[a : a + n]
     if term in inserted or "\n" in inserted or "\r" in inserted or index.line_count != built.lines:
         return False
-    # No terminator added, and as many as before: none was removed either.
-    terminators = await asyncio.to_thread(count_terminators, snap, term)
-    if doc.version != version or terminators != built.terminators:
-        return False
+    if b > a:  # something was removed: as many terminators as before, so none of them
+        terminators = await asyncio.to_thread(count_terminators, snap, term)
+        if doc.version != version or terminators != built.terminators:
+            return False
     changed = follow_edit(built.tree, doc.source, delims, a, b, n)
     if changed is None:
         return False

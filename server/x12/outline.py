@@ -48,6 +48,37 @@ class Outline:
     claims: int = 0  # claims in the whole text (counted by claims_outline only)
 
 
+class _Entries:
+    """Adds nodes until `limit` entries, then notes where the outline stops (cut_at)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.count = 0
+        self.cut_at: int | None = None
+
+    def add(self, kind: str, name: str, detail: str, start: int, end: int, name_end: int, parent: list[Node]) -> Node | None:
+        if self.count >= self.limit:
+            self.cut_at = start
+            return None
+        self.count += 1
+        node = Node(kind, name, detail, start, end, name_end)
+        parent.append(node)
+        return node
+
+    def segment(self, kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
+        return self.add(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id), parent)
+
+    def envelope(self, seg: Segment, parent: list[Node]) -> Node | None:
+        """The entry of an ISA, GS or ST."""
+        if seg.id == "ISA":
+            return self.segment("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, parent)
+        if seg.id == "GS":
+            return self.segment("group", f"Group {seg.value(6)} ({seg.value(1)})", seg.value(8), seg, parent)
+        version = seg.value(3)
+        kind = transaction_kind(version)
+        return self.segment("transaction", f"837{kind} {seg.value(2)}" if kind else f"{seg.value(1)} {seg.value(2)}", version, seg, parent)
+
+
 def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
     """iter_raw, a window at a time: stopping early leaves the rest of the text unsplit."""
     pos, term = delims.start, delims.segment
@@ -80,18 +111,8 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
     interchange = group = transaction = claim = line = None
     hl_chain: list[Node] = []
     hl_by_id: dict[str, list[Node]] = {}
-    count = 0
-    cut_at: int | None = None
-
-    def add(kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
-        nonlocal count, cut_at
-        if count >= limit:
-            cut_at = seg.start
-            return None
-        count += 1
-        node = Node(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id))
-        parent.append(node)
-        return node
+    entries = _Entries(limit)
+    add = entries.segment
 
     def container() -> list[Node]:
         for node in (hl_chain[-1] if hl_chain else None, transaction, group, interchange):
@@ -110,16 +131,14 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                 if node is not None and node.end < seg_end:
                     node.end = seg_end
         if seg_id == "ISA":
-            interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
+            interchange = entries.envelope(seg, top)
             group = transaction = claim = line = None
             hl_chain = []
         elif seg_id == "GS":
-            group = add("group", f"Group {seg.value(6)} ({seg.value(1)})", seg.value(8), seg, interchange.children if interchange else top)
+            group = entries.envelope(seg, interchange.children if interchange else top)
         elif seg_id == "ST":
-            version = seg.value(3)
-            kind = transaction_kind(version)
             parent = group.children if group else (interchange.children if interchange else top)
-            transaction = add("transaction", f"837{kind} {seg.value(2)}" if kind else f"{seg.value(1)} {seg.value(2)}", version, seg, parent)
+            transaction = entries.envelope(seg, parent)
             hl_chain, hl_by_id, claim, line = [], {}, None, None
         elif seg_id == "HL":
             chain = hl_by_id.get(seg.value(2), [])
@@ -158,13 +177,13 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
             for node in (interchange, group, transaction, *hl_chain, claim, line):
                 if node is not None and node.end < seg_end:
                     node.end = seg_end
-        if cut_at is not None:
+        if entries.cut_at is not None:
             # What is still open holds the rest of the file: its trailers are past the cut.
             end = len(text.rstrip())
             for node in (interchange, group, transaction, *hl_chain):
                 if node is not None:
                     node.end = max(node.end, end)
-            return Outline(top, cut_at, claims_from(text, delims, cut_at))
+            return Outline(top, entries.cut_at, claims_from(text, delims, entries.cut_at))
     return Outline(top)
 
 
@@ -222,20 +241,10 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: in
     stops at the cut."""
     top: list[Node] = []
     interchange = group = transaction = claim = None
-    count = claims = shown = 0
-    cut_at: int | None = None
+    claims = shown = 0
+    entries = _Entries(limit)
     term, elem = delims.segment, delims.element
     pattern, clm = _short_pattern(delims), _short_pattern(delims, ("CLM",))
-
-    def add(kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
-        nonlocal count, cut_at
-        if count >= limit:
-            cut_at = seg.start
-            return None
-        count += 1
-        node = Node(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id))
-        parent.append(node)
-        return node
 
     pos, n = delims.start, len(text)
     while pos < n:
@@ -243,15 +252,15 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: in
         hi = n if cut < 0 else cut + len(term)
         chunk = text[pos:hi]
         first = _first_id(chunk, elem, term)
-        if cut_at is not None and claims_total is not None:
+        if entries.cut_at is not None and claims_total is not None:
             break
-        if cut_at is not None:  # past the cut only claims are counted, in C
+        if entries.cut_at is not None:  # past the cut only claims are counted, in C
             claims += (first is not None and first[0] == "CLM") + len(clm.findall(chunk))
             pos = hi
             continue
         hits = ((m.group(1), m.start(1)) for m in pattern.finditer(chunk))
         for seg_id, at in chain((first,), hits) if first else hits:
-            if cut_at is not None:
+            if entries.cut_at is not None:
                 claims += (seg_id == "CLM") + len(clm.findall(chunk, at + 1))
                 break
             # Each of these ends the open claim; a header also ends what cannot hold it.
@@ -268,29 +277,23 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: in
             raw = chunk[at : len(chunk) if stop < 0 else stop].rstrip(_WS)
             if seg_id == "CLM":
                 claims += 1
-                if count >= limit:
-                    cut_at = pos + at
-                    continue
                 # Only CLM01 and CLM02 are read: the rest of the segment is not split.
                 _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
                 holder = transaction or group or interchange
-                claim = Node("claim", f"Claim {claim_id}", f"${charge}" if charge else "", pos + at, pos + at + len(raw), pos + at + 3)
-                (holder.children if holder is not None else top).append(claim)
-                count += 1
-                shown += 1
+                start = pos + at
+                parent = holder.children if holder is not None else top
+                claim = entries.add("claim", f"Claim {claim_id}", f"${charge}" if charge else "", start, start + len(raw), start + 3, parent)
+                shown += claim is not None
                 continue
             seg = Segment(seg_id, pos + at, raw, delims)
             if seg_id == "ISA":
-                interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
+                interchange = entries.envelope(seg, top)
                 group = transaction = None
             elif seg_id == "GS":
-                group = add("group", f"Group {seg.value(6)} ({seg.value(1)})", seg.value(8), seg, interchange.children if interchange else top)
+                group = entries.envelope(seg, interchange.children if interchange else top)
                 transaction = None
             elif seg_id == "ST":
-                version = seg.value(3)
-                kind = transaction_kind(version)
-                parent = group.children if group else (interchange.children if interchange else top)
-                transaction = add("transaction", f"837{kind} {seg.value(2)}" if kind else f"{seg.value(1)} {seg.value(2)}", version, seg, parent)
+                transaction = entries.envelope(seg, group.children if group else (interchange.children if interchange else top))
             else:  # a trailer belongs to what it closes, and to what holds that
                 closed = {"SE": (transaction,), "GE": (transaction, group), "IEA": (transaction, group, interchange)}[seg_id]
                 for node in (*closed, group, interchange):
@@ -308,6 +311,7 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: in
     for node in (interchange, group, transaction, claim):
         if node is not None and node.end < end:
             node.end = end
+    cut_at = entries.cut_at
     if cut_at is not None and claims_total is not None:
         claims = max(claims_total, shown)
     return Outline(top, cut_at, claims - shown if cut_at is not None else 0, claims)
