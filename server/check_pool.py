@@ -1,9 +1,12 @@
 """Worker processes for `medcode check -j N`.
 
-Each worker opens the index itself (IndexStore maps its files, so that is cheap) and keeps
-one DocumentChecker for every file it checks, as `-j 1` does in this process. The walk stays
-in the calling process: it names the files, and their outcomes are applied in that order, so
-notes, findings, the summary and the exit status are the ones `-j 1` gives.
+Each worker keeps one DocumentChecker for every file it checks, as `-j 1` does in this process.
+Where workers are forked (Linux), this process builds that checker and checks the first file
+with it before the workers start: they inherit it copy-on-write with what it has loaded and
+worked out (open releases, the claim edits' per-release tables, the facts of the codes seen so
+far), instead of each paying for them again. Elsewhere each worker builds its own. The walk
+stays in the calling process: it names the files, and their outcomes are applied in that
+order, so notes, findings, the summary and the exit status are the ones `-j 1` gives.
 
 A worker that dies (killed, out of memory) breaks the pool: the pending result raises
 BrokenProcessPool, which reaches the CLI as an internal error (exit 3) instead of a hang.
@@ -26,11 +29,18 @@ from .verdicts import Verdicts
 
 # What a worker keeps between files: its checker (and so its memos), options, size limit.
 _worker: tuple[DocumentChecker, Options, int] | None = None
+# The checker this process warmed for the pool it is starting, with the index folder it reads:
+# forked workers find it here.
+_warmed: tuple[Path, DocumentChecker] | None = None
 
 
 def _start(root: Path, options: Options, max_bytes: int) -> None:
     global _worker
-    _worker = (DocumentChecker(Verdicts(IndexStore(root))), options, max_bytes)
+    if _warmed is not None and _warmed[0] == root:
+        checker = _warmed[1]  # forked: the parent's, warmed
+    else:
+        checker = DocumentChecker(Verdicts(IndexStore(root)))
+    _worker = (checker, options, max_bytes)
 
 
 def _check(path: str) -> Outcome:
@@ -54,22 +64,40 @@ class CheckPool:
     def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int):
         self.jobs = jobs
         self._args = (root, options, max_bytes)
+        # No worker starts before the first submit (plan), so one forked then inherits _warmed.
         self._executor = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_start, initargs=self._args)
         self._queued: dict[str, Future] = {}
         self._planned: Iterator[Path] = iter(())
         self._local: DocumentChecker | None = None
+        self._done: dict[str, Outcome] = {}  # checked here before the workers started
 
     def __enter__(self) -> CheckPool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        global _warmed
+        _warmed = None  # the workers have it; a later pool warms its own
         # After a failure nothing more is wanted from the workers: drop what is queued.
         self._executor.shutdown(wait=exc is None, cancel_futures=True)
 
     def plan(self, paths: Iterable[Path]) -> None:
         """The paths the walk is expected to name, in its order."""
+        global _warmed
         self._planned = iter(paths)
+        if _context().get_start_method() == "fork":
+            # The first file is checked here, so that the workers forked next start warm: what
+            # it costs here each worker would otherwise pay, and the file is checked all the same.
+            first = next(self._planned, None)
+            if first is not None:
+                root, options, max_bytes = self._args
+                self._done[str(first)] = check_file(first, self._checker(), options, max_bytes)
+                _warmed = (root, self._checker())
         self._top_up()
+
+    def _checker(self) -> DocumentChecker:
+        if self._local is None:
+            self._local = DocumentChecker(Verdicts(IndexStore(self._args[0])))
+        return self._local
 
     def _top_up(self) -> None:
         while len(self._queued) < self.jobs * self.AHEAD:
@@ -81,11 +109,12 @@ class CheckPool:
                 self._queued[key] = self._executor.submit(_check, key)
 
     def outcome(self, path: Path) -> Outcome:
+        done = self._done.pop(str(path), None)
+        if done is not None:
+            return done
         future = self._queued.pop(str(path), None)
         self._top_up()
         if future is None:  # a file that appeared after the planning walk: checked here
-            root, options, max_bytes = self._args
-            if self._local is None:
-                self._local = DocumentChecker(Verdicts(IndexStore(root)))
-            return check_file(path, self._local, options, max_bytes)
+            _, options, max_bytes = self._args
+            return check_file(path, self._checker(), options, max_bytes)
         return future.result()

@@ -172,3 +172,32 @@ def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_c
     assert one == two
     assert one[0] == 1 and f"medcode: {tmp_path / 'b.837'}: cannot be read (Permission denied)" in one[2]
     assert "checked 2 file(s), 1 unreadable" in one[2]
+
+
+def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, monkeypatch):
+    """Forked workers inherit the checker this process built and used on the first file (its
+    open releases and per-code facts), rather than each building and filling its own."""
+    if check_pool._context().get_start_method() != "fork":
+        pytest.skip("workers are forked only on Linux")
+    names = ["a.837", "b.837", "c.837", "d.837"]
+    for name in names:
+        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    real = check_pool.check_file
+    parent = os.getpid()
+
+    def tagged(path, checker, *args):
+        outcome = real(path, checker, *args)
+        # Where the file was checked, and with which checker (the warmed one keeps its id).
+        outcome.located = [(os.getpid(), id(checker))]
+        return outcome
+
+    monkeypatch.setattr(check_pool, "check_file", tagged)  # forked workers inherit it
+    walk = check.Walk()
+    paths = [tmp_path / n for n in names]
+    with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
+        pool.plan(paths)
+        where = [pool.outcome(p).located[0] for p in paths]
+    assert where[0][0] == parent  # the first file: here, before the workers start
+    assert all(pid != parent for pid, _ in where[1:])
+    assert {checker for _, checker in where} == {where[0][1]}  # one checker, inherited
+    assert check_pool._warmed is None  # not kept once the pool is done

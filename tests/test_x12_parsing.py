@@ -11,7 +11,8 @@ from medcode.server.positions import UTF8, UTF16, UTF32, LineIndex
 from medcode.server.x12.context import claim_around, cursor_at
 from medcode.server.x12.delimiters import detect, looks_like_x12
 from medcode.server.x12.document import walk
-from medcode.server.x12.outline import outline
+from medcode.server.lsp.pieces import EditedText
+from medcode.server.x12.outline import claims_outline, outline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = (FIXTURES / "claims_837p.x12").read_text()
@@ -175,6 +176,80 @@ def test_outline_reads_past_a_window(monkeypatch):
     assert windowed == whole
 
 
+def flat(nodes) -> list[tuple]:
+    return [(n.kind, n.name, n.detail, n.start, n.end, n.name_end, flat(n.children)) for n in nodes]
+
+
+def test_claims_outline_one_entry_per_claim():
+    """The short outline of files of many claims: the envelopes the full outline has, and
+    each claim (id, charge) right under its transaction, ending before the next HL."""
+    d = detect(P837).delimiters
+    short = claims_outline(P837, d)
+    assert (short.cut_at, short.claims_after, short.claims) == (None, 0, 3)
+    (interchange,) = short.nodes
+    (group,) = interchange.children
+    (transaction,) = group.children
+    full_interchange = outline(P837, d, ":").nodes[0]
+    full_group = full_interchange.children[0]
+    for mine, full in ((interchange, full_interchange), (group, full_group), (transaction, full_group.children[0])):
+        assert (mine.name, mine.detail, mine.start, mine.end, mine.name_end) == (full.name, full.detail, full.start, full.end, full.name_end)
+    claims = transaction.children
+    assert [(c.kind, c.name, c.detail, c.children) for c in claims] == [
+        ("claim", "Claim VALID01", "$100.00", []),
+        ("claim", "Claim ERRORS01", "$200.00", []),
+        ("claim", "Claim ICD9LATE", "$50.00", []),
+    ]
+    for claim, nxt in zip(claims, ("HL*3*", "HL*4*", "SE*")):
+        assert P837[claim.start : claim.name_end] == "CLM"
+        assert P837[claim.end :].startswith("~") and P837[claim.end :].lstrip("~\n").startswith(nxt)
+
+
+def test_claims_outline_reads_windows_pieces_and_other_terminators(monkeypatch):
+    from medcode.server.x12 import outline as outline_module
+
+    d = detect(P837).delimiters
+    whole = flat(claims_outline(P837, d).nodes)
+    monkeypatch.setattr(outline_module, "WINDOW", 7)
+    assert flat(claims_outline(P837, d).nodes) == whole
+    # An open document's text, edited in pieces and never joined, reads the same as the string.
+    pieces = EditedText(P837)
+    at = P837.index("CLM*ERRORS01") + 4
+    pieces.replace(at, at + 6, "E")
+    pieces.replace(at, at + 1, "ERRORS")
+    assert pieces._joined is None
+    assert flat(claims_outline(pieces, d).nodes) == whole
+    monkeypatch.undo()
+    # Newline as the segment terminator.
+    bare = P837.replace("~\n", "\n")
+    nd = detect(bare).delimiters
+    assert nd.segment == "\n"
+    names = [(c.name, c.detail) for c in claims_outline(bare, nd).nodes[0].children[0].children[0].children]
+    assert names == [("Claim VALID01", "$100.00"), ("Claim ERRORS01", "$200.00"), ("Claim ICD9LATE", "$50.00")]
+
+
+def test_claims_outline_cut_and_missing_trailers():
+    d = detect(P837).delimiters
+    # Cut after 4 entries (the envelopes and the first claim): the other claims are counted.
+    cut = claims_outline(P837, d, limit=4)
+    assert (cut.cut_at, cut.claims_after, cut.claims) == (P837.index("CLM*ERRORS01"), 2, 3)
+    (interchange,) = cut.nodes
+    assert interchange.end == len(P837.rstrip()) - 1  # open at the cut: to the last segment's end
+    assert [c.name for c in interchange.children[0].children[0].children] == ["Claim VALID01"]
+    # A file cut short (no SE, GE, IEA): what is open reaches its last segment.
+    short = P837[: P837.index("SE*")]
+    (interchange,) = claims_outline(short, d).nodes
+    transaction = interchange.children[0].children[0]
+    last = transaction.children[-1]
+    assert interchange.end == transaction.end == last.end == len(short.rstrip().rstrip("~"))
+    # A second transaction after one left open: the first ends before the second's ST.
+    st = P837.index("ST*")
+    two = P837[: P837.index("SE*")] + P837[st : ]
+    (interchange,) = claims_outline(two, d).nodes
+    first, second = interchange.children[0].children
+    assert first.end == len(P837[: P837.index("SE*")].rstrip().rstrip("~"))
+    assert second.start == P837.index("SE*") and len(second.children) == 3
+
+
 @pytest.mark.parametrize(
     "encoding, character",
     [(UTF16, 4), (UTF8, 6), (UTF32, 3)],
@@ -217,3 +292,34 @@ def test_line_index_follows_edits_in_place(monkeypatch):
             fresh = LineIndex(expected)
             assert index.starts == fresh.starts
             assert all(index.position(o) == fresh.position(o) for o in range(0, len(expected) + 1, 2))
+
+
+def test_claims_outline_follows_edits_inside_a_segment():
+    """Random edits that add and remove no terminator or line break: the outline carried over
+    each (follow_edit) is the outline of the edited text, or it asks to be built again."""
+    import random
+
+    from medcode.server.x12.outline import follow_edit
+
+    d = detect(P837).delimiters
+    text = P837
+    tree = claims_outline(text, d, limit=5)  # cut after the second claim
+    rnd = random.Random(14)
+    followed = rebuilt = 0
+    for _ in range(300):
+        a = rnd.randrange(len(text))
+        b = min(len(text), a + rnd.choice([0, 0, 1, 2, 5]))
+        new = "".join(rnd.choice("AZ09.*: ") for _ in range(rnd.choice([0, 1, 1, 3])))
+        if any(c in text[a:b] + new for c in "~\r\n"):
+            continue  # the caller sends these to a full build (symbols.py)
+        text = text[:a] + new + text[b:]
+        fresh = claims_outline(text, d, limit=5)
+        changed = follow_edit(tree, text, d, a, b, len(new))
+        if changed is None:
+            rebuilt += 1
+            tree = fresh
+            continue
+        followed += 1
+        assert flat(tree.nodes) == flat(fresh.nodes), (a, b, new)
+        assert (tree.cut_at, tree.claims_after, tree.claims) == (fresh.cut_at, fresh.claims_after, fresh.claims)
+    assert followed > 100 and rebuilt > 0

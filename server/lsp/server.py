@@ -497,9 +497,9 @@ class MedcodeServer(LanguageServer):
         doc = await self.document_for_request(params.text_document.uri)
         return actions.code_actions(self, doc, params) if doc else None
 
-    def on_symbols(self, params: types.DocumentSymbolParams):
+    async def on_symbols(self, params: types.DocumentSymbolParams):
         doc = self.documents.get(params.text_document.uri)
-        return symbols.document_symbols(self, doc) if doc else None
+        return await symbols.document_symbols(self, doc) if doc else None
 
     def on_inlay(self, params: types.InlayHintParams):
         doc = self.documents.get(params.text_document.uri)

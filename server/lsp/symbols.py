@@ -1,52 +1,235 @@
 """The document outline (interchange > group > transaction > provider > subscriber > patient >
-claim > service lines)."""
+claim > service lines; for files of many claims interchange > group > transaction > claim).
+
+An editor asks for the outline after every edit, and a 50,000-claim file must not cost seconds
+each time: the outline is kept per document version, carried over edits that stay inside one
+segment (typing in a code or an amount) instead of being built again, built off the loop in a
+thread no check holds, and sent as plain JSON-ready dicts, which the converter passes through
+as they are (building and unstructuring thousands of lsprotocol objects cost more than
+finding the claims).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ..x12.outline import Node, outline
+from ..x12.edits import span
+from ..x12.outline import Node, Outline, claims_outline, count_terminators, follow_edit, outline
 
 if TYPE_CHECKING:
+    from ..positions import LineIndex
+    from ..x12.delimiters import Delimiters
     from .documents import OpenDocument
+    from .pieces import EditedText
     from .server import MedcodeServer
 
 KINDS = {
-    "interchange": types.SymbolKind.Package,
-    "group": types.SymbolKind.Namespace,
-    "transaction": types.SymbolKind.Module,
-    "claim": types.SymbolKind.Object,
-    "line": types.SymbolKind.Field,
+    "interchange": types.SymbolKind.Package.value,
+    "group": types.SymbolKind.Namespace.value,
+    "transaction": types.SymbolKind.Module.value,
+    "claim": types.SymbolKind.Object.value,
+    "line": types.SymbolKind.Field.value,
 }
 LIMIT = 5000  # entries; a 50,000-claim file would otherwise send hundreds of thousands
+# Up to this many claims the outline shows every level (subscribers, patients, service lines);
+# above it one entry per claim, so that far more claims fit under LIMIT.
+FULL_CLAIMS = 500
+RETRIES = 3  # builds voided by an edit before one is made on the loop
+INDEX_WAIT = 2.0  # seconds to wait for a large document's line index, built after didOpen
 
 
-def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> list[types.DocumentSymbol]:
+class Symbols(list):
+    """DocumentSymbol objects already in their JSON form: the converter sends them as they are
+    (register_hook)."""
+
+
+_hooked: weakref.WeakSet = weakref.WeakSet()  # the protocols whose converter knows Symbols
+
+
+def register_hook(ls: MedcodeServer) -> None:
+    protocol = ls.protocol
+    converter = getattr(protocol, "_converter", None)  # pygls keeps its cattrs converter there
+    if converter is not None and protocol not in _hooked:
+        converter.register_unstructure_hook(Symbols, lambda symbols: symbols)
+        _hooked.add(protocol)
+
+
+
+@dataclass
+class Built:
+    """An outline as sent, with what is needed to carry it over a small edit (short outlines)."""
+
+    symbols: Symbols
+    tree: Outline
+    short: bool  # claims_outline (else the full outline, built again after any edit)
+    pairs: list[tuple[Node, dict]]  # each node and its symbol
+    terminators: int  # segment terminators in the text (0 when not counted)
+    lines: int  # lines of the text
+
+
+@dataclass
+class _Kept:
+    doc: weakref.ref
+    version: int
+    revision: int  # of the document's edit log, for the edits since
+    encoding: str
+    component: str
+    built: Built
+
+
+_kept: dict[str, _Kept] = {}  # uri -> the outline of the document's last version asked for
+
+
+async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | None:
     delims = doc.delimiters()
     if delims is None:
-        return []
-    index = doc.index(ls.encoding)
-    tree = outline(doc.text, delims, ls.component_of(doc), LIMIT)
+        return None
+    component = ls.component_of(doc)
+    kept = _kept.get(doc.uri)
+    if kept is not None and (kept.doc() is not doc or (kept.encoding, kept.component) != (ls.encoding, component)):
+        kept = None
+    if kept is not None and kept.version == doc.version:
+        return kept.built.symbols
+    if not doc.has_index(ls.encoding):
+        await _index_ready(ls, doc)
+    register_hook(ls)
+    if kept is not None and await _follow(ls, doc, delims, kept):
+        return kept.built.symbols
+    for _ in range(RETRIES):
+        # Built in a thread of its own (never one a check holds), off the loop; the line
+        # index it reads is changed in place by edits, so an edit meanwhile voids the result.
+        version, revision, index = doc.version, doc.edit_log.revision, doc.index(ls.encoding)
+        # The check of this very text (if done) has counted the claims: the outline then
+        # reads no further than its cut.
+        analysis = ls.current_analysis(doc)
+        total = len(analysis.x12.claims) if analysis is not None and analysis.x12 is not None else None
+        built = await asyncio.to_thread(build, doc.source.snapshot(), delims, component, index, total)
+        if doc.version == version and doc.has_index(ls.encoding) and ls.documents.get(doc.uri) is doc:
+            break
+    else:  # edits keep coming: built on the loop, where none can
+        version, revision = doc.version, doc.edit_log.revision
+        built = build(doc.source, delims, component, doc.index(ls.encoding), None)
+    for uri in [u for u, k in _kept.items() if k.doc() is None or ls.documents.get(u) is not k.doc()]:
+        del _kept[uri]  # closed documents
+    _kept[doc.uri] = _Kept(weakref.ref(doc), version, revision, ls.encoding, component, built)
+    return built.symbols
 
-    def convert(node: Node) -> types.DocumentSymbol:
-        return types.DocumentSymbol(
-            name=node.name,
-            detail=node.detail,
-            kind=KINDS.get(node.kind, types.SymbolKind.Class),
-            range=ls.range_of(index, node.start, node.end),
-            selection_range=ls.range_of(index, node.start, node.name_end),
-            children=[convert(c) for c in node.children],
-        )
 
-    symbols = [convert(n) for n in tree.nodes]
+async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept: _Kept) -> bool:
+    """Carry a short outline over the edits since it was built, when they stayed inside one
+    segment (typing in a code or an amount): offsets past them move, the entries on the edited
+    line are placed again, and nothing else is read. False when it must be built again."""
+    built, term = kept.built, delims.segment
+    steps = doc.edit_log.since(kept.revision)
+    edit = span(steps) if steps else None
+    if not built.short or edit is None or len(term) != 1:
+        return False
+    version, revision, index = doc.version, doc.edit_log.revision, doc.index(ls.encoding)
+    snap = doc.source.snapshot()
+    a, b, n = edit
+    inserted = snap[a : a + n]
+    if term in inserted or "\n" in inserted or "\r" in inserted or index.line_count != built.lines:
+        return False
+    if b > a:  # something was removed: as many terminators as before, so none of them
+        terminators = await asyncio.to_thread(count_terminators, snap, term)
+        if doc.version != version or terminators != built.terminators:
+            return False
+    changed = follow_edit(built.tree, doc.source, delims, a, b, n)
+    if changed is None:
+        return False
+    line = index.position(a)[0]
+    renamed = {id(node) for node in changed}
+    for node, symbol in built.pairs:
+        if id(node) in renamed or line in (symbol["range"]["start"]["line"], symbol["range"]["end"]["line"]):
+            symbol.pop("detail", None)  # an amount typed away has none
+            symbol.update(_symbol(node, index.position(node.start), index.position(node.end)))
+    if built.tree.cut_at is not None:
+        built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
+    kept.version, kept.revision = version, revision
+    return True
+
+
+def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex, claims_total: int | None) -> Built:
+    """The outline of a text as DocumentSymbol JSON. A large file is read through its pieces
+    (never joined here); only a file of few claims, which is small, gets the full outline."""
+    tree = claims_outline(text, delims, LIMIT, claims_total)
+    short = tree.claims > FULL_CLAIMS
+    if not short:
+        tree = outline(text.join(), delims, component, LIMIT)
+    symbols, pairs = to_symbols(tree, index, len(text))
+    terminators = count_terminators(text, delims.segment) if short and len(delims.segment) == 1 else 0
+    return Built(symbols, tree, short, pairs, terminators, index.line_count)
+
+
+async def _index_ready(ls: MedcodeServer, doc: OpenDocument) -> None:
+    """A large document's line index is built in a worker right after didOpen (server.py):
+    wait for it rather than build a second one on the loop; no check is waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + INDEX_WAIT
+    while not doc.has_index(ls.encoding) and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    if not doc.has_index(ls.encoding):  # its worker is busy elsewhere: build it off the loop
+        await asyncio.to_thread(doc.index, ls.encoding)
+
+
+def _position(at: tuple[int, int]) -> dict[str, int]:
+    return {"line": at[0], "character": at[1]}
+
+
+def _symbol(node: Node, start: tuple[int, int], end: tuple[int, int]) -> dict[str, Any]:
+    """A node as DocumentSymbol JSON, without its children."""
+    symbol: dict[str, Any] = {
+        "name": node.name,
+        "kind": KINDS.get(node.kind, types.SymbolKind.Class.value),
+        "range": {"start": _position(start), "end": _position(end)},
+        # The name is a segment id: a few ASCII letters on the start's line.
+        "selectionRange": {"start": _position(start), "end": {"line": start[0], "character": start[1] + node.name_end - node.start}},
+    }
+    if node.detail:
+        symbol["detail"] = node.detail
+    return symbol
+
+
+def _rest(tree: Outline, here: tuple[int, int], end: tuple[int, int]) -> dict[str, Any]:
+    """The entry where the outline stops, saying what is left out."""
+    what = f"{tree.claims_after:,} more claims" if tree.claims_after else "more entries"
+    return {
+        "name": f"… {what} not shown (the outline stops after {LIMIT:,} entries)",
+        "kind": types.SymbolKind.Null.value,
+        "range": {"start": _position(here), "end": _position(end)},
+        "selectionRange": {"start": _position(here), "end": _position(here)},
+    }
+
+
+def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[tuple[Node, dict]]]:
+    """The outline as DocumentSymbol JSON, its positions found in one pass over the offsets,
+    and each node paired with its symbol."""
+    offsets: list[int] = []
+
+    def collect(nodes: list[Node]) -> None:
+        for n in nodes:
+            offsets.extend((n.start, n.end))
+            collect(n.children)
+
+    collect(tree.nodes)
     if tree.cut_at is not None:
-        # The rest of the file: one entry where the outline stops, saying what is left out.
-        rest = ls.range_of(index, tree.cut_at, len(doc.text))
-        here = ls.range_of(index, tree.cut_at, tree.cut_at)
-        what = f"{tree.claims_after:,} more claims" if tree.claims_after else "more entries"
-        symbols.append(
-            types.DocumentSymbol(name=f"… {what} not shown (the outline stops after {LIMIT:,} entries)", kind=types.SymbolKind.Null, range=rest, selection_range=here)
-        )
-    return symbols
+        offsets.extend((tree.cut_at, length))
+    at = index.positions(offsets)
+    pairs: list[tuple[Node, dict]] = []
+
+    def convert(node: Node) -> dict[str, Any]:
+        symbol = _symbol(node, at[node.start], at[node.end])
+        pairs.append((node, symbol))
+        if node.children:
+            symbol["children"] = [convert(c) for c in node.children]
+        return symbol
+
+    symbols = Symbols(convert(n) for n in tree.nodes)
+    if tree.cut_at is not None:
+        symbols.append(_rest(tree, at[tree.cut_at], at[length]))
+    return symbols, pairs

@@ -1,14 +1,18 @@
 """The outline of an 837: interchange > group > transaction > billing provider > subscriber >
 patient > claim (id and total) > service lines. Built on demand, not on every check.
 
-A 50,000-claim file has hundreds of thousands of entries, more than an editor can show: the walk
-stops at `limit` entries (the text is read window by window, so the rest of the file is never
-split into segments) and the claims after the cut are counted with one regex scan.
+A file of many claims gets a shorter outline (`claims_outline`): interchange > group >
+transaction > claim (id and total), one entry per claim instead of four or more, found by a
+regex that looks only at the few segment ids it names, so the other segments are never split.
+Either outline stops at `limit` entries (an editor cannot show hundreds of thousands) and counts
+the claims after the cut.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from itertools import chain
 from dataclasses import dataclass, field
 
 from .delimiters import Delimiters
@@ -41,6 +45,38 @@ class Outline:
     nodes: list[Node]
     cut_at: int | None = None  # where the walk stopped at the limit (None: the whole text)
     claims_after: int = 0  # claims at or after cut_at, not in the outline
+    claims: int = 0  # claims in the whole text (counted by claims_outline only)
+
+
+class _Entries:
+    """Adds nodes until `limit` entries, then notes where the outline stops (cut_at)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.count = 0
+        self.cut_at: int | None = None
+
+    def add(self, kind: str, name: str, detail: str, start: int, end: int, name_end: int, parent: list[Node]) -> Node | None:
+        if self.count >= self.limit:
+            self.cut_at = start
+            return None
+        self.count += 1
+        node = Node(kind, name, detail, start, end, name_end)
+        parent.append(node)
+        return node
+
+    def segment(self, kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
+        return self.add(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id), parent)
+
+    def envelope(self, seg: Segment, parent: list[Node]) -> Node | None:
+        """The entry of an ISA, GS or ST."""
+        if seg.id == "ISA":
+            return self.segment("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, parent)
+        if seg.id == "GS":
+            return self.segment("group", f"Group {seg.value(6)} ({seg.value(1)})", seg.value(8), seg, parent)
+        version = seg.value(3)
+        kind = transaction_kind(version)
+        return self.segment("transaction", f"837{kind} {seg.value(2)}" if kind else f"{seg.value(1)} {seg.value(2)}", version, seg, parent)
 
 
 def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
@@ -75,18 +111,8 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
     interchange = group = transaction = claim = line = None
     hl_chain: list[Node] = []
     hl_by_id: dict[str, list[Node]] = {}
-    count = 0
-    cut_at: int | None = None
-
-    def add(kind: str, name: str, detail: str, seg: Segment, parent: list[Node]) -> Node | None:
-        nonlocal count, cut_at
-        if count >= limit:
-            cut_at = seg.start
-            return None
-        count += 1
-        node = Node(kind, name, detail, seg.start, seg.end, seg.start + len(seg.id))
-        parent.append(node)
-        return node
+    entries = _Entries(limit)
+    add = entries.segment
 
     def container() -> list[Node]:
         for node in (hl_chain[-1] if hl_chain else None, transaction, group, interchange):
@@ -105,16 +131,14 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
                 if node is not None and node.end < seg_end:
                     node.end = seg_end
         if seg_id == "ISA":
-            interchange = add("interchange", f"Interchange {seg.value(13)}", f"{seg.value(6).strip()} → {seg.value(8).strip()}", seg, top)
+            interchange = entries.envelope(seg, top)
             group = transaction = claim = line = None
             hl_chain = []
         elif seg_id == "GS":
-            group = add("group", f"Group {seg.value(6)} ({seg.value(1)})", seg.value(8), seg, interchange.children if interchange else top)
+            group = entries.envelope(seg, interchange.children if interchange else top)
         elif seg_id == "ST":
-            version = seg.value(3)
-            kind = transaction_kind(version)
             parent = group.children if group else (interchange.children if interchange else top)
-            transaction = add("transaction", f"837{kind} {seg.value(2)}" if kind else f"{seg.value(1)} {seg.value(2)}", version, seg, parent)
+            transaction = entries.envelope(seg, parent)
             hl_chain, hl_by_id, claim, line = [], {}, None, None
         elif seg_id == "HL":
             chain = hl_by_id.get(seg.value(2), [])
@@ -153,11 +177,191 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
             for node in (interchange, group, transaction, *hl_chain, claim, line):
                 if node is not None and node.end < seg_end:
                     node.end = seg_end
-        if cut_at is not None:
+        if entries.cut_at is not None:
             # What is still open holds the rest of the file: its trailers are past the cut.
             end = len(text.rstrip())
             for node in (interchange, group, transaction, *hl_chain):
                 if node is not None:
                     node.end = max(node.end, end)
-            return Outline(top, cut_at, claims_from(text, delims, cut_at))
+            return Outline(top, entries.cut_at, claims_from(text, delims, entries.cut_at))
     return Outline(top)
+
+
+# The segments the short outline reads: the envelopes, CLM, and HL (a claim ends where the next
+# subscriber or patient level starts, not at the next CLM).
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+_SHORT = (*_ENVELOPE, "HL", "CLM")
+_HEADERS = {"ST": 1, "GS": 2, "ISA": 3}  # how many of (transaction, group, interchange) each ends
+
+
+def _short_pattern(d: Delimiters, ids: tuple[str, ...] = _SHORT) -> re.Pattern[str]:
+    """A segment id the short outline reads, right after a terminator (a literal first
+    character lets the regex engine skip ahead fast): group 1 the id, at its offset."""
+    t, e = re.escape(d.segment), re.escape(d.element)
+    return re.compile(rf"{t}[ \t\r\n]*({'|'.join(ids)})(?={e}|{t}|$)")
+
+
+def _end_of_text(text, term: str) -> int:
+    """Where the last segment ends (its terminator and trailing whitespace left out)."""
+    lo = max(0, len(text) - 4096)
+    tail = text[lo : len(text)].rstrip(_WS)
+    if tail.endswith(term):
+        tail = tail[: -len(term)].rstrip(_WS)
+    return lo + len(tail)
+
+
+def _before(chunk: str, at: int, pos: int, term: str) -> int:
+    """Where the segment before the one at chunk[at] ends (its terminator left out)."""
+    j = chunk.rfind(term, 0, at)
+    if j < 0:  # it ended the previous window, which stops right after a terminator
+        return max(0, pos - len(term))
+    while j > 0 and chunk[j - 1] in _WS:
+        j -= 1
+    return pos + j
+
+
+def _first_id(chunk: str, elem: str, term: str) -> tuple[str, int] | None:
+    """The id the window's first segment starts with, when the short outline reads it:
+    windows end right after a terminator, so the pattern (which starts at one) misses it."""
+    at = len(chunk) - len(chunk.lstrip(_WS))
+    for seg_id in _SHORT:
+        after = at + len(seg_id)
+        if chunk.startswith(seg_id, at) and (after == len(chunk) or chunk[after] in (elem, term)):
+            return seg_id, at
+    return None
+
+
+def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: int | None = None) -> Outline:
+    """Interchange > group > transaction > claim (id and total), for files of many claims.
+
+    `text` is a str or anything with len(), plain slices and find() (an open document's
+    EditedText): it is read a window at a time and never joined. Every claim in the text is
+    counted (`claims`), also those after a cut at `limit` entries, unless the caller knows
+    how many there are (`claims_total`, from a check of this very text): then the reading
+    stops at the cut."""
+    top: list[Node] = []
+    interchange = group = transaction = claim = None
+    claims = shown = 0
+    entries = _Entries(limit)
+    term, elem = delims.segment, delims.element
+    pattern, clm = _short_pattern(delims), _short_pattern(delims, ("CLM",))
+
+    pos, n = delims.start, len(text)
+    while pos < n:
+        cut = text.find(term, pos + WINDOW)
+        hi = n if cut < 0 else cut + len(term)
+        chunk = text[pos:hi]
+        first = _first_id(chunk, elem, term)
+        if entries.cut_at is not None and claims_total is not None:
+            break
+        if entries.cut_at is not None:  # past the cut only claims are counted, in C
+            claims += (first is not None and first[0] == "CLM") + len(clm.findall(chunk))
+            pos = hi
+            continue
+        hits = ((m.group(1), m.start(1)) for m in pattern.finditer(chunk))
+        for seg_id, at in chain((first,), hits) if first else hits:
+            if entries.cut_at is not None:
+                claims += (seg_id == "CLM") + len(clm.findall(chunk, at + 1))
+                break
+            # Each of these ends the open claim; a header also ends what cannot hold it.
+            if claim is not None:
+                claim.end, claim = _before(chunk, at, pos, term), None
+            if seg_id in _HEADERS:
+                before = _before(chunk, at, pos, term)
+                for node in (transaction, group, interchange)[: _HEADERS[seg_id]]:
+                    if node is not None and node.end < before:
+                        node.end = before  # no trailer came: it ends before the next header
+            elif seg_id == "HL":
+                continue
+            stop = chunk.find(term, at)
+            raw = chunk[at : len(chunk) if stop < 0 else stop].rstrip(_WS)
+            if seg_id == "CLM":
+                claims += 1
+                # Only CLM01 and CLM02 are read: the rest of the segment is not split.
+                _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
+                holder = transaction or group or interchange
+                start = pos + at
+                parent = holder.children if holder is not None else top
+                claim = entries.add("claim", f"Claim {claim_id}", f"${charge}" if charge else "", start, start + len(raw), start + 3, parent)
+                shown += claim is not None
+                continue
+            seg = Segment(seg_id, pos + at, raw, delims)
+            if seg_id == "ISA":
+                interchange = entries.envelope(seg, top)
+                group = transaction = None
+            elif seg_id == "GS":
+                group = entries.envelope(seg, interchange.children if interchange else top)
+                transaction = None
+            elif seg_id == "ST":
+                transaction = entries.envelope(seg, group.children if group else (interchange.children if interchange else top))
+            else:  # a trailer belongs to what it closes, and to what holds that
+                closed = {"SE": (transaction,), "GE": (transaction, group), "IEA": (transaction, group, interchange)}[seg_id]
+                for node in (*closed, group, interchange):
+                    if node is not None and node.end < seg.end:
+                        node.end = seg.end
+                if seg_id == "SE":
+                    transaction = None
+                elif seg_id == "GE":
+                    group = transaction = None
+                else:
+                    interchange = group = transaction = None
+        pos = hi
+    # What is still open (no trailer, or cut off) reaches the end of the last segment.
+    end = _end_of_text(text, term)
+    for node in (interchange, group, transaction, claim):
+        if node is not None and node.end < end:
+            node.end = end
+    cut_at = entries.cut_at
+    if cut_at is not None and claims_total is not None:
+        claims = max(claims_total, shown)
+    return Outline(top, cut_at, claims - shown if cut_at is not None else 0, claims)
+
+
+def follow_edit(tree: Outline, text, delims: Delimiters, a: int, b: int, n: int) -> list[Node] | None:
+    """Carry a short outline (claims_outline) over an edit that replaced the old text's [a, b)
+    with text[a : a + n], when the caller has made sure that no segment terminator or line
+    break was removed or added: the edit then stays inside one segment. Offsets past it move;
+    a CLM's id and charge are read again. Returns the claims whose name or detail may have
+    changed, or None, with the tree untouched, when the edit reaches a segment id or an
+    envelope segment (what the outline is built from): then it must be built again."""
+    term, elem = delims.segment, delims.element
+    cut = text.rfind(term, delims.start, a) if a > delims.start else -1
+    if cut < 0:
+        return None  # in the ISA
+    head = text[cut + len(term) : a]
+    body = head.lstrip(_WS)
+    sep = body.find(elem)
+    if sep < 0:
+        return None  # in the whitespace before a segment or in its id
+    seg_id, id_start = body[:sep], a - len(body)
+    if seg_id in _ENVELOPE:
+        return None
+    delta = n - (b - a)
+    changed: list[Node] = []
+
+    def shift(nodes: list[Node]) -> None:
+        for node in nodes:
+            if node.start >= b:
+                node.start += delta
+                node.name_end += delta
+            if node.end >= b:  # also an end right at an insertion: the segment grew
+                node.end += delta
+            if node.kind == "claim" and node.start == id_start and seg_id == "CLM":
+                changed.append(node)
+            shift(node.children)
+
+    shift(tree.nodes)
+    if tree.cut_at is not None and tree.cut_at >= b:
+        tree.cut_at += delta
+    for node in changed:
+        stop = text.find(term, id_start)
+        raw = text[id_start : len(text) if stop < 0 else stop].rstrip(_WS)
+        _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
+        node.name, node.detail = f"Claim {claim_id}", f"${charge}" if charge else ""
+    return changed
+
+
+def count_terminators(text, term: str) -> int:
+    """Segment terminators in a text (a str or an EditedText), counted a window at a time."""
+    n = len(text)
+    return sum(text[i : min(n, i + WINDOW)].count(term) for i in range(0, n, WINDOW))
