@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from ..x12.edits import span
+from .protocol import PlainJson
 from ..x12.outline import Node, Outline, claims_outline, count_terminators, follow_edit, outline
 
 if TYPE_CHECKING:
@@ -43,21 +44,8 @@ RETRIES = 3  # builds voided by an edit before one is made on the loop
 INDEX_WAIT = 2.0  # seconds to wait for a large document's line index, built after didOpen
 
 
-class Symbols(list):
-    """DocumentSymbol objects already in their JSON form: the converter sends them as they are
-    (register_hook)."""
-
-
-_hooked: weakref.WeakSet = weakref.WeakSet()  # the protocols whose converter knows Symbols
-
-
-def register_hook(ls: MedcodeServer) -> None:
-    protocol = ls.protocol
-    converter = getattr(protocol, "_converter", None)  # pygls keeps its cattrs converter there
-    if converter is not None and protocol not in _hooked:
-        converter.register_unstructure_hook(Symbols, lambda symbols: symbols)
-        _hooked.add(protocol)
-
+class Symbols(PlainJson):
+    """DocumentSymbol objects already in their JSON form."""
 
 
 @dataclass
@@ -97,7 +85,6 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
         return kept.built.symbols
     if not doc.has_index(ls.encoding):
         await _index_ready(ls, doc)
-    register_hook(ls)
     if kept is not None and await _follow(ls, doc, delims, kept):
         return kept.built.symbols
     for _ in range(RETRIES):
