@@ -140,15 +140,17 @@ class DocumentChecker:
         def on_claim(claim: Claim, codes: ClaimCodes) -> Result:
             nonlocal ran
             body = text[claim.start : claim.end]
-            key = hash((body, claim.transaction, claim.birth, claim.sex, doc_context))  # DMG sits before CLM
+            key = hash((body, claim.transaction, claim.birth, claim.sex, context_hash))  # DMG sits before CLM
             hit = previous.get(key)
             if hit is not None and hit[0] == len(body):
                 relative = hit[1]
             else:
-                result = rules.check(claim, codes, body)
+                relative = rules.check(claim, codes, body, claim.start)
                 if claim.lines:  # claim-level rules (NCCI): codes judged together
-                    claim_layer.check(claim_from_x12(claim, codes, text), result)
-                relative = result.shifted(-claim.start)
+                    layer = Result()
+                    claim_layer.check(claim_from_x12(claim, codes, text), layer)
+                    if layer.findings or layer.no_data:
+                        relative.add(layer, -claim.start)
                 if not relative.findings:
                     # Most claims: one shared result, not one each (50,000 claims whose only
                     # note is a set with no data hold a few hundred distinct ones).
@@ -164,7 +166,7 @@ class DocumentChecker:
         # data, and the interchange header (delimiters).
         edits = self.rules.claim_edits
         context = (self.today, rules.undated_why, id(self.verdicts), edits.enabled if edits is not None else None)
-        doc_context = (*context, text[:128])
+        context_hash = hash((*context, text[:128]))  # hashed once, not with every claim
         record, old = None, self._record
         self._record = None  # used up by a re-walk, and stale if this check fails
         with paused_gc():
