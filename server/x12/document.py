@@ -279,44 +279,56 @@ class _Walk:
         envelope = {"ISA": self._isa, "IEA": self._iea, "GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se}
         element = d.element
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
+        # Names the loop reads for each of a large file's half a million segments, as locals.
+        claim_codes_append = self.claim_codes.append
+        code_segments, units_element, pointer_element = CODE_SEGMENTS, UNITS_ELEMENT, POINTER_ELEMENT
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
             start = m.start(1)
             claim = self.claim
             # The per-claim segments are handled inline: they are most of a large file.
-            if seg_id in CODE_SEGMENTS:
+            if seg_id in code_segments:
                 if not self.component_checked:
                     self._check_component(seg_id, start, raw)
-                if claim is not None:
-                    if seg_id == "HI":
-                        codes = codes_in(seg_id, start, raw, element, self.component, False)
-                        for t in codes:
-                            if t[6]:
-                                claim.diagnoses += 1
-                            elif t[0] == HI_UNREADABLE and claim.unread_hi is None:
-                                claim.unread_hi = unread_hi(codes)
-                        self.claim_codes.append((None, codes))
-                    else:
-                        # One split serves the codes, the units and the pointers.
-                        values = raw.split(element)
-                        line = self.line
-                        self.claim_codes.append((line, codes_in(seg_id, start, raw, element, self.component, False, values)))
-                        n = UNITS_ELEMENT.get(seg_id)
-                        if n is not None and line is not None and len(values) > n:
-                            line.units = values[n]
-                        p = POINTER_ELEMENT.get(seg_id)
-                        if p is not None and p < len(values) and values[p]:
-                            self.claim_pointers.append((line, seg_id, start, raw, values[p]))
-            elif seg_id == "DTP":
+                if claim is None:
+                    continue
+                if seg_id == "HI":
+                    codes = codes_in(seg_id, start, raw, element, self.component, False)
+                    for t in codes:
+                        if t[6]:
+                            claim.diagnoses += 1
+                        elif t[0] == HI_UNREADABLE and claim.unread_hi is None:
+                            claim.unread_hi = unread_hi(codes)
+                    claim_codes_append((None, codes))
+                else:
+                    # One split serves the codes, the units and the pointers.
+                    values = raw.split(element)
+                    line = self.line
+                    claim_codes_append((line, codes_in(seg_id, start, raw, element, self.component, False, values)))
+                    n = units_element.get(seg_id)
+                    if n is not None and line is not None and len(values) > n:
+                        line.units = values[n]
+                    p = pointer_element.get(seg_id)
+                    if p is not None and p < len(values) and values[p]:
+                        self.claim_pointers.append((line, seg_id, start, raw, values[p]))
+                claim.end = start + len(raw)
+                continue
+            if seg_id == "DTP":
                 if claim is not None:
                     self._dtp(raw.split(element))
-            elif seg_id == "LX":
+                    claim.end = start + len(raw)
+                continue
+            if seg_id == "LX":
                 if claim is not None:
-                    self.line = Line(raw.split(element, 2)[1] if element in raw else "", start)
-                    claim.lines.append(self.line)
-            elif seg_id == "CLM":
-                self._close_claim()
+                    self.line = line = Line(raw.split(element, 2)[1] if element in raw else "", start)
+                    claim.lines.append(line)
+                    claim.end = start + len(raw)
+                continue
+            if seg_id == "CLM":
+                if claim is not None:
+                    self._close_claim()
+                    claim_codes_append = self.claim_codes.append
                 if self.converge is not None and self.converge(m.start(), start, self):
                     self.stopped_at = start
                     return
@@ -324,26 +336,31 @@ class _Walk:
                 self.demos.append(self.demo())
                 self.marks.append(len(self.problems))
                 values = raw.split(element)
-                self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
-                self._patient(claim, values)
-            elif seg_id == "HL":
-                self._close_claim()
+                self.claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
+                self._patient(self.claim, values)
+                continue
+            if seg_id == "HL":
+                if claim is not None:
+                    self._close_claim()
+                    claim_codes_append = self.claim_codes.append
                 self._hl(raw.split(element))
                 self._demo = None
             elif seg_id in ("DMG", "SBR", "CL1"):
-                if self.claim is None:  # inside a claim these do not change the patient
+                if claim is None:  # inside a claim these do not change the patient
                     self._demo = None
                 self._demographics(seg_id, raw.split(element))
+                if claim is not None:
+                    claim.end = start + len(raw)
             else:
-                self._close_claim()
+                if claim is not None:
+                    self._close_claim()
+                    claim_codes_append = self.claim_codes.append
                 if seg_id == "SE":
                     self.se_starts.append(start)
                     self.se_marks.append(len(self.problems))
                     self.se_sts.append(-1 if self.st is None else self.st.start)
                 envelope[seg_id](Segment(seg_id, start, raw, d))
                 self._env = None
-            if claim is not None and self.claim is claim:
-                claim.end = start + len(raw)
         self._close_claim()
         for seg, what in ((self.st, "transaction has no SE trailer"), (self.gs, "functional group has no GE trailer"), (self.isa, "interchange has no IEA trailer")):
             if seg is not None:
