@@ -60,7 +60,7 @@ class DocumentChecker:
         self.document_rules = DocumentRules(verdicts, today)
         self.rules.claim_edits = self.document_rules.claim_edits = ClaimEdits(verdicts)
         self._fhir_rules: FhirRules | None = None  # made on the first FHIR document
-        self._claims: dict[int, tuple[int, Result]] = {}
+        self._claims: dict[int, Result] = {}  # claim key (on_claim) -> its result, relative to it
         # The last X12 walk, the edit-log revision of its text and what else its results
         # depend on: a re-check after edits starts from these.
         self._record: WalkRecord | None = None
@@ -140,15 +140,17 @@ class DocumentChecker:
         def on_claim(claim: Claim, codes: ClaimCodes) -> Result:
             nonlocal ran
             body = text[claim.start : claim.end]
-            key = hash((body, claim.transaction, claim.birth, claim.sex, doc_context))  # DMG sits before CLM
-            hit = previous.get(key)
-            if hit is not None and hit[0] == len(body):
-                relative = hit[1]
-            else:
-                result = rules.check(claim, codes, body)
+            # The hash of the claim (and what sits before it: DMG), with the body's length in
+            # the low bits as a guard against a collision: one int per claim, no tuple.
+            key = (hash((body, claim.transaction, claim.birth, claim.sex, context_hash)) << 24) | (len(body) & 0xFFFFFF)
+            relative = previous.get(key)
+            if relative is None:
+                relative = rules.check(claim, codes, body, claim.start)
                 if claim.lines:  # claim-level rules (NCCI): codes judged together
-                    claim_layer.check(claim_from_x12(claim, codes, text), result)
-                relative = result.shifted(-claim.start)
+                    layer = Result()
+                    claim_layer.check(claim_from_x12(claim, codes, text), layer)
+                    if layer.findings or layer.no_data:
+                        relative.add(layer, -claim.start)
                 if not relative.findings:
                     # Most claims: one shared result, not one each (50,000 claims whose only
                     # note is a set with no data hold a few hundred distinct ones).
@@ -157,14 +159,14 @@ class DocumentChecker:
                     elif len(shared) < _SHARED_MAX:
                         relative = shared.setdefault(tuple(relative.no_data.items()), relative)
                 ran += 1
-            current[key] = (len(body), relative)
+            current[key] = relative
             return relative
 
         # Everything outside the claim's own text that changes its findings: the day, the
         # data, and the interchange header (delimiters).
         edits = self.rules.claim_edits
         context = (self.today, rules.undated_why, id(self.verdicts), edits.enabled if edits is not None else None)
-        doc_context = (*context, text[:128])
+        context_hash = hash((*context, text[:128]))  # hashed once, not with every claim
         record, old = None, self._record
         self._record = None  # used up by a re-walk, and stale if this check fails
         with paused_gc():

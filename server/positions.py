@@ -47,8 +47,9 @@ class LineIndex:
     def _build(self, starts: Iterable[int]) -> None:
         self._bases: list[int] = []
         self._first: list[int] = []  # first line number of each block
-        # Built blocks are arrays of machine ints, read block by block from the text: a JSON
-        # file of a million lines costs 8 MB here, not a list of a million int objects.
+        # Built blocks are arrays of unsigned 32-bit ints (offsets from the block's base), read
+        # block by block from the text: a claim file of 1.4 million lines costs 5.5 MB here,
+        # not a list of a million int objects (nor 11 MB of 64-bit ones).
         self._blocks: list[list[int] | array] = []
         it = iter(starts)
         i = 0
@@ -56,7 +57,7 @@ class LineIndex:
             base = chunk[0]
             self._bases.append(base)
             self._first.append(i)
-            self._blocks.append(array("q", [s - base for s in chunk]))
+            self._blocks.append(array("I", [s - base for s in chunk]))
             i += len(chunk)
 
     @property

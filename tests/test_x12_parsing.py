@@ -323,3 +323,25 @@ def test_claims_outline_follows_edits_inside_a_segment():
         assert flat(tree.nodes) == flat(fresh.nodes), (a, b, new)
         assert (tree.cut_at, tree.claims_after, tree.claims) == (fresh.cut_at, fresh.claims_after, fresh.claims)
     assert followed > 100 and rebuilt > 0
+
+
+@pytest.mark.parametrize(
+    "pointers, handed",
+    [
+        ("1:2", []),  # within the claim's 3 diagnoses: judged in bulk, nothing handed on
+        ("3", []),
+        ("1::2", []),  # an empty component is no pointer
+        ("1:4", ["1", "4"]),  # past the diagnoses: the segment's pointers go to the rules
+        ("0", ["0"]),
+        ("A:1", ["A", "1"]),
+        ("13", ["13"]),  # past the 12 an HI can hold
+        ("\u0663", []),  # a non-ASCII decimal digit (3): int() reads it, as the rules do
+    ],
+)
+def test_pointers_are_handed_to_the_rules_only_when_one_is_wrong(pointers, handed):
+    # The walk judges each distinct pointer element once (x12/document.py _highest): the
+    # pointers it hands on must be exactly those of the elements with a pointer out of range.
+    text = P837.replace("SV1*HC:J1100:RT*50.00*UN*1***1:2", f"SV1*HC:J1100:RT*50.00*UN*1***{pointers}")
+    found: list[str] = []
+    walk(text, lambda claim, groups: found.extend(t[1] for _, ts in groups for t in ts if t[0] == "pointer" and claim.id == "VALID01"))
+    assert found == handed

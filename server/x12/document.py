@@ -18,16 +18,16 @@ from typing import Callable, Iterator
 
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
-from .slots import CODE_SEGMENTS, CodeTuple, codes_in, effective_component, pointer_text, pointers_in
+from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, pointers_in
 from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL", "DMG", "SBR", "CL1"}, key=len, reverse=True)
 _CLAIM_DATES = {"472", "434", "435"}
-_POINTER_SEGMENTS = {"SV1", "SV3"}
 UNITS_ELEMENT = {"SV1": 4, "SV2": 5}
 # The pointers of a claim whose HI segment could not be read, as one place (x12/rules.py).
 UNREAD_POINTERS = "unread-pointers"
 _DATES: dict[str, dt.date | None] = {}
+_BILL_TYPES: dict[str, str] = {}
 # Control characters X12 text may not hold (other than the ones the file uses as delimiters).
 _CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
 _CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
@@ -68,8 +68,13 @@ class Claim:
         """The claim's date of service: statement start, admission, else the first line date."""
         if self.statement_from or self.admission:
             return self.statement_from or self.admission
-        dates = [ln.date for ln in self.lines if ln.date]
-        return min(dates) if dates else None
+        # Asked several times for each claim of a large file: a plain loop, no list.
+        first = None
+        for ln in self.lines:
+            day = ln.date
+            if day and (first is None or day < first):
+                first = day
+        return first
 
     def line_at(self, offset: int) -> Line | None:
         found = None
@@ -192,6 +197,7 @@ class _Walk:
         self._demos: dict[tuple, tuple] = {}
         # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
         self.converge: Callable[[int, int, _Walk], bool] | None = None
+        self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
         self.stopped_at: int | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
@@ -204,25 +210,44 @@ class _Walk:
         # Diagnosis pointers are checked in bulk: only a segment with a pointer past the
         # claim's diagnoses hands its pointers to the rules (they say which one is wrong).
         limit = min(claim.diagnoses, 12)
-        failing = [
-            (line, pointers_in(seg_id, start, raw, self.d.element, self.component))
-            for line, seg_id, start, raw, pointers in self.claim_pointers
-            if not all(p.isdigit() and 0 < int(p) <= limit for p in pointers.split(self.component) if p)
-        ]
-        if failing and claim.unread_hi is not None:
-            # The pointers are not wrong, the HI segment is: one finding that says so, on the
-            # first line, rather than one per line.
-            claim.unread_pointer_lines = len(failing)
-            line, first = failing[0]
-            text = self.text[first[0][2] : first[-1][2] + len(first[-1][1])]
-            failing = [(line, [(UNREAD_POINTERS, text, first[0][2], None, None, first[0][5], False)])]
-        self.claim_codes.extend(failing)
+        failing = None
+        if self.claim_pointers:
+            highest = self.highest
+            for line, seg_id, start, raw, pointers in self.claim_pointers:
+                top = highest.get(pointers)
+                if top is None:
+                    top = self._highest(pointers)
+                if top > limit:
+                    if failing is None:
+                        failing = []
+                    failing.append((line, pointers_in(seg_id, start, raw, self.d.element, self.component)))
+        if failing:
+            if claim.unread_hi is not None:
+                # The pointers are not wrong, the HI segment is: one finding that says so, on
+                # the first line, rather than one per line.
+                claim.unread_pointer_lines = len(failing)
+                line, first = failing[0]
+                text = self.text[first[0][2] : first[-1][2] + len(first[-1][1])]
+                failing = [(line, [(UNREAD_POINTERS, text, first[0][2], None, None, first[0][5], False)])]
+            self.claim_codes.extend(failing)
         self.claims.append(claim)
         self.on_claim(claim, self.claim_codes)
         self.claim = None
         self.claim_codes = []
         self.claim_pointers = []
         self.line = None
+
+    def _highest(self, pointers: str) -> int:
+        """The highest pointer of a pointer element ("1:2:3" -> 3), or 13 (past any claim's
+        diagnoses) when one is not a number 1-12: the same few elements recur, so kept."""
+        top = 0
+        for p in pointers.split(self.component):
+            if p:
+                n = int(p) if p.isdecimal() else 0
+                top = max(top, n if 0 < n <= 12 else 13)
+        if len(self.highest) < 10_000:
+            self.highest[pointers] = top
+        return top
 
     def env(self) -> tuple:
         """The envelope part of the walk's state (what changes only at envelope segments)."""
@@ -254,42 +279,56 @@ class _Walk:
         envelope = {"ISA": self._isa, "IEA": self._iea, "GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se}
         element = d.element
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
+        # Names the loop reads for each of a large file's half a million segments, as locals.
+        claim_codes_append = self.claim_codes.append
+        code_segments, units_element, pointer_element = CODE_SEGMENTS, UNITS_ELEMENT, POINTER_ELEMENT
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
             start = m.start(1)
             claim = self.claim
             # The per-claim segments are handled inline: they are most of a large file.
-            if seg_id in CODE_SEGMENTS:
+            if seg_id in code_segments:
                 if not self.component_checked:
                     self._check_component(seg_id, start, raw)
-                if claim is not None:
-                    codes = codes_in(seg_id, start, raw, element, self.component, pointers=False)
-                    if seg_id == "HI":
-                        claim.diagnoses += sum(1 for t in codes if t[6])
-                        if claim.unread_hi is None:
+                if claim is None:
+                    continue
+                if seg_id == "HI":
+                    codes = codes_in(seg_id, start, raw, element, self.component, False)
+                    for t in codes:
+                        if t[6]:
+                            claim.diagnoses += 1
+                        elif t[0] == HI_UNREADABLE and claim.unread_hi is None:
                             claim.unread_hi = unread_hi(codes)
-                        self.claim_codes.append((None, codes))
-                    else:
-                        self.claim_codes.append((self.line, codes))
-                        n = UNITS_ELEMENT.get(seg_id)
-                        if n is not None and self.line is not None:
-                            values = raw.split(element, n + 1)
-                            if len(values) > n:
-                                self.line.units = values[n]
-                        if seg_id in _POINTER_SEGMENTS:
-                            pointers = pointer_text(seg_id, raw, element)
-                            if pointers:
-                                self.claim_pointers.append((self.line, seg_id, start, raw, pointers))
-            elif seg_id == "DTP":
+                    claim_codes_append((None, codes))
+                else:
+                    # One split serves the codes, the units and the pointers.
+                    values = raw.split(element)
+                    line = self.line
+                    claim_codes_append((line, codes_in(seg_id, start, raw, element, self.component, False, values)))
+                    n = units_element.get(seg_id)
+                    if n is not None and line is not None and len(values) > n:
+                        line.units = values[n]
+                    p = pointer_element.get(seg_id)
+                    if p is not None and p < len(values) and values[p]:
+                        self.claim_pointers.append((line, seg_id, start, raw, values[p]))
+                claim.end = start + len(raw)
+                continue
+            if seg_id == "DTP":
                 if claim is not None:
                     self._dtp(raw.split(element))
-            elif seg_id == "LX":
+                    claim.end = start + len(raw)
+                continue
+            if seg_id == "LX":
                 if claim is not None:
-                    self.line = Line(raw.split(element, 2)[1] if element in raw else "", start)
-                    claim.lines.append(self.line)
-            elif seg_id == "CLM":
-                self._close_claim()
+                    self.line = line = Line(raw.split(element, 2)[1] if element in raw else "", start)
+                    claim.lines.append(line)
+                    claim.end = start + len(raw)
+                continue
+            if seg_id == "CLM":
+                if claim is not None:
+                    self._close_claim()
+                    claim_codes_append = self.claim_codes.append
                 if self.converge is not None and self.converge(m.start(), start, self):
                     self.stopped_at = start
                     return
@@ -297,26 +336,31 @@ class _Walk:
                 self.demos.append(self.demo())
                 self.marks.append(len(self.problems))
                 values = raw.split(element)
-                self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
-                self._patient(claim, values)
-            elif seg_id == "HL":
-                self._close_claim()
+                self.claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
+                self._patient(self.claim, values)
+                continue
+            if seg_id == "HL":
+                if claim is not None:
+                    self._close_claim()
+                    claim_codes_append = self.claim_codes.append
                 self._hl(raw.split(element))
                 self._demo = None
             elif seg_id in ("DMG", "SBR", "CL1"):
-                if self.claim is None:  # inside a claim these do not change the patient
+                if claim is None:  # inside a claim these do not change the patient
                     self._demo = None
                 self._demographics(seg_id, raw.split(element))
+                if claim is not None:
+                    claim.end = start + len(raw)
             else:
-                self._close_claim()
+                if claim is not None:
+                    self._close_claim()
+                    claim_codes_append = self.claim_codes.append
                 if seg_id == "SE":
                     self.se_starts.append(start)
                     self.se_marks.append(len(self.problems))
                     self.se_sts.append(-1 if self.st is None else self.st.start)
                 envelope[seg_id](Segment(seg_id, start, raw, d))
                 self._env = None
-            if claim is not None and self.claim is claim:
-                claim.end = start + len(raw)
         self._close_claim()
         for seg, what in ((self.st, "transaction has no SE trailer"), (self.gs, "functional group has no GE trailer"), (self.isa, "interchange has no IEA trailer")):
             if seg is not None:
@@ -414,7 +458,9 @@ class _Walk:
             claim.birth, claim.sex = dmg
         if len(values) > 5 and values[5]:
             parts = values[5].split(self.component)
-            claim.bill_type = parts[0] + (parts[2] if len(parts) > 2 else "")
+            # Shared: a file has a few types of bill, and 50,000 claims would hold a copy each.
+            bill = parts[0] + (parts[2] if len(parts) > 2 else "")
+            claim.bill_type = _BILL_TYPES.setdefault(bill, bill) if len(_BILL_TYPES) < 10_000 else bill
 
     def _dtp(self, values: list[str]) -> None:
         qualifier = values[1] if len(values) > 1 else ""

@@ -43,7 +43,9 @@ class ClaimRules(CodeRules):
 
     claim_edits = None  # claim_edits.ClaimEdits: rules across the claim's codes (set by the checker)
 
-    def check(self, claim: Claim, groups: ClaimCodes, body: str | None = None) -> Result:
+    def check(self, claim: Claim, groups: ClaimCodes, body: str | None = None, base: int = 0) -> Result:
+        """The claim's findings, at offsets `base` characters before the document's (the
+        checker keeps them relative to the claim: shifting them once more would copy each)."""
         out = Result()
         claim_day = claim.date or self.today
         memo = self._memo
@@ -57,7 +59,7 @@ class ClaimRules(CodeRules):
             for t in codes:
                 expects = t[0]
                 if expects == UNREAD_POINTERS:
-                    self._unread_pointers(claim, t, out)
+                    self._unread_pointers(claim, t, out, base)
                     continue
                 extra = diagnoses if expects == POINTER else 0
                 if undated:
@@ -68,9 +70,10 @@ class ClaimRules(CodeRules):
                 if result is None:
                     result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
                 if result.findings or result.no_data:
-                    out.add(result, t[2])
+                    out.add(result, t[2] - base)
         if self.claim_edits is not None:
-            out.findings.extend(self.claim_edits.for_x12(claim, groups, self.today, body))
+            found = self.claim_edits.for_x12(claim, groups, self.today, body)
+            out.findings.extend(f.shifted(-base) for f in found)
         return out
 
     def _format(self, slot: Slot, out: Result, set_id: str, cleaned: str, what: str) -> bool:
@@ -230,14 +233,14 @@ class ClaimRules(CodeRules):
             have = f"the claim has {claim.diagnoses} diagnosis code(s)" if claim.diagnoses else "the claim has no diagnosis codes"
             self._emit(out, slot, INVALID_POINTER, f"diagnosis pointer {n} points to no diagnosis: {have} in HI", "")
 
-    def _unread_pointers(self, claim: Claim, t, out: Result) -> None:
+    def _unread_pointers(self, claim: Claim, t, out: Result, base: int = 0) -> None:
         """Pointers past the diagnoses of a claim whose HI could not be read: one finding."""
         lines = claim.unread_pointer_lines
         read = f"the {claim.diagnoses} diagnosis code(s) read" if claim.diagnoses else "the diagnoses"
         out.findings.append(Finding(
             INVALID_POINTER,
             f"diagnosis pointers on {lines} service line(s) point past {read} from HI, because {claim.unread_hi}: correct the HI segment",
-            t[2], t[2] + len(t[1]), t[1],
+            t[2] - base, t[2] - base + len(t[1]), t[1],
         ))
 
     def hi_unreadable(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:

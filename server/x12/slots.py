@@ -28,12 +28,12 @@ _HI_EXPECTS = {q: (v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
 _PROC_EXPECTS = {q: v.expects for q, v in PROCEDURE_QUALIFIERS.items()}
 # Per segment: which element holds the procedure composite, and where pointers / revenue are.
 PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
-_POINTER_ELEMENT = {"SV1": 7, "SV3": 11}
+POINTER_ELEMENT = {"SV1": 7, "SV3": 11}
 _REVENUE_ELEMENT = {"SV2": 1, "SVD": 4}
 _MODIFIER_PLACES = {(seg, i): f"{seg}{n:02d}-{i:02d}" for seg, n in PROCEDURE_ELEMENT.items() for i in range(3, 7)}
 _CODE_PLACES = {seg: f"{seg}{n:02d}-02" for seg, n in PROCEDURE_ELEMENT.items()}
 _REVENUE_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _REVENUE_ELEMENT.items()}
-_POINTER_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _POINTER_ELEMENT.items()}
+_POINTER_PLACES = {seg: f"{seg}{n:02d}" for seg, n in POINTER_ELEMENT.items()}
 
 
 class X12Slot(Slot):
@@ -68,11 +68,12 @@ def _at(values: list[str], n: int, start: int) -> int:
     return start + sum(map(len, values[:n])) + n
 
 
-def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointers: bool = True) -> list[CodeTuple]:
+def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointers: bool = True, values: list[str] | None = None) -> list[CodeTuple]:
     """Every code-bearing place of one segment (raw text starting with its id at `start`).
 
     With pointers=False the diagnosis pointers are left out: the document walk checks them
-    in bulk (pointers_in) because nearly all are fine."""
+    in bulk (pointers_in) because nearly all are fine. `values`: raw split at `element`, when
+    the caller has it already (not used for HI)."""
     out: list[CodeTuple] = []
     if seg_id == "HI":
         pos = start + 3
@@ -89,7 +90,8 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
                 expects, diagnosis = _HI_EXPECTS.get(qual, (HI_UNREADABLE, False))
                 out.append((expects, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], diagnosis))
         return out
-    values = raw.split(element)
+    if values is None:
+        values = raw.split(element)
     if seg_id == "LIN":
         if len(values) > 3 and values[3]:
             qual = values[2]
@@ -109,7 +111,7 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
             expects = _PROC_EXPECTS.get(qual)
             if seg_id == "SV3" and qual == "AD":
                 expects = CDT
-            composite_start = _at(values, n, start)
+            composite_start = start + len(values[0]) + 1 if n == 1 else _at(values, n, start)
             pos = composite_start + len(qual) + 1
             if parts[1]:
                 out.append((expects, parts[1], pos, qual, composite_start, _CODE_PLACES[seg_id], False))
@@ -126,7 +128,7 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
 
 def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, values: list[str] | None = None) -> list[CodeTuple]:
     """The diagnosis pointers of an SV1 / SV3 segment."""
-    p = _POINTER_ELEMENT.get(seg_id)
+    p = POINTER_ELEMENT.get(seg_id)
     if p is None:
         return []
     values = values if values is not None else raw.split(element)
@@ -140,15 +142,6 @@ def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, valu
             out.append((POINTER, ptr, pos, None, None, place, False))
         pos += len(ptr) + 1
     return out
-
-
-def pointer_text(seg_id: str, raw: str, element: str) -> str | None:
-    """The raw pointer element (e.g. "1:2"), for the walk's bulk check."""
-    p = _POINTER_ELEMENT.get(seg_id)
-    if p is None:
-        return None
-    values = raw.split(element, p + 1)
-    return values[p] if p < len(values) and values[p] else None
 
 
 def make_slot(t: CodeTuple, line: object | None = None) -> X12Slot:
