@@ -57,6 +57,27 @@ class SlotTable(Sequence[Slot]):
     def __len__(self) -> int:
         return len(self._starts)
 
+    @property
+    def distinct_count(self) -> int:
+        return len(self._table)
+
+    def distinct(self) -> list[tuple[int, Slot]]:
+        """(kind, slot) for the first slot of each distinct combination, in the order those
+        first slots come: a rule that judges each combination once sees them as it would
+        have met them going slot by slot."""
+        first: dict[int, int] = {}
+        n = len(self._table)
+        for i, k in enumerate(self._kinds):
+            if k not in first:
+                first[k] = i
+                if len(first) == n:
+                    break
+        return [(k, self._slot(i)) for k, i in first.items()]
+
+    def placed(self) -> Iterator[tuple[int, int]]:
+        """(kind, start) of every slot, in order: where the judgement of each kind goes."""
+        return zip(self._kinds, self._starts)
+
     def _slot(self, i: int) -> Slot:
         text, expects, place, qualifier, label = self._table[self._kinds[i]]
         q = self._quals[i]
