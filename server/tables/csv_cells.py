@@ -338,6 +338,31 @@ def _line_chunks(text: str, at: int, ends: array) -> Iterator[list[str]]:
         at = cut
 
 
+_GROUP = re.Match.group
+
+
+def record_at(text: str, pos: int, delimiter: str) -> tuple[Row, int] | None:
+    """The record that starts at pos (a line start), read as iter_rows reads it, and where
+    the next one starts; None at the end of the text. Its Row's line is not counted (0)."""
+    reader = csv.reader(map(_GROUP, _LINE.finditer(text, pos)), delimiter=delimiter)
+    try:
+        texts = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error:
+        rec = parse_record(text, pos, delimiter)
+        if rec is None:
+            return None
+        cells, end, nxt = rec
+        return Row([c.text for c in cells], pos, end, 0, text, delimiter, cells), nxt
+    nxt = pos
+    for _ in range(reader.line_num):
+        nxt = _LINE.match(text, nxt).end()  # type: ignore[union-attr]
+    c = text[nxt - 1]
+    end = nxt if c != "\n" and c != "\r" else nxt - 2 if c == "\n" and text[nxt - 2 : nxt - 1] == "\r" else nxt - 1
+    return Row(texts, pos, end, 0, text, delimiter), nxt
+
+
 def iter_rows(text: str, delimiter: str | None = None) -> Iterator[Row]:
     """The records of a CSV text in order (delimiter None: sniffed, see sniff_delimiter)."""
     d = delimiter or sniff_delimiter(text)

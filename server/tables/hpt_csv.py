@@ -25,7 +25,7 @@ from .. import reading as r
 from ..findings import HPT_STRUCTURE, MISSING_CODE_TYPE, UNKNOWN_CODE_TYPE, Finding
 from ..reading import Header, Reading
 from . import hpt_vocabulary as v
-from .csv_cells import QUOTE, Cell, Row, iter_rows
+from .csv_cells import QUOTE, Cell, Row, iter_rows, record_at
 from .hpt_dates import FORMS, last_updated_on
 from .slot_table import SlotTable
 
@@ -116,7 +116,9 @@ class _Reader:
         day = self._day(row2, general["last_updated_on"])
         self._general_headers(row1)
         pairs = self._charge_headers(row3, charge, codes)
-        slots = self._data(rows, pairs)
+        # Rows 4 and on are read by _data from where this header row's line ends.
+        after = row3.end + (2 if self.text.startswith("\r\n", row3.end) else 1)
+        slots = self._data(after, pairs)
         return Reading(r.HPT_CSV, slots, day, self.problems, self.headers, self.version)
 
     def _near_miss(self, row: Row, present: dict[str, int], name: str) -> bool:
@@ -215,7 +217,7 @@ class _Reader:
             self.problem(HPT_STRUCTURE, f"the layout is ambiguous: {why}", start, row3.end)
 
     # -- rows 4 and on ----------------------------------------------------------------------
-    def _data(self, rows, pairs: list[_Pair]) -> SlotTable:
+    def _data(self, pos: int, pairs: list[_Pair]) -> SlotTable:
         doc = self.text
         types = v.types_for(self.version)
         allowed = ", ".join(types)
@@ -229,11 +231,51 @@ class _Reader:
         untyped_labels = {p.index: f"{p.place}, no {p.type_place} column" if p.type_col is None else f"{p.place}, no type" for p in pairs}
         plan = [(p.code_col, p.type_col, p.place, p.type_place, untyped_labels[p.index]) for p in pairs]
         last_col = max((max(cj, tj if tj is not None else -1) for cj, tj, *_ in plan), default=0)
-        for row in rows:
+        add_kind = slots.add_kind
+        # A tall file writes each item once per payer: its rows begin with the same text up to
+        # the last code column. A row whose raw text begins with the previous row's head reads
+        # the same up to there, so its slots and problems are those of that row, moved.
+        head = ""  # the previous row's raw text up to the delimiter after last_col ("": none)
+        head_slots: list[tuple[int, int, int]] = []  # (kind, code start, type start or -1), from the row start
+        head_problems: list[tuple[str, str, int, int, str]] = []  # (rule, message, start, end, code), the same
+        size = len(doc)
+        while pos < size:
+            start = pos
+            # The line from here: a row of one line without quotes needs no csv reader.
+            e = doc.find("\n", pos)
+            if e < 0:
+                e = size
+            cr = doc.find("\r", pos, e)
+            if cr < 0 or cr == e - 1:
+                end, nxt = (e if cr < 0 else cr), e + 1
+                plain_line = doc.find(QUOTE, pos, end) < 0
+                after = start + len(head)
+                if head and after <= end and doc.startswith(head, pos) and (plain_line or doc.find(QUOTE, after, end) < 0):
+                    for k, cs, ts in head_slots:
+                        add_kind(k, start + cs, ts if ts < 0 else start + ts)
+                    for rule, message, ps, pe, code in head_problems:
+                        problem(rule, message, start + ps, start + pe, code)
+                    pos = nxt
+                    continue
+                if plain_line:
+                    # As the csv module reads such a line: split at the delimiter; a blank line has no cells.
+                    row = Row(doc[pos:end].split(",") if end > pos else [], pos, end, 0, doc, ",")
+                    pos = nxt
+                else:
+                    row = None
+            else:
+                row = None
+            if row is None:
+                got = record_at(doc, pos, ",")
+                if got is None:
+                    break
+                row, pos = got
             texts = row.texts
             n = len(texts)
             plain: bool | None = None
             cells: list[Cell] = []
+            head_slots, head_problems = [], []
+            added = len(self.problems)
             for cj, tj, place, type_place, untyped in plan:
                 code = texts[cj] if cj < n else ""
                 typ = texts[tj] if tj is not None and tj < n else ""
@@ -255,7 +297,8 @@ class _Reader:
                     tlead = 0 if typ_s is typ else len(typ) - len(typ.lstrip())
                     tstart = row.plain_start(tj) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
                 if not typ_s:
-                    add(code_s, cstart, None, place, None, None, untyped)
+                    k = add(code_s, cstart, None, place, None, None, untyped)
+                    head_slots.append((k, cstart - start, -1))
                     if tj is not None:
                         problem(MISSING_CODE_TYPE, f"{place} holds {code_s} but {type_place} is empty: give its code type (CPT, HCPCS, RC, NDC, MS-DRG, …)", cstart, cstart + len(code_s), code_s)
                     continue
@@ -271,5 +314,13 @@ class _Reader:
                 expects, ok, label = known
                 if not ok:
                     problem(UNKNOWN_CODE_TYPE, f"{typ_s!r} is not a code type of {where}: use one of {allowed}", tstart, tstart + len(typ_s), code_s)
-                add(code_s, cstart, expects, place, typ_s, tstart, label)
+                k = add(code_s, cstart, expects, place, typ_s, tstart, label)
+                head_slots.append((k, cstart - start, tstart - start))
+            head = ""
+            if n > last_col + 1:
+                # The head ends just after the delimiter that ends cell last_col, where the
+                # next cell begins: up to there the text alone decides every cell.
+                nxt = row.plain_start(last_col + 1) if plain or (plain is None and doc.find(QUOTE, start, row.end) < 0) else row.cell(last_col + 1).start
+                head = doc[start:nxt]
+                head_problems = [(f.rule, f.message, f.start - start, f.end - start, f.code) for f in self.problems[added:]]
         return slots
