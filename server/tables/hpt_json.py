@@ -292,8 +292,9 @@ class _Walk:
     def code_entry(self, n: int, j: int, i: int) -> int:
         self.entries.append(i)
         m = _ENTRY.match(self.s, i)
-        if m is not None and m.group(1) != m.group(3):
-            # {"code": "…", "type": "…"} (either order), no escapes: read in one match.
+        if m is not None:
+            # {"code": "…", "type": "…"} (either order, or one key twice: the last wins, as in
+            # json.loads), no escapes: read in one match.
             k1, k2 = m.group(1), m.group(3)
             key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
             key2 = "code" if k2 == "code" else "type"
@@ -333,8 +334,8 @@ class _Walk:
         code, kind = found.get("code"), found.get("type")
         # What an entry says hangs on its code and type texts alone, not on where they are:
         # worked out once per distinct pair of plain strings (codes repeat across items).
-        if code is not None and kind is not None and code.raw is code.value and kind.raw is kind.value:
-            key = (code.value, kind.value)
+        key = self._plan_key(code, kind)
+        if key is not None:
             plan = self._plans.get(key)
             if plan is None:
                 plan = self._plans[key] = self._plan(code, kind)
@@ -353,6 +354,13 @@ class _Walk:
                         start, start + len(slot_text), code=slot_text)
             )
         out.slots.add(slot_text, start, expects, "", type_name, kind.start if qualified else None, label)  # type: ignore[attr-defined,union-attr]
+
+    @staticmethod
+    def _plan_key(code: _Token | None, kind: _Token | None) -> tuple[str, str] | None:
+        """The memo key of an entry whose code and type are strings written as they read."""
+        if code is not None and kind is not None and code.raw is code.value and kind.raw is kind.value:
+            return code.value, kind.value
+        return None
 
     def _plan(self, code: _Token | None, kind: _Token | None) -> tuple:
         """(unknown-type message or None, the code's lead, its slot text or None, expected set,
