@@ -34,6 +34,7 @@ from . import reading as r
 from .code_rules import CDT_RE, CodeRules, Result
 from .findings import BAD_FORMAT, Fix, Severity
 from .places import Slot
+from .tables.slot_table import SlotTable
 
 _DIGITS_RE = re.compile(r"^\d{1,4}$")
 _HIPPS_RE = re.compile(r"^[0-9A-Z]{5}$")
@@ -50,6 +51,9 @@ class DocumentRules(CodeRules):
         day = reading.day or self.today
         # Results of an undated file are kept apart in the memo (their messages say why the day).
         self.undated = undated = reading.day is None
+        if isinstance(reading.slots, SlotTable) and reading.kind != r.TEMPLATE:
+            self._check_table(reading.slots, day, out)
+            return out
         for slot in reading.slots:
             if slot.expects is None or slot.expects == places.LOCAL:
                 continue
@@ -63,6 +67,26 @@ class DocumentRules(CodeRules):
             # Bare code-shaped words are only ever hints (DESIGN.md: never errors).
             out.findings = [replace(f, severity=Severity.HINT) if f.start in hinted else f for f in out.findings]
         return out
+
+    def _check_table(self, table: SlotTable, day: dt.date, out: Result) -> None:
+        """A price file's codes: each distinct (code, type, column) judged once, its findings
+        then placed at every slot that holds it, as going slot by slot would have."""
+        judged: list[Result | None] = [None] * table.distinct_count
+        undated = self.undated
+        for k, slot in table.distinct():
+            if slot.expects is None or slot.expects == places.LOCAL:
+                continue
+            result = self.cached(slot.expects, slot.text, slot.qualifier, (slot.hint, undated), day, lambda s=slot: s, None)
+            if result.findings or result.no_data:
+                if slot.hint:  # bare code-shaped words are only ever hints (as below)
+                    result = Result([replace(f, severity=Severity.HINT) for f in result.findings], result.no_data, result.day_sensitive)
+                judged[k] = result
+        if any(judged):
+            add = out.add
+            for k, start in table.placed():
+                result = judged[k]
+                if result is not None:
+                    add(result, start)
 
     # -- shared by the places -----------------------------------------------------------
     # What the cell or key that names a code's set is called in messages ("its type CPT says").

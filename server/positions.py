@@ -42,6 +42,7 @@ class LineIndex:
         # (an open document's EditedText).
         self.text = text
         self.encoding = encoding
+        self._ascii: bool | None = None  # the whole text is ASCII (positions are offsets); None: not yet known
         self._build(chain((0,), (m.end() for m in _BREAK.finditer(text if isinstance(text, str) else str(text)))))
 
     def _build(self, starts: Iterable[int]) -> None:
@@ -78,10 +79,19 @@ class LineIndex:
         block = self._blocks[b]
         return self._first[b] + bisect_right(block, offset - self._bases[b]) - 1
 
+    def _plain(self) -> bool:
+        """Characters are code units: a position needs no slice of its line (a minified JSON
+        file is one line of many megabytes, sliced once per hover otherwise)."""
+        if self._ascii is None:
+            self._ascii = self.encoding == UTF32 or (self.text if isinstance(self.text, str) else str(self.text)).isascii()
+        return self._ascii
+
     def position(self, offset: int) -> tuple[int, int]:
         offset = max(0, min(offset, len(self.text)))
         line = self._line_of(offset)
         start = self.line_start(line)
+        if self._plain():
+            return line, offset - start
         return line, _units(self.text[start:offset], self.encoding)
 
     def positions(self, offsets: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -108,6 +118,9 @@ class LineIndex:
             return len(self.text)
         start = self.line_start(line)
         end = self.line_start(line + 1) if line + 1 < self.line_count else len(self.text)
+        if self._plain():
+            tail = self.text[max(start, end - 2) : end]  # the line break, if any
+            return start + min(character, end - start - (len(tail) - len(tail.rstrip("\r\n"))))
         content = self.text[start:end].rstrip("\r\n")
         if self.encoding == UTF32 or content.isascii():
             return start + min(character, len(content))
@@ -130,6 +143,8 @@ class LineIndex:
         """Update the line starts for replacing [start, end) with new_text, reading only the
         lines the edit touches; the caller changes the text itself right after (an open
         document's text changes in place without a copy: lsp/pieces.py)."""
+        if self._ascii and not new_text.isascii():
+            self._ascii = False
         old = self.text
         delta = len(new_text) - (end - start)
         # The lines the edit touches, one more on each side: a "\\r" before the edit and a

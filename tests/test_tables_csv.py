@@ -659,3 +659,64 @@ def test_vsoch_chargemasters(shared_dir):
 
     text = read_corpus(shared_dir / f"{CDMS}/university-of-north-carolina-hospital/chatham-published-charges.csv")
     assert cdm_csv.read(text) is None and hpt_csv.read(text) is None
+
+
+def reference_hpt_slots(text: str) -> tuple[list[tuple], list[tuple]]:
+    """The code slots and per-row problems of a tall price CSV read the plain way: every row
+    by iter_rows, every code cell placed by Row.stripped. The oracle for _data's shortcuts
+    (rows repeating the previous row's head, one-line rows split without a csv reader)."""
+    rows = list(csv_cells.iter_rows(text, ","))
+    header = [vocab.code_column(t) if "|" in t else None for t in rows[2].texts]
+    code_cols = {c[0]: j for j, c in enumerate(header) if c is not None and not c[1]}
+    type_cols = {c[0]: j for j, c in enumerate(header) if c is not None and c[1]}
+    pairs = sorted((cj, type_cols[i]) for i, cj in code_cols.items())
+    slots, problems = [], []
+    for row in rows[3:]:
+        n = len(row.texts)
+        for cj, tj in pairs:
+            code = row.texts[cj].strip() if cj < n else ""
+            typ = row.texts[tj].strip() if tj < n else ""
+            if code and typ:
+                slots.append((code, row.stripped(cj)[1], typ, row.stripped(tj)[1]))
+                if typ.upper() not in vocab.types_for("3.0.0"):
+                    problems.append((UNKNOWN_CODE_TYPE, row.stripped(tj)[1]))
+            elif code:
+                slots.append((code, row.stripped(cj)[1], None, None))
+                problems.append((MISSING_CODE_TYPE, row.stripped(cj)[1]))
+            elif typ:
+                problems.append((MISSING_CODE_TYPE, row.stripped(tj)[1]))
+    return slots, problems
+
+
+def test_hpt_repeated_rows_and_plain_lines_read_as_every_row_alone():
+    """Random tall files whose items repeat per payer, as real ones do, with the shapes that
+    could fool a shortcut: quoted and padded codes, quotes and line breaks inside cells, items
+    that differ only after the code columns or only in a code, CRLF, lone CR, blank lines,
+    missing and unknown types."""
+    rng = random.Random(14)
+    descriptions = ["MRI", 'Knee "left", with contrast', "two\nlines", "cr\rinside", "", "x,y"]
+    codes = ["99213", " 99214", "J1040 ", "0270", "", '"quoted"', "A,B"]
+    types = ["CPT", "HCPCS", "RC", "", "BOGUS", " cpt "]
+    payers = ["Platform", "Region, Inc.", 'A "B"', "multi\nline payer"]
+    for trial in range(150):
+        items = []
+        for _ in range(rng.randint(1, 12)):
+            item = tall_item(rng.choice(descriptions), rng.choice(codes), rng.choice(types), rng.choice(codes), rng.choice(types))
+            for _ in range(rng.randint(1, 4)):
+                row = list(item)
+                row[11] = rng.choice(payers)
+                row[23] = rng.choice(["", "note", '"quoted" note'])
+                if rng.random() < 0.15:
+                    row[1] = rng.choice(codes)  # a repeat that differs in a code
+                items.append(row)
+        newline = rng.choice(["\r\n", "\n", "\r"])
+        text = tall_v3(*items, newline=newline)
+        if rng.random() < 0.3:
+            text = text.replace(newline + "Pl", newline + newline + "Pl", 1)  # a blank line among the items
+        if rng.random() < 0.2:
+            text = text.rstrip("\r\n")  # no break after the last row
+        reading = hpt_csv.read(text)
+        assert reading is not None, trial
+        slots, problems = reference_hpt_slots(text)
+        assert [(s.text, s.start, s.qualifier, s.qual_start) for s in reading.slots] == slots, trial
+        assert [(p.rule, p.start) for p in reading.problems if p.rule != HPT_STRUCTURE] == problems, trial

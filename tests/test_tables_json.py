@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+import re
 from collections import Counter
 
 import pytest
@@ -297,3 +299,69 @@ def test_cms_validator_v2_samples(shared_dir, name, expected):
     assert counts == Counter(expected)
     if name == "sample-valid-bom.json":
         assert path.read_text(encoding="utf-8").startswith("\ufeff")
+
+
+def _reading_view(reading: r.Reading | None) -> tuple | None:
+    if reading is None:
+        return None
+    return (
+        [(s.text, s.start, s.expects, s.qualifier, s.qual_start, s.label, s.place) for s in reading.slots],
+        [(p.rule, p.message, p.start, p.end, p.code) for p in reading.problems],
+        list(reading.headers),
+        list(reading.more_headers.all()),
+        reading.version,
+        reading.day,
+    )
+
+
+def test_fast_paths_read_as_the_exact_walk(monkeypatch):
+    """The one-match shortcuts (keys, separators, {code, type} entries) and the per-pair memo
+    read every document as the exact walk alone does: random shapes, whitespace, escapes,
+    repeated and extra keys, control characters, a late version, and cuts at any point."""
+    rng = random.Random(14)
+    spaces = ["", " ", "\n  ", "\t"]
+    codes = ['"99213"', '" 99214 "', '"\\u0039\\u0039213"', "99215", '"J1040"', '""', '"0270"', '"a\tb"', "null"]
+    types = ['"CPT"', '"HCPCS"', '"rc"', '"BOGUS"', '"C\\u0050T"', "7", '"ICD"']
+
+    def ws() -> str:
+        return rng.choice(spaces)
+
+    def entry() -> str:
+        members = [f'"code"{ws()}:{ws()}{rng.choice(codes)}', f'"type"{ws()}:{ws()}{rng.choice(types)}']
+        rng.shuffle(members)
+        if rng.random() < 0.1:
+            members.append(f'"code":{ws()}{rng.choice(codes)}')  # a repeated key: the last wins
+        if rng.random() < 0.1:
+            members.insert(1, f'"modifiers": ["{ws()}"]')
+        if rng.random() < 0.05:
+            members = members[:1]
+        elif rng.random() < 0.05:
+            members = [f'"code": {rng.choice(codes)}', f'"code": {rng.choice(codes)}']  # the same key twice, nothing else
+        return "{" + ws() + f"{ws()},{ws()}".join(members) + ws() + "}"
+
+    def item() -> str:
+        info = "[" + ws() + f",{ws()}".join(entry() for _ in range(rng.randint(0, 3))) + ws() + "]"
+        return "{" + f'"description":{ws()}"d \\"x\\""' + f',{ws()}"code_information":{ws()}{info}' + f', "standard_charges": [{{"setting": "both"}}]{ws()}}}'
+
+    def document() -> str:
+        items = "[" + ", ".join(item() for _ in range(rng.randint(0, 6))) + "]"
+        top = ['"hospital_name": "H"', f'"last_updated_on":{ws()}"2026-04-01"', f'"standard_charge_information":{ws()}{items}']
+        version = f'"version":{ws()}"{rng.choice(["3.0.0", "2.2.0"])}"'
+        top.insert(rng.choice([0, len(top)]), version)  # before or after the codes
+        if rng.random() < 0.15:
+            top.insert(rng.randint(0, len(top)), '"version": "2.2.0"')  # a repeated key: the last wins
+        return "{" + ws() + f",{ws()}".join(top) + ws() + "}"
+
+    for trial in range(300):
+        text = document()
+        if rng.random() < 0.3:
+            cut = rng.randrange(len(text))
+            text = text[:cut] + rng.choice(["", ",", "}", "\x01", '"'])  # broken at any point
+        fast = _reading_view(hpt_json.read(text))
+        with monkeypatch.context() as m:
+            never = re.compile(r"(?!)")
+            for name in ("_KEY", "_NEXT", "_ENTRY"):
+                m.setattr(hpt_json, name, never)
+            m.setattr(hpt_json._Walk, "_plan_key", staticmethod(lambda code, kind: None))
+            exact = _reading_view(hpt_json.read(text))
+        assert fast == exact, (trial, text)

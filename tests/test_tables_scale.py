@@ -85,3 +85,32 @@ def test_a_tall_file_keeps_one_entry_per_distinct_code_and_type():
     last = reading.slots[-1]
     assert (last.text, text[last.start : last.end], last.qualifier, text[last.qual_start : last.qual_start + 5]) == ("J1100", "J1100", "HCPCS", "HCPCS")
     assert [text[s.start : s.end] for s in reading.slots[:50]] == ["99213"] * 50
+
+
+def test_rules_judge_each_distinct_code_once_with_the_findings_of_slot_by_slot(default_store):
+    """DocumentRules on a SlotTable (each combination judged once, its findings placed at every
+    slot) gives what it gives for the same slots as a list, judged one by one, in the same
+    order: findings, no-data counts and their first places."""
+    import dataclasses
+    import datetime as dt
+
+    from medcode.server.document_rules import DocumentRules
+    from medcode.server.verdicts import Verdicts
+
+    rng = random.Random(14)
+    header = "hospital_name,last_updated_on,version\nH,2026-04-01,3.0.0\ndescription,code|1,code|1|type,code|2,code|2|type,payer_name,plan_name\n"
+    codes = [("99213", "CPT"), ("J1040", "HCPCS"), ("J1040", "CPT"), ("E11.9", "ICD"), ("E119", "ICD"), ("0270", "RC"),
+             ("470", "MS-DRG"), ("0002-8215-01", "NDC"), ("ZZZZZ", "HCPCS"), ("12345", "BOGUS"), ("A0000", "HCPCS")]
+    for _ in range(20):
+        rows = []
+        for _ in range(rng.randint(1, 40)):
+            (c1, t1), (c2, t2) = rng.choice(codes), rng.choice(codes)
+            rows.append(f"item,{c1},{t1},{c2},{t2},P,Q")
+        text = header + "\n".join(rows) + "\n"
+        reading = hpt_csv.read(text)
+        assert isinstance(reading.slots, SlotTable)
+        table = DocumentRules(Verdicts(default_store), dt.date(2026, 5, 1)).check(reading, text)
+        one_by_one = DocumentRules(Verdicts(default_store), dt.date(2026, 5, 1)).check(dataclasses.replace(reading, slots=list(reading.slots)), text)
+        assert table.findings == one_by_one.findings
+        assert table.no_data == one_by_one.no_data
+        assert table.findings or table.no_data

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import csv
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, islice
+from itertools import accumulate, chain, islice
 
 BOM = "\ufeff"
 QUOTE = '"'
@@ -318,29 +319,48 @@ def sniff_delimiter(text: str) -> str:
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
-class _Lines:
-    """The physical lines from `at` on, handed to csv.reader one at a time, never all at once
-    (a list of lines would copy the whole file). The C reader asks for a line only when the
-    record needs it, so after each record `last` and `end` are that record's last line and
-    where it ends, and `count` how many lines were read."""
+_CHUNK = 1 << 20  # characters of lines split at a time
 
-    __slots__ = ("count", "end", "last", "_it")
 
-    def __init__(self, text: str, at: int):
-        self.count = 0
-        self.end = at
-        self.last = ""
-        self._it = _LINE.finditer(text, at)
+def _line_chunks(text: str, at: int, ends: array) -> Iterator[list[str]]:
+    """The physical lines from `at` on, about a megabyte of them at a time (a list of every
+    line would copy the whole file), each list split by the regex engine in C; `ends` gets
+    where each line ends, break included, as its list is handed out."""
+    size = len(text)
+    while at < size:
+        cut = text.find("\n", at + _CHUNK)
+        cut = size if cut < 0 else cut + 1  # after a \n, so no \r\n is cut in two
+        lines = _LINE.findall(text, at, cut)
+        line_ends = accumulate(map(len, lines), initial=at)
+        next(line_ends)
+        ends.extend(line_ends)
+        yield lines
+        at = cut
 
-    def __iter__(self) -> _Lines:
-        return self
 
-    def __next__(self) -> str:
-        m = next(self._it)
-        self.last = line = m.group()
-        self.end = m.end()
-        self.count += 1
-        return line
+_GROUP = re.Match.group
+
+
+def record_at(text: str, pos: int, delimiter: str) -> tuple[Row, int] | None:
+    """The record that starts at pos (a line start), read as iter_rows reads it, and where
+    the next one starts; None at the end of the text. Its Row's line is not counted (0)."""
+    reader = csv.reader(map(_GROUP, _LINE.finditer(text, pos)), delimiter=delimiter)
+    try:
+        texts = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error:
+        rec = parse_record(text, pos, delimiter)
+        if rec is None:
+            return None
+        cells, end, nxt = rec
+        return Row([c.text for c in cells], pos, end, 0, text, delimiter, cells), nxt
+    nxt = pos
+    for _ in range(reader.line_num):
+        nxt = _LINE.match(text, nxt).end()  # type: ignore[union-attr]
+    c = text[nxt - 1]
+    end = nxt if c != "\n" and c != "\r" else nxt - 2 if c == "\n" and text[nxt - 2 : nxt - 1] == "\r" else nxt - 1
+    return Row(texts, pos, end, 0, text, delimiter), nxt
 
 
 def iter_rows(text: str, delimiter: str | None = None) -> Iterator[Row]:
@@ -350,19 +370,22 @@ def iter_rows(text: str, delimiter: str | None = None) -> Iterator[Row]:
     line = 0
     size = len(text)
     while start < size:
-        lines = _Lines(text, start)
-        reader = csv.reader(lines, delimiter=d)
+        # The C reader pulls lines from C iterators (a chain over lists split in C): no Python
+        # call per line or per cell. Each record then ends where the last line it read does.
+        ends = array("q")
+        reader = csv.reader(chain.from_iterable(_line_chunks(text, start, ends)), delimiter=d)
+        used = 0  # lines read by this reader before the record
         try:
             for texts in reader:
-                # The record ends where its last line does, line break left out.
-                last = lines.last
-                c = last[-1]
-                end = lines.end - (0 if c != "\n" and c != "\r" else 2 if c == "\n" and last[-2:-1] == "\r" else 1)
-                yield Row(texts, start, end, line, text, d)
-                start, line = lines.end, line + lines.count
-                lines.count = 0
+                k = reader.line_num
+                nxt = ends[k - 1]
+                c = text[nxt - 1]
+                end = nxt if c != "\n" and c != "\r" else nxt - 2 if c == "\n" and text[nxt - 2 : nxt - 1] == "\r" else nxt - 1
+                yield Row(texts, start, end, line + used, text, d)
+                start, used = nxt, k
             return
         except csv.Error:
+            line += used
             # A field over csv.field_size_limit (or anything else the C reader refuses): read
             # that record exactly, then go on with a new reader at the first line after it.
             rec = parse_record(text, start, d)

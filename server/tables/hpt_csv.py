@@ -16,6 +16,7 @@ not a date.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from difflib import get_close_matches
 from itertools import islice
 
@@ -25,7 +26,7 @@ from .. import reading as r
 from ..findings import HPT_STRUCTURE, MISSING_CODE_TYPE, UNKNOWN_CODE_TYPE, Finding
 from ..reading import Header, Reading
 from . import hpt_vocabulary as v
-from .csv_cells import QUOTE, Cell, Row, iter_rows
+from .csv_cells import QUOTE, Cell, Row, iter_rows, record_at
 from .hpt_dates import FORMS, last_updated_on
 from .slot_table import SlotTable
 
@@ -116,7 +117,9 @@ class _Reader:
         day = self._day(row2, general["last_updated_on"])
         self._general_headers(row1)
         pairs = self._charge_headers(row3, charge, codes)
-        slots = self._data(rows, pairs)
+        # Rows 4 and on are read by _data from where this header row's line ends.
+        after = row3.end + (2 if self.text.startswith("\r\n", row3.end) else 1)
+        slots = self._data(after, pairs)
         return Reading(r.HPT_CSV, slots, day, self.problems, self.headers, self.version)
 
     def _near_miss(self, row: Row, present: dict[str, int], name: str) -> bool:
@@ -215,7 +218,7 @@ class _Reader:
             self.problem(HPT_STRUCTURE, f"the layout is ambiguous: {why}", start, row3.end)
 
     # -- rows 4 and on ----------------------------------------------------------------------
-    def _data(self, rows, pairs: list[_Pair]) -> SlotTable:
+    def _data(self, pos: int, pairs: list[_Pair]) -> SlotTable:
         doc = self.text
         types = v.types_for(self.version)
         allowed = ", ".join(types)
@@ -229,33 +232,34 @@ class _Reader:
         untyped_labels = {p.index: f"{p.place}, no {p.type_place} column" if p.type_col is None else f"{p.place}, no type" for p in pairs}
         plan = [(p.code_col, p.type_col, p.place, p.type_place, untyped_labels[p.index]) for p in pairs]
         last_col = max((max(cj, tj if tj is not None else -1) for cj, tj, *_ in plan), default=0)
-        for row in rows:
-            texts = row.texts
-            n = len(texts)
-            plain: bool | None = None
-            cells: list[Cell] = []
+        add_kind = slots.add_kind
+        # A tall file writes each item once per payer: its rows begin with the same text up to
+        # the last code column. A row whose raw text begins with the previous row's head reads
+        # the same up to there, so its slots and problems are those of that row, moved.
+        head = ""  # the previous row's raw text up to the delimiter after last_col ("": none)
+        head_slots: list[tuple[int, int, int]] = []  # (kind, code start, type start or -1), from the row start
+        head_problems: list[tuple[str, str, int, int, str]] = []  # (rule, message, start, end, code), the same
+
+        def judge(text_of, at, start: int) -> list[tuple[int, int, int]]:
+            """The slots and problems of the code cells of one row: text_of(j) is cell j's
+            text, at(j, k) where its character k is written. (kind, code start, type start
+            or -1) of its slots, from the row's start."""
+            placed = []
             for cj, tj, place, type_place, untyped in plan:
-                code = texts[cj] if cj < n else ""
-                typ = texts[tj] if tj is not None and tj < n else ""
+                code = text_of(cj)
+                typ = text_of(tj) if tj is not None else ""
                 if not code and not typ:
                     continue
                 code_s = code.strip()
                 typ_s = typ.strip()
                 if not code_s and not typ_s:
                     continue
-                if plain is None:
-                    plain = doc.find(QUOTE, row.start, row.end) < 0
-                    if not plain:
-                        # Place the cells left to right once (rows with quotes).
-                        cells = row.cells_upto(last_col)
                 if code_s:
-                    lead = 0 if code_s is code else len(code) - len(code.lstrip())
-                    cstart = row.plain_start(cj) + lead if plain else cells[cj].offset(lead)
+                    cstart = at(cj, 0 if code_s is code else len(code) - len(code.lstrip()))
                 if typ_s:
-                    tlead = 0 if typ_s is typ else len(typ) - len(typ.lstrip())
-                    tstart = row.plain_start(tj) + tlead if plain else cells[tj].offset(tlead)  # type: ignore[operator,index]
+                    tstart = at(tj, 0 if typ_s is typ else len(typ) - len(typ.lstrip()))
                 if not typ_s:
-                    add(code_s, cstart, None, place, None, None, untyped)
+                    placed.append((add(code_s, cstart, None, place, None, None, untyped), cstart - start, -1))
                     if tj is not None:
                         problem(MISSING_CODE_TYPE, f"{place} holds {code_s} but {type_place} is empty: give its code type (CPT, HCPCS, RC, NDC, MS-DRG, …)", cstart, cstart + len(code_s), code_s)
                     continue
@@ -271,5 +275,60 @@ class _Reader:
                 expects, ok, label = known
                 if not ok:
                     problem(UNKNOWN_CODE_TYPE, f"{typ_s!r} is not a code type of {where}: use one of {allowed}", tstart, tstart + len(typ_s), code_s)
-                add(code_s, cstart, expects, place, typ_s, tstart, label)
+                placed.append((add(code_s, cstart, expects, place, typ_s, tstart, label), cstart - start, tstart - start))
+            return placed
+
+        # The head of a row read by one match: every cell up to last_col and the delimiter
+        # after it, the code and type cells unquoted (group j + 1: cell j), others as the
+        # csv module reads them when quoted the plain way. Other rows take the csv reader.
+        code_cols = {c for cj, tj, *_ in plan for c in (cj, tj) if c is not None}
+        head_re = re.compile("".join(
+            f"([^,{QUOTE}\r\n]*)," if j in code_cols else f"({QUOTE}[^{QUOTE}]*(?:{QUOTE}{QUOTE}[^{QUOTE}]*)*{QUOTE}|[^,{QUOTE}\r\n]*),"
+            for j in range(last_col + 1)
+        ))
+        size = len(doc)
+        while pos < size:
+            start = pos
+            hit = bool(head) and doc.startswith(head, pos)
+            m = None if hit else head_re.match(doc, pos)
+            if hit or m is not None:
+                # The rest of the row: one line without quotes ends it (a lone \r would too).
+                after = pos + len(head) if hit else m.end()  # type: ignore[union-attr]
+                e = doc.find("\n", after)
+                if e < 0:
+                    e = size
+                if doc.find(QUOTE, after, e) < 0:
+                    cr = doc.find("\r", after, e)
+                    if cr < 0 or cr == e - 1:
+                        pos = e + 1
+                        if hit:
+                            for k, cs, ts in head_slots:
+                                add_kind(k, start + cs, ts if ts < 0 else start + ts)
+                            for rule, message, ps, pe, code in head_problems:
+                                problem(rule, message, start + ps, start + pe, code)
+                            continue
+                        group, begins = m.group, m.start  # type: ignore[union-attr]
+                        added = len(self.problems)
+                        head_slots = judge(lambda j: group(j + 1), lambda j, k: begins(j + 1) + k, start)
+                        head = doc[start:after]
+                        head_problems = [(f.rule, f.message, f.start - start, f.end - start, f.code) for f in self.problems[added:]]
+                        continue
+            got = record_at(doc, start, ",")
+            if got is None:
+                break
+            row, pos = got
+            texts = row.texts
+            n = len(texts)
+            added = len(self.problems)
+            if doc.find(QUOTE, row.start, row.end) < 0:
+                head_slots = judge(lambda j: texts[j] if j < n else "", lambda j, k: row.plain_start(j) + k, start)
+            else:
+                cells = row.cells_upto(last_col)  # placed left to right once (rows with quotes)
+                head_slots = judge(lambda j: texts[j] if j < n else "", lambda j, k: cells[j].offset(k), start)
+            head = ""
+            if n > last_col + 1:
+                # The head ends just after the delimiter that ends cell last_col, where the
+                # next cell begins: up to there the text alone decides every cell.
+                head = doc[start : row.cell_start(last_col + 1)]
+                head_problems = [(f.rule, f.message, f.start - start, f.end - start, f.code) for f in self.problems[added:]]
         return slots

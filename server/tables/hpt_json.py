@@ -65,6 +65,16 @@ CODE_INFORMATION_MEANINGS: dict[str, str] = {
 }
 
 _WS = re.compile(r"[ \t\n\r]*")
+# Fast paths, taken only where they match (otherwise the exact walk below reads the same
+# text, errors included): a key without escapes or control characters and the colon after it;
+# the comma or closing bracket after a value; a code entry of just a code and a type string.
+_STR = r'"([^"\\\x00-\x1f]*)"'
+_KEY = re.compile(r"[ \t\n\r]*" + _STR + r"[ \t\n\r]*:[ \t\n\r]*")
+_NEXT = re.compile(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")
+_ENTRY = re.compile(
+    r"\{[ \t\n\r]*\"(code|type)\"[ \t\n\r]*:[ \t\n\r]*" + _STR
+    + r"[ \t\n\r]*,[ \t\n\r]*\"(code|type)\"[ \t\n\r]*:[ \t\n\r]*" + _STR + r"[ \t\n\r]*\}"
+)
 _SCAN = json.JSONDecoder().scan_once
 _INT = re.compile(r"-?\d+")
 
@@ -131,6 +141,7 @@ class _Walk:
         # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
         self._labels: dict[str | None, str] = {}
         self._type_names: dict[str, str] = {}
+        self._plans: dict[tuple[str, str], tuple] = {}  # (code, type) texts -> what entry() does with them
         # Where things begin, in text order: each standard_charge_information array ('['), each of
         # its elements, each code_information key and each element of its array. From these a
         # slot's place and the headers under the cursor are found again (see _Places, _Headers).
@@ -165,16 +176,27 @@ class _Walk:
         i = self.ws(i + 1)
         if s.startswith("}", i):
             return i + 1
+        key_match, next_match = _KEY.match, _NEXT.match
         while True:
-            if not s.startswith('"', i):
-                raise _Malformed(i, "expecting a key in double quotes" if i < len(s) else "the file ends inside an object")
-            key, end = scanstring(s, i + 1)
-            key_start = i + 1
-            i = self.ws(end)
-            if not s.startswith(":", i):
-                raise _Malformed(i, "expecting ':' after a key")
-            i = self.ws(i + 1)
-            i = self.ws(member(key, key_start, end - 1, i))
+            m = key_match(s, i)
+            if m is not None:
+                key, key_start, key_end = m.group(1), m.start(1), m.end(1)
+                i = m.end()
+            else:
+                if not s.startswith('"', i):
+                    raise _Malformed(i, "expecting a key in double quotes" if i < len(s) else "the file ends inside an object")
+                key, end = scanstring(s, i + 1)
+                key_start, key_end = i + 1, end - 1
+                i = self.ws(end)
+                if not s.startswith(":", i):
+                    raise _Malformed(i, "expecting ':' after a key")
+                i = self.ws(i + 1)
+            i = member(key, key_start, key_end, i)
+            m = next_match(s, i)
+            if m is not None and m.group(1) == ",":
+                i = m.end()
+                continue
+            i = self.ws(i)
             if self._closes(i, "}", "object"):
                 return i + 1
             i = self.ws(i + 1)
@@ -186,9 +208,15 @@ class _Walk:
         if s.startswith("]", i):
             return i + 1
         n = 0
+        next_match = _NEXT.match
         while True:
-            i = self.ws(element(n, i))
+            i = element(n, i)
             n += 1
+            m = next_match(s, i)
+            if m is not None and m.group(1) == ",":
+                i = m.end()
+                continue
+            i = self.ws(i)
             if self._closes(i, "]", "array"):
                 return i + 1
             i = self.ws(i + 1)
@@ -240,6 +268,8 @@ class _Walk:
             return self.elements(i, self.charge_item)
         token, end = self.scalar(i)
         self.top[key] = token
+        if key == "version":
+            self._plans.clear()  # a repeated version key: the messages name the last one
         return end
 
     def entry_key(self, ks: int, ke: int, key: str) -> None:
@@ -261,6 +291,18 @@ class _Walk:
 
     def code_entry(self, n: int, j: int, i: int) -> int:
         self.entries.append(i)
+        m = _ENTRY.match(self.s, i)
+        if m is not None:
+            # {"code": "…", "type": "…"} (either order, or one key twice: the last wins, as in
+            # json.loads), no escapes: read in one match.
+            k1, k2 = m.group(1), m.group(3)
+            key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
+            key2 = "code" if k2 == "code" else "type"
+            self.entry_key(m.start(1), m.end(1), key1)
+            self.entry_key(m.start(3), m.end(3), key2)
+            v1, v2 = m.group(2), m.group(4)
+            self.entry(n, j, {key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
+            return m.end()
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
         found: dict[str, _Token] = {}
@@ -289,40 +331,61 @@ class _Walk:
             self.pending.append((n, j, found))  # its types wait for the version
             return
         out = self.out
-        version = self._version()
-        if self.types is None:
-            self.types = types_for(version)
-        types = self.types
         code, kind = found.get("code"), found.get("type")
-        type_name = kind.value if kind is not None and kind.is_string else None
-        expects = None
-        if type_name is not None:
-            # CMS's validator accepts code types in any case and with stray spaces (CSV);
-            # such a type still says clearly which set is meant.
-            expects = types.get(type_name.strip().upper())
-            if expects is None and kind.exact:
-                out.problems.append(self._unknown_type(kind, type_name, version, types, code))
-            type_name = self._type_names.setdefault(type_name, type_name)
-        slot_text, start = _code_text(code)
+        # What an entry says hangs on its code and type texts alone, not on where they are:
+        # worked out once per distinct pair of plain strings (codes repeat across items).
+        key = self._plan_key(code, kind)
+        if key is not None:
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = self._plan(code, kind)
+        else:
+            plan = self._plan(code, kind)
+        unknown, lead, slot_text, expects, type_name, qualified, label = plan
+        if unknown is not None:
+            out.problems.append(Finding(UNKNOWN_CODE_TYPE, unknown, kind.start, kind.start + len(kind.raw),  # type: ignore[union-attr]
+                                        code=code.value if code is not None and code.is_string else ""))
         if slot_text is None:
             return
-        if type_name is None and code is not None:
+        start = code.start + lead  # type: ignore[union-attr]
+        if type_name is None:
             out.problems.append(
                 Finding(UNKNOWN_CODE_TYPE, f"code {slot_text} has no type: code_information needs a type such as CPT or HCPCS",
                         start, start + len(slot_text), code=slot_text)
             )
+        out.slots.add(slot_text, start, expects, "", type_name, kind.start if qualified else None, label)  # type: ignore[attr-defined,union-attr]
+
+    @staticmethod
+    def _plan_key(code: _Token | None, kind: _Token | None) -> tuple[str, str] | None:
+        """The memo key of an entry whose code and type are strings written as they read."""
+        if code is not None and kind is not None and code.raw is code.value and kind.raw is kind.value:
+            return code.value, kind.value
+        return None
+
+    def _plan(self, code: _Token | None, kind: _Token | None) -> tuple:
+        """(unknown-type message or None, the code's lead, its slot text or None, expected set,
+        type name, whether the type has an offset, label) of an entry, wherever it is."""
+        version = self._version()
+        if self.types is None:
+            self.types = types_for(version)
+        types = self.types
+        type_name = kind.value if kind is not None and kind.is_string else None
+        expects = unknown = None
+        if type_name is not None:
+            # CMS's validator accepts code types in any case and with stray spaces (CSV);
+            # such a type still says clearly which set is meant.
+            expects = types.get(type_name.strip().upper())
+            if expects is None and kind.exact:  # type: ignore[union-attr]
+                unknown = self._unknown_type(kind, type_name, version, types, code).message  # type: ignore[arg-type]
+            type_name = self._type_names.setdefault(type_name, type_name)
+        slot_text, start = _code_text(code)
+        if slot_text is None:
+            return unknown, 0, None, None, None, False, ""
         label = self._labels.get(type_name)
         if label is None:
             label = self._labels[type_name] = f"code (type {type_name})" if type_name is not None else "code (no type)"
-        out.slots.add(  # type: ignore[attr-defined]
-            slot_text,
-            start,
-            expects,
-            "",  # the place is worked out from the start (_JsonSlot)
-            type_name,
-            kind.start if kind is not None and kind.is_string and kind.exact else None,
-            label,
-        )
+        qualified = kind is not None and kind.is_string and kind.exact
+        return unknown, start - code.start, slot_text, expects, type_name, qualified, label  # type: ignore[union-attr]
 
     def reading(self) -> Reading:
         out = self.out

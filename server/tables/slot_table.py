@@ -37,7 +37,8 @@ class SlotTable(Sequence[Slot]):
         self._table: list[tuple[str, str | None, str, str | None, str]] = []
         self._index: dict[tuple[str, str | None, str, str | None, str], int] = {}
 
-    def add(self, text: str, start: int, expects: str | None, place: str, qualifier: str | None, qual_start: int | None, label: str) -> None:
+    def add(self, text: str, start: int, expects: str | None, place: str, qualifier: str | None, qual_start: int | None, label: str) -> int:
+        """Add a slot; its kind (the number of its combination), for add_kind."""
         key = (text, expects, place, qualifier, label)
         k = self._index.get(key)
         if k is None:
@@ -45,6 +46,13 @@ class SlotTable(Sequence[Slot]):
             self._table.append(key)
         self._starts.append(start)
         self._quals.append(-1 if qual_start is None else qual_start)
+        self._kinds.append(k)
+        return k
+
+    def add_kind(self, k: int, start: int, qual_start: int) -> None:
+        """Add a slot of a kind add gave (qual_start -1: none)."""
+        self._starts.append(start)
+        self._quals.append(qual_start)
         self._kinds.append(k)
 
     def sort_by_start(self) -> None:
@@ -56,6 +64,27 @@ class SlotTable(Sequence[Slot]):
 
     def __len__(self) -> int:
         return len(self._starts)
+
+    @property
+    def distinct_count(self) -> int:
+        return len(self._table)
+
+    def distinct(self) -> list[tuple[int, Slot]]:
+        """(kind, slot) for the first slot of each distinct combination, in the order those
+        first slots come: a rule that judges each combination once sees them as it would
+        have met them going slot by slot."""
+        first: dict[int, int] = {}
+        n = len(self._table)
+        for i, k in enumerate(self._kinds):
+            if k not in first:
+                first[k] = i
+                if len(first) == n:
+                    break
+        return [(k, self._slot(i)) for k, i in first.items()]
+
+    def placed(self) -> Iterator[tuple[int, int]]:
+        """(kind, start) of every slot, in order: where the judgement of each kind goes."""
+        return zip(self._kinds, self._starts)
 
     def _slot(self, i: int) -> Slot:
         text, expects, place, qualifier, label = self._table[self._kinds[i]]
