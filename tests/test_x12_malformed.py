@@ -119,3 +119,10 @@ def test_a_badly_shaped_icd10_code_is_described_alike_in_x12_and_in_a_template(d
     ]
     assert messages[0] == messages[1] and len(messages[0]) == 1
     assert messages[0].pop() == f"{bad} is not an {set_word} code ({SHAPES[ICD10CM if set_word == 'ICD-10-CM' else ICD10PCS]})"
+
+
+def test_a_pointer_of_digits_int_cannot_read_is_a_finding(default_store):
+    # "²" is a digit to str.isdigit() but not to int(): it must read as no number, not crash.
+    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", "SV1*HC:J1100:RT*50.00*UN*1***\u00b2~")
+    pointers = [(s, m) for r, s, m in rules(text, default_store) if r == "invalid-pointer" and s != "9"]
+    assert pointers == [("\u00b2", "diagnosis pointer '\u00b2' is not a number 1-12")]

@@ -336,6 +336,7 @@ def test_claims_outline_follows_edits_inside_a_segment():
         ("A:1", ["A", "1"]),
         ("13", ["13"]),  # past the 12 an HI can hold
         ("\u0663", []),  # a non-ASCII decimal digit (3): int() reads it, as the rules do
+        ("\u00b2", ["\u00b2"]),  # a superscript 2 is a digit to isdigit() but no number to int()
     ],
 )
 def test_pointers_are_handed_to_the_rules_only_when_one_is_wrong(pointers, handed):

@@ -225,7 +225,7 @@ class ClaimRules(CodeRules):
         self._verdict(out, slot, NDC, text, day)
 
     def pointer(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
-        if not slot.text.isdigit():
+        if not slot.text.isdecimal():
             self._emit(out, slot, INVALID_POINTER, f"diagnosis pointer {slot.text!r} is not a number 1-{MAX_POINTERS}", "")
             return
         n = int(slot.text)
