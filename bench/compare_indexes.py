@@ -38,7 +38,7 @@ def content(rel: Release):
         yield f"record {key}", rel._records.json(i)
     trie, _ = rel._words
     for word, wid in trie.iteritems():
-        yield f"postings {word}", list(rel._postings(wid))
+        yield f"postings {word}", sorted(rel._postings(wid))
     for name in rel.manifest.aux:
         trie_name, _, _ = layout.aux_files(name)
         from medcode.index_builder.reader import _trie

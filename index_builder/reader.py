@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from bisect import bisect_left
 import json
 import mmap
 import sys
@@ -274,9 +275,17 @@ class Release:
         # Compact postings keep the plain blob layout; their lists are compressed one by one.
         self._compact_postings = compact = layout.POSTINGS_ZBIN in self.manifest.files
         idx, bin_ = (layout.POSTINGS_ZIDX, layout.POSTINGS_ZBIN) if compact else (layout.POSTINGS_IDX, layout.POSTINGS_BIN)
+        # Groups (layout.py): postings ids from the record count on name a group of records.
+        self._groups = (
+            _Blob(self.path / layout.GROUPS_IDX, self.path / layout.GROUPS_BIN, self._hint)
+            if compact and layout.GROUPS_BIN in self.manifest.files
+            else None
+        )
         return _trie(self.path / layout.WORDS), _Blob(self.path / idx, self.path / bin_, self._hint)
 
     def _postings(self, word_id: int) -> memoryview | list[int]:
+        """The record ids a word finds: ascending, except that those found through a group
+        follow the others."""
         blob = self._words[1]
         raw = blob.get(word_id)
         if not self._compact_postings:
@@ -288,9 +297,23 @@ class Release:
             ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
         except (ValueError, IndexError, zlib.error):
             raise blob.damaged(word_id) from None
-        if ids and ids[-1] >= len(self._codes):
+        n = len(self._codes)
+        if not ids or ids[-1] < n:
+            return ids
+        groups = self._groups
+        if groups is None or ids[-1] >= n + len(groups):
             raise blob.damaged(word_id)
-        return ids
+        at = bisect_left(ids, n)
+        out = ids[:at]
+        for g in ids[at:]:
+            try:
+                members = groups.get(g - n).cast(layout.OFFSET_TYPE)
+            except TypeError:  # not whole uint32s
+                raise groups.damaged(g - n) from None
+            if not members or max(members) >= n:
+                raise groups.damaged(g - n)
+            out.extend(members)
+        return out
 
     def search(self, query: str, limit: int = 20, flag_mask: int = 0xFF) -> list[Hit]:
         """Records whose words cover every query word (each a whole word or, from two

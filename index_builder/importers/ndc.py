@@ -348,7 +348,8 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             if excluded_file:
                 detail["excluded"] = v[c_exclude] or "E"
             records[key] = CodeRecord(
-                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms
+                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms,
+                detail.get("product"),
             )
     return list(records.values()), used, problems.warnings()
 
