@@ -290,15 +290,18 @@ class Release:
         raw = blob.get(word_id)
         if not self._compact_postings:
             return raw.cast(layout.OFFSET_TYPE)
-        try:  # type byte, then zlib of the deltas (writer._write_zpostings)
+        try:  # type byte, then zlib of the deltas or the deltas (writer._write_zpostings)
             code = chr(raw[0])
-            if code not in _DELTA_TYPES:
+            if code in _DELTA_TYPES:
+                ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
+            else:
+                ids = list(accumulate(array(layout.RAW_DELTA_TYPES[code], raw[1:])))
+            if not ids:  # every word in the trie finds something
                 raise ValueError(code)
-            ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
-        except (ValueError, IndexError, zlib.error):
+        except (ValueError, IndexError, KeyError, zlib.error):
             raise blob.damaged(word_id) from None
         n = len(self._codes)
-        if not ids or ids[-1] < n:
+        if ids[-1] < n:
             return ids
         groups = self._groups
         if groups is None or ids[-1] >= n + len(groups):

@@ -13,6 +13,7 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
+from itertools import chain
 from operator import sub
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import orjson
 from . import __version__, layout, stage
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
-from .words import words
+from .words import words, words_many
 
 
 class IndexWriteError(Exception):
@@ -142,15 +143,27 @@ class _Groups:
         # group key -> its number, the first part, short and terms it was made from, its words,
         # and how many words the first part has (for the rank)
         self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
+        self._parts: list[tuple[str, str, str]] = []
+        self._own: list[list[str]] = []
+        self._first: dict[str, list[str]] = {}
 
-    def encoded(self, rec: CodeRecord, i: int) -> tuple[bytes, list[str], int] | None:
-        """As EncodeCache.encoded, the words being the record's own beyond its group's; None
-        when the record does not carry its group's words (then it is indexed on its own)."""
-        first, _, rest = rec.description.partition(_PART_JOIN)
+    def cut(self, records: list[CodeRecord]) -> None:
+        """Cut the descriptions of the records encoded next (in this order) into words, all at
+        once (words_many): the first parts once per distinct text."""
+        self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        self._own = words_many([p[2] for p in parts])
+        firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
+        self._first = dict(zip(firsts, words_many(firsts)))
+
+    def encoded(self, rec: CodeRecord, i: int, k: int) -> tuple[bytes, list[str], int] | None:
+        """As EncodeCache.encoded for the k-th record cut, the words being the record's own
+        beyond its group's; None when the record does not carry its group's words (then it is
+        indexed on its own)."""
+        first = self._parts[k][0]
         g = self._by_key.get(rec.group)  # type: ignore[arg-type]
         if g is None:
             words_of = self._cache.words
-            first_words = words_of(first)
+            first_words = self._first[first]
             vocab = set(first_words)
             if rec.short:
                 vocab.update(words_of(rec.short))
@@ -166,8 +179,7 @@ class _Groups:
         if first != g_first or rec.short != g_short or rec.terms != g_terms:
             return None
         self.members[number].append(i)
-        # A package text names its own NDC, so it never repeats: not cached (EncodeCache).
-        own = words(rest) if rest else []
+        own = self._own[k]
         return _dumps(rec.to_json()), list(set(own).difference(g_vocab)), min(g_count + len(own), 0xFFFF)
 
 
@@ -207,16 +219,29 @@ def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
     _write_blob_offsets(idx_path, bin_path, blocks, [len(docs), step])
 
 
+# Delta lists up to this many bytes are stored as they are: zlib makes them no shorter (its
+# header and checksum take 6 bytes) and cost 10 µs each, and four words in five have one.
+_RAW_POSTINGS = 32
+
+
 def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[list[int]]) -> None:
-    """Per word, its sorted ids as deltas in the narrowest array type, zlib-compressed behind
-    one byte naming that type."""
+    """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
+    that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are."""
     out = []
+    append, compress, level = out.append, zlib.compress, _ZLEVEL
     for ids in lists:
-        deltas = [ids[0], *map(sub, ids[1:], ids[:-1])]
+        deltas = list(map(sub, ids, chain((0,), ids)))
         top = max(deltas)
         code = "B" if top < 0x100 else "H" if top < 0x10000 else layout.OFFSET_TYPE
-        out.append(code.encode() + zlib.compress(array(code, deltas).tobytes(), _ZLEVEL))
+        data = array(code, deltas).tobytes()
+        if len(data) <= _RAW_POSTINGS:
+            append(_RAW_CODES[code] + data)
+        else:
+            append(code.encode() + compress(data, level))
     _write_blob(idx_path, bin_path, out)
+
+
+_RAW_CODES = {code: raw.encode() for raw, code in layout.RAW_DELTA_TYPES.items()}
 
 
 def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int]) -> None:
@@ -436,12 +461,14 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     terminated_bit = layout.FLAG_TERMINATED
     # Only compact releases know group ids (their postings are read by one path).
     groups = _Groups(n, cache, postings) if result.compact else None
+    if groups is not None:
+        groups.cut(list(by_code.values()))
     every = 1 << 14  # stage updates: about 15 for the NDC directory
     for done, (code, rec) in enumerate(by_code.items()):
         if not done % every:
             stage.counted("indexing records:", done, n)
         i = key_id(code)
-        out = groups.encoded(rec, i) if groups is not None and rec.group is not None else None
+        out = groups.encoded(rec, i, done) if groups is not None and rec.group is not None else None
         docs[i], vocab, rank[i] = out or encoded(rec)
         bits = kind_bits[rec.kind]
         if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
