@@ -295,7 +295,9 @@ class Release:
             if code in _DELTA_TYPES:
                 ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
             else:
-                ids = list(accumulate(array(layout.RAW_DELTA_TYPES[code], raw[1:])))
+                deltas = array(layout.RAW_DELTA_TYPES[code])
+                deltas.frombytes(raw[1:])  # array(type, memoryview) would read it byte by byte
+                ids = list(accumulate(deltas))
             if not ids:  # every word in the trie finds something
                 raise ValueError(code)
         except (ValueError, IndexError, KeyError, zlib.error):

@@ -135,31 +135,26 @@ class _Groups:
     the postings once per group under the id n + group number instead of once per record: half
     of the NDC directory's 4.7 million postings repeated a product's words for each package."""
 
-    def __init__(self, n: int, cache: EncodeCache, postings: dict[str, list[int]]):
+    def __init__(self, n: int, cache: EncodeCache, records: list[CodeRecord]):
         self.n = n
-        self.members: list[list[int]] = []
+        self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
+        self.postings: dict[str, array] = {}  # word -> group ids (ascending)
         self._cache = cache
-        self._postings = postings
         # group key -> its number, the first part, short and terms it was made from, its words,
         # and how many words the first part has (for the rank)
         self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
-        self._parts: list[tuple[str, str, str]] = []
-        self._own: list[list[str]] = []
-        self._first: dict[str, list[str]] = {}
-
-    def cut(self, records: list[CodeRecord]) -> None:
-        """Cut the descriptions of the records encoded next (in this order) into words, all at
-        once (words_many): the first parts once per distinct text."""
+        # The descriptions, cut into words all at once (words_many; the first parts once per
+        # distinct text), in the order the records are encoded.
         self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
         self._own = words_many([p[2] for p in parts])
         firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def encoded(self, rec: CodeRecord, i: int, k: int) -> tuple[bytes, list[str], int] | None:
-        """As EncodeCache.encoded for the k-th record cut, the words being the record's own
-        beyond its group's; None when the record does not carry its group's words (then it is
-        indexed on its own)."""
-        first = self._parts[k][0]
+    def encoded(self, rec: CodeRecord, i: int) -> tuple[bytes, list[str], int] | None:
+        """As EncodeCache.encoded for record i (ids in ascending order), the words being the
+        record's own beyond its group's; None when the record does not carry its group's words
+        (then it is indexed on its own)."""
+        first = self._parts[i][0]
         g = self._by_key.get(rec.group)  # type: ignore[arg-type]
         if g is None:
             words_of = self._cache.words
@@ -170,17 +165,21 @@ class _Groups:
             for term in rec.terms:
                 vocab.update(words_of(term))
             number = len(self.members)
-            self.members.append([])
-            postings, gid = self._postings, self.n + number
+            self.members.append(array(layout.OFFSET_TYPE))
+            postings, gid = self.postings, self.n + number
             for w in vocab:
-                postings[w].append(gid)
+                ids = postings.get(w)
+                if ids is None:
+                    ids = postings[w] = array(layout.OFFSET_TYPE)
+                ids.append(gid)
             g = self._by_key[rec.group] = (number, first, rec.short, rec.terms, vocab, len(first_words))  # type: ignore[index]
         number, g_first, g_short, g_terms, g_vocab, g_count = g
         if first != g_first or rec.short != g_short or rec.terms != g_terms:
             return None
         self.members[number].append(i)
-        own = self._own[k]
-        return _dumps(rec.to_json()), list(set(own).difference(g_vocab)), min(g_count + len(own), 0xFFFF)
+        own = self._own[i]
+        # Not _dumps: the document is compressed and dropped within the next 32 records.
+        return orjson.dumps(rec.to_json()), list(set(own).difference(g_vocab)), min(g_count + len(own), 0xFFFF)
 
 
 # zlib level for compact releases: 3 compresses the NDC directory's 114 MB of documents in
@@ -224,7 +223,7 @@ def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
 _RAW_POSTINGS = 32
 
 
-def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[list[int]]) -> None:
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array]) -> None:
     """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
     that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are."""
     out = []
@@ -447,6 +446,8 @@ def _cutoff(result: ImportResult) -> str | None:
 def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
     """The code trie, records, ranks and word index; returns the trie, the flags and counts."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
+    if result.compact:
+        return _write_codes_compact(folder, trie, by_code, result, cache)
     n = len(trie)
     docs: list[bytes] = [b""] * n
     flags = bytearray(n)
@@ -459,17 +460,12 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     key_id, encoded = trie.key_id, cache.encoded
     kind_bits = _KIND_BITS
     terminated_bit = layout.FLAG_TERMINATED
-    # Only compact releases know group ids (their postings are read by one path).
-    groups = _Groups(n, cache, postings) if result.compact else None
-    if groups is not None:
-        groups.cut(list(by_code.values()))
     every = 1 << 14  # stage updates: about 15 for the NDC directory
     for done, (code, rec) in enumerate(by_code.items()):
         if not done % every:
             stage.counted("indexing records:", done, n)
         i = key_id(code)
-        out = groups.encoded(rec, i, done) if groups is not None and rec.group is not None else None
-        docs[i], vocab, rank[i] = out or encoded(rec)
+        docs[i], vocab, rank[i] = encoded(rec)
         bits = kind_bits[rec.kind]
         if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
             bits |= terminated_bit
@@ -480,31 +476,88 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
             postings[w].append(i)
 
     trie.save(str(folder / layout.CODES))
-    stage.doing(f"writing {n:,} records{' (compressed)' if result.compact else ''}")
-    if result.compact:
-        _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, docs)
-    else:
-        _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
+    stage.doing(f"writing {n:,} records")
+    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
     _write_array(folder / layout.RANK, rank)
 
     stage.doing(f"writing the word index ({len(postings):,} words)")
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
     word_trie.save(str(folder / layout.WORDS))
-    if result.compact:
-        id_lists: list[list[int]] = [[]] * len(word_trie)
-        for w, ids in postings.items():
-            ids.sort()
-            id_lists[word_trie.key_id(w)] = ids
-        _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
-        if groups is not None and groups.members:
-            members = [array(layout.OFFSET_TYPE, sorted(m)).tobytes() for m in groups.members]
-            _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, members)
-    else:
-        lists: list[bytes] = [b""] * len(word_trie)
-        for w, ids in postings.items():
-            lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
-        _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
+    lists: list[bytes] = [b""] * len(word_trie)
+    for w, ids in postings.items():
+        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
+    _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
+    return trie, flags, counts
 
+
+def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
+    """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
+    zlib block is compressed as soon as its documents are made (none are held: a quarter of a
+    million for the NDC directory), and each word's ids come out ascending (no sorting; held in
+    arrays, not as a million int objects)."""
+    n = len(trie)
+    records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
+    for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
+        records[i] = rec
+    flags = bytearray(n)
+    rank = array(layout.RANK_TYPE, [0]) * n
+    postings: dict[str, array] = {}
+    counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
+    cutoff = _cutoff(result)
+    encoded = cache.encoded
+    kind_bits = _KIND_BITS
+    terminated_bit = layout.FLAG_TERMINATED
+    groups = _Groups(n, cache, records)
+    grouped = groups.encoded
+    step, level, compress = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress
+    blocks: list[bytes] = []
+    block: list[bytes] = []
+    every = 1 << 14  # stage updates: about 15 for the NDC directory
+    for i, rec in enumerate(records):
+        if not i % every:
+            stage.counted("indexing records:", i, n)
+        out = grouped(rec, i) if rec.group is not None else None
+        doc, vocab, rank[i] = out or encoded(rec)
+        block.append(doc)
+        if len(block) == step:
+            blocks.append(compress(b"\n".join(block), level))
+            block = []
+        bits = kind_bits[rec.kind]
+        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+            bits |= terminated_bit
+            counts["terminated"] += 1
+        flags[i] = bits
+        counts[rec.kind] += 1
+        for w in vocab:
+            ids = postings.get(w)
+            if ids is None:
+                ids = postings[w] = array(layout.OFFSET_TYPE)
+            ids.append(i)
+    if block:
+        blocks.append(compress(b"\n".join(block), level))
+    del records
+
+    trie.save(str(folder / layout.CODES))
+    stage.doing(f"writing {n:,} records (compressed)")
+    _write_blob_offsets(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, blocks, [n, step])
+    _write_array(folder / layout.RANK, rank)
+
+    # Record ids, then group ids: both ascending, and every record id is below every group id.
+    for w, gids in groups.postings.items():
+        ids = postings.get(w)
+        if ids is None:
+            postings[w] = gids
+        else:
+            ids.extend(gids)
+    stage.doing(f"writing the word index ({len(postings):,} words)")
+    word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
+    word_trie.save(str(folder / layout.WORDS))
+    id_lists: list[array] = [array(layout.OFFSET_TYPE)] * len(word_trie)
+    for w, ids in postings.items():
+        id_lists[word_trie.key_id(w)] = ids
+    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
+    if groups.members:
+        _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
     return trie, flags, counts
 
 
