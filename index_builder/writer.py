@@ -145,7 +145,7 @@ class _Groups:
         self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
-        self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        parts = [rec.description.partition(_PART_JOIN) for rec in records]
         self._own = words_many([p[2] for p in parts])
         firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
         self._first = dict(zip(firsts, words_many(firsts)))
@@ -154,7 +154,7 @@ class _Groups:
         """As EncodeCache.encoded for record i (ids in ascending order), the words being the
         record's own beyond its group's; None when the record does not carry its group's words
         (then it is indexed on its own)."""
-        first = self._parts[i][0]
+        first = rec.description.partition(_PART_JOIN)[0]
         g = self._by_key.get(rec.group)  # type: ignore[arg-type]
         if g is None:
             words_of = self._cache.words

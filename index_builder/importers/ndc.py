@@ -361,20 +361,20 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             if product is None:
                 problems.orphans += 1
                 description = f"{package} (product {v[c_ndc] or v[c_id]} not in the product file)"
-                short, terms = None, []
+                short, terms, group = None, [], None
             else:
                 if product.key not in used:  # about two packages per product
                     used[product.key] = product.packed
                 description = f"{product.summary} — {package}" if package else product.summary
-                detail["product"] = product.key
-                short, terms = product.brand or None, list(product.terms)
+                detail["product"] = group = product.key
+                # One list for the product's packages: the writer reads terms, never changes them.
+                short, terms = product.brand or None, product.terms
             if v[c_sample].upper() == "Y":
                 detail["sample"] = True
             if excluded_file:
                 detail["excluded"] = v[c_exclude] or "E"
             records[key] = CodeRecord(
-                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms,
-                detail.get("product"),
+                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms, group
             )
     return list(records.values()), used, problems.warnings()
 
