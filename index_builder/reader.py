@@ -13,7 +13,8 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import and_, lt, rshift
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
@@ -137,6 +138,27 @@ def _trie(path: Path) -> marisa_trie.Trie:
     except RuntimeError as exc:
         raise IndexCorrupt(f"{path} is not a readable marisa trie ({exc})", path.parent) from exc
     return trie
+
+
+class _GroupIndex:
+    """groups.idx / groups.bin (layout.py): per group, its record ids. Checked whole when first
+    opened (a few milliseconds for the NDC directory's 128,000 products), so mapping the
+    thousands of groups a common word names is slicing only."""
+
+    def __init__(self, blob: _Blob, n: int):
+        offsets = blob.offsets
+        self.count = len(blob)
+        # Byte offsets to id positions; each group holds at least one whole id below n.
+        if any(map(and_, offsets, repeat(3))):
+            raise blob.damaged(next(g for g in range(self.count) if (offsets[g] | offsets[g + 1]) & 3))
+        self.starts = array(layout.OFFSET_TYPE, map(rshift, offsets, repeat(2)))
+        if not all(map(lt, offsets[:-1], offsets[1:])):
+            raise blob.damaged(next(g for g in range(self.count) if offsets[g + 1] <= offsets[g]))
+        self.members = array(layout.OFFSET_TYPE)  # a copy (1 MB): its slices iterate fast
+        self.members.frombytes(blob.data)
+        if self.count and max(self.members) >= n:
+            starts, members = self.starts, self.members
+            raise blob.damaged(next(g for g in range(self.count) if max(members[starts[g] : starts[g + 1]]) >= n))
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +299,7 @@ class Release:
         idx, bin_ = (layout.POSTINGS_ZIDX, layout.POSTINGS_ZBIN) if compact else (layout.POSTINGS_IDX, layout.POSTINGS_BIN)
         # Groups (layout.py): postings ids from the record count on name a group of records.
         self._groups = (
-            _Blob(self.path / layout.GROUPS_IDX, self.path / layout.GROUPS_BIN, self._hint)
+            _GroupIndex(_Blob(self.path / layout.GROUPS_IDX, self.path / layout.GROUPS_BIN, self._hint), len(self._codes))
             if compact and layout.GROUPS_BIN in self.manifest.files
             else None
         )
@@ -306,18 +328,14 @@ class Release:
         if ids[-1] < n:
             return ids
         groups = self._groups
-        if groups is None or ids[-1] >= n + len(groups):
+        if groups is None or ids[-1] >= n + groups.count:
             raise blob.damaged(word_id)
         at = bisect_left(ids, n)
         out = ids[:at]
+        members, starts = groups.members, groups.starts
         for g in ids[at:]:
-            try:
-                members = groups.get(g - n).cast(layout.OFFSET_TYPE)
-            except TypeError:  # not whole uint32s
-                raise groups.damaged(g - n) from None
-            if not members or max(members) >= n:
-                raise groups.damaged(g - n)
-            out.extend(members)
+            g -= n
+            out += members[starts[g] : starts[g + 1]]
         return out
 
     def search(self, query: str, limit: int = 20, flag_mask: int = 0xFF) -> list[Hit]:
