@@ -436,6 +436,16 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
 
 
+def _flag_bits(rec: CodeRecord, cutoff: str | None, counts: dict[str, int]) -> int:
+    """A record's flags byte (kind, terminated by the release's last day), counted in counts."""
+    bits = _KIND_BITS[rec.kind]
+    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+        bits |= layout.FLAG_TERMINATED
+        counts["terminated"] += 1
+    counts[rec.kind] += 1
+    return bits
+
+
 def _cutoff(result: ImportResult) -> str | None:
     """The last day of the release's period: an end date up to it marks a code 'terminated'; a
     scheduled end after it (NDC packages list many) says nothing about the release's own dates."""
@@ -457,21 +467,14 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     cutoff = _cutoff(result)
     # The hot loop of every build (a million records for the defaults): locals, no calls
     # beyond the cache.
-    key_id, encoded = trie.key_id, cache.encoded
-    kind_bits = _KIND_BITS
-    terminated_bit = layout.FLAG_TERMINATED
+    key_id, encoded, flag_bits = trie.key_id, cache.encoded, _flag_bits
     every = 1 << 14  # stage updates: about 15 for the NDC directory
     for done, (code, rec) in enumerate(by_code.items()):
         if not done % every:
             stage.counted("indexing records:", done, n)
         i = key_id(code)
         docs[i], vocab, rank[i] = encoded(rec)
-        bits = kind_bits[rec.kind]
-        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-            bits |= terminated_bit
-            counts["terminated"] += 1
-        flags[i] = bits
-        counts[rec.kind] += 1
+        flags[i] = flag_bits(rec, cutoff, counts)
         for w in vocab:
             postings[w].append(i)
 
@@ -504,9 +507,7 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
     postings: dict[str, array] = {}
     counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
     cutoff = _cutoff(result)
-    encoded = cache.encoded
-    kind_bits = _KIND_BITS
-    terminated_bit = layout.FLAG_TERMINATED
+    encoded, flag_bits = cache.encoded, _flag_bits
     groups = _Groups(n, cache, records)
     grouped = groups.encoded
     step, level, compress = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress
@@ -522,12 +523,7 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
         if len(block) == step:
             blocks.append(compress(b"\n".join(block), level))
             block = []
-        bits = kind_bits[rec.kind]
-        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-            bits |= terminated_bit
-            counts["terminated"] += 1
-        flags[i] = bits
-        counts[rec.kind] += 1
+        flags[i] = flag_bits(rec, cutoff, counts)
         for w in vocab:
             ids = postings.get(w)
             if ids is None:
