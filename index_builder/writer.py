@@ -219,7 +219,7 @@ def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
 
 
 # Delta lists up to this many bytes are stored as they are: zlib makes them no shorter (its
-# header and checksum take 6 bytes) and cost 10 µs each, and four words in five have one.
+# header and checksum take 6 bytes) and cost 10 µs each; seven NDC words in ten have one.
 _RAW_POSTINGS = 32
 
 
