@@ -1,7 +1,8 @@
 """Compare two index folders by content: what every look-up and search would answer.
 
 Used to show a faster build writes the same index: for every set and release in either folder,
-the keys, flags, ranks, every record, every word and its postings, every side-store document,
+the keys, flags, ranks, every record, every word and the records it finds (sorted: a
+grouped compact release lists a product's words once for the product, layout.py), every side-store document,
 meta.json, key sets and the manifest (except build time, builder and file checksums, which
 differ when only the compression differs). Prints the differences; exit 1 when there are any.
 
@@ -38,7 +39,7 @@ def content(rel: Release):
         yield f"record {key}", rel._records.json(i)
     trie, _ = rel._words
     for word, wid in trie.iteritems():
-        yield f"postings {word}", list(rel._postings(wid))
+        yield f"postings {word}", sorted(rel._postings(wid))
     for name in rel.manifest.aux:
         trie_name, _, _ = layout.aux_files(name)
         from medcode.index_builder.reader import _trie

@@ -20,4 +20,10 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # What the work made sits in the youngest generation, which the first collection
+            # after enabling would scan whole (0.15 s per 3 million objects, when the build
+            # ends): moved to the oldest one instead (freeze + unfreeze: list splices), it waits
+            # for the next full collection, by when most of it has been freed.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

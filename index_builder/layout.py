@@ -18,7 +18,11 @@ near-identical package records) stores its record and side-store blobs as ``.zid
 instead: zlib blocks of ``BLOCK_DOCS`` documents (neighbours in key order share most of their
 text), the index holding the document count, the block size and the block offsets; and its
 postings as ``postings.zidx`` / ``.zbin``: per word, zlib of the delta-coded id list, the first
-byte naming the array type of the deltas. Readers tell the two kinds apart by the file names
+byte naming the array type of the deltas (a short list is stored without zlib, behind a
+lower-case type byte: RAW_DELTA_TYPES). Where records share words by group
+(``CodeRecord.group``: an NDC product's packages), an id from the record count on names a group,
+and ``groups.idx`` / ``groups.bin`` list per group its record ids (uint32): the product's words
+are listed once, not once per package. Readers tell the two kinds apart by the file names
 the manifest lists.
 
 Arrays are native-endian; the manifest records the byte order so another machine refuses them
@@ -46,6 +50,8 @@ RECORDS_ZIDX = "records.zidx"
 RECORDS_ZBIN = "records.zbin"
 POSTINGS_ZIDX = "postings.zidx"
 POSTINGS_ZBIN = "postings.zbin"
+GROUPS_IDX = "groups.idx"
+GROUPS_BIN = "groups.bin"
 BLOCK_DOCS = 32  # documents per zlib block: ~7 KB of NDC records, ~30 µs to inflate
 
 FLAG_CODE = 1
@@ -54,6 +60,9 @@ FLAG_MODIFIER = 4
 FLAG_TERMINATED = 8
 
 OFFSET_TYPE = "I"  # uint32 offsets and ids
+# Compact postings: the type byte of a delta list stored without zlib (a short one), and the
+# array type of its deltas.
+RAW_DELTA_TYPES = {"b": "B", "h": "H", "i": OFFSET_TYPE}
 RANK_TYPE = "H"  # uint16
 
 

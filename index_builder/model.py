@@ -37,6 +37,10 @@ class CodeRecord:
     # Extra words that should find this record in a description search (synonyms, brand names).
     # Used when the index is written; not stored with the record.
     terms: list[str] = field(default_factory=list)
+    # Records of one group (an NDC product's packages) share the words of their description's
+    # first part (before " — "), short and terms; a compact release indexes those words once
+    # for the group (layout.py). Not stored with the record.
+    group: str | None = None
 
     @property
     def billable(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from bisect import bisect_left
 import json
 import mmap
 import os
@@ -13,7 +14,8 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import and_, lt, rshift
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
@@ -159,6 +161,27 @@ def _trie(path: Path) -> marisa_trie.Trie:
     return trie
 
 
+class _GroupIndex:
+    """groups.idx / groups.bin (layout.py): per group, its record ids. Checked whole when first
+    opened (a few milliseconds for the NDC directory's 128,000 products), so mapping the
+    thousands of groups a common word names is slicing only."""
+
+    def __init__(self, blob: _Blob, n: int):
+        offsets = blob.offsets
+        self.count = len(blob)
+        # Byte offsets to id positions; each group holds at least one whole id below n.
+        if any(map(and_, offsets, repeat(3))):
+            raise blob.damaged(next(g for g in range(self.count) if (offsets[g] | offsets[g + 1]) & 3))
+        self.starts = array(layout.OFFSET_TYPE, map(rshift, offsets, repeat(2)))
+        if not all(map(lt, offsets[:-1], offsets[1:])):
+            raise blob.damaged(next(g for g in range(self.count) if offsets[g + 1] <= offsets[g]))
+        self.members = array(layout.OFFSET_TYPE)  # a copy (1 MB): its slices iterate fast
+        self.members.frombytes(blob.data)
+        if self.count and max(self.members) >= n:
+            starts, members = self.starts, self.members
+            raise blob.damaged(next(g for g in range(self.count) if max(members[starts[g] : starts[g + 1]]) >= n))
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     score: int
@@ -295,23 +318,46 @@ class Release:
         # Compact postings keep the plain blob layout; their lists are compressed one by one.
         self._compact_postings = compact = layout.POSTINGS_ZBIN in self.manifest.files
         idx, bin_ = (layout.POSTINGS_ZIDX, layout.POSTINGS_ZBIN) if compact else (layout.POSTINGS_IDX, layout.POSTINGS_BIN)
+        # Groups (layout.py): postings ids from the record count on name a group of records.
+        self._groups = (
+            _GroupIndex(_Blob(self.path / layout.GROUPS_IDX, self.path / layout.GROUPS_BIN, self._hint), len(self._codes))
+            if compact and layout.GROUPS_BIN in self.manifest.files
+            else None
+        )
         return _trie(self.path / layout.WORDS), _Blob(self.path / idx, self.path / bin_, self._hint)
 
     def _postings(self, word_id: int) -> memoryview | list[int]:
+        """The record ids a word finds: ascending, except that those found through a group
+        follow the others."""
         blob = self._words[1]
         raw = blob.get(word_id)
         if not self._compact_postings:
             return raw.cast(layout.OFFSET_TYPE)
-        try:  # type byte, then zlib of the deltas (writer._write_zpostings)
+        try:  # type byte, then zlib of the deltas or the deltas (writer._write_zpostings)
             code = chr(raw[0])
-            if code not in _DELTA_TYPES:
+            if code in _DELTA_TYPES:
+                ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
+            else:
+                deltas = array(layout.RAW_DELTA_TYPES[code])
+                deltas.frombytes(raw[1:])  # array(type, memoryview) would read it byte by byte
+                ids = list(accumulate(deltas))
+            if not ids:  # every word in the trie finds something
                 raise ValueError(code)
-            ids = list(accumulate(array(code, zlib.decompress(raw[1:]))))
-        except (ValueError, IndexError, zlib.error):
+        except (ValueError, IndexError, KeyError, zlib.error):
             raise blob.damaged(word_id) from None
-        if ids and ids[-1] >= len(self._codes):
+        n = len(self._codes)
+        if ids[-1] < n:
+            return ids
+        groups = self._groups
+        if groups is None or ids[-1] >= n + groups.count:
             raise blob.damaged(word_id)
-        return ids
+        at = bisect_left(ids, n)
+        out = ids[:at]
+        members, starts = groups.members, groups.starts
+        for g in ids[at:]:
+            g -= n
+            out += members[starts[g] : starts[g + 1]]
+        return out
 
     def search(self, query: str, limit: int = 20, flag_mask: int = 0xFF) -> list[Hit]:
         """Records whose words cover every query word (each a whole word or, from two

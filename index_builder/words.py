@@ -20,3 +20,16 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
+
+
+# Every ASCII character that is no word character, to a space (a newline stays a newline).
+_NOT_WORD = {c: " " for c in range(128) if not chr(c).isalnum() and c != 10}
+
+
+def words_many(texts: list[str]) -> list[list[str]]:
+    """[words(t) for t in texts], for a build's hundreds of thousands of texts: folded and cut
+    as one text (a regex call per text cost about four times as long), then split per line."""
+    lines = fold("\n".join(texts)).translate(_NOT_WORD).split("\n")
+    if len(lines) != len(texts):  # a text holding a newline (or none at all): one by one
+        return [words(t) for t in texts]
+    return list(map(str.split, lines))

@@ -13,7 +13,7 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
-from itertools import compress, count, repeat
+from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_not, sub
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import orjson
 from . import __version__, layout, stage
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
-from .words import words
+from .words import words, words_many
 
 
 class IndexWriteError(Exception):
@@ -130,6 +130,58 @@ class EncodeCache:
         return out
 
 
+class _Groups:
+    """The words records share by group (CodeRecord.group: an NDC product's packages), listed in
+    the postings once per group under the id n + group number instead of once per record: half
+    of the NDC directory's 4.7 million postings repeated a product's words for each package."""
+
+    def __init__(self, n: int, cache: EncodeCache, records: list[CodeRecord]):
+        self.n = n
+        self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
+        self.postings: dict[str, array] = {}  # word -> group ids (ascending)
+        self._cache = cache
+        # group key -> its number, the first part, short and terms it was made from, its words,
+        # and how many words the first part has (for the rank)
+        self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
+        # The descriptions, cut into words all at once (words_many; the first parts once per
+        # distinct text), in the order the records are encoded.
+        parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        self._own = words_many([p[2] for p in parts])
+        firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
+        self._first = dict(zip(firsts, words_many(firsts)))
+
+    def encoded(self, rec: CodeRecord, i: int) -> tuple[bytes, list[str], int] | None:
+        """As EncodeCache.encoded for record i (ids in ascending order), the words being the
+        record's own beyond its group's; None when the record does not carry its group's words
+        (then it is indexed on its own)."""
+        first = rec.description.partition(_PART_JOIN)[0]
+        g = self._by_key.get(rec.group)  # type: ignore[arg-type]
+        if g is None:
+            words_of = self._cache.words
+            first_words = self._first[first]
+            vocab = set(first_words)
+            if rec.short:
+                vocab.update(words_of(rec.short))
+            for term in rec.terms:
+                vocab.update(words_of(term))
+            number = len(self.members)
+            self.members.append(array(layout.OFFSET_TYPE))
+            postings, gid = self.postings, self.n + number
+            for w in vocab:
+                ids = postings.get(w)
+                if ids is None:
+                    ids = postings[w] = array(layout.OFFSET_TYPE)
+                ids.append(gid)
+            g = self._by_key[rec.group] = (number, first, rec.short, rec.terms, vocab, len(first_words))  # type: ignore[index]
+        number, g_first, g_short, g_terms, g_vocab, g_count = g
+        if first != g_first or rec.short != g_short or rec.terms != g_terms:
+            return None
+        self.members[number].append(i)
+        own = self._own[i]
+        # Not _dumps: the document is compressed and dropped within the next 32 records.
+        return orjson.dumps(rec.to_json()), list(set(own).difference(g_vocab)), min(g_count + len(own), 0xFFFF)
+
+
 # zlib level for compact releases: 3 compresses the NDC directory's 114 MB of documents in
 # about two thirds of the time of 6 (the default), for 8% more bytes (27.8 MB against 25.7).
 _ZLEVEL = 3
@@ -166,16 +218,29 @@ def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
     _write_blob_offsets(idx_path, bin_path, blocks, [len(docs), step])
 
 
-def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[list[int]]) -> None:
-    """Per word, its sorted ids as deltas in the narrowest array type, zlib-compressed behind
-    one byte naming that type."""
+# Delta lists up to this many bytes are stored as they are: zlib makes them no shorter (its
+# header and checksum take 6 bytes) and cost 10 µs each; seven NDC words in ten have one.
+_RAW_POSTINGS = 32
+
+
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array]) -> None:
+    """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
+    that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are."""
     out = []
+    append, compress, level = out.append, zlib.compress, _ZLEVEL
     for ids in lists:
-        deltas = [ids[0], *map(sub, ids[1:], ids[:-1])]
+        deltas = list(map(sub, ids, chain((0,), ids)))
         top = max(deltas)
         code = "B" if top < 0x100 else "H" if top < 0x10000 else layout.OFFSET_TYPE
-        out.append(code.encode() + zlib.compress(array(code, deltas).tobytes(), _ZLEVEL))
+        data = array(code, deltas).tobytes()
+        if len(data) <= _RAW_POSTINGS:
+            append(_RAW_CODES[code] + data)
+        else:
+            append(code.encode() + compress(data, level))
     _write_blob(idx_path, bin_path, out)
+
+
+_RAW_CODES = {code: raw.encode() for raw, code in layout.RAW_DELTA_TYPES.items()}
 
 
 def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int]) -> None:
@@ -445,6 +510,16 @@ def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manif
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
 
 
+def _flag_bits(rec: CodeRecord, cutoff: str | None, counts: dict[str, int]) -> int:
+    """A record's flags byte (kind, terminated by the release's last day), counted in counts."""
+    bits = _KIND_BITS[rec.kind]
+    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
+        bits |= layout.FLAG_TERMINATED
+        counts["terminated"] += 1
+    counts[rec.kind] += 1
+    return bits
+
+
 def _cutoff(result: ImportResult) -> str | None:
     """The last day of the release's period: an end date up to it marks a code 'terminated'; a
     scheduled end after it (NDC packages list many) says nothing about the release's own dates."""
@@ -455,6 +530,8 @@ def _cutoff(result: ImportResult) -> str | None:
 def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
     """The code trie, records, ranks and word index; returns the trie, the flags and counts."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
+    if result.compact:
+        return _write_codes_compact(folder, trie, by_code, result, cache)
     n = len(trie)
     docs: list[bytes] = [b""] * n
     flags = bytearray(n)
@@ -464,47 +541,93 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     cutoff = _cutoff(result)
     # The hot loop of every build (a million records for the defaults): locals, no calls
     # beyond the cache.
-    key_id, encoded = trie.key_id, cache.encoded
-    kind_bits = _KIND_BITS
-    terminated_bit = layout.FLAG_TERMINATED
+    key_id, encoded, flag_bits = trie.key_id, cache.encoded, _flag_bits
     every = 1 << 14  # stage updates: about 15 for the NDC directory
     for done, (code, rec) in enumerate(by_code.items()):
         if not done % every:
             stage.counted("indexing records:", done, n)
         i = key_id(code)
         docs[i], vocab, rank[i] = encoded(rec)
-        bits = kind_bits[rec.kind]
-        if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-            bits |= terminated_bit
-            counts["terminated"] += 1
-        flags[i] = bits
-        counts[rec.kind] += 1
+        flags[i] = flag_bits(rec, cutoff, counts)
         for w in vocab:
             postings[w].append(i)
 
     trie.save(str(folder / layout.CODES))
-    stage.doing(f"writing {n:,} records{' (compressed)' if result.compact else ''}")
-    if result.compact:
-        _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, docs)
-    else:
-        _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
+    stage.doing(f"writing {n:,} records")
+    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
     _write_array(folder / layout.RANK, rank)
 
     stage.doing(f"writing the word index ({len(postings):,} words)")
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
     word_trie.save(str(folder / layout.WORDS))
-    if result.compact:
-        id_lists: list[list[int]] = [[]] * len(word_trie)
-        for w, ids in postings.items():
-            ids.sort()
-            id_lists[word_trie.key_id(w)] = ids
-        _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
-    else:
-        lists: list[bytes] = [b""] * len(word_trie)
-        for w, ids in postings.items():
-            lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
-        _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
+    lists: list[bytes] = [b""] * len(word_trie)
+    for w, ids in postings.items():
+        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
+    _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
+    return trie, flags, counts
 
+
+def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
+    """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
+    zlib block is compressed as soon as its documents are made (none are held: a quarter of a
+    million for the NDC directory), and each word's ids come out ascending (no sorting; held in
+    arrays, not as a million int objects)."""
+    n = len(trie)
+    records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
+    for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
+        records[i] = rec
+    flags = bytearray(n)
+    rank = array(layout.RANK_TYPE, [0]) * n
+    postings: dict[str, array] = {}
+    counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
+    cutoff = _cutoff(result)
+    encoded, flag_bits = cache.encoded, _flag_bits
+    groups = _Groups(n, cache, records)
+    grouped = groups.encoded
+    step, level, compress = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress
+    blocks: list[bytes] = []
+    block: list[bytes] = []
+    every = 1 << 14  # stage updates: about 15 for the NDC directory
+    for i, rec in enumerate(records):
+        if not i % every:
+            stage.counted("indexing records:", i, n)
+        out = grouped(rec, i) if rec.group is not None else None
+        doc, vocab, rank[i] = out or encoded(rec)
+        block.append(doc)
+        if len(block) == step:
+            blocks.append(compress(b"\n".join(block), level))
+            block = []
+        flags[i] = flag_bits(rec, cutoff, counts)
+        for w in vocab:
+            ids = postings.get(w)
+            if ids is None:
+                ids = postings[w] = array(layout.OFFSET_TYPE)
+            ids.append(i)
+    if block:
+        blocks.append(compress(b"\n".join(block), level))
+    del records
+
+    trie.save(str(folder / layout.CODES))
+    stage.doing(f"writing {n:,} records (compressed)")
+    _write_blob_offsets(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, blocks, [n, step])
+    _write_array(folder / layout.RANK, rank)
+
+    # Record ids, then group ids: both ascending, and every record id is below every group id.
+    for w, gids in groups.postings.items():
+        ids = postings.get(w)
+        if ids is None:
+            postings[w] = gids
+        else:
+            ids.extend(gids)
+    stage.doing(f"writing the word index ({len(postings):,} words)")
+    word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
+    word_trie.save(str(folder / layout.WORDS))
+    id_lists: list[array] = [array(layout.OFFSET_TYPE)] * len(word_trie)
+    for w, ids in postings.items():
+        id_lists[word_trie.key_id(w)] = ids
+    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
+    if groups.members:
+        _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
     return trie, flags, counts
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from medcode.index_builder import layout
 from medcode.index_builder.importers import ndc
 from medcode.index_builder.model import ImportResult
 from medcode.index_builder.reader import Release
@@ -144,6 +145,11 @@ def test_word_search_finds_brand_generic_and_labeler(folder_release):
         assert [h.record.code for h in rel.search(query)] == ["12345067890"], query
     assert [h.record.code for h in rel.search("humulin")] == ["00002821501"]
     assert [h.record.code for h in rel.search("lilly")] == ["00002821501"]
+    # The product's words (labeler, brand) are indexed once for the product (groups.bin) and
+    # still combine with the package's own words.
+    assert layout.GROUPS_BIN in rel.manifest.files
+    assert [h.record.code for h in rel.search("lilly vial")] == ["00002821501"]
+    assert [h.record.code for h in rel.search("humulin carton")] == ["00002821501"]
 
 
 def test_zip_release_is_the_member_date_of_package_txt(tmp_path, build_release):

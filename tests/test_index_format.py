@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import zlib
 from array import array
+from itertools import accumulate
 
 import pytest
 
@@ -228,6 +231,111 @@ def test_a_damaged_compact_release_names_the_file(tmp_path, name):
             rel.get(key)
         rel.search("package tablet")
         rel.search("diabetes")
+
+
+def grouped_records(n: int = 400) -> list[CodeRecord]:
+    """Packages of products, as the NDC importer makes them: the product's summary, brand and
+    labeler shared by its packages (CodeRecord.group), the package text their own. More than
+    256 records, so short postings lists hold two-byte deltas."""
+    out = [
+        CodeRecord(
+            f"P{i:04d}", f"Brand{i // 3} {i // 3 % 5} mg tablet — {i % 3 + 1} BOTTLE in 1 CARTON pkg{i}",
+            short=f"Brand{i // 3}", terms=[f"Labeler{i // 3 % 7}"], detail={"product": f"{i // 3:05x}"},
+            group=f"{i // 3:05x}",
+        )
+        for i in range(n)
+    ]
+    # Same group key, other words: indexed on its own, not through the group.
+    out.append(CodeRecord("P9999", "Otherbrand tablet — 1 TUBE pkg9999", short="Otherbrand", group="00000"))
+    out.append(CodeRecord("Q0001", "No product tablet"))  # no group
+    return out
+
+
+def test_a_grouped_compact_release_finds_what_a_plain_one_finds(tmp_path):
+    """Product words are listed once per product (groups.bin maps it to its packages), yet
+    every word finds the same records as in a plain release, which lists them per record."""
+    records = grouped_records()
+    plain = Release(write_release(tmp_path / "plain", result(records)))
+    grouped_result = result(records)
+    grouped_result.compact = True
+    grouped = Release(write_release(tmp_path / "grouped", grouped_result))
+    assert layout.GROUPS_BIN in grouped.manifest.files
+    words, _ = grouped._words
+    assert set(words.keys()) == set(plain._words[0].keys())
+    for word, wid in words.iteritems():
+        assert sorted(grouped._postings(wid)) == list(plain._postings(plain._words[0][word])), word
+    # A package is found by its product's words (brand, labeler) with its own (pkg17, bottle).
+    for query in ("brand5", "labeler3 pkg17", "brand77 bottle", "tablet", "otherbrand", "brand0 tube", "no product", "mg 3"):
+        assert grouped.search(query, limit=500) == plain.search(query, limit=500), query
+    assert [h.record.code for h in grouped.search("labeler5 pkg17")] == ["P0017"]
+    assert {h.record.code for h in grouped.search("brand0", limit=10)} == {"P0000", "P0001", "P0002"}
+    assert [h.record.code for h in grouped.search("brand0 tube")] == []  # P9999 is not Brand0's
+    assert [h.record.code for h in grouped.search("otherbrand tube")] == ["P9999"]
+    # The point: a product word is stored once for the product, not once per package.
+    labeler3 = _stored_ids(grouped, "labeler3")  # products 3, 10, … 129: 19 groups, 57 packages
+    assert len(labeler3) == 19 and min(labeler3) >= len(grouped._codes)
+    assert len(plain._postings(plain._words[0]["labeler3"])) == 57
+    assert len(_stored_ids(grouped, "tablet")) < len(_stored_ids(plain, "tablet"))
+
+
+def _stored_ids(rel: Release, word: str) -> list[int]:
+    """The ids a word's postings entry holds, groups not yet mapped to their records."""
+    raw = rel._words[1].get(rel._words[0][word])
+    if not rel._compact_postings:
+        return list(raw.cast(layout.OFFSET_TYPE))
+    code = chr(raw[0])
+    deltas = array(layout.RAW_DELTA_TYPES.get(code, code))
+    deltas.frombytes(raw[1:] if code.islower() else zlib.decompress(raw[1:]))
+    return list(accumulate(deltas))
+
+
+def _grouped_release(tmp_path) -> Release:
+    res = result(grouped_records())
+    res.compact = True
+    return Release(write_release(tmp_path, res))
+
+
+@pytest.mark.parametrize("damage", ["member out of range", "ragged entry", "group out of range"])
+def test_a_damaged_groups_entry_is_index_corrupt(tmp_path, damage):
+    rel = _grouped_release(tmp_path)
+    folder, n = rel.path, len(rel._codes)
+    rel._words  # opens the groups
+    groups = rel._groups
+    first, last = groups.members[0], groups.members[groups.starts[groups.count - 1]]
+    # A product word of the first group, or of the last, finds its packages through it.
+    query = rel._record(last if damage == "group out of range" else first).short
+    name = layout.GROUPS_BIN
+    if damage == "member out of range":
+        path = folder / layout.GROUPS_BIN
+        data = bytearray(path.read_bytes())
+        data[0:4] = array(layout.OFFSET_TYPE, [n + 5]).tobytes()
+        path.write_bytes(bytes(data))
+    elif damage == "ragged entry":
+        path = folder / layout.GROUPS_IDX
+        offsets = array(layout.OFFSET_TYPE, path.read_bytes())
+        offsets[1] += 1  # no longer whole ids
+        path.write_bytes(offsets.tobytes())
+    else:
+        # One group fewer in groups.idx than the postings name.
+        path = folder / layout.GROUPS_IDX
+        offsets = array(layout.OFFSET_TYPE, path.read_bytes())
+        offsets.pop()
+        offsets[-1] = (folder / layout.GROUPS_BIN).stat().st_size
+        path.write_bytes(offsets.tobytes())
+        manifest = json.loads((folder / layout.MANIFEST).read_text())
+        manifest["files"][layout.GROUPS_IDX]["bytes"] = path.stat().st_size
+        (folder / layout.MANIFEST).write_text(json.dumps(manifest))
+        name = layout.POSTINGS_ZBIN
+    damaged = Release(folder)
+    assert damaged.get("P0017") is not None  # look-ups need no word index
+    with pytest.raises(IndexCorrupt, match=f"{folder / name} is damaged"):
+        damaged.search(query)
+    if name == layout.POSTINGS_ZBIN:
+        assert damaged.search("pkg17")  # other words still answer
+    else:
+        # The groups are checked whole when the word index opens: no word is trusted.
+        with pytest.raises(IndexCorrupt, match=f"{folder / name} is damaged"):
+            damaged.search("pkg17")
 
 
 def test_a_compact_block_index_that_does_not_fit_is_refused(tmp_path):

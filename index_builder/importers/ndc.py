@@ -41,6 +41,7 @@ PACKAGE_FILES = {"package.txt": False, "packages_excluded.txt": True}
 KNOWN_FILES = {**PRODUCT_FILES, **PACKAGE_FILES}
 
 _ZIP_MAGIC = b"PK\x03\x04"
+_UNSEEN = object()
 _DATE_RE = re.compile(r"^[0-9]{8}$")
 # PHARM_CLASSES is comma-separated, but class names contain commas too
 # ("Antibodies, Monoclonal [CS]"): a class always ends with its bracketed kind.
@@ -61,19 +62,21 @@ class _Problems:
 
     def date(self, text: str) -> str | None:
         """YYYYMMDD -> ISO; blank or malformed -> None (malformed ones are counted)."""
-        text = text.strip()
-        if not text:
-            return None
-        if text not in self._dates:  # a few thousand distinct dates over ~1M fields
-            iso = None
-            if _DATE_RE.match(text):
-                try:
-                    iso = dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
-                except ValueError:
-                    pass
+        # A few thousand distinct dates over ~1M fields: those read well (or blank) are kept
+        # by their text as given, so the common case is one look-up.
+        iso = self._dates.get(text, _UNSEEN)
+        if iso is not _UNSEEN:
+            return iso  # type: ignore[return-value]
+        iso = None
+        day = text.strip()
+        if _DATE_RE.match(day):
+            try:
+                iso = dt.date(int(day[:4]), int(day[4:6]), int(day[6:])).isoformat()
+            except ValueError:
+                pass
+        if iso is not None or not day:
             self._dates[text] = iso
-        iso = self._dates[text]
-        if iso is None:
+        else:
             self.bad_dates += 1
         return iso
 
@@ -214,7 +217,13 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
         c_strength, c_unit, c_category, c_application, c_classes, c_dea, c_start, c_end,
         c_exclude, c_certified,
     ) = (table.col(c) for c in _PRODUCT_COLUMNS)  # fmt: skip
-    date, split_classes = problems.date, _PHARM_CLASS_SPLIT.split
+    date = problems.date
+    # Fields that repeat across products (211 distinct routes, 1,788 class lists, 34,000
+    # ingredient lists over 128,000 products) are cut once per distinct text; the lists are
+    # shared by the products that name them, and only read.
+    routes: dict[str, list[str] | None] = {}
+    classes: dict[str, list[str] | None] = {}
+    ingredients: dict[tuple[str, str, str], tuple[list[dict[str, str]] | None, str]] = {}
     for row, v in enumerate(table):
         if not row % _EVERY:
             stage.doing(f"reading {table.name}: {row:,} products" if row else f"reading {table.name}")
@@ -223,13 +232,17 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
             continue
         name, suffix, generic, form, labeler = v[c_name], v[c_suffix], v[c_generic], v[c_form], v[c_labeler]
         brand = f"{name} {suffix}" if name and suffix else name or suffix
-        names, strengths, units = _split(v[c_subst]), _split(v[c_strength]), _split(v[c_unit])
-        # Parallel lists; a few rows disagree in length (a substance name holding "; "), so pad
-        # rather than guess.
-        substances = [
-            {k: x for k, x in (("name", n), ("strength", st), ("unit", u)) if x}
-            for n, st, u in zip_longest(names, strengths, units, fillvalue="")
-        ]
+        key = (v[c_subst], v[c_strength], v[c_unit])
+        hit = ingredients.get(key)
+        if hit is None:
+            hit = ingredients[key] = _ingredients(*key)
+        substances, strength = hit
+        route = v[c_route]
+        if route not in routes:
+            routes[route] = _split(route) or None
+        pharm = v[c_classes]
+        if pharm not in classes:
+            classes[pharm] = [c for c in _PHARM_CLASS_SPLIT.split(pharm) if c] or None
         # Blank fields are left out of the document (None, then trailing Nones dropped).
         packed = [
             product_id or None,
@@ -239,26 +252,21 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
             suffix or None,
             generic or None,
             form or None,
-            _split(v[c_route]) or None,
+            routes[route],
             labeler or None,
-            substances or None,
+            substances,
             v[c_category] or None,
             v[c_application] or None,
-            [c for c in split_classes(v[c_classes]) if c] or None,
+            classes[pharm],
             v[c_dea] or None,
             date(v[c_start]),
             date(v[c_end]),
             v[c_exclude] or None,
             date(v[c_certified]),
         ]
-        while packed and packed[-1] is None:
-            packed.pop()
-        # Strengths read well for up to three ingredients; homeopathic kits list up to 187.
-        strength = ""
-        if 1 <= len(substances) <= 3:
-            strength = " / ".join(
-                f"{s['strength']} {_unit(s.get('unit', ''))}".strip() for s in substances if s.get("strength")
-            )
+        if packed[-1] is None:
+            while packed and packed[-1] is None:
+                packed.pop()
         summary = " ".join(filter(None, (brand, strength, form.lower())))
         if generic and generic.lower() != brand.lower():
             summary += f" ({generic.lower()})"
@@ -269,6 +277,23 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
         # Fixed width, so key order (the side store's order) is file order and one zlib
         # block holds one labeler's neighbouring products.
         products[product_id] = Product(format(len(products), "05x"), packed, summary.strip(), brand, terms)
+
+
+def _ingredients(names: str, strengths: str, units: str) -> tuple[list[dict[str, str]] | None, str]:
+    """The substances of a product (None for none) and its strength for the summary."""
+    # Parallel lists; a few rows disagree in length (a substance name holding "; "), so pad
+    # rather than guess.
+    substances = [
+        {k: x for k, x in (("name", n), ("strength", st), ("unit", u)) if x}
+        for n, st, u in zip_longest(_split(names), _split(strengths), _split(units), fillvalue="")
+    ]
+    # Strengths read well for up to three ingredients; homeopathic kits list up to 187.
+    strength = ""
+    if 1 <= len(substances) <= 3:
+        strength = " / ".join(
+            f"{s['strength']} {_unit(s.get('unit', ''))}".strip() for s in substances if s.get("strength")
+        )
+    return substances or None, strength
 
 
 def _pick(inputs: list[InputFile], where: Path | str) -> dict[str, InputFile]:
@@ -336,19 +361,20 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             if product is None:
                 problems.orphans += 1
                 description = f"{package} (product {v[c_ndc] or v[c_id]} not in the product file)"
-                short, terms = None, []
+                short, terms, group = None, [], None
             else:
                 if product.key not in used:  # about two packages per product
                     used[product.key] = product.packed
                 description = f"{product.summary} — {package}" if package else product.summary
-                detail["product"] = product.key
-                short, terms = product.brand or None, list(product.terms)
+                detail["product"] = group = product.key
+                # One list for the product's packages: the writer reads terms, never changes them.
+                short, terms = product.brand or None, product.terms
             if v[c_sample].upper() == "Y":
                 detail["sample"] = True
             if excluded_file:
                 detail["excluded"] = v[c_exclude] or "E"
             records[key] = CodeRecord(
-                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms
+                key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms, group
             )
     return list(records.values()), used, problems.warnings()
 
