@@ -176,7 +176,7 @@ class _GroupIndex:
         if not all(map(lt, offsets[:-1], offsets[1:])):
             raise blob.damaged(next(g for g in range(self.count) if offsets[g + 1] <= offsets[g]))
         self.members = array(layout.OFFSET_TYPE)  # a copy (1 MB): its slices iterate fast
-        self.members.frombytes(blob.data)
+        self.members.frombytes(blob.data[0 : len(blob.data)])
         if self.count and max(self.members) >= n:
             starts, members = self.starts, self.members
             raise blob.damaged(next(g for g in range(self.count) if max(members[starts[g] : starts[g + 1]]) >= n))
