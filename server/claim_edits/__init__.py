@@ -172,7 +172,7 @@ class ClaimEdits:
             found = _CATEGORIES[release] = _Categories(names, {c: i for i, c in enumerate(names)})
         return found
 
-    def _need(self, dx: list, bits: int, paired: int, ctx: _Day, kind: str, claim) -> int:
+    def _need(self, dx: list, bits: int, paired: bool, ctx: _Day, kind: str, claim) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
         order); paired: whether a code's note names the category of another code of the claim
         (the admitting diagnosis' category left out; False when no code has a tabular bit). A
