@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder.mce_index import open_mce
@@ -35,8 +35,6 @@ class ClaimEdits:
         # the MCE period). Per (release, MCE period): each code's gate, decided once.
         self._days: dict[dt.date, _Day] = {}
         self._gates: dict[tuple[int, int], dict[str, tuple]] = {}
-        # Per release: each code's tabular part of the gate, the same in every MCE period.
-        self._tabular_gates: dict[int, dict[str, tuple]] = {}
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -92,18 +90,14 @@ class ClaimEdits:
         # dict look-up each (the code's gate: what it carries on this day, decided once per code
         # and MCE period) and a few int operations, and the full edits only for the claims where
         # a code can say something. The gate of a code not in ICD-10-CM shape is _NOT_DX:
-        # from_x12 leaves it out too (other rules report it). Whether a note of one code names
-        # the category of another is asked only when a tabular edit may hang on it (_paired):
-        # the claim's categories are collected as small ints, the named ones are a set per code.
+        # from_x12 leaves it out too (other rules report it).
         day = claim.through or claim.date or today
         ctx = self._days.get(day)
         if ctx is None:
             ctx = self._day(day)
         gates = ctx.gates
         dx: list = []
-        named: list = []
-        cats: list = []
-        bits = 0
+        bits = named = cats = 0
         procedures = False
         for line, codes in groups:
             if line is None:
@@ -119,10 +113,9 @@ class ClaimEdits:
                             dx.append(t)
                             if g[0]:
                                 bits |= g[0]
-                                if g[2]:
-                                    named.append(g[2])
+                                named |= g[2]
                             if role is not ADMITTING:
-                                cats.append(g[1])
+                                cats |= g[1]
                     elif t[3] in PX_ROLES:
                         procedures = True
         need = MCE if procedures and ctx.covered else 0
@@ -135,10 +128,10 @@ class ClaimEdits:
                     need = MCE
                 elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
                     need = MCE
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(named, cats)):
+            if bits & _TABULAR_BITS and (named & cats or bits & self._ua or first & _CF):
                 need |= TABULAR
         elif bits or kind == "I":
-            need |= self._need(dx, bits, bool(bits & _TABULAR_BITS) and _paired(named, cats), ctx, kind, claim)
+            need |= self._need(dx, bits, named & cats, ctx, kind, claim)
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -162,22 +155,21 @@ class ClaimEdits:
 
     @staticmethod
     def _categories(release) -> _Categories:
-        """The release's categories with their ids, kept with the (open) release: reading its
+        """The release's categories with their bits, kept with the (open) release: reading its
         100,000 keys takes 60-80 ms, as much as the edits of 5,000 claims."""
         if release is None:
             return _NO_CATEGORIES
         found = _CATEGORIES.get(release)
         if found is None:
             names = sorted({k[:3] for k in release.keys()})
-            found = _CATEGORIES[release] = _Categories(names, {c: i for i, c in enumerate(names)})
+            found = _CATEGORIES[release] = _Categories(names, {c: 1 << i for i, c in enumerate(names)})
         return found
 
-    def _need(self, dx: list, bits: int, paired: bool, ctx: _Day, kind: str, claim) -> int:
+    def _need(self, dx: list, bits: int, paired: int, ctx: _Day, kind: str, claim) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
-        order); paired: whether a code's note names the category of another code of the claim
-        (the admitting diagnosis' category left out; False when no code has a tabular bit). A
-        bit is left out only when that part cannot give a finding (no false negatives): the full
-        edits decide."""
+        order); paired: the categories of the claim that another code's note names (bits of
+        ctx.categories). A bit is left out only when that part cannot give a finding (no false
+        negatives): the full edits decide."""
         need = 0
         gates = ctx.gates
         if ctx.covered:
@@ -225,21 +217,29 @@ class ClaimEdits:
 
     def _gate(self, ctx: _Day, code: str) -> tuple:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
-        category's id (-1: not a category of the release), the ids of the other categories its
-        Excludes1 / code-first notes name (a frozenset), the (low, high) ages of its MCE age
-        groups)."""
+        category's bit, the bits of the other categories its Excludes1 / code-first notes name,
+        the (low, high) ages of its MCE age groups)."""
         if not ICD10CM_RE.match(code):
             return _NOT_DX
-        tabulars = self._tabular_gates.get(id(ctx.release))
-        if tabulars is None:
-            tabulars = self._tabular_gates[id(ctx.release)] = {}
-        tab = tabulars.get(code)
-        if tab is None:
-            if len(tabulars) > _TABULAR_GATES_MAX:
-                tabulars.clear()
-            tab = tabulars[code] = self._tabular_gate(ctx, code)
-        bits, category, named = tab
+        bits = named = 0
         ages: tuple = ()
+        known = ctx.categories
+        own = code[:3]
+        category = known.bits.get(own)
+        if category is None:  # not a category of the release: no note names it by its bit
+            category = 0
+            bits |= _STRAY
+        if ctx.release is not None:
+            g = self.tabular.gate(ctx.release, code)
+            if g is not None:
+                names, own_named, cf, has_ua, ranges = g
+                for c in names:
+                    named |= known.bits.get(c, 0)
+                for lo, hi in ranges:
+                    for c in known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)]:
+                        if c != own:
+                            named |= known.bits[c]
+                bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
         if ctx.covered:
             mce = self.mce
             flags = mce.flags("dx", code, ctx.day_int)  # the same on every day of the period
@@ -251,54 +251,14 @@ class ClaimEdits:
                     bits |= _AGE
         return (bits, category, named, ages)
 
-    def _tabular_gate(self, ctx: _Day, code: str) -> tuple[int, int, frozenset[int]]:
-        """The part of a code's gate that its release's tabular decides: (bits, category id,
-        the ids of the other categories its notes name)."""
-        bits = 0
-        named: set[int] = set()
-        known = ctx.categories
-        own = code[:3]
-        category = known.ids.get(own)
-        if category is None:  # not a category of the release: no note names it by its id
-            category = -1
-            bits |= _STRAY
-        if ctx.release is not None:
-            g = self.tabular.gate(ctx.release, code)
-            if g is not None:
-                names, own_named, cf, has_ua, ranges = g
-                for c in names:
-                    i = known.ids.get(c)
-                    if i is not None:
-                        named.add(i)
-                for lo, hi in ranges:
-                    # Category ids follow the sorted names: a range of names is a range of ids.
-                    named.update(range(bisect_left(known.names, lo), bisect_right(known.names, hi)))
-                named.discard(category)
-                bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
-        if not named:
-            return (bits, category, _NO_IDS)
-        # Codes of one category share their notes: one set for all of them.
-        frozen = frozenset(named)
-        return (bits, category, known.shared.setdefault(frozen, frozen))
-
-
-def _paired(named: list[frozenset[int]], categories: list[int]) -> bool:
-    """Whether one of the named sets (of the claim's codes' notes) holds one of the categories."""
-    for ids in named:
-        if not ids.isdisjoint(categories):
-            return True
-    return False
-
 
 @dataclass(frozen=True, slots=True)
 class _Categories:
-    """The ICD-10-CM categories of a release, each with an id of its own (its place in the
-    sorted names): a claim's categories are then a few small ints to look up in the sets of
-    ids its codes' notes name."""
+    """The ICD-10-CM categories of a release, each with a bit of its own: a claim's categories
+    and the ones its codes' notes name are then two ints to compare."""
 
     names: list[str]  # sorted
-    ids: dict[str, int]
-    shared: dict[frozenset[int], frozenset[int]] = field(default_factory=dict)  # equal sets, kept once
+    bits: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +272,6 @@ class _Day:
 
 
 _DAYS_MAX = 10_000
-_TABULAR_GATES_MAX = 200_000
-_NO_IDS: frozenset[int] = frozenset()
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
 _NO_CATEGORIES = _Categories([], {})
 # Gate bits: what a code carries (on the days of one MCE period) that can make a claim edit fire.
@@ -330,4 +288,4 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 # wrngproc is a principal flag too: a principal (837I) with it fires on either bit.
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
-_NOT_DX = (0, -1, _NO_IDS, ())  # not in ICD-10-CM shape (told apart by identity)
+_NOT_DX = (0, 0, 0, ())  # not in ICD-10-CM shape (told apart by identity)
