@@ -58,11 +58,18 @@ class ClaimEdits:
         """parts: which edits to run (a pre-filter may know that the others say nothing)."""
         if not claim.diagnoses and not claim.procedures:
             return []
-        out: list[Finding] = []
+        release = None
         if claim.diagnoses and parts & TABULAR:
             choice = self.v.choice(ICD10CM, claim.day)
             if choice is not None and "tabular-edits" in choice[0].manifest.aux:
-                out += self.tabular.check(claim, choice[0], self.enabled, body, body_start)
+                release = choice[0]
+        return self._check(claim, release, body, body_start, parts)
+
+    def _check(self, claim: ClaimInput, release, body: str | None, body_start: int, parts: int) -> list[Finding]:
+        """release: the ICD-10-CM release with tabular notes of the claim's day (None: none)."""
+        out: list[Finding] = []
+        if release is not None and claim.diagnoses and parts & TABULAR:
+            out += self.tabular.check(claim, release, self.enabled, body, body_start)
         mce = self.mce
         if mce is not None and claim.kind in ("I", "P") and parts & MCE:
             out += mce.check(claim, self.enabled)
@@ -127,7 +134,7 @@ class ClaimEdits:
             need |= self._need(dx, bits, named & cats, ctx, kind, claim)
         if not need:
             return []
-        return self.check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), body, claim.start, need)
+        return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
 
     def _day(self, day: dt.date) -> _Day:
         """What a day of service decides for the pre-filter: the ICD-10-CM release with tabular

@@ -56,8 +56,8 @@ class MceEdits:
         self.ages: list[AgeRange] = age_ranges(release)
         self.first = 20221001
         self.last = int(release.meta.get("tables_end", 99991231))
-        # Per code, its flagged rows; claims repeat codes on many different days.
-        self._rows: dict[tuple[str, str], tuple[tuple[int, int, frozenset[str]], ...]] = {}
+        # Per table, per code, its flagged rows; claims repeat codes on many different days.
+        self._rows: dict[str, dict[str, tuple[tuple[int, int, frozenset[str]], ...]]] = {"dx": {}, "sg": {}}
         # The days some code's flags or an age range change (written at build time; an index
         # built before that is read once for them): between two, every code's flags are constant.
         changes = release.meta.get("changes")
@@ -83,7 +83,7 @@ class MceEdits:
         """The code's MCE flags when they are the same on every date of the tables (empty for
         a code without flags); None when they differ by date."""
         self.flags(table, code, 0)
-        rows = self._rows[(table, code)]
+        rows = self._rows[table][code]
         if not rows:
             return _NONE
         if len(rows) == 1 and rows[0][0] <= self.first and rows[0][1] >= self.last:
@@ -92,14 +92,16 @@ class MceEdits:
 
     def flags(self, table: str, code: str, day: int) -> frozenset[str]:
         """The code's MCE flags on a day (YYYYMMDD int), as index_builder.mce_index.flags_on."""
-        key = (table, code)
-        rows = self._rows.get(key)
+        memo = self._rows.get(table)
+        if memo is None:
+            memo = self._rows[table] = {}
+        rows = memo.get(code)
         if rows is None:
-            if len(self._rows) > _CACHE_MAX:
-                self._rows.clear()
+            if len(memo) > _CACHE_MAX:
+                memo.clear()
             rec = self.release.get(code)
             spans = rec.detail.get(table, ()) if rec is not None else ()
-            rows = self._rows[key] = tuple((s, e, frozenset(f.split(","))) for s, e, f in spans if f)
+            rows = memo[code] = tuple((s, e, frozenset(f.split(","))) for s, e, f in spans if f)
         if not rows:
             return _NONE
         if len(rows) == 1:

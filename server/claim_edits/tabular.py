@@ -20,16 +20,25 @@ _MISSING = object()
 
 
 class _Memo(dict):
-    """What was worked out per (release, code), cleared whole past a bound: a long editor
-    session meets many codes, and the next release's answers replace the last's."""
+    """What was worked out per release and code (id(release) -> {code: answer}), cleared whole
+    past a bound: a long editor session meets many codes, and the next release's answers
+    replace the last's. Two levels: the claim edits ask per code of every claim, and a key
+    tuple per question would cost more than the answer's look-up."""
+
+    size = 0  # answers held, over all releases
 
     def of(self, release, code: str, make):
-        key = (id(release), code)
-        found = self.get(key, _MISSING)
+        codes = self.get(id(release))
+        if codes is None:
+            codes = self[id(release)] = {}
+        found = codes.get(code, _MISSING)
         if found is _MISSING:
-            if len(self) > _CACHE_MAX:
+            if self.size > _CACHE_MAX:
                 self.clear()
-            found = self[key] = make(release, code)
+                self.size = 0
+                codes = self[id(release)] = {}
+            found = codes[code] = make(release, code)
+            self.size += 1
         return found
 
 
@@ -39,6 +48,7 @@ class TabularEdits:
         self._gates = _Memo()
         self._own = _Memo()
         self._manifestations = _Memo()
+        self._sources: dict[int, str] = {}  # id(release) -> the source its messages name
 
     def code_notes(self, release, code: str) -> CodeNotes:
         return self._notes.of(release, code, self._read_notes)
@@ -80,9 +90,9 @@ class TabularEdits:
         notes = {d.code: self.code_notes(release, d.code) for d in dxs}
         if not any(n.all for n in notes.values()):
             return []  # most claims: no code carries a pairing note
-        # "ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are.
-        title = release.meta.get(NOTES_FROM) or release.title  # the embedded years share FY2026's notes
-        source = title.replace("ICD-10-CM", "ICD-10-CM tabular", 1) if "ICD-10-CM" in title else f"{title} tabular"
+        source = self._sources.get(id(release))
+        if source is None:
+            source = self._sources[id(release)] = _source(release)
         out: list[Finding] = []
         self._excludes1(dxs, notes, source, out)
         self._code_first(dxs, notes, source, out, body, body_start, release)
@@ -166,6 +176,12 @@ class TabularEdits:
                     d.start, d.end, d.code, ICD10CM,
                 )
             )
+
+
+def _source(release) -> str:
+    """"ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are."""
+    title = release.meta.get(NOTES_FROM) or release.title  # the embedded years share FY2026's notes
+    return title.replace("ICD-10-CM", "ICD-10-CM tabular", 1) if "ICD-10-CM" in title else f"{title} tabular"
 
 
 def _manifestation(release, code: str) -> bool:
