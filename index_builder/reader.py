@@ -79,7 +79,28 @@ class _Blob:
 
     def damaged(self, i: int) -> IndexCorrupt:
         hint = f"; {self.hint}" if self.hint else ""
-        return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){hint}", self.path.parent)
+        shared = _sharing(self.path)
+        also = f" (the same file as {', '.join(shared)}, which are damaged too)" if shared else ""
+        return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){also}{hint}", self.path.parent)
+
+
+def _sharing(path: Path) -> list[str]:
+    """The other releases of the set whose file of this name is this very file (releases of one
+    family share files by hard links: writer.write_family), as `RELEASE/FILE`."""
+    try:
+        this = path.stat()
+        siblings = sorted(p for p in path.parent.parent.iterdir() if p != path.parent and not p.name.startswith("."))
+    except OSError:
+        return []
+    out = []
+    for folder in siblings:
+        try:
+            other = (folder / path.name).stat()
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (this.st_dev, this.st_ino):
+            out.append(f"{folder.name}/{path.name}")
+    return out
 
 
 class _ZBlob(_Blob):

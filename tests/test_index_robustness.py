@@ -20,7 +20,7 @@ from medcode.index_builder import layout, writer
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
 from medcode.index_builder.sources import SourceError, read_inputs
-from medcode.index_builder.writer import write_release
+from medcode.index_builder.writer import write_family, write_release
 from medcode.server import cli
 
 
@@ -56,6 +56,27 @@ def test_lookup_and_search_on_a_damaged_record_exit_2_without_a_traceback(run, t
         assert f"medcode: {folder / layout.RECORDS_BIN} is damaged" in err
         assert "medcode index build" in err
         assert "Traceback" not in err and "JSONDecodeError" not in err
+
+
+def test_a_damaged_file_releases_share_names_every_release_that_reads_it(tmp_path):
+    # Fiscal years share files by hard links: damage made through one release shows in all,
+    # and the message says so, whichever release the look-up went through.
+    e119 = CodeRecord("E119", "Type 2 diabetes mellitus without complications")
+    fy26, fy27 = write_family(tmp_path, [
+        ImportResult("icd10cm", label, f"ICD-10-CM {label}", None, None, Source("file", "x"), [e119])
+        for label in ("FY2026", "FY2027")
+    ])
+    damage_in_place(fy27 / layout.RECORDS_BIN)
+    with pytest.raises(IndexCorrupt) as exc:
+        Release(fy26).get("E119")
+    message = str(exc.value)
+    assert f"{fy26 / layout.RECORDS_BIN} is damaged" in message
+    assert f"the same file as FY2027/{layout.RECORDS_BIN}" in message
+    single = release(tmp_path / "one")
+    damage_in_place(single / layout.RECORDS_BIN)
+    with pytest.raises(IndexCorrupt) as exc:
+        Release(single).get("E119")
+    assert "the same file as" not in str(exc.value)
 
 
 # -- permissions --------------------------------------------------------------------------------
