@@ -346,3 +346,53 @@ def test_a_compact_block_index_that_does_not_fit_is_refused(tmp_path):
     idx.write_bytes(head.tobytes())
     with pytest.raises(IndexCorrupt, match="records.zidx is not a block index"):
         Release(folder)
+
+
+def _ranked_by_tuples(rel: Release, query: str, limit: int, flag_mask: int) -> list[tuple[int, str]]:
+    """The search order as documented, one tuple key per record: more score, in force, claim-
+    valid code, lower rank, lower trie id (Release.search ranks on one integer instead)."""
+    from medcode.index_builder.words import words
+
+    trie = rel._words[0]
+    total: dict[int, int] | None = None
+    for qw in dict.fromkeys(words(query)):
+        scores: dict[int, int] = {}
+        matches = trie.iteritems(qw) if len(qw) >= 2 and not qw.isdigit() else ([(qw, trie[qw])] if qw in trie else [])
+        for word, wid in matches:
+            for rid in rel._postings(wid):
+                scores[rid] = max(scores.get(rid, 0), 3 if word == qw else 1)
+        total = scores if total is None else {rid: s + scores[rid] for rid, s in total.items() if rid in scores}
+    flags, rank = rel._flags, rel._rank
+    key = lambda rid: (-total[rid], bool(flags[rid] & layout.FLAG_TERMINATED), not flags[rid] & layout.FLAG_CODE, rank[rid], rid)  # noqa: E731
+    best = sorted((rid for rid in total or {} if flags[rid] & flag_mask), key=key)[:limit]
+    return [(total[rid], rel._record(rid).code) for rid in best]
+
+
+def test_broad_searches_rank_as_the_documented_order(build_release):
+    # Many records sharing words: whole words and beginnings, headers, terminated codes, and
+    # descriptions of many lengths (the rank), so that every part of the order decides somewhere.
+    records = []
+    for i in range(600):
+        words_ = ["fracture" if i % 3 else "fractured", "femur" if i % 5 else "tibia", "left" if i % 2 else "right"]
+        desc = " ".join(words_ + ["part"] * (i % 7))
+        records.append(
+            CodeRecord(
+                f"S{i:04d}",
+                desc,
+                kind=HEADER if i % 11 == 0 else CODE,
+                terminated="2019-12-31" if i % 13 == 0 else None,
+            )
+        )
+    rel = build_release(result(records, end=dt.date(2020, 9, 30)))
+    for query in ("fractur", "fracture", "fracture femur", "fract left tib", "part", "zebra"):
+        for limit, mask in ((50, layout.FLAG_CODE), (20, 0xFF), (700, 0xFF)):
+            want = _ranked_by_tuples(rel, query, limit, mask)
+            got = [(h.score, h.record.code) for h in rel.search(query, limit=limit, flag_mask=mask)]
+            assert got == want, (query, limit, mask)
+            assert (query == "zebra") == (not got)
+    # Asked again, the remembered answer is the same, with records decoded afresh.
+    first = rel.search("fractur", limit=5)
+    first[0].record.description = "changed by a caller"
+    again = rel.search("fractur", limit=5)
+    assert [h.record.code for h in again] == [h.record.code for h in first]
+    assert again[0].record.description != "changed by a caller"
