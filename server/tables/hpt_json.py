@@ -142,6 +142,10 @@ class _Walk:
         self._labels: dict[str | None, str] = {}
         self._type_names: dict[str, str] = {}
         self._plans: dict[tuple[str, str], tuple] = {}  # (code, type) texts -> what entry() does with them
+        # (code, type) texts of plain entries that make no finding -> (slot kind or -1 for no slot,
+        # the code's lead, whether the type has an offset): such an entry is one add_kind, with
+        # no tokens built (most entries of a file repeat a pair already seen).
+        self._added: dict[tuple[str, str], tuple[int, int, bool]] = {}
         # Where things begin, in text order: each standard_charge_information array ('['), each of
         # its elements, each code_information key and each element of its array. From these a
         # slot's place and the headers under the cursor are found again (see _Places, _Headers).
@@ -270,6 +274,7 @@ class _Walk:
         self.top[key] = token
         if key == "version":
             self._plans.clear()  # a repeated version key: the messages name the last one
+            self._added.clear()
         return end
 
     def entry_key(self, ks: int, ke: int, key: str) -> None:
@@ -295,12 +300,20 @@ class _Walk:
         if m is not None:
             # {"code": "…", "type": "…"} (either order, or one key twice: the last wins, as in
             # json.loads), no escapes: read in one match.
-            k1, k2 = m.group(1), m.group(3)
+            k1, v1, k2, v2 = m.group(1, 2, 3, 4)
+            if k1 != k2:
+                code, kind = (v1, v2) if k1 == "code" else (v2, v1)
+                added = self._added.get((code, kind))
+                if added is not None:  # only ever filled once the version is known
+                    k, lead, qualified = added
+                    if k >= 0:
+                        code_at, kind_at = (m.start(2), m.start(4)) if k1 == "code" else (m.start(4), m.start(2))
+                        self.out.slots.add_kind(k, code_at + lead, kind_at if qualified else -1)  # type: ignore[attr-defined]
+                    return m.end()
             key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
             key2 = "code" if k2 == "code" else "type"
             self.entry_key(m.start(1), m.end(1), key1)
             self.entry_key(m.start(3), m.end(3), key2)
-            v1, v2 = m.group(2), m.group(4)
             self.entry(n, j, {key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
             return m.end()
         if not self.s.startswith("{", i):
@@ -342,6 +355,8 @@ class _Walk:
         else:
             plan = self._plan(code, kind)
         unknown, lead, slot_text, expects, type_name, qualified, label = plan
+        if unknown is None and key is not None and slot_text is None:
+            self._added[key] = (-1, lead, qualified)
         if unknown is not None:
             out.problems.append(Finding(UNKNOWN_CODE_TYPE, unknown, kind.start, kind.start + len(kind.raw),  # type: ignore[union-attr]
                                         code=code.value if code is not None and code.is_string else ""))
@@ -353,7 +368,9 @@ class _Walk:
                 Finding(UNKNOWN_CODE_TYPE, f"code {slot_text} has no type: code_information needs a type such as CPT or HCPCS",
                         start, start + len(slot_text), code=slot_text)
             )
-        out.slots.add(slot_text, start, expects, "", type_name, kind.start if qualified else None, label)  # type: ignore[attr-defined,union-attr]
+        k = out.slots.add(slot_text, start, expects, "", type_name, kind.start if qualified else None, label)  # type: ignore[attr-defined,union-attr]
+        if unknown is None and key is not None and type_name is not None:
+            self._added[key] = (k, lead, qualified)
 
     @staticmethod
     def _plan_key(code: _Token | None, kind: _Token | None) -> tuple[str, str] | None:
