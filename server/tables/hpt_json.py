@@ -136,7 +136,7 @@ class _Walk:
         self.headers: list[Header] = []
         self.out = Reading(r.HPT_JSON, headers=self.headers)
         self.types: dict[str, str] | None = None  # of the version, once "version" was read
-        self.pending: list[tuple[int, int, dict[str, _Token]]] = []  # entries read before "version"
+        self.pending: list[dict[str, _Token]] = []  # entries read before "version"
         self.at = 0  # where the last value began (for errors without an offset)
         # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
         self._labels: dict[str | None, str] = {}
@@ -177,7 +177,7 @@ class _Walk:
     def members(self, i: int, member) -> int:
         """Walk an object at i ('{'); member(key, key_start, key_end, value_start) -> value end."""
         s = self.s
-        i = self.ws(i + 1)
+        i = _WS.match(s, i + 1).end()
         if s.startswith("}", i):
             return i + 1
         key_match, next_match = _KEY.match, _NEXT.match
@@ -197,29 +197,35 @@ class _Walk:
                 i = self.ws(i + 1)
             i = member(key, key_start, key_end, i)
             m = next_match(s, i)
-            if m is not None and m.group(1) == ",":
-                i = m.end()
-                continue
+            if m is not None:
+                sep = m.group(1)
+                if sep == ",":
+                    i = m.end()
+                    continue
+                if sep == "}":
+                    return m.end(1)
             i = self.ws(i)
             if self._closes(i, "}", "object"):
                 return i + 1
             i = self.ws(i + 1)
 
     def elements(self, i: int, element) -> int:
-        """Walk an array at i ('['); element(index, value_start) -> value end."""
+        """Walk an array at i ('['); element(value_start) -> value end."""
         s = self.s
-        i = self.ws(i + 1)
+        i = _WS.match(s, i + 1).end()
         if s.startswith("]", i):
             return i + 1
-        n = 0
         next_match = _NEXT.match
         while True:
-            i = element(n, i)
-            n += 1
+            i = element(i)
             m = next_match(s, i)
-            if m is not None and m.group(1) == ",":
-                i = m.end()
-                continue
+            if m is not None:
+                sep = m.group(1)
+                if sep == ",":
+                    i = m.end()
+                    continue
+                if sep == "]":
+                    return m.end(1)
             i = self.ws(i)
             if self._closes(i, "]", "array"):
                 return i + 1
@@ -280,21 +286,20 @@ class _Walk:
     def entry_key(self, ks: int, ke: int, key: str) -> None:
         """A code_information, code or type key inside an item: found again on demand (_Headers)."""
 
-    def charge_item(self, n: int, i: int) -> int:
+    def charge_item(self, i: int) -> int:
         self.items.append(i)
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
+        return self.members(i, self.item_member)
 
-        def member(key: str, ks: int, ke: int, v: int) -> int:
-            if key == "code_information" and self.s.startswith("[", v):
-                self.lists.append(ks)
-                self.entry_key(ks, ke, "code_information")
-                return self.elements(v, lambda j, w: self.code_entry(n, j, w))
-            return self.skip(v)[1]
+    def item_member(self, key: str, ks: int, ke: int, v: int) -> int:
+        if key == "code_information" and self.s.startswith("[", v):
+            self.lists.append(ks)
+            self.entry_key(ks, ke, "code_information")
+            return self.elements(v, self.code_entry)
+        return self.skip(v)[1]
 
-        return self.members(i, member)
-
-    def code_entry(self, n: int, j: int, i: int) -> int:
+    def code_entry(self, i: int) -> int:
         self.entries.append(i)
         m = _ENTRY.match(self.s, i)
         if m is not None:
@@ -314,7 +319,7 @@ class _Walk:
             key2 = "code" if k2 == "code" else "type"
             self.entry_key(m.start(1), m.end(1), key1)
             self.entry_key(m.start(3), m.end(3), key2)
-            self.entry(n, j, {key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
+            self.entry({key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
             return m.end()
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
@@ -329,7 +334,7 @@ class _Walk:
             return self.skip(v)[1]
 
         end = self.members(i, member)
-        self.entry(n, j, found)
+        self.entry(found)
         return end
 
     # -- the reading ---------------------------------------------------------------------------
@@ -337,11 +342,11 @@ class _Walk:
         token = self.top.get("version")
         return token.value if token is not None and token.is_string else None
 
-    def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
+    def entry(self, found: dict[str, _Token]) -> None:
         """One code_information entry, turned into its slot at once: nothing per entry is
         kept but the slot and its findings (strings shared among entries)."""
         if "version" not in self.top:
-            self.pending.append((n, j, found))  # its types wait for the version
+            self.pending.append(found)  # its types wait for the version
             return
         out = self.out
         code, kind = found.get("code"), found.get("type")
@@ -413,7 +418,7 @@ class _Walk:
         pending, self.pending = self.pending, []
         self.top.setdefault("version", None)
         for entry in pending:
-            self.entry(*entry)
+            self.entry(entry)
         out.version = self._version()
         out.more_headers = _Headers(self.s, self.lists, self.entries, self.types or types_for(out.version))
         token = self.top.get("last_updated_on")
@@ -450,14 +455,14 @@ class _EntryHeaders(_Walk):
     def entry_key(self, ks: int, ke: int, key: str) -> None:
         self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
 
-    def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
+    def entry(self, found: dict[str, _Token]) -> None:
         kind = found.get("type")
         if kind is not None and kind.is_string and kind.exact and self.types.get(kind.value.strip().upper()) is not None:
             self.headers.append(Header(kind.start, kind.start + len(kind.raw), kind.value, _type_meaning(kind.value)))
 
     def headers_at(self, i: int) -> list[Header]:
         try:
-            self.code_entry(0, 0, i)
+            self.code_entry(i)
         except (_Malformed, ValueError, StopIteration, IndexError, RecursionError):
             pass  # a broken file: the headers read before the error, as the first walk had them
         return self.headers
