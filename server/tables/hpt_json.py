@@ -184,7 +184,8 @@ class _Walk:
         while True:
             m = key_match(s, i)
             if m is not None:
-                key, key_start, key_end = m.group(1), m.start(1), m.end(1)
+                key = m.group(1)
+                key_start, key_end = m.span(1)
                 i = m.end()
             else:
                 if not s.startswith('"', i):
