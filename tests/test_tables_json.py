@@ -360,7 +360,7 @@ def test_fast_paths_read_as_the_exact_walk(monkeypatch):
         fast = _reading_view(hpt_json.read(text))
         with monkeypatch.context() as m:
             never = re.compile(r"(?!)")
-            for name in ("_KEY", "_NEXT", "_ENTRY"):
+            for name in ("_KEY", "_NEXT", "_ENTRY", "_ENTRY_NEXT"):
                 m.setattr(hpt_json, name, never)
             m.setattr(hpt_json._Walk, "_plan_key", staticmethod(lambda code, kind: None))
             exact = _reading_view(hpt_json.read(text))

@@ -75,6 +75,8 @@ _ENTRY = re.compile(
     r"\{[ \t\n\r]*\"(code|type)\"[ \t\n\r]*:[ \t\n\r]*" + _STR
     + r"[ \t\n\r]*,[ \t\n\r]*\"(code|type)\"[ \t\n\r]*:[ \t\n\r]*" + _STR + r"[ \t\n\r]*\}"
 )
+# The same entry and the comma or closing bracket after it, for runs of entries read from the memo.
+_ENTRY_NEXT = re.compile(_ENTRY.pattern + r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _SCAN = json.JSONDecoder().scan_once
 _INT = re.compile(r"-?\d+")
 
@@ -212,10 +214,14 @@ class _Walk:
 
     def elements(self, i: int, element) -> int:
         """Walk an array at i ('['); element(value_start) -> value end."""
-        s = self.s
-        i = _WS.match(s, i + 1).end()
-        if s.startswith("]", i):
+        i = _WS.match(self.s, i + 1).end()
+        if self.s.startswith("]", i):
             return i + 1
+        return self.elements_from(i, element)
+
+    def elements_from(self, i: int, element) -> int:
+        """Walk the rest of an array from the start of one of its elements."""
+        s = self.s
         next_match = _NEXT.match
         while True:
             i = element(i)
@@ -297,8 +303,36 @@ class _Walk:
         if key == "code_information" and self.s.startswith("[", v):
             self.lists.append(ks)
             self.entry_key(ks, ke, "code_information")
-            return self.elements(v, self.code_entry)
+            return self.code_list(v)
         return self.skip(v)[1]
+
+    def code_list(self, i: int) -> int:
+        """The code_information array at i ('['), as elements(i, self.code_entry) reads it; a
+        plain {"code": "…", "type": "…"} entry whose pair is in the memo (read before, no
+        finding) is one add_kind, and one match with the separator after it."""
+        s = self.s
+        i = _WS.match(s, i + 1).end()
+        if s.startswith("]", i):
+            return i + 1
+        match, added, entries, add_kind = _ENTRY_NEXT.match, self._added, self.entries, self.out.slots.add_kind  # type: ignore[attr-defined]
+        while (m := match(s, i)) is not None:
+            k1, v1, k2, v2, sep = m.group(1, 2, 3, 4, 5)
+            if k1 == k2:
+                break  # one key twice: the exact reading below
+            if k1 == "code":
+                memo, code_at, kind_at = added.get((v1, v2)), m.start(2), m.start(4)
+            else:
+                memo, code_at, kind_at = added.get((v2, v1)), m.start(4), m.start(2)
+            if memo is None:  # only ever filled once the version is known
+                break
+            entries.append(i)
+            k, lead, qualified = memo
+            if k >= 0:
+                add_kind(k, code_at + lead, kind_at if qualified else -1)
+            if sep == "]":
+                return m.end(5)
+            i = m.end()
+        return self.elements_from(i, self.code_entry)
 
     def code_entry(self, i: int) -> int:
         self.entries.append(i)
@@ -307,15 +341,6 @@ class _Walk:
             # {"code": "…", "type": "…"} (either order, or one key twice: the last wins, as in
             # json.loads), no escapes: read in one match.
             k1, v1, k2, v2 = m.group(1, 2, 3, 4)
-            if k1 != k2:
-                code, kind = (v1, v2) if k1 == "code" else (v2, v1)
-                added = self._added.get((code, kind))
-                if added is not None:  # only ever filled once the version is known
-                    k, lead, qualified = added
-                    if k >= 0:
-                        code_at, kind_at = (m.start(2), m.start(4)) if k1 == "code" else (m.start(4), m.start(2))
-                        self.out.slots.add_kind(k, code_at + lead, kind_at if qualified else -1)  # type: ignore[attr-defined]
-                    return m.end()
             key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
             key2 = "code" if k2 == "code" else "type"
             self.entry_key(m.start(1), m.end(1), key1)
