@@ -360,8 +360,27 @@ def test_fast_paths_read_as_the_exact_walk(monkeypatch):
         fast = _reading_view(hpt_json.read(text))
         with monkeypatch.context() as m:
             never = re.compile(r"(?!)")
-            for name in ("_KEY", "_NEXT", "_ENTRY"):
+            for name in ("_KEY", "_NEXT", "_ENTRY", "_ENTRY_NEXT"):
                 m.setattr(hpt_json, name, never)
             m.setattr(hpt_json._Walk, "_plan_key", staticmethod(lambda code, kind: None))
             exact = _reading_view(hpt_json.read(text))
         assert fast == exact, (trial, text)
+
+
+def test_repeated_pairs_each_get_their_slot_and_findings():
+    """A {code, type} pair read before is added again from the memo at its own offsets; a pair
+    with a finding (an unknown type) is never taken from the memo, so each copy is reported."""
+    pairs = ['{"code": "99213", "type": "CPT"}', '{"code": "X1", "type": "BOGUS"}', '{"code": " 70551", "type": "CPT"}']
+    items = ", ".join(
+        '{"description": "d", "code_information": [' + ", ".join(pairs[k] for k in order) + '], "standard_charges": []}'
+        for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0, 0])
+    )
+    text = '{"hospital_name": "H", "version": "3.0.0", "standard_charge_information": [' + items + "]}"
+    reading, slots = slots_of(text)
+    starts = [m.start() + len('{"code": "') for m in re.finditer(r'\{"code": "99213"', text)]
+    assert [s for s in slots if s[0] == "99213"] == [("99213", i, CPT, "CPT", i + len('99213", "type": "')) for i in starts]
+    starts = [m.start() + len('{"code": " ') for m in re.finditer(r'\{"code": " 70551"', text)]
+    assert [s[1] for s in slots if s[0] == "70551"] == starts
+    unknown = [p for p in reading.problems if p.rule == UNKNOWN_CODE_TYPE]
+    assert [p.start for p in unknown] == [m.start(1) for m in re.finditer(r'"type": "(BOGUS)"', text)]
+    assert [s[1] for s in slots if s[0] == "X1"] == [m.start(1) for m in re.finditer(r'"code": "(X1)"', text)]

@@ -75,6 +75,8 @@ _ENTRY = re.compile(
     r"\{[ \t\n\r]*\"(code|type)\"[ \t\n\r]*:[ \t\n\r]*" + _STR
     + r"[ \t\n\r]*,[ \t\n\r]*\"(code|type)\"[ \t\n\r]*:[ \t\n\r]*" + _STR + r"[ \t\n\r]*\}"
 )
+# The same entry and the comma or closing bracket after it, for runs of entries read from the memo.
+_ENTRY_NEXT = re.compile(_ENTRY.pattern + r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _SCAN = json.JSONDecoder().scan_once
 _INT = re.compile(r"-?\d+")
 
@@ -136,12 +138,16 @@ class _Walk:
         self.headers: list[Header] = []
         self.out = Reading(r.HPT_JSON, headers=self.headers)
         self.types: dict[str, str] | None = None  # of the version, once "version" was read
-        self.pending: list[tuple[int, int, dict[str, _Token]]] = []  # entries read before "version"
+        self.pending: list[dict[str, _Token]] = []  # entries read before "version"
         self.at = 0  # where the last value began (for errors without an offset)
         # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
         self._labels: dict[str | None, str] = {}
         self._type_names: dict[str, str] = {}
         self._plans: dict[tuple[str, str], tuple] = {}  # (code, type) texts -> what entry() does with them
+        # (code, type) texts of plain entries that make no finding -> (slot kind or -1 for no slot,
+        # the code's lead, whether the type has an offset): such an entry is one add_kind, with
+        # no tokens built (most entries of a file repeat a pair already seen).
+        self._added: dict[tuple[str, str], tuple[int, int, bool]] = {}
         # Where things begin, in text order: each standard_charge_information array ('['), each of
         # its elements, each code_information key and each element of its array. From these a
         # slot's place and the headers under the cursor are found again (see _Places, _Headers).
@@ -173,14 +179,15 @@ class _Walk:
     def members(self, i: int, member) -> int:
         """Walk an object at i ('{'); member(key, key_start, key_end, value_start) -> value end."""
         s = self.s
-        i = self.ws(i + 1)
+        i = _WS.match(s, i + 1).end()
         if s.startswith("}", i):
             return i + 1
         key_match, next_match = _KEY.match, _NEXT.match
         while True:
             m = key_match(s, i)
             if m is not None:
-                key, key_start, key_end = m.group(1), m.start(1), m.end(1)
+                key = m.group(1)
+                key_start, key_end = m.span(1)
                 i = m.end()
             else:
                 if not s.startswith('"', i):
@@ -193,29 +200,39 @@ class _Walk:
                 i = self.ws(i + 1)
             i = member(key, key_start, key_end, i)
             m = next_match(s, i)
-            if m is not None and m.group(1) == ",":
-                i = m.end()
-                continue
+            if m is not None:
+                sep = m.group(1)
+                if sep == ",":
+                    i = m.end()
+                    continue
+                if sep == "}":
+                    return m.end(1)
             i = self.ws(i)
             if self._closes(i, "}", "object"):
                 return i + 1
             i = self.ws(i + 1)
 
     def elements(self, i: int, element) -> int:
-        """Walk an array at i ('['); element(index, value_start) -> value end."""
-        s = self.s
-        i = self.ws(i + 1)
-        if s.startswith("]", i):
+        """Walk an array at i ('['); element(value_start) -> value end."""
+        i = _WS.match(self.s, i + 1).end()
+        if self.s.startswith("]", i):
             return i + 1
-        n = 0
+        return self.elements_from(i, element)
+
+    def elements_from(self, i: int, element) -> int:
+        """Walk the rest of an array from the start of one of its elements."""
+        s = self.s
         next_match = _NEXT.match
         while True:
-            i = element(n, i)
-            n += 1
+            i = element(i)
             m = next_match(s, i)
-            if m is not None and m.group(1) == ",":
-                i = m.end()
-                continue
+            if m is not None:
+                sep = m.group(1)
+                if sep == ",":
+                    i = m.end()
+                    continue
+                if sep == "]":
+                    return m.end(1)
             i = self.ws(i)
             if self._closes(i, "]", "array"):
                 return i + 1
@@ -270,38 +287,65 @@ class _Walk:
         self.top[key] = token
         if key == "version":
             self._plans.clear()  # a repeated version key: the messages name the last one
+            self._added.clear()
         return end
 
     def entry_key(self, ks: int, ke: int, key: str) -> None:
         """A code_information, code or type key inside an item: found again on demand (_Headers)."""
 
-    def charge_item(self, n: int, i: int) -> int:
+    def charge_item(self, i: int) -> int:
         self.items.append(i)
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
+        return self.members(i, self.item_member)
 
-        def member(key: str, ks: int, ke: int, v: int) -> int:
-            if key == "code_information" and self.s.startswith("[", v):
-                self.lists.append(ks)
-                self.entry_key(ks, ke, "code_information")
-                return self.elements(v, lambda j, w: self.code_entry(n, j, w))
-            return self.skip(v)[1]
+    def item_member(self, key: str, ks: int, ke: int, v: int) -> int:
+        if key == "code_information" and self.s.startswith("[", v):
+            self.lists.append(ks)
+            self.entry_key(ks, ke, "code_information")
+            return self.code_list(v)
+        return self.skip(v)[1]
 
-        return self.members(i, member)
+    def code_list(self, i: int) -> int:
+        """The code_information array at i ('['), as elements(i, self.code_entry) reads it; a
+        plain {"code": "…", "type": "…"} entry whose pair is in the memo (read before, no
+        finding) is one add_kind, and one match with the separator after it."""
+        s = self.s
+        i = _WS.match(s, i + 1).end()
+        if s.startswith("]", i):
+            return i + 1
+        match, added, entries, add_kind = _ENTRY_NEXT.match, self._added, self.entries, self.out.slots.add_kind  # type: ignore[attr-defined]
+        while (m := match(s, i)) is not None:
+            k1, v1, k2, v2, sep = m.group(1, 2, 3, 4, 5)
+            if k1 == k2:
+                break  # one key twice: the exact reading below
+            if k1 == "code":
+                memo, code_at, kind_at = added.get((v1, v2)), m.start(2), m.start(4)
+            else:
+                memo, code_at, kind_at = added.get((v2, v1)), m.start(4), m.start(2)
+            if memo is None:  # only ever filled once the version is known
+                break
+            entries.append(i)
+            k, lead, qualified = memo
+            if k >= 0:
+                add_kind(k, code_at + lead, kind_at if qualified else -1)
+            if sep == "]":
+                return m.end(5)
+            i = m.end()
+        return self.elements_from(i, self.code_entry)
 
-    def code_entry(self, n: int, j: int, i: int) -> int:
+    def code_entry(self, i: int) -> int:
         self.entries.append(i)
         m = _ENTRY.match(self.s, i)
         if m is not None:
             # {"code": "…", "type": "…"} (either order, or one key twice: the last wins, as in
             # json.loads), no escapes: read in one match.
-            k1, k2 = m.group(1), m.group(3)
+            k1, v1, k2, v2 = m.group(1, 2, 3, 4)
             key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
             key2 = "code" if k2 == "code" else "type"
             self.entry_key(m.start(1), m.end(1), key1)
             self.entry_key(m.start(3), m.end(3), key2)
-            v1, v2 = m.group(2), m.group(4)
-            self.entry(n, j, {key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
+            self.entry({key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
             return m.end()
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
@@ -316,7 +360,7 @@ class _Walk:
             return self.skip(v)[1]
 
         end = self.members(i, member)
-        self.entry(n, j, found)
+        self.entry(found)
         return end
 
     # -- the reading ---------------------------------------------------------------------------
@@ -324,11 +368,11 @@ class _Walk:
         token = self.top.get("version")
         return token.value if token is not None and token.is_string else None
 
-    def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
+    def entry(self, found: dict[str, _Token]) -> None:
         """One code_information entry, turned into its slot at once: nothing per entry is
         kept but the slot and its findings (strings shared among entries)."""
         if "version" not in self.top:
-            self.pending.append((n, j, found))  # its types wait for the version
+            self.pending.append(found)  # its types wait for the version
             return
         out = self.out
         code, kind = found.get("code"), found.get("type")
@@ -342,6 +386,8 @@ class _Walk:
         else:
             plan = self._plan(code, kind)
         unknown, lead, slot_text, expects, type_name, qualified, label = plan
+        if unknown is None and key is not None and slot_text is None:
+            self._added[key] = (-1, lead, qualified)
         if unknown is not None:
             out.problems.append(Finding(UNKNOWN_CODE_TYPE, unknown, kind.start, kind.start + len(kind.raw),  # type: ignore[union-attr]
                                         code=code.value if code is not None and code.is_string else ""))
@@ -353,7 +399,9 @@ class _Walk:
                 Finding(UNKNOWN_CODE_TYPE, f"code {slot_text} has no type: code_information needs a type such as CPT or HCPCS",
                         start, start + len(slot_text), code=slot_text)
             )
-        out.slots.add(slot_text, start, expects, "", type_name, kind.start if qualified else None, label)  # type: ignore[attr-defined,union-attr]
+        k = out.slots.add(slot_text, start, expects, "", type_name, kind.start if qualified else None, label)  # type: ignore[attr-defined,union-attr]
+        if unknown is None and key is not None and type_name is not None:
+            self._added[key] = (k, lead, qualified)
 
     @staticmethod
     def _plan_key(code: _Token | None, kind: _Token | None) -> tuple[str, str] | None:
@@ -396,7 +444,7 @@ class _Walk:
         pending, self.pending = self.pending, []
         self.top.setdefault("version", None)
         for entry in pending:
-            self.entry(*entry)
+            self.entry(entry)
         out.version = self._version()
         out.more_headers = _Headers(self.s, self.lists, self.entries, self.types or types_for(out.version))
         token = self.top.get("last_updated_on")
@@ -433,14 +481,14 @@ class _EntryHeaders(_Walk):
     def entry_key(self, ks: int, ke: int, key: str) -> None:
         self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
 
-    def entry(self, n: int, j: int, found: dict[str, _Token]) -> None:
+    def entry(self, found: dict[str, _Token]) -> None:
         kind = found.get("type")
         if kind is not None and kind.is_string and kind.exact and self.types.get(kind.value.strip().upper()) is not None:
             self.headers.append(Header(kind.start, kind.start + len(kind.raw), kind.value, _type_meaning(kind.value)))
 
     def headers_at(self, i: int) -> list[Header]:
         try:
-            self.code_entry(0, 0, i)
+            self.code_entry(i)
         except (_Malformed, ValueError, StopIteration, IndexError, RecursionError):
             pass  # a broken file: the headers read before the error, as the first walk had them
         return self.headers
