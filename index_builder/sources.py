@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import os
@@ -11,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable, Iterable
 
 from .model import Source, SourceFile
 
@@ -134,22 +135,59 @@ def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
     return out
 
 
+def _settled_codec(head: bytes) -> str | None:
+    """The codec a BOM, or UTF-16's NUL bytes, settle from a file's first bytes; None when the
+    fallback encodings must be tried in turn. `head` is the first 200 bytes (all when fewer)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"  # drops that one BOM, as data[3:] would, without copying the bytes
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = head[:200]
+    if head and head.count(0) > len(head) // 4:
+        return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+    return None
+
+
 def decode(data: bytes, encodings: tuple[str, ...] = ("utf-8", "cp1252")) -> str:
     """Text from bytes: a BOM decides; UTF-16 without BOM is recognised by its NUL bytes;
     otherwise the first encoding that decodes wins (publishers use UTF-8 or Windows-1252)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    head = data[:200]
-    if head and head.count(0) > len(head) // 4:
-        return data.decode("utf-16-le" if head[1:2] == b"\x00" else "utf-16-be", errors="replace")
+    settled = _settled_codec(data[:200])
+    if settled is not None:
+        return data.decode(settled, errors="replace")
     for enc in encodings:
         try:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
     return data.decode(encodings[-1], errors="replace")
+
+
+def decode_chunks(chunks: Callable[[], Iterable[bytes]], head: bytes, encodings: tuple[str, ...] = ("utf-8", "cp1252")) -> str:
+    """decode()'s text, from bytes read a piece at a time, so that a large file's whole raw copy
+    is never held next to its text (peak memory while checking a file is about its text, not
+    bytes plus text). `chunks()` gives the bytes from the start each time it is called: when an
+    encoding fails part way, the next one decodes again from the first byte. `head` is the
+    first 200 bytes or more (all when fewer)."""
+    settled = _settled_codec(head)
+    if settled is not None:
+        return _decode_pieces(chunks(), settled, "replace")
+    for enc in encodings:
+        try:
+            return _decode_pieces(chunks(), enc, "strict")
+        except UnicodeDecodeError:
+            continue
+    return _decode_pieces(chunks(), encodings[-1], "replace")
+
+
+def _decode_pieces(chunks: Iterable[bytes], codec: str, errors: str) -> str:
+    decoder = codecs.getincrementaldecoder(codec)(errors)
+    text = ""
+    for chunk in chunks:
+        # `text` is referenced from nowhere else, so CPython appends in place (the string is
+        # resized, not copied once per chunk); a list and "".join would hold the text twice.
+        text += decoder.decode(chunk)
+    text += decoder.decode(b"", True)
+    return text
 
 
 def sha256(data: bytes) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from medcode.index_builder.reader import IndexStore
-from medcode.index_builder.sources import decode, not_regular, open_without_blocking
+from medcode.index_builder.sources import decode_chunks, not_regular, open_without_blocking
 
 from .analysis import DocumentChecker
 from .findings import Finding, Severity
@@ -191,27 +191,33 @@ class Walk:
         return line
 
 
-def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """A regular file's bytes. Opened without blocking and checked again once open, so a
-    path swapped for a FIFO or device after the walk is still never read (raises Skip)."""
+# Bytes decoded at a time: the raw file is never held whole next to its text.
+_CHUNK = 1 << 20
+
+
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
+    """The file as text, or None when it is binary. Opened without blocking and checked again
+    once open, so a path swapped for a FIFO or device after the walk is still never read
+    (raises Skip)."""
     with open_without_blocking(path) as fh:
         refused = _refusal(os.fstat(fh.fileno()), max_bytes)
         if refused is not None:
             raise refused
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:  # grew since the stat
-        raise Skip("too large", f"larger than {_size_text(max_bytes)} (see --max-size)")
-    return data
+        head = fh.read(_SNIFF)
+        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head.count(0) > len(head) // 4 and (head[1] == 0 or head[0] == 0))
+        if b"\x00" in head and not utf16 and not _x12_head(head):
+            return None
 
+        def chunks() -> Iterator[bytes]:
+            fh.seek(0)
+            seen = 0
+            while chunk := fh.read(_CHUNK):
+                seen += len(chunk)
+                if seen > max_bytes:  # grew since the stat
+                    raise Skip("too large", f"larger than {_size_text(max_bytes)} (see --max-size)")
+                yield chunk
 
-def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
-    """The file as text, or None when it is binary."""
-    data = read_bytes(path, max_bytes)
-    head = data[:_SNIFF]
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head.count(0) > len(head) // 4 and (head[1] == 0 or head[0] == 0))
-    if b"\x00" in head and not utf16 and not _x12_head(head):
-        return None
-    text = decode(data)
+        text = decode_chunks(chunks, head)
     return text[1:] if text.startswith("\ufeff") else text
 
 
