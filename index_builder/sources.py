@@ -151,21 +151,13 @@ def _settled_codec(head: bytes) -> str | None:
 def decode(data: bytes, encodings: tuple[str, ...] = ("utf-8", "cp1252")) -> str:
     """Text from bytes: a BOM decides; UTF-16 without BOM is recognised by its NUL bytes;
     otherwise the first encoding that decodes wins (publishers use UTF-8 or Windows-1252)."""
-    settled = _settled_codec(data[:200])
-    if settled is not None:
-        return data.decode(settled, errors="replace")
-    for enc in encodings:
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return data.decode(encodings[-1], errors="replace")
+    return decode_chunks(lambda: (data,), data[:200], encodings)
 
 
 def decode_chunks(chunks: Callable[[], Iterable[bytes]], head: bytes, encodings: tuple[str, ...] = ("utf-8", "cp1252")) -> str:
-    """decode()'s text, from bytes read a piece at a time, so that a large file's whole raw copy
-    is never held next to its text (peak memory while checking a file is about its text, not
-    bytes plus text). `chunks()` gives the bytes from the start each time it is called: when an
+    """decode()'s text (decode is the one-piece case), from bytes read a piece at a time, so
+    that a large file's whole raw copy is never held next to its text (peak memory while
+    checking a file is about its text, not bytes plus text). `chunks()` gives the bytes from the start each time it is called: when an
     encoding fails part way, the next one decodes again from the first byte. `head` is the
     first 200 bytes or more (all when fewer)."""
     settled = _settled_codec(head)
