@@ -8,9 +8,23 @@ release answers for a date), `freshness.py`, and the stored forms the claim rule
 `codesets.py`, `model.py`, `layout.py`. It knows nothing of LSP and never imports the server.
 """
 
-from importlib import metadata
+from functools import cache
 
-try:
-    __version__ = metadata.version("medcode-ls")
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+
+@cache
+def version() -> str:
+    """The installed distribution's version. importlib.metadata is imported only when asked:
+    it brings email, zipfile and more (about 4 MB) into every process that imports this."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("medcode-ls")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
+
+
+def __getattr__(name: str) -> str:
+    # `from medcode.index_builder import __version__` still works; it is worked out on first use.
+    if name == "__version__":
+        return version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
 import io
 import os
 import stat
 import zlib
-import zipfile
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable
 
 from .model import Source, SourceFile
+
+# hashlib (libcrypto), zipfile and importlib.metadata are imported where used: together they
+# are about 8 MB of a `medcode check` process, which reads files here but never hashes or unzips.
+if TYPE_CHECKING:
+    import zipfile
 
 
 class SourceError(Exception):
@@ -121,6 +123,8 @@ def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
         return [InputFile(name, data)]
     if depth > 1:
         return []
+    import zipfile
+
     out: list[InputFile] = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -183,11 +187,15 @@ def _decode_pieces(chunks: Iterable[bytes], codec: str, errors: str) -> str:
 
 
 def sha256(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, read in 1 MiB chunks (index files and downloads can be large)."""
+    import hashlib
+
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -211,6 +219,8 @@ def file_source(path: Path, used: list[InputFile] | None = None) -> Source:
 def package_source(dist: str, *relative: str) -> tuple[Source, list[Path]]:
     """Provenance and paths of data files inside an installed distribution, found without
     importing it (some of these packages do work at import time that we do not need)."""
+    from importlib import metadata
+
     try:
         d = metadata.distribution(dist)
     except metadata.PackageNotFoundError as exc:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import errno
 import json
 import os
-import secrets
 import shutil
 import sys
 import zlib
@@ -22,7 +20,7 @@ from collections.abc import Iterable
 import marisa_trie
 import orjson
 
-from . import __version__, layout, stage
+from . import layout, stage, version
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
 from .words import words, words_many
@@ -54,7 +52,7 @@ def ensure_writable(root: Path) -> None:
 def _building_folder(set_dir: Path, label: str) -> Path:
     """A new folder to build a release in. mkdir, unlike tempfile.mkdtemp (0700), honours the
     umask: a shared index folder must stay readable by the other users who check files with it."""
-    tmp = set_dir / f".building-{label}-{secrets.token_hex(6)}"
+    tmp = set_dir / f".building-{label}-{os.urandom(6).hex()}"
     try:
         set_dir.mkdir(exist_ok=True)
         tmp.mkdir()
@@ -69,7 +67,7 @@ def remove_release(folder: Path) -> None:
     folder = Path(folder)
     if not os.access(folder.parent, os.W_OK | os.X_OK):
         raise _cannot_write(folder.parent)
-    aside = folder.with_name(f".removing-{folder.name}-{secrets.token_hex(4)}")
+    aside = folder.with_name(f".removing-{folder.name}-{os.urandom(4).hex()}")
     try:
         os.rename(folder, aside)
     except OSError as exc:
@@ -302,6 +300,8 @@ def _exchange(a: Path, b: Path) -> bool:
     system or file system cannot; raises when b vanished meanwhile (FileNotFoundError)."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here: a `medcode check` imports this module but never swaps folders
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):  # glibc before 2.28, musl
@@ -484,7 +484,7 @@ def _swap_into_place(new: Path, target: Path) -> None:
             shutil.rmtree(new, ignore_errors=True)  # new now holds the release replaced
             return
         # No atomic exchange here: move the old one aside, leaving a brief gap.
-        old = target.with_name(f".replaced-{target.name}-{secrets.token_hex(6)}")
+        old = target.with_name(f".replaced-{target.name}-{os.urandom(6).hex()}")
         try:
             os.rename(target, old)
         except FileNotFoundError:
@@ -657,7 +657,7 @@ def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings
         complete=result.complete,
         source=result.source,
         counts=counts,
-        builder=f"medcode-ls {__version__}",
+        builder=f"medcode-ls {version()}",
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         files=files,
         aux=sorted(result.aux),

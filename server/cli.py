@@ -10,12 +10,10 @@ import sys
 from pathlib import Path
 from collections.abc import Sequence
 
-from medcode.index_builder import __version__
 from medcode.index_builder import catalogue as release_catalogue
-from medcode.index_builder import download as downloads
+from medcode.index_builder import version
 from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_ncci, import_path
 from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
-from medcode.index_builder.fetch import fetch, plan
 from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetFreshness, freshness
 from medcode.index_builder.location import ENV_VAR, index_dir
 from medcode.index_builder.ncci_index import NCCI
@@ -31,6 +29,9 @@ from .describe import describe
 from .findings import OFF_BY_DEFAULT
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# `index fetch` knobs, as in index_builder/download.py: the network modules (http.client, ssl,
+# urllib) are imported by that verb only, not by every `medcode check` (tests/test_cli_usage.py).
+FETCH_TIMEOUT, FETCH_RETRIES = 30.0, 3
 
 
 def _say(message: str) -> None:
@@ -244,6 +245,9 @@ def cmd_index_fetch(args: argparse.Namespace) -> int:
     if args.sha256 and not args.url:
         _say("medcode: --sha256 checks a --url download; catalogue files carry their own checksums")
         return EXIT_USAGE
+    from medcode.index_builder import download as downloads
+    from medcode.index_builder.fetch import fetch, plan
+
     root = index_dir(args.index_dir)
     ensure_writable(root)
     cat = release_catalogue.load()
@@ -514,9 +518,17 @@ def _verb(sub, name: str, **kwargs) -> argparse.ArgumentParser:
     return parser
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked: importlib.metadata costs megabytes."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"medcode {version()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="medcode", description="US medical codes: indexes, look-up, search, file checks and the language server.", epilog=TOP_EPILOG)
-    p.add_argument("--version", action="version", version=f"medcode {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     _index_dir_option(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="VERB", parser_class=_Parser)
 
@@ -560,8 +572,8 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--sha256", metavar="HEX", help="with --url: the checksum the download must have")
     fe.add_argument("--accept-changed", action="store_true", help="import files whose SHA-256 differs from the catalogue's (changed upstream)")
     fe.add_argument("--force", action="store_true", help="download again a release that is already installed")
-    fe.add_argument("--timeout", type=float, default=downloads.TIMEOUT, metavar="SECONDS", help=f"to connect, and between received blocks (default {downloads.TIMEOUT:g})")
-    fe.add_argument("--retries", type=int, default=downloads.RETRIES, metavar="N", help=f"further attempts after a failure, with backoff (default {downloads.RETRIES})")
+    fe.add_argument("--timeout", type=float, default=FETCH_TIMEOUT, metavar="SECONDS", help=f"to connect, and between received blocks (default {FETCH_TIMEOUT:g})")
+    fe.add_argument("--retries", type=int, default=FETCH_RETRIES, metavar="N", help=f"further attempts after a failure, with backoff (default {FETCH_RETRIES})")
     fe.set_defaults(func=cmd_index_fetch)
     ver = _verb(isub, "verify", help="check every index file against its checksum")
     ver.set_defaults(func=cmd_index_verify)
@@ -638,7 +650,7 @@ def _internal_error(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     return (
-        f"medcode: internal error ({type(exc).__name__}{where}); this is a bug in medcode {__version__}: "
+        f"medcode: internal error ({type(exc).__name__}{where}); this is a bug in medcode {version()}: "
         "please report it with the command you ran"
     )
 

@@ -189,3 +189,27 @@ def test_check_help_lists_formats_and_exit_codes(capsys):
     for status in ("0  no errors found", "1  at least one finding of severity error", "2  usage or input error", "3  internal error"):
         assert status in out
     assert "--max-size" in out and "--format" in out
+
+
+def test_check_does_not_import_what_only_index_verbs_need(tmp_path, index):
+    """`medcode check` imports neither the network modules (http.client, ssl, urllib) nor
+    hashlib, zipfile or importlib.metadata: megabytes of a price file's 3x memory budget."""
+    doc = tmp_path / "a.csv"
+    doc.write_text("code,description\n")
+    probe = (
+        "import sys\n"
+        "from medcode.server import cli\n"
+        f"code = cli.main(['check', {str(doc)!r}])\n"
+        "heavy = ('http.client', 'ssl', 'urllib.request', '_hashlib', 'zipfile', 'importlib.metadata', 'ctypes')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, "MEDCODE_INDEX_DIR": str(index)}, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_fetch_defaults_are_the_download_modules():
+    from medcode.index_builder import download
+
+    assert (cli.FETCH_TIMEOUT, cli.FETCH_RETRIES) == (download.TIMEOUT, download.RETRIES)
+    fetch = next(a for a in cli._parser()._subparsers._group_actions[0].choices["index"]._subparsers._group_actions[0].choices["fetch"]._actions if "--timeout" in a.option_strings)
+    assert fetch.default == download.TIMEOUT

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import hashlib
 import json
 from collections.abc import Iterator
 from functools import cache
@@ -68,6 +67,8 @@ def sources(folder: Path = DATA_DIR) -> dict[str, Any]:
 
 def verify(folder: Path = DATA_DIR) -> list[str]:
     """Problems found comparing the data files with the checksums SOURCES.json recorded."""
+    import hashlib  # here, not at the top: libcrypto is megabytes a `medcode check` never needs
+
     problems = []
     for name, info in sources(folder)["outputs"].items():
         path = folder / name
