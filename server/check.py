@@ -263,10 +263,13 @@ def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes
     analysis = checker.check(text, name=str(path), options=options)
     if analysis.kind == NONE:
         return Outcome(skip=(NOT_A_KIND, None))
+    # Only the findings are kept: the reading (a price file's slot table, megabytes) goes
+    # before the findings are placed, so the two are never held at once.
+    findings, analysis = analysis.findings, None
     outcome = Outcome(checked=True)
-    if analysis.findings:
-        at = LineIndex(text).positions([x for f in analysis.findings for x in (f.start, f.end)])
-        for f in analysis.findings:
+    if findings:
+        at = LineIndex(text).positions([x for f in findings for x in (f.start, f.end)])
+        for f in findings:
             outcome.located.append(Located(str(path), *at[f.start], *at[f.end], f))
     return outcome
 

@@ -114,3 +114,55 @@ def test_rules_judge_each_distinct_code_once_with_the_findings_of_slot_by_slot(d
         assert table.findings == one_by_one.findings
         assert table.no_data == one_by_one.no_data
         assert table.findings or table.no_data
+
+
+def _crafted_price_csv(rng: random.Random, rows: int) -> str:
+    """A tall v3 CSV with findings at many slots, quoted cells (commas, doubled quotes, a line
+    break inside), CRLF and LF line ends, non-ASCII text before and between the codes."""
+    header = (
+        "hospital_name,last_updated_on,version\r\n\"Hôpital Général, Nord\",2026-04-01,3.0.0\r\n"
+        "description,code|1,code|1|type,code|2,code|2|type,setting,payer_name,plan_name\r\n"
+    )
+    descriptions = ["Visit", '"Drug, 1 mg"', '"Gel ""forte"" 5%"', '"two\r\nlines"', '"Ünïcødé 😀, café"', "naïve"]
+    codes = [("99213", "CPT"), ("J1040", "HCPCS"), ("J1040", "CPT"), ("E11.9", "ICD"), ("E119", "ICD"), ("0270", "RC"),
+             ("470", "MS-DRG"), ("ZZZZZ", "HCPCS"), ("12345", "BOGUS"), (" A0000 ", "HCPCS"), ('"99214"', '"CPT"'),
+             ("99213", ""), ("", "CPT"), ("é1", "CPT")]
+    out = [header]
+    for i in range(rows):
+        (c1, t1), (c2, t2) = rng.choice(codes), rng.choice(codes)
+        end = rng.choice(["\r\n", "\n"])
+        out.append(f"{rng.choice(descriptions)},{c1},{t1},{c2},{t2},outpatient,\"Payer {i % 3}\",Plan{end}")
+    return "".join(out)
+
+
+def test_four_byte_slot_columns_give_the_findings_and_slots_of_eight_byte_ones(default_store, monkeypatch):
+    """A document under 2 GB keeps its slot offsets in 4-byte columns: the same slots and the
+    same findings as the 8-byte columns larger documents get."""
+    from medcode.server.analysis import DocumentChecker
+    from medcode.server.tables import slot_table
+    from medcode.server.verdicts import Verdicts
+
+    rng = random.Random(29)
+    for n in (1, 7, 400):
+        text = _crafted_price_csv(rng, n)
+        compact = DocumentChecker(Verdicts(default_store)).check(text, name="h_standardcharges.csv")
+        assert isinstance(compact.reading.slots, SlotTable) and compact.reading.slots._starts.itemsize == 4
+        with monkeypatch.context() as m:
+            m.setattr(slot_table, "_SMALL", 0)
+            wide = DocumentChecker(Verdicts(default_store)).check(text, name="h_standardcharges.csv")
+        assert wide.reading.slots._starts.itemsize == 8
+        assert list(compact.reading.slots) == list(wide.reading.slots)
+        assert compact.findings == wide.findings
+        if n == 400:
+            assert len(compact.findings) > 100 and any(s.qual_start is None for s in compact.reading.slots)
+            assert any(ord(c) > 127 for s in compact.reading.slots for c in text[s.start - 3 : s.start])
+
+
+def test_slot_table_offsets_past_two_gigabytes_take_eight_bytes():
+    big = 3 << 30
+    table = SlotTable(size=big + 100)
+    table.add("99213", big, "cpt", "code|1", "CPT", big + 6, "code|1, type CPT")
+    table.add("J1100", big + 50, None, "code|1", None, None, "code|1, no type")
+    assert (table[0].start, table[0].qual_start, table[1].start, table[1].qual_start) == (big, big + 6, big + 50, None)
+    with pytest.raises(OverflowError):
+        SlotTable(size=100).add("99213", big, "cpt", "code|1", "CPT", big + 6, "code|1, type CPT")

@@ -223,7 +223,7 @@ class _Reader:
         types = v.types_for(self.version)
         allowed = ", ".join(types)
         where = v.version_label(self.version)
-        slots = SlotTable()  # the codes as columns of ints: a tall file repeats each item per payer
+        slots = SlotTable(size=len(doc))  # the codes as columns of ints: a tall file repeats each item per payer
         add = slots.add
         problem = self.problem
         # Per (column, type as written): (expects, known, label), so each distinct type cell

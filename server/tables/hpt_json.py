@@ -156,7 +156,7 @@ class _Walk:
         # The slots as int columns; each is made again as a _JsonSlot when asked for.
         places = self.places
         self.out.slots = SlotTable(lambda text, start, expects, _place, qualifier, qual_start, label: _JsonSlot(
-            places, text, start, expects, qualifier, qual_start, label))
+            places, text, start, expects, qualifier, qual_start, label), size=len(self.s))
 
     # -- JSON primitives (positions tracked, values decoded by the json module) --------------
     def ws(self, i: int) -> int:

@@ -2,9 +2,11 @@
 
 A 200,000-row price file has hundreds of thousands of codes but only a few thousand distinct
 (code, type, column) combinations, because every item repeats for each payer. Kept as one Slot
-object each they cost about 180 bytes a code, more than the text itself; here a code costs 20
-bytes (its start, its type cell's start, and the number of its combination), and a Slot is made
-when one is asked for: by the rules as they go through the file, by hover for one code.
+object each they cost about 180 bytes a code, more than the text itself; here a code costs 12
+bytes (its start, its type cell's start, and the number of its combination: 4 bytes each when
+the document is under 2 GB, as every file `medcode check` reads is; 20 bytes otherwise), and a
+Slot is made when one is asked for: by the rules as they go through the file, by hover for one
+code.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..places import Slot
 
+
+# Offsets below this fit the 4-byte columns (signed: -1 is "no type cell").
+_SMALL = 1 << 31
 
 # Makes a slot from (text, start, expects, place, qualifier, qual_start, label).
 SlotMaker = Callable[[str, int, "str | None", str, "str | None", "int | None", str], Slot]
@@ -25,14 +30,16 @@ def _plain(text: str, start: int, expects: str | None, place: str, qualifier: st
 
 class SlotTable(Sequence[Slot]):
     """Slots in the order added (callers add them by start, or call sort_by_start, as
-    Reading.slots must be sorted). make: the Slot (or subclass) handed out."""
+    Reading.slots must be sorted). make: the Slot (or subclass) handed out; size: the length
+    of the document the offsets are in (None: not known, 8-byte columns)."""
 
     __slots__ = ("_index", "_kinds", "_make", "_quals", "_starts", "_table")
 
-    def __init__(self, make: SlotMaker = _plain) -> None:
+    def __init__(self, make: SlotMaker = _plain, size: int | None = None) -> None:
         self._make = make
-        self._starts = array("q")
-        self._quals = array("q")  # the type cell's start, -1: none
+        offset = "i" if size is not None and size < _SMALL else "q"
+        self._starts = array(offset)
+        self._quals = array(offset)  # the type cell's start, -1: none
         self._kinds = array("I")  # index into _table
         self._table: list[tuple[str, str | None, str, str | None, str]] = []
         self._index: dict[tuple[str, str | None, str, str | None, str], int] = {}
