@@ -193,18 +193,21 @@ def test_check_help_lists_formats_and_exit_codes(capsys):
 
 def test_check_does_not_import_what_only_index_verbs_need(tmp_path, index):
     """`medcode check` imports neither the network modules (http.client, ssl, urllib) nor
-    hashlib, zipfile or importlib.metadata: megabytes of a price file's 3x memory budget."""
-    doc = tmp_path / "a.csv"
-    doc.write_text("code,description\n")
+    libcrypto (hashlib) or importlib.metadata: megabytes of a price file's 3x memory budget."""
+    doc = tmp_path / "h_standardcharges.csv"
+    doc.write_text(
+        "hospital_name,last_updated_on,version\nH,2026-01-01,3.0.0\n"
+        "description,code|1,code|1|type,setting,payer_name,plan_name\nVisit,E11.9,ICD,outpatient,P,Q\n"
+    )
     probe = (
         "import sys\n"
         "from medcode.server import cli\n"
         f"code = cli.main(['check', {str(doc)!r}])\n"
-        "heavy = ('http.client', 'ssl', 'urllib.request', '_hashlib', 'zipfile', 'importlib.metadata', 'ctypes')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "heavy = ('http.client', 'ssl', 'urllib.request', '_hashlib', 'importlib.metadata')\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, "MEDCODE_INDEX_DIR": str(index)}, timeout=120)
-    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
 
 
 def test_fetch_defaults_are_the_download_modules():
