@@ -22,11 +22,10 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from . import __version__
+from .fetch_limits import RETRIES, TIMEOUT
 from .sources import SourceError, not_regular, open_without_blocking
 
 CHUNK = 1 << 16
-TIMEOUT = 30.0  # seconds to connect, and between two received blocks
-RETRIES = 3  # further attempts after the first
 BACKOFF = 1.0  # seconds before the first retry; doubled before each next one
 USER_AGENT = f"medcode/{__version__} (medcode index fetch)"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from medcode.index_builder import catalogue as release_catalogue
-from medcode.index_builder import version
+from medcode.index_builder import fetch_limits, version
 from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_ncci, import_path
 from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
 from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetFreshness, freshness
@@ -29,9 +29,6 @@ from .describe import describe
 from .findings import OFF_BY_DEFAULT
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-# `index fetch` knobs, as in index_builder/download.py: the network modules (http.client, ssl,
-# urllib) are imported by that verb only, not by every `medcode check` (tests/test_cli_usage.py).
-FETCH_TIMEOUT, FETCH_RETRIES = 30.0, 3
 
 
 def _say(message: str) -> None:
@@ -572,8 +569,8 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--sha256", metavar="HEX", help="with --url: the checksum the download must have")
     fe.add_argument("--accept-changed", action="store_true", help="import files whose SHA-256 differs from the catalogue's (changed upstream)")
     fe.add_argument("--force", action="store_true", help="download again a release that is already installed")
-    fe.add_argument("--timeout", type=float, default=FETCH_TIMEOUT, metavar="SECONDS", help=f"to connect, and between received blocks (default {FETCH_TIMEOUT:g})")
-    fe.add_argument("--retries", type=int, default=FETCH_RETRIES, metavar="N", help=f"further attempts after a failure, with backoff (default {FETCH_RETRIES})")
+    fe.add_argument("--timeout", type=float, default=fetch_limits.TIMEOUT, metavar="SECONDS", help=f"to connect, and between received blocks (default {fetch_limits.TIMEOUT:g})")
+    fe.add_argument("--retries", type=int, default=fetch_limits.RETRIES, metavar="N", help=f"further attempts after a failure, with backoff (default {fetch_limits.RETRIES})")
     fe.set_defaults(func=cmd_index_fetch)
     ver = _verb(isub, "verify", help="check every index file against its checksum")
     ver.set_defaults(func=cmd_index_verify)

@@ -210,8 +210,8 @@ def test_check_does_not_import_what_only_index_verbs_need(tmp_path, index):
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
 
 
-def test_fetch_defaults_are_the_download_modules():
-    from medcode.index_builder import download
+def test_fetch_options_default_to_the_fetch_limits():
+    from medcode.index_builder import fetch_limits
 
     args = cli._parser().parse_args(["index", "fetch", "hcpcs"])
-    assert (args.timeout, args.retries) == (download.TIMEOUT, download.RETRIES)
+    assert (args.timeout, args.retries) == (fetch_limits.TIMEOUT, fetch_limits.RETRIES)
