@@ -39,7 +39,7 @@ from ..verdicts import Verdicts
 from ..x12.context import Cursor, cursor_at
 from ..x12.delimiters import Delimiters, looks_like_x12
 from ..x12.edits import EditLog
-from . import actions, completion, hover, inlay, symbols
+from . import actions, completion, hover, inlay, stalls, symbols
 from .diagnostics import DiagnosticsJson, full_report
 from .documents import Documents, OpenDocument
 from .pieces import EditedText
@@ -425,6 +425,7 @@ class MedcodeServer(LanguageServer):
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
         self.loop_seen = asyncio.get_running_loop()
+        stalls.start()  # only with MEDCODE_STALLS set (bench/)
         await self.pull_settings()  # first: the indexDir setting may name another folder
         self.register_for_settings()
         empty = self.store.is_empty()  # opens the folder, which fills store.problems
