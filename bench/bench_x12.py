@@ -579,7 +579,8 @@ async def bench_lsp(
     # Windows of bench time ([start, end] perf_counter, shared with the server's clock) in which
     # the server's own record of its stalls (MEDCODE_STALLS, lsp/stalls.py) is summarised.
     phases: dict[str, list[list[float | None]]] = {}
-    stalls_file = Path(tempfile.mkstemp(prefix="medcode-stalls-", suffix=".json")[1])
+    keep_stalls = "MEDCODE_STALLS" in env  # set by the caller: the raw record is kept there
+    stalls_file = Path(env["MEDCODE_STALLS"]) if keep_stalls else Path(tempfile.mkstemp(prefix="medcode-stalls-", suffix=".json")[1])
     env = {**env, "MEDCODE_STALLS": str(stalls_file)}
     rng = random.Random(seed)
     uri = "file:///bench/claims.837"
@@ -886,7 +887,10 @@ async def bench_lsp(
         if err:
             res["server_stderr_tail"] = err[-2000:]
         res["stalls"] = read_stalls(stalls_file, phases)
-        stalls_file.unlink(missing_ok=True)
+        if keep_stalls:
+            res["stalls_phases"] = phases
+        else:
+            stalls_file.unlink(missing_ok=True)
     if client.messages:
         res["server_messages"] = client.messages[-5:]
     return res
@@ -920,6 +924,8 @@ def read_stalls(path: Path, phases: dict[str, list[list[float | None]]]) -> dict
             "gc_max_ms": round(max((r[1] for r in gcs), default=0.0) * 1000, 1),
             "gc_over_10ms": [(round(r[1] * 1000, 1), r[2], r[3], round(r[4] * 1000, 1) if len(r) > 4 else None) for r in gcs if r[1] > 0.010][:10],
             "long_callbacks": [(round(r[1] * 1000, 1), round(r[2] * 1000, 1), r[3]) for r in sorted(cbs, key=lambda r: -r[1])[:5]],
+            # The stalls the server spent on its own CPU, longest first: (ms, main thread CPU, process CPU).
+            "busy_stalls": [tuple(round(x * 1000, 1) for x in r[1:]) for r in sorted(loop, key=lambda r: -r[1]) if r[3] > 0.8 * r[1]][:8],
         }
     return out
 
