@@ -920,7 +920,7 @@ def read_stalls(path: Path, phases: dict[str, list[list[float | None]]]) -> dict
             "loop_late_max_process_cpu_ms": round(worst[3] * 1000, 1) if worst else 0.0,
             "loop_late_over_10ms": sum(1 for r in loop if r[1] > 0.010),
             "loop_late_over_10ms_busy": sum(1 for r in loop if r[1] > 0.010 and r[3] > 0.8 * r[1]),
-            "gil_wait_max_ms": round(max((r[1] for r in gil), default=0.0) * 1000, 1),
+            "gil_wait_max_ms": round(max((r[1] for r in gil), default=0.0) * 1000, 1) if data.get("gil_probe") else None,
             "gc_max_ms": round(max((r[1] for r in gcs), default=0.0) * 1000, 1),
             "gc_over_10ms": [(round(r[1] * 1000, 1), r[2], r[3], round(r[4] * 1000, 1) if len(r) > 4 else None) for r in gcs if r[1] > 0.010][:10],
             "long_callbacks": [(round(r[1] * 1000, 1), round(r[2] * 1000, 1), r[3]) for r in sorted(cbs, key=lambda r: -r[1])[:5]],
@@ -1182,7 +1182,7 @@ def table(results: dict[str, Any]) -> str:
                     f"server loop stalled, {phase} ({st['seconds']:.0f} s)",
                     f"longest {st['loop_late_max_ms']:.0f} ms (server CPU in it {st['loop_late_max_process_cpu_ms']:.0f} ms); "
                     f"> 10 ms: {st['loop_late_over_10ms']} ({st['loop_late_over_10ms_busy']} on the server's CPU); "
-                    f"GIL wait ≤ {st['gil_wait_max_ms']:.0f} ms; gc ≤ {st['gc_max_ms']:.0f} ms",
+                    (f"GIL wait ≤ {st['gil_wait_max_ms']:.0f} ms; " if st.get("gil_wait_max_ms") is not None else "") + f"gc ≤ {st['gc_max_ms']:.0f} ms",
                     "≤ 10 ms",
                     ratio(st["loop_late_max_ms"], 10, False),
                 )

@@ -6,13 +6,14 @@ a callback on the loop that runs long, or a worker thread that holds the GIL in 
 call (a join of the whole text, a collection of the garbage collector). With MEDCODE_STALLS
 set to a file name, the server records, and writes there as JSON when it exits:
 
-* `loop`: the loop's lateness, from a task that asks to wake every millisecond; each late
+* `loop`: the loop's lateness, from a task that asks to wake every 2 ms; each late
   wake-up with the CPU seconds the main thread and the whole process used meanwhile (a
   stall the process spent on the CPU is the server's own; one it did not is the machine's);
 * `callbacks`: loop callbacks that ran long, with the main thread's CPU seconds and what ran
   (the coroutine or the JSON-RPC method: never document text);
-* `gil`: a thread that asks for the GIL every millisecond; gaps it waited longer, with the
-  process's CPU seconds meanwhile (a worker's long C call shows here and in `loop`);
+* `gil` (only with MEDCODE_STALLS_GIL=1: a third thread asking for the GIL slows the others'
+  hand-offs): a thread that asks for the GIL every millisecond; gaps it waited longer, with
+  the process's CPU seconds meanwhile (a worker's long C call shows here and in `loop`);
 * `gc`: collections that took long, with their generation and the thread they ran in.
 
 Times are `time.perf_counter()` (CLOCK_MONOTONIC, shared with the bench process), so the bench
@@ -33,7 +34,7 @@ import orjson
 
 ENV = "MEDCODE_STALLS"
 THRESHOLD = 0.005  # seconds: shorter stalls are not recorded
-TICK = 0.001
+TICK = 0.002  # seconds between the probes' wake-ups: finer would cost the loop more than it tells
 
 _watch: StallWatch | None = None
 
@@ -47,6 +48,7 @@ class StallWatch:
         self.gc: list[tuple[float, float, int, str, float]] = []  # (at, seconds, generation, thread, its CPU)
         self._gc_started: dict[int, tuple[float, float]] = {}
         self._stop = threading.Event()
+        self.gil_probe_on = False
         self.methods: list[str] = []  # the JSON-RPC methods handled in the running callback
 
     # -- the loop ---------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class StallWatch:
 
     def dump(self) -> None:
         self._stop.set()
-        data = {"threshold_s": THRESHOLD, "loop": self.loop, "callbacks": self.callbacks, "gil": self.gil, "gc": self.gc}
+        data = {"threshold_s": THRESHOLD, "gil_probe": self.gil_probe_on, "loop": self.loop, "callbacks": self.callbacks, "gil": self.gil, "gc": self.gc}
         try:
             with open(self.path, "wb") as f:
                 f.write(orjson.dumps(data))
@@ -132,6 +134,8 @@ def start() -> None:
 
     MedcodeProtocol.handle_message = noted
     gc.callbacks.append(watch.on_gc)
-    threading.Thread(target=watch.gil_probe, name="medcode-stalls", daemon=True).start()
+    if os.environ.get(ENV + "_GIL") == "1":
+        watch.gil_probe_on = True
+        threading.Thread(target=watch.gil_probe, name="medcode-stalls", daemon=True).start()
     asyncio.ensure_future(watch.probe())
     atexit.register(watch.dump)
