@@ -1182,7 +1182,8 @@ def table(results: dict[str, Any]) -> str:
                     f"server loop stalled, {phase} ({st['seconds']:.0f} s)",
                     f"longest {st['loop_late_max_ms']:.0f} ms (server CPU in it {st['loop_late_max_process_cpu_ms']:.0f} ms); "
                     f"> 10 ms: {st['loop_late_over_10ms']} ({st['loop_late_over_10ms_busy']} on the server's CPU); "
-                    (f"GIL wait ≤ {st['gil_wait_max_ms']:.0f} ms; " if st.get("gil_wait_max_ms") is not None else "") + f"gc ≤ {st['gc_max_ms']:.0f} ms",
+                    + (f"GIL wait ≤ {st['gil_wait_max_ms']:.0f} ms; " if st.get("gil_wait_max_ms") is not None else "")
+                    + f"gc ≤ {st['gc_max_ms']:.0f} ms",
                     "≤ 10 ms",
                     ratio(st["loop_late_max_ms"], 10, False),
                 )
@@ -1342,9 +1343,9 @@ def main() -> int:
     print(
         f"medcode at {g['commit'] or '?'}{' + local changes' if g['modified'] else ''}; {results['file']['claims']:,} claims, {results['file']['bytes'] / MB:.1f} MB"
     )
-    print(table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(table(results))
     say(f"\nfigures written to {args.out}")
     return 0
 
