@@ -139,6 +139,30 @@ class LineIndex:
         self.text = old[:start] + new_text + old[end:]
         return self.text
 
+    def _within_line(self, start: int, end: int, new_text: str) -> bool:
+        """The edit neither removes nor makes a line break (typing in a line): every line start
+        stays, those after it move by the change of length. No break in the new text, none in
+        [start, end), and not between a \r and a \n that removing [start, end) would join."""
+        if "\n" in new_text or "\r" in new_text or self._line_of(start) != self._line_of(end):
+            return False
+        old = self.text
+        return not (start > 0 and old[start - 1 : start] == "\r" and old[end : end + 1] == "\n")
+
+    def _shift_after(self, line: int, delta: int) -> None:
+        """Move the starts of the lines after `line` by delta: the rest of its block, then the
+        bases of the later blocks (a keystroke costs a part of one block, not a rebuild)."""
+        if not delta:
+            return
+        b = bisect_right(self._first, line) - 1
+        block = self._blocks[b]
+        i = line - self._first[b] + 1
+        if i < len(block):
+            moved = [s + delta for s in block[i:]]
+            block[i:] = array("I", moved) if isinstance(block, array) else moved
+        bases = self._bases
+        for j in range(b + 1, len(bases)):
+            bases[j] += delta
+
     def edit_lines(self, start: int, end: int, new_text: str) -> None:
         """Update the line starts for replacing [start, end) with new_text, reading only the
         lines the edit touches; the caller changes the text itself right after (an open
@@ -147,6 +171,9 @@ class LineIndex:
             self._ascii = False
         old = self.text
         delta = len(new_text) - (end - start)
+        if self._within_line(start, end, new_text):
+            self._shift_after(self._line_of(start), delta)
+            return
         # The lines the edit touches, one more on each side: a "\\r" before the edit and a
         # "\\n" after it may now form one break, or stop forming one.
         first = max(0, self._line_of(start) - 1)

@@ -270,3 +270,50 @@ async def test_uncaught_task_errors_log_one_line(caplog):
     assert records, caplog.text
     assert all(r.exc_info is None for r in records)
     assert "ZZSECRETQQ" not in caplog.text and "ValueError" in caplog.text
+
+
+async def test_stdout_writes_are_queued_not_waited_for():
+    """A publish larger than the pipe (3.5 MB for 50,000 claims) is queued on the loop's pipe
+    transport and written as the client reads: the write returns while nobody reads, and the
+    bytes arrive whole and in order once the client does."""
+    from medcode.server.lsp import protocol
+
+    out_r, out_w = os.pipe()
+    in_r, in_w = os.pipe()  # the server's stdin: a pipe of its own
+    with os.fdopen(out_r, "rb") as client_end, os.fdopen(out_w, "wb") as stdout, os.fdopen(in_r, "rb") as stdin:
+        writer = await protocol._pipe_writer(stdin, stdout)
+        assert writer is not None
+        data = bytes(range(256)) * (16 << 10)  # 4 MB
+        writer.write(data[:1000])
+        writer.write(data[1000:])  # nobody reads yet: a blocking write would never return
+        assert writer.transport.get_write_buffer_size() > 0
+        got = bytearray()
+        reader = threading.Thread(target=lambda: got.extend(client_end.read(len(data))))
+        reader.start()
+        await writer.flushed(WAIT)
+        reader.join(WAIT)
+        assert bytes(got) == data
+        writer.close()
+        await asyncio.sleep(0)
+        with pytest.raises(BrokenPipeError):
+            writer.write(b"after close")
+    os.close(in_w)
+
+
+async def test_stall_record_is_written_on_exit(default_index, tmp_path):
+    """MEDCODE_STALLS (bench/): the server records its loop's stalls and writes them on exit."""
+    record = tmp_path / "stalls.json"
+    proc = await asyncio.create_subprocess_exec(
+        *SERVE, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "MEDCODE_INDEX_DIR": str(default_index), "MEDCODE_STALLS": str(record)},
+    )
+    raw = Raw(proc.stdout, proc.stdin, proc)
+    await raw.initialize()
+    raw.notify("textDocument/didOpen", OPEN)
+    assert "result" in await raw.request("textDocument/hover", HOVER)
+    assert (await raw.request("shutdown"))["result"] is None
+    raw.notify("exit")
+    assert await ended(raw) == 0
+    data = json.loads(record.read_text())
+    assert {"loop", "callbacks", "gc", "gil"} <= data.keys() and data["gil_probe"] is False
+    assert all(len(row) == 4 for row in data["loop"] + data["callbacks"])

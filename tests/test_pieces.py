@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from medcode.server import positions
+from medcode.server.lsp import pieces
 from medcode.server.lsp.pieces import EditedText
 from medcode.server.positions import LineIndex
 
@@ -95,3 +96,56 @@ def test_find_and_rfind_read_through_the_edits(monkeypatch):
         if plain:
             i = rng.randrange(len(plain))
             assert text[i] == plain[i] and text[-1] == plain[-1]
+
+
+def test_a_large_ascii_text_is_joined_in_chunks_to_the_same_string(monkeypatch):
+    """A large ASCII text is copied chunk by chunk (the GIL is let go between chunks) into a
+    string that equals, hashes and compares as the plain join does; random edits, chunks that
+    end inside pieces, and a non-ASCII edit (joined the plain way) give the same text."""
+    monkeypatch.setattr(pieces, "COPY_CHUNK", 7)  # many chunks, ending anywhere in a piece
+    rng = random.Random(14)
+    for _ in range(100):
+        plain = "".join(rng.choice(["ab", "~", "CLM*", "\n", "HI*ABK:E119"]) for _ in range(rng.randint(10, 40)))
+        text = EditedText(plain)
+        for _ in range(rng.randint(1, 6)):
+            a = rng.randint(0, len(plain))
+            b = rng.randint(a, min(len(plain), a + 5))
+            new = rng.choice(["", "x", "SV1*HC:99213~", "é" if rng.random() < 0.2 else "7"])
+            text.replace(a, b, new)
+            plain = plain[:a] + new + plain[b:]
+        chunked = pieces._join_ascii(text._pieces, len(text))
+        if len(plain) < 4 * pieces.COPY_CHUNK or not plain.isascii():
+            assert chunked is None
+        else:
+            assert type(chunked) is str and chunked == plain and hash(chunked) == hash(plain)
+            assert {plain: 1}[chunked] == 1 and chunked.isascii() and chunked[3:9] == plain[3:9]
+        assert text.join() == plain
+
+
+def test_strings_that_are_not_plain_ascii_are_never_copied_by_address():
+    class Sub(str):
+        pass
+
+    assert not pieces._compact_ascii(Sub("abc")) and not pieces._compact_ascii("é") and pieces._compact_ascii("abc")
+
+
+def test_typing_within_a_line_moves_the_later_lines_only(monkeypatch):
+    """Edits that neither make nor remove a line break shift the later line starts in place;
+    the ones that do (or that join or split a \\r\\n) go the rebuilding way: after every edit
+    the index equals one built afresh."""
+    monkeypatch.setattr(positions, "BLOCK", 4)
+    rng = random.Random(1429)
+    for _ in range(200):
+        plain = "".join(rng.choice(["ab", "\r", "\n", "\r\n", "CLM*", "~", "é"]) for _ in range(rng.randint(0, 40)))
+        text = EditedText(plain)
+        index = LineIndex(text)
+        for _ in range(rng.randint(1, 10)):
+            a = rng.randint(0, len(plain))
+            b = rng.randint(a, min(len(plain), a + rng.choice([0, 1, 3])))
+            new = rng.choice(["", "x", "yz", "é", "\n", "\r"]) if rng.random() < 0.2 else rng.choice(["", "7", "ABC"])
+            index.edit_lines(a, b, new)
+            text.replace(a, b, new)
+            plain = plain[:a] + new + plain[b:]
+            fresh = LineIndex(plain)
+            assert index.starts == fresh.starts, (plain, a, b, new)
+            assert all(index.position(o) == fresh.position(o) for o in range(len(plain) + 1))

@@ -10,6 +10,7 @@ from medcode.server.check import read_text
 from medcode.server.positions import UTF8, UTF16, UTF32, LineIndex
 from medcode.server.x12.context import claim_around, cursor_at
 from medcode.server.x12.delimiters import detect, looks_like_x12
+from medcode.server.x12 import document
 from medcode.server.x12.document import walk
 from medcode.server.lsp.pieces import EditedText
 from medcode.server.x12.outline import claims_outline, outline
@@ -89,6 +90,20 @@ def test_envelope_problems_are_reported_not_fatal():
     assert "functional group has no GE trailer" in messages
     assert "IEA02 000000999 does not match ISA13 000000101" in messages
     assert len(doc.claims) == 3
+
+
+def test_segments_are_counted_in_chunks_as_str_count_does(monkeypatch):
+    """SE01 is checked against a count made a chunk at a time (the GIL is let go between
+    chunks): every chunk size and range gives str.count's answer, and SE01 is still checked."""
+    text = P837 * 3
+    for chunk in (1, 2, 7, 64, 10_000):
+        monkeypatch.setattr(document, "COUNT_CHUNK", chunk)
+        for start, end in ((0, len(text)), (5, 3), (17, 17), (100, len(text) - 13), (0, 1)):
+            assert document.count_between(text, "~", start, end) == text.count("~", start, end)
+        assert document.count_between(text, "~\n", 3, len(text)) == text.count("~\n", 3, len(text))
+    monkeypatch.setattr(document, "COUNT_CHUNK", 3)
+    broken = P837.replace("SE*45*0001~", "SE*44*0001~")
+    assert "SE01 says 44 segments, the transaction has 45" in [p.message for p in walk(broken).problems]
 
 
 def test_short_isa_and_fragments():

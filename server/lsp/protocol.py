@@ -372,6 +372,43 @@ async def _serve(server: MedcodeServer, reader: _StreamReader | StdinAsyncReader
     await _read_loop(stop, reader, server)
 
 
+class _PipeWriter:
+    """stdout as the loop's pipe transport, as pygls' writer: a write queues the bytes and
+    returns, and the loop hands them to the pipe as the client reads. With a blocking write,
+    a 3.5 MB publish held the loop until the client had read all of it (250 ms measured on a
+    busy machine), and every hover waited behind it."""
+
+    def __init__(self, transport: asyncio.WriteTransport):
+        self.transport = transport
+
+    def write(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            raise BrokenPipeError("the client closed the connection")
+        self.transport.write(data)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    async def flushed(self, timeout: float) -> None:
+        """Wait (at most timeout seconds) until what was written has reached the pipe."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.transport.get_write_buffer_size() and not self.transport.is_closing() and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+
+
+async def _pipe_writer(stdin, stdout) -> _PipeWriter | None:
+    """stdout as a pipe transport when it is a pipe of its own (as _own_pipe tells for stdin:
+    the transport makes the descriptor non-blocking); None: keep pygls' blocking writer."""
+    try:
+        if not (_own_pipe(stdin, stdout) and stat.S_ISFIFO(os.fstat(stdout.fileno()).st_mode)):
+            return None
+        transport, _ = await asyncio.get_running_loop().connect_write_pipe(asyncio.Protocol, stdout)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return _PipeWriter(transport)
+
+
 def serve_stdio(server: MedcodeServer) -> int:
     """Serve one client on stdin/stdout; the exit status LSP asks for (0 after shutdown, else 1;
     0 when the client simply closes the pipe after shutdown)."""
@@ -379,7 +416,15 @@ def serve_stdio(server: MedcodeServer) -> int:
 
     async def main() -> None:
         quiet_task_errors(asyncio.get_running_loop())
-        await _serve(server, await _pipe_reader(sys.stdin.buffer, sys.stdout.buffer))
+        writer = await _pipe_writer(sys.stdin.buffer, sys.stdout.buffer)
+        if writer is not None:
+            sys.stdout.flush()  # nothing written yet goes after what the transport writes
+            server.protocol.set_writer(writer)
+        try:
+            await _serve(server, await _pipe_reader(sys.stdin.buffer, sys.stdout.buffer))
+        finally:
+            if writer is not None:
+                await writer.flushed(5.0)  # the shutdown answer, the last diagnostics
 
     try:
         asyncio.run(main())
