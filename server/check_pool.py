@@ -40,19 +40,20 @@ from .check import Outcome, check_file
 from .kinds import Options
 from .verdicts import Verdicts
 
-# What a spawned worker keeps between files: its checker (and so its memos), options, size limit.
-_worker: tuple[DocumentChecker, Options, int] | None = None
+# What a spawned worker keeps between files: its checker (and so its memos), options, size
+# limit, output format.
+_worker: tuple[DocumentChecker, Options, int, str] | None = None
 
 
-def _start(root: Path, options: Options, max_bytes: int) -> None:
+def _start(root: Path, options: Options, max_bytes: int, fmt: str) -> None:
     global _worker
-    _worker = (DocumentChecker(Verdicts(IndexStore(root))), options, max_bytes)
+    _worker = (DocumentChecker(Verdicts(IndexStore(root))), options, max_bytes, fmt)
 
 
 def _check(path: str) -> Outcome:
     assert _worker is not None, "worker started without _start"
-    checker, options, max_bytes = _worker
-    return check_file(Path(path), checker, options, max_bytes)
+    checker, options, max_bytes, fmt = _worker
+    return check_file(Path(path), checker, options, max_bytes).print_as(fmt)
 
 
 def _forking() -> bool:
@@ -77,9 +78,9 @@ class CheckPool:
     # How often a wait for a forked worker's result looks whether the workers still live (s).
     POLL = 0.25
 
-    def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int):
+    def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int, fmt: str = "text"):
         self.jobs = jobs
-        self._args = (root, options, max_bytes)
+        self._args = (root, options, max_bytes, fmt)
         self._forked = _forking()
         self._local: DocumentChecker | None = None
         self._results: dict[str, Outcome] = {}  # outcomes not yet asked for
@@ -137,8 +138,8 @@ class CheckPool:
         if done is not None:
             return done
         # A file that appeared after the planning walk: checked here.
-        _, options, max_bytes = self._args
-        return check_file(path, self._checker(), options, max_bytes)
+        _, options, max_bytes, fmt = self._args
+        return check_file(path, self._checker(), options, max_bytes).print_as(fmt)
 
     def _checker(self) -> DocumentChecker:
         if self._local is None:
@@ -146,8 +147,8 @@ class CheckPool:
         return self._local
 
     def _check_here(self, key: str) -> None:
-        _, options, max_bytes = self._args
-        self._results[key] = check_file(Path(key), self._checker(), options, max_bytes)
+        _, options, max_bytes, fmt = self._args
+        self._results[key] = check_file(Path(key), self._checker(), options, max_bytes).print_as(fmt)
 
     # -- forked workers, this process among them ------------------------------------------------
     def _fork(self, paths: list[Path]) -> None:
@@ -187,11 +188,11 @@ class CheckPool:
     def _serve(self) -> None:
         """A forked worker: check files until none is left, each outcome sent back."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is this process's to handle
-        _, options, max_bytes = self._args
+        _, options, max_bytes, fmt = self._args
         checker = self._checker()
         while (key := self._take()) is not None:
             try:
-                self._queue.put((key, check_file(Path(key), checker, options, max_bytes)))
+                self._queue.put((key, check_file(Path(key), checker, options, max_bytes).print_as(fmt)))
             except BaseException as exc:  # noqa: BLE001 - the run's process raises it
                 self._queue.put((key, _Failed(exc)))
                 break

@@ -3,6 +3,7 @@ status of `-j 1`, in the same order; a dying worker ends the run with exit 3, ne
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -145,7 +146,7 @@ def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
         outcomes = {p.name: pool.outcome(p) for p in (tmp_path / "a.837", late, tmp_path / "b.837")}
     assert all(o.checked for o in outcomes.values())
     alone = check.check_file(late, check.DocumentChecker(check.Verdicts(default_store)), check.Options(), walk.max_bytes)
-    assert [x.to_text() for x in outcomes["late.837"].located] == [x.to_text() for x in alone.located]
+    assert alone.located and outcomes["late.837"].printed == check.Printed.of(alone.located, "text")
 
 
 @pytest.mark.parametrize("value", ["0", "x", "-1"])
@@ -193,6 +194,7 @@ def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, mon
     real = check_pool.check_file
     parent = os.getpid()
     worked = tmp_path / "a worker checked a file"
+    log = tmp_path / "where"
 
     def tagged(path, checker, *args):
         if os.getpid() != parent:
@@ -203,17 +205,19 @@ def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, mon
                 if worked.exists():
                     break
                 time.sleep(0.1)
-        outcome = real(path, checker, *args)
         # Where the file was checked, and with which checker (the warmed one keeps its id).
-        outcome.located = [(os.getpid(), id(checker))]
-        return outcome
+        with open(log, "a") as fh:
+            fh.write(f"{path.name} {os.getpid()} {id(checker)}\n")
+        return real(path, checker, *args)
 
     monkeypatch.setattr(check_pool, "check_file", tagged)  # forked workers inherit it
     walk = check.Walk()
     paths = [tmp_path / n for n in sizes]
     with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
         pool.plan(paths)
-        where = {p.name: pool.outcome(p).located[0] for p in paths}
+        assert all(pool.outcome(p).checked for p in paths)
+    where = {name: (int(pid), int(checker)) for name, pid, checker in (line.split() for line in log.read_text().splitlines())}
+    assert sorted(where) == sorted(sizes)
     assert where["b.837"][0] == parent  # the biggest file: here, before the worker starts
     pids = {pid for pid, _ in where.values()}
     assert len(pids) == 2 and parent in pids  # the worker and this process both checked files
@@ -272,3 +276,26 @@ def test_an_unreadable_file_among_clean_ones_exits_2_as_in_one_process(run_check
     one, two = run_check("-j", "1", str(tmp_path)), run_check("-j", "2", str(tmp_path))
     assert one == two
     assert one[0] == 2 and f"medcode: {tmp_path / 'b.csv'}: cannot be read (Permission denied)" in one[2]
+
+
+def test_findings_printed_file_by_file_are_the_bytes_of_the_whole_array(default_store):
+    """Workers send each file's findings already printed; joined, they are exactly what one
+    json.dumps of every finding (or one line each) gives."""
+    checker = check.DocumentChecker(check.Verdicts(default_store))
+    files = [check.check_file(X12 / name, checker, check.Options(), check.DEFAULT_MAX_BYTES) for name in ("claims_837p.x12", "claims_837i.x12")]
+    odd = check.Finding("x12-structure", 'a "quoted" é\tmessage\nover lines', 0, 1, "x", None, check.Severity.WARNING, [])
+    files.append(check.Outcome(located=[check.Located("dir/ü.837", 0, 0, 0, 1, odd)], checked=True))
+    files.append(check.Outcome(checked=True))  # a clean file
+    located = [x for o in files for x in o.located]
+    assert len(located) > 3
+    for fmt, whole in (
+        ("json", json.dumps([x.to_json() for x in located], indent=2, ensure_ascii=False)),
+        ("text", "\n".join(x.to_text() for x in located)),
+    ):
+        report = check.Report(fmt)
+        for o in files:
+            report.add(check.Printed.of(o.located, fmt))
+        assert report.text() == whole
+        assert report.findings == len(located)
+        assert report.count(check.Severity.WARNING) == sum(x.finding.effective_severity == check.Severity.WARNING for x in located)
+    assert check.Report("json").text() == json.dumps([]) and check.Report("text").text() == ""
