@@ -165,20 +165,28 @@ def test_default_jobs_is_the_usable_cores():
     assert check.default_jobs() == (getattr(os, "process_cpu_count", lambda: expected)() or 1)
 
 
-def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_check, tmp_path, monkeypatch):
+CLEAN_CSV = b"CPT Code,Description\r\n99213,Office visit\r\n"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "content", "status"),
+    [(".837", (X12 / "claims_837p.x12").read_bytes(), 1), (".csv", CLEAN_CSV, 2)],
+    ids=["beside-findings-exit-1", "beside-clean-files-exit-2"],
+)
+def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_check, tmp_path, monkeypatch, suffix, content, status):
     real = check.read_text
 
     def refuse_b(path, *args):
-        if path.name == "b.837":
+        if path.stem == "b":
             raise PermissionError(13, "Permission denied", str(path))  # root reads any file: simulated
         return real(path, *args)
 
     monkeypatch.setattr(check, "read_text", refuse_b)  # forked workers inherit it
-    for name in ("a.837", "b.837", "c.837"):
-        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}{suffix}").write_bytes(content)
     one, two = run_check("-j", "1", str(tmp_path)), run_check("-j", "2", str(tmp_path))
     assert one == two
-    assert one[0] == 1 and f"medcode: {tmp_path / 'b.837'}: cannot be read (Permission denied)" in one[2]
+    assert one[0] == status and f"medcode: {tmp_path / ('b' + suffix)}: cannot be read (Permission denied)" in one[2]
     assert "checked 2 file(s), 1 unreadable" in one[2]
 
 
@@ -260,22 +268,6 @@ def test_a_bug_in_a_worker_ends_the_run_with_an_internal_error(run_check, tmp_pa
     code, out, err = run_check("-j", "2", str(tmp_path))
     assert code == 3 and out == ""
     assert err.strip().splitlines()[-1].startswith("medcode: internal error (ValueError")
-
-
-def test_an_unreadable_file_among_clean_ones_exits_2_as_in_one_process(run_check, tmp_path, monkeypatch):
-    real = check.read_text
-
-    def refuse_b(path, *args):
-        if path.name == "b.csv":
-            raise PermissionError(13, "Permission denied", str(path))  # root reads any file: simulated
-        return real(path, *args)
-
-    monkeypatch.setattr(check, "read_text", refuse_b)  # forked workers inherit it
-    for name in ("a.csv", "b.csv", "c.csv", "d.csv"):
-        (tmp_path / name).write_text("CPT Code,Description\r\n99213,Office visit\r\n")
-    one, two = run_check("-j", "1", str(tmp_path)), run_check("-j", "2", str(tmp_path))
-    assert one == two
-    assert one[0] == 2 and f"medcode: {tmp_path / 'b.csv'}: cannot be read (Permission denied)" in one[2]
 
 
 def test_findings_printed_file_by_file_are_the_bytes_of_the_whole_array(default_store):
