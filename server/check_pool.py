@@ -21,6 +21,7 @@ the CLI as an internal error (exit 3) instead of a hang.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -162,6 +163,7 @@ class CheckPool:
         self._check_here(order[0])
         self._order = order[1:]
         context = multiprocessing.get_context("fork")
+        self._parent = os.getpid()
         self._taken = context.RawValue("q", 0)
         self._lock = context.Lock()
         self._queue = context.Queue()
@@ -188,6 +190,7 @@ class CheckPool:
     def _serve(self) -> None:
         """A forked worker: check files until none is left, each outcome sent back."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is this process's to handle
+        _end_with(self._parent)
         _, options, max_bytes, fmt = self._args
         checker = self._checker()
         while (key := self._take()) is not None:
@@ -232,6 +235,21 @@ class CheckPool:
             key = str(path)
             if key not in self._queued:
                 self._queued[key] = self._executor.submit(_check, key)
+
+
+def _end_with(parent: int) -> None:
+    """Have the kernel end this forked worker when the process that forked it ends (Linux
+    PR_SET_PDEATHSIG): killed, that process no longer reads the outcomes, and a worker left
+    behind would wait for ever to send them."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not glibc: the check below still catches an early end
+        pass
+    if os.getppid() != parent:  # it ended before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _size(key: str) -> int:

@@ -291,3 +291,38 @@ def test_findings_printed_file_by_file_are_the_bytes_of_the_whole_array(default_
         assert report.findings == len(located)
         assert report.count(check.Severity.WARNING) == sum(x.finding.effective_severity == check.Severity.WARNING for x in located)
     assert check.Report("json").text() == json.dumps([]) and check.Report("text").text() == ""
+
+
+def test_workers_end_when_the_run_is_killed(tmp_path, default_index):
+    """A forked worker does not outlive a `medcode check` that was killed: nobody would read
+    its outcomes and it would wait for ever to send them."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+    for i in range(40):
+        (tmp_path / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes() * 20)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "medcode.server", "check", "-j", "3", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MEDCODE_INDEX_DIR": str(default_index)},
+    )
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    workers: list[int] = []
+    for _ in range(600):
+        workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        if len(workers) == 2 or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    run.kill()
+    run.wait()
+    assert len(workers) == 2, "the run ended before its workers started"
+    for _ in range(600):
+        if not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
