@@ -114,10 +114,10 @@ def _measure_json(path: str) -> None:
 
     before = _hwm_kb()
     t = time.process_time()
-    located, _ = check_paths([path], IndexStore(index_dir()))
+    report, _ = check_paths([path], IndexStore(index_dir()))
     cpu = time.process_time() - t
     peak = _hwm_kb()
-    print(json.dumps({"rss_before_mb": round(before / 1024, 1), "peak_rss_mb": round(peak / 1024, 1), "cpu_s": round(cpu, 2), "findings": len(located)}))
+    print(json.dumps({"rss_before_mb": round(before / 1024, 1), "peak_rss_mb": round(peak / 1024, 1), "cpu_s": round(cpu, 2), "findings": report.findings}))
 
 
 def bench_json(megabytes: float, dense: bool) -> dict:

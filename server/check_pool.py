@@ -1,22 +1,36 @@
 """Worker processes for `medcode check -j N`.
 
-Each worker keeps one DocumentChecker for every file it checks, as `-j 1` does in this process.
-Where workers are forked (Linux), this process builds that checker and checks the first file
-with it before the workers start: they inherit it copy-on-write with what it has loaded and
-worked out (open releases, the claim edits' per-release tables, the facts of the codes seen so
-far), instead of each paying for them again. Elsewhere each worker builds its own. The walk
-stays in the calling process: it names the files, and their outcomes are applied in that
+Every process keeps one DocumentChecker for all the files it checks, as `-j 1` does, so its
+memos (the facts of each code, the claim edits' tables) fill once per process.
+
+On Linux, while this process runs no other thread, the workers are forked and this process is
+one of the N: it builds the checker and checks the biggest file with it first, then forks N - 1
+workers, which inherit that checker copy-on-write with what it has loaded and learned (open
+releases, per-release tables, the facts of the codes seen so far) instead of paying for them
+again. All N then take the next file, biggest first, from one shared counter until none is
+left, so no process waits while another has a queue. Elsewhere (macOS, Windows, or a process
+with threads, where fork is unsafe) N spawned workers each build their own checker and this
+process only waits for them.
+
+The walk stays in this process: it names the files, and their outcomes are applied in that
 order, so notes, findings, the summary and the exit status are the ones `-j 1` gives.
 
-A worker that dies (killed, out of memory) breaks the pool: the pending result raises
-BrokenProcessPool, which reaches the CLI as an internal error (exit 3) instead of a hang.
+A worker that dies (killed, out of memory) ends the run with BrokenProcessPool, which reaches
+the CLI as an internal error (exit 3) instead of a hang.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import multiprocessing
+import os
+import queue
+import signal
 import sys
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -27,78 +41,192 @@ from .check import Outcome, check_file
 from .kinds import Options
 from .verdicts import Verdicts
 
-# What a worker keeps between files: its checker (and so its memos), options, size limit.
-_worker: tuple[DocumentChecker, Options, int] | None = None
-# The checker this process warmed for the pool it is starting, with the index folder it reads:
-# forked workers find it here.
-_warmed: tuple[Path, DocumentChecker] | None = None
+# What a spawned worker keeps between files: its checker (and so its memos), options, size
+# limit, output format.
+_worker: tuple[DocumentChecker, Options, int, str] | None = None
 
 
-def _start(root: Path, options: Options, max_bytes: int) -> None:
+def _start(root: Path, options: Options, max_bytes: int, fmt: str) -> None:
     global _worker
-    if _warmed is not None and _warmed[0] == root:
-        checker = _warmed[1]  # forked: the parent's, warmed
-    else:
-        checker = DocumentChecker(Verdicts(IndexStore(root)))
-    _worker = (checker, options, max_bytes)
+    _worker = (DocumentChecker(Verdicts(IndexStore(root))), options, max_bytes, fmt)
 
 
 def _check(path: str) -> Outcome:
     assert _worker is not None, "worker started without _start"
-    checker, options, max_bytes = _worker
-    return check_file(Path(path), checker, options, max_bytes)
+    checker, options, max_bytes, fmt = _worker
+    return check_file(Path(path), checker, options, max_bytes).print_as(fmt)
 
 
-def _context():
-    # fork starts a worker in milliseconds with medcode already imported; elsewhere (macOS,
-    # Windows) fork is unsafe or missing and the platform's default applies.
-    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+def _forking() -> bool:
+    """Whether workers are forked from this process: on Linux, and only while it runs no other
+    thread (fork copies just the calling thread: a lock another thread held at that moment
+    would stay locked in the worker for ever). macOS and Windows do not fork safely."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+class _Failed:
+    """An exception a forked worker raised while checking a file, sent in place of its outcome."""
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 
 
 class CheckPool:
-    """Files checked ahead by `jobs` processes; `outcome(path)` waits for one path's result."""
+    """Files checked by `jobs` processes; `outcome(path)` gives one path's result."""
 
-    # Files queued per worker: enough to keep each busy, few enough not to hold every result.
+    # Files queued per spawned worker: enough to keep each busy, few enough not to hold every result.
     AHEAD = 4
+    # How often a wait for a forked worker's result looks whether the workers still live (s).
+    POLL = 0.25
 
-    def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int):
+    def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int, fmt: str = "text"):
         self.jobs = jobs
-        self._args = (root, options, max_bytes)
-        # No worker starts before the first submit (plan), so one forked then inherits _warmed.
-        self._executor = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_start, initargs=self._args)
+        self._args = (root, options, max_bytes, fmt)
+        self._forked = _forking()
+        self._local: DocumentChecker | None = None
+        self._results: dict[str, Outcome] = {}  # outcomes not yet asked for
+        # Forked workers: the files in the order they are taken, the shared count of those
+        # taken, the queue their outcomes come back by, the processes.
+        self._order: list[str] = []
+        self._waiting: set[str] = set()  # planned and not yet asked for
+        self._taken = None
+        self._queue = None
+        self._processes: list = []
+        # Spawned workers: the executor, what is queued, what is still to queue.
+        self._executor: ProcessPoolExecutor | None = None
         self._queued: dict[str, Future] = {}
         self._planned: Iterator[Path] = iter(())
-        self._local: DocumentChecker | None = None
-        self._done: dict[str, Outcome] = {}  # checked here before the workers started
 
     def __enter__(self) -> CheckPool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        global _warmed
-        _warmed = None  # the workers have it; a later pool warms its own
-        # After a failure nothing more is wanted from the workers: drop what is queued.
-        self._executor.shutdown(wait=exc is None, cancel_futures=True)
+        # Once the walk is done (or failed) nothing more is wanted from the workers.
+        for process in self._processes:
+            if process.exitcode is None:
+                process.terminate()
+        for process in self._processes:
+            process.join()
+        if self._queue is not None:
+            self._queue.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=exc is None, cancel_futures=True)
 
     def plan(self, paths: Iterable[Path]) -> None:
         """The paths the walk is expected to name, in its order."""
-        global _warmed
-        self._planned = iter(paths)
-        if _context().get_start_method() == "fork":
-            # The first file is checked here, so that the workers forked next start warm: what
-            # it costs here each worker would otherwise pay, and the file is checked all the same.
-            first = next(self._planned, None)
-            if first is not None:
-                root, options, max_bytes = self._args
-                self._done[str(first)] = check_file(first, self._checker(), options, max_bytes)
-                _warmed = (root, self._checker())
-        self._top_up()
+        if self._forked:
+            self._fork(list(paths))
+        else:
+            # Spawned: each worker starts a fresh interpreter, whose start-up and first files cost
+            # what this process already paid; no worker starts before the first submit.
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start, initargs=self._args)
+            self._planned = iter(paths)
+            self._top_up()
+
+    def outcome(self, path: Path) -> Outcome:
+        key = str(path)
+        if self._forked:
+            while key in self._waiting and key not in self._results:
+                self._work_or_wait()
+            self._waiting.discard(key)
+        else:
+            future = self._queued.pop(key, None)
+            self._top_up()
+            if future is not None:
+                return future.result()
+        done = self._results.pop(key, None)
+        if done is not None:
+            return done
+        # A file that appeared after the planning walk: checked here.
+        _, options, max_bytes, fmt = self._args
+        return check_file(path, self._checker(), options, max_bytes).print_as(fmt)
 
     def _checker(self) -> DocumentChecker:
         if self._local is None:
             self._local = DocumentChecker(Verdicts(IndexStore(self._args[0])))
         return self._local
 
+    def _check_here(self, key: str) -> None:
+        _, options, max_bytes, fmt = self._args
+        self._results[key] = check_file(Path(key), self._checker(), options, max_bytes).print_as(fmt)
+
+    # -- forked workers, this process among them ------------------------------------------------
+    def _fork(self, paths: list[Path]) -> None:
+        # Biggest first: the last files taken are the small ones, so the processes end together.
+        order = sorted(dict.fromkeys(str(p) for p in paths), key=_size, reverse=True)
+        self._waiting = set(order)
+        if not order:
+            return
+        # The biggest file is checked here, so that the workers forked next start warm: what it
+        # costs here each worker would otherwise pay, and the file is checked all the same.
+        self._check_here(order[0])
+        self._order = order[1:]
+        context = multiprocessing.get_context("fork")
+        self._parent = os.getpid()
+        self._taken = context.RawValue("q", 0)
+        self._lock = context.Lock()
+        self._queue = context.Queue()
+        # Objects that exist now are left out of the workers' garbage collections: those would
+        # only walk (and so copy, page by page) the memory they share with this process.
+        gc.freeze()
+        try:
+            for _ in range(self.jobs - 1):
+                process = context.Process(target=self._serve, daemon=True)
+                process.start()
+                self._processes.append(process)
+        finally:
+            gc.unfreeze()
+
+    def _take(self) -> str | None:
+        """The next file nobody has taken, or None."""
+        with self._lock:
+            i = self._taken.value
+            if i >= len(self._order):
+                return None
+            self._taken.value = i + 1
+        return self._order[i]
+
+    def _serve(self) -> None:
+        """A forked worker: check files until none is left, each outcome sent back."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is this process's to handle
+        _end_with(self._parent)
+        _, options, max_bytes, fmt = self._args
+        checker = self._checker()
+        while (key := self._take()) is not None:
+            try:
+                self._queue.put((key, check_file(Path(key), checker, options, max_bytes).print_as(fmt)))
+            except BaseException as exc:  # noqa: BLE001 - the run's process raises it
+                self._queue.put((key, _Failed(exc)))
+                break
+        self._queue.close()
+        self._queue.join_thread()
+
+    def _work_or_wait(self) -> None:
+        """Check the next file here, or when every file is taken, take in one worker's outcome."""
+        key = self._take()
+        if key is not None:
+            self._check_here(key)
+            return
+        ended = False
+        while True:
+            try:
+                key, got = self._queue.get(timeout=self.POLL)
+                break
+            except queue.Empty:
+                dead = [p.exitcode for p in self._processes if p.exitcode not in (None, 0)]
+                if dead or ended:
+                    why = ", ".join(_death(code) for code in dead) or "ended with files unchecked"
+                    print(f"medcode: a worker process stopped ({why}); the check is incomplete", file=sys.stderr)
+                    raise BrokenProcessPool(why)
+                # A worker sends its last outcomes before it ends: once all have ended, one
+                # more look, then nothing else is coming.
+                ended = all(p.exitcode is not None for p in self._processes)
+        if isinstance(got, _Failed):
+            raise got.exc
+        self._results[key] = got
+
+    # -- spawned workers ------------------------------------------------------------------------
     def _top_up(self) -> None:
         while len(self._queued) < self.jobs * self.AHEAD:
             path = next(self._planned, None)
@@ -108,13 +236,33 @@ class CheckPool:
             if key not in self._queued:
                 self._queued[key] = self._executor.submit(_check, key)
 
-    def outcome(self, path: Path) -> Outcome:
-        done = self._done.pop(str(path), None)
-        if done is not None:
-            return done
-        future = self._queued.pop(str(path), None)
-        self._top_up()
-        if future is None:  # a file that appeared after the planning walk: checked here
-            _, options, max_bytes = self._args
-            return check_file(path, self._checker(), options, max_bytes)
-        return future.result()
+
+def _end_with(parent: int) -> None:
+    """Have the kernel end this forked worker when the process that forked it ends (Linux
+    PR_SET_PDEATHSIG): killed, that process no longer reads the outcomes, and a worker left
+    behind would wait for ever to send them."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not glibc: the check below still catches an early end
+        pass
+    if os.getppid() != parent:  # it ended before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _size(key: str) -> int:
+    try:
+        return os.stat(key).st_size
+    except OSError:
+        return 0
+
+
+def _death(exitcode: int) -> str:
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}"

@@ -3,10 +3,13 @@ status of `-j 1`, in the same order; a dying worker ends the run with exit 3, ne
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -113,18 +116,23 @@ def test_workers_share_the_work(run_check, tmp_path, monkeypatch):
 
 def test_a_worker_that_dies_ends_the_run_with_an_internal_error(run_check, tmp_path, monkeypatch):
     real = check_pool.check_file
+    parent = os.getpid()
 
-    def die_on_b(path, *args):
-        if path.name == "b.837":
+    def die_in_a_worker(path, *args):
+        if os.getpid() != parent:  # this process checks files too: only a worker dies
             os.kill(os.getpid(), signal.SIGKILL)
         return real(path, *args)
 
-    monkeypatch.setattr(check_pool, "check_file", die_on_b)  # forked workers inherit it
-    for name in ("a.837", "b.837", "c.837"):
-        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    monkeypatch.setattr(check_pool, "check_file", die_in_a_worker)  # forked workers inherit it
+    # Big enough that this process cannot check them all before the worker takes one.
+    for i in range(8):
+        (tmp_path / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes() * 20)
     code, out, err = run_check("-j", "2", str(tmp_path))
     assert code == 3
-    assert err.strip().splitlines()[-1].startswith("medcode: internal error (BrokenProcessPool")
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("medcode: internal error (BrokenProcessPool")
+    if check_pool._forking():
+        assert lines[-2] == "medcode: a worker process stopped (killed by SIGKILL); the check is incomplete"
 
 
 def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
@@ -138,7 +146,7 @@ def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
         outcomes = {p.name: pool.outcome(p) for p in (tmp_path / "a.837", late, tmp_path / "b.837")}
     assert all(o.checked for o in outcomes.values())
     alone = check.check_file(late, check.DocumentChecker(check.Verdicts(default_store)), check.Options(), walk.max_bytes)
-    assert [x.to_text() for x in outcomes["late.837"].located] == [x.to_text() for x in alone.located]
+    assert alone.located and outcomes["late.837"].printed == check.Printed.of(alone.located, "text")
 
 
 @pytest.mark.parametrize("value", ["0", "x", "-1"])
@@ -157,47 +165,164 @@ def test_default_jobs_is_the_usable_cores():
     assert check.default_jobs() == (getattr(os, "process_cpu_count", lambda: expected)() or 1)
 
 
-def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_check, tmp_path, monkeypatch):
+CLEAN_CSV = b"CPT Code,Description\r\n99213,Office visit\r\n"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "content", "status"),
+    [(".837", (X12 / "claims_837p.x12").read_bytes(), 1), (".csv", CLEAN_CSV, 2)],
+    ids=["beside-findings-exit-1", "beside-clean-files-exit-2"],
+)
+def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_check, tmp_path, monkeypatch, suffix, content, status):
     real = check.read_text
 
     def refuse_b(path, *args):
-        if path.name == "b.837":
+        if path.stem == "b":
             raise PermissionError(13, "Permission denied", str(path))  # root reads any file: simulated
         return real(path, *args)
 
     monkeypatch.setattr(check, "read_text", refuse_b)  # forked workers inherit it
-    for name in ("a.837", "b.837", "c.837"):
-        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}{suffix}").write_bytes(content)
     one, two = run_check("-j", "1", str(tmp_path)), run_check("-j", "2", str(tmp_path))
     assert one == two
-    assert one[0] == 1 and f"medcode: {tmp_path / 'b.837'}: cannot be read (Permission denied)" in one[2]
+    assert one[0] == status and f"medcode: {tmp_path / ('b' + suffix)}: cannot be read (Permission denied)" in one[2]
     assert "checked 2 file(s), 1 unreadable" in one[2]
 
 
 def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, monkeypatch):
-    """Forked workers inherit the checker this process built and used on the first file (its
-    open releases and per-code facts), rather than each building and filling its own."""
-    if check_pool._context().get_start_method() != "fork":
-        pytest.skip("workers are forked only on Linux")
-    names = ["a.837", "b.837", "c.837", "d.837"]
-    for name in names:
-        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes())
+    """Forked workers inherit the checker this process built and used on the biggest file (its
+    open releases and per-code facts), rather than each building and filling its own; this
+    process then checks files beside them."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+    sizes = {"a.837": 1, "b.837": 3, "c.837": 1, "d.837": 2, "e.837": 1}
+    for name, times in sizes.items():
+        (tmp_path / name).write_bytes((X12 / "claims_837p.x12").read_bytes() * times)
     real = check_pool.check_file
     parent = os.getpid()
+    worked = tmp_path / "a worker checked a file"
+    log = tmp_path / "where"
 
     def tagged(path, checker, *args):
-        outcome = real(path, checker, *args)
+        if os.getpid() != parent:
+            worked.touch()
+        elif path.name != "b.837":
+            # This process holds its second file until the worker has taken one, so both check.
+            for _ in range(600):
+                if worked.exists():
+                    break
+                time.sleep(0.1)
         # Where the file was checked, and with which checker (the warmed one keeps its id).
-        outcome.located = [(os.getpid(), id(checker))]
-        return outcome
+        with open(log, "a") as fh:
+            fh.write(f"{path.name} {os.getpid()} {id(checker)}\n")
+        return real(path, checker, *args)
 
     monkeypatch.setattr(check_pool, "check_file", tagged)  # forked workers inherit it
     walk = check.Walk()
-    paths = [tmp_path / n for n in names]
+    paths = [tmp_path / n for n in sizes]
     with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
         pool.plan(paths)
-        where = [pool.outcome(p).located[0] for p in paths]
-    assert where[0][0] == parent  # the first file: here, before the workers start
-    assert all(pid != parent for pid, _ in where[1:])
-    assert {checker for _, checker in where} == {where[0][1]}  # one checker, inherited
-    assert check_pool._warmed is None  # not kept once the pool is done
+        assert all(pool.outcome(p).checked for p in paths)
+    where = {name: (int(pid), int(checker)) for name, pid, checker in (line.split() for line in log.read_text().splitlines())}
+    assert sorted(where) == sorted(sizes)
+    assert where["b.837"][0] == parent  # the biggest file: here, before the worker starts
+    pids = {pid for pid, _ in where.values()}
+    assert len(pids) == 2 and parent in pids  # the worker and this process both checked files
+    assert {checker for _, checker in where.values()} == {where["b.837"][1]}  # one checker, inherited
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_without_fork_spawned_workers_print_what_forked_ones_print(run_check, tmp_path, fmt):
+    """A process with a thread running does not fork (the copy could inherit a held lock): it
+    spawns workers that build their own checkers, and prints the same bytes."""
+    folder = mixed_folder(tmp_path)
+    args = ("--format", fmt, str(folder))
+    assert check_pool._forking()  # this test process runs one thread
+    one, forked = run_jobs(run_check, "1", *args), run_jobs(run_check, "2", *args)
+    hold = threading.Event()
+    other = threading.Thread(target=hold.wait)
+    other.start()
+    try:
+        assert not check_pool._forking()
+        spawned = run_jobs(run_check, "2", *args)
+    finally:
+        hold.set()
+        other.join()
+    assert one == forked == spawned
+    assert one[0] == 1 and "checked 10 file(s)" in one[2]
+
+
+def test_a_bug_in_a_worker_ends_the_run_with_an_internal_error(run_check, tmp_path, monkeypatch):
+    real = check_pool.check_file
+    parent = os.getpid()
+
+    def fail_in_a_worker(path, *args):
+        if os.getpid() != parent:
+            raise ValueError("a bug")
+        return real(path, *args)
+
+    monkeypatch.setattr(check_pool, "check_file", fail_in_a_worker)  # forked workers inherit it
+    for i in range(8):
+        (tmp_path / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes() * 20)
+    code, out, err = run_check("-j", "2", str(tmp_path))
+    assert code == 3 and out == ""
+    assert err.strip().splitlines()[-1].startswith("medcode: internal error (ValueError")
+
+
+def test_findings_printed_file_by_file_are_the_bytes_of_the_whole_array(default_store):
+    """Workers send each file's findings already printed; joined, they are exactly what one
+    json.dumps of every finding (or one line each) gives."""
+    checker = check.DocumentChecker(check.Verdicts(default_store))
+    files = [check.check_file(X12 / name, checker, check.Options(), check.DEFAULT_MAX_BYTES) for name in ("claims_837p.x12", "claims_837i.x12")]
+    odd = check.Finding("x12-structure", 'a "quoted" é\tmessage\nover lines', 0, 1, "x", None, check.Severity.WARNING, [])
+    files.append(check.Outcome(located=[check.Located("dir/ü.837", 0, 0, 0, 1, odd)], checked=True))
+    files.append(check.Outcome(checked=True))  # a clean file
+    located = [x for o in files for x in o.located]
+    assert len(located) > 3
+    for fmt, whole in (
+        ("json", json.dumps([x.to_json() for x in located], indent=2, ensure_ascii=False)),
+        ("text", "\n".join(x.to_text() for x in located)),
+    ):
+        report = check.Report(fmt)
+        for o in files:
+            report.add(check.Printed.of(o.located, fmt))
+        assert report.text() == whole
+        assert report.findings == len(located)
+        assert report.count(check.Severity.WARNING) == sum(x.finding.effective_severity == check.Severity.WARNING for x in located)
+    assert check.Report("json").text() == json.dumps([]) and check.Report("text").text() == ""
+
+
+def test_workers_end_when_the_run_is_killed(tmp_path, default_index):
+    """A forked worker does not outlive a `medcode check` that was killed: nobody would read
+    its outcomes and it would wait for ever to send them."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+    for i in range(40):
+        (tmp_path / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes() * 20)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "medcode.server", "check", "-j", "3", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MEDCODE_INDEX_DIR": str(default_index)},
+    )
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    workers: list[int] = []
+    for _ in range(600):
+        workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        if len(workers) == 2 or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    run.kill()
+    run.wait()
+    assert len(workers) == 2, "the run ended before its workers started"
+    for _ in range(600):
+        if not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
