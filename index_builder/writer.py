@@ -12,7 +12,7 @@ import shutil
 import sys
 import zlib
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
 from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_not, sub
 from pathlib import Path
@@ -145,41 +145,50 @@ class _Groups:
         self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
-        parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
         self._own = words_many([p[2] for p in parts])
         firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def encoded(self, rec: CodeRecord, i: int) -> tuple[bytes, list[str], int] | None:
-        """As EncodeCache.encoded for record i (ids in ascending order), the words being the
-        record's own beyond its group's; None when the record does not carry its group's words
-        (then it is indexed on its own)."""
-        first = rec.description.partition(_PART_JOIN)[0]
-        g = self._by_key.get(rec.group)  # type: ignore[arg-type]
-        if g is None:
-            words_of = self._cache.words
-            first_words = self._first[first]
-            vocab = set(first_words)
-            if rec.short:
-                vocab.update(words_of(rec.short))
-            for term in rec.terms:
-                vocab.update(words_of(term))
-            number = len(self.members)
-            self.members.append(array(layout.OFFSET_TYPE))
-            postings, gid = self.postings, self.n + number
-            for w in vocab:
-                ids = postings.get(w)
-                if ids is None:
-                    ids = postings[w] = array(layout.OFFSET_TYPE)
-                ids.append(gid)
-            g = self._by_key[rec.group] = (number, first, rec.short, rec.terms, vocab, len(first_words))  # type: ignore[index]
-        number, g_first, g_short, g_terms, g_vocab, g_count = g
-        if first != g_first or rec.short != g_short or rec.terms != g_terms:
-            return None
-        self.members[number].append(i)
-        own = self._own[i]
-        # Not _dumps: the document is compressed and dropped within the next 32 records.
-        return orjson.dumps(rec.to_json()), list(set(own).difference(g_vocab)), min(g_count + len(own), 0xFFFF)
+    def assign(self, records: list[CodeRecord]) -> tuple[list[Iterable[str]], list[int]]:
+        """Per record (ids in ascending order) the words the word index lists it under, and
+        its rank: for a record that carries its group's words (its description's first part,
+        short and terms are its group's), only its own words beyond them, the group being
+        listed once (`postings`, `members`); any other record is indexed on its own, as
+        EncodeCache.encoded. One pass with no call per record beyond the look-ups."""
+        vocabs: list[Iterable[str]] = [()] * len(records)
+        ranks = [0] * len(records)
+        by_key, members, postings, n = self._by_key, self.members, self.postings, self.n
+        words_of, firsts, own_words = self._cache.words, self._first, self._own
+        for i, rec in enumerate(records):
+            key = rec.group
+            if key is not None:
+                first = self._parts[i][0]
+                g = by_key.get(key)
+                if g is None:
+                    first_words = firsts[first]
+                    vocab = set(first_words)
+                    if rec.short:
+                        vocab.update(words_of(rec.short))
+                    for term in rec.terms:
+                        vocab.update(words_of(term))
+                    gid = n + len(members)
+                    for w in vocab:
+                        ids = postings.get(w)
+                        if ids is None:
+                            ids = postings[w] = array(layout.OFFSET_TYPE)
+                        ids.append(gid)
+                    g = by_key[key] = (len(members), first, rec.short, rec.terms, vocab, len(first_words))
+                    members.append(array(layout.OFFSET_TYPE))
+                number, g_first, g_short, g_terms, g_vocab, g_count = g
+                if first == g_first and rec.short == g_short and rec.terms == g_terms:
+                    members[number].append(i)
+                    own = own_words[i]
+                    vocabs[i] = set(own).difference(g_vocab)
+                    ranks[i] = min(g_count + len(own), 0xFFFF)
+                    continue
+            _, vocabs[i], ranks[i] = self._cache.encoded(rec)
+        return vocabs, ranks
 
 
 # zlib level for compact releases: 3 compresses the NDC directory's 114 MB of documents in
@@ -570,41 +579,36 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
 def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
     """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
     zlib block is compressed as soon as its documents are made (none are held: a quarter of a
-    million for the NDC directory), and each word's ids come out ascending (no sorting; held in
-    arrays, not as a million int objects)."""
+    million for the NDC directory), and each word's ids come out ascending (no sorting)."""
     n = len(trie)
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
         records[i] = rec
-    flags = bytearray(n)
-    rank = array(layout.RANK_TYPE, [0]) * n
-    postings: dict[str, array] = {}
-    counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
-    cutoff = _cutoff(result)
-    encoded, flag_bits = cache.encoded, _flag_bits
+    # A quarter of a million NDC packages: every pass below runs over all records at once
+    # (map, chain, C-level appends) rather than a Python loop doing it all per record.
+    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
+    counts = _counts(flags, n)
+    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
+    stage.doing(f"indexing {n:,} records: their words")
     groups = _Groups(n, cache, records)
-    grouped = groups.encoded
-    step, level, compress = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress
+    vocabs, ranks = groups.assign(records)
+    rank = array(layout.RANK_TYPE, ranks)
+    # Each word's record ids, ascending: the records' words in id order, each appended to its
+    # word's list in one C pass.
+    lists: defaultdict[str, list[int]] = defaultdict(list)
+    deque(
+        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(), map(len, vocabs)))),
+        maxlen=0,
+    )
+    del vocabs, ranks
+    step, level, compress, dumps, to_json = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps, CodeRecord.to_json
     blocks: list[bytes] = []
-    block: list[bytes] = []
-    every = 1 << 14  # stage updates: about 15 for the NDC directory
-    for i, rec in enumerate(records):
-        if not i % every:
-            stage.counted("indexing records:", i, n)
-        out = grouped(rec, i) if rec.group is not None else None
-        doc, vocab, rank[i] = out or encoded(rec)
-        block.append(doc)
-        if len(block) == step:
-            blocks.append(compress(b"\n".join(block), level))
-            block = []
-        flags[i] = flag_bits(rec, cutoff, counts)
-        for w in vocab:
-            ids = postings.get(w)
-            if ids is None:
-                ids = postings[w] = array(layout.OFFSET_TYPE)
-            ids.append(i)
-    if block:
-        blocks.append(compress(b"\n".join(block), level))
+    every = step << 9  # stage updates: about 15 for the NDC directory
+    for k in range(0, n, step):
+        if not k % every:
+            stage.counted("writing records:", k, n)
+        # Not _dumps: the documents are compressed and dropped at once.
+        blocks.append(compress(b"\n".join(map(dumps, map(to_json, records[k : k + step]))), level))
     del records
 
     trie.save(str(folder / layout.CODES))
@@ -613,8 +617,9 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
     _write_array(folder / layout.RANK, rank)
 
     # Record ids, then group ids: both ascending, and every record id is below every group id.
+    postings: dict[str, list[int] | array] = lists
     for w, gids in groups.postings.items():
-        ids = postings.get(w)
+        ids = lists.get(w)
         if ids is None:
             postings[w] = gids
         else:
