@@ -23,6 +23,7 @@ import marisa_trie
 import orjson
 
 from . import __version__, layout, stage
+from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
 from .words import words, words_many
@@ -278,8 +279,11 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None) -> Path:
-    """Build the release in a temporary folder beside its target, then move it into place."""
+def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None, *, fork: bool = False) -> Path:
+    """Build the release in a temporary folder beside its target, then move it into place.
+
+    `fork`: a compact release's word index may be written by a forked helper process while
+    this one writes the rest (forked.py; the parallel build's workers ask for it)."""
     if not layout.valid_release_label(result.release):
         raise IndexWriteError(
             f"release label {result.release!r} is not usable as a folder name "
@@ -289,17 +293,28 @@ def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = 
     set_dir = Path(root) / result.set_id
     target = set_dir / result.release
     tmp = _building_folder(set_dir, result.release)
+    helper = Helper() if fork else None
     try:
-        manifest = _write_into(tmp, result, cache or EncodeCache())
+        manifest = _write_into(tmp, result, cache or EncodeCache(), helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
     except PermissionError as exc:
+        _abandon(helper)
         shutil.rmtree(tmp, ignore_errors=True)
         raise _cannot_write(set_dir, exc) from None
+    except HelperFailed as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexWriteError(str(exc)) from None
     except BaseException:
+        _abandon(helper)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _abandon(helper: Helper | None) -> None:
+    if helper is not None:
+        helper.abandon()
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -506,14 +521,14 @@ def _swap_into_place(new: Path, target: Path) -> None:
     raise IndexWriteError(f"{target} kept changing while this release was written; try again")
 
 
-def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manifest:
+def _write_into(folder: Path, result: ImportResult, cache: EncodeCache, helper: Helper | None = None) -> Manifest:
     warnings = list(result.warnings)
     by_code = _dedupe(result.records, warnings)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
-    trie, flags, counts = _write_codes(folder, by_code, result, cache)
+    trie, flags, counts = _write_codes(folder, by_code, result, cache, helper)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
-    return _finish(folder, result, counts, warnings)
+    return _finish(folder, result, counts, warnings, helper=helper)
 
 
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
@@ -536,11 +551,12 @@ def _cutoff(result: ImportResult) -> str | None:
     return end.isoformat() if end else None
 
 
-def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
-    """The code trie, records, ranks and word index; returns the trie, the flags and counts."""
+def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None):
+    """The code trie, records, ranks and word index; returns the trie, the flags and counts.
+    A compact release's word index may still be being written by `helper` (see _finish)."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
-        return _write_codes_compact(folder, trie, by_code, result, cache)
+        return _write_codes_compact(folder, trie, by_code, result, cache, helper)
     n = len(trie)
     docs: list[bytes] = [b""] * n
     flags = bytearray(n)
@@ -576,10 +592,14 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     return trie, flags, counts
 
 
-def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
+def _write_codes_compact(
+    folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None
+):
     """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
     zlib block is compressed as soon as its documents are made (none are held: a quarter of a
-    million for the NDC directory), and each word's ids come out ascending (no sorting)."""
+    million for the NDC directory), and each word's ids come out ascending (no sorting). With
+    a `helper`, the word index is written by a forked process meanwhile (joined before the
+    manifest lists the files)."""
     n = len(trie)
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
@@ -589,10 +609,31 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
     flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
     counts = _counts(flags, n)
     _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
-    stage.doing(f"indexing {n:,} records: their words")
+    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
+        _write_word_index(folder, records, cache)
+    step, level, compress, dumps, to_json = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps, CodeRecord.to_json
+    blocks: list[bytes] = []
+    every = step << 9  # stage updates: about 15 for the NDC directory
+    for k in range(0, n, step):
+        if not k % every:
+            stage.counted("indexing records:", k, n)
+        # Not _dumps: the documents are compressed and dropped at once.
+        blocks.append(compress(b"\n".join(map(dumps, map(to_json, records[k : k + step]))), level))
+    del records
+
+    trie.save(str(folder / layout.CODES))
+    stage.doing(f"writing {n:,} records (compressed)")
+    _write_blob_offsets(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, blocks, [n, step])
+    return trie, flags, counts
+
+
+def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache) -> None:
+    """A compact release's ranks and word index (words, postings, groups), records in id order."""
+    n = len(records)
+    stage.doing(f"indexing the words of {n:,} records")
     groups = _Groups(n, cache, records)
     vocabs, ranks = groups.assign(records)
-    rank = array(layout.RANK_TYPE, ranks)
+    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
     # Each word's record ids, ascending: the records' words in id order, each appended to its
     # word's list in one C pass.
     lists: defaultdict[str, list[int]] = defaultdict(list)
@@ -601,21 +642,6 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
         maxlen=0,
     )
     del vocabs, ranks
-    step, level, compress, dumps, to_json = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps, CodeRecord.to_json
-    blocks: list[bytes] = []
-    every = step << 9  # stage updates: about 15 for the NDC directory
-    for k in range(0, n, step):
-        if not k % every:
-            stage.counted("writing records:", k, n)
-        # Not _dumps: the documents are compressed and dropped at once.
-        blocks.append(compress(b"\n".join(map(dumps, map(to_json, records[k : k + step]))), level))
-    del records
-
-    trie.save(str(folder / layout.CODES))
-    stage.doing(f"writing {n:,} records (compressed)")
-    _write_blob_offsets(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, blocks, [n, step])
-    _write_array(folder / layout.RANK, rank)
-
     # Record ids, then group ids: both ascending, and every record id is below every group id.
     postings: dict[str, list[int] | array] = lists
     for w, gids in groups.postings.items():
@@ -633,10 +659,11 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
     _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
     if groups.members:
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
-    return trie, flags, counts
 
 
-def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
+def _finish(
+    folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None, helper: Helper | None = None
+) -> Manifest:
     for name, items in result.aux.items():
         stage.doing(f"writing the {name} side store ({len(items):,} entries)")
         _write_keyed(folder, layout.aux_files(name), items, result.compact)
@@ -645,6 +672,9 @@ def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings
         key_trie.save(str(folder / layout.key_set_file(name)))
         counts[name] = len(key_trie)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
+    if helper is not None:
+        stage.doing("waiting for the word index")
+        helper.join()  # its files are listed below
 
     hashes = hashes or {}
     files = {

@@ -53,7 +53,7 @@ def fake_steps(request, monkeypatch, tmp_path):
     monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
     failing: dict[str, BaseException] = {}
 
-    def fake(root, step, progress=None):
+    def fake(root, step, progress=None, *, fork=False):
         if progress:
             progress(f"{step}: working in process {multiprocessing.current_process().name}")
         if step in failing:
