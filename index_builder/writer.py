@@ -14,10 +14,10 @@ import zlib
 from array import array
 from collections import defaultdict, deque
 from itertools import chain, compress, count, repeat
-from operator import attrgetter, is_not, sub
+from operator import add, attrgetter, is_not, not_, sub
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import marisa_trie
 import orjson
@@ -139,11 +139,10 @@ class _Groups:
     def __init__(self, n: int, cache: EncodeCache, records: list[CodeRecord]):
         self.n = n
         self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
-        self.postings: dict[str, array] = {}  # word -> group ids (ascending)
+        self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
         self._cache = cache
-        # group key -> its number, the first part, short and terms it was made from, its words,
-        # and how many words the first part has (for the rank)
-        self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
+        # group key -> its number, and the first part, short and terms it was made from
+        self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
         self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
@@ -156,39 +155,52 @@ class _Groups:
         its rank: for a record that carries its group's words (its description's first part,
         short and terms are its group's), only its own words beyond them, the group being
         listed once (`postings`, `members`); any other record is indexed on its own, as
-        EncodeCache.encoded. One pass with no call per record beyond the look-ups."""
-        vocabs: list[Iterable[str]] = [()] * len(records)
-        ranks = [0] * len(records)
-        by_key, members, postings, n = self._by_key, self.members, self.postings, self.n
-        words_of, firsts, own_words = self._cache.words, self._first, self._own
+        EncodeCache.encoded. The only loop per record finds its group; the words are cut,
+        merged and listed in bulk passes."""
+        total = len(records)
+        by_key, members, parts = self._by_key, self.members, self._parts
+        made: list[tuple[int, str, str | None, list[str]]] = []  # per group: number, first, short, terms
+        number_of: list[int | None] = [None] * total
         for i, rec in enumerate(records):
             key = rec.group
-            if key is not None:
-                first = self._parts[i][0]
-                g = by_key.get(key)
-                if g is None:
-                    first_words = firsts[first]
-                    vocab = set(first_words)
-                    if rec.short:
-                        vocab.update(words_of(rec.short))
-                    for term in rec.terms:
-                        vocab.update(words_of(term))
-                    gid = n + len(members)
-                    for w in vocab:
-                        ids = postings.get(w)
-                        if ids is None:
-                            ids = postings[w] = array(layout.OFFSET_TYPE)
-                        ids.append(gid)
-                    g = by_key[key] = (len(members), first, rec.short, rec.terms, vocab, len(first_words))
-                    members.append(array(layout.OFFSET_TYPE))
-                number, g_first, g_short, g_terms, g_vocab, g_count = g
-                if first == g_first and rec.short == g_short and rec.terms == g_terms:
-                    members[number].append(i)
-                    own = own_words[i]
-                    vocabs[i] = set(own).difference(g_vocab)
-                    ranks[i] = min(g_count + len(own), 0xFFFF)
-                    continue
-            _, vocabs[i], ranks[i] = self._cache.encoded(rec)
+            if key is None:
+                continue
+            first = parts[i][0]
+            g = by_key.get(key)
+            if g is None:
+                g = by_key[key] = (len(made), first, rec.short, rec.terms)
+                made.append(g)
+                members.append(array(layout.OFFSET_TYPE))
+            if first == g[1] and rec.short == g[2] and rec.terms == g[3]:
+                number_of[i] = g[0]
+                members[g[0]].append(i)
+        # Each group's words: its first part's, its short's and its terms'.
+        texts = list(dict.fromkeys(chain(filter(None, (g[2] for g in made)), chain.from_iterable(g[3] for g in made))))
+        cut = dict(zip(texts, words_many(texts)))
+        firsts = self._first
+        group_words = [set(chain(firsts[first], cut[short] if short else (), *map(cut.__getitem__, terms))) for _, first, short, terms in made]
+        group_counts = [len(firsts[g[1]]) for g in made]
+        lists: defaultdict[str, list[int]] = defaultdict(list)
+        deque(
+            map(list.append, map(lists.__getitem__, chain.from_iterable(group_words)), chain.from_iterable(map(repeat, count(self.n), map(len, group_words)))),
+            maxlen=0,
+        )
+        self.postings = lists
+        # The grouped records: their own words beyond their group's; rank counts both.
+        grouped = list(map(is_not, number_of, repeat(None)))
+        ids = list(compress(range(total), grouped))
+        numbers = list(compress(number_of, grouped))
+        own = list(map(self._own.__getitem__, ids))
+        own_vocabs = list(map(set.difference, map(set, own), map(group_words.__getitem__, numbers)))
+        own_ranks = list(map(min, map(add, map(group_counts.__getitem__, numbers), map(len, own)), repeat(0xFFFF)))
+        if len(ids) == total:
+            return own_vocabs, own_ranks  # type: ignore[return-value]
+        vocabs: list[Iterable[str]] = [()] * total
+        ranks = [0] * total
+        for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
+            vocabs[i], ranks[i] = vocab, rank
+        for i in compress(range(total), map(not_, grouped)):
+            _, vocabs[i], ranks[i] = self._cache.encoded(records[i])
         return vocabs, ranks
 
 
@@ -206,26 +218,34 @@ def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any
     """A trie of keys plus, per trie id, one JSON document."""
     trie_name, idx_name, bin_name = names
     trie = marisa_trie.Trie(list(items), order=marisa_trie.LABEL_ORDER)
-    docs: list[bytes] = [b""] * len(trie)
-    for key, value in items.items():
-        docs[trie.key_id(key)] = _dumps(value)
+    values: list[Any] = [None] * len(trie)
+    for value, i in zip(items.values(), map(trie.key_id, items)):
+        values[i] = value
     trie.save(str(folder / trie_name))
     if compact:
-        _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), docs)
+        _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), values)
     else:
-        _write_blob(folder / idx_name, folder / bin_name, docs)
+        _write_blob(folder / idx_name, folder / bin_name, list(map(_dumps, values)))
 
 
 def _write_blob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
     _write_blob_offsets(idx_path, bin_path, docs, [])
 
 
-def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
-    """Documents in zlib blocks of layout.BLOCK_DOCS, each block the documents joined by a
-    newline (compact JSON never holds a raw one). Index: count, block size, block offsets."""
-    step = layout.BLOCK_DOCS
-    blocks = [zlib.compress(b"\n".join(docs[k : k + step]), _ZLEVEL) for k in range(0, len(docs), step)]
-    _write_blob_offsets(idx_path, bin_path, blocks, [len(docs), step])
+def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Callable[[Any], Any] | None = None, what: str = "") -> None:
+    """Values as JSON documents (of to_json(value) if given) in zlib blocks of
+    layout.BLOCK_DOCS, each block the documents joined by a newline (compact JSON never holds
+    a raw one). Index: count, block size, block offsets. Each block's documents are made as it
+    is compressed, so none are held (plain orjson.dumps, not _dumps: dropped at once)."""
+    step, level, compress, dumps = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps
+    blocks: list[bytes] = []
+    every = step << 9  # stage updates: about 15 for the NDC directory
+    for k in range(0, len(values), step):
+        if what and not k % every:
+            stage.counted(what, k, len(values))
+        chunk = values[k : k + step]
+        blocks.append(compress(b"\n".join(map(dumps, map(to_json, chunk) if to_json else chunk)), level))
+    _write_blob_offsets(idx_path, bin_path, blocks, [len(values), step])
 
 
 # Delta lists up to this many bytes are stored as they are: zlib makes them no shorter (its
@@ -611,19 +631,8 @@ def _write_codes_compact(
     _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
     if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
         _write_word_index(folder, records, cache)
-    step, level, compress, dumps, to_json = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps, CodeRecord.to_json
-    blocks: list[bytes] = []
-    every = step << 9  # stage updates: about 15 for the NDC directory
-    for k in range(0, n, step):
-        if not k % every:
-            stage.counted("indexing records:", k, n)
-        # Not _dumps: the documents are compressed and dropped at once.
-        blocks.append(compress(b"\n".join(map(dumps, map(to_json, records[k : k + step]))), level))
-    del records
-
+    _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
-    stage.doing(f"writing {n:,} records (compressed)")
-    _write_blob_offsets(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, blocks, [n, step])
     return trie, flags, counts
 
 
