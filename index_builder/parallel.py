@@ -66,12 +66,14 @@ def _run(root: Path, step: str, report: bool) -> tuple[list, float, float]:
 
     built, seconds, cpu = timed_step(root, step, _send if report else None, fork=True)
     # The records stay in the worker: the caller needs where each release went and its counts.
-    # They are not freed either: freeing the NDC step's quarter of a million records took
-    # 0.4 s of the build's wall clock, and a fork or forkserver worker ends with os._exit
-    # (multiprocessing), which hands its memory back at once. Frozen, so no later collection
-    # scans them.
-    _kept.extend(b.result for b in built)
-    gc.freeze()
+    # The NDC step's (compact) records are not freed either: freeing its quarter of a million
+    # records took 0.4 s of the build's wall clock, at its end, and a fork or forkserver worker
+    # ends with os._exit (multiprocessing), which hands the memory back at once. Frozen, so no
+    # later collection scans them. Other steps' records are freed: the worker may build more.
+    kept = [b.result for b in built if b.result.compact]
+    if kept:
+        _kept.extend(kept)
+        gc.freeze()
     for b in built:
         b.result = dataclasses.replace(b.result, records=[], aux={}, key_sets={})
     return built, seconds, cpu
