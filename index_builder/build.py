@@ -43,8 +43,8 @@ class Built:
     records: int
 
 
-def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache | None = None) -> Built:
-    path = write_release(root, result, cache)
+def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache | None = None, fork: bool = False) -> Built:
+    path = write_release(root, result, cache, fork=fork)
     from .reader import Release  # the manifest just written is the source of truth for counts
 
     records = Release(path).manifest.counts["records"]
@@ -137,15 +137,27 @@ def step_name(step: str) -> str:
     return "MCE tables" if step == MCE_STEP else set_name(step)
 
 
-def timed_step(root: Path, step: str, progress: Progress | None) -> tuple[list[Built], float, float]:
-    """build_step, with its wall-clock and CPU seconds (of this process: the step's own)."""
-    started, cpu = time.perf_counter(), time.process_time()
-    built = build_step(root, step, progress)
-    return built, time.perf_counter() - started, time.process_time() - cpu
+def timed_step(root: Path, step: str, progress: Progress | None, fork: bool = False) -> tuple[list[Built], float, float]:
+    """build_step, with its wall-clock and CPU seconds (of this process and of the helper it
+    forked, if any: the step's own)."""
+    started, cpu = time.perf_counter(), _cpu()
+    built = build_step(root, step, progress, fork=fork)
+    return built, time.perf_counter() - started, _cpu() - cpu
 
 
-def build_step(root: Path, step: str, progress: Progress | None = None) -> list[Built]:
-    """One set's embedded default (all its releases), or the MCE tables."""
+def _cpu() -> float:
+    """CPU seconds of this process and of its children waited for (a step's forked helper)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no forked helper there either
+        return time.process_time()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def build_step(root: Path, step: str, progress: Progress | None = None, *, fork: bool = False) -> list[Built]:
+    """One set's embedded default (all its releases), or the MCE tables. `fork`: a long write
+    may fork a helper process (writer.write_release; the parallel build's workers ask)."""
     started = time.perf_counter()
     if step == MCE_STEP:
         with _heartbeat(progress, step_name(step)):
@@ -171,7 +183,7 @@ def build_step(root: Path, step: str, progress: Progress | None = None) -> list[
             write_family(root, results, progress=done)
         else:
             result = _importer(set_id).embedded_default()
-            built = _write(root, result, started)
+            built = _write(root, result, started, fork=fork)
             out.append(built)
             if progress:
                 progress(

@@ -10,17 +10,18 @@ import shutil
 import sys
 import zlib
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
 from itertools import chain, compress, count, repeat
-from operator import attrgetter, is_not, sub
+from operator import add, attrgetter, is_not, not_, sub
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import marisa_trie
 import orjson
 
 from . import layout, stage, version
+from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
 from .words import words, words_many
@@ -136,48 +137,69 @@ class _Groups:
     def __init__(self, n: int, cache: EncodeCache, records: list[CodeRecord]):
         self.n = n
         self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
-        self.postings: dict[str, array] = {}  # word -> group ids (ascending)
+        self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
         self._cache = cache
-        # group key -> its number, the first part, short and terms it was made from, its words,
-        # and how many words the first part has (for the rank)
-        self._by_key: dict[str, tuple[int, str, str | None, list[str], set[str], int]] = {}
+        # group key -> its number, and the first part, short and terms it was made from
+        self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
-        parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
         self._own = words_many([p[2] for p in parts])
         firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def encoded(self, rec: CodeRecord, i: int) -> tuple[bytes, list[str], int] | None:
-        """As EncodeCache.encoded for record i (ids in ascending order), the words being the
-        record's own beyond its group's; None when the record does not carry its group's words
-        (then it is indexed on its own)."""
-        first = rec.description.partition(_PART_JOIN)[0]
-        g = self._by_key.get(rec.group)  # type: ignore[arg-type]
-        if g is None:
-            words_of = self._cache.words
-            first_words = self._first[first]
-            vocab = set(first_words)
-            if rec.short:
-                vocab.update(words_of(rec.short))
-            for term in rec.terms:
-                vocab.update(words_of(term))
-            number = len(self.members)
-            self.members.append(array(layout.OFFSET_TYPE))
-            postings, gid = self.postings, self.n + number
-            for w in vocab:
-                ids = postings.get(w)
-                if ids is None:
-                    ids = postings[w] = array(layout.OFFSET_TYPE)
-                ids.append(gid)
-            g = self._by_key[rec.group] = (number, first, rec.short, rec.terms, vocab, len(first_words))  # type: ignore[index]
-        number, g_first, g_short, g_terms, g_vocab, g_count = g
-        if first != g_first or rec.short != g_short or rec.terms != g_terms:
-            return None
-        self.members[number].append(i)
-        own = self._own[i]
-        # Not _dumps: the document is compressed and dropped within the next 32 records.
-        return orjson.dumps(rec.to_json()), list(set(own).difference(g_vocab)), min(g_count + len(own), 0xFFFF)
+    def assign(self, records: list[CodeRecord]) -> tuple[list[Iterable[str]], list[int]]:
+        """Per record (ids in ascending order) the words the word index lists it under, and
+        its rank: for a record that carries its group's words (its description's first part,
+        short and terms are its group's), only its own words beyond them, the group being
+        listed once (`postings`, `members`); any other record is indexed on its own, as
+        EncodeCache.encoded. The only loop per record finds its group; the words are cut,
+        merged and listed in bulk passes."""
+        total = len(records)
+        by_key, members, parts = self._by_key, self.members, self._parts
+        made: list[tuple[int, str, str | None, list[str]]] = []  # per group: number, first, short, terms
+        number_of: list[int | None] = [None] * total
+        for i, rec in enumerate(records):
+            key = rec.group
+            if key is None:
+                continue
+            first = parts[i][0]
+            g = by_key.get(key)
+            if g is None:
+                g = by_key[key] = (len(made), first, rec.short, rec.terms)
+                made.append(g)
+                members.append(array(layout.OFFSET_TYPE))
+            if first == g[1] and rec.short == g[2] and rec.terms == g[3]:
+                number_of[i] = g[0]
+                members[g[0]].append(i)
+        # Each group's words: its first part's, its short's and its terms'.
+        texts = list(dict.fromkeys(chain(filter(None, (g[2] for g in made)), chain.from_iterable(g[3] for g in made))))
+        cut = dict(zip(texts, words_many(texts)))
+        firsts = self._first
+        group_words = [set(chain(firsts[first], cut[short] if short else (), *map(cut.__getitem__, terms))) for _, first, short, terms in made]
+        group_counts = [len(firsts[g[1]]) for g in made]
+        lists: defaultdict[str, list[int]] = defaultdict(list)
+        deque(
+            map(list.append, map(lists.__getitem__, chain.from_iterable(group_words)), chain.from_iterable(map(repeat, count(self.n), map(len, group_words)))),
+            maxlen=0,
+        )
+        self.postings = lists
+        # The grouped records: their own words beyond their group's; rank counts both.
+        grouped = list(map(is_not, number_of, repeat(None)))
+        ids = list(compress(range(total), grouped))
+        numbers = list(compress(number_of, grouped))
+        own = list(map(self._own.__getitem__, ids))
+        own_vocabs = list(map(set.difference, map(set, own), map(group_words.__getitem__, numbers)))
+        own_ranks = list(map(min, map(add, map(group_counts.__getitem__, numbers), map(len, own)), repeat(0xFFFF)))
+        if len(ids) == total:
+            return own_vocabs, own_ranks  # type: ignore[return-value]
+        vocabs: list[Iterable[str]] = [()] * total
+        ranks = [0] * total
+        for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
+            vocabs[i], ranks[i] = vocab, rank
+        for i in compress(range(total), map(not_, grouped)):
+            _, vocabs[i], ranks[i] = self._cache.encoded(records[i])
+        return vocabs, ranks
 
 
 # zlib level for compact releases: 3 compresses the NDC directory's 114 MB of documents in
@@ -194,26 +216,34 @@ def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any
     """A trie of keys plus, per trie id, one JSON document."""
     trie_name, idx_name, bin_name = names
     trie = marisa_trie.Trie(list(items), order=marisa_trie.LABEL_ORDER)
-    docs: list[bytes] = [b""] * len(trie)
-    for key, value in items.items():
-        docs[trie.key_id(key)] = _dumps(value)
+    values: list[Any] = [None] * len(trie)
+    for value, i in zip(items.values(), map(trie.key_id, items)):
+        values[i] = value
     trie.save(str(folder / trie_name))
     if compact:
-        _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), docs)
+        _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), values)
     else:
-        _write_blob(folder / idx_name, folder / bin_name, docs)
+        _write_blob(folder / idx_name, folder / bin_name, list(map(_dumps, values)))
 
 
 def _write_blob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
     _write_blob_offsets(idx_path, bin_path, docs, [])
 
 
-def _write_zblob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
-    """Documents in zlib blocks of layout.BLOCK_DOCS, each block the documents joined by a
-    newline (compact JSON never holds a raw one). Index: count, block size, block offsets."""
-    step = layout.BLOCK_DOCS
-    blocks = [zlib.compress(b"\n".join(docs[k : k + step]), _ZLEVEL) for k in range(0, len(docs), step)]
-    _write_blob_offsets(idx_path, bin_path, blocks, [len(docs), step])
+def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Callable[[Any], Any] | None = None, what: str = "") -> None:
+    """Values as JSON documents (of to_json(value) if given) in zlib blocks of
+    layout.BLOCK_DOCS, each block the documents joined by a newline (compact JSON never holds
+    a raw one). Index: count, block size, block offsets. Each block's documents are made as it
+    is compressed, so none are held (plain orjson.dumps, not _dumps: dropped at once)."""
+    step, level, compress, dumps = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps
+    blocks: list[bytes] = []
+    every = step << 9  # stage updates: about 15 for the NDC directory
+    for k in range(0, len(values), step):
+        if what and not k % every:
+            stage.counted(what, k, len(values))
+        chunk = values[k : k + step]
+        blocks.append(compress(b"\n".join(map(dumps, map(to_json, chunk) if to_json else chunk)), level))
+    _write_blob_offsets(idx_path, bin_path, blocks, [len(values), step])
 
 
 # Delta lists up to this many bytes are stored as they are: zlib makes them no shorter (its
@@ -267,8 +297,11 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None) -> Path:
-    """Build the release in a temporary folder beside its target, then move it into place."""
+def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None, *, fork: bool = False) -> Path:
+    """Build the release in a temporary folder beside its target, then move it into place.
+
+    `fork`: a compact release's word index may be written by a forked helper process while
+    this one writes the rest (forked.py; the parallel build's workers ask for it)."""
     if not layout.valid_release_label(result.release):
         raise IndexWriteError(
             f"release label {result.release!r} is not usable as a folder name "
@@ -278,17 +311,28 @@ def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = 
     set_dir = Path(root) / result.set_id
     target = set_dir / result.release
     tmp = _building_folder(set_dir, result.release)
+    helper = Helper() if fork else None
     try:
-        manifest = _write_into(tmp, result, cache or EncodeCache())
+        manifest = _write_into(tmp, result, cache or EncodeCache(), helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
     except PermissionError as exc:
+        _abandon(helper)
         shutil.rmtree(tmp, ignore_errors=True)
         raise _cannot_write(set_dir, exc) from None
+    except HelperFailed as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexWriteError(str(exc)) from None
     except BaseException:
+        _abandon(helper)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _abandon(helper: Helper | None) -> None:
+    if helper is not None:
+        helper.abandon()
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -497,14 +541,14 @@ def _swap_into_place(new: Path, target: Path) -> None:
     raise IndexWriteError(f"{target} kept changing while this release was written; try again")
 
 
-def _write_into(folder: Path, result: ImportResult, cache: EncodeCache) -> Manifest:
+def _write_into(folder: Path, result: ImportResult, cache: EncodeCache, helper: Helper | None = None) -> Manifest:
     warnings = list(result.warnings)
     by_code = _dedupe(result.records, warnings)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
-    trie, flags, counts = _write_codes(folder, by_code, result, cache)
+    trie, flags, counts = _write_codes(folder, by_code, result, cache, helper)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
-    return _finish(folder, result, counts, warnings)
+    return _finish(folder, result, counts, warnings, helper=helper)
 
 
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
@@ -527,11 +571,12 @@ def _cutoff(result: ImportResult) -> str | None:
     return end.isoformat() if end else None
 
 
-def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
-    """The code trie, records, ranks and word index; returns the trie, the flags and counts."""
+def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None):
+    """The code trie, records, ranks and word index; returns the trie, the flags and counts.
+    A compact release's word index may still be being written by `helper` (see _finish)."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
-        return _write_codes_compact(folder, trie, by_code, result, cache)
+        return _write_codes_compact(folder, trie, by_code, result, cache, helper)
     n = len(trie)
     docs: list[bytes] = [b""] * n
     flags = bytearray(n)
@@ -567,54 +612,49 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     return trie, flags, counts
 
 
-def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache):
+def _write_codes_compact(
+    folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None
+):
     """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
     zlib block is compressed as soon as its documents are made (none are held: a quarter of a
-    million for the NDC directory), and each word's ids come out ascending (no sorting; held in
-    arrays, not as a million int objects)."""
+    million for the NDC directory), and each word's ids come out ascending (no sorting). With
+    a `helper`, the word index is written by a forked process meanwhile (joined before the
+    manifest lists the files)."""
     n = len(trie)
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
         records[i] = rec
-    flags = bytearray(n)
-    rank = array(layout.RANK_TYPE, [0]) * n
-    postings: dict[str, array] = {}
-    counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
-    cutoff = _cutoff(result)
-    encoded, flag_bits = cache.encoded, _flag_bits
-    groups = _Groups(n, cache, records)
-    grouped = groups.encoded
-    step, level, compress = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress
-    blocks: list[bytes] = []
-    block: list[bytes] = []
-    every = 1 << 14  # stage updates: about 15 for the NDC directory
-    for i, rec in enumerate(records):
-        if not i % every:
-            stage.counted("indexing records:", i, n)
-        out = grouped(rec, i) if rec.group is not None else None
-        doc, vocab, rank[i] = out or encoded(rec)
-        block.append(doc)
-        if len(block) == step:
-            blocks.append(compress(b"\n".join(block), level))
-            block = []
-        flags[i] = flag_bits(rec, cutoff, counts)
-        for w in vocab:
-            ids = postings.get(w)
-            if ids is None:
-                ids = postings[w] = array(layout.OFFSET_TYPE)
-            ids.append(i)
-    if block:
-        blocks.append(compress(b"\n".join(block), level))
-    del records
-
+    # A quarter of a million NDC packages: every pass below runs over all records at once
+    # (map, chain, C-level appends) rather than a Python loop doing it all per record.
+    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
+    counts = _counts(flags, n)
+    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
+    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
+        _write_word_index(folder, records, cache)
+    _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
-    stage.doing(f"writing {n:,} records (compressed)")
-    _write_blob_offsets(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, blocks, [n, step])
-    _write_array(folder / layout.RANK, rank)
+    return trie, flags, counts
 
+
+def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache) -> None:
+    """A compact release's ranks and word index (words, postings, groups), records in id order."""
+    n = len(records)
+    stage.doing(f"indexing the words of {n:,} records")
+    groups = _Groups(n, cache, records)
+    vocabs, ranks = groups.assign(records)
+    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
+    # Each word's record ids, ascending: the records' words in id order, each appended to its
+    # word's list in one C pass.
+    lists: defaultdict[str, list[int]] = defaultdict(list)
+    deque(
+        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(), map(len, vocabs)))),
+        maxlen=0,
+    )
+    del vocabs, ranks
     # Record ids, then group ids: both ascending, and every record id is below every group id.
+    postings: dict[str, list[int] | array] = lists
     for w, gids in groups.postings.items():
-        ids = postings.get(w)
+        ids = lists.get(w)
         if ids is None:
             postings[w] = gids
         else:
@@ -628,10 +668,11 @@ def _write_codes_compact(folder: Path, trie: marisa_trie.Trie, by_code: dict[str
     _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
     if groups.members:
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
-    return trie, flags, counts
 
 
-def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None) -> Manifest:
+def _finish(
+    folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None, helper: Helper | None = None
+) -> Manifest:
     for name, items in result.aux.items():
         stage.doing(f"writing the {name} side store ({len(items):,} entries)")
         _write_keyed(folder, layout.aux_files(name), items, result.compact)
@@ -640,6 +681,9 @@ def _finish(folder: Path, result: ImportResult, counts: dict[str, int], warnings
         key_trie.save(str(folder / layout.key_set_file(name)))
         counts[name] = len(key_trie)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
+    if helper is not None:
+        stage.doing("waiting for the word index")
+        helper.join()  # its files are listed below
 
     hashes = hashes or {}
     files = {

@@ -53,12 +53,12 @@ def fake_steps(request, monkeypatch, tmp_path):
     monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
     failing: dict[str, BaseException] = {}
 
-    def fake(root, step, progress=None):
+    def fake(root, step, progress=None, *, fork=False):
         if progress:
             progress(f"{step}: working in process {multiprocessing.current_process().name}")
         if step in failing:
             raise failing[step]
-        (Path(root) / f"{step}.done").write_text("ok")
+        (Path(root) / f"{step}.done").write_text(f"fork={fork}")
         return []
 
     monkeypatch.setattr(build, "build_step", fake)
@@ -76,6 +76,8 @@ def test_sets_are_built_in_worker_processes_and_report_through_the_caller(fake_s
     assert out == []
     assert sorted(p.name for p in tmp_path.glob("*.done")) == sorted(f"{s}.done" for s in (*build.EMBEDDED_SETS, build.MCE_STEP))
     assert set(timings) == {*build.EMBEDDED_SETS, build.MCE_STEP}
+    # The workers let a step fork a helper (writer.write_release: the NDC word index).
+    assert {p.read_text() for p in tmp_path.glob("*.done")} == {"fork=True"}
     # Every step's line arrived, sent from a worker process, and reached the reporter in the
     # thread that called build_defaults (the CLI prints there; the LSP hands it to its loop).
     assert {m.split(":")[0] for _, m in lines} == {*build.EMBEDDED_SETS, build.MCE_STEP}

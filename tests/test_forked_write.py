@@ -1,0 +1,86 @@
+"""A compact release written with a forked helper (the word index in a child process, as the
+parallel build's NDC step does) is the same index as one written in one process; a helper that
+fails leaves no release behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from medcode.index_builder import forked, layout, writer
+from medcode.index_builder.reader import Release
+from medcode.index_builder.writer import IndexWriteError, write_release
+
+from test_index_format import grouped_records, result
+
+needs_fork = pytest.mark.skipif(not forked.Helper.available(), reason="the helper forks (Linux only)")
+
+
+def _compact(release: str = "R1"):
+    res = result(grouped_records(), release=release, aux={"products": {f"{i:05x}": [f"product {i}"] for i in range(134)}})
+    res.compact = True
+    return res
+
+
+def _files(rel: Release) -> dict:
+    return {name: info["sha256"] for name, info in rel.manifest.to_json()["files"].items()}
+
+
+@needs_fork
+def test_a_release_written_with_a_forked_helper_is_the_same_release(tmp_path, monkeypatch):
+    started: list[int] = []
+    real_start = forked.Helper.start
+
+    def start(self, work):
+        ok = real_start(self, work)
+        started.append(ok)
+        return ok
+
+    monkeypatch.setattr(forked.Helper, "start", start)
+    one = Release(write_release(tmp_path / "one", _compact()))
+    assert started == []  # not asked for: no helper
+    two = Release(write_release(tmp_path / "two", _compact(), fork=True))
+    assert started == [True]
+    # Every file byte for byte, the word index (written by the child) included.
+    assert _files(one) == _files(two)
+    assert {layout.WORDS, layout.POSTINGS_ZBIN, layout.GROUPS_BIN, layout.RANK} <= set(_files(two))
+    for query in ("brand5", "labeler3 pkg17", "otherbrand tube", "no product"):
+        assert two.search(query, limit=500) == one.search(query, limit=500), query
+    assert two.aux("products", "00003") == ["product 3"]
+
+
+def test_without_fork_the_writer_does_the_helpers_work_itself(tmp_path, monkeypatch):
+    monkeypatch.setattr(forked.Helper, "available", staticmethod(lambda: False))
+    one = Release(write_release(tmp_path / "one", _compact()))
+    two = Release(write_release(tmp_path / "two", _compact(), fork=True))
+    assert _files(one) == _files(two)
+
+
+@needs_fork
+def test_a_failing_helper_fails_the_release_and_leaves_nothing(tmp_path, monkeypatch):
+    def broken(folder, records, cache):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(writer, "_write_word_index", broken)
+    with pytest.raises(IndexWriteError, match="helper process"):
+        write_release(tmp_path, _compact(), fork=True)
+    assert list((tmp_path / "icd10cm").iterdir()) == []  # neither the release nor a .building folder
+
+
+@needs_fork
+def test_a_failure_in_the_parent_stops_the_helper(tmp_path, monkeypatch):
+    stopped: list[bool] = []
+    real_abandon = forked.Helper.abandon
+
+    def abandon(self):
+        stopped.append(self._pid is not None)
+        real_abandon(self)
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(forked.Helper, "abandon", abandon)
+    monkeypatch.setattr(writer, "_write_blob_offsets", broken)
+    with pytest.raises(OSError):
+        write_release(tmp_path, _compact(), fork=True)
+    assert stopped == [True]
+    assert list((tmp_path / "icd10cm").iterdir()) == []
