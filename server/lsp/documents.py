@@ -93,6 +93,9 @@ class OpenDocument:
         else:
             self.source = EditedText(change.text)
             self.edit_log = self.edit_log.replaced()
+            # The line index of the old text holds that text: a 40 MB file would be held twice
+            # until the next index is built.
+            self._index = None
 
 
 class Documents:
