@@ -27,6 +27,7 @@ from medcode.server.lsp.documents import OpenDocument  # noqa: E402
 from medcode.server.lsp.pieces import EditedText  # noqa: E402
 from medcode.server.positions import LineIndex  # noqa: E402
 from medcode.server.verdicts import Verdicts  # noqa: E402
+from medcode.server.x12.document import walk  # noqa: E402
 from medcode.server.x12.edits import EditLog, span  # noqa: E402
 
 DAY = dt.date(2026, 1, 15)
@@ -147,6 +148,9 @@ def assert_same(got, want, text: str) -> None:
         assert got.x12 is None
         return
     assert got.x12.claims == want.x12.claims, text
+    # The check keeps only each claim's span (ClaimSpans): the spans of the Claim objects a
+    # plain walk keeps.
+    assert list(got.x12.claims) == [(c.start, c.end) for c in walk(text).claims], text
     assert got.x12.problems == want.x12.problems, text
     assert got.x12 == want.x12, text
 
