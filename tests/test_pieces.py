@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from medcode.server import positions
+from medcode.server.lsp import pieces
 from medcode.server.lsp.pieces import EditedText
 from medcode.server.positions import LineIndex
 
@@ -18,6 +19,7 @@ def _random_text(rng: random.Random, most: int) -> str:
 
 def test_edits_slices_and_joins_agree_with_a_string(monkeypatch):
     monkeypatch.setattr(positions, "BLOCK", 5)  # edits cross the line index's blocks
+    monkeypatch.setattr(pieces, "GROW", 3)  # joins copy pieces a few characters at a time
     rng = random.Random(20261129)
     for _ in range(300):
         plain = _random_text(rng, 60)
