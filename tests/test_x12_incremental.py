@@ -277,3 +277,19 @@ def test_the_editor_document_passes_its_edits(default_store, doc):
     od.apply(types.TextDocumentContentChangeWholeDocument(text=DOCS[doc]), "utf-16")
     assert od.edit_log.since(3) is None
     assert_same(checker.check(od.text, edits=od.edit_log.bound(od.text)), fresh(default_store, od.text), od.text)
+
+
+def test_claim_spans_splice_as_a_list_of_spans_would():
+    """ClaimSpans (two arrays) after a re-walk's splice: what the list of (start, end) it
+    replaces gives, tail moved by the edit's change of length."""
+    from array import array
+
+    from medcode.server.x12.document import ClaimSpans
+
+    old = [(0, 10), (12, 30), (31, 40), (45, 60), (70, 90)]
+    spans = ClaimSpans(array("q", (s for s, _ in old)), array("q", (e for _, e in old)))
+    assert list(spans) == old and len(spans) == 5 and spans[3] == (45, 60) and spans[3].end == 60
+    for first, k, new, delta in ((1, 3, [(12, 33)], 3), (0, 5, [], 0), (2, 2, [(31, 33), (34, 41)], -2), (4, 5, [(70, 95)], 5)):
+        got = spans.spliced(first, k, ClaimSpans(array("q", (s for s, _ in new)), array("q", (e for _, e in new))), delta)
+        assert list(got) == old[:first] + new + [(s + delta, e + delta) for s, e in old[k:]]
+    assert list(spans) == old  # the old spans are left as they were

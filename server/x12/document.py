@@ -111,6 +111,15 @@ class ClaimSpans:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def spliced(self, first: int, k: int, new: ClaimSpans, delta: int) -> ClaimSpans:
+        """These spans with those of claims [first, k) replaced by `new`, and those from k on
+        moved by delta characters (a re-walk: incremental.py)."""
+
+        def tail(a: array) -> array:
+            return a[k:] if not delta else array("q", (x + delta for x in a[k:]))
+
+        return ClaimSpans(self.starts[:first] + new.starts + tail(self.starts), self.ends[:first] + new.ends + tail(self.ends))
+
     def __getitem__(self, i: int) -> Span:
         return Span(self.starts[i], self.ends[i])
 

@@ -166,20 +166,14 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
 
     control = _control(old, text, start, end, length, delta)
     # Everything checked: now the old record's tail becomes the new one's.
-    spans = ClaimSpans(starts[:first] + w.spans.starts, claims.ends[:first] + w.spans.ends)
     if delta:
-        spans.starts += array("q", (s + delta for s in starts[k:]))
-        spans.ends += array("q", (e + delta for e in claims.ends[k:]))
         _shift_segments(old.envs[k:], end, delta)
-    else:
-        spans.starts += starts[k:]
-        spans.ends += claims.ends[k:]
     marks = old.marks[:first] + array("q", (m + base for m in w.marks)) + array("q", (m + moved for m in old.marks[k:split]))
     marks += array("q", (m + moved + more for m in old.marks[max(k, split) :]))
     stopped = w.stopped_at is not None
     return WalkRecord(
         d, old.header_end, len(text), old.detection, problems, control,
-        spans, old.results[:first] + results + old.results[k:],
+        claims.spliced(first, k, w.spans, delta), old.results[:first] + results + old.results[k:],
         old.envs[:first] + w.envs + old.envs[k:], old.demos[:first] + w.demos + old.demos[k:], marks,
         se_starts, se_marks, se_sts,
         old.component if stopped else w.component, old.kinds if stopped else w.kinds,
