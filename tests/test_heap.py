@@ -17,3 +17,8 @@ def test_glibc_heaps_are_trimmed():
 def test_without_malloc_trim_nothing_is_done(monkeypatch):
     monkeypatch.setattr(heap, "_TRIM", None)
     assert heap.give_back() is False
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_glibc_threads_share_one_heap():
+    assert heap.one_arena() is True

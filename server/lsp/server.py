@@ -545,6 +545,7 @@ COMMANDS = ((actions.CHOOSE, choose_code), ("medcode.reloadIndexes", reload_inde
 
 
 def create_server(index_root: str | None = None) -> MedcodeServer:
+    heap.one_arena()  # before the worker threads exist (heap.py)
     server = MedcodeServer(index_root)
     server.new_session = lambda: create_server(index_root)
     # pygls marks the handlers it registers with attributes, which bound methods cannot carry:
