@@ -178,6 +178,9 @@ class DocumentChecker:
                 else:
                     record = rewalk(old, text, *edit, on_claim)
             if record is None:
+                # A whole walk: the last walk's record and totals are not needed, and are
+                # freed before the new ones are made rather than after.
+                old = self._totals = None
                 current = {}
                 ran = 0
                 record = first_walk(text, on_claim)
@@ -231,7 +234,7 @@ class _ClaimTotals:
             if relative is _NOTHING:
                 continue
             if relative.findings:
-                start = record.claims[i].start
+                start = record.claims.starts[i]
                 findings.extend(f.shifted(start) for f in relative.findings)
                 per_claim[i - lo] = len(relative.findings)
             for set_id, (n, _, _) in relative.no_data.items():
@@ -269,7 +272,7 @@ class _ClaimTotals:
         order = sorted(self.firsts.items(), key=lambda item: (item[1], list(record.results[item[1]].no_data).index(item[0])))
         for set_id, i in order:
             _, s, e = record.results[i].no_data[set_id]
-            start = record.claims[i].start
+            start = record.claims.starts[i]
             out[set_id] = (self.counts[set_id], s + start, e + start)
         return out
 

@@ -51,7 +51,7 @@ class LineIndex:
         # Built blocks are arrays of unsigned 32-bit ints (offsets from the block's base), read
         # block by block from the text: a claim file of 1.4 million lines costs 5.5 MB here,
         # not a list of a million int objects (nor 11 MB of 64-bit ones).
-        self._blocks: list[list[int] | array] = []
+        self._blocks: list[array] = []
         it = iter(starts)
         i = 0
         while chunk := list(islice(it, BLOCK)):
@@ -199,7 +199,7 @@ class LineIndex:
             chunk = new_starts[i : i + BLOCK]
             bases.append(chunk[0])
             firsts.append(line + i)
-            blocks.append([s - chunk[0] for s in chunk])
+            blocks.append(array("I", [s - chunk[0] for s in chunk]))  # as built: not 9x as much in int objects
         self._bases[b0 : b1 + 1] = bases
         self._first[b0 : b1 + 1] = firsts
         self._blocks[b0 : b1 + 1] = blocks

@@ -27,6 +27,7 @@ from medcode.server.lsp.documents import OpenDocument  # noqa: E402
 from medcode.server.lsp.pieces import EditedText  # noqa: E402
 from medcode.server.positions import LineIndex  # noqa: E402
 from medcode.server.verdicts import Verdicts  # noqa: E402
+from medcode.server.x12.document import walk  # noqa: E402
 from medcode.server.x12.edits import EditLog, span  # noqa: E402
 
 DAY = dt.date(2026, 1, 15)
@@ -147,6 +148,9 @@ def assert_same(got, want, text: str) -> None:
         assert got.x12 is None
         return
     assert got.x12.claims == want.x12.claims, text
+    # The check keeps only each claim's span (ClaimSpans): the spans of the Claim objects a
+    # plain walk keeps.
+    assert list(got.x12.claims) == [(c.start, c.end) for c in walk(text).claims], text
     assert got.x12.problems == want.x12.problems, text
     assert got.x12 == want.x12, text
 
@@ -273,3 +277,19 @@ def test_the_editor_document_passes_its_edits(default_store, doc):
     od.apply(types.TextDocumentContentChangeWholeDocument(text=DOCS[doc]), "utf-16")
     assert od.edit_log.since(3) is None
     assert_same(checker.check(od.text, edits=od.edit_log.bound(od.text)), fresh(default_store, od.text), od.text)
+
+
+def test_claim_spans_splice_as_a_list_of_spans_would():
+    """ClaimSpans (two arrays) after a re-walk's splice: what the list of (start, end) it
+    replaces gives, tail moved by the edit's change of length."""
+    from array import array
+
+    from medcode.server.x12.document import ClaimSpans
+
+    old = [(0, 10), (12, 30), (31, 40), (45, 60), (70, 90)]
+    spans = ClaimSpans(array("q", (s for s, _ in old)), array("q", (e for _, e in old)))
+    assert list(spans) == old and len(spans) == 5 and spans[3] == (45, 60) and spans[3].end == 60
+    for first, k, new, delta in ((1, 3, [(12, 33)], 3), (0, 5, [], 0), (2, 2, [(31, 33), (34, 41)], -2), (4, 5, [(70, 95)], 5)):
+        got = spans.spliced(first, k, ClaimSpans(array("q", (s for s, _ in new)), array("q", (e for _, e in new))), delta)
+        assert list(got) == old[:first] + new + [(s + delta, e + delta) for s, e in old[k:]]
+    assert list(spans) == old  # the old spans are left as they were

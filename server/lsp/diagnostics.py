@@ -27,9 +27,9 @@ _RANGE = b'{"range":{"start":{"line":%d,"character":%d},"end":{"line":%d,"charac
 # What a diagnostic says apart from where: (rule, message, severity, fixes relative to the
 # start, more). With the finding's start and end in front it is the cache's key.
 Content = tuple
-# A converted diagnostic: (line, character, end line, end character, the JSON after the
-# range, the whole JSON).
-_Entry = tuple[int, int, int, int, bytes, bytes]
+# A converted diagnostic: (line, character, end line, end character, its JSON). The JSON after
+# the range is not kept apart (a second copy of most of it): _moved cuts it out when needed.
+_Entry = tuple[int, int, int, int, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,13 @@ def _tail(content: Content) -> bytes:
 
 
 def _entry(line: int, char: int, end_line: int, end_char: int, tail: bytes) -> _Entry:
-    return (line, char, end_line, end_char, tail, _RANGE % (line, char, end_line, end_char) + tail)
+    return (line, char, end_line, end_char, _RANGE % (line, char, end_line, end_char) + tail)
+
+
+def _moved(entry: _Entry, line: int, end_line: int) -> _Entry:
+    """The entry on other lines, its characters unchanged."""
+    tail = entry[4][len(_RANGE % entry[:4]) :]
+    return _entry(line, entry[1], end_line, entry[3], tail)
 
 
 def diagnostics_json(findings: list[Finding], index: LineIndex, settings: Settings) -> DiagnosticsJson:
@@ -115,14 +121,14 @@ class DiagnosticsCache:
                     out.append(b"")
                 else:
                     entries[key] = entry
-                    out.append(entry[5])
+                    out.append(entry[4])
             if missing:
                 # Placed in one pass: a minified JSON file is one line of many megabytes.
                 at = index.positions(x for _, _, f in missing for x in (f.start, f.end))
                 for i, key, f in missing:
                     entry = entries.get(key) or _entry(*at[f.start], *at[f.end], _tail(key[2:]))
                     entries[key] = entry
-                    out[i] = entry[5]
+                    out[i] = entry[4]
             if edits is not None:
                 self._entries, self._revision, self._encoding = entries, edits.revision, index.encoding
             return DiagnosticsJson(b"[" + b",".join(out) + b"]", len(out))
@@ -162,6 +168,6 @@ class DiagnosticsCache:
                 if line <= edit_line:
                     continue
                 if shift:
-                    entry = _entry(line, entry[1], entry[2] + shift, entry[3], entry[4])
+                    entry = _moved(entry, line, entry[2] + shift)
                 moved[key if not delta else (start + delta, end + delta, *key[2:])] = entry
         return moved

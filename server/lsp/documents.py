@@ -93,6 +93,11 @@ class OpenDocument:
         else:
             self.source = EditedText(change.text)
             self.edit_log = self.edit_log.replaced()
+            # The line index of the old text holds that text (a 40 MB file would be held twice
+            # until the next index is built), and no diagnostic converted for it can be reused
+            # (the log starts anew): both go now, before the new text is checked.
+            self._index = None
+            self.diagnostics = DiagnosticsCache()
 
 
 class Documents:

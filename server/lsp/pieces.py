@@ -10,12 +10,10 @@ with those), so a request after a keystroke joins nothing.
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import threading
 
 WINDOW = 1 << 16  # characters read at a time by find and rfind
-COPY_CHUNK = 1 << 20  # characters copied per call when a large text is joined (_join_ascii)
+GROW = 1 << 20  # characters copied at a time into a joined text
 
 class EditedText:
     """Edits come from the event loop; a worker thread may join the text meanwhile (to build
@@ -111,9 +109,7 @@ class EditedText:
         joined = self._joined
         if joined is None:
             pieces = self._pieces
-            joined = _join_ascii(pieces, self._len)
-            if joined is None:
-                joined = "".join(src if a == 0 and b == len(src) else src[a:b] for src, a, b in pieces)
+            joined = _concatenated(pieces)
             with self._lock:
                 if self._pieces is pieces:  # no edit meanwhile: later edits split the joined string
                     self._joined = joined
@@ -166,39 +162,17 @@ def _splice(pieces: list[tuple[str, int, int]], start: int, end: int, new: str) 
     return before + ([(new, 0, len(new))] if new else []) + after
 
 
-# -- joining a large text without holding the GIL --------------------------------------------------
-# "".join of a 40 MB text is one C call that holds the GIL for its whole copy, page faults of the
-# new string included: 50-250 ms measured on the 50,000-claim file, during which the event loop
-# cannot answer a hover (the join runs in the check's worker thread). An ASCII text (every X12
-# file, most others) is copied instead into a string made empty for it, a chunk per call of
-# ctypes.memmove, which releases the GIL: the loop gets it back between chunks (sys.getswitchinterval).
-# The string is not seen by anything else until it is filled; CPython only (elsewhere: "".join).
-_ASCII_DATA = sys.getsizeof("") - 1  # where a compact ASCII string's characters start (its header's size)
-_new_string = None
-if sys.implementation.name == "cpython":
-    _new_string = ctypes.pythonapi.PyUnicode_New
-    _new_string.restype = ctypes.py_object  # a new reference, which ctypes takes over
-    _new_string.argtypes = [ctypes.c_ssize_t, ctypes.c_uint32]
-
-
-def _compact_ascii(s: str) -> bool:
-    """The characters follow the string's header, one byte each (str.isascii() reads a flag,
-    not the characters; the size rules out the legacy layout with a separate buffer)."""
-    return type(s) is str and s.isascii() and sys.getsizeof(s) == _ASCII_DATA + len(s) + 1
-
-
-def _join_ascii(pieces: list[tuple[str, int, int]], length: int) -> str | None:
-    """The pieces joined, copied chunk by chunk with the GIL released; None when this cannot
-    be done (not CPython, a piece not ASCII, or a text too small to matter)."""
-    if _new_string is None or length < 4 * COPY_CHUNK or not all(_compact_ascii(src) for src, _, _ in pieces):
-        return None
-    out = _new_string(length, 127)
-    to = id(out) + _ASCII_DATA
+def _concatenated(pieces: list[tuple[str, int, int]]) -> str:
+    """The pieces as one string. "".join would first slice every piece out of its source: after
+    a keystroke in a 40 MB file, a copy of nearly all of it beside the old text and the new one.
+    Here the new string grows in place (CPython resizes a string only this function holds) a
+    window at a time, so at most one window is copied out beside the two texts. The join runs in
+    the check's worker thread: between windows the event loop can take the GIL back (one
+    "".join of 40 MB held it for 50-250 ms, and every hover waited behind it)."""
+    if len(pieces) == 1 and pieces[0][1] == 0 and pieces[0][2] == len(pieces[0][0]):
+        return pieces[0][0]
+    out = ""
     for src, a, b in pieces:
-        at = id(src) + _ASCII_DATA
-        while a < b:
-            n = min(COPY_CHUNK, b - a)
-            ctypes.memmove(to, at + a, n)
-            to += n
-            a += n
+        for i in range(a, b, GROW):
+            out += src[i : min(b, i + GROW)]
     return out

@@ -32,6 +32,7 @@ from medcode.index_builder.location import index_dir
 from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
+from .. import heap
 from ..analysis import Analysis, DocumentChecker
 from ..kinds import is_json_name, is_template_name
 from ..positions import UTF8, UTF16, UTF32, LineIndex
@@ -325,6 +326,7 @@ class MedcodeServer(LanguageServer):
                 # Frozen, full passes skip them; refcounting still frees them (they hold few
                 # cycles: such a pass collected tens of objects).
                 gc.freeze()
+                heap.give_back()  # what the check freed stays in glibc's heaps otherwise
             log.info("checked %d characters in %.0f ms (%d claims re-checked)", len(text), 1000 * (time.perf_counter() - started), analysis.claims_checked)
         return doc.analysis
 
@@ -555,6 +557,7 @@ COMMANDS = ((actions.CHOOSE, choose_code), ("medcode.reloadIndexes", reload_inde
 
 
 def create_server(index_root: str | None = None) -> MedcodeServer:
+    heap.one_arena()  # before the worker threads exist (heap.py)
     server = MedcodeServer(index_root)
     server.new_session = lambda: create_server(index_root)
     # pygls marks the handlers it registers with attributes, which bound methods cannot carry:

@@ -196,27 +196,30 @@ def _rest(tree: Outline, here: tuple[int, int], end: tuple[int, int]) -> dict[st
 def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[tuple[Node, dict]]]:
     """The outline as DocumentSymbol JSON, its positions found in one pass over the offsets,
     and each node paired with its symbol."""
+    # Module functions, not nested ones that call themselves: those would be a reference cycle
+    # holding the positions until a full collection, which the server's gc.freeze() may
+    # postpone for good.
     offsets: list[int] = []
-
-    def collect(nodes: list[Node]) -> None:
-        for n in nodes:
-            offsets.extend((n.start, n.end))
-            collect(n.children)
-
-    collect(tree.nodes)
+    _collect(tree.nodes, offsets)
     if tree.cut_at is not None:
         offsets.extend((tree.cut_at, length))
     at = index.positions(offsets)
     pairs: list[tuple[Node, dict]] = []
-
-    def convert(node: Node) -> dict[str, Any]:
-        symbol = _symbol(node, at[node.start], at[node.end])
-        pairs.append((node, symbol))
-        if node.children:
-            symbol["children"] = [convert(c) for c in node.children]
-        return symbol
-
-    symbols = Symbols(convert(n) for n in tree.nodes)
+    symbols = Symbols(_convert(n, at, pairs) for n in tree.nodes)
     if tree.cut_at is not None:
         symbols.append(_rest(tree, at[tree.cut_at], at[length]))
     return symbols, pairs
+
+
+def _collect(nodes: list[Node], offsets: list[int]) -> None:
+    for n in nodes:
+        offsets.extend((n.start, n.end))
+        _collect(n.children, offsets)
+
+
+def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[tuple[Node, dict]]) -> dict[str, Any]:
+    symbol = _symbol(node, at[node.start], at[node.end])
+    pairs.append((node, symbol))
+    if node.children:
+        symbol["children"] = [_convert(c, at, pairs) for c in node.children]
+    return symbol

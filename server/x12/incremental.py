@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .delimiters import Delimiters, Problem, detect
-from .document import Claim, ClaimCodes, X12Document, _CONTROL, _Walk, control_problems, segment_pattern
+from .document import Claim, ClaimCodes, ClaimSpans, X12Document, _CONTROL, _Walk, control_problems, segment_pattern
 from .segments import Segment
 
 # Checked claims' results, in claim order (whatever the caller's on_claim returns).
@@ -43,7 +43,7 @@ class WalkRecord:
     detection: list[Problem]
     problems: list[Problem]  # found by the walk, in walk order
     control: list[Problem]
-    claims: list[Claim]
+    claims: ClaimSpans  # the Claim objects are not kept: on_claim has seen them
     results: list[Any]  # per claim, what on_claim returned
     envs: list[tuple]  # per claim: the walk's envelope state at its CLM
     demos: list[tuple]  # per claim: the walk's patient state at its CLM
@@ -81,29 +81,31 @@ def first_walk(text: str, on_claim: OnClaim) -> WalkRecord | None:
     if d is None:
         return None
     results: list[Any] = []
-    w = _Walk(text, d, [], lambda claim, codes: results.append(on_claim(claim, codes)))
+    w = _Walk(text, d, [], lambda claim, codes: results.append(on_claim(claim, codes)), keep_claims=False)
     w.run()
     return WalkRecord(
         d, header_end(text, d), len(text), list(detection.problems), w.problems, control_problems(text, d),
-        w.claims, results, w.envs, w.demos, w.marks, w.se_starts, w.se_marks, w.se_sts, w.component, w.kinds,
+        w.spans, results, w.envs, w.demos, w.marks, w.se_starts, w.se_marks, w.se_sts, w.component, w.kinds,
     )  # fmt: skip
 
 
 def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_claim: OnClaim) -> WalkRecord | None:
     """The record of `text`, made from the record of the text it was before the old text's
     [start, end) became `length` characters; None when the edit cannot be bounded (then walk
-    everything). On success `old` is used up: its claims after the edit are shifted in place."""
+    everything). On success `old` is used up: the envelope segments its states hold past the
+    edit are shifted in place."""
     delta = length - (end - start)
     if len(text) != old.length + delta or start < old.header_end or start > old.length or end > old.length:
         return None
     d = old.delims
     claims = old.claims
+    starts = claims.starts
     # The restart: the last claim whose CLM (and the character after it) lies before the edit.
-    first = bisect_right(claims, start - 4, key=_start) - 1
+    first = bisect_right(starts, start - 4) - 1
     results: list[Any] = []
-    w = _Walk(text, d, [], lambda claim, codes: results.append(on_claim(claim, codes)))
+    w = _Walk(text, d, [], lambda claim, codes: results.append(on_claim(claim, codes)), keep_claims=False)
     if first >= 0:
-        at = claims[first].start
+        at = starts[first]
         resume = text.rfind(d.segment, 0, at)
         if resume < d.start or text[resume + 1 : at].strip(" \t\r\n"):
             return None
@@ -117,8 +119,8 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     def converge(match_start: int, clm: int, walk: _Walk) -> bool:
         if match_start < new_end:
             return False
-        k = bisect_left(claims, clm - delta, key=_start)
-        if k == len(claims) or claims[k].start != clm - delta:
+        k = bisect_left(starts, clm - delta)
+        if k == len(starts) or starts[k] != clm - delta:
             return False
         if walk.demo() != old.demos[k] or not _same_env(walk.env(), old.envs[k], start, end, delta):
             return False
@@ -143,7 +145,7 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
 
     # SEs: the old ones before the restart, the re-walk's, the old ones past where it stopped.
     se_keep = bisect_left(old.se_starts, resume) if resume is not None else 0
-    x = claims[k].start if k < len(claims) else old.length + 1
+    x = starts[k] if k < len(claims) else old.length + 1
     se_tail = bisect_left(old.se_starts, x)
     se_starts = old.se_starts[:se_keep] + w.se_starts + array("q", (s + delta for s in old.se_starts[se_tail:]))
     se_marks = old.se_marks[:se_keep] + array("q", (m + base for m in w.se_marks)) + array("q", (m + moved for m in old.se_marks[se_tail:]))
@@ -158,31 +160,25 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
         if more is None:
             return None
         if more:
-            split = bisect_right(claims, old.se_starts[se_tail], key=_start)
+            split = bisect_right(starts, old.se_starts[se_tail])
             for i in range(j + 1, len(se_marks)):
                 se_marks[i] += more
 
     control = _control(old, text, start, end, length, delta)
     # Everything checked: now the old record's tail becomes the new one's.
-    tail = claims[k:]
     if delta:
-        _shift_claims(tail, delta)
         _shift_segments(old.envs[k:], end, delta)
     marks = old.marks[:first] + array("q", (m + base for m in w.marks)) + array("q", (m + moved for m in old.marks[k:split]))
     marks += array("q", (m + moved + more for m in old.marks[max(k, split) :]))
     stopped = w.stopped_at is not None
     return WalkRecord(
         d, old.header_end, len(text), old.detection, problems, control,
-        claims[:first] + w.claims + tail, old.results[:first] + results + old.results[k:],
+        claims.spliced(first, k, w.spans, delta), old.results[:first] + results + old.results[k:],
         old.envs[:first] + w.envs + old.envs[k:], old.demos[:first] + w.demos + old.demos[k:], marks,
         se_starts, se_marks, se_sts,
         old.component if stopped else w.component, old.kinds if stopped else w.kinds,
-        (first, first + len(w.claims), k),
+        (first, first + len(w.spans), k),
     )  # fmt: skip
-
-
-def _start(claim: Claim) -> int:
-    return claim.start
 
 
 def _moved(pos: int, start: int, end: int, delta: int) -> int | None:
@@ -215,14 +211,6 @@ def _same_env(new: tuple, old: tuple, start: int, end: int, delta: int) -> bool:
         and _same_segment(new[1], old[1], start, end, delta)
         and _same_segment(new[2], old[2], start, end, delta)
     )
-
-
-def _shift_claims(claims: list[Claim], delta: int) -> None:
-    for claim in claims:
-        claim.start += delta
-        claim.end += delta
-        for line in claim.lines:
-            line.start += delta
 
 
 def _shift_segments(envs: list[tuple], end: int, delta: int) -> None:
