@@ -32,6 +32,7 @@ _BILL_TYPES: dict[str, str] = {}
 _CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
 _CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
 CONTROL_REPORT_MAX = 20  # a binary blob inside a file: the first few, then one summary
+LINE_SEGMENTS_MAX = 50_000  # distinct service line segments kept by one walk
 
 
 @dataclass(slots=True)
@@ -198,6 +199,7 @@ class _Walk:
         # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
         self.converge: Callable[[int, int, _Walk], bool] | None = None
         self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
+        self._line_segments: dict[tuple[str, str], tuple] = {}  # (raw, component) -> _read_line_segment
         self.stopped_at: int | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
@@ -236,6 +238,21 @@ class _Walk:
         self.claim_codes = []
         self.claim_pointers = []
         self.line = None
+
+    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, str]:
+        """A code segment other than HI, read at offset 0: its places (slots.codes_in, without
+        pointers), its units (SV104 / SV205; None when it has no such element) and its pointer
+        element ("" when none). Kept by text and component separator."""
+        element, comp = self.d.element, self.component
+        # One split serves the codes, the units and the pointers.
+        values = raw.split(element)
+        places = tuple(codes_in(seg_id, 0, raw, element, comp, False, values))
+        n = UNITS_ELEMENT.get(seg_id)
+        p = POINTER_ELEMENT.get(seg_id)
+        read = (places, values[n] if n is not None and len(values) > n else None, values[p] if p is not None and p < len(values) else "")
+        if len(self._line_segments) < LINE_SEGMENTS_MAX:
+            self._line_segments[(raw, comp)] = read
+        return read
 
     def _highest(self, pointers: str) -> int:
         """The highest pointer of a pointer element ("1:2:3" -> 3), or 13 (past any claim's
@@ -281,7 +298,7 @@ class _Walk:
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
-        code_segments, units_element, pointer_element = CODE_SEGMENTS, UNITS_ELEMENT, POINTER_ELEMENT
+        code_segments, line_memo = CODE_SEGMENTS, self._line_segments
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -302,16 +319,19 @@ class _Walk:
                             claim.unread_hi = unread_hi(codes)
                     claim_codes_append((None, codes))
                 else:
-                    # One split serves the codes, the units and the pointers.
-                    values = raw.split(element)
+                    # Service line segments repeat (the same code, charge, units and pointers
+                    # on many lines): each distinct one is read once, its places kept relative
+                    # to its start, and each copy only shifts them.
                     line = self.line
-                    claim_codes_append((line, codes_in(seg_id, start, raw, element, self.component, False, values)))
-                    n = units_element.get(seg_id)
-                    if n is not None and line is not None and len(values) > n:
-                        line.units = values[n]
-                    p = pointer_element.get(seg_id)
-                    if p is not None and p < len(values) and values[p]:
-                        self.claim_pointers.append((line, seg_id, start, raw, values[p]))
+                    read = line_memo.get((raw, self.component))
+                    if read is None:
+                        read = self._read_line_segment(seg_id, raw)
+                    places, units, pointers = read
+                    claim_codes_append((line, [(e, x, p + start, q, qs if qs is None else qs + start, pl, dx) for e, x, p, q, qs, pl, dx in places]))
+                    if units is not None and line is not None:
+                        line.units = units
+                    if pointers:
+                        self.claim_pointers.append((line, seg_id, start, raw, pointers))
                 claim.end = start + len(raw)
                 continue
             if seg_id == "DTP":
