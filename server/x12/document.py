@@ -33,6 +33,7 @@ _CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n
 _CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
 CONTROL_REPORT_MAX = 20  # a binary blob inside a file: the first few, then one summary
 LINE_SEGMENTS_MAX = 50_000  # distinct service line segments kept by one walk
+DTPS_MAX = 20_000  # distinct DTP segments kept by one walk
 
 
 @dataclass(slots=True)
@@ -200,6 +201,7 @@ class _Walk:
         self.converge: Callable[[int, int, _Walk], bool] | None = None
         self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
         self._line_segments: dict[tuple[str, str], tuple] = {}  # (raw, component) -> _read_line_segment
+        self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
         self.stopped_at: int | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
@@ -298,7 +300,7 @@ class _Walk:
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
-        code_segments, line_memo = CODE_SEGMENTS, self._line_segments
+        code_segments, line_memo, dtp_memo = CODE_SEGMENTS, self._line_segments, self._dtps
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -336,7 +338,12 @@ class _Walk:
                 continue
             if seg_id == "DTP":
                 if claim is not None:
-                    self._dtp(raw.split(element))
+                    # A file holds a few hundred distinct DTP segments: each is read once.
+                    read = dtp_memo.get(raw)
+                    if read is None:
+                        read = self._read_dtp(raw)
+                    if read[0]:
+                        self._dtp(*read)
                     claim.end = start + len(raw)
                 continue
             if seg_id == "LX":
@@ -482,12 +489,22 @@ class _Walk:
             bill = parts[0] + (parts[2] if len(parts) > 2 else "")
             claim.bill_type = _BILL_TYPES.setdefault(bill, bill) if len(_BILL_TYPES) < 10_000 else bill
 
-    def _dtp(self, values: list[str]) -> None:
+    def _read_dtp(self, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
+        """A DTP segment's claim date: its qualifier ("" when not one the walk reads), the day,
+        whether it gives a period end (RD8) and that end. Kept by text."""
+        values = raw.split(self.d.element)
         qualifier = values[1] if len(values) > 1 else ""
         if qualifier not in _CLAIM_DATES:
-            return
+            read = ("", None, False, None)
+        else:
+            period = qualifier == "434" and len(values) > 3 and len(values[3]) == 17
+            read = (qualifier, parse_date(values[3]) if len(values) > 3 else None, period, parse_date(values[3][9:]) if period else None)
+        if len(self._dtps) < DTPS_MAX:
+            self._dtps[raw] = read
+        return read
+
+    def _dtp(self, qualifier: str, day: dt.date | None, period: bool, through: dt.date | None) -> None:
         claim = self.claim
-        day = parse_date(values[3]) if len(values) > 3 else None
         if qualifier == "472":
             if self.line is not None:
                 self.line.date = day
@@ -495,8 +512,8 @@ class _Walk:
                 claim.statement_from = day
         elif qualifier == "434":
             claim.statement_from = day
-            if len(values) > 3 and len(values[3]) == 17:
-                claim.through = parse_date(values[3][9:])
+            if period:
+                claim.through = through
         else:
             claim.admission = day
 
