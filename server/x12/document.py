@@ -32,8 +32,8 @@ _BILL_TYPES: dict[str, str] = {}
 _CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
 _CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
 CONTROL_REPORT_MAX = 20  # a binary blob inside a file: the first few, then one summary
-LINE_SEGMENTS_MAX = 50_000  # distinct service line segments kept by one walk
-DTPS_MAX = 20_000  # distinct DTP segments kept by one walk
+LINE_SEGMENTS_MAX = 10_000  # distinct service line segments kept by one walk (a few MB at most, freed with it)
+DTPS_MAX = 5_000  # distinct DTP segments kept by one walk
 
 
 @dataclass(slots=True)
