@@ -19,7 +19,6 @@ from medcode.index_builder.codesets import OFFICIAL_SETS
 
 from . import kinds
 from .claims.rules import ClaimLayer
-from .claims.x12 import claim_from_x12
 from .claim_edits import ClaimEdits
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
@@ -148,7 +147,7 @@ class DocumentChecker:
                 relative = rules.check(claim, codes, body, claim.start)
                 if claim.lines:  # claim-level rules (NCCI): codes judged together
                     layer = Result()
-                    claim_layer.check(claim_from_x12(claim, codes, text), layer)
+                    claim_layer.check_x12(claim, codes, text, layer)
                     if layer.findings or layer.no_data:
                         relative.add(layer, -claim.start)
                 if not relative.findings:

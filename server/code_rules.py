@@ -159,13 +159,14 @@ class CodeRules:
         count, start, end = out.no_data.get(set_id, (0, slot.start, slot.end))
         out.no_data[set_id] = (count + 1, start, end)
 
-    def _verdict(self, out: Result, slot: Slot, set_id: str, key: str, day: dt.date, *, kind_word="code") -> Answer | None:
+    def _verdict(self, out: Result, slot: Slot, set_id: str, key: str, day: dt.date, *, kind_word="code", answer: Answer | None = None) -> Answer | None:
         """Common handling of a look-up; returns the answer when the code was found as valid
-        (so the caller can apply set-specific checks), None when a finding was emitted."""
+        (so the caller can apply set-specific checks), None when a finding was emitted.
+        `answer`: the caller's own look-up of the same key on the same day, when it made one."""
         if not self.v.has_data(set_id):
             self._no_data(out, set_id, slot)
             return None
-        a = self.v.answer(set_id, key, day)
+        a = answer if answer is not None else self.v.answer(set_id, key, day)
         rel = a.release
         title = rel.title if rel else set_name(set_id)
         shown = display(set_id, key)

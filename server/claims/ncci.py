@@ -89,10 +89,7 @@ class NcciRules:
             return
         if not self.v.has_data(NCCI):
             first = claim.lines[0]
-            # On the whole composite (HC:code): the code itself may carry the HCPCS / CPT note.
-            start = first.composite_start if first.composite_start >= 0 else first.start
-            count, start, end = out.no_data.get(NCCI, (0, start, first.end))
-            out.no_data[NCCI] = (count + len(claim.lines), start, end)
+            self._unchecked(len(claim.lines), first.composite_start, first.start, first.end, out)
             return
         lines = claim.lines
         first_day = lines[0].date
@@ -101,6 +98,23 @@ class NcciRules:
             return
         for day, on_day in claim.by_date().items():
             self._day(setting, day or self.today, on_day, out)
+
+    def has_data(self) -> bool:
+        return self.v.has_data(NCCI)
+
+    def note_unchecked(self, claim: Claim, count: int, composite_start: int, start: int, end: int, out: Result) -> None:
+        """`check` without data, given only how many service lines the claim has and the first
+        one's composite start and code span: the claim's lines need not be built."""
+        if count and self.setting(claim) is not None:
+            self._unchecked(count, composite_start, start, end, out)
+
+    @staticmethod
+    def _unchecked(count: int, composite_start: int, start: int, end: int, out: Result) -> None:
+        """No NCCI data: the note counts the service lines not checked."""
+        # On the whole composite (HC:code): the code itself may carry the HCPCS / CPT note.
+        start = composite_start if composite_start >= 0 else start
+        seen, start, end = out.no_data.get(NCCI, (0, start, end))
+        out.no_data[NCCI] = (seen + count, start, end)
 
     def _day(self, setting: str, day: dt.date, lines: list[ServiceLine], out: Result) -> None:
         q = self.quarter(day)

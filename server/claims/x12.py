@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..places import MODIFIER, PROCEDURE
 from ..x12.document import Claim as X12Claim
 from ..x12.document import ClaimCodes
+from ..x12.document import Line as X12Line
+from ..x12.slots import CodeTuple
 from .model import DENTAL, INSTITUTIONAL, PROFESSIONAL, Claim, ServiceLine
 
 FORMS = {"P": PROFESSIONAL, "I": INSTITUTIONAL, "D": DENTAL}
@@ -32,11 +36,15 @@ def bill_type(text: str, claim: X12Claim) -> str:
     return digits[:2]
 
 
-def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
+def claim_head(claim: X12Claim, text: str) -> Claim:
+    """The model claim without its service lines: what the claim rules read of the claim itself."""
     form = FORMS.get(claim.transaction, "")
-    claim_day = claim.date
-    out = Claim(claim.id, form, claim.start, claim.end, claim_day, bill_type(text, claim) if form == INSTITUTIONAL else "")
-    lines = out.lines
+    return Claim(claim.id, form, claim.start, claim.end, claim.date, bill_type(text, claim) if form == INSTITUTIONAL else "")
+
+
+def _procedure_lines(groups: ClaimCodes) -> Iterator[tuple[X12Line, CodeTuple, list[str], int]]:
+    """Per service line with a procedure code (HC in SV101 / SV202): its line, the code's
+    tuple, its modifiers (upper case) and where the composite's last code ends."""
     done = None  # the walk gives a line's segments one after another: its first SV1/SV2 counts
     # Runs for every claim of a large file: plain loops over the walk's tuples, no helpers.
     for line, codes in groups:
@@ -57,6 +65,26 @@ def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
         if code is None:
             continue
         done = line
+        yield line, code, mods, insert_at
+
+
+def line_summary(groups: ClaimCodes) -> tuple[int, CodeTuple | None]:
+    """How many service lines `claim_from_x12` makes of these codes, and the first one's code
+    tuple: all a claim rule with no data to check against reads (it notes the lines)."""
+    first = None
+    count = 0
+    for _, code, _, _ in _procedure_lines(groups):
+        if first is None:
+            first = code
+        count += 1
+    return count, first
+
+
+def claim_from_x12(claim: X12Claim, groups: ClaimCodes, text: str) -> Claim:
+    out = claim_head(claim, text)
+    claim_day = out.date
+    lines = out.lines
+    for line, code, mods, insert_at in _procedure_lines(groups):
         qual_end = code[4] + len(code[3])
         separator = text[qual_end] if qual_end < len(text) else ":"
         # A modifier can be added at the end of the composite only: with four modifiers, or

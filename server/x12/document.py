@@ -32,6 +32,8 @@ _BILL_TYPES: dict[str, str] = {}
 _CONTROL = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n")
 _CONTROL_NAMES = {0: "NUL", 0x7F: "DEL"}
 CONTROL_REPORT_MAX = 20  # a binary blob inside a file: the first few, then one summary
+LINE_SEGMENTS_MAX = 10_000  # distinct service line segments kept by one walk (a few MB at most, freed with it)
+DTPS_MAX = 5_000  # distinct DTP segments kept by one walk
 
 
 @dataclass(slots=True)
@@ -246,6 +248,8 @@ class _Walk:
         # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
         self.converge: Callable[[int, int, _Walk], bool] | None = None
         self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
+        self._line_segments: dict[tuple[str, str], tuple] = {}  # (raw, component) -> _read_line_segment
+        self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
         self.stopped_at: int | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
@@ -286,6 +290,21 @@ class _Walk:
         self.claim_codes = []
         self.claim_pointers = []
         self.line = None
+
+    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, str]:
+        """A code segment other than HI, read at offset 0: its places (slots.codes_in, without
+        pointers), its units (SV104 / SV205; None when it has no such element) and its pointer
+        element ("" when none). Kept by text and component separator."""
+        element, comp = self.d.element, self.component
+        # One split serves the codes, the units and the pointers.
+        values = raw.split(element)
+        places = tuple(codes_in(seg_id, 0, raw, element, comp, False, values))
+        n = UNITS_ELEMENT.get(seg_id)
+        p = POINTER_ELEMENT.get(seg_id)
+        read = (places, values[n] if n is not None and len(values) > n else None, values[p] if p is not None and p < len(values) else "")
+        if len(self._line_segments) < LINE_SEGMENTS_MAX:
+            self._line_segments[(raw, comp)] = read
+        return read
 
     def _highest(self, pointers: str) -> int:
         """The highest pointer of a pointer element ("1:2:3" -> 3), or 13 (past any claim's
@@ -331,7 +350,7 @@ class _Walk:
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
-        code_segments, units_element, pointer_element = CODE_SEGMENTS, UNITS_ELEMENT, POINTER_ELEMENT
+        code_segments, line_memo, dtp_memo = CODE_SEGMENTS, self._line_segments, self._dtps
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -352,21 +371,29 @@ class _Walk:
                             claim.unread_hi = unread_hi(codes)
                     claim_codes_append((None, codes))
                 else:
-                    # One split serves the codes, the units and the pointers.
-                    values = raw.split(element)
+                    # Service line segments repeat (the same code, charge, units and pointers
+                    # on many lines): each distinct one is read once, its places kept relative
+                    # to its start, and each copy only shifts them.
                     line = self.line
-                    claim_codes_append((line, codes_in(seg_id, start, raw, element, self.component, False, values)))
-                    n = units_element.get(seg_id)
-                    if n is not None and line is not None and len(values) > n:
-                        line.units = values[n]
-                    p = pointer_element.get(seg_id)
-                    if p is not None and p < len(values) and values[p]:
-                        self.claim_pointers.append((line, seg_id, start, raw, values[p]))
+                    read = line_memo.get((raw, self.component))
+                    if read is None:
+                        read = self._read_line_segment(seg_id, raw)
+                    places, units, pointers = read
+                    claim_codes_append((line, [(e, x, p + start, q, qs if qs is None else qs + start, pl, dx) for e, x, p, q, qs, pl, dx in places]))
+                    if units is not None and line is not None:
+                        line.units = units
+                    if pointers:
+                        self.claim_pointers.append((line, seg_id, start, raw, pointers))
                 claim.end = start + len(raw)
                 continue
             if seg_id == "DTP":
                 if claim is not None:
-                    self._dtp(raw.split(element))
+                    # A file holds a few hundred distinct DTP segments: each is read once.
+                    read = dtp_memo.get(raw)
+                    if read is None:
+                        read = self._read_dtp(raw)
+                    if read[0]:
+                        self._dtp(*read)
                     claim.end = start + len(raw)
                 continue
             if seg_id == "LX":
@@ -512,12 +539,22 @@ class _Walk:
             bill = parts[0] + (parts[2] if len(parts) > 2 else "")
             claim.bill_type = _BILL_TYPES.setdefault(bill, bill) if len(_BILL_TYPES) < 10_000 else bill
 
-    def _dtp(self, values: list[str]) -> None:
+    def _read_dtp(self, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
+        """A DTP segment's claim date: its qualifier ("" when not one the walk reads), the day,
+        whether it gives a period end (RD8) and that end. Kept by text."""
+        values = raw.split(self.d.element)
         qualifier = values[1] if len(values) > 1 else ""
         if qualifier not in _CLAIM_DATES:
-            return
+            read = ("", None, False, None)
+        else:
+            period = qualifier == "434" and len(values) > 3 and len(values[3]) == 17
+            read = (qualifier, parse_date(values[3]) if len(values) > 3 else None, period, parse_date(values[3][9:]) if period else None)
+        if len(self._dtps) < DTPS_MAX:
+            self._dtps[raw] = read
+        return read
+
+    def _dtp(self, qualifier: str, day: dt.date | None, period: bool, through: dt.date | None) -> None:
         claim = self.claim
-        day = parse_date(values[3]) if len(values) > 3 else None
         if qualifier == "472":
             if self.line is not None:
                 self.line.date = day
@@ -525,8 +562,8 @@ class _Walk:
                 claim.statement_from = day
         elif qualifier == "434":
             claim.statement_from = day
-            if len(values) > 3 and len(values[3]) == 17:
-                claim.through = parse_date(values[3][9:])
+            if period:
+                claim.through = through
         else:
             claim.admission = day
 

@@ -128,12 +128,13 @@ class ClaimRules(CodeRules):
     def _verdict_or_other_set(self, slot, day, out, set_id, other, key) -> Answer | None:
         """Look up in the demanded set; a code unknown there but real in the other ICD-10 set
         is a wrong-code-set finding rather than an invalid code."""
+        a = None
         if self.v.has_data(set_id):
             a = self.v.answer(set_id, key, day)
             if a.record is None and a.seen_record is None and self.v.has_data(other) and self.v.exists(other, key, day):
                 self._wrong_set(slot, out, other, set_id, key, day)
                 return None
-        return self._verdict(out, slot, set_id, key, day)
+        return self._verdict(out, slot, set_id, key, day, answer=a)
 
     def _version(self, slot: Slot, day: dt.date, out: Result, other_qualifier: str | None, set_label: str) -> None:
         fixes = []

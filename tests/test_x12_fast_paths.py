@@ -1,0 +1,146 @@
+"""The cold check's shortcuts against the exact readings they stand for, on crafted 837s:
+service line segments and DTP segments read once per distinct text (x12/document.py), and the
+NCCI layer counting lines without building model claims when it has no data (claims/rules.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from medcode.server.claims.rules import ClaimLayer
+from medcode.server.claims.x12 import claim_from_x12
+from medcode.server.code_rules import Result
+from medcode.server.places import POINTER
+from medcode.server.x12 import document
+from medcode.server.x12.delimiters import detect
+from medcode.server.x12.document import UNREAD_POINTERS, walk
+from medcode.server.x12.segments import iter_raw
+from medcode.server.x12.slots import CODE_SEGMENTS, codes_in
+
+_ENDS = ("CLM", "HL", "SE", "GE", "IEA", "ST", "GS", "ISA")
+
+
+def _isa(e: str, rep: str, comp: str, t: str) -> str:
+    return (
+        f"ISA{e}00{e}          {e}00{e}          {e}ZZ{e}SUBMITTER01    {e}ZZ{e}RECEIVER01     {e}260115{e}1200{e}{rep}{e}00501"
+        f"{e}000000001{e}0{e}P{e}{comp}{t}"
+    )
+
+
+def crafted(seed: int, e: str = "*", comp: str = ":", t: str = "~", rep: str = "^", after: str = "", kind: str = "P") -> str:
+    """An 837 whose claims repeat the same service line segments at shifting offsets (names of
+    random length, non-ASCII text), with odd, short and malformed segments mixed in."""
+    r = random.Random(seed)
+    lines = [
+        f"SV1{e}HC{comp}99213{e}100{e}UN{e}1{e}{e}{e}1{comp}2",
+        f"SV1{e}HC{comp}85025{comp}RT{comp}lt{e}10{e}UN{e}2{e}{e}{e}1",
+        f"SV1{e}HC{comp}J1100{e}5{e}UN{e}1{e}{e}{e}1{comp}9",  # a pointer past the diagnoses
+        f"SV1{e}HC{comp}9921{e}100",  # short: no units, no pointers
+        f"SV1{e}HC{comp}é9213{e}1{e}UN{e}x{e}{e}{e}1{comp}{comp}2",
+        f"SV1{e}{e}100{e}UN{e}1",  # no composite
+        "SV1",  # no element at all
+        f"SV1{e}ER{comp}A0425{e}1{e}UN{e}1{e}{e}{e}1",  # not HC
+        f"SV1{e}HC{comp}99213{comp}25{comp}59{comp}XE{comp}RT{comp}desc{e}100{e}UN{e}1{e}{e}{e}1{comp}2{comp}3{comp}4",
+        f"LIN{e}{e}N4{e}00023577305",
+        f"LIN{e}{e}N4{e}0002-3577-05",
+        f"LIN{e}{e}XX{e}",
+        f"SV2{e}0300{e}HC{comp}85025{e}10{e}UN{e}3",
+        f"SV2{e}300{e}HC{comp}36415{comp}QW{e}10{e}UN",
+    ]
+    dates = [
+        f"DTP{e}472{e}D8{e}20260418", f"DTP{e}472{e}D8{e}20260231", f"DTP{e}472{e}RD8{e}20260101-20260105",
+        f"DTP{e}434{e}RD8{e}20260101-20260105", f"DTP{e}434{e}RD8{e}2026010120260105", f"DTP{e}435{e}D8{e}20251230",
+        f"DTP{e}472", f"DTP{e}431{e}D8{e}20260101", f"DTP{e}472{e}D8{e}2026x418",
+    ]
+    his = [
+        f"HI{e}ABK{comp}E119{e}ABF{comp}I10", f"HI{e}ABK{comp}E11.9{e}ABF{comp}Z0000{rep}ABF{comp}I10",
+        f"HI{e}BK{comp}25000", f"HI{e}ABK{comp}S52272Q{e}ABF", f"HI{e}ZZZ{comp}E119",
+    ]
+    segs = [_isa(e, rep, comp, t).rstrip(t), f"GS{e}HC{e}S{e}R{e}20260115{e}1200{e}1{e}X{e}005010X22{'2A1' if kind == 'P' else '3A2'}"]
+    segs.append(f"ST{e}837{e}0001{e}005010X22{'2A1' if kind == 'P' else '3A2'}")
+    hl = 1
+    for n in range(60):
+        hl += 1
+        segs += [f"HL{e}{hl}{e}1{e}22{e}0", f"SBR{e}P{e}18{e}GRP", f"NM1{e}IL{e}1{e}{'Ü' * r.randint(0, 9)}{'X' * r.randint(0, 30)}"]
+        if r.random() < 0.8:
+            segs.append(f"DMG{e}D8{e}19{r.randint(30, 99)}0101{e}{r.choice('FMU')}")
+        bill = r.choice(["13:A:1", "11:A:1", "85:A:1", "", "1"])
+        segs.append(f"CLM{e}C{n:04d}{e}100{e}{e}{e}{bill}{e}Y")
+        if r.random() < 0.5:
+            segs.append(r.choice(dates))
+        segs.append(r.choice(his))
+        for k in range(r.randint(0, 4)):
+            segs.append(f"LX{e}{k + 1}")
+            for _ in range(r.randint(1, 2)):
+                segs.append(r.choice(lines))
+            segs.append(r.choice(dates))
+            if r.random() < 0.3:
+                segs.append(f"REF{e}6R{e}{'Z' * r.randint(0, 12)}")
+    segs += [f"SE{e}{len(segs) - 1}{e}0001", f"GE{e}1{e}1", f"IEA{e}1{e}000000001"]
+    return (t + after).join(segs) + t
+
+
+DOCUMENTS = [
+    crafted(1),
+    crafted(2, "|", "^", "~", "!"),
+    crafted(3, "*", ">", "\n", "^"),
+    crafted(4, "*", ":", "~", "^", "\r\n"),
+    crafted(5, "*", ":", "~", "^", "\n  "),
+    crafted(6, kind="I"),
+    crafted(7, "^", "\\", "'", "{"),
+]
+
+
+def _walked(text: str) -> list[tuple]:
+    out: list[tuple] = []
+    doc = walk(text, lambda claim, groups: out.append((claim, groups)))
+    assert doc is not None
+    return out
+
+
+def _state(text: str) -> list:
+    """Everything the walk hands the rules, as plain values (lines compared field by field)."""
+    return [(dataclasses.astuple(claim), [(None if ln is None else dataclasses.astuple(ln), codes) for ln, codes in groups]) for claim, groups in _walked(text)]
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_segments_read_once_equal_each_copy_read_afresh(text, monkeypatch):
+    kept = _state(text)
+    monkeypatch.setattr(document, "LINE_SEGMENTS_MAX", 0)
+    monkeypatch.setattr(document, "DTPS_MAX", 0)
+    assert _state(text) == kept
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_service_line_places_equal_codes_in_at_each_segment(text):
+    """The places the walk gives (shifted from a copy read at offset 0) against codes_in run on
+    each segment at its own offset, as hover reads them."""
+    d = detect(text).delimiters
+    expected, in_claim = [], False
+    for seg_id, start, raw in iter_raw(text, d):
+        if seg_id in _ENDS:
+            in_claim = seg_id == "CLM"
+        elif in_claim and seg_id in CODE_SEGMENTS and seg_id != "HI":
+            expected += codes_in(seg_id, start, raw, d.element, d.component, False)
+    got = [t for _, groups in _walked(text) for line, codes in groups if line is not None or not codes or codes[0][5][:2] != "HI" for t in codes]
+    got = [t for t in got if t[0] not in (POINTER, UNREAD_POINTERS)]
+    assert got == expected and len(expected) > 50
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_ncci_without_data_counts_lines_as_the_model_claims_do(text, tmp_path):
+    from medcode.index_builder.reader import IndexStore
+    from medcode.server.verdicts import Verdicts
+
+    layer = ClaimLayer(Verdicts(IndexStore(tmp_path)))  # an empty index: no NCCI data
+    noted = 0
+    for claim, groups in _walked(text):
+        fast, exact = Result(), Result()
+        layer.check_x12(claim, groups, text, fast)
+        layer.check(claim_from_x12(claim, groups, text), exact)
+        assert fast == exact
+        noted += bool(fast.no_data)
+    assert noted > 10
