@@ -157,8 +157,7 @@ class LineIndex:
         block = self._blocks[b]
         i = line - self._first[b] + 1
         if i < len(block):
-            moved = [s + delta for s in block[i:]]
-            block[i:] = array("I", moved) if isinstance(block, array) else moved
+            block[i:] = array("I", [s + delta for s in block[i:]])
         bases = self._bases
         for j in range(b + 1, len(bases)):
             bases[j] += delta
