@@ -16,11 +16,14 @@ from dataclasses import dataclass
 import orjson
 
 from ..findings import Finding
+from ..priority import pause
 from ..positions import LineIndex
 from ..x12.edits import EditLog, span
 from .settings import Settings
 
 SOURCE = "medcode"
+
+STEP = 512  # diagnostics converted between two pauses of a background check (priority.py)
 
 _RANGE = b'{"range":{"start":{"line":%d,"character":%d},"end":{"line":%d,"character":%d}},'
 
@@ -103,7 +106,9 @@ class DiagnosticsCache:
             out: list[bytes] = []
             missing: list[tuple[int, tuple, Finding]] = []  # (place in out, key, finding)
             severities: dict[tuple, int | None] = {}  # (rule, the finding's own severity) -> what the client sees
-            for f in findings:
+            for n, f in enumerate(findings):
+                if not n % STEP:
+                    pause()
                 rule = f.rule
                 severity = severities.get((rule, f.severity), 0)
                 if severity == 0:
@@ -157,7 +162,9 @@ class DiagnosticsCache:
         edit_line = index.position(a + n)[0]
         moved: dict[tuple, _Entry] = {}
         shift: int | None = None  # D
-        for key, entry in self._entries.items():
+        for n, (key, entry) in enumerate(self._entries.items()):
+            if not n % STEP:
+                pause()
             start, end = key[0], key[1]
             if end < a:
                 moved[key] = entry

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 
+from ..priority import pause
+
 WINDOW = 1 << 16  # characters read at a time by find and rfind
 GROW = 1 << 20  # characters copied at a time into a joined text
 
@@ -175,4 +177,5 @@ def _concatenated(pieces: list[tuple[str, int, int]]) -> str:
     for src, a, b in pieces:
         for i in range(a, b, GROW):
             out += src[i : min(b, i + GROW)]
+            pause()  # a check's join gives way to the loop's requests (priority.py)
     return out

@@ -73,6 +73,8 @@ from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import RPCRequest
 
+from .. import priority
+
 if TYPE_CHECKING:
     from .server import MedcodeServer
 
@@ -84,6 +86,11 @@ INTERNAL_ERROR = -32603
 SERVER_NOT_INITIALIZED = -32002
 # Error messages pygls builds that carry no document text (the method name comes from the client).
 _SAFE_CODES = {-32601, -32800, -32801, SERVER_NOT_INITIALIZED, INVALID_REQUEST}
+# Requests answered on the loop without waiting for a check: background checks give way while
+# one is in flight (priority.py). Not a diagnostics pull nor the outline, which wait for workers.
+_ANSWERED_ON_LOOP = frozenset(
+    (types.TEXT_DOCUMENT_HOVER, types.TEXT_DOCUMENT_COMPLETION, types.COMPLETION_ITEM_RESOLVE, types.TEXT_DOCUMENT_CODE_ACTION, types.TEXT_DOCUMENT_INLAY_HINT)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,8 @@ class MedcodeProtocol(LanguageServerProtocol):
                     self._send_error(message.id, SERVER_NOT_INITIALIZED, f"{method}: the server is not initialized yet")
                 return
             self.initialize_seen = True
+        if is_request and method in _ANSWERED_ON_LOOP:
+            priority.request_started((id(self), message.id))
         super().handle_message(message)
 
     # -- answering -----------------------------------------------------------------------------
@@ -156,6 +165,12 @@ class MedcodeProtocol(LanguageServerProtocol):
         super()._send_response(msg_id, error=types.ResponseError(code=code, message=message))
 
     def _send_response(self, msg_id, result=None, error=None):
+        try:
+            self._answer(msg_id, result, error)
+        finally:  # written (queued on the pipe): background work may take the GIL back
+            priority.request_done((id(self), msg_id))
+
+    def _answer(self, msg_id, result, error) -> None:
         if error is None and isinstance(result, RawJson):
             self._write(b'{"jsonrpc":"2.0","id":%s,"result":' % orjson.dumps(msg_id), result.body, b"}")
             return

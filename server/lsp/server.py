@@ -32,7 +32,7 @@ from medcode.index_builder.location import index_dir
 from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
-from .. import heap
+from .. import heap, priority
 from ..analysis import Analysis, DocumentChecker
 from ..kinds import is_json_name, is_template_name
 from ..positions import UTF8, UTF16, UTF32, LineIndex
@@ -335,17 +335,21 @@ class MedcodeServer(LanguageServer):
         findings for the client (only those the edits since the last conversion touched:
         diagnostics.py). None when the document moved on meanwhile and `always` is false:
         those diagnostics would be dropped, and their positions would need a line index of a
-        text no longer open."""
-        text = snap.join()
-        doc.source.adopt(snap)  # no edit since: the document keeps this string (no second join)
-        with doc.lock:
-            analysis = self._analyse(doc, text, version, edits)
-        index = doc.index(self.encoding) if doc.source.same_as(snap) else None
-        if index is None or not doc.source.same_as(snap):
-            if not always:
-                return None
-            index = LineIndex(text, self.encoding)
-        return doc.diagnostics.convert(analysis.findings, index, self.settings, edits)
+        text no longer open.
+
+        A large document's requests never wait for its check, so the check gives way to them
+        (priority.py): it pauses between its steps while the loop answers one."""
+        with priority.background(len(snap) > SYNC_CHECK_LIMIT):
+            text = snap.join()
+            doc.source.adopt(snap)  # no edit since: the document keeps this string (no second join)
+            with doc.lock:
+                analysis = self._analyse(doc, text, version, edits)
+            index = doc.index(self.encoding) if doc.source.same_as(snap) else None
+            if index is None or not doc.source.same_as(snap):
+                if not always:
+                    return None
+                index = LineIndex(text, self.encoding)
+            return doc.diagnostics.convert(analysis.findings, index, self.settings, edits)
 
     def current_analysis(self, doc: OpenDocument) -> Analysis | None:
         """The check of the document's current text with the current data and settings, if done."""
@@ -374,7 +378,8 @@ class MedcodeServer(LanguageServer):
         if len(doc.source) <= SYNC_CHECK_LIMIT:
             if self.current_analysis(doc) is None:
                 snap, version, edits = doc.source.snapshot(), doc.version, doc.edit_log
-                await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._analyse_locked, doc, snap, version, edits)
+                with priority.waiting_for_worker():
+                    await asyncio.get_running_loop().run_in_executor(self.thread_pool, self._analyse_locked, doc, snap, version, edits)
             return self.documents.get(uri)
         return doc if doc.has_index(self.encoding) else None
 

@@ -25,6 +25,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..priority import pause
 from .delimiters import Delimiters, Problem, detect
 from .document import Claim, ClaimCodes, ClaimSpans, X12Document, _CONTROL, _Walk, control_problems, segment_pattern
 from .segments import Segment
@@ -81,7 +82,7 @@ def first_walk(text: str, on_claim: OnClaim) -> WalkRecord | None:
     if d is None:
         return None
     results: list[Any] = []
-    w = _Walk(text, d, [], lambda claim, codes: results.append(on_claim(claim, codes)), keep_claims=False)
+    w = _Walk(text, d, [], _collect(on_claim, results), keep_claims=False)
     w.run()
     return WalkRecord(
         d, header_end(text, d), len(text), list(detection.problems), w.problems, control_problems(text, d),
@@ -103,7 +104,7 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     # The restart: the last claim whose CLM (and the character after it) lies before the edit.
     first = bisect_right(starts, start - 4) - 1
     results: list[Any] = []
-    w = _Walk(text, d, [], lambda claim, codes: results.append(on_claim(claim, codes)), keep_claims=False)
+    w = _Walk(text, d, [], _collect(on_claim, results), keep_claims=False)
     if first >= 0:
         at = starts[first]
         resume = text.rfind(d.segment, 0, at)
@@ -179,6 +180,17 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
         old.component if stopped else w.component, old.kinds if stopped else w.kinds,
         (first, first + len(w.spans), k),
     )  # fmt: skip
+
+
+def _collect(on_claim: OnClaim, results: list[Any]) -> Callable[[Claim, ClaimCodes], None]:
+    """The walk's callback: each claim's result kept in order. Between claims a background
+    check gives way to the editor's requests (priority.py)."""
+
+    def collected(claim: Claim, codes: ClaimCodes) -> None:
+        results.append(on_claim(claim, codes))
+        pause()
+
+    return collected
 
 
 def _moved(pos: int, start: int, end: int, delta: int) -> int | None:
