@@ -119,3 +119,23 @@ def test_typing_within_a_line_moves_the_later_lines_only(monkeypatch):
             fresh = LineIndex(plain)
             assert index.starts == fresh.starts, (plain, a, b, new)
             assert all(index.position(o) == fresh.position(o) for o in range(len(plain) + 1))
+
+
+def test_a_large_ascii_join_copies_into_one_string(monkeypatch):
+    # Joins of ASCII pieces at least COPY_MIN long are copied window by window into a string
+    # made at full size (ctypes); any other piece, or a shorter text, grows a string instead.
+    monkeypatch.setattr(pieces, "COPY_MIN", 10)
+    monkeypatch.setattr(pieces, "GROW", 4)
+    rng = random.Random(7)
+    for pool in (["ab", "~", "CLM*", "\n"], PIECES):
+        for _ in range(100):
+            plain = "".join(rng.choice(pool) for _ in range(rng.randint(5, 40)))
+            text = EditedText(plain)
+            for _ in range(rng.randint(1, 5)):
+                a = rng.randint(0, len(plain))
+                b = rng.randint(a, len(plain))
+                new = "".join(rng.choice(pool) for _ in range(rng.randint(0, 3)))
+                text.replace(a, b, new)
+                plain = plain[:a] + new + plain[b:]
+            joined = text.join()
+            assert joined == plain and hash(joined) == hash(plain) and joined.isascii() == plain.isascii()
