@@ -926,8 +926,31 @@ def read_stalls(path: Path, phases: dict[str, list[list[float | None]]]) -> dict
             "long_callbacks": [(round(r[1] * 1000, 1), round(r[2] * 1000, 1), r[3]) for r in sorted(cbs, key=lambda r: -r[1])[:5]],
             # The stalls the server spent on its own CPU, longest first: (ms, main thread CPU, process CPU).
             "busy_stalls": [tuple(round(x * 1000, 1) for x in r[1:]) for r in sorted(loop, key=lambda r: -r[1]) if r[3] > 0.8 * r[1]][:8],
+            "requests": _requests_summary(inside(data.get("requests", []))),
         }
     return out
+
+
+def _requests_summary(rows: list) -> dict[str, Any] | None:
+    """Hover and completion as the server saw them (message in to answer out): the wall time,
+    the main thread's CPU in it, and the CPU the server's other threads used meanwhile (a check
+    holding the GIL while the request waited for it). Wall beyond the two: the machine was busy
+    elsewhere. Load-independent where the wall clock is not."""
+    rows = [r for r in rows if r[4] in ("textDocument/hover", "textDocument/completion")]
+    if not rows:
+        return None
+    ms = lambda values: [v * 1000 for v in values]  # noqa: E731
+    wall, main = ms(r[1] for r in rows), ms(r[2] for r in rows)
+    others = ms(max(0.0, r[3] - r[2]) for r in rows)
+    return {
+        "n": len(rows),
+        "wall_p50_ms": round(pct(wall, 50), 1),
+        "wall_p95_ms": round(pct(wall, 95), 1),
+        "main_cpu_p95_ms": round(pct(main, 95), 1),
+        "others_cpu_p50_ms": round(pct(others, 50), 1),
+        "others_cpu_p95_ms": round(pct(others, 95), 1),
+        "others_cpu_max_ms": round(max(others), 1),
+    }
 
 
 def server_debounce_s(chars: int) -> float:
@@ -1190,6 +1213,16 @@ def table(results: dict[str, Any]) -> str:
             )
             for wall, cpu, what in st["long_callbacks"][:2]:
                 rows.append((f"  longest loop callbacks, {phase}", f"{wall:.0f} ms (main thread CPU {cpu:.0f} ms): {what[:70]}", "", ""))
+            if (rq := st.get("requests")) is not None:
+                rows.append(
+                    (
+                        f"  server side: hover + completion, {phase} (n={rq['n']})",
+                        f"wall p50 / p95 {rq['wall_p50_ms']:.1f} / {rq['wall_p95_ms']:.1f} ms; main thread CPU p95 {rq['main_cpu_p95_ms']:.1f} ms; "
+                        f"other threads' CPU in them p50 / p95 / max {rq['others_cpu_p50_ms']:.1f} / {rq['others_cpu_p95_ms']:.1f} / {rq['others_cpu_max_ms']:.1f} ms",
+                        "",
+                        "",
+                    )
+                )
         rows += [
             ("machine load (1-min average) at LSP start / end", " / ".join(f"{x:.2f}" for x in lsp.get("load", [])), "", ""),
             ("server CPU (user+sys) over the LSP run", f"{lsp.get('server_cpu_s')} s", "", ""),

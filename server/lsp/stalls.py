@@ -14,7 +14,10 @@ set to a file name, the server records, and writes there as JSON when it exits:
 * `gil` (only with MEDCODE_STALLS_GIL=1: a third thread asking for the GIL slows the others'
   hand-offs): a thread that asks for the GIL every millisecond; gaps it waited longer, with
   the process's CPU seconds meanwhile (a worker's long C call shows here and in `loop`);
-* `gc`: collections that took long, with their generation and the thread they ran in.
+* `gc`: collections that took long, with their generation and the thread they ran in;
+* `requests`: every request from its message to its answer, with the main thread's CPU and
+  the whole process's meanwhile (the process's beyond the main thread's: other threads ran
+  while the request waited, e.g. a check holding the GIL; wall beyond both: the machine).
 
 Times are `time.perf_counter()` (CLOCK_MONOTONIC, shared with the bench process), so the bench
 can tell which of its phases a stall fell in.
@@ -50,6 +53,8 @@ class StallWatch:
         self._stop = threading.Event()
         self.gil_probe_on = False
         self.methods: list[str] = []  # the JSON-RPC methods handled in the running callback
+        self.requests: list[tuple[float, float, float, float, str]] = []  # (at, seconds, main CPU, process CPU, method)
+        self._open: dict[object, tuple[float, float, float, str]] = {}
 
     # -- the loop ---------------------------------------------------------------------------
     async def probe(self) -> None:
@@ -95,9 +100,22 @@ class StallWatch:
         if started is not None and (took := time.perf_counter() - started[0]) > THRESHOLD:
             self.gc.append((started[0], took, info.get("generation", -1), threading.current_thread().name, time.thread_time() - started[1]))
 
+    # -- requests (on the loop) ------------------------------------------------------------------
+    def request_in(self, msg_id: object, method: str) -> None:
+        self._open[msg_id] = (time.perf_counter(), time.thread_time(), time.process_time(), method)
+
+    def request_out(self, msg_id: object) -> None:
+        opened = self._open.pop(msg_id, None)
+        if opened is not None:
+            t0, c0, p0, method = opened
+            self.requests.append((t0, time.perf_counter() - t0, time.thread_time() - c0, time.process_time() - p0, method))
+
     def dump(self) -> None:
         self._stop.set()
-        data = {"threshold_s": THRESHOLD, "gil_probe": self.gil_probe_on, "loop": self.loop, "callbacks": self.callbacks, "gil": self.gil, "gc": self.gc}
+        data = {
+            "threshold_s": THRESHOLD, "gil_probe": self.gil_probe_on, "loop": self.loop, "callbacks": self.callbacks, "gil": self.gil, "gc": self.gc,
+            "requests": self.requests,
+        }  # fmt: skip
         try:
             with open(self.path, "wb") as f:
                 f.write(orjson.dumps(data))
@@ -128,11 +146,21 @@ def start() -> None:
 
     handle_message = MedcodeProtocol.handle_message
 
+    send_response = MedcodeProtocol._send_response
+
     def noted(protocol, message) -> None:
-        watch.methods.append(str(getattr(message, "method", "response")))
+        method = getattr(message, "method", None)
+        watch.methods.append(str(method or "response"))
+        if method is not None and getattr(message, "id", None) is not None:
+            watch.request_in(message.id, method)
         handle_message(protocol, message)
 
+    def answered(protocol, msg_id, *args, **kwargs) -> None:
+        send_response(protocol, msg_id, *args, **kwargs)
+        watch.request_out(msg_id)
+
     MedcodeProtocol.handle_message = noted
+    MedcodeProtocol._send_response = answered
     gc.callbacks.append(watch.on_gc)
     if os.environ.get(ENV + "_GIL") == "1":
         watch.gil_probe_on = True
