@@ -10,6 +10,7 @@ checker on the same text. Seeded and bounded (derandomize).
 from __future__ import annotations
 
 import datetime as dt
+import random
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from medcode.server.positions import LineIndex  # noqa: E402
 from medcode.server.verdicts import Verdicts  # noqa: E402
 from medcode.server.x12.document import walk  # noqa: E402
 from medcode.server.x12.edits import EditLog, span  # noqa: E402
+from medcode.server.x12.incremental import _Counted, first_walk  # noqa: E402
 
 DAY = dt.date(2026, 1, 15)
 
@@ -174,7 +176,21 @@ def test_incremental_recheck_equals_a_fresh_check(stores, doc, which, edits):
             log = log.then(start, end, len(new)).bound(text)
         want = fresh(store, text)
         assert_same(checker.check(text, edits=log), want, text)
+        if checker._record is not None:  # the running segment counts an SE re-check reads
+            assert checker._record.segs == first_walk(text, lambda claim, codes: None).segs, text
     assert_same(checker.check(text, edits=log), want, text)  # no edit since: the same again
+
+
+def test_counted_text_counts_terminators_as_the_text_does():
+    text = DOCS[0]
+    record = first_walk(text, lambda claim, codes: None)
+    counted = _Counted(text, record.delims.segment, record.claims.starts, record.segs)
+    rng = random.Random(14)
+    for _ in range(300):
+        a = rng.randint(0, len(text))
+        b = rng.randint(a, len(text))
+        assert counted.count("~", a, b) == text.count("~", a, b)
+        assert counted.count("CLM", a, b) == text.count("CLM", a, b)
 
 
 def test_an_edit_in_one_claim_rewalks_only_that_part(default_store, monkeypatch):

@@ -52,6 +52,7 @@ class WalkRecord:
     se_starts: array  # per SE: where its id starts
     se_marks: array  # per SE: problems found before it
     se_sts: array  # per SE: where the ST it closes starts (-1: none)
+    segs: array  # per claim: segment terminators before its CLM (an SE's count, see _Counted)
     component: str
     kinds: set[str]
     # For a re-walk: its claims [first, new_end) replaced the old record's [first, old_end),
@@ -84,9 +85,10 @@ def first_walk(text: str, on_claim: OnClaim) -> WalkRecord | None:
     results: list[Any] = []
     w = _Walk(text, d, [], _collect(on_claim, results), keep_claims=False)
     w.run()
+    segs = _segments_before(text, d.segment, w.spans.starts, 0, 0)
     return WalkRecord(
         d, header_end(text, d), len(text), list(detection.problems), w.problems, control_problems(text, d),
-        w.spans, results, w.envs, w.demos, w.marks, w.se_starts, w.se_marks, w.se_sts, w.component, w.kinds,
+        w.spans, results, w.envs, w.demos, w.marks, w.se_starts, w.se_marks, w.se_sts, segs, w.component, w.kinds,
     )  # fmt: skip
 
 
@@ -112,8 +114,10 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
             return None
         w.restore(old.envs[first], old.demos[first])
         base = old.marks[first]
+        counted = (at, old.segs[first])  # terminators before the restart's CLM: unchanged
     else:
         first, resume, base = 0, None, 0
+        counted = (0, 0)
     new_end = start + length
     found: list[int] = []  # the old claim where the walk stopped
 
@@ -148,16 +152,22 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     se_keep = bisect_left(old.se_starts, resume) if resume is not None else 0
     x = starts[k] if k < len(claims) else old.length + 1
     se_tail = bisect_left(old.se_starts, x)
-    se_starts = old.se_starts[:se_keep] + w.se_starts + array("q", (s + delta for s in old.se_starts[se_tail:]))
-    se_marks = old.se_marks[:se_keep] + array("q", (m + base for m in w.se_marks)) + array("q", (m + moved for m in old.se_marks[se_tail:]))
+    se_starts = old.se_starts[:se_keep] + w.se_starts + _plus(old.se_starts[se_tail:], delta)
+    se_marks = old.se_marks[:se_keep] + _plus(w.se_marks, base) + _plus(old.se_marks[se_tail:], moved)
     se_sts = old.se_sts[:se_keep] + w.se_sts + array("q", (s if s < start else s + delta for s in old.se_sts[se_tail:]))
     problems = old.problems[:base] + w.problems + tail_problems
+    spans = claims.spliced(first, k, w.spans, delta)
+    segs = _segments_before(text, d.segment, w.spans.starts, *counted)
+    if k < len(claims):  # the old claims past the stop, with the terminators the edit added
+        at, n = (w.spans.starts[-1], segs[-1]) if segs else counted
+        segs += _plus(old.segs[k:], n + text.count(d.segment, at, starts[k] + delta) - old.segs[k])
+    segs = old.segs[:first] + segs
     split, more = len(claims), 0  # tail claims from `split` on come after a re-checked SE
     if w.stopped_at is not None and se_tail < len(old.se_starts) and 0 <= old.se_sts[se_tail] < x:
         # The SE closing the transaction open where the walk stopped counts segments from its
         # ST, before the edit: check it again (its problems may now be more or fewer).
         j = se_keep + len(w.se_starts)
-        more = _recheck_se(w, text, se_starts[j], se_marks[j], problems)
+        more = _recheck_se(w, _Counted(text, d.segment, spans.starts, segs), se_starts[j], se_marks[j], problems)
         if more is None:
             return None
         if more:
@@ -165,21 +175,67 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
             for i in range(j + 1, len(se_marks)):
                 se_marks[i] += more
 
+    pause()
     control = _control(old, text, start, end, length, delta)
     # Everything checked: now the old record's tail becomes the new one's.
     if delta:
         _shift_segments(old.envs[k:], end, delta)
-    marks = old.marks[:first] + array("q", (m + base for m in w.marks)) + array("q", (m + moved for m in old.marks[k:split]))
-    marks += array("q", (m + moved + more for m in old.marks[max(k, split) :]))
+        pause()
+    marks = old.marks[:first] + _plus(w.marks, base) + _plus(old.marks[k:split], moved)
+    marks += _plus(old.marks[max(k, split) :], moved + more)
+    pause()
     stopped = w.stopped_at is not None
     return WalkRecord(
         d, old.header_end, len(text), old.detection, problems, control,
-        claims.spliced(first, k, w.spans, delta), old.results[:first] + results + old.results[k:],
+        spans, old.results[:first] + results + old.results[k:],
         old.envs[:first] + w.envs + old.envs[k:], old.demos[:first] + w.demos + old.demos[k:], marks,
-        se_starts, se_marks, se_sts,
+        se_starts, se_marks, se_sts, segs,
         old.component if stopped else w.component, old.kinds if stopped else w.kinds,
         (first, first + len(w.spans), k),
     )  # fmt: skip
+
+
+def _segments_before(text: str, t: str, starts: array, at: int, n: int) -> array:
+    """Per claim start, the terminators `t` before it, given `n` before `at` (at most the first
+    start): each claim's share is counted once, from the previous start."""
+    out = array("q")
+    for i, s in enumerate(starts):
+        n += text.count(t, at, s)
+        at = s
+        out.append(n)
+        if not i % 1024:
+            pause()
+    return out
+
+
+class _Counted:
+    """The text as _Walk._se reads it to check an SE's segment count: document.count_between
+    asks text.count(terminator, a, b) a window at a time over the whole transaction (40 MB in
+    one big 837). Here each answer is the claims' running counts (WalkRecord.segs) at b minus
+    at a, plus the text from the claim before each: a re-check reads what it walked, not the
+    whole transaction again."""
+
+    __slots__ = ("text", "t", "starts", "segs")
+
+    def __init__(self, text: str, t: str, starts: array, segs: array):
+        self.text, self.t, self.starts, self.segs = text, t, starts, segs
+
+    def count(self, sub: str, a: int, b: int) -> int:
+        if sub != self.t:
+            return self.text.count(sub, a, b)
+        return self._before(b) - self._before(a)
+
+    def _before(self, at: int) -> int:
+        i = bisect_right(self.starts, at) - 1
+        if i < 0:
+            return self.text.count(self.t, 0, at)
+        return self.segs[i] + self.text.count(self.t, self.starts[i], at)
+
+
+def _plus(values: array, n: int) -> array:
+    """Each value plus n; the array itself when n is 0 (most edits move no count: a copy is
+    then all the tail of 50,000 claims costs, not a Python step per claim)."""
+    return values if not n else array("q", (v + n for v in values))
 
 
 def _collect(on_claim: OnClaim, results: list[Any]) -> Callable[[Claim, ClaimCodes], None]:
@@ -239,16 +295,17 @@ def _shift_segments(envs: list[tuple], end: int, delta: int) -> None:
                 seg.start += delta
 
 
-def _recheck_se(w: _Walk, text: str, se: int, mark: int, problems: list[Problem]) -> int | None:
+def _recheck_se(w: _Walk, counted: _Counted, se: int, mark: int, problems: list[Problem]) -> int | None:
     """Replace the problems the SE at `se` gave (they start at its id) with what it gives now;
     how many more there are (None: the SE is not where it should be)."""
+    text = counted.text
     m = segment_pattern(w.d, first=True).match(text, se)
     if m is None or m.group(2) != "SE" or m.start(1) != se:
         return None
     i = mark
     while i < len(problems) and problems[i].start == se:
         i += 1
-    check = _Walk(text, w.d, [], None)
+    check = _Walk(counted, w.d, [], None)  # type: ignore[arg-type] # _se only counts in its text
     check.st = w.st
     check._se(Segment("SE", se, m.group(1).rstrip(), w.d))
     problems[mark:i] = check.problems
