@@ -135,21 +135,24 @@ class EditedText:
         """No edit came since the snapshot was taken."""
         return snap._root is self._root and snap._edits == self._edits
 
-    def adopt(self, snap: EditedText) -> None:
+    def adopt(self, snap: EditedText) -> list[tuple[str, int, int]] | None:
         """Rest on the string a snapshot was joined into, with the edits made since on top:
         the string the pieces came from can then be freed (else a large file would be held
-        twice, once in its pieces and once in the check of the snapshot)."""
+        twice, once in its pieces and once in the check of the snapshot). The pieces let go
+        of are returned, for the caller to drop when it suits: freeing a 40 MB string unmaps
+        it, milliseconds that hold the GIL."""
         joined = snap._joined
         with self._lock:
             if joined is None or self._joined is not None or snap._root is not self._root or snap._edits < self._log_from:
-                return
+                return None
             since = self._log[snap._edits - self._log_from :]
             pieces = [(joined, 0, len(joined))] if joined else []
             for start, end, new in since:
                 pieces = _splice(pieces, start, end, new)
-            self._pieces, self._log, self._log_from = pieces, since, snap._edits
+            released, self._pieces, self._log, self._log_from = self._pieces, pieces, since, snap._edits
             if not since:
                 self._joined = joined
+            return released
 
 
 def _splice(pieces: list[tuple[str, int, int]], start: int, end: int, new: str) -> list[tuple[str, int, int]]:

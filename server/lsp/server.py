@@ -341,7 +341,11 @@ class MedcodeServer(LanguageServer):
         (priority.py): it pauses between its steps while the loop answers one."""
         with priority.background(len(snap) > SYNC_CHECK_LIMIT):
             text = snap.join()
-            doc.source.adopt(snap)  # no edit since: the document keeps this string (no second join)
+            # No edit since: the document keeps this string (no second join). The old text
+            # is freed once no request is in flight (its unmapping holds the GIL).
+            released = doc.source.adopt(snap)
+            priority.pause()
+            del released
             with doc.lock:
                 analysis = self._analyse(doc, text, version, edits)
             index = doc.index(self.encoding) if doc.source.same_as(snap) else None
