@@ -33,7 +33,10 @@ _waiting = 0  # requests in flight that wait for a worker (a small document's ch
 
 def request_started(key: object) -> None:
     """Call on the loop when a request that the loop answers comes in."""
-    _in_flight[key] = time.perf_counter()
+    now = time.perf_counter()
+    for old in [k for k, at in _in_flight.items() if now - at > STALE]:
+        del _in_flight[old]  # never answered (see pause): forgotten
+    _in_flight[key] = now
     _idle.clear()
 
 
@@ -72,9 +75,9 @@ def pause() -> None:
     if _idle.is_set() or _waiting or not getattr(_local, "on", False):
         return
     try:
-        oldest = min(_in_flight.values(), default=None)  # one C call: the loop cannot change the dict meanwhile
+        newest = max(_in_flight.values(), default=None)  # one C call: the loop cannot change the dict meanwhile
     except RuntimeError:
         return
-    if oldest is None or time.perf_counter() - oldest > STALE:
+    if newest is None or time.perf_counter() - newest > STALE:
         return
     _idle.wait(PAUSE_MAX)
