@@ -12,7 +12,7 @@ import zlib
 from array import array
 from collections import defaultdict, deque
 from itertools import chain, compress, count, repeat
-from operator import add, attrgetter, is_not, not_, sub
+from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
@@ -129,6 +129,9 @@ class EncodeCache:
         return out
 
 
+_FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
+
+
 class _Groups:
     """The words records share by group (CodeRecord.group: an NDC product's packages), listed in
     the postings once per group under the id n + group number instead of once per record: half
@@ -172,12 +175,12 @@ class _Groups:
             if first == g[1] and rec.short == g[2] and rec.terms == g[3]:
                 number_of[i] = g[0]
                 members[g[0]].append(i)
-        # Each group's words: its first part's, its short's and its terms'.
-        texts = list(dict.fromkeys(chain(filter(None, (g[2] for g in made)), chain.from_iterable(g[3] for g in made))))
-        cut = dict(zip(texts, words_many(texts)))
-        firsts = self._first
-        group_words = [set(chain(firsts[first], cut[short] if short else (), *map(cut.__getitem__, terms))) for _, first, short, terms in made]
-        group_counts = [len(firsts[g[1]]) for g in made]
+        # Each group's words: its first part's, its short's and its terms' (those two cut as
+        # one text per group: no word spans the space that joins them).
+        first_words = list(map(self._first.__getitem__, map(_FIRST_OF_GROUP, made)))
+        extras = words_many([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
+        group_words = list(map(set, map(add, first_words, extras)))
+        group_counts = list(map(len, first_words))
         lists: defaultdict[str, list[int]] = defaultdict(list)
         deque(
             map(list.append, map(lists.__getitem__, chain.from_iterable(group_words)), chain.from_iterable(map(repeat, count(self.n), map(len, group_words)))),
@@ -285,7 +288,11 @@ def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head:
 
 
 def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, CodeRecord]:
-    out: dict[str, CodeRecord] = {}
+    records = records if isinstance(records, list) else list(records)
+    out = dict(zip(map(_CODE_OF, records), records))  # in C: no code twice (the usual source)
+    if len(out) == len(records):
+        return out
+    out = {}
     dupes = 0
     for rec in records:
         if rec.code in out:
@@ -624,13 +631,14 @@ def _write_codes_compact(
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
         records[i] = rec
+    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
+        _write_word_index(folder, records, cache)
     # A quarter of a million NDC packages: every pass below runs over all records at once
-    # (map, chain, C-level appends) rather than a Python loop doing it all per record.
+    # (map, chain, C-level appends) rather than a Python loop doing it all per record. After
+    # the helper started: the word index needs none of it.
     flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
     counts = _counts(flags, n)
     _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
-    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
-        _write_word_index(folder, records, cache)
     _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
     return trie, flags, counts

@@ -278,6 +278,29 @@ def test_a_grouped_compact_release_finds_what_a_plain_one_finds(tmp_path):
     assert len(_stored_ids(grouped, "tablet")) < len(_stored_ids(plain, "tablet"))
 
 
+def test_group_words_join_short_and_terms_as_each_alone(tmp_path):
+    """A group's short and terms are cut into words as one text (writer._Groups): the same
+    words as cutting each alone, with accents, punctuation, blanks and several terms."""
+    records = []
+    for i in range(60):
+        g = i // 4
+        short = [None, "", "Ménière-Aid", f"Brand{g}"][g % 4]
+        terms = [[], [""], [f"Acme Labs {g}", "Zoë/Co."], ["Æsir, Inc.", f"brand{g}", "x-1"]][g % 4]
+        records.append(
+            CodeRecord(f"G{i:04d}", f"Prod{g} 5 mg — {i} VIAL (ref-{i})", short=short, terms=terms, group=f"{g:05x}")
+        )
+    plain = Release(write_release(tmp_path / "plain", result(records)))
+    grouped_result = result(records)
+    grouped_result.compact = True
+    grouped = Release(write_release(tmp_path / "grouped", grouped_result))
+    words, _ = grouped._words
+    assert {"meniere", "aid", "zoe", "co", "sir", "acme", "labs"} <= set(words.keys())
+    assert set(words.keys()) == set(plain._words[0].keys())
+    for word, wid in words.iteritems():
+        assert sorted(grouped._postings(wid)) == list(plain._postings(plain._words[0][word])), word
+    assert min(_stored_ids(grouped, "zoe")) >= len(grouped._codes)  # listed for its groups
+
+
 def _stored_ids(rel: Release, word: str) -> list[int]:
     """The ids a word's postings entry holds, groups not yet mapped to their records."""
     raw = rel._words[1].get(rel._words[0][word])
