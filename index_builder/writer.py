@@ -254,9 +254,47 @@ def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Cal
 _RAW_POSTINGS = 32
 
 
-def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array]) -> None:
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], share: bool = False) -> None:
     """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
-    that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are."""
+    that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are.
+
+    `share` (the word index's helper, forked.py, whose parent has usually written its own
+    part by then and left a core idle): a forked process encodes the later half of the ids
+    while this one encodes the rest, each list as it would be encoded here (the NDC
+    directory's 3.5 million ids take most of a second)."""
+    split = _halfway(lists) if share else len(lists)
+    part_idx, part_bin = (bin_path.with_name(f".{bin_path.name}.{n}") for n in ("part-idx", "part-bin"))
+    helper = Helper()
+    if split == len(lists) or not helper.start(lambda: _write_blob(part_idx, part_bin, _encode_postings(lists[split:]))):
+        _write_blob(idx_path, bin_path, _encode_postings(lists))
+        return
+    try:
+        head = _encode_postings(lists[:split])
+        helper.join()
+    except BaseException:
+        helper.abandon()
+        raise
+    # The later half's blobs, as its offsets cut them: appended after this half's.
+    offsets = array(layout.OFFSET_TYPE)
+    with open(part_idx, "rb") as fh:
+        offsets.frombytes(fh.read())
+    data = part_bin.read_bytes()
+    part_idx.unlink()
+    part_bin.unlink()
+    _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+
+
+def _halfway(lists: list[array]) -> int:
+    """Where the lists' ids are half behind (the encoding's work goes with the ids)."""
+    half, total = sum(map(len, lists)) / 2, 0
+    for k, ids in enumerate(lists):
+        total += len(ids)
+        if total >= half:
+            return k + 1
+    return len(lists)
+
+
+def _encode_postings(lists: list[array]) -> list[bytes]:
     out = []
     append, compress, level = out.append, zlib.compress, _ZLEVEL
     for ids in lists:
@@ -268,7 +306,7 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array]) -> None
             append(_RAW_CODES[code] + data)
         else:
             append(code.encode() + compress(data, level))
-    _write_blob(idx_path, bin_path, out)
+    return out
 
 
 _RAW_CODES = {code: raw.encode() for raw, code in layout.RAW_DELTA_TYPES.items()}
@@ -631,7 +669,7 @@ def _write_codes_compact(
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
         records[i] = rec
-    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
+    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache, share=True)):
         _write_word_index(folder, records, cache)
     # A quarter of a million NDC packages: every pass below runs over all records at once
     # (map, chain, C-level appends) rather than a Python loop doing it all per record. After
@@ -644,8 +682,9 @@ def _write_codes_compact(
     return trie, flags, counts
 
 
-def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache) -> None:
-    """A compact release's ranks and word index (words, postings, groups), records in id order."""
+def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache, share: bool = False) -> None:
+    """A compact release's ranks and word index (words, postings, groups), records in id order.
+    `share`: the postings may be encoded by two processes (_write_zpostings)."""
     n = len(records)
     stage.doing(f"indexing the words of {n:,} records")
     groups = _Groups(n, cache, records)
@@ -673,7 +712,7 @@ def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCach
     id_lists: list[array] = [array(layout.OFFSET_TYPE)] * len(word_trie)
     for w, ids in postings.items():
         id_lists[word_trie.key_id(w)] = ids
-    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
+    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists, share)
     if groups.members:
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
 

@@ -14,7 +14,7 @@ import pytest
 from medcode.index_builder import layout
 from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
-from medcode.index_builder.writer import IndexWriteError, write_release
+from medcode.index_builder.writer import IndexWriteError, _write_zpostings, write_release
 
 
 def result(records, *, set_id="icd10cm", release="R1", start=None, end=None, complete=True, aux=None) -> ImportResult:
@@ -299,6 +299,23 @@ def test_group_words_join_short_and_terms_as_each_alone(tmp_path):
     for word, wid in words.iteritems():
         assert sorted(grouped._postings(wid)) == list(plain._postings(plain._words[0][word])), word
     assert min(_stored_ids(grouped, "zoe")) >= len(grouped._codes)  # listed for its groups
+
+
+def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
+    """The word index's helper shares the postings' encoding with a forked process (Linux):
+    the files are byte for byte those one process writes, and its part files are gone."""
+    lists = [array(layout.OFFSET_TYPE, ids) for ids in (
+        [3], [1, 2, 300], list(range(0, 9000, 7)), [5, 70000, 70001], list(range(100, 400)), [0, 2**31],
+        *([k, k + 1] for k in range(50)), list(range(0, 5000, 3)),
+    )]  # fmt: skip
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    _write_zpostings(one / "p.zidx", one / "p.zbin", lists)
+    _write_zpostings(two / "p.zidx", two / "p.zbin", lists, share=True)
+    assert sorted(os.listdir(two)) == ["p.zbin", "p.zidx"]
+    for name in ("p.zidx", "p.zbin"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 
 def _stored_ids(rel: Release, word: str) -> list[int]:
