@@ -413,6 +413,8 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     A code's record is the same in every release of the family except its kind, which the
     flags carry (I42.0: a code in FY2026, a header in FY2027)."""
     cache = cache or EncodeCache()
+    for result in results:
+        run_finish(result)
     set_id = results[0].set_id
     ensure_writable(root)
     set_dir = Path(root) / set_id
@@ -587,13 +589,21 @@ def _swap_into_place(new: Path, target: Path) -> None:
 
 
 def _write_into(folder: Path, result: ImportResult, cache: EncodeCache, helper: Helper | None = None) -> Manifest:
-    warnings = list(result.warnings)
-    by_code = _dedupe(result.records, warnings)
+    repeated: list[str] = []
+    by_code = _dedupe(result.records, repeated)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
     trie, flags, counts = _write_codes(folder, by_code, result, cache, helper)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
-    return _finish(folder, result, counts, warnings, helper=helper)
+    # The importer's warnings as its finish left them (run_finish, in _write_codes).
+    return _finish(folder, result, counts, [*result.warnings, *repeated], helper=helper)
+
+
+def run_finish(result: ImportResult) -> None:
+    """The work the importer left to the writer (ImportResult.finish), once."""
+    finish, result.finish = result.finish, None
+    if finish is not None:
+        finish()
 
 
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
@@ -622,6 +632,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
         return _write_codes_compact(folder, trie, by_code, result, cache, helper)
+    run_finish(result)
     n = len(trie)
     docs: list[bytes] = [b""] * n
     flags = bytearray(n)
@@ -669,7 +680,11 @@ def _write_codes_compact(
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
         records[i] = rec
-    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache, share=True)):
+    forked = helper is not None and helper.start(lambda: _write_word_index(folder, records, cache, share=True))
+    # What the importer left for the documents and side stores (after the fork: the word
+    # index needs none of it, and the helper writes it meanwhile).
+    run_finish(result)
+    if not forked:
         _write_word_index(folder, records, cache)
     # A quarter of a million NDC packages: every pass below runs over all records at once
     # (map, chain, C-level appends) rather than a Python loop doing it all per record. After

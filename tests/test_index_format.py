@@ -318,6 +318,34 @@ def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("fork", [False, True])
+@pytest.mark.parametrize("compact", [False, True])
+def test_work_left_to_the_writer_is_done_once_before_the_documents(tmp_path, fork, compact):
+    """ImportResult.finish (the NDC products' documents): the writer runs it once, after its
+    word index helper forked and before it writes documents, side stores and the manifest."""
+    records = grouped_records(40)
+    res = result(records, set_id="ndc", aux={"products": {}})
+    res.compact = compact
+    res.warnings = ["first"]
+    calls = []
+
+    def finish():
+        calls.append(1)
+        res.aux["products"] = {"00001": ["Brand1", None, 5]}
+        records[3].detail = {"product": "00001", "late": True}
+        records[4].effective = "2020-01-02"
+        res.warnings = ["first", "from finish"]
+
+    res.finish = finish
+    rel = Release(write_release(tmp_path, res, fork=fork))
+    assert calls == [1] and res.finish is None
+    assert rel.aux("products", "00001") == ["Brand1", None, 5]
+    assert rel.get(records[3].code).detail == {"product": "00001", "late": True}
+    assert rel.get(records[4].code).effective == "2020-01-02"
+    assert rel.manifest.warnings == ["first", "from finish"]
+    assert [h.record.code for h in rel.search("labeler5 pkg17")] == ["P0017"]
+
+
 def _stored_ids(rel: Release, word: str) -> list[int]:
     """The ids a word's postings entry holds, groups not yet mapped to their records."""
     raw = rel._words[1].get(rel._words[0][word])
