@@ -250,6 +250,7 @@ def _pack_products(products: Iterable[Product], problems: _Problems) -> None:
     """Each product's side-store document, from its fields. Only the side store reads it, not
     the word index: the embedded default leaves this to the writer (ImportResult.finish),
     which runs it while its helper process writes the word index."""
+    stage.doing("packing the products' documents")
     date = problems.date
     # Fields that repeat across products (211 distinct routes, 1,788 class lists) are cut once
     # per distinct text; the lists are shared by the products that name them, and only read.
