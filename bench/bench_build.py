@@ -48,6 +48,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _load() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def _shown(load: float | None) -> str:
+    return "unknown" if load is None else f"{load:.1f}"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sets", nargs="+", default=list(EMBEDDED_SETS), choices=EMBEDDED_SETS)
@@ -58,12 +66,16 @@ def main() -> int:
     rows = []
     try:
         timings: dict[str, tuple[float, float]] = {}
+        load_before = _load()
         wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
         built = build_defaults(root, tuple(args.sets), workers=args.workers, timings=timings)
         totals = {
             "seconds": round(time.perf_counter() - wall, 2),
             "cpu_seconds": round(time.process_time() - cpu + _children_cpu() - children, 2),
-            "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            # 1-minute load averages before and after: on a shared machine the wall clock
+            # also counts other processes' turns, the CPU seconds do not.
+            "load_average_before": load_before,
+            "load_average": _load(),
         }
         for step, (seconds, cpu_seconds) in timings.items():
             mine = [b for b in built if b.result.set_id == step]
@@ -85,7 +97,7 @@ def main() -> int:
     print(f"{'total':<9} {totals['seconds']:>7.1f} {totals['cpu_seconds']:>7.1f} {'':>9} {'':>10} {totals['bytes'] / 1e6:>8.1f}")
     print("(per step: its worker's wall and CPU seconds; total: the whole build's wall clock, and the CPU of this process and its workers)")
     print(f"budget: whole build {BUDGET_SECONDS:.0f} s (wall {totals['seconds'] / BUDGET_SECONDS:.1f}x, cpu {totals['cpu_seconds'] / BUDGET_SECONDS:.1f}x); "
-          f"load average at the end {totals['load_average']:.1f}")
+          f"load average before {_shown(totals['load_average_before'])}, at the end {_shown(totals['load_average'])}")
     ndc = next((r for r in rows if r["set"] == NDC), None)
     if ndc:
         print(f"budget: NDC index {BUDGET_NDC_BYTES / 1e6:.0f} MB ({ndc['bytes'] / BUDGET_NDC_BYTES:.1f}x)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 # Record kinds. A "code" is valid on a claim; a "header" is a real entry of the code set
 # (an ICD-10-CM category, a PCS table) that is not; a "modifier" qualifies a procedure code.
@@ -167,6 +167,11 @@ class ImportResult:
     # Store records, side stores and postings zlib-compressed (layout.py): for large sets of
     # repetitive records, where it cuts the index several-fold for a few µs per look-up.
     compact: bool = False
+    # Work left to the writer that only the stored documents and side stores need, not the
+    # word index (the NDC products' documents): run once by the writer (writer.run_finish),
+    # after it forked the word index's helper, so both run at once. It may fill aux and
+    # replace warnings.
+    finish: Callable[[], None] | None = None
 
 
 @dataclass

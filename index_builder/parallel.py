@@ -75,7 +75,7 @@ def _run(root: Path, step: str, report: bool) -> tuple[list, float, float]:
         _kept.extend(kept)
         gc.freeze()
     for b in built:
-        b.result = dataclasses.replace(b.result, records=[], aux={}, key_sets={})
+        b.result = dataclasses.replace(b.result, records=[], aux={}, key_sets={}, finish=None)
     return built, seconds, cpu
 
 

@@ -12,7 +12,7 @@ import zlib
 from array import array
 from collections import defaultdict, deque
 from itertools import chain, compress, count, repeat
-from operator import add, attrgetter, is_not, not_, sub
+from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
@@ -129,6 +129,9 @@ class EncodeCache:
         return out
 
 
+_FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
+
+
 class _Groups:
     """The words records share by group (CodeRecord.group: an NDC product's packages), listed in
     the postings once per group under the id n + group number instead of once per record: half
@@ -172,12 +175,12 @@ class _Groups:
             if first == g[1] and rec.short == g[2] and rec.terms == g[3]:
                 number_of[i] = g[0]
                 members[g[0]].append(i)
-        # Each group's words: its first part's, its short's and its terms'.
-        texts = list(dict.fromkeys(chain(filter(None, (g[2] for g in made)), chain.from_iterable(g[3] for g in made))))
-        cut = dict(zip(texts, words_many(texts)))
-        firsts = self._first
-        group_words = [set(chain(firsts[first], cut[short] if short else (), *map(cut.__getitem__, terms))) for _, first, short, terms in made]
-        group_counts = [len(firsts[g[1]]) for g in made]
+        # Each group's words: its first part's, its short's and its terms' (those two cut as
+        # one text per group: no word spans the space that joins them).
+        first_words = list(map(self._first.__getitem__, map(_FIRST_OF_GROUP, made)))
+        extras = words_many([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
+        group_words = list(map(set, map(add, first_words, extras)))
+        group_counts = list(map(len, first_words))
         lists: defaultdict[str, list[int]] = defaultdict(list)
         deque(
             map(list.append, map(lists.__getitem__, chain.from_iterable(group_words)), chain.from_iterable(map(repeat, count(self.n), map(len, group_words)))),
@@ -251,9 +254,47 @@ def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Cal
 _RAW_POSTINGS = 32
 
 
-def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array]) -> None:
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], share: bool = False) -> None:
     """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
-    that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are."""
+    that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are.
+
+    `share` (the word index's helper, forked.py, whose parent has usually written its own
+    part by then and left a core idle): a forked process encodes the later half of the ids
+    while this one encodes the rest, each list as it would be encoded here (the NDC
+    directory's 3.5 million ids take most of a second)."""
+    split = _halfway(lists) if share else len(lists)
+    part_idx, part_bin = (bin_path.with_name(f".{bin_path.name}.{n}") for n in ("part-idx", "part-bin"))
+    helper = Helper()
+    if split == len(lists) or not helper.start(lambda: _write_blob(part_idx, part_bin, _encode_postings(lists[split:]))):
+        _write_blob(idx_path, bin_path, _encode_postings(lists))
+        return
+    try:
+        head = _encode_postings(lists[:split])
+        helper.join()
+    except BaseException:
+        helper.abandon()
+        raise
+    # The later half's blobs, as its offsets cut them: appended after this half's.
+    offsets = array(layout.OFFSET_TYPE)
+    with open(part_idx, "rb") as fh:
+        offsets.frombytes(fh.read())
+    data = part_bin.read_bytes()
+    part_idx.unlink()
+    part_bin.unlink()
+    _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+
+
+def _halfway(lists: list[array]) -> int:
+    """Where the lists' ids are half behind (the encoding's work goes with the ids)."""
+    half, total = sum(map(len, lists)) / 2, 0
+    for k, ids in enumerate(lists):
+        total += len(ids)
+        if total >= half:
+            return k + 1
+    return len(lists)
+
+
+def _encode_postings(lists: list[array]) -> list[bytes]:
     out = []
     append, compress, level = out.append, zlib.compress, _ZLEVEL
     for ids in lists:
@@ -265,7 +306,7 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array]) -> None
             append(_RAW_CODES[code] + data)
         else:
             append(code.encode() + compress(data, level))
-    _write_blob(idx_path, bin_path, out)
+    return out
 
 
 _RAW_CODES = {code: raw.encode() for raw, code in layout.RAW_DELTA_TYPES.items()}
@@ -285,7 +326,11 @@ def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head:
 
 
 def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, CodeRecord]:
-    out: dict[str, CodeRecord] = {}
+    records = records if isinstance(records, list) else list(records)
+    out = dict(zip(map(_CODE_OF, records), records))  # in C: no code twice (the usual source)
+    if len(out) == len(records):
+        return out
+    out = {}
     dupes = 0
     for rec in records:
         if rec.code in out:
@@ -368,6 +413,8 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     A code's record is the same in every release of the family except its kind, which the
     flags carry (I42.0: a code in FY2026, a header in FY2027)."""
     cache = cache or EncodeCache()
+    for result in results:
+        run_finish(result)
     set_id = results[0].set_id
     ensure_writable(root)
     set_dir = Path(root) / set_id
@@ -542,13 +589,21 @@ def _swap_into_place(new: Path, target: Path) -> None:
 
 
 def _write_into(folder: Path, result: ImportResult, cache: EncodeCache, helper: Helper | None = None) -> Manifest:
-    warnings = list(result.warnings)
-    by_code = _dedupe(result.records, warnings)
+    repeated: list[str] = []
+    by_code = _dedupe(result.records, repeated)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
     trie, flags, counts = _write_codes(folder, by_code, result, cache, helper)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
-    return _finish(folder, result, counts, warnings, helper=helper)
+    # The importer's warnings as its finish left them (run_finish, in _write_codes).
+    return _finish(folder, result, counts, [*result.warnings, *repeated], helper=helper)
+
+
+def run_finish(result: ImportResult) -> None:
+    """The work the importer left to the writer (ImportResult.finish), once."""
+    finish, result.finish = result.finish, None
+    if finish is not None:
+        finish()
 
 
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
@@ -577,6 +632,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
         return _write_codes_compact(folder, trie, by_code, result, cache, helper)
+    run_finish(result)
     n = len(trie)
     docs: list[bytes] = [b""] * n
     flags = bytearray(n)
@@ -624,20 +680,26 @@ def _write_codes_compact(
     records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
     for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
         records[i] = rec
+    forked = helper is not None and helper.start(lambda: _write_word_index(folder, records, cache, share=True))
+    # What the importer left for the documents and side stores (after the fork: the word
+    # index needs none of it, and the helper writes it meanwhile).
+    run_finish(result)
+    if not forked:
+        _write_word_index(folder, records, cache)
     # A quarter of a million NDC packages: every pass below runs over all records at once
-    # (map, chain, C-level appends) rather than a Python loop doing it all per record.
+    # (map, chain, C-level appends) rather than a Python loop doing it all per record. After
+    # the helper started: the word index needs none of it.
     flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
     counts = _counts(flags, n)
     _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
-    if helper is None or not helper.start(lambda: _write_word_index(folder, records, cache)):
-        _write_word_index(folder, records, cache)
     _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
     return trie, flags, counts
 
 
-def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache) -> None:
-    """A compact release's ranks and word index (words, postings, groups), records in id order."""
+def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache, share: bool = False) -> None:
+    """A compact release's ranks and word index (words, postings, groups), records in id order.
+    `share`: the postings may be encoded by two processes (_write_zpostings)."""
     n = len(records)
     stage.doing(f"indexing the words of {n:,} records")
     groups = _Groups(n, cache, records)
@@ -665,7 +727,7 @@ def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCach
     id_lists: list[array] = [array(layout.OFFSET_TYPE)] * len(word_trie)
     for w, ids in postings.items():
         id_lists[word_trie.key_id(w)] = ids
-    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists)
+    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists, share)
     if groups.members:
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
 

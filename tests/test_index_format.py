@@ -14,7 +14,7 @@ import pytest
 from medcode.index_builder import layout
 from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
-from medcode.index_builder.writer import IndexWriteError, write_release
+from medcode.index_builder.writer import IndexWriteError, _write_zpostings, write_release
 
 
 def result(records, *, set_id="icd10cm", release="R1", start=None, end=None, complete=True, aux=None) -> ImportResult:
@@ -276,6 +276,74 @@ def test_a_grouped_compact_release_finds_what_a_plain_one_finds(tmp_path):
     assert len(labeler3) == 19 and min(labeler3) >= len(grouped._codes)
     assert len(plain._postings(plain._words[0]["labeler3"])) == 57
     assert len(_stored_ids(grouped, "tablet")) < len(_stored_ids(plain, "tablet"))
+
+
+def test_group_words_join_short_and_terms_as_each_alone(tmp_path):
+    """A group's short and terms are cut into words as one text (writer._Groups): the same
+    words as cutting each alone, with accents, punctuation, blanks and several terms."""
+    records = []
+    for i in range(60):
+        g = i // 4
+        short = [None, "", "Ménière-Aid", f"Brand{g}"][g % 4]
+        terms = [[], [""], [f"Acme Labs {g}", "Zoë/Co."], ["Æsir, Inc.", f"brand{g}", "x-1"]][g % 4]
+        records.append(
+            CodeRecord(f"G{i:04d}", f"Prod{g} 5 mg — {i} VIAL (ref-{i})", short=short, terms=terms, group=f"{g:05x}")
+        )
+    plain = Release(write_release(tmp_path / "plain", result(records)))
+    grouped_result = result(records)
+    grouped_result.compact = True
+    grouped = Release(write_release(tmp_path / "grouped", grouped_result))
+    words, _ = grouped._words
+    assert {"meniere", "aid", "zoe", "co", "sir", "acme", "labs"} <= set(words.keys())
+    assert set(words.keys()) == set(plain._words[0].keys())
+    for word, wid in words.iteritems():
+        assert sorted(grouped._postings(wid)) == list(plain._postings(plain._words[0][word])), word
+    assert min(_stored_ids(grouped, "zoe")) >= len(grouped._codes)  # listed for its groups
+
+
+def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
+    """The word index's helper shares the postings' encoding with a forked process (Linux):
+    the files are byte for byte those one process writes, and its part files are gone."""
+    lists = [array(layout.OFFSET_TYPE, ids) for ids in (
+        [3], [1, 2, 300], list(range(0, 9000, 7)), [5, 70000, 70001], list(range(100, 400)), [0, 2**31],
+        *([k, k + 1] for k in range(50)), list(range(0, 5000, 3)),
+    )]  # fmt: skip
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    _write_zpostings(one / "p.zidx", one / "p.zbin", lists)
+    _write_zpostings(two / "p.zidx", two / "p.zbin", lists, share=True)
+    assert sorted(os.listdir(two)) == ["p.zbin", "p.zidx"]
+    for name in ("p.zidx", "p.zbin"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("fork", [False, True])
+@pytest.mark.parametrize("compact", [False, True])
+def test_work_left_to_the_writer_is_done_once_before_the_documents(tmp_path, fork, compact):
+    """ImportResult.finish (the NDC products' documents): the writer runs it once, after its
+    word index helper forked and before it writes documents, side stores and the manifest."""
+    records = grouped_records(40)
+    res = result(records, set_id="ndc", aux={"products": {}})
+    res.compact = compact
+    res.warnings = ["first"]
+    calls = []
+
+    def finish():
+        calls.append(1)
+        res.aux["products"] = {"00001": ["Brand1", None, 5]}
+        records[3].detail = {"product": "00001", "late": True}
+        records[4].effective = "2020-01-02"
+        res.warnings = ["first", "from finish"]
+
+    res.finish = finish
+    rel = Release(write_release(tmp_path, res, fork=fork))
+    assert calls == [1] and res.finish is None
+    assert rel.aux("products", "00001") == ["Brand1", None, 5]
+    assert rel.get(records[3].code).detail == {"product": "00001", "late": True}
+    assert rel.get(records[4].code).effective == "2020-01-02"
+    assert rel.manifest.warnings == ["first", "from finish"]
+    assert [h.record.code for h in rel.search("labeler5 pkg17")] == ["P0017"]
 
 
 def _stored_ids(rel: Release, word: str) -> list[int]:

