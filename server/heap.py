@@ -13,7 +13,11 @@ macOS, Windows) these do nothing.
 from __future__ import annotations
 
 import ctypes
-from typing import Callable
+from itertools import islice
+from typing import Callable, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -49,3 +53,11 @@ def give_back() -> bool:
         return False
     _TRIM(0)
     return True
+
+
+def newest(memo: dict[K, V], keep: int) -> dict[K, V]:
+    """The last `keep` entries put in a memo, as a fresh dict (the memo itself when it holds no
+    more). A fresh one, as a dict never gives back the table its deleted entries took."""
+    if len(memo) <= keep:
+        return memo
+    return dict(reversed(list(islice(reversed(memo.items()), keep))))
