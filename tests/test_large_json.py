@@ -86,3 +86,12 @@ def test_a_large_string_is_not_kept_in_the_skeleton(small_pieces):
         large.feed(body[start : start + 100])
     assert len(large._skeleton) < 100
     assert large.message() == {"params": {"text": text}}
+
+
+def test_the_body_keeps_nothing_once_its_message_is_taken(small_pieces):
+    """The reader's variable outlives the message: it must not hold the document's text."""
+    large = LargeBody()
+    large.feed(json.dumps({"params": {"text": "HI*ABK:E119~\n" * 100}}).encode())
+    message = large.message()
+    assert message["params"]["text"].startswith("HI*ABK:E119~")
+    assert not large._large and not large._skeleton

@@ -142,12 +142,16 @@ class LargeBody:
         self._skeleton += orjson.dumps(name)
 
     def message(self) -> Any:
+        """The message; once only: the strings are handed over, not kept (a reader that kept
+        this object would hold the document's old text as long)."""
         if self._error is not None:
             raise self._error
         if self._in_string:
             raise json.JSONDecodeError("Unterminated string", self._skeleton.decode("utf-8", "replace"), len(self._skeleton))
-        data = loads(self._skeleton)
-        return _put_back(data, self._large) if self._large else data
+        skeleton, large = self._skeleton, self._large
+        self._skeleton, self._large = bytearray(), {}
+        data = loads(skeleton)
+        return _put_back(data, large) if large else data
 
 
 def _put_back(value: Any, large: dict[str, str]) -> Any:

@@ -377,7 +377,7 @@ async def _read_loop(stop: threading.Event, reader: _StreamReader | StdinAsyncRe
                 length = 0
                 if large is None:
                     break
-                parse = large.message
+                parse = large.message  # hands the text over: `large` keeps none of it
             else:
                 held = [await reader.readexactly(length)]  # _parse takes the body out
                 length = 0

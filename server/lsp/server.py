@@ -339,9 +339,14 @@ class MedcodeServer(LanguageServer):
         diagnostics.py). None when the document moved on meanwhile and `always` is false:
         those diagnostics would be dropped, and their positions would need a line index of a
         text no longer open."""
-        text = snap.join()
-        doc.source.adopt(snap)  # no edit since: the document keeps this string (no second join)
         with doc.lock:
+            # Joined only once the check before it is done, and not at all when edits came
+            # meanwhile and its diagnostics would be dropped: two checks joining at once held
+            # three copies of a 40 MB text (the one open and two snapshots).
+            if not always and not doc.source.same_as(snap):
+                return None
+            text = snap.join()
+            doc.source.adopt(snap)  # no edit since: the document keeps this string (no second join)
             analysis = self._analyse(doc, text, version, edits)
         index = doc.index(self.encoding) if doc.source.same_as(snap) else None
         if index is None or not doc.source.same_as(snap):
@@ -416,6 +421,11 @@ class MedcodeServer(LanguageServer):
         diagnostics, version = await self.diagnostics(doc, always=False)
         if diagnostics is not None and self.documents.get(uri) is doc and doc.version == version:
             publish_json(self, uri, version, diagnostics.body)
+            if len(doc.source) > BIG:
+                # The conversion and the message (copies of megabytes of JSON) were made
+                # after the check gave its memory back (_analyse): give theirs back too.
+                del diagnostics
+                asyncio.get_running_loop().run_in_executor(None, heap.give_back)
 
     def index_in_background(self, doc: OpenDocument) -> None:
         """Build a large document's line index in a worker thread (about a second for 40 MB),
