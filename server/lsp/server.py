@@ -55,7 +55,7 @@ _ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.
 SETTINGS_WAIT = 2.0  # seconds the first diagnostics wait for the client's settings
 BIG = 2_000_000  # characters from which a document's checks are debounced longer
 SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no check is current
-MEMO_KEEP = 2048  # codes per memo kept after the check of a large document
+MEMO_KEEP = 256  # codes per memo kept after the check of a large document (its re-checks look at a few claims)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,8 +321,8 @@ class MedcodeServer(LanguageServer):
                         raise
             doc.analysis, doc.analysis_version = analysis, version
             if len(text) > BIG:
-                if doc.checker is not None:
-                    doc.checker.trim(MEMO_KEEP)  # its re-checks look at a few claims (DocumentChecker.trim)
+                if doc.checker is not None and analysis.claims_checked > MEMO_KEEP:
+                    doc.checker.trim(MEMO_KEEP)  # a walk that filled them (DocumentChecker.trim)
                 # The check of a large file leaves millions of objects that live as long as the
                 # document; once they are new, the collector's next full pass rescans them all
                 # (1-2 s measured on 50,000 claims), holding up whatever runs, the loop too.
