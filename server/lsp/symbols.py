@@ -242,6 +242,7 @@ def _placed(node: Node, start: tuple[int, int], end: tuple[int, int], children: 
     without children."""
     symbol = _symbol(node, start, end)
     if children is None:
-        return orjson.Fragment(orjson.dumps(symbol))
+        # Copied out: what orjson.dumps returns keeps the 4 KB it wrote into.
+        return orjson.Fragment(memoryview(orjson.dumps(symbol)).tobytes())
     symbol["children"] = children
     return symbol
