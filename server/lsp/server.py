@@ -421,11 +421,6 @@ class MedcodeServer(LanguageServer):
         diagnostics, version = await self.diagnostics(doc, always=False)
         if diagnostics is not None and self.documents.get(uri) is doc and doc.version == version:
             publish_json(self, uri, version, diagnostics.body)
-            if len(doc.source) > BIG:
-                # The conversion and the message (copies of megabytes of JSON) were made
-                # after the check gave its memory back (_analyse): give theirs back too.
-                del diagnostics
-                asyncio.get_running_loop().run_in_executor(None, heap.give_back)
 
     def index_in_background(self, doc: OpenDocument) -> None:
         """Build a large document's line index in a worker thread (about a second for 40 MB),
