@@ -62,7 +62,7 @@ class Built:
     symbols: Symbols
     tree: Outline
     short: bool  # claims_outline (else the full outline, built again after any edit)
-    pairs: list[Placed]  # each node and its symbol
+    pairs: list[Placed]  # each node and where its symbol is
     terminators: int  # segment terminators in the text (0 when not counted)
     lines: int  # lines of the text
 
