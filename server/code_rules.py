@@ -19,6 +19,7 @@ from medcode.index_builder.lookup import Answer, Status
 
 from .findings import BAD_FORMAT, DELETED_CODE, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
 from .places import CDT, ICD_ANY, MODIFIER, PROCEDURE, Slot, set_label
+from .heap import newest
 from .verdicts import SUGGESTIONS, Verdicts, billable_below
 
 ICD10_START = dt.date(2015, 10, 1)
@@ -123,6 +124,10 @@ class CodeRules:
                     memo.clear()
                 memo[(expects, text, qual, extra, day if result.day_sensitive else window)] = result
         return result
+
+    def trim(self, keep: int) -> None:
+        """Keep the results of the last `keep` codes judged (heap.newest)."""
+        self._memo = newest(self._memo, keep)
 
     def _window(self, expects: str | None, day: dt.date) -> int:
         """A small number naming which releases answer for this place on this day (and which

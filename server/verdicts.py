@@ -10,6 +10,8 @@ from medcode.index_builder.lookup import Answer, Listing, judge, listing, resolv
 from medcode.index_builder.model import CodeRecord
 from medcode.index_builder.reader import IndexStore, Release
 
+from .heap import newest
+
 SUGGESTIONS = 5
 
 
@@ -50,6 +52,11 @@ class Verdicts:
                 self._listings.clear()
             found = self._listings[k] = listing(self.store, set_id, key, release)
         return judge(set_id, key, day, release, in_force, found)
+
+    def trim(self, keep: int) -> None:
+        """Keep the listings of the last `keep` keys looked up (heap.newest): a check of a
+        large file lists thousands of codes, and holding them all costs megabytes."""
+        self._listings = newest(self._listings, keep)
 
     def has_data(self, set_id: str) -> bool:
         v = self._has_data.get(set_id)

@@ -15,6 +15,7 @@ from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder.mce_index import open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
+from ..heap import newest
 from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import TabularEdits
@@ -46,6 +47,13 @@ class ClaimEdits:
         # The gate bits that fire wherever the code is, whatever the patient (see _need).
         self._anywhere = (_UNSPECIFIED if UNSPECIFIED_CODE in rules else 0)
         self._ua = _UA if USE_ADDITIONAL_CODE in rules else 0
+
+    def trim(self, keep: int) -> None:
+        """Keep what was worked out for the last `keep` codes (heap.newest); the days, which
+        hold the gates they read, are worked out again."""
+        self.tabular.trim(keep)
+        self._gates = {key: newest(gates, keep) for key, gates in self._gates.items()}
+        self._days = {}
 
     @property
     def mce(self) -> MceEdits | None:

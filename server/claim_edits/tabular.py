@@ -13,6 +13,7 @@ from medcode.index_builder.importers.icd10cm import NOTES_FROM
 from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on, targets_of
 
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
+from ..heap import newest
 from .inputs import ADMITTING, ClaimInput, CodeAt
 
 _CACHE_MAX = 50_000
@@ -41,6 +42,12 @@ class _Memo(dict):
             self.size += 1
         return found
 
+    def trim(self, keep: int) -> None:
+        """Keep the answers for the last `keep` codes of each release (heap.newest)."""
+        for key, codes in self.items():
+            self[key] = newest(codes, keep)
+        self.size = sum(map(len, self.values()))
+
 
 class TabularEdits:
     def __init__(self):
@@ -49,6 +56,10 @@ class TabularEdits:
         self._own = _Memo()
         self._manifestations = _Memo()
         self._sources: dict[int, str] = {}  # id(release) -> the source its messages name
+
+    def trim(self, keep: int) -> None:
+        for memo in (self._notes, self._gates, self._own, self._manifestations):
+            memo.trim(keep)
 
     def code_notes(self, release, code: str) -> CodeNotes:
         return self._notes.of(release, code, self._read_notes)

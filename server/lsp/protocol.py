@@ -44,8 +44,8 @@ The pygls internals used, and why (check each on a pygls upgrade):
   as they are.
 * `pygls.io_.StdinAsyncReader`, `StdoutWriter`: the reader and writer the transports are
   built from. The read loop itself is pygls' `run_async` redone here (`_read_loop`): it parses
-  with orjson (large bodies: decoded, freed, then json: `_parse`) and reads large bodies in
-  chunks.
+  with orjson, and a large body from a pipe or socket as it arrives, chunk by chunk
+  (large_json.py; from other readers: decoded, freed, then json: `_parse`).
 
 Nothing else in medcode touches pygls below its public `LanguageServer` API.
 """
@@ -64,6 +64,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -74,6 +75,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import RPCRequest
 
 from .. import priority
+from .large_json import LargeBody, loads
 
 if TYPE_CHECKING:
     from .server import MedcodeServer
@@ -314,6 +316,21 @@ class _StreamReader:
         except (asyncio.IncompleteReadError, ConnectionError):
             return b""
 
+    async def read_large(self, n: int) -> LargeBody | None:
+        """A body of n > _CHUNK bytes, parsed as it is read (large_json.py); None when the
+        connection closed before its end."""
+        body = LargeBody()
+        try:
+            while n:
+                chunk = await self.reader.read(min(_CHUNK, n))
+                if not chunk:
+                    return None
+                n -= len(chunk)
+                body.feed(chunk)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        return body
+
 
 def _own_pipe(stdin, stdout) -> bool:
     """stdin is a pipe of its own: reading it non-blocking cannot make stdout non-blocking
@@ -347,17 +364,14 @@ def _parse(held: list[bytes | bytearray]):
     Bodies up to _CHUNK are read with orjson, the fastest. A larger one (a 40 MB didOpen or
     whole-text didChange) is decoded first and its bytes let go before json reads the text:
     orjson holds a working copy of the document beside the bytes and the string it makes
-    (3x the document at its peak, measured on 38 MB), this way 2x, for about 50 ms more CPU.
-    What orjson refuses and json accepts (lone surrogates, huge integers) goes through json."""
+    (3x the document at its peak, measured on 38 MB), this way 2x, for about 50 ms more CPU
+    (a pipe or socket's large bodies are parsed as they are read, 1x: large_json.py)."""
     body = held.pop()
     if len(body) > _CHUNK:
         text = body.decode("utf-8", "surrogatepass")  # as json.loads decodes bytes
         del body
         return json.loads(text)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
+    return loads(body)
 
 
 async def _read_loop(stop: threading.Event, reader: _StreamReader | StdinAsyncReader, server: MedcodeServer) -> None:
@@ -372,12 +386,20 @@ async def _read_loop(stop: threading.Event, reader: _StreamReader | StdinAsyncRe
         if not length and (match := _CONTENT_LENGTH.fullmatch(header)):
             length = int(match.group(1))
         if length and not header.strip():
-            held = [await reader.readexactly(length)]  # _parse takes the body out
-            length = 0
-            if not held[0]:
-                break
+            if length > _CHUNK and isinstance(reader, _StreamReader):
+                large = await reader.read_large(length)
+                length = 0
+                if large is None:
+                    break
+                parse = large.message  # hands the text over: `large` keeps none of it
+            else:
+                held = [await reader.readexactly(length)]  # _parse takes the body out
+                length = 0
+                if not held[0]:
+                    break
+                parse = partial(_parse, held)
             try:
-                data = _parse(held)
+                data = parse()
                 protocol.handle_message(protocol.structure_message(data) if isinstance(data, dict) else data)
             except Exception as exc:  # noqa: BLE001 - one bad message must not end the session
                 log.error("a message could not be handled (%s)", type(exc).__name__)

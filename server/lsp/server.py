@@ -55,6 +55,7 @@ _ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.
 SETTINGS_WAIT = 2.0  # seconds the first diagnostics wait for the client's settings
 BIG = 2_000_000  # characters from which a document's checks are debounced longer
 SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no check is current
+MEMO_KEEP = 256  # codes per memo kept after the check of a large document (its re-checks look at a few claims)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +321,8 @@ class MedcodeServer(LanguageServer):
                         raise
             doc.analysis, doc.analysis_version = analysis, version
             if len(text) > BIG:
+                if doc.checker is not None and analysis.claims_checked > MEMO_KEEP:
+                    doc.checker.trim(MEMO_KEEP)  # a walk that filled them (DocumentChecker.trim)
                 # The check of a large file leaves millions of objects that live as long as the
                 # document; once they are new, the collector's next full pass rescans them all
                 # (1-2 s measured on 50,000 claims), holding up whatever runs, the loop too.
@@ -340,13 +343,18 @@ class MedcodeServer(LanguageServer):
         A large document's requests never wait for its check, so the check gives way to them
         (priority.py): it pauses between its steps while the loop answers one."""
         with priority.background(len(snap) > SYNC_CHECK_LIMIT):
-            text = snap.join()
-            # No edit since: the document keeps this string (no second join). The old text
-            # is freed once no request is in flight (its unmapping holds the GIL).
-            released = doc.source.adopt(snap)
-            priority.pause()
-            del released
             with doc.lock:
+                # Joined only once the check before it is done, and not at all when edits came
+                # meanwhile and its diagnostics would be dropped: two checks joining at once held
+                # three copies of a 40 MB text (the one open and two snapshots).
+                if not always and not doc.source.same_as(snap):
+                    return None
+                text = snap.join()
+                # No edit since: the document keeps this string (no second join). The old text
+                # is freed once no request is in flight (its unmapping holds the GIL).
+                released = doc.source.adopt(snap)
+                priority.pause()
+                del released
                 analysis = self._analyse(doc, text, version, edits)
             index = doc.index(self.encoding) if doc.source.same_as(snap) else None
             if index is None or not doc.source.same_as(snap):

@@ -16,6 +16,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from lsprotocol import types
 
 from ..x12.edits import span
@@ -48,6 +49,12 @@ class Symbols(PlainJson):
     """DocumentSymbol objects already in their JSON form."""
 
 
+# A node and where its symbol is (holder[i]) with the lines it spans: (node, holder, i, line,
+# end line). A symbol without children is held as its JSON (orjson.Fragment), not as a dict:
+# 5,000 claim entries as dicts of dicts held 7 MB, as JSON about 1.5 MB.
+Placed = tuple[Node, list, int, int, int]
+
+
 @dataclass
 class Built:
     """An outline as sent, with what is needed to carry it over a small edit (short outlines)."""
@@ -55,7 +62,7 @@ class Built:
     symbols: Symbols
     tree: Outline
     short: bool  # claims_outline (else the full outline, built again after any edit)
-    pairs: list[tuple[Node, dict]]  # each node and its symbol
+    pairs: list[Placed]  # each node and where its symbol is
     terminators: int  # segment terminators in the text (0 when not counted)
     lines: int  # lines of the text
 
@@ -131,10 +138,11 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
         return False
     line = index.position(a)[0]
     renamed = {id(node) for node in changed}
-    for node, symbol in built.pairs:
-        if id(node) in renamed or line in (symbol["range"]["start"]["line"], symbol["range"]["end"]["line"]):
-            symbol.pop("detail", None)  # an amount typed away has none
-            symbol.update(_symbol(node, index.position(node.start), index.position(node.end)))
+    for k, (node, holder, i, start_line, end_line) in enumerate(built.pairs):
+        if id(node) in renamed or line in (start_line, end_line):
+            start, end = index.position(node.start), index.position(node.end)
+            holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
+            built.pairs[k] = (node, holder, i, start[0], end[0])
     if built.tree.cut_at is not None:
         built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
     kept.version, kept.revision = version, revision
@@ -193,7 +201,7 @@ def _rest(tree: Outline, here: tuple[int, int], end: tuple[int, int]) -> dict[st
     }
 
 
-def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[tuple[Node, dict]]]:
+def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[Placed]]:
     """The outline as DocumentSymbol JSON, its positions found in one pass over the offsets,
     and each node paired with its symbol."""
     # Module functions, not nested ones that call themselves: those would be a reference cycle
@@ -204,8 +212,10 @@ def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, l
     if tree.cut_at is not None:
         offsets.extend((tree.cut_at, length))
     at = index.positions(offsets)
-    pairs: list[tuple[Node, dict]] = []
-    symbols = Symbols(_convert(n, at, pairs) for n in tree.nodes)
+    pairs: list[Placed] = []
+    symbols = Symbols()
+    for n in tree.nodes:
+        _convert(n, at, pairs, symbols)
     if tree.cut_at is not None:
         symbols.append(_rest(tree, at[tree.cut_at], at[length]))
     return symbols, pairs
@@ -217,9 +227,22 @@ def _collect(nodes: list[Node], offsets: list[int]) -> None:
         _collect(n.children, offsets)
 
 
-def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[tuple[Node, dict]]) -> dict[str, Any]:
-    symbol = _symbol(node, at[node.start], at[node.end])
-    pairs.append((node, symbol))
-    if node.children:
-        symbol["children"] = [_convert(c, at, pairs) for c in node.children]
+def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[Placed], holder: list) -> None:
+    """Put the node's symbol at the end of holder, its children's in its own list."""
+    start, end = at[node.start], at[node.end]
+    children: list | None = [] if node.children else None
+    pairs.append((node, holder, len(holder), start[0], end[0]))
+    holder.append(_placed(node, start, end, children))
+    for c in node.children:
+        _convert(c, at, pairs, children)
+
+
+def _placed(node: Node, start: tuple[int, int], end: tuple[int, int], children: list | None) -> dict[str, Any] | orjson.Fragment:
+    """A node's symbol as held: a dict holding its children's list, or the JSON of one
+    without children."""
+    symbol = _symbol(node, start, end)
+    if children is None:
+        # Copied out: what orjson.dumps returns keeps the 4 KB it wrote into.
+        return orjson.Fragment(memoryview(orjson.dumps(symbol)).tobytes())
+    symbol["children"] = children
     return symbol
