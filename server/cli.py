@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from medcode.index_builder import fetch_limits, version
 from medcode.index_builder.codesets import EMBEDDED_SETS, NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
 from medcode.index_builder.location import ENV_VAR, index_dir
-from medcode.index_builder.ncci_index import NCCI
 from medcode.index_builder.reader import IndexDataError
 from medcode.index_builder.reader import IndexStore
 
@@ -87,6 +86,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_import(args: argparse.Namespace) -> int:
     from medcode.index_builder.build import import_path
+    from medcode.index_builder.ncci_index import NCCI
     from medcode.index_builder.writer import ensure_writable
 
     root = index_dir(args.index_dir)
