@@ -60,3 +60,16 @@ def test_serve_answers_initialize_before_importing_the_checker(tmp_path):
     assert out.returncode == 0
     loaded = [line for line in out.stderr.decode().splitlines() if line.startswith("LOADED")]
     assert loaded == ["LOADED []"], out.stderr.decode(errors="replace")[-2000:]
+
+
+def test_warm_up_imports_what_the_first_check_and_requests_need():
+    probe = (
+        "import sys\n"
+        "from medcode.server.lsp import server\n"
+        "server.warm_up().join()\n"
+        f"deferred = {DEFERRED!r}\n"
+        "print(sorted(m for m in deferred if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    needed = [m for m in DEFERRED if not m.startswith("medcode.index_builder")]  # the builder stays out
+    assert out.stdout.strip() == str(sorted(needed)), out.stdout + out.stderr

@@ -589,17 +589,22 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
     return server
 
 
-def warm_up() -> None:
+def warm_up() -> threading.Thread:
     """Import, in a thread, the modules the first check and the first requests need: the
     server answers `initialize` without them (tests/test_lsp_start.py), and they are loaded
     while the client sends its settings and first document rather than by the first hover."""
 
     def work() -> None:
         from .. import analysis  # noqa: F401
+        from ..fhir import reader  # noqa: F401 - these three: sniff.py, for JSON and templates
+        from ..tables import hpt_json  # noqa: F401
+        from ..templates import patterns  # noqa: F401
         from ..x12 import context  # noqa: F401
         from . import completion, hover, inlay, symbols  # noqa: F401
 
-    threading.Thread(target=work, name="medcode-warm-up", daemon=True).start()
+    thread = threading.Thread(target=work, name="medcode-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _sniffed(doc: OpenDocument) -> str:
