@@ -64,30 +64,38 @@ def main() -> int:
     size = write_folder(folder, args.files, args.claims)
     print(f"{folder}: {args.files} files, {size / 1e6:.1f} MB; load average {os.getloadavg()[0]:.1f}, "
           f"{os.cpu_count()} cores")
-    runs: dict[int, list[tuple[float, float]]] = {1: [], args.jobs: []}
+    # The machine may be shared: each run is printed with the load average it started under,
+    # and the ratio is only worth reading from runs that started on idle cores.
+    runs: dict[int, list[tuple[float, float, float]]] = {1: [], args.jobs: []}
     outputs = {}
     for _ in range(args.repeats):
         for jobs in runs:
+            load = os.getloadavg()[0]
             wall, cpu, code, out, err = run_check(folder, jobs)
-            runs[jobs].append((wall, cpu))
+            runs[jobs].append((wall, cpu, load))
             outputs[jobs] = (code, out, err)
-            print(f"  -j {jobs}: wall {wall:.2f} s, CPU {cpu:.2f} s, exit {code}")
+            print(f"  -j {jobs}: wall {wall:.2f} s, CPU {cpu:.2f} s, exit {code}, load average {load:.1f}", flush=True)
     same = outputs[1] == outputs[args.jobs]
     best = {jobs: min(r) for jobs, r in runs.items()}
     speedup = best[1][0] / best[args.jobs][0]
+    # Each -j 1 run against the -j N run right after it: under a changing load a pair says more
+    # than the two best runs, which may come from different minutes.
+    pairs = [a[0] / b[0] for a, b in zip(runs[1], runs[args.jobs])]
     results = {
         "files": args.files,
         "bytes": size,
         "load_average_end": os.getloadavg()[0],
-        "runs": {f"-j {j}": [{"wall_s": round(w, 3), "cpu_s": round(c, 3)} for w, c in r] for j, r in runs.items()},
+        "runs": {f"-j {j}": [{"wall_s": round(w, 3), "cpu_s": round(c, 3), "load_average": round(la, 2)} for w, c, la in r] for j, r in runs.items()},
         "best_wall_s": {f"-j {j}": round(b[0], 3) for j, b in best.items()},
         "speedup": round(speedup, 2),
+        "pair_speedups": [round(p, 2) for p in pairs],
         "budget": BUDGET,
         "ratio_to_budget": round(speedup / BUDGET, 2),
         "same_output": same,
     }
-    for jobs, (wall, cpu) in best.items():
+    for jobs, (wall, cpu, _) in best.items():
         print(f"-j {jobs}: best wall {wall:.2f} s ({size / 1e6 / wall:.1f} MB/s), CPU {cpu:.2f} s")
+    print(f"speed-up of each pair (-j 1 run / the -j {args.jobs} run after it): {', '.join(f'{p:.2f}x' for p in pairs)}")
     print(f"speed-up -j {args.jobs} over -j 1: {speedup:.2f}x (budget >= {BUDGET}x: ratio {speedup / BUDGET:.2f}); "
           f"identical output and exit status: {same}")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
-from .codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
+from .codesets import CPT, EMBEDDED_SETS, HCPCS, ICD10CM, ICD10PCS, NDC, OFFICIAL_SETS, SET_ID_RE, set_name
 from . import layout, stage
 from .gcpause import paused_gc
 from .model import CodeRecord, Download, ImportResult, Source, SourceFile
@@ -21,9 +21,6 @@ from .ncci_index import NCCI
 from .sources import LayoutNotRecognised, SourceError, read_inputs
 from .writer import EncodeCache, write_family, write_release
 
-# Sets with embedded data: ICD-10-CM, ICD-10-PCS and HCPCS from the CMS tables shipped in this
-# package (defaults/), NDC from a package this one depends on. CPT cannot have any (AMA copyright).
-EMBEDDED_SETS = (ICD10CM, ICD10PCS, HCPCS, NDC)
 # Labels earlier medcode versions built as embedded defaults, replaced by the per-year releases.
 SUPERSEDED = {ICD10CM: ("FY2026-Apr",), ICD10PCS: ("FY2024-drg",)}
 _IMPORTER_MODULES = {ICD10CM: "icd10cm", ICD10PCS: "icd10pcs", HCPCS: "hcpcs", NDC: "ndc", CPT: "cpt"}

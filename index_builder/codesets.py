@@ -23,6 +23,9 @@ SET_NAMES = {
     NDC: "NDC",
 }
 OFFICIAL_SETS = tuple(SET_NAMES)
+# Sets with embedded data: ICD-10-CM, ICD-10-PCS and HCPCS from the CMS tables shipped in this
+# package (defaults/), NDC from a package this one depends on. CPT cannot have any (AMA copyright).
+EMBEDDED_SETS = (ICD10CM, ICD10PCS, HCPCS, NDC)
 
 # User-named sets (local code lists) share this shape with the official ids.
 SET_ID_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")

@@ -9,24 +9,22 @@ import os
 import sys
 from pathlib import Path
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from medcode.index_builder import catalogue as release_catalogue
+# Only what every verb's parser needs is imported here: `medcode check` and `medcode serve` start
+# in a fraction of a second without the index builder, the catalogue, the release freshness or
+# the text views, which the index and look-up verbs import where they run.
 from medcode.index_builder import fetch_limits, version
-from medcode.index_builder.build import EMBEDDED_SETS, build_defaults, import_ncci, import_path
-from medcode.index_builder.codesets import NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
-from medcode.index_builder.freshness import CURRENT, LOCAL, MISSING, STALE, SetFreshness, freshness
+from medcode.index_builder.codesets import EMBEDDED_SETS, NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
 from medcode.index_builder.location import ENV_VAR, index_dir
-from medcode.index_builder.ncci_index import NCCI
-from medcode.index_builder.lookup import Answer, Status, resolve
-from medcode.index_builder import mce_index, tabular_notes
 from medcode.index_builder.reader import IndexDataError
 from medcode.index_builder.reader import IndexStore
-from medcode.index_builder.sources import SourceError
-from medcode.index_builder.writer import IndexWriteError, ensure_writable, remove_release
 
-from . import textview
-from .describe import describe
 from .findings import OFF_BY_DEFAULT
+
+if TYPE_CHECKING:
+    from medcode.index_builder.freshness import SetFreshness
+    from medcode.index_builder.lookup import Answer
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -62,6 +60,8 @@ def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> Ind
     root = index_dir(args.index_dir)
     store = IndexStore(root)
     if store.is_empty() and build_if_empty:
+        from medcode.index_builder.build import build_defaults
+
         _say(f"No code index in {root}: building the embedded defaults first.")
         build_defaults(root, progress=_say)
         store.reload()
@@ -72,6 +72,9 @@ def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> Ind
 
 # -- index -------------------------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
+    from medcode.index_builder.build import build_defaults
+    from medcode.index_builder.writer import ensure_writable
+
     root = index_dir(args.index_dir)
     ensure_writable(root)
     sets = tuple(args.set) if args.set else EMBEDDED_SETS
@@ -82,6 +85,10 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_import(args: argparse.Namespace) -> int:
+    from medcode.index_builder.build import import_path
+    from medcode.index_builder.ncci_index import NCCI
+    from medcode.index_builder.writer import ensure_writable
+
     root = index_dir(args.index_dir)
     ensure_writable(root)
     if args.set_id == NCCI:
@@ -108,6 +115,8 @@ def cmd_index_import(args: argparse.Namespace) -> int:
 
 
 def _import_ncci(args: argparse.Namespace, root: Path) -> int:
+    from medcode.index_builder.build import import_ncci
+
     _say(f"Importing CMS NCCI edits from {len(args.path)} path(s) …")
     for built in import_ncci(root, [Path(p) for p in args.path], release=args.release, effective=args.effective):
         r = built.result
@@ -142,6 +151,8 @@ def _release_row(rel, today: dt.date) -> dict:
 
 def _edits_data(store: IndexStore) -> list[dict]:
     """The data the claim edits are judged with (kept apart from the code sets' folders)."""
+    from medcode.index_builder import mce_index, tabular_notes
+
     mce = mce_index.describe(store.root)
     return ([mce] if mce is not None else []) + tabular_notes.describe(store)
 
@@ -160,6 +171,10 @@ def _print_edits_data(rows: list[dict]) -> None:
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:
+    from medcode.index_builder.freshness import LOCAL, MISSING, STALE
+
+    from . import textview
+
     store = _open_store(args, build_if_empty=False)
     today = dt.date.today()
     rows = [_release_row(r, today) for r in store.releases()]
@@ -201,6 +216,10 @@ def cmd_index_list(args: argparse.Namespace) -> int:
 def _freshness(store: IndexStore, today: dt.date) -> list[SetFreshness]:
     """Freshness against the release catalogue; without a readable catalogue, nothing to say
     beyond the releases' own dates (the listing must still work)."""
+    from medcode.index_builder import catalogue as release_catalogue
+    from medcode.index_builder.freshness import freshness
+    from medcode.index_builder.sources import SourceError
+
     try:
         return freshness(store, release_catalogue.load(), today)
     except SourceError as exc:
@@ -209,6 +228,11 @@ def _freshness(store: IndexStore, today: dt.date) -> list[SetFreshness]:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
+    from medcode.index_builder import catalogue as release_catalogue
+    from medcode.index_builder.freshness import CURRENT, freshness
+
+    from . import textview
+
     store = _open_store(args, build_if_empty=False)
     today = dt.date.today()
     cat = release_catalogue.load()
@@ -242,8 +266,11 @@ def cmd_index_fetch(args: argparse.Namespace) -> int:
     if args.sha256 and not args.url:
         _say("medcode: --sha256 checks a --url download; catalogue files carry their own checksums")
         return EXIT_USAGE
+    from medcode.index_builder import catalogue as release_catalogue
     from medcode.index_builder import download as downloads
     from medcode.index_builder.fetch import fetch, plan
+    from medcode.index_builder.sources import SourceError
+    from medcode.index_builder.writer import IndexWriteError, ensure_writable
 
     root = index_dir(args.index_dir)
     ensure_writable(root)
@@ -288,6 +315,8 @@ def cmd_index_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
+    from medcode.index_builder.writer import remove_release
+
     store = _open_store(args, build_if_empty=False)
     rel = store.release(args.set_id, args.release)
     if rel is None:
@@ -301,6 +330,8 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 # -- lookup / search ---------------------------------------------------------------------------
 def answers_for(store: IndexStore, text: str, set_id: str | None, day: dt.date | None) -> list[Answer]:
     """Every reading of a typed code; with no set given, each set its shape allows."""
+    from medcode.index_builder.lookup import resolve
+
     if set_id:
         candidates = [(set_id, k) for k in normalise(set_id, text)]
     else:
@@ -330,6 +361,11 @@ def _unknown_set(store: IndexStore, set_id: str | None) -> bool:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
+    from medcode.index_builder.lookup import Status
+
+    from . import textview
+    from .describe import describe
+
     store = _open_store(args)
     if _unknown_set(store, args.set):
         return EXIT_USAGE
@@ -652,6 +688,15 @@ def _internal_error(exc: BaseException) -> str:
     )
 
 
+def _input_errors() -> tuple[type[Exception], ...]:
+    """The errors of bad input files or folders (exit 2). Looked up only once one is raised:
+    their modules are the index builder's, which `check` and `serve` do not otherwise import."""
+    from medcode.index_builder.sources import SourceError
+    from medcode.index_builder.writer import IndexWriteError
+
+    return (SourceError, IndexWriteError, IndexDataError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -660,7 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say(f"medcode: {problem}")
             return EXIT_USAGE
         return args.func(args)
-    except (SourceError, IndexWriteError, IndexDataError) as exc:
+    except _input_errors() as exc:
         _say(f"medcode: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:

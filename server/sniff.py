@@ -19,10 +19,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
-from .fhir.reader import looks_like_fhir_claims
 from .kinds import is_json_name, is_template_name, path_of
-from .tables.hpt_json import looks_like_price_json
-from .templates.patterns import DOTTED_ICD_RE, PREFIX_RE
 from .x12.delimiters import looks_like_x12
 
 
@@ -65,6 +62,11 @@ def likely_medical(text: str, name: str = "", language: str = "", attach: Attach
     if any(matches(path, p) for p in attach.include) or looks_like_x12(text):
         return True
     if is_json_name(name, language):
+        # The readers' modules are imported on the first such document, not with the server:
+        # it answers `initialize` without them.
+        from .fhir.reader import looks_like_fhir_claims
+        from .tables.hpt_json import looks_like_price_json
+
         return looks_like_fhir_claims(text) or looks_like_price_json(text)
     if is_template_name(name, language):
         return attach.every_template or template_names_a_set(text)
@@ -74,6 +76,8 @@ def likely_medical(text: str, name: str = "", language: str = "", attach: Attach
 def template_names_a_set(text: str) -> bool:
     """A set name (prefix, front matter key, table header or system) or a dotted ICD-10-CM
     code (the template reader's tier B) somewhere in the text."""
+    from .templates.patterns import DOTTED_ICD_RE, PREFIX_RE
+
     lowered = text.lower()
     if len(lowered) != len(text):  # a few letters lower to two characters: offsets would shift
         return any(p.search(text) is not None for p in (PREFIX_RE, _REVENUE)) or DOTTED_ICD_RE.search(text) is not None

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from medcode.index_builder import layout
+from medcode.index_builder import build, layout
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.writer import write_release
 from medcode.server import cli
@@ -148,13 +148,13 @@ def small_release(root, set_id="icd10cm", release="R1", records=None, start=None
 
 def test_lookup_on_an_empty_folder_builds_the_defaults_first(run, tmp_path, monkeypatch):
     built = []
-    real = cli.build_defaults
+    real = build.build_defaults
 
     def build_only_icd10cm(root, sets=None, progress=None):  # the whole build is tested elsewhere
         built.append(root)
         return real(root, ("icd10cm",), progress)
 
-    monkeypatch.setattr(cli, "build_defaults", build_only_icd10cm)
+    monkeypatch.setattr(build, "build_defaults", build_only_icd10cm)  # cli imports it when it runs
     code, out, err = run("lookup", "E11.9", index=tmp_path / "fresh")
     assert code == 0 and built == [tmp_path / "fresh"]
     assert "No code index in" in err and "building the embedded defaults first" in err

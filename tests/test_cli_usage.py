@@ -193,7 +193,8 @@ def test_check_help_lists_formats_and_exit_codes(capsys):
 
 def test_check_does_not_import_what_only_index_verbs_need(tmp_path, index):
     """`medcode check` imports neither the network modules (http.client, ssl, urllib) nor
-    libcrypto (hashlib) or importlib.metadata: megabytes of a price file's 3x memory budget."""
+    libcrypto (hashlib) or importlib.metadata: megabytes of a price file's 3x memory budget;
+    nor the index builder and the release catalogue, which its start would wait for."""
     doc = tmp_path / "h_standardcharges.csv"
     doc.write_text(
         "hospital_name,last_updated_on,version\nH,2026-01-01,3.0.0\n"
@@ -203,7 +204,8 @@ def test_check_does_not_import_what_only_index_verbs_need(tmp_path, index):
         "import sys\n"
         "from medcode.server import cli\n"
         f"code = cli.main(['check', {str(doc)!r}])\n"
-        "heavy = ('http.client', 'ssl', 'urllib.request', '_hashlib', 'importlib.metadata')\n"
+        "heavy = ('http.client', 'ssl', 'urllib.request', '_hashlib', 'importlib.metadata', 'medcode.index_builder.build',\n"
+        "         'medcode.index_builder.catalogue', 'medcode.index_builder.writer')\n"
         "print(code, sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, "MEDCODE_INDEX_DIR": str(index)}, timeout=120)

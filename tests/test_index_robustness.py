@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from medcode.index_builder import layout, writer
+from medcode.index_builder import build, layout, writer
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
 from medcode.index_builder.sources import SourceError, read_inputs
@@ -116,7 +116,7 @@ def test_import_build_and_remove_refuse_a_read_only_index_folder(run, tmp_path, 
     csv = tmp_path / "codes.csv"
     csv.write_text("code,description\nACME01,Acme wellness visit\n")
     built = []
-    monkeypatch.setattr(cli, "build_defaults", lambda root, sets=None, progress=None: built.append(root) or [])
+    monkeypatch.setattr(build, "build_defaults", lambda root, sets=None, progress=None: built.append(root) or [])
     read_only(index)
     code, _, err = run("index", "import", "payer-acme", str(csv), "--release", "2026", index=index)
     assert code == 2 and f"cannot write to the index folder {index}" in err

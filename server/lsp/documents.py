@@ -10,15 +10,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..analysis import Analysis, DocumentChecker
 from ..positions import UTF16, LineIndex
 from ..x12.delimiters import Delimiters, detect
 from ..x12.edits import EditLog
 from .diagnostics import DiagnosticsCache
 from .pieces import EditedText
+
+if TYPE_CHECKING:  # the checker is imported after the server answers initialize
+    from ..analysis import Analysis, DocumentChecker
 
 log = logging.getLogger("medcode.lsp")
 

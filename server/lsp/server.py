@@ -19,35 +19,35 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import orjson
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from medcode.index_builder import __version__
-from medcode.index_builder import catalogue as release_catalogue
-from medcode.index_builder.build import build_defaults
-from medcode.index_builder.freshness import freshness, stale_message
 from medcode.index_builder.location import index_dir
 from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 from medcode.index_builder.reader import IndexStore
 
 from .. import heap, priority
-from ..analysis import Analysis, DocumentChecker
 from ..kinds import is_json_name, is_template_name
 from ..positions import UTF8, UTF16, UTF32, LineIndex
 from ..reading import NONE
 from ..sniff import likely_medical
 from ..verdicts import Verdicts
-from ..x12.context import Cursor, cursor_at
 from ..x12.delimiters import Delimiters, looks_like_x12
 from ..x12.edits import EditLog
-from . import actions, completion, hover, inlay, stalls, symbols
+from . import actions, stalls
 from .diagnostics import DiagnosticsJson, full_report
 from .documents import Documents, OpenDocument
 from .pieces import EditedText
 from .protocol import MedcodeProtocol, RawJson, publish_json, report_error, serve_stdio, serve_tcp, stop_workers
 from .settings import SECTION, Settings
+
+if TYPE_CHECKING:  # imported after initialize (warm_up), or by the first request needing them
+    from ..analysis import Analysis
+    from ..x12.context import Cursor
 
 log = logging.getLogger("medcode.lsp")
 
@@ -133,6 +133,8 @@ class MedcodeServer(LanguageServer):
         index = doc.index(self.encoding)
         offset = index.offset(position.line, position.character)
         component = self.component_of(doc)
+        from ..x12.context import cursor_at
+
         cur = cursor_at(doc.source, delims, component, offset)  # read near the offset only: no join
         return None if cur is None else X12Cursor(delims, index, offset, component, cur)
 
@@ -193,6 +195,8 @@ class MedcodeServer(LanguageServer):
             self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
 
         def work() -> None:
+            from medcode.index_builder.build import build_defaults
+
             started = time.perf_counter()
             ok = False
             try:
@@ -225,6 +229,9 @@ class MedcodeServer(LanguageServer):
         has nothing to compare yet."""
         if self.store.is_empty():
             return
+        from medcode.index_builder import catalogue as release_catalogue
+        from medcode.index_builder.freshness import freshness, stale_message
+
         try:
             message = stale_message(freshness(self.store, release_catalogue.load()))
         except Exception:  # noqa: BLE001 - a broken catalogue must not stop the editor
@@ -305,6 +312,8 @@ class MedcodeServer(LanguageServer):
         call with doc.lock held, in a worker thread. The text comes as an argument: the
         document's own may have moved on since the request."""
         if doc.analysis is None or doc.analysis_version != version or doc.generation != self.generation:
+            from ..analysis import Analysis, DocumentChecker  # imported after initialize (warm_up)
+
             started = time.perf_counter()
             while True:
                 if not self.owns(doc, text, version):
@@ -453,6 +462,7 @@ class MedcodeServer(LanguageServer):
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
         self.loop_seen = asyncio.get_running_loop()
+        warm_up()
         stalls.start()  # only with MEDCODE_STALLS set (bench/)
         await self.pull_settings()  # first: the indexDir setting may name another folder
         self.register_for_settings()
@@ -500,6 +510,8 @@ class MedcodeServer(LanguageServer):
         return RawJson(full_report(diagnostics, result_id))
 
     async def on_hover(self, params: types.HoverParams):
+        from . import hover
+
         doc = await self.document_for_request(params.text_document.uri)
         try:
             return hover.hover(self, doc, params.position) if doc else None
@@ -508,6 +520,8 @@ class MedcodeServer(LanguageServer):
             return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, f"**medcode:** {exc}"))
 
     async def on_completion(self, params: types.CompletionParams):
+        from . import completion
+
         doc = await self.document_for_request(params.text_document.uri)
         try:
             return completion.complete(self, doc, params.position) if doc else None
@@ -516,6 +530,8 @@ class MedcodeServer(LanguageServer):
             return None
 
     def on_resolve(self, item: types.CompletionItem) -> types.CompletionItem:
+        from . import completion
+
         try:
             return completion.resolve(self, item)
         except MedcodeIndexError as exc:
@@ -527,12 +543,16 @@ class MedcodeServer(LanguageServer):
         return actions.code_actions(self, doc, params) if doc else None
 
     async def on_symbols(self, params: types.DocumentSymbolParams):
+        from . import symbols
+
         doc = self.documents.get(params.text_document.uri)
         outline = await symbols.document_symbols(self, doc) if doc else None
         # Written by orjson: pygls' json.dumps of 5,000 entries held the loop for 40-50 ms.
         return None if outline is None else RawJson(orjson.dumps(outline))
 
     def on_inlay(self, params: types.InlayHintParams):
+        from . import inlay
+
         doc = self.documents.get(params.text_document.uri)
         return inlay.inlay_hints(self, doc, params.range) if doc else None
 
@@ -584,6 +604,24 @@ def create_server(index_root: str | None = None) -> MedcodeServer:
     for command, function in COMMANDS:
         server.command(command)(function)
     return server
+
+
+def warm_up() -> threading.Thread:
+    """Import, in a thread, the modules the first check and the first requests need: the
+    server answers `initialize` without them (tests/test_lsp_start.py), and they are loaded
+    while the client sends its settings and first document rather than by the first hover."""
+
+    def work() -> None:
+        from .. import analysis  # noqa: F401
+        from ..fhir import reader  # noqa: F401 - these three: sniff.py, for JSON and templates
+        from ..tables import hpt_json  # noqa: F401
+        from ..templates import patterns  # noqa: F401
+        from ..x12 import context  # noqa: F401
+        from . import completion, hover, inlay, symbols  # noqa: F401
+
+    thread = threading.Thread(target=work, name="medcode-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _sniffed(doc: OpenDocument) -> str:
