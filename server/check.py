@@ -16,7 +16,7 @@ from medcode.index_builder.sources import decode_chunks, not_regular, open_witho
 from .analysis import DocumentChecker
 from .findings import Finding, Severity
 from .kinds import Options
-from .positions import LineIndex
+from .positions import place
 from .reading import NONE
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
@@ -329,7 +329,7 @@ def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes
     findings, analysis = analysis.findings, None
     outcome = Outcome(checked=True)
     if findings:
-        at = LineIndex(text).positions([x for f in findings for x in (f.start, f.end)])
+        at = place(text, [x for f in findings for x in (f.start, f.end)])
         for f in findings:
             outcome.located.append(Located(str(path), *at[f.start], *at[f.end], f))
     return outcome
