@@ -4,8 +4,8 @@ The texts are built from real fragments of each kind, cut, repeated and mixed wi
 characters (control bytes, quotes, delimiters, non-ASCII), so most examples are nearly valid
 files broken in one place: the shapes where a reader's assumptions fail. Seeded and bounded:
 about 1,000 examples in all, the same ones every run (derandomize). The pipeline is the one
-`medcode check` runs, in process: DocumentChecker.check, then each finding placed by
-LineIndex as the CLI prints it.
+`medcode check` runs, in process: DocumentChecker.check, then each finding placed as the CLI
+prints it (positions.place, which must agree with the editor's LineIndex).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from medcode.server.analysis import DocumentChecker
 from medcode.server.findings import HPT_STRUCTURE, RULES, Severity
-from medcode.server.positions import LineIndex
+from medcode.server.positions import LineIndex, place
 from medcode.server.verdicts import Verdicts
 
 EXAMPLES = 250  # per kind: four kinds, about 1,000 examples
@@ -77,6 +77,9 @@ def check_like_the_cli(store, text: str, name: str):
         assert 0 <= f.start <= f.end <= len(text), f
         index.position(f.start)
         index.position(f.end)
+    # The CLI places findings without a LineIndex: the same positions.
+    offsets = [x for f in analysis.findings for x in (f.start, f.end)]
+    assert place(text, offsets) == index.positions(offsets)
     return analysis
 
 

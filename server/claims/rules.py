@@ -43,7 +43,12 @@ class ClaimLayer:
         many service lines it could not check), the lines are counted from the walk's codes
         rather than built as a model claim: that building was most of this layer's cost."""
         rules = self.rules
-        if rules and all(hasattr(rule, "note_unchecked") and not rule.has_data() for rule in rules):
+        notes_only = bool(rules)
+        for rule in rules:  # a loop, not all() over a generator: this runs once per claim
+            if not hasattr(rule, "note_unchecked") or rule.has_data():
+                notes_only = False
+                break
+        if notes_only:
             count, first = line_summary(groups)
             if count:
                 head = claim_head(claim, text)

@@ -47,15 +47,21 @@ class ClaimRules(CodeRules):
         """The claim's findings, at offsets `base` characters before the document's (the
         checker keeps them relative to the claim: shifting them once more would copy each)."""
         out = Result()
-        claim_day = claim.date or self.today
+        own_day = claim.date  # a property that looks at every line: read once
+        claim_day = own_day or self.today
+        today = self.today
         memo = self._memo
+        windows_by_day = self._windows_by_day
         diagnoses = claim.diagnoses
+        no_data = out.no_data
         for line, codes in groups:
             day = line.date if line is not None and line.date is not None else claim_day
             # A claim without any date is judged on today (or the day the user set), and its
             # messages say so: kept apart in the memo by `extra`.
-            self.undated = undated = day is self.today and claim.date is None
-            windows = self._windows_by_day.setdefault(day, {})
+            self.undated = undated = day is today and own_day is None
+            windows = windows_by_day.get(day)
+            if windows is None:
+                windows = windows_by_day[day] = {}
             for t in codes:
                 expects = t[0]
                 if expects == UNREAD_POINTERS:
@@ -69,11 +75,19 @@ class ClaimRules(CodeRules):
                 result = None if window is None else memo.get((expects, t[1], t[3], extra, window))
                 if result is None:
                     result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
-                if result.findings or result.no_data:
+                if result.findings:
                     out.add(result, t[2] - base)
+                elif result.no_data:
+                    # Result.add, inline: a set with no data installed (CPT) is noted on
+                    # every one of its codes.
+                    delta = t[2] - base
+                    for set_id, (n, s, e) in result.no_data.items():
+                        seen = no_data.get(set_id)
+                        no_data[set_id] = (n, s + delta, e + delta) if seen is None else (seen[0] + n, seen[1], seen[2])
         if self.claim_edits is not None:
-            found = self.claim_edits.for_x12(claim, groups, self.today, body)
-            out.findings.extend(f.shifted(-base) for f in found)
+            found = self.claim_edits.for_x12(claim, groups, today, body)
+            if found:
+                out.findings.extend(f.shifted(-base) for f in found)
         return out
 
     def _format(self, slot: Slot, out: Result, set_id: str, cleaned: str, what: str) -> bool:

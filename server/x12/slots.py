@@ -24,7 +24,9 @@ COMPONENT_CANDIDATES = ">:^|\\!"
 CodeTuple = tuple[str | None, str, int, str | None, int | None, str, bool]
 
 _HI_PLACES = [f"HI{n:02d}-02" for n in range(13)]
-_HI_EXPECTS = {q: (v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
+# The qualifier itself comes back too: the code tuples then hold this one string, whose hash is
+# kept, rather than a fresh copy per element (the rules' memo hashes it for every code).
+_HI_EXPECTS = {q: (q, v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
 _PROC_EXPECTS = {q: v.expects for q, v in PROCEDURE_QUALIFIERS.items()}
 # Per segment: which element holds the procedure composite, and where pointers / revenue are.
 PROCEDURE_ELEMENT = {"SV1": 1, "SV2": 2, "SV3": 1, "SV5": 1, "SVD": 3}
@@ -87,7 +89,7 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
                 continue
             code = rest.split(comp, 1)[0]
             if code:
-                expects, diagnosis = _HI_EXPECTS.get(qual, (HI_UNREADABLE, False))
+                qual, expects, diagnosis = _HI_EXPECTS.get(qual) or (qual, HI_UNREADABLE, False)
                 out.append((expects, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], diagnosis))
         return out
     if values is None:
