@@ -32,9 +32,8 @@ class ClaimEdits:
         self.tabular = TabularEdits()
         self._mce: MceEdits | None | bool = False  # False: not opened yet
         # Per day of service: what the day decides (the ICD-10-CM release with tabular notes,
-        # the MCE period). Per (release, MCE period): each code's gate, decided once.
+        # the MCE period, and the gates of that pair: _shared_gates).
         self._days: dict[dt.date, _Day] = {}
-        self._gates: dict[tuple[int, int], dict[str, tuple]] = {}
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -144,14 +143,25 @@ class ClaimEdits:
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1
-        key = (id(release), period)
-        gates = self._gates.get(key)
-        if gates is None:
-            gates = self._gates[key] = {}
+        gates = self._shared_gates(release, period)
         if len(self._days) > _DAYS_MAX:
             self._days.clear()
         ctx = self._days[day] = _Day(gates, release, covered, day_int(day), day, self._categories(release))
         return ctx
+
+    def _shared_gates(self, release, period: int) -> dict[str, tuple]:
+        """The gates of (release, MCE tables, period), kept with the open release like its
+        categories: they derive from the index alone, so every checker of the process (each
+        document, each cold check) shares them rather than working out 10,000 codes again."""
+        mce = self.mce
+        tables = (str(mce.release.path), mce.release.manifest.built_at) if mce is not None and period >= 0 else None
+        held = _GATES.get(release if release is not None else _NO_RELEASE)
+        if held is None:
+            held = _GATES[release if release is not None else _NO_RELEASE] = {}
+        gates = held.get((tables, period))
+        if gates is None:
+            gates = held[(tables, period)] = {}
+        return gates
 
     @staticmethod
     def _categories(release) -> _Categories:
@@ -219,6 +229,8 @@ class ClaimEdits:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
         category's bit, the bits of the other categories its Excludes1 / code-first notes name,
         the (low, high) ages of its MCE age groups)."""
+        if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
+            ctx.gates.clear()
         if not ICD10CM_RE.match(code):
             return _NOT_DX
         bits = named = 0
@@ -272,8 +284,17 @@ class _Day:
 
 
 _DAYS_MAX = 10_000
+_GATES_MAX = 200_000  # per (release, MCE period): more than ICD-10-CM has codes
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
 _NO_CATEGORIES = _Categories([], {})
+_GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> {(MCE tables, period): gates}
+
+
+class _NoRelease:
+    """The key of the gates of days without an ICD-10-CM release with tabular notes."""
+
+
+_NO_RELEASE = _NoRelease()
 # Gate bits: what a code carries (on the days of one MCE period) that can make a claim edit fire.
 _MALE, _FEMALE, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32, 64
 _NAMES, _OWN, _CF, _UA, _STRAY = 128, 256, 512, 1024, 2048
