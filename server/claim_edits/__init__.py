@@ -15,7 +15,7 @@ from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder.mce_index import open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
-from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
+from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, CodeAt, from_x12, template_groups
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import TabularEdits
 
@@ -81,54 +81,74 @@ class ClaimEdits:
             out += self.check(group, body)
         return out
 
-    def for_x12(self, claim, groups, today: dt.date, body: str | None = None) -> list[Finding]:
+    def on_day(self, claim, today: dt.date) -> _Day | None:
+        """What the claim's day of service decides for its edits (None: no edits for this
+        kind of claim)."""
         kind = claim.transaction
         if kind != "I" and kind != "P":
-            return []
+            return None
+        day = claim.through or claim.date or today
+        ctx = self._days.get(day)
+        return ctx if ctx is not None else self._day(day)
+
+    def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None, looked: list | None = None) -> list[Finding]:
+        """ctx: on_day(claim, today), when the caller has it; looked: the claim-level codes
+        (in claim order) with each one's gate from ctx.gates (None: not there yet), when the
+        caller's own pass over the codes looked them up."""
+        if ctx is None:
+            ctx = self.on_day(claim, today)
+            if ctx is None:
+                return []
+        kind = claim.transaction
         # This runs for every claim of a 40 MB file: one pass over the claim's diagnoses with one
         # dict look-up each (the code's gate: what it carries on this day, decided once per code
         # and MCE period) and a few int operations, and the full edits only for the claims where
         # a code can say something. The gate of a code not in ICD-10-CM shape is _NOT_DX:
         # from_x12 leaves it out too (other rules report it).
-        day = claim.through or claim.date or today
-        ctx = self._days.get(day)
-        if ctx is None:
-            ctx = self._day(day)
         gates = ctx.gates
+        if looked is None:
+            looked = [(t, gates.get(t[1])) for line, codes in groups if line is None for t in codes]
         dx: list = []
         bits = named = cats = 0
         procedures = False
-        for line, codes in groups:
-            if line is None:
-                for t in codes:
-                    role = DX_ROLES.get(t[3])
-                    if role is not None:
-                        g = gates.get(t[1])
-                        if g is None:
-                            g = gates[t[1]] = self._gate(ctx, t[1])
-                        if g is not _NOT_DX:
-                            if not dx:
-                                first, first_role = g[0], role
-                            dx.append(t)
-                            if g[0]:
-                                bits |= g[0]
-                                named |= g[2]
-                            if role is not ADMITTING:
-                                cats |= g[1]
-                    elif t[3] in PX_ROLES:
-                        procedures = True
+        for t, g in looked:
+            role = DX_ROLES.get(t[3])
+            if role is not None:
+                if g is None:
+                    g = gates[t[1]] = self._gate(ctx, t[1])
+                if g is not _NOT_DX:
+                    if not dx:
+                        first, first_role = g[0], role
+                    dx.append(t)
+                    if g[0]:
+                        bits |= g[0]
+                        named |= g[2]
+                    if role is not ADMITTING:
+                        cats |= g[1]
+            elif t[3] in PX_ROLES:
+                procedures = True
         need = MCE if procedures and ctx.covered else 0
         if not dx:
             pass
-        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & (_OWN | _STRAY):
-            # The usual 837P, decided here: the first diagnosis is the first-listed one.
+        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & _STRAY and not (bits & _OWN and _repeats(dx)):
+            # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
+            # naming codes of its own category needs a second code of that category).
+            first_only = False
             if ctx.covered and bits & _MCE_BITS:
-                if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)) or first & _FIRST_LISTED_BITS:
+                if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)):
                     need = MCE
                 elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
                     need = MCE
+                elif first & _FIRST_LISTED_BITS:
+                    need = MCE
+                    first_only = True
             if bits & _TABULAR_BITS and (named & cats or bits & self._ua or first & _CF):
                 need |= TABULAR
+            elif first_only:
+                # Only the first-listed diagnosis' own edits can fire (external cause,
+                # manifestation): a tenth of the claims of a file, told without the full edits.
+                t = dx[0]
+                return self.mce.first_listed(CodeAt(t[1], t[2], first_role, t[4]), self.mce.flags("dx", t[1], ctx.day_int), "first-listed", self.mce.source(ctx.day))
         elif bits or kind == "I":
             need |= self._need(dx, bits, named & cats, ctx, kind, claim)
         if not need:
@@ -262,6 +282,11 @@ class ClaimEdits:
                 if ages:
                     bits |= _AGE
         return (bits, category, named, ages)
+
+
+def _repeats(dx: list) -> bool:
+    """Whether two of these diagnoses (code tuples) share a category."""
+    return len({t[1][:3] for t in dx}) < len(dx)
 
 
 @dataclass(frozen=True, slots=True)

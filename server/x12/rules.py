@@ -36,6 +36,8 @@ from .slots import make_slot
 from .vocabulary import AMBULANCE_LOCATIONS, HI_QUALIFIERS, HI_UNREADABLE, ICD9_TO_ICD10, ICD10_TO_ICD9
 
 MAX_POINTERS = 12
+import os
+_FUSE = os.environ.get('FUSE', '1') == '1'
 
 
 class ClaimRules(CodeRules):
@@ -50,7 +52,13 @@ class ClaimRules(CodeRules):
         claim_day = claim.date or self.today
         memo = self._memo
         diagnoses = claim.diagnoses
+        # The claim edits' look-up of each claim-level code, made here while the code is at hand.
+        edits = self.claim_edits
+        on_day = edits.on_day(claim, self.today) if edits is not None else None
+        gates = on_day.gates if on_day is not None and _FUSE else None
+        looked: list = []
         for line, codes in groups:
+            pairs = looked if line is None and gates is not None else None
             day = line.date if line is not None and line.date is not None else claim_day
             # A claim without any date is judged on today (or the day the user set), and its
             # messages say so: kept apart in the memo by `extra`.
@@ -71,9 +79,12 @@ class ClaimRules(CodeRules):
                     result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
                 if result.findings or result.no_data:
                     out.add(result, t[2] - base)
-        if self.claim_edits is not None:
-            found = self.claim_edits.for_x12(claim, groups, self.today, body)
-            out.findings.extend(f.shifted(-base) for f in found)
+                if pairs is not None:
+                    pairs.append((t, gates.get(t[1])))
+        if on_day is not None:
+            found = edits.for_x12(claim, groups, self.today, body, on_day, looked if gates is not None else None)
+            if found:
+                out.findings.extend(f.shifted(-base) for f in found)
         return out
 
     def _format(self, slot: Slot, out: Result, set_id: str, cleaned: str, what: str) -> bool:
