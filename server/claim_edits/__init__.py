@@ -81,22 +81,22 @@ class ClaimEdits:
             out += self.check(group, body)
         return out
 
-    def on_day(self, claim, today: dt.date) -> _Day | None:
+    def on_day(self, claim, dated: dt.date) -> _Day | None:
         """What the claim's day of service decides for its edits (None: no edits for this
-        kind of claim)."""
+        kind of claim); dated: the claim's date (claim.date), else today."""
         kind = claim.transaction
         if kind != "I" and kind != "P":
             return None
-        day = claim.through or claim.date or today
+        day = claim.through or dated
         ctx = self._days.get(day)
         return ctx if ctx is not None else self._day(day)
 
     def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None, looked: list | None = None) -> list[Finding]:
-        """ctx: on_day(claim, today), when the caller has it; looked: the claim-level codes
-        (in claim order) with each one's gate from ctx.gates (None: not there yet), when the
-        caller's own pass over the codes looked them up."""
+        """ctx: on_day(claim, ...), when the caller has it; looked: the claim-level codes (in
+        claim order) with each one's gate from ctx.gates (None: not there yet), when the
+        caller's own pass over the codes looked them up (x12/rules.py)."""
         if ctx is None:
-            ctx = self.on_day(claim, today)
+            ctx = self.on_day(claim, claim.date or today)
             if ctx is None:
                 return []
         kind = claim.transaction
@@ -109,7 +109,9 @@ class ClaimEdits:
         if looked is None:
             looked = [(t, gates.get(t[1])) for line, codes in groups if line is None for t in codes]
         dx: list = []
-        bits = named = cats = 0
+        cats: list[str] = []  # the categories of the coded diagnoses (not the admitting one)
+        notes: list[frozenset[str]] = []  # the categories their notes name
+        bits = 0
         procedures = False
         for t, g in looked:
             role = DX_ROLES.get(t[3])
@@ -122,9 +124,10 @@ class ClaimEdits:
                     dx.append(t)
                     if g[0]:
                         bits |= g[0]
-                        named |= g[2]
-                    if role is not ADMITTING:
-                        cats |= g[1]
+                        if g[2] is not None:
+                            notes.append(g[2])
+                    if role is not ADMITTING and g[1] is not None:
+                        cats.append(g[1])
             elif t[3] in PX_ROLES:
                 procedures = True
         need = MCE if procedures and ctx.covered else 0
@@ -142,7 +145,7 @@ class ClaimEdits:
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
-            if bits & _TABULAR_BITS and (named & cats or bits & self._ua or first & _CF):
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(notes, cats)):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
@@ -150,7 +153,7 @@ class ClaimEdits:
                 t = dx[0]
                 return self.mce.first_listed(CodeAt(t[1], t[2], first_role, t[4]), self.mce.flags("dx", t[1], ctx.day_int), "first-listed", self.mce.source(ctx.day))
         elif bits or kind == "I":
-            need |= self._need(dx, bits, named & cats, ctx, kind, claim)
+            need |= self._need(dx, bits, _paired(notes, cats), ctx, kind, claim)
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -192,13 +195,12 @@ class ClaimEdits:
         found = _CATEGORIES.get(release)
         if found is None:
             names = sorted({k[:3] for k in release.keys()})
-            found = _CATEGORIES[release] = _Categories(names, {c: 1 << i for i, c in enumerate(names)})
+            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {})
         return found
 
-    def _need(self, dx: list, bits: int, paired: int, ctx: _Day, kind: str, claim) -> int:
+    def _need(self, dx: list, bits: int, paired: bool, ctx: _Day, kind: str, claim) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
-        order); paired: the categories of the claim that another code's note names (bits of
-        ctx.categories). A bit is left out only when that part cannot give a finding (no false
+        order); paired: whether a note of one names the category of another. A bit is left out only when that part cannot give a finding (no false
         negatives): the full edits decide."""
         need = 0
         gates = ctx.gates
@@ -247,30 +249,32 @@ class ClaimEdits:
 
     def _gate(self, ctx: _Day, code: str) -> tuple:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
-        category's bit, the bits of the other categories its Excludes1 / code-first notes name,
-        the (low, high) ages of its MCE age groups)."""
+        category (None when the release has no such category), the other categories its
+        Excludes1 / code-first notes name (None: none), the (low, high) ages of its MCE age
+        groups)."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
         if not ICD10CM_RE.match(code):
             return _NOT_DX
-        bits = named = 0
+        bits = 0
+        named: frozenset[str] | None = None
         ages: tuple = ()
         known = ctx.categories
-        own = code[:3]
-        category = known.bits.get(own)
-        if category is None:  # not a category of the release: no note names it by its bit
-            category = 0
+        own: str | None = code[:3]
+        if own not in known.known:  # not a category of the release: no note names it as one
+            own = None
             bits |= _STRAY
         if ctx.release is not None:
             g = self.tabular.gate(ctx.release, code)
             if g is not None:
                 names, own_named, cf, has_ua, ranges = g
-                for c in names:
-                    named |= known.bits.get(c, 0)
+                found = {c for c in names if c in known.known}
                 for lo, hi in ranges:
-                    for c in known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)]:
-                        if c != own:
-                            named |= known.bits[c]
+                    found.update(known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)])
+                found.discard(code[:3])
+                if found:  # one object per distinct set: codes below one category share theirs
+                    named = frozenset(found)
+                    named = known.shared.setdefault(named, named)
                 bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
         if ctx.covered:
             mce = self.mce
@@ -281,7 +285,7 @@ class ClaimEdits:
                 ages = mce.age_limits(flags, ctx.day_int)
                 if ages:
                     bits |= _AGE
-        return (bits, category, named, ages)
+        return (bits, own, named, ages)
 
 
 def _repeats(dx: list) -> bool:
@@ -291,11 +295,22 @@ def _repeats(dx: list) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Categories:
-    """The ICD-10-CM categories of a release, each with a bit of its own: a claim's categories
-    and the ones its codes' notes name are then two ints to compare."""
+    """The ICD-10-CM categories of a release: a claim's categories are compared with the ones
+    its codes' notes name, as small sets of these (bit sets over all categories were 250-byte
+    ints, two per code: their memory, not their operations, was most of the claim edits' cost)."""
 
     names: list[str]  # sorted
-    bits: dict[str, int]
+    known: frozenset[str]
+    shared: dict[frozenset[str], frozenset[str]]  # each distinct set of named categories, once
+
+
+def _paired(notes: list[frozenset[str]], cats: list[str]) -> bool:
+    """Whether a note of one diagnosis names the category of another (the codes' own
+    categories are left out of their sets: _gate)."""
+    for named in notes:
+        if not named.isdisjoint(cats):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +326,7 @@ class _Day:
 _DAYS_MAX = 10_000
 _GATES_MAX = 200_000  # per (release, MCE period): more than ICD-10-CM has codes
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
-_NO_CATEGORIES = _Categories([], {})
+_NO_CATEGORIES = _Categories([], frozenset(), {})
 _GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> {(MCE tables, period): gates}
 
 
@@ -334,4 +349,4 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 # wrngproc is a principal flag too: a principal (837I) with it fires on either bit.
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
-_NOT_DX = (0, 0, 0, ())  # not in ICD-10-CM shape (told apart by identity)
+_NOT_DX = (0, None, None, ())  # not in ICD-10-CM shape (told apart by identity)

@@ -36,8 +36,6 @@ from .slots import make_slot
 from .vocabulary import AMBULANCE_LOCATIONS, HI_QUALIFIERS, HI_UNREADABLE, ICD9_TO_ICD10, ICD10_TO_ICD9
 
 MAX_POINTERS = 12
-import os
-_FUSE = os.environ.get('FUSE', '1') == '1'
 
 
 class ClaimRules(CodeRules):
@@ -52,10 +50,10 @@ class ClaimRules(CodeRules):
         claim_day = claim.date or self.today
         memo = self._memo
         diagnoses = claim.diagnoses
-        # The claim edits' look-up of each claim-level code, made here while the code is at hand.
+        # The claim edits look up each claim-level code's gate here, while the code is at hand.
         edits = self.claim_edits
-        on_day = edits.on_day(claim, self.today) if edits is not None else None
-        gates = on_day.gates if on_day is not None and _FUSE else None
+        on_day = edits.on_day(claim, claim_day) if edits is not None else None
+        gates = on_day.gates if on_day is not None else None
         looked: list = []
         for line, codes in groups:
             pairs = looked if line is None and gates is not None else None
@@ -82,7 +80,7 @@ class ClaimRules(CodeRules):
                 if pairs is not None:
                     pairs.append((t, gates.get(t[1])))
         if on_day is not None:
-            found = edits.for_x12(claim, groups, self.today, body, on_day, looked if gates is not None else None)
+            found = edits.for_x12(claim, groups, self.today, body, on_day, looked)
             if found:
                 out.findings.extend(f.shifted(-base) for f in found)
         return out
