@@ -16,7 +16,7 @@ from medcode.index_builder.mce_index import open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
 from ..heap import newest
-from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, from_x12, template_groups
+from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, CodeAt, from_x12, template_groups
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import TabularEdits
 
@@ -33,9 +33,8 @@ class ClaimEdits:
         self.tabular = TabularEdits()
         self._mce: MceEdits | None | bool = False  # False: not opened yet
         # Per day of service: what the day decides (the ICD-10-CM release with tabular notes,
-        # the MCE period). Per (release, MCE period): each code's gate, decided once.
+        # the MCE period, and the gates of that pair: _shared_gates).
         self._days: dict[dt.date, _Day] = {}
-        self._gates: dict[tuple[int, int], dict[str, tuple]] = {}
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -50,9 +49,13 @@ class ClaimEdits:
 
     def trim(self, keep: int) -> None:
         """Keep what was worked out for the last `keep` codes (heap.newest); the days, which
-        hold the gates they read, are worked out again."""
+        hold the gates they read, are worked out again. The gates are the process's
+        (_shared_gates): a checker of another document keeps the ones its days hold until it
+        trims too."""
         self.tabular.trim(keep)
-        self._gates = {key: newest(gates, keep) for key, gates in self._gates.items()}
+        for held in _GATES.values():
+            for key, gates in held.items():
+                held[key] = newest(gates, keep)
         self._days = {}
 
     @property
@@ -90,56 +93,79 @@ class ClaimEdits:
             out += self.check(group, body)
         return out
 
-    def for_x12(self, claim, groups, today: dt.date, body: str | None = None) -> list[Finding]:
+    def on_day(self, claim, dated: dt.date) -> _Day | None:
+        """What the claim's day of service decides for its edits (None: no edits for this
+        kind of claim); dated: the claim's date (claim.date), else today."""
         kind = claim.transaction
         if kind != "I" and kind != "P":
-            return []
+            return None
+        day = claim.through or dated
+        ctx = self._days.get(day)
+        return ctx if ctx is not None else self._day(day)
+
+    def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None, looked: list | None = None) -> list[Finding]:
+        """ctx: on_day(claim, ...), when the caller has it; looked: the claim-level codes (in
+        claim order) with each one's gate from ctx.gates (None: not there yet), when the
+        caller's own pass over the codes looked them up (x12/rules.py)."""
+        if ctx is None:
+            ctx = self.on_day(claim, claim.date or today)
+            if ctx is None:
+                return []
+        kind = claim.transaction
         # This runs for every claim of a 40 MB file: one pass over the claim's diagnoses with one
         # dict look-up each (the code's gate: what it carries on this day, decided once per code
         # and MCE period) and a few int operations, and the full edits only for the claims where
         # a code can say something. The gate of a code not in ICD-10-CM shape is _NOT_DX:
         # from_x12 leaves it out too (other rules report it).
-        day = claim.through or claim.date or today
-        ctx = self._days.get(day)
-        if ctx is None:
-            ctx = self._day(day)
         gates = ctx.gates
+        if looked is None:
+            looked = [(t, gates.get(t[1])) for line, codes in groups if line is None for t in codes]
         dx: list = []
-        bits = named = cats = 0
+        cats: list[str] = []  # the categories of the coded diagnoses (not the admitting one)
+        notes: list[frozenset[str]] = []  # the categories their notes name
+        bits = 0
         procedures = False
-        for line, codes in groups:
-            if line is None:
-                for t in codes:
-                    role = DX_ROLES.get(t[3])
-                    if role is not None:
-                        g = gates.get(t[1])
-                        if g is None:
-                            g = gates[t[1]] = self._gate(ctx, t[1])
-                        if g is not _NOT_DX:
-                            if not dx:
-                                first, first_role = g[0], role
-                            dx.append(t)
-                            if g[0]:
-                                bits |= g[0]
-                                named |= g[2]
-                            if role is not ADMITTING:
-                                cats |= g[1]
-                    elif t[3] in PX_ROLES:
-                        procedures = True
+        for t, g in looked:
+            role = DX_ROLES.get(t[3])
+            if role is not None:
+                if g is None:
+                    g = gates[t[1]] = self._gate(ctx, t[1])
+                if g is not _NOT_DX:
+                    if not dx:
+                        first, first_role = g[0], role
+                    dx.append(t)
+                    if g[0]:
+                        bits |= g[0]
+                        if g[2] is not None:
+                            notes.append(g[2])
+                    if role is not ADMITTING and g[1] is not None:
+                        cats.append(g[1])
+            elif t[3] in PX_ROLES:
+                procedures = True
         need = MCE if procedures and ctx.covered else 0
         if not dx:
             pass
-        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & (_OWN | _STRAY):
-            # The usual 837P, decided here: the first diagnosis is the first-listed one.
+        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & _STRAY and not (bits & _OWN and _repeats(dx)):
+            # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
+            # naming codes of its own category needs a second code of that category).
+            first_only = False
             if ctx.covered and bits & _MCE_BITS:
-                if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)) or first & _FIRST_LISTED_BITS:
+                if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)):
                     need = MCE
                 elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
                     need = MCE
-            if bits & _TABULAR_BITS and (named & cats or bits & self._ua or first & _CF):
+                elif first & _FIRST_LISTED_BITS:
+                    need = MCE
+                    first_only = True
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(notes, cats)):
                 need |= TABULAR
+            elif first_only:
+                # Only the first-listed diagnosis' own edits can fire (external cause,
+                # manifestation): a tenth of the claims of a file, told without the full edits.
+                t = dx[0]
+                return self.mce.first_listed(CodeAt(t[1], t[2], first_role, t[4]), self.mce.flags("dx", t[1], ctx.day_int), "first-listed", self.mce.source(ctx.day))
         elif bits or kind == "I":
-            need |= self._need(dx, bits, named & cats, ctx, kind, claim)
+            need |= self._need(dx, bits, _paired(notes, cats), ctx, kind, claim)
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -152,14 +178,25 @@ class ClaimEdits:
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1
-        key = (id(release), period)
-        gates = self._gates.get(key)
-        if gates is None:
-            gates = self._gates[key] = {}
+        gates = self._shared_gates(release, period)
         if len(self._days) > _DAYS_MAX:
             self._days.clear()
         ctx = self._days[day] = _Day(gates, release, covered, day_int(day), day, self._categories(release))
         return ctx
+
+    def _shared_gates(self, release, period: int) -> dict[str, tuple]:
+        """The gates of (release, MCE tables, period), kept with the open release like its
+        categories: they derive from the index alone, so every checker of the process (each
+        document, each cold check) shares them rather than working out 10,000 codes again."""
+        mce = self.mce
+        tables = (str(mce.release.path), mce.release.manifest.built_at) if mce is not None and period >= 0 else None
+        held = _GATES.get(release if release is not None else _NO_RELEASE)
+        if held is None:
+            held = _GATES[release if release is not None else _NO_RELEASE] = {}
+        gates = held.get((tables, period))
+        if gates is None:
+            gates = held[(tables, period)] = {}
+        return gates
 
     @staticmethod
     def _categories(release) -> _Categories:
@@ -170,13 +207,12 @@ class ClaimEdits:
         found = _CATEGORIES.get(release)
         if found is None:
             names = sorted({k[:3] for k in release.keys()})
-            found = _CATEGORIES[release] = _Categories(names, {c: 1 << i for i, c in enumerate(names)})
+            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {})
         return found
 
-    def _need(self, dx: list, bits: int, paired: int, ctx: _Day, kind: str, claim) -> int:
+    def _need(self, dx: list, bits: int, paired: bool, ctx: _Day, kind: str, claim) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
-        order); paired: the categories of the claim that another code's note names (bits of
-        ctx.categories). A bit is left out only when that part cannot give a finding (no false
+        order); paired: whether a note of one names the category of another. A bit is left out only when that part cannot give a finding (no false
         negatives): the full edits decide."""
         need = 0
         gates = ctx.gates
@@ -225,28 +261,32 @@ class ClaimEdits:
 
     def _gate(self, ctx: _Day, code: str) -> tuple:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
-        category's bit, the bits of the other categories its Excludes1 / code-first notes name,
-        the (low, high) ages of its MCE age groups)."""
+        category (None when the release has no such category), the other categories its
+        Excludes1 / code-first notes name (None: none), the (low, high) ages of its MCE age
+        groups)."""
+        if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
+            ctx.gates.clear()
         if not ICD10CM_RE.match(code):
             return _NOT_DX
-        bits = named = 0
+        bits = 0
+        named: frozenset[str] | None = None
         ages: tuple = ()
         known = ctx.categories
-        own = code[:3]
-        category = known.bits.get(own)
-        if category is None:  # not a category of the release: no note names it by its bit
-            category = 0
+        own: str | None = code[:3]
+        if own not in known.known:  # not a category of the release: no note names it as one
+            own = None
             bits |= _STRAY
         if ctx.release is not None:
             g = self.tabular.gate(ctx.release, code)
             if g is not None:
                 names, own_named, cf, has_ua, ranges = g
-                for c in names:
-                    named |= known.bits.get(c, 0)
+                found = {c for c in names if c in known.known}
                 for lo, hi in ranges:
-                    for c in known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)]:
-                        if c != own:
-                            named |= known.bits[c]
+                    found.update(known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)])
+                found.discard(code[:3])
+                if found:  # one object per distinct set: codes below one category share theirs
+                    named = frozenset(found)
+                    named = known.shared.setdefault(named, named)
                 bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
         if ctx.covered:
             mce = self.mce
@@ -257,16 +297,32 @@ class ClaimEdits:
                 ages = mce.age_limits(flags, ctx.day_int)
                 if ages:
                     bits |= _AGE
-        return (bits, category, named, ages)
+        return (bits, own, named, ages)
+
+
+def _repeats(dx: list) -> bool:
+    """Whether two of these diagnoses (code tuples) share a category."""
+    return len({t[1][:3] for t in dx}) < len(dx)
 
 
 @dataclass(frozen=True, slots=True)
 class _Categories:
-    """The ICD-10-CM categories of a release, each with a bit of its own: a claim's categories
-    and the ones its codes' notes name are then two ints to compare."""
+    """The ICD-10-CM categories of a release: a claim's categories are compared with the ones
+    its codes' notes name, as small sets of these (bit sets over all categories were 250-byte
+    ints, two per code: their memory, not their operations, was most of the claim edits' cost)."""
 
     names: list[str]  # sorted
-    bits: dict[str, int]
+    known: frozenset[str]
+    shared: dict[frozenset[str], frozenset[str]]  # each distinct set of named categories, once
+
+
+def _paired(notes: list[frozenset[str]], cats: list[str]) -> bool:
+    """Whether a note of one diagnosis names the category of another (the codes' own
+    categories are left out of their sets: _gate)."""
+    for named in notes:
+        if not named.isdisjoint(cats):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +336,17 @@ class _Day:
 
 
 _DAYS_MAX = 10_000
+_GATES_MAX = 200_000  # per (release, MCE period): more than ICD-10-CM has codes
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
-_NO_CATEGORIES = _Categories([], {})
+_NO_CATEGORIES = _Categories([], frozenset(), {})
+_GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> {(MCE tables, period): gates}
+
+
+class _NoRelease:
+    """The key of the gates of days without an ICD-10-CM release with tabular notes."""
+
+
+_NO_RELEASE = _NoRelease()
 # Gate bits: what a code carries (on the days of one MCE period) that can make a claim edit fire.
 _MALE, _FEMALE, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32, 64
 _NAMES, _OWN, _CF, _UA, _STRAY = 128, 256, 512, 1024, 2048
@@ -296,4 +361,4 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 # wrngproc is a principal flag too: a principal (837I) with it fires on either bit.
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
-_NOT_DX = (0, 0, 0, ())  # not in ICD-10-CM shape (told apart by identity)
+_NOT_DX = (0, None, None, ())  # not in ICD-10-CM shape (told apart by identity)

@@ -168,11 +168,7 @@ class MceEdits:
         if principal is not None:
             f = dx_flags[principal.code]
             shown = icd10cm_display(principal.code)
-            what = "principal" if claim.kind == "I" else "first-listed"
-            if "ecodepdx" in f:
-                emit(EXTERNAL_CAUSE_AS_PRINCIPAL, principal, ICD10CM, f"{shown} is an external cause code: it cannot be the {what} diagnosis")
-            if "manifestation" in f:
-                emit(MANIFESTATION_AS_PRINCIPAL, principal, ICD10CM, f"{shown} is a manifestation code: the underlying condition is coded first, not {shown} as {what} diagnosis")
+            out += self.first_listed(principal, f, "principal" if claim.kind == "I" else "first-listed", src)
             if inpatient:
                 if "unacceptable" in f and "reqsdx" not in f:
                     emit(UNACCEPTABLE_PRINCIPAL, principal, ICD10CM, f"{shown} is not acceptable as principal diagnosis")
@@ -195,6 +191,22 @@ class MceEdits:
                         fixes.append(Fix(f"Remove the duplicate {icd10cm_display(d.code)}", d.element_start - 1, d.end, "", preferred=True))
                     emit(DUPLICATE_OF_PRINCIPAL, d, ICD10CM, f"{icd10cm_display(d.code)} repeats the principal diagnosis", fixes)
         self._procedures(claim, dx_flags, secondary, principal, age, sex, day, emit)
+        return out
+
+    @staticmethod
+    def first_listed(principal: CodeAt, f: frozenset[str], what: str, src: str) -> list[Finding]:
+        """The edits of the principal (837I) or first-listed (837P) diagnosis, in and out of
+        hospital; f: its flags on the claim's day, what: "principal" or "first-listed"."""
+        if "ecodepdx" not in f and "manifestation" not in f:
+            return []
+        out = []
+        shown = icd10cm_display(principal.code)
+        if "ecodepdx" in f:
+            message = f"{shown} is an external cause code: it cannot be the {what} diagnosis ({src})"
+            out.append(Finding(EXTERNAL_CAUSE_AS_PRINCIPAL, message, principal.start, principal.end, principal.code, ICD10CM, fixes=[]))
+        if "manifestation" in f:
+            message = f"{shown} is a manifestation code: the underlying condition is coded first, not {shown} as {what} diagnosis ({src})"
+            out.append(Finding(MANIFESTATION_AS_PRINCIPAL, message, principal.start, principal.end, principal.code, ICD10CM, fixes=[]))
         return out
 
     def _procedures(self, claim, dx_flags, secondary, principal, age, sex, day, emit) -> None:
