@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from claims_837 import make_837  # noqa: E402
 from test_x12_incremental import DAY, DOCS, EDIT, apply, assert_same, claims, fresh, stores  # noqa: E402,F401
 
+from medcode.server import claim_edits  # noqa: E402
 from medcode.server.analysis import DocumentChecker  # noqa: E402
 from medcode.server.heap import newest  # noqa: E402
 from medcode.server.verdicts import Verdicts  # noqa: E402
@@ -34,7 +35,7 @@ def memo_sizes(checker: DocumentChecker) -> list[int]:
         len(checker.verdicts._listings),
         len(checker.rules._memo),
         *(len(codes) for memo in (tabular._notes, tabular._gates, tabular._own, tabular._manifestations) for codes in memo.values()),
-        *(len(gates) for gates in edits._gates.values()),
+        *(len(gates) for held in claim_edits._GATES.values() for gates in held.values()),
     ]
 
 
