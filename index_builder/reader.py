@@ -8,6 +8,7 @@ from bisect import bisect_left
 import json
 import mmap
 import os
+import shlex
 import sys
 import zlib
 from array import array
@@ -24,6 +25,7 @@ import marisa_trie
 import orjson
 
 from . import layout
+from .codesets import EMBEDDED_SETS
 from .model import CODE, HEADER, MODIFIER, CodeRecord, Manifest
 from .sources import file_sha256
 from .words import words
@@ -53,6 +55,55 @@ def rebuild_hint(set_id: str) -> str:
         f"rebuild it with `medcode index build` (embedded defaults) or "
         f"`medcode index import {set_id} PATH` (your own files)"
     )
+
+
+def rebuild_command(manifest: Manifest | None, set_id: str, label: str) -> str:
+    """The one command that rebuilds a release, from where its manifest says it came from;
+    both ways (rebuild_hint) when the manifest cannot say."""
+    if manifest is None:
+        return rebuild_hint(set_id)
+    source = manifest.source
+    if source.kind == "package" and set_id in EMBEDDED_SETS:
+        return f"rebuild it with `medcode index build --set {set_id}`"
+    if source.kind == "download":
+        return f"rebuild it with `medcode index fetch {set_id} --release {label} --force`"
+    # An import records what the user gave, resolved (several paths for NCCI, comma-joined).
+    given = " ".join(shlex.quote(p) for p in source.name.split(", ")) if source.name else "PATH"
+    return f"rebuild it with `medcode index import {set_id} {given} --release {label}`"
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedRelease:
+    """An installed release that cannot be used (refused at open, or set aside when damage
+    was found while reading it): the days it would be in force on, when its manifest still
+    says so, and what to tell the user. Codes of those days are not judged by a neighbour."""
+
+    set_id: str
+    label: str  # the folder name when the manifest cannot be read
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    dated: bool  # False: the manifest is unreadable, the days it covers are unknown
+    problem: str  # what is wrong, naming the file
+    command: str  # how to rebuild it (rebuild_command)
+
+    @classmethod
+    def of(cls, folder: Path, set_id: str, problem: str, manifest: Manifest | None = None) -> DamagedRelease:
+        if manifest is None:
+            try:
+                manifest = Manifest.from_json(json.loads((folder / layout.MANIFEST).read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                manifest = None
+        if manifest is None or manifest.set_id != set_id:
+            return cls(set_id, folder.name, None, None, False, problem, rebuild_command(None, set_id, folder.name))
+        try:
+            start = dt.date.fromisoformat(manifest.effective_from) if manifest.effective_from else None
+            end = dt.date.fromisoformat(manifest.effective_to) if manifest.effective_to else None
+        except (TypeError, ValueError):
+            return cls(set_id, manifest.release, None, None, False, problem, rebuild_command(manifest, set_id, manifest.release))
+        return cls(set_id, manifest.release, start, end, True, problem, rebuild_command(manifest, set_id, manifest.release))
+
+    def covers(self, day: dt.date) -> bool:
+        return self.dated and (self.effective_from is None or self.effective_from <= day) and (self.effective_to is None or day <= self.effective_to)
 
 
 class _Blob:
@@ -515,6 +566,7 @@ class IndexStore:
         self.root = Path(root)
         self.problems: list[str] = []
         self._damaged: dict[str, str] = {}  # set -> its first problem: "cannot be read", not "no data"
+        self._broken: dict[str, list[DamagedRelease]] = {}  # set -> its releases that cannot be used
         self._releases: dict[str, list[Release]] | None = None
 
     def _load(self) -> dict[str, list[Release]]:
@@ -523,6 +575,7 @@ class IndexStore:
         found: dict[str, list[Release]] = defaultdict(list)
         self.problems = []
         self._damaged = {}
+        self._broken = {}
         if self.root.is_dir():
             for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -531,6 +584,7 @@ class IndexStore:
                     except IndexDataError as exc:
                         self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
                         self._damaged.setdefault(set_dir.name, self.problems[-1])
+                        self._broken.setdefault(set_dir.name, []).append(DamagedRelease.of(rel_dir, set_dir.name, str(exc)))
         for rels in found.values():
             rels.sort(key=lambda r: (r.effective_from or dt.date.min, r.label))
         self._releases = dict(found)
@@ -548,6 +602,9 @@ class IndexStore:
         for set_id, rels in loaded.items():
             kept = [r for r in rels if r.path != folder]
             if len(kept) != len(rels):
+                gone = next(r for r in rels if r.path == folder)
+                self._broken.setdefault(set_id, []).append(DamagedRelease.of(gone.path, set_id, str(exc), gone.manifest))
+                self._damaged.setdefault(set_id, str(exc))
                 if kept:
                     loaded[set_id] = kept
                 else:
@@ -563,6 +620,31 @@ class IndexStore:
         """Why a release of this set could not be opened (missing or damaged manifest, ...)."""
         self._load()
         return self._damaged.get(set_id)
+
+    def damaged_sets(self) -> frozenset[str]:
+        """The sets with a release that is installed but cannot be used."""
+        self._load()
+        return frozenset(s for s, broken in self._broken.items() if broken)
+
+    def damaged_for(self, set_id: str, day: dt.date) -> DamagedRelease | None:
+        """The damaged release that would answer for this day, had it been readable: one in
+        force that took effect after the readable release in force (release_for's rule: the
+        latest wins), else one whose days are unknown when no readable release is in force.
+        Its codes on that day cannot be verified; a neighbour must not answer for it."""
+        self._load()
+        broken = self._broken.get(set_id)
+        if not broken:
+            return None
+        choice = self.release_for(set_id, day)
+        in_force = choice[0] if choice is not None and choice[1] else None
+        floor = (in_force.effective_from or dt.date.min, in_force.label) if in_force is not None else None
+        dated = [d for d in broken if d.covers(day)]
+        dated.sort(key=lambda d: (d.effective_from or dt.date.min, d.label))
+        if dated and (floor is None or (dated[-1].effective_from or dt.date.min, dated[-1].label) > floor):
+            return dated[-1]
+        if in_force is None:
+            return next((d for d in broken if not d.dated), None)
+        return None
 
     def sets(self) -> list[str]:
         return list(self._load())

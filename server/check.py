@@ -16,7 +16,7 @@ from medcode.index_builder.reader import IndexStore
 from medcode.index_builder.sources import decode_chunks, not_regular, open_without_blocking
 
 from .analysis import DocumentChecker
-from .findings import Finding, Severity
+from .findings import INDEX_DAMAGED, Finding, Severity
 from .kinds import Options
 from .positions import place
 from .reading import NONE
@@ -83,6 +83,7 @@ class Printed:
 
     text: str
     counts: tuple[int, ...]  # by Severity, in its order
+    damaged: int = 0  # findings whose codes a damaged index release kept from being verified
 
     @classmethod
     def of(cls, located: list[Located], fmt: str) -> Printed:
@@ -91,7 +92,8 @@ class Printed:
         else:
             entries = [x.to_text() for x in located]
         severities = [x.finding.effective_severity for x in located]
-        return cls(_SEPARATOR[fmt].join(entries), tuple(severities.count(s) for s in Severity))
+        damaged = sum(x.finding.rule == INDEX_DAMAGED for x in located)
+        return cls(_SEPARATOR[fmt].join(entries), tuple(severities.count(s) for s in Severity), damaged)
 
 
 @dataclass
@@ -101,11 +103,13 @@ class Report:
     fmt: str = "text"
     parts: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=lambda: [0] * len(Severity))
+    damaged: int = 0  # Printed.damaged, summed
 
     def add(self, printed: Printed) -> None:
         if printed.text:
             self.parts.append(printed.text)
         self.counts = [a + b for a, b in zip(self.counts, printed.counts)]
+        self.damaged += printed.damaged
 
     def count(self, severity: Severity) -> int:
         return self.counts[list(Severity).index(severity)]
@@ -386,9 +390,11 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
     """Check paths; findings on stdout (text lines or one JSON array), everything about the
     run itself (unreadable paths, skipped files, counts) on stderr.
 
-    Exit 1 when there are errors among the findings; else 2 when a path could not be read, or
-    nothing named could be checked (an unchecked file must not pass as clean); else 0. With
-    jobs > 1 the files are checked in that many processes; the output is the same."""
+    Exit 1 when there are errors among the findings; else 2 when a path could not be read,
+    nothing named could be checked, or codes could not be verified because the index release
+    in force on their date is damaged (index-damaged: the index is an input too, and an
+    unchecked file must not pass as clean); else 0. With jobs > 1 the files are checked in
+    that many processes; the output is the same."""
     walk = Walk(max_bytes=max_bytes)
     report, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk, jobs, fmt)
     for e in errors:
@@ -401,6 +407,8 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
         summary = ", ".join(f"{report.count(s)} {s.label}(s)" for s in Severity if report.count(s))
         print(summary or ("no findings" if walk.checked else "nothing was checked"), file=sys.stderr)
     print(walk.summary(), file=sys.stderr)
+    if report.damaged:
+        print(f"medcode: {report.damaged} finding(s) [{INDEX_DAMAGED}]: codes not verified, a damaged index must be rebuilt", file=sys.stderr)
     if report.count(Severity.ERROR):
         return 1
-    return 2 if errors or walk.nothing_checked else 0
+    return 2 if errors or walk.nothing_checked or report.damaged else 0

@@ -16,8 +16,9 @@ from typing import Any, Callable
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
 from medcode.index_builder.lookup import Answer, Status
+from medcode.index_builder.reader import DamagedRelease
 
-from .findings import BAD_FORMAT, DELETED_CODE, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
+from .findings import BAD_FORMAT, DELETED_CODE, INDEX_DAMAGED, INVALID_CODE, NOT_BILLABLE, NOT_IN_INDEX, WRONG_CODE_SET, Finding, Fix, Severity
 from .places import CDT, ICD_ANY, MODIFIER, PROCEDURE, Slot, set_label
 from .heap import newest
 from .verdicts import SUGGESTIONS, Verdicts, billable_below
@@ -136,6 +137,8 @@ class CodeRules:
         for set_id in WINDOW_SETS.get(expects, ()):
             choice = self.v.choice(set_id, day)
             answering.append((id(choice[0]), choice[1]) if choice else None)
+            if set_id in self.v.damaged_sets:  # a damaged release in force: not the neighbour's window
+                answering.append(self.v.damaged(set_id, day))
         return self._window_ids.setdefault(tuple(answering), len(self._window_ids))
 
     def _check_slot(self, slot: Slot, day: dt.date, ctx: Any) -> Result:
@@ -168,6 +171,11 @@ class CodeRules:
         """Common handling of a look-up; returns the answer when the code was found as valid
         (so the caller can apply set-specific checks), None when a finding was emitted.
         `answer`: the caller's own look-up of the same key on the same day, when it made one."""
+        if set_id in self.v.damaged_sets:
+            damaged = self.v.damaged(set_id, day)
+            if damaged is not None:  # the release in force cannot be read: no neighbour judges for it
+                self._emit(out, slot, INDEX_DAMAGED, damaged_message(display(set_id, key), damaged, self._day(day, out)), set_id)
+                return None
         if not self.v.has_data(set_id):
             self._no_data(out, set_id, slot)
             return None
@@ -317,6 +325,16 @@ def _after_release(day: str | None, release) -> bool:
     return bool(day and end and day > end.isoformat())
 
 
+def damaged_message(shown: str, damaged: DamagedRelease, day: str) -> str:
+    """A code whose date falls in a damaged release: which release, why, and the command."""
+    name = set_name(damaged.set_id)
+    if damaged.dated:
+        which = f"the {name} release {damaged.label}, in force on {day}, is damaged"
+    else:
+        which = f"the {name} release {damaged.label} is damaged and its dates are unknown, so it may be the one in force on {day}"
+    return f"{shown} cannot be verified: {which} ({damaged.problem}); {damaged.command}"
+
+
 def no_data_finding(set_id: str, count: int, start: int, end: int, problem: str | None = None) -> Finding:
     """The note for a set with no usable data; `problem` says why installed data cannot be
     read (then it is a warning: the user has data, it is broken)."""
@@ -329,7 +347,7 @@ def no_data_finding(set_id: str, count: int, start: int, end: int, problem: str 
         )
     if problem is not None:
         return Finding(
-            NOT_IN_INDEX,
+            INDEX_DAMAGED,
             f"{set_name(set_id)} index cannot be read: {problem}. {count} {set_name(set_id)} code(s) in this file are checked for syntax only",
             start, end, "", set_id, Severity.WARNING,
         )

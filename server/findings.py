@@ -27,6 +27,7 @@ BAD_FORMAT = "bad-format"
 WRONG_CODE_SET = "wrong-code-set"
 NOT_IN_INDEX = "not-in-index"
 DELETED_CODE = "deleted-code"
+INDEX_DAMAGED = "index-damaged"
 WRONG_ICD_VERSION = "wrong-icd-version"
 INVALID_POINTER = "invalid-pointer"
 X12_STRUCTURE = "x12-structure"
@@ -64,6 +65,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     WRONG_CODE_SET: (Severity.ERROR, "a valid code of another set where the qualifier / column demands this one"),
     NOT_IN_INDEX: (Severity.WARNING, "cannot be verified: no or stale data for this set"),
     DELETED_CODE: (Severity.ERROR, "valid in an earlier release, not on the date of service"),
+    INDEX_DAMAGED: (Severity.WARNING, "cannot be verified: the installed release in force on the date is damaged and must be rebuilt"),
     WRONG_ICD_VERSION: (Severity.ERROR, "an ICD-9 qualifier on or after 2015-10-01, or ICD-10 before it"),
     INVALID_POINTER: (Severity.ERROR, "a diagnosis pointer that points to no diagnosis of the claim"),
     X12_STRUCTURE: (Severity.WARNING, "the interchange structure itself is wrong (envelope, delimiters, counts)"),

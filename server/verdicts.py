@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from medcode.index_builder import layout
 from medcode.index_builder.lookup import Answer, Listing, judge, listing, resolve
 from medcode.index_builder.model import CodeRecord
-from medcode.index_builder.reader import IndexStore, Release
+from medcode.index_builder.reader import DamagedRelease, IndexStore, Release
 
 from .heap import newest
 
@@ -33,6 +34,7 @@ class Verdicts:
         self._choices: dict[tuple[str, dt.date], tuple[Release, bool] | None] = {}
         self._listings: dict[tuple[str, str, int], Listing] = {}
         self._has_data: dict[str, bool] = {}
+        self._damaged: dict[tuple[str, dt.date], DamagedRelease | None] = {}
 
     def choice(self, set_id: str, day: dt.date) -> tuple[Release, bool] | None:
         k = (set_id, day)
@@ -57,6 +59,20 @@ class Verdicts:
         """Keep the listings of the last `keep` keys looked up (heap.newest): a check of a
         large file lists thousands of codes, and holding them all costs megabytes."""
         self._listings = newest(self._listings, keep)
+
+    @cached_property
+    def damaged_sets(self) -> frozenset[str]:
+        """Sets with an installed release that cannot be used: only their codes need the
+        damaged() test (an attribute once computed, so an intact index pays nothing per code)."""
+        return self.store.damaged_sets()
+
+    def damaged(self, set_id: str, day: dt.date) -> DamagedRelease | None:
+        """The damaged release in force on this day, whose codes cannot be verified (once per
+        set and day)."""
+        k = (set_id, day)
+        if k not in self._damaged:
+            self._damaged[k] = self.store.damaged_for(set_id, day) if set_id in self.damaged_sets else None
+        return self._damaged[k]
 
     def has_data(self, set_id: str) -> bool:
         v = self._has_data.get(set_id)
