@@ -176,3 +176,39 @@ def test_an_april_update_damaged_over_its_october_release(tmp_path):
     store = IndexStore(index)
     assert store.damaged_for("icd10cm", dt.date(2025, 5, 1)).label == "FY2025-Apr"
     assert store.damaged_for("icd10cm", DAMAGED_DAY) is None  # the October release answers
+
+
+@pytest.mark.parametrize("profile", ["visual-studio-code", "neovim"])
+async def test_the_editor_shows_the_damaged_release_once_and_at_each_code(tmp_path, profile):
+    """Over real LSP stdio (push and pull clients): one window message names the damaged
+    file; the codes dated in it get index-damaged diagnostics, the others none; the server's
+    stderr holds no document text."""
+    import sys
+
+    from lsprotocol import types
+    from lsp_session import STDERR_WRAPPER, place, start, stop
+
+    index = _index(tmp_path)
+    trie = _break_trie(index, "icd10cm", "FY2025")
+    text = _claims(tmp_path).read_text().replace("DOE*JANE", "PRIVATEPATIENTNAME")
+    stderr = tmp_path / "server.stderr"
+    session = await start(profile, index, command=[sys.executable, str(STDERR_WRAPPER), str(stderr), "INFO"])
+    try:
+        uri = "file:///tmp/e2e/damaged-release/claims.837"
+        session.open(uri, text)
+        diags = await session.diagnostics(uri)
+        damaged = [d for d in diags if d.code == "index-damaged"]
+        line, col, end = place(text, "HI*ABK:E119", "E119")  # the first claim's: 2025-01-15
+        assert len(damaged) == 2 and {d.range.start.line for d in damaged} == {line}, [d.message for d in diags]
+        first = min(damaged, key=lambda d: d.range.start.character)
+        assert (first.range.start.character, first.range.end.character) == (col, end)
+        assert first.severity == types.DiagnosticSeverity.Warning
+        assert "ICD-10-CM release FY2025, in force on 2025-01-15, is damaged" in first.message
+        assert "`medcode index build --set icd10cm`" in first.message
+        good_line, _, _ = place(text, "HI*ABK:E119", "E119", nth=1)  # the second claim's: 2026-03-10
+        assert not [d for d in diags if d.range.start.line == good_line], [d.message for d in diags]
+        shown = [m.message for m in session.client.messages if str(trie) in m.message]
+        assert len(shown) == 1 and "medcode index build" in shown[0], shown
+    finally:
+        await stop(session)
+    assert "PRIVATEPATIENTNAME" not in stderr.read_text(errors="replace")
