@@ -25,7 +25,7 @@ import marisa_trie
 import orjson
 
 from . import layout
-from .codesets import EMBEDDED_SETS
+from .codesets import EMBEDDED_SETS, ICD10CM
 from .model import CODE, HEADER, MODIFIER, CodeRecord, Manifest
 from .sources import file_sha256
 from .words import words
@@ -57,19 +57,30 @@ def rebuild_hint(set_id: str) -> str:
     )
 
 
+# Data built with an embedded set rather than as one: the claim edits' MCE tables
+# (build.MCE_STEP) come with `index build --set icd10cm`.
+_BUILT_WITH = {"mce": ICD10CM}
+# The claim edits' tables (mce_index.EDITS_DIR): not a code set, opened by their rules, but
+# their damage is reported with the sets' (IndexStore.problems), not passed over in silence.
+_EDITS_DIR = ".edits"
+
+
 def rebuild_command(manifest: Manifest | None, set_id: str, label: str) -> str:
     """The one command that rebuilds a release, from where its manifest says it came from;
     both ways (rebuild_hint) when the manifest cannot say."""
     if manifest is None:
         return rebuild_hint(set_id)
     source = manifest.source
-    if source.kind == "package" and set_id in EMBEDDED_SETS:
-        return f"rebuild it with `medcode index build --set {set_id}`"
+    built_with = _BUILT_WITH.get(set_id, set_id)
+    if source.kind == "package" and built_with in EMBEDDED_SETS:
+        return f"rebuild it with `medcode index build --set {built_with}`"
     if source.kind == "download":
         return f"rebuild it with `medcode index fetch {set_id} --release {label} --force`"
     # An import records what the user gave, resolved (several paths for NCCI, comma-joined).
     given = " ".join(shlex.quote(p) for p in source.name.split(", ")) if source.name else "PATH"
-    return f"rebuild it with `medcode index import {set_id} {given} --release {label}`"
+    # NCCI files name their quarter, and one import may have brought several: no --release.
+    release = "" if set_id == "ncci" else f" --release {label}"
+    return f"rebuild it with `medcode index import {set_id} {given}{release}`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,9 +593,19 @@ class IndexStore:
                     try:
                         found[set_dir.name].append(_open_settled(rel_dir))
                     except IndexDataError as exc:
-                        self.problems.append(f"{exc}; {rebuild_hint(set_dir.name)}")
+                        damaged = DamagedRelease.of(rel_dir, set_dir.name, str(exc))
+                        self.problems.append(f"{exc}; {damaged.command}")
                         self._damaged.setdefault(set_dir.name, self.problems[-1])
-                        self._broken.setdefault(set_dir.name, []).append(DamagedRelease.of(rel_dir, set_dir.name, str(exc)))
+                        self._broken.setdefault(set_dir.name, []).append(damaged)
+            edits = self.root / _EDITS_DIR
+            for rel_dir in sorted(edits.glob("*/*")) if edits.is_dir() else ():
+                if rel_dir.name.startswith(".") or not rel_dir.is_dir():
+                    continue
+                try:
+                    _open_settled(rel_dir)
+                except IndexDataError as exc:
+                    damaged = DamagedRelease.of(rel_dir, rel_dir.parent.name, str(exc))
+                    self.problems.append(f"{exc}; the claim edits that need it are not run; {damaged.command}")
         for rels in found.values():
             rels.sort(key=lambda r: (r.effective_from or dt.date.min, r.label))
         self._releases = dict(found)

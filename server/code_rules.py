@@ -338,6 +338,12 @@ def damaged_message(shown: str, damaged: DamagedRelease, day: str) -> str:
 def no_data_finding(set_id: str, count: int, start: int, end: int, problem: str | None = None) -> Finding:
     """The note for a set with no usable data; `problem` says why installed data cannot be
     read (then it is a warning: the user has data, it is broken)."""
+    if set_id == "ncci" and problem is not None:
+        return Finding(
+            INDEX_DAMAGED,
+            f"NCCI edits not checked: the NCCI index cannot be read: {problem}. {count} service line(s) in this file",
+            start, end, "", set_id, Severity.WARNING,
+        )
     if set_id == "ncci":  # claim edits rather than a code set: the note says what is not checked
         return Finding(
             NOT_IN_INDEX,

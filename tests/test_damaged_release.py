@@ -212,3 +212,49 @@ async def test_the_editor_shows_the_damaged_release_once_and_at_each_code(tmp_pa
     finally:
         await stop(session)
     assert "PRIVATEPATIENTNAME" not in stderr.read_text(errors="replace")
+
+
+def test_a_damaged_ncci_quarter_is_not_replaced_by_the_quarter_before(tmp_path):
+    from medcode.index_builder.build import import_ncci
+    from medcode.server.analysis import DocumentChecker
+    from medcode.server.verdicts import Verdicts
+
+    from claims_837 import x12
+    from ncci_files import OPH_Q3, PTP_Q2, PTP_Q3, Q2, Q3, quarter_files
+
+    files = quarter_files(tmp_path / "q2", "321", "04-01-2026", "2026Q2", PTP_Q2)
+    files += quarter_files(tmp_path / "q3", "322", "07-01-2026", "2026Q3", PTP_Q3, OPH_Q3)
+    index = tmp_path / "index"
+    import_ncci(index, files)
+    (label,) = [p.name for p in (index / "ncci").iterdir() if p.name.endswith("Q3")]
+    trie = _break_trie(index, "ncci", label)
+    text = x12("P", [("Q3", [("17000", [], 1, Q3), ("11900", [], 1, Q3)]), ("Q2", [("20610", [], 1, Q2), ("20611", [], 1, Q2)])])
+    findings = DocumentChecker(Verdicts(IndexStore(index)), Q3).check(text).findings
+    (damaged,) = [f for f in findings if f.rule == "index-damaged"]
+    assert damaged.code == "17000" and damaged.code_set == "ncci"
+    assert f"the NCCI quarter {label}, in force on that date, is damaged" in damaged.message and str(trie) in damaged.message
+    assert "medcode index import ncci " in damaged.message and "--release" not in damaged.message
+    # The Q2 claim is judged by Q2, as before; nothing is judged by Q2 for the Q3 claim.
+    assert [f.code for f in findings if f.rule == "ncci-ptp"] == ["20611"]
+
+
+def test_the_tabular_notes_of_a_damaged_release_are_not_borrowed(run, default_index, tmp_path):
+    """The embedded defaults with FY2025 damaged: a 2025 claim gets no excludes1 from FY2024's
+    notes (its codes say the release is damaged); a 2026 claim gets its excludes1 as usual."""
+    import os
+    import shutil
+
+    index = tmp_path / "idx"
+    shutil.copytree(default_index, index, copy_function=os.link)  # linked: _break_trie unlinks first
+    _break_trie(index, "icd10cm", "FY2025")
+    claims = tmp_path / "claims.837"
+    claims.write_text(claim_837p([
+        ("DAMAGED", ["E119", "I10", "O24419"], [("J1100", DAMAGED_DAY)]),
+        ("GOOD", ["E119", "I10", "O24419"], [("J1100", GOOD_DAY)]),
+    ]))
+    status, out, err = run("check", str(claims), "--format", "json", index=index)
+    damaged, good = _by_claim(json.loads(out), claims.read_text())
+    assert sorted(f["code"] for f in damaged if f["rule"] == "index-damaged") == ["E119", "I10", "O24419"]
+    assert not [f for f in damaged if f["rule"] in ("excludes1", "code-first", "use-additional-code")], damaged
+    assert [f["code"] for f in good if f["rule"] == "excludes1"] == ["O24419"]
+    assert status == 2

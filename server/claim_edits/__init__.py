@@ -72,7 +72,7 @@ class ClaimEdits:
         release = None
         if claim.diagnoses and parts & TABULAR:
             choice = self.v.choice(ICD10CM, claim.day)
-            if choice is not None and "tabular-edits" in choice[0].manifest.aux:
+            if choice is not None and "tabular-edits" in choice[0].manifest.aux and not self._damaged(claim.day):
                 release = choice[0]
         return self._check(claim, release, body, body_start, parts)
 
@@ -92,6 +92,11 @@ class ClaimEdits:
         for group in template_groups(slots, day):
             out += self.check(group, body)
         return out
+
+    def _damaged(self, day: dt.date) -> bool:
+        """The ICD-10-CM release in force on the day is damaged: its codes say so (index-damaged)
+        and no other release's notes stand in for its own."""
+        return ICD10CM in self.v.damaged_sets and self.v.damaged(ICD10CM, day) is not None
 
     def on_day(self, claim, dated: dt.date) -> _Day | None:
         """What the claim's day of service decides for its edits (None: no edits for this
@@ -174,7 +179,7 @@ class ClaimEdits:
         """What a day of service decides for the pre-filter: the ICD-10-CM release with tabular
         notes in force (None without one), whether the MCE tables cover it, and its period."""
         choice = self.v.choice(ICD10CM, day)
-        release = choice[0] if choice is not None and "tabular-edits" in choice[0].manifest.aux else None
+        release = choice[0] if choice is not None and "tabular-edits" in choice[0].manifest.aux and not self._damaged(day) else None
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1

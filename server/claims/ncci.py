@@ -14,7 +14,7 @@ from typing import Iterable
 from medcode.index_builder.ncci_index import AOC, NCCI, OUTPATIENT, PRACTITIONER, SETTING_NAMES, AddOnRow, Mue, NcciRelease, PtpEdit, mue_table, ptp_table
 
 from ..code_rules import Result
-from ..findings import ADD_ON_WITHOUT_PRIMARY, MUE, NCCI_PTP, Finding, Fix, Severity
+from ..findings import ADD_ON_WITHOUT_PRIMARY, INDEX_DAMAGED, MUE, NCCI_PTP, Finding, Fix, Severity
 from ..verdicts import Verdicts
 from .model import INSTITUTIONAL, PROFESSIONAL, Claim, ServiceLine
 
@@ -117,6 +117,8 @@ class NcciRules:
         out.no_data[NCCI] = (seen + count, start, end)
 
     def _day(self, setting: str, day: dt.date, lines: list[ServiceLine], out: Result) -> None:
+        if NCCI in self.v.damaged_sets and self._damaged(day, lines, out):
+            return
         q = self.quarter(day)
         if q is None:
             return
@@ -139,6 +141,21 @@ class NcciRules:
         self._memo[key] = (*self._window(setting, day, lines, view), pending)
         if pending:
             self._replay(pending, lines, day, out)
+
+    def _damaged(self, day: dt.date, lines: list[ServiceLine], out: Result) -> bool:
+        """The quarter in force on the day is damaged: say so on the day's first line rather
+        than apply the nearest quarter as if it were in force."""
+        damaged = self.v.damaged(NCCI, day)
+        if damaged is None:
+            return False
+        first = lines[0]
+        out.findings.append(Finding(
+            INDEX_DAMAGED,
+            f"NCCI edits not checked for {len(lines)} service line(s) on {day}: the NCCI quarter {damaged.label}, in force on that date, "
+            f"is damaged ({damaged.problem}); {damaged.command}",
+            first.start, first.end, first.code, NCCI,
+        ))
+        return True
 
     def _run(self, setting: str, day: dt.date, lines: list[ServiceLine], view: NcciRelease, in_force: bool, out: Result) -> None:
         has_ptp, has_mue, has_aoc = view.has_tables(setting)
