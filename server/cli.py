@@ -501,7 +501,8 @@ output: --format text prints path:line:column: severity: message [rule];
 exit status:
   0  no errors found (warnings and notes may be printed)
   1  at least one finding of severity error
-  2  usage or input error (a path missing or unreadable, nothing checked)
+  2  usage or input error (a path missing or unreadable, nothing checked, or codes not
+     verified because the index release in force on their date is damaged: index-damaged)
   3  internal error (a bug in medcode)
 """
 

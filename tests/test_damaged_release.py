@@ -258,3 +258,21 @@ def test_the_tabular_notes_of_a_damaged_release_are_not_borrowed(run, default_in
     assert not [f for f in damaged if f["rule"] in ("excludes1", "code-first", "use-additional-code")], damaged
     assert [f["code"] for f in good if f["rule"] == "excludes1"] == ["O24419"]
     assert status == 2
+
+
+def test_damaged_mce_tables_are_named_not_passed_over(run, default_index, tmp_path):
+    """The MCE tables are no code set, but their damage is named (check's stderr, index verify)
+    with the command that rebuilds them, rather than the MCE edits silently not running."""
+    import os
+    import shutil
+
+    index = tmp_path / "idx"
+    shutil.copytree(default_index, index, copy_function=os.link)
+    mce = index / ".edits" / "mce"
+    (release,) = [p.name for p in mce.iterdir() if not p.name.startswith(".")]
+    trie = _break_trie(index / ".edits", "mce", release)
+    status, out, err = run("index", "verify", index=index)
+    assert status == 1 and str(trie) in out and "`medcode index build --set icd10cm`" in out
+    claims = _claims(tmp_path)
+    status, out, err = run("check", str(claims), index=index)
+    assert f"warning: {trie}" in err and "the claim edits that need it are not run" in err
