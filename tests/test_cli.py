@@ -197,7 +197,8 @@ def test_damaged_release_is_reported_and_the_rest_keeps_working(run, tmp_path):
     (bad / layout.RECORDS_BIN).write_bytes(b"garbage")
     code, out, err = run("lookup", "E11.9", index=index)
     assert code == 0 and "Type 2 diabetes" in out
-    assert "records.bin has 7 bytes" in err and "medcode index import hcpcs PATH" in err
+    # The command that rebuilds it, from the manifest: the file it was imported from ("x" here).
+    assert "records.bin has 7 bytes" in err and "`medcode index import hcpcs x --release R1`" in err
     code, out, _ = run("index", "verify")
     assert code == 1 and "records.bin" in out
 

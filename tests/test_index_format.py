@@ -167,7 +167,8 @@ def test_store_keeps_working_around_a_damaged_release(tmp_path):
     store = IndexStore(tmp_path)
     assert [r.label for r in store.releases("icd10cm")] == ["good"]
     assert len(store.problems) == 1
-    assert "flags.bin is missing" in store.problems[0] and "medcode index build" in store.problems[0]
+    # The command that rebuilds it, from its manifest: the file it was imported from.
+    assert "flags.bin is missing" in store.problems[0] and "`medcode index import icd10cm fixture --release bad`" in store.problems[0]
 
 
 def test_release_for_a_date(tmp_path):
