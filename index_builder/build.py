@@ -19,7 +19,7 @@ from .gcpause import paused_gc
 from .model import CodeRecord, Download, ImportResult, Source, SourceFile
 from .ncci_index import NCCI
 from .sources import LayoutNotRecognised, SourceError, read_inputs
-from .writer import EncodeCache, write_family, write_release
+from .writer import write_family, write_release
 
 # Labels earlier medcode versions built as embedded defaults, replaced by the per-year releases.
 SUPERSEDED = {ICD10CM: ("FY2026-Apr",), ICD10PCS: ("FY2024-drg",)}
@@ -40,8 +40,8 @@ class Built:
     records: int
 
 
-def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache | None = None, fork: bool = False) -> Built:
-    path = write_release(root, result, cache, fork=fork)
+def _write(root: Path, result: ImportResult, started: float, fork: bool = False) -> Built:
+    path = write_release(root, result, fork=fork)
     from .reader import Release  # the manifest just written is the source of truth for counts
 
     records = Release(path).manifest.counts["records"]

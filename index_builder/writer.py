@@ -24,7 +24,7 @@ from . import layout, stage, version
 from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
-from .words import words, words_many
+from .words import words_many
 
 
 class IndexWriteError(Exception):
@@ -87,46 +87,21 @@ def _dumps(value: Any) -> bytes:
     return memoryview(orjson.dumps(value)).tobytes()
 
 
-class EncodeCache:
-    """Encoded documents and search words of records, shared by the releases of one build:
-    the embedded defaults write five fiscal years that share most record objects, and encoding
-    each once keeps the build within its budget. Records are keyed by identity and held, so an
-    id is never reused while cached."""
+_DESCRIPTION_OF = attrgetter("description")
 
-    def __init__(self) -> None:
-        self._by_id: dict[int, tuple[CodeRecord, bytes, list[str], int]] = {}
-        self._words: dict[str, list[str]] = {}
 
-    def words(self, text: str) -> list[str]:
-        out = self._words.get(text)
-        if out is None:
-            out = self._words[text] = words(text)
-        return out
-
-    def description_words(self, text: str) -> list[str]:
-        """words(text); for a text that joins parts with " — " (an NDC package: its product's
-        summary — its package text), the first part's words come from the cache (a product
-        has several packages) and the rest are cut each time (a package text names its own
-        NDC, so it never repeats: caching it held 290 MB). The same list: no word spans the
-        spaced dash."""
-        if _PART_JOIN not in text:
-            return self.words(text)
-        first, rest = text.split(_PART_JOIN, 1)
-        return self.words(first) + words(rest)
-
-    def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
-        hit = self._by_id.get(id(rec))
-        if hit is not None and hit[0] is rec:
-            return hit[1], hit[2], hit[3]
-        desc_words = self.description_words(rec.description)
-        vocab = set(desc_words)
-        if rec.short:
-            vocab.update(self.words(rec.short))
-        for term in rec.terms:
-            vocab.update(self.words(term))
-        out = (_dumps(rec.to_json()), list(vocab), min(len(desc_words), 0xFFFF))
-        self._by_id[id(rec)] = (rec, *out)
-        return out
+def _vocabularies(records: list[CodeRecord]) -> tuple[list[set[str]], list[int]]:
+    """Per record the words the word index lists it under (its description's, short's and
+    terms'), and its rank (the number of words in its description). Every record's texts are
+    cut at once (words_many): cut one by one, ICD-10-CM's took a second of its build."""
+    desc_words = words_many(list(map(_DESCRIPTION_OF, records)))
+    vocabs = list(map(set, desc_words))
+    ranks = list(map(min, map(len, desc_words), repeat(0xFFFF)))
+    # A short description and terms are cut as one text per record: no word spans a space.
+    more = [i for i, rec in enumerate(records) if rec.short or rec.terms]
+    texts = [" ".join(filter(None, (records[i].short, *records[i].terms))) for i in more]
+    deque(map(set.update, map(vocabs.__getitem__, more), words_many(texts)), maxlen=0)
+    return vocabs, ranks
 
 
 _FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
@@ -137,11 +112,10 @@ class _Groups:
     the postings once per group under the id n + group number instead of once per record: half
     of the NDC directory's 4.7 million postings repeated a product's words for each package."""
 
-    def __init__(self, n: int, cache: EncodeCache, records: list[CodeRecord]):
+    def __init__(self, n: int, records: list[CodeRecord]):
         self.n = n
         self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
         self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
-        self._cache = cache
         # group key -> its number, and the first part, short and terms it was made from
         self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
@@ -181,12 +155,7 @@ class _Groups:
         extras = words_many([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
         group_words = list(map(set, map(add, first_words, extras)))
         group_counts = list(map(len, first_words))
-        lists: defaultdict[str, list[int]] = defaultdict(list)
-        deque(
-            map(list.append, map(lists.__getitem__, chain.from_iterable(group_words)), chain.from_iterable(map(repeat, count(self.n), map(len, group_words)))),
-            maxlen=0,
-        )
-        self.postings = lists
+        self.postings = _postings(group_words, self.n)
         # The grouped records: their own words beyond their group's; rank counts both.
         grouped = list(map(is_not, number_of, repeat(None)))
         ids = list(compress(range(total), grouped))
@@ -200,8 +169,9 @@ class _Groups:
         ranks = [0] * total
         for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
             vocabs[i], ranks[i] = vocab, rank
-        for i in compress(range(total), map(not_, grouped)):
-            _, vocabs[i], ranks[i] = self._cache.encoded(records[i])
+        alone = list(compress(range(total), map(not_, grouped)))
+        for i, vocab, rank in zip(alone, *_vocabularies(list(map(records.__getitem__, alone)))):
+            vocabs[i], ranks[i] = vocab, rank
         return vocabs, ranks
 
 
@@ -342,7 +312,7 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None, *, fork: bool = False) -> Path:
+def write_release(root: Path, result: ImportResult, *, fork: bool = False) -> Path:
     """Build the release in a temporary folder beside its target, then move it into place.
 
     `fork`: a compact release's word index may be written by a forked helper process while
@@ -358,7 +328,7 @@ def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = 
     tmp = _building_folder(set_dir, result.release)
     helper = Helper() if fork else None
     try:
-        manifest = _write_into(tmp, result, cache or EncodeCache(), helper)
+        manifest = _write_into(tmp, result, helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
     except PermissionError as exc:
@@ -403,7 +373,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | None = None, progress=None) -> list[Path]:
+def write_family(root: Path, results: list[ImportResult], progress=None) -> list[Path]:
     """Several releases of one set that share most records (the fiscal years of the embedded
     defaults): the codes, records and word index of their union are written once and
     hard-linked into each release folder (copied where the file system cannot link); each
@@ -412,7 +382,6 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
 
     A code's record is the same in every release of the family except its kind, which the
     flags carry (I42.0: a code in FY2026, a header in FY2027)."""
-    cache = cache or EncodeCache()
     for result in results:
         run_finish(result)
     set_id = results[0].set_id
@@ -425,7 +394,7 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     base = _building_folder(set_dir, "shared")
     out = []
     try:
-        trie, _, _ = _write_codes(base, union, results[-1], cache)
+        trie, _, _ = _write_codes(base, union, results[-1])
         # The files releases of one family share (linked, not copied): what _write_codes wrote
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
@@ -588,12 +557,12 @@ def _swap_into_place(new: Path, target: Path) -> None:
     raise IndexWriteError(f"{target} kept changing while this release was written; try again")
 
 
-def _write_into(folder: Path, result: ImportResult, cache: EncodeCache, helper: Helper | None = None) -> Manifest:
+def _write_into(folder: Path, result: ImportResult, helper: Helper | None = None) -> Manifest:
     repeated: list[str] = []
     by_code = _dedupe(result.records, repeated)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
-    trie, flags, counts = _write_codes(folder, by_code, result, cache, helper)
+    trie, flags, counts = _write_codes(folder, by_code, result, helper)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
     # The importer's warnings as its finish left them (run_finish, in _write_codes).
     return _finish(folder, result, counts, [*result.warnings, *repeated], helper=helper)
@@ -609,16 +578,6 @@ def run_finish(result: ImportResult) -> None:
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
 
 
-def _flag_bits(rec: CodeRecord, cutoff: str | None, counts: dict[str, int]) -> int:
-    """A record's flags byte (kind, terminated by the release's last day), counted in counts."""
-    bits = _KIND_BITS[rec.kind]
-    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-        bits |= layout.FLAG_TERMINATED
-        counts["terminated"] += 1
-    counts[rec.kind] += 1
-    return bits
-
-
 def _cutoff(result: ImportResult) -> str | None:
     """The last day of the release's period: an end date up to it marks a code 'terminated'; a
     scheduled end after it (NDC packages list many) says nothing about the release's own dates."""
@@ -626,50 +585,59 @@ def _cutoff(result: ImportResult) -> str | None:
     return end.isoformat() if end else None
 
 
-def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None):
+def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None):
     """The code trie, records, ranks and word index; returns the trie, the flags and counts.
     A compact release's word index may still be being written by `helper` (see _finish)."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
-        return _write_codes_compact(folder, trie, by_code, result, cache, helper)
+        return _write_codes_compact(folder, trie, by_code, result, helper)
     run_finish(result)
     n = len(trie)
-    docs: list[bytes] = [b""] * n
-    flags = bytearray(n)
-    rank = array(layout.RANK_TYPE, [0]) * n
-    postings: dict[str, list[int]] = defaultdict(list)
-    counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
-    cutoff = _cutoff(result)
-    # The hot loop of every build (a million records for the defaults): locals, no calls
-    # beyond the cache.
-    key_id, encoded, flag_bits = trie.key_id, cache.encoded, _flag_bits
-    every = 1 << 14  # stage updates: about 15 for the NDC directory
-    for done, (code, rec) in enumerate(by_code.items()):
-        if not done % every:
-            stage.counted("indexing records:", done, n)
-        i = key_id(code)
-        docs[i], vocab, rank[i] = encoded(rec)
-        flags[i] = flag_bits(rec, cutoff, counts)
-        for w in vocab:
-            postings[w].append(i)
+    records = _in_id_order(trie, by_code)
+    # Every pass runs over all records at once (map, words_many): a Python loop per record,
+    # and per word of each, took most of the ICD-10-CM and PCS writes.
+    stage.doing(f"indexing the words of {n:,} records")
+    vocabs, ranks = _vocabularies(records)
+    postings = _postings(vocabs)
+    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
+    counts = _counts(flags, n)
+    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
 
     trie.save(str(folder / layout.CODES))
     stage.doing(f"writing {n:,} records")
-    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
-    _write_array(folder / layout.RANK, rank)
+    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, list(map(_dumps, map(CodeRecord.to_json, records))))
+    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
 
     stage.doing(f"writing the word index ({len(postings):,} words)")
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
     word_trie.save(str(folder / layout.WORDS))
     lists: list[bytes] = [b""] * len(word_trie)
-    for w, ids in postings.items():
-        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
+    for w, ids in postings.items():  # each list ascending: the records were read in id order
+        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, ids).tobytes()
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
     return trie, flags, counts
 
 
+def _in_id_order(trie: marisa_trie.Trie, by_code: dict[str, CodeRecord]) -> list[CodeRecord]:
+    records: list[CodeRecord] = [None] * len(trie)  # type: ignore[list-item]
+    for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
+        records[i] = rec
+    return records
+
+
+def _postings(vocabs: list[Iterable[str]], first: int = 0) -> defaultdict[str, list[int]]:
+    """Each word's ids (`first` on, in the order of `vocabs`: ascending), each id appended to
+    its words' lists in one C pass."""
+    lists: defaultdict[str, list[int]] = defaultdict(list)
+    deque(
+        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(first), map(len, vocabs)))),
+        maxlen=0,
+    )
+    return lists
+
+
 def _write_codes_compact(
-    folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None
+    folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None
 ):
     """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
     zlib block is compressed as soon as its documents are made (none are held: a quarter of a
@@ -677,15 +645,13 @@ def _write_codes_compact(
     a `helper`, the word index is written by a forked process meanwhile (joined before the
     manifest lists the files)."""
     n = len(trie)
-    records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
-    for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
-        records[i] = rec
-    forked = helper is not None and helper.start(lambda: _write_word_index(folder, records, cache, share=True))
+    records = _in_id_order(trie, by_code)
+    forked = helper is not None and helper.start(lambda: _write_word_index(folder, records, share=True))
     # What the importer left for the documents and side stores (after the fork: the word
     # index needs none of it, and the helper writes it meanwhile).
     run_finish(result)
     if not forked:
-        _write_word_index(folder, records, cache)
+        _write_word_index(folder, records)
     # A quarter of a million NDC packages: every pass below runs over all records at once
     # (map, chain, C-level appends) rather than a Python loop doing it all per record. After
     # the helper started: the word index needs none of it.
@@ -697,21 +663,15 @@ def _write_codes_compact(
     return trie, flags, counts
 
 
-def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache, share: bool = False) -> None:
+def _write_word_index(folder: Path, records: list[CodeRecord], share: bool = False) -> None:
     """A compact release's ranks and word index (words, postings, groups), records in id order.
     `share`: the postings may be encoded by two processes (_write_zpostings)."""
     n = len(records)
     stage.doing(f"indexing the words of {n:,} records")
-    groups = _Groups(n, cache, records)
+    groups = _Groups(n, records)
     vocabs, ranks = groups.assign(records)
     _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
-    # Each word's record ids, ascending: the records' words in id order, each appended to its
-    # word's list in one C pass.
-    lists: defaultdict[str, list[int]] = defaultdict(list)
-    deque(
-        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(), map(len, vocabs)))),
-        maxlen=0,
-    )
+    lists = _postings(vocabs)  # each word's record ids, ascending: the records in id order
     del vocabs, ranks
     # Record ids, then group ids: both ascending, and every record id is below every group id.
     postings: dict[str, list[int] | array] = lists
