@@ -10,12 +10,14 @@ import shutil
 import sys
 import zlib
 from array import array
+from dataclasses import dataclass
 from collections import defaultdict, deque
 from itertools import chain, compress, count, repeat
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import marisa_trie
 import orjson
@@ -87,20 +89,36 @@ def _dumps(value: Any) -> bytes:
     return memoryview(orjson.dumps(value)).tobytes()
 
 
-_DESCRIPTION_OF = attrgetter("description")
+@dataclass(slots=True)
+class _Texts:
+    """What the word index reads of the records (in id order), as plain lists: a helper
+    process gets them as one message (forked.Helper.hand_over), not the records."""
+
+    descriptions: list[str]
+    shorts: list[str | None]
+    terms: list[list[str]]
+    groups: list[str | None]  # CodeRecord.group
+
+    @classmethod
+    def of(cls, records: list[CodeRecord]) -> _Texts:
+        return cls(*(list(map(attrgetter(name), records)) for name in ("description", "short", "terms", "group")))
+
+    def picked(self, ids: list[int]) -> _Texts:
+        return _Texts(*(list(map(column.__getitem__, ids)) for column in (self.descriptions, self.shorts, self.terms, self.groups)))
 
 
-def _vocabularies(records: list[CodeRecord]) -> tuple[list[set[str]], list[int]]:
+def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
     """Per record the words the word index lists it under (its description's, short's and
     terms'), and its rank (the number of words in its description). Every record's texts are
     cut at once (words_many): cut one by one, ICD-10-CM's took a second of its build."""
-    desc_words = words_many(list(map(_DESCRIPTION_OF, records)))
+    desc_words = words_many(texts.descriptions)
     vocabs = list(map(set, desc_words))
     ranks = list(map(min, map(len, desc_words), repeat(0xFFFF)))
     # A short description and terms are cut as one text per record: no word spans a space.
-    more = [i for i, rec in enumerate(records) if rec.short or rec.terms]
-    texts = [" ".join(filter(None, (records[i].short, *records[i].terms))) for i in more]
-    deque(map(set.update, map(vocabs.__getitem__, more), words_many(texts)), maxlen=0)
+    shorts, terms = texts.shorts, texts.terms
+    more = [i for i, (short, its_terms) in enumerate(zip(shorts, terms)) if short or its_terms]
+    extra = [" ".join(filter(None, (shorts[i], *terms[i]))) for i in more]
+    deque(map(set.update, map(vocabs.__getitem__, more), words_many(extra)), maxlen=0)
     return vocabs, ranks
 
 
@@ -112,7 +130,7 @@ class _Groups:
     the postings once per group under the id n + group number instead of once per record: half
     of the NDC directory's 4.7 million postings repeated a product's words for each package."""
 
-    def __init__(self, n: int, records: list[CodeRecord]):
+    def __init__(self, n: int, texts: _Texts):
         self.n = n
         self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
         self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
@@ -120,33 +138,32 @@ class _Groups:
         self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
-        self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        self._parts = parts = [d.partition(_PART_JOIN) for d in texts.descriptions]
         self._own = words_many([p[2] for p in parts])
-        firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
+        firsts = list(dict.fromkeys(p[0] for p, group in zip(parts, texts.groups) if group is not None))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def assign(self, records: list[CodeRecord]) -> tuple[list[Iterable[str]], list[int]]:
+    def assign(self, texts: _Texts) -> tuple[list[Iterable[str]], list[int]]:
         """Per record (ids in ascending order) the words the word index lists it under, and
         its rank: for a record that carries its group's words (its description's first part,
         short and terms are its group's), only its own words beyond them, the group being
-        listed once (`postings`, `members`); any other record is indexed on its own, as
-        EncodeCache.encoded. The only loop per record finds its group; the words are cut,
+        listed once (`postings`, `members`); any other record is indexed on its own
+        (_vocabularies). The only loop per record finds its group; the words are cut,
         merged and listed in bulk passes."""
-        total = len(records)
+        total = len(texts.descriptions)
         by_key, members, parts = self._by_key, self.members, self._parts
         made: list[tuple[int, str, str | None, list[str]]] = []  # per group: number, first, short, terms
         number_of: list[int | None] = [None] * total
-        for i, rec in enumerate(records):
-            key = rec.group
+        for i, (key, short, terms) in enumerate(zip(texts.groups, texts.shorts, texts.terms)):
             if key is None:
                 continue
             first = parts[i][0]
             g = by_key.get(key)
             if g is None:
-                g = by_key[key] = (len(made), first, rec.short, rec.terms)
+                g = by_key[key] = (len(made), first, short, terms)
                 made.append(g)
                 members.append(array(layout.OFFSET_TYPE))
-            if first == g[1] and rec.short == g[2] and rec.terms == g[3]:
+            if first == g[1] and short == g[2] and terms == g[3]:
                 number_of[i] = g[0]
                 members[g[0]].append(i)
         # Each group's words: its first part's, its short's and its terms' (those two cut as
@@ -170,7 +187,7 @@ class _Groups:
         for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
             vocabs[i], ranks[i] = vocab, rank
         alone = list(compress(range(total), map(not_, grouped)))
-        for i, vocab, rank in zip(alone, *_vocabularies(list(map(records.__getitem__, alone)))):
+        for i, vocab, rank in zip(alone, *_vocabularies(texts.picked(alone))):
             vocabs[i], ranks[i] = vocab, rank
         return vocabs, ranks
 
@@ -224,18 +241,18 @@ def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Cal
 _RAW_POSTINGS = 32
 
 
-def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], share: bool = False) -> None:
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], helper: Helper | None = None) -> None:
     """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
     that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are.
 
-    `share` (the word index's helper, forked.py, whose parent has usually written its own
-    part by then and left a core idle): a forked process encodes the later half of the ids
-    while this one encodes the rest, each list as it would be encoded here (the NDC
-    directory's 3.5 million ids take most of a second)."""
-    split = _halfway(lists) if share else len(lists)
+    `helper` (a waiting helper of the word index's helper, _start_word_index_helper, whose
+    parent has usually written its own part by then and left a core idle): it encodes the
+    later half of the ids while this process encodes the rest, each list as it would be
+    encoded here (the NDC directory's 3.5 million ids take most of a second)."""
+    split = _halfway(lists) if helper is not None else len(lists)
     part_idx, part_bin = (bin_path.with_name(f".{bin_path.name}.{n}") for n in ("part-idx", "part-bin"))
-    helper = Helper()
-    if split == len(lists) or not helper.start(lambda: _write_blob(part_idx, part_bin, _encode_postings(lists[split:]))):
+    later = [ids if type(ids) is list else list(ids) for ids in lists[split:]]  # marshal takes no array
+    if split == len(lists) or not helper or not helper.hand_over((str(part_idx), str(part_bin), later)):
         _write_blob(idx_path, bin_path, _encode_postings(lists))
         return
     try:
@@ -252,6 +269,12 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], share: 
     part_idx.unlink()
     part_bin.unlink()
     _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+
+
+def _postings_part_from(payload: tuple) -> None:
+    """The postings helper's work: its part of _write_zpostings, into the part files."""
+    part_idx, part_bin, lists = payload
+    _write_blob(Path(part_idx), Path(part_bin), _encode_postings(lists))
 
 
 def _halfway(lists: list[array]) -> int:
@@ -312,11 +335,12 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult, *, fork: bool = False) -> Path:
+def write_release(root: Path, result: ImportResult, *, fork: bool = False, helper: Helper | None = None) -> Path:
     """Build the release in a temporary folder beside its target, then move it into place.
 
-    `fork`: a compact release's word index may be written by a forked helper process while
-    this one writes the rest (forked.py; the parallel build's workers ask for it)."""
+    A compact release's word index may be written by a helper process while this one writes
+    the rest (forked.py): `helper`, one forked earlier (word_index_helper), or with `fork`,
+    one forked now. The parallel build's workers ask for it."""
     if not layout.valid_release_label(result.release):
         raise IndexWriteError(
             f"release label {result.release!r} is not usable as a folder name "
@@ -326,7 +350,8 @@ def write_release(root: Path, result: ImportResult, *, fork: bool = False) -> Pa
     set_dir = Path(root) / result.set_id
     target = set_dir / result.release
     tmp = _building_folder(set_dir, result.release)
-    helper = Helper() if fork else None
+    if helper is None and fork and result.compact:
+        helper = _start_word_index_helper()
     try:
         manifest = _write_into(tmp, result, helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
@@ -348,6 +373,44 @@ def write_release(root: Path, result: ImportResult, *, fork: bool = False) -> Pa
 def _abandon(helper: Helper | None) -> None:
     if helper is not None:
         helper.abandon()
+
+
+@contextmanager
+def word_index_helper(fork: bool = True) -> Iterator[Helper | None]:
+    """A helper process for write_release(helper=...), forked on entering (None without `fork`
+    or where forking is not available): enter it before reading the source, while this
+    process is small (forked.Helper.start_waiting). Left unused, it ends with the block; on
+    an error it is stopped."""
+    helper = _start_word_index_helper() if fork else None
+    try:
+        yield helper
+    except BaseException:
+        _abandon(helper)
+        raise
+    if helper is not None:
+        helper.join()  # already joined when write_release used it
+
+
+def _start_word_index_helper() -> Helper | None:
+    """A waiting helper for the word index, which first forks (while it is small too) its own
+    waiting helper for half of the postings' encoding (_write_zpostings)."""
+    helper, postings = Helper(), Helper()
+    started = helper.start_waiting(lambda payload: _word_index_from(payload, postings), first=lambda: postings.start_waiting(_postings_part_from))
+    return helper if started else None
+
+
+def _start_postings_helper() -> Helper | None:
+    helper = Helper()
+    return helper if helper.start_waiting(_postings_part_from) else None
+
+
+def _word_index_from(payload: tuple, postings: Helper) -> None:
+    """The helper's work: the word index, from what _write_codes_compact handed over."""
+    folder, *columns = payload
+    try:
+        _write_word_index(Path(folder), _Texts(*columns), postings)
+    finally:
+        postings.join()  # unused when the index was too small to share: it ends now
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -597,7 +660,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     # Every pass runs over all records at once (map, words_many): a Python loop per record,
     # and per word of each, took most of the ICD-10-CM and PCS writes.
     stage.doing(f"indexing the words of {n:,} records")
-    vocabs, ranks = _vocabularies(records)
+    vocabs, ranks = _vocabularies(_Texts.of(records))
     postings = _postings(vocabs)
     flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
     counts = _counts(flags, n)
@@ -642,19 +705,19 @@ def _write_codes_compact(
     """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
     zlib block is compressed as soon as its documents are made (none are held: a quarter of a
     million for the NDC directory), and each word's ids come out ascending (no sorting). With
-    a `helper`, the word index is written by a forked process meanwhile (joined before the
-    manifest lists the files)."""
+    a `helper`, the word index is written by that process meanwhile, from the records' texts
+    handed over (joined before the manifest lists the files)."""
     n = len(trie)
     records = _in_id_order(trie, by_code)
-    forked = helper is not None and helper.start(lambda: _write_word_index(folder, records, share=True))
-    # What the importer left for the documents and side stores (after the fork: the word
+    texts = _Texts.of(records)
+    forked = helper is not None and helper.hand_over((str(folder), texts.descriptions, texts.shorts, texts.terms, texts.groups))
+    # What the importer left for the documents and side stores (after the hand-over: the word
     # index needs none of it, and the helper writes it meanwhile).
     run_finish(result)
     if not forked:
-        _write_word_index(folder, records)
+        _write_word_index(folder, texts)
     # A quarter of a million NDC packages: every pass below runs over all records at once
-    # (map, chain, C-level appends) rather than a Python loop doing it all per record. After
-    # the helper started: the word index needs none of it.
+    # (map, chain, C-level appends) rather than a Python loop doing it all per record.
     flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
     counts = _counts(flags, n)
     _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
@@ -663,13 +726,13 @@ def _write_codes_compact(
     return trie, flags, counts
 
 
-def _write_word_index(folder: Path, records: list[CodeRecord], share: bool = False) -> None:
+def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | None = None) -> None:
     """A compact release's ranks and word index (words, postings, groups), records in id order.
-    `share`: the postings may be encoded by two processes (_write_zpostings)."""
-    n = len(records)
+    `postings_helper`: encodes part of the postings (_write_zpostings)."""
+    n = len(texts.descriptions)
     stage.doing(f"indexing the words of {n:,} records")
-    groups = _Groups(n, records)
-    vocabs, ranks = groups.assign(records)
+    groups = _Groups(n, texts)
+    vocabs, ranks = groups.assign(texts)
     _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
     lists = _postings(vocabs)  # each word's record ids, ascending: the records in id order
     del vocabs, ranks
@@ -687,7 +750,7 @@ def _write_word_index(folder: Path, records: list[CodeRecord], share: bool = Fal
     id_lists: list[array] = [array(layout.OFFSET_TYPE)] * len(word_trie)
     for w, ids in postings.items():
         id_lists[word_trie.key_id(w)] = ids
-    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists, share)
+    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists, postings_helper)
     if groups.members:
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
 

@@ -57,7 +57,7 @@ def test_without_fork_the_writer_does_the_helpers_work_itself(tmp_path, monkeypa
 
 @needs_fork
 def test_a_failing_helper_fails_the_release_and_leaves_nothing(tmp_path, monkeypatch):
-    def broken(folder, records, cache):
+    def broken(folder, texts, postings_helper=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(writer, "_write_word_index", broken)
