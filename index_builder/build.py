@@ -172,7 +172,7 @@ def build_step(root: Path, step: str, progress: Progress | None = None, *, fork:
     # (writer.word_index_helper).
     one_release = set_id not in RELEASES
     with paused_gc(), word_index_helper(fork and one_release) as helper, _heartbeat(progress, set_name(set_id)):
-        if not one_release:
+        if set_id in RELEASES:
             results = list(RELEASES[set_id]())
             if progress:
                 progress(f"{set_name(set_id)}: writing {len(results)} release(s) ({', '.join(r.release for r in results)}) …")
