@@ -10,14 +10,14 @@ import shutil
 import sys
 import zlib
 from array import array
-from dataclasses import dataclass
 from collections import defaultdict, deque
+from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import chain, compress, count, repeat
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 
 import marisa_trie
 import orjson
@@ -251,8 +251,7 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], helper:
     encoded here (the NDC directory's 3.5 million ids take most of a second)."""
     split = _halfway(lists) if helper is not None else len(lists)
     part_idx, part_bin = (bin_path.with_name(f".{bin_path.name}.{n}") for n in ("part-idx", "part-bin"))
-    later = [ids if type(ids) is list else list(ids) for ids in lists[split:]]  # marshal takes no array
-    if split == len(lists) or not helper or not helper.hand_over((str(part_idx), str(part_bin), later)):
+    if split == len(lists) or not helper.hand_over((str(part_idx), str(part_bin), _as_lists(lists[split:]))):
         _write_blob(idx_path, bin_path, _encode_postings(lists))
         return
     try:
@@ -269,6 +268,10 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], helper:
     part_idx.unlink()
     part_bin.unlink()
     _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+
+
+def _as_lists(lists: list[array]) -> list[list[int]]:
+    return [ids if type(ids) is list else list(ids) for ids in lists]  # marshal takes no array
 
 
 def _postings_part_from(payload: tuple) -> None:
