@@ -117,3 +117,11 @@ def test_without_fork_there_is_no_helper(monkeypatch):
     monkeypatch.setattr(forked.Helper, "available", staticmethod(lambda: False))
     with writer.word_index_helper() as helper:
         assert helper is None
+
+
+@needs_fork
+def test_a_helper_gone_before_its_input_came_fails_as_a_helper():
+    helper = forked.Helper()
+    assert helper.start_waiting(lambda payload: None, first=lambda: os._exit(3))
+    with pytest.raises(forked.HelperFailed):
+        helper.hand_over("x" * 500_000)  # more than a pipe holds: the write meets the closed end
