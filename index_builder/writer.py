@@ -713,6 +713,7 @@ def _write_codes_compact(
     n = len(trie)
     records = _in_id_order(trie, by_code)
     texts = _Texts.of(records)
+    stage.doing(f"handing the texts of {n:,} records to the word index's process")
     forked = helper is not None and helper.hand_over((str(folder), texts.descriptions, texts.shorts, texts.terms, texts.groups))
     # What the importer left for the documents and side stores (after the hand-over: the word
     # index needs none of it, and the helper writes it meanwhile).
