@@ -19,7 +19,8 @@ from .gcpause import paused_gc
 from .model import CodeRecord, Download, ImportResult, Source, SourceFile
 from .ncci_index import NCCI
 from .sources import LayoutNotRecognised, SourceError, read_inputs
-from .writer import EncodeCache, write_family, write_release
+from .forked import Helper
+from .writer import word_index_helper, write_family, write_release
 
 # Labels earlier medcode versions built as embedded defaults, replaced by the per-year releases.
 SUPERSEDED = {ICD10CM: ("FY2026-Apr",), ICD10PCS: ("FY2024-drg",)}
@@ -40,8 +41,8 @@ class Built:
     records: int
 
 
-def _write(root: Path, result: ImportResult, started: float, cache: EncodeCache | None = None, fork: bool = False) -> Built:
-    path = write_release(root, result, cache, fork=fork)
+def _write(root: Path, result: ImportResult, started: float, helper: Helper | None = None) -> Built:
+    path = write_release(root, result, helper=helper)
     from .reader import Release  # the manifest just written is the source of truth for counts
 
     records = Release(path).manifest.counts["records"]
@@ -166,7 +167,11 @@ def build_step(root: Path, step: str, progress: Progress | None = None, *, fork:
 
     if progress:
         progress(f"{set_name(set_id)}: reading the embedded default …")
-    with paused_gc(), _heartbeat(progress, set_name(set_id)):
+    # A set written as one release (NDC) may have its word index written by a helper process,
+    # forked first: while this process is small, and before the progress thread starts
+    # (writer.word_index_helper).
+    one_release = set_id not in RELEASES
+    with paused_gc(), word_index_helper(fork and one_release) as helper, _heartbeat(progress, set_name(set_id)):
         if set_id in RELEASES:
             results = list(RELEASES[set_id]())
             if progress:
@@ -180,7 +185,7 @@ def build_step(root: Path, step: str, progress: Progress | None = None, *, fork:
             write_family(root, results, progress=done)
         else:
             result = _importer(set_id).embedded_default()
-            built = _write(root, result, started, fork=fork)
+            built = _write(root, result, started, helper)
             out.append(built)
             if progress:
                 progress(

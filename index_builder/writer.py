@@ -11,11 +11,13 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict, deque
+from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import chain, compress, count, repeat
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import marisa_trie
 import orjson
@@ -24,7 +26,7 @@ from . import layout, stage, version
 from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
-from .words import words, words_many
+from .words import words_many
 
 
 class IndexWriteError(Exception):
@@ -87,46 +89,37 @@ def _dumps(value: Any) -> bytes:
     return memoryview(orjson.dumps(value)).tobytes()
 
 
-class EncodeCache:
-    """Encoded documents and search words of records, shared by the releases of one build:
-    the embedded defaults write five fiscal years that share most record objects, and encoding
-    each once keeps the build within its budget. Records are keyed by identity and held, so an
-    id is never reused while cached."""
+@dataclass(slots=True)
+class _Texts:
+    """What the word index reads of the records (in id order), as plain lists: a helper
+    process gets them as one message (forked.Helper.hand_over), not the records."""
 
-    def __init__(self) -> None:
-        self._by_id: dict[int, tuple[CodeRecord, bytes, list[str], int]] = {}
-        self._words: dict[str, list[str]] = {}
+    descriptions: list[str]
+    shorts: list[str | None]
+    terms: list[list[str]]
+    groups: list[str | None]  # CodeRecord.group
 
-    def words(self, text: str) -> list[str]:
-        out = self._words.get(text)
-        if out is None:
-            out = self._words[text] = words(text)
-        return out
+    @classmethod
+    def of(cls, records: list[CodeRecord]) -> _Texts:
+        return cls(*(list(map(attrgetter(name), records)) for name in ("description", "short", "terms", "group")))
 
-    def description_words(self, text: str) -> list[str]:
-        """words(text); for a text that joins parts with " — " (an NDC package: its product's
-        summary — its package text), the first part's words come from the cache (a product
-        has several packages) and the rest are cut each time (a package text names its own
-        NDC, so it never repeats: caching it held 290 MB). The same list: no word spans the
-        spaced dash."""
-        if _PART_JOIN not in text:
-            return self.words(text)
-        first, rest = text.split(_PART_JOIN, 1)
-        return self.words(first) + words(rest)
+    def picked(self, ids: list[int]) -> _Texts:
+        return _Texts(*(list(map(column.__getitem__, ids)) for column in (self.descriptions, self.shorts, self.terms, self.groups)))
 
-    def encoded(self, rec: CodeRecord) -> tuple[bytes, list[str], int]:
-        hit = self._by_id.get(id(rec))
-        if hit is not None and hit[0] is rec:
-            return hit[1], hit[2], hit[3]
-        desc_words = self.description_words(rec.description)
-        vocab = set(desc_words)
-        if rec.short:
-            vocab.update(self.words(rec.short))
-        for term in rec.terms:
-            vocab.update(self.words(term))
-        out = (_dumps(rec.to_json()), list(vocab), min(len(desc_words), 0xFFFF))
-        self._by_id[id(rec)] = (rec, *out)
-        return out
+
+def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
+    """Per record the words the word index lists it under (its description's, short's and
+    terms'), and its rank (the number of words in its description). Every record's texts are
+    cut at once (words_many): cut one by one, ICD-10-CM's took a second of its build."""
+    desc_words = words_many(texts.descriptions)
+    vocabs = list(map(set, desc_words))
+    ranks = list(map(min, map(len, desc_words), repeat(0xFFFF)))
+    # A short description and terms are cut as one text per record: no word spans a space.
+    shorts, terms = texts.shorts, texts.terms
+    more = [i for i, (short, its_terms) in enumerate(zip(shorts, terms)) if short or its_terms]
+    extra = [" ".join(filter(None, (shorts[i], *terms[i]))) for i in more]
+    deque(map(set.update, map(vocabs.__getitem__, more), words_many(extra)), maxlen=0)
+    return vocabs, ranks
 
 
 _FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
@@ -137,42 +130,40 @@ class _Groups:
     the postings once per group under the id n + group number instead of once per record: half
     of the NDC directory's 4.7 million postings repeated a product's words for each package."""
 
-    def __init__(self, n: int, cache: EncodeCache, records: list[CodeRecord]):
+    def __init__(self, n: int, texts: _Texts):
         self.n = n
         self.members: list[array] = []  # per group, its record ids (ascending: encoded in id order)
         self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
-        self._cache = cache
         # group key -> its number, and the first part, short and terms it was made from
         self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
-        self._parts = parts = [rec.description.partition(_PART_JOIN) for rec in records]
+        self._parts = parts = [d.partition(_PART_JOIN) for d in texts.descriptions]
         self._own = words_many([p[2] for p in parts])
-        firsts = list(dict.fromkeys(p[0] for p, rec in zip(parts, records) if rec.group is not None))
+        firsts = list(dict.fromkeys(p[0] for p, group in zip(parts, texts.groups) if group is not None))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def assign(self, records: list[CodeRecord]) -> tuple[list[Iterable[str]], list[int]]:
+    def assign(self, texts: _Texts) -> tuple[list[Iterable[str]], list[int]]:
         """Per record (ids in ascending order) the words the word index lists it under, and
         its rank: for a record that carries its group's words (its description's first part,
         short and terms are its group's), only its own words beyond them, the group being
-        listed once (`postings`, `members`); any other record is indexed on its own, as
-        EncodeCache.encoded. The only loop per record finds its group; the words are cut,
+        listed once (`postings`, `members`); any other record is indexed on its own
+        (_vocabularies). The only loop per record finds its group; the words are cut,
         merged and listed in bulk passes."""
-        total = len(records)
+        total = len(texts.descriptions)
         by_key, members, parts = self._by_key, self.members, self._parts
         made: list[tuple[int, str, str | None, list[str]]] = []  # per group: number, first, short, terms
         number_of: list[int | None] = [None] * total
-        for i, rec in enumerate(records):
-            key = rec.group
+        for i, (key, short, terms) in enumerate(zip(texts.groups, texts.shorts, texts.terms)):
             if key is None:
                 continue
             first = parts[i][0]
             g = by_key.get(key)
             if g is None:
-                g = by_key[key] = (len(made), first, rec.short, rec.terms)
+                g = by_key[key] = (len(made), first, short, terms)
                 made.append(g)
                 members.append(array(layout.OFFSET_TYPE))
-            if first == g[1] and rec.short == g[2] and rec.terms == g[3]:
+            if first == g[1] and short == g[2] and terms == g[3]:
                 number_of[i] = g[0]
                 members[g[0]].append(i)
         # Each group's words: its first part's, its short's and its terms' (those two cut as
@@ -181,12 +172,7 @@ class _Groups:
         extras = words_many([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
         group_words = list(map(set, map(add, first_words, extras)))
         group_counts = list(map(len, first_words))
-        lists: defaultdict[str, list[int]] = defaultdict(list)
-        deque(
-            map(list.append, map(lists.__getitem__, chain.from_iterable(group_words)), chain.from_iterable(map(repeat, count(self.n), map(len, group_words)))),
-            maxlen=0,
-        )
-        self.postings = lists
+        self.postings = _postings(group_words, self.n)
         # The grouped records: their own words beyond their group's; rank counts both.
         grouped = list(map(is_not, number_of, repeat(None)))
         ids = list(compress(range(total), grouped))
@@ -200,8 +186,9 @@ class _Groups:
         ranks = [0] * total
         for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
             vocabs[i], ranks[i] = vocab, rank
-        for i in compress(range(total), map(not_, grouped)):
-            _, vocabs[i], ranks[i] = self._cache.encoded(records[i])
+        alone = list(compress(range(total), map(not_, grouped)))
+        for i, vocab, rank in zip(alone, *_vocabularies(texts.picked(alone))):
+            vocabs[i], ranks[i] = vocab, rank
         return vocabs, ranks
 
 
@@ -254,18 +241,17 @@ def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Cal
 _RAW_POSTINGS = 32
 
 
-def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], share: bool = False) -> None:
+def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], helper: Helper | None = None) -> None:
     """Per word, its sorted ids as deltas in the narrowest array type behind one byte naming
     that type: zlib-compressed, or for short lists (layout.RAW_DELTA_TYPES) as they are.
 
-    `share` (the word index's helper, forked.py, whose parent has usually written its own
-    part by then and left a core idle): a forked process encodes the later half of the ids
-    while this one encodes the rest, each list as it would be encoded here (the NDC
-    directory's 3.5 million ids take most of a second)."""
-    split = _halfway(lists) if share else len(lists)
+    `helper` (a waiting helper of the word index's helper, _start_word_index_helper, whose
+    parent has usually written its own part by then and left a core idle): it encodes the
+    later half of the ids while this process encodes the rest, each list as it would be
+    encoded here (the NDC directory's 3.5 million ids take most of a second)."""
+    split = _halfway(lists) if helper is not None else len(lists)
     part_idx, part_bin = (bin_path.with_name(f".{bin_path.name}.{n}") for n in ("part-idx", "part-bin"))
-    helper = Helper()
-    if split == len(lists) or not helper.start(lambda: _write_blob(part_idx, part_bin, _encode_postings(lists[split:]))):
+    if split == len(lists) or not helper.hand_over((str(part_idx), str(part_bin), _as_lists(lists[split:]))):
         _write_blob(idx_path, bin_path, _encode_postings(lists))
         return
     try:
@@ -282,6 +268,16 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], share: 
     part_idx.unlink()
     part_bin.unlink()
     _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+
+
+def _as_lists(lists: list[array]) -> list[list[int]]:
+    return [ids if type(ids) is list else list(ids) for ids in lists]  # marshal takes no array
+
+
+def _postings_part_from(payload: tuple) -> None:
+    """The postings helper's work: its part of _write_zpostings, into the part files."""
+    part_idx, part_bin, lists = payload
+    _write_blob(Path(part_idx), Path(part_bin), _encode_postings(lists))
 
 
 def _halfway(lists: list[array]) -> int:
@@ -342,11 +338,12 @@ def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, Cod
     return out
 
 
-def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = None, *, fork: bool = False) -> Path:
+def write_release(root: Path, result: ImportResult, *, fork: bool = False, helper: Helper | None = None) -> Path:
     """Build the release in a temporary folder beside its target, then move it into place.
 
-    `fork`: a compact release's word index may be written by a forked helper process while
-    this one writes the rest (forked.py; the parallel build's workers ask for it)."""
+    A compact release's word index may be written by a helper process while this one writes
+    the rest (forked.py): `helper`, one forked earlier (word_index_helper), or with `fork`,
+    one forked now. The parallel build's workers ask for it."""
     if not layout.valid_release_label(result.release):
         raise IndexWriteError(
             f"release label {result.release!r} is not usable as a folder name "
@@ -356,9 +353,10 @@ def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = 
     set_dir = Path(root) / result.set_id
     target = set_dir / result.release
     tmp = _building_folder(set_dir, result.release)
-    helper = Helper() if fork else None
+    if helper is None and fork and result.compact:
+        helper = _start_word_index_helper()
     try:
-        manifest = _write_into(tmp, result, cache or EncodeCache(), helper)
+        manifest = _write_into(tmp, result, helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
     except PermissionError as exc:
@@ -378,6 +376,44 @@ def write_release(root: Path, result: ImportResult, cache: EncodeCache | None = 
 def _abandon(helper: Helper | None) -> None:
     if helper is not None:
         helper.abandon()
+
+
+@contextmanager
+def word_index_helper(fork: bool = True) -> Iterator[Helper | None]:
+    """A helper process for write_release(helper=...), forked on entering (None without `fork`
+    or where forking is not available): enter it before reading the source, while this
+    process is small (forked.Helper.start_waiting). Left unused, it ends with the block; on
+    an error it is stopped."""
+    helper = _start_word_index_helper() if fork else None
+    try:
+        yield helper
+    except BaseException:
+        _abandon(helper)
+        raise
+    if helper is not None:
+        helper.join()  # already joined when write_release used it
+
+
+def _start_word_index_helper() -> Helper | None:
+    """A waiting helper for the word index, which first forks (while it is small too) its own
+    waiting helper for half of the postings' encoding (_write_zpostings)."""
+    helper, postings = Helper(), Helper()
+    started = helper.start_waiting(lambda payload: _word_index_from(payload, postings), first=lambda: postings.start_waiting(_postings_part_from))
+    return helper if started else None
+
+
+def _start_postings_helper() -> Helper | None:
+    helper = Helper()
+    return helper if helper.start_waiting(_postings_part_from) else None
+
+
+def _word_index_from(payload: tuple, postings: Helper) -> None:
+    """The helper's work: the word index, from what _write_codes_compact handed over."""
+    folder, *columns = payload
+    try:
+        _write_word_index(Path(folder), _Texts(*columns), postings)
+    finally:
+        postings.join()  # unused when the index was too small to share: it ends now
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -403,7 +439,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | None = None, progress=None) -> list[Path]:
+def write_family(root: Path, results: list[ImportResult], progress=None) -> list[Path]:
     """Several releases of one set that share most records (the fiscal years of the embedded
     defaults): the codes, records and word index of their union are written once and
     hard-linked into each release folder (copied where the file system cannot link); each
@@ -412,7 +448,6 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
 
     A code's record is the same in every release of the family except its kind, which the
     flags carry (I42.0: a code in FY2026, a header in FY2027)."""
-    cache = cache or EncodeCache()
     for result in results:
         run_finish(result)
     set_id = results[0].set_id
@@ -425,7 +460,7 @@ def write_family(root: Path, results: list[ImportResult], cache: EncodeCache | N
     base = _building_folder(set_dir, "shared")
     out = []
     try:
-        trie, _, _ = _write_codes(base, union, results[-1], cache)
+        trie, _, _ = _write_codes(base, union, results[-1])
         # The files releases of one family share (linked, not copied): what _write_codes wrote
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
@@ -588,12 +623,12 @@ def _swap_into_place(new: Path, target: Path) -> None:
     raise IndexWriteError(f"{target} kept changing while this release was written; try again")
 
 
-def _write_into(folder: Path, result: ImportResult, cache: EncodeCache, helper: Helper | None = None) -> Manifest:
+def _write_into(folder: Path, result: ImportResult, helper: Helper | None = None) -> Manifest:
     repeated: list[str] = []
     by_code = _dedupe(result.records, repeated)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
-    trie, flags, counts = _write_codes(folder, by_code, result, cache, helper)
+    trie, flags, counts = _write_codes(folder, by_code, result, helper)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
     # The importer's warnings as its finish left them (run_finish, in _write_codes).
     return _finish(folder, result, counts, [*result.warnings, *repeated], helper=helper)
@@ -609,16 +644,6 @@ def run_finish(result: ImportResult) -> None:
 _KIND_BITS = {CODE: layout.FLAG_CODE, HEADER: layout.FLAG_HEADER, MODIFIER: layout.FLAG_MODIFIER}
 
 
-def _flag_bits(rec: CodeRecord, cutoff: str | None, counts: dict[str, int]) -> int:
-    """A record's flags byte (kind, terminated by the release's last day), counted in counts."""
-    bits = _KIND_BITS[rec.kind]
-    if rec.terminated and (cutoff is None or rec.terminated <= cutoff):
-        bits |= layout.FLAG_TERMINATED
-        counts["terminated"] += 1
-    counts[rec.kind] += 1
-    return bits
-
-
 def _cutoff(result: ImportResult) -> str | None:
     """The last day of the release's period: an end date up to it marks a code 'terminated'; a
     scheduled end after it (NDC packages list many) says nothing about the release's own dates."""
@@ -626,69 +651,77 @@ def _cutoff(result: ImportResult) -> str | None:
     return end.isoformat() if end else None
 
 
-def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None):
+def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None):
     """The code trie, records, ranks and word index; returns the trie, the flags and counts.
     A compact release's word index may still be being written by `helper` (see _finish)."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
-        return _write_codes_compact(folder, trie, by_code, result, cache, helper)
+        return _write_codes_compact(folder, trie, by_code, result, helper)
     run_finish(result)
     n = len(trie)
-    docs: list[bytes] = [b""] * n
-    flags = bytearray(n)
-    rank = array(layout.RANK_TYPE, [0]) * n
-    postings: dict[str, list[int]] = defaultdict(list)
-    counts = {"records": n, CODE: 0, HEADER: 0, MODIFIER: 0, "terminated": 0}
-    cutoff = _cutoff(result)
-    # The hot loop of every build (a million records for the defaults): locals, no calls
-    # beyond the cache.
-    key_id, encoded, flag_bits = trie.key_id, cache.encoded, _flag_bits
-    every = 1 << 14  # stage updates: about 15 for the NDC directory
-    for done, (code, rec) in enumerate(by_code.items()):
-        if not done % every:
-            stage.counted("indexing records:", done, n)
-        i = key_id(code)
-        docs[i], vocab, rank[i] = encoded(rec)
-        flags[i] = flag_bits(rec, cutoff, counts)
-        for w in vocab:
-            postings[w].append(i)
+    records = _in_id_order(trie, by_code)
+    # Every pass runs over all records at once (map, words_many): a Python loop per record,
+    # and per word of each, took most of the ICD-10-CM and PCS writes.
+    stage.doing(f"indexing the words of {n:,} records")
+    vocabs, ranks = _vocabularies(_Texts.of(records))
+    postings = _postings(vocabs)
+    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
+    counts = _counts(flags, n)
+    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
 
     trie.save(str(folder / layout.CODES))
     stage.doing(f"writing {n:,} records")
-    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, docs)
-    _write_array(folder / layout.RANK, rank)
+    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, list(map(_dumps, map(CodeRecord.to_json, records))))
+    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
 
     stage.doing(f"writing the word index ({len(postings):,} words)")
     word_trie = marisa_trie.Trie(list(postings), order=marisa_trie.LABEL_ORDER)
     word_trie.save(str(folder / layout.WORDS))
     lists: list[bytes] = [b""] * len(word_trie)
-    for w, ids in postings.items():
-        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, sorted(ids)).tobytes()
+    for w, ids in postings.items():  # each list ascending: the records were read in id order
+        lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, ids).tobytes()
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
     return trie, flags, counts
 
 
+def _in_id_order(trie: marisa_trie.Trie, by_code: dict[str, CodeRecord]) -> list[CodeRecord]:
+    records: list[CodeRecord] = [None] * len(trie)  # type: ignore[list-item]
+    for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
+        records[i] = rec
+    return records
+
+
+def _postings(vocabs: list[Iterable[str]], first: int = 0) -> defaultdict[str, list[int]]:
+    """Each word's ids (`first` on, in the order of `vocabs`: ascending), each id appended to
+    its words' lists in one C pass."""
+    lists: defaultdict[str, list[int]] = defaultdict(list)
+    deque(
+        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(first), map(len, vocabs)))),
+        maxlen=0,
+    )
+    return lists
+
+
 def _write_codes_compact(
-    folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, cache: EncodeCache, helper: Helper | None = None
+    folder: Path, trie: marisa_trie.Trie, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None
 ):
     """_write_codes for a compact release (layout.py). Records are encoded in id order, so each
     zlib block is compressed as soon as its documents are made (none are held: a quarter of a
     million for the NDC directory), and each word's ids come out ascending (no sorting). With
-    a `helper`, the word index is written by a forked process meanwhile (joined before the
-    manifest lists the files)."""
+    a `helper`, the word index is written by that process meanwhile, from the records' texts
+    handed over (joined before the manifest lists the files)."""
     n = len(trie)
-    records: list[CodeRecord] = [None] * n  # type: ignore[list-item]
-    for rec, i in zip(by_code.values(), map(trie.key_id, by_code)):
-        records[i] = rec
-    forked = helper is not None and helper.start(lambda: _write_word_index(folder, records, cache, share=True))
-    # What the importer left for the documents and side stores (after the fork: the word
+    records = _in_id_order(trie, by_code)
+    texts = _Texts.of(records)
+    stage.doing(f"handing the texts of {n:,} records to the word index's process")
+    forked = helper is not None and helper.hand_over((str(folder), texts.descriptions, texts.shorts, texts.terms, texts.groups))
+    # What the importer left for the documents and side stores (after the hand-over: the word
     # index needs none of it, and the helper writes it meanwhile).
     run_finish(result)
     if not forked:
-        _write_word_index(folder, records, cache)
+        _write_word_index(folder, texts)
     # A quarter of a million NDC packages: every pass below runs over all records at once
-    # (map, chain, C-level appends) rather than a Python loop doing it all per record. After
-    # the helper started: the word index needs none of it.
+    # (map, chain, C-level appends) rather than a Python loop doing it all per record.
     flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
     counts = _counts(flags, n)
     _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
@@ -697,21 +730,15 @@ def _write_codes_compact(
     return trie, flags, counts
 
 
-def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCache, share: bool = False) -> None:
+def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | None = None) -> None:
     """A compact release's ranks and word index (words, postings, groups), records in id order.
-    `share`: the postings may be encoded by two processes (_write_zpostings)."""
-    n = len(records)
+    `postings_helper`: encodes part of the postings (_write_zpostings)."""
+    n = len(texts.descriptions)
     stage.doing(f"indexing the words of {n:,} records")
-    groups = _Groups(n, cache, records)
-    vocabs, ranks = groups.assign(records)
+    groups = _Groups(n, texts)
+    vocabs, ranks = groups.assign(texts)
     _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
-    # Each word's record ids, ascending: the records' words in id order, each appended to its
-    # word's list in one C pass.
-    lists: defaultdict[str, list[int]] = defaultdict(list)
-    deque(
-        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(), map(len, vocabs)))),
-        maxlen=0,
-    )
+    lists = _postings(vocabs)  # each word's record ids, ascending: the records in id order
     del vocabs, ranks
     # Record ids, then group ids: both ascending, and every record id is below every group id.
     postings: dict[str, list[int] | array] = lists
@@ -727,7 +754,7 @@ def _write_word_index(folder: Path, records: list[CodeRecord], cache: EncodeCach
     id_lists: list[array] = [array(layout.OFFSET_TYPE)] * len(word_trie)
     for w, ids in postings.items():
         id_lists[word_trie.key_id(w)] = ids
-    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists, share)
+    _write_zpostings(folder / layout.POSTINGS_ZIDX, folder / layout.POSTINGS_ZBIN, id_lists, postings_helper)
     if groups.members:
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
 

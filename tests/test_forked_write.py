@@ -4,6 +4,8 @@ fails leaves no release behind."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from medcode.index_builder import forked, layout, writer
@@ -57,7 +59,7 @@ def test_without_fork_the_writer_does_the_helpers_work_itself(tmp_path, monkeypa
 
 @needs_fork
 def test_a_failing_helper_fails_the_release_and_leaves_nothing(tmp_path, monkeypatch):
-    def broken(folder, records, cache):
+    def broken(folder, texts, postings_helper=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(writer, "_write_word_index", broken)
@@ -84,3 +86,42 @@ def test_a_failure_in_the_parent_stops_the_helper(tmp_path, monkeypatch):
         write_release(tmp_path, _compact(), fork=True)
     assert stopped == [True]
     assert list((tmp_path / "icd10cm").iterdir()) == []
+
+
+@needs_fork
+def test_a_helper_forked_before_the_records_exist_writes_the_same_release(tmp_path):
+    """The NDC step forks its helper before the parse (writer.word_index_helper) and hands it
+    the records' texts once written: the same files as one process writes."""
+    with writer.word_index_helper() as helper:
+        assert helper is not None
+        two = Release(write_release(tmp_path / "two", _compact(), helper=helper))  # records made after the fork
+    one = Release(write_release(tmp_path / "one", _compact()))
+    assert _files(one) == _files(two)
+    assert two.search("brand5", limit=500) == one.search("brand5", limit=500)
+
+
+@needs_fork
+def test_a_helper_left_unused_or_stopped_by_an_error_ends_with_its_block():
+    with writer.word_index_helper() as helper:
+        unused = helper._pid
+    with pytest.raises(RuntimeError):
+        with writer.word_index_helper() as helper:
+            failed = helper._pid
+            raise RuntimeError("the source could not be read")
+    for pid in (unused, failed):
+        with pytest.raises(ChildProcessError):  # waited for already: no child left behind
+            os.waitpid(pid, 0)
+
+
+def test_without_fork_there_is_no_helper(monkeypatch):
+    monkeypatch.setattr(forked.Helper, "available", staticmethod(lambda: False))
+    with writer.word_index_helper() as helper:
+        assert helper is None
+
+
+@needs_fork
+def test_a_helper_gone_before_its_input_came_fails_as_a_helper():
+    helper = forked.Helper()
+    assert helper.start_waiting(lambda payload: None, first=lambda: os._exit(3))
+    with pytest.raises(forked.HelperFailed):
+        helper.hand_over("x" * 500_000)  # more than a pipe holds: the write meets the closed end

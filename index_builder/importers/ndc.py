@@ -42,7 +42,6 @@ PACKAGE_FILES = {"package.txt": False, "packages_excluded.txt": True}
 KNOWN_FILES = {**PRODUCT_FILES, **PACKAGE_FILES}
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_UNSEEN = object()
 _DATE_RE = re.compile(r"^[0-9]{8}$")
 # PHARM_CLASSES is comma-separated, but class names contain commas too
 # ("Antibodies, Monoclonal [CS]"): a class always ends with its bracketed kind.
@@ -59,27 +58,11 @@ class _Problems:
     orphans: int = 0  # packages whose PRODUCTID is not in the product file
     repeated: list[str] = field(default_factory=list)
     shadowed: int = 0  # excluded packages also listed in package.txt
-    _dates: dict[str, str | None] = field(default_factory=dict)
+    # date(text): YYYYMMDD -> ISO; blank or malformed -> None (malformed ones are counted).
+    date: Callable[[str], str | None] = field(init=False, repr=False)
 
-    def date(self, text: str) -> str | None:
-        """YYYYMMDD -> ISO; blank or malformed -> None (malformed ones are counted)."""
-        # A few thousand distinct dates over ~1M fields: those read well (or blank) are kept
-        # by their text as given, so the common case is one look-up.
-        iso = self._dates.get(text, _UNSEEN)
-        if iso is not _UNSEEN:
-            return iso  # type: ignore[return-value]
-        iso = None
-        day = text.strip()
-        if _DATE_RE.match(day):
-            try:
-                iso = dt.date(int(day[:4]), int(day[4:6]), int(day[6:])).isoformat()
-            except ValueError:
-                pass
-        if iso is not None or not day:
-            self._dates[text] = iso
-        else:
-            self.bad_dates += 1
-        return iso
+    def __post_init__(self) -> None:
+        self.date = _Dates(self).__getitem__
 
     def warnings(self) -> list[str]:
         out = []
@@ -110,6 +93,31 @@ class _Problems:
                 f"{self.ragged_rows} row(s) had more or fewer fields than the header; missing fields were left blank"
             )
         return out
+
+
+class _Dates(dict):
+    """Dates by their text as given, read as dates[text]. A few thousand distinct dates over
+    ~1M fields: those read well (or blank) are kept, so the common case is one dict look-up
+    in C, no Python call (__missing__ runs for the rest; a malformed one is counted each
+    time it is read)."""
+
+    def __init__(self, problems: _Problems):
+        super().__init__()
+        self._problems = problems
+
+    def __missing__(self, text: str) -> str | None:
+        iso = None
+        day = text.strip()
+        if _DATE_RE.match(day):
+            try:
+                iso = dt.date(int(day[:4]), int(day[4:6]), int(day[6:])).isoformat()
+            except ValueError:
+                pass
+        if iso is not None or not day:
+            self[text] = iso
+        else:
+            self._problems.bad_dates += 1
+        return iso
 
 
 @dataclass(slots=True)
