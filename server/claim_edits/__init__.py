@@ -103,69 +103,62 @@ class ClaimEdits:
         ctx = self._days.get(day)
         return ctx if ctx is not None else self._day(day)
 
-    def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None, looked: list | None = None) -> list[Finding]:
-        """ctx: on_day(claim, ...), when the caller has it; looked: the claim-level codes (in
-        claim order) with each one's gate from ctx.gates (None: not there yet), when the
-        caller's own pass over the codes looked them up (x12/rules.py)."""
+    def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None) -> list[Finding]:
+        """ctx: on_day(claim, ...), when the caller has it."""
         if ctx is None:
             ctx = self.on_day(claim, claim.date or today)
             if ctx is None:
                 return []
-        kind = claim.transaction
-        # This runs for every claim of a 40 MB file: one pass over the claim's diagnoses with one
-        # dict look-up each (the code's gate: what it carries on this day, decided once per code
-        # and MCE period) and a few int operations, and the full edits only for the claims where
-        # a code can say something. The gate of a code not in ICD-10-CM shape is _NOT_DX:
-        # from_x12 leaves it out too (other rules report it).
+        # This runs for every claim of a 40 MB file: one pass over the claim's codes with one
+        # dict look-up per diagnosis (the code's gate: what it carries on this day, decided
+        # once per code and MCE period) and a few int operations, and the full edits only for
+        # the claims where a code can say something. The gate of a code not in ICD-10-CM shape
+        # is _NOT_DX: from_x12 leaves it out too (other rules report it).
         gates = ctx.gates
-        if looked is None:
-            looked = [(t, gates.get(t[1])) for line, codes in groups if line is None for t in codes]
-        dx: list = []
-        cats: list[str] = []  # the categories of the coded diagnoses (not the admitting one)
-        notes: list[frozenset[str]] = []  # the categories their notes name
+        dx: list = []  # the diagnoses' code tuples, in claim order
+        gs: list = []  # their gates
         bits = 0
         procedures = False
-        for t, g in looked:
-            role = DX_ROLES.get(t[3])
-            if role is not None:
-                if g is None:
-                    g = gates[t[1]] = self._gate(ctx, t[1])
-                if g is not _NOT_DX:
-                    if not dx:
-                        first, first_role = g[0], role
-                    dx.append(t)
-                    if g[0]:
+        for line, codes in groups:
+            if line is not None:
+                continue
+            for t in codes:
+                if t[3] in DX_ROLES:
+                    g = gates.get(t[1])
+                    if g is None:
+                        g = gates[t[1]] = self._gate(ctx, t[1])
+                    if g is not _NOT_DX:
+                        dx.append(t)
+                        gs.append(g)
                         bits |= g[0]
-                        if g[2] is not None:
-                            notes.append(g[2])
-                    if role is not ADMITTING and g[1] is not None:
-                        cats.append(g[1])
-            elif t[3] in PX_ROLES:
-                procedures = True
+                elif t[3] in PX_ROLES:
+                    procedures = True
         need = MCE if procedures and ctx.covered else 0
         if not dx:
             pass
-        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & _STRAY and not (bits & _OWN and _repeats(dx)):
+        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(dx)):
             # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
             # naming codes of its own category needs a second code of that category).
+            first = gs[0][0]
             first_only = False
             if ctx.covered and bits & _MCE_BITS:
                 if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)):
                     need = MCE
-                elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
+                elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
                     need = MCE
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(notes, cats)):
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(dx, gs)):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
                 # manifestation): a tenth of the claims of a file, told without the full edits.
                 t = dx[0]
-                return self.mce.first_listed(CodeAt(t[1], t[2], first_role, t[4]), self.mce.flags("dx", t[1], ctx.day_int), "first-listed", self.mce.source(ctx.day))
-        elif bits or kind == "I":
-            need |= self._need(dx, bits, _paired(notes, cats), ctx, kind, claim)
+                mce = self.mce
+                return mce.first_listed(CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]), mce.flags("dx", t[1], ctx.day_int), "first-listed", mce.source(ctx.day))
+        elif bits or claim.transaction == "I":
+            need |= self._need(dx, gs, bits, ctx, claim)
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -210,67 +203,60 @@ class ClaimEdits:
             found = _CATEGORIES[release] = _Categories(names, frozenset(names), {})
         return found
 
-    def _need(self, dx: list, bits: int, paired: bool, ctx: _Day, kind: str, claim) -> int:
+    def _need(self, dx: list, gs: list, bits: int, ctx: _Day, claim) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
-        order); paired: whether a note of one names the category of another. A bit is left out only when that part cannot give a finding (no false
-        negatives): the full edits decide."""
+        order, gs their gates). A bit is left out only when that part cannot give a finding
+        (no false negatives): the full edits decide."""
         need = 0
-        gates = ctx.gates
+        kind = claim.transaction
         if ctx.covered:
             anywhere = self._anywhere | _SEX_BITS.get(claim.sex, 0)
             if kind == "I":
                 anywhere |= _WRNGPROC
-                principal = next((t for t in dx if DX_ROLES[t[3]] is PRINCIPAL), None)
+                principal = next((i for i, t in enumerate(dx) if DX_ROLES[t[3]] is PRINCIPAL), None)
                 first_bits = _PRINCIPAL_BITS
-                if principal is not None and sum(1 for t in dx if t[1] == principal[1]) > 1:
+                if principal is not None and sum(1 for t in dx if t[1] == dx[principal][1]) > 1:
                     need = MCE  # a duplicate of the principal
             else:
-                principal = next((t for t in dx if DX_ROLES[t[3]] is PRINCIPAL or DX_ROLES[t[3]] is OTHER), None)
+                principal = next((i for i, t in enumerate(dx) if DX_ROLES[t[3]] in _LISTED), None)
                 first_bits = _FIRST_LISTED_BITS
-            if bits & anywhere or (principal is not None and gates[principal[1]][0] & first_bits):
+            if bits & anywhere or (principal is not None and gs[principal][0] & first_bits):
                 need = MCE
-            elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
+            elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
                 need = MCE
         if bits & _TABULAR_BITS:
-            if paired or bits & self._ua:
+            if bits & self._ua or _paired(dx, gs):
                 return need | TABULAR
             # The tabular edits leave the admitting diagnosis out: "first" is the first other one.
-            coded = [t for t in dx if DX_ROLES[t[3]] is not ADMITTING]
+            coded = [g for t, g in zip(dx, gs) if DX_ROLES[t[3]] is not ADMITTING]
             if not coded:
                 return need
-            if gates[coded[0][1]][0] & _CF:
+            if coded[0][0] & _CF:
                 return need | TABULAR
             if bits & (_OWN | _STRAY) and len(coded) > 1:
                 # A note naming codes of its own category needs a second code of it; a code of
                 # a category the release does not have may fall in a range a note names.
-                categories = [t[1][:3] for t in coded]
-                for t in coded:
-                    b = gates[t[1]][0]
+                categories = [t[1][:3] for t in dx if DX_ROLES[t[3]] is not ADMITTING]
+                for t, g in zip(dx, gs):
+                    if DX_ROLES[t[3]] is ADMITTING:
+                        continue
+                    b = g[0]
                     if b & _STRAY and bits & _NAMES or b & _OWN and categories.count(t[1][:3]) > 1:
                         return need | TABULAR
         return need
 
-    @staticmethod
-    def _age_conflict(dx: list, ctx: _Day, birth: dt.date | None) -> bool:
-        day = ctx.day
-        if birth is None or birth > day:
-            return False  # no age, no age edit
-        age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-        gates = ctx.gates
-        return any(not low <= age <= high for t in dx for low, high in gates[t[1]][3])
-
     def _gate(self, ctx: _Day, code: str) -> tuple:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
         category (None when the release has no such category), the other categories its
-        Excludes1 / code-first notes name (None: none), the (low, high) ages of its MCE age
-        groups)."""
+        Excludes1 / code-first notes name (None: none), and the lowest and highest age its MCE
+        age groups all allow: an age outside any group's range is outside these two)."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
         if not ICD10CM_RE.match(code):
             return _NOT_DX
         bits = 0
         named: frozenset[str] | None = None
-        ages: tuple = ()
+        low, high = 0, _NO_AGE_LIMIT
         known = ctx.categories
         own: str | None = code[:3]
         if own not in known.known:  # not a category of the release: no note names it as one
@@ -297,7 +283,8 @@ class ClaimEdits:
                 ages = mce.age_limits(flags, ctx.day_int)
                 if ages:
                     bits |= _AGE
-        return (bits, own, named, ages)
+                    low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
+        return (bits, own, named, low, high)
 
 
 def _repeats(dx: list) -> bool:
@@ -316,11 +303,25 @@ class _Categories:
     shared: dict[frozenset[str], frozenset[str]]  # each distinct set of named categories, once
 
 
-def _paired(notes: list[frozenset[str]], cats: list[str]) -> bool:
-    """Whether a note of one diagnosis names the category of another (the codes' own
-    categories are left out of their sets: _gate)."""
-    for named in notes:
-        if not named.isdisjoint(cats):
+def _paired(dx: list, gs: list) -> bool:
+    """Whether a note of one diagnosis (code tuples, gs their gates) names the category of
+    another that is not the admitting one (the codes' own categories are left out of their
+    sets: _gate)."""
+    cats = [g[1] for t, g in zip(dx, gs) if g[1] is not None and DX_ROLES[t[3]] is not ADMITTING]
+    for g in gs:
+        if g[2] is not None and not g[2].isdisjoint(cats):
+            return True
+    return False
+
+
+def _age_conflict(gs: list, day: dt.date, birth: dt.date | None) -> bool:
+    """Whether the age on the day falls outside the MCE age range of one of the diagnoses
+    (gates); no birth date, no age edit."""
+    if birth is None or birth > day:
+        return False
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    for g in gs:
+        if age < g[3] or age > g[4]:
             return True
     return False
 
@@ -361,4 +362,6 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 # wrngproc is a principal flag too: a principal (837I) with it fires on either bit.
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
-_NOT_DX = (0, None, None, ())  # not in ICD-10-CM shape (told apart by identity)
+_NO_AGE_LIMIT = 1_000
+_NOT_DX = (0, None, None, 0, _NO_AGE_LIMIT)  # not in ICD-10-CM shape (told apart by identity)
+_LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)
