@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
+from functools import reduce
+from operator import or_
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
-from medcode.index_builder.mce_index import open_mce
+from medcode.index_builder import layout
+from medcode.index_builder.mce_index import mce_path, open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
 from ..heap import newest
 from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, CodeAt, from_x12, template_groups
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
-from .tabular import TabularEdits
+from .tabular import SHARED as SHARED_TABULAR
 
 __all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
 
@@ -30,7 +33,7 @@ class ClaimEdits:
         """enabled: the rules that are off by default (findings.OFF_BY_DEFAULT) to run anyway."""
         self.v = verdicts
         self.enabled = enabled
-        self.tabular = TabularEdits()
+        self.tabular = SHARED_TABULAR  # the process's: what the notes say derives from the index alone
         self._mce: MceEdits | None | bool = False  # False: not opened yet
         # Per day of service: what the day decides (the ICD-10-CM release with tabular notes,
         # the MCE period, and the gates of that pair: _shared_gates).
@@ -61,8 +64,7 @@ class ClaimEdits:
     @property
     def mce(self) -> MceEdits | None:
         if self._mce is False:
-            release = open_mce(self.v.store.root)
-            self._mce = MceEdits(release) if release is not None else None
+            self._mce = _shared_mce(self.v.store.root)
         return self._mce
 
     def check(self, claim: ClaimInput, body: str | None = None, body_start: int = 0, parts: int = TABULAR | MCE) -> list[Finding]:
@@ -118,6 +120,7 @@ class ClaimEdits:
         dx: list = []  # the diagnoses' code tuples, in claim order
         gs: list = []  # their gates
         bits = 0
+        cats = named = 0  # sketches (_Categories.bit) of the diagnoses' categories and of those their notes name
         procedures = False
         for line, codes in groups:
             if line is not None:
@@ -131,6 +134,8 @@ class ClaimEdits:
                         dx.append(t)
                         gs.append(g)
                         bits |= g[0]
+                        cats |= g[5]
+                        named |= g[6]
                 elif t[3] in PX_ROLES:
                     procedures = True
         need = MCE if procedures and ctx.covered else 0
@@ -149,7 +154,7 @@ class ClaimEdits:
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(dx, gs)):
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or cats & named and _paired(dx, gs)):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
@@ -158,7 +163,7 @@ class ClaimEdits:
                 mce = self.mce
                 return mce.first_listed(CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]), mce.flags("dx", t[1], ctx.day_int), "first-listed", mce.source(ctx.day))
         elif bits or claim.transaction == "I":
-            need |= self._need(dx, gs, bits, ctx, claim)
+            need |= self._need(dx, gs, bits, ctx, claim, bool(cats & named))
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -200,12 +205,13 @@ class ClaimEdits:
         found = _CATEGORIES.get(release)
         if found is None:
             names = sorted({k[:3] for k in release.keys()})
-            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {})
+            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {}, {c: 1 << (i % _SKETCH_BITS) for i, c in enumerate(names)}, {})
         return found
 
-    def _need(self, dx: list, gs: list, bits: int, ctx: _Day, claim) -> int:
+    def _need(self, dx: list, gs: list, bits: int, ctx: _Day, claim, sketched: bool) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
-        order, gs their gates). A bit is left out only when that part cannot give a finding
+        order, gs their gates); sketched: whether the sketches say a note of one may name the
+        category of another. A bit is left out only when that part cannot give a finding
         (no false negatives): the full edits decide."""
         need = 0
         kind = claim.transaction
@@ -225,7 +231,7 @@ class ClaimEdits:
             elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
                 need = MCE
         if bits & _TABULAR_BITS:
-            if bits & self._ua or _paired(dx, gs):
+            if bits & self._ua or sketched and _paired(dx, gs):
                 return need | TABULAR
             # The tabular edits leave the admitting diagnosis out: "first" is the first other one.
             coded = [g for t, g in zip(dx, gs) if DX_ROLES[t[3]] is not ADMITTING]
@@ -248,8 +254,9 @@ class ClaimEdits:
     def _gate(self, ctx: _Day, code: str) -> tuple:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
         category (None when the release has no such category), the other categories its
-        Excludes1 / code-first notes name (None: none), and the lowest and highest age its MCE
-        age groups all allow: an age outside any group's range is outside these two)."""
+        Excludes1 / code-first notes name (None: none), the lowest and highest age its MCE
+        age groups all allow (an age outside any group's range is outside these two), the
+        sketch of its category and the sketch of the named ones (_Categories.bit))."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
         if not ICD10CM_RE.match(code):
@@ -257,6 +264,7 @@ class ClaimEdits:
         bits = 0
         named: frozenset[str] | None = None
         low, high = 0, _NO_AGE_LIMIT
+        sketch = 0
         known = ctx.categories
         own: str | None = code[:3]
         if own not in known.known:  # not a category of the release: no note names it as one
@@ -273,6 +281,9 @@ class ClaimEdits:
                 if found:  # one object per distinct set: codes below one category share theirs
                     named = frozenset(found)
                     named = known.shared.setdefault(named, named)
+                    sketch = known.sketches.get(named)
+                    if sketch is None:
+                        sketch = known.sketches[named] = reduce(or_, map(known.bit.__getitem__, named))
                 bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
         if ctx.covered:
             mce = self.mce
@@ -284,7 +295,27 @@ class ClaimEdits:
                 if ages:
                     bits |= _AGE
                     low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
-        return (bits, own, named, low, high)
+        return (bits, own, named, low, high, known.bit[own] if own is not None else 0, sketch)
+
+
+def _shared_mce(root) -> MceEdits | None:
+    """The MCE edits over the index's tables, one per process and tables: the flags they read
+    per code derive from the tables alone, so every checker (each document, each cold check)
+    shares them rather than reading the same codes' rows again. Tables rebuilt in place (another
+    manifest file) are opened anew."""
+    try:
+        st = (mce_path(root) / layout.MANIFEST).stat()
+        key: tuple = (str(root), st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None  # no tables (open_mce would find none either)
+    found = _MCE_EDITS.get(key, False)
+    if found is False:
+        release = open_mce(root)
+        found = MceEdits(release) if release is not None else None
+        if len(_MCE_EDITS) >= _MCE_EDITS_MAX:
+            _MCE_EDITS.clear()
+        _MCE_EDITS[key] = found
+    return found
 
 
 def _repeats(dx: list) -> bool:
@@ -301,13 +332,26 @@ class _Categories:
     names: list[str]  # sorted
     known: frozenset[str]
     shared: dict[frozenset[str], frozenset[str]]  # each distinct set of named categories, once
+    # A category's bit in a sketch: its place among the categories modulo _SKETCH_BITS. A
+    # note's categories and a claim's categories can pair only where their sketches (the ORs
+    # of their bits) share a bit: most claims are told apart from their pairs with two ints.
+    bit: dict[str, int]
+    sketches: dict[frozenset[str], int]  # each distinct set of named categories' sketch
 
 
 def _paired(dx: list, gs: list) -> bool:
     """Whether a note of one diagnosis (code tuples, gs their gates) names the category of
     another that is not the admitting one (the codes' own categories are left out of their
     sets: _gate)."""
-    cats = [g[1] for t, g in zip(dx, gs) if g[1] is not None and DX_ROLES[t[3]] is not ADMITTING]
+    # Asked for nearly every claim of a file, and nearly always no: first over all the
+    # categories (a superset: no pair there, none at all), the roles only for a pair.
+    cats = [g[1] for g in gs]
+    for g in gs:
+        if g[2] is not None and not g[2].isdisjoint(cats):
+            break
+    else:
+        return False
+    cats = [g[1] for t, g in zip(dx, gs) if DX_ROLES[t[3]] is not ADMITTING]
     for g in gs:
         if g[2] is not None and not g[2].isdisjoint(cats):
             return True
@@ -336,10 +380,13 @@ class _Day:
     categories: _Categories
 
 
+_MCE_EDITS: dict[tuple, MceEdits | None] = {}  # (index root, its MCE manifest's identity) -> the edits
+_MCE_EDITS_MAX = 8
 _DAYS_MAX = 10_000
 _GATES_MAX = 200_000  # per (release, MCE period): more than ICD-10-CM has codes
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
-_NO_CATEGORIES = _Categories([], frozenset(), {})
+_NO_CATEGORIES = _Categories([], frozenset(), {}, {}, {})
+_SKETCH_BITS = 128  # a few ints' digits; 64 let through twice as many claims without a pair
 _GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> {(MCE tables, period): gates}
 
 
@@ -363,5 +410,5 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
 _NO_AGE_LIMIT = 1_000
-_NOT_DX = (0, None, None, 0, _NO_AGE_LIMIT)  # not in ICD-10-CM shape (told apart by identity)
+_NOT_DX = (0, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
 _LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)
