@@ -141,7 +141,7 @@ class ClaimEdits:
         need = MCE if procedures and ctx.covered else 0
         if not dx:
             pass
-        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(dx)):
+        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(gs)):
             # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
             # naming codes of its own category needs a second code of that category).
             first = gs[0][0]
@@ -256,7 +256,8 @@ class ClaimEdits:
         category (None when the release has no such category), the other categories its
         Excludes1 / code-first notes name (None: none), the lowest and highest age its MCE
         age groups all allow (an age outside any group's range is outside these two), the
-        sketch of its category and the sketch of the named ones (_Categories.bit))."""
+        sketch of its category and the sketch of the named ones (_Categories.bit)). The bits
+        stay a small int (one digit): the sketches, up to 128 bits, are kept apart from them."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
         if not ICD10CM_RE.match(code):
@@ -318,9 +319,9 @@ def _shared_mce(root) -> MceEdits | None:
     return found
 
 
-def _repeats(dx: list) -> bool:
-    """Whether two of these diagnoses (code tuples) share a category."""
-    return len({t[1][:3] for t in dx}) < len(dx)
+def _repeats(gs: list) -> bool:
+    """Whether two diagnoses (their gates, all of categories the release has) share a category."""
+    return len({g[1] for g in gs}) < len(gs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -234,7 +234,7 @@ _ONLY_IF = ("if applicable", "if known", "any associated", "any ")
 
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
     """The Excludes1 note of `own` that names `other` (a note naming the code itself excludes nothing)."""
-    if not targets:
+    if not targets.notes:  # (not the __bool__ call: asked per pair of the claim's codes)
         return None
     note = targets.naming(other)
     if note is None or note.names(own):
