@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from functools import reduce
-from operator import or_
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
-from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder import layout
+from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
 from medcode.index_builder.mce_index import mce_path, open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
@@ -343,16 +343,8 @@ class _Categories:
 def _paired(dx: list, gs: list) -> bool:
     """Whether a note of one diagnosis (code tuples, gs their gates) names the category of
     another that is not the admitting one (the codes' own categories are left out of their
-    sets: _gate)."""
-    # Asked for nearly every claim of a file, and nearly always no: first over all the
-    # categories (a superset: no pair there, none at all), the roles only for a pair.
-    cats = [g[1] for g in gs]
-    for g in gs:
-        if g[2] is not None and not g[2].isdisjoint(cats):
-            break
-    else:
-        return False
-    cats = [g[1] for t, g in zip(dx, gs) if DX_ROLES[t[3]] is not ADMITTING]
+    sets: _gate). Asked only where the sketches share a bit."""
+    cats = [g[1] for t, g in zip(dx, gs) if g[1] is not None and DX_ROLES[t[3]] is not ADMITTING]
     for g in gs:
         if g[2] is not None and not g[2].isdisjoint(cats):
             return True
