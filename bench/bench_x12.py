@@ -231,7 +231,8 @@ def bench_inprocess(text: str, index_root: Path, repeats: int, rounds: int, prof
     # same machine load: the share is the median of the per-round ratios, with their spread.
     # CPU times: on a shared machine they compare the two far better than wall clock. One
     # untimed run of each first: the first claim edits of a process also read the release's
-    # category list (kept with the open release) and page in the MCE index.
+    # category list and work out each code's gate, tabular notes and MCE rows, which every
+    # later checker of the process shares (claim_edits: they derive from the index alone).
     res.update(edits_share(store, text, rounds))
     colds = res["cold_s"]
     res["cold_best_s"] = round(min(colds), 3)

@@ -112,8 +112,13 @@ def build(root: Path) -> Path:
     return write_release(Path(root) / EDITS_DIR, import_result())
 
 
+def mce_path(root: Path) -> Path:
+    """Where the index under root keeps the MCE tables."""
+    return Path(root) / EDITS_DIR / SET_ID / RELEASE
+
+
 def open_mce(root: Path) -> Release | None:
-    path = Path(root) / EDITS_DIR / SET_ID / RELEASE
+    path = mce_path(root)
     if not path.is_dir():
         return None
     try:

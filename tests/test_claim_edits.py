@@ -380,3 +380,66 @@ def test_code_first_swap_fix_in_a_template(default_store):
     fixed = _apply(fixed, cf["G63"].fixes[0])
     assert "icd10cm: [E85.1, G63]" in fixed
     assert not [f for f in check(default_store, fixed, name="note.md") if f.rule == "code-first"]
+
+
+def test_the_gates_answer_what_the_tables_and_notes_answer(default_store):
+    """A gate's age bounds and category sketches (claim_edits._gate) stand for the MCE age
+    ranges and the notes' categories without ever losing an edit: an age is outside the bounds
+    exactly when it is outside one of the code's age ranges, and a note naming another code's
+    category always shows as a shared bit of the two sketches."""
+    import random
+
+    from medcode.server import claim_edits
+
+    edits = claim_edits.ClaimEdits(Verdicts(default_store))
+    release = default_store.release_for(ICD10CM, NOV)[0]
+    pool = [k for k in release.keys() if release.flags(k) & layout.FLAG_CODE]
+    codes = random.Random(12).sample(pool, 2500) + ["P0501", "O24419", "Z3800", "E089", "E243", "G01", "A4851"]
+    for day in (NOV, D(2024, 9, 30), D(2023, 5, 1)):
+        ctx = edits.on_day(_Claim(), day)
+        mce = edits.mce
+        gates = {c: edits._gate(ctx, c) for c in codes}
+        aged = 0
+        for c, g in gates.items():
+            ranges = mce.age_limits(mce.flags("dx", c, ctx.day_int), ctx.day_int)
+            aged += bool(ranges)
+            assert bool(g[0] & claim_edits._AGE) == bool(ranges)
+            for age in range(0, 125):
+                assert (age < g[3] or age > g[4]) == any(not lo <= age <= hi for lo, hi in ranges), (c, age)
+        assert aged > 20
+        named = [(c, g) for c, g in gates.items() if g[2]]
+        paired = 0
+        for c, g in named:
+            for d, h in gates.items():
+                if h[1] is not None and h[1] in g[2]:
+                    paired += 1
+                    assert g[6] & h[5], (c, d)  # the sketches never hide a pair
+        assert paired > 100
+
+
+class _Claim:
+    transaction = "P"
+    through = None
+
+
+def test_every_checker_of_the_process_shares_the_answers_of_the_index(default_store, tmp_path):
+    """The tabular answers and the MCE rows derive from the index alone: two checkers share
+    them (a cold check does not read the same notes again); MCE tables rebuilt in place (another
+    manifest) are read anew."""
+    import os
+
+    from medcode.index_builder.mce_index import mce_path
+    from medcode.server.claim_edits import ClaimEdits
+
+    a, b = ClaimEdits(Verdicts(default_store)), ClaimEdits(Verdicts(default_store))
+    assert a.tabular is b.tabular
+    assert a.mce is not None and a.mce is b.mce
+    manifest = mce_path(default_store.root) / layout.MANIFEST
+    st = manifest.stat()
+    try:
+        os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        rebuilt = ClaimEdits(Verdicts(default_store)).mce
+        assert rebuilt is not None and rebuilt is not a.mce
+    finally:
+        os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert ClaimEdits(Verdicts(default_store)).mce is a.mce

@@ -10,15 +10,18 @@ import datetime as dt
 import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
+from medcode.index_builder import layout
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
-from medcode.index_builder.mce_index import open_mce
+from medcode.index_builder.mce_index import mce_path, open_mce
 
 from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
 from ..heap import newest
 from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, CodeAt, from_x12, template_groups
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
-from .tabular import TabularEdits
+from .tabular import SHARED as SHARED_TABULAR
 
 __all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
 
@@ -30,7 +33,7 @@ class ClaimEdits:
         """enabled: the rules that are off by default (findings.OFF_BY_DEFAULT) to run anyway."""
         self.v = verdicts
         self.enabled = enabled
-        self.tabular = TabularEdits()
+        self.tabular = SHARED_TABULAR  # the process's: what the notes say derives from the index alone
         self._mce: MceEdits | None | bool = False  # False: not opened yet
         # Per day of service: what the day decides (the ICD-10-CM release with tabular notes,
         # the MCE period, and the gates of that pair: _shared_gates).
@@ -61,8 +64,7 @@ class ClaimEdits:
     @property
     def mce(self) -> MceEdits | None:
         if self._mce is False:
-            release = open_mce(self.v.store.root)
-            self._mce = MceEdits(release) if release is not None else None
+            self._mce = _shared_mce(self.v.store.root)
         return self._mce
 
     def check(self, claim: ClaimInput, body: str | None = None, body_start: int = 0, parts: int = TABULAR | MCE) -> list[Finding]:
@@ -108,69 +110,65 @@ class ClaimEdits:
         ctx = self._days.get(day)
         return ctx if ctx is not None else self._day(day)
 
-    def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None, looked: list | None = None) -> list[Finding]:
-        """ctx: on_day(claim, ...), when the caller has it; looked: the claim-level codes (in
-        claim order) with each one's gate from ctx.gates (None: not there yet), when the
-        caller's own pass over the codes looked them up (x12/rules.py)."""
+    def for_x12(self, claim, groups, today: dt.date, body: str | None = None, ctx: _Day | None = None) -> list[Finding]:
+        """ctx: on_day(claim, ...), when the caller has it."""
         if ctx is None:
             ctx = self.on_day(claim, claim.date or today)
             if ctx is None:
                 return []
-        kind = claim.transaction
-        # This runs for every claim of a 40 MB file: one pass over the claim's diagnoses with one
-        # dict look-up each (the code's gate: what it carries on this day, decided once per code
-        # and MCE period) and a few int operations, and the full edits only for the claims where
-        # a code can say something. The gate of a code not in ICD-10-CM shape is _NOT_DX:
-        # from_x12 leaves it out too (other rules report it).
+        # This runs for every claim of a 40 MB file: one pass over the claim's codes with one
+        # dict look-up per diagnosis (the code's gate: what it carries on this day, decided
+        # once per code and MCE period) and a few int operations, and the full edits only for
+        # the claims where a code can say something. The gate of a code not in ICD-10-CM shape
+        # is _NOT_DX: from_x12 leaves it out too (other rules report it).
         gates = ctx.gates
-        if looked is None:
-            looked = [(t, gates.get(t[1])) for line, codes in groups if line is None for t in codes]
-        dx: list = []
-        cats: list[str] = []  # the categories of the coded diagnoses (not the admitting one)
-        notes: list[frozenset[str]] = []  # the categories their notes name
+        dx: list = []  # the diagnoses' code tuples, in claim order
+        gs: list = []  # their gates
         bits = 0
+        cats = named = 0  # sketches (_Categories.bit) of the diagnoses' categories and of those their notes name
         procedures = False
-        for t, g in looked:
-            role = DX_ROLES.get(t[3])
-            if role is not None:
-                if g is None:
-                    g = gates[t[1]] = self._gate(ctx, t[1])
-                if g is not _NOT_DX:
-                    if not dx:
-                        first, first_role = g[0], role
-                    dx.append(t)
-                    if g[0]:
+        for line, codes in groups:
+            if line is not None:
+                continue
+            for t in codes:
+                if t[3] in DX_ROLES:
+                    g = gates.get(t[1])
+                    if g is None:
+                        g = gates[t[1]] = self._gate(ctx, t[1])
+                    if g is not _NOT_DX:
+                        dx.append(t)
+                        gs.append(g)
                         bits |= g[0]
-                        if g[2] is not None:
-                            notes.append(g[2])
-                    if role is not ADMITTING and g[1] is not None:
-                        cats.append(g[1])
-            elif t[3] in PX_ROLES:
-                procedures = True
+                        cats |= g[5]
+                        named |= g[6]
+                elif t[3] in PX_ROLES:
+                    procedures = True
         need = MCE if procedures and ctx.covered else 0
         if not dx:
             pass
-        elif kind == "P" and (first_role is PRINCIPAL or first_role is OTHER) and not bits & _STRAY and not (bits & _OWN and _repeats(dx)):
+        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(gs)):
             # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
             # naming codes of its own category needs a second code of that category).
+            first = gs[0][0]
             first_only = False
             if ctx.covered and bits & _MCE_BITS:
                 if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)):
                     need = MCE
-                elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
+                elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
                     need = MCE
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _paired(notes, cats)):
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or cats & named and _paired(dx, gs)):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
                 # manifestation): a tenth of the claims of a file, told without the full edits.
                 t = dx[0]
-                return self.mce.first_listed(CodeAt(t[1], t[2], first_role, t[4]), self.mce.flags("dx", t[1], ctx.day_int), "first-listed", self.mce.source(ctx.day))
-        elif bits or kind == "I":
-            need |= self._need(dx, bits, _paired(notes, cats), ctx, kind, claim)
+                mce = self.mce
+                return mce.first_listed(CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]), mce.flags("dx", t[1], ctx.day_int), "first-listed", mce.source(ctx.day))
+        elif bits or claim.transaction == "I":
+            need |= self._need(dx, gs, bits, ctx, claim, bool(cats & named))
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -212,70 +210,67 @@ class ClaimEdits:
         found = _CATEGORIES.get(release)
         if found is None:
             names = sorted({k[:3] for k in release.keys()})
-            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {})
+            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {}, {c: 1 << (i % _SKETCH_BITS) for i, c in enumerate(names)}, {})
         return found
 
-    def _need(self, dx: list, bits: int, paired: bool, ctx: _Day, kind: str, claim) -> int:
+    def _need(self, dx: list, gs: list, bits: int, ctx: _Day, claim, sketched: bool) -> int:
         """Which edits (TABULAR | MCE bits) may apply to these diagnoses (code tuples in claim
-        order); paired: whether a note of one names the category of another. A bit is left out only when that part cannot give a finding (no false
-        negatives): the full edits decide."""
+        order, gs their gates); sketched: whether the sketches say a note of one may name the
+        category of another. A bit is left out only when that part cannot give a finding
+        (no false negatives): the full edits decide."""
         need = 0
-        gates = ctx.gates
+        kind = claim.transaction
         if ctx.covered:
             anywhere = self._anywhere | _SEX_BITS.get(claim.sex, 0)
             if kind == "I":
                 anywhere |= _WRNGPROC
-                principal = next((t for t in dx if DX_ROLES[t[3]] is PRINCIPAL), None)
+                principal = next((i for i, t in enumerate(dx) if DX_ROLES[t[3]] is PRINCIPAL), None)
                 first_bits = _PRINCIPAL_BITS
-                if principal is not None and sum(1 for t in dx if t[1] == principal[1]) > 1:
+                if principal is not None and sum(1 for t in dx if t[1] == dx[principal][1]) > 1:
                     need = MCE  # a duplicate of the principal
             else:
-                principal = next((t for t in dx if DX_ROLES[t[3]] is PRINCIPAL or DX_ROLES[t[3]] is OTHER), None)
+                principal = next((i for i, t in enumerate(dx) if DX_ROLES[t[3]] in _LISTED), None)
                 first_bits = _FIRST_LISTED_BITS
-            if bits & anywhere or (principal is not None and gates[principal[1]][0] & first_bits):
+            if bits & anywhere or (principal is not None and gs[principal][0] & first_bits):
                 need = MCE
-            elif bits & _AGE and self._age_conflict(dx, ctx, claim.birth):
+            elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
                 need = MCE
         if bits & _TABULAR_BITS:
-            if paired or bits & self._ua:
+            if bits & self._ua or sketched and _paired(dx, gs):
                 return need | TABULAR
             # The tabular edits leave the admitting diagnosis out: "first" is the first other one.
-            coded = [t for t in dx if DX_ROLES[t[3]] is not ADMITTING]
+            coded = [g for t, g in zip(dx, gs) if DX_ROLES[t[3]] is not ADMITTING]
             if not coded:
                 return need
-            if gates[coded[0][1]][0] & _CF:
+            if coded[0][0] & _CF:
                 return need | TABULAR
             if bits & (_OWN | _STRAY) and len(coded) > 1:
                 # A note naming codes of its own category needs a second code of it; a code of
                 # a category the release does not have may fall in a range a note names.
-                categories = [t[1][:3] for t in coded]
-                for t in coded:
-                    b = gates[t[1]][0]
+                categories = [t[1][:3] for t in dx if DX_ROLES[t[3]] is not ADMITTING]
+                for t, g in zip(dx, gs):
+                    if DX_ROLES[t[3]] is ADMITTING:
+                        continue
+                    b = g[0]
                     if b & _STRAY and bits & _NAMES or b & _OWN and categories.count(t[1][:3]) > 1:
                         return need | TABULAR
         return need
 
-    @staticmethod
-    def _age_conflict(dx: list, ctx: _Day, birth: dt.date | None) -> bool:
-        day = ctx.day
-        if birth is None or birth > day:
-            return False  # no age, no age edit
-        age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-        gates = ctx.gates
-        return any(not low <= age <= high for t in dx for low, high in gates[t[1]][3])
-
     def _gate(self, ctx: _Day, code: str) -> tuple:
         """What a code carries on the days of ctx's period that a claim edit reads: (bits, its
         category (None when the release has no such category), the other categories its
-        Excludes1 / code-first notes name (None: none), the (low, high) ages of its MCE age
-        groups)."""
+        Excludes1 / code-first notes name (None: none), the lowest and highest age its MCE
+        age groups all allow (an age outside any group's range is outside these two), the
+        sketch of its category and the sketch of the named ones (_Categories.bit)). The bits
+        stay a small int (one digit): the sketches, up to 128 bits, are kept apart from them."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
         if not ICD10CM_RE.match(code):
             return _NOT_DX
         bits = 0
         named: frozenset[str] | None = None
-        ages: tuple = ()
+        low, high = 0, _NO_AGE_LIMIT
+        sketch = 0
         known = ctx.categories
         own: str | None = code[:3]
         if own not in known.known:  # not a category of the release: no note names it as one
@@ -292,6 +287,9 @@ class ClaimEdits:
                 if found:  # one object per distinct set: codes below one category share theirs
                     named = frozenset(found)
                     named = known.shared.setdefault(named, named)
+                    sketch = known.sketches.get(named)
+                    if sketch is None:
+                        sketch = known.sketches[named] = reduce(or_, map(known.bit.__getitem__, named))
                 bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
         if ctx.covered:
             mce = self.mce
@@ -302,12 +300,33 @@ class ClaimEdits:
                 ages = mce.age_limits(flags, ctx.day_int)
                 if ages:
                     bits |= _AGE
-        return (bits, own, named, ages)
+                    low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
+        return (bits, own, named, low, high, known.bit[own] if own is not None else 0, sketch)
 
 
-def _repeats(dx: list) -> bool:
-    """Whether two of these diagnoses (code tuples) share a category."""
-    return len({t[1][:3] for t in dx}) < len(dx)
+def _shared_mce(root) -> MceEdits | None:
+    """The MCE edits over the index's tables, one per process and tables: the flags they read
+    per code derive from the tables alone, so every checker (each document, each cold check)
+    shares them rather than reading the same codes' rows again. Tables rebuilt in place (another
+    manifest file) are opened anew."""
+    try:
+        st = (mce_path(root) / layout.MANIFEST).stat()
+        key: tuple = (str(root), st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None  # no tables (open_mce would find none either)
+    found = _MCE_EDITS.get(key, False)
+    if found is False:
+        release = open_mce(root)
+        found = MceEdits(release) if release is not None else None
+        if len(_MCE_EDITS) >= _MCE_EDITS_MAX:
+            _MCE_EDITS.clear()
+        _MCE_EDITS[key] = found
+    return found
+
+
+def _repeats(gs: list) -> bool:
+    """Whether two diagnoses (their gates, all of categories the release has) share a category."""
+    return len({g[1] for g in gs}) < len(gs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,13 +338,32 @@ class _Categories:
     names: list[str]  # sorted
     known: frozenset[str]
     shared: dict[frozenset[str], frozenset[str]]  # each distinct set of named categories, once
+    # A category's bit in a sketch: its place among the categories modulo _SKETCH_BITS. A
+    # note's categories and a claim's categories can pair only where their sketches (the ORs
+    # of their bits) share a bit: most claims are told apart from their pairs with two ints.
+    bit: dict[str, int]
+    sketches: dict[frozenset[str], int]  # each distinct set of named categories' sketch
 
 
-def _paired(notes: list[frozenset[str]], cats: list[str]) -> bool:
-    """Whether a note of one diagnosis names the category of another (the codes' own
-    categories are left out of their sets: _gate)."""
-    for named in notes:
-        if not named.isdisjoint(cats):
+def _paired(dx: list, gs: list) -> bool:
+    """Whether a note of one diagnosis (code tuples, gs their gates) names the category of
+    another that is not the admitting one (the codes' own categories are left out of their
+    sets: _gate). Asked only where the sketches share a bit."""
+    cats = [g[1] for t, g in zip(dx, gs) if g[1] is not None and DX_ROLES[t[3]] is not ADMITTING]
+    for g in gs:
+        if g[2] is not None and not g[2].isdisjoint(cats):
+            return True
+    return False
+
+
+def _age_conflict(gs: list, day: dt.date, birth: dt.date | None) -> bool:
+    """Whether the age on the day falls outside the MCE age range of one of the diagnoses
+    (gates); no birth date, no age edit."""
+    if birth is None or birth > day:
+        return False
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    for g in gs:
+        if age < g[3] or age > g[4]:
             return True
     return False
 
@@ -340,10 +378,13 @@ class _Day:
     categories: _Categories
 
 
+_MCE_EDITS: dict[tuple, MceEdits | None] = {}  # (index root, its MCE manifest's identity) -> the edits
+_MCE_EDITS_MAX = 8
 _DAYS_MAX = 10_000
 _GATES_MAX = 200_000  # per (release, MCE period): more than ICD-10-CM has codes
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
-_NO_CATEGORIES = _Categories([], frozenset(), {})
+_NO_CATEGORIES = _Categories([], frozenset(), {}, {}, {})
+_SKETCH_BITS = 128  # a few ints' digits; 64 let through twice as many claims without a pair
 _GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> {(MCE tables, period): gates}
 
 
@@ -366,4 +407,6 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 # wrngproc is a principal flag too: a principal (837I) with it fires on either bit.
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
-_NOT_DX = (0, None, None, ())  # not in ICD-10-CM shape (told apart by identity)
+_NO_AGE_LIMIT = 1_000
+_NOT_DX = (0, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
+_LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)

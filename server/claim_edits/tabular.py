@@ -8,6 +8,8 @@ names the release whose tabular gave it.
 
 from __future__ import annotations
 
+import weakref
+
 from medcode.index_builder.codesets import ICD10CM, icd10cm_display
 from medcode.index_builder.importers.icd10cm import NOTES_FROM
 from medcode.index_builder.tabular_notes import CodeNotes, NoteTargets, PairingNote, code_notes, notes_on, targets_of
@@ -20,31 +22,33 @@ _CACHE_MAX = 50_000
 _MISSING = object()
 
 
-class _Memo(dict):
-    """What was worked out per release and code (id(release) -> {code: answer}), cleared whole
+class _Memo(weakref.WeakKeyDictionary):
+    """What was worked out per release and code (release -> {code: answer}), cleared whole
     past a bound: a long editor session meets many codes, and the next release's answers
     replace the last's. Two levels: the claim edits ask per code of every claim, and a key
-    tuple per question would cost more than the answer's look-up."""
+    tuple per question would cost more than the answer's look-up. Held by the release
+    itself (weakly), not its id: the memos are the process's (SHARED), and a release
+    opened after another one closed may get its id."""
 
     size = 0  # answers held, over all releases
 
     def of(self, release, code: str, make):
-        codes = self.get(id(release))
+        codes = self.get(release)
         if codes is None:
-            codes = self[id(release)] = {}
+            codes = self[release] = {}
         found = codes.get(code, _MISSING)
         if found is _MISSING:
             if self.size > _CACHE_MAX:
                 self.clear()
                 self.size = 0
-                codes = self[id(release)] = {}
+                codes = self[release] = {}
             found = codes[code] = make(release, code)
             self.size += 1
         return found
 
     def trim(self, keep: int) -> None:
         """Keep the answers for the last `keep` codes of each release (heap.newest)."""
-        for key, codes in self.items():
+        for key, codes in list(self.items()):
             self[key] = newest(codes, keep)
         self.size = sum(map(len, self.values()))
 
@@ -55,7 +59,7 @@ class TabularEdits:
         self._gates = _Memo()
         self._own = _Memo()
         self._manifestations = _Memo()
-        self._sources: dict[int, str] = {}  # id(release) -> the source its messages name
+        self._sources: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # release -> the source its messages name
 
     def trim(self, keep: int) -> None:
         for memo in (self._notes, self._gates, self._own, self._manifestations):
@@ -101,9 +105,9 @@ class TabularEdits:
         notes = {d.code: self.code_notes(release, d.code) for d in dxs}
         if not any(n.all for n in notes.values()):
             return []  # most claims: no code carries a pairing note
-        source = self._sources.get(id(release))
+        source = self._sources.get(release)
         if source is None:
-            source = self._sources[id(release)] = _source(release)
+            source = self._sources[release] = _source(release)
         out: list[Finding] = []
         self._excludes1(dxs, notes, source, out)
         self._code_first(dxs, notes, source, out, body, body_start, release)
@@ -189,6 +193,12 @@ class TabularEdits:
             )
 
 
+# What the notes say derives from the index alone: every checker of the process (each document,
+# each cold check of a file) shares these answers, as the claim edits' gates (claim_edits
+# _shared_gates), rather than reading the notes of the same codes again.
+SHARED = TabularEdits()
+
+
 def _source(release) -> str:
     """"ICD-10-CM tabular FY2026 (Apr 2026)": the release whose notes these are."""
     title = release.meta.get(NOTES_FROM) or release.title  # the embedded years share FY2026's notes
@@ -224,7 +234,7 @@ _ONLY_IF = ("if applicable", "if known", "any associated", "any ")
 
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
     """The Excludes1 note of `own` that names `other` (a note naming the code itself excludes nothing)."""
-    if not targets:
+    if not targets.notes:  # (not the __bool__ call: asked per pair of the claim's codes)
         return None
     note = targets.naming(other)
     if note is None or note.names(own):

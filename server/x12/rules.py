@@ -54,13 +54,9 @@ class ClaimRules(CodeRules):
         windows_by_day = self._windows_by_day
         diagnoses = claim.diagnoses
         no_data = out.no_data
-        # The claim edits look up each claim-level code's gate here, while the code is at hand.
         edits = self.claim_edits
         on_day = edits.on_day(claim, claim_day) if edits is not None else None
-        gates = on_day.gates if on_day is not None else None
-        looked: list = []
         for line, codes in groups:
-            pairs = looked if line is None and gates is not None else None
             day = line.date if line is not None and line.date is not None else claim_day
             # A claim without any date is judged on today (or the day the user set), and its
             # messages say so: kept apart in the memo by `extra`.
@@ -90,10 +86,8 @@ class ClaimRules(CodeRules):
                     for set_id, (n, s, e) in result.no_data.items():
                         seen = no_data.get(set_id)
                         no_data[set_id] = (n, s + delta, e + delta) if seen is None else (seen[0] + n, seen[1], seen[2])
-                if pairs is not None:
-                    pairs.append((t, gates.get(t[1])))
         if on_day is not None:
-            found = edits.for_x12(claim, groups, today, body, on_day, looked)
+            found = edits.for_x12(claim, groups, today, body, on_day)
             if found:
                 out.findings.extend(f.shifted(-base) for f in found)
         return out
