@@ -156,7 +156,11 @@ class DocumentChecker:
             relative = previous.get(key)
             if relative is None:
                 relative = rules.check(claim, codes, body, claim.start)
-                if claim.lines:  # claim-level rules (NCCI): codes judged together
+                if not claim.lines:
+                    pass
+                elif notes_only:  # claim-level rules (NCCI) without data: notes, straight in
+                    claim_layer.note_x12(claim, codes, text, relative, claim.start)
+                else:  # codes judged together
                     layer = Result()
                     claim_layer.check_x12(claim, codes, text, layer)
                     if layer.findings or layer.no_data:
@@ -177,6 +181,7 @@ class DocumentChecker:
         edits = self.rules.claim_edits
         context = (self.today, rules.undated_why, id(self.verdicts), edits.enabled if edits is not None else None)
         context_hash = hash((*context, text[:128]))  # hashed once, not with every claim
+        notes_only = claim_layer.notes_only()  # asked once, not with every claim
         record, old = None, self._record
         self._record = None  # used up by a re-walk, and stale if this check fails
         with paused_gc():

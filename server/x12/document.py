@@ -18,7 +18,7 @@ from typing import Callable, Iterator, NamedTuple
 
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
-from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, pointers_in
+from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, hi_codes, pointers_in
 from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL", "DMG", "SBR", "CL1"}, key=len, reverse=True)
@@ -274,7 +274,7 @@ class _Walk:
         # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
         self.converge: Callable[[int, int, _Walk], bool] | None = None
         self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
-        self._line_segments: dict[tuple[str, str], tuple] = {}  # (raw, component) -> _read_line_segment
+        self._line_segments: dict[str, tuple] = {}  # raw -> _read_line_segment (this component)
         self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
         self.stopped_at: int | None = None
 
@@ -287,14 +287,10 @@ class _Walk:
             return
         # Diagnosis pointers are checked in bulk: only a segment with a pointer past the
         # claim's diagnoses hands its pointers to the rules (they say which one is wrong).
-        limit = min(claim.diagnoses, 12)
         failing = None
         if self.claim_pointers:
-            highest = self.highest
-            for line, seg_id, start, raw, pointers in self.claim_pointers:
-                top = highest.get(pointers)
-                if top is None:
-                    top = self._highest(pointers)
+            limit = min(claim.diagnoses, 12)
+            for line, seg_id, start, raw, top in self.claim_pointers:
                 if top > limit:
                     if failing is None:
                         failing = []
@@ -310,26 +306,36 @@ class _Walk:
             self.claim_codes.extend(failing)
         if self.claims is not None:
             self.claims.append(claim)
-        self.spans.append(claim.start, claim.end)
+        spans = self.spans
+        spans.starts.append(claim.start)
+        spans.ends.append(claim.end)
         self.on_claim(claim, self.claim_codes)
         self.claim = None
         self.claim_codes = []
-        self.claim_pointers = []
+        if self.claim_pointers:
+            self.claim_pointers = []
         self.line = None
 
-    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, str]:
+    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, int]:
         """A code segment other than HI, read at offset 0: its places (slots.codes_in, without
-        pointers), its units (SV104 / SV205; None when it has no such element) and its pointer
-        element ("" when none). Kept by text and component separator."""
+        pointers), its units (SV104 / SV205; None when it has no such element) and its highest
+        diagnosis pointer (_highest; 0 when it has none). Kept by text, for the component
+        separator in use (the memo is emptied when that changes)."""
         element, comp = self.d.element, self.component
         # One split serves the codes, the units and the pointers.
         values = raw.split(element)
         places = tuple(codes_in(seg_id, 0, raw, element, comp, False, values))
         n = UNITS_ELEMENT.get(seg_id)
         p = POINTER_ELEMENT.get(seg_id)
-        read = (places, values[n] if n is not None and len(values) > n else None, values[p] if p is not None and p < len(values) else "")
+        pointers = values[p] if p is not None and p < len(values) else ""
+        top = 0
+        if pointers:
+            top = self.highest.get(pointers)
+            if top is None:
+                top = self._highest(pointers)
+        read = (places, values[n] if n is not None and len(values) > n else None, top)
         if len(self._line_segments) < LINE_SEGMENTS_MAX:
-            self._line_segments[(raw, comp)] = read
+            self._line_segments[raw] = read
         return read
 
     def _highest(self, pointers: str) -> int:
@@ -389,22 +395,21 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes = codes_in(seg_id, start, raw, element, self.component, False)
-                    for t in codes:
-                        if t[6]:
-                            claim.diagnoses += 1
-                        elif t[0] == HI_UNREADABLE and claim.unread_hi is None:
-                            claim.unread_hi = unread_hi(codes)
+                    codes, diagnoses, unreadable = hi_codes(start, raw, element, self.component)
+                    if diagnoses:
+                        claim.diagnoses += diagnoses
+                    if unreadable and claim.unread_hi is None:
+                        claim.unread_hi = unread_hi(codes)
                     claim_codes_append((None, codes))
                 else:
                     # Service line segments repeat (the same code, charge, units and pointers
                     # on many lines): each distinct one is read once, its places kept relative
                     # to its start, and each copy only shifts them.
                     line = self.line
-                    read = line_memo.get((raw, self.component))
+                    read = line_memo.get(raw)
                     if read is None:
                         read = self._read_line_segment(seg_id, raw)
-                    places, units, pointers = read
+                    places, units, top = read
                     if len(places) == 1:  # most lines: one code, no list comprehension's frame
                         e, x, p, q, qs, pl, dx = places[0]
                         shifted = [(e, x, p + start, q, qs if qs is None else qs + start, pl, dx)]
@@ -413,8 +418,10 @@ class _Walk:
                     claim_codes_append((line, shifted))
                     if units is not None and line is not None:
                         line.units = units
-                    if pointers:
-                        self.claim_pointers.append((line, seg_id, start, raw, pointers))
+                    # A claim's diagnoses only grow: a pointer within them now stays within
+                    # them at the claim's end (_close_claim), so only the others are kept.
+                    if top > claim.diagnoses or top > 12:
+                        self.claim_pointers.append((line, seg_id, start, raw, top))
                 claim.end = start + len(raw)
                 continue
             if seg_id == "DTP":
@@ -614,6 +621,9 @@ class _Walk:
         else:
             self._problem(start, start + len(raw), f"composites use {actual!r} as component separator")
         self.component = actual
+        # Both memos read with the separator: cleared in place (the walk's loop holds them).
+        self._line_segments.clear()
+        self.highest.clear()
 
 
 COUNT_CHUNK = 1 << 20  # characters per str.count call in count_between
