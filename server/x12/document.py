@@ -229,7 +229,7 @@ ClaimCodes = list[tuple["Line | None", list[CodeTuple]]]
 
 
 class _Walk:
-    def __init__(self, text: str, delims: Delimiters, problems: list[Problem], on_claim, keep_claims: bool = True):
+    def __init__(self, text: str, delims: Delimiters, problems: list[Problem], on_claim, keep_claims: bool = True, counted: tuple[int, int] = (0, 0)):
         self.text = text
         self.d = delims
         self.problems = problems
@@ -268,6 +268,12 @@ class _Walk:
         self.se_starts = array("q")
         self.se_marks = array("q")
         self.se_sts = array("q")  # per SE: where the ST it closes starts (-1: none)
+        # Segment terminators counted once, as the walk goes: before each claim's CLM (an SE's
+        # count is read from these, incremental.py) and before the open ST (this walk's SE
+        # checks). `counted`: (offset, terminators before it) the count starts from.
+        self.segs = array("q")
+        self.count_at, self.count_n = counted
+        self.st_count: int | None = None  # terminators before the open ST, when this walk saw it
         self._env: tuple | None = None
         self._demo: tuple | None = None
         self._demos: dict[tuple, tuple] = {}
@@ -452,6 +458,7 @@ class _Walk:
                 self.envs.append(self.env())
                 self.demos.append(self.demo())
                 self.marks.append(len(self.problems))
+                self.segs.append(self._count_to(start))
                 values = raw.split(element)
                 self.claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
                 self._patient(self.claim, values)
@@ -518,6 +525,7 @@ class _Walk:
         if self.st is not None:
             self._problem(self.st.start, self.st.start + 2, f"transaction {self.st.value(2)} has no SE trailer")
         self.st = seg
+        self.st_count = self._count_to(seg.start)
         self.sets_in_group += 1
         version = seg.value(3) or (self.gs.value(8) if self.gs else "")
         self.kind = transaction_kind(version)
@@ -532,19 +540,30 @@ class _Walk:
         elif int(count) != actual:
             self._problem(seg.start, seg.end, f"{name} says {int(count)} {what}, the envelope has {actual}")
 
+    def _count_to(self, pos: int) -> int:
+        """Terminators before `pos` (at or past the last offset asked: the walk goes forward)."""
+        n = self.count_n + count_between(self.text, self.d.segment, self.count_at, pos)
+        self.count_at, self.count_n = pos, n
+        return n
+
     def _se(self, seg: Segment) -> None:
         if self.st is None:
             self._problem(seg.start, seg.start + 2, "SE without an ST")
             return
         count = seg.value(1)
         if count.isdigit():
-            # Counting terminators between ST and SE is done by str.count, in C.
-            actual = count_between(self.text, self.d.segment, self.st.start, seg.start) + 1
+            # Counting terminators between ST and SE is done by str.count, in C: from the
+            # walk's running count when it saw the ST, else over the transaction's text.
+            if self.st_count is not None:
+                actual = self._count_to(seg.start) - self.st_count + 1
+            else:
+                actual = count_between(self.text, self.d.segment, self.st.start, seg.start) + 1
             if int(count) != actual:
                 self._problem(seg.start, seg.end, f"SE01 says {count} segments, the transaction has {actual}")
         if seg.value(2) != self.st.value(2):
             self._problem(seg.start, seg.end, f"SE02 {seg.value(2)} does not match ST02 {self.st.value(2)}")
         self.st = None
+        self.st_count = None
 
     def _hl(self, values: list[str]) -> None:
         level = values[3] if len(values) > 3 else ""
