@@ -10,7 +10,7 @@ from ..verdicts import Verdicts
 from ..x12.document import Claim as X12Claim
 from ..x12.document import ClaimCodes
 from .model import Claim, ServiceLine
-from .x12 import claim_from_x12, claim_head, line_summary
+from .x12 import claim_from_x12, form_of, line_summary
 
 
 class ClaimRule(Protocol):
@@ -62,11 +62,10 @@ class ClaimLayer:
         document's offsets (the checker keeps a claim's results relative to its start)."""
         count, first = line_summary(groups)
         if count:
-            # The notes read the claim's form and type of bill only: no date, no lines.
-            head = claim_head(claim, text, dated=False)
+            form, facility = form_of(claim, text)  # all the notes read of the claim itself
             start = first[2] - base
             for rule in self.rules:
-                rule.note_unchecked(head, count, first[4] - base if first[4] >= 0 else first[4], start, start + len(first[1]), out)
+                rule.note_unchecked(form, facility, count, first[4] - base if first[4] >= 0 else first[4], start, start + len(first[1]), out)
 
     def notes(self, claim: Claim, line: ServiceLine) -> list[str]:
         out: list[str] = []

@@ -36,11 +36,17 @@ def bill_type(text: str, claim: X12Claim) -> str:
     return digits[:2]
 
 
-def claim_head(claim: X12Claim, text: str, dated: bool = True) -> Claim:
-    """The model claim without its service lines: what the claim rules read of the claim itself.
-    dated=False leaves its date out (None): the claim's date looks at every line."""
+def form_of(claim: X12Claim, text: str) -> tuple[str, str]:
+    """The claim's form (model.PROFESSIONAL ...) and, for an institutional claim, its facility
+    type code (bill_type); "" when not institutional."""
     form = FORMS.get(claim.transaction, "")
-    return Claim(claim.id, form, claim.start, claim.end, claim.date if dated else None, bill_type(text, claim) if form == INSTITUTIONAL else "")
+    return form, bill_type(text, claim) if form == INSTITUTIONAL else ""
+
+
+def claim_head(claim: X12Claim, text: str) -> Claim:
+    """The model claim without its service lines: what the claim rules read of the claim itself."""
+    form, facility = form_of(claim, text)
+    return Claim(claim.id, form, claim.start, claim.end, claim.date, facility)
 
 
 def _procedure_lines(groups: ClaimCodes) -> Iterator[tuple[X12Line, CodeTuple, list[str], int]]:
