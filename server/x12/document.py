@@ -389,6 +389,7 @@ class _Walk:
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
         code_segments, line_memo, dtp_memo = CODE_SEGMENTS, self._line_segments, self._dtps
+        text, terminator, segs_append = self.text, d.segment, self.segs.append
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -458,7 +459,12 @@ class _Walk:
                 self.envs.append(self.env())
                 self.demos.append(self.demo())
                 self.marks.append(len(self.problems))
-                self.segs.append(self._count_to(start))
+                # Terminators before the CLM: _count_to, inline for one claim's text.
+                at = self.count_at
+                n = self.count_n + (text.count(terminator, at, start) if start - at <= COUNT_CHUNK else count_between(text, terminator, at, start))
+                self.count_at = start
+                self.count_n = n
+                segs_append(n)
                 values = raw.split(element)
                 self.claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
                 self._patient(self.claim, values)
