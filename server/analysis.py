@@ -156,7 +156,11 @@ class DocumentChecker:
             relative = previous.get(key)
             if relative is None:
                 relative = rules.check(claim, codes, body, claim.start)
-                if claim.lines:  # claim-level rules (NCCI): codes judged together
+                if not claim.lines:
+                    pass
+                elif notes_only:  # claim-level rules (NCCI) without data: notes, straight in
+                    claim_layer.note_x12(claim, codes, text, relative, claim.start)
+                else:  # codes judged together
                     layer = Result()
                     claim_layer.check_x12(claim, codes, text, layer)
                     if layer.findings or layer.no_data:
@@ -177,6 +181,7 @@ class DocumentChecker:
         edits = self.rules.claim_edits
         context = (self.today, rules.undated_why, id(self.verdicts), edits.enabled if edits is not None else None)
         context_hash = hash((*context, text[:128]))  # hashed once, not with every claim
+        notes_only = claim_layer.notes_only()  # asked once, not with every claim
         record, old = None, self._record
         self._record = None  # used up by a re-walk, and stale if this check fails
         with paused_gc():
@@ -239,16 +244,26 @@ class _ClaimTotals:
         findings: list[Finding] = []
         counts, firsts = self.counts, self.firsts
         per_claim = array("l", [0]) * (hi - lo)
+        results, starts = record.results, record.claims.starts
+        # Most claims share a few hundred results (on_claim): each one's places are counted
+        # once, times the claims that have it, from the first of them.
+        shared: dict[int, list] = {}  # id(result) -> [result, first claim, claims]
         for i in range(lo, hi):
-            relative = record.results[i]
+            relative = results[i]
             if relative is _NOTHING:
                 continue
             if relative.findings:
-                start = record.claims.starts[i]
-                findings.extend(f.shifted(start) for f in relative.findings)
+                findings.extend(f.shifted(starts[i]) for f in relative.findings)
                 per_claim[i - lo] = len(relative.findings)
+            if relative.no_data:
+                seen = shared.get(id(relative))
+                if seen is None:
+                    shared[id(relative)] = [relative, i, 1]
+                else:
+                    seen[2] += 1
+        for relative, i, times in shared.values():
             for set_id, (n, _, _) in relative.no_data.items():
-                counts[set_id] = counts.get(set_id, 0) + n
+                counts[set_id] = counts.get(set_id, 0) + n * times
                 if set_id not in firsts or firsts[set_id] > i:
                     firsts[set_id] = i
         return findings, per_claim

@@ -17,8 +17,10 @@ from medcode.server.places import POINTER
 from medcode.server.x12 import document
 from medcode.server.x12.delimiters import detect
 from medcode.server.x12.document import UNREAD_POINTERS, walk
+from medcode.server.x12.incremental import first_walk
 from medcode.server.x12.segments import iter_raw
-from medcode.server.x12.slots import CODE_SEGMENTS, codes_in
+from medcode.server.x12.slots import CODE_SEGMENTS, codes_in, hi_codes
+from medcode.server.x12.vocabulary import HI_UNREADABLE
 
 _ENDS = ("CLM", "HL", "SE", "GE", "IEA", "ST", "GS", "ISA")
 
@@ -144,3 +146,90 @@ def test_ncci_without_data_counts_lines_as_the_model_claims_do(text, tmp_path):
         assert fast == exact
         noted += bool(fast.no_data)
     assert noted > 10
+
+
+def _claims_837(claims: list[list[str]]) -> str:
+    segs = [_isa("*", "^", ":", "~").rstrip("~"), "GS*HC*S*R*20260115*1200*1*X*005010X222A1", "ST*837*0001*005010X222A1"]
+    for n, body in enumerate(claims):
+        segs += [f"HL*{n + 2}*1*22*0", "SBR*P*18*GRP", f"CLM*C{n}*100***11:B:1*Y"] + body
+    segs += [f"SE*{len(segs) - 1}*0001", "GE*1*1", "IEA*1*000000001"]
+    return "~".join(segs) + "~"
+
+
+def test_pointers_are_judged_against_the_claims_final_diagnoses():
+    """The walk keeps only the pointer segments past the diagnoses read so far (a claim's
+    diagnoses only grow): a line before its claim's HI, and a claim of two HI segments
+    (14 diagnoses, of which a pointer reaches 12), are judged as at the claim's end."""
+    four = "HI*ABK:E119*ABF:I10*ABF:Z0000*ABF:R51"
+    eight = "HI*" + "*".join(f"AB{'K' if i == 0 else 'F'}:R5{i}" for i in range(8))
+    six = "HI*" + "*".join(f"ABF:R6{i}" for i in range(6))
+    line = lambda n, ptr: [f"LX*{n}", f"SV1*HC:99213*100*UN*1***{ptr}", "DTP*472*D8*20260418"]  # noqa: E731
+    text = _claims_837([
+        [four, *line(1, "1:2"), *line(2, "5")],  # HI first
+        [*line(1, "3:4"), *line(2, "1:5"), four],  # lines before the HI: 4 fine, 5 not
+        [eight, *line(1, "9"), six, *line(2, "12"), *line(3, "13"), *line(4, "1:14")],
+        [*line(1, "2"), four, four],  # 8 diagnoses in all
+    ])
+    handed: list[list[str]] = []
+    walk(text, lambda claim, groups: handed.append([t[1] for _, ts in groups for t in ts if t[0] == POINTER]))
+    assert handed == [["5"], ["1", "5"], ["13", "1", "14"], []]
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_hi_diagnoses_and_unreadable_come_with_the_codes(text):
+    """hi_codes' counts against its own codes, as the walk counted them from codes_in."""
+    d = detect(text).delimiters
+    seen = 0
+    for seg_id, start, raw in iter_raw(text, d):
+        if seg_id == "HI":
+            codes, diagnoses, unreadable = hi_codes(start, raw, d.element, d.component)
+            assert codes == codes_in(seg_id, start, raw, d.element, d.component, False)
+            assert diagnoses == sum(1 for t in codes if t[6])
+            assert unreadable == any(t[0] == HI_UNREADABLE for t in codes)
+            seen += 1
+    assert seen > 10
+
+
+def test_hi_reads_twelve_elements_at_most():
+    raw = "HI*" + "*".join(f"ABF:R{i:02d}" for i in range(14))
+    codes, diagnoses, unreadable = hi_codes(0, raw, "*", ":")
+    assert [t[1] for t in codes] == [f"R{i:02d}" for i in range(12)] and diagnoses == 12 and not unreadable
+    assert [t[5] for t in codes][-1] == "HI12-02"
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_walk_counts_terminators_before_each_claim_and_for_each_se(text):
+    """The walk counts terminators as it goes: before each CLM (the record's segs) and from the
+    ST for its SE, the same as str.count over the text."""
+    d = detect(text).delimiters
+    record = first_walk(text, lambda claim, groups: None)
+    assert list(record.segs) == [text.count(d.segment, 0, s) for s in record.claims.starts] and len(record.segs) > 10
+    se = text.rindex(f"{d.segment}SE") + 1 if f"{d.segment}SE" in text else text.rindex("SE" + d.element)
+    st = text.index("ST" + d.element + "837")
+    actual = text.count(d.segment, st, se) + 1
+    value = text[se:].split(d.element)[1]
+    wrong = text[:se] + text[se:].replace(f"SE{d.element}{value}", f"SE{d.element}{actual + 3}", 1)
+    messages = [p.message for p in walk(wrong).problems]
+    assert f"SE01 says {actual + 3} segments, the transaction has {actual}" in messages
+
+
+_ALIKE = _claims_837([["HI*ABK:E119", "LX*1", "SV1*HC:99213*100*UN*1***1", "DTP*472*D8*20260418"]] * 30)
+
+
+@pytest.mark.parametrize("text", [_ALIKE, *DOCUMENTS[:2]])
+def test_claim_totals_count_shared_results_once_each(text, tmp_path):
+    """The no-data places added up per shared result equal the sum over every claim."""
+    from medcode.index_builder.reader import IndexStore
+    from medcode.server.analysis import DocumentChecker
+    from medcode.server.verdicts import Verdicts
+
+    checker = DocumentChecker(Verdicts(IndexStore(tmp_path)))  # no data: every claim notes
+    checker.check(text)
+    record, totals = checker._record, checker._totals
+    counts: dict[str, int] = {}
+    firsts: dict[str, int] = {}
+    for i, relative in enumerate(record.results):
+        for set_id, (n, _, _) in relative.no_data.items():
+            counts[set_id] = counts.get(set_id, 0) + n
+            firsts.setdefault(set_id, i)
+    assert totals.counts == counts and totals.firsts == firsts and sum(counts.values()) > 10

@@ -59,9 +59,14 @@ class NcciRules:
     # -- which data --------------------------------------------------------------------------
     @staticmethod
     def setting(claim: Claim) -> str | None:
-        if claim.form == PROFESSIONAL:
+        return NcciRules.setting_of(claim.form, claim.bill_type)
+
+    @staticmethod
+    def setting_of(form: str, bill_type: str) -> str | None:
+        """The NCCI table set for a claim's form and (institutional) facility type code."""
+        if form == PROFESSIONAL:
             return PRACTITIONER
-        if claim.form == INSTITUTIONAL and claim.bill_type in OUTPATIENT_BILL_TYPES:
+        if form == INSTITUTIONAL and bill_type in OUTPATIENT_BILL_TYPES:
             return OUTPATIENT
         return None
 
@@ -102,10 +107,11 @@ class NcciRules:
     def has_data(self) -> bool:
         return self.v.has_data(NCCI)
 
-    def note_unchecked(self, claim: Claim, count: int, composite_start: int, start: int, end: int, out: Result) -> None:
-        """`check` without data, given only how many service lines the claim has and the first
-        one's composite start and code span: the claim's lines need not be built."""
-        if count and self.setting(claim) is not None:
+    def note_unchecked(self, form: str, bill_type: str, count: int, composite_start: int, start: int, end: int, out: Result) -> None:
+        """`check` without data, given only the claim's form and facility type code (Claim.form,
+        Claim.bill_type), how many service lines it has and the first one's composite start and
+        code span: neither the claim nor its lines need be built."""
+        if count and self.setting_of(form, bill_type) is not None:
             self._unchecked(count, composite_start, start, end, out)
 
     @staticmethod

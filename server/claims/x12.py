@@ -36,10 +36,17 @@ def bill_type(text: str, claim: X12Claim) -> str:
     return digits[:2]
 
 
+def form_of(claim: X12Claim, text: str) -> tuple[str, str]:
+    """The claim's form (model.PROFESSIONAL ...) and, for an institutional claim, its facility
+    type code (bill_type); "" when not institutional."""
+    form = FORMS.get(claim.transaction, "")
+    return form, bill_type(text, claim) if form == INSTITUTIONAL else ""
+
+
 def claim_head(claim: X12Claim, text: str) -> Claim:
     """The model claim without its service lines: what the claim rules read of the claim itself."""
-    form = FORMS.get(claim.transaction, "")
-    return Claim(claim.id, form, claim.start, claim.end, claim.date, bill_type(text, claim) if form == INSTITUTIONAL else "")
+    form, facility = form_of(claim, text)
+    return Claim(claim.id, form, claim.start, claim.end, claim.date, facility)
 
 
 def _procedure_lines(groups: ClaimCodes) -> Iterator[tuple[X12Line, CodeTuple, list[str], int]]:
@@ -70,13 +77,24 @@ def _procedure_lines(groups: ClaimCodes) -> Iterator[tuple[X12Line, CodeTuple, l
 
 def line_summary(groups: ClaimCodes) -> tuple[int, CodeTuple | None]:
     """How many service lines `claim_from_x12` makes of these codes, and the first one's code
-    tuple: all a claim rule with no data to check against reads (it notes the lines)."""
+    tuple: all a claim rule with no data to check against reads (it notes the lines).
+    _procedure_lines without the modifiers, as one loop: it runs for every claim of a check."""
     first = None
     count = 0
-    for _, code, _, _ in _procedure_lines(groups):
+    done = None
+    for line, codes in groups:
+        if line is None or line is done:
+            continue
+        code = None
+        for t in codes:
+            if t[0] == PROCEDURE and t[3] == "HC" and t[5] in LINE_CODE_PLACES:
+                code = t
+        if code is None:
+            continue
+        done = line
+        count += 1
         if first is None:
             first = code
-        count += 1
     return count, first
 
 

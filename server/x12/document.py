@@ -18,7 +18,7 @@ from typing import Callable, Iterator, NamedTuple
 
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
-from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, pointers_in
+from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, hi_codes, pointers_in
 from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL", "DMG", "SBR", "CL1"}, key=len, reverse=True)
@@ -229,7 +229,7 @@ ClaimCodes = list[tuple["Line | None", list[CodeTuple]]]
 
 
 class _Walk:
-    def __init__(self, text: str, delims: Delimiters, problems: list[Problem], on_claim, keep_claims: bool = True):
+    def __init__(self, text: str, delims: Delimiters, problems: list[Problem], on_claim, keep_claims: bool = True, counted: tuple[int, int] = (0, 0)):
         self.text = text
         self.d = delims
         self.problems = problems
@@ -268,13 +268,19 @@ class _Walk:
         self.se_starts = array("q")
         self.se_marks = array("q")
         self.se_sts = array("q")  # per SE: where the ST it closes starts (-1: none)
+        # Segment terminators counted once, as the walk goes: before each claim's CLM (an SE's
+        # count is read from these, incremental.py) and before the open ST (this walk's SE
+        # checks). `counted`: (offset, terminators before it) the count starts from.
+        self.segs = array("q")
+        self.count_at, self.count_n = counted
+        self.st_count: int | None = None  # terminators before the open ST, when this walk saw it
         self._env: tuple | None = None
         self._demo: tuple | None = None
         self._demos: dict[tuple, tuple] = {}
         # A re-walk stops at the first CLM where this says the old walk goes on unchanged.
         self.converge: Callable[[int, int, _Walk], bool] | None = None
         self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
-        self._line_segments: dict[tuple[str, str], tuple] = {}  # (raw, component) -> _read_line_segment
+        self._line_segments: dict[str, tuple] = {}  # raw -> _read_line_segment (this component)
         self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
         self.stopped_at: int | None = None
 
@@ -287,14 +293,10 @@ class _Walk:
             return
         # Diagnosis pointers are checked in bulk: only a segment with a pointer past the
         # claim's diagnoses hands its pointers to the rules (they say which one is wrong).
-        limit = min(claim.diagnoses, 12)
         failing = None
         if self.claim_pointers:
-            highest = self.highest
-            for line, seg_id, start, raw, pointers in self.claim_pointers:
-                top = highest.get(pointers)
-                if top is None:
-                    top = self._highest(pointers)
+            limit = min(claim.diagnoses, 12)
+            for line, seg_id, start, raw, top in self.claim_pointers:
                 if top > limit:
                     if failing is None:
                         failing = []
@@ -310,26 +312,36 @@ class _Walk:
             self.claim_codes.extend(failing)
         if self.claims is not None:
             self.claims.append(claim)
-        self.spans.append(claim.start, claim.end)
+        spans = self.spans
+        spans.starts.append(claim.start)
+        spans.ends.append(claim.end)
         self.on_claim(claim, self.claim_codes)
         self.claim = None
         self.claim_codes = []
-        self.claim_pointers = []
+        if self.claim_pointers:
+            self.claim_pointers = []
         self.line = None
 
-    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, str]:
+    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, int]:
         """A code segment other than HI, read at offset 0: its places (slots.codes_in, without
-        pointers), its units (SV104 / SV205; None when it has no such element) and its pointer
-        element ("" when none). Kept by text and component separator."""
+        pointers), its units (SV104 / SV205; None when it has no such element) and its highest
+        diagnosis pointer (_highest; 0 when it has none). Kept by text, for the component
+        separator in use (the memo is emptied when that changes)."""
         element, comp = self.d.element, self.component
         # One split serves the codes, the units and the pointers.
         values = raw.split(element)
         places = tuple(codes_in(seg_id, 0, raw, element, comp, False, values))
         n = UNITS_ELEMENT.get(seg_id)
         p = POINTER_ELEMENT.get(seg_id)
-        read = (places, values[n] if n is not None and len(values) > n else None, values[p] if p is not None and p < len(values) else "")
+        pointers = values[p] if p is not None and p < len(values) else ""
+        top = 0
+        if pointers:
+            top = self.highest.get(pointers)
+            if top is None:
+                top = self._highest(pointers)
+        read = (places, values[n] if n is not None and len(values) > n else None, top)
         if len(self._line_segments) < LINE_SEGMENTS_MAX:
-            self._line_segments[(raw, comp)] = read
+            self._line_segments[raw] = read
         return read
 
     def _highest(self, pointers: str) -> int:
@@ -377,6 +389,7 @@ class _Walk:
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
         code_segments, line_memo, dtp_memo = CODE_SEGMENTS, self._line_segments, self._dtps
+        text, terminator, segs_append = self.text, d.segment, self.segs.append
         for m in matches:
             raw, seg_id = m.group(1, 2)
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -389,22 +402,21 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes = codes_in(seg_id, start, raw, element, self.component, False)
-                    for t in codes:
-                        if t[6]:
-                            claim.diagnoses += 1
-                        elif t[0] == HI_UNREADABLE and claim.unread_hi is None:
-                            claim.unread_hi = unread_hi(codes)
+                    codes, diagnoses, unreadable = hi_codes(start, raw, element, self.component)
+                    if diagnoses:
+                        claim.diagnoses += diagnoses
+                    if unreadable and claim.unread_hi is None:
+                        claim.unread_hi = unread_hi(codes)
                     claim_codes_append((None, codes))
                 else:
                     # Service line segments repeat (the same code, charge, units and pointers
                     # on many lines): each distinct one is read once, its places kept relative
                     # to its start, and each copy only shifts them.
                     line = self.line
-                    read = line_memo.get((raw, self.component))
+                    read = line_memo.get(raw)
                     if read is None:
                         read = self._read_line_segment(seg_id, raw)
-                    places, units, pointers = read
+                    places, units, top = read
                     if len(places) == 1:  # most lines: one code, no list comprehension's frame
                         e, x, p, q, qs, pl, dx = places[0]
                         shifted = [(e, x, p + start, q, qs if qs is None else qs + start, pl, dx)]
@@ -413,8 +425,10 @@ class _Walk:
                     claim_codes_append((line, shifted))
                     if units is not None and line is not None:
                         line.units = units
-                    if pointers:
-                        self.claim_pointers.append((line, seg_id, start, raw, pointers))
+                    # A claim's diagnoses only grow: a pointer within them now stays within
+                    # them at the claim's end (_close_claim), so only the others are kept.
+                    if top > claim.diagnoses or top > 12:
+                        self.claim_pointers.append((line, seg_id, start, raw, top))
                 claim.end = start + len(raw)
                 continue
             if seg_id == "DTP":
@@ -445,6 +459,12 @@ class _Walk:
                 self.envs.append(self.env())
                 self.demos.append(self.demo())
                 self.marks.append(len(self.problems))
+                # Terminators before the CLM: _count_to, inline for one claim's text.
+                at = self.count_at
+                n = self.count_n + (text.count(terminator, at, start) if start - at <= COUNT_CHUNK else count_between(text, terminator, at, start))
+                self.count_at = start
+                self.count_n = n
+                segs_append(n)
                 values = raw.split(element)
                 self.claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
                 self._patient(self.claim, values)
@@ -511,6 +531,7 @@ class _Walk:
         if self.st is not None:
             self._problem(self.st.start, self.st.start + 2, f"transaction {self.st.value(2)} has no SE trailer")
         self.st = seg
+        self.st_count = self._count_to(seg.start)
         self.sets_in_group += 1
         version = seg.value(3) or (self.gs.value(8) if self.gs else "")
         self.kind = transaction_kind(version)
@@ -525,19 +546,32 @@ class _Walk:
         elif int(count) != actual:
             self._problem(seg.start, seg.end, f"{name} says {int(count)} {what}, the envelope has {actual}")
 
+    def _count_to(self, pos: int) -> int:
+        """Terminators before `pos` (at or past the last offset asked: the walk goes forward)."""
+        at = self.count_at
+        # Mostly one claim's text: one str.count, not count_between's loop of chunks.
+        n = self.count_n + (self.text.count(self.d.segment, at, pos) if pos - at <= COUNT_CHUNK else count_between(self.text, self.d.segment, at, pos))
+        self.count_at, self.count_n = pos, n
+        return n
+
     def _se(self, seg: Segment) -> None:
         if self.st is None:
             self._problem(seg.start, seg.start + 2, "SE without an ST")
             return
         count = seg.value(1)
         if count.isdigit():
-            # Counting terminators between ST and SE is done by str.count, in C.
-            actual = count_between(self.text, self.d.segment, self.st.start, seg.start) + 1
+            # Counting terminators between ST and SE is done by str.count, in C: from the
+            # walk's running count when it saw the ST, else over the transaction's text.
+            if self.st_count is not None:
+                actual = self._count_to(seg.start) - self.st_count + 1
+            else:
+                actual = count_between(self.text, self.d.segment, self.st.start, seg.start) + 1
             if int(count) != actual:
                 self._problem(seg.start, seg.end, f"SE01 says {count} segments, the transaction has {actual}")
         if seg.value(2) != self.st.value(2):
             self._problem(seg.start, seg.end, f"SE02 {seg.value(2)} does not match ST02 {self.st.value(2)}")
         self.st = None
+        self.st_count = None
 
     def _hl(self, values: list[str]) -> None:
         level = values[3] if len(values) > 3 else ""
@@ -614,6 +648,9 @@ class _Walk:
         else:
             self._problem(start, start + len(raw), f"composites use {actual!r} as component separator")
         self.component = actual
+        # Both memos read with the separator: cleared in place (the walk's loop holds them).
+        self._line_segments.clear()
+        self.highest.clear()
 
 
 COUNT_CHUNK = 1 << 20  # characters per str.count call in count_between

@@ -85,10 +85,9 @@ def first_walk(text: str, on_claim: OnClaim) -> WalkRecord | None:
     results: list[Any] = []
     w = _Walk(text, d, [], _collect(on_claim, results), keep_claims=False)
     w.run()
-    segs = _segments_before(text, d.segment, w.spans.starts, 0, 0)
     return WalkRecord(
         d, header_end(text, d), len(text), list(detection.problems), w.problems, control_problems(text, d),
-        w.spans, results, w.envs, w.demos, w.marks, w.se_starts, w.se_marks, w.se_sts, segs, w.component, w.kinds,
+        w.spans, results, w.envs, w.demos, w.marks, w.se_starts, w.se_marks, w.se_sts, w.segs, w.component, w.kinds,
     )  # fmt: skip
 
 
@@ -106,18 +105,19 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     # The restart: the last claim whose CLM (and the character after it) lies before the edit.
     first = bisect_right(starts, start - 4) - 1
     results: list[Any] = []
-    w = _Walk(text, d, [], _collect(on_claim, results), keep_claims=False)
     if first >= 0:
         at = starts[first]
         resume = text.rfind(d.segment, 0, at)
         if resume < d.start or text[resume + 1 : at].strip(" \t\r\n"):
             return None
-        w.restore(old.envs[first], old.demos[first])
         base = old.marks[first]
         counted = (at, old.segs[first])  # terminators before the restart's CLM: unchanged
     else:
         first, resume, base = 0, None, 0
         counted = (0, 0)
+    w = _Walk(text, d, [], _collect(on_claim, results), keep_claims=False, counted=counted)
+    if resume is not None:
+        w.restore(old.envs[first], old.demos[first])
     new_end = start + length
     found: list[int] = []  # the old claim where the walk stopped
 
@@ -157,7 +157,7 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     se_sts = old.se_sts[:se_keep] + w.se_sts + array("q", (s if s < start else s + delta for s in old.se_sts[se_tail:]))
     problems = old.problems[:base] + w.problems + tail_problems
     spans = claims.spliced(first, k, w.spans, delta)
-    segs = _segments_before(text, d.segment, w.spans.starts, *counted)
+    segs = w.segs
     if k < len(claims):  # the old claims past the stop, with the terminators the edit added
         at, n = (w.spans.starts[-1], segs[-1]) if segs else counted
         segs += _plus(old.segs[k:], n + text.count(d.segment, at, starts[k] + delta) - old.segs[k])
@@ -193,19 +193,6 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
         old.component if stopped else w.component, old.kinds if stopped else w.kinds,
         (first, first + len(w.spans), k),
     )  # fmt: skip
-
-
-def _segments_before(text: str, t: str, starts: array, at: int, n: int) -> array:
-    """Per claim start, the terminators `t` before it, given `n` before `at` (at most the first
-    start): each claim's share is counted once, from the previous start."""
-    out = array("q")
-    for i, s in enumerate(starts):
-        n += text.count(t, at, s)
-        at = s
-        out.append(n)
-        if not i % 1024:
-            pause()
-    return out
 
 
 class _Counted:

@@ -76,22 +76,9 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
     With pointers=False the diagnosis pointers are left out: the document walk checks them
     in bulk (pointers_in) because nearly all are fine. `values`: raw split at `element`, when
     the caller has it already (not used for HI)."""
-    out: list[CodeTuple] = []
     if seg_id == "HI":
-        pos = start + 3
-        for n, value in enumerate(raw[3:].split(element)[:12], start=1):
-            el_start = pos
-            pos += len(value) + 1
-            qual, sep, rest = value.partition(comp)
-            if not sep:
-                if value.strip():  # qualifier and code need a component separator between them
-                    out.append((HI_UNREADABLE, value, el_start, None, None, _HI_PLACES[n], False))
-                continue
-            code = rest.split(comp, 1)[0]
-            if code:
-                qual, expects, diagnosis = _HI_EXPECTS.get(qual) or (qual, HI_UNREADABLE, False)
-                out.append((expects, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], diagnosis))
-        return out
+        return hi_codes(start, raw, element, comp)[0]
+    out: list[CodeTuple] = []
     if values is None:
         values = raw.split(element)
     if seg_id == "LIN":
@@ -126,6 +113,38 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
     if pointers:
         out += pointers_in(seg_id, start, raw, element, comp, values)
     return out
+
+
+def hi_codes(start: int, raw: str, element: str, comp: str) -> tuple[list[CodeTuple], int, bool]:
+    """The places of an HI segment (as codes_in), how many of them are diagnoses (pointers
+    count these) and whether one could not be read: the walk calls this for every claim, and
+    takes all three from one pass over the elements."""
+    out: list[CodeTuple] = []
+    diagnoses = 0
+    unreadable = False
+    pos = start + 3
+    n = 0
+    for value in raw[3:].split(element, 12)[:12]:
+        n += 1
+        el_start = pos
+        pos += len(value) + 1
+        qual, sep, rest = value.partition(comp)
+        if not sep:
+            if value.strip():  # qualifier and code need a component separator between them
+                out.append((HI_UNREADABLE, value, el_start, None, None, _HI_PLACES[n], False))
+                unreadable = True
+            continue
+        code = rest.partition(comp)[0]
+        if code:
+            found = _HI_EXPECTS.get(qual)
+            if found is None:
+                out.append((HI_UNREADABLE, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], False))
+                unreadable = True
+            else:
+                if found[2]:
+                    diagnoses += 1
+                out.append((found[1], code, el_start + len(qual) + 1, found[0], el_start, _HI_PLACES[n], found[2]))
+    return out, diagnoses, unreadable
 
 
 def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, values: list[str] | None = None) -> list[CodeTuple]:
