@@ -322,6 +322,9 @@ class MedcodeServer(LanguageServer):
                 if doc.checker is None or doc.generation != self.generation:
                     doc.checker = DocumentChecker(self.verdicts)
                     doc.generation = self.generation
+                # A walk of a large file fills the per-code memos; its re-checks look at a few
+                # claims (DocumentChecker.keep).
+                doc.checker.keep = MEMO_KEEP if len(text) > BIG else None
                 try:
                     analysis = doc.checker.check(text, doc.uri, doc.language_id, self.settings.options, edits and edits.bound(text))
                     break
@@ -330,8 +333,6 @@ class MedcodeServer(LanguageServer):
                         raise
             doc.analysis, doc.analysis_version = analysis, version
             if len(text) > BIG:
-                if doc.checker is not None and analysis.claims_checked > MEMO_KEEP:
-                    doc.checker.trim(MEMO_KEEP)  # a walk that filled them (DocumentChecker.trim)
                 # The check of a large file leaves millions of objects that live as long as the
                 # document; once they are new, the collector's next full pass rescans them all
                 # (1-2 s measured on 50,000 claims), holding up whatever runs, the loop too.
