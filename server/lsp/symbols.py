@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +50,11 @@ class Symbols(PlainJson):
     """DocumentSymbol objects already in their JSON form."""
 
 
-# A node and where its symbol is (holder[i]) with the lines it spans: (node, holder, i, line,
-# end line). A symbol without children is held as its JSON (orjson.Fragment), not as a dict:
-# 5,000 claim entries as dicts of dicts held 7 MB, as JSON about 1.5 MB.
-Placed = tuple[Node, list, int, int, int]
+# A node and where its symbol is (holder[i]); the lines it spans are kept apart, in an array
+# (Built.spans), not as two int objects in each. A symbol without children is held as its JSON
+# (orjson.Fragment), not as a dict: 5,000 claim entries as dicts of dicts held 7 MB, as JSON
+# about 1.5 MB.
+Placed = tuple[Node, list, int]
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Built:
     tree: Outline
     short: bool  # claims_outline (else the full outline, built again after any edit)
     pairs: list[Placed]  # each node and where its symbol is
+    spans: array  # pair k's symbol spans lines spans[2k] to spans[2k + 1]
     terminators: int  # segment terminators in the text (0 when not counted)
     lines: int  # lines of the text
 
@@ -142,11 +145,12 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
         return False
     line = index.position(a)[0]
     renamed = {id(node) for node in changed}
-    for k, (node, holder, i, start_line, end_line) in enumerate(built.pairs):
-        if id(node) in renamed or line in (start_line, end_line):
+    spans = built.spans
+    for k, (node, holder, i) in enumerate(built.pairs):
+        if id(node) in renamed or line in (spans[2 * k], spans[2 * k + 1]):
             start, end = index.position(node.start), index.position(node.end)
             holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
-            built.pairs[k] = (node, holder, i, start[0], end[0])
+            spans[2 * k], spans[2 * k + 1] = start[0], end[0]
     if built.tree.cut_at is not None:
         built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
     kept.version, kept.revision = version, revision
@@ -160,9 +164,9 @@ def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex
     short = tree.claims > FULL_CLAIMS
     if not short:
         tree = outline(text.join(), delims, component, LIMIT)
-    symbols, pairs = to_symbols(tree, index, len(text))
+    symbols, pairs, spans = to_symbols(tree, index, len(text))
     terminators = count_terminators(text, delims.segment) if short and len(delims.segment) == 1 else 0
-    return Built(symbols, tree, short, pairs, terminators, index.line_count)
+    return Built(symbols, tree, short, pairs, spans, terminators, index.line_count)
 
 
 async def _index_ready(ls: MedcodeServer, doc: OpenDocument) -> None:
@@ -205,9 +209,9 @@ def _rest(tree: Outline, here: tuple[int, int], end: tuple[int, int]) -> dict[st
     }
 
 
-def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[Placed]]:
+def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[Placed], array]:
     """The outline as DocumentSymbol JSON, its positions found in one pass over the offsets,
-    and each node paired with its symbol."""
+    each node paired with its symbol, and the lines each pair's symbol spans (Built.spans)."""
     # Module functions, not nested ones that call themselves: those would be a reference cycle
     # holding the positions until a full collection, which the server's gc.freeze() may
     # postpone for good.
@@ -217,12 +221,13 @@ def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, l
         offsets.extend((tree.cut_at, length))
     at = index.positions(offsets)
     pairs: list[Placed] = []
+    spans = array("l")
     symbols = Symbols()
     for n in tree.nodes:
-        _convert(n, at, pairs, symbols)
+        _convert(n, at, pairs, spans, symbols)
     if tree.cut_at is not None:
         symbols.append(_rest(tree, at[tree.cut_at], at[length]))
-    return symbols, pairs
+    return symbols, pairs, spans
 
 
 def _collect(nodes: list[Node], offsets: list[int]) -> None:
@@ -231,14 +236,15 @@ def _collect(nodes: list[Node], offsets: list[int]) -> None:
         _collect(n.children, offsets)
 
 
-def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[Placed], holder: list) -> None:
+def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[Placed], spans: array, holder: list) -> None:
     """Put the node's symbol at the end of holder, its children's in its own list."""
     start, end = at[node.start], at[node.end]
     children: list | None = [] if node.children else None
-    pairs.append((node, holder, len(holder), start[0], end[0]))
+    pairs.append((node, holder, len(holder)))
+    spans.extend((start[0], end[0]))
     holder.append(_placed(node, start, end, children))
     for c in node.children:
-        _convert(c, at, pairs, children)
+        _convert(c, at, pairs, spans, children)
 
 
 def _placed(node: Node, start: tuple[int, int], end: tuple[int, int], children: list | None) -> dict[str, Any] | orjson.Fragment:
