@@ -50,3 +50,23 @@ def test_an_outline_built_again_replaces_the_kept_one_first(tmp_path, monkeypatc
     assert built
     assert symbols._kept[uri].version == 2
     assert names(again) == names(first)  # a note moves the claims down; it names nothing new
+
+
+def test_an_outline_is_forgotten_when_the_text_is_replaced_whole(tmp_path):
+    """No edit carries an outline over a whole-text change: it is dropped at the change, and
+    kept over ranged edits (which may carry it)."""
+    server = MedcodeServer(str(tmp_path))
+    uri = "file:///w/claims.837"
+    text = make_837(claims("P") * 2)
+    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
+    asyncio.run(symbols.document_symbols(server, doc))
+    ranged = types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="")
+    server.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=2, uri=uri), [ranged]), server.encoding)
+    symbols.forget_stale(doc)
+    assert uri in symbols._kept
+    whole = types.TextDocumentContentChangeWholeDocument(text=text)
+    server.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=3, uri=uri), [whole]), server.encoding)
+    symbols.forget_stale(doc)
+    assert uri not in symbols._kept
+    again = asyncio.run(symbols.document_symbols(server, doc))
+    assert names(again) and symbols._kept[uri].version == 3

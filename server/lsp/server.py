@@ -497,6 +497,9 @@ class MedcodeServer(LanguageServer):
     def on_change(self, params: types.DidChangeTextDocumentParams) -> None:
         doc = self.documents.get(params.text_document.uri)
         if doc is not None:
+            from . import symbols
+
+            symbols.forget_stale(doc)
             self.schedule(doc)
 
     def on_close(self, params: types.DidCloseTextDocumentParams) -> None:

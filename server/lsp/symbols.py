@@ -121,6 +121,15 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
     return built.symbols
 
 
+def forget_stale(doc: OpenDocument) -> None:
+    """Drop the document's kept outline once no edit can carry it over (the text was replaced
+    whole: its edit log starts anew), rather than hold it (4 MB for 5,000 entries) until the
+    next request builds another."""
+    kept = _kept.get(doc.uri)
+    if kept is not None and (kept.doc() is not doc or doc.edit_log.since(kept.revision) is None):
+        del _kept[doc.uri]
+
+
 async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept: _Kept) -> bool:
     """Carry a short outline over the edits since it was built, when they stayed inside one
     segment (typing in a code or an amount): offsets past them move, the entries on the edited
