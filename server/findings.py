@@ -142,6 +142,8 @@ class Finding:
             self.code,
             self.code_set,
             self.severity,
-            [Fix(f.title, f.start + delta, f.end + delta, f.text, f.preferred) for f in self.fixes],
+            # No fixes (most findings): the same empty list, not one more per copy (a finding's
+            # fixes are never changed in place).
+            [Fix(f.title, f.start + delta, f.end + delta, f.text, f.preferred) for f in self.fixes] if self.fixes else self.fixes,
             self.more,
         )

@@ -66,3 +66,21 @@ def test_a_large_file_fills_the_memos_that_trim_empties(default_store):
     assert min(len(checker.verdicts._listings), len(checker.rules._memo)) > 3
     checker.trim(3)
     assert len(checker.verdicts._listings) == len(checker.rules._memo) == 3
+
+
+def test_a_checker_with_keep_trims_after_a_walk_of_more_claims(stores):
+    """keep (set by the server for large files): the memos are trimmed once a walk checked
+    more claims than that, before the findings are put together; the findings and later
+    checks after edits are those of a fresh checker."""
+    for store in stores:
+        text = make_837(claims("P") * 5)
+        checker = DocumentChecker(Verdicts(store), DAY)
+        checker.keep = 3
+        got = checker.check(text, edits=EditLog(text))
+        assert got.claims_checked > 3
+        assert len(checker.verdicts._listings) <= 3 and len(checker.rules._memo) <= 3
+        assert_same(got, fresh(store, text), text)
+        small = DocumentChecker(Verdicts(store), DAY)
+        small.keep = 1000  # a walk of fewer claims than keep: nothing trimmed
+        small.check(text)
+        assert len(small.rules._memo) > 3

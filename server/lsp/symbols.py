@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +50,11 @@ class Symbols(PlainJson):
     """DocumentSymbol objects already in their JSON form."""
 
 
-# A node and where its symbol is (holder[i]) with the lines it spans: (node, holder, i, line,
-# end line). A symbol without children is held as its JSON (orjson.Fragment), not as a dict:
-# 5,000 claim entries as dicts of dicts held 7 MB, as JSON about 1.5 MB.
-Placed = tuple[Node, list, int, int, int]
+# A node and where its symbol is (holder[i]); the lines it spans are kept apart, in an array
+# (Built.spans), not as two int objects in each. A symbol without children is held as its JSON
+# (orjson.Fragment), not as a dict: 5,000 claim entries as dicts of dicts held 7 MB, as JSON
+# about 1.5 MB.
+Placed = tuple[Node, list, int]
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Built:
     tree: Outline
     short: bool  # claims_outline (else the full outline, built again after any edit)
     pairs: list[Placed]  # each node and where its symbol is
+    spans: array  # pair k's symbol spans lines spans[2k] to spans[2k + 1]
     terminators: int  # segment terminators in the text (0 when not counted)
     lines: int  # lines of the text
 
@@ -94,6 +97,10 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
         await _index_ready(ls, doc)
     if kept is not None and await _follow(ls, doc, delims, kept):
         return kept.built.symbols
+    # Built again below: the old outline goes first, not once the new one is made (two
+    # outlines of 5,000 entries at once took 4 MB more that the process kept).
+    _kept.pop(doc.uri, None)
+    kept = None
     for _ in range(RETRIES):
         # Built in a thread of its own (never one a check holds), off the loop; the line
         # index it reads is changed in place by edits, so an edit meanwhile voids the result.
@@ -112,6 +119,15 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
         del _kept[uri]  # closed documents
     _kept[doc.uri] = _Kept(weakref.ref(doc), version, revision, ls.encoding, component, built)
     return built.symbols
+
+
+def forget_stale(doc: OpenDocument) -> None:
+    """Drop the document's kept outline once no edit can carry it over (the text was replaced
+    whole: its edit log starts anew), rather than hold it (4 MB for 5,000 entries) until the
+    next request builds another."""
+    kept = _kept.get(doc.uri)
+    if kept is not None and (kept.doc() is not doc or doc.edit_log.since(kept.revision) is None):
+        del _kept[doc.uri]
 
 
 async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept: _Kept) -> bool:
@@ -138,11 +154,12 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
         return False
     line = index.position(a)[0]
     renamed = {id(node) for node in changed}
-    for k, (node, holder, i, start_line, end_line) in enumerate(built.pairs):
-        if id(node) in renamed or line in (start_line, end_line):
+    spans = built.spans
+    for k, (node, holder, i) in enumerate(built.pairs):
+        if id(node) in renamed or line in (spans[2 * k], spans[2 * k + 1]):
             start, end = index.position(node.start), index.position(node.end)
             holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
-            built.pairs[k] = (node, holder, i, start[0], end[0])
+            spans[2 * k], spans[2 * k + 1] = start[0], end[0]
     if built.tree.cut_at is not None:
         built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
     kept.version, kept.revision = version, revision
@@ -156,9 +173,9 @@ def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex
     short = tree.claims > FULL_CLAIMS
     if not short:
         tree = outline(text.join(), delims, component, LIMIT)
-    symbols, pairs = to_symbols(tree, index, len(text))
+    symbols, pairs, spans = to_symbols(tree, index, len(text))
     terminators = count_terminators(text, delims.segment) if short and len(delims.segment) == 1 else 0
-    return Built(symbols, tree, short, pairs, terminators, index.line_count)
+    return Built(symbols, tree, short, pairs, spans, terminators, index.line_count)
 
 
 async def _index_ready(ls: MedcodeServer, doc: OpenDocument) -> None:
@@ -201,9 +218,9 @@ def _rest(tree: Outline, here: tuple[int, int], end: tuple[int, int]) -> dict[st
     }
 
 
-def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[Placed]]:
+def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, list[Placed], array]:
     """The outline as DocumentSymbol JSON, its positions found in one pass over the offsets,
-    and each node paired with its symbol."""
+    each node paired with its symbol, and the lines each pair's symbol spans (Built.spans)."""
     # Module functions, not nested ones that call themselves: those would be a reference cycle
     # holding the positions until a full collection, which the server's gc.freeze() may
     # postpone for good.
@@ -213,12 +230,13 @@ def to_symbols(tree: Outline, index: LineIndex, length: int) -> tuple[Symbols, l
         offsets.extend((tree.cut_at, length))
     at = index.positions(offsets)
     pairs: list[Placed] = []
+    spans = array("l")
     symbols = Symbols()
     for n in tree.nodes:
-        _convert(n, at, pairs, symbols)
+        _convert(n, at, pairs, spans, symbols)
     if tree.cut_at is not None:
         symbols.append(_rest(tree, at[tree.cut_at], at[length]))
-    return symbols, pairs
+    return symbols, pairs, spans
 
 
 def _collect(nodes: list[Node], offsets: list[int]) -> None:
@@ -227,14 +245,15 @@ def _collect(nodes: list[Node], offsets: list[int]) -> None:
         _collect(n.children, offsets)
 
 
-def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[Placed], holder: list) -> None:
+def _convert(node: Node, at: dict[int, tuple[int, int]], pairs: list[Placed], spans: array, holder: list) -> None:
     """Put the node's symbol at the end of holder, its children's in its own list."""
     start, end = at[node.start], at[node.end]
     children: list | None = [] if node.children else None
-    pairs.append((node, holder, len(holder), start[0], end[0]))
+    pairs.append((node, holder, len(holder)))
+    spans.extend((start[0], end[0]))
     holder.append(_placed(node, start, end, children))
     for c in node.children:
-        _convert(c, at, pairs, children)
+        _convert(c, at, pairs, spans, children)
 
 
 def _placed(node: Node, start: tuple[int, int], end: tuple[int, int], children: list | None) -> dict[str, Any] | orjson.Fragment:
