@@ -25,6 +25,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import json
 import queue
 import signal
 import sys
@@ -38,6 +39,7 @@ from medcode.index_builder.reader import IndexStore
 
 from .analysis import DocumentChecker
 from .check import Outcome, check_file
+from .check_share import Sharing
 from .kinds import Options
 from .verdicts import Verdicts
 
@@ -78,6 +80,8 @@ class CheckPool:
     AHEAD = 4
     # How often a wait for a forked worker's result looks whether the workers still live (s).
     POLL = 0.25
+    # How long a forked worker with no file left is given to end by itself (s).
+    ENDING = 2.0
 
     def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int, fmt: str = "text"):
         self.jobs = jobs
@@ -92,6 +96,7 @@ class CheckPool:
         self._taken = None
         self._queue = None
         self._processes: list = []
+        self._sharing: Sharing | None = None  # what the forked processes tell each other
         # Spawned workers: the executor, what is queued, what is still to queue.
         self._executor: ProcessPoolExecutor | None = None
         self._queued: dict[str, Future] = {}
@@ -101,14 +106,21 @@ class CheckPool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        # Once the walk is done (or failed) nothing more is wanted from the workers.
+        # Once the walk is done nothing more is wanted from the workers: they end by themselves
+        # once no file is left (a moment is allowed for that); after a failure they are ended.
         for process in self._processes:
+            if exc is None:
+                process.join(self.ENDING)
             if process.exitcode is None:
                 process.terminate()
         for process in self._processes:
             process.join()
         if self._queue is not None:
             self._queue.close()
+        if self._sharing is not None:
+            _report(self._sharing, "parent")
+            for q in self._sharing.inboxes:
+                q.close()
         if self._executor is not None:
             self._executor.shutdown(wait=exc is None, cancel_futures=True)
 
@@ -150,6 +162,9 @@ class CheckPool:
     def _check_here(self, key: str) -> None:
         _, options, max_bytes, fmt = self._args
         self._results[key] = check_file(Path(key), self._checker(), options, max_bytes).print_as(fmt)
+        if self._sharing is not None:
+            self._sharing.files += 1
+            self._sharing.exchange()
 
     # -- forked workers, this process among them ------------------------------------------------
     def _fork(self, paths: list[Path]) -> None:
@@ -167,12 +182,14 @@ class CheckPool:
         self._taken = context.RawValue("q", 0)
         self._lock = context.Lock()
         self._queue = context.Queue()
+        self._sharing = Sharing(self._checker(), [context.Queue() for _ in range(self.jobs)])
+        self._sharing.attach()
         # Objects that exist now are left out of the workers' garbage collections: those would
         # only walk (and so copy, page by page) the memory they share with this process.
         gc.freeze()
         try:
-            for _ in range(self.jobs - 1):
-                process = context.Process(target=self._serve, daemon=True)
+            for me in range(1, self.jobs):
+                process = context.Process(target=self._serve, args=(me,), daemon=True)
                 process.start()
                 self._processes.append(process)
         finally:
@@ -187,18 +204,24 @@ class CheckPool:
             self._taken.value = i + 1
         return self._order[i]
 
-    def _serve(self) -> None:
+    def _serve(self, me: int) -> None:
         """A forked worker: check files until none is left, each outcome sent back."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is this process's to handle
         _end_with(self._parent)
         _, options, max_bytes, fmt = self._args
         checker = self._checker()
+        sharing = self._sharing
+        sharing.me = me
+        sharing.attach()
         while (key := self._take()) is not None:
             try:
                 self._queue.put((key, check_file(Path(key), checker, options, max_bytes).print_as(fmt)))
+                sharing.files += 1
+                sharing.exchange()
             except BaseException as exc:  # noqa: BLE001 - the run's process raises it
                 self._queue.put((key, _Failed(exc)))
                 break
+        _report(sharing, "worker")
         self._queue.close()
         self._queue.join_thread()
 
@@ -250,6 +273,35 @@ def _end_with(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def _report(sharing: Sharing, role: str) -> None:
+    """For bench/bench_check_parallel.py: when MEDCODE_CHECK_STATS names a file, each forked
+    process appends one JSON line to it as it ends: its CPU seconds (user + sys, since it
+    started; the run's process adds its workers'), and how many memo entries it worked out and
+    sent, and took in from the others."""
+    target = os.environ.get("MEDCODE_CHECK_STATS")
+    if not target:
+        return
+    import resource  # Unix only, as forking is
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    line = {
+        "role": role,
+        "pid": os.getpid(),
+        "cpu_s": round(own.ru_utime + own.ru_stime, 3),
+        "files": sharing.files,
+        "sent": sharing.counts.sent,
+        "taken": sharing.counts.taken,
+    }
+    if role == "parent":
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+        line["workers_cpu_s"] = round(workers.ru_utime + workers.ru_stime, 3)
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+    except OSError:
+        pass
 
 
 def _size(key: str) -> int:
