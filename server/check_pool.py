@@ -23,25 +23,28 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import multiprocessing
 import os
-import json
 import queue
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from medcode.index_builder.reader import IndexStore
 
 from .analysis import DocumentChecker
 from .check import Outcome, check_file
-from .check_share import Sharing
 from .kinds import Options
 from .verdicts import Verdicts
+
+if TYPE_CHECKING:
+    from .check_share import Sharing
 
 # What a spawned worker keeps between files: its checker (and so its memos), options, size
 # limit, output format.
@@ -119,8 +122,7 @@ class CheckPool:
             self._queue.close()
         if self._sharing is not None:
             _report(self._sharing, "parent")
-            for q in self._sharing.inboxes:
-                q.close()
+            self._sharing.pipes.close()
         if self._executor is not None:
             self._executor.shutdown(wait=exc is None, cancel_futures=True)
 
@@ -182,8 +184,11 @@ class CheckPool:
         self._taken = context.RawValue("q", 0)
         self._lock = context.Lock()
         self._queue = context.Queue()
-        self._sharing = Sharing(self._checker(), [context.Queue() for _ in range(self.jobs)])
+        from .check_share import Sharing  # Unix only, as forking is
+
+        self._sharing = Sharing(self._checker(), self.jobs)
         self._sharing.attach()
+        self._sharing.cpu_at_fork = time.process_time()
         # Objects that exist now are left out of the workers' garbage collections: those would
         # only walk (and so copy, page by page) the memory they share with this process.
         gc.freeze()
@@ -277,26 +282,22 @@ _PR_SET_PDEATHSIG = 1
 
 def _report(sharing: Sharing, role: str) -> None:
     """For bench/bench_check_parallel.py: when MEDCODE_CHECK_STATS names a file, each forked
-    process appends one JSON line to it as it ends: its CPU seconds (user + sys, since it
-    started; the run's process adds its workers'), and how many memo entries it worked out and
-    sent, and took in from the others."""
+    process appends one JSON line to it as it ends: its CPU seconds (user + sys: the run's
+    process since it started, with its CPU when it forked; a worker since its fork), the files
+    it checked after the fork, and the memo entries it worked out and sent, and took in."""
     target = os.environ.get("MEDCODE_CHECK_STATS")
     if not target:
         return
-    import resource  # Unix only, as forking is
-
-    own = resource.getrusage(resource.RUSAGE_SELF)
     line = {
         "role": role,
         "pid": os.getpid(),
-        "cpu_s": round(own.ru_utime + own.ru_stime, 3),
+        "cpu_s": round(time.process_time(), 3),
         "files": sharing.files,
         "sent": sharing.counts.sent,
         "taken": sharing.counts.taken,
     }
     if role == "parent":
-        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
-        line["workers_cpu_s"] = round(workers.ru_utime + workers.ru_stime, 3)
+        line["cpu_at_fork_s"] = round(sharing.cpu_at_fork, 3)
     try:
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")

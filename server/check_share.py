@@ -17,8 +17,10 @@ each holds the same Release objects at the same addresses.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import pickle
-import queue
+import struct
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -48,26 +50,91 @@ class Counts:
     taken: int = 0
 
 
+class Pipes:
+    """One pipe into each process, written and read without blocking and without a thread: a
+    process sends between its own files, and one that is busy or has ended must never hold the
+    sender up. Messages are length-prefixed; what a full pipe does not take yet waits in the
+    sender until its next exchange, and is dropped when the sender ends."""
+
+    SIZE = 1 << 20  # asked of the kernel for each pipe (Linux F_SETPIPE_SZ), so writes rarely wait
+
+    def __init__(self, n: int):
+        self.ends = [os.pipe() for _ in range(n)]
+        for r, w in self.ends:
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            try:
+                fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), self.SIZE)
+            except OSError:
+                pass
+        self._pending = [b""] * n  # per process, what its pipe did not take yet
+        self._read = b""  # what came in past the last whole message
+
+    def send(self, to: int, data: bytes | None) -> None:
+        if data is not None:
+            self._pending[to] += _LENGTH.pack(len(data)) + data
+        pending = self._pending[to]
+        if pending:
+            try:
+                written = os.write(self.ends[to][1], pending)
+            except (BlockingIOError, BrokenPipeError):
+                written = 0
+            self._pending[to] = pending[written:]
+
+    def receive(self, me: int) -> list[bytes]:
+        chunks = [self._read]
+        while True:
+            try:
+                chunk = os.read(self.ends[me][0], 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        buf = b"".join(chunks)
+        out = []
+        at = 0
+        while len(buf) - at >= _LENGTH.size:
+            (n,) = _LENGTH.unpack_from(buf, at)
+            if len(buf) - at - _LENGTH.size < n:
+                break
+            at += _LENGTH.size
+            out.append(buf[at : at + n])
+            at += n
+        self._read = buf[at:]
+        return out
+
+    def close(self) -> None:
+        for r, w in self.ends:
+            for fd in (r, w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.ends = []
+
+
+_LENGTH = struct.Struct("<Q")
+
+
 class Sharing:
+    """One process's side of the exchange: what it adds goes into every other process's pipe;
+    it reads its own. Made before the fork (marks at what all already hold), then `me` is set
+    in each worker."""
+
     # Codes worked out between two exchanges within a file (on_miss).
     EVERY = 64
 
-    """One process's side of the exchange: its inbox is inboxes[me]; every other inbox gets
-    what it adds. Made before the fork (marks at what all already hold), then `me` is set in
-    each worker."""
-
-    def __init__(self, checker: DocumentChecker, inboxes: list, me: int = 0):
+    def __init__(self, checker: DocumentChecker, processes: int, me: int = 0):
         self.checker = checker
-        self.inboxes = inboxes
+        self.pipes = Pipes(processes)
+        self.processes = processes
         self.me = me
         self.counts = Counts()
         self.files = 0  # checked by this process since the fork
+        self.cpu_at_fork = 0.0  # this process's CPU seconds when the workers forked (bench)
         self._misses = 0  # codes worked out here since the last exchange
         self._marks: dict[Any, int] = {}
-        for q in inboxes:
-            # A process that ends stops reading: what is still unsent to it is dropped, rather
-            # than the sender waiting at its exit for a reader that is gone.
-            q.cancel_join_thread()
         self._mark_all()
 
     # -- what is shared --------------------------------------------------------------------
@@ -114,17 +181,11 @@ class Sharing:
         self._misses = 0
         before = self.counts.taken
         payload = self._outgoing()
-        if payload is not None:
-            data = pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
-            for i, q in enumerate(self.inboxes):
-                if i != self.me:
-                    q.put(data)
-        inbox = self.inboxes[self.me]
-        while True:
-            try:
-                data = inbox.get_nowait()
-            except (queue.Empty, OSError, EOFError):
-                break
+        data = None if payload is None else pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
+        for i in range(self.processes):
+            if i != self.me:
+                self.pipes.send(i, data)
+        for data in self.pipes.receive(self.me):
             self._take(pickle.loads(data))
         self._mark_all()  # what was taken in is not sent back
         return self.counts.taken - before
