@@ -125,9 +125,9 @@ class Sharing:
     # Codes worked out between two exchanges within a file (on_miss).
     EVERY = 64
 
-    def __init__(self, checker: DocumentChecker, processes: int, me: int = 0):
+    def __init__(self, checker: DocumentChecker, processes: int, me: int = 0, pipes: Pipes | None = None):
         self.checker = checker
-        self.pipes = Pipes(processes)
+        self.pipes = pipes if pipes is not None else Pipes(processes)
         self.processes = processes
         self.me = me
         self.counts = Counts()
