@@ -134,6 +134,7 @@ class Sharing:
         self.files = 0  # checked by this process since the fork
         self.cpu_at_fork = 0.0  # this process's CPU seconds when the workers forked (bench)
         self._misses = 0  # codes worked out here since the last exchange
+        self.stopped = False  # set when an exchange failed: this process then works alone
         self._marks: dict[Any, int] = {}
         self._mark_all()
 
@@ -179,14 +180,22 @@ class Sharing:
         """Send what this process added, take in what the others sent; how many entries were
         taken in."""
         self._misses = 0
+        if self.stopped:
+            return 0
         before = self.counts.taken
-        payload = self._outgoing()
-        data = None if payload is None else pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
-        for i in range(self.processes):
-            if i != self.me:
-                self.pipes.send(i, data)
-        for data in self.pipes.receive(self.me):
-            self._take(pickle.loads(data))
+        try:
+            payload = self._outgoing()
+            data = None if payload is None else pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
+            for i in range(self.processes):
+                if i != self.me:
+                    self.pipes.send(i, data)
+            for data in self.pipes.receive(self.me):
+                self._take(pickle.loads(data))
+        except (pickle.PickleError, AttributeError, TypeError, ValueError, KeyError, EOFError, OSError):
+            # Sharing only saves work: should an entry not travel (a key that does not
+            # pickle, a message cut short), this process goes on working codes out itself.
+            self.stopped = True
+            return 0
         self._mark_all()  # what was taken in is not sent back
         return self.counts.taken - before
 

@@ -119,3 +119,18 @@ def test_forked_processes_take_in_each_others_codes_and_print_what_one_process_p
     assert two == one
     assert one[0] == 1 and "checked 3 file(s)" in one[2]
     assert sent.exists() and taken and taken[-1] > 0
+
+
+def test_an_entry_that_cannot_travel_stops_the_sharing_not_the_check(default_store):
+    one = DocumentChecker(Verdicts(default_store))
+    sharing = check_share.Sharing(one, 2, me=0)
+    sharing.attach()
+    try:
+        findings(one, with_codes("ABK:J449*ABF:N390*ABF:K219"))
+        key, value = next(iter(one.rules._memo.items()))
+        one.rules._memo[(*key[:3], lambda: None, key[4])] = value  # a key that does not pickle
+        assert sharing.exchange() == 0 and sharing.stopped
+        text = with_codes("ABK:M545*ABF:R079*ABF:F329")
+        assert findings(one, text) == findings(DocumentChecker(Verdicts(default_store)), text)
+    finally:
+        sharing.pipes.close()
