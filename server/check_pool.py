@@ -8,7 +8,9 @@ one of the N: it builds the checker and checks the biggest file with it first, t
 workers, which inherit that checker copy-on-write with what it has loaded and learned (open
 releases, per-release tables, the facts of the codes seen so far) instead of paying for them
 again. All N then take the next file, biggest first, from one shared counter until none is
-left, so no process waits while another has a queue. Elsewhere (macOS, Windows, or a process
+left, so no process waits while another has a queue; between files (and every few dozen new
+codes within one) they send each other the facts of the codes they worked out (check_share.py),
+so each works out about 1/N of them rather than all. Elsewhere (macOS, Windows, or a process
 with threads, where fork is unsafe) N spawned workers each build their own checker and this
 process only waits for them.
 

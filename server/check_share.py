@@ -5,8 +5,10 @@ Every process keeps memos of what it learned about each code (the code rules' re
 claim edits' gates). Those entries depend on the index and their key alone, and the files of
 one folder share their codes: on 200 claim files drawing on 5,000 diagnosis codes, each of two
 processes worked out nearly every code itself (about 0.9 s CPU each, one sixth of the run).
-So after each file a process sends the entries it added to the others and takes in theirs
-before its next file: a code is worked out about once per run, not once per process.
+So after each file, and every few dozen codes within one, a process sends the entries it
+added to the others and takes in theirs: a code is worked out about once per run, not once per
+process (two processes worked out ~11,700 entries each instead of ~23,300; the exchange costs
+each ~0.1 s CPU).
 
 The output does not change: an entry taken in equals the one the process would have worked out
 (same index, same key), and a process that has not received it yet works it out as before.
