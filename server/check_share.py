@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - renamed there: sharing them stops, not
 
 # Shared results without findings, sent as their names (callers tell them apart by identity).
 _SINGLETONS = (code_rules._FINE, code_rules._FINE_ON_DAY)
+_SINGLETON_IDS = {id(r): i for i, r in enumerate(_SINGLETONS)}
 
 
 def _newest(table: dict, n: int) -> list[tuple]:
@@ -206,8 +207,11 @@ class Sharing:
         for i, rules in enumerate(self._rules()):
             added = self._added(("memo", i), rules._memo)
             if added:
+                # A key ends in a window number of this process, or a day: the numbers go with
+                # the releases they stand for, and the receiver puts its own in their place.
                 windows = {n: answering for answering, n in rules._window_ids.items()}
-                memos.append((i, [(_portable_key(k, windows), _portable_result(v)) for k, v in added]))
+                named = _SINGLETON_IDS
+                memos.append((i, windows, [(k, named.get(id(v), v)) for k, v in added]))
         gates = []
         for release, which, table in self._gates():
             added = self._added(("gates", id(release), which), table)
@@ -215,7 +219,7 @@ class Sharing:
             added = [(code, g) for code, g in added if g is not _NOT_DX]
             if added:
                 gates.append((None if release is _NO_RELEASE else str(release.path), which, added))
-        sent = sum(len(e) for _, e in memos) + sum(len(e) for _, _, e in gates)
+        sent = sum(len(e) for _, _, e in memos) + sum(len(e) for _, _, e in gates)
         if not sent:
             return None
         self.counts.sent += sent
@@ -223,16 +227,21 @@ class Sharing:
 
     def _take(self, payload: dict) -> None:
         rules_list = self._rules()
-        for i, entries in payload["memo"]:
+        for i, windows, entries in payload["memo"]:
             if i >= len(rules_list):
                 continue
             rules = rules_list[i]
             memo, ids = rules._memo, rules._window_ids
+            local = {n: ids.setdefault(answering, len(ids)) for n, answering in windows.items()}
+            renumber = any(n != m for n, m in local.items())  # mostly not: the same order
+            taken = 0
             for key, value in entries:
-                key = _local_key(key, ids)
+                if renumber and type(key[-1]) is int:
+                    key = (*key[:-1], local[key[-1]])
                 if key not in memo:
-                    memo[key] = _local_result(value)
-                    self.counts.taken += 1
+                    memo[key] = _SINGLETONS[value] if type(value) is int else value
+                    taken += 1
+            self.counts.taken += taken
         if payload["gates"] and _GATES is not None:
             releases = {str(r.path): r for r in self.checker.verdicts.store.releases()}
             for path, which, entries in payload["gates"]:
@@ -249,30 +258,3 @@ class Sharing:
                     if code not in table:
                         table[code] = gate
                         self.counts.taken += 1
-
-
-def _portable_key(key: tuple, windows: dict[int, tuple]) -> tuple:
-    """A code rules' memo key ((expects, text, qual, extra, window or day)) with its window
-    number (this process's) as the releases it stands for."""
-    last = key[-1]
-    if type(last) is int:
-        return (*key[:-1], ("window", windows[last]))
-    return key
-
-
-def _local_key(key: tuple, ids: dict[tuple, int]) -> tuple:
-    last = key[-1]
-    if type(last) is tuple and last[:1] == ("window",):
-        return (*key[:-1], ids.setdefault(last[1], len(ids)))
-    return key
-
-
-def _portable_result(result: code_rules.Result) -> code_rules.Result | int:
-    for i, shared in enumerate(_SINGLETONS):
-        if result is shared:
-            return i
-    return result
-
-
-def _local_result(value: code_rules.Result | int) -> code_rules.Result:
-    return _SINGLETONS[value] if type(value) is int else value
