@@ -13,7 +13,7 @@ critical path), which other users' load hardly moves. It also checks that every 
 the same bytes and exits with the same status. A script, not a test: nothing here asserts a
 timing. Results go to bench/out/results-check-parallel.json.
 
-    python bench/bench_check_parallel.py [--files 200] [--claims 250] [--pairs 5] [--jobs 2]
+    python bench/bench_check_parallel.py [--files 200] [--claims 250] [--pairs 5] [--jobs 2] [--unshared]
 """
 
 from __future__ import annotations
@@ -67,11 +67,12 @@ class Run:
         }
 
 
-def run_check(folder: Path, jobs: int) -> Run:
-    """One `medcode check -j jobs` in a fresh process, with what each of its processes reports."""
+def run_check(folder: Path, jobs: int, share: bool = True) -> Run:
+    """One `medcode check -j jobs` in a fresh process, with what each of its processes reports;
+    share=False: its processes do not send each other the codes they work out."""
     with tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "stats.jsonl"
-        env = {**os.environ, "MEDCODE_CHECK_STATS": str(stats)}
+        env = {**os.environ, "MEDCODE_CHECK_STATS": str(stats), "MEDCODE_CHECK_SHARE": "1" if share else "0"}
         load = os.getloadavg()[0]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
@@ -108,6 +109,8 @@ def main() -> int:
     ap.add_argument("--claims", type=int, default=250, help="claims per file")
     ap.add_argument("--pairs", type=int, default=5, help="interleaved -j 1 / -j N pairs")
     ap.add_argument("--jobs", type=int, default=2, help="the -j compared with -j 1")
+    ap.add_argument("--unshared", action="store_true",
+                    help="also run -j N in each pair with MEDCODE_CHECK_SHARE=0 (each process works out every code itself)")
     args = ap.parse_args()
     folder = OUT / f"claims-{args.files}x{args.claims}"
     size = write_folder(folder, args.files, args.claims)
@@ -119,21 +122,28 @@ def main() -> int:
     # or falls through the bench does not favour either), and the pair's ratio is the figure:
     # the two runs of a pair see about the same load, two best runs may not.
     pairs: list[tuple[Run, Run]] = []
+    unshared: list[tuple[Run, Run]] = []  # (the pair's -j 1, -j N without sharing)
     for i in range(args.pairs):
-        order = (1, args.jobs) if i % 2 == 0 else (args.jobs, 1)
+        order: list = [1, args.jobs] if i % 2 == 0 else [args.jobs, 1]
+        if args.unshared:
+            order.insert(1, "unshared")
         got = {}
         for jobs in order:
-            run = got[jobs] = run_check(folder, jobs)
-            line = f"  -j {jobs}: wall {run.wall:.2f} s, CPU {run.cpu:.2f} s, exit {run.code}, load average {run.load[0]:.1f} -> {run.load[1]:.1f}"
+            share = jobs != "unshared"
+            run = got[jobs] = run_check(folder, args.jobs if not share else jobs, share)
+            label = f"-j {run.jobs}" + ("" if share else " unshared")
+            line = f"  {label}: wall {run.wall:.2f} s, CPU {run.cpu:.2f} s, exit {run.code}, load average {run.load[0]:.1f} -> {run.load[1]:.1f}"
             path = critical_path(run)
             if path is not None:
-                procs = ", ".join(f"{p['role']} {p['cpu_s']:.2f} s ({p['files']} files, {p['sent']} entries worked out, {p['taken']} taken in)" for p in run.processes)
+                procs = ", ".join(f"{p['role']} {p['cpu_s']:.2f} s ({p['files']} files, {p['worked_out']} code entries worked out, {p['taken']} taken in)" for p in run.processes)
                 line += f"; CPU by process: {procs}; critical path {path:.2f} s"
             print(line, flush=True)
         pairs.append((got[1], got[args.jobs]))
+        if args.unshared:
+            unshared.append((got[1], got["unshared"]))
     load_end = os.getloadavg()
     first = pairs[0][0]
-    same = all((r.code, r.out, r.err) == (first.code, first.out, first.err) for pair in pairs for r in pair)
+    same = all((r.code, r.out, r.err) == (first.code, first.out, first.err) for pair in pairs + unshared for r in pair)
     walls = [a.wall / b.wall for a, b in pairs]
     cpus = [b.cpu / a.cpu for a, b in pairs]
     paths = [(a.cpu, critical_path(b)) for a, b in pairs]
@@ -155,6 +165,11 @@ def main() -> int:
         "speedup_best_vs_best": round(best[1] / best[args.jobs], 3),
         "cpu_ratio": [round(c, 3) for c in cpus],
         "speedup_cpu_estimate": [round(e, 3) for e in estimates],
+        "unshared": [
+            {"-j 1": a.summary(), f"-j {args.jobs}": b.summary(), "speedup": round(a.wall / b.wall, 3),
+             "speedup_cpu_estimate": round(a.cpu / critical_path(b), 3) if critical_path(b) else None}
+            for a, b in unshared
+        ],
         "budget": BUDGET,
         "ratio_to_budget": round(speedup / BUDGET, 3),
         "same_output": same,
@@ -166,6 +181,10 @@ def main() -> int:
     print(f"CPU of -j {args.jobs} over -j 1 (work done twice and the pool's own): {spread(cpus)}")
     if estimates:
         print(f"speed-up on idle cores, from CPU (-j 1 CPU / -j {args.jobs} critical path): {spread(estimates)}")
+    if unshared:
+        print(f"without sharing: speed-up of each pair {spread([a.wall / b.wall for a, b in unshared])}; CPU over -j 1 "
+              f"{spread([b.cpu / a.cpu for a, b in unshared])}; on idle cores, from CPU "
+              f"{spread([a.cpu / p for a, b in unshared if (p := critical_path(b))])}")
     print(f"speed-up -j {args.jobs} over -j 1: {speedup:.2f}x, median of {len(walls)} pairs (budget >= {BUDGET}x: ratio "
           f"{speedup / BUDGET:.2f}); identical output and exit status in every run: {same}")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -189,6 +189,9 @@ class CheckPool:
         from .check_share import Sharing  # Unix only, as forking is
 
         self._sharing = Sharing(self._checker(), self.jobs)
+        # MEDCODE_CHECK_SHARE=0: every process works out every code itself, as before the
+        # sharing (for bench/bench_check_parallel.py's comparison, or to rule the sharing out).
+        self._sharing.stopped = os.environ.get("MEDCODE_CHECK_SHARE") == "0"
         self._sharing.attach()
         self._sharing.cpu_at_fork = time.process_time()
         # Objects that exist now are left out of the workers' garbage collections: those would
@@ -286,7 +289,7 @@ def _report(sharing: Sharing, role: str) -> None:
     """For bench/bench_check_parallel.py: when MEDCODE_CHECK_STATS names a file, each forked
     process appends one JSON line to it as it ends: its CPU seconds (user + sys: the run's
     process since it started, with its CPU when it forked; a worker since its fork), the files
-    it checked after the fork, and the memo entries it worked out and sent, and took in."""
+    it checked after the fork, and the memo entries it worked out itself, sent, and took in."""
     target = os.environ.get("MEDCODE_CHECK_STATS")
     if not target:
         return
@@ -295,6 +298,7 @@ def _report(sharing: Sharing, role: str) -> None:
         "pid": os.getpid(),
         "cpu_s": round(time.process_time(), 3),
         "files": sharing.files,
+        "worked_out": sharing.worked_out(),
         "sent": sharing.counts.sent,
         "taken": sharing.counts.taken,
     }

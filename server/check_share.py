@@ -140,6 +140,14 @@ class Sharing:
         self.stopped = False  # set when an exchange failed: this process then works alone
         self._marks: dict[Any, int] = {}
         self._mark_all()
+        self._held_at_start = self._held()
+
+    def worked_out(self) -> int:
+        """Entries this process added to its memos itself since it started sharing (bench)."""
+        return self._held() - self._held_at_start - self.counts.taken
+
+    def _held(self) -> int:
+        return sum(len(rules._memo) for rules in self._rules()) + sum(len(gates) for _, _, gates in self._gates())
 
     # -- what is shared --------------------------------------------------------------------
     def _rules(self) -> list[code_rules.CodeRules]:
