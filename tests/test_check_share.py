@@ -4,6 +4,7 @@ would have worked out itself, so the output stays the output of `-j 1`."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -134,3 +135,23 @@ def test_an_entry_that_cannot_travel_stops_the_sharing_not_the_check(default_sto
         assert findings(one, text) == findings(DocumentChecker(Verdicts(default_store)), text)
     finally:
         sharing.pipes.close()
+
+
+def test_each_process_reports_its_work_and_sharing_can_be_switched_off(run_check, tmp_path, monkeypatch):
+    """MEDCODE_CHECK_STATS: one line per process for the bench; MEDCODE_CHECK_SHARE=0: no
+    process takes anything in, and the output is the same."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+    for i, codes in enumerate(["ABK:J449*ABF:N390", "ABK:M545*ABF:R079", "ABK:K219*ABF:F329", "ABK:I10"]):
+        (tmp_path / f"{i}.837").write_text(with_codes(codes))
+    one = run_check("-j", "1", str(tmp_path))
+    stats = tmp_path / "stats.jsonl"
+    monkeypatch.setenv("MEDCODE_CHECK_STATS", str(stats))
+    monkeypatch.setenv("MEDCODE_CHECK_SHARE", "0")
+    assert run_check("-j", "2", str(tmp_path)) == one
+    lines = [json.loads(line) for line in stats.read_text().splitlines()]
+    assert sorted(line["role"] for line in lines) == ["parent", "worker"]
+    assert sum(line["files"] for line in lines) == 3  # the first file is checked before the fork
+    assert all(line["taken"] == 0 and line["sent"] == 0 and line["cpu_s"] > 0 for line in lines)
+    assert sum(line["worked_out"] for line in lines) > 0
+    assert next(line for line in lines if line["role"] == "parent")["cpu_at_fork_s"] > 0
