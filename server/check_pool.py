@@ -86,7 +86,7 @@ class CheckPool:
     # How often a wait for a forked worker's result looks whether the workers still live (s).
     POLL = 0.25
     # How long a forked worker with no file left is given to end by itself (s).
-    ENDING = 2.0
+    ENDING = 0.5
 
     def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int, fmt: str = "text"):
         self.jobs = jobs
