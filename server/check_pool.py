@@ -8,7 +8,9 @@ one of the N: it builds the checker and checks the biggest file with it first, t
 workers, which inherit that checker copy-on-write with what it has loaded and learned (open
 releases, per-release tables, the facts of the codes seen so far) instead of paying for them
 again. All N then take the next file, biggest first, from one shared counter until none is
-left, so no process waits while another has a queue. Elsewhere (macOS, Windows, or a process
+left, so no process waits while another has a queue; between files (and every few dozen new
+codes within one) they send each other the facts of the codes they worked out (check_share.py),
+so each works out about 1/N of them rather than all. Elsewhere (macOS, Windows, or a process
 with threads, where fork is unsafe) N spawned workers each build their own checker and this
 process only waits for them.
 
@@ -23,16 +25,18 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import multiprocessing
 import os
 import queue
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from medcode.index_builder.reader import IndexStore
 
@@ -40,6 +44,9 @@ from .analysis import DocumentChecker
 from .check import Outcome, check_file
 from .kinds import Options
 from .verdicts import Verdicts
+
+if TYPE_CHECKING:
+    from .check_share import Sharing
 
 # What a spawned worker keeps between files: its checker (and so its memos), options, size
 # limit, output format.
@@ -78,6 +85,8 @@ class CheckPool:
     AHEAD = 4
     # How often a wait for a forked worker's result looks whether the workers still live (s).
     POLL = 0.25
+    # How long a forked worker with no file left is given to end by itself (s).
+    ENDING = 0.5
 
     def __init__(self, jobs: int, root: Path, options: Options, max_bytes: int, fmt: str = "text"):
         self.jobs = jobs
@@ -92,6 +101,7 @@ class CheckPool:
         self._taken = None
         self._queue = None
         self._processes: list = []
+        self._sharing: Sharing | None = None  # what the forked processes tell each other
         # Spawned workers: the executor, what is queued, what is still to queue.
         self._executor: ProcessPoolExecutor | None = None
         self._queued: dict[str, Future] = {}
@@ -101,14 +111,20 @@ class CheckPool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        # Once the walk is done (or failed) nothing more is wanted from the workers.
+        # Once the walk is done nothing more is wanted from the workers: they end by themselves
+        # once no file is left (a moment is allowed for that); after a failure they are ended.
         for process in self._processes:
+            if exc is None:
+                process.join(self.ENDING)
             if process.exitcode is None:
                 process.terminate()
         for process in self._processes:
             process.join()
         if self._queue is not None:
             self._queue.close()
+        if self._sharing is not None:
+            _report(self._sharing, "parent")
+            self._sharing.pipes.close()
         if self._executor is not None:
             self._executor.shutdown(wait=exc is None, cancel_futures=True)
 
@@ -150,6 +166,9 @@ class CheckPool:
     def _check_here(self, key: str) -> None:
         _, options, max_bytes, fmt = self._args
         self._results[key] = check_file(Path(key), self._checker(), options, max_bytes).print_as(fmt)
+        if self._sharing is not None:
+            self._sharing.files += 1
+            self._sharing.exchange()
 
     # -- forked workers, this process among them ------------------------------------------------
     def _fork(self, paths: list[Path]) -> None:
@@ -167,12 +186,20 @@ class CheckPool:
         self._taken = context.RawValue("q", 0)
         self._lock = context.Lock()
         self._queue = context.Queue()
+        from .check_share import Sharing  # Unix only, as forking is
+
+        self._sharing = Sharing(self._checker(), self.jobs)
+        # MEDCODE_CHECK_SHARE=0: every process works out every code itself, as before the
+        # sharing (for bench/bench_check_parallel.py's comparison, or to rule the sharing out).
+        self._sharing.stopped = os.environ.get("MEDCODE_CHECK_SHARE") == "0"
+        self._sharing.attach()
+        self._sharing.cpu_at_fork = time.process_time()
         # Objects that exist now are left out of the workers' garbage collections: those would
         # only walk (and so copy, page by page) the memory they share with this process.
         gc.freeze()
         try:
-            for _ in range(self.jobs - 1):
-                process = context.Process(target=self._serve, daemon=True)
+            for me in range(1, self.jobs):
+                process = context.Process(target=self._serve, args=(me,), daemon=True)
                 process.start()
                 self._processes.append(process)
         finally:
@@ -187,18 +214,24 @@ class CheckPool:
             self._taken.value = i + 1
         return self._order[i]
 
-    def _serve(self) -> None:
+    def _serve(self, me: int) -> None:
         """A forked worker: check files until none is left, each outcome sent back."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is this process's to handle
         _end_with(self._parent)
         _, options, max_bytes, fmt = self._args
         checker = self._checker()
+        sharing = self._sharing
+        sharing.me = me
+        sharing.attach()
         while (key := self._take()) is not None:
             try:
                 self._queue.put((key, check_file(Path(key), checker, options, max_bytes).print_as(fmt)))
+                sharing.files += 1
+                sharing.exchange()
             except BaseException as exc:  # noqa: BLE001 - the run's process raises it
                 self._queue.put((key, _Failed(exc)))
                 break
+        _report(sharing, "worker")
         self._queue.close()
         self._queue.join_thread()
 
@@ -250,6 +283,32 @@ def _end_with(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def _report(sharing: Sharing, role: str) -> None:
+    """For bench/bench_check_parallel.py: when MEDCODE_CHECK_STATS names a file, each forked
+    process appends one JSON line to it as it ends: its CPU seconds (user + sys: the run's
+    process since it started, with its CPU when it forked; a worker since its fork), the files
+    it checked after the fork, and the memo entries it worked out itself, sent, and took in."""
+    target = os.environ.get("MEDCODE_CHECK_STATS")
+    if not target:
+        return
+    line = {
+        "role": role,
+        "pid": os.getpid(),
+        "cpu_s": round(time.process_time(), 3),
+        "files": sharing.files,
+        "worked_out": sharing.worked_out(),
+        "sent": sharing.counts.sent,
+        "taken": sharing.counts.taken,
+    }
+    if role == "parent":
+        line["cpu_at_fork_s"] = round(sharing.cpu_at_fork, 3)
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+    except OSError:
+        pass
 
 
 def _size(key: str) -> int:
