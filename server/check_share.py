@@ -30,10 +30,8 @@ from typing import Any
 from . import code_rules
 from .analysis import DocumentChecker
 
-try:  # the claim edits' per-process gates; without them, only the code rules' memos are shared
-    from .claim_edits import _GATES, _NO_RELEASE, _NOT_DX
-except ImportError:  # pragma: no cover - renamed there: sharing them stops, nothing breaks
-    _GATES = _NO_RELEASE = _NOT_DX = None
+# The claim edits' per-process gates (private there: this module is their one other reader).
+from .claim_edits import _GATES, _NO_RELEASE, _NOT_DX
 
 # Shared results without findings, sent as their names (callers tell them apart by identity).
 _SINGLETONS = (code_rules._FINE, code_rules._FINE_ON_DAY)
@@ -156,8 +154,6 @@ class Sharing:
 
     def _gates(self) -> list[tuple[Any, Any, dict]]:
         """(release key, (tables, period), gates) of every gates table of this process."""
-        if _GATES is None:
-            return []
         return [(release, which, gates) for release, held in list(_GATES.items()) for which, gates in held.items()]
 
     def attach(self) -> None:
@@ -250,7 +246,7 @@ class Sharing:
                     memo[key] = _SINGLETONS[value] if type(value) is int else value
                     taken += 1
             self.counts.taken += taken
-        if payload["gates"] and _GATES is not None:
+        if payload["gates"]:
             releases = {str(r.path): r for r in self.checker.verdicts.store.releases()}
             for path, which, entries in payload["gates"]:
                 release = _NO_RELEASE if path is None else releases.get(path)
