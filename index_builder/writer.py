@@ -323,7 +323,7 @@ def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head:
 
 def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, CodeRecord]:
     records = records if isinstance(records, list) else list(records)
-    out = dict(zip(map(_CODE_OF, records), records))  # in C: no code twice (the usual source)
+    out = _by_code(records)  # in C: no code twice (the usual source)
     if len(out) == len(records):
         return out
     out = {}
@@ -665,9 +665,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     stage.doing(f"indexing the words of {n:,} records")
     vocabs, ranks = _vocabularies(_Texts.of(records))
     postings = _postings(vocabs)
-    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
-    counts = _counts(flags, n)
-    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
+    flags, counts = _flags(records, result, trie)
 
     trie.save(str(folder / layout.CODES))
     stage.doing(f"writing {n:,} records")
@@ -682,6 +680,15 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
         lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, ids).tobytes()
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
     return trie, flags, counts
+
+
+def _flags(records: list[CodeRecord], result: ImportResult, trie: marisa_trie.Trie) -> tuple[bytearray, dict[str, int]]:
+    """Each record's flags (its kind, and ended before the release's cutoff), in id order, in
+    one C pass, with their counts."""
+    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
+    counts = _counts(flags, len(records))
+    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
+    return flags, counts
 
 
 def _in_id_order(trie: marisa_trie.Trie, by_code: dict[str, CodeRecord]) -> list[CodeRecord]:
@@ -722,9 +729,7 @@ def _write_codes_compact(
         _write_word_index(folder, texts)
     # A quarter of a million NDC packages: every pass below runs over all records at once
     # (map, chain, C-level appends) rather than a Python loop doing it all per record.
-    flags = bytearray(map(_KIND_BITS.__getitem__, map(_KIND_OF, records)))
-    counts = _counts(flags, n)
-    _mark_ended(flags, counts, _ended(records), _cutoff(result), trie)
+    flags, counts = _flags(records, result, trie)
     _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
     return trie, flags, counts
