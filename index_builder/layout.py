@@ -35,6 +35,10 @@ import re
 
 FORMAT_VERSION = 1
 
+# The claim edits' MCE tables: a release beside the code sets, not one of them (mce_index.py).
+EDITS_DIR = ".edits"
+MCE_SET = "mce"
+
 MANIFEST = "manifest.json"
 META = "meta.json"
 CODES = "codes.marisa"

@@ -16,13 +16,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .defaults import data_files
 from .model import CodeRecord, ImportResult, Source, SourceFile
 from .reader import IndexDataError
 from .reader import Release
 
-EDITS_DIR = ".edits"
-SET_ID = "mce"
+EDITS_DIR = layout.EDITS_DIR
+SET_ID = layout.MCE_SET
 RELEASE = "v40-v44"
 FIRST_DAY = dt.date(2022, 10, 1)  # MCE v40, FY2023
 TABLES = (("dx", data_files.CM_FILE), ("sg", data_files.PCS_FILE))

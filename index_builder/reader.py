@@ -59,10 +59,7 @@ def rebuild_hint(set_id: str) -> str:
 
 # Data built with an embedded set rather than as one: the claim edits' MCE tables
 # (build.MCE_STEP) come with `index build --set icd10cm`.
-_BUILT_WITH = {"mce": ICD10CM}
-# The claim edits' tables (mce_index.EDITS_DIR): not a code set, opened by their rules, but
-# their damage is reported with the sets' (IndexStore.problems), not passed over in silence.
-_EDITS_DIR = ".edits"
+_BUILT_WITH = {layout.MCE_SET: ICD10CM}
 
 
 def rebuild_command(manifest: Manifest | None, set_id: str, label: str) -> str:
@@ -597,7 +594,9 @@ class IndexStore:
                         self.problems.append(f"{exc}; {damaged.command}")
                         self._damaged.setdefault(set_dir.name, self.problems[-1])
                         self._broken.setdefault(set_dir.name, []).append(damaged)
-            edits = self.root / _EDITS_DIR
+            # The claim edits' tables: not a code set, opened by their rules, but their damage
+            # is reported with the sets' (problems), not passed over in silence.
+            edits = self.root / layout.EDITS_DIR
             for rel_dir in sorted(edits.glob("*/*")) if edits.is_dir() else ():
                 if rel_dir.name.startswith(".") or not rel_dir.is_dir():
                     continue
