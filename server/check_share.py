@@ -19,16 +19,16 @@ each holds the same Release objects at the same addresses.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pickle
 import struct
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from . import code_rules
 from .analysis import DocumentChecker
+from .heap import newest_items
+from .pipes import widen
 
 # The claim edits' per-process gates (private there: this module is their one other reader).
 from .claim_edits import _GATES, _NO_RELEASE, _NOT_DX
@@ -36,11 +36,6 @@ from .claim_edits import _GATES, _NO_RELEASE, _NOT_DX
 # Shared results without findings, sent as their names (callers tell them apart by identity).
 _SINGLETONS = (code_rules._FINE, code_rules._FINE_ON_DAY)
 _SINGLETON_IDS = {id(r): i for i, r in enumerate(_SINGLETONS)}
-
-
-def _newest(table: dict, n: int) -> list[tuple]:
-    """The last n entries added to a dict, oldest first."""
-    return list(islice(reversed(table.items()), n))[::-1]
 
 
 @dataclass
@@ -57,17 +52,12 @@ class Pipes:
     sender up. Messages are length-prefixed; what a full pipe does not take yet waits in the
     sender until its next exchange, and is dropped when the sender ends."""
 
-    SIZE = 1 << 20  # asked of the kernel for each pipe (Linux F_SETPIPE_SZ), so writes rarely wait
-
     def __init__(self, n: int):
         self.ends = [os.pipe() for _ in range(n)]
         for r, w in self.ends:
             os.set_blocking(r, False)
             os.set_blocking(w, False)
-            try:
-                fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), self.SIZE)
-            except OSError:
-                pass
+            widen(w)  # so writes rarely wait
         self._pending = [b""] * n  # per process, what its pipe did not take yet
         self._read = b""  # what came in past the last whole message
 
@@ -180,7 +170,7 @@ class Sharing:
         mark = self._marks.get(key, 0)
         n = len(table)
         self._marks[key] = n
-        return _newest(table, n - mark) if n > mark else []
+        return newest_items(table, n - mark) if n > mark else []
 
     # -- the exchange ----------------------------------------------------------------------
     def exchange(self) -> int:

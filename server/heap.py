@@ -67,4 +67,9 @@ def newest(memo: dict[K, V], keep: int) -> dict[K, V]:
     more). A fresh one, as a dict never gives back the table its deleted entries took."""
     if len(memo) <= keep:
         return memo
-    return dict(reversed(list(islice(reversed(memo.items()), keep))))
+    return dict(newest_items(memo, keep))
+
+
+def newest_items(memo: dict[K, V], n: int) -> list[tuple[K, V]]:
+    """The last `n` entries put in a memo, oldest first."""
+    return list(islice(reversed(memo.items()), n))[::-1]

@@ -1,4 +1,4 @@
-"""The pipe to the client gets a 1 MB buffer where Linux allows it (protocol._widen): a publish
+"""The pipe to the client gets a 1 MB buffer where Linux allows it (pipes.widen, as the server's stdout pipe gets it): a publish
 of thousands of diagnostics then reaches the client in a few hand-overs, not fifty."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from medcode.server.lsp import protocol
+from medcode.server import pipes
 
 fcntl = pytest.importorskip("fcntl")
 
@@ -17,9 +17,9 @@ def test_the_pipe_to_the_client_is_widened():
     r, w = os.pipe()
     try:
         before = fcntl.fcntl(w, fcntl.F_GETPIPE_SZ)
-        protocol._widen(w)
-        assert before < protocol.PIPE_SIZE
-        assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == protocol.PIPE_SIZE
+        pipes.widen(w)
+        assert before < pipes.PIPE_SIZE
+        assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == pipes.PIPE_SIZE
     finally:
         os.close(r)
         os.close(w)
@@ -27,4 +27,4 @@ def test_the_pipe_to_the_client_is_widened():
 
 def test_widening_something_that_is_not_a_pipe_is_harmless(tmp_path):
     with open(tmp_path / "f", "wb") as f:
-        protocol._widen(f.fileno())  # EBADF / EINVAL: ignored, the default buffer does
+        pipes.widen(f.fileno())  # EBADF / EINVAL: ignored, the default buffer does

@@ -67,11 +67,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-
 import orjson
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -79,7 +74,7 @@ from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import RPCRequest
 
-from .. import priority
+from .. import pipes, priority
 from .large_json import LargeBody, loads
 
 if TYPE_CHECKING:
@@ -457,26 +452,12 @@ async def _pipe_writer(stdin, stdout) -> _PipeWriter | None:
         transport, _ = await asyncio.get_running_loop().connect_write_pipe(asyncio.Protocol, stdout)
     except (OSError, ValueError, AttributeError):
         return None
-    _widen(stdout.fileno())
+    # A publish of 9,000 diagnostics is 3.5 MB: through a 64 KB pipe it takes some 55
+    # hand-overs between the client's reads and the loop's writes, each needing the loop.
+    # Wider, the publish is out sooner, and fewer answers come behind it (26 to 15 of ~245
+    # during re-checks in one bench_x12 run; those still wait for the client to parse it).
+    pipes.widen(stdout.fileno())
     return _PipeWriter(transport)
-
-
-PIPE_SIZE = 1 << 20  # Linux's limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
-
-
-def _widen(fd: int) -> None:
-    """Give the pipe to the client a 1 MB buffer (Linux: 64 KB by default). A publish of 9,000
-    diagnostics is 3.5 MB: through 64 KB it takes some 55 hand-overs between the client's
-    reads and the loop's writes, each needing the loop. Wider, the publish is out sooner, and
-    fewer answers come behind it (26 to 15 of ~245 during re-checks in one bench_x12 run;
-    those still wait for the client to parse it)."""
-    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if setter is None:
-        return
-    try:
-        fcntl.fcntl(fd, setter, PIPE_SIZE)
-    except OSError:
-        pass  # a smaller limit set by the administrator: the default buffer does
 
 
 def serve_stdio(server: MedcodeServer) -> int:
