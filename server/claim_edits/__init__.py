@@ -56,8 +56,10 @@ class ClaimEdits:
         (_shared_gates): a checker of another document keeps the ones its days hold until it
         trims too."""
         self.tabular.trim(keep)
-        for held in _GATES.values():
-            for key, gates in held.items():
+        # Copies of the tables' lists: a server thread checking another document may add a
+        # release's or period's gates meanwhile.
+        for held in list(_GATES.values()):
+            for key, gates in list(held.items()):
                 held[key] = newest(gates, keep)
         self._days = {}
 
@@ -71,11 +73,7 @@ class ClaimEdits:
         """parts: which edits to run (a pre-filter may know that the others say nothing)."""
         if not claim.diagnoses and not claim.procedures:
             return []
-        release = None
-        if claim.diagnoses and parts & TABULAR:
-            choice = self.v.choice(ICD10CM, claim.day)
-            if choice is not None and "tabular-edits" in choice[0].manifest.aux and not self._damaged(claim.day):
-                release = choice[0]
+        release = self._tabular_release(claim.day) if claim.diagnoses and parts & TABULAR else None
         return self._check(claim, release, body, body_start, parts)
 
     def _check(self, claim: ClaimInput, release, body: str | None, body_start: int, parts: int) -> list[Finding]:
@@ -99,6 +97,14 @@ class ClaimEdits:
         """The ICD-10-CM release in force on the day is damaged: its codes say so (index-damaged)
         and no other release's notes stand in for its own."""
         return ICD10CM in self.v.damaged_sets and self.v.damaged(ICD10CM, day) is not None
+
+    def _tabular_release(self, day: dt.date):
+        """The ICD-10-CM release that answers on the day when it carries tabular notes (None:
+        no notes to judge by, or its release in force is damaged)."""
+        choice = self.v.choice(ICD10CM, day)
+        if choice is not None and "tabular-edits" in choice[0].manifest.aux and not self._damaged(day):
+            return choice[0]
+        return None
 
     def on_day(self, claim, dated: dt.date) -> _Day | None:
         """What the claim's day of service decides for its edits (None: no edits for this
@@ -176,8 +182,7 @@ class ClaimEdits:
     def _day(self, day: dt.date) -> _Day:
         """What a day of service decides for the pre-filter: the ICD-10-CM release with tabular
         notes in force (None without one), whether the MCE tables cover it, and its period."""
-        choice = self.v.choice(ICD10CM, day)
-        release = choice[0] if choice is not None and "tabular-edits" in choice[0].manifest.aux and not self._damaged(day) else None
+        release = self._tabular_release(day)
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1
