@@ -32,6 +32,10 @@ from .words import words
 
 
 _MISSING = object()
+# What is not done when a release's side data of this name is damaged (IndexStore.problems):
+# its users say so where it was needed, and the release's codes are still read. Damage in
+# other side data (PCS tables) sets the whole release aside, as damage in its codes does.
+_AUX_USE = {"tabular-edits": "the tabular edits (excludes1, code-first, use-additional-code) of its dates are not run"}
 _AUX_CACHE_SIZE = 256
 _SEARCH_CACHE_SIZE = 128  # word searches remembered per release (Release.search)
 _DELTA_TYPES = ("B", "H", layout.OFFSET_TYPE)
@@ -45,9 +49,21 @@ class IndexDataError(Exception):
 
 
 class IndexCorrupt(IndexDataError):
-    def __init__(self, message: str, folder: Path | None = None):
+    def __init__(self, message: str, folder: Path | None = None, problem: str | None = None):
         super().__init__(message)
         self.folder = folder  # the release folder, when known: readers can set it aside
+        # What is wrong without the generic rebuild hint, for those who add the one command.
+        self.problem = problem if problem is not None else message
+
+
+class AuxDamaged(IndexCorrupt):
+    """A release's side data (Release.aux) cannot be read; its codes can. Those who use that
+    data say what they could not do (an index-damaged finding) rather than set the whole
+    release aside."""
+
+    def __init__(self, message: str, folder: Path, name: str):
+        super().__init__(message, folder)
+        self.name = name
 
 
 def rebuild_hint(set_id: str) -> str:
@@ -144,7 +160,8 @@ class _Blob:
         hint = f"; {self.hint}" if self.hint else ""
         shared = _sharing(self.path)
         also = f" (the same file as {', '.join(shared)}, which are damaged too)" if shared else ""
-        return IndexCorrupt(f"{self.path} is damaged (entry {i} cannot be read){also}{hint}", self.path.parent)
+        problem = f"{self.path} is damaged (entry {i} cannot be read){also}"
+        return IndexCorrupt(f"{problem}{hint}", self.path.parent, problem)
 
 
 def _sharing(path: Path) -> list[str]:
@@ -310,6 +327,7 @@ class Release:
         if len(self._records) != n or len(self._flags) != n or len(self._rank) != n:
             raise IndexCorrupt(f"{self.path}: the code list and its records disagree in length")
         self._aux: dict[str, tuple[marisa_trie.Trie, _Blob]] = {}
+        self._aux_problems: dict[str, str] = {}  # side data found damaged: name -> what is wrong
         self._aux_docs: dict[tuple[str, str], Any] = {}
         self._key_sets: dict[str, marisa_trie.Trie] = {}
         self._searches: dict[tuple[tuple[str, ...], int, int], list[tuple[int, int]]] = {}
@@ -524,18 +542,48 @@ class Release:
         cached = self._aux_docs.get((name, key), _MISSING)
         if cached is not _MISSING:
             return cached
-        if name not in self._aux:
-            trie_name, idx_name, bin_name = layout.aux_files(name)
-            self._aux[name] = (_trie(self.path / trie_name), _blob(self.path, idx_name, bin_name, self.manifest.files, self._hint))
-        trie, blob = self._aux[name]
+        trie, blob = self._open_aux(name)
         i = trie.get(key)
-        doc = None if i is None else blob.json(i)
+        try:
+            doc = None if i is None else blob.json(i)
+        except IndexCorrupt as exc:  # bytes changed in place: found only when read
+            self._aux_problems[name] = str(exc)
+            raise AuxDamaged(str(exc), self.path, name) from None
         # Side documents can be large (a PCS table is up to 66 KB of JSON) and hovers ask for
         # the same few repeatedly; a small bounded cache keeps decoding off the hot path.
         if len(self._aux_docs) >= _AUX_CACHE_SIZE:
             self._aux_docs.clear()
         self._aux_docs[(name, key)] = doc
         return doc
+
+    def _open_aux(self, name: str) -> tuple[marisa_trie.Trie, _Blob]:
+        opened = self._aux.get(name)
+        if opened is not None:
+            return opened
+        problem = self._aux_problems.get(name)
+        if problem is None:
+            trie_name, idx_name, bin_name = layout.aux_files(name)
+            try:
+                # The store adds the one command that rebuilds the release to what it notes.
+                hint = "" if name in _AUX_USE else self._hint
+                opened = self._aux[name] = (_trie(self.path / trie_name), _blob(self.path, idx_name, bin_name, self.manifest.files, hint))
+                return opened
+            except IndexDataError as exc:
+                problem = self._aux_problems[name] = str(exc)
+            except (OSError, ValueError, TypeError) as exc:  # an offset file that is no array
+                problem = self._aux_problems[name] = f"{self.path / idx_name} cannot be read ({exc})"
+        raise AuxDamaged(problem, self.path, name)
+
+    def aux_problem(self, name: str) -> str | None:
+        """Why the side data of that name cannot be read (None: it can, or the release has
+        none). Opening it costs under a millisecond and is kept for aux(); damage in its
+        bytes is found when they are read and answered here from then on."""
+        if name in self.manifest.aux and name not in self._aux:
+            try:
+                self._open_aux(name)
+            except AuxDamaged:
+                pass
+        return self._aux_problems.get(name)
 
     def key_set(self, name: str) -> marisa_trie.Trie | None:
         """A key-only side trie (layout.key_set_file), memory-mapped on first use; None when
@@ -575,6 +623,8 @@ class IndexStore:
         self.problems: list[str] = []
         self._damaged: dict[str, str] = {}  # set -> its first problem: "cannot be read", not "no data"
         self._broken: dict[str, list[DamagedRelease]] = {}  # set -> its releases that cannot be used
+        self._aux_broken: dict[tuple[Path, str], DamagedRelease] = {}  # (release folder, side data) -> its damage
+        self._edits_broken: dict[str, DamagedRelease] = {}  # claim edits' tables (layout.EDITS_DIR) -> their damage
         self._releases: dict[str, list[Release]] | None = None
 
     def _load(self) -> dict[str, list[Release]]:
@@ -584,16 +634,25 @@ class IndexStore:
         self.problems = []
         self._damaged = {}
         self._broken = {}
+        self._aux_broken = {}
+        self._edits_broken = {}
         if self.root.is_dir():
             for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     try:
-                        found[set_dir.name].append(_open_settled(rel_dir))
+                        rel = _open_settled(rel_dir)
                     except IndexDataError as exc:
                         damaged = DamagedRelease.of(rel_dir, set_dir.name, str(exc))
                         self.problems.append(f"{exc}; {damaged.command}")
                         self._damaged.setdefault(set_dir.name, self.problems[-1])
                         self._broken.setdefault(set_dir.name, []).append(damaged)
+                        continue
+                    found[set_dir.name].append(rel)
+                    # Side data is checked as the release is (sizes, trie headers), not when a
+                    # code first needs it: what it cannot do is said before any file is read.
+                    for name in rel.manifest.aux:
+                        if name in _AUX_USE:
+                            self.aux_damaged(rel, name)
             # The claim edits' tables: not a code set, opened by their rules, but their damage
             # is reported with the sets' (problems), not passed over in silence.
             edits = self.root / layout.EDITS_DIR
@@ -603,8 +662,7 @@ class IndexStore:
                 try:
                     _open_settled(rel_dir)
                 except IndexDataError as exc:
-                    damaged = DamagedRelease.of(rel_dir, rel_dir.parent.name, str(exc))
-                    self.problems.append(f"{exc}; the claim edits that need it are not run; {damaged.command}")
+                    self.edits_damage(rel_dir, rel_dir.parent.name, str(exc))
         for rels in found.values():
             rels.sort(key=lambda r: (r.effective_from or dt.date.min, r.label))
         self._releases = dict(found)
@@ -613,12 +671,54 @@ class IndexStore:
     def reload(self) -> None:
         self._releases = None
 
+    def aux_damaged(self, release: Release, name: str) -> DamagedRelease | None:
+        """The release as damaged for what its side data of that name holds (the tabular
+        notes of the claim edits...), None while it reads: once per release, the problem
+        then named with its command among the problems."""
+        problem = release.aux_problem(name)
+        if problem is None:
+            return None
+        key = (release.path, name)
+        found = self._aux_broken.get(key)
+        if found is None:
+            found = self._aux_broken[key] = DamagedRelease.of(release.path, release.set_id, problem, release.manifest)
+            self.problems.append(f"{problem}; {_AUX_USE.get(name, 'what it holds is not shown')}; {found.command}")
+        return found
+
+    def edits_damage(self, folder: Path, set_id: str, problem: str) -> DamagedRelease:
+        """Note that the claim edits' tables in folder cannot be used (found at open, or while
+        reading them); once, then named with its command among the problems."""
+        found = self._edits_broken.get(set_id)
+        if found is None:
+            found = self._edits_broken[set_id] = DamagedRelease.of(folder, set_id, problem)
+            self.problems.append(f"{problem}; the claim edits that need it are not run; {found.command}")
+        return found
+
+    def side_data_damaged(self) -> bool:
+        """Whether some side data or claim edits' tables are damaged (aux_damaged,
+        edits_damaged): one test for an intact index, before any per-day question."""
+        self._load()
+        return bool(self._aux_broken or self._edits_broken)
+
+    def edits_damaged(self, set_id: str) -> DamagedRelease | None:
+        """The claim edits' tables of that id (layout.MCE_SET) when installed but damaged."""
+        self._load()
+        return self._edits_broken.get(set_id)
+
     def set_aside(self, exc: IndexDataError) -> bool:
         """Stop using the release a damage was found in (until the next reload), noting the
         problem; the other releases keep answering. False when the damage names no release
         in use (nothing to set aside)."""
         folder = getattr(exc, "folder", None)
         loaded = self._load()
+        # True only when the damage is new: callers that try again then read without it.
+        if isinstance(exc, AuxDamaged) and exc.name in _AUX_USE:  # only what its side data holds is set aside
+            rel = next((r for r in self.releases() if r.path == folder), None)
+            return rel is not None and (folder, exc.name) not in self._aux_broken and self.aux_damaged(rel, exc.name) is not None
+        if folder is not None and folder.parent.parent == self.root / layout.EDITS_DIR:
+            new = folder.parent.name not in self._edits_broken
+            self.edits_damage(folder, folder.parent.name, exc.problem if isinstance(exc, IndexCorrupt) else str(exc))
+            return new
         for set_id, rels in loaded.items():
             kept = [r for r in rels if r.path != folder]
             if len(kept) != len(rels):

@@ -396,9 +396,12 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
     unchecked file must not pass as clean); else 0. With jobs > 1 the files are checked in
     that many processes; the output is the same."""
     walk = Walk(max_bytes=max_bytes)
+    known = len(store.problems)  # named already (cli._open_store)
     report, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk, jobs, fmt)
     for e in errors:
         print(f"medcode: {e}", file=sys.stderr)
+    for problem in store.problems[known:]:  # damage found while reading (the claim edits' data)
+        print(f"medcode: warning: {problem}", file=sys.stderr)
     for note in walk.notes:
         print(f"medcode: note: {note}", file=sys.stderr)
     if fmt == "json" or report.parts:

@@ -14,10 +14,12 @@ from functools import reduce
 from operator import or_
 
 from medcode.index_builder import layout
-from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE
+from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS
 from medcode.index_builder.mce_index import mce_path, open_mce
+from medcode.index_builder.reader import AuxDamaged, DamagedRelease, IndexCorrupt
+from medcode.index_builder.tabular_notes import AUX_NAME as TABULAR_AUX
 
-from ..findings import UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
+from ..findings import INDEX_DAMAGED, UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
 from ..heap import newest
 from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput, CodeAt, from_x12, template_groups
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
@@ -66,15 +68,64 @@ class ClaimEdits:
     @property
     def mce(self) -> MceEdits | None:
         if self._mce is False:
-            self._mce = _shared_mce(self.v.store.root)
+            # Tables found damaged (at open, or while read) are not used: their days get
+            # index-damaged findings instead (_mce_damaged).
+            damaged = self.v.store.edits_damaged(layout.MCE_SET) is not None
+            self._mce = None if damaged else _shared_mce(self.v.store.root)
         return self._mce
 
     def check(self, claim: ClaimInput, body: str | None = None, body_start: int = 0, parts: int = TABULAR | MCE) -> list[Finding]:
         """parts: which edits to run (a pre-filter may know that the others say nothing)."""
         if not claim.diagnoses and not claim.procedures:
             return []
+        return self._retrying(lambda: self._check_input(claim, body, body_start, parts))
+
+    def _check_input(self, claim: ClaimInput, body: str | None, body_start: int, parts: int) -> list[Finding]:
         release = self._tabular_release(claim.day) if claim.diagnoses and parts & TABULAR else None
-        return self._check(claim, release, body, body_start, parts)
+        out = self._unchecked(claim.kind, claim.day, claim.diagnoses[:1], claim.procedures[:1])
+        return out + self._check(claim, release, body, body_start, parts)
+
+    def _retrying(self, run) -> list[Finding]:
+        """run() again once the damage it met in the edits' own data (the tabular notes, the
+        MCE tables: bytes changed in place are found only when read) is noted in the store:
+        then those edits give index-damaged findings, and the claim's other findings stand.
+        Damage elsewhere is the caller's (the code sets' own releases)."""
+        while True:
+            try:
+                return run()
+            except IndexCorrupt as exc:
+                if not self._noted(exc):
+                    raise
+
+    def _noted(self, exc: IndexCorrupt) -> bool:
+        """Note damage found in the edits' own data (AuxDamaged: the tabular notes; the MCE
+        tables' folder) in the store, and forget what was worked out from it. False for other
+        damage, or damage already noted (so that retries end)."""
+        folder = exc.folder
+        ours = isinstance(exc, AuxDamaged) or (folder is not None and folder == mce_path(self.v.store.root))
+        if not ours or not self.v.store.set_aside(exc):
+            return False
+        self._mce = False
+        self._days = {}
+        return True
+
+    def _unchecked(self, kind: str, day: dt.date, dx: list[CodeAt], px: list[CodeAt]) -> list[Finding]:
+        """One index-damaged finding per part of the edits whose data for the day is damaged,
+        at the claim's first diagnosis (else procedure): nothing else says they were not run."""
+        out: list[Finding] = []
+        first = dx[0] if dx else px[0] if px else None
+        if first is None or not self.v.store.side_data_damaged():
+            return out
+        code_set = ICD10CM if dx else ICD10PCS
+        if dx:
+            damaged = self._tabular_damaged(day)
+            if damaged is not None:
+                out.append(Finding(INDEX_DAMAGED, _tabular_message(damaged, day), first.start, first.end, first.code, code_set))
+        if kind in ("I", "P"):
+            damaged = self._mce_damaged(day)
+            if damaged is not None:
+                out.append(Finding(INDEX_DAMAGED, _mce_message(damaged, day), first.start, first.end, first.code, code_set))
+        return out
 
     def _check(self, claim: ClaimInput, release, body: str | None, body_start: int, parts: int) -> list[Finding]:
         """release: the ICD-10-CM release with tabular notes of the claim's day (None: none)."""
@@ -100,11 +151,27 @@ class ClaimEdits:
 
     def _tabular_release(self, day: dt.date):
         """The ICD-10-CM release that answers on the day when it carries tabular notes (None:
-        no notes to judge by, or its release in force is damaged)."""
+        no notes to judge by, or its release in force is damaged, or its notes are)."""
         choice = self.v.choice(ICD10CM, day)
-        if choice is not None and "tabular-edits" in choice[0].manifest.aux and not self._damaged(day):
-            return choice[0]
+        if choice is not None and TABULAR_AUX in choice[0].manifest.aux and not self._damaged(day):
+            if self.v.store.aux_damaged(choice[0], TABULAR_AUX) is None:
+                return choice[0]
         return None
+
+    def _tabular_damaged(self, day: dt.date) -> DamagedRelease | None:
+        """The release whose tabular notes would judge the day, when they are damaged (a
+        damaged release in force is said at each code instead: code_rules)."""
+        choice = self.v.choice(ICD10CM, day)
+        if choice is None or TABULAR_AUX not in choice[0].manifest.aux or self._damaged(day):
+            return None
+        return self.v.store.aux_damaged(choice[0], TABULAR_AUX)
+
+    def _mce_damaged(self, day: dt.date) -> DamagedRelease | None:
+        """The MCE tables when damaged and (as far as their manifest says) covering the day."""
+        damaged = self.v.store.edits_damaged(layout.MCE_SET)
+        if damaged is None or (damaged.dated and not damaged.covers(day)):
+            return None
+        return damaged
 
     def on_day(self, claim, dated: dt.date) -> _Day | None:
         """What the claim's day of service decides for its edits (None: no edits for this
@@ -122,6 +189,30 @@ class ClaimEdits:
             ctx = self.on_day(claim, claim.date or today)
             if ctx is None:
                 return []
+        try:
+            return self._for_x12(claim, groups, today, body, ctx)
+        except IndexCorrupt as exc:
+            if not self._noted(exc):
+                raise
+        # The day is worked out again without the damaged data.
+        return self._retrying(lambda: self._for_x12(claim, groups, today, body, self._day(ctx.day)))
+
+    def _for_x12(self, claim, groups, today: dt.date, body: str | None, ctx: _Day) -> list[Finding]:
+        found = self._edits_x12(claim, groups, today, body, ctx)
+        if ctx.tabular_damaged is None and ctx.mce_damaged is None:
+            return found
+        dx = px = None
+        for line, codes in groups:
+            if line is not None:
+                continue
+            for t in codes:
+                if dx is None and t[3] in DX_ROLES and ICD10CM_RE.match(t[1]):
+                    dx = CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4])
+                elif px is None and t[3] in PX_ROLES:
+                    px = CodeAt(t[1], t[2], PX_ROLES[t[3]], t[4])
+        return self._unchecked(claim.transaction, ctx.day, [dx] if dx else [], [px] if px else []) + found
+
+    def _edits_x12(self, claim, groups, today: dt.date, body: str | None, ctx: _Day) -> list[Finding]:
         # This runs for every claim of a 40 MB file: one pass over the claim's codes with one
         # dict look-up per diagnosis (the code's gate: what it carries on this day, decided
         # once per code and MCE period) and a few int operations, and the full edits only for
@@ -189,7 +280,9 @@ class ClaimEdits:
         gates = self._shared_gates(release, period)
         if len(self._days) > _DAYS_MAX:
             self._days.clear()
-        ctx = self._days[day] = _Day(gates, release, covered, day_int(day), day, self._categories(release))
+        ctx = self._days[day] = _Day(
+            gates, release, covered, day_int(day), day, self._categories(release), self._tabular_damaged(day), self._mce_damaged(day)
+        )
         return ctx
 
     def _shared_gates(self, release, period: int) -> dict[str, tuple]:
@@ -309,6 +402,21 @@ class ClaimEdits:
         return (bits, own, named, low, high, known.bit[own] if own is not None else 0, sketch)
 
 
+def _tabular_message(damaged: DamagedRelease, day: dt.date) -> str:
+    return (
+        f"Tabular edits (excludes1, code-first, use-additional-code) not checked for this claim on {day}: the tabular notes of "
+        f"ICD-10-CM {damaged.label}, which answer for that date, are damaged ({damaged.problem}); {damaged.command}"
+    )
+
+
+def _mce_message(damaged: DamagedRelease, day: dt.date) -> str:
+    dates = "" if damaged.dated else " (their dates are unknown, so they may be the ones for that date)"
+    return (
+        f"MCE edits not checked for this claim on {day}: the Medicare Code Editor tables {damaged.label} are damaged{dates} "
+        f"({damaged.problem}); {damaged.command}"
+    )
+
+
 def _shared_mce(root) -> MceEdits | None:
     """The MCE edits over the index's tables, one per process and tables: the flags they read
     per code derive from the tables alone, so every checker (each document, each cold check)
@@ -381,6 +489,8 @@ class _Day:
     day_int: int
     day: dt.date
     categories: _Categories
+    tabular_damaged: DamagedRelease | None  # the release whose tabular notes would judge the day, damaged
+    mce_damaged: DamagedRelease | None  # the MCE tables, damaged, that may cover the day
 
 
 _MCE_EDITS: dict[tuple, MceEdits | None] = {}  # (index root, its MCE manifest's identity) -> the edits
