@@ -381,7 +381,10 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         print(json.dumps({"query": args.code, "results": [v.to_json() for v in views]}, indent=2, ensure_ascii=False))
     else:
         print("\n\n".join(textview.code_view(v) for v in views))
-    return EXIT_OK if any(a.status in (Status.FOUND, Status.TERMINATED, Status.NOT_YET) for a in answers) else EXIT_FINDINGS
+    if any(v.found and a.status in (Status.FOUND, Status.TERMINATED, Status.NOT_YET) for a, v in zip(answers, views)):
+        return EXIT_OK
+    # Not found because the release in force is damaged: the index is an input (as for check).
+    return EXIT_USAGE if any(v.data_problem for v in views) else EXIT_FINDINGS
 
 
 def cmd_search(args: argparse.Namespace) -> int:

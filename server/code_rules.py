@@ -333,12 +333,15 @@ def _after_release(day: str | None, release) -> bool:
 
 def damaged_message(shown: str, damaged: DamagedRelease, day: str) -> str:
     """A code whose date falls in a damaged release: which release, why, and the command."""
+    return f"{shown} cannot be verified: {damaged_release(damaged, day)} ({damaged.problem}); {damaged.command}"
+
+
+def damaged_release(damaged: DamagedRelease, day: str) -> str:
+    """Which damaged release would answer on the day (damaged_message; hover and lookup)."""
     name = set_name(damaged.set_id)
     if damaged.dated:
-        which = f"the {name} release {damaged.label}, in force on {day}, is damaged"
-    else:
-        which = f"the {name} release {damaged.label} is damaged and its dates are unknown, so it may be the one in force on {day}"
-    return f"{shown} cannot be verified: {which} ({damaged.problem}); {damaged.command}"
+        return f"the {name} release {damaged.label}, in force on {day}, is damaged"
+    return f"the {name} release {damaged.label} is damaged and its dates are unknown, so it may be the one in force on {day}"
 
 
 def no_data_finding(set_id: str, count: int, start: int, end: int, problem: str | None = None) -> Finding:

@@ -13,7 +13,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, CPT_RE, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
 from medcode.index_builder.lookup import Answer, Status
 from medcode.index_builder.model import HEADER, MODIFIER, CodeRecord
-from medcode.index_builder.reader import IndexStore, Release
+from medcode.index_builder.reader import DamagedRelease, IndexStore, Release
 
 NOTE_LABELS = {
     "notes": "Note",
@@ -104,6 +104,9 @@ def _status_summary(answer: Answer, rec: CodeRecord | None) -> str:
 
 
 def describe(store: IndexStore, answer: Answer, query: str | None = None) -> CodeView:
+    damaged = store.damaged_for(answer.set_id, answer.day) if answer.set_id in store.damaged_sets() else None
+    if damaged is not None:
+        return _damaged_view(answer, damaged, query)
     rec = answer.record or answer.seen_record
     rel = answer.release if answer.record else (answer.seen_in or answer.release)
     view = CodeView(
@@ -140,6 +143,27 @@ def describe(store: IndexStore, answer: Answer, query: str | None = None) -> Cod
     else:
         _add_hints(answer, view)
     return view
+
+
+def _damaged_view(answer: Answer, damaged: DamagedRelease, query: str | None) -> CodeView:
+    """The release that would answer on the day is installed but damaged: say that and how to
+    rebuild it, not what a neighbouring release lists (as the code's index-damaged finding)."""
+    from .code_rules import damaged_release
+
+    problem = f"{damaged.problem}; {damaged.command}"
+    return CodeView(
+        query=query or answer.display,
+        code=answer.display,
+        set_id=answer.set_id,
+        set_name=set_name(answer.set_id),
+        status=Status.UNVERIFIED.value,
+        found=False,
+        release_label=damaged.label,
+        date=answer.day.isoformat(),
+        summary=f"cannot be verified: {damaged_release(damaged, answer.day.isoformat())}",
+        hints=[problem],
+        data_problem=problem,
+    )
 
 
 def _add_set_details(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) -> None:

@@ -11,7 +11,7 @@ NOTE_ITEMS_SHOWN = 6
 
 def code_view(view: CodeView, width: int = 100) -> str:
     lines = [f"{view.code}  {view.description or '(no description)'}" if view.found or view.description else view.code]
-    lines.append(f"  {view.release or view.set_name + ' · no data'} · {view.summary}")
+    lines.append(f"  {view.release or view.set_name + (' · index cannot be read' if view.data_problem else ' · no data')} · {view.summary}")
     if view.path:
         lines.append("  " + view.path[0].code + " " + view.path[0].description)
         for step in view.path[1:]:

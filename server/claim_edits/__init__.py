@@ -114,17 +114,25 @@ class ClaimEdits:
         at the claim's first diagnosis (else procedure): nothing else says they were not run."""
         out: list[Finding] = []
         first = dx[0] if dx else px[0] if px else None
-        if first is None or not self.v.store.side_data_damaged():
+        if first is None:
             return out
         code_set = ICD10CM if dx else ICD10PCS
-        if dx:
-            damaged = self._tabular_damaged(day)
-            if damaged is not None:
-                out.append(Finding(INDEX_DAMAGED, _tabular_message(damaged, day), first.start, first.end, first.code, code_set))
-        if kind in ("I", "P"):
-            damaged = self._mce_damaged(day)
-            if damaged is not None:
-                out.append(Finding(INDEX_DAMAGED, _mce_message(damaged, day), first.start, first.end, first.code, code_set))
+        for message in self.unchecked(day, tabular=bool(dx), mce=kind in ("I", "P")):
+            out.append(Finding(INDEX_DAMAGED, message, first.start, first.end, first.code, code_set))
+        return out
+
+    def unchecked(self, day: dt.date, tabular: bool = True, mce: bool = True) -> list[str]:
+        """Why parts of the edits cannot run on the day (their data is damaged), each with the
+        command that rebuilds it; none on an intact index."""
+        if not self.v.store.side_data_damaged():
+            return []
+        out = []
+        damaged = self._tabular_damaged(day) if tabular else None
+        if damaged is not None:
+            out.append(_tabular_message(damaged, day))
+        damaged = self._mce_damaged(day) if mce else None
+        if damaged is not None:
+            out.append(_mce_message(damaged, day))
         return out
 
     def _check(self, claim: ClaimInput, release, body: str | None, body_start: int, parts: int) -> list[Finding]:
@@ -404,7 +412,7 @@ class ClaimEdits:
 
 def _tabular_message(damaged: DamagedRelease, day: dt.date) -> str:
     return (
-        f"Tabular edits (excludes1, code-first, use-additional-code) not checked for this claim on {day}: the tabular notes of "
+        f"Tabular edits (excludes1, code-first, use-additional-code) not checked on {day}: the tabular notes of "
         f"ICD-10-CM {damaged.label}, which answer for that date, are damaged ({damaged.problem}); {damaged.command}"
     )
 
@@ -412,7 +420,7 @@ def _tabular_message(damaged: DamagedRelease, day: dt.date) -> str:
 def _mce_message(damaged: DamagedRelease, day: dt.date) -> str:
     dates = "" if damaged.dated else " (their dates are unknown, so they may be the ones for that date)"
     return (
-        f"MCE edits not checked for this claim on {day}: the Medicare Code Editor tables {damaged.label} are damaged{dates} "
+        f"MCE edits not checked on {day}: the Medicare Code Editor tables {damaged.label} are damaged{dates} "
         f"({damaged.problem}); {damaged.command}"
     )
 

@@ -9,6 +9,7 @@ from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, icd10cm_display
+from medcode.index_builder.tabular_notes import AUX_NAME as TABULAR_AUX
 
 from ..claim_edits import ClaimEdits
 from ..findings import RULES
@@ -57,7 +58,7 @@ def lines(ls: MedcodeServer, doc: OpenDocument, set_id: str, key: str, day: dt.d
     if set_id not in (ICD10CM, ICD10PCS):
         return []
     edits = _edits(ls)
-    out: list[str] = []
+    out: list[str] = [f"**Claim edits**: {m}" for m in edits.unchecked(day, tabular=set_id == ICD10CM)]
     mce = edits.mce
     if mce is not None and mce.covers(day):
         flags = mce.flags("dx" if set_id == ICD10CM else "sg", key, int(day.strftime("%Y%m%d")))
@@ -66,7 +67,7 @@ def lines(ls: MedcodeServer, doc: OpenDocument, set_id: str, key: str, day: dt.d
             out.append(f"**Claim edits** ({mce.source(day)}): " + "; ".join(words))
     if set_id == ICD10CM:
         choice = ls.verdicts.choice(ICD10CM, day)
-        if choice is not None and "tabular-edits" in choice[0].manifest.aux:
+        if choice is not None and TABULAR_AUX in choice[0].manifest.aux and ls.store.aux_damaged(choice[0], TABULAR_AUX) is None:
             notes = edits.tabular.notes(choice[0], key)
             for n in notes[:_MAX_NOTES]:
                 out.append(f"- {NOTE_WORDS[n.kind]} ({icd10cm_display(n.owner)}): {n.text}")

@@ -81,6 +81,7 @@ class MedcodeServer(LanguageServer):
         self.pull_diagnostics = False
         self._settings_ready: asyncio.Event | None = None
         self.settings_reported: list[str] = []  # the settings problems last shown, not repeated
+        self.problems_shown: set[str] = set()  # the index problems shown (show_index_problems)
         self._pending: dict[str, asyncio.Task] = {}
 
     # -- transports (protocol.py) --------------------------------------------------------------
@@ -178,9 +179,18 @@ class MedcodeServer(LanguageServer):
         self.on_loop(lambda: self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message)))
         if not self.store.set_aside(exc):
             return False
+        self.problems_shown.update(self.store.problems)  # the message above said it
         self.verdicts = Verdicts(self.store)
         self.generation += 1  # checkers remember verdicts of the release set aside
         return True
+
+    def show_index_problems(self) -> None:
+        """Show each index problem once (window/showMessage): at start, and damage found
+        while checking (the claim edits' own data, which a check notes and reads on without)."""
+        new = [p for p in self.store.problems if p not in self.problems_shown]
+        self.problems_shown.update(new)
+        for problem in new:
+            self.on_loop(lambda m=f"medcode: {problem}": self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, m)))
 
     def build_in_background(self) -> None:
         """First run: build the embedded defaults in a thread without blocking the editor,
@@ -331,6 +341,7 @@ class MedcodeServer(LanguageServer):
                 except MedcodeIndexError as exc:
                     if not self.set_aside(exc):  # each pass sets one release aside: this ends
                         raise
+            self.show_index_problems()
             doc.analysis, doc.analysis_version = analysis, version
             if len(text) > BIG:
                 # The check of a large file leaves millions of objects that live as long as the
@@ -473,8 +484,7 @@ class MedcodeServer(LanguageServer):
         await self.pull_settings()  # first: the indexDir setting may name another folder
         self.register_for_settings()
         empty = self.store.is_empty()  # opens the folder, which fills store.problems
-        for problem in self.store.problems:
-            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"medcode: {problem}"))
+        self.show_index_problems()
         if empty and not self.store.problems:  # a first run, not a damaged index
             self.build_in_background()
         self.warn_if_stale()  # after the settings: they may name another index folder
