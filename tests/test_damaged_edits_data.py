@@ -209,3 +209,32 @@ async def test_hover_on_a_date_whose_release_is_damaged_says_so(default_index, t
         assert "Type 2 diabetes mellitus without complications" in hover and "damaged" not in hover
     finally:
         await stop(session)
+
+
+async def test_mce_tables_damaged_in_their_bytes_are_named_once_whoever_reads_them_first(default_index, tmp_path):
+    """Hover (which reads the MCE flags) and the check both meet the damage in records.bin:
+    one window message, hover answers without an error, the claims get index-damaged."""
+    from lsprotocol import types
+    from lsp_session import place, start, stop
+
+    index = _copy(default_index, tmp_path)
+    damaged = _damage(_mce_file(index, "records.bin"))
+    text = _inpatient(tmp_path).read_text()
+    session = await start("visual-studio-code", index)
+    try:
+        uri = "file:///tmp/e2e/damaged-mce/inpatient.837"
+        session.open(uri, text)
+        line, col, _ = place(text, "HI*ABK:I10", "I10")
+        hover = await session.hover(uri, line, col + 1)
+        assert hover is not None and "I10" in hover.contents.value
+        diags = await session.diagnostics(uri)
+        notes = [d.message for d in diags if d.code == "index-damaged"]
+        assert len(notes) == 2 and all(str(damaged) in m and REBUILD in m for m in notes), [d.message for d in diags]
+        assert not [d for d in diags if d.code == "questionable-admission"]
+        hover = (await session.hover(uri, line, col + 1)).contents.value
+        assert "MCE edits not checked on 2026-03-10" in hover.replace("\\", ""), hover
+        shown = [m for m in session.client.messages if str(damaged) in m.message]
+        assert len(shown) == 1 and REBUILD in shown[0].message, [m.message for m in shown]
+        assert shown[0].type in (types.MessageType.Warning, types.MessageType.Error)
+    finally:
+        await stop(session)

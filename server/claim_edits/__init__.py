@@ -40,6 +40,7 @@ class ClaimEdits:
         # Per day of service: what the day decides (the ICD-10-CM release with tabular notes,
         # the MCE period, and the gates of that pair: _shared_gates).
         self._days: dict[dt.date, _Day] = {}
+        self._met: set[tuple] = set()  # damage in the edits' data met (noted)
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -94,17 +95,24 @@ class ClaimEdits:
             try:
                 return run()
             except IndexCorrupt as exc:
-                if not self._noted(exc):
+                if not self.noted(exc):
                     raise
 
-    def _noted(self, exc: IndexCorrupt) -> bool:
+    def noted(self, exc: IndexCorrupt) -> bool:
         """Note damage found in the edits' own data (AuxDamaged: the tabular notes; the MCE
-        tables' folder) in the store, and forget what was worked out from it. False for other
-        damage, or damage already noted (so that retries end)."""
+        tables' folder) in the store, and forget what was worked out from it: then try again.
+        False for other damage, or damage these edits met before (so that retries end)."""
         folder = exc.folder
-        ours = isinstance(exc, AuxDamaged) or (folder is not None and folder == mce_path(self.v.store.root))
-        if not ours or not self.v.store.set_aside(exc):
+        if isinstance(exc, AuxDamaged):
+            key = (folder, exc.name)
+        elif folder is not None and folder == mce_path(self.v.store.root):
+            key = (folder, layout.MCE_SET)
+        else:
             return False
+        if key in self._met:
+            return False
+        self._met.add(key)
+        self.v.store.set_aside(exc)  # another checker of the store may have noted it already
         self._mce = False
         self._days = {}
         return True
@@ -200,7 +208,7 @@ class ClaimEdits:
         try:
             return self._for_x12(claim, groups, today, body, ctx)
         except IndexCorrupt as exc:
-            if not self._noted(exc):
+            if not self.noted(exc):
                 raise
         # The day is worked out again without the damaged data.
         return self._retrying(lambda: self._for_x12(claim, groups, today, body, self._day(ctx.day)))

@@ -9,6 +9,7 @@ from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, icd10cm_display
+from medcode.index_builder.reader import IndexCorrupt
 from medcode.index_builder.tabular_notes import AUX_NAME as TABULAR_AUX
 
 from ..claim_edits import ClaimEdits
@@ -58,6 +59,16 @@ def lines(ls: MedcodeServer, doc: OpenDocument, set_id: str, key: str, day: dt.d
     if set_id not in (ICD10CM, ICD10PCS):
         return []
     edits = _edits(ls)
+    try:
+        return _lines(ls, edits, doc, set_id, key, day, span)
+    except IndexCorrupt as exc:
+        if not edits.noted(exc):  # not the edits' own data: the server sets the release aside
+            raise
+    ls.show_index_problems()
+    return _lines(ls, edits, doc, set_id, key, day, span)  # said without the damaged data
+
+
+def _lines(ls: MedcodeServer, edits: ClaimEdits, doc: OpenDocument, set_id: str, key: str, day: dt.date, span: tuple[int, int] | None) -> list[str]:
     out: list[str] = [f"**Claim edits**: {m}" for m in edits.unchecked(day, tabular=set_id == ICD10CM)]
     mce = edits.mce
     if mce is not None and mce.covers(day):

@@ -174,10 +174,12 @@ class MedcodeServer(LanguageServer):
     def set_aside(self, exc: MedcodeIndexError) -> bool:
         """Damage found in a release while answering: say which file and how to rebuild it,
         and answer on without that release instead of failing the request (-32603)."""
-        message = f"medcode: {exc}"
+        aside = self.store.set_aside(exc)
+        # What the store noted names the one command that rebuilds the release.
+        message = f"medcode: {self.store.problems[-1] if aside and self.store.problems else exc}"
         log.error("%s", message)  # paths and commands only, no document text
         self.on_loop(lambda: self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message)))
-        if not self.store.set_aside(exc):
+        if not aside:
             return False
         self.problems_shown.update(self.store.problems)  # the message above said it
         self.verdicts = Verdicts(self.store)
