@@ -104,6 +104,7 @@ class Report:
     parts: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=lambda: [0] * len(Severity))
     damaged: int = 0  # Printed.damaged, summed
+    problems: list[str] = field(default_factory=list)  # Outcome.problems, each once
 
     def add(self, printed: Printed) -> None:
         if printed.text:
@@ -309,6 +310,8 @@ class Outcome:
     skip: tuple[str, str | None] | None = None  # (short reason, note)
     error: OSError | None = None
     printed: Printed | None = None  # the findings as printed, once `located` is dropped
+    # Index damage that checking the file found (in a worker too: its store is its own).
+    problems: tuple[str, ...] = ()
 
     def print_as(self, fmt: str) -> Outcome:
         """This outcome with its findings printed in fmt instead of held as objects."""
@@ -325,6 +328,7 @@ class Outcome:
         elif self.checked:
             walk.checked += 1
             report.add(self.print_as(report.fmt).printed)
+        report.problems += [p for p in self.problems if p not in report.problems]
 
 
 def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes: int) -> Outcome:
@@ -339,13 +343,15 @@ def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes
         return Outcome(error=exc)
     if text is None:
         return Outcome(skip=(BINARY, None))
+    store = checker.verdicts.store
+    known = len(store.problems)
     analysis = checker.check(text, name=str(path), options=options)
     if analysis.kind == NONE:
         return Outcome(skip=(NOT_A_KIND, None))
     # Only the findings are kept: the reading (a price file's slot table, megabytes) goes
     # before the findings are placed, so the two are never held at once.
     findings, analysis = analysis.findings, None
-    outcome = Outcome(checked=True)
+    outcome = Outcome(checked=True, problems=tuple(store.problems[known:]))
     if findings:
         at = place(text, [x for f in findings for x in (f.start, f.end)])
         for f in findings:
@@ -396,12 +402,13 @@ def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Option
     unchecked file must not pass as clean); else 0. With jobs > 1 the files are checked in
     that many processes; the output is the same."""
     walk = Walk(max_bytes=max_bytes)
-    known = len(store.problems)  # named already (cli._open_store)
+    named = set(store.problems)  # by cli._open_store
     report, errors = check_paths(list(dict.fromkeys(paths)), store, options, walk, jobs, fmt)
     for e in errors:
         print(f"medcode: {e}", file=sys.stderr)
-    for problem in store.problems[known:]:  # damage found while reading (the claim edits' data)
-        print(f"medcode: warning: {problem}", file=sys.stderr)
+    for problem in report.problems:  # damage found while reading (the claim edits' data)
+        if problem not in named:
+            print(f"medcode: warning: {problem}", file=sys.stderr)
     for note in walk.notes:
         print(f"medcode: note: {note}", file=sys.stderr)
     if fmt == "json" or report.parts:

@@ -92,13 +92,15 @@ def test_damaged_tabular_notes_alone_do_not_exit_0(run, default_index, tmp_path)
 
 def test_parallel_workers_find_the_same(run, default_index, tmp_path):
     index = _copy(default_index, tmp_path)
-    _damage(_tabular(index, "FY2026", "bin"))
+    damaged = _damage(_tabular(index, "FY2026", "bin"))
     first = _claims(tmp_path)
     second = tmp_path / "more" / "claims.837"
     second.parent.mkdir()
     second.write_text(first.read_text())
     status, out, err = run("check", str(first), str(second), "-j", "2", index=index)
     assert out.count("[index-damaged]") == 2 and out.count("[excludes1]") == 2 and status == 2, err
+    # Found in a worker (only reading the bytes finds it): still named on stderr, once.
+    assert err.count(str(damaged)) == 1 and REBUILD in err, err
 
 
 def _inpatient(tmp_path: Path) -> Path:
