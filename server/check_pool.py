@@ -4,13 +4,16 @@ Every process keeps one DocumentChecker for all the files it checks, as `-j 1` d
 memos (the facts of each code, the claim edits' tables) fill once per process.
 
 On Linux, while this process runs no other thread, the workers are forked and this process is
-one of the N: it builds the checker and checks the biggest file with it first, then forks N - 1
-workers, which inherit that checker copy-on-write with what it has loaded and learned (open
-releases, per-release tables, the facts of the codes seen so far) instead of paying for them
-again. All N then take the next file, biggest first, from one shared counter until none is
-left, so no process waits while another has a queue; between files (and every few dozen new
-codes within one) they send each other the facts of the codes they worked out (check_share.py),
-so each works out about 1/N of them rather than all. Elsewhere (macOS, Windows, or a process
+one of the N: it builds the checker and opens the index releases, then forks N - 1 workers,
+which inherit them copy-on-write (and the same Release objects, which the code facts they send
+each other name). All N then take the next file, biggest first, from one shared counter until
+none is left, so no process waits while another has a queue; between files (and every few
+dozen new codes within one) they send each other the facts of the codes they worked out
+(check_share.py), so each works out about 1/N of them rather than all. Nothing is checked
+before the fork: what a first file costs here (the facts of its codes) the processes would
+otherwise share, and everything done here alone lengthens the run by all of its time.
+Between its own files this process takes in the outcomes the workers sent, so at the end
+only the last ones are left to wait for. Elsewhere (macOS, Windows, or a process
 with threads, where fork is unsafe) N spawned workers each build their own checker and this
 process only waits for them.
 
@@ -177,10 +180,10 @@ class CheckPool:
         self._waiting = set(order)
         if not order:
             return
-        # The biggest file is checked here, so that the workers forked next start warm: what it
-        # costs here each worker would otherwise pay, and the file is checked all the same.
-        self._check_here(order[0])
-        self._order = order[1:]
+        self._order = order
+        # Opened here, once: the workers inherit the open releases rather than each opening
+        # them, and the code facts they send each other name releases by their identity.
+        self._checker().verdicts.store.releases()
         context = multiprocessing.get_context("fork")
         self._parent = os.getpid()
         self._taken = context.RawValue("q", 0)
@@ -240,6 +243,7 @@ class CheckPool:
         key = self._take()
         if key is not None:
             self._check_here(key)
+            self._take_in()
             return
         ended = False
         while True:
@@ -255,6 +259,20 @@ class CheckPool:
                 # A worker sends its last outcomes before it ends: once all have ended, one
                 # more look, then nothing else is coming.
                 ended = all(p.exitcode is not None for p in self._processes)
+        self._got(key, got)
+
+    def _take_in(self) -> None:
+        """The outcomes the workers sent meanwhile, taken in without waiting: read now, beside
+        the workers' checking, rather than all after this process's last file (where the
+        run waits for them), and a worker's outcomes do not pile up behind a full pipe."""
+        while True:
+            try:
+                key, got = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._got(key, got)
+
+    def _got(self, key: str, got: Outcome | _Failed) -> None:
         if isinstance(got, _Failed):
             raise got.exc
         self._results[key] = got

@@ -190,10 +190,11 @@ def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_c
     assert "checked 2 file(s), 1 unreadable" in one[2]
 
 
-def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, monkeypatch):
-    """Forked workers inherit the checker this process built and used on the biggest file (its
-    open releases and per-code facts), rather than each building and filling its own; this
-    process then checks files beside them."""
+def test_workers_start_from_the_checker_and_releases_opened_here(tmp_path, default_store, monkeypatch):
+    """Forked workers inherit the checker this process built and the index releases it opened
+    (the same Release objects, which the code facts the processes send each other name),
+    rather than each building and opening its own; no file is checked before they fork, and
+    every process takes the files biggest first."""
     if not check_pool._forking():
         pytest.skip("workers are forked only on Linux, from a process without threads")
     sizes = {"a.837": 1, "b.837": 3, "c.837": 1, "d.837": 2, "e.837": 1}
@@ -205,17 +206,19 @@ def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, mon
     log = tmp_path / "where"
 
     def tagged(path, checker, *args):
+        store = checker.verdicts.store
+        opened = store._releases is not None  # before this file opened them
         if os.getpid() != parent:
             worked.touch()
-        elif path.name != "b.837":
-            # This process holds its second file until the worker has taken one, so both check.
+        else:
+            # This process holds its files until the worker has taken one, so both check.
             for _ in range(600):
                 if worked.exists():
                     break
                 time.sleep(0.1)
-        # Where the file was checked, and with which checker (the warmed one keeps its id).
+        # Where the file was checked, with which checker and releases (inherited: same ids).
         with open(log, "a") as fh:
-            fh.write(f"{path.name} {os.getpid()} {id(checker)}\n")
+            fh.write(f"{path.name} {os.getpid()} {id(checker)} {opened} {id(store.releases()[0])}\n")
         return real(path, checker, *args)
 
     monkeypatch.setattr(check_pool, "check_file", tagged)  # forked workers inherit it
@@ -224,12 +227,16 @@ def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, mon
     with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
         pool.plan(paths)
         assert all(pool.outcome(p).checked for p in paths)
-    where = {name: (int(pid), int(checker)) for name, pid, checker in (line.split() for line in log.read_text().splitlines())}
-    assert sorted(where) == sorted(sizes)
-    assert where["b.837"][0] == parent  # the biggest file: here, before the worker starts
-    pids = {pid for pid, _ in where.values()}
-    assert len(pids) == 2 and parent in pids  # the worker and this process both checked files
-    assert {checker for _, checker in where.values()} == {where["b.837"][1]}  # one checker, inherited
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(name for name, *_ in lines) == sorted(sizes)
+    pids = {pid for _, pid, *_ in lines}
+    assert len(pids) == 2 and str(parent) in pids  # the worker and this process both checked files
+    assert len({checker for _, _, checker, _, _ in lines}) == 1  # one checker, inherited
+    assert {opened for *_, opened, _ in lines} == {"True"}  # the releases were open before any file
+    assert len({release for *_, release in lines}) == 1  # the same Release objects in every process
+    for pid in pids:
+        taken = [sizes[name] for name, p, *_ in lines if p == pid]
+        assert taken == sorted(taken, reverse=True)  # biggest first
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
