@@ -135,6 +135,90 @@ def test_a_worker_that_dies_ends_the_run_with_an_internal_error(run_check, tmp_p
         assert lines[-2] == "medcode: a worker process stopped (killed by SIGKILL); the check is incomplete"
 
 
+def _held_here(monkeypatch, tmp_path, worker=None) -> Path:
+    """check_file that, in this process, waits until the worker has checked a file (and a
+    moment more, for its outcome to be sent), so the worker's outcomes come in while this
+    process still has files of its own; worker(path) runs in the worker first. Returns the
+    log of the files this process checked."""
+    real = check_pool.check_file
+    parent = os.getpid()
+    marker = tmp_path / "the worker checked a file"
+    log = tmp_path / "checked here"
+
+    def held(path, *args):
+        if os.getpid() != parent:
+            try:
+                if worker is not None:
+                    worker(path)
+                return real(path, *args)
+            finally:
+                marker.touch()
+        for _ in range(600):
+            if marker.exists():
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        with open(log, "a") as fh:
+            fh.write(f"{path.name}\n")
+        return real(path, *args)
+
+    monkeypatch.setattr(check_pool, "check_file", held)  # forked workers inherit it
+    return log
+
+
+def test_outcomes_are_taken_in_between_this_processes_files(tmp_path, default_store, monkeypatch):
+    """This process takes in the worker's outcomes after each of its own files, not all after
+    its last one; applied in walk order, they are what one process gives."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"{i}.837").write_bytes((X12 / ("claims_837p.x12", "claims_837i.x12")[i % 2]).read_bytes() * (i + 1))
+    paths = sorted(folder.glob("*.837"))
+    walk = check.Walk()
+    alone = check.DocumentChecker(check.Verdicts(default_store))
+    expected = [check.check_file(p, alone, check.Options(), walk.max_bytes).print_as("text").printed for p in paths]
+    log = _held_here(monkeypatch, tmp_path)
+    taken_in: list[int] = []
+    real_take_in = check_pool.CheckPool._take_in
+
+    def take_in(self):
+        before = len(self._results)
+        real_take_in(self)
+        taken_in.append(len(self._results) - before)
+
+    monkeypatch.setattr(check_pool.CheckPool, "_take_in", take_in)
+    with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
+        pool.plan(paths)
+        got = [pool.outcome(p).printed for p in paths]
+    assert got == expected and any(p.text for p in got)
+    assert log.read_text()  # this process checked files too
+    assert sum(taken_in) >= 1  # and took in the worker's between them
+
+
+def test_a_bug_in_a_worker_taken_in_between_files_ends_the_run(run_check, tmp_path, monkeypatch):
+    """A worker's failure taken in after one of this process's own files ends the run with an
+    internal error then, before this process checks every other file itself."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+
+    def fail(path):
+        raise ValueError("a bug")
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
+    log = _held_here(monkeypatch, tmp_path, worker=fail)
+    code, out, err = run_check("-j", "2", str(folder))
+    assert code == 3 and out == ""
+    assert err.strip().splitlines()[-1].startswith("medcode: internal error (ValueError")
+    # The worker failed on its first file: this process stopped after its first one, far
+    # from checking the 11 others itself.
+    assert len(log.read_text().splitlines()) == 1
+
+
 def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
     (tmp_path / "a.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
     (tmp_path / "b.837").write_bytes((X12 / "claims_837d.x12").read_bytes())
