@@ -105,6 +105,10 @@ class CheckPool:
         self._queue = None
         self._processes: list = []
         self._sharing: Sharing | None = None  # what the forked processes tell each other
+        # For the bench (_report): when the workers forked, when this process's last file
+        # ended, and how long it waited for the workers' outcomes (perf_counter seconds).
+        self._forked_at = self._last_end = 0.0
+        self._waited = 0.0
         # Spawned workers: the executor, what is queued, what is still to queue.
         self._executor: ProcessPoolExecutor | None = None
         self._queued: dict[str, Future] = {}
@@ -126,7 +130,7 @@ class CheckPool:
         if self._queue is not None:
             self._queue.close()
         if self._sharing is not None:
-            _report(self._sharing, "parent")
+            _report(self._sharing, "parent", self._timeline())
             self._sharing.pipes.close()
         if self._executor is not None:
             self._executor.shutdown(wait=exc is None, cancel_futures=True)
@@ -169,6 +173,7 @@ class CheckPool:
     def _check_here(self, key: str) -> None:
         _, options, max_bytes, fmt = self._args
         self._results[key] = check_file(Path(key), self._checker(), options, max_bytes).print_as(fmt)
+        self._last_end = time.perf_counter()
         if self._sharing is not None:
             self._sharing.files += 1
             self._sharing.exchange()
@@ -197,6 +202,7 @@ class CheckPool:
         self._sharing.stopped = os.environ.get("MEDCODE_CHECK_SHARE") == "0"
         self._sharing.attach()
         self._sharing.cpu_at_fork = time.process_time()
+        self._forked_at = self._last_end = time.perf_counter()
         # Objects that exist now are left out of the workers' garbage collections: those would
         # only walk (and so copy, page by page) the memory they share with this process.
         gc.freeze()
@@ -229,12 +235,13 @@ class CheckPool:
         while (key := self._take()) is not None:
             try:
                 self._queue.put((key, check_file(Path(key), checker, options, max_bytes).print_as(fmt)))
+                self._last_end = time.perf_counter()
                 sharing.files += 1
                 sharing.exchange()
             except BaseException as exc:  # noqa: BLE001 - the run's process raises it
                 self._queue.put((key, _Failed(exc)))
                 break
-        _report(sharing, "worker")
+        _report(sharing, "worker", self._timeline())
         self._queue.close()
         self._queue.join_thread()
 
@@ -246,9 +253,11 @@ class CheckPool:
             self._take_in()
             return
         ended = False
+        waiting = time.perf_counter()
         while True:
             try:
                 key, got = self._queue.get(timeout=self.POLL)
+                self._waited += time.perf_counter() - waiting
                 break
             except queue.Empty:
                 dead = [p.exitcode for p in self._processes if p.exitcode not in (None, 0)]
@@ -277,6 +286,17 @@ class CheckPool:
             raise got.exc
         self._results[key] = got
 
+    def _timeline(self) -> dict[str, float]:
+        """Wall seconds from the fork: to the end of this process's last file, and to now (it
+        ends); and the seconds it waited for the workers' outcomes once no file was left to
+        take (the parent's tail: a worker still checking, or outcomes slow to come)."""
+        now = time.perf_counter()
+        return {
+            "last_file_end_s": round(self._last_end - self._forked_at, 3),
+            "ended_s": round(now - self._forked_at, 3),
+            "waited_s": round(self._waited, 3),
+        }
+
     # -- spawned workers ------------------------------------------------------------------------
     def _top_up(self) -> None:
         while len(self._queued) < self.jobs * self.AHEAD:
@@ -303,11 +323,12 @@ def _end_with(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _report(sharing: Sharing, role: str) -> None:
+def _report(sharing: Sharing, role: str, timeline: dict[str, float]) -> None:
     """For bench/bench_check_parallel.py: when MEDCODE_CHECK_STATS names a file, each forked
     process appends one JSON line to it as it ends: its CPU seconds (user + sys: the run's
     process since it started, with its CPU when it forked; a worker since its fork), the files
-    it checked after the fork, and the memo entries it worked out itself, sent, and took in."""
+    it checked after the fork, the memo entries it worked out itself, sent, and took in, and
+    its timeline (CheckPool._timeline)."""
     target = os.environ.get("MEDCODE_CHECK_STATS")
     if not target:
         return
@@ -319,6 +340,7 @@ def _report(sharing: Sharing, role: str) -> None:
         "worked_out": sharing.worked_out(),
         "sent": sharing.counts.sent,
         "taken": sharing.counts.taken,
+        **timeline,
     }
     if role == "parent":
         line["cpu_at_fork_s"] = round(sharing.cpu_at_fork, 3)

@@ -155,3 +155,5 @@ def test_each_process_reports_its_work_and_sharing_can_be_switched_off(run_check
     assert all(line["taken"] == 0 and line["sent"] == 0 and line["cpu_s"] > 0 for line in lines)
     assert sum(line["worked_out"] for line in lines) > 0
     assert next(line for line in lines if line["role"] == "parent")["cpu_at_fork_s"] > 0
+    # The timeline: wall seconds after the fork; a process ends after its last file.
+    assert all(0 < line["last_file_end_s"] <= line["ended_s"] and line["waited_s"] >= 0 for line in lines)
