@@ -6,7 +6,9 @@ bench_x12's file, 250 to an interchange (about 190 KB each), so the files draw o
 json FOLDER` in a fresh process with `-j 1` and `-j 2` in interleaved pairs, and prints for each
 run its wall-clock, its CPU seconds (user + sys of the process and its workers) and the load
 average at its start and end; for `-j 2` also each process's CPU and the code facts it worked
-out and took in from the other (MEDCODE_CHECK_STATS, check_pool._report). The figure is the
+out and took in from the other, and its timeline: when its last file ended after the fork and
+how long the run's process waited for the others' outcomes (MEDCODE_CHECK_STATS,
+check_pool._report). The figure is the
 median of the pairs' speed-ups, with their spread, against the budget (at least 1.7x on 2
 cores); beside it the speed-up the CPU seconds give on idle cores (-j 1 CPU over the -j 2 run's
 critical path), which other users' load hardly moves. It also checks that every run prints
@@ -99,6 +101,16 @@ def critical_path(run: Run) -> float | None:
     return max(parent["cpu_s"], parent["cpu_at_fork_s"] + max(workers))
 
 
+def _timeline(process: dict) -> str:
+    """When the process's last file ended and when it ended (wall seconds after the fork), and
+    how long it waited for the others' outcomes: a process that idles or waits while the other
+    still checks shows here, which CPU seconds alone do not tell."""
+    if "last_file_end_s" not in process:
+        return ""
+    line = f"; last file done {process['last_file_end_s']:.2f} s after the fork, ended {process['ended_s']:.2f} s"
+    return line + (f", waited {process['waited_s']:.2f} s for outcomes" if process["role"] == "parent" else "")
+
+
 def spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f}x (min {min(values):.2f}x, max {max(values):.2f}x)"
 
@@ -135,7 +147,7 @@ def main() -> int:
             line = f"  {label}: wall {run.wall:.2f} s, CPU {run.cpu:.2f} s, exit {run.code}, load average {run.load[0]:.1f} -> {run.load[1]:.1f}"
             path = critical_path(run)
             if path is not None:
-                procs = ", ".join(f"{p['role']} {p['cpu_s']:.2f} s ({p['files']} files, {p['worked_out']} code entries worked out, {p['taken']} taken in)" for p in run.processes)
+                procs = ", ".join(f"{p['role']} {p['cpu_s']:.2f} s ({p['files']} files, {p['worked_out']} code entries worked out, {p['taken']} taken in{_timeline(p)})" for p in run.processes)
                 line += f"; CPU by process: {procs}; critical path {path:.2f} s"
             print(line, flush=True)
         pairs.append((got[1], got[args.jobs]))

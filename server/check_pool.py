@@ -4,13 +4,16 @@ Every process keeps one DocumentChecker for all the files it checks, as `-j 1` d
 memos (the facts of each code, the claim edits' tables) fill once per process.
 
 On Linux, while this process runs no other thread, the workers are forked and this process is
-one of the N: it builds the checker and checks the biggest file with it first, then forks N - 1
-workers, which inherit that checker copy-on-write with what it has loaded and learned (open
-releases, per-release tables, the facts of the codes seen so far) instead of paying for them
-again. All N then take the next file, biggest first, from one shared counter until none is
-left, so no process waits while another has a queue; between files (and every few dozen new
-codes within one) they send each other the facts of the codes they worked out (check_share.py),
-so each works out about 1/N of them rather than all. Elsewhere (macOS, Windows, or a process
+one of the N: it builds the checker and opens the index releases, then forks N - 1 workers,
+which inherit them copy-on-write (and the same Release objects, which the code facts they send
+each other name). All N then take the next file, biggest first, from one shared counter until
+none is left, so no process waits while another has a queue; between files (and every few
+dozen new codes within one) they send each other the facts of the codes they worked out
+(check_share.py), so each works out about 1/N of them rather than all. Nothing is checked
+before the fork: what a first file costs here (the facts of its codes) the processes would
+otherwise share, and everything done here alone lengthens the run by all of its time.
+Between its own files this process takes in the outcomes the workers sent, so at the end
+only the last ones are left to wait for. Elsewhere (macOS, Windows, or a process
 with threads, where fork is unsafe) N spawned workers each build their own checker and this
 process only waits for them.
 
@@ -102,6 +105,10 @@ class CheckPool:
         self._queue = None
         self._processes: list = []
         self._sharing: Sharing | None = None  # what the forked processes tell each other
+        # For the bench (_report): when the workers forked, when this process's last file
+        # ended, and how long it waited for the workers' outcomes (perf_counter seconds).
+        self._forked_at = self._last_end = 0.0
+        self._waited = 0.0
         # Spawned workers: the executor, what is queued, what is still to queue.
         self._executor: ProcessPoolExecutor | None = None
         self._queued: dict[str, Future] = {}
@@ -123,7 +130,7 @@ class CheckPool:
         if self._queue is not None:
             self._queue.close()
         if self._sharing is not None:
-            _report(self._sharing, "parent")
+            _report(self._sharing, "parent", self._timeline())
             self._sharing.pipes.close()
         if self._executor is not None:
             self._executor.shutdown(wait=exc is None, cancel_futures=True)
@@ -166,6 +173,7 @@ class CheckPool:
     def _check_here(self, key: str) -> None:
         _, options, max_bytes, fmt = self._args
         self._results[key] = check_file(Path(key), self._checker(), options, max_bytes).print_as(fmt)
+        self._last_end = time.perf_counter()
         if self._sharing is not None:
             self._sharing.files += 1
             self._sharing.exchange()
@@ -177,10 +185,10 @@ class CheckPool:
         self._waiting = set(order)
         if not order:
             return
-        # The biggest file is checked here, so that the workers forked next start warm: what it
-        # costs here each worker would otherwise pay, and the file is checked all the same.
-        self._check_here(order[0])
-        self._order = order[1:]
+        self._order = order
+        # Opened here, once: the workers inherit the open releases rather than each opening
+        # them, and the code facts they send each other name releases by their identity.
+        self._checker().verdicts.store.releases()
         context = multiprocessing.get_context("fork")
         self._parent = os.getpid()
         self._taken = context.RawValue("q", 0)
@@ -194,6 +202,7 @@ class CheckPool:
         self._sharing.stopped = os.environ.get("MEDCODE_CHECK_SHARE") == "0"
         self._sharing.attach()
         self._sharing.cpu_at_fork = time.process_time()
+        self._forked_at = self._last_end = time.perf_counter()
         # Objects that exist now are left out of the workers' garbage collections: those would
         # only walk (and so copy, page by page) the memory they share with this process.
         gc.freeze()
@@ -226,12 +235,13 @@ class CheckPool:
         while (key := self._take()) is not None:
             try:
                 self._queue.put((key, check_file(Path(key), checker, options, max_bytes).print_as(fmt)))
+                self._last_end = time.perf_counter()
                 sharing.files += 1
                 sharing.exchange()
             except BaseException as exc:  # noqa: BLE001 - the run's process raises it
                 self._queue.put((key, _Failed(exc)))
                 break
-        _report(sharing, "worker")
+        _report(sharing, "worker", self._timeline())
         self._queue.close()
         self._queue.join_thread()
 
@@ -240,11 +250,14 @@ class CheckPool:
         key = self._take()
         if key is not None:
             self._check_here(key)
+            self._take_in()
             return
         ended = False
+        waiting = time.perf_counter()
         while True:
             try:
                 key, got = self._queue.get(timeout=self.POLL)
+                self._waited += time.perf_counter() - waiting
                 break
             except queue.Empty:
                 dead = [p.exitcode for p in self._processes if p.exitcode not in (None, 0)]
@@ -255,9 +268,34 @@ class CheckPool:
                 # A worker sends its last outcomes before it ends: once all have ended, one
                 # more look, then nothing else is coming.
                 ended = all(p.exitcode is not None for p in self._processes)
+        self._got(key, got)
+
+    def _take_in(self) -> None:
+        """The outcomes the workers sent meanwhile, taken in without waiting: read now, beside
+        the workers' checking, rather than all after this process's last file (where the
+        run waits for them), and a worker's outcomes do not pile up behind a full pipe."""
+        while True:
+            try:
+                key, got = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._got(key, got)
+
+    def _got(self, key: str, got: Outcome | _Failed) -> None:
         if isinstance(got, _Failed):
             raise got.exc
         self._results[key] = got
+
+    def _timeline(self) -> dict[str, float]:
+        """Wall seconds from the fork: to the end of this process's last file, and to now (it
+        ends); and the seconds it waited for the workers' outcomes once no file was left to
+        take (the parent's tail: a worker still checking, or outcomes slow to come)."""
+        now = time.perf_counter()
+        return {
+            "last_file_end_s": round(self._last_end - self._forked_at, 3),
+            "ended_s": round(now - self._forked_at, 3),
+            "waited_s": round(self._waited, 3),
+        }
 
     # -- spawned workers ------------------------------------------------------------------------
     def _top_up(self) -> None:
@@ -285,11 +323,12 @@ def _end_with(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _report(sharing: Sharing, role: str) -> None:
+def _report(sharing: Sharing, role: str, timeline: dict[str, float]) -> None:
     """For bench/bench_check_parallel.py: when MEDCODE_CHECK_STATS names a file, each forked
     process appends one JSON line to it as it ends: its CPU seconds (user + sys: the run's
     process since it started, with its CPU when it forked; a worker since its fork), the files
-    it checked after the fork, and the memo entries it worked out itself, sent, and took in."""
+    it checked after the fork, the memo entries it worked out itself, sent, and took in, and
+    its timeline (CheckPool._timeline)."""
     target = os.environ.get("MEDCODE_CHECK_STATS")
     if not target:
         return
@@ -301,6 +340,7 @@ def _report(sharing: Sharing, role: str) -> None:
         "worked_out": sharing.worked_out(),
         "sent": sharing.counts.sent,
         "taken": sharing.counts.taken,
+        **timeline,
     }
     if role == "parent":
         line["cpu_at_fork_s"] = round(sharing.cpu_at_fork, 3)

@@ -135,6 +135,90 @@ def test_a_worker_that_dies_ends_the_run_with_an_internal_error(run_check, tmp_p
         assert lines[-2] == "medcode: a worker process stopped (killed by SIGKILL); the check is incomplete"
 
 
+def _held_here(monkeypatch, tmp_path, worker=None) -> Path:
+    """check_file that, in this process, waits until the worker has checked a file (and a
+    moment more, for its outcome to be sent), so the worker's outcomes come in while this
+    process still has files of its own; worker(path) runs in the worker first. Returns the
+    log of the files this process checked."""
+    real = check_pool.check_file
+    parent = os.getpid()
+    marker = tmp_path / "the worker checked a file"
+    log = tmp_path / "checked here"
+
+    def held(path, *args):
+        if os.getpid() != parent:
+            try:
+                if worker is not None:
+                    worker(path)
+                return real(path, *args)
+            finally:
+                marker.touch()
+        for _ in range(600):
+            if marker.exists():
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        with open(log, "a") as fh:
+            fh.write(f"{path.name}\n")
+        return real(path, *args)
+
+    monkeypatch.setattr(check_pool, "check_file", held)  # forked workers inherit it
+    return log
+
+
+def test_outcomes_are_taken_in_between_this_processes_files(tmp_path, default_store, monkeypatch):
+    """This process takes in the worker's outcomes after each of its own files, not all after
+    its last one; applied in walk order, they are what one process gives."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"{i}.837").write_bytes((X12 / ("claims_837p.x12", "claims_837i.x12")[i % 2]).read_bytes() * (i + 1))
+    paths = sorted(folder.glob("*.837"))
+    walk = check.Walk()
+    alone = check.DocumentChecker(check.Verdicts(default_store))
+    expected = [check.check_file(p, alone, check.Options(), walk.max_bytes).print_as("text").printed for p in paths]
+    log = _held_here(monkeypatch, tmp_path)
+    taken_in: list[int] = []
+    real_take_in = check_pool.CheckPool._take_in
+
+    def take_in(self):
+        before = len(self._results)
+        real_take_in(self)
+        taken_in.append(len(self._results) - before)
+
+    monkeypatch.setattr(check_pool.CheckPool, "_take_in", take_in)
+    with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
+        pool.plan(paths)
+        got = [pool.outcome(p).printed for p in paths]
+    assert got == expected and any(p.text for p in got)
+    assert log.read_text()  # this process checked files too
+    assert sum(taken_in) >= 1  # and took in the worker's between them
+
+
+def test_a_bug_in_a_worker_taken_in_between_files_ends_the_run(run_check, tmp_path, monkeypatch):
+    """A worker's failure taken in after one of this process's own files ends the run with an
+    internal error then, before this process checks every other file itself."""
+    if not check_pool._forking():
+        pytest.skip("workers are forked only on Linux, from a process without threads")
+
+    def fail(path):
+        raise ValueError("a bug")
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"{i}.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
+    log = _held_here(monkeypatch, tmp_path, worker=fail)
+    code, out, err = run_check("-j", "2", str(folder))
+    assert code == 3 and out == ""
+    assert err.strip().splitlines()[-1].startswith("medcode: internal error (ValueError")
+    # The worker failed on its first file: this process stopped after its first one, far
+    # from checking the 11 others itself.
+    assert len(log.read_text().splitlines()) == 1
+
+
 def test_a_file_added_after_planning_is_still_checked(tmp_path, default_store):
     (tmp_path / "a.837").write_bytes((X12 / "claims_837p.x12").read_bytes())
     (tmp_path / "b.837").write_bytes((X12 / "claims_837d.x12").read_bytes())
@@ -190,10 +274,11 @@ def test_a_file_that_cannot_be_read_in_a_worker_is_named_as_in_one_process(run_c
     assert "checked 2 file(s), 1 unreadable" in one[2]
 
 
-def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, monkeypatch):
-    """Forked workers inherit the checker this process built and used on the biggest file (its
-    open releases and per-code facts), rather than each building and filling its own; this
-    process then checks files beside them."""
+def test_workers_start_from_the_checker_and_releases_opened_here(tmp_path, default_store, monkeypatch):
+    """Forked workers inherit the checker this process built and the index releases it opened
+    (the same Release objects, which the code facts the processes send each other name),
+    rather than each building and opening its own; no file is checked before they fork, and
+    every process takes the files biggest first."""
     if not check_pool._forking():
         pytest.skip("workers are forked only on Linux, from a process without threads")
     sizes = {"a.837": 1, "b.837": 3, "c.837": 1, "d.837": 2, "e.837": 1}
@@ -205,17 +290,19 @@ def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, mon
     log = tmp_path / "where"
 
     def tagged(path, checker, *args):
+        store = checker.verdicts.store
+        opened = store._releases is not None  # before this file opened them
         if os.getpid() != parent:
             worked.touch()
-        elif path.name != "b.837":
-            # This process holds its second file until the worker has taken one, so both check.
+        else:
+            # This process holds its files until the worker has taken one, so both check.
             for _ in range(600):
                 if worked.exists():
                     break
                 time.sleep(0.1)
-        # Where the file was checked, and with which checker (the warmed one keeps its id).
+        # Where the file was checked, with which checker and releases (inherited: same ids).
         with open(log, "a") as fh:
-            fh.write(f"{path.name} {os.getpid()} {id(checker)}\n")
+            fh.write(f"{path.name} {os.getpid()} {id(checker)} {opened} {id(store.releases()[0])}\n")
         return real(path, checker, *args)
 
     monkeypatch.setattr(check_pool, "check_file", tagged)  # forked workers inherit it
@@ -224,12 +311,16 @@ def test_workers_start_from_the_checker_warmed_here(tmp_path, default_store, mon
     with check_pool.CheckPool(2, default_store.root, check.Options(), walk.max_bytes) as pool:
         pool.plan(paths)
         assert all(pool.outcome(p).checked for p in paths)
-    where = {name: (int(pid), int(checker)) for name, pid, checker in (line.split() for line in log.read_text().splitlines())}
-    assert sorted(where) == sorted(sizes)
-    assert where["b.837"][0] == parent  # the biggest file: here, before the worker starts
-    pids = {pid for pid, _ in where.values()}
-    assert len(pids) == 2 and parent in pids  # the worker and this process both checked files
-    assert {checker for _, checker in where.values()} == {where["b.837"][1]}  # one checker, inherited
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(name for name, *_ in lines) == sorted(sizes)
+    pids = {pid for _, pid, *_ in lines}
+    assert len(pids) == 2 and str(parent) in pids  # the worker and this process both checked files
+    assert len({checker for _, _, checker, _, _ in lines}) == 1  # one checker, inherited
+    assert {opened for *_, opened, _ in lines} == {"True"}  # the releases were open before any file
+    assert len({release for *_, release in lines}) == 1  # the same Release objects in every process
+    for pid in pids:
+        taken = [sizes[name] for name, p, *_ in lines if p == pid]
+        assert taken == sorted(taken, reverse=True)  # biggest first
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -91,7 +91,7 @@ def test_a_code_worked_out_by_one_process_is_taken_in_not_worked_out_again(defau
 def test_forked_processes_take_in_each_others_codes_and_print_what_one_process_prints(run_check, tmp_path, monkeypatch):
     if not check_pool._forking():
         pytest.skip("workers are forked only on Linux, from a process without threads")
-    (tmp_path / "a-first.837").write_text(CLAIMS * 3)  # the biggest: checked before the fork
+    (tmp_path / "a-first.837").write_text(CLAIMS * 3)  # the biggest: taken first
     (tmp_path / "b.837").write_text(with_codes("ABK:J449*ABF:N390*ABF:K219"))
     (tmp_path / "c.837").write_text(with_codes("ABK:M545*ABF:R079*ABF:F329"))
     one = run_check("-j", "1", str(tmp_path))
@@ -151,7 +151,9 @@ def test_each_process_reports_its_work_and_sharing_can_be_switched_off(run_check
     assert run_check("-j", "2", str(tmp_path)) == one
     lines = [json.loads(line) for line in stats.read_text().splitlines()]
     assert sorted(line["role"] for line in lines) == ["parent", "worker"]
-    assert sum(line["files"] for line in lines) == 3  # the first file is checked before the fork
+    assert sum(line["files"] for line in lines) == 4  # every file after the fork, none before
     assert all(line["taken"] == 0 and line["sent"] == 0 and line["cpu_s"] > 0 for line in lines)
     assert sum(line["worked_out"] for line in lines) > 0
     assert next(line for line in lines if line["role"] == "parent")["cpu_at_fork_s"] > 0
+    # The timeline: wall seconds after the fork; a process ends after its last file.
+    assert all(0 < line["last_file_end_s"] <= line["ended_s"] and line["waited_s"] >= 0 for line in lines)
