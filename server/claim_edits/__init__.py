@@ -187,16 +187,17 @@ class ClaimEdits:
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1
-        gates = self._shared_gates(release, period)
+        held, gates = self._shared_gates(release, period)
         if len(self._days) > _DAYS_MAX:
             self._days.clear()
-        ctx = self._days[day] = _Day(gates, release, covered, day_int(day), day, self._categories(release))
+        ctx = self._days[day] = _Day(gates, held, release, covered, day_int(day), day, self._categories(release))
         return ctx
 
-    def _shared_gates(self, release, period: int) -> dict[str, tuple]:
+    def _shared_gates(self, release, period: int) -> tuple[dict, dict[str, tuple]]:
         """The gates of (release, MCE tables, period), kept with the open release like its
         categories: they derive from the index alone, so every checker of the process (each
-        document, each cold check) shares them rather than working out 10,000 codes again."""
+        document, each cold check) shares them rather than working out 10,000 codes again.
+        Returned with the release's tables of every (MCE tables, period)."""
         mce = self.mce
         tables = (str(mce.release.path), mce.release.manifest.built_at) if mce is not None and period >= 0 else None
         held = _GATES.get(release if release is not None else _NO_RELEASE)
@@ -205,7 +206,7 @@ class ClaimEdits:
         gates = held.get((tables, period))
         if gates is None:
             gates = held[(tables, period)] = {}
-        return gates
+        return held, gates
 
     @staticmethod
     def _categories(release) -> _Categories:
@@ -272,11 +273,42 @@ class ClaimEdits:
         per-claim pass reads and ORs that one object per diagnosis."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
-        if not ICD10CM_RE.match(code):
+        # A day of another MCE period of the release may have worked out the code: its gate
+        # holds the same tabular part (it derives from the release alone), and most codes'
+        # MCE flags are the same in every period (then the gate itself is).
+        other = None
+        for gates in list(ctx.held.values()):  # (a copy: another thread may add a table)
+            if gates is not ctx.gates:
+                other = gates.get(code)
+                if other is not None:
+                    break
+        if other is _NOT_DX or other is None and not ICD10CM_RE.match(code):
             return _NOT_DX
+        low, high = 0, _NO_AGE_LIMIT
+        if other is not None:
+            _, own, named, _, _, cat, sketch = other
+            bits = other[0] & _BITS & ~_MCE_BITS
+        else:
+            own, named, cat, sketch, bits = self._tabular_gate(ctx, code)
+        if ctx.covered:
+            mce = self.mce
+            flags = mce.flags("dx", code, ctx.day_int)  # the same on every day of the period
+            if flags:
+                for flag in flags:
+                    bits |= _FLAG_BITS.get(flag, 0)
+                ages = mce.age_limits(flags, ctx.day_int)
+                if ages:
+                    bits |= _AGE
+                    low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
+        if other is not None and other[0] & _BITS == bits and other[3] == low and other[4] == high:
+            return other
+        return (bits | cat << _CATS | sketch << _NAMED, own, named, low, high, cat, sketch)
+
+    def _tabular_gate(self, ctx: _Day, code: str) -> tuple:
+        """The part of a code's gate (_gate) that ctx's release decides: (its category, the
+        categories its notes name, their two sketches, the tabular bits)."""
         bits = 0
         named: frozenset[str] | None = None
-        low, high = 0, _NO_AGE_LIMIT
         sketch = 0
         known = ctx.categories
         own: str | None = code[:3]
@@ -298,18 +330,7 @@ class ClaimEdits:
                     if sketch is None:
                         sketch = known.sketches[named] = reduce(or_, map(known.bit.__getitem__, named))
                 bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
-        if ctx.covered:
-            mce = self.mce
-            flags = mce.flags("dx", code, ctx.day_int)  # the same on every day of the period
-            if flags:
-                for flag in flags:
-                    bits |= _FLAG_BITS.get(flag, 0)
-                ages = mce.age_limits(flags, ctx.day_int)
-                if ages:
-                    bits |= _AGE
-                    low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
-        cat = known.bit[own] if own is not None else 0
-        return (bits | cat << _CATS | sketch << _NAMED, own, named, low, high, cat, sketch)
+        return own, named, known.bit[own] if own is not None else 0, sketch, bits
 
 
 def _shared_mce(root) -> MceEdits | None:
@@ -387,6 +408,7 @@ def _age_conflict(gs: list, day: dt.date, birth: dt.date | None) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Day:
     gates: dict[str, tuple]
+    held: dict  # the gates of the release's other (MCE tables, period) too (_GATES)
     release: object  # the ICD-10-CM release with tabular notes, or None
     covered: bool  # by the MCE tables
     day_int: int
