@@ -443,3 +443,48 @@ def test_every_checker_of_the_process_shares_the_answers_of_the_index(default_st
     finally:
         os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert ClaimEdits(Verdicts(default_store)).mce is a.mce
+
+
+def test_a_gate_worked_out_on_a_day_of_another_mce_period_is_the_same(default_store):
+    """A code's gate on a day of one MCE period, taken from the release's gates of another
+    period (claim_edits._gate reuses their tabular part, and the whole gate when the MCE part
+    agrees), is the gate worked out from nothing; codes whose MCE flags differ between the
+    periods get their own."""
+    import random
+
+    from medcode.server import claim_edits
+
+    edits = claim_edits.ClaimEdits(Verdicts(default_store))
+    mce = edits.mce
+    pairs = []  # (release, a day before an MCE change inside it, a day after)
+    for day_int in mce.changes:
+        after = D(day_int // 10000, day_int // 100 % 100, day_int % 100)
+        before = after - dt.timedelta(days=1)
+        rel_a, rel_b = edits._tabular_release(before), edits._tabular_release(after)
+        if rel_a is not None and rel_a is rel_b:
+            pairs.append((rel_a, before, after))
+    assert pairs
+    pairs = pairs[:2]
+    checked = differ = 0
+    for release, before, after in pairs:
+        pool = random.Random(7).sample([k for k in release.keys() if release.flags(k) & layout.FLAG_CODE], 3000)
+        changed = [c for c in pool if mce.flags("dx", c, claim_edits.day_int(before)) != mce.flags("dx", c, claim_edits.day_int(after))]
+        codes = pool[:300] + changed[:100] + ["E11", "e119", "G63"]
+        for first, second in ((before, after), (after, before)):
+            claim_edits._GATES.clear()
+            alone = claim_edits.ClaimEdits(Verdicts(default_store))
+            ctx = alone.on_day(_Claim(), second)
+            fresh = {c: alone._gate(ctx, c) for c in codes}
+            claim_edits._GATES.clear()
+            both = claim_edits.ClaimEdits(Verdicts(default_store))
+            one = both.on_day(_Claim(), first)
+            for c in codes:
+                one.gates[c] = both._gate(one, c)
+            ctx = both.on_day(_Claim(), second)
+            assert ctx.gates is not one.gates and ctx.held is one.held
+            for c in codes:
+                assert both._gate(ctx, c) == fresh[c], c
+                checked += 1
+            differ += sum(one.gates[c] != fresh[c] for c in codes)
+    assert checked > 1000
+    assert differ > 0  # some codes' MCE part does change between the periods

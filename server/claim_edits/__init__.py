@@ -237,8 +237,10 @@ class ClaimEdits:
         gates = ctx.gates
         dx: list = []  # the diagnoses' code tuples, in claim order
         gs: list = []  # their gates
-        bits = 0
-        cats = named = 0  # sketches (_Categories.bit) of the diagnoses' categories and of those their notes name
+        # The OR of the diagnoses' marks (g[0]: the gate bits and the two category sketches in
+        # one int): one int read and one OR per diagnosis, the claim's memory traffic being
+        # most of the pre-filter's cost.
+        acc = 0
         procedures = False
         for line, codes in groups:
             if line is not None:
@@ -251,15 +253,14 @@ class ClaimEdits:
                     if g is not _NOT_DX:
                         dx.append(t)
                         gs.append(g)
-                        bits |= g[0]
-                        cats |= g[5]
-                        named |= g[6]
+                        acc |= g[0]
                 elif t[3] in PX_ROLES:
                     procedures = True
         need = MCE if procedures and ctx.covered else 0
+        bits = acc & _BITS
         if not dx:
             pass
-        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(gs)):
+        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(gs, acc)):
             # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
             # naming codes of its own category needs a second code of that category).
             first = gs[0][0]
@@ -272,7 +273,7 @@ class ClaimEdits:
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or cats & named and _paired(dx, gs)):
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _sketched(acc) and _paired(dx, gs)):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
@@ -281,7 +282,7 @@ class ClaimEdits:
                 mce = self.mce
                 return mce.first_listed(CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]), mce.flags("dx", t[1], ctx.day_int), "first-listed", mce.source(ctx.day))
         elif bits or claim.transaction == "I":
-            need |= self._need(dx, gs, bits, ctx, claim, bool(cats & named))
+            need |= self._need(dx, gs, bits, ctx, claim, _sketched(acc))
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
@@ -293,18 +294,19 @@ class ClaimEdits:
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1
-        gates = self._shared_gates(release, period)
+        held, gates = self._shared_gates(release, period)
         if len(self._days) > _DAYS_MAX:
             self._days.clear()
         ctx = self._days[day] = _Day(
-            gates, release, covered, day_int(day), day, self._categories(release), self._tabular_damaged(day), self._mce_damaged(day)
+            gates, held, release, covered, day_int(day), day, self._categories(release), self._tabular_damaged(day), self._mce_damaged(day)
         )
         return ctx
 
-    def _shared_gates(self, release, period: int) -> dict[str, tuple]:
+    def _shared_gates(self, release, period: int) -> tuple[dict, dict[str, tuple]]:
         """The gates of (release, MCE tables, period), kept with the open release like its
         categories: they derive from the index alone, so every checker of the process (each
-        document, each cold check) shares them rather than working out 10,000 codes again."""
+        document, each cold check) shares them rather than working out 10,000 codes again.
+        Returned with the release's tables of every (MCE tables, period)."""
         mce = self.mce
         tables = (str(mce.release.path), mce.release.manifest.built_at) if mce is not None and period >= 0 else None
         held = _GATES.get(release if release is not None else _NO_RELEASE)
@@ -313,7 +315,7 @@ class ClaimEdits:
         gates = held.get((tables, period))
         if gates is None:
             gates = held[(tables, period)] = {}
-        return gates
+        return held, gates
 
     @staticmethod
     def _categories(release) -> _Categories:
@@ -375,15 +377,47 @@ class ClaimEdits:
         category (None when the release has no such category), the other categories its
         Excludes1 / code-first notes name (None: none), the lowest and highest age its MCE
         age groups all allow (an age outside any group's range is outside these two), the
-        sketch of its category and the sketch of the named ones (_Categories.bit)). The bits
-        stay a small int (one digit): the sketches, up to 128 bits, are kept apart from them."""
+        sketch of its category and the sketch of the named ones (_Categories.bit)). The first,
+        the mark, holds the bits and the two sketches in one int (_BITS, _CATS, _NAMED): the
+        per-claim pass reads and ORs that one object per diagnosis."""
         if len(ctx.gates) > _GATES_MAX:  # a long session meets many codes: start over
             ctx.gates.clear()
-        if not ICD10CM_RE.match(code):
+        # A day of another MCE period of the release may have worked out the code: its gate
+        # holds the same tabular part (it derives from the release alone), and most codes'
+        # MCE flags are the same in every period (then the gate itself is).
+        other = None
+        for gates in list(ctx.held.values()):  # (a copy: another thread may add a table)
+            if gates is not ctx.gates:
+                other = gates.get(code)
+                if other is not None:
+                    break
+        if other is _NOT_DX or other is None and not ICD10CM_RE.match(code):
             return _NOT_DX
+        low, high = 0, _NO_AGE_LIMIT
+        if other is not None:
+            _, own, named, _, _, cat, sketch = other
+            bits = other[0] & _BITS & ~_MCE_BITS
+        else:
+            own, named, cat, sketch, bits = self._tabular_gate(ctx, code)
+        if ctx.covered:
+            mce = self.mce
+            flags = mce.flags("dx", code, ctx.day_int)  # the same on every day of the period
+            if flags:
+                for flag in flags:
+                    bits |= _FLAG_BITS.get(flag, 0)
+                ages = mce.age_limits(flags, ctx.day_int)
+                if ages:
+                    bits |= _AGE
+                    low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
+        if other is not None and other[0] & _BITS == bits and other[3] == low and other[4] == high:
+            return other
+        return (bits | cat << _CATS | sketch << _NAMED, own, named, low, high, cat, sketch)
+
+    def _tabular_gate(self, ctx: _Day, code: str) -> tuple:
+        """The part of a code's gate (_gate) that ctx's release decides: (its category, the
+        categories its notes name, their two sketches, the tabular bits)."""
         bits = 0
         named: frozenset[str] | None = None
-        low, high = 0, _NO_AGE_LIMIT
         sketch = 0
         known = ctx.categories
         own: str | None = code[:3]
@@ -405,17 +439,7 @@ class ClaimEdits:
                     if sketch is None:
                         sketch = known.sketches[named] = reduce(or_, map(known.bit.__getitem__, named))
                 bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
-        if ctx.covered:
-            mce = self.mce
-            flags = mce.flags("dx", code, ctx.day_int)  # the same on every day of the period
-            if flags:
-                for flag in flags:
-                    bits |= _FLAG_BITS.get(flag, 0)
-                ages = mce.age_limits(flags, ctx.day_int)
-                if ages:
-                    bits |= _AGE
-                    low, high = max(lo for lo, _ in ages), min(hi for _, hi in ages)
-        return (bits, own, named, low, high, known.bit[own] if own is not None else 0, sketch)
+        return own, named, known.bit[own] if own is not None else 0, sketch, bits
 
 
 def _tabular_message(damaged: DamagedRelease, day: dt.date) -> str:
@@ -453,9 +477,17 @@ def _shared_mce(root) -> MceEdits | None:
     return found
 
 
-def _repeats(gs: list) -> bool:
-    """Whether two diagnoses (their gates, all of categories the release has) share a category."""
-    return len({g[1] for g in gs}) < len(gs)
+def _repeats(gs: list, acc: int) -> bool:
+    """Whether two diagnoses (their gates, all of categories the release has; acc the OR of
+    their marks) share a category. Each category sets one bit of the sketch: as many bits as
+    diagnoses, no two share a category (the usual claim, told without a set)."""
+    return (acc >> _CATS & _SKETCH_MASK).bit_count() < len(gs) and len({g[1] for g in gs}) < len(gs)
+
+
+def _sketched(acc: int) -> bool:
+    """Whether the sketch of the diagnoses' categories and the sketch of the categories their
+    notes name (in acc, the OR of their marks) share a bit: only then can a note pair them."""
+    return bool(acc >> _CATS & acc >> _NAMED & _SKETCH_MASK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +532,7 @@ def _age_conflict(gs: list, day: dt.date, birth: dt.date | None) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Day:
     gates: dict[str, tuple]
+    held: dict  # the gates of the release's other (MCE tables, period) too (_GATES)
     release: object  # the ICD-10-CM release with tabular notes, or None
     covered: bool  # by the MCE tables
     day_int: int
@@ -528,6 +561,12 @@ _NO_RELEASE = _NoRelease()
 _MALE, _FEMALE, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32, 64
 _NAMES, _OWN, _CF, _UA, _STRAY = 128, 256, 512, 1024, 2048
 _TABULAR_BITS = _NAMES | _CF | _UA
+# A gate's mark (g[0]): these bits, then the sketch of its category, then the sketch of the
+# categories its notes name (_SKETCH_BITS each).
+_BITS = (1 << 12) - 1
+_CATS = 12
+_NAMED = _CATS + _SKETCH_BITS
+_SKETCH_MASK = (1 << _SKETCH_BITS) - 1
 _MCE_BITS = _MALE | _FEMALE | _WRNGPROC | _UNSPECIFIED | _AGE | _FIRST_LISTED | _PRINCIPAL_ONLY
 _SEX_BITS = {"F": _MALE, "M": _FEMALE}  # the patient's sex -> the codes that conflict with it
 _FLAG_BITS = {"male": _MALE, "female": _FEMALE, "wrngproc": _WRNGPROC, "unspecified": _UNSPECIFIED}
