@@ -5,6 +5,9 @@ fails leaves no release behind."""
 from __future__ import annotations
 
 import os
+import signal
+import time
+from pathlib import Path
 
 import pytest
 
@@ -32,8 +35,8 @@ def test_a_release_written_with_a_forked_helper_is_the_same_release(tmp_path, mo
     started: list[int] = []
     real_start = forked.Helper.start
 
-    def start(self, work):
-        ok = real_start(self, work)
+    def start(self, work, **kwargs):
+        ok = real_start(self, work, **kwargs)
         started.append(ok)
         return ok
 
@@ -125,3 +128,86 @@ def test_a_helper_gone_before_its_input_came_fails_as_a_helper():
     assert helper.start_waiting(lambda payload: None, first=lambda: os._exit(3))
     with pytest.raises(forked.HelperFailed):
         helper.hand_over("x" * 500_000)  # more than a pipe holds: the write meets the closed end
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not ended (a zombie has ended: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _await_pid(pid_file: Path) -> int:
+    """The pid a helper wrote once it started its work (polled: it runs in another process)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if pid_file.exists() and pid_file.read_text().endswith("\n"):
+            return int(pid_file.read_text())
+        time.sleep(0.01)
+    raise AssertionError("the postings' helper never started its work")
+
+
+def _postings_helper_that_keeps_writing(pid_file: Path):
+    """The postings' helper's work replaced by one that records its pid and then keeps
+    writing into the release folder until stopped, as a slow encoding would."""
+
+    def work(payload):
+        part_idx = Path(payload[0])
+        pid_file.write_text(f"{os.getpid()}\n")
+        for n in range(100_000):
+            (part_idx.parent / f".still-writing-{n % 10}").write_bytes(b"x")
+            time.sleep(0.01)
+
+    return work
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_late_failure_stops_the_helper_and_its_own_helper_before_the_folder_goes(tmp_path, monkeypatch):
+    """abandon() killed the word index's helper but not the postings' helper it had forked,
+    which went on writing into the .building folder being deleted (or left one behind)."""
+    pid_file = tmp_path / "postings-helper.pid"
+    monkeypatch.setattr(writer, "_postings_part_from", _postings_helper_that_keeps_writing(pid_file))
+
+    def fails_late(*args, **kwargs):  # the parent's own part, once both helpers work
+        _await_pid(pid_file)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write_zblob", fails_late)
+    pid = None
+    try:
+        with pytest.raises(OSError, match="No space"):
+            write_release(tmp_path / "index", _compact(), fork=True)
+        pid = _await_pid(pid_file)
+        assert not _running(pid), "the postings' helper outlived the abandoned release"
+        assert list((tmp_path / "index" / "icd10cm").iterdir()) == []
+    finally:
+        if pid is not None and _running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_helper_that_dies_does_not_leave_its_own_helper_writing(tmp_path, monkeypatch):
+    """The word index's helper killed from outside (out of memory) cannot stop the helper it
+    forked: the failed join stops it, before the folder is deleted."""
+    pid_file = tmp_path / "postings-helper.pid"
+    monkeypatch.setattr(writer, "_postings_part_from", _postings_helper_that_keeps_writing(pid_file))
+
+    def dies(lists):  # runs in the word index's helper (the postings' helper's work is replaced)
+        _await_pid(pid_file)
+        os._exit(9)
+
+    monkeypatch.setattr(writer, "_encode_postings", dies)
+    pid = None
+    try:
+        with pytest.raises(IndexWriteError, match="helper process"):
+            write_release(tmp_path / "index", _compact(), fork=True)
+        pid = _await_pid(pid_file)
+        assert not _running(pid), "the postings' helper outlived its failed parent"
+        assert list((tmp_path / "index" / "icd10cm").iterdir()) == []
+    finally:
+        if pid is not None and _running(pid):
+            os.kill(pid, signal.SIGKILL)
