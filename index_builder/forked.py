@@ -190,4 +190,10 @@ def _wait_for_input(read_end: int, write_end: int, work: Callable[[Any], None], 
     with os.fdopen(read_end, "rb") as fh:
         data = fh.read()
     if data:
-        work(marshal.loads(data))
+        payload = marshal.loads(data)
+        # Freed before the work: glibc then serves the work's large temporary blocks from
+        # the freed heap instead of fresh pages (its mmap threshold rises when a block up to
+        # 32 MB is freed). Kept to the end, the postings' helper took 97,000 page faults and
+        # 0.7 s of CPU for its 9 MB of ids, at the end of the build; freed, 22,000 and 0.4 s.
+        del data
+        work(payload)
