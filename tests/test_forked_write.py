@@ -130,13 +130,17 @@ def test_a_helper_gone_before_its_input_came_fails_as_a_helper():
         helper.hand_over("x" * 500_000)  # more than a pipe holds: the write meets the closed end
 
 
+_PF_EXITING = 0x4  # linux/sched.h: the process is ending and never runs its own code again
+
+
 def _running(pid: int) -> bool:
-    """The process exists and has not ended (a zombie has ended: it only waits to be reaped)."""
+    """The process exists and is not ending (a zombie has ended and only waits to be reaped;
+    one killed may still be closing its files for a moment, but writes nothing more)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return fields[0] not in ("Z", "X") and not int(fields[6]) & _PF_EXITING
 
 
 def _await_pid(pid_file: Path) -> int:
@@ -151,16 +155,33 @@ def _await_pid(pid_file: Path) -> int:
 
 def _postings_helper_that_keeps_writing(pid_file: Path):
     """The postings' helper's work replaced by one that records its pid and then keeps
-    writing into the release folder until stopped, as a slow encoding would."""
+    writing into the release folder until stopped, as a slow encoding would (the folder gone,
+    it keeps trying: only being stopped ends it)."""
 
     def work(payload):
         part_idx = Path(payload[0])
         pid_file.write_text(f"{os.getpid()}\n")
         for n in range(100_000):
-            (part_idx.parent / f".still-writing-{n % 10}").write_bytes(b"x")
+            try:
+                (part_idx.parent / f".still-writing-{n % 10}").write_bytes(b"x")
+            except OSError:
+                pass
             time.sleep(0.01)
 
     return work
+
+
+def _fails_leaving_no_postings_helper(tmp_path: Path, pid_file: Path, error: type[Exception], match: str) -> None:
+    """write_release fails as expected, and once it has returned the postings' helper is gone
+    and so is the release's .building folder."""
+    try:
+        with pytest.raises(error, match=match):
+            write_release(tmp_path / "index", _compact(), fork=True)
+        assert not _running(_await_pid(pid_file)), "the postings' helper outlived the failed release"
+        assert list((tmp_path / "index" / "icd10cm").iterdir()) == []
+    finally:  # never leave it running, whatever failed
+        if pid_file.exists() and pid_file.read_text().endswith("\n") and _running(pid := int(pid_file.read_text())):
+            os.kill(pid, signal.SIGKILL)
 
 
 @needs_fork
@@ -176,16 +197,7 @@ def test_a_late_failure_stops_the_helper_and_its_own_helper_before_the_folder_go
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writer, "_write_zblob", fails_late)
-    pid = None
-    try:
-        with pytest.raises(OSError, match="No space"):
-            write_release(tmp_path / "index", _compact(), fork=True)
-        pid = _await_pid(pid_file)
-        assert not _running(pid), "the postings' helper outlived the abandoned release"
-        assert list((tmp_path / "index" / "icd10cm").iterdir()) == []
-    finally:
-        if pid is not None and _running(pid):
-            os.kill(pid, signal.SIGKILL)
+    _fails_leaving_no_postings_helper(tmp_path, pid_file, OSError, "No space")
 
 
 @needs_fork
@@ -201,13 +213,4 @@ def test_a_helper_that_dies_does_not_leave_its_own_helper_writing(tmp_path, monk
         os._exit(9)
 
     monkeypatch.setattr(writer, "_encode_postings", dies)
-    pid = None
-    try:
-        with pytest.raises(IndexWriteError, match="helper process"):
-            write_release(tmp_path / "index", _compact(), fork=True)
-        pid = _await_pid(pid_file)
-        assert not _running(pid), "the postings' helper outlived its failed parent"
-        assert list((tmp_path / "index" / "icd10cm").iterdir()) == []
-    finally:
-        if pid is not None and _running(pid):
-            os.kill(pid, signal.SIGKILL)
+    _fails_leaving_no_postings_helper(tmp_path, pid_file, IndexWriteError, "helper process")
