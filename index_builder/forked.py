@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import marshal
 import os
+import select
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -31,26 +33,42 @@ class HelperFailed(Exception):
     pass
 
 
+_GROUP_WAIT = 10.0  # seconds abandon waits at most for a stopped group to be gone
+
+
 class Helper:
     def __init__(self) -> None:
         self._pid: int | None = None
         self._input: int | None = None  # the pipe to a waiting child (start_waiting)
+        # A child started with `group`: it leads a process group of its own, which its own
+        # children join, and this read end of a pipe whose write end only they hold reads
+        # as closed once all of them are gone (_stop_group).
+        self._lifeline: int | None = None
 
     @staticmethod
     def available() -> bool:
         return sys.platform.startswith("linux") and hasattr(os, "fork")
 
-    def start(self, work: Callable[[], None]) -> bool:
+    def start(self, work: Callable[[], None], *, group: bool = False) -> bool:
         """Run work() in a forked child; False (nothing started) where that is not available,
-        and the caller does the work itself."""
+        and the caller does the work itself.
+
+        `group`: the child and every process it forks are stopped together (abandon), and
+        are all gone when abandon or a failed join returns: a child that forks helpers of
+        its own (the word index's, which forks the postings' helper) must not leave one
+        writing into a folder the caller is deleting."""
         if self._pid is not None or not self.available():
             return False
         sys.stdout.flush()
         sys.stderr.flush()
+        life_read, life_write = os.pipe() if group else (None, None)
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
             code = 1
             try:
+                if group:
+                    os.setpgid(0, 0)
+                    os.close(life_read)  # the write end stays open until this process ends
                 work()
                 code = 0
             except BaseException:  # noqa: BLE001 - reported by the parent's join
@@ -59,9 +77,17 @@ class Helper:
             finally:
                 os._exit(code)
         self._pid = pid
+        if group:
+            try:
+                # Here too, so the group exists before this returns, whichever runs first.
+                os.setpgid(pid, pid)
+            except OSError:  # the child has set it already and ended
+                pass
+            os.close(life_write)
+            self._lifeline = life_read
         return True
 
-    def start_waiting(self, work: Callable[[Any], None], first: Callable[[], Any] | None = None) -> bool:
+    def start_waiting(self, work: Callable[[Any], None], first: Callable[[], Any] | None = None, *, group: bool = False) -> bool:
         """Fork a child now that waits for its input (hand_over) and then runs work(input).
 
         Forked while this process is still small, the child shares little with it: a child
@@ -73,7 +99,7 @@ class Helper:
         `first` runs in the child before it waits (the word index's helper forks its own
         helper there, while it too is small)."""
         read_end, write_end = os.pipe()
-        if not self.start(lambda: _wait_for_input(read_end, write_end, work, first)):
+        if not self.start(lambda: _wait_for_input(read_end, write_end, work, first), group=group):
             os.close(read_end)
             os.close(write_end)
             return False
@@ -111,6 +137,8 @@ class Helper:
         pid, self._pid = self._pid, None
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
+        # A child that failed may have left its own children working: stopped too.
+        self._stop_group(pid, kill=code != 0)
         if code != 0:
             raise HelperFailed(f"the helper process writing part of the release failed (exit status {code})")
 
@@ -121,10 +149,36 @@ class Helper:
             return
         pid, self._pid = self._pid, None
         try:
-            os.kill(pid, signal.SIGKILL)
+            # The whole group: killing the child alone left its own helper writing on.
+            (os.killpg if self._lifeline is not None else os.kill)(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
+        self._stop_group(pid, kill=False)
+
+    def _stop_group(self, pid: int, kill: bool) -> None:
+        """For a child started with `group`: (kill, and) wait until it and every process it
+        forked are gone. Those are not this process's children, so they cannot be waited
+        for: the lifeline reads as closed once the last of them has ended (its files closed,
+        no write of theirs still to come)."""
+        if self._lifeline is None:
+            return
+        fd, self._lifeline = self._lifeline, None
+        try:
+            if kill:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass  # the group is gone already
+            deadline = time.monotonic() + _GROUP_WAIT
+            # Bounded, so a stuck process can never hang the caller (SIGKILL ends a process
+            # within milliseconds; a normal end has closed the pipe already).
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+                if ready and not os.read(fd, 4096):
+                    return
+        finally:
+            os.close(fd)
 
 
 def _wait_for_input(read_end: int, write_end: int, work: Callable[[Any], None], first: Callable[[], Any] | None) -> None:
@@ -136,4 +190,10 @@ def _wait_for_input(read_end: int, write_end: int, work: Callable[[Any], None], 
     with os.fdopen(read_end, "rb") as fh:
         data = fh.read()
     if data:
-        work(marshal.loads(data))
+        payload = marshal.loads(data)
+        # Freed before the work: glibc then serves the work's large temporary blocks from
+        # the freed heap instead of fresh pages (its mmap threshold rises when a block up to
+        # 32 MB is freed). Kept to the end, the postings' helper took 97,000 page faults and
+        # 0.7 s of CPU for its 9 MB of ids, at the end of the build; freed, 22,000 and 0.4 s.
+        del data
+        work(payload)

@@ -398,7 +398,11 @@ def _start_word_index_helper() -> Helper | None:
     """A waiting helper for the word index, which first forks (while it is small too) its own
     waiting helper for half of the postings' encoding (_write_zpostings)."""
     helper, postings = Helper(), Helper()
-    started = helper.start_waiting(lambda payload: _word_index_from(payload, postings), first=lambda: postings.start_waiting(_postings_part_from))
+    # One process group, stopped together: the postings' helper must not outlive an abandoned
+    # word index's helper (it would write into the folder being deleted).
+    started = helper.start_waiting(
+        lambda payload: _word_index_from(payload, postings), first=lambda: postings.start_waiting(_postings_part_from), group=True
+    )
     return helper if started else None
 
 

@@ -5,6 +5,9 @@ fails leaves no release behind."""
 from __future__ import annotations
 
 import os
+import signal
+import time
+from pathlib import Path
 
 import pytest
 
@@ -32,8 +35,8 @@ def test_a_release_written_with_a_forked_helper_is_the_same_release(tmp_path, mo
     started: list[int] = []
     real_start = forked.Helper.start
 
-    def start(self, work):
-        ok = real_start(self, work)
+    def start(self, work, **kwargs):
+        ok = real_start(self, work, **kwargs)
         started.append(ok)
         return ok
 
@@ -125,3 +128,89 @@ def test_a_helper_gone_before_its_input_came_fails_as_a_helper():
     assert helper.start_waiting(lambda payload: None, first=lambda: os._exit(3))
     with pytest.raises(forked.HelperFailed):
         helper.hand_over("x" * 500_000)  # more than a pipe holds: the write meets the closed end
+
+
+_PF_EXITING = 0x4  # linux/sched.h: the process is ending and never runs its own code again
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not ending (a zombie has ended and only waits to be reaped;
+    one killed may still be closing its files for a moment, but writes nothing more)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] not in ("Z", "X") and not int(fields[6]) & _PF_EXITING
+
+
+def _await_pid(pid_file: Path) -> int:
+    """The pid a helper wrote once it started its work (polled: it runs in another process)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if pid_file.exists() and pid_file.read_text().endswith("\n"):
+            return int(pid_file.read_text())
+        time.sleep(0.01)
+    raise AssertionError("the postings' helper never started its work")
+
+
+def _postings_helper_that_keeps_writing(pid_file: Path):
+    """The postings' helper's work replaced by one that records its pid and then keeps
+    writing into the release folder until stopped, as a slow encoding would (the folder gone,
+    it keeps trying: only being stopped ends it)."""
+
+    def work(payload):
+        part_idx = Path(payload[0])
+        pid_file.write_text(f"{os.getpid()}\n")
+        for n in range(100_000):
+            try:
+                (part_idx.parent / f".still-writing-{n % 10}").write_bytes(b"x")
+            except OSError:
+                pass
+            time.sleep(0.01)
+
+    return work
+
+
+def _fails_leaving_no_postings_helper(tmp_path: Path, pid_file: Path, error: type[Exception], match: str) -> None:
+    """write_release fails as expected, and once it has returned the postings' helper is gone
+    and so is the release's .building folder."""
+    try:
+        with pytest.raises(error, match=match):
+            write_release(tmp_path / "index", _compact(), fork=True)
+        assert not _running(_await_pid(pid_file)), "the postings' helper outlived the failed release"
+        assert list((tmp_path / "index" / "icd10cm").iterdir()) == []
+    finally:  # never leave it running, whatever failed
+        if pid_file.exists() and pid_file.read_text().endswith("\n") and _running(pid := int(pid_file.read_text())):
+            os.kill(pid, signal.SIGKILL)
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_late_failure_stops_the_helper_and_its_own_helper_before_the_folder_goes(tmp_path, monkeypatch):
+    """abandon() killed the word index's helper but not the postings' helper it had forked,
+    which went on writing into the .building folder being deleted (or left one behind)."""
+    pid_file = tmp_path / "postings-helper.pid"
+    monkeypatch.setattr(writer, "_postings_part_from", _postings_helper_that_keeps_writing(pid_file))
+
+    def fails_late(*args, **kwargs):  # the parent's own part, once both helpers work
+        _await_pid(pid_file)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write_zblob", fails_late)
+    _fails_leaving_no_postings_helper(tmp_path, pid_file, OSError, "No space")
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_helper_that_dies_does_not_leave_its_own_helper_writing(tmp_path, monkeypatch):
+    """The word index's helper killed from outside (out of memory) cannot stop the helper it
+    forked: the failed join stops it, before the folder is deleted."""
+    pid_file = tmp_path / "postings-helper.pid"
+    monkeypatch.setattr(writer, "_postings_part_from", _postings_helper_that_keeps_writing(pid_file))
+
+    def dies(lists):  # runs in the word index's helper (the postings' helper's work is replaced)
+        _await_pid(pid_file)
+        os._exit(9)
+
+    monkeypatch.setattr(writer, "_encode_postings", dies)
+    _fails_leaving_no_postings_helper(tmp_path, pid_file, IndexWriteError, "helper process")
