@@ -119,7 +119,7 @@ def test_the_cache_serves_findings_an_edit_did_not_touch(monkeypatch):
     log = log.then(at, at, len("NEW*LINE~\n"))
     serialised = []
     real_tail = diagnostics._tail
-    monkeypatch.setattr(diagnostics, "_tail", lambda content: serialised.append(content) or real_tail(content))
+    monkeypatch.setattr(diagnostics, "_tail", lambda content, handle: serialised.append(content) or real_tail(content, handle))
     cache.convert(findings_of(text), LineIndex(text), cfg, log)
     after = cache._entries
     moved = [k for k in after if k[0] >= text.index("CLM")]  # past the line the edit ends on
@@ -135,11 +135,12 @@ def test_the_cache_serves_findings_an_edit_did_not_touch(monkeypatch):
 
 def test_the_json_is_what_lsprotocol_reads():
     """Each diagnostic's JSON structures into an lsprotocol Diagnostic and unstructures back to
-    itself, with the range, rule, severity and fixes of its finding."""
+    itself, with the range, rule and severity of its finding, and a handle to its fixes."""
     text = BASE
     index = LineIndex(text)
     findings = findings_of(text)
-    items = orjson.loads(diagnostics_json(findings, index, Settings()).body)
+    cache = DiagnosticsCache()
+    items = orjson.loads(cache.convert(findings, index, Settings(), None).body)
     converter = default_converter()
     assert len(items) == len(findings)
     for item, f in zip(items, findings):
@@ -149,10 +150,12 @@ def test_the_json_is_what_lsprotocol_reads():
         assert (d.range.end.line, d.range.end.character) == index.position(f.end)
         assert (d.code, d.message, d.source) == (f.rule, f.message, "medcode")
         assert d.severity == types.DiagnosticSeverity(int(f.effective_severity))
-        if f.fixes:
-            assert d.data["fixes"] == [{"t": x.title, "s": x.start - f.start, "e": x.end - f.start, "x": x.text, "p": x.preferred} for x in f.fixes]
-        if f.more:
-            assert d.data["more"] == list(f.more)
+        quick = cache.quick_fixes(d.data, d.code, d.message)
+        if f.fixes or f.more:
+            assert [(t, s, e, x, p) for t, s, e, x, p in quick.fixes] == [(x.title, x.start - f.start, x.end - f.start, x.text, x.preferred) for x in f.fixes]
+            assert quick.more == f.more
+        else:
+            assert "data" not in item and quick is None
 
 
 def test_rules_switched_off_are_left_out():
