@@ -15,8 +15,9 @@ and every publish is parsed whole by the client, holding up the answers queued b
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -35,9 +36,16 @@ _RANGE = b'{"range":{"start":{"line":%d,"character":%d},"end":{"line":%d,"charac
 # What a diagnostic says apart from where: (rule, message, severity, fixes relative to the
 # start, more). With the finding's start and end in front it is the cache's key.
 Content = tuple
-# A finding's quick fixes: ((title, start, end, text, preferred), ...) with start and end
-# relative to the finding's start, and where more choices come from (set id, key, release).
+# A finding's quick fixes: ((title, start, end, text, preferred), ...), start and end relative
+# to the finding's start.
 Fixes = tuple
+
+# A converted diagnostic: (line, character, end line, end character, its JSON after the range).
+# The range is written at each conversion, not kept in the JSON: an edit that adds or removes
+# a line moves thousands of diagnostics, and rewriting each one's JSON left megabytes of freed
+# blocks behind that the process did not give back (3.5 MB for a line added and removed in
+# the 50,000-claim bench).
+_Entry = tuple[int, int, int, int, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +56,7 @@ class QuickFixes:
     rule: str
     message: str
     fixes: Fixes
-    more: tuple[str, str, str] | None
-# A converted diagnostic: (line, character, end line, end character, its JSON after the range).
-# The range is written at each conversion, not kept in the JSON: an edit that adds or removes
-# a line moves thousands of diagnostics, and rewriting each one's JSON left megabytes of freed
-# blocks behind that the process did not give back (3.5 MB for a line added and removed in
-# the 50,000-claim bench).
-_Entry = tuple[int, int, int, int, bytes]
+    more: tuple[str, str, str] | None  # where more choices come from (Finding.more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,13 @@ class DiagnosticsJson:
 
     body: bytes
     count: int
+    # What the client would see, in a few bytes: equal digests, the same diagnostics (ranges,
+    # texts and fix handles). A re-check that changes nothing is then not sent again, and a
+    # pull answers `unchanged` (server.py). Made in the worker thread, not on the loop.
+    digest: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", hashlib.blake2b(self.body, digest_size=12).hexdigest())
 
 
 def full_report(diagnostics: DiagnosticsJson | None, result_id: str) -> bytes:
@@ -71,7 +80,7 @@ def full_report(diagnostics: DiagnosticsJson | None, result_id: str) -> bytes:
     return b'{"kind":"full","resultId":%s,"items":%s}' % (orjson.dumps(result_id), items)
 
 
-def _fixes(f: Finding) -> tuple:
+def _fixes(f: Finding) -> Fixes:
     # Fix ranges relative to the finding's start: clients move diagnostics with edits, so the
     # code action re-anchors them on the diagnostic's current range.
     return tuple((x.title, x.start - f.start, x.end - f.start, x.text, x.preferred) for x in f.fixes)
@@ -124,6 +133,10 @@ class DiagnosticsCache:
     def quick_fixes(self, handle: object, rule: object, message: object) -> QuickFixes | None:
         """The quick fixes of a diagnostic this cache wrote, from its data, code and message;
         None for any other (called on the event loop, while a check may convert)."""
+        if handle is None:
+            # A client that does not keep `data` (no dataSupport): the one fix set said so.
+            said = [q for q in list(self._fixes.values()) if q.rule == rule and q.message == message]
+            return said[0] if len(said) == 1 else None
         if type(handle) is float and handle.is_integer():
             handle = int(handle)  # a client that keeps every number as a double
         found = self._fixes.get(handle) if type(handle) is int else None

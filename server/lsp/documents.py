@@ -50,6 +50,7 @@ class OpenDocument:
     # The diagnostics last converted, moved along by the edit log: after an edit only the
     # findings it touched are converted again.
     diagnostics: DiagnosticsCache = field(default_factory=DiagnosticsCache)
+    published: str | None = None  # the digest of the diagnostics last pushed to the client
 
     @property
     def text(self) -> str:
