@@ -199,7 +199,9 @@ class Session:
         # What the server finds in this version, asked without a push: a client that does not
         # read versions is not sent the diagnostics it shows already (lsp/server.py), so when
         # they are those, no publish of this version comes; when they are not, one must.
-        now = await self.client.text_document_diagnostic_async(types.DocumentDiagnosticParams(self.doc(uri)))
+        now = None
+        if not self.versioned_push:
+            now = await self.client.text_document_diagnostic_async(types.DocumentDiagnosticParams(self.doc(uri)))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TIMEOUT
         while loop.time() < deadline:
@@ -207,7 +209,7 @@ class Session:
             for params in reversed(published):
                 if params.version == version:
                     return list(params.diagnostics)
-            if published and not self.versioned_push and list(published[-1].diagnostics) == list(now.items):
+            if published and now is not None and list(published[-1].diagnostics) == list(now.items):
                 return list(published[-1].diagnostics)
             await asyncio.sleep(0.02)
         raise AssertionError(f"no publishDiagnostics for {uri} version {version} within {TIMEOUT} s")

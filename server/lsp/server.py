@@ -489,6 +489,10 @@ class MedcodeServer(LanguageServer):
         self.warn_if_stale()  # after the settings: they may name another index folder
 
     async def on_configuration(self, params: types.DidChangeConfigurationParams) -> None:
+        # Checks and pulls that come after this notification wait for the new settings (as
+        # the first ones wait for the first): with the old ones, a pull would answer for
+        # settings the client has left, and a re-check unchanged under them go unsent.
+        self.settings_event().clear()
         await self.pull_settings()
         self.refresh_all()
 
