@@ -162,3 +162,39 @@ def test_rules_switched_off_are_left_out():
     cfg = Settings.from_client({"severity": {"invalid-code": "off"}})
     items = orjson.loads(diagnostics_json(findings_of(BASE), LineIndex(BASE), cfg).body)
     assert items and all(d["code"] != "invalid-code" for d in items)
+
+
+def test_quick_fixes_are_served_by_handle_and_kept_over_a_whole_text_change():
+    """A diagnostic carries a handle, not its fixes; the handle finds them after the text is
+    replaced whole (until the next publish the client still shows those diagnostics), and
+    finds nothing on a diagnostic that says something else."""
+    cache = DiagnosticsCache()
+    items = orjson.loads(cache.convert(findings_of(BASE), LineIndex(BASE), Settings(), EditLog()).body)
+    with_fixes = [d for d in items if "data" in d]
+    assert with_fixes and all(isinstance(d["data"], int) for d in with_fixes)
+    after = cache.successor()
+    assert not after._entries
+    for d in with_fixes:
+        found = after.quick_fixes(d["data"], d["code"], d["message"])
+        assert found is not None and found == cache.quick_fixes(d["data"], d["code"], d["message"])
+        assert found.fixes or found.more
+        assert after.quick_fixes(d["data"], d["code"], d["message"] + " (another server's)") is None
+        assert after.quick_fixes(float(d["data"]), d["code"], d["message"]) == found  # a client's double
+
+
+def test_handles_of_old_conversions_are_forgotten_and_current_ones_kept():
+    """Each edit may make new fixes (new handles): the table keeps those the last two
+    conversions wrote, not every one ever made."""
+    cache = DiagnosticsCache()
+    log = EditLog()
+    text = BASE
+    for n in range(300):
+        at = text.index("HI*ABK:") + len("HI*ABK:")
+        code = f"E{n:03d}"
+        text = text[:at] + code + text[at + 4 :]
+        log = log.then(at, at + 4, 4)
+        items = orjson.loads(cache.convert(findings_of(text), LineIndex(text), Settings(), log).body)
+    assert len(cache._fixes) <= 64 + 4 * len([d for d in items if "data" in d])
+    for d in items:
+        if "data" in d:
+            assert cache.quick_fixes(d["data"], d["code"], d["message"]) is not None

@@ -144,11 +144,15 @@ class DiagnosticsCache:
             return None
         return found
 
-    def forget_places(self) -> None:
-        """Drop the converted diagnostics (the document's whole text was replaced), keeping
-        the quick fixes that the diagnostics in the client still refer to."""
-        with self._lock:
-            self._entries, self._revision, self._encoding = {}, None, None
+    def successor(self) -> DiagnosticsCache:
+        """A cache for a new whole text of the document: nothing converted, the quick fixes
+        kept (the diagnostics in the client refer to them until the next publish). A new
+        object, not this one emptied: a check of the old text may be converting into this
+        one, and the loop must not wait for it."""
+        new = DiagnosticsCache()
+        # Copies: dict() of a dict is one step under the GIL, safe while that check adds.
+        new._fixes, new._handles, new._last_live = dict(self._fixes), dict(self._handles), set(self._last_live)
+        return new
 
     def _handle(self, key: tuple) -> int | None:
         """The handle for the quick fixes of a cache key (start, end, *Content); None: none.

@@ -102,7 +102,7 @@ class OpenDocument:
             # (the log starts anew): both go now, before the new text is checked. (The quick
             # fixes stay: the client's diagnostics refer to them until the next publish.)
             self._index = None
-            self.diagnostics.forget_places()
+            self.diagnostics = self.diagnostics.successor()
 
 
 class Documents:
