@@ -172,24 +172,14 @@ class DiagnosticsCache:
             self._fixes[handle] = quick
         return handle
 
-    def _prune(self, live: dict[tuple, _Entry]) -> None:
-        """Forget the handles no diagnostic of the last two conversions carries, once they
-        outnumber those in use (edits keep making new ones)."""
-        now = self._live(live)
+    def _prune(self, now: set[int]) -> None:
+        """Forget the handles no diagnostic of the last two conversions carries (`now`: this
+        one's), once they outnumber those in use (edits keep making new ones)."""
         if len(self._fixes) > 64 + 2 * (len(now) + len(self._last_live)):
             keep = now | self._last_live
             self._handles = {q: h for q, h in self._handles.items() if h in keep}
             self._fixes = {h: q for h, q in self._fixes.items() if h in keep}
         self._last_live = now
-
-    def _live(self, entries: dict[tuple, _Entry]) -> set[int]:
-        out = set()
-        for key in entries:
-            if key[5] or key[6]:
-                handle = self._handles.get(QuickFixes(key[2], key[3], key[5], key[6]))
-                if handle is not None:
-                    out.add(handle)
-        return out
 
     def convert(self, findings: list[Finding], index: LineIndex, settings: Settings, edits: EditLog | None) -> DiagnosticsJson:
         """The diagnostics of `findings`, found in `index.text`, the text `edits` (the
@@ -199,6 +189,7 @@ class DiagnosticsCache:
             known = self._carried(index, edits) if edits is not None else {}
             entries: dict[tuple, _Entry] = {}
             out: list[_Entry] = []
+            live: set[int] = set()  # the fix handles these diagnostics carry
             missing: list[tuple[int, tuple, Finding]] = []  # (place in out, key, finding)
             severities: dict[tuple, int | None] = {}  # (rule, the finding's own severity) -> what the client sees
             for n, f in enumerate(findings):
@@ -213,6 +204,8 @@ class DiagnosticsCache:
                     continue  # the user turned this rule off
                 # This order is the cache's key: (start, end, *Content).
                 key = (f.start, f.end, rule, f.message, severity, _fixes(f) if f.fixes else (), f.more)
+                if f.fixes or f.more:
+                    live.add(self._handle(key))
                 entry = known.pop(key, None)
                 if entry is None:
                     entry = entries.get(key)  # the same finding twice
@@ -229,7 +222,7 @@ class DiagnosticsCache:
                     entry = entries.get(key) or (*at[f.start], *at[f.end], _tail(key[2:], self._handle(key)))
                     entries[key] = entry
                     out[i] = entry
-            self._prune(entries)
+            self._prune(live)
             if edits is not None:
                 self._entries, self._revision, self._encoding = entries, edits.revision, index.encoding
             return DiagnosticsJson(_array(out), len(out))
