@@ -119,7 +119,7 @@ def test_the_cache_serves_findings_an_edit_did_not_touch(monkeypatch):
     log = log.then(at, at, len("NEW*LINE~\n"))
     serialised = []
     real_tail = diagnostics._tail
-    monkeypatch.setattr(diagnostics, "_tail", lambda content: serialised.append(content) or real_tail(content))
+    monkeypatch.setattr(diagnostics, "_tail", lambda content, handle: serialised.append(content) or real_tail(content, handle))
     cache.convert(findings_of(text), LineIndex(text), cfg, log)
     after = cache._entries
     moved = [k for k in after if k[0] >= text.index("CLM")]  # past the line the edit ends on
@@ -135,11 +135,12 @@ def test_the_cache_serves_findings_an_edit_did_not_touch(monkeypatch):
 
 def test_the_json_is_what_lsprotocol_reads():
     """Each diagnostic's JSON structures into an lsprotocol Diagnostic and unstructures back to
-    itself, with the range, rule, severity and fixes of its finding."""
+    itself, with the range, rule and severity of its finding, and a handle to its fixes."""
     text = BASE
     index = LineIndex(text)
     findings = findings_of(text)
-    items = orjson.loads(diagnostics_json(findings, index, Settings()).body)
+    cache = DiagnosticsCache()
+    items = orjson.loads(cache.convert(findings, index, Settings(), None).body)
     converter = default_converter()
     assert len(items) == len(findings)
     for item, f in zip(items, findings):
@@ -149,13 +150,51 @@ def test_the_json_is_what_lsprotocol_reads():
         assert (d.range.end.line, d.range.end.character) == index.position(f.end)
         assert (d.code, d.message, d.source) == (f.rule, f.message, "medcode")
         assert d.severity == types.DiagnosticSeverity(int(f.effective_severity))
-        if f.fixes:
-            assert d.data["fixes"] == [{"t": x.title, "s": x.start - f.start, "e": x.end - f.start, "x": x.text, "p": x.preferred} for x in f.fixes]
-        if f.more:
-            assert d.data["more"] == list(f.more)
+        quick = cache.quick_fixes(d.data, d.code, d.message)
+        if f.fixes or f.more:
+            assert [(t, s, e, x, p) for t, s, e, x, p in quick.fixes] == [(x.title, x.start - f.start, x.end - f.start, x.text, x.preferred) for x in f.fixes]
+            assert quick.more == f.more
+        else:
+            assert "data" not in item and quick is None
 
 
 def test_rules_switched_off_are_left_out():
     cfg = Settings.from_client({"severity": {"invalid-code": "off"}})
     items = orjson.loads(diagnostics_json(findings_of(BASE), LineIndex(BASE), cfg).body)
     assert items and all(d["code"] != "invalid-code" for d in items)
+
+
+def test_quick_fixes_are_served_by_handle_and_kept_over_a_whole_text_change():
+    """A diagnostic carries a handle, not its fixes; the handle finds them after the text is
+    replaced whole (until the next publish the client still shows those diagnostics), and
+    finds nothing on a diagnostic that says something else."""
+    cache = DiagnosticsCache()
+    items = orjson.loads(cache.convert(findings_of(BASE), LineIndex(BASE), Settings(), EditLog()).body)
+    with_fixes = [d for d in items if "data" in d]
+    assert with_fixes and all(isinstance(d["data"], int) for d in with_fixes)
+    after = cache.successor()
+    assert not after._entries
+    for d in with_fixes:
+        found = after.quick_fixes(d["data"], d["code"], d["message"])
+        assert found is not None and found == cache.quick_fixes(d["data"], d["code"], d["message"])
+        assert found.fixes or found.more
+        assert after.quick_fixes(d["data"], d["code"], d["message"] + " (another server's)") is None
+        assert after.quick_fixes(float(d["data"]), d["code"], d["message"]) == found  # a client's double
+
+
+def test_handles_of_old_conversions_are_forgotten_and_current_ones_kept():
+    """Each edit may make new fixes (new handles): the table keeps those the last two
+    conversions wrote, not every one ever made."""
+    cache = DiagnosticsCache()
+    log = EditLog()
+    text = BASE
+    for n in range(300):
+        at = text.index("HI*ABK:") + len("HI*ABK:")
+        code = f"E{n:03d}"
+        text = text[:at] + code + text[at + 4 :]
+        log = log.then(at, at + 4, 4)
+        items = orjson.loads(cache.convert(findings_of(text), LineIndex(text), Settings(), log).body)
+    assert len(cache._fixes) <= 64 + 4 * len([d for d in items if "data" in d])
+    for d in items:
+        if "data" in d:
+            assert cache.quick_fixes(d["data"], d["code"], d["message"]) is not None

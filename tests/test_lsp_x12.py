@@ -429,6 +429,11 @@ async def test_code_actions_from_diagnostics(lsp: Session):
     # Diagnostics of other tools are left alone.
     foreign = types.Diagnostic(range=dotted.range, message="x", source="other", data={"fixes": [{"t": "Bad", "s": 0, "e": 1, "x": "?"}]})
     assert await lsp.actions(uri, foreign) == []
+    # The fixes stay in the server, the diagnostic carries only a handle to them: one the
+    # client kept from another session, on a diagnostic saying something else, finds none.
+    assert isinstance(header.data, int) and not isinstance(header.data, bool)
+    other = types.Diagnostic(range=header.range, message="E11 is something else", code=header.code, source=header.source, data=header.data)
+    assert await lsp.actions(uri, other) == []
     lsp.close(uri)
 
 

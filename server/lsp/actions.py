@@ -29,27 +29,26 @@ def code_actions(ls: MedcodeServer, doc: OpenDocument, params: types.CodeActionP
     index = doc.index(ls.encoding)
     out: list[types.CodeAction] = _describe_in_template(ls, doc, params)
     for diag in params.context.diagnostics:
-        if diag.source != SOURCE or not isinstance(diag.data, dict):
+        if diag.source != SOURCE:
+            continue
+        # The fixes stay in the server: the diagnostic's data is their handle (diagnostics.py).
+        quick = doc.diagnostics.quick_fixes(diag.data, diag.code, diag.message)
+        if quick is None:
             continue
         anchor = index.offset(diag.range.start.line, diag.range.start.character)
-        for fix in diag.data.get("fixes", []):
-            try:
-                start, end = anchor + int(fix["s"]), anchor + int(fix["e"])
-                edit = types.TextEdit(ls.range_of(index, start, end), str(fix["x"]))
-            except (KeyError, TypeError, ValueError):
-                continue  # not data this server wrote
+        for title, s, e, text, preferred in quick.fixes:
+            edit = types.TextEdit(ls.range_of(index, anchor + s, anchor + e), text)
             out.append(
                 types.CodeAction(
-                    title=str(fix.get("t", "Fix")),
+                    title=title,
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diag],
-                    is_preferred=bool(fix.get("p")),
+                    is_preferred=preferred,
                     edit=types.WorkspaceEdit(changes={doc.uri: [edit]}),
                 )
             )
-        more = diag.data.get("more")
-        if isinstance(more, list) and len(more) == 3:
-            set_id, key, release = map(str, more)
+        if quick.more is not None:
+            set_id, key, release = quick.more
             out.append(
                 types.CodeAction(
                     title=f"More billable codes under {display(set_id, key)}…",

@@ -50,6 +50,7 @@ class OpenDocument:
     # The diagnostics last converted, moved along by the edit log: after an edit only the
     # findings it touched are converted again.
     diagnostics: DiagnosticsCache = field(default_factory=DiagnosticsCache)
+    published: str | None = None  # the digest of the diagnostics last pushed to the client
 
     @property
     def text(self) -> str:
@@ -98,9 +99,10 @@ class OpenDocument:
             self.edit_log = self.edit_log.replaced()
             # The line index of the old text holds that text (a 40 MB file would be held twice
             # until the next index is built), and no diagnostic converted for it can be reused
-            # (the log starts anew): both go now, before the new text is checked.
+            # (the log starts anew): both go now, before the new text is checked. (The quick
+            # fixes stay: the client's diagnostics refer to them until the next publish.)
             self._index = None
-            self.diagnostics = DiagnosticsCache()
+            self.diagnostics = self.diagnostics.successor()
 
 
 class Documents:

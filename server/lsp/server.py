@@ -79,6 +79,9 @@ class MedcodeServer(LanguageServer):
         self.generation = 0  # bumped when data or settings change: cached results are stale
         self.loop_seen: asyncio.AbstractEventLoop | None = None  # the loop handlers run on (on_loop)
         self.pull_diagnostics = False
+        # Whether the client reads publishDiagnostics' version: such a client gets every
+        # version's diagnostics, even when they are the ones it has (_publish_later).
+        self.versioned_publish = False
         self._settings_ready: asyncio.Event | None = None
         self.settings_reported: list[str] = []  # the settings problems last shown, not repeated
         self.problems_shown: set[str] = set()  # the index problems shown (show_index_problems)
@@ -457,7 +460,12 @@ class MedcodeServer(LanguageServer):
             return
         diagnostics, version = await self.diagnostics(doc, always=False)
         if diagnostics is not None and self.documents.get(uri) is doc and doc.version == version:
+            if diagnostics.digest == doc.published and not self.versioned_publish:
+                # What the client shows already: most edits of a large file change no
+                # diagnostic, and the client would parse megabytes to learn so.
+                return
             publish_json(self, uri, version, diagnostics.body)
+            doc.published = diagnostics.digest
 
     def index_in_background(self, doc: OpenDocument) -> None:
         """Build a large document's line index in a worker thread (about a second for 40 MB),
@@ -478,6 +486,7 @@ class MedcodeServer(LanguageServer):
     def on_initialize(self, params: types.InitializeParams) -> None:
         caps = params.capabilities.text_document
         self.pull_diagnostics = bool(caps and caps.diagnostic)
+        self.versioned_publish = bool(caps and caps.publish_diagnostics and caps.publish_diagnostics.version_support)
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
         self.loop_seen = asyncio.get_running_loop()
@@ -492,6 +501,10 @@ class MedcodeServer(LanguageServer):
         self.warn_if_stale()  # after the settings: they may name another index folder
 
     async def on_configuration(self, params: types.DidChangeConfigurationParams) -> None:
+        # Checks and pulls that come after this notification wait for the new settings (as
+        # the first ones wait for the first): with the old ones, a pull would answer for
+        # settings the client has left, and a re-check unchanged under them go unsent.
+        self.settings_event().clear()
         await self.pull_settings()
         self.refresh_all()
 
@@ -523,9 +536,10 @@ class MedcodeServer(LanguageServer):
         doc = self.documents.get(params.text_document.uri)
         if doc is None:
             return types.FullDocumentDiagnosticReport(items=[])
-        generation = self.generation  # before the check: a reload during it must not look unchanged later
-        diagnostics, version = await self.diagnostics(doc)
-        result_id = f"{version}:{generation}"
+        diagnostics, _version = await self.diagnostics(doc)
+        # Named by what it holds: after edits that changed no diagnostic (and after a reload
+        # or settings change that changed none), the client keeps what it has.
+        result_id = diagnostics.digest if diagnostics is not None else ""
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
         return RawJson(full_report(diagnostics, result_id))
