@@ -307,14 +307,23 @@ class Release:
             raise IndexCorrupt(f"{manifest_path} has index format {m.format}, this medcode reads {layout.FORMAT_VERSION}")
         if m.byteorder != sys.byteorder:
             raise IndexCorrupt(f"{self.path} was built on a {m.byteorder}-endian machine")
+        # The files of side data whose damage only its users report (_AUX_USE): a wrong size
+        # there is noted for them (aux_problem), and the release's codes are still read.
+        side = {f: n for n in m.aux if n in _AUX_USE for f in (*layout.aux_files(n), layout.compact(layout.aux_files(n)[2]))}
+        aux_problems: dict[str, str] = {}
         for name, info in m.files.items():
             path = self.path / name
             try:
                 size = path.stat().st_size
-            except FileNotFoundError as exc:
-                raise IndexCorrupt(f"{path} is missing") from exc
-            if size != info["bytes"]:
-                raise IndexCorrupt(f"{path} has {size} bytes, the manifest says {info['bytes']}")
+            except FileNotFoundError:
+                problem = f"{path} is missing"
+            else:
+                problem = None if size == info["bytes"] else f"{path} has {size} bytes, the manifest says {info['bytes']}"
+            if problem is None:
+                continue
+            if name not in side:
+                raise IndexCorrupt(problem)
+            aux_problems.setdefault(side[name], problem)
         try:
             self._codes = _trie(self.path / layout.CODES)
             self._records = _blob(self.path, layout.RECORDS_IDX, layout.RECORDS_BIN, m.files, self._hint)
@@ -327,7 +336,7 @@ class Release:
         if len(self._records) != n or len(self._flags) != n or len(self._rank) != n:
             raise IndexCorrupt(f"{self.path}: the code list and its records disagree in length")
         self._aux: dict[str, tuple[marisa_trie.Trie, _Blob]] = {}
-        self._aux_problems: dict[str, str] = {}  # side data found damaged: name -> what is wrong
+        self._aux_problems = aux_problems  # side data found damaged: name -> what is wrong
         self._aux_docs: dict[tuple[str, str], Any] = {}
         self._key_sets: dict[str, marisa_trie.Trie] = {}
         self._searches: dict[tuple[tuple[str, ...], int, int], list[tuple[int, int]]] = {}
