@@ -144,8 +144,10 @@ class Helper:
         self._close_input()  # a child still waiting for its input ends
         if self._pid is None:
             return
+        # Forgotten only once it has ended: a wait cut short (the build worker told to stop,
+        # parallel.Stopped) leaves it to abandon, which then stops it before its folder goes.
+        _, status = os.waitpid(self._pid, 0)
         pid, self._pid = self._pid, None
-        _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         # A child that failed may have left its own children working: stopped too.
         self._stop_group(pid, kill=code != 0)
@@ -163,7 +165,10 @@ class Helper:
             (os.killpg if self._lifeline is not None else os.kill)(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        os.waitpid(pid, 0)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by a join cut short just after its wait
+            pass
         self._stop_group(pid, kill=False)
 
     def _stop_group(self, pid: int, kill: bool) -> None:

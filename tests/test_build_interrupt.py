@@ -106,11 +106,14 @@ def _build_until(index: Path, line: str, sig: int, *, group: bool = True) -> Run
 
 
 # The moments: the workers just being forked; one worker idle (HCPCS built) while the other
-# reads NDC; the NDC step writing while its helpers write the word index.
+# reads NDC; the NDC step writing while its helpers write the word index; the NDC step
+# waiting for its helper (an interrupted wait once forgot the helper, left writing into the
+# folder being deleted).
 MOMENTS = {
     "starting": r"^Building ",
     "one worker idle": r"^HCPCS Level II: .* records",
     "helpers writing": r"^NDC: (indexing records|handing the texts)",
+    "waiting for the helper": r"^NDC: waiting for the word index",
 }
 
 
