@@ -3,6 +3,12 @@
 The sets share nothing while they are built (each writes its own folders), so two cores build
 the default index in about the time of its longest set. Progress lines from the workers travel
 through one queue and reach the caller's reporter in the calling thread, in the order sent.
+
+Interrupted (Ctrl-C), the caller alone handles it: the workers ignore SIGINT (a terminal sends
+it to every process of its group, and an idle worker printed a traceback), and the caller
+stops them with SIGTERM (_stop): a worker then ends its step as a failed one ends (its helper
+processes stopped, its .building folders removed) and exits; an idle one exits at once. A
+worker whose caller is killed outright gets the same SIGTERM from the kernel.
 """
 
 from __future__ import annotations
@@ -11,12 +17,18 @@ import dataclasses
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from multiprocessing.connection import wait as wait_for_ends
 from pathlib import Path
 from typing import Any
+
+from .forked import end_with_parent
 
 # More workers than this would hold several sets' records in memory at once for little gain:
 # the default build has one long set (NDC) and three shorter ones.
@@ -24,6 +36,7 @@ MAX_WORKERS = 2
 WORKERS_ENV = "MEDCODE_BUILD_WORKERS"  # "1" builds the sets one after another in this process
 
 _queue: Any = None  # the worker's end of the progress queue (set by _init)
+_STOP_WAIT = 30.0  # seconds _stop waits for the workers to clean up before killing them
 
 
 def worker_count(requested: int | None, steps: int) -> int:
@@ -49,9 +62,34 @@ def _context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _init(queue) -> None:
+class Stopped(BaseException):
+    """Raised in a worker's step when the worker is told to stop (SIGTERM): a BaseException, so
+    no `except Exception` takes it for the step's own failure; the step's cleanup runs."""
+
+
+_busy = False  # the worker is in a step (_run)
+_stopping = False  # the worker was told to stop
+
+
+def _init(queue, parent: int | None) -> None:
     global _queue
     _queue = queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle (_stop)
+    signal.signal(signal.SIGTERM, _on_stop)
+    if hasattr(signal, "pthread_sigmask"):  # held by the caller while it forked (_sigint_held)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if parent is not None:  # forked by the caller itself (not a forkserver or spawn)
+        end_with_parent(parent, signal.SIGTERM)
+
+
+def _on_stop(signum, frame) -> None:
+    global _stopping
+    if _stopping:  # once: a second signal (the executor's own terminate) must not cut the cleanup short
+        return
+    _stopping = True
+    if not _busy:
+        os._exit(1)  # idle: nothing to clean up
+    raise Stopped()
 
 
 def _send(message: str) -> None:
@@ -64,7 +102,14 @@ _kept: list = []  # what the worker's steps made, kept until the worker exits (s
 def _run(root: Path, step: str, report: bool) -> tuple[list, float, float]:
     from .build import timed_step
 
-    built, seconds, cpu = timed_step(root, step, _send if report else None, fork=True)
+    global _busy
+    try:
+        _busy = True  # in the try: from here a stop always ends in the finally
+        built, seconds, cpu = timed_step(root, step, _send if report else None, fork=True)
+    finally:
+        _busy = False
+        if _stopping:
+            os._exit(1)  # the step's cleanup has run (or it had ended): the caller wants no more
     # The records stay in the worker: the caller needs where each release went and its counts.
     # The NDC step's (compact) records are not freed either: freeing its quarter of a million
     # records took 0.4 s of the build's wall clock, at its end, and a fork or forkserver worker
@@ -100,11 +145,13 @@ def build_steps(
 
     built: dict[str, list] = {}
     failed: dict[str, BaseException] = {}
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(queue,))
+    parent = os.getpid() if ctx.get_start_method() == "fork" else None
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(queue, parent))
     try:
-        futures: dict[Future, str] = {
-            pool.submit(_run, Path(root), step, progress is not None): step for step in sorted(steps, key=longest_first)
-        }
+        with _sigint_held():  # a fork context forks every worker at the first submit
+            futures: dict[Future, str] = {
+                pool.submit(_run, Path(root), step, progress is not None): step for step in sorted(steps, key=longest_first)
+            }
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -120,6 +167,9 @@ def build_steps(
                 failed[step] = exc
                 if progress:
                     progress(f"{step_name(step)}: failed ({why(exc)})")
+    except KeyboardInterrupt:
+        _stop(pool)
+        raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -129,6 +179,54 @@ def build_steps(
         step, exc = next((s, failed[s]) for s in steps if s in failed)
         raise naming(exc, step_name(step))
     return [b for step in steps for b in built.get(step, [])]
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked in this thread while workers are forked: a forked worker inherits the
+    block, and one arriving before its _init (which ignores it from then on) would otherwise
+    end it with a traceback. One sent to this process meanwhile is delivered on leaving."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C while _stop waits must not leave the workers unwaited for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if old is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGINT, old)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End an interrupted build's workers and return once they are gone: each told to stop
+    (SIGTERM, _on_stop) cleans up its step first; one still there after _STOP_WAIT is killed.
+    The executor's shutdown would let every running step finish first."""
+    with _sigint_ignored():
+        # The executor has no public list of its processes; a fork context started them all.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.terminate()
+        left = {process.sentinel: process for process in processes}
+        deadline = time.monotonic() + _STOP_WAIT
+        while left and (remaining := deadline - time.monotonic()) > 0:
+            for sentinel in wait_for_ends(list(left), remaining):
+                del left[sentinel]
+        for process in left.values():
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def why(exc: BaseException) -> str:

@@ -353,9 +353,10 @@ def write_release(root: Path, result: ImportResult, *, fork: bool = False, helpe
     set_dir = Path(root) / result.set_id
     target = set_dir / result.release
     tmp = _building_folder(set_dir, result.release)
-    if helper is None and fork and result.compact:
-        helper = _start_word_index_helper()
     try:
+        # In the try: a build interrupted (parallel.Stopped) as the helper starts leaves no folder.
+        if helper is None and fork and result.compact:
+            helper = _start_word_index_helper()
         manifest = _write_into(tmp, result, helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)

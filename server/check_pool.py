@@ -26,7 +26,6 @@ the CLI as an internal error (exit 3) instead of a hang.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import json
 import multiprocessing
@@ -41,6 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from medcode.index_builder.forked import end_with_parent
 from medcode.index_builder.reader import IndexStore
 
 from .analysis import DocumentChecker
@@ -226,7 +226,7 @@ class CheckPool:
     def _serve(self, me: int) -> None:
         """A forked worker: check files until none is left, each outcome sent back."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is this process's to handle
-        _end_with(self._parent)
+        end_with_parent(self._parent)
         _, options, max_bytes, fmt = self._args
         checker = self._checker()
         sharing = self._sharing
@@ -306,21 +306,6 @@ class CheckPool:
             key = str(path)
             if key not in self._queued:
                 self._queued[key] = self._executor.submit(_check, key)
-
-
-def _end_with(parent: int) -> None:
-    """Have the kernel end this forked worker when the process that forked it ends (Linux
-    PR_SET_PDEATHSIG): killed, that process no longer reads the outcomes, and a worker left
-    behind would wait for ever to send them."""
-    try:
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not glibc: the check below still catches an early end
-        pass
-    if os.getppid() != parent:  # it ended before the request took effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _report(sharing: Sharing, role: str, timeline: dict[str, float]) -> None:

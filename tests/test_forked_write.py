@@ -214,3 +214,33 @@ def test_a_helper_that_dies_does_not_leave_its_own_helper_writing(tmp_path, monk
 
     monkeypatch.setattr(writer, "_encode_postings", dies)
     _fails_leaving_no_postings_helper(tmp_path, pid_file, IndexWriteError, "helper process")
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_join_cut_short_leaves_the_helper_for_abandon_to_stop():
+    """A build worker told to stop while it waits for its helper (parallel.Stopped, raised by
+    its signal handler) abandons the helper before deleting its folder: the join cut short
+    had forgotten the helper, which went on writing into the deleted folder."""
+
+    class Cut(BaseException):
+        pass
+
+    def cut(signum, frame):
+        raise Cut()
+
+    helper = forked.Helper()
+    assert helper.start(lambda: time.sleep(60))
+    pid = helper._pid
+    old = signal.signal(signal.SIGALRM, cut)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(Cut):
+            helper.join()
+        helper.abandon()
+        assert not _running(pid), "the helper outlived abandon"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
