@@ -460,7 +460,7 @@ def test_a_gate_worked_out_on_a_day_of_another_mce_period_is_the_same(default_st
     for day_int in mce.changes:
         after = D(day_int // 10000, day_int // 100 % 100, day_int % 100)
         before = after - dt.timedelta(days=1)
-        rel_a, rel_b = edits._tabular_release(before), edits._tabular_release(after)
+        rel_a, rel_b = edits.tabular_release(before), edits.tabular_release(after)
         if rel_a is not None and rel_a is rel_b:
             pairs.append((rel_a, before, after))
     assert pairs

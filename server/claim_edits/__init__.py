@@ -82,7 +82,7 @@ class ClaimEdits:
         return self._retrying(lambda: self._check_input(claim, body, body_start, parts))
 
     def _check_input(self, claim: ClaimInput, body: str | None, body_start: int, parts: int) -> list[Finding]:
-        release = self._tabular_release(claim.day) if claim.diagnoses and parts & TABULAR else None
+        release = self.tabular_release(claim.day) if claim.diagnoses and parts & TABULAR else None
         out = self._unchecked(claim.kind, claim.day, claim.diagnoses[:1], claim.procedures[:1])
         return out + self._check(claim, release, body, body_start, parts)
 
@@ -165,22 +165,25 @@ class ClaimEdits:
         and no other release's notes stand in for its own."""
         return ICD10CM in self.v.damaged_sets and self.v.damaged(ICD10CM, day) is not None
 
-    def _tabular_release(self, day: dt.date):
-        """The ICD-10-CM release that answers on the day when it carries tabular notes (None:
-        no notes to judge by, or its release in force is damaged, or its notes are)."""
-        choice = self.v.choice(ICD10CM, day)
-        if choice is not None and TABULAR_AUX in choice[0].manifest.aux and not self._damaged(day):
-            if self.v.store.aux_damaged(choice[0], TABULAR_AUX) is None:
-                return choice[0]
-        return None
+    def tabular_release(self, day: dt.date):
+        """The ICD-10-CM release whose tabular notes judge the day (None: no notes to judge by,
+        or its release in force is damaged, or its notes are): the edits' and hover's."""
+        release = self._notes_release(day)
+        return release if release is not None and self.v.store.aux_damaged(release, TABULAR_AUX) is None else None
 
     def _tabular_damaged(self, day: dt.date) -> DamagedRelease | None:
         """The release whose tabular notes would judge the day, when they are damaged (a
         damaged release in force is said at each code instead: code_rules)."""
+        release = self._notes_release(day)
+        return None if release is None else self.v.store.aux_damaged(release, TABULAR_AUX)
+
+    def _notes_release(self, day: dt.date):
+        """The ICD-10-CM release in force on the day when it carries tabular notes and is not
+        damaged itself (None otherwise), whether or not its notes can be read."""
         choice = self.v.choice(ICD10CM, day)
         if choice is None or TABULAR_AUX not in choice[0].manifest.aux or self._damaged(day):
             return None
-        return self.v.store.aux_damaged(choice[0], TABULAR_AUX)
+        return choice[0]
 
     def _mce_damaged(self, day: dt.date) -> DamagedRelease | None:
         """The MCE tables when damaged and (as far as their manifest says) covering the day."""
@@ -290,7 +293,7 @@ class ClaimEdits:
     def _day(self, day: dt.date) -> _Day:
         """What a day of service decides for the pre-filter: the ICD-10-CM release with tabular
         notes in force (None without one), whether the MCE tables cover it, and its period."""
-        release = self._tabular_release(day)
+        release = self.tabular_release(day)
         mce = self.mce
         covered = mce is not None and mce.covers(day)
         period = mce.period(day_int(day)) if covered else -1

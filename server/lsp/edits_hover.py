@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from medcode.index_builder.codesets import ICD10CM, ICD10PCS, icd10cm_display
 from medcode.index_builder.reader import IndexCorrupt
-from medcode.index_builder.tabular_notes import AUX_NAME as TABULAR_AUX
 
 from ..claim_edits import ClaimEdits
 from ..findings import RULES
@@ -77,9 +76,9 @@ def _lines(ls: MedcodeServer, edits: ClaimEdits, doc: OpenDocument, set_id: str,
         if words:
             out.append(f"**Claim edits** ({mce.source(day)}): " + "; ".join(words))
     if set_id == ICD10CM:
-        choice = ls.verdicts.choice(ICD10CM, day)
-        if choice is not None and TABULAR_AUX in choice[0].manifest.aux and ls.store.aux_damaged(choice[0], TABULAR_AUX) is None:
-            notes = edits.tabular.notes(choice[0], key)
+        release = edits.tabular_release(day)
+        if release is not None:
+            notes = edits.tabular.notes(release, key)
             for n in notes[:_MAX_NOTES]:
                 out.append(f"- {NOTE_WORDS[n.kind]} ({icd10cm_display(n.owner)}): {n.text}")
             if len(notes) > _MAX_NOTES:
