@@ -11,7 +11,6 @@ counts the instructions of that work alone: a figure the machine's load does not
 
 import functools
 import gc
-import os
 import sys
 import time
 from pathlib import Path
