@@ -49,11 +49,17 @@ class IndexDataError(Exception):
 
 
 class IndexCorrupt(IndexDataError):
-    def __init__(self, message: str, folder: Path | None = None, problem: str | None = None):
+    def __init__(self, message: str, folder: Path | None = None, problem: str | None = None, linked: tuple[Path, ...] = ()):
         super().__init__(message)
         self.folder = folder  # the release folder, when known: readers can set it aside
         # What is wrong without the generic rebuild hint, for those who add the one command.
         self.problem = problem if problem is not None else message
+        # The other releases whose damaged file is this very file (hard links): set aside with it.
+        self.linked = linked
+
+    def __reduce__(self):
+        # Sent between `check -j N` processes: whoever sets the release aside needs the folder.
+        return (type(self), (str(self), self.folder, self.problem, self.linked))
 
 
 class AuxDamaged(IndexCorrupt):
@@ -64,6 +70,9 @@ class AuxDamaged(IndexCorrupt):
     def __init__(self, message: str, folder: Path, name: str):
         super().__init__(message, folder)
         self.name = name
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.folder, self.name))
 
 
 def rebuild_hint(set_id: str) -> str:
@@ -158,15 +167,15 @@ class _Blob:
 
     def damaged(self, i: int) -> IndexCorrupt:
         hint = f"; {self.hint}" if self.hint else ""
-        shared = _sharing(self.path)
-        also = f" (the same file as {', '.join(shared)}, which are damaged too)" if shared else ""
+        linked = _sharing(self.path)
+        also = f" (the same file as {', '.join(f'{f.name}/{self.path.name}' for f in linked)}, which are damaged too)" if linked else ""
         problem = f"{self.path} is damaged (entry {i} cannot be read){also}"
-        return IndexCorrupt(f"{problem}{hint}", self.path.parent, problem)
+        return IndexCorrupt(f"{problem}{hint}", self.path.parent, problem, tuple(linked))
 
 
-def _sharing(path: Path) -> list[str]:
-    """The other releases of the set whose file of this name is this very file (releases of one
-    family share files by hard links: writer.write_family), as `RELEASE/FILE`."""
+def _sharing(path: Path) -> list[Path]:
+    """The other release folders of the set whose file of this name is this very file
+    (releases of one family share files by hard links: writer.write_family)."""
     try:
         this = path.stat()
         siblings = sorted(p for p in path.parent.parent.iterdir() if p != path.parent and not p.name.startswith("."))
@@ -179,7 +188,7 @@ def _sharing(path: Path) -> list[str]:
         except OSError:
             continue
         if (other.st_dev, other.st_ino) == (this.st_dev, this.st_ino):
-            out.append(f"{folder.name}/{path.name}")
+            out.append(folder)
     return out
 
 
@@ -543,7 +552,7 @@ class Release:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexCorrupt(f"{path} is unreadable ({exc}); {self._hint}", self.path) from exc
+            raise IndexCorrupt(f"{path} is unreadable ({exc}); {self._hint}", self.path, f"{path} is unreadable ({exc})") from exc
 
     def aux(self, name: str, key: str) -> Any | None:
         if name not in self.manifest.aux:
@@ -729,17 +738,25 @@ class IndexStore:
             self.edits_damage(folder, folder.parent.name, exc.problem if isinstance(exc, IndexCorrupt) else str(exc))
             return new
         for set_id, rels in loaded.items():
-            kept = [r for r in rels if r.path != folder]
-            if len(kept) != len(rels):
-                gone = next(r for r in rels if r.path == folder)
-                self._broken.setdefault(set_id, []).append(DamagedRelease.of(gone.path, set_id, str(exc), gone.manifest))
-                self._damaged.setdefault(set_id, str(exc))
-                if kept:
-                    loaded[set_id] = kept
-                else:
-                    del loaded[set_id]
-                self.problems.append(str(exc))
-                return True
+            if not any(r.path == folder for r in rels):
+                continue
+            # The releases that share the damaged file go with it: the same bytes, one message.
+            folders = {folder, *getattr(exc, "linked", ())}
+            problem = exc.problem if isinstance(exc, IndexCorrupt) else str(exc)
+            for gone in [r for r in rels if r.path in folders]:
+                # What is wrong, with the one command that rebuilds this release (not the
+                # generic hint the reader adds where it cannot tell which).
+                damaged = DamagedRelease.of(gone.path, set_id, problem, gone.manifest)
+                self._broken.setdefault(set_id, []).append(damaged)
+                if gone.path == folder:
+                    self.problems.append(f"{damaged.problem}; {damaged.command}")
+                    self._damaged.setdefault(set_id, self.problems[-1])
+            kept = [r for r in rels if r.path not in folders]
+            if kept:
+                loaded[set_id] = kept
+            else:
+                del loaded[set_id]
+            return True
         return False
 
     def is_empty(self) -> bool:

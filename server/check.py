@@ -12,7 +12,7 @@ from typing import Iterator
 
 import orjson
 
-from medcode.index_builder.reader import IndexStore
+from medcode.index_builder.reader import IndexDataError, IndexStore
 from medcode.index_builder.sources import decode_chunks, not_regular, open_without_blocking
 
 from .analysis import DocumentChecker
@@ -312,6 +312,10 @@ class Outcome:
     printed: Printed | None = None  # the findings as printed, once `located` is dropped
     # Index damage that checking the file found (in a worker too: its store is its own).
     problems: tuple[str, ...] = ()
+    # Damage in a release's records met while checking the file (the sizes checked on open
+    # were right): the file is checked again once the run has set that release aside
+    # (without_damage); its findings so far are not kept.
+    damage: IndexDataError | None = None
 
     def print_as(self, fmt: str) -> Outcome:
         """This outcome with its findings printed in fmt instead of held as objects."""
@@ -320,15 +324,19 @@ class Outcome:
             self.located = []
         return self
 
-    def apply(self, walk: Walk, path: Path, report: Report) -> None:
+    def apply(self, walk: Walk, path: Path, report: Report) -> bool:
+        """Count the outcome in the walk (its findings are the report's once the run knows
+        they stand: check_paths); True when the file was checked."""
+        report.problems += [p for p in self.problems if p not in report.problems]
         if self.error is not None:
             walk.error(path, self.error)
         elif self.skip is not None:
             walk.skip(path, *self.skip)
         elif self.checked:
             walk.checked += 1
-            report.add(self.print_as(report.fmt).printed)
-        report.problems += [p for p in self.problems if p not in report.problems]
+            self.print_as(report.fmt)
+            return True
+        return False
 
 
 def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes: int) -> Outcome:
@@ -345,7 +353,10 @@ def check_file(path: Path, checker: DocumentChecker, options: Options, max_bytes
         return Outcome(skip=(BINARY, None))
     store = checker.verdicts.store
     known = len(store.problems)
-    analysis = checker.check(text, name=str(path), options=options)
+    try:
+        analysis = checker.check(text, name=str(path), options=options)
+    except IndexDataError as exc:
+        return Outcome(checked=True, problems=tuple(store.problems[known:]), damage=exc)
     if analysis.kind == NONE:
         return Outcome(skip=(NOT_A_KIND, None))
     # Only the findings are kept: the reading (a price file's slot table, megabytes) goes
@@ -381,15 +392,60 @@ def check_paths(
         if len(planned) > 1:
             from .check_pool import CheckPool
 
+            checked: list[tuple[Path, Outcome]] = []
             with CheckPool(min(jobs, len(planned)), store.root, options, walk.max_bytes, fmt) as pool:
                 pool.plan(planned)
                 for path in walk.files(paths):
-                    pool.outcome(path).apply(walk, path, report)
-            return report, walk.errors
+                    outcome = pool.outcome(path)
+                    if outcome.apply(walk, path, report):
+                        checked.append((path, outcome))
+            return _reported(checked, store, options, walk, report), walk.errors
+    checked = []
     checker = DocumentChecker(Verdicts(store))
     for path in walk.files(paths):
-        check_file(path, checker, options, walk.max_bytes).apply(walk, path, report)
-    return report, walk.errors
+        outcome = check_file(path, checker, options, walk.max_bytes)
+        if outcome.apply(walk, path, report):
+            checked.append((path, outcome))
+    return _reported(checked, store, options, walk, report), walk.errors
+
+
+def _reported(checked: list[tuple[Path, Outcome]], store: IndexStore, options: Options, walk: Walk, report: Report) -> Report:
+    """The findings of the files checked, in walk order, into the report: as checked, or
+    (when damage was met in a release's records) as without_damage judges them."""
+    if any(outcome.damage is not None for _, outcome in checked):
+        known = len(store.problems)
+        checked = without_damage(checked, store, options, walk.max_bytes, report.fmt)
+        report.problems += [p for p in store.problems[known:] if p not in report.problems]
+    for _, outcome in checked:
+        report.add(outcome.printed)
+    return report
+
+
+def without_damage(checked: list[tuple[Path, Outcome]], store: IndexStore, options: Options, max_bytes: int, fmt: str) -> list[tuple[Path, Outcome]]:
+    """Every file checked again, in this process, with the releases whose records were found
+    damaged set aside (as the language server does): the codes of their days then get
+    `index-damaged` findings, the others their usual ones. All files, not only those that met
+    the damage: a file checked before it was found was judged from that release too, and
+    which files those are depends on the order and on -j, the output must not. Damage first
+    met in this pass sets its release aside too, and the pass is made again (once per
+    release at most). Only on a damaged index: an intact one never comes here."""
+    for _, outcome in checked:
+        if outcome.damage is not None:
+            store.set_aside(outcome.damage)  # False when another file's outcome named it first
+    while True:
+        again = False
+        checker = DocumentChecker(Verdicts(store))
+        out = []
+        for path, before in checked:
+            while (outcome := check_file(path, checker, options, max_bytes)).damage is not None:
+                if not store.set_aside(outcome.damage):
+                    raise outcome.damage  # damage in nothing that can be set aside: the run stops (exit 2)
+                again = True
+                checker = DocumentChecker(Verdicts(store))
+            # A file gone or changed into something else since: what it gave the first time.
+            out.append((path, outcome.print_as(fmt) if outcome.checked else before))
+        if not again:
+            return out
 
 
 def run(paths: list[str], store: IndexStore, fmt: str, options: Options = Options(), max_bytes: int = DEFAULT_MAX_BYTES, jobs: int = 1) -> int:

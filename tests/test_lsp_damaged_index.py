@@ -32,6 +32,7 @@ async def test_hover_on_a_damaged_record_shows_the_file_and_the_rebuild_command(
         hover = await session.hover(uri, line, col + 1)  # an error response would raise here
         assert hover is not None
         errors = [m.message for m in session.client.messages if m.type == types.MessageType.Error]
-        assert any(str(damaged) in m and "medcode index import icd10cm PATH" in m for m in errors)
+        # The command is the release's own, from its manifest (the file it was imported from).
+        assert any(str(damaged) in m and "`medcode index import icd10cm x --release R1`" in m for m in errors)
     finally:
         await stop(session)
