@@ -34,8 +34,13 @@ from .words import words
 _MISSING = object()
 # What is not done when a release's side data of this name is damaged (IndexStore.problems):
 # its users say so where it was needed, and the release's codes are still read. Damage in
-# other side data (PCS tables) sets the whole release aside, as damage in its codes does.
-_AUX_USE = {"tabular-edits": "the tabular edits (excludes1, code-first, use-additional-code) of its dates are not run"}
+# other side data (the NDC products) sets the whole release aside, as damage in its codes does.
+# The PCS tables (pcs_tables.py) only say what each character of a code means (hover,
+# lookup): a code's validity and title are its record's, so no check needs them.
+_AUX_USE = {
+    "tabular-edits": "the tabular edits (excludes1, code-first, use-additional-code) of its dates are not run",
+    "tables": "the ICD-10-PCS character meanings of its codes are not shown (hover, lookup); its codes are still checked",
+}
 _AUX_CACHE_SIZE = 256
 _SEARCH_CACHE_SIZE = 128  # word searches remembered per release (Release.search)
 _DELTA_TYPES = ("B", "H", layout.OFFSET_TYPE)

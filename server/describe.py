@@ -13,7 +13,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.codesets import CPT, CPT_RE, HCPCS, ICD10CM, ICD10PCS, NDC, display, set_name
 from medcode.index_builder.lookup import Answer, Status
 from medcode.index_builder.model import HEADER, MODIFIER, CodeRecord
-from medcode.index_builder.reader import DamagedRelease, IndexStore, Release
+from medcode.index_builder.reader import AuxDamaged, DamagedRelease, IndexStore, Release
 
 NOTE_LABELS = {
     "notes": "Note",
@@ -245,7 +245,16 @@ def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) 
         view.facts.append(("Title", "composed from the PCS table labels (no official title in this source)"))
     tables = [rel] + [r for r in reversed(store.releases(ICD10PCS)) if r is not rel]
     for source in tables:
-        meanings = pcs_tables.meanings(source, rec.code)
+        try:
+            meanings = pcs_tables.meanings(source, rec.code)
+        except AuxDamaged as exc:
+            # Only the meanings are missing (the code was judged from its record): say which
+            # file and how to rebuild it, and let another release's tables answer (named).
+            store.set_aside(exc)
+            damaged = store.aux_damaged(source, pcs_tables.TABLES_AUX)
+            why = f"{damaged.problem}; {damaged.command}" if damaged is not None else str(exc)
+            view.hints.append(f"The character meanings of {source.title} cannot be shown: {why}")
+            continue
         if meanings:
             for m in meanings:
                 text = f"{m.character} = {m.label}"

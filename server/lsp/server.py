@@ -549,10 +549,12 @@ class MedcodeServer(LanguageServer):
 
         doc = await self.document_for_request(params.text_document.uri)
         try:
-            return hover.hover(self, doc, params.position) if doc else None
+            found = hover.hover(self, doc, params.position) if doc else None
         except MedcodeIndexError as exc:
             self.set_aside(exc)
             return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, f"**medcode:** {exc}"))
+        self.show_index_problems()  # damaged side data a hover read (the PCS tables): said once
+        return found
 
     async def on_completion(self, params: types.CompletionParams):
         from . import completion
