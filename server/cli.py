@@ -20,6 +20,7 @@ from medcode.index_builder.location import ENV_VAR, index_dir
 from medcode.index_builder.reader import IndexDataError
 from medcode.index_builder.reader import IndexStore
 
+from . import entry
 from .findings import OFF_BY_DEFAULT
 
 if TYPE_CHECKING:
@@ -702,8 +703,9 @@ def _input_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        entry.started()  # Ctrl-C is KeyboardInterrupt again, handled below
+        args = _parser().parse_args(argv)
         problem = _index_dir_problem(args)
         if problem:
             _say(f"medcode: {problem}")
@@ -727,6 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _say(_internal_error(exc))
         return EXIT_INTERNAL
+    finally:
+        entry.ending()
 
 
 if __name__ == "__main__":

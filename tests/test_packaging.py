@@ -56,4 +56,4 @@ def test_wheel_installs_only_under_the_medcode_namespace(tmp_path):
     assert shipped <= set(names)
     assert sum(zipfile.ZipFile(wheel).getinfo(n).file_size for n in shipped) < 2_000_000
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "medcode = medcode.server.cli:main" in entry_points
+    assert "medcode = medcode.server.entry:main" in entry_points
