@@ -7,8 +7,10 @@ through one queue and reach the caller's reporter in the calling thread, in the 
 Interrupted (Ctrl-C), the caller alone handles it: the workers ignore SIGINT (a terminal sends
 it to every process of its group, and an idle worker printed a traceback), and the caller
 stops them with SIGTERM (_stop): a worker then ends its step as a failed one ends (its helper
-processes stopped, its .building folders removed) and exits; an idle one exits at once. A
-worker whose caller is killed outright gets the same SIGTERM from the kernel.
+processes stopped, its .building folders removed) and exits; an idle one exits at once. One
+still there after _STOP_WAIT is killed, and the caller removes the .building folders it left
+(they carry its process id). A worker whose caller is killed outright gets the same SIGTERM
+from the kernel.
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ def build_steps(
     built: dict[str, list] = {}
     failed: dict[str, BaseException] = {}
     parent = os.getpid() if ctx.get_start_method() == "fork" else None
+    before = {child.pid for child in multiprocessing.active_children()}
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(queue, parent))
     try:
         with _sigint_held():  # a fork context forks every worker at the first submit
@@ -168,7 +171,7 @@ def build_steps(
                 if progress:
                     progress(f"{step_name(step)}: failed ({why(exc)})")
     except KeyboardInterrupt:
-        _stop(pool)
+        _stop(pool, before, Path(root))
         raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -210,13 +213,17 @@ def _sigint_ignored() -> Iterator[None]:
             signal.signal(signal.SIGINT, old)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
+def _stop(pool: ProcessPoolExecutor, before: set[int], root: Path) -> None:
     """End an interrupted build's workers and return once they are gone: each told to stop
-    (SIGTERM, _on_stop) cleans up its step first; one still there after _STOP_WAIT is killed.
-    The executor's shutdown would let every running step finish first."""
+    (SIGTERM, _on_stop) cleans up its step first; one still there after _STOP_WAIT is killed,
+    and the .building folders it left are removed here. The executor's shutdown would let
+    every running step finish first.
+
+    The executor has no public list of its processes: they are this process's children
+    started since `before` (multiprocessing.active_children; the executor starts them in the
+    thread that submits, so all have started by now)."""
     with _sigint_ignored():
-        # The executor has no public list of its processes; a fork context started them all.
-        processes = list((getattr(pool, "_processes", None) or {}).values())
+        processes = [child for child in multiprocessing.active_children() if child.pid not in before]
         for process in processes:
             process.terminate()
         left = {process.sentinel: process for process in processes}
@@ -226,6 +233,11 @@ def _stop(pool: ProcessPoolExecutor) -> None:
                 del left[sentinel]
         for process in left.values():
             process.kill()
+        for process in left.values():
+            process.join()
+            from .writer import remove_building
+
+            remove_building(root, process.pid)
         pool.shutdown(wait=True, cancel_futures=True)
 
 

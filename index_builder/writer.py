@@ -54,14 +54,25 @@ def ensure_writable(root: Path) -> None:
 
 def _building_folder(set_dir: Path, label: str) -> Path:
     """A new folder to build a release in. mkdir, unlike tempfile.mkdtemp (0700), honours the
-    umask: a shared index folder must stay readable by the other users who check files with it."""
-    tmp = set_dir / f".building-{label}-{os.urandom(6).hex()}"
+    umask: a shared index folder must stay readable by the other users who check files with it.
+    Named with the building process's id: when a build worker has to be killed, the process
+    that ran it removes what it left (remove_building)."""
+    tmp = set_dir / f".building-{label}-{os.getpid()}-{os.urandom(6).hex()}"
     try:
         set_dir.mkdir(exist_ok=True)
         tmp.mkdir()
     except OSError as exc:
         raise _cannot_write(set_dir, exc) from None
     return tmp
+
+
+def remove_building(root: Path, pid: int) -> None:
+    """Remove the .building folders (_building_folder) the process `pid`, now gone, left under
+    an index folder: in each set's folder and in the claim edits' (layout.EDITS_DIR)."""
+    root = Path(root)
+    pattern = f".building-*-{pid}-{'?' * 12}"
+    for folder in [*root.glob(f"*/{pattern}"), *root.glob(f"{layout.EDITS_DIR}/*/{pattern}")]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_release(folder: Path) -> None:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,3 +137,37 @@ def test_sigterm_to_the_build_alone_leaves_no_helper_writing(tmp_path):
     assert not run.output_open and run.left == [], "a worker or helper outlived the build"
     assert "Traceback" not in run.text, run.text
     assert list((tmp_path / "index").rglob(".building*")) == []
+
+
+def _deaf_step(root: Path, step: str, progress, fork: bool = False):
+    """A build step that has begun a release (its .building folder) and then ignores the stop
+    (SIGTERM): only the kill after parallel._STOP_WAIT ends it."""
+    from medcode.index_builder.writer import _building_folder
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _building_folder(Path(root) / step, "deaf")
+    progress(f"{step}: deaf to the stop")
+    while True:
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_after_the_wait_leaves_no_building_folder(tmp_path, monkeypatch):
+    """The caller kills it and removes what it left; the idle worker exits when told."""
+    import multiprocessing
+
+    from medcode.index_builder import build
+
+    monkeypatch.setattr(build, "timed_step", _deaf_step)  # the workers are forked: they see it
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(parallel, "_STOP_WAIT", 0.5)
+    before = {p.pid for p in multiprocessing.active_children()}
+
+    def progress(message: str) -> None:
+        if message.endswith("deaf to the stop"):
+            assert list(tmp_path.rglob(".building-deaf-*")), "the step began no release"
+            raise KeyboardInterrupt  # Ctrl-C, as the caller's drain of progress lines meets it
+
+    with pytest.raises(KeyboardInterrupt):
+        parallel.build_steps(tmp_path, ["ndc"], progress, 2, lambda step: 0.0)
+    assert list(tmp_path.rglob(".building*")) == []
+    assert [p for p in multiprocessing.active_children() if p.pid not in before] == []
