@@ -12,6 +12,7 @@ from array import array
 from pathlib import Path
 
 import marisa_trie
+import pytest
 
 from medcode.index_builder import layout
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
@@ -103,9 +104,15 @@ def test_without_errors_the_run_exits_2(run, tmp_path):
     assert status == 2, err
 
 
-def test_a_file_checked_before_the_damage_was_met_is_judged_the_same_with_any_jobs(run, tmp_path):
+@pytest.mark.parametrize("spawned", [False, True], ids=["forked", "spawned"])
+def test_a_file_checked_before_the_damage_was_met_is_judged_the_same_with_any_jobs(run, tmp_path, monkeypatch, spawned):
     """The first file's I10 reads fine; only the second file meets the damage. The first file
-    is judged without the damaged release too, as it would be checked after the second."""
+    is judged without the damaged release too, as it would be checked after the second.
+    Spawned workers (macOS, Windows, a process with threads) send the damage back pickled."""
+    if spawned:
+        from medcode.server import check_pool
+
+        monkeypatch.setattr(check_pool, "_forking", lambda: False)
     index = _index(tmp_path)
     damaged = _damage_entry(index, "FY2025", "E119")
     first = _claims(tmp_path / "a" / "first.837", [("A", ["I10"], DAMAGED_DAY), ("B", ["E1199"], GOOD_DAY)])
