@@ -32,23 +32,31 @@ class _Memo(weakref.WeakKeyDictionary):
     opened after another one closed may get its id."""
 
     size = 0  # answers held, over all releases
+    # The last release asked about (weakly) and its answers: a WeakKeyDictionary look-up is
+    # Python code that makes a weak reference each time, and the asks come release by release.
+    _last: tuple = (type(None), None)
 
     def of(self, release, code: str, make):
-        codes = self.get(release)
-        if codes is None:
-            codes = self[release] = {}
+        last, codes = self._last
+        if last() is not release:
+            codes = self.get(release)
+            if codes is None:
+                codes = self[release] = {}
+            self._last = (weakref.ref(release), codes)
         found = codes.get(code, _MISSING)
         if found is _MISSING:
             if self.size > _CACHE_MAX:
                 self.clear()
                 self.size = 0
                 codes = self[release] = {}
+                self._last = (weakref.ref(release), codes)
             found = codes[code] = make(release, code)
             self.size += 1
         return found
 
     def trim(self, keep: int) -> None:
         """Keep the answers for the last `keep` codes of each release (heap.newest)."""
+        self._last = _Memo._last
         for key, codes in list(self.items()):
             self[key] = newest(codes, keep)
         self.size = sum(map(len, self.values()))
