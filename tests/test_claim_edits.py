@@ -417,6 +417,39 @@ def test_the_gates_answer_what_the_tables_and_notes_answer(default_store):
         assert paired > 100
 
 
+def test_tabular_gates_and_notes_read_at_once_say_what_each_codes_own_notes_say(default_store):
+    """The tabular gate joins what each prefix's notes give (all read at once), and codes
+    below the same noted prefixes share one CodeNotes: both must say exactly what the code's
+    own notes, read prefix by prefix (tabular_notes.code_notes), say."""
+    import random
+
+    from medcode.index_builder.tabular_notes import code_notes
+    from medcode.server.claim_edits.tabular import TabularEdits
+
+    release = default_store.release_for(ICD10CM, NOV)[0]
+    tab = TabularEdits()
+    pool = sorted(release.keys())
+    codes = random.Random(24).sample(pool, 4000) + ["G63", "E085", "F05", "I2601", "M1460", "Z794", "E119", "O24419", "K8590", "G01"]
+    kinds = {"none": 0, "named": 0, "ranges": 0, "own": 0, "cf_alone": 0, "ua": 0}
+    for code in codes:
+        own_notes = code_notes(release, code)
+        assert tab.code_notes(release, code).all == own_notes.all, code
+        g = tab.gate(release, code)
+        if not own_notes.all:
+            assert g is None, code
+            kinds["none"] += 1
+            continue
+        cat = code[:3]
+        named = own_notes.x1.categories | own_notes.cf.categories
+        ranges = set(own_notes.x1.category_ranges + own_notes.cf.category_ranges)
+        own_named = cat in named or any(lo <= cat <= hi for lo, hi in ranges)
+        cf_alone = bool(own_notes.cf) and not all("if applicable" in n.text.lower() for n in own_notes.cf.notes) and tab.manifestation(release, code)
+        assert g == (frozenset(named - {cat}), own_named, cf_alone, bool(own_notes.ua), g[4]) and set(g[4]) == ranges, code
+        for kind, seen in (("named", g[0]), ("ranges", g[4]), ("own", own_named), ("cf_alone", cf_alone), ("ua", g[3])):
+            kinds[kind] += bool(seen)
+    assert all(kinds.values()), kinds  # every part of the gate is exercised
+
+
 class _Claim:
     transaction = "P"
     through = None

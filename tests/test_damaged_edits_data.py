@@ -85,6 +85,30 @@ def test_damaged_tabular_notes_leave_the_other_findings_and_say_so_per_claim(run
     assert "1 finding(s) [index-damaged]" in err
 
 
+def test_one_damaged_note_sets_the_whole_tabular_aside_whichever_codes_a_claim_has(run, default_index, tmp_path):
+    """The notes are read all at once (a release's gates are worked out from all of them): a
+    document damaged in place is found at the first claim of its dates, whatever its codes,
+    not only by the claims whose codes it holds. Damaged here: one document far from E10 /
+    E11's, in the middle of the file."""
+    index = _copy(default_index, tmp_path)
+    path = _tabular(index, "FY2026", "bin")
+    data = bytearray(path.read_bytes())
+    idx = _tabular(index, "FY2026", "idx").read_bytes()
+    offsets = [int.from_bytes(idx[i : i + 4], sys.byteorder) for i in range(0, len(idx), 4)]
+    start = offsets[len(offsets) // 2]
+    assert b"E10" not in data[start : offsets[len(offsets) // 2 + 1]] and b"E11" not in data[start : offsets[len(offsets) // 2 + 1]]
+    data[start : start + 8] = b"\x5a" * 8
+    path.unlink()
+    path.write_bytes(bytes(data))
+    claims = _claims(tmp_path)
+    _, out, err = run("check", str(claims), "--format", "json", index=index)
+    new, old = _split(json.loads(out), claims.read_text())
+    (note,) = [f for f in new if f["rule"] in ("index-damaged", "excludes1")]
+    assert note["rule"] == "index-damaged" and str(path) in note["message"]
+    assert [f["rule"] for f in old if f["rule"] in ("index-damaged", "excludes1")] == ["excludes1"]  # FY2025's notes are intact
+    assert "Traceback" not in err and "1 finding(s) [index-damaged]" in err
+
+
 def test_damaged_tabular_notes_alone_do_not_exit_0(run, default_index, tmp_path):
     index = _copy(default_index, tmp_path)
     _damage(_tabular(index, "FY2026", "bin"))

@@ -209,6 +209,8 @@ class ClaimEdits:
             if ctx is None:
                 return []
         try:
+            if ctx.intact:  # (one call less per claim of a 40 MB file)
+                return self._edits_x12(claim, groups, today, body, ctx)
             return self._for_x12(claim, groups, today, body, ctx)
         except IndexCorrupt as exc:
             if not self.noted(exc):
@@ -218,7 +220,7 @@ class ClaimEdits:
 
     def _for_x12(self, claim, groups, today: dt.date, body: str | None, ctx: _Day) -> list[Finding]:
         found = self._edits_x12(claim, groups, today, body, ctx)
-        if ctx.tabular_damaged is None and ctx.mce_damaged is None:
+        if ctx.intact:
             return found
         dx = px = None
         for line, codes in groups:
@@ -234,49 +236,56 @@ class ClaimEdits:
     def _edits_x12(self, claim, groups, today: dt.date, body: str | None, ctx: _Day) -> list[Finding]:
         # This runs for every claim of a 40 MB file: one pass over the claim's codes with one
         # dict look-up per diagnosis (the code's gate: what it carries on this day, decided
-        # once per code and MCE period) and a few int operations, and the full edits only for
-        # the claims where a code can say something. The gate of a code not in ICD-10-CM shape
-        # is _NOT_DX: from_x12 leaves it out too (other rules report it).
+        # once per code and MCE period) and one OR of its mark (g[0]: the gate bits and the
+        # two category sketches in one int), and the full edits only for the claims where a
+        # code can say something. The pass keeps only the diagnoses' code tuples: their gates
+        # are looked up again (now in cache) by the decisions that need more than the marks,
+        # a quarter of the claims.
         gates = ctx.gates
         dx: list = []  # the diagnoses' code tuples, in claim order
-        gs: list = []  # their gates
-        # The OR of the diagnoses' marks (g[0]: the gate bits and the two category sketches in
-        # one int): one int read and one OR per diagnosis, the claim's memory traffic being
-        # most of the pre-filter's cost.
         acc = 0
         procedures = False
         for line, codes in groups:
-            if line is not None:
-                continue
-            for t in codes:
-                if t[3] in DX_ROLES:
-                    g = gates.get(t[1])
-                    if g is None:
-                        g = gates[t[1]] = self._gate(ctx, t[1])
-                    if g is not _NOT_DX:
+            if line is None:
+                for t in codes:
+                    if t[3] in DX_ROLES:
+                        try:
+                            acc |= gates[t[1]][0]
+                        except KeyError:
+                            acc |= self._gate_in(ctx, t[1])[0]
                         dx.append(t)
-                        gs.append(g)
-                        acc |= g[0]
-                elif t[3] in PX_ROLES:
-                    procedures = True
+                    elif t[3] in PX_ROLES:
+                        procedures = True
+        if acc & _SKIP:
+            # A code not in ICD-10-CM shape (its gate is _NOT_DX): from_x12 leaves it out too
+            # (other rules report it).
+            dx = [t for t in dx if gates[t[1]] is not _NOT_DX]
+            acc = reduce(or_, (gates[t[1]][0] for t in dx), 0)
         need = MCE if procedures and ctx.covered else 0
-        bits = acc & _BITS
         if not dx:
-            pass
-        elif claim.transaction == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY and not (bits & _OWN and _repeats(gs, acc)):
-            # The usual 837P, decided here: the first diagnosis is the first-listed one (a note
-            # naming codes of its own category needs a second code of that category).
-            first = gs[0][0]
+            return self._full(claim, groups, today, body, ctx, dx, need)
+        bits = acc & _BITS
+        gs = None  # the diagnoses' gates, when a decision needs them
+        kind = claim.transaction
+        usual = kind == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY
+        if usual and bits & _OWN:
+            # A note naming codes of its own category needs a second code of that category.
+            gs = [gates[t[1]] for t in dx]
+            usual = not _repeats(gs, acc)
+        if usual:
+            # The usual 837P, decided here: the first diagnosis is the first-listed one.
+            first = gates[dx[0][1]][0]
             first_only = False
             if ctx.covered and bits & _MCE_BITS:
                 if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)):
                     need = MCE
-                elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
+                elif bits & _AGE and _age_conflict(gs or [gates[t[1]] for t in dx], ctx.day, claim.birth):
                     need = MCE
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or _sketched(acc) and _paired(dx, gs)):
+            # _sketched, inline: asked for nearly every claim.
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or acc >> _CATS & acc >> _NAMED & _SKETCH_MASK and _paired(dx, gs or [gates[t[1]] for t in dx])):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
@@ -284,11 +293,21 @@ class ClaimEdits:
                 t = dx[0]
                 mce = self.mce
                 return mce.first_listed(CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]), mce.flags("dx", t[1], ctx.day_int), "first-listed", mce.source(ctx.day))
-        elif bits or claim.transaction == "I":
-            need |= self._need(dx, gs, bits, ctx, claim, _sketched(acc))
+        elif bits or kind == "I":
+            need |= self._need(dx, gs or [gates[t[1]] for t in dx], bits, ctx, claim, _sketched(acc))
+        return self._full(claim, groups, today, body, ctx, dx, need)
+
+    def _full(self, claim, groups, today: dt.date, body: str | None, ctx: _Day, dx: list, need: int) -> list[Finding]:
+        """The full edits the pre-filter asked for (need: TABULAR | MCE bits) on the claim's
+        diagnoses (dx: their code tuples)."""
         if not need:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
+
+    def _gate_in(self, ctx: _Day, code: str) -> tuple:
+        """The code's gate on ctx's days, worked out and kept (the pass found none)."""
+        g = ctx.gates[code] = self._gate(ctx, code)
+        return g
 
     def _day(self, day: dt.date) -> _Day:
         """What a day of service decides for the pre-filter: the ICD-10-CM release with tabular
@@ -300,8 +319,10 @@ class ClaimEdits:
         held, gates = self._shared_gates(release, period)
         if len(self._days) > _DAYS_MAX:
             self._days.clear()
+        tabular_damaged, mce_damaged = self._tabular_damaged(day), self._mce_damaged(day)
         ctx = self._days[day] = _Day(
-            gates, held, release, covered, day_int(day), day, self._categories(release), self._tabular_damaged(day), self._mce_damaged(day)
+            gates, held, release, covered, day_int(day), day, self._categories(release), tabular_damaged, mce_damaged,
+            tabular_damaged is None and mce_damaged is None,
         )
         return ctx
 
@@ -543,6 +564,7 @@ class _Day:
     categories: _Categories
     tabular_damaged: DamagedRelease | None  # the release whose tabular notes would judge the day, damaged
     mce_damaged: DamagedRelease | None  # the MCE tables, damaged, that may cover the day
+    intact: bool  # neither of the two: the edits' data of the day is whole
 
 
 _MCE_EDITS: dict[tuple, MceEdits | None] = {}  # (index root, its MCE manifest's identity) -> the edits
@@ -563,11 +585,12 @@ _NO_RELEASE = _NoRelease()
 # Gate bits: what a code carries (on the days of one MCE period) that can make a claim edit fire.
 _MALE, _FEMALE, _WRNGPROC, _UNSPECIFIED, _AGE, _FIRST_LISTED, _PRINCIPAL_ONLY = 1, 2, 4, 8, 16, 32, 64
 _NAMES, _OWN, _CF, _UA, _STRAY = 128, 256, 512, 1024, 2048
+_SKIP = 4096  # the mark of _NOT_DX alone: a code not in ICD-10-CM shape
 _TABULAR_BITS = _NAMES | _CF | _UA
 # A gate's mark (g[0]): these bits, then the sketch of its category, then the sketch of the
 # categories its notes name (_SKETCH_BITS each).
-_BITS = (1 << 12) - 1
-_CATS = 12
+_BITS = (1 << 12) - 1  # (not _SKIP)
+_CATS = 13
 _NAMED = _CATS + _SKETCH_BITS
 _SKETCH_MASK = (1 << _SKETCH_BITS) - 1
 _MCE_BITS = _MALE | _FEMALE | _WRNGPROC | _UNSPECIFIED | _AGE | _FIRST_LISTED | _PRINCIPAL_ONLY
@@ -581,5 +604,5 @@ for _flag in PRINCIPAL_FLAGS - FIRST_LISTED_FLAGS - {"wrngproc"}:
 _FIRST_LISTED_BITS = _FIRST_LISTED
 _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
 _NO_AGE_LIMIT = 1_000
-_NOT_DX = (0, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
+_NOT_DX = (_SKIP, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
 _LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)
