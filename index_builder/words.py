@@ -34,8 +34,9 @@ def words_many(texts: list[str]) -> list[list[str]]:
     joined = "\n".join(texts)
     if not joined.isascii():
         # Only the texts outside ASCII are decomposed (fold), each on its own: ASCII folds to
-        # itself lower-cased, and decomposing the whole joined text (NFKD) took most of the
-        # time here for the NDC products' summaries, where one in a hundred holds a "®".
+        # itself lower-cased. One of the NDC products' 75,729 distinct summaries is outside
+        # ASCII, and decomposing their whole joined text (NFKD) for it cost 0.5 billion
+        # instructions (cachegrind), most of this function's work in the NDC build.
         texts = list(texts)
         for i in compress(range(len(texts)), map(not_, map(str.isascii, texts))):
             texts[i] = fold(texts[i])
