@@ -134,6 +134,7 @@ def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
 
 
 _FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
+_BEFORE_JOIN, _AFTER_JOIN = itemgetter(0), itemgetter(2)  # of a description's partition(_PART_JOIN)
 
 
 class _Groups:
@@ -149,9 +150,9 @@ class _Groups:
         self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
         # The descriptions, cut into words all at once (words_many; the first parts once per
         # distinct text), in the order the records are encoded.
-        self._parts = parts = [d.partition(_PART_JOIN) for d in texts.descriptions]
-        self._own = words_many([p[2] for p in parts])
-        firsts = list(dict.fromkeys(p[0] for p, group in zip(parts, texts.groups) if group is not None))
+        self._parts = parts = list(map(str.partition, texts.descriptions, repeat(_PART_JOIN)))
+        self._own = words_many(list(map(_AFTER_JOIN, parts)))
+        firsts = list(dict.fromkeys(compress(map(_BEFORE_JOIN, parts), map(is_not, texts.groups, repeat(None)))))
         self._first = dict(zip(firsts, words_many(firsts)))
 
     def assign(self, texts: _Texts) -> tuple[list[Iterable[str]], list[int]]:

@@ -322,3 +322,19 @@ def test_embedded_default_other_known_codes(embedded):
     assert "00002143380" in rel
     # product.txt is Windows-1252 (labeler "Weleda A.G. Schwäbisch Gmünd …"), not UTF-8.
     assert rel.search("schwabisch gmund", limit=1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1 VIAL in 1 CARTON (0002-0800-01)  > 10 mL in 1 VIAL", "10 mL in 1 VIAL (0002-1407-01) ", "",
+     "   ", " a  b   c ", "tab\tinside", "no-break\u00a0space ", "ideographic\u3000space", "line\u2028sep", "\x1cx\x1f"],
+)  # fmt: skip
+def test_package_text_spacing_is_evened_as_split_and_join_would(text):
+    """The quick way the importer evens a package text's spaces (ndc._spaced) gives what
+    " ".join(text.split()) gives, whatever space characters it holds."""
+    assert ndc._spaced(text) == " ".join(text.split())
+
+
+def test_every_space_character_but_the_space_is_unprintable():
+    """ndc._spaced relies on it: a text that prints whole holds no space character but " "."""
+    assert [c for c in map(chr, range(0x110000)) if c.isspace() and c.isprintable() and c != " "] == []
