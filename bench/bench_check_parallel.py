@@ -15,7 +15,13 @@ critical path), which other users' load hardly moves. It also checks that every 
 the same bytes and exits with the same status. A script, not a test: nothing here asserts a
 timing. Results go to bench/out/results-check-parallel.json.
 
-    python bench/bench_check_parallel.py [--files 200] [--claims 250] [--pairs 5] [--jobs 2] [--unshared]
+The runs read medcode's modules as compiled bytecode, as an installed medcode does (pip writes
+it at install): with PYTHONDONTWRITEBYTECODE set, as on the shared development machine, every
+run would compile them again (about 0.2 s CPU before any file, in -j 1 and -j N alike, where
+-j N cannot share it out), so the bench gives its runs a bytecode cache of their own in
+bench/out/pycache, filled by one untimed run. --no-bytecode measures the compiling too.
+
+    python bench/bench_check_parallel.py [--files 200] [--claims 250] [--pairs 5] [--jobs 2] [--unshared] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -69,12 +75,22 @@ class Run:
         }
 
 
+# The runs' environment besides the stats and sharing switches (main: the bytecode cache).
+ENV: dict[str, str] = dict(os.environ)
+
+
+def use_bytecode_cache() -> None:
+    """The runs write and read medcode's bytecode in a cache of the bench's own."""
+    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    ENV["PYTHONPYCACHEPREFIX"] = str((OUT / "pycache").resolve())
+
+
 def run_check(folder: Path, jobs: int, share: bool = True) -> Run:
     """One `medcode check -j jobs` in a fresh process, with what each of its processes reports;
     share=False: its processes do not send each other the codes they work out."""
     with tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "stats.jsonl"
-        env = {**os.environ, "MEDCODE_CHECK_STATS": str(stats), "MEDCODE_CHECK_SHARE": "1" if share else "0"}
+        env = {**ENV, "MEDCODE_CHECK_STATS": str(stats), "MEDCODE_CHECK_SHARE": "1" if share else "0"}
         load = os.getloadavg()[0]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
@@ -90,15 +106,25 @@ def run_check(folder: Path, jobs: int, share: bool = True) -> Run:
     return Run(jobs, wall, cpu, (load, os.getloadavg()[0]), done.returncode, done.stdout, done.stderr, processes)
 
 
+def tail(run: Run) -> float | None:
+    """The CPU seconds of a -j N run after its processes reported (they report as the pool
+    closes): the run's process printing the findings and ending (and the workers' exits, which
+    the kernel charges to them after their report). -j 1 pays the printing and ending too."""
+    if not run.processes:
+        return None
+    return max(0.0, run.cpu - sum(p["cpu_s"] for p in run.processes))
+
+
 def critical_path(run: Run) -> float | None:
     """The CPU seconds on the longest path of a -j N run: the run's process until it forked,
-    then the busiest of the processes (a worker's CPU counts from its fork). On idle cores
-    this is about its wall-clock; unlike wall-clock it hardly moves with other users' load."""
+    then the busiest of the processes (a worker's CPU counts from its fork), then the run's
+    process's tail (printing, ending). On idle cores this is about its wall-clock; unlike
+    wall-clock it hardly moves with other users' load."""
     parent = next((p for p in run.processes if p["role"] == "parent"), None)
     workers = [p["cpu_s"] for p in run.processes if p["role"] == "worker"]
     if parent is None or not workers:
         return None
-    return max(parent["cpu_s"], parent["cpu_at_fork_s"] + max(workers))
+    return max(parent["cpu_s"], parent["cpu_at_fork_s"] + max(workers)) + (tail(run) or 0.0)
 
 
 def _timeline(process: dict) -> str:
@@ -123,12 +149,19 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, help="the -j compared with -j 1")
     ap.add_argument("--unshared", action="store_true",
                     help="also run -j N in each pair with MEDCODE_CHECK_SHARE=0 (each process works out every code itself)")
+    ap.add_argument("--no-bytecode", dest="bytecode", action="store_false",
+                    help="run with the environment as it is (PYTHONDONTWRITEBYTECODE: every run compiles medcode's modules)")
     args = ap.parse_args()
     folder = OUT / f"claims-{args.files}x{args.claims}"
     size = write_folder(folder, args.files, args.claims)
+    if args.bytecode:
+        use_bytecode_cache()
+        run_check(folder, args.jobs)  # untimed: fills the bytecode cache (the pool's modules too)
+    bytecode = "read from bench/out/pycache" if args.bytecode else (
+        "compiled in every run" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "as the environment has it")
     load_start = os.getloadavg()
     print(f"{folder}: {args.files} files, {size / 1e6:.1f} MB; load average {load_start[0]:.1f} {load_start[1]:.1f} "
-          f"{load_start[2]:.1f}, {os.cpu_count()} cores")
+          f"{load_start[2]:.1f}, {os.cpu_count()} cores; medcode's bytecode {bytecode}")
     # The machine may be shared: every run is printed with the load average at its start and
     # end. Runs come in pairs, -j 1 and -j N back to back (in turn first, so a load that rises
     # or falls through the bench does not favour either), and the pair's ratio is the figure:
@@ -148,7 +181,9 @@ def main() -> int:
             path = critical_path(run)
             if path is not None:
                 procs = ", ".join(f"{p['role']} {p['cpu_s']:.2f} s ({p['files']} files, {p['worked_out']} code entries worked out, {p['taken']} taken in{_timeline(p)})" for p in run.processes)
-                line += f"; CPU by process: {procs}; critical path {path:.2f} s"
+                parent = next(p for p in run.processes if p["role"] == "parent")
+                line += (f"; CPU by process: {procs}; before the fork {parent['cpu_at_fork_s']:.2f} s, after the reports "
+                         f"{tail(run):.2f} s; critical path {path:.2f} s")
             print(line, flush=True)
         pairs.append((got[1], got[args.jobs]))
         if args.unshared:
@@ -182,6 +217,7 @@ def main() -> int:
              "speedup_cpu_estimate": round(a.cpu / critical_path(b), 3) if critical_path(b) else None}
             for a, b in unshared
         ],
+        "bytecode": args.bytecode,
         "budget": BUDGET,
         "ratio_to_budget": round(speedup / BUDGET, 3),
         "same_output": same,

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import gc
 import json
+import mmap
 import multiprocessing
 import os
 import queue
 import signal
+import struct
 import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -49,7 +49,15 @@ from .kinds import Options
 from .verdicts import Verdicts
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from .check_share import Sharing
+
+# What the forked processes count in shared memory: the files taken so far. An anonymous
+# shared mapping rather than multiprocessing's RawValue: imports before the fork are paid
+# while the run has one process (concurrent.futures, ~6 ms, is imported only by the spawning
+# path and when a worker died).
+_COUNT = struct.Struct("q")
 
 # What a spawned worker keeps between files: its checker (and so its memos), options, size
 # limit, output format.
@@ -129,6 +137,8 @@ class CheckPool:
             process.join()
         if self._queue is not None:
             self._queue.close()
+        if self._taken is not None:
+            self._taken.close()
         if self._sharing is not None:
             _report(self._sharing, "parent", self._timeline())
             self._sharing.pipes.close()
@@ -142,6 +152,8 @@ class CheckPool:
         else:
             # Spawned: each worker starts a fresh interpreter, whose start-up and first files cost
             # what this process already paid; no worker starts before the first submit.
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start, initargs=self._args)
             self._planned = iter(paths)
@@ -191,7 +203,7 @@ class CheckPool:
         self._checker().verdicts.store.releases()
         context = multiprocessing.get_context("fork")
         self._parent = os.getpid()
-        self._taken = context.RawValue("q", 0)
+        self._taken = mmap.mmap(-1, _COUNT.size)  # shared (MAP_SHARED), zeroed
         self._lock = context.Lock()
         self._queue = context.Queue()
         from .check_share import Sharing  # Unix only, as forking is
@@ -217,10 +229,10 @@ class CheckPool:
     def _take(self) -> str | None:
         """The next file nobody has taken, or None."""
         with self._lock:
-            i = self._taken.value
+            (i,) = _COUNT.unpack_from(self._taken)
             if i >= len(self._order):
                 return None
-            self._taken.value = i + 1
+            _COUNT.pack_into(self._taken, 0, i + 1)
         return self._order[i]
 
     def _serve(self, me: int) -> None:
@@ -264,6 +276,8 @@ class CheckPool:
                 if dead or ended:
                     why = ", ".join(_death(code) for code in dead) or "ended with files unchecked"
                     print(f"medcode: a worker process stopped ({why}); the check is incomplete", file=sys.stderr)
+                    from concurrent.futures.process import BrokenProcessPool
+
                     raise BrokenProcessPool(why)
                 # A worker sends its last outcomes before it ends: once all have ended, one
                 # more look, then nothing else is coming.

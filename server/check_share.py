@@ -23,6 +23,7 @@ import os
 import pickle
 import struct
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from . import code_rules
@@ -33,9 +34,9 @@ from .pipes import widen
 # The claim edits' per-process gates (private there: this module is their one other reader).
 from .claim_edits import _GATES, _NO_RELEASE, _NOT_DX
 
-# Shared results without findings, sent as their names (callers tell them apart by identity).
-_SINGLETONS = (code_rules._FINE, code_rules._FINE_ON_DAY)
-_SINGLETON_IDS = {id(r): i for i, r in enumerate(_SINGLETONS)}
+# The shared results without findings (most entries): sent as lists of keys, taken in as
+# the receiver's own objects, so its memo shares them as the sender's does.
+_FINE, _FINE_ON_DAY = code_rules._FINE, code_rules._FINE_ON_DAY
 
 
 @dataclass
@@ -127,6 +128,7 @@ class Sharing:
         self._misses = 0  # codes worked out here since the last exchange
         self.stopped = False  # set when an exchange failed: this process then works alone
         self._marks: dict[Any, int] = {}
+        self._by_path: dict[str, Any] | None = None  # _releases
         self._mark_all()
         self._held_at_start = self._held()
 
@@ -204,8 +206,10 @@ class Sharing:
                 # A key ends in a window number of this process, or a day: the numbers go with
                 # the releases they stand for, and the receiver puts its own in their place.
                 windows = {n: answering for answering, n in rules._window_ids.items()}
-                named = _SINGLETON_IDS
-                memos.append((i, windows, [(k, named.get(id(v), v)) for k, v in added]))
+                fine = [k for k, v in added if v is _FINE]
+                fine_on_day = [k for k, v in added if v is _FINE_ON_DAY]
+                found = [(k, v) for k, v in added if v is not _FINE and v is not _FINE_ON_DAY] if len(fine) + len(fine_on_day) < len(added) else []
+                memos.append((i, windows, fine, fine_on_day, found))
         gates = []
         for release, which, table in self._gates():
             added = self._added(("gates", id(release), which), table)
@@ -213,31 +217,32 @@ class Sharing:
             added = [(code, g) for code, g in added if g is not _NOT_DX]
             if added:
                 gates.append((None if release is _NO_RELEASE else str(release.path), which, added))
-        sent = sum(len(e) for _, _, e in memos) + sum(len(e) for _, _, e in gates)
+        sent = sum(len(a) + len(b) + len(c) for _, _, a, b, c in memos) + sum(len(e) for _, _, e in gates)
         if not sent:
             return None
         self.counts.sent += sent
         return {"memo": memos, "gates": gates}
 
     def _take(self, payload: dict) -> None:
+        # Entries go in with dict.update, in C: one the receiver holds already is replaced by
+        # an equal one (same index, same key), in its place, and only new keys are counted.
         rules_list = self._rules()
-        for i, windows, entries in payload["memo"]:
+        for i, windows, fine, fine_on_day, found in payload["memo"]:
             if i >= len(rules_list):
                 continue
             rules = rules_list[i]
             memo, ids = rules._memo, rules._window_ids
             local = {n: ids.setdefault(answering, len(ids)) for n, answering in windows.items()}
-            renumber = any(n != m for n, m in local.items())  # mostly not: the same order
-            taken = 0
-            for key, value in entries:
-                if renumber and type(key[-1]) is int:
-                    key = (*key[:-1], local[key[-1]])
-                if key not in memo:
-                    memo[key] = _SINGLETONS[value] if type(value) is int else value
-                    taken += 1
-            self.counts.taken += taken
+            if any(n != m for n, m in local.items()):  # mostly not: the same order
+                fine, fine_on_day = _renumbered(fine, local), _renumbered(fine_on_day, local)
+                found = list(zip(_renumbered([k for k, _ in found], local), [v for _, v in found]))
+            held = len(memo)
+            memo.update(zip(fine, repeat(_FINE)))
+            memo.update(zip(fine_on_day, repeat(_FINE_ON_DAY)))
+            memo.update(found)
+            self.counts.taken += len(memo) - held
         if payload["gates"]:
-            releases = {str(r.path): r for r in self.checker.verdicts.store.releases()}
+            releases = self._releases()
             for path, which, entries in payload["gates"]:
                 release = _NO_RELEASE if path is None else releases.get(path)
                 if release is None:
@@ -248,7 +253,17 @@ class Sharing:
                 table = held.get(which)
                 if table is None:
                     table = held[which] = {}
-                for code, gate in entries:
-                    if code not in table:
-                        table[code] = gate
-                        self.counts.taken += 1
+                n = len(table)
+                table.update(entries)
+                self.counts.taken += len(table) - n
+
+    def _releases(self) -> dict[str, Any]:
+        """The open releases by path, as gates name them (the same after the fork)."""
+        if self._by_path is None:
+            self._by_path = {str(r.path): r for r in self.checker.verdicts.store.releases()}
+        return self._by_path
+
+
+def _renumbered(keys: list[tuple], local: dict[int, int]) -> list[tuple]:
+    """Keys whose last part is a window number of the sender, with the receiver's number."""
+    return [(*k[:-1], local[k[-1]]) if type(k[-1]) is int else k for k in keys]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
+import gc
 import json
 import os
 import sys
@@ -706,6 +708,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         entry.started()  # Ctrl-C is KeyboardInterrupt again, handled below
         args = _parser().parse_args(argv)
+        if argv is None:
+            # The command line's own run: the process ends with it (see _heap_left_as_is).
+            atexit.register(_heap_left_as_is)
         problem = _index_dir_problem(args)
         if problem:
             _say(f"medcode: {problem}")
@@ -731,6 +736,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         entry.ending()
+
+
+def _heap_left_as_is() -> None:
+    """The interpreter's last act before the process ends is a full garbage collection, which
+    walks every object still alive: after `medcode check` millions (the memos of every code
+    and claim edit met), 0.06 s or more, and after `-j N` longer again, since the walk writes
+    to pages the fork left shared. Nothing they hold needs freeing by a process about to end:
+    frozen, they are left out of that collection (atexit: after every other handler of this
+    run, which registered later)."""
+    gc.freeze()
 
 
 if __name__ == "__main__":

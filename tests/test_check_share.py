@@ -157,3 +157,61 @@ def test_each_process_reports_its_work_and_sharing_can_be_switched_off(run_check
     assert next(line for line in lines if line["role"] == "parent")["cpu_at_fork_s"] > 0
     # The timeline: wall seconds after the fork; a process ends after its last file.
     assert all(0 < line["last_file_end_s"] <= line["ended_s"] and line["waited_s"] >= 0 for line in lines)
+
+
+
+def test_entries_taken_in_are_renumbered_counted_once_and_share_the_receivers_fine_results(default_store):
+    """What the exchange carries: results without findings as keys (taken in as the
+    receiver's own shared objects, so its memo holds no copies), results with findings as
+    they are, keys whose window number differs in the receiver renumbered, and an entry the
+    receiver holds already left uncounted."""
+    from medcode.server import code_rules
+
+    one, two = DocumentChecker(Verdicts(default_store)), DocumentChecker(Verdicts(default_store))
+    sender = check_share.Sharing(one, 2, me=0)
+    receiver = check_share.Sharing(two, 2, me=1, pipes=sender.pipes)
+    try:
+        two.rules._window_ids[("a window only this process has",)] = 0  # numbers differ by process
+        findings(one, with_codes("ABK:J449*ABF:N390*ABF:K219*ABF:Q999*ABF:E11"))
+        memo = dict(one.rules._memo)
+        fine = (code_rules._FINE, code_rules._FINE_ON_DAY)
+        assert any(v in fine for v in memo.values()) and any(v not in fine for v in memo.values())
+        windows = {n: w for w, n in one.rules._window_ids.items()}
+        ids = two.rules._window_ids
+
+        def renumbered(key):
+            return (*key[:-1], ids.setdefault(windows[key[-1]], len(ids))) if type(key[-1]) is int else key
+
+        held = next(k for k in memo if type(k[-1]) is int)  # one the receiver worked out itself
+        two.rules._memo[renumbered(held)] = memo[held]
+        receiver._mark_all()
+        assert renumbered(held) != held  # the renumbering is exercised
+        sender.exchange()
+        assert receiver.exchange() == receiver.counts.taken == len(memo) - 1
+        for key, value in memo.items():
+            got = two.rules._memo[renumbered(key)]
+            assert got is value if any(value is f for f in fine) else got == value
+        assert len(two.rules._memo) == len(memo)
+    finally:
+        sender.pipes.close()
+
+
+def test_gates_taken_in_fill_the_receivers_table_of_the_same_release(default_store):
+    from medcode.server.claim_edits import _GATES
+
+    one = DocumentChecker(Verdicts(default_store))
+    findings(one, with_codes("ABK:J449*ABF:N390*ABF:K219"))
+    release, which, table = next((r, w, t) for r, held in list(_GATES.items()) for w, t in held.items() if len(t) > 2)
+    full = dict(table)
+    receiver = check_share.Sharing(one, 2, me=1)
+    try:
+        path = None if release is check_share._NO_RELEASE else str(release.path)
+        entries = [(c, g) for c, g in full.items() if g is not check_share._NOT_DX]
+        kept = dict(entries[:1])
+        _GATES[release][which] = dict(kept)  # as if this process had worked out one of them
+        receiver._take({"memo": [], "gates": [(path, which, entries), ("/no/such/release", which, entries)]})
+        assert _GATES[release][which] == dict(entries)
+        assert receiver.counts.taken == len(entries) - len(kept)  # the unknown release is passed over
+    finally:
+        _GATES[release][which] = full
+        receiver.pipes.close()

@@ -8,6 +8,7 @@ import re
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +241,30 @@ def test_today_is_the_default_date(run, tmp_path):
     small_release(tmp_path / "idx", start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1))
     code, out, _ = run("lookup", "E11.9", index=tmp_path / "idx")
     assert code == 0 and "not in force" not in out
+
+
+def test_the_command_lines_own_run_leaves_its_heap_out_of_the_last_collection(tmp_path, default_index):
+    """`medcode check` from the command line freezes what is alive once every other exit handler
+    has run, so the interpreter's last full collection does not walk the memos of every code
+    met (after -j N, page by page as the fork left them); main() called with arguments, as
+    the tests and other programs do, leaves the caller's collector alone."""
+    claims = Path(__file__).parent / "fixtures" / "x12" / "claims_837p.x12"
+    script = "\n".join([
+        "import atexit, gc, sys",
+        # Registered before main's handler, so it runs after it (exit handlers run last first).
+        "atexit.register(lambda: print('at the end', gc.get_freeze_count() > 0, file=sys.stderr))",
+        "from medcode.server import cli",
+        "before = atexit._ncallbacks()",
+        "cli.main(['check', sys.argv[1]])",
+        "print('called with arguments', atexit._ncallbacks() == before, gc.get_freeze_count() == 0, file=sys.stderr)",
+        "sys.argv = ['medcode', 'check', sys.argv[1]]",
+        "code = cli.main()",
+        "print('before the exit handlers', gc.get_freeze_count() == 0, file=sys.stderr)",
+        "sys.exit(code)",
+    ])
+    done = subprocess.run([sys.executable, "-c", script, str(claims)], capture_output=True, text=True,
+                          env={**os.environ, "MEDCODE_INDEX_DIR": str(default_index)}, timeout=120)
+    assert done.returncode == 1, done.stderr  # the fixture holds errors
+    assert "called with arguments True True" in done.stderr
+    assert "before the exit handlers True" in done.stderr
+    assert "at the end True" in done.stderr
