@@ -24,6 +24,7 @@ COMPONENT_CANDIDATES = ">:^|\\!"
 CodeTuple = tuple[str | None, str, int, str | None, int | None, str, bool]
 
 _HI_PLACES = [f"HI{n:02d}-02" for n in range(13)]
+_HI_ELEMENT_PLACES = _HI_PLACES[1:]  # HI01 to HI12: zip stops there (a 13th piece is the rest)
 # The qualifier itself comes back too: the code tuples then hold this one string, whose hash is
 # kept, rather than a fresh copy per element (the rules' memo hashes it for every code).
 _HI_EXPECTS = {q: (q, v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
@@ -127,14 +128,13 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
     diagnoses = 0
     unreadable = False
     pos = start + 3
-    n = 0
     if memo is None:
         memo = {}
-    for value in raw[3:].split(element, 12)[:12]:
-        n += 1
+    get = memo.get
+    for place, value in zip(_HI_ELEMENT_PLACES, raw[3:].split(element, 12)):
         el_start = pos
         pos += len(value) + 1
-        read = memo.get(value)
+        read = get(value)
         if read is None:
             read = hi_element(value, comp)
             if len(memo) < HI_ELEMENTS_MAX:
@@ -146,7 +146,7 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
             diagnoses += 1
         elif expects == HI_UNREADABLE:
             unreadable = True
-        out.append((expects, code, el_start + at, qual, None if qual is None else el_start, _HI_PLACES[n], diagnosis))
+        out.append((expects, code, el_start + at, qual, None if qual is None else el_start, place, diagnosis))
     return out, diagnoses, unreadable
 
 
