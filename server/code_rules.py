@@ -90,10 +90,6 @@ class CodeRules:
     """Per-place checks live in subclasses, in CHECKS: expects -> method(self, slot, day, ctx, out)."""
 
     CHECKS: dict[str | None, Callable[..., None]] = {}
-    # True where a qualifier changes only the words of findings, never whether there is one: a
-    # code found fine under one qualifier is then fine under any (the memo keeps it once more,
-    # under a key without the qualifier).
-    FINE_FOR_ANY_QUALIFIER = False
     # Called before a result is worked out; True when it took in entries from elsewhere, so the
     # memo is looked at again (`medcode check -j N`: check_share.Sharing.on_miss).
     on_miss: Callable[[], bool] | None = None
@@ -129,19 +125,11 @@ class CodeRules:
             if result is None and self.on_miss is not None and self.on_miss():
                 # Another process may have sent this very result (check_share.py).
                 result = memo.get((expects, text, qual, extra, window)) or memo.get((expects, text, qual, extra, day))
-            if result is None and self.FINE_FOR_ANY_QUALIFIER:
-                # The same code under another qualifier (ABK, then ABF) that was found fine.
-                result = memo.get((expects, text, extra, window)) or memo.get((expects, text, extra, day))
-                if result is not None:
-                    memo[(expects, text, qual, extra, day if result.day_sensitive else window)] = result
             if result is None:
                 result = self._check_slot(slot(), day, ctx)
                 if len(memo) > MEMO_MAX:
                     memo.clear()
-                at = day if result.day_sensitive else window
-                memo[(expects, text, qual, extra, at)] = result
-                if self.FINE_FOR_ANY_QUALIFIER and (result is _FINE or result is _FINE_ON_DAY):
-                    memo[(expects, text, extra, at)] = result
+                memo[(expects, text, qual, extra, day if result.day_sensitive else window)] = result
         return result
 
     def trim(self, keep: int) -> None:

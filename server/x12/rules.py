@@ -306,6 +306,3 @@ ClaimRules.CHECKS = {
 }
 
 
-# The X12 rules word findings with the qualifier (ABK, BBR, HC) but decide them from the place's
-# code set (expects, part of the memo key) alone.
-ClaimRules.FINE_FOR_ANY_QUALIFIER = True
