@@ -157,6 +157,8 @@ class DocumentChecker:
         hashes: array | None = None
         lengths: array | None = None
         kept: list[Result] = []
+        # A whole walk with no claims cached before (a first check): no claim to look up.
+        nothing_before = False
 
         def on_claim(claim: Claim, codes: ClaimCodes) -> Result:
             nonlocal ran
@@ -164,7 +166,7 @@ class DocumentChecker:
             # The hash of the claim (and what sits before it: DMG), with the body's length as a
             # guard against a collision (claim_cache.py).
             h = hash((body, claim.transaction, claim.birth, claim.sex, context_hash))
-            relative = previous.get(h, len(body))
+            relative = None if nothing_before else previous.get(h, len(body))
             if relative is None:
                 relative = rules.check(claim, codes, body, claim.start)
                 if not claim.lines:
@@ -213,6 +215,7 @@ class DocumentChecker:
                 old = self._totals = None
                 hashes, lengths, kept = array("q"), array("q"), []
                 ran = 0
+                nothing_before = len(previous) == 0  # a whole walk puts nothing in it
                 record = first_walk(text, on_claim)
                 if record is not None:
                     self._claims = ClaimCache.of(hashes, lengths, kept)

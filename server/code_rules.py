@@ -186,13 +186,13 @@ class CodeRules:
             self._no_data(out, set_id, slot)
             return None
         a = answer if answer is not None else self.v.answer(set_id, key, day)
-        rel = a.release
-        title = rel.title if rel else set_name(set_id)
-        shown = display(set_id, key)
         if a.record is not None and (a.record.terminated or a.record.added):
             out.day_sensitive = True  # its status hinges on the day
         if a.status == Status.FOUND:
-            return a
+            return a  # most codes: no message, so none is worded
+        rel = a.release
+        title = rel.title if rel else set_name(set_id)
+        shown = display(set_id, key)
         if a.status == Status.TERMINATED and rel is not None and not a.in_force and _after_release(a.record.terminated, rel):
             # An end date after the release's own period was only scheduled when it was
             # published (NDC packages list many): the release cannot prove it happened.

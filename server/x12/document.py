@@ -282,6 +282,14 @@ class _Walk:
         self.highest: dict[str, int] = {}  # pointer element -> its highest pointer (_highest)
         self._line_segments: dict[str, tuple] = {}  # raw -> _read_line_segment (this component)
         self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
+        self._hi_elements: dict[str, tuple] = {}  # HI element -> slots.hi_element (this component)
+        # Segments that repeat across a file's claims, read once each: SBR -> whether the
+        # subscriber is the patient, DMG -> (birth, sex) or None, LX -> its number, CLM05 ->
+        # its type of bill (this component).
+        self._sbrs: dict[str, bool] = {}
+        self._dmgs: dict[str, tuple | None] = {}
+        self._lxs: dict[str, str] = {}
+        self._bills: dict[str, str] = {}
         self.stopped_at: int | None = None
 
     def _problem(self, start: int, end: int, message: str, fix: str | None = None) -> None:
@@ -388,10 +396,11 @@ class _Walk:
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
-        code_segments, line_memo, dtp_memo = CODE_SEGMENTS, self._line_segments, self._dtps
+        code_segments, line_memo, dtp_memo, hi_memo = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements
+        sbr_memo, dmg_memo, lx_memo = self._sbrs, self._dmgs, self._lxs
         text, terminator, segs_append = self.text, d.segment, self.segs.append
         for m in matches:
-            raw, seg_id = m.group(1, 2)
+            raw, seg_id = m.groups()
             raw = raw.rstrip()  # the same string when there is nothing to strip
             start = m.start(1)
             claim = self.claim
@@ -402,7 +411,7 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes, diagnoses, unreadable = hi_codes(start, raw, element, self.component)
+                    codes, diagnoses, unreadable = hi_codes(start, raw, element, self.component, hi_memo)
                     if diagnoses:
                         claim.diagnoses += diagnoses
                     if unreadable and claim.unread_hi is None:
@@ -445,7 +454,12 @@ class _Walk:
                 continue
             if seg_id == "LX":
                 if claim is not None:
-                    self.line = line = Line(raw.split(element, 2)[1] if element in raw else "", start)
+                    number = lx_memo.get(raw)
+                    if number is None:
+                        number = raw.split(element, 2)[1] if element in raw else ""
+                        if len(lx_memo) < LINE_SEGMENTS_MAX:
+                            lx_memo[raw] = number
+                    self.line = line = Line(number, start)
                     claim.lines.append(line)
                     claim.end = start + len(raw)
                 continue
@@ -456,8 +470,8 @@ class _Walk:
                 if self.converge is not None and self.converge(m.start(), start, self):
                     self.stopped_at = start
                     return
-                self.envs.append(self.env())
-                self.demos.append(self.demo())
+                self.envs.append(self._env or self.env())
+                self.demos.append(self._demo or self.demo())
                 self.marks.append(len(self.problems))
                 # Terminators before the CLM: _count_to, inline for one claim's text.
                 at = self.count_at
@@ -465,21 +479,59 @@ class _Walk:
                 self.count_at = start
                 self.count_n = n
                 segs_append(n)
-                values = raw.split(element)
-                self.claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
-                self._patient(self.claim, values)
+                # CLM01 (the claim id) and CLM05 (the facility composite) are all the walk reads.
+                values = raw.split(element, 6)
+                self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
+                # The patient: DMG of loop 2010CA, else of 2010BA when the subscriber is the patient.
+                dmg = self.patient_dmg if self.level == "23" else (self.subscriber_dmg if self.subscriber_is_patient else None)
+                if dmg is not None:
+                    claim.birth, claim.sex = dmg
+                if len(values) > 5 and values[5]:
+                    facility = values[5]
+                    bill = self._bills.get(facility)
+                    claim.bill_type = bill if bill is not None else self._bill_type(facility)
                 continue
             if seg_id == "HL":
                 if claim is not None:
                     self._close_claim()
                     claim_codes_append = self.claim_codes.append
-                self._hl(raw.split(element))
+                values = raw.split(element)
+                level = values[3] if len(values) > 3 else ""
+                if level != "23":  # a new subscriber (or provider): nothing seen so far applies
+                    self.subscriber_dmg = None
+                    self.subscriber_is_patient = False
+                self.patient_dmg = None
+                self.level = level
                 self._demo = None
-            elif seg_id in ("DMG", "SBR", "CL1"):
-                if claim is None:  # inside a claim these do not change the patient
+            elif seg_id == "SBR" or seg_id == "DMG":
+                if claim is not None:  # inside a claim these are not the patient (other subscriber loops)
+                    claim.end = start + len(raw)
+                    continue
+                self._demo = None
+                if seg_id == "SBR":
+                    is_patient = sbr_memo.get(raw)
+                    if is_patient is None:
+                        values = raw.split(element, 3)
+                        is_patient = len(values) > 2 and values[2] == "18"
+                        if len(sbr_memo) < DTPS_MAX:
+                            sbr_memo[raw] = is_patient
+                    self.subscriber_is_patient = is_patient
+                else:
+                    found = dmg_memo.get(raw, dmg_memo)
+                    if found is dmg_memo:
+                        found = self._read_dmg(raw)
+                    if found is not None:
+                        if self.level == "23":
+                            self.patient_dmg = found
+                        elif self.level == "22":
+                            self.subscriber_dmg = found
+            elif seg_id == "CL1":
+                if claim is None:
                     self._demo = None
-                self._demographics(seg_id, raw.split(element))
-                if claim is not None:
+                else:
+                    values = raw.split(element, 4)
+                    if len(values) > 3:
+                        claim.discharge_status = values[3]
                     claim.end = start + len(raw)
             else:
                 if claim is not None:
@@ -573,38 +625,24 @@ class _Walk:
         self.st = None
         self.st_count = None
 
-    def _hl(self, values: list[str]) -> None:
-        level = values[3] if len(values) > 3 else ""
-        if level != "23":  # a new subscriber (or provider): nothing seen so far applies
-            self.subscriber_dmg = None
-            self.subscriber_is_patient = False
-        self.patient_dmg = None
-        self.level = level
+    def _read_dmg(self, raw: str) -> tuple[dt.date | None, str] | None:
+        """A DMG segment before a claim: (birth date, sex) when it gives a D8 date, else None
+        (the patient it would describe is left as it was). Kept by text."""
+        values = raw.split(self.d.element, 4)
+        found = (parse_date(values[2]), values[3] if len(values) > 3 else "") if len(values) > 2 and values[1] == "D8" else None
+        if len(self._dmgs) < DTPS_MAX:
+            self._dmgs[raw] = found
+        return found
 
-    def _demographics(self, seg_id: str, values: list[str]) -> None:
-        if seg_id == "CL1":
-            if self.claim is not None and len(values) > 3:
-                self.claim.discharge_status = values[3]
-        elif self.claim is not None:
-            return  # a DMG / SBR inside a claim (other subscriber loops) is not the patient
-        elif seg_id == "SBR":
-            self.subscriber_is_patient = len(values) > 2 and values[2] == "18"
-        elif len(values) > 2 and values[1] == "D8":
-            found = (parse_date(values[2]), values[3] if len(values) > 3 else "")
-            if self.level == "23":
-                self.patient_dmg = found
-            elif self.level == "22":
-                self.subscriber_dmg = found
-
-    def _patient(self, claim: Claim, values: list[str]) -> None:
-        dmg = self.patient_dmg if self.level == "23" else (self.subscriber_dmg if self.subscriber_is_patient else None)
-        if dmg is not None:
-            claim.birth, claim.sex = dmg
-        if len(values) > 5 and values[5]:
-            parts = values[5].split(self.component)
-            # Shared: a file has a few types of bill, and 50,000 claims would hold a copy each.
-            bill = parts[0] + (parts[2] if len(parts) > 2 else "")
-            claim.bill_type = _BILL_TYPES.setdefault(bill, bill) if len(_BILL_TYPES) < 10_000 else bill
+    def _bill_type(self, facility: str) -> str:
+        """The type of bill of a CLM05 composite (CLM05-1 + CLM05-3). Kept by text, and shared:
+        a file has a few types of bill, and 50,000 claims would hold a copy each."""
+        parts = facility.split(self.component)
+        bill = parts[0] + (parts[2] if len(parts) > 2 else "")
+        bill = _BILL_TYPES.setdefault(bill, bill) if len(_BILL_TYPES) < 10_000 else bill
+        if len(self._bills) < DTPS_MAX:
+            self._bills[facility] = bill
+        return bill
 
     def _read_dtp(self, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
         """A DTP segment's claim date: its qualifier ("" when not one the walk reads), the day,
@@ -648,9 +686,11 @@ class _Walk:
         else:
             self._problem(start, start + len(raw), f"composites use {actual!r} as component separator")
         self.component = actual
-        # Both memos read with the separator: cleared in place (the walk's loop holds them).
+        # The memos read with the separator: cleared in place (the walk's loop holds them).
         self._line_segments.clear()
         self.highest.clear()
+        self._hi_elements.clear()
+        self._bills.clear()
 
 
 COUNT_CHUNK = 1 << 20  # characters per str.count call in count_between

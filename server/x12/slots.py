@@ -24,6 +24,7 @@ COMPONENT_CANDIDATES = ">:^|\\!"
 CodeTuple = tuple[str | None, str, int, str | None, int | None, str, bool]
 
 _HI_PLACES = [f"HI{n:02d}-02" for n in range(13)]
+_HI_ELEMENT_PLACES = _HI_PLACES[1:]  # HI01 to HI12: zip stops there (a 13th piece is the rest)
 # The qualifier itself comes back too: the code tuples then hold this one string, whose hash is
 # kept, rather than a fresh copy per element (the rules' memo hashes it for every code).
 _HI_EXPECTS = {q: (q, v.expects, v.diagnosis) for q, v in HI_QUALIFIERS.items()}
@@ -115,36 +116,58 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
     return out
 
 
-def hi_codes(start: int, raw: str, element: str, comp: str) -> tuple[list[CodeTuple], int, bool]:
+def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None) -> tuple[list[CodeTuple], int, bool]:
     """The places of an HI segment (as codes_in), how many of them are diagnoses (pointers
     count these) and whether one could not be read: the walk calls this for every claim, and
-    takes all three from one pass over the elements."""
+    takes all three from one pass over the elements.
+
+    `memo`: element text -> hi_element(), for the separator `comp` (the walk keeps one per
+    separator in use): a file repeats the same few thousand qualifier:code elements, so each is
+    cut once, and its code string is then one object, whose hash the rules' memos keep."""
     out: list[CodeTuple] = []
     diagnoses = 0
     unreadable = False
     pos = start + 3
-    n = 0
-    for value in raw[3:].split(element, 12)[:12]:
-        n += 1
+    if memo is None:
+        memo = {}
+    get = memo.get
+    for place, value in zip(_HI_ELEMENT_PLACES, raw[3:].split(element, 12)):
         el_start = pos
         pos += len(value) + 1
-        qual, sep, rest = value.partition(comp)
-        if not sep:
-            if value.strip():  # qualifier and code need a component separator between them
-                out.append((HI_UNREADABLE, value, el_start, None, None, _HI_PLACES[n], False))
-                unreadable = True
+        read = get(value)
+        if read is None:
+            read = hi_element(value, comp)
+            if len(memo) < HI_ELEMENTS_MAX:
+                memo[value] = read
+        if read is _NO_CODE:
             continue
-        code = rest.partition(comp)[0]
-        if code:
-            found = _HI_EXPECTS.get(qual)
-            if found is None:
-                out.append((HI_UNREADABLE, code, el_start + len(qual) + 1, qual, el_start, _HI_PLACES[n], False))
-                unreadable = True
-            else:
-                if found[2]:
-                    diagnoses += 1
-                out.append((found[1], code, el_start + len(qual) + 1, found[0], el_start, _HI_PLACES[n], found[2]))
+        expects, code, at, qual, diagnosis = read
+        if diagnosis:
+            diagnoses += 1
+        elif expects == HI_UNREADABLE:
+            unreadable = True
+        out.append((expects, code, el_start + at, qual, None if qual is None else el_start, place, diagnosis))
     return out, diagnoses, unreadable
+
+
+HI_ELEMENTS_MAX = 20_000  # distinct HI elements kept by one walk's memo (a few MB at most)
+_NO_CODE = ()  # an HI element with nothing to check (empty, or a qualifier without a code)
+
+
+def hi_element(value: str, comp: str) -> tuple:
+    """One HI element, read relative to its start: (expects, code, code offset, qualifier or
+    None, is a diagnosis), or _NO_CODE."""
+    qual, sep, rest = value.partition(comp)
+    if not sep:
+        # Qualifier and code need a component separator between them.
+        return (HI_UNREADABLE, value, 0, None, False) if value.strip() else _NO_CODE
+    code = rest.partition(comp)[0]
+    if not code:
+        return _NO_CODE
+    found = _HI_EXPECTS.get(qual)
+    if found is None:
+        return (HI_UNREADABLE, code, len(qual) + 1, qual, False)
+    return (found[1], code, len(qual) + 1, found[0], found[2])
 
 
 def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, values: list[str] | None = None) -> list[CodeTuple]:
