@@ -140,6 +140,11 @@ class DamagedRelease:
             return cls(set_id, manifest.release, None, None, False, problem, rebuild_command(manifest, set_id, manifest.release))
         return cls(set_id, manifest.release, start, end, True, problem, rebuild_command(manifest, set_id, manifest.release))
 
+    @property
+    def message(self) -> str:
+        """What is wrong, then the command that rebuilds the release."""
+        return f"{self.problem}; {self.command}"
+
     def covers(self, day: dt.date) -> bool:
         return self.dated and (self.effective_from is None or self.effective_from <= day) and (self.effective_to is None or day <= self.effective_to)
 
@@ -770,7 +775,7 @@ class IndexStore:
                 damaged = DamagedRelease.of(gone.path, set_id, problem, gone.manifest)
                 self._broken.setdefault(set_id, []).append(damaged)
                 if gone.path == folder:
-                    self.problems.append(f"{damaged.problem}; {damaged.command}")
+                    self.problems.append(damaged.message)
                     self._damaged.setdefault(set_id, self.problems[-1])
             kept = [r for r in rels if r.path not in folders]
             if kept:

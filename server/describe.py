@@ -150,7 +150,7 @@ def _damaged_view(answer: Answer, damaged: DamagedRelease, query: str | None) ->
     rebuild it, not what a neighbouring release lists (as the code's index-damaged finding)."""
     from .code_rules import damaged_release
 
-    problem = f"{damaged.problem}; {damaged.command}"
+    problem = damaged.message
     return CodeView(
         query=query or answer.display,
         code=answer.display,
@@ -252,7 +252,7 @@ def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) 
             # file and how to rebuild it, and let another release's tables answer (named).
             store.set_aside(exc)
             damaged = store.aux_damaged(source, pcs_tables.TABLES_AUX)
-            why = f"{damaged.problem}; {damaged.command}" if damaged is not None else str(exc)
+            why = damaged.message if damaged is not None else str(exc)
             view.hints.append(f"The character meanings of {source.title} cannot be shown: {why}")
             continue
         if meanings:
