@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .forked import end_with_parent
+from .writer import remove_building
 
 # More workers than this would hold several sets' records in memory at once for little gain:
 # the default build has one long set (NDC) and three shorter ones.
@@ -235,8 +236,6 @@ def _stop(pool: ProcessPoolExecutor, before: set[int], root: Path) -> None:
             process.kill()
         for process in left.values():
             process.join()
-            from .writer import remove_building
-
             remove_building(root, process.pid)
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -575,8 +575,7 @@ class Release:
         try:
             doc = None if i is None else blob.json(i)
         except IndexCorrupt as exc:  # bytes changed in place: found only when read
-            self._aux_problems[name] = str(exc)
-            raise AuxDamaged(str(exc), self.path, name) from None
+            raise self._aux_damaged(name, exc) from None
         # Side documents can be large (a PCS table is up to 66 KB of JSON) and hovers ask for
         # the same few repeatedly; a small bounded cache keeps decoding off the hot path.
         if len(self._aux_docs) >= _AUX_CACHE_SIZE:
@@ -597,8 +596,13 @@ class Release:
                 raise blob.damaged(len(blob))
             return {key: blob.json(i) for key, i in trie.iteritems()}
         except IndexCorrupt as exc:
-            self._aux_problems[name] = str(exc)
-            raise AuxDamaged(str(exc), self.path, name) from None
+            raise self._aux_damaged(name, exc) from None
+
+    def _aux_damaged(self, name: str, exc: IndexCorrupt) -> AuxDamaged:
+        """Damage read in the side data of that name: noted (aux_problem answers it from
+        now on) and given back as the error its readers tell apart."""
+        self._aux_problems[name] = str(exc)
+        return AuxDamaged(str(exc), self.path, name)
 
     def _open_aux(self, name: str) -> tuple[marisa_trie.Trie, _Blob]:
         opened = self._aux.get(name)

@@ -52,12 +52,15 @@ def ensure_writable(root: Path) -> None:
         raise _cannot_write(root)
 
 
+_BUILDING_SUFFIX_BYTES = 6  # random bytes ending a .building folder's name (in hex)
+
+
 def _building_folder(set_dir: Path, label: str) -> Path:
     """A new folder to build a release in. mkdir, unlike tempfile.mkdtemp (0700), honours the
     umask: a shared index folder must stay readable by the other users who check files with it.
     Named with the building process's id: when a build worker has to be killed, the process
     that ran it removes what it left (remove_building)."""
-    tmp = set_dir / f".building-{label}-{os.getpid()}-{os.urandom(6).hex()}"
+    tmp = set_dir / f".building-{label}-{os.getpid()}-{os.urandom(_BUILDING_SUFFIX_BYTES).hex()}"
     try:
         set_dir.mkdir(exist_ok=True)
         tmp.mkdir()
@@ -70,7 +73,7 @@ def remove_building(root: Path, pid: int) -> None:
     """Remove the .building folders (_building_folder) the process `pid`, now gone, left under
     an index folder: in each set's folder and in the claim edits' (layout.EDITS_DIR)."""
     root = Path(root)
-    pattern = f".building-*-{pid}-{'?' * 12}"
+    pattern = f".building-*-{pid}-{'?' * 2 * _BUILDING_SUFFIX_BYTES}"
     for folder in [*root.glob(f"*/{pattern}"), *root.glob(f"{layout.EDITS_DIR}/*/{pattern}")]:
         shutil.rmtree(folder, ignore_errors=True)
 
