@@ -14,12 +14,16 @@ from __future__ import annotations
 import asyncio
 import weakref
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from lsprotocol import types
 
+from .. import reading as r
+from ..fhir.outline import fhir_outline
+from ..fhir.reader import FhirReading
+from ..kinds import read as read_document
 from ..x12.edits import span
 from .protocol import PlainJson
 from ..x12.outline import Node, Outline, claims_outline, count_terminators, follow_edit, outline
@@ -37,6 +41,8 @@ KINDS = {
     "transaction": types.SymbolKind.Module.value,
     "claim": types.SymbolKind.Object.value,
     "line": types.SymbolKind.Field.value,
+    "diagnosis": types.SymbolKind.Key.value,  # FHIR claims (fhir.outline)
+    "procedure": types.SymbolKind.Method.value,
 }
 LIMIT = 5000  # entries; a 50,000-claim file would otherwise send hundreds of thousands
 # Up to this many claims the outline shows every level (subscribers, patients, service lines);
@@ -86,7 +92,7 @@ _kept: dict[str, _Kept] = {}  # uri -> the outline of the document's last versio
 async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | None:
     delims = doc.delimiters()
     if delims is None:
-        return None
+        return await fhir_symbols(ls, doc)
     component = ls.component_of(doc)
     kept = _kept.get(doc.uri)
     if kept is not None and (kept.doc() is not doc or (kept.encoding, kept.component) != (ls.encoding, component)):
@@ -119,6 +125,45 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
         del _kept[uri]  # closed documents
     _kept[doc.uri] = _Kept(weakref.ref(doc), version, revision, ls.encoding, component, built)
     return built.symbols
+
+
+async def fhir_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | None:
+    """The outline of FHIR claims (fhir.outline), kept per document version as X12's is. From
+    the check of this very text when done; else the text is read again, off the loop (a
+    large document's check is never waited for)."""
+    kept = _kept.get(doc.uri)
+    if kept is not None and kept.doc() is doc and (kept.version, kept.encoding) == (doc.version, ls.encoding):
+        return kept.built.symbols
+    last = ls.analysis_now(doc)
+    if last is not None and last.kind != r.FHIR:
+        return None  # not FHIR claims (as of its last check)
+    _kept.pop(doc.uri, None)
+    for _ in range(RETRIES):
+        version, snap = doc.version, doc.source.snapshot()
+        analysis = ls.current_analysis(doc)
+        reading = analysis.reading if analysis is not None else None
+        if analysis is None:
+            # Read as FHIR only (if the settings read FHIR at all): nothing else has an outline.
+            options = replace(ls.settings.options, kinds=ls.settings.options.kinds & {r.FHIR})
+            reading = await asyncio.to_thread(read_document, snap.join(), doc.uri, doc.language_id, options)
+        if not isinstance(reading, FhirReading):
+            return None
+        if not doc.has_index(ls.encoding):
+            await _index_ready(ls, doc)
+        index = doc.index(ls.encoding)
+        built = await asyncio.to_thread(_fhir_built, reading, index, len(snap))
+        if doc.version == version and ls.documents.get(doc.uri) is doc:
+            break
+    else:
+        return None  # edits keep coming: the next request outlines the text they leave
+    _kept[doc.uri] = _Kept(weakref.ref(doc), version, doc.edit_log.revision, ls.encoding, "", built)
+    return built.symbols
+
+
+def _fhir_built(reading: FhirReading, index: LineIndex, length: int) -> Built:
+    tree = fhir_outline(reading, LIMIT)
+    symbols, pairs, spans = to_symbols(tree, index, length)
+    return Built(symbols, tree, False, pairs, spans, 0, index.line_count)
 
 
 def forget_stale(doc: OpenDocument) -> None:
