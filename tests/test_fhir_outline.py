@@ -48,3 +48,15 @@ def test_a_large_bundle_gets_one_entry_per_claim_up_to_the_limit():
     assert len(tree.nodes) == 550 and all(not n.children for n in tree.nodes)  # above FULL_CLAIMS
     assert tree.claims == 600 and tree.claims_after == 50 and tree.cut_at == many.resources[550].start
     assert tree.nodes[-1].name == "ExplanationOfBenefit c549 (professional)"
+
+
+def test_a_claims_total_is_money_and_an_entry_without_codes_selects_its_brace():
+    res = claim("c-eur", dx=[(1, "E11.9", None)])
+    res["resourceType"], res["total"] = "Claim", {"value": 99.5, "currency": "EUR"}
+    res["diagnosis"].append({"sequence": 2, "packageCode": {"coding": [{"system": "urn:example", "code": "191"}]}})
+    text = text_of(res)
+    (node,) = fhir_outline(reader.read(text)).nodes
+    assert node.name == "Claim c-eur (professional)" and node.detail == "2026-11-15 · 99.50 EUR"
+    assert [c.name for c in node.children] == ["Diagnosis 1: E11.9", "Diagnosis 2"]
+    bare = node.children[1]
+    assert text[bare.start : bare.name_end] == "{" and text[bare.end - 1] == "}"
