@@ -34,12 +34,14 @@ from .words import words
 _MISSING = object()
 # What is not done when a release's side data of this name is damaged (IndexStore.problems):
 # its users say so where it was needed, and the release's codes are still read. Damage in
-# other side data (the NDC products) sets the whole release aside, as damage in its codes does.
-# The PCS tables (pcs_tables.py) only say what each character of a code means (hover,
-# lookup): a code's validity and title are its record's, so no check needs them.
+# other side data sets the whole release aside, as damage in its codes does.
+# The PCS tables (pcs_tables.py) only say what each character of a code means, and the NDC
+# products (importers/ndc.product_of) a package's product details (hover, lookup, completion):
+# a code's validity and description are its record's, so no check needs them.
 _AUX_USE = {
     "tabular-edits": "the tabular edits (excludes1, code-first, use-additional-code) of its dates are not run",
     "tables": "the ICD-10-PCS character meanings of its codes are not shown (hover, lookup); its codes are still checked",
+    "products": "the NDC product details of its codes are not shown (hover, lookup, completion); its codes are still checked",
 }
 _AUX_CACHE_SIZE = 256
 _SEARCH_CACHE_SIZE = 128  # word searches remembered per release (Release.search)

@@ -172,7 +172,7 @@ def _add_set_details(store: IndexStore, rel: Release, rec: CodeRecord, view: Cod
     elif rel.set_id == ICD10PCS:
         _icd10pcs(store, rel, rec, view)
     elif rel.set_id == NDC:
-        _ndc(rel, rec, view)
+        _ndc(store, rel, rec, view)
     elif rel.set_id == HCPCS:
         _hcpcs(rec, view)
     if rec.short and rel.set_id not in (HCPCS, NDC):
@@ -250,10 +250,7 @@ def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) 
         except AuxDamaged as exc:
             # Only the meanings are missing (the code was judged from its record): say which
             # file and how to rebuild it, and let another release's tables answer (named).
-            store.set_aside(exc)
-            damaged = store.aux_damaged(source, pcs_tables.TABLES_AUX)
-            why = damaged.message if damaged is not None else str(exc)
-            view.hints.append(f"The character meanings of {source.title} cannot be shown: {why}")
+            _side_data_lost(store, source, exc, f"The character meanings of {source.title}", view)
             continue
         if meanings:
             for m in meanings:
@@ -272,14 +269,29 @@ def _icd10pcs(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) 
         _children(rel, rec, view)
 
 
-def _ndc(rel: Release, rec: CodeRecord, view: CodeView) -> None:
+def _side_data_lost(store: IndexStore, rel: Release, exc: AuxDamaged, what: str, view: CodeView) -> None:
+    """Side data of rel read as damaged: noted once in the store (its problems, which the
+    CLI and the editor show) and said in the view with the file and the rebuild command."""
+    store.set_aside(exc)
+    damaged = store.aux_damaged(rel, exc.name)
+    why = damaged.message if damaged is not None else str(exc)
+    view.hints.append(f"{what} cannot be shown: {why}")
+
+
+def _ndc(store: IndexStore, rel: Release, rec: CodeRecord, view: CodeView) -> None:
     from medcode.index_builder.importers import ndc
 
     d = rec.detail
     view.facts.append(("NDC (10-digit, as listed)", d.get("ndc10", "")))
     if rec.short:
         view.facts.append(("Product", rec.short))
-    product = ndc.product_of(rel, rec) or {}
+    try:
+        product = ndc.product_of(rel, rec) or {}
+    except AuxDamaged as exc:
+        # The package's own record (its code, description, dates) was read; only the product
+        # details beside it are missing.
+        _side_data_lost(store, rel, exc, f"The product details of {rel.title}", view)
+        product = {}
     for label, key in (
         ("Product NDC", "product_ndc"),
         ("Generic name", "nonproprietary_name"),

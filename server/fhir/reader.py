@@ -77,12 +77,17 @@ class Diagnosis:
     sequence: int | None
     role: str | None  # claim_edits.inputs role from diagnosis[].type; None when untyped
     codes: list[Slot]
+    start: int = -1  # the diagnosis[] element's span (the outline)
+    end: int = -1
 
 
 @dataclass(slots=True)
 class Procedure:
     sequence: int | None
     codes: list[Slot]
+    start: int = -1  # the procedure[] element's span (the outline)
+    end: int = -1
+    date: dt.date | None = None  # procedure[].date
 
 
 @dataclass(slots=True)
@@ -94,6 +99,10 @@ class Item:
     modifiers: list[Slot]
     units: float | None  # quantity.value
     date: dt.date | None  # servicedDate / servicedPeriod.start, else the resource's date
+    start: int = -1  # the item[] element's span (the outline)
+    end: int = -1
+    charge: str = ""  # item.net as written for people ("$120.00"), else ""
+    revenue: list[Slot] = field(default_factory=list)  # revenue codings (the outline)
 
 
 @dataclass
@@ -110,6 +119,7 @@ class ClaimResource:
     setting: str = ""  # inpatient / outpatient, from type or subType, when they say
     type_of_bill: str = ""  # NUBC type of bill (supportingInfo typeofbill), as written
     patient_ref: str | None = None  # patient.reference
+    total: str = ""  # the claim's total for people ("$250.00"; an EOB's submitted amount), else ""
     patient: Patient | None = None  # resolved after the whole document is read
     contained: dict[str, Patient] = field(default_factory=dict)  # "#id" -> a contained Patient
     entries: list[Diagnosis] = field(default_factory=list)
@@ -284,7 +294,7 @@ class _Reader:
             if dx.kind != jt.OBJECT:
                 continue
             seq = dx.get("sequence")
-            entry = Diagnosis(_int(seq), _diagnosis_role(dx), [])
+            entry = Diagnosis(_int(seq), _diagnosis_role(dx), [], dx.start, dx.end)
             res.entries.append(entry)
             if seq is not None and isinstance(seq.value, int) and not isinstance(seq.value, bool):
                 if seq.value in res.sequences:
@@ -307,7 +317,7 @@ class _Reader:
             at = Service(day, res) if day else whole
             before = len(res.procedures)
             self.codings(px.get("procedureCodeableConcept"), f"procedure[{i}].procedureCodeableConcept", "procedure", at, res.procedures)
-            res.procedure_entries.append(Procedure(_int(px.get("sequence")), res.procedures[before:]))
+            res.procedure_entries.append(Procedure(_int(px.get("sequence")), res.procedures[before:], px.start, px.end, day))
         for i, info in enumerate(node.each("supportingInfo")):
             if info.kind == jt.OBJECT:
                 self.codings(info.get("code"), f"supportingInfo[{i}].code", "supportingInfo", whole, res.other)
@@ -332,6 +342,7 @@ class _Reader:
         patient = _plain(node.get("patient"))
         if isinstance(patient, dict) and isinstance(patient.get("reference"), str):
             res.patient_ref = patient["reference"]
+        res.total = _total(_plain(node.get("total")))
         contained = _plain(node.get("contained"))
         for inner in contained if isinstance(contained, list) else ():
             if isinstance(inner, dict) and inner.get("resourceType") == "Patient" and isinstance(pid := inner.get("id"), str):
@@ -351,7 +362,8 @@ class _Reader:
         own = res.services[before:]  # this line's own codes (not its detail[] lines')
         codes = [sl for sl in own if sl.place.startswith(f"{path}.productOrService")]
         mods = [sl for sl in own if sl.place.startswith(f"{path}.modifier[")]
-        res.items.append(Item(number, codes, mods, units, at.date))
+        revenue = [sl for sl in own if sl.place.startswith(f"{path}.revenue")]
+        res.items.append(Item(number, codes, mods, units, at.date, item.start, item.end, _money(_plain(item.get("net"))), revenue))
         for k, ptr in enumerate(item.each("diagnosisSequence")):
             text = self.s[ptr.content_start : ptr.end - (1 if ptr.kind == jt.STRING else 0)]
             if ptr.kind in (jt.OTHER, jt.STRING) and text.strip():
@@ -429,6 +441,32 @@ def _plain_codings(concept: Any):
         for coding in codings if isinstance(codings, list) else ():
             if isinstance(coding, dict) and isinstance(system := coding.get("system"), str) and isinstance(code := coding.get("code"), str):
                 yield system.strip(), code.strip()
+
+
+def _money(value: Any) -> str:
+    """A FHIR Money ({value, currency}) for people: "$250.00" in US dollars (or no currency),
+    else "250.00 EUR"; "" when it holds no number."""
+    amount = value.get("value") if isinstance(value, dict) else None
+    if not isinstance(amount, (int, float)) or isinstance(amount, bool):
+        return ""
+    currency = value.get("currency")
+    if currency in (None, "USD") or not isinstance(currency, str):
+        return f"${amount:,.2f}"
+    return f"{amount:,.2f} {currency.strip()}"
+
+
+def _total(value: Any) -> str:
+    """Claim.total (Money), or of an ExplanationOfBenefit's total[] (category and amount) the
+    submitted amount, else the first."""
+    if isinstance(value, dict):
+        return _money(value)
+    if not isinstance(value, list):
+        return ""
+    amounts = [t for t in value if isinstance(t, dict)]
+    submitted = [t for t in amounts if "submitted" in {code for _, code in _plain_codings(t.get("category"))}]
+    for t in submitted or amounts[:1]:
+        return _money(t.get("amount"))
+    return ""
 
 
 def _int(node: jt.Node | None) -> int | None:

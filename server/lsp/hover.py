@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..claims.fhir import claim_from_fhir
+from ..claims.model import Claim, ServiceLine
 from ..claims.rules import ClaimLayer
 from ..claims.x12 import LINE_CODE_PLACES, claim_in_context
 from ..describe import describe
@@ -58,7 +60,7 @@ def _document(ls: MedcodeServer, doc: OpenDocument, position: types.Position) ->
     slot = slot_at(reading.slots, offset)
     if slot is not None and slot.text:
         # A FHIR code is judged on its own item's date (Slot.line), other documents on theirs.
-        text = _slot(ls, doc, slot, None, offset, getattr(slot.line, "date", None) or reading.day)
+        text = _slot(ls, doc, slot, None, offset, getattr(slot.line, "date", None) or reading.day) + _fhir_claim_notes(ls, slot)
         start, end = slot.start, slot.end
     else:
         header = reading.header_at(offset)
@@ -95,8 +97,10 @@ def _slot(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimContext | 
     if answer is None:
         return _unindexed(slot, role, findings)
     view = describe(ls.store, answer, slot.text)
-    # The findings that may name this code: its claim's, or a template's whole text.
-    span = (ctx.claim.start, ctx.claim.end) if ctx else (0, len(doc.source))
+    # The findings that may name this code: its claim's (an X12 claim, a FHIR resource: not
+    # those of a Bundle's other claims), or a template's whole text.
+    resource = getattr(slot.line, "resource", None)
+    span = (ctx.claim.start, ctx.claim.end) if ctx else (resource.start, resource.end) if resource is not None else (0, len(doc.source))
     edits = edits_hover.lines(ls, doc, answer.set_id, answer.key, day, span)
     extra = "\n\n" + "\n".join(edits) if edits else ""
     return f"{markdown.code_view(view, findings)}{extra}\n\n*{role} · date of service {day}*"
@@ -109,7 +113,20 @@ def _claim_notes(ls: MedcodeServer, doc: OpenDocument, slot: Slot, ctx: ClaimCon
     a = doc.analysis
     kinds = a.x12.transaction_kinds if a is not None and a.x12 is not None else set()
     claim = claim_in_context(doc.source, ctx, next(iter(kinds)) if len(kinds) == 1 else "")
-    line = claim.line_at(slot.start)
+    return _line_notes(ls, claim, claim.line_at(slot.start))
+
+
+def _fhir_claim_notes(ls: MedcodeServer, slot: Slot) -> str:
+    """_claim_notes for an item's productOrService code of a FHIR Claim / ExplanationOfBenefit
+    (its resource is the claim: claims.fhir)."""
+    resource = getattr(slot.line, "resource", None)
+    if resource is None or not resource.items:
+        return ""
+    claim = claim_from_fhir(resource)
+    return _line_notes(ls, claim, claim.line_at(slot.start))
+
+
+def _line_notes(ls: MedcodeServer, claim: Claim, line: ServiceLine | None) -> str:
     if line is None:
         return ""
     notes = ClaimLayer(ls.verdicts).notes(claim, line)

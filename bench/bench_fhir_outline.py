@@ -1,0 +1,123 @@
+"""Benchmark for the outline of FHIR claims (textDocument/documentSymbol on a Bundle): a Bundle of
+N Claims, each with diagnoses, a procedure and items (every claim distinct), is outlined in
+process (reader, fhir.outline, DocumentSymbol JSON) and over LSP stdio against `medcode serve`:
+the first request once the check is published (from its reading), the same version again
+(kept), and right after an edit (answered once the check of the new text is done). A script, not a test: nothing here asserts a timing.
+
+    python bench/bench_fhir_outline.py [--claims 4000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_x12 import CLIENT_CAPABILITIES, LspClient, _count_symbols  # noqa: E402
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
+CPT = "http://www.ama-assn.org/go/cpt"
+DX = ("E11.9", "I10", "J45.909", "M81.0", "Z79.4", "E78.5")
+PROCS = ("99213", "36415", "80053", "93000", "71046")
+
+
+def bundle(n: int) -> str:
+    entries = []
+    for i in range(n):
+        day = f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        claim = {
+            "resourceType": "Claim", "id": f"claim-{i}", "status": "active",
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+            "patient": {"reference": f"Patient/p{i % 997}"}, "billablePeriod": {"start": day, "end": day},
+            "total": {"value": 100 + i % 900, "currency": "USD"},
+            "diagnosis": [{"sequence": k + 1, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": DX[(i + k) % len(DX)]}]}} for k in range(3)],
+            "procedure": [{"sequence": 1, "date": day, "procedureCodeableConcept": {"coding": [{"system": ICD10PCS, "code": "0DTJ4ZZ"}]}}],
+            "item": [{"sequence": k + 1, "productOrService": {"coding": [{"system": CPT, "code": PROCS[(i + k) % len(PROCS)]}]},
+                      "servicedDate": day, "quantity": {"value": 1}, "net": {"value": 50, "currency": "USD"}} for k in range(3)],
+        }
+        entries.append({"fullUrl": f"urn:uuid:claim-{i}", "resource": claim})
+    return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}, indent=2)
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def in_process(text: str, repeats: int) -> None:
+    from medcode.server.fhir import reader
+    from medcode.server.fhir.outline import fhir_outline
+    from medcode.server.lsp.symbols import LIMIT, to_symbols
+    from medcode.server.positions import LineIndex
+
+    reading = reader.read(text)
+    index = LineIndex(text, "utf-16")
+    for label, fn in (
+        ("reader (when the check's reading is stale)", lambda: reader.read(text)),
+        ("outline + symbols + JSON (from the reading)", lambda: orjson.dumps(to_symbols(fhir_outline(reading, LIMIT), index, len(text))[0])),
+    ):
+        walls, cpus = [], []
+        for _ in range(repeats):
+            w, c = time.perf_counter(), cpu()
+            fn()
+            walls.append(time.perf_counter() - w)
+            cpus.append(cpu() - c)
+        print(f"  {label:<46} wall {statistics.median(walls) * 1000:7.1f} ms  cpu {statistics.median(cpus) * 1000:7.1f} ms (median of {repeats})")
+
+
+async def over_lsp(text: str, repeats: int) -> None:
+    client = await LspClient.spawn([sys.executable, "-m", "medcode.server", "serve"], dict(os.environ), None)
+    uri = "file:///bench/claims-bundle.json"
+    try:
+        await client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": CLIENT_CAPABILITIES})
+        await client.notify("initialized", {})
+        await asyncio.sleep(1.0)
+        await client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "json", "version": 1, "text": text}})
+        await client.wait_publish(uri, 1)
+        rows: dict[str, list[float]] = {"after the check (its reading)": [], "again (kept)": [], "right after an edit (waits for its check)": []}
+        count = 0
+        for version in range(2, repeats + 2):
+            result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+            rows["after the check (its reading)"].append(s)
+            count = _count_symbols(result or [])
+            _, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+            rows["again (kept)"].append(s)
+            # An edit (an id renamed, same length) and the outline asked at once: answered
+            # when the check of the new text is done (its debounce, then the reader).
+            edited = text.replace('"id": "claim-0"', f'"id": "claim-{version % 10}"', 1)
+            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": edited}]})
+            result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+            rows["right after an edit (waits for its check)"].append(s)
+            assert _count_symbols(result or []) == count, "the outline after an edit is incomplete"
+            await client.wait_publish(uri, version)
+        for label, values in rows.items():
+            if values:
+                print(f"  LSP documentSymbol {label:<24} median {statistics.median(values) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms  (n={len(values)})")
+        print(f"  symbols sent: {count:,}")
+    finally:
+        await client.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--claims", type=int, default=4000)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    text = bundle(args.claims)
+    print(f"Bundle of {args.claims:,} Claims, {len(text) / 1e6:.1f} MB; load average {os.getloadavg()[0]:.2f}")
+    in_process(text, args.repeats)
+    asyncio.run(over_lsp(text, args.repeats))
+
+
+if __name__ == "__main__":
+    main()
