@@ -38,6 +38,10 @@ SHAPES = {
 }
 SEVENTH_MAX = 40  # 7th-character definitions have at most 17 values; a bound all the same
 MEMO_MAX = 200_000
+# In a memo key, the qualifier of a result without findings where the qualifier only words the
+# findings (CodeRules.QUALIFIER_WORDS_ONLY): not a string, so no qualifier read from a file
+# equals it, and it pickles (check_share.py).
+ANY_QUALIFIER = -1
 
 
 @dataclass
@@ -93,6 +97,10 @@ class CodeRules:
     # Called before a result is worked out; True when it took in entries from elsewhere, so the
     # memo is looked at again (`medcode check -j N`: check_share.Sharing.on_miss).
     on_miss: Callable[[], bool] | None = None
+    # True where a code's qualifier changes only the wording of its findings, never whether it
+    # has any (X12: "ABK demands ICD-10-CM"): a result without findings then holds for every
+    # qualifier and is kept once, under ANY_QUALIFIER (ABK and ABF codes share it).
+    QUALIFIER_WORDS_ONLY = False
 
     def __init__(self, verdicts: Verdicts, today: dt.date | None = None):
         self.v = verdicts
@@ -117,20 +125,27 @@ class CodeRules:
         if window is None:
             window = windows[expects] = self._window(expects, day)
         memo = self._memo
+        quals = (ANY_QUALIFIER, qual) if self.QUALIFIER_WORDS_ONLY else (qual,)
         # Most results hold for every day the same releases answer; only those that mention
         # the day or hinge on a record's own dates are kept per day.
-        result = memo.get((expects, text, qual, extra, window))
+        result = self._held(memo, expects, text, quals, extra, window, day)
+        if result is None and self.on_miss is not None and self.on_miss():
+            # Another process may have sent this very result (check_share.py).
+            result = self._held(memo, expects, text, quals, extra, window, day)
         if result is None:
-            result = memo.get((expects, text, qual, extra, day))
-            if result is None and self.on_miss is not None and self.on_miss():
-                # Another process may have sent this very result (check_share.py).
-                result = memo.get((expects, text, qual, extra, window)) or memo.get((expects, text, qual, extra, day))
-            if result is None:
-                result = self._check_slot(slot(), day, ctx)
-                if len(memo) > MEMO_MAX:
-                    memo.clear()
-                memo[(expects, text, qual, extra, day if result.day_sensitive else window)] = result
+            result = self._check_slot(slot(), day, ctx)
+            if len(memo) > MEMO_MAX:
+                memo.clear()
+            memo[(expects, text, qual if result.findings else quals[0], extra, day if result.day_sensitive else window)] = result
         return result
+
+    @staticmethod
+    def _held(memo: dict[tuple, Result], expects, text, quals, extra, window: int, day: dt.date) -> Result | None:
+        for q in quals:
+            result = memo.get((expects, text, q, extra, window)) or memo.get((expects, text, q, extra, day))
+            if result is not None:
+                return result
+        return None
 
     def trim(self, keep: int) -> None:
         """Keep the results of the last `keep` codes judged (heap.newest)."""

@@ -28,7 +28,7 @@ from medcode.index_builder.lookup import Answer
 from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.model import MODIFIER as MODIFIER_KIND
 
-from ..code_rules import CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
+from ..code_rules import ANY_QUALIFIER, CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
 from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, X12_STRUCTURE, Finding, Fix, Severity
 from ..places import CDT, ICD9_DX, ICD9_PROC, MODIFIER, MS_DRG, POINTER, PROCEDURE, REVENUE, Slot
 from .document import UNREAD_POINTERS, Claim, ClaimCodes
@@ -42,6 +42,8 @@ class ClaimRules(CodeRules):
     """The X12 places: HI qualifiers, procedure composites, modifiers, LIN N4, pointers."""
 
     claim_edits = None  # claim_edits.ClaimEdits: rules across the claim's codes (set by the checker)
+    # Qualifiers word the findings only: "ABK demands", a fix that changes the qualifier.
+    QUALIFIER_WORDS_ONLY = True
 
     def check(self, claim: Claim, groups: ClaimCodes, body: str | None = None, base: int = 0) -> Result:
         """The claim's findings, at offsets `base` characters before the document's (the
@@ -72,9 +74,10 @@ class ClaimRules(CodeRules):
                 extra = diagnoses if expects == POINTER else 0
                 if undated:
                     extra = (extra, "undated")
-                # The memo hit, inline: this loop runs for every code of a 40 MB file.
+                # The memo hit, inline: this loop runs for every code of a 40 MB file. Most
+                # codes have no findings: kept whatever their qualifier (CodeRules.cached).
                 window = windows.get(expects)
-                result = None if window is None else memo.get((expects, t[1], t[3], extra, window))
+                result = None if window is None else memo.get((expects, t[1], ANY_QUALIFIER, extra, window)) or memo.get((expects, t[1], t[3], extra, window))
                 if result is None:
                     result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
                 if result.findings:
