@@ -110,6 +110,11 @@ class CodeRules:
         self._memo: dict[tuple, Result] = {}
         self._windows_by_day: dict[dt.date, dict[str | None, int]] = {}
         self._window_ids: dict[tuple, int] = {}
+        # The memo's results without findings that hold for a whole window, by code text:
+        # day -> expects -> the table of that place and window (keep_fine). Held beside the
+        # memo, emptied with it, and never more entries than it.
+        self._fine_by_day: dict[dt.date, dict[str | None, dict[str, Result]]] = {}
+        self._fine_tables: dict[tuple[str | None, int], dict[str, Result]] = {}
         # Why the day is today (or the one the user set) for codes whose file has no date:
         # set by the checker; `undated` tells _day that the slot being judged is such a code.
         self.undated_why = "no date in the file: judged on today"
@@ -136,6 +141,8 @@ class CodeRules:
             result = self._check_slot(slot(), day, ctx)
             if len(memo) > MEMO_MAX:
                 memo.clear()
+                self._fine_by_day.clear()
+                self._fine_tables.clear()
             memo[(expects, text, qual if result.findings else quals[0], extra, day if result.day_sensitive else window)] = result
         return result
 
@@ -150,6 +157,24 @@ class CodeRules:
     def trim(self, keep: int) -> None:
         """Keep the results of the last `keep` codes judged (heap.newest)."""
         self._memo = newest(self._memo, keep)
+        self._fine_by_day, self._fine_tables = {}, {}  # filled again from the memo as codes recur
+
+    def keep_fine(self, expects: str | None, text: str, day: dt.date, result: Result) -> None:
+        """Index a memo result without findings that holds for the whole window of `day` (not
+        day-sensitive; no `extra`, no qualifier: QUALIFIER_WORDS_ONLY), so that the code's text
+        alone finds it on any day of that window. Called after `cached` or a memo hit, once the
+        day's window for `expects` is known."""
+        tables = self._fine_by_day.get(day)
+        if tables is None:
+            tables = self._fine_by_day[day] = {}
+        table = tables.get(expects)
+        if table is None:
+            key = (expects, self._windows_by_day[day][expects])
+            table = self._fine_tables.get(key)
+            if table is None:
+                table = self._fine_tables[key] = {}
+            tables[expects] = table
+        table[text] = result
 
     def _window(self, expects: str | None, day: dt.date) -> int:
         """A small number naming which releases answer for this place on this day (and which

@@ -6,6 +6,7 @@ gives exactly the findings of one that works every code out afresh.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import random
 from pathlib import Path
 
@@ -75,3 +76,60 @@ def test_shared_results_give_the_findings_of_results_kept_per_qualifier(n, defau
     assert not CodeRules.QUALIFIER_WORDS_ONLY
     apart = DocumentChecker(Verdicts(default_store)).check(text).findings
     assert shared == apart
+
+
+def _gen_837():
+    spec = importlib.util.spec_from_file_location("gen_837", Path(__file__).parents[1] / "bench" / "gen_837.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mixed_837(seed: int) -> str:
+    """gen_837's claims (the cold check's bench), over codes that are clean, headers, unknown,
+    deleted or ICD-9, on days across the ICD-10 start and the fiscal years (other windows), some
+    claims undated and some pointers past their claim's diagnoses."""
+    gen = _gen_837()
+    r = random.Random(seed)
+    dx = ["E119", "I10", "J449", "Z0000", "S72001A", "E11", "E1199", "XYZ", "25000", "0DTJ4ZZ", "U071", "M54.5", "e119"]
+    ndcs = ["00002143380", "0002-1433-80", "12345678901"]
+    days = ["20140310", "20151001", "20230915", "20231001", "20250930", "20251001", "20260301"]
+    claims = []
+    for i in range(150):
+        segs = gen.claim(i, r, dx, ndcs)
+        day = r.choice(days)
+        undated = r.random() < 0.15
+        out = []
+        for s in segs:
+            if s.startswith("DTP*472"):
+                if undated:
+                    continue
+                s = f"DTP*472*D8*{day}"
+            elif s.startswith("SV1") and r.random() < 0.2:
+                s = s.replace("***1:2", "***1:6")
+            out.append(s)
+        claims.append(out)
+    return gen._interchange(claims)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_day_tables_give_the_findings_of_the_memo_alone(seed, default_store, monkeypatch):
+    """Results found by the code's text in the day's tables (CodeRules.keep_fine) against the
+    same check with the tables never filled, and against results kept per qualifier."""
+    text = _mixed_837(seed)
+    fast = DocumentChecker(Verdicts(default_store))
+    found = fast.check(text).findings
+    assert fast.rules._fine_tables and {f.rule for f in found} >= {"invalid-code", "not-billable", "wrong-icd-version", "invalid-pointer"}
+    monkeypatch.setattr(CodeRules, "keep_fine", lambda *a: None)
+    monkeypatch.setattr(ClaimRules, "QUALIFIER_WORDS_ONLY", False)
+    slow = DocumentChecker(Verdicts(default_store))
+    assert slow.check(text).findings == found
+    assert not slow.rules._fine_tables
+
+
+def test_trim_empties_the_day_tables(default_store):
+    checker = DocumentChecker(Verdicts(default_store))
+    checker.check(_mixed_837(7))
+    assert checker.rules._fine_by_day
+    checker.trim(3)
+    assert checker.rules._fine_by_day == {} and checker.rules._fine_tables == {} and len(checker.rules._memo) == 3

@@ -58,31 +58,42 @@ class ClaimRules(CodeRules):
         no_data = out.no_data
         edits = self.claim_edits
         on_day = edits.on_day(claim, claim_day) if edits is not None else None
+        fine_by_day = self._fine_by_day
         for line, codes in groups:
             day = line.date if line is not None and line.date is not None else claim_day
             # A claim without any date is judged on today (or the day the user set), and its
             # messages say so: kept apart in the memo by `extra`.
             self.undated = undated = day is today and own_day is None
+            # Most codes: a result without findings, found by the code's text alone in the
+            # day's tables (CodeRules.keep_fine); the memo below for the others.
+            fine = None if undated else fine_by_day.get(day)
             windows = windows_by_day.get(day)
             if windows is None:
                 windows = windows_by_day[day] = {}
             for t in codes:
                 expects = t[0]
-                if expects == UNREAD_POINTERS:
-                    self._unread_pointers(claim, t, out, base)
-                    continue
-                extra = diagnoses if expects == POINTER else 0
-                if undated:
-                    extra = (extra, "undated")
-                # The memo hit, inline: this loop runs for every code of a 40 MB file. Most
-                # codes have no findings: kept whatever their qualifier (CodeRules.cached).
-                window = windows.get(expects)
-                result = None if window is None else memo.get((expects, t[1], ANY_QUALIFIER, extra, window)) or memo.get((expects, t[1], t[3], extra, window))
+                table = None if fine is None else fine.get(expects)
+                result = None if table is None else table.get(t[1])
                 if result is None:
-                    result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
-                if result.findings:
-                    out.add(result, t[2] - base)
-                elif result.no_data:
+                    if expects == UNREAD_POINTERS:
+                        self._unread_pointers(claim, t, out, base)
+                        continue
+                    extra = diagnoses if expects == POINTER else 0
+                    if undated:
+                        extra = (extra, "undated")
+                    # The memo hit, inline. Results without findings are kept whatever the
+                    # qualifier (CodeRules.cached).
+                    window = windows.get(expects)
+                    result = None if window is None else memo.get((expects, t[1], ANY_QUALIFIER, extra, window)) or memo.get((expects, t[1], t[3], extra, window))
+                    if result is None:
+                        result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
+                    if result.findings:
+                        out.add(result, t[2] - base)
+                        continue
+                    if not undated and expects != POINTER and not result.day_sensitive:
+                        self.keep_fine(expects, t[1], day, result)
+                        fine = fine_by_day.get(day)
+                if result.no_data:
                     # Result.add, inline: a set with no data installed (CPT) is noted on
                     # every one of its codes.
                     delta = t[2] - base
