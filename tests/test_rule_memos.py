@@ -91,7 +91,8 @@ def _mixed_837(seed: int) -> str:
     claims undated and some pointers past their claim's diagnoses."""
     gen = _gen_837()
     r = random.Random(seed)
-    dx = ["E119", "I10", "J449", "Z0000", "S72001A", "E11", "E1199", "XYZ", "25000", "0DTJ4ZZ", "U071", "M54.5", "e119"]
+    # B880 and C860: billable in FY2023, headers from FY2024 on (a window apart, no dates of their own).
+    dx = ["B880", "C860", "E119", "I10", "J449", "Z0000", "S72001A", "E11", "E1199", "XYZ", "25000", "0DTJ4ZZ", "U071", "M54.5", "e119"]
     ndcs = ["00002143380", "0002-1433-80", "12345678901"]
     days = ["20140310", "20151001", "20230915", "20231001", "20250930", "20251001", "20260301"]
     claims = []
