@@ -38,6 +38,10 @@ SHAPES = {
 }
 SEVENTH_MAX = 40  # 7th-character definitions have at most 17 values; a bound all the same
 MEMO_MAX = 200_000
+# In a memo key, the qualifier of a result without findings where the qualifier only words the
+# findings (CodeRules.QUALIFIER_WORDS_ONLY): not a string, so no qualifier read from a file
+# equals it, and it pickles (check_share.py).
+ANY_QUALIFIER = -1
 
 
 @dataclass
@@ -93,6 +97,10 @@ class CodeRules:
     # Called before a result is worked out; True when it took in entries from elsewhere, so the
     # memo is looked at again (`medcode check -j N`: check_share.Sharing.on_miss).
     on_miss: Callable[[], bool] | None = None
+    # True where a code's qualifier changes only the wording of its findings, never whether it
+    # has any (X12: "ABK demands ICD-10-CM"): a result without findings then holds for every
+    # qualifier and is kept once, under ANY_QUALIFIER (ABK and ABF codes share it).
+    QUALIFIER_WORDS_ONLY = False
 
     def __init__(self, verdicts: Verdicts, today: dt.date | None = None):
         self.v = verdicts
@@ -102,6 +110,11 @@ class CodeRules:
         self._memo: dict[tuple, Result] = {}
         self._windows_by_day: dict[dt.date, dict[str | None, int]] = {}
         self._window_ids: dict[tuple, int] = {}
+        # The memo's results without findings that hold for a whole window, by code text:
+        # day -> expects -> the table of that place and window (keep_fine). Held beside the
+        # memo, emptied with it, and never more entries than it.
+        self._fine_by_day: dict[dt.date, dict[str | None, dict[str, Result]]] = {}
+        self._fine_tables: dict[tuple[str | None, int], dict[str, Result]] = {}
         # Why the day is today (or the one the user set) for codes whose file has no date:
         # set by the checker; `undated` tells _day that the slot being judged is such a code.
         self.undated_why = "no date in the file: judged on today"
@@ -117,24 +130,51 @@ class CodeRules:
         if window is None:
             window = windows[expects] = self._window(expects, day)
         memo = self._memo
+        quals = (ANY_QUALIFIER, qual) if self.QUALIFIER_WORDS_ONLY else (qual,)
         # Most results hold for every day the same releases answer; only those that mention
         # the day or hinge on a record's own dates are kept per day.
-        result = memo.get((expects, text, qual, extra, window))
+        result = self._held(memo, expects, text, quals, extra, window, day)
+        if result is None and self.on_miss is not None and self.on_miss():
+            # Another process may have sent this very result (check_share.py).
+            result = self._held(memo, expects, text, quals, extra, window, day)
         if result is None:
-            result = memo.get((expects, text, qual, extra, day))
-            if result is None and self.on_miss is not None and self.on_miss():
-                # Another process may have sent this very result (check_share.py).
-                result = memo.get((expects, text, qual, extra, window)) or memo.get((expects, text, qual, extra, day))
-            if result is None:
-                result = self._check_slot(slot(), day, ctx)
-                if len(memo) > MEMO_MAX:
-                    memo.clear()
-                memo[(expects, text, qual, extra, day if result.day_sensitive else window)] = result
+            result = self._check_slot(slot(), day, ctx)
+            if len(memo) > MEMO_MAX:
+                memo.clear()
+                self._fine_by_day.clear()
+                self._fine_tables.clear()
+            memo[(expects, text, qual if result.findings else quals[0], extra, day if result.day_sensitive else window)] = result
         return result
+
+    @staticmethod
+    def _held(memo: dict[tuple, Result], expects, text, quals, extra, window: int, day: dt.date) -> Result | None:
+        for q in quals:
+            result = memo.get((expects, text, q, extra, window)) or memo.get((expects, text, q, extra, day))
+            if result is not None:
+                return result
+        return None
 
     def trim(self, keep: int) -> None:
         """Keep the results of the last `keep` codes judged (heap.newest)."""
         self._memo = newest(self._memo, keep)
+        self._fine_by_day, self._fine_tables = {}, {}  # filled again from the memo as codes recur
+
+    def keep_fine(self, expects: str | None, text: str, day: dt.date, result: Result) -> None:
+        """Index a memo result without findings that holds for the whole window of `day` (not
+        day-sensitive; no `extra`, no qualifier: QUALIFIER_WORDS_ONLY), so that the code's text
+        alone finds it on any day of that window. Called after `cached` or a memo hit, once the
+        day's window for `expects` is known."""
+        tables = self._fine_by_day.get(day)
+        if tables is None:
+            tables = self._fine_by_day[day] = {}
+        table = tables.get(expects)
+        if table is None:
+            key = (expects, self._windows_by_day[day][expects])
+            table = self._fine_tables.get(key)
+            if table is None:
+                table = self._fine_tables[key] = {}
+            tables[expects] = table
+        table[text] = result
 
     def _window(self, expects: str | None, day: dt.date) -> int:
         """A small number naming which releases answer for this place on this day (and which

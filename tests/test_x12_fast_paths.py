@@ -113,6 +113,7 @@ def test_segments_read_once_equal_each_copy_read_afresh(text, monkeypatch):
     kept = _state(text)
     monkeypatch.setattr(document, "LINE_SEGMENTS_MAX", 0)
     monkeypatch.setattr(document, "DTPS_MAX", 0)
+    monkeypatch.setattr(document, "PATIENT_SEGMENTS_MAX", 0)
     assert _state(text) == kept
 
 

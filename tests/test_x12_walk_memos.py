@@ -29,6 +29,7 @@ def _state(text: str) -> tuple[list, str]:
 def _without_memos(monkeypatch) -> None:
     monkeypatch.setattr(document, "LINE_SEGMENTS_MAX", 0)
     monkeypatch.setattr(document, "DTPS_MAX", 0)
+    monkeypatch.setattr(document, "PATIENT_SEGMENTS_MAX", 0)
     monkeypatch.setattr(slots, "HI_ELEMENTS_MAX", 0)
 
 
@@ -67,3 +68,15 @@ def test_repeated_patient_and_bill_segments_give_each_claim_its_own():
     for claim, c in zip(walked, claims):
         assert (claim.birth, claim.sex if c["birth"] else "") == (c["birth"], c["sex"] if c["birth"] else "")
         assert claim.bill_type == c["bill_type"] and claim.discharge_status == c["discharge_status"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_control_characters_found_a_chunk_at_a_time_are_those_in_the_text(seed, monkeypatch):
+    """control_problems searches the text a chunk at a time (document._held): the characters
+    it finds are those the text holds, wherever they sit against the chunks' edges."""
+    monkeypatch.setattr(document, "CONTROL_CHUNK", 7)
+    r = random.Random(seed)
+    chars = list(document._CONTROL)
+    text = "".join(r.choice("ABC*~:" + "".join(r.sample(chars, 3))) if r.random() < 0.1 else r.choice("ABC*~:") for _ in range(200))
+    assert document._held(text, chars) == "".join(c for c in chars if c in text)
+    assert document._held("", chars) == "" and document._held("\x00", chars) == "\x00"

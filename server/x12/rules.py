@@ -28,7 +28,7 @@ from medcode.index_builder.lookup import Answer
 from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.model import MODIFIER as MODIFIER_KIND
 
-from ..code_rules import CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
+from ..code_rules import ANY_QUALIFIER, CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
 from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, X12_STRUCTURE, Finding, Fix, Severity
 from ..places import CDT, ICD9_DX, ICD9_PROC, MODIFIER, MS_DRG, POINTER, PROCEDURE, REVENUE, Slot
 from .document import UNREAD_POINTERS, Claim, ClaimCodes
@@ -42,6 +42,8 @@ class ClaimRules(CodeRules):
     """The X12 places: HI qualifiers, procedure composites, modifiers, LIN N4, pointers."""
 
     claim_edits = None  # claim_edits.ClaimEdits: rules across the claim's codes (set by the checker)
+    # Qualifiers word the findings only: "ABK demands", a fix that changes the qualifier.
+    QUALIFIER_WORDS_ONLY = True
 
     def check(self, claim: Claim, groups: ClaimCodes, body: str | None = None, base: int = 0) -> Result:
         """The claim's findings, at offsets `base` characters before the document's (the
@@ -56,30 +58,42 @@ class ClaimRules(CodeRules):
         no_data = out.no_data
         edits = self.claim_edits
         on_day = edits.on_day(claim, claim_day) if edits is not None else None
+        fine_by_day = self._fine_by_day
         for line, codes in groups:
             day = line.date if line is not None and line.date is not None else claim_day
             # A claim without any date is judged on today (or the day the user set), and its
             # messages say so: kept apart in the memo by `extra`.
             self.undated = undated = day is today and own_day is None
+            # Most codes: a result without findings, found by the code's text alone in the
+            # day's tables (CodeRules.keep_fine); the memo below for the others.
+            fine = None if undated else fine_by_day.get(day)
             windows = windows_by_day.get(day)
             if windows is None:
                 windows = windows_by_day[day] = {}
             for t in codes:
                 expects = t[0]
-                if expects == UNREAD_POINTERS:
-                    self._unread_pointers(claim, t, out, base)
-                    continue
-                extra = diagnoses if expects == POINTER else 0
-                if undated:
-                    extra = (extra, "undated")
-                # The memo hit, inline: this loop runs for every code of a 40 MB file.
-                window = windows.get(expects)
-                result = None if window is None else memo.get((expects, t[1], t[3], extra, window))
+                table = None if fine is None else fine.get(expects)
+                result = None if table is None else table.get(t[1])
                 if result is None:
-                    result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
-                if result.findings:
-                    out.add(result, t[2] - base)
-                elif result.no_data:
+                    if expects == UNREAD_POINTERS:
+                        self._unread_pointers(claim, t, out, base)
+                        continue
+                    extra = diagnoses if expects == POINTER else 0
+                    if undated:
+                        extra = (extra, "undated")
+                    # The memo hit, inline. Results without findings are kept whatever the
+                    # qualifier (CodeRules.cached).
+                    window = windows.get(expects)
+                    result = None if window is None else memo.get((expects, t[1], ANY_QUALIFIER, extra, window)) or memo.get((expects, t[1], t[3], extra, window))
+                    if result is None:
+                        result = self.cached(expects, t[1], t[3], extra, day, lambda t=t, line=line: make_slot(t, line), claim)
+                    if result.findings:
+                        out.add(result, t[2] - base)
+                        continue
+                    if not undated and expects != POINTER and not result.day_sensitive:
+                        self.keep_fine(expects, t[1], day, result)
+                        fine = fine_by_day.get(day)
+                if result.no_data:
                     # Result.add, inline: a set with no data installed (CPT) is noted on
                     # every one of its codes.
                     delta = t[2] - base
