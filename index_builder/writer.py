@@ -13,7 +13,7 @@ from array import array
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, count, repeat, tee
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from . import layout, stage, version
 from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
-from .words import words_many
+from .words import word_lines, words_many
 
 
 class IndexWriteError(Exception):
@@ -151,28 +151,32 @@ class _Groups:
         self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
         # group key -> its number, and the first part, short and terms it was made from
         self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
-        # The descriptions, cut into words all at once (words_many; the first parts once per
-        # distinct text), in the order the records are encoded.
-        self._parts = parts = list(map(str.partition, texts.descriptions, repeat(_PART_JOIN)))
-        self._own = words_many(list(map(_AFTER_JOIN, parts)))
-        firsts = list(dict.fromkeys(compress(map(_BEFORE_JOIN, parts), map(is_not, texts.groups, repeat(None)))))
+        # The descriptions' first parts and, cut into words all at once (word_lines, words_many;
+        # the first parts once per distinct text), in the order the records are encoded. The
+        # records' own words are kept as lines, split when read (assign).
+        parts = list(map(str.partition, texts.descriptions, repeat(_PART_JOIN)))
+        self._firsts = list(map(_BEFORE_JOIN, parts))
+        self._own_lines = word_lines(list(map(_AFTER_JOIN, parts)))
+        del parts
+        firsts = list(dict.fromkeys(compress(self._firsts, map(is_not, texts.groups, repeat(None)))))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def assign(self, texts: _Texts) -> tuple[list[Iterable[str]], list[int]]:
-        """Per record (ids in ascending order) the words the word index lists it under, and
-        its rank: for a record that carries its group's words (its description's first part,
+    def assign(self, texts: _Texts) -> tuple[Iterable[Iterable[str]], list[int]]:
+        """Per record (ids in ascending order) the words the word index lists it under (an
+        iterator when every record is grouped: each record's set is made as _postings reads
+        it, and dropped then: the NDC packages' quarter of a million sets, held at once,
+        took 45,000 page faults), and its rank: for a record that carries its group's words (its description's first part,
         short and terms are its group's), only its own words beyond them, the group being
         listed once (`postings`, `members`); any other record is indexed on its own
         (_vocabularies). The only loop per record finds its group; the words are cut,
         merged and listed in bulk passes."""
         total = len(texts.descriptions)
-        by_key, members, parts = self._by_key, self.members, self._parts
+        by_key, members = self._by_key, self.members
         made: list[tuple[int, str, str | None, list[str]]] = []  # per group: number, first, short, terms
         number_of: list[int | None] = [None] * total
-        for i, (key, short, terms) in enumerate(zip(texts.groups, texts.shorts, texts.terms)):
+        for i, (key, short, terms, first) in enumerate(zip(texts.groups, texts.shorts, texts.terms, self._firsts)):
             if key is None:
                 continue
-            first = parts[i][0]
             g = by_key.get(key)
             if g is None:
                 g = by_key[key] = (len(made), first, short, terms)
@@ -192,11 +196,12 @@ class _Groups:
         grouped = list(map(is_not, number_of, repeat(None)))
         ids = list(compress(range(total), grouped))
         numbers = list(compress(number_of, grouped))
-        own = list(map(self._own.__getitem__, ids))
-        own_vocabs = list(map(set.difference, map(set, own), map(group_words.__getitem__, numbers)))
-        own_ranks = list(map(min, map(add, map(group_counts.__getitem__, numbers), map(len, own)), repeat(0xFFFF)))
+        # Each line is split twice (for its count, then for its set) rather than its words held.
+        own = self._own_lines if len(ids) == total else list(map(self._own_lines.__getitem__, ids))
+        own_ranks = list(map(min, map(add, map(group_counts.__getitem__, numbers), map(len, map(str.split, own))), repeat(0xFFFF)))
+        own_vocabs = map(set.difference, map(set, map(str.split, own)), map(group_words.__getitem__, numbers))
         if len(ids) == total:
-            return own_vocabs, own_ranks  # type: ignore[return-value]
+            return own_vocabs, own_ranks
         vocabs: list[Iterable[str]] = [()] * total
         ranks = [0] * total
         for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
@@ -718,12 +723,13 @@ def _in_id_order(trie: marisa_trie.Trie, by_code: dict[str, CodeRecord]) -> list
     return records
 
 
-def _postings(vocabs: list[Iterable[str]], first: int = 0) -> defaultdict[str, list[int]]:
+def _postings(vocabs: Iterable[Iterable[str]], first: int = 0) -> defaultdict[str, list[int]]:
     """Each word's ids (`first` on, in the order of `vocabs`: ascending), each id appended to
-    its words' lists in one C pass."""
+    its words' lists in one C pass. `vocabs` may be an iterator (read once, in step: tee)."""
     lists: defaultdict[str, list[int]] = defaultdict(list)
+    words, sizes = tee(vocabs)
     deque(
-        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(first), map(len, vocabs)))),
+        map(list.append, map(lists.__getitem__, chain.from_iterable(words)), chain.from_iterable(map(repeat, count(first), map(len, sizes)))),
         maxlen=0,
     )
     return lists
