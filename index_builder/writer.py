@@ -120,6 +120,27 @@ class _Texts:
     def picked(self, ids: list[int]) -> _Texts:
         return _Texts(*(list(map(column.__getitem__, ids)) for column in (self.descriptions, self.shorts, self.terms, self.groups)))
 
+    def message(self) -> tuple:
+        """The texts as one message for a helper process (of_message reads it): the shorts,
+        terms and groups as each column's distinct objects and per record which. An NDC
+        product's packages share one brand, one terms list and one group key, which marshal
+        would copy for each package, and the helper would hold as copies."""
+        return (self.descriptions, *map(_distinct, (self.shorts, self.terms, self.groups)))
+
+    @classmethod
+    def of_message(cls, message: tuple) -> _Texts:
+        descriptions, *columns = message
+        return cls(descriptions, *(list(map(values.__getitem__, array(layout.OFFSET_TYPE, which))) for values, which in columns))
+
+
+def _distinct(column: list) -> tuple[list, bytes]:
+    """A column's distinct objects (by identity, in first-seen order) and, per entry, the
+    number of its object (uint32 bytes). In C passes: the NDC's quarter of a million entries."""
+    ids = list(map(id, column))
+    objects = dict(zip(ids, column))  # the column holds every object: no id is reused meanwhile
+    number = dict(zip(objects, count()))
+    return list(objects.values()), array(layout.OFFSET_TYPE, map(number.__getitem__, ids)).tobytes()
+
 
 def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
     """Per record the words the word index lists it under (its description's, short's and
@@ -434,9 +455,9 @@ def _start_postings_helper() -> Helper | None:
 
 def _word_index_from(payload: tuple, postings: Helper) -> None:
     """The helper's work: the word index, from what _write_codes_compact handed over."""
-    folder, *columns = payload
+    folder, message = payload
     try:
-        _write_word_index(Path(folder), _Texts(*columns), postings)
+        _write_word_index(Path(folder), _Texts.of_message(message), postings)
     finally:
         postings.join()  # unused when the index was too small to share: it ends now
 
@@ -747,7 +768,7 @@ def _write_codes_compact(
     records = _in_id_order(trie, by_code)
     texts = _Texts.of(records)
     stage.doing(f"handing the texts of {n:,} records to the word index's process")
-    forked = helper is not None and helper.hand_over((str(folder), texts.descriptions, texts.shorts, texts.terms, texts.groups))
+    forked = helper is not None and helper.hand_over((str(folder), texts.message()))
     # What the importer left for the documents and side stores (after the hand-over: the word
     # index needs none of it, and the helper writes it meanwhile).
     run_finish(result)
