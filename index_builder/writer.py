@@ -209,8 +209,9 @@ class _Groups:
         # Each group's words: its first part's, its short's and its terms' (those two cut as
         # one text per group: no word spans the space that joins them).
         first_words = list(map(self._first.__getitem__, map(_FIRST_OF_GROUP, made)))
-        extras = words_many([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
-        group_words = list(map(set, map(add, first_words, extras)))
+        extras = word_lines([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
+        group_words = list(map(set, map(add, first_words, map(str.split, extras))))
+        del extras
         group_counts = list(map(len, first_words))
         self.postings = _postings(group_words, self.n)
         # The grouped records: their own words beyond their group's; rank counts both.
