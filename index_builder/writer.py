@@ -159,6 +159,7 @@ def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
 
 _FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
 _BEFORE_JOIN, _AFTER_JOIN = itemgetter(0), itemgetter(2)  # of a description's partition(_PART_JOIN)
+_FIRST = itemgetter(0)
 
 
 class _Groups:
@@ -186,7 +187,8 @@ class _Groups:
         """Per record (ids in ascending order) the words the word index lists it under (an
         iterator when every record is grouped: each record's set is made as _postings reads
         it, and dropped then: the NDC packages' quarter of a million sets, held at once,
-        took 45,000 page faults), and its rank: for a record that carries its group's words (its description's first part,
+        took 45,000 page faults; the ranks are then complete once it has been read), and
+        its rank: for a record that carries its group's words (its description's first part,
         short and terms are its group's), only its own words beyond them, the group being
         listed once (`postings`, `members`); any other record is indexed on its own
         (_vocabularies). The only loop per record finds its group; the words are cut,
@@ -218,12 +220,16 @@ class _Groups:
         grouped = list(map(is_not, number_of, repeat(None)))
         ids = list(compress(range(total), grouped))
         numbers = list(compress(number_of, grouped))
-        # Each line is split twice (for its count, then for its set) rather than its words held.
+        # Each record's line is cut once, as its set is made; its word count (for its rank) is
+        # taken in step (tee, zip), so neither its words nor its set outlive _postings' read.
         own = self._own_lines if len(ids) == total else list(map(self._own_lines.__getitem__, ids))
-        own_ranks = list(map(min, map(add, map(group_counts.__getitem__, numbers), map(len, map(str.split, own))), repeat(0xFFFF)))
-        own_vocabs = map(set.difference, map(set, map(str.split, own)), map(group_words.__getitem__, numbers))
+        counted, cut = tee(map(str.split, own))
+        own_ranks: list[int] = []
+        ranked = map(own_ranks.append, map(min, map(add, map(group_counts.__getitem__, numbers), map(len, counted)), repeat(0xFFFF)))
+        own_vocabs = map(_FIRST, zip(map(set.difference, map(set, cut), map(group_words.__getitem__, numbers)), ranked))
         if len(ids) == total:
-            return own_vocabs, own_ranks
+            return own_vocabs, own_ranks  # the ranks complete once the vocabularies are read
+        own_vocabs = list(own_vocabs)
         vocabs: list[Iterable[str]] = [()] * total
         ranks = [0] * total
         for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
@@ -790,8 +796,8 @@ def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | Non
     stage.doing(f"indexing the words of {n:,} records")
     groups = _Groups(n, texts)
     vocabs, ranks = groups.assign(texts)
-    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
     lists = _postings(vocabs)  # each word's record ids, ascending: the records in id order
+    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))  # complete now (assign)
     del vocabs, ranks
     # Record ids, then group ids: both ascending, and every record id is below every group id.
     postings: dict[str, list[int] | array] = lists
