@@ -6,8 +6,8 @@ process writes the word index while the parent compresses the documents. The two
 the parallel build and this child then share the machine's cores, so the whole build takes
 about its CPU seconds divided by the cores instead of the NDC step's own length. The child is
 forked before the parse and handed the records' texts once they exist (start_waiting,
-hand_over: one marshal message of about 46 MB, 0.2 s to write and 0.2 s to read), not
-forked after it: sharing the parsed records copy-on-write cost both processes more than that
+hand_over: one marshal message of about 41 MB, writer._Texts.message: 0.1 s to write and 0.2 s
+to read), not forked after it: sharing the parsed records copy-on-write cost both processes more than that
 (start_waiting).
 
 Only where fork is safe and cheap (Linux) and only when the caller asks (the parallel build's

@@ -13,7 +13,7 @@ from array import array
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, count, repeat, tee
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from . import layout, stage, version
 from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
-from .words import words_many
+from .words import word_lines, words_many
 
 
 class IndexWriteError(Exception):
@@ -120,6 +120,27 @@ class _Texts:
     def picked(self, ids: list[int]) -> _Texts:
         return _Texts(*(list(map(column.__getitem__, ids)) for column in (self.descriptions, self.shorts, self.terms, self.groups)))
 
+    def message(self) -> tuple:
+        """The texts as one message for a helper process (of_message reads it): the shorts,
+        terms and groups as each column's distinct objects and per record which. An NDC
+        product's packages share one brand, one terms list and one group key, which marshal
+        would copy for each package, and the helper would hold as copies."""
+        return (self.descriptions, *map(_distinct, (self.shorts, self.terms, self.groups)))
+
+    @classmethod
+    def of_message(cls, message: tuple) -> _Texts:
+        descriptions, *columns = message
+        return cls(descriptions, *(list(map(values.__getitem__, array(layout.OFFSET_TYPE, which))) for values, which in columns))
+
+
+def _distinct(column: list) -> tuple[list, bytes]:
+    """A column's distinct objects (by identity, in first-seen order) and, per entry, the
+    number of its object (uint32 bytes). In C passes: the NDC's quarter of a million entries."""
+    ids = list(map(id, column))
+    objects = dict(zip(ids, column))  # the column holds every object: no id is reused meanwhile
+    number = dict(zip(objects, count()))
+    return list(objects.values()), array(layout.OFFSET_TYPE, map(number.__getitem__, ids)).tobytes()
+
 
 def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
     """Per record the words the word index lists it under (its description's, short's and
@@ -138,6 +159,7 @@ def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
 
 _FIRST_OF_GROUP = itemgetter(1)  # of _Groups.assign's (number, first part, short, terms)
 _BEFORE_JOIN, _AFTER_JOIN = itemgetter(0), itemgetter(2)  # of a description's partition(_PART_JOIN)
+_FIRST = itemgetter(0)
 
 
 class _Groups:
@@ -151,28 +173,33 @@ class _Groups:
         self.postings: dict[str, list[int]] = {}  # word -> group ids (ascending)
         # group key -> its number, and the first part, short and terms it was made from
         self._by_key: dict[str, tuple[int, str, str | None, list[str]]] = {}
-        # The descriptions, cut into words all at once (words_many; the first parts once per
-        # distinct text), in the order the records are encoded.
-        self._parts = parts = list(map(str.partition, texts.descriptions, repeat(_PART_JOIN)))
-        self._own = words_many(list(map(_AFTER_JOIN, parts)))
-        firsts = list(dict.fromkeys(compress(map(_BEFORE_JOIN, parts), map(is_not, texts.groups, repeat(None)))))
+        # The descriptions' first parts and, cut into words all at once (word_lines, words_many;
+        # the first parts once per distinct text), in the order the records are encoded. The
+        # records' own words are kept as lines, split when read (assign).
+        parts = list(map(str.partition, texts.descriptions, repeat(_PART_JOIN)))
+        self._firsts = list(map(_BEFORE_JOIN, parts))
+        self._own_lines = word_lines(list(map(_AFTER_JOIN, parts)))
+        del parts
+        firsts = list(dict.fromkeys(compress(self._firsts, map(is_not, texts.groups, repeat(None)))))
         self._first = dict(zip(firsts, words_many(firsts)))
 
-    def assign(self, texts: _Texts) -> tuple[list[Iterable[str]], list[int]]:
-        """Per record (ids in ascending order) the words the word index lists it under, and
+    def assign(self, texts: _Texts) -> tuple[Iterable[Iterable[str]], list[int]]:
+        """Per record (ids in ascending order) the words the word index lists it under (an
+        iterator when every record is grouped: each record's set is made as _postings reads
+        it, and dropped then: the NDC packages' quarter of a million sets, held at once,
+        took 45,000 page faults; the ranks are then complete once it has been read), and
         its rank: for a record that carries its group's words (its description's first part,
         short and terms are its group's), only its own words beyond them, the group being
         listed once (`postings`, `members`); any other record is indexed on its own
         (_vocabularies). The only loop per record finds its group; the words are cut,
         merged and listed in bulk passes."""
         total = len(texts.descriptions)
-        by_key, members, parts = self._by_key, self.members, self._parts
+        by_key, members = self._by_key, self.members
         made: list[tuple[int, str, str | None, list[str]]] = []  # per group: number, first, short, terms
         number_of: list[int | None] = [None] * total
-        for i, (key, short, terms) in enumerate(zip(texts.groups, texts.shorts, texts.terms)):
+        for i, (key, short, terms, first) in enumerate(zip(texts.groups, texts.shorts, texts.terms, self._firsts)):
             if key is None:
                 continue
-            first = parts[i][0]
             g = by_key.get(key)
             if g is None:
                 g = by_key[key] = (len(made), first, short, terms)
@@ -184,19 +211,25 @@ class _Groups:
         # Each group's words: its first part's, its short's and its terms' (those two cut as
         # one text per group: no word spans the space that joins them).
         first_words = list(map(self._first.__getitem__, map(_FIRST_OF_GROUP, made)))
-        extras = words_many([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
-        group_words = list(map(set, map(add, first_words, extras)))
+        extras = word_lines([" ".join(filter(None, (short, *terms))) for _, _, short, terms in made])
+        group_words = list(map(set, map(add, first_words, map(str.split, extras))))
+        del extras
         group_counts = list(map(len, first_words))
         self.postings = _postings(group_words, self.n)
         # The grouped records: their own words beyond their group's; rank counts both.
         grouped = list(map(is_not, number_of, repeat(None)))
         ids = list(compress(range(total), grouped))
         numbers = list(compress(number_of, grouped))
-        own = list(map(self._own.__getitem__, ids))
-        own_vocabs = list(map(set.difference, map(set, own), map(group_words.__getitem__, numbers)))
-        own_ranks = list(map(min, map(add, map(group_counts.__getitem__, numbers), map(len, own)), repeat(0xFFFF)))
+        # Each record's line is cut once, as its set is made; its word count (for its rank) is
+        # taken in step (tee, zip), so neither its words nor its set outlive _postings' read.
+        own = self._own_lines if len(ids) == total else list(map(self._own_lines.__getitem__, ids))
+        counted, cut = tee(map(str.split, own))
+        own_ranks: list[int] = []
+        ranked = map(own_ranks.append, map(min, map(add, map(group_counts.__getitem__, numbers), map(len, counted)), repeat(0xFFFF)))
+        own_vocabs = map(_FIRST, zip(map(set.difference, map(set, cut), map(group_words.__getitem__, numbers)), ranked))
         if len(ids) == total:
-            return own_vocabs, own_ranks  # type: ignore[return-value]
+            return own_vocabs, own_ranks  # the ranks complete once the vocabularies are read
+        own_vocabs = list(own_vocabs)
         vocabs: list[Iterable[str]] = [()] * total
         ranks = [0] * total
         for i, vocab, rank in zip(ids, own_vocabs, own_ranks):
@@ -429,9 +462,9 @@ def _start_postings_helper() -> Helper | None:
 
 def _word_index_from(payload: tuple, postings: Helper) -> None:
     """The helper's work: the word index, from what _write_codes_compact handed over."""
-    folder, *columns = payload
+    folder, message = payload
     try:
-        _write_word_index(Path(folder), _Texts(*columns), postings)
+        _write_word_index(Path(folder), _Texts.of_message(message), postings)
     finally:
         postings.join()  # unused when the index was too small to share: it ends now
 
@@ -718,12 +751,13 @@ def _in_id_order(trie: marisa_trie.Trie, by_code: dict[str, CodeRecord]) -> list
     return records
 
 
-def _postings(vocabs: list[Iterable[str]], first: int = 0) -> defaultdict[str, list[int]]:
+def _postings(vocabs: Iterable[Iterable[str]], first: int = 0) -> defaultdict[str, list[int]]:
     """Each word's ids (`first` on, in the order of `vocabs`: ascending), each id appended to
-    its words' lists in one C pass."""
+    its words' lists in one C pass. `vocabs` may be an iterator (read once, in step: tee)."""
     lists: defaultdict[str, list[int]] = defaultdict(list)
+    words, sizes = tee(vocabs)
     deque(
-        map(list.append, map(lists.__getitem__, chain.from_iterable(vocabs)), chain.from_iterable(map(repeat, count(first), map(len, vocabs)))),
+        map(list.append, map(lists.__getitem__, chain.from_iterable(words)), chain.from_iterable(map(repeat, count(first), map(len, sizes)))),
         maxlen=0,
     )
     return lists
@@ -741,7 +775,7 @@ def _write_codes_compact(
     records = _in_id_order(trie, by_code)
     texts = _Texts.of(records)
     stage.doing(f"handing the texts of {n:,} records to the word index's process")
-    forked = helper is not None and helper.hand_over((str(folder), texts.descriptions, texts.shorts, texts.terms, texts.groups))
+    forked = helper is not None and helper.hand_over((str(folder), texts.message()))
     # What the importer left for the documents and side stores (after the hand-over: the word
     # index needs none of it, and the helper writes it meanwhile).
     run_finish(result)
@@ -762,8 +796,8 @@ def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | Non
     stage.doing(f"indexing the words of {n:,} records")
     groups = _Groups(n, texts)
     vocabs, ranks = groups.assign(texts)
-    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
     lists = _postings(vocabs)  # each word's record ids, ascending: the records in id order
+    _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))  # complete now (assign)
     del vocabs, ranks
     # Record ids, then group ids: both ascending, and every record id is below every group id.
     postings: dict[str, list[int] | array] = lists

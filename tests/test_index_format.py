@@ -302,6 +302,48 @@ def test_group_words_join_short_and_terms_as_each_alone(tmp_path):
     assert min(_stored_ids(grouped, "zoe")) >= len(grouped._codes)  # listed for its groups
 
 
+def test_grouped_records_sets_are_made_as_read_with_the_ranks_of_records_not_all_grouped():
+    """Every record grouped (the NDC directory): _Groups.assign gives the records' word sets
+    as an iterator, each made as _postings reads it (a quarter of a million held at once
+    took 45,000 page faults), and the ranks fill as it is read; the sets and ranks are those
+    of the same records beside one that is not grouped (assign's list path)."""
+    records = grouped_records(60)[:60]  # all grouped, none alone
+    alone = CodeRecord("Q0001", "No product tablet")
+    texts, mixed = writer._Texts.of(records), writer._Texts.of([*records, alone])
+    vocabs, ranks = writer._Groups(len(records), texts).assign(texts)
+    assert not isinstance(vocabs, list) and ranks == []
+    read = [set(v) for v in vocabs]
+    mixed_vocabs, mixed_ranks = writer._Groups(len(records) + 1, mixed).assign(mixed)
+    assert read == [set(v) for v in mixed_vocabs[:60]] and ranks == mixed_ranks[:60]
+    # "Brand0 0 mg tablet — 1 BOTTLE in 1 CARTON pkg0": its own words beyond its group's; its
+    # rank counts the words of both parts.
+    assert read[0] == {"1", "bottle", "in", "carton", "pkg0"} and ranks[0] == 4 + 6
+    first = writer._Groups(len(records), texts)
+    assert dict(writer._postings(first.assign(texts)[0])) == dict(writer._postings(read))
+
+
+def test_texts_reach_the_helper_whole_with_shared_objects_sent_once():
+    """The word index's helper gets the records' texts as one marshal message
+    (writer._Texts.message): every column comes back equal, and what records share (an NDC
+    product's brand, terms list and group key) is sent once and shared again on arrival."""
+    import marshal
+
+    records = []
+    for p in range(10):  # as the NDC importer makes them: one product's objects on its packages
+        brand, terms, key = f"Brand{p}", [f"Labeler{p % 3}"], f"{p:05x}"
+        records += [CodeRecord(f"P{p}{k}", f"Brand{p} — pkg {k}", short=brand, terms=terms, group=key) for k in range(3)]
+    records += [CodeRecord("Q0001", "Alone", terms=[]), CodeRecord("Q0002", "Alone too", terms=[])]
+    texts = writer._Texts.of(records)
+    message = texts.message()
+    back = writer._Texts.of_message(marshal.loads(marshal.dumps(message, 2)))
+    for name in ("descriptions", "shorts", "terms", "groups"):
+        assert getattr(back, name) == getattr(texts, name), name
+    assert len(message[2][0]) == 12  # each distinct terms list once: ten products', two alone
+    assert back.terms[0] is back.terms[1] is back.terms[2] and back.terms[2] is not back.terms[3]
+    assert back.terms[-1] is not back.terms[-2]  # equal lists of their own stay apart
+    assert back.shorts[3] is back.shorts[5] and back.groups[4] is back.groups[5]
+
+
 def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
     """The word index's helper shares the postings' encoding with a forked process (Linux):
     the files are byte for byte those one process writes, and its part files are gone."""
