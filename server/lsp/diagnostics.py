@@ -310,6 +310,7 @@ class DiagnosticsCache:
 # finding object never says anything else than it did.
 _Seen = list
 
+
 def _key(f: Finding, start: int, end: int, severity: int) -> tuple:
     """What a diagnostic is, as a key: (start, end, *Content)."""
     return (start, end, f.rule, f.message, severity, _fixes(f) if f.fixes else (), f.more)
