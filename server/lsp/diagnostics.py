@@ -270,7 +270,7 @@ class DiagnosticsCache:
                         place.append((i, f, key))
                     else:
                         out[i] = entry
-                    seen[id(f)] = [f, f.start, f.end, severity, entry, handle]
+                    seen[id(f)] = [f, f.start, f.end, severity, entry, handle, key]
                     if handle is not None:
                         live.add(handle)
                 if place:
@@ -292,20 +292,20 @@ class DiagnosticsCache:
         for count, (i, rec) in enumerate(old.items()):
             if not count % STEP:
                 pause()
-            f, start, end, severity, entry = rec[:5]
-            if i in seen:  # taken by its finding above: already placed for this text
-                known[_key(f, start, end, severity)] = entry
-            elif end < move.a:
-                known[_key(f, start, end, severity)] = entry
+            f, start, end, severity, entry, _, key = rec
+            # What it says, from its key when it was made one (a finding never says otherwise).
+            content = key[2:] if key is not None else _key(f, start, end, severity)[2:]
+            if i in seen or end < move.a:  # in seen: taken by its finding above, placed for this text
+                known[(start, end, *content)] = entry
             elif start > move.b:
                 moved = move.entry(entry, start + move.delta)
                 if moved is not None:
-                    known[_key(f, start + move.delta, end + move.delta, severity)] = moved
+                    known[(start + move.delta, end + move.delta, *content)] = moved
         return known
 
 
 # A finding as last converted: [the finding, its start and end then, the severity written,
-# its entry, its fix handle]. Kept by the finding's identity: a re-check hands most findings
+# its entry, its fix handle, its key if one was made]. Kept by the finding's identity: a re-check hands most findings
 # over as the very objects it had (analysis.py moves those past an edit in place), and a
 # finding object never says anything else than it did.
 _Seen = list
