@@ -264,7 +264,7 @@ class DiagnosticsCache:
                 place: list[tuple[int, Finding, tuple]] = []
                 for i, f, severity in missing:
                     key = _key(f, f.start, f.end, severity)
-                    handle = self._handle(*key[2:4], *key[5:])
+                    handle = self._handle(f.rule, f.message, key[5], f.more) if f.fixes or f.more else None
                     entry = known.pop(key, None) if known else None
                     if entry is None:
                         place.append((i, f, key))
@@ -289,18 +289,25 @@ class DiagnosticsCache:
         edits may have moved within their line left out): for findings that are new objects
         saying what old ones said (a whole walk, a CSV's re-read)."""
         known: dict[tuple, _Entry] = {}
+        a, b, delta, edit_line = move.a, move.b, move.delta, move.edit_line
         for count, (i, rec) in enumerate(old.items()):
             if not count % STEP:
                 pause()
             f, start, end, severity, entry, _, key = rec
-            # What it says, from its key when it was made one (a finding never says otherwise).
-            content = key[2:] if key is not None else _key(f, start, end, severity)[2:]
-            if i in seen or end < move.a:  # in seen: taken by its finding above, placed for this text
-                known[(start, end, *content)] = entry
-            elif start > move.b:
-                moved = move.entry(entry, start + move.delta)
-                if moved is not None:
-                    known[(start + move.delta, end + move.delta, *content)] = moved
+            # Its key when one was made (a finding never says otherwise than it did).
+            if key is None or key[0] != start or key[1] != end:
+                key = _key(f, start, end, severity) if key is None else (start, end, *key[2:])
+            if i in seen or end < a:  # in seen: taken by its finding above, placed for this text
+                known[key] = entry
+            elif start > b:
+                shift = move.shift
+                if shift is None:
+                    shift = move.shift = move.line_shift(entry, start + delta)
+                line = entry[0] + shift
+                if line > edit_line:
+                    if shift:
+                        entry = (line, entry[1], entry[2] + shift, entry[3], entry[4])
+                    known[(start + delta, end + delta, *key[2:]) if delta else key] = entry
         return known
 
 
@@ -344,13 +351,3 @@ class _Move:
     def line_shift(self, entry: _Entry, new_start: int) -> int:
         """D, from an entry past the edit whose finding now starts at new_start."""
         return self.index.position(new_start)[0] - entry[0]
-
-    def entry(self, entry: _Entry, new_start: int) -> _Entry | None:
-        """An entry past the edit, for its finding now at new_start; None: place it again."""
-        shift = self.shift
-        if shift is None:
-            shift = self.shift = self.line_shift(entry, new_start)
-        line = entry[0] + shift
-        if line <= self.edit_line:
-            return None
-        return (line, entry[1], entry[2] + shift, entry[3], entry[4]) if shift else entry
