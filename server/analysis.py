@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from medcode.index_builder.gcpause import paused_gc
@@ -276,7 +276,8 @@ class _ClaimTotals:
             if relative is _NOTHING:
                 continue
             if relative.findings:
-                findings.extend(f.shifted(starts[i]) for f in relative.findings)
+                # Copies of their own, even at offset 0: `after` moves them in place.
+                findings.extend(f.shifted(starts[i]) if starts[i] else replace(f) for f in relative.findings)
                 per_claim[i - lo] = len(relative.findings)
             if relative.no_data:
                 seen = shared.get(id(relative))
@@ -306,7 +307,14 @@ class _ClaimTotals:
         self.counts = {s: n for s, n in self.counts.items() if n > 0}
         gone = [s for s in self.counts if s not in firsts]
         region, per_region = self._add(record, first, new_end)
-        shifted = self.findings[tail:] if not delta else [f.shifted(delta) for f in self.findings[tail:]]
+        shifted = self.findings[tail:]
+        if delta:
+            # Moved in place, not copied: the editor's diagnostics cache knows them by identity
+            # (lsp/diagnostics.py), and a line added mid-file moves half of them. The last
+            # analysis, which hover may still read, holds these objects too: it answers for
+            # a text the edit already changed, and now with its tail where the text is.
+            for f in shifted:
+                f.move(delta)
         self.findings = self.findings[:head] + region + shifted
         self.per_claim = self.per_claim[:first] + per_region + self.per_claim[old_end:]
         for set_id in gone:  # its first place was in the claims replaced: look further on

@@ -147,3 +147,12 @@ class Finding:
             [Fix(f.title, f.start + delta, f.end + delta, f.text, f.preferred) for f in self.fixes] if self.fixes else self.fixes,
             self.more,
         )
+
+    def move(self, delta: int) -> None:
+        """Move this finding with its text by delta characters, in place. Only for findings
+        their owner made for itself (analysis.py's claim totals): a re-check then hands the
+        editor's diagnostics cache the same objects, which it recognises without a key."""
+        self.start += delta
+        self.end += delta
+        if self.fixes:
+            self.fixes = [Fix(f.title, f.start + delta, f.end + delta, f.text, f.preferred) for f in self.fixes]

@@ -46,6 +46,13 @@ def request_done(key: object) -> None:
         _idle.set()
 
 
+def answering() -> bool:
+    """A request the loop answers is in flight (call on the loop)."""
+    if not _in_flight:
+        return False
+    return time.perf_counter() - max(_in_flight.values()) <= STALE
+
+
 @contextmanager
 def waiting_for_worker() -> Iterator[None]:
     """On the loop, around a request's wait for work in a worker thread: background work

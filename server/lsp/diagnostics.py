@@ -5,7 +5,7 @@ converter: a 50,000-claim file has about 9,000 findings, and converting them to 
 objects and letting pygls unstructure and json.dumps them took about half a second, the last
 part on the event loop. `DiagnosticsCache` keeps each document's converted diagnostics from one
 check to the next, so that after an edit only the findings the edit touched are placed and
-written again; the others are moved by the edit's line delta (see `_carried`).
+written again; the others are moved by the edit's line delta (see `_Move`).
 
 A diagnostic's quick fixes stay here, not in its JSON: its `data` is only a number that the
 code-action handler looks up (`quick_fixes`). Writing the fixes out made the 50,000-claim
@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass, field
 
 import orjson
+
+from medcode.index_builder.gcpause import paused_gc
 
 from ..findings import Finding
 from ..priority import pause
@@ -121,7 +123,7 @@ class DiagnosticsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple, _Entry] = {}  # (start, end, *content) -> converted
+        self._seen: dict[int, _Seen] = {}  # id(finding) -> how it was converted last
         self._revision: int | None = None  # the edit-log revision of the text converted
         self._encoding: str | None = None
         # Quick fixes by the handle their diagnostics carry, and the handle of each; a handle
@@ -154,12 +156,11 @@ class DiagnosticsCache:
         new._fixes, new._handles, new._last_live = dict(self._fixes), dict(self._handles), set(self._last_live)
         return new
 
-    def _handle(self, key: tuple) -> int | None:
-        """The handle for the quick fixes of a cache key (start, end, *Content); None: none.
+    def _handle(self, rule: str, message: str, fixes: Fixes, more: tuple[str, str, str] | None) -> int | None:
+        """The handle for a diagnostic's quick fixes; None: it has none.
 
         Made from what it stands for, so that a conversion through the cache writes the same
         JSON as a fresh one (tests/test_lsp_diagnostics_cache.py) whatever came before."""
-        rule, message, _severity, fixes, more = key[2:]
         if not fixes and not more:
             return None
         quick = QuickFixes(rule, message, fixes, more)
@@ -181,97 +182,172 @@ class DiagnosticsCache:
             self._fixes = {h: q for h, q in self._fixes.items() if h in keep}
         self._last_live = now
 
+    @property
+    def _entries(self) -> dict[tuple, _Entry]:
+        """The last conversion's entries by content key (start, end, *Content)."""
+        return {_key(r[0], r[1], r[2], r[3]): r[4] for r in self._seen.values()}
+
     def convert(self, findings: list[Finding], index: LineIndex, settings: Settings, edits: EditLog | None) -> DiagnosticsJson:
         """The diagnostics of `findings`, found in `index.text`, the text `edits` (the
         document's edit log) made at its latest revision; None: a text of no known lineage,
-        converted whole and not kept."""
-        with self._lock:
-            known = self._carried(index, edits) if edits is not None else {}
-            entries: dict[tuple, _Entry] = {}
+        converted whole and not kept.
+
+        A finding converted last time, the same object at the place the edits moved it to,
+        takes its entry from then (moved along, see _Move): no key is made of it, which cost
+        more than the rest of a conversion. The others are placed afresh when they are few
+        (the claims a re-check walked again), else looked up by what they say first."""
+        # Tens of thousands of small objects (entries, records) that live until the next
+        # conversion: the collector would scan them in generation 1 passes in this worker
+        # thread, holding the GIL (stalls of the loop up to 10 ms measured); paused, they go
+        # straight to the oldest generation.
+        with self._lock, paused_gc():
+            old: dict[int, _Seen] = {}
+            steps = None
+            if edits is not None and self._encoding == index.encoding:
+                steps = edits.since(self._revision)
+                if steps is not None:
+                    old = self._seen
+            # Let go as they are replaced: an edit that moves thousands of diagnostics makes
+            # new entries for them, and with the old ones all held till the end the process
+            # took new memory it kept (2 MB for a line added and removed, 50k claims).
+            self._seen = {}
+            move = _Move(steps, index)
+            a, b, delta, edit_line = move.a, move.b, move.delta, move.edit_line
+            seen: dict[int, _Seen] = {}
             out: list[_Entry] = []
             live: set[int] = set()  # the fix handles these diagnostics carry
-            missing: list[tuple[int, tuple, Finding]] = []  # (place in out, key, finding)
+            missing: list[tuple[int, Finding, int]] = []  # (place in out, finding, severity)
             severities: dict[tuple, int | None] = {}  # (rule, the finding's own severity) -> what the client sees
+            shift = move.shift  # D (see _Move), found on the first entry past the edit
             for n, f in enumerate(findings):
                 if not n % STEP:
                     pause()
-                rule = f.rule
-                severity = severities.get((rule, f.severity), 0)
+                # Most findings keep their rule's severity: looked up by the rule alone.
+                rule, own = f.rule, f.severity
+                severity = severities.get(rule if own is None else (rule, own), 0)
                 if severity == 0:
                     chosen = settings.severity_of(rule, f.effective_severity)
-                    severity = severities[(rule, f.severity)] = None if chosen is None else int(chosen)
+                    severity = severities[rule if own is None else (rule, own)] = None if chosen is None else int(chosen)
                 if severity is None:
                     continue  # the user turned this rule off
-                # This order is the cache's key: (start, end, *Content).
-                key = (f.start, f.end, rule, f.message, severity, _fixes(f) if f.fixes else (), f.more)
-                if f.fixes or f.more:
-                    live.add(self._handle(key))
-                entry = known.pop(key, None)
-                if entry is None:
-                    entry = entries.get(key)  # the same finding twice
-                if entry is None:
-                    missing.append((len(out), key, f))
-                    out.append(entry)  # placed below
-                else:
-                    entries[key] = entry
-                    out.append(entry)
+                i = id(f)
+                rec = old.get(i)
+                if rec is not None and rec[0] is f and rec[3] == severity:
+                    entry: _Entry | None = rec[4]
+                    start, end = rec[1], rec[2]
+                    if end < a:
+                        if f.start != start or f.end != end:
+                            entry = None
+                    elif start > b and f.start == start + delta and f.end == end + delta:
+                        if shift is None:
+                            shift = move.shift = move.line_shift(entry, f.start)
+                        if shift:
+                            line = entry[0] + shift
+                            entry = None if line <= edit_line else (line, entry[1], entry[2] + shift, entry[3], entry[4])
+                        elif entry[0] <= edit_line:
+                            entry = None
+                    else:
+                        entry = None
+                    if entry is not None:
+                        rec[1], rec[2], rec[4] = f.start, f.end, entry
+                        seen[i] = rec
+                        if rec[5] is not None:
+                            live.add(rec[5])
+                        out.append(entry)
+                        continue
+                missing.append((len(out), f, severity))
+                out.append(None)  # type: ignore[arg-type] # placed below
             if missing:
-                # Placed in one pass: a minified JSON file is one line of many megabytes.
-                at = index.positions(x for _, _, f in missing for x in (f.start, f.end))
-                for i, key, f in missing:
-                    entry = entries.get(key) or (*at[f.start], *at[f.end], _tail(key[2:], self._handle(key)))
-                    entries[key] = entry
-                    out[i] = entry
+                known: dict[tuple, _Entry] = {}
+                if old and len(missing) > len(out) // 8:  # many: a whole walk, a CSV's re-read
+                    known = self._known(old, seen, move)
+                place: list[tuple[int, Finding, tuple]] = []
+                for i, f, severity in missing:
+                    key = _key(f, f.start, f.end, severity)
+                    handle = self._handle(f.rule, f.message, key[5], f.more) if f.fixes or f.more else None
+                    entry = known.pop(key, None) if known else None
+                    if entry is None:
+                        place.append((i, f, key))
+                    else:
+                        out[i] = entry
+                    seen[id(f)] = [f, f.start, f.end, severity, entry, handle, key]
+                    if handle is not None:
+                        live.add(handle)
+                if place:
+                    # Placed in one pass: a minified JSON file is one line of many megabytes.
+                    at = index.positions(x for _, f, _ in place for x in (f.start, f.end))
+                    for i, f, key in place:
+                        rec = seen[id(f)]
+                        rec[4] = out[i] = (*at[f.start], *at[f.end], _tail(key[2:], rec[5]))
             self._prune(live)
             if edits is not None:
-                self._entries, self._revision, self._encoding = entries, edits.revision, index.encoding
+                self._seen, self._revision, self._encoding = seen, edits.revision, index.encoding
             return DiagnosticsJson(_array(out), len(out))
 
-    def _carried(self, index: LineIndex, edits: EditLog) -> dict[tuple, _Entry]:
-        """The last conversion's entries, keyed and placed for the text `edits` made now;
-        those the edits may have moved within their line are left out (placed again).
-
-        With the edits since the last conversion taken as one, text[a:b] of the old text
-        became n characters. A position at an old offset x <= a - 1 is unchanged: its line
-        start and the characters before it are all before the edit. For x >= b + 1, the line
-        starts in (b, x] are those of (a + n, x + delta] in the new text, so its line moved by
-        the same D for every such x; its character is unchanged when its line starts after
-        the edit ends, i.e. its new line is past the one holding offset a + n. (One character
-        of margin each side: a \\r before the edit and a \\n after it may join into one break.)"""
-        if self._revision is None or self._encoding != index.encoding:
-            return {}
-        steps = edits.since(self._revision)
-        if steps is None:
-            return {}
-        # Taken out of the cache as they are carried (and out of what this returns as the
-        # conversion finds them): an edit that moves thousands of diagnostics makes new keys
-        # for them, and with the old ones all held till the end, three sets of keys at once
-        # took new memory the process kept (2 MB for a line added and removed, 50k claims).
-        old, self._entries = self._entries, {}
-        edit = span(steps)
-        if edit is None:
-            return old
-        a, b, n = edit
-        delta = n - (b - a)
-        edit_line = index.position(a + n)[0]
-        moved: dict[tuple, _Entry] = {}
-        shift: int | None = None  # D, the same for every entry past the edit: any order will do
-        count = 0
-        while old:
+    def _known(self, old: dict[int, _Seen], seen: dict[int, _Seen], move: _Move) -> dict[tuple, _Entry]:
+        """The last conversion's entries by content key, placed for the text now (those the
+        edits may have moved within their line left out): for findings that are new objects
+        saying what old ones said (a whole walk, a CSV's re-read)."""
+        known: dict[tuple, _Entry] = {}
+        a, b, delta, edit_line = move.a, move.b, move.delta, move.edit_line
+        for count, (i, rec) in enumerate(old.items()):
             if not count % STEP:
                 pause()
-            count += 1
-            key, entry = old.popitem()
-            start, end = key[0], key[1]
-            if end < a:
-                moved[key] = entry
+            f, start, end, severity, entry, _, key = rec
+            # Its key when one was made (a finding never says otherwise than it did).
+            if key is None or key[0] != start or key[1] != end:
+                key = _key(f, start, end, severity) if key is None else (start, end, *key[2:])
+            if i in seen or end < a:  # in seen: taken by its finding above, placed for this text
+                known[key] = entry
             elif start > b:
+                shift = move.shift
                 if shift is None:
-                    shift = index.position(start + delta)[0] - entry[0]
+                    shift = move.shift = move.line_shift(entry, start + delta)
                 line = entry[0] + shift
-                if line <= edit_line:
-                    continue
-                if shift:
-                    entry = (line, entry[1], entry[2] + shift, entry[3], entry[4])
-                moved[key if not delta else (start + delta, end + delta, *key[2:])] = entry
-        return moved
+                if line > edit_line:
+                    if shift:
+                        entry = (line, entry[1], entry[2] + shift, entry[3], entry[4])
+                    known[(start + delta, end + delta, *key[2:]) if delta else key] = entry
+        return known
+
+
+# A finding as last converted: [the finding, its start and end then, the severity written,
+# its entry, its fix handle, its key if one was made]. Kept by the finding's identity: a re-check hands most findings
+# over as the very objects it had (analysis.py moves those past an edit in place), and a
+# finding object never says anything else than it did.
+_Seen = list
+
+
+def _key(f: Finding, start: int, end: int, severity: int) -> tuple:
+    """What a diagnostic is, as a key: (start, end, *Content)."""
+    return (start, end, f.rule, f.message, severity, _fixes(f) if f.fixes else (), f.more)
+
+
+class _Move:
+    """Where the last conversion's entries go in the text now.
+
+    With the edits since the last conversion taken as one, text[a:b] of the old text became n
+    characters. A position at an old offset x <= a - 1 is unchanged: its line start and the
+    characters before it are all before the edit. For x >= b + 1, the line starts in (b, x]
+    are those of (a + n, x + delta] in the new text, so its line moved by the same D for every
+    such x; its character is unchanged when its line starts after the edit ends, i.e. its new
+    line is past the one holding offset a + n. (One character of margin each side: a \\r
+    before the edit and a \\n after it may join into one break.) No edits: all unchanged."""
+
+    __slots__ = ("a", "b", "delta", "edit_line", "shift", "index")
+
+    def __init__(self, steps: tuple | None, index: LineIndex):
+        self.index = index
+        self.shift: int | None = None  # D, the same for every entry past the edit: found on the first
+        edit = span(steps) if steps else None
+        if edit is None:
+            self.a = self.b = 1 << 62  # every entry lies before an edit that is not there
+            self.delta, self.edit_line = 0, -1
+        else:
+            a, b, n = edit
+            self.a, self.b, self.delta = a, b, n - (b - a)
+            self.edit_line = index.position(a + n)[0]
+
+    def line_shift(self, entry: _Entry, new_start: int) -> int:
+        """D, from an entry past the edit whose finding now starts at new_start."""
+        return self.index.position(new_start)[0] - entry[0]
