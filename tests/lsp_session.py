@@ -126,7 +126,8 @@ def _record_registration(client: LanguageClient, params: types.RegistrationParam
     client.registrations.extend(params.registrations)
 
 
-def make_client() -> LanguageClient:
+def make_client(features: dict | None = None) -> LanguageClient:
+    """The test client; `features` replaces some of its handlers (a slow settings answer)."""
     client = LanguageClient(converter_factory=default_converter)
     client.published = {}
     client.registrations = []
@@ -140,6 +141,7 @@ def make_client() -> LanguageClient:
             types.WINDOW_SHOW_MESSAGE_REQUEST: _answer_message_request,
             types.WORKSPACE_APPLY_EDIT: _apply_edit,
             types.CLIENT_REGISTER_CAPABILITY: _record_registration,
+            **(features or {}),
         },
     )
     return client
@@ -237,11 +239,13 @@ class Session:
         self.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
 
 
-async def start(profile: str, index: Path, command: list[str] | None = None, settings: dict | None = None) -> Session:
+async def start(
+    profile: str, index: Path, command: list[str] | None = None, settings: dict | None = None, client_features: dict | None = None
+) -> Session:
     config = ClientServerConfig(
         server_command=command or SERVE,
         server_env={**os.environ, "MEDCODE_INDEX_DIR": str(index)},
-        client_factory=make_client,
+        client_factory=lambda: make_client(client_features),
     )
     client = await config.start()
     if settings is not None:

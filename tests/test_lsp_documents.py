@@ -6,6 +6,8 @@ Same harness as test_lsp_x12.py (one server per client profile, VS Code push / N
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lsprotocol import types
 from lsp_session import PROFILES, Session, start, stop
@@ -239,5 +241,35 @@ async def test_bad_setting_shown_once_and_files_exclude_turns_documents_away(def
         session.change(turned_away, types.TextDocumentContentChangeWholeDocument(text=text + " "))
         assert await session.diagnostics(turned_away) == []
         assert len(about_debounce()) == 1
+    finally:
+        await stop(session)
+
+
+async def test_settings_answered_late_still_apply(default_index):
+    """A client that answers workspace/configuration after the server stopped waiting (one
+    starting on a loaded machine): its settings apply from then on, not never. Here its
+    files.exclude turns away a document the server first checked with the defaults."""
+    from medcode.server.lsp.server import SETTINGS_WAIT
+
+    answered = asyncio.Event()
+
+    settings = {"files": {"exclude": ["**/excluded/**"]}}
+
+    async def slow_configuration(params: types.ConfigurationParams):
+        await asyncio.sleep(SETTINGS_WAIT + 1.0)
+        answered.set()
+        return [settings if item.section == "medcode" else None for item in params.items]
+
+    session = await start(PROFILES[0], default_index, settings=settings, client_features={types.WORKSPACE_CONFIGURATION: slow_configuration})
+    try:
+        text = "Dx: E1199\n"
+        uri = "file:///tmp/e2e/excluded/late.md"
+        session.open(uri, text, "markdown")
+        # Before the answer: the defaults, which exclude nothing.
+        assert ("invalid-code", *pos(text, "E1199")) in keyed(await session.diagnostics(uri))
+        await asyncio.wait_for(answered.wait(), SETTINGS_WAIT + 10)
+        await asyncio.sleep(0.5)  # the answer travels to the server
+        session.change(uri, types.TextDocumentContentChangeWholeDocument(text=text + " "))
+        assert await session.diagnostics(uri) == []
     finally:
         await stop(session)

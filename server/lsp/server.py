@@ -84,6 +84,7 @@ class MedcodeServer(LanguageServer):
         # version's diagnostics, even when they are the ones it has (_publish_later).
         self.versioned_publish = False
         self._settings_ready: asyncio.Event | None = None
+        self._settings_asked = 0  # workspace/configuration requests sent (pull_settings)
         self.settings_reported: list[str] = []  # the settings problems last shown, not repeated
         self.problems_shown: set[str] = set()  # the index problems shown (show_index_problems)
         self._pending: dict[str, asyncio.Task] = {}
@@ -266,21 +267,48 @@ class MedcodeServer(LanguageServer):
         caps = self.client_capabilities
         try:
             if caps.workspace and caps.workspace.configuration:
-                (cfg,) = await asyncio.wait_for(
-                    self.workspace_configuration_async(types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])),
-                    SETTINGS_WAIT,
+                self._settings_asked += 1
+                asked = asyncio.ensure_future(
+                    self.workspace_configuration_async(types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)]))
                 )
+                try:
+                    (cfg,) = await asyncio.wait_for(asyncio.shield(asked), SETTINGS_WAIT)
+                except asyncio.TimeoutError:
+                    # A client still busy starting (a loaded machine) answers late: its
+                    # settings count from then on, as a didChangeConfiguration's would, rather
+                    # than never (the request was left open, not cancelled).
+                    asked.add_done_callback(partial(self._late_settings, self._settings_asked))
+                    raise
                 self.settings = Settings.from_client(cfg)
                 self.report_settings_problems()
         except (asyncio.TimeoutError, ValueError, TypeError):
-            log.warning("the client did not answer workspace/configuration; using defaults")
+            log.warning("the client did not answer workspace/configuration in time; using defaults until it does")
         finally:
-            self.generation += 1  # settings change what a check says
-            wanted = index_dir(self.settings.index_dir or self.cli_index_dir)
-            if wanted != self.index_root:
-                self.index_root = wanted
-                self.reload_store()
-            self.settings_event().set()
+            self._settings_taken()
+
+    def _settings_taken(self) -> None:
+        self.generation += 1  # settings change what a check says
+        wanted = index_dir(self.settings.index_dir or self.cli_index_dir)
+        if wanted != self.index_root:
+            self.index_root = wanted
+            self.reload_store()
+        self.settings_event().set()
+
+    def _late_settings(self, asked: int, answer: asyncio.Future) -> None:
+        """The client's answer to the settings request numbered `asked`, after pull_settings
+        stopped waiting for it: taken unless settings were asked for again since."""
+        if answer.cancelled() or answer.exception() is not None or asked != self._settings_asked:
+            return
+        try:
+            (cfg,) = answer.result()
+            self.settings = Settings.from_client(cfg)
+        except (ValueError, TypeError):
+            log.warning("the client's late workspace/configuration answer cannot be read; keeping the defaults")
+            return
+        log.info("the client answered workspace/configuration late; its settings apply from now on")
+        self.report_settings_problems()
+        self._settings_taken()
+        self.refresh_all()
 
     async def wait_for_settings(self) -> None:
         try:
