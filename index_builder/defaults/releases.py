@@ -27,6 +27,7 @@ from .. import stage
 from ..codesets import HCPCS, ICD10CM, ICD10PCS
 from ..model import CODE, HEADER, MODIFIER, NO_DESCRIPTION, CodeRecord, ImportResult, Source, SourceFile
 from ..periods import fiscal_year
+from ..tabular_notes import CATEGORIES_META, categories
 from . import data_files as files
 
 # The MCE version per fiscal year (MS-DRG grouper v40 = FY2023 ...), for titles.
@@ -234,7 +235,8 @@ def _fiscal_releases(
             effective_to=last,
             source=source,
             records=records,
-            meta=meta,
+            # The releases with tabular notes (ICD-10-CM) carry their categories too.
+            meta={**meta, CATEGORIES_META: categories(r.code for r in records)} if aux else meta,
             aux=aux or {},
             warnings=warnings,
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..codesets import ICD10CM, ICD10CM_RE, icd10cm_display
 from ..model import CODE, HEADER, CodeRecord, ImportResult, Source
 from ..periods import APRIL_RE, fiscal_label, fiscal_year
-from ..tabular_notes import AUX_NAME as PAIRING_AUX, pairing_notes
+from ..tabular_notes import AUX_NAME as PAIRING_AUX, CATEGORIES_META, categories, pairing_notes
 from ..sources import InputFile, LayoutNotRecognised, SourceError, decode, file_source, package_source, read_inputs
 
 # Tabular note elements kept for hover, in the order the CDC prints them.
@@ -291,6 +291,8 @@ def _build(
     # Excludes1 / code first / use additional code as code ranges, parsed here once so that
     # the claim edits only compare prefixes.
     aux = {PAIRING_AUX: pairing_notes(records)} if tabular is not None else {}
+    if aux:
+        meta = {**meta, CATEGORIES_META: categories(r.code for r in records)}
     return ImportResult(
         set_id=ICD10CM,
         release=label,

@@ -17,7 +17,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS
 from medcode.index_builder.mce_index import mce_path, open_mce
 from medcode.index_builder.reader import AuxDamaged, DamagedRelease, IndexCorrupt
-from medcode.index_builder.tabular_notes import AUX_NAME as TABULAR_AUX
+from medcode.index_builder.tabular_notes import AUX_NAME as TABULAR_AUX, stored_categories
 
 from ..findings import INDEX_DAMAGED, UNSPECIFIED_CODE, USE_ADDITIONAL_CODE, Finding
 from ..heap import newest
@@ -238,11 +238,11 @@ class ClaimEdits:
         # dict look-up per diagnosis (the code's gate: what it carries on this day, decided
         # once per code and MCE period) and one OR of its mark (g[0]: the gate bits and the
         # two category sketches in one int), and the full edits only for the claims where a
-        # code can say something. The pass keeps only the diagnoses' code tuples: their gates
-        # are looked up again (now in cache) by the decisions that need more than the marks,
-        # a quarter of the claims.
+        # code can say something. The pass keeps the diagnoses' code tuples and their gates,
+        # for the decisions that need more than the marks (a quarter of the claims).
         gates = ctx.gates
         dx: list = []  # the diagnoses' code tuples, in claim order
+        gs: list = []  # their gates
         acc = 0
         procedures = False
         for line, codes in groups:
@@ -250,42 +250,43 @@ class ClaimEdits:
                 for t in codes:
                     if t[3] in DX_ROLES:
                         try:
-                            acc |= gates[t[1]][0]
+                            g = gates[t[1]]
                         except KeyError:
-                            acc |= self._gate_in(ctx, t[1])[0]
+                            g = self._gate_in(ctx, t[1])
+                        acc |= g[0]
                         dx.append(t)
+                        gs.append(g)
                     elif t[3] in PX_ROLES:
                         procedures = True
         if acc & _SKIP:
             # A code not in ICD-10-CM shape (its gate is _NOT_DX): from_x12 leaves it out too
             # (other rules report it).
-            dx = [t for t in dx if gates[t[1]] is not _NOT_DX]
-            acc = reduce(or_, (gates[t[1]][0] for t in dx), 0)
+            kept = [i for i, g in enumerate(gs) if g is not _NOT_DX]
+            dx, gs = [dx[i] for i in kept], [gs[i] for i in kept]
+            acc = reduce(or_, (g[0] for g in gs), 0)
         need = MCE if procedures and ctx.covered else 0
         if not dx:
             return self._full(claim, groups, today, body, ctx, dx, need)
         bits = acc & _BITS
-        gs = None  # the diagnoses' gates, when a decision needs them
         kind = claim.transaction
         usual = kind == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY
         if usual and bits & _OWN:
             # A note naming codes of its own category needs a second code of that category.
-            gs = [gates[t[1]] for t in dx]
             usual = not _repeats(gs, acc)
         if usual:
             # The usual 837P, decided here: the first diagnosis is the first-listed one.
-            first = gates[dx[0][1]][0]
+            first = gs[0][0]
             first_only = False
             if ctx.covered and bits & _MCE_BITS:
                 if bits & (self._anywhere | _SEX_BITS.get(claim.sex, 0)):
                     need = MCE
-                elif bits & _AGE and _age_conflict(gs or [gates[t[1]] for t in dx], ctx.day, claim.birth):
+                elif bits & _AGE and _age_conflict(gs, ctx.day, claim.birth):
                     need = MCE
                 elif first & _FIRST_LISTED_BITS:
                     need = MCE
                     first_only = True
             # _sketched, inline: asked for nearly every claim.
-            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or acc >> _CATS & acc >> _NAMED & _SKETCH_MASK and _paired(dx, gs or [gates[t[1]] for t in dx])):
+            if bits & _TABULAR_BITS and (bits & self._ua or first & _CF or acc >> _CATS & acc >> _NAMED & _SKETCH_MASK and _paired(dx, gs)):
                 need |= TABULAR
             elif first_only:
                 # Only the first-listed diagnosis' own edits can fire (external cause,
@@ -294,7 +295,9 @@ class ClaimEdits:
                 mce = self.mce
                 return mce.first_listed(CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]), mce.flags("dx", t[1], ctx.day_int), "first-listed", mce.source(ctx.day))
         elif bits or kind == "I":
-            need |= self._need(dx, gs or [gates[t[1]] for t in dx], bits, ctx, claim, _sketched(acc))
+            need |= self._need(dx, gs, bits, ctx, claim, _sketched(acc))
+        if not need:
+            return []  # most claims (_full, inline)
         return self._full(claim, groups, today, body, ctx, dx, need)
 
     def _full(self, claim, groups, today: dt.date, body: str | None, ctx: _Day, dx: list, need: int) -> list[Finding]:
@@ -343,14 +346,17 @@ class ClaimEdits:
 
     @staticmethod
     def _categories(release) -> _Categories:
-        """The release's categories with their bits, kept with the (open) release: reading its
-        100,000 keys takes 60-80 ms, as much as the edits of 5,000 claims."""
+        """The release's categories with their bits, kept with the (open) release: as its
+        build wrote them (reading its 100,000 keys takes 40-80 ms, as much as the edits of
+        5,000 claims)."""
         if release is None:
             return _NO_CATEGORIES
         found = _CATEGORIES.get(release)
         if found is None:
-            names = sorted({k[:3] for k in release.keys()})
-            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {}, {c: 1 << (i % _SKETCH_BITS) for i, c in enumerate(names)}, {})
+            names = stored_categories(release)
+            if names is None:  # an index built before the build wrote them
+                names = sorted({k[:3] for k in release.keys()})
+            found = _CATEGORIES[release] = _Categories(names, frozenset(names), {}, {c: 1 << (i % _SKETCH_BITS) for i, c in enumerate(names)}, {}, {})
         return found
 
     def _need(self, dx: list, gs: list, bits: int, ctx: _Day, claim, sketched: bool) -> int:
@@ -440,29 +446,45 @@ class ClaimEdits:
     def _tabular_gate(self, ctx: _Day, code: str) -> tuple:
         """The part of a code's gate (_gate) that ctx's release decides: (its category, the
         categories its notes name, their two sketches, the tabular bits)."""
+        known = ctx.categories
+        g = self.tabular.gate(ctx.release, code) if ctx.release is not None else None
+        if g is None:
+            own = code[:3]
+            if own not in known.known:  # not a category of the release: no note names it as one
+                return None, None, 0, 0, _STRAY
+            return own, None, known.bit[own], 0, 0
+        # Codes below the same prefixes with notes share one g (tabular.gate), and their
+        # category: worked out once for them all.
+        hit = known.gates.get(id(g))
+        if hit is not None and hit[0] is g:
+            return hit[1]
+        if len(known.gates) > _GATES_MAX:
+            known.gates.clear()
+        found = known.gates[id(g)] = (g, self._resolved(known, code[:3], g))
+        return found[1]
+
+    @staticmethod
+    def _resolved(known: _Categories, own: str, g: tuple) -> tuple:
+        """_tabular_gate of the codes of category `own` whose notes give g (tabular.gate)."""
         bits = 0
         named: frozenset[str] | None = None
         sketch = 0
-        known = ctx.categories
-        own: str | None = code[:3]
+        category = own
         if own not in known.known:  # not a category of the release: no note names it as one
             own = None
             bits |= _STRAY
-        if ctx.release is not None:
-            g = self.tabular.gate(ctx.release, code)
-            if g is not None:
-                names, own_named, cf, has_ua, ranges = g
-                found = {c for c in names if c in known.known}
-                for lo, hi in ranges:
-                    found.update(known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)])
-                found.discard(code[:3])
-                if found:  # one object per distinct set: codes below one category share theirs
-                    named = frozenset(found)
-                    named = known.shared.setdefault(named, named)
-                    sketch = known.sketches.get(named)
-                    if sketch is None:
-                        sketch = known.sketches[named] = reduce(or_, map(known.bit.__getitem__, named))
-                bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
+        names, own_named, cf, has_ua, ranges = g
+        found = {c for c in names if c in known.known}
+        for lo, hi in ranges:
+            found.update(known.names[bisect_left(known.names, lo) : bisect_right(known.names, hi)])
+        found.discard(category)
+        if found:  # one object per distinct set: codes below one category share theirs
+            named = frozenset(found)
+            named = known.shared.setdefault(named, named)
+            sketch = known.sketches.get(named)
+            if sketch is None:
+                sketch = known.sketches[named] = reduce(or_, map(known.bit.__getitem__, named))
+        bits |= (_NAMES if names or ranges or own_named else 0) | (_OWN if own_named else 0) | (_CF if cf else 0) | (_UA if has_ua else 0)
         return own, named, known.bit[own] if own is not None else 0, sketch, bits
 
 
@@ -528,6 +550,8 @@ class _Categories:
     # of their bits) share a bit: most claims are told apart from their pairs with two ints.
     bit: dict[str, int]
     sketches: dict[frozenset[str], int]  # each distinct set of named categories' sketch
+    # id(g) -> (g, what it gives codes in the release: _tabular_gate), g a tabular.gate answer
+    gates: dict[int, tuple]
 
 
 def _paired(dx: list, gs: list) -> bool:
@@ -572,7 +596,7 @@ _MCE_EDITS_MAX = 8
 _DAYS_MAX = 10_000
 _GATES_MAX = 200_000  # per (release, MCE period): more than ICD-10-CM has codes
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> _Categories
-_NO_CATEGORIES = _Categories([], frozenset(), {}, {}, {})
+_NO_CATEGORIES = _Categories([], frozenset(), {}, {}, {}, {})
 _SKETCH_BITS = 128  # a few ints' digits; 64 let through twice as many claims without a pair
 _GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Release -> {(MCE tables, period): gates}
 

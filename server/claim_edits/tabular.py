@@ -68,12 +68,13 @@ class TabularEdits:
         self._gates = _Memo()
         self._own = _Memo()
         self._chains = _Memo()  # release -> {prefixes with notes of a code: its CodeNotes}
+        self._chain_gates = _Memo()  # release -> {prefixes with notes of a code: its gates}
         self._manifestations = _Memo()
         self._prefix_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # release -> _prefix_table
         self._sources: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # release -> the source its messages name
 
     def trim(self, keep: int) -> None:
-        for memo in (self._notes, self._gates, self._own, self._chains, self._manifestations):
+        for memo in (self._notes, self._gates, self._own, self._chains, self._chain_gates, self._manifestations):
             memo.trim(keep)
 
     def code_notes(self, release, code: str) -> CodeNotes:
@@ -115,10 +116,21 @@ class TabularEdits:
 
     def _gate(self, release, code: str) -> tuple | None:
         table = self._prefix_table(release)
-        parts = [p for k in range(3, len(code) + 1) if (p := table.get(code[:k])) is not None]
-        if not parts:
+        noted = tuple(p for k in range(3, len(code) + 1) if (p := code[:k]) in table)
+        if not noted:
             return None
-        own = code[:3]
+        # Codes below the same prefixes with notes share their gate but for the code-first
+        # bit, which asks whether the code itself is a manifestation (its own record).
+        alone, other = self._chain_gates.of(release, noted, self._chain_gate)
+        return alone if alone is not other and self.manifestation(release, code) else other
+
+    def _chain_gate(self, release, noted: tuple[str, ...]) -> tuple[tuple, tuple]:
+        """The gates (gate) of the codes below these prefixes with notes (all of one category),
+        when the code is a manifestation and when it is not: one object when that makes no
+        difference."""
+        table = self._prefix_table(release)
+        parts = [table[p] for p in noted]
+        own = noted[0][:3]
         if len(parts) == 1:
             named, ranges, cf, cf_asks, ua = parts[0]
         else:
@@ -126,10 +138,12 @@ class TabularEdits:
             ranges = tuple(dict.fromkeys(r for p in parts for r in p[1]))
             cf, cf_asks, ua = any(p[2] for p in parts), any(p[3] for p in parts), any(p[4] for p in parts)
         own_named = own in named or any(lo <= own <= hi for lo, hi in ranges)
+        other = (frozenset(named - {own}), own_named, False, ua, ranges)
         # A code-first note with nothing named on the claim fires only for a first
         # manifestation (_code_first): the pre-filter needs no more than that.
-        cf_alone = cf and cf_asks and self.manifestation(release, code)
-        return (frozenset(named - {own}), own_named, cf_alone, ua, ranges)
+        if cf and cf_asks:
+            return (other[0], own_named, True, ua, ranges), other
+        return other, other
 
     def notes(self, release, code: str) -> list[PairingNote]:
         return self.code_notes(release, code).all
