@@ -83,8 +83,7 @@ class TabularEdits:
     def _read_notes(self, release, code: str) -> CodeNotes:
         # Codes below the same prefixes with notes have the same notes: one CodeNotes for
         # them all (its three NoteTargets were most of the cost of a code's notes).
-        table = self._prefix_table(release)
-        noted = tuple(code[:k] for k in range(3, len(code) + 1) if code[:k] in table)
+        noted = _noted(self._prefix_table(release), code)
         if not noted:
             return _NO_NOTES
         return self._chains.of(release, noted, self._chain_notes)
@@ -115,8 +114,7 @@ class TabularEdits:
         return self._gates.of(release, code, self._gate)
 
     def _gate(self, release, code: str) -> tuple | None:
-        table = self._prefix_table(release)
-        noted = tuple(p for k in range(3, len(code) + 1) if (p := code[:k]) in table)
+        noted = _noted(self._prefix_table(release), code)
         if not noted:
             return None
         # Codes below the same prefixes with notes share their gate but for the code-first
@@ -199,7 +197,7 @@ class TabularEdits:
                 continue
             later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
             cf = targets.notes
-            if later is None and (j > 0 or all("if applicable" in n.text.lower() for n in cf) or not self.manifestation(release, d.code)):
+            if later is None and (j > 0 or all(_if_applicable(n.text) for n in cf) or not self.manifestation(release, d.code)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
                 # First with nothing named: only a manifestation ("in diseases classified
                 # elsewhere") or a code whose note asks for the underlying condition whatever it
@@ -248,6 +246,18 @@ class TabularEdits:
 SHARED = TabularEdits()
 
 
+def _noted(table: dict[str, tuple], code: str) -> tuple[str, ...]:
+    """The code's prefixes (E11, E119) that carry pairing notes (_prefix_table's keys): codes
+    with the same ones share their notes and their gate."""
+    return tuple(p for k in range(3, len(code) + 1) if (p := code[:k]) in table)
+
+
+def _if_applicable(note: str) -> bool:
+    """A code-first note that does not demand its etiology ("code first, if applicable"): the
+    edit and the pre-filter's gate both leave it out of what a first manifestation needs."""
+    return "if applicable" in note.lower()
+
+
 def _prefix_gates(docs: dict) -> dict[str, tuple]:
     """Per prefix with pairing notes (the tabular-notes side data: prefix -> {kind: [[text,
     targets], ...]}), what its notes give a code below it for the gate (TabularEdits.gate):
@@ -270,7 +280,7 @@ def _prefix_gates(docs: dict) -> dict[str, tuple]:
                     else:
                         named.add(lo[:3])
         cf = doc.get("cf", ())
-        out[key] = (frozenset(named), tuple(dict.fromkeys(ranges)), bool(cf), any("if applicable" not in text.lower() for text, _ in cf), bool(doc.get("ua")))
+        out[key] = (frozenset(named), tuple(dict.fromkeys(ranges)), bool(cf), not all(_if_applicable(text) for text, _ in cf), bool(doc.get("ua")))
     return out
 
 
