@@ -491,10 +491,10 @@ class MedcodeServer(LanguageServer):
         # After the answers in flight, not before them: the client reads its messages in
         # order and parses a publish whole (3 MB for 9,000 diagnostics), so a hover answered
         # behind one waited tens of milliseconds more.
-        held = 0.0
-        while priority.answering() and held < PUBLISH_HOLD:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + PUBLISH_HOLD  # by the clock: a loaded loop sleeps longer than asked
+        while priority.answering() and loop.time() < until:
             await asyncio.sleep(0.002)
-            held += 0.002
         if diagnostics is not None and self.documents.get(uri) is doc and doc.version == version:
             if diagnostics.digest == doc.published and not self.versioned_publish:
                 # What the client shows already: most edits of a large file change no
