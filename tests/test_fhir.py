@@ -84,8 +84,10 @@ def test_the_set_comes_from_the_system_uri_and_the_place():
     assert expects_at("https://bluebutton.cms.gov/resources/codesystem/hcpcs", "item") == places.PROCEDURE
     assert expects_at("http://hl7.org/fhir/sid/ndc", "item") == NDC
     assert expects_at("https://www.nubc.org/CodeSystem/RevenueCodes", "revenue") == places.REVENUE
-    # Blue Button's own variables are not code sets; unknown URIs neither.
-    assert expects_at("https://bluebutton.cms.gov/resources/variables/rev_cntr", "revenue") is None
+    # Blue Button's own variables are not code sets, but for rev_cntr (the claim line's NUBC
+    # revenue code); unknown URIs are not either.
+    assert expects_at("https://bluebutton.cms.gov/resources/variables/rev_cntr", "revenue") == places.REVENUE
+    assert expects_at("https://bluebutton.cms.gov/resources/variables/clm_drg_cd", "diagnosis") is None
     assert expects_at("http://snomed.info/sct", "diagnosis") is None
 
 
@@ -110,8 +112,22 @@ def test_blue_button_inpatient_icd9_before_the_transition_is_clean(verdicts):
     analysis = check(verdicts, INPATIENT)
     assert analysis.kind == r.FHIR
     reading = analysis.reading
-    assert {s.expects for s in reading.slots} == {ICD9_DX}  # revenue and DRG are Blue Button variables
+    # The DRG is a Blue Button variable; the lines' revenue codes (rev_cntr) are NUBC's, 0001
+    # (the total charges line) among them.
+    assert {s.expects for s in reading.slots} == {ICD9_DX, places.REVENUE}
+    assert [s.text for s in reading.slots if s.expects == places.REVENUE][-1] == "0001"
     assert analysis.findings == []
+
+
+def test_blue_button_revenue_code_of_the_wrong_shape_is_found(verdicts, tmp_path):
+    eob = json.loads(INPATIENT.read_text())
+    coding = eob["item"][0]["revenue"]["coding"][0]
+    assert coding["system"] == "https://bluebutton.cms.gov/resources/variables/rev_cntr"
+    coding["code"] = "11A"
+    path = tmp_path / "eob.json"
+    path.write_text(json.dumps(eob, indent=2))
+    [finding] = check(verdicts, path).findings
+    assert (finding.rule, text_of(path)[finding.start : finding.end]) == ("bad-format", "11A")
 
 
 def test_blue_button_carrier_findings(verdicts):

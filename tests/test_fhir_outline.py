@@ -4,6 +4,8 @@ large Bundle. test_lsp_fhir_claims.py drives the same over LSP stdio."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from medcode.server.fhir import reader
 from medcode.server.fhir.outline import fhir_outline
 
@@ -60,3 +62,10 @@ def test_a_claims_total_is_money_and_an_entry_without_codes_selects_its_brace():
     assert [c.name for c in node.children] == ["Diagnosis 1: E11.9", "Diagnosis 2"]
     bare = node.children[1]
     assert text[bare.start : bare.name_end] == "{" and text[bare.end - 1] == "}"
+
+
+def test_blue_button_lines_without_a_product_are_named_by_their_revenue_code():
+    text = (Path(__file__).parent / "fixtures" / "fhir" / "bb2-eob-inpatient.json").read_text()
+    (node,) = fhir_outline(reader.read(text)).nodes
+    items = [c.name for c in node.children if c.name.startswith("Item")]
+    assert items[:2] == ["Item 1 revenue: 0111", "Item 2 revenue: 0250"] and items[-1] == "Item 11 revenue: 0001"

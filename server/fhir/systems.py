@@ -18,7 +18,9 @@ specifications and real files use:
   as well, and `http://hl7.org/fhir/sid/icd-10` for the ICD-10-CM diagnoses of Medicare claims.
 
 Blue Button's own `https://bluebutton.cms.gov/resources/variables/…` systems are CCW data
-dictionary variables, not medical code sets: they are left alone (as is every other URI).
+dictionary variables, not medical code sets: they are left alone (as is every other URI), but
+for `rev_cntr`, the CCW's revenue center code, whose values are the claim line's NUBC revenue
+code as the institutional claim carried it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ CPT_URI = "http://www.ama-assn.org/go/cpt"
 HCPCS_URI = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 NDC_URI = "http://hl7.org/fhir/sid/ndc"
 BLUE_BUTTON_HCPCS_URI = "https://bluebutton.cms.gov/resources/codesystem/hcpcs"
+BLUE_BUTTON_REVENUE_URI = "https://bluebutton.cms.gov/resources/variables/rev_cntr"
 
 SYSTEMS: dict[str, System] = {
     ICD10CM_URI: System(ICD10CM, "ICD-10-CM"),
@@ -59,6 +62,7 @@ SYSTEMS: dict[str, System] = {
     NDC_URI: System(NDC, "NDC"),
     "https://www.nubc.org/CodeSystem/RevenueCodes": System(places.REVENUE, "NUBC revenue code"),
     "http://terminology.hl7.org/CodeSystem/v2-0456": System(places.REVENUE, "NUBC revenue code (HL7 v2 table 0456)"),
+    BLUE_BUTTON_REVENUE_URI: System(places.REVENUE, "NUBC revenue code (Blue Button variable rev_cntr)"),
     "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software": System(places.MS_DRG, "MS-DRG"),
     "http://www.ada.org/cdt": System(places.CDT, "CDT (ADA dental procedure codes)"),
     "http://ada.org/cdt": System(places.CDT, "CDT (ADA dental procedure codes)"),
