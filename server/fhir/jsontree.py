@@ -104,6 +104,15 @@ def _explained(text: str, start: int, end: int, exc: Exception) -> Malformed:
     return Malformed(start, "nested too deeply" if isinstance(exc, RecursionError) else str(exc))
 
 
+# The common shapes in one match each (a plain key with its colon, a plain string, the
+# separator after a value): most of the walk's cost was the calls per member. Anything else
+# (escapes, control characters, errors) takes the general path, which the json module checks.
+_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+_IN_OBJECT = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
+_IN_ARRAY = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+
+
 class _Walk:
     def __init__(self, text: str, keep: frozenset[str] | None):
         self.s = text
@@ -120,6 +129,9 @@ class _Walk:
         if c == "[":
             return self.arr(i)
         if c == '"':
+            m = _PLAIN_STRING.match(s, i)
+            if m is not None:
+                return Node(STRING, i, m.end(), m.group(1))
             value, end = scanstring(s, i + 1)
             return Node(STRING, i, end, value, exact=(end - i - 2 == len(value) and s.find("\\", i, end) < 0))
         return self.scalar(i, OTHER)
@@ -133,21 +145,25 @@ class _Walk:
 
     def obj(self, i: int) -> Node:
         # The loop every member goes through: locals instead of attribute look-ups.
-        s, ws, keep, members = self.s, _WS.match, self.keep, {}
+        s, ws, keep, members, key_at, after = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match
         node = Node(OBJECT, i, i, members=members)
         i = ws(s, i + 1).end()
         if s.startswith("}", i):
             node.end = i + 1
             return node
         while True:
-            if not s.startswith('"', i):
-                raise Malformed(i, "Expecting property name")
-            key, kend = scanstring(s, i + 1)
-            key_start = i + 1
-            i = ws(s, kend).end()
-            if not s.startswith(":", i):
-                raise Malformed(i, "Expecting ':'")
-            i = ws(s, i + 1).end()
+            m = key_at(s, i)
+            if m is not None:
+                key, key_start, key_end, i = m.group(1), i + 1, m.end(1), m.end()
+            else:
+                if not s.startswith('"', i):
+                    raise Malformed(i, "Expecting property name")
+                key, kend = scanstring(s, i + 1)
+                key_start, key_end = i + 1, kend - 1
+                i = ws(s, kend).end()
+                if not s.startswith(":", i):
+                    raise Malformed(i, "Expecting ':'")
+                i = ws(s, i + 1).end()
             if keep is not None and key not in keep:
                 try:
                     value, vend = _SCAN(s, i)
@@ -156,32 +172,30 @@ class _Walk:
                 child = Node(SKIPPED, i, vend, value)  # decoded anyway: kept for readers that need no positions
             else:
                 child = self.value(i)
-            members[key] = Member(key_start, kend - 1, child)  # a repeated key: the last wins
-            i = ws(s, child.end).end()
-            c = s[i : i + 1]
-            if c == ",":
-                i = ws(s, i + 1).end()
-            elif c == "}":
-                node.end = i + 1
+            members[key] = Member(key_start, key_end, child)  # a repeated key: the last wins
+            m = after(s, child.end)
+            if m is None:
+                raise Malformed(ws(s, child.end).end(), "Expecting ',' delimiter")
+            if m.group(1) == "}":
+                node.end = m.end(1)
                 return node
-            else:
-                raise Malformed(i, "Expecting ',' delimiter")
+            i = m.end()
 
     def arr(self, i: int) -> Node:
-        s = self.s
+        s, after = self.s, _IN_ARRAY.match
         node = Node(ARRAY, i, i)
+        items = node.items
         i = self.ws(i + 1)
         if s.startswith("]", i):
             node.end = i + 1
             return node
         while True:
             child = self.value(i)
-            node.items.append(child)
-            i = self.ws(child.end)
-            if s.startswith(",", i):
-                i = self.ws(i + 1)
-            elif s.startswith("]", i):
-                node.end = i + 1
+            items.append(child)
+            m = after(s, child.end)
+            if m is None:
+                raise Malformed(self.ws(child.end), "Expecting ',' delimiter")
+            if m.group(1) == "]":
+                node.end = m.end(1)
                 return node
-            else:
-                raise Malformed(i, "Expecting ',' delimiter")
+            i = m.end()
