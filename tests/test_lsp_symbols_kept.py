@@ -70,3 +70,14 @@ def test_an_outline_is_forgotten_when_the_text_is_replaced_whole(tmp_path):
     assert uri not in symbols._kept
     again = asyncio.run(symbols.document_symbols(server, doc))
     assert names(again) and symbols._kept[uri].version == 3
+
+
+def test_the_entries_on_an_edited_line_are_found_by_their_spans():
+    """_follow places again the entries whose symbol starts or ends on the edited line: found
+    by a scan of Built.spans (pair k spans lines spans[2k] to spans[2k + 1])."""
+    from array import array
+
+    spans = array("l", [3, 5, 5, 9, 7, 7, 1, 5, 0, 12])
+    assert sorted(set(symbols._on_line(spans, 5))) == [0, 1, 3]
+    assert sorted(set(symbols._on_line(spans, 7))) == [2]
+    assert symbols._on_line(spans, 8) == [] and symbols._on_line(array("l"), 5) == []
