@@ -24,6 +24,7 @@ from .claim_edits import ClaimEdits
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
 from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
+from .priority import pause
 from .reading import FHIR, NONE, X12, Reading
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
@@ -225,6 +226,7 @@ class DocumentChecker:
             return Analysis(NONE)
         if self.keep is not None and ran > self.keep:
             self.trim(self.keep)
+        pause()  # between steps over every claim or finding, a background check gives way (priority.py)
         totals, self._totals = self._totals, None
         if totals is None or old is None or (record is not old and record.spliced is None):
             totals = _ClaimTotals.of(record)
@@ -232,6 +234,7 @@ class DocumentChecker:
             totals = totals.after(old, record)
         self._totals = totals
         self._record, self._context = record, context
+        pause()
         return Analysis(X12, self._findings(record, totals), x12=record.document(), claims_checked=ran)
 
     def _findings(self, record: WalkRecord, totals: _ClaimTotals) -> list[Finding]:
@@ -241,6 +244,7 @@ class DocumentChecker:
             findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, fixes=fixes))
         for set_id, (count, start, end) in totals.no_data(record).items():
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
+        pause()
         findings.sort(key=lambda f: (f.start, f.end))
         return findings
 

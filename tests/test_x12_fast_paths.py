@@ -234,3 +234,40 @@ def test_claim_totals_count_shared_results_once_each(text, tmp_path):
             counts[set_id] = counts.get(set_id, 0) + n
             firsts.setdefault(set_id, i)
     assert totals.counts == counts and totals.firsts == firsts and sum(counts.values()) > 10
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+@pytest.mark.parametrize("window", [1, 7, 64, 4096])
+def test_segments_read_a_window_at_a_time_equal_one_split(text, window):
+    """segments_from (the claim under the cursor, the outline) yields what iter_raw yields
+    over the same range, whatever the window and wherever the range starts and ends."""
+    from medcode.server.x12.segments import segments_from
+
+    d = detect(text).delimiters
+    r = random.Random(window)
+    for lo, hi in [(d.start, len(text))] + [tuple(sorted(r.sample(range(d.start, len(text) + 1), 2))) for _ in range(20)]:
+        assert list(segments_from(text, d, lo, hi, window)) == list(iter_raw(text, d, lo, hi)), (lo, hi)
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_the_claim_around_an_offset_is_read_as_before(text, monkeypatch):
+    """claim_around reads the claim a window at a time: the claim, diagnoses and lines are
+    those a read of the whole scan range gives, and without its transaction (completion's
+    ask) only the transaction is left out."""
+    from medcode.server.x12 import context
+
+    d = detect(text).delimiters
+    r = random.Random(len(text))
+    offsets = [text.index("CLM", d.start) + 2] + [r.randrange(d.start, len(text)) for _ in range(40)]
+    windowed = [context.claim_around(text, d, d.component, at) for at in offsets]
+    bare = [context.claim_around(text, d, d.component, at, transaction=False) for at in offsets]
+    monkeypatch.setattr(context, "_CLAIM_WINDOW", len(text))  # one split of the whole range, as before
+    whole = [context.claim_around(text, d, d.component, at) for at in offsets]
+    assert windowed == whole and any(c is not None for c in whole)
+    for with_kind, without in zip(whole, bare):
+        if with_kind is None:
+            assert without is None
+            continue
+        assert with_kind.claim.transaction in "PID" and without.claim.transaction == ""
+        without.claim.transaction = with_kind.claim.transaction
+        assert without == with_kind

@@ -104,7 +104,7 @@ def _codes(
     ls: MedcodeServer, doc: OpenDocument, offset: int, sets: list[str], typed: str, edit_range: types.Range, flag: int
 ) -> types.CompletionList:
     delims = doc.delimiters()
-    ctx = claim_around(doc.source, delims, ls.component_of(doc), offset) if delims else None
+    ctx = claim_around(doc.source, delims, ls.component_of(doc), offset, transaction=False) if delims else None
     day = (ctx.claim.date_at(offset) if ctx else None) or dt.date.today()
     return codes_list(ls, day, sets, typed, edit_range, flag)
 

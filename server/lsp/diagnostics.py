@@ -99,9 +99,13 @@ def _tail(content: Content, handle: int | None) -> bytes:
 
 def _array(entries: list[_Entry]) -> bytes:
     """The diagnostics as a JSON array, written piece by piece: joining each one's JSON first
-    left thousands of freed blocks of a few hundred bytes behind every conversion."""
+    left thousands of freed blocks of a few hundred bytes behind every conversion. Written
+    between pauses (a background check's: priority.py), as the conversion is: 9,000 entries
+    are milliseconds of the GIL that a request on the loop would share."""
     out = bytearray(b"[")
     for n, entry in enumerate(entries):
+        if not n % STEP:
+            pause()
         if n:
             out += b","
         out += _RANGE % entry[:4]
@@ -262,7 +266,9 @@ class DiagnosticsCache:
                 if old and len(missing) > len(out) // 8:  # many: a whole walk, a CSV's re-read
                     known = self._known(old, seen, move)
                 place: list[tuple[int, Finding, tuple]] = []
-                for i, f, severity in missing:
+                for m, (i, f, severity) in enumerate(missing):
+                    if not m % STEP:
+                        pause()
                     key = _key(f, f.start, f.end, severity)
                     handle = self._handle(f.rule, f.message, key[5], f.more) if f.fixes or f.more else None
                     entry = known.pop(key, None) if known else None
@@ -276,13 +282,18 @@ class DiagnosticsCache:
                 if place:
                     # Placed in one pass: a minified JSON file is one line of many megabytes.
                     at = index.positions(x for _, f, _ in place for x in (f.start, f.end))
-                    for i, f, key in place:
+                    for m, (i, f, key) in enumerate(place):
+                        if not m % STEP:
+                            pause()
                         rec = seen[id(f)]
                         rec[4] = out[i] = (*at[f.start], *at[f.end], _tail(key[2:], rec[5]))
+            pause()
             self._prune(live)
             if edits is not None:
                 self._seen, self._revision, self._encoding = seen, edits.revision, index.encoding
-            return DiagnosticsJson(_array(out), len(out))
+            body = _array(out)
+            pause()
+            return DiagnosticsJson(body, len(out))
 
     def _known(self, old: dict[int, _Seen], seen: dict[int, _Seen], move: _Move) -> dict[tuple, _Entry]:
         """The last conversion's entries by content key, placed for the text now (those the

@@ -411,12 +411,14 @@ class MedcodeServer(LanguageServer):
                 priority.pause()
                 del released
                 analysis = self._analyse(doc, text, version, edits)
+            priority.pause()
             index = doc.index(self.encoding) if doc.source.same_as(snap) else None
             if index is None or not doc.source.same_as(snap):
                 if not always:
                     return None
                 index = LineIndex(text, self.encoding)
             diagnostics = doc.diagnostics.convert(analysis.findings, index, self.settings, edits)
+            priority.pause()
             if len(text) > BIG:
                 # Placing thousands of findings freed megabytes of the C heap after the check's
                 # own give_back: 3-5 MB more held with the 50,000-claim file open otherwise.

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from ..places import Slot
 from .delimiters import Delimiters
 from .document import UNITS_ELEMENT, Claim, ClaimCodes, Line, parse_date, transaction_kind
-from .segments import Segment, iter_raw, segment_at
+from .segments import Segment, segment_at, segments_from
 from .slots import codes_in, slots_of
 
 _CLAIM_SCAN_LIMIT = 200_000  # characters: a claim is far smaller; bounded work on broken files
+_CLAIM_WINDOW = 4096  # characters split into segments at a time while reading a claim
 
 
 @dataclass
@@ -76,8 +77,10 @@ class ClaimContext:
     codes: ClaimCodes = field(default_factory=list)  # service line codes, as the walk gives them
 
 
-def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> ClaimContext | None:
-    """The claim (CLM to the next claim boundary) containing offset: dates, lines, diagnoses."""
+def claim_around(text: str, delims: Delimiters, component: str, offset: int, transaction: bool = True) -> ClaimContext | None:
+    """The claim (CLM to the next claim boundary) containing offset: dates, lines, diagnoses,
+    and its transaction's kind unless `transaction` is false (a search back through up to
+    megabytes for the ST, which completion, needing only the dates, goes without)."""
     t, e = delims.segment, delims.element
     start = _claim_start(text, delims, offset)
     if start is None:
@@ -86,7 +89,9 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> 
     line: Line | None = None
     diagnoses: list[tuple[str, str]] = []
     codes: ClaimCodes = []
-    for seg_id, seg_start, raw in iter_raw(text, delims, start, min(len(text), start + _CLAIM_SCAN_LIMIT)):
+    # A window at a time: the claim ends within a few hundred characters, and splitting the
+    # whole scan limit took milliseconds of every hover and completion.
+    for seg_id, seg_start, raw in segments_from(text, delims, start, min(len(text), start + _CLAIM_SCAN_LIMIT), _CLAIM_WINDOW):
         if claim is not None and seg_id in ("CLM", "HL", "SE", "GE", "IEA", "ST", "GS", "ISA"):
             break
         values = raw.split(e)
@@ -120,7 +125,8 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int) -> 
     if claim is None or offset > claim.end:
         return None
     claim.diagnoses = len(diagnoses)
-    claim.transaction = _transaction_before(text, delims, claim.start)
+    if transaction:
+        claim.transaction = _transaction_before(text, delims, claim.start)
     return ClaimContext(claim, diagnoses, codes)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from array import array
-from itertools import chain
+from itertools import chain, repeat
+from operator import add
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, NamedTuple
 
+from ..priority import pause
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
 from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, hi_codes, pointers_in
@@ -98,6 +100,23 @@ class Span(NamedTuple):
     end: int
 
 
+SHIFT_BLOCK = 8192  # values shifted between two pauses (shifted)
+
+
+def shifted(values: array, n: int) -> array:
+    """Each value plus n; the array itself when n is 0. For the offsets and counts of every
+    claim past an edit (a re-walk): 50,000 claims take milliseconds per array, so they are
+    made in blocks with a pause between (a background check gives way to the loop's
+    requests: priority.py)."""
+    if not n:
+        return values
+    out = array(values.typecode)
+    for i in range(0, len(values), SHIFT_BLOCK):
+        out.extend(map(add, values[i : i + SHIFT_BLOCK], repeat(n)))
+        pause()
+    return out
+
+
 class ClaimSpans:
     """Where each claim of a walk starts and ends, in claim order: what the checker keeps of
     its claims once their rules have run (x12/incremental.py). Two arrays, not a Claim object
@@ -120,10 +139,7 @@ class ClaimSpans:
         """These spans with those of claims [first, k) replaced by `new`, and those from k on
         moved by delta characters (a re-walk: incremental.py)."""
 
-        def tail(a: array) -> array:
-            return a[k:] if not delta else array("q", (x + delta for x in a[k:]))
-
-        return ClaimSpans(self.starts[:first] + new.starts + tail(self.starts), self.ends[:first] + new.ends + tail(self.ends))
+        return ClaimSpans(self.starts[:first] + new.starts + shifted(self.starts[k:], delta), self.ends[:first] + new.ends + shifted(self.ends[k:], delta))
 
     def __getitem__(self, i: int) -> Span:
         return Span(self.starts[i], self.ends[i])

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ..priority import pause
 from .delimiters import Delimiters, Problem, detect
-from .document import Claim, ClaimCodes, ClaimSpans, X12Document, _CONTROL, _Walk, control_problems, segment_pattern
+from .document import Claim, ClaimCodes, ClaimSpans, X12Document, _CONTROL, _Walk, control_problems, segment_pattern, shifted
 from .segments import Segment
 
 # Checked claims' results, in claim order (whatever the caller's on_claim returns).
@@ -134,6 +134,10 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
 
     w.converge = converge
     w.run(resume)
+    # The walk's tail and each step below (arrays of every claim past the edit, moved when the
+    # edit changed the length) end at a pause: a background re-check gives way to the loop's
+    # requests between them (priority.py).
+    pause()
 
     if w.stopped_at is None:
         k = len(claims)
@@ -141,10 +145,10 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     else:
         k = found[0]
         tail_problems = old.problems[old.marks[k] :]
-        shifted = [_shift(p, start, end, delta) for p in tail_problems]
-        if None in shifted:
+        moved_problems = [_shift(p, start, end, delta) for p in tail_problems]
+        if None in moved_problems:
             return None
-        tail_problems = shifted  # type: ignore[assignment]
+        tail_problems = moved_problems  # type: ignore[assignment]
     cut = old.marks[k] if k < len(claims) else len(old.problems)
     moved = len(w.problems) + base - cut  # how far the tail's problem counts move
 
@@ -152,16 +156,19 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     se_keep = bisect_left(old.se_starts, resume) if resume is not None else 0
     x = starts[k] if k < len(claims) else old.length + 1
     se_tail = bisect_left(old.se_starts, x)
-    se_starts = old.se_starts[:se_keep] + w.se_starts + _plus(old.se_starts[se_tail:], delta)
-    se_marks = old.se_marks[:se_keep] + _plus(w.se_marks, base) + _plus(old.se_marks[se_tail:], moved)
+    se_starts = old.se_starts[:se_keep] + w.se_starts + shifted(old.se_starts[se_tail:], delta)
+    se_marks = old.se_marks[:se_keep] + shifted(w.se_marks, base) + shifted(old.se_marks[se_tail:], moved)
     se_sts = old.se_sts[:se_keep] + w.se_sts + array("q", (s if s < start else s + delta for s in old.se_sts[se_tail:]))
     problems = old.problems[:base] + w.problems + tail_problems
+    pause()
     spans = claims.spliced(first, k, w.spans, delta)
+    pause()
     segs = w.segs
     if k < len(claims):  # the old claims past the stop, with the terminators the edit added
         at, n = (w.spans.starts[-1], segs[-1]) if segs else counted
-        segs += _plus(old.segs[k:], n + text.count(d.segment, at, starts[k] + delta) - old.segs[k])
+        segs += shifted(old.segs[k:], n + text.count(d.segment, at, starts[k] + delta) - old.segs[k])
     segs = old.segs[:first] + segs
+    pause()
     split, more = len(claims), 0  # tail claims from `split` on come after a re-checked SE
     if w.stopped_at is not None and se_tail < len(old.se_starts) and 0 <= old.se_sts[se_tail] < x:
         # The SE closing the transaction open where the walk stopped counts segments from its
@@ -181,8 +188,9 @@ def rewalk(old: WalkRecord, text: str, start: int, end: int, length: int, on_cla
     if delta:
         _shift_segments(old.envs[k:], end, delta)
         pause()
-    marks = old.marks[:first] + _plus(w.marks, base) + _plus(old.marks[k:split], moved)
-    marks += _plus(old.marks[max(k, split) :], moved + more)
+    marks = old.marks[:first] + shifted(w.marks, base) + shifted(old.marks[k:split], moved)
+    pause()
+    marks += shifted(old.marks[max(k, split) :], moved + more)
     pause()
     stopped = w.stopped_at is not None
     return WalkRecord(
@@ -217,12 +225,6 @@ class _Counted:
         if i < 0:
             return self.text.count(self.t, 0, at)
         return self.segs[i] + self.text.count(self.t, self.starts[i], at)
-
-
-def _plus(values: array, n: int) -> array:
-    """Each value plus n; the array itself when n is 0 (most edits move no count: a copy is
-    then all the tail of 50,000 claims costs, not a Python step per claim)."""
-    return values if not n else array("q", (v + n for v in values))
 
 
 def _collect(on_claim: OnClaim, results: list[Any]) -> Callable[[Claim, ClaimCodes], None]:

@@ -16,7 +16,7 @@ from itertools import chain
 from dataclasses import dataclass, field
 
 from .delimiters import Delimiters
-from .segments import Segment, iter_raw
+from .segments import Segment, segments_from
 from .document import transaction_kind
 from .vocabulary import HL_LEVELS
 
@@ -81,12 +81,7 @@ class _Entries:
 
 def _segments(text: str, delims: Delimiters) -> Iterator[tuple[str, int, str]]:
     """iter_raw, a window at a time: stopping early leaves the rest of the text unsplit."""
-    pos, term = delims.start, delims.segment
-    while pos < len(text):
-        cut = text.find(term, pos + WINDOW)
-        hi = len(text) if cut < 0 else cut + len(term)
-        yield from iter_raw(text, delims, pos, hi)
-        pos = hi
+    return segments_from(text, delims, delims.start, len(text), WINDOW)
 
 
 def claims_from(text: str, delims: Delimiters, offset: int) -> int:

@@ -64,6 +64,18 @@ def iter_raw(text: str, delims: Delimiters, lo: int | None = None, hi: int | Non
         yield (raw if cut < 0 else raw[:cut]), start, raw
 
 
+def segments_from(text: str, delims: Delimiters, lo: int, hi: int, window: int) -> Iterator[tuple[str, int, str]]:
+    """iter_raw over [lo, hi), split a window of about `window` characters at a time (cut
+    after a segment terminator): a caller that stops early leaves the rest unsplit (the claim
+    around a hover is a few hundred characters of a 200,000-character scan)."""
+    pos, term = lo, delims.segment
+    while pos < hi:
+        cut = text.find(term, pos + window, hi)
+        end = hi if cut < 0 else cut + len(term)
+        yield from iter_raw(text, delims, pos, end)
+        pos = end
+
+
 def segment_at(text: str, delims: Delimiters, offset: int) -> Segment | None:
     """The segment that contains an offset (or ends right at it), parsed."""
     term = delims.segment
