@@ -513,7 +513,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     base = _building_folder(set_dir, "shared")
     out = []
     try:
-        trie, _, _ = _write_codes(base, union, results[-1])
+        trie, _ = _write_codes(base, union, results[-1])
         # The files releases of one family share (linked, not copied): what _write_codes wrote
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
@@ -681,7 +681,8 @@ def _write_into(folder: Path, result: ImportResult, helper: Helper | None = None
     by_code = _dedupe(result.records, repeated)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
-    trie, flags, counts = _write_codes(folder, by_code, result, helper)
+    trie, records = _write_codes(folder, by_code, result, helper)
+    flags, counts = _flags(records, result, trie)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
     # The importer's warnings as its finish left them (run_finish, in _write_codes).
     return _finish(folder, result, counts, [*result.warnings, *repeated], helper=helper)
@@ -705,8 +706,10 @@ def _cutoff(result: ImportResult) -> str | None:
 
 
 def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None):
-    """The code trie, records, ranks and word index; returns the trie, the flags and counts.
-    A compact release's word index may still be being written by `helper` (see _finish)."""
+    """The code trie, records, ranks and word index; returns the trie and the records in id
+    order. A compact release's word index may still be being written by `helper` (see _finish).
+    No flags: a family's releases each have their own (write_family), so the union's were
+    work thrown away; a single release's are made by _write_into."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
         return _write_codes_compact(folder, trie, by_code, result, helper)
@@ -718,7 +721,6 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     stage.doing(f"indexing the words of {n:,} records")
     vocabs, ranks = _vocabularies(_Texts.of(records))
     postings = _postings(vocabs)
-    flags, counts = _flags(records, result, trie)
 
     trie.save(str(folder / layout.CODES))
     stage.doing(f"writing {n:,} records")
@@ -732,7 +734,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     for w, ids in postings.items():  # each list ascending: the records were read in id order
         lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, ids).tobytes()
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
-    return trie, flags, counts
+    return trie, records
 
 
 def _flags(records: list[CodeRecord], result: ImportResult, trie: marisa_trie.Trie) -> tuple[bytearray, dict[str, int]]:
@@ -783,10 +785,9 @@ def _write_codes_compact(
         _write_word_index(folder, texts)
     # A quarter of a million NDC packages: every pass below runs over all records at once
     # (map, chain, C-level appends) rather than a Python loop doing it all per record.
-    flags, counts = _flags(records, result, trie)
     _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
-    return trie, flags, counts
+    return trie, records
 
 
 def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | None = None) -> None:
