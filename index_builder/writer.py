@@ -13,7 +13,7 @@ from array import array
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, compress, count, repeat, tee
+from itertools import accumulate, chain, compress, count, repeat, tee
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
@@ -308,14 +308,14 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], helper:
     except BaseException:
         helper.abandon()
         raise
-    # The later half's blobs, as its offsets cut them: appended after this half's.
+    # The later half's blobs appended after this half's as one piece, their offsets moved on.
     offsets = array(layout.OFFSET_TYPE)
     with open(part_idx, "rb") as fh:
         offsets.frombytes(fh.read())
     data = part_bin.read_bytes()
     part_idx.unlink()
     part_bin.unlink()
-    _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+    _write_blob_offsets(idx_path, bin_path, head, [], (data, offsets))
 
 
 def _as_lists(lists: list[array]) -> list[list[int]]:
@@ -356,17 +356,24 @@ def _encode_postings(lists: list[array]) -> list[bytes]:
 _RAW_CODES = {code: raw.encode() for raw, code in layout.RAW_DELTA_TYPES.items()}
 
 
-def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int]) -> None:
-    offsets = array(layout.OFFSET_TYPE, head + [0])
-    with open(bin_path, "wb") as fh:
-        pos = 0
-        for doc in docs:
-            fh.write(doc)
-            pos += len(doc)
-            offsets.append(pos)
-    if pos >= 2**32:
+def _write_blob_offsets(
+    idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int], tail: tuple[bytes, array] | None = None
+) -> None:
+    """The documents one after another, and their offsets (after `head`) as the index.
+    `tail`: documents written elsewhere, as their bytes and their offsets from 0, appended
+    as they are (the postings helper's part, _write_zpostings), not cut into its documents
+    again to be written one by one."""
+    ends = list(accumulate(map(len, docs), initial=0))
+    if tail is not None:
+        data, tail_offsets = tail
+        ends += map(ends[-1].__add__, tail_offsets[1:])
+    if ends[-1] >= 2**32:
         raise IndexWriteError("release too large for the index format (4 GiB of records)")
-    _write_array(idx_path, offsets)
+    with open(bin_path, "wb") as fh:
+        fh.writelines(docs)
+        if tail is not None:
+            fh.write(data)
+    _write_array(idx_path, array(layout.OFFSET_TYPE, head + ends))
 
 
 def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, CodeRecord]:

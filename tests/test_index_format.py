@@ -361,6 +361,17 @@ def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 
+
+def test_a_blob_with_a_part_written_elsewhere_has_both_parts_offsets(tmp_path):
+    """_write_blob_offsets appends the postings helper's part (its bytes and offsets from 0)
+    after this process's documents, its offsets moved on; the 4 GiB limit counts both parts."""
+    idx, blob = tmp_path / "b.idx", tmp_path / "b.bin"
+    writer._write_blob_offsets(idx, blob, [b"ab", b"", b"cde"], [7], (b"xyzw", array(layout.OFFSET_TYPE, [0, 1, 4])))
+    assert blob.read_bytes() == b"abcdexyzw"
+    assert list(array(layout.OFFSET_TYPE, idx.read_bytes())) == [7, 0, 2, 2, 5, 6, 9]
+    with pytest.raises(IndexWriteError, match="too large"):
+        writer._write_blob_offsets(idx, blob, [b"ab"], [], (b"", array(layout.OFFSET_TYPE, [0, 2**32 - 2])))
+
 @pytest.mark.parametrize("fork", [False, True])
 @pytest.mark.parametrize("compact", [False, True])
 def test_work_left_to_the_writer_is_done_once_before_the_documents(tmp_path, fork, compact):
