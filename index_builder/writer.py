@@ -123,24 +123,29 @@ class _Texts:
 
     def message(self) -> tuple:
         """The texts as one message for a helper process (of_message reads it): the shorts,
-        terms and groups as each column's distinct objects and per record which. An NDC
-        product's packages share one brand, one terms list and one group key, which marshal
-        would copy for each package, and the helper would hold as copies."""
-        return (self.descriptions, *map(_distinct, (self.shorts, self.terms, self.groups)))
+        terms and groups as runs of neighbours holding one object (_runs). An NDC product's
+        packages share one brand, one terms list and one group key, which marshal would copy
+        for each package, and the helper would hold as copies."""
+        return (self.descriptions, *map(_runs, (self.shorts, self.terms, self.groups)))
 
     @classmethod
     def of_message(cls, message: tuple) -> _Texts:
         descriptions, *columns = message
-        return cls(descriptions, *(list(map(values.__getitem__, array(layout.OFFSET_TYPE, which))) for values, which in columns))
+        return cls(descriptions, *(list(chain.from_iterable(map(repeat, heads, array(layout.OFFSET_TYPE, lengths)))) for heads, lengths in columns))
 
 
-def _distinct(column: list) -> tuple[list, bytes]:
-    """A column's distinct objects (by identity, in first-seen order) and, per entry, the
-    number of its object (uint32 bytes). In C passes: the NDC's quarter of a million entries."""
-    ids = list(map(id, column))
-    objects = dict(zip(ids, column))  # the column holds every object: no id is reused meanwhile
-    number = dict(zip(objects, count()))
-    return list(objects.values()), array(layout.OFFSET_TYPE, map(number.__getitem__, ids)).tobytes()
+_NOTHING = object()
+
+
+def _runs(column: list) -> tuple[list, bytes]:
+    """A column as runs of neighbours holding the same object: each run's object and its
+    length (uint32 bytes). An NDC product's packages are neighbours in id order, so each
+    object is sent about once (135,663 runs for 127,949 products' objects); numbering each
+    column's distinct objects by identity instead (a dict of their ids) took 0.85 s of the
+    hand-over, on the way to the word index, runs 0.47 s (load 11)."""
+    n = len(column)
+    starts = list(compress(range(n), map(is_not, column, chain((_NOTHING,), column))))
+    return list(map(column.__getitem__, starts)), array(layout.OFFSET_TYPE, map(sub, chain(starts[1:], (n,)), starts)).tobytes()
 
 
 def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
