@@ -13,7 +13,7 @@ from array import array
 from collections import defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, compress, count, repeat, tee
+from itertools import accumulate, chain, compress, count, repeat, tee
 from operator import add, attrgetter, is_not, itemgetter, not_, sub
 from pathlib import Path
 from typing import Any
@@ -95,12 +95,13 @@ def remove_release(folder: Path) -> None:
 _PART_JOIN = " \u2014 "
 
 
-def _dumps(value: Any) -> bytes:
-    """orjson.dumps, copied into a bytes object of its own size: orjson's result keeps a
-    buffer of about 4 KB, so the documents a build holds until they are written (a quarter of
-    a million NDC records) took 1.4 GB, and touching that memory cost more time than the
-    copy (0.26 s against 0.95 s for 244,000 documents)."""
-    return memoryview(orjson.dumps(value)).tobytes()
+def _dumps_all(values: Iterable[Any]) -> list[bytes]:
+    """orjson.dumps of each value, copied into a bytes object of its own size: orjson's result
+    keeps a buffer of about 4 KB, so the documents a build holds until they are written (a
+    quarter of a million NDC records) took 1.4 GB, and touching that memory cost more time
+    than the copy (0.26 s against 0.95 s for 244,000 documents). In C passes (bytes of a
+    memoryview copies; the original is dropped at once), not a Python call per document."""
+    return list(map(bytes, map(memoryview, map(orjson.dumps, values))))
 
 
 @dataclass(slots=True)
@@ -122,24 +123,29 @@ class _Texts:
 
     def message(self) -> tuple:
         """The texts as one message for a helper process (of_message reads it): the shorts,
-        terms and groups as each column's distinct objects and per record which. An NDC
-        product's packages share one brand, one terms list and one group key, which marshal
-        would copy for each package, and the helper would hold as copies."""
-        return (self.descriptions, *map(_distinct, (self.shorts, self.terms, self.groups)))
+        terms and groups as runs of neighbours holding one object (_runs). An NDC product's
+        packages share one brand, one terms list and one group key, which marshal would copy
+        for each package, and the helper would hold as copies."""
+        return (self.descriptions, *map(_runs, (self.shorts, self.terms, self.groups)))
 
     @classmethod
     def of_message(cls, message: tuple) -> _Texts:
         descriptions, *columns = message
-        return cls(descriptions, *(list(map(values.__getitem__, array(layout.OFFSET_TYPE, which))) for values, which in columns))
+        return cls(descriptions, *(list(chain.from_iterable(map(repeat, heads, array(layout.OFFSET_TYPE, lengths)))) for heads, lengths in columns))
 
 
-def _distinct(column: list) -> tuple[list, bytes]:
-    """A column's distinct objects (by identity, in first-seen order) and, per entry, the
-    number of its object (uint32 bytes). In C passes: the NDC's quarter of a million entries."""
-    ids = list(map(id, column))
-    objects = dict(zip(ids, column))  # the column holds every object: no id is reused meanwhile
-    number = dict(zip(objects, count()))
-    return list(objects.values()), array(layout.OFFSET_TYPE, map(number.__getitem__, ids)).tobytes()
+_NOTHING = object()
+
+
+def _runs(column: list) -> tuple[list, bytes]:
+    """A column as runs of neighbours holding the same object: each run's object and its
+    length (uint32 bytes). An NDC product's packages are neighbours in id order, so each
+    object is sent about once (135,663 runs for 127,949 products' objects); numbering each
+    column's distinct objects by identity instead (a dict of their ids) took 0.85 s of the
+    hand-over, on the way to the word index, runs 0.47 s (load 11)."""
+    n = len(column)
+    starts = list(compress(range(n), map(is_not, column, chain((_NOTHING,), column))))
+    return list(map(column.__getitem__, starts)), array(layout.OFFSET_TYPE, map(sub, chain(starts[1:], (n,)), starts)).tobytes()
 
 
 def _vocabularies(texts: _Texts) -> tuple[list[set[str]], list[int]]:
@@ -261,7 +267,7 @@ def _write_keyed(folder: Path, names: tuple[str, str, str], items: dict[str, Any
     if compact:
         _write_zblob(folder / layout.compact(idx_name), folder / layout.compact(bin_name), values)
     else:
-        _write_blob(folder / idx_name, folder / bin_name, list(map(_dumps, values)))
+        _write_blob(folder / idx_name, folder / bin_name, _dumps_all(values))
 
 
 def _write_blob(idx_path: Path, bin_path: Path, docs: list[bytes]) -> None:
@@ -272,7 +278,7 @@ def _write_zblob(idx_path: Path, bin_path: Path, values: list[Any], to_json: Cal
     """Values as JSON documents (of to_json(value) if given) in zlib blocks of
     layout.BLOCK_DOCS, each block the documents joined by a newline (compact JSON never holds
     a raw one). Index: count, block size, block offsets. Each block's documents are made as it
-    is compressed, so none are held (plain orjson.dumps, not _dumps: dropped at once)."""
+    is compressed, so none are held (plain orjson.dumps, not _dumps_all: dropped at once)."""
     step, level, compress, dumps = layout.BLOCK_DOCS, _ZLEVEL, zlib.compress, orjson.dumps
     blocks: list[bytes] = []
     every = step << 9  # stage updates: about 15 for the NDC directory
@@ -308,14 +314,14 @@ def _write_zpostings(idx_path: Path, bin_path: Path, lists: list[array], helper:
     except BaseException:
         helper.abandon()
         raise
-    # The later half's blobs, as its offsets cut them: appended after this half's.
+    # The later half's blobs appended after this half's as one piece, their offsets moved on.
     offsets = array(layout.OFFSET_TYPE)
     with open(part_idx, "rb") as fh:
         offsets.frombytes(fh.read())
     data = part_bin.read_bytes()
     part_idx.unlink()
     part_bin.unlink()
-    _write_blob(idx_path, bin_path, head + [data[a:b] for a, b in zip(offsets, offsets[1:])])
+    _write_blob_offsets(idx_path, bin_path, head, [], (data, offsets))
 
 
 def _as_lists(lists: list[array]) -> list[list[int]]:
@@ -356,17 +362,24 @@ def _encode_postings(lists: list[array]) -> list[bytes]:
 _RAW_CODES = {code: raw.encode() for raw, code in layout.RAW_DELTA_TYPES.items()}
 
 
-def _write_blob_offsets(idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int]) -> None:
-    offsets = array(layout.OFFSET_TYPE, head + [0])
-    with open(bin_path, "wb") as fh:
-        pos = 0
-        for doc in docs:
-            fh.write(doc)
-            pos += len(doc)
-            offsets.append(pos)
-    if pos >= 2**32:
+def _write_blob_offsets(
+    idx_path: Path, bin_path: Path, docs: list[bytes], head: list[int], tail: tuple[bytes, array] | None = None
+) -> None:
+    """The documents one after another, and their offsets (after `head`) as the index.
+    `tail`: documents written elsewhere, as their bytes and their offsets from 0, appended
+    as they are (the postings helper's part, _write_zpostings), not cut into its documents
+    again to be written one by one."""
+    ends = list(accumulate(map(len, docs), initial=0))
+    if tail is not None:
+        data, tail_offsets = tail
+        ends += map(ends[-1].__add__, tail_offsets[1:])
+    if ends[-1] >= 2**32:
         raise IndexWriteError("release too large for the index format (4 GiB of records)")
-    _write_array(idx_path, offsets)
+    with open(bin_path, "wb") as fh:
+        fh.writelines(docs)
+        if tail is not None:
+            fh.write(data)
+    _write_array(idx_path, array(layout.OFFSET_TYPE, head + ends))
 
 
 def _dedupe(records: Iterable[CodeRecord], warnings: list[str]) -> dict[str, CodeRecord]:
@@ -513,7 +526,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     base = _building_folder(set_dir, "shared")
     out = []
     try:
-        trie, _, _ = _write_codes(base, union, results[-1])
+        trie, _ = _write_codes(base, union, results[-1])
         # The files releases of one family share (linked, not copied): what _write_codes wrote
         # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
@@ -681,7 +694,8 @@ def _write_into(folder: Path, result: ImportResult, helper: Helper | None = None
     by_code = _dedupe(result.records, repeated)
     if not by_code:
         raise IndexWriteError(f"no {result.set_id} codes were found in the source")
-    trie, flags, counts = _write_codes(folder, by_code, result, helper)
+    trie, records = _write_codes(folder, by_code, result, helper)
+    flags, counts = _flags(records, result, trie)
     (folder / layout.FLAGS).write_bytes(bytes(flags))
     # The importer's warnings as its finish left them (run_finish, in _write_codes).
     return _finish(folder, result, counts, [*result.warnings, *repeated], helper=helper)
@@ -705,8 +719,10 @@ def _cutoff(result: ImportResult) -> str | None:
 
 
 def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None):
-    """The code trie, records, ranks and word index; returns the trie, the flags and counts.
-    A compact release's word index may still be being written by `helper` (see _finish)."""
+    """The code trie, records, ranks and word index; returns the trie and the records in id
+    order. A compact release's word index may still be being written by `helper` (see _finish).
+    No flags: a family's releases each have their own (write_family), so the union's were
+    work thrown away; a single release's are made by _write_into."""
     trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
     if result.compact:
         return _write_codes_compact(folder, trie, by_code, result, helper)
@@ -718,11 +734,10 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     stage.doing(f"indexing the words of {n:,} records")
     vocabs, ranks = _vocabularies(_Texts.of(records))
     postings = _postings(vocabs)
-    flags, counts = _flags(records, result, trie)
 
     trie.save(str(folder / layout.CODES))
     stage.doing(f"writing {n:,} records")
-    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, list(map(_dumps, map(CodeRecord.to_json, records))))
+    _write_blob(folder / layout.RECORDS_IDX, folder / layout.RECORDS_BIN, _dumps_all(map(CodeRecord.to_json, records)))
     _write_array(folder / layout.RANK, array(layout.RANK_TYPE, ranks))
 
     stage.doing(f"writing the word index ({len(postings):,} words)")
@@ -732,7 +747,7 @@ def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportRes
     for w, ids in postings.items():  # each list ascending: the records were read in id order
         lists[word_trie.key_id(w)] = array(layout.OFFSET_TYPE, ids).tobytes()
     _write_blob(folder / layout.POSTINGS_IDX, folder / layout.POSTINGS_BIN, lists)
-    return trie, flags, counts
+    return trie, records
 
 
 def _flags(records: list[CodeRecord], result: ImportResult, trie: marisa_trie.Trie) -> tuple[bytearray, dict[str, int]]:
@@ -783,10 +798,9 @@ def _write_codes_compact(
         _write_word_index(folder, texts)
     # A quarter of a million NDC packages: every pass below runs over all records at once
     # (map, chain, C-level appends) rather than a Python loop doing it all per record.
-    flags, counts = _flags(records, result, trie)
     _write_zblob(folder / layout.RECORDS_ZIDX, folder / layout.RECORDS_ZBIN, records, CodeRecord.to_json, "indexing records:")
     trie.save(str(folder / layout.CODES))
-    return trie, flags, counts
+    return trie, records
 
 
 def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | None = None) -> None:

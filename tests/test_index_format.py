@@ -324,8 +324,9 @@ def test_grouped_records_sets_are_made_as_read_with_the_ranks_of_records_not_all
 
 def test_texts_reach_the_helper_whole_with_shared_objects_sent_once():
     """The word index's helper gets the records' texts as one marshal message
-    (writer._Texts.message): every column comes back equal, and what records share (an NDC
-    product's brand, terms list and group key) is sent once and shared again on arrival."""
+    (writer._Texts.message): every column comes back equal, and what neighbouring records
+    share (an NDC product's brand, terms list and group key) is sent once and shared again
+    on arrival."""
     import marshal
 
     records = []
@@ -342,6 +343,14 @@ def test_texts_reach_the_helper_whole_with_shared_objects_sent_once():
     assert back.terms[0] is back.terms[1] is back.terms[2] and back.terms[2] is not back.terms[3]
     assert back.terms[-1] is not back.terms[-2]  # equal lists of their own stay apart
     assert back.shorts[3] is back.shorts[5] and back.groups[4] is back.groups[5]
+    # An object that comes back after another is sent again, and arrives equal.
+    again = writer._Texts.of([*records[:3], records[3], records[0], CodeRecord("Z", "Last")])
+    back = writer._Texts.of_message(marshal.loads(marshal.dumps(again.message(), 2)))
+    for name in ("descriptions", "shorts", "terms", "groups"):
+        assert getattr(back, name) == getattr(again, name), name
+    assert back.terms[0] is back.terms[2] and back.terms[4] == back.terms[0] and back.groups[5] is None
+    empty = writer._Texts([], [], [], [])
+    assert writer._Texts.of_message(marshal.loads(marshal.dumps(empty.message(), 2))) == empty
 
 
 def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
@@ -360,6 +369,17 @@ def test_postings_encoded_by_two_processes_are_the_same_bytes(tmp_path):
     for name in ("p.zidx", "p.zbin"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
+
+
+def test_a_blob_with_a_part_written_elsewhere_has_both_parts_offsets(tmp_path):
+    """_write_blob_offsets appends the postings helper's part (its bytes and offsets from 0)
+    after this process's documents, its offsets moved on; the 4 GiB limit counts both parts."""
+    idx, blob = tmp_path / "b.idx", tmp_path / "b.bin"
+    writer._write_blob_offsets(idx, blob, [b"ab", b"", b"cde"], [7], (b"xyzw", array(layout.OFFSET_TYPE, [0, 1, 4])))
+    assert blob.read_bytes() == b"abcdexyzw"
+    assert list(array(layout.OFFSET_TYPE, idx.read_bytes())) == [7, 0, 2, 2, 5, 6, 9]
+    with pytest.raises(IndexWriteError, match="too large"):
+        writer._write_blob_offsets(idx, blob, [b"ab"], [], (b"", array(layout.OFFSET_TYPE, [0, 2**32 - 2])))
 
 @pytest.mark.parametrize("fork", [False, True])
 @pytest.mark.parametrize("compact", [False, True])
