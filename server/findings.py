@@ -72,7 +72,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     MISSING_CODE_TYPE: (Severity.ERROR, "a price file code without its code type, or a code type without its code"),
     UNKNOWN_CODE_TYPE: (Severity.ERROR, "a code type value that the file's template version does not define"),
     HPT_STRUCTURE: (Severity.WARNING, "the price transparency file's own structure is wrong: headers, placeholders, tall/wide"),
-    FHIR_STRUCTURE: (Severity.WARNING, "a FHIR claim file's own structure is wrong: malformed JSON (an error), repeated diagnosis sequences"),
+    FHIR_STRUCTURE: (Severity.WARNING, "a FHIR claim file's own structure is wrong: malformed JSON (an error), repeated diagnosis sequences, codes written with JSON escapes"),
     DISPLAY_MISMATCH: (Severity.WARNING, "a FHIR Coding's display disagrees with the code's official description (off by default)"),
     NCCI_PTP: (Severity.ERROR, "a column 2 code billed with its column 1 code on the same date (NCCI procedure-to-procedure edit)"),
     MUE: (Severity.ERROR, "more units of a code than its NCCI medically unlikely edit allows"),

@@ -309,3 +309,15 @@ def test_check_enable_display_mismatch(run_check):
 def test_check_clean_fhir_file_exits_0(run_check):
     code, out, err = run_check(str(INPATIENT))
     assert (code, out) == (0, "") and "no findings" in err
+
+
+def test_a_code_written_with_json_escapes_is_said_not_passed_as_clean(verdicts, tmp_path):
+    eob = json.loads(INPATIENT.read_text())
+    eob["item"][0]["revenue"]["coding"][0]["code"] = "4\u00e9"  # escaped in the file
+    path = tmp_path / "eob.json"
+    path.write_text(json.dumps(eob, indent=2))
+    text = text_of(path)
+    assert '"4\\u00e9"' in text
+    [finding] = check(verdicts, path).findings
+    assert finding.rule == FHIR_STRUCTURE and "written with JSON escapes" in finding.message
+    assert text[finding.start : finding.end] == '"4\\u00e9"'

@@ -401,8 +401,16 @@ class _Reader:
                 known = SYSTEMS[system.value.strip()]
                 self.out.headers.append(Header(system.content_start, system.end - 1, system.value, f"code system {known.name}"))
             code = coding.get("code")
-            if code is None or code.kind != jt.STRING or not code.exact:
-                continue  # no code, or one with JSON escapes (its text is not what the file holds)
+            if code is None or code.kind != jt.STRING:
+                continue
+            if not code.exact:
+                # Its text is not what the file holds, so it cannot be a slot (findings and
+                # quick fixes edit the text): said, rather than passed over as clean.
+                self.out.problems.append(Finding(
+                    FHIR_STRUCTURE, f"this code is written with JSON escapes (it reads {code.value!r}): "
+                    "medcode checks a code only as written plainly; write it without escapes", code.start, code.end,
+                ))
+                continue
             raw = code.value
             text = raw.strip()
             start = code.content_start + (len(raw) - len(raw.lstrip()))
