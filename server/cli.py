@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 # Only what every verb's parser needs is imported here: `medcode check` and `medcode serve` start
 # in a fraction of a second without the index builder, the catalogue, the release freshness or
-# the text views, which the index and look-up verbs import where they run.
+# the text views, which the index and look-up verbs import where they run. The index reader
+# too: `medcode serve` answers the editor's `initialize` before it needs one.
 from medcode.index_builder import fetch_limits, version
 from medcode.index_builder.codesets import EMBEDDED_SETS, NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
 from medcode.index_builder.location import ENV_VAR, index_dir
-from medcode.index_builder.reader import IndexDataError
-from medcode.index_builder.reader import IndexStore
 
 from . import entry
 from .findings import OFF_BY_DEFAULT
@@ -28,6 +27,7 @@ from .findings import OFF_BY_DEFAULT
 if TYPE_CHECKING:
     from medcode.index_builder.freshness import SetFreshness
     from medcode.index_builder.lookup import Answer
+    from medcode.index_builder.reader import IndexStore
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -60,6 +60,8 @@ def _size(text: str) -> int:
 
 
 def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> IndexStore:
+    from medcode.index_builder.reader import IndexStore
+
     root = index_dir(args.index_dir)
     store = IndexStore(root)
     if store.is_empty() and build_if_empty:
@@ -272,6 +274,7 @@ def cmd_index_fetch(args: argparse.Namespace) -> int:
     from medcode.index_builder import catalogue as release_catalogue
     from medcode.index_builder import download as downloads
     from medcode.index_builder.fetch import fetch, plan
+    from medcode.index_builder.reader import IndexDataError
     from medcode.index_builder.sources import SourceError
     from medcode.index_builder.writer import IndexWriteError, ensure_writable
 
@@ -698,6 +701,7 @@ def _internal_error(exc: BaseException) -> str:
 def _input_errors() -> tuple[type[Exception], ...]:
     """The errors of bad input files or folders (exit 2). Looked up only once one is raised:
     their modules are the index builder's, which `check` and `serve` do not otherwise import."""
+    from medcode.index_builder.reader import IndexDataError
     from medcode.index_builder.sources import SourceError
     from medcode.index_builder.writer import IndexWriteError
 
