@@ -16,8 +16,8 @@ from ..reading import FHIR, TEMPLATE
 from ..verdicts import billable_below
 from .codes import set_and_keys
 from .diagnostics import SOURCE
+from .server import CHOOSE
 
-CHOOSE = "medcode.chooseCode"
 CHOICES = 20  # a message request is a list, not a browser; completion reaches the rest
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import threading
 import time
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -25,29 +25,30 @@ import orjson
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from medcode.index_builder import __version__
+from medcode.index_builder import version as medcode_version
 from medcode.index_builder.location import index_dir
-from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
-from medcode.index_builder.reader import IndexStore
 
 from .. import heap, priority
-from ..kinds import is_json_name, is_template_name
 from ..positions import UTF8, UTF16, UTF32, LineIndex
-from ..reading import NONE
-from ..sniff import likely_medical
-from ..verdicts import Verdicts
-from ..x12.delimiters import Delimiters, looks_like_x12
-from ..x12.edits import EditLog
-from . import actions, stalls
-from .diagnostics import DiagnosticsJson, full_report
-from .documents import Documents, OpenDocument
-from .pieces import EditedText
 from .protocol import MedcodeProtocol, RawJson, publish_json, report_error, serve_stdio, serve_tcp, stop_workers
-from .settings import SECTION, Settings
 
+# Only what answering `initialize` needs is imported above: pygls and lsprotocol (most of the
+# start), the transport and the lifecycle. The index reader, the settings, the document store
+# and the rules are imported where they are first used, once the editor has its answer
+# (tests/test_lsp_start.py names them): about a fifth of the start-up otherwise.
 if TYPE_CHECKING:  # imported after initialize (warm_up), or by the first request needing them
+    from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
+    from medcode.index_builder.reader import IndexStore
+
     from ..analysis import Analysis
+    from ..verdicts import Verdicts
     from ..x12.context import Cursor
+    from ..x12.delimiters import Delimiters
+    from ..x12.edits import EditLog
+    from .diagnostics import DiagnosticsJson
+    from .documents import Documents, OpenDocument
+    from .pieces import EditedText
+    from .settings import Settings
 
 log = logging.getLogger("medcode.lsp")
 
@@ -70,13 +71,9 @@ class X12Cursor:
 
 class MedcodeServer(LanguageServer):
     def __init__(self, index_root: str | None = None):
-        super().__init__("medcode", __version__, protocol_cls=MedcodeProtocol, max_workers=2)
-        self.documents = Documents()
-        self.settings = Settings()
+        super().__init__("medcode", medcode_version(), protocol_cls=MedcodeProtocol, max_workers=2)
         self.cli_index_dir = index_root  # --index-dir / MEDCODE_INDEX_DIR; the indexDir setting overrides
         self.index_root = index_dir(index_root)
-        self.store = IndexStore(self.index_root)
-        self.verdicts = Verdicts(self.store)
         self.generation = 0  # bumped when data or settings change: cached results are stale
         self.loop_seen: asyncio.AbstractEventLoop | None = None  # the loop handlers run on (on_loop)
         self.pull_diagnostics = False
@@ -88,6 +85,32 @@ class MedcodeServer(LanguageServer):
         self.settings_reported: list[str] = []  # the settings problems last shown, not repeated
         self.problems_shown: set[str] = set()  # the index problems shown (show_index_problems)
         self._pending: dict[str, asyncio.Task] = {}
+
+    # The document store, the settings and the indexes are made on first use, after the
+    # `initialize` answer: their modules are not imported before it (see the imports above).
+    @cached_property
+    def documents(self) -> Documents:
+        from .documents import Documents
+
+        return Documents()
+
+    @cached_property
+    def settings(self) -> Settings:
+        from .settings import Settings
+
+        return Settings()
+
+    @cached_property
+    def store(self) -> IndexStore:
+        from medcode.index_builder.reader import IndexStore
+
+        return IndexStore(self.index_root)
+
+    @cached_property
+    def verdicts(self) -> Verdicts:
+        from ..verdicts import Verdicts
+
+        return Verdicts(self.store)
 
     # -- transports (protocol.py) --------------------------------------------------------------
     def start_io(self, stdin=None, stdout=None) -> int:  # noqa: ARG002 - always the process's stdio
@@ -160,6 +183,10 @@ class MedcodeServer(LanguageServer):
 
     # -- data --------------------------------------------------------------------------------
     def reload_store(self) -> None:
+        from medcode.index_builder.reader import IndexStore
+
+        from ..verdicts import Verdicts
+
         self.store = IndexStore(self.index_root)
         self.verdicts = Verdicts(self.store)
         self.generation += 1  # every open document's checker and analysis are now stale
@@ -187,6 +214,8 @@ class MedcodeServer(LanguageServer):
         if not aside:
             return False
         self.problems_shown.update(self.store.problems)  # the message above said it
+        from ..verdicts import Verdicts
+
         self.verdicts = Verdicts(self.store)
         self.generation += 1  # checkers remember verdicts of the release set aside
         return True
@@ -264,6 +293,8 @@ class MedcodeServer(LanguageServer):
         return self._settings_ready
 
     async def pull_settings(self) -> None:
+        from .settings import SECTION, Settings
+
         caps = self.client_capabilities
         try:
             if caps.workspace and caps.workspace.configuration:
@@ -299,6 +330,8 @@ class MedcodeServer(LanguageServer):
         stopped waiting for it: taken unless settings were asked for again since."""
         if answer.cancelled() or answer.exception() is not None or asked != self._settings_asked:
             return
+        from .settings import Settings
+
         try:
             (cfg,) = answer.result()
             self.settings = Settings.from_client(cfg)
@@ -323,6 +356,8 @@ class MedcodeServer(LanguageServer):
         ws = self.client_capabilities.workspace
         if not (ws and ws.did_change_configuration and ws.did_change_configuration.dynamic_registration):
             return
+        from .settings import SECTION
+
         options = types.DidChangeConfigurationRegistrationOptions(section=SECTION)
         registration = types.Registration(id="medcode.settings", method=types.WORKSPACE_DID_CHANGE_CONFIGURATION, register_options=options)
         future = self.client_register_capability(types.RegistrationParams([registration]))
@@ -347,6 +382,8 @@ class MedcodeServer(LanguageServer):
         key = (doc.version if version is None else version, self.generation)
         owned = doc.owned
         if owned is None or owned[0] != key:
+            from ..sniff import likely_medical
+
             owned = doc.owned = (key, likely_medical(_sniffed(doc) if text is None else text, doc.uri, doc.language_id, self.settings.attach))
         return owned[1]
 
@@ -356,7 +393,10 @@ class MedcodeServer(LanguageServer):
         call with doc.lock held, in a worker thread. The text comes as an argument: the
         document's own may have moved on since the request."""
         if doc.analysis is None or doc.analysis_version != version or doc.generation != self.generation:
+            from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
+
             from ..analysis import Analysis, DocumentChecker  # imported after initialize (warm_up)
+            from ..reading import NONE
 
             started = time.perf_counter()
             while True:
@@ -527,6 +567,8 @@ class MedcodeServer(LanguageServer):
         self.versioned_publish = bool(caps and caps.publish_diagnostics and caps.publish_diagnostics.version_support)
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
+        from . import stalls
+
         self.loop_seen = asyncio.get_running_loop()
         warm_up()
         stalls.start()  # only with MEDCODE_STALLS set (bench/)
@@ -580,9 +622,13 @@ class MedcodeServer(LanguageServer):
         result_id = diagnostics.digest if diagnostics is not None else ""
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
+        from .diagnostics import full_report
+
         return RawJson(full_report(diagnostics, result_id))
 
     async def on_hover(self, params: types.HoverParams):
+        from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
+
         from . import hover
 
         doc = await self.document_for_request(params.text_document.uri)
@@ -595,6 +641,8 @@ class MedcodeServer(LanguageServer):
         return found
 
     async def on_completion(self, params: types.CompletionParams):
+        from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
+
         from . import completion
 
         doc = await self.document_for_request(params.text_document.uri)
@@ -605,6 +653,8 @@ class MedcodeServer(LanguageServer):
             return None
 
     def on_resolve(self, item: types.CompletionItem) -> types.CompletionItem:
+        from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
+
         from . import completion
 
         try:
@@ -614,6 +664,8 @@ class MedcodeServer(LanguageServer):
             return item
 
     async def on_code_action(self, params: types.CodeActionParams):
+        from . import actions
+
         doc = await self.document_for_request(params.text_document.uri)
         return actions.code_actions(self, doc, params) if doc else None
 
@@ -635,6 +687,8 @@ class MedcodeServer(LanguageServer):
 # Commands are plain functions: pygls reads their parameters (after `ls`) to spread the
 # command's arguments.
 async def choose_code(ls: MedcodeServer, uri: str, start_line: int, start_char: int, end_line: int, end_char: int, set_id: str, key: str, release: str) -> str | None:
+    from . import actions
+
     return await actions.choose_code(ls, uri, start_line, start_char, end_line, end_char, set_id, key, release)
 
 
@@ -665,7 +719,8 @@ FEATURES: tuple[tuple[str, object, str], ...] = (
     (types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, None, "on_symbols"),
     (types.TEXT_DOCUMENT_INLAY_HINT, None, "on_inlay"),
 )
-COMMANDS = ((actions.CHOOSE, choose_code), ("medcode.reloadIndexes", reload_indexes))
+CHOOSE = "medcode.chooseCode"  # the code action "choose a code" (actions.py) runs this command
+COMMANDS = ((CHOOSE, choose_code), ("medcode.reloadIndexes", reload_indexes))
 
 
 def create_server(index_root: str | None = None) -> MedcodeServer:
@@ -702,6 +757,9 @@ def warm_up() -> threading.Thread:
 def _sniffed(doc: OpenDocument) -> str:
     """What sniff.py needs of a document: X12 and CSV are decided by name and head, so a 40 MB
     claim file is not joined for it; JSON and templates by their whole text."""
+    from ..kinds import is_json_name, is_template_name
+    from ..x12.delimiters import looks_like_x12
+
     head = doc.source[:4096]
     if looks_like_x12(head) or not (is_json_name(doc.uri, doc.language_id) or is_template_name(doc.uri, doc.language_id)):
         return head
