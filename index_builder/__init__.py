@@ -18,13 +18,13 @@ _DISTRIBUTION = "medcode_ls"  # the distribution's name ("medcode-ls"), as metad
 
 @cache
 def version() -> str:
-    """The installed distribution's version. Read from its `.dist-info` folder when that is
-    the one importlib.metadata would find (the only metadata of ours in the first sys.path
-    folder that has any): importlib.metadata brings email, zipfile and more (about 4 MB, tens
-    of milliseconds) into every process that imports it, and the language server's answer to
+    """The installed distribution's version. Read from its metadata folder when that is the
+    one importlib.metadata would read (the only metadata of ours in the first sys.path folder
+    that has any): importlib.metadata brings email, zipfile and more (about 4 MB, tens of
+    milliseconds) into every process that imports it, and the language server's answer to
     `initialize` carries the version. Anything else (an egg, a zip on sys.path, two
     installations side by side) is left to importlib.metadata."""
-    found = _dist_info_version()
+    found = _metadata_version()
     if found is not None:
         return found
     from importlib import metadata
@@ -35,9 +35,9 @@ def version() -> str:
         return "0.0.0"
 
 
-def _dist_info_version() -> str | None:
-    """The Version field of the first sys.path folder's medcode metadata, or None when
-    importlib.metadata must decide (see version)."""
+def _metadata_version() -> str | None:
+    """The Version field of our metadata in the first sys.path folder that has some, read
+    as importlib.metadata reads it; None when importlib.metadata must decide (see version)."""
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
@@ -48,19 +48,32 @@ def _dist_info_version() -> str | None:
         ours = [n for n in names if n.lower().endswith((".dist-info", ".egg-info", ".egg")) and _normalised(n) == _DISTRIBUTION]
         if not ours:
             continue
-        if len(ours) != 1 or not ours[0].lower().endswith(".dist-info"):
+        if len(ours) != 1 or ours[0].lower().endswith(".egg"):
             return None
-        try:
-            with open(os.path.join(entry or ".", ours[0], "METADATA"), encoding="utf-8") as f:
-                for line in f:
-                    if not line.strip():
-                        return None  # the headers end: no Version field
-                    name, sep, value = line.partition(":")
-                    if sep and name.strip().lower() == "version":
-                        return value.strip() or None
-        except (OSError, UnicodeDecodeError):
-            return None
+        folder = os.path.join(entry or ".", ours[0])
+        # A .dist-info folder holds METADATA; an .egg-info folder PKG-INFO; an .egg-info file is it.
+        for path in (os.path.join(folder, "METADATA"), os.path.join(folder, "PKG-INFO"), folder):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    return _version_field(f)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            except (OSError, UnicodeDecodeError):
+                return None
         return None
+    return None
+
+
+def _version_field(lines) -> str | None:
+    """The first Version header of a metadata file (the headers end at the first empty line)."""
+    for line in lines:
+        if not line.strip():
+            return None
+        if line[0] in " \t":  # a header's continuation line
+            continue
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "version":
+            return value.strip() or None
     return None
 
 
