@@ -720,11 +720,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say(f"medcode: {problem}")
             return EXIT_USAGE
         return args.func(args)
-    except _input_errors() as exc:
-        _say(f"medcode: {exc}")
-        return EXIT_USAGE
+    # An except clause's exceptions are looked up only when something is raised, in order:
+    # these two come first so that --help, a usage error (SystemExit) or Ctrl-C do not import
+    # the index builder's modules that _input_errors names.
+    except SystemExit:
+        raise
     except KeyboardInterrupt:
         _say("medcode: interrupted")
+        return EXIT_USAGE
+    except _input_errors() as exc:
+        _say(f"medcode: {exc}")
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK

@@ -236,6 +236,25 @@ def test_console_script_runs(tmp_path):
     assert out.returncode == 0 and "No code index" in out.stderr
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["check", "--help"], ["check"], ["serve", "--tcp"]])
+def test_help_and_usage_errors_import_no_index_module(tmp_path, argv):
+    # argparse exits with SystemExit; the errors main() turns into exit 2 are looked up (their
+    # modules imported) only for other exceptions.
+    probe = (
+        "import sys\n"
+        "from medcode.server import cli\n"
+        "try:\n"
+        f"    cli.main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "mods = ('medcode.index_builder.reader', 'medcode.index_builder.writer', 'medcode.index_builder.sources')\n"
+        "print(code, sorted(m for m in mods if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "MEDCODE_INDEX_DIR": str(tmp_path / "idx")}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stderr.splitlines()[-1] == f"{0 if '--help' in argv else 2} []", out.stderr
+
+
 def test_today_is_the_default_date(run, tmp_path):
     today = dt.date.today()
     small_release(tmp_path / "idx", start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1))
