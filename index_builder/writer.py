@@ -527,8 +527,13 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     out = []
     try:
         trie, _ = _write_codes(base, union, results[-1])
+        common_aux = _common_aux(results)
+        for name, items in common_aux.items():
+            stage.doing(f"writing the {name} side store ({len(items):,} entries)")
+            _write_keyed(base, layout.aux_files(name), items, results[0].compact)
         # The files releases of one family share (linked, not copied): what _write_codes wrote
-        # (codes, records, rank, words, postings, plain or compact); not flags, meta, manifest.
+        # (codes, records, rank, words, postings, plain or compact) and the side stores every
+        # release holds alike; not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
         codes_by_id = list(map(trie.restore_key, range(len(trie))))
         lead_flags = bytearray(map(lead_bits.get, codes_by_id, repeat(0)))
@@ -552,7 +557,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
                 else:  # a code twice in one release: the first counts, the last gives the flags
                     flags, counts = _member_flags_one_by_one(recs, cutoff, trie)
                 (tmp / layout.FLAGS).write_bytes(bytes(flags))
-                manifest = _finish(tmp, result, counts, list(result.warnings), hashes)
+                manifest = _finish(tmp, result, counts, list(result.warnings), hashes, written_aux=common_aux)
                 manifest.shared = True
                 (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
                 target = set_dir / result.release
@@ -566,6 +571,16 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return out
+
+
+def _common_aux(results: list[ImportResult]) -> dict[str, dict]:
+    """The side stores every release of a family holds as one object, alike in form (the
+    embedded ICD-10-CM fiscal years' tabular notes, from the one tabular): written and hashed
+    once and linked into each release, as the union's files are, not once per release."""
+    first = results[0]
+    if any(r.compact != first.compact for r in results):
+        return {}
+    return {name: items for name, items in first.aux.items() if all(r.aux.get(name) is items for r in results)}
 
 
 # The family's loops over every record of every release (half a million for the defaults) run
@@ -833,9 +848,18 @@ def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | Non
 
 
 def _finish(
-    folder: Path, result: ImportResult, counts: dict[str, int], warnings: list[str], hashes: dict | None = None, helper: Helper | None = None
+    folder: Path,
+    result: ImportResult,
+    counts: dict[str, int],
+    warnings: list[str],
+    hashes: dict | None = None,
+    helper: Helper | None = None,
+    written_aux: dict | None = None,
 ) -> Manifest:
+    """`written_aux`: side stores already in the folder (a family's shared ones, write_family)."""
     for name, items in result.aux.items():
+        if written_aux and name in written_aux:
+            continue
         stage.doing(f"writing the {name} side store ({len(items):,} entries)")
         _write_keyed(folder, layout.aux_files(name), items, result.compact)
     for name, keys in result.key_sets.items():
