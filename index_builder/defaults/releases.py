@@ -19,7 +19,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from operator import itemgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ from . import data_files as files
 # The MCE version per fiscal year (MS-DRG grouper v40 = FY2023 ...), for titles.
 MCE_VERSION = {2023: "v40", 2024: "v41", 2025: "v42", 2026: "v43", 2027: "v44"}
 LAST_FISCAL_YEAR = max(MCE_VERSION)
+_CODE_OF = attrgetter("code")
 
 Progress = Callable[[str], None]
 
@@ -204,6 +206,9 @@ def _fiscal_releases(
     lead = steady + [rec for rec in (_header(p, known, memo) for p in steady_headers) if rec is not None]
     # Prefixes of steady codes that are valid codes in some year: headers in the others.
     other_prefixes = steady_prefixes.intersection(ever_valid)
+    # The lead's categories once: each year's are those and its own records' (a category
+    # is its own first three characters).
+    lead_categories = categories(map(_CODE_OF, lead)) if aux else []
     for year in years:
         stage.doing(f"listing the codes valid in FY{year}")
         first, last = periods[year]
@@ -236,7 +241,7 @@ def _fiscal_releases(
             source=source,
             records=records,
             # The releases with tabular notes (ICD-10-CM) carry their categories too.
-            meta={**meta, CATEGORIES_META: categories(r.code for r in records)} if aux else meta,
+            meta={**meta, CATEGORIES_META: categories(chain(lead_categories, map(_CODE_OF, records[len(lead):])))} if aux else meta,
             aux=aux or {},
             warnings=warnings,
         )
