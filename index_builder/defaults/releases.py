@@ -95,24 +95,32 @@ def _fy_end(day: dt.date) -> bool:
     return day.month == 9 and day.day == 30
 
 
-def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict, facts: dict) -> CodeRecord:
+def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict, facts: dict, own: bool = False) -> CodeRecord:
     """The record of a code for every release that lists it (they share it, writer.write_family):
     `added` when it began after the first fiscal year did, `terminated` when it ended in the
     middle of a fiscal year (an end on September 30 is the next release's absence, and a code
     that becomes a header then must not read as terminated), its MCE flags. One object per code.
-    `facts` holds what a list of spans gives (a few hundred distinct lists among 90,000 codes)."""
+    `facts` holds what a list of spans gives (a few hundred distinct lists among 90,000 codes).
+
+    `own`: `rec` is read by nothing else from here on (a code valid in every year, whose
+    tabular or title record no header is made from: _header), so it is filled in itself
+    rather than copied: 90,000 records a set made once, not twice."""
     out = memo.get(rec.code)
     if out is not None:
         return out
     key = spans[0] if len(spans) == 1 else tuple(spans)
     added, terminated, flags, changes = facts.get(key) or facts.setdefault(key, _span_facts(spans))
-    detail = dict(rec.detail)
+    detail = rec.detail if own else dict(rec.detail)
     if flags:
         detail["mce"] = flags.split(",")
     if changes:  # flags that changed over the years, with their dates
         detail["mce_spans"] = [list(c) for c in changes]
     if replaces:
         detail["cross_references"] = replaces
+    if own:
+        rec.kind, rec.added, rec.terminated, rec.detail, rec.group = CODE, added, terminated, detail, None
+        memo[rec.code] = rec
+        return rec
     # Built directly: dataclasses.replace costs three times as much, 100,000 times a set.
     out = memo[rec.code] = CodeRecord(
         rec.code, rec.description, CODE, rec.short, rec.parent, added, rec.effective, terminated,
@@ -191,7 +199,7 @@ def _fiscal_releases(
             if rec is None:
                 missing_steady += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-            steady.append(_dated(rec, s, conversions.get(code), memo, facts))
+            steady.append(_dated(rec, s, conversions.get(code), memo, facts, own=True))
         else:
             varying[code] = s
     periods = {year: _period(year, tables_end) for year in years}
