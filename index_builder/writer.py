@@ -532,7 +532,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     base = _building_folder(set_dir, "shared")
     out = []
     try:
-        trie, _ = _write_codes(base, union, results[-1])
+        trie, records = _write_codes(base, union, results[-1])
         common_aux = _common_aux(results)
         for name, items in common_aux.items():
             stage.doing(f"writing the {name} side store ({len(items):,} entries)")
@@ -541,7 +541,8 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
         # (codes, records, rank, words, postings, plain or compact) and the side stores every
         # release holds alike; not flags, meta, manifest.
         shared = sorted(p.name for p in base.iterdir())
-        codes_by_id = list(map(trie.restore_key, range(len(trie))))
+        codes_by_id = list(map(_CODE_OF, records))  # records in id order: no key restored from the trie
+        del records
         lead_flags = bytearray(map(lead_bits.get, codes_by_id, repeat(0)))
         lead_ended = _ended(lead)
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
