@@ -527,3 +527,20 @@ def test_broad_searches_rank_as_the_documented_order(build_release):
     again = rel.search("fractur", limit=5)
     assert [h.record.code for h in again] == [h.record.code for h in first]
     assert again[0].record.description != "changed by a caller"
+
+
+def test_a_word_a_record_names_twice_lists_it_once_and_its_rank_counts_its_description(build_release):
+    """The plain write path cuts each record's words as a list (description, short, terms; a
+    word may come twice) and keeps each record once per word in the postings, in order."""
+    rel = build_release(result([
+        CodeRecord("S7200", "Fracture of unspecified part of neck of femur", terms=["femur fracture", "neck of femur"]),
+        CodeRecord("S7201", "Fracture of head of femur", short="Fx head of femur"),
+        CodeRecord("S72", "Fracture of femur", kind=HEADER),
+    ]))  # fmt: skip
+    trie, _ = rel._words
+    for word, codes in {"of": ["S72", "S7200", "S7201"], "femur": ["S72", "S7200", "S7201"], "fx": ["S7201"], "neck": ["S7200"]}.items():
+        ids = list(rel._postings(trie[word]))
+        assert ids == sorted(set(ids)) and sorted(rel._codes.restore_key(i) for i in ids) == codes, word
+    assert sorted(h.record.code for h in rel.search("fracture femur")) == ["S72", "S7200", "S7201"]  # each once
+    ranks = array(layout.RANK_TYPE, (rel.path / layout.RANK).read_bytes())
+    assert [ranks[rel._codes.key_id(c)] for c in ("S7200", "S7201", "S72")] == [8, 5, 3]

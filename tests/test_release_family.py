@@ -94,3 +94,32 @@ def test_the_union_s_flags_are_not_made_only_each_release_s(tmp_path, monkeypatc
     fy26, fy27 = IndexStore(tmp_path).releases("icd10cm")
     assert fy26.flags("E119") == fy27.flags("E119") == layout.FLAG_CODE | layout.FLAG_TERMINATED
     assert fy27.manifest.counts["terminated"] == 1 and fy27.manifest.counts["records"] == 2
+
+
+def test_a_side_store_every_release_holds_alike_is_written_once_and_linked(tmp_path, monkeypatch):
+    """The embedded ICD-10-CM fiscal years carry one tabular's notes (the same object): the
+    side store is written once and hard-linked into each release, as the union's files are;
+    one that differs by release is written into each of its releases."""
+    from medcode.index_builder import writer
+
+    written = []
+    real = writer._write_keyed
+    monkeypatch.setattr(writer, "_write_keyed", lambda folder, names, *a: written.append(names[0]) or real(folder, names, *a))
+    notes = {"E11": {"x1": [["type 1 diabetes mellitus (E10.-)", ["E10"]]]}}
+    e119 = CodeRecord("E119", "Type 2 diabetes mellitus without complications")
+    releases = [
+        result("FY2026", d(2025, 10, 1), d(2026, 9, 30), [e119]),
+        result("FY2027", d(2026, 10, 1), d(2027, 9, 30), [e119, CodeRecord("I420", "Dilated cardiomyopathy")]),
+    ]
+    for r, own in zip(releases, ({"E119": 1}, {"E119": 2})):
+        r.aux = {"tabular-edits": notes, "own": own}
+    paths = write_family(tmp_path, releases)
+    assert sorted(written) == ["aux-own.marisa", "aux-own.marisa", "aux-tabular-edits.marisa"]
+    for name in layout.aux_files("tabular-edits"):
+        assert (paths[0] / name).stat().st_ino == (paths[1] / name).stat().st_ino
+    assert (paths[0] / "aux-own.bin").stat().st_ino != (paths[1] / "aux-own.bin").stat().st_ino
+    fy26, fy27 = IndexStore(tmp_path).releases("icd10cm")
+    for rel, own in ((fy26, 1), (fy27, 2)):
+        assert rel.aux("tabular-edits", "E11") == notes["E11"] and rel.aux("own", "E119") == own
+        assert rel.manifest.aux == ["own", "tabular-edits"] and rel.verify() == []
+        assert rel.manifest.files["aux-tabular-edits.bin"] == fy26.manifest.files["aux-tabular-edits.bin"]

@@ -19,7 +19,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from operator import itemgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ from . import data_files as files
 # The MCE version per fiscal year (MS-DRG grouper v40 = FY2023 ...), for titles.
 MCE_VERSION = {2023: "v40", 2024: "v41", 2025: "v42", 2026: "v43", 2027: "v44"}
 LAST_FISCAL_YEAR = max(MCE_VERSION)
+_CODE_OF = attrgetter("code")
 
 Progress = Callable[[str], None]
 
@@ -93,24 +95,32 @@ def _fy_end(day: dt.date) -> bool:
     return day.month == 9 and day.day == 30
 
 
-def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict, facts: dict) -> CodeRecord:
+def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo: dict, facts: dict, own: bool = False) -> CodeRecord:
     """The record of a code for every release that lists it (they share it, writer.write_family):
     `added` when it began after the first fiscal year did, `terminated` when it ended in the
     middle of a fiscal year (an end on September 30 is the next release's absence, and a code
     that becomes a header then must not read as terminated), its MCE flags. One object per code.
-    `facts` holds what a list of spans gives (a few hundred distinct lists among 90,000 codes)."""
+    `facts` holds what a list of spans gives (a few hundred distinct lists among 90,000 codes).
+
+    `own`: `rec` is read by nothing else from here on (a code valid in every year, whose
+    tabular or title record no header is made from: _header), so it is filled in itself
+    rather than copied: 90,000 records a set made once, not twice."""
     out = memo.get(rec.code)
     if out is not None:
         return out
     key = spans[0] if len(spans) == 1 else tuple(spans)
     added, terminated, flags, changes = facts.get(key) or facts.setdefault(key, _span_facts(spans))
-    detail = dict(rec.detail)
+    detail = rec.detail if own else dict(rec.detail)
     if flags:
         detail["mce"] = flags.split(",")
     if changes:  # flags that changed over the years, with their dates
         detail["mce_spans"] = [list(c) for c in changes]
     if replaces:
         detail["cross_references"] = replaces
+    if own:
+        rec.kind, rec.added, rec.terminated, rec.detail, rec.group = CODE, added, terminated, detail, None
+        memo[rec.code] = rec
+        return rec
     # Built directly: dataclasses.replace costs three times as much, 100,000 times a set.
     out = memo[rec.code] = CodeRecord(
         rec.code, rec.description, CODE, rec.short, rec.parent, added, rec.effective, terminated,
@@ -189,7 +199,7 @@ def _fiscal_releases(
             if rec is None:
                 missing_steady += 1
                 rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-            steady.append(_dated(rec, s, conversions.get(code), memo, facts))
+            steady.append(_dated(rec, s, conversions.get(code), memo, facts, own=True))
         else:
             varying[code] = s
     periods = {year: _period(year, tables_end) for year in years}
@@ -204,6 +214,9 @@ def _fiscal_releases(
     lead = steady + [rec for rec in (_header(p, known, memo) for p in steady_headers) if rec is not None]
     # Prefixes of steady codes that are valid codes in some year: headers in the others.
     other_prefixes = steady_prefixes.intersection(ever_valid)
+    # The lead's categories once: each year's are those and its own records' (a category
+    # is its own first three characters).
+    lead_categories = categories(map(_CODE_OF, lead)) if aux else []
     for year in years:
         stage.doing(f"listing the codes valid in FY{year}")
         first, last = periods[year]
@@ -236,7 +249,7 @@ def _fiscal_releases(
             source=source,
             records=records,
             # The releases with tabular notes (ICD-10-CM) carry their categories too.
-            meta={**meta, CATEGORIES_META: categories(r.code for r in records)} if aux else meta,
+            meta={**meta, CATEGORIES_META: categories(chain(lead_categories, map(_CODE_OF, records[len(lead):])))} if aux else meta,
             aux=aux or {},
             warnings=warnings,
         )
