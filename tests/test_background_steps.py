@@ -82,6 +82,7 @@ def test_a_rewalk_moved_in_small_blocks_equals_a_fresh_check(default_store, monk
     """A line added near the start moves every later claim's offsets and counts: in blocks of
     3 (many pauses), the re-check still equals a fresh one."""
     monkeypatch.setattr(document, "SHIFT_BLOCK", 3)
+    monkeypatch.setattr(analysis, "MOVE_STEP", 3)
     calls = spy_pauses(monkeypatch, document, incremental, analysis)
     text = make_837(claims("P") * 10)
     checker = DocumentChecker(Verdicts(default_store), DAY)
@@ -96,8 +97,11 @@ def test_a_rewalk_moved_in_small_blocks_equals_a_fresh_check(default_store, monk
         got = checker.check(edited, edits=log)
         assert_same(got, fresh(default_store, edited), edited)
         assert got.claims_checked <= 2
-        # The spans of the 39 claims past the edit moved (two arrays), 3 values at a time.
+        # The spans of the 39 claims past the edit moved (two arrays), 3 values at a time; and
+        # their findings, moved in place 3 at a time.
         assert calls[before:].count("shifted") >= 2 * (39 // 3)
+        moved = sum(1 for f in checker._totals.findings if f.start > at + len(new))
+        assert moved > 6 and calls[before:].count("after") >= moved // 3
         text = edited
     assert {"rewalk", "_check_x12", "_findings"} <= set(calls)
 
