@@ -1,6 +1,6 @@
 """Why the claim edits cost more CPU than their instructions (issue 12): figures, not a test.
 
-    python bench/bench_edits_gap.py --file /work/notes/claims-5k.837 [--rounds 7]
+    python bench/bench_edits_gap.py --file bench/out/claims-5k.837 [--rounds 7]   # gen_837.py --claims 5000
 
 Every figure is of a cold check by a fresh DocumentChecker over one open index, after two
 untimed checks (the third checker of a process: the process-wide memos of the edits, their gates,
