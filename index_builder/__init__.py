@@ -12,7 +12,3 @@ release answers for a date), `freshness.py`, and the stored forms the claim rule
 # dynamic version), so a running medcode never imports importlib.metadata (email, zipfile and
 # more: tens of milliseconds of every language server's start) to name itself.
 __version__ = "0.1.0"
-
-
-def version() -> str:
-    return __version__

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 import marisa_trie
 import orjson
 
-from . import layout, stage, version
+from . import __version__, layout, stage
 from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
@@ -906,7 +906,7 @@ def _finish(
         complete=result.complete,
         source=result.source,
         counts=counts,
-        builder=f"medcode-ls {version()}",
+        builder=f"medcode-ls {__version__}",
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         files=files,
         aux=sorted(result.aux),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 # in a fraction of a second without the index builder, the catalogue, the release freshness or
 # the text views, which the index and look-up verbs import where they run. The index reader
 # too: `medcode serve` answers the editor's `initialize` before it needs one.
-from medcode.index_builder import fetch_limits, version
+from medcode.index_builder import __version__, fetch_limits
 from medcode.index_builder.codesets import EMBEDDED_SETS, NDC, OFFICIAL_SETS, display, guess_sets, normalise, set_name
 from medcode.index_builder.location import ENV_VAR, index_dir
 
@@ -561,17 +561,9 @@ def _verb(sub, name: str, **kwargs) -> argparse.ArgumentParser:
     return parser
 
 
-class _Version(argparse.Action):
-    """--version, looked up only when asked: importlib.metadata costs megabytes."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(f"medcode {version()}")
-        parser.exit()
-
-
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="medcode", description="US medical codes: indexes, look-up, search, file checks and the language server.", epilog=TOP_EPILOG)
-    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
+    p.add_argument("--version", action="version", version=f"medcode {__version__}", help="show the version and exit")
     _index_dir_option(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="VERB", parser_class=_Parser)
 
@@ -693,7 +685,7 @@ def _internal_error(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     return (
-        f"medcode: internal error ({type(exc).__name__}{where}); this is a bug in medcode {version()}: "
+        f"medcode: internal error ({type(exc).__name__}{where}); this is a bug in medcode {__version__}: "
         "please report it with the command you ran"
     )
 

@@ -25,7 +25,7 @@ import orjson
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from medcode.index_builder import version as medcode_version
+from medcode.index_builder import __version__
 from medcode.index_builder.location import index_dir
 
 from .. import heap, priority
@@ -73,7 +73,7 @@ class X12Cursor:
 
 class MedcodeServer(LanguageServer):
     def __init__(self, index_root: str | None = None):
-        super().__init__("medcode", medcode_version(), protocol_cls=MedcodeProtocol, max_workers=2)
+        super().__init__("medcode", __version__, protocol_cls=MedcodeProtocol, max_workers=2)
         self.cli_index_dir = index_root  # --index-dir / MEDCODE_INDEX_DIR; the indexDir setting overrides
         self.index_root = index_dir(index_root)
         self.generation = 0  # bumped when data or settings change: cached results are stale
