@@ -534,9 +534,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     try:
         trie, records = _write_codes(base, union, results[-1])
         common_aux = _common_aux(results)
-        for name, items in common_aux.items():
-            stage.doing(f"writing the {name} side store ({len(items):,} entries)")
-            _write_keyed(base, layout.aux_files(name), items, results[0].compact)
+        _write_side_stores(base, common_aux, results[0].compact)
         # The files releases of one family share (linked, not copied): what _write_codes wrote
         # (codes, records, rank, words, postings, plain or compact) and the side stores every
         # release holds alike; not flags, meta, manifest.
@@ -866,6 +864,12 @@ def _write_word_index(folder: Path, texts: _Texts, postings_helper: Helper | Non
         _write_blob(folder / layout.GROUPS_IDX, folder / layout.GROUPS_BIN, [m.tobytes() for m in groups.members])
 
 
+def _write_side_stores(folder: Path, aux: dict[str, dict], compact: bool) -> None:
+    for name, items in aux.items():
+        stage.doing(f"writing the {name} side store ({len(items):,} entries)")
+        _write_keyed(folder, layout.aux_files(name), items, compact)
+
+
 def _finish(
     folder: Path,
     result: ImportResult,
@@ -876,11 +880,7 @@ def _finish(
     written_aux: dict | None = None,
 ) -> Manifest:
     """`written_aux`: side stores already in the folder (a family's shared ones, write_family)."""
-    for name, items in result.aux.items():
-        if written_aux and name in written_aux:
-            continue
-        stage.doing(f"writing the {name} side store ({len(items):,} entries)")
-        _write_keyed(folder, layout.aux_files(name), items, result.compact)
+    _write_side_stores(folder, {name: items for name, items in result.aux.items() if not written_aux or name not in written_aux}, result.compact)
     for name, keys in result.key_sets.items():
         key_trie = marisa_trie.Trie(keys)
         key_trie.save(str(folder / layout.key_set_file(name)))
