@@ -574,6 +574,10 @@ class MedcodeServer(LanguageServer):
         self.loop_seen = asyncio.get_running_loop()
         warm_up()
         stalls.start()  # only with MEDCODE_STALLS set (bench/)
+        # Made here, on the loop, before the first await lets a check start in a worker thread:
+        # cached_property has no lock since Python 3.12, and a thread and the loop making the
+        # store at once would each get their own.
+        self.verdicts  # noqa: B018 - made for its side effect
         await self.pull_settings()  # first: the indexDir setting may name another folder
         self.register_for_settings()
         empty = self.store.is_empty()  # opens the folder, which fills store.problems
