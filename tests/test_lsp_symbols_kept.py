@@ -2,6 +2,7 @@
 dropped before the new one is built, so that two are never held at once."""
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -83,26 +84,66 @@ def test_the_entries_on_an_edited_line_are_found_by_their_spans():
     assert symbols._on_line(spans, 8) == [] and symbols._on_line(array("l"), 5) == []
 
 
-def test_keystrokes_far_apart_are_not_read_whole_to_decide_on_a_rebuild(tmp_path, monkeypatch):
-    """Two keystrokes at both ends of a large file: the edits since the kept outline span the
-    file, which holds terminators, so the outline is built again; deciding that searches the
-    span (the first terminator ends it) instead of slicing all of it on the loop. The outline
-    is then that of the edited text opened afresh."""
+def _change(server, doc, text: str, a: int, b: int, new: str) -> str:
+    """Replace text[a:b] with new in the open document, as an editor's ranged change."""
+    from medcode.server.positions import LineIndex
+
+    index = LineIndex(text)
+    rng = types.Range(types.Position(*index.position(a)), types.Position(*index.position(b)))
+    change = types.TextDocumentContentChangePartial(range=rng, text=new)
+    server.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=doc.version + 1, uri=doc.uri), [change]), server.encoding)
+    return text[:a] + new + text[b:]
+
+
+def _fresh(server, text: str):
+    fresh = server.documents.open(types.TextDocumentItem("file:///w/fresh.837", "x12", 1, text))
+    fresh.index(server.encoding)  # as the server's worker builds it after didOpen
+    try:
+        return asyncio.run(symbols.document_symbols(server, fresh))
+    finally:
+        server.documents.close(fresh.uri)
+        symbols._kept.pop(fresh.uri, None)
+
+
+def _counted(monkeypatch) -> list[str]:
+    """What each outline request did: "build" or "follow" (carried over the edits)."""
+    paths: list[str] = []
+    real_build, real_follow = symbols.build, symbols._follow
+
+    def build(*args):
+        paths.append("build")
+        return real_build(*args)
+
+    async def follow(*args):
+        carried = await real_follow(*args)
+        paths.append("follow" if carried else "no follow")
+        return carried
+
+    monkeypatch.setattr(symbols, "build", build)
+    monkeypatch.setattr(symbols, "_follow", follow)
+    return paths
+
+
+def test_keystrokes_far_apart_carry_the_outline(tmp_path, monkeypatch):
+    """Two keystrokes at both ends of a large file, and a line added and taken out between
+    them (as an editor's undo does): the outline is carried over each, not built again; the
+    carry reads no more than windows of the text (no span of the edits is sliced); and the
+    outline is that of the edited text opened afresh."""
     from medcode.server.lsp.pieces import EditedText
 
     server = MedcodeServer(str(tmp_path))
     uri = "file:///w/many.837"
     text = make_837(claims("P") * 150)  # 600 claims: the short outline, which edits may carry
     doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
+    doc.index(server.encoding)
     asyncio.run(symbols.document_symbols(server, doc))
     assert symbols._kept[uri].built.short
-    edited = text
-    for version, at in ((2, text.index("HI*ABK:") + 8), (3, text.rindex("HI*ABK:") + 8)):
-        line = edited[:at].count("\n")
-        character = at - (edited.rfind("\n", 0, at) + 1)
-        change = types.TextDocumentContentChangePartial(range=types.Range(types.Position(line, character), types.Position(line, character + 1)), text="Z")
-        server.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=version, uri=uri), [change]), server.encoding)
-        edited = edited[:at] + "Z" + edited[at + 1 :]
+    paths = _counted(monkeypatch)
+    edited = _change(server, doc, text, text.index("HI*ABK:") + 8, text.index("HI*ABK:") + 9, "Z")
+    at = edited.index("\n", len(edited) // 2) + 1
+    edited = _change(server, doc, edited, at, at, "NTE*ADD*A NOTE~\n")
+    edited = _change(server, doc, edited, at, at + len("NTE*ADD*A NOTE~\n"), "")
+    edited = _change(server, doc, edited, edited.rindex("HI*ABK:") + 8, edited.rindex("HI*ABK:") + 9, "Z")
     sliced: list[int] = []
     real = EditedText.__getitem__
 
@@ -112,9 +153,44 @@ def test_keystrokes_far_apart_are_not_read_whole_to_decide_on_a_rebuild(tmp_path
         return got
 
     monkeypatch.setattr(EditedText, "__getitem__", getitem)
-    assert asyncio.run(symbols._follow(server, doc, doc.delimiters(), symbols._kept[uri])) is False
-    assert max(sliced, default=0) <= 1 << 16  # windows of the search, not the span of the edits
-    monkeypatch.undo()
     outline = asyncio.run(symbols.document_symbols(server, doc))
-    fresh = server.documents.open(types.TextDocumentItem("file:///w/fresh.837", "x12", 1, edited))
-    assert orjson.dumps(outline) == orjson.dumps(asyncio.run(symbols.document_symbols(server, fresh)))
+    monkeypatch.setattr(EditedText, "__getitem__", real)
+    assert paths == ["follow"]
+    # Windows of the terminators' count (outline.WINDOW) and of the searches, not the span.
+    assert max(sliced, default=0) <= 1 << 18
+    assert orjson.dumps(outline) == orjson.dumps(_fresh(server, edited))
+
+
+def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, monkeypatch):
+    """Random batches of edits between outline requests (characters, elements, whole segments
+    and lines added or taken out; in the envelope, across segments and claims): the outline
+    answered, carried or built again, is the outline of the same text opened afresh, and is
+    carried over most batches that add no terminator or line break."""
+    import random
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_x12_parsing import _random_edits  # noqa: E402
+
+    rnd = random.Random(28)
+    monkeypatch.setattr(symbols, "LIMIT", 700)  # the outline stops in the claims, 2,200 characters in
+    server = MedcodeServer(str(tmp_path))
+    uri = "file:///w/many.837"
+    text = make_837(claims("P") * 150)
+    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
+    doc.index(server.encoding)
+    asyncio.run(symbols.document_symbols(server, doc))
+    paths = _counted(monkeypatch)
+    for _ in range(60):
+        steps = []
+        for _ in range(rnd.choice([1, 1, 2, 3, 6])):
+            if rnd.random() < 0.7:  # one character in a code, before or past the cut: typing
+                a = rnd.choice([m.end() for m in re.finditer("ABK:[A-Z]", text)])
+                b, new = a + rnd.choice([0, 1]), rnd.choice("7Z")
+            else:  # anywhere, anything (_random_edits)
+                edited, [(a, b, n)] = _random_edits(rnd, text, 1)
+                new = edited[a : a + n]
+            text = _change(server, doc, text, a, b, new)
+            steps.append((a, b, new))
+        outline = asyncio.run(symbols.document_symbols(server, doc))
+        assert orjson.dumps(outline) == orjson.dumps(_fresh(server, text)), steps
+    assert paths.count("follow") > 20 and paths.count("build") > 5, paths

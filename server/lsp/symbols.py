@@ -24,9 +24,9 @@ from .. import reading as r
 from ..fhir.outline import fhir_outline
 from ..fhir.reader import FhirReading
 from ..kinds import is_json_name
-from ..x12.edits import span
+from ..x12.edits import disjoint
 from .protocol import PlainJson
-from ..x12.outline import Node, Outline, claims_outline, count_terminators, follow_edit, outline
+from ..x12.outline import Node, Outline, claims_outline, count_terminators, follow_edits, outline
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -192,38 +192,42 @@ def forget_stale(doc: OpenDocument) -> None:
 
 
 async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept: _Kept) -> bool:
-    """Carry a short outline over the edits since it was built, when they stayed inside one
-    segment (typing in a code or an amount): offsets past them move, the entries on the edited
-    line are placed again, and nothing else is read. False when it must be built again."""
+    """Carry a short outline over the edits since it was built, when each stayed inside one
+    segment (typing in a code or an amount, in one claim or several far apart): offsets past
+    them move, the entries on the edited lines are placed again, and nothing else is read.
+    False when it must be built again."""
     built, term = kept.built, delims.segment
     steps = doc.edit_log.since(kept.revision)
-    edit = span(steps) if steps else None
-    if not built.short or edit is None or len(term) != 1:
+    if not built.short or steps is None or len(term) != 1:
         return False
     version, revision, index = doc.version, doc.edit_log.revision, doc.index(ls.encoding)
     snap = doc.source.snapshot()
-    a, b, n = edit
-    # Searched, not sliced: the edits since the outline was asked for last may span most of the
-    # file (keystrokes far apart), and a slice of them joined megabytes on the loop (18 ms of
-    # CPU seen in one documentSymbol); a terminator is found within the first segment.
-    if index.line_count != built.lines or any(snap.find(c, a, a + n) >= 0 for c in (term, "\n", "\r")):
+    # Apart, not as one span: keystrokes far apart (or the edits of several versions since
+    # the outline was last asked for) would span claims and their terminators; and a line
+    # added then taken out leaves nothing.
+    edits = disjoint(steps)
+    # Searched, not sliced: what an edit holds may be long (a paste), and a terminator is
+    # found within its first segment.
+    if index.line_count != built.lines or any(snap.find(c, a, a + n) >= 0 for a, _, n in edits for c in (term, "\n", "\r")):
         return False
-    if b > a:  # something was removed: as many terminators as before, so none of them
+    if any(b > a for a, b, _ in edits):  # something was removed: as many terminators as before, so none of them
         terminators = await asyncio.to_thread(count_terminators, snap, term)
         if doc.version != version or terminators != built.terminators:
             return False
-    changed = follow_edit(built.tree, doc.source, delims, a, b, n)
-    if changed is None:
+    moved = follow_edits(built.tree, doc.source, delims, edits)
+    if moved is None:
         return False
-    line = index.position(a)[0]
     spans = built.spans
-    # Placed again: the entries whose symbol starts or ends on the edited line, found by a
-    # scan of the spans in C, and those renamed (few: a pass over the pairs only then). A
+    # Placed again: the entries whose symbol starts or ends on an edited line (no line was
+    # added or removed: the others' positions hold), found by a scan of the spans in C, and
+    # those renamed or ending in an edited segment (few: a pass over the pairs only then). A
     # Python pass over all 5,000 pairs held the loop about 5 ms per keystroke.
-    again = set(_on_line(spans, line))
-    if changed:
-        renamed = {id(node) for node in changed}
-        again.update(k for k, (node, _, _) in enumerate(built.pairs) if id(node) in renamed)
+    again: set[int] = set()
+    for line in {index.position(a)[0] for a, _, _ in edits}:
+        again.update(_on_line(spans, line))
+    if moved:
+        ids = {id(node) for node in moved}
+        again.update(k for k, (node, _, _) in enumerate(built.pairs) if id(node) in ids)
     for k in sorted(again):
         node, holder, i = built.pairs[k]
         start, end = index.position(node.start), index.position(node.end)

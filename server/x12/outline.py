@@ -11,6 +11,7 @@ the claims after the cut.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import chain
 from dataclasses import dataclass, field
@@ -312,48 +313,89 @@ def claims_outline(text, delims: Delimiters, limit: int = 5000, claims_total: in
     return Outline(top, cut_at, claims - shown if cut_at is not None else 0, claims)
 
 
-def follow_edit(tree: Outline, text, delims: Delimiters, a: int, b: int, n: int) -> list[Node] | None:
-    """Carry a short outline (claims_outline) over an edit that replaced the old text's [a, b)
-    with text[a : a + n], when the caller has made sure that no segment terminator or line
-    break was removed or added: the edit then stays inside one segment. Offsets past it move;
-    a CLM's id and charge are read again. Returns the claims whose name or detail may have
-    changed, or None, with the tree untouched, when the edit reaches a segment id or an
-    envelope segment (what the outline is built from): then it must be built again."""
+def follow_edits(tree: Outline, text, delims: Delimiters, edits: list[tuple[int, int, int]]) -> list[Node] | None:
+    """Carry a short outline (claims_outline) over edits apart from each other (edits.disjoint:
+    in order, each as (start, end, length) in the coordinates the previous one left), when the
+    caller has made sure that none of them removed or added a segment terminator or a line
+    break: each then stays inside one segment. Offsets past a segment that changed move; ends
+    in it move to where it now ends (its last character that is not whitespace); a CLM's id
+    and charge are read again. Returns the nodes whose symbol changed beyond a move of its
+    lines (renamed, or ending in an edited segment), or None, with the tree untouched, when an
+    edit reaches a segment id or an envelope segment (what the outline is built from): then it
+    must be built again."""
     term, elem = delims.segment, delims.element
-    cut = text.rfind(term, delims.start, a) if a > delims.start else -1
-    if cut < 0:
-        return None  # in the ISA
-    head = text[cut + len(term) : a]
-    body = head.lstrip(_WS)
-    sep = body.find(elem)
-    if sep < 0:
-        return None  # in the whitespace before a segment or in its id
-    seg_id, id_start = body[:sep], a - len(body)
-    if seg_id in _ENVELOPE:
-        return None
-    delta = n - (b - a)
-    changed: list[Node] = []
+    # The edited segments, in order: where each starts in the tree's (old) offsets, and in
+    # them its terminator; the new offset of its content's end (its last character that is not
+    # whitespace); the change in length before it and up to its end.
+    old_starts: list[int] = []
+    old_stops: list[int] = []
+    ends: list[int] = []
+    shift_at: list[int] = []
+    shift_past: list[int] = []
+    segment_ids: list[str] = []
+    shift = 0
+    last_id_start = -1
+    for a, b, n in edits:
+        cut = text.rfind(term, delims.start, a) if a > delims.start else -1
+        if cut < 0:
+            return None  # in the ISA
+        body = text[cut + len(term) : a].lstrip(_WS)
+        sep = body.find(elem)
+        if sep < 0:
+            return None  # in the whitespace before a segment or in its id
+        seg_id, id_start = body[:sep], a - len(body)
+        if seg_id in _ENVELOPE:
+            return None
+        stop = text.find(term, a + n)
+        if stop < 0:
+            return None  # in the last segment, unterminated: it ends where the text does
+        if id_start != last_id_start:  # else another edit in the segment the last one is in
+            old_starts.append(id_start - shift)
+            shift_at.append(shift)
+            segment_ids.append(seg_id)
+            old_stops.append(0)
+            ends.append(0)
+            shift_past.append(0)
+        shift += n - (b - a)
+        old_stops[-1], shift_past[-1] = stop - shift, shift
+        ends[-1] = id_start + len(text[id_start:stop].rstrip(_WS))
+        last_id_start = id_start
+    moved: list[Node] = []
+    if not old_starts:
+        return moved
+    first = old_starts[0]
 
-    def shift(nodes: list[Node]) -> None:
+    def new_start(x: int) -> int:
+        k = bisect_right(old_starts, x) - 1
+        return x if k < 0 else x + (shift_at[k] if x == old_starts[k] else shift_past[k])
+
+    def walk(nodes: list[Node]) -> None:
         for node in nodes:
-            if node.start >= b:
-                node.start += delta
-                node.name_end += delta
-            if node.end >= b:  # also an end right at an insertion: the segment grew
-                node.end += delta
-            if node.kind == "claim" and node.start == id_start and seg_id == "CLM":
-                changed.append(node)
-            shift(node.children)
+            if node.end < first and not node.children:
+                continue  # before every edit (most claims, for an edit past the cut)
+            start = new_start(node.start)
+            k = bisect_right(old_starts, node.end) - 1
+            if k >= 0 and node.end <= old_stops[k]:  # it ends in an edited segment
+                end = ends[k]
+                moved.append(node)
+            else:
+                end = node.end + (shift_past[k] if k >= 0 else 0)
+            if node.kind == "claim" and (k := bisect_right(old_starts, node.start) - 1) >= 0 and old_starts[k] == node.start and segment_ids[k] == "CLM":
+                moved.append(node)
+            node.name_end += start - node.start
+            node.start, node.end = start, end
+            walk(node.children)
 
-    shift(tree.nodes)
-    if tree.cut_at is not None and tree.cut_at >= b:
-        tree.cut_at += delta
-    for node in changed:
-        stop = text.find(term, id_start)
-        raw = text[id_start : len(text) if stop < 0 else stop].rstrip(_WS)
-        _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
-        node.name, node.detail = f"Claim {claim_id}", f"${charge}" if charge else ""
-    return changed
+    walk(tree.nodes)
+    if tree.cut_at is not None:
+        tree.cut_at = new_start(tree.cut_at)
+    for node in moved:
+        if node.kind == "claim":
+            stop = text.find(term, node.start)
+            raw = text[node.start : len(text) if stop < 0 else stop].rstrip(_WS)
+            _, claim_id, charge, *_ = (*raw.split(elem, 3), "", "")
+            node.name, node.detail = f"Claim {claim_id}", f"${charge}" if charge else ""
+    return moved
 
 
 def count_terminators(text, term: str) -> int:
