@@ -74,14 +74,19 @@ def test_an_outline_is_forgotten_when_the_text_is_replaced_whole(tmp_path):
 
 
 def test_the_entries_on_an_edited_line_are_found_by_their_spans():
-    """_follow places again the entries whose symbol starts or ends on the edited line: found
-    by a scan of Built.spans (pair k spans lines spans[2k] to spans[2k + 1])."""
+    """_follow places again the entries whose symbol starts or ends on an edited line: found
+    by a search of Built.spans' bytes (pair k spans lines spans[2k] to spans[2k + 1])."""
     from array import array
 
     spans = array("l", [3, 5, 5, 9, 7, 7, 1, 5, 0, 12])
-    assert sorted(set(symbols._on_line(spans, 5))) == [0, 1, 3]
-    assert sorted(set(symbols._on_line(spans, 7))) == [2]
-    assert symbols._on_line(spans, 8) == [] and symbols._on_line(array("l"), 5) == []
+    assert symbols._on_lines(spans, [5]) == {0, 1, 3}
+    assert symbols._on_lines(spans, [7]) == {2} and symbols._on_lines(spans, [7, 12, 3]) == {0, 2, 4}
+    assert symbols._on_lines(spans, [8]) == set() and symbols._on_lines(array("l"), [5]) == set()
+    # Bytes that straddle two values are not a value: 256's (00 01 00 ...) are, little-endian,
+    # the last byte of 5 and the first ones of 1.
+    straddle = array("l", [5, 1])
+    assert straddle.tobytes().find(array("l", [256]).tobytes()) > 0
+    assert symbols._on_lines(straddle, [256]) == set() and symbols._on_lines(straddle, [1]) == {0}
 
 
 def _change(server, doc, text: str, a: int, b: int, new: str) -> str:

@@ -16,6 +16,7 @@ import weakref
 from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
 
 import orjson
 from lsprotocol import types
@@ -222,9 +223,7 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     # added or removed: the others' positions hold), found by a scan of the spans in C, and
     # those renamed or ending in an edited segment (few: a pass over the pairs only then). A
     # Python pass over all 5,000 pairs held the loop about 5 ms per keystroke.
-    again: set[int] = set()
-    for line in {index.position(a)[0] for a, _, _ in edits}:
-        again.update(_on_line(spans, line))
+    again = _on_lines(spans, {index.position(a)[0] for a, _, _ in edits})
     if moved:
         ids = {id(node) for node in moved}
         again.update(k for k, (node, _, _) in enumerate(built.pairs) if id(node) in ids)
@@ -239,16 +238,22 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     return True
 
 
-def _on_line(spans: array, line: int) -> list[int]:
-    """The pairs whose symbol starts or ends on `line` (Built.spans)."""
-    found: list[int] = []
-    at = -1
-    while True:
-        try:
-            at = spans.index(line, at + 1)
-        except ValueError:
-            return found
-        found.append(at // 2)
+def _on_lines(spans: array, lines: Iterable[int]) -> set[int]:
+    """The pairs whose symbol starts or ends on one of `lines` (Built.spans), found by a
+    search of the array's bytes (memchr speed: array.index compares int objects, about 2 ms
+    over the spans of 5,000 entries, per line)."""
+    raw, size = spans.tobytes(), spans.itemsize
+    found: set[int] = set()
+    for line in lines:
+        needle = array(spans.typecode, [line]).tobytes()
+        at = raw.find(needle)
+        while at >= 0:
+            if at % size:  # bytes of two neighbours: not a value of the array
+                at = raw.find(needle, at + 1)
+                continue
+            found.add(at // size // 2)
+            at = raw.find(needle, at + size)
+    return found
 
 
 def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex, claims_total: int | None) -> Built:
