@@ -340,6 +340,38 @@ def _random_edits(rnd, text: str, count: int) -> tuple[str, list[tuple[int, int,
     return text, edits
 
 
+def test_claims_outline_follows_edits_in_one_segment_and_at_a_segments_end():
+    """Two edits in one CLM (its id and its charge) and one at the end of another claim's last
+    segment, after the blanks before its terminator: the claim is renamed, and the other ends
+    where its segment's content now ends (not moved by the edit's length, nor left behind)."""
+    from medcode.server.x12.edits import disjoint
+    from medcode.server.x12.outline import follow_edits
+
+    text = P837.replace("~", "  ~")
+    d = detect(text).delimiters
+    tree = claims_outline(text, d)
+    first, second = list(_claims(tree.nodes))[:2]
+    second_end = second.end
+    assert text[first.start : first.start + 19] == "CLM*VALID01*100.00*" and text[second.end : second.end + 3] == "  ~"
+    edited, steps = text, []
+    for at, new in ((second.end + 1, "Z"), (first.start + 12, "9"), (first.start + 4, "X")):  # the last first: offsets hold
+        edited = edited[:at] + new + edited[at:]
+        steps.append((at, new))
+    edits = disjoint(tuple((at, at, len(new)) for at, new in steps))
+    moved = follow_edits(tree, edited, d, edits)
+    fresh = claims_outline(edited, d)
+    assert flat(tree.nodes) == flat(fresh.nodes)
+    assert first in moved and second in moved and (first.name, first.detail) == ("Claim XVALID01", "$9100.00")
+    assert second.end == second_end + 2 + 2  # the two characters in the CLM, then " Z"
+
+
+def _claims(nodes):
+    for n in nodes:
+        if n.kind == "claim":
+            yield n
+        yield from _claims(n.children)
+
+
 def test_claims_outline_follows_edits_apart():
     """Random sequences of edits, anywhere: where the caller (symbols.py) would carry the
     outline (no terminator or line break added, none removed), the outline carried over them

@@ -2,8 +2,9 @@
 claim > service lines; for files of many claims interchange > group > transaction > claim).
 
 An editor asks for the outline after every edit, and a 50,000-claim file must not cost seconds
-each time: the outline is kept per document version, carried over edits that stay inside one
-segment (typing in a code or an amount) instead of being built again, built off the loop in a
+each time: the outline is kept per document version, carried over edits that each stay inside
+one segment (typing in a code or an amount, in several claims however far apart) instead of
+being built again, built off the loop in a
 thread no check holds, and sent as plain JSON-ready dicts, which the converter passes through
 as they are (building and unstructuring thousands of lsprotocol objects cost more than
 finding the claims).
