@@ -158,9 +158,13 @@ def test_keystrokes_far_apart_carry_the_outline(tmp_path, monkeypatch):
         return got
 
     monkeypatch.setattr(EditedText, "__getitem__", getitem)
+    threads = []
+    real_to_thread = asyncio.to_thread
+    monkeypatch.setattr(asyncio, "to_thread", lambda *a: threads.append(a) or real_to_thread(*a))
     outline = asyncio.run(symbols.document_symbols(server, doc))
     monkeypatch.setattr(EditedText, "__getitem__", real)
     assert paths == ["follow"]
+    assert threads == []  # the terminators counted in the two blocks edited, on the loop
     # Windows of the terminators' count (outline.WINDOW) and of the searches, not the span.
     assert max(sliced, default=0) <= 1 << 18
     assert orjson.dumps(outline) == orjson.dumps(_fresh(server, edited))
@@ -176,8 +180,11 @@ def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, 
     sys.path.insert(0, str(Path(__file__).parent))
     from test_x12_parsing import _random_edits  # noqa: E402
 
+    from medcode.server.x12 import outline as outline_module
+
     rnd = random.Random(28)
-    monkeypatch.setattr(symbols, "LIMIT", 700)  # the outline stops in the claims, 2,200 characters in
+    monkeypatch.setattr(symbols, "LIMIT", 300)  # the outline stops halfway through the claims
+    monkeypatch.setattr(outline_module, "WINDOW", 4096)  # text read, and terminators counted, in many blocks
     server = MedcodeServer(str(tmp_path))
     uri = "file:///w/many.837"
     text = make_837(claims("P") * 150)
@@ -198,4 +205,34 @@ def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, 
             steps.append((a, b, new))
         outline = asyncio.run(symbols.document_symbols(server, doc))
         assert orjson.dumps(outline) == orjson.dumps(_fresh(server, text)), steps
+        blocks = symbols._kept[uri].built.terminators
+        assert [text[i:j].count("~") for i, j in zip(blocks.starts, blocks.starts[1:])] == list(blocks.counts)
     assert paths.count("follow") > 20 and paths.count("build") > 5, paths
+
+
+def test_two_requests_for_one_version_carry_the_outline_once(tmp_path, monkeypatch):
+    """Edits in more blocks than are counted on the loop: the count runs in a thread, and a
+    second request for the same version meanwhile carries the outline too; the first then
+    finds it carried (not carried twice), and both answer the fresh outline."""
+    from medcode.server.x12 import outline as outline_module
+
+    monkeypatch.setattr(outline_module, "WINDOW", 2048)
+    server = MedcodeServer(str(tmp_path))
+    uri = "file:///w/many.837"
+    text = make_837(claims("P") * 150)
+    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
+    doc.index(server.encoding)
+    asyncio.run(symbols.document_symbols(server, doc))
+    sites = [m.end() for m in re.finditer("ABK:[A-Z]", text)]
+    for at in reversed(sites[:: len(sites) // (symbols.LOOP_BLOCKS + 2)]):  # the last first: offsets hold
+        text = _change(server, doc, text, at, at + 1, "77")
+    assert symbols._kept[uri].built.terminators.touched(symbols.disjoint(doc.edit_log.since(symbols._kept[uri].revision))) > symbols.LOOP_BLOCKS
+    paths = _counted(monkeypatch)
+
+    async def both():
+        return await asyncio.gather(symbols.document_symbols(server, doc), symbols.document_symbols(server, doc))
+
+    first, second = asyncio.run(both())
+    assert paths == ["follow", "follow"]
+    fresh = orjson.dumps(_fresh(server, text))
+    assert orjson.dumps(first) == fresh and orjson.dumps(second) == fresh

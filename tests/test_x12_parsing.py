@@ -310,6 +310,57 @@ def test_line_index_follows_edits_in_place(monkeypatch):
             assert all(index.position(o) == fresh.position(o) for o in range(0, len(expected) + 1, 2))
 
 
+def test_terminators_counted_per_block_find_a_removed_one_where_text_was_removed():
+    """Random edits apart (edits.disjoint) that insert no terminator: the blocks' starts move
+    with them, and None comes back exactly when one was removed; the blocks then still count
+    the edited text's terminators."""
+    import random
+
+    from medcode.server.x12.edits import disjoint
+    from medcode.server.x12.outline import Terminators
+
+    rnd = random.Random(28)
+    caught = carried = 0
+    for _ in range(3000):
+        text = "".join(rnd.choice("ab~~\n") for _ in range(rnd.randrange(60)))
+        blocks = Terminators.of(text, "~", size=rnd.choice([1, 4, 7, 100]))
+        edited, steps = text, []
+        for _ in range(rnd.randrange(1, 5)):
+            a = rnd.randrange(len(edited) + 1)
+            b = min(len(edited), a + rnd.choice([0, 1, 2, 9]))
+            new = rnd.choice(["", "x", "yy\n"])
+            edited = edited[:a] + new + edited[b:]
+            steps.append((a, b, len(new)))
+        starts = blocks.moved(edited, "~", disjoint(tuple(steps)))
+        if edited.count("~") < text.count("~"):
+            assert starts is None
+            caught += 1
+            continue
+        assert starts is not None and starts[-1] == len(edited)
+        assert [edited[i:j].count("~") for i, j in zip(starts, starts[1:])] == list(blocks.counts)
+        carried += 1
+    assert caught > 500 and carried > 500
+
+
+def test_terminators_are_counted_again_only_in_the_blocks_text_was_removed_from(monkeypatch):
+    from medcode.server.x12 import outline as outline_module
+    from medcode.server.x12.outline import Terminators
+
+    text = "ab~\n" * 1000
+    blocks = Terminators.of(text, "~", size=100)
+    counted = []
+    real = outline_module.count_terminators
+    monkeypatch.setattr(outline_module, "count_terminators", lambda t, term, lo, hi: counted.append(hi - lo) or real(t, term, lo, hi))
+    edited = text[:1049] + "Z" + text[1050:2999] + text[3000:]  # a letter replaced, a line break removed
+    edits = [(1049, 1050, 1), (2999, 3000, 0)]
+    assert blocks.touched(edits) == 2
+    starts = blocks.moved(edited, "~", edits)
+    assert starts is not None and counted == [100, 99] and starts[-1] == len(edited)
+    counted.clear()
+    assert blocks.moved(text[:1050] + text[1051:], "~", [(1050, 1051, 0)]) is None  # "~" at 1050: removed
+    assert counted == [99]
+
+
 def _edited_variants() -> list[str]:
     """The fixture as it is, with CRLF line breaks, with blanks before terminators, with its
     claims in two transactions, and without line breaks."""

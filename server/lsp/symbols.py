@@ -28,7 +28,7 @@ from ..fhir.reader import FhirReading
 from ..kinds import is_json_name
 from ..x12.edits import disjoint
 from .protocol import PlainJson
-from ..x12.outline import Node, Outline, claims_outline, count_terminators, follow_edits, outline
+from ..x12.outline import Node, Outline, Terminators, claims_outline, follow_edits, outline
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -52,6 +52,7 @@ LIMIT = 5000  # entries; a 50,000-claim file would otherwise send hundreds of th
 # above it one entry per claim, so that far more claims fit under LIMIT.
 FULL_CLAIMS = 500
 RETRIES = 3  # builds voided by an edit before one is made on the loop
+LOOP_BLOCKS = 4  # blocks of text (outline.Terminators) counted on the loop when an outline is carried
 INDEX_WAIT = 2.0  # seconds to wait for a large document's line index, built after didOpen
 CHECK_WAIT = 60.0  # seconds a FHIR outline waits for the check of the text (fhir_symbols)
 
@@ -76,7 +77,7 @@ class Built:
     short: bool  # claims_outline (else the full outline, built again after any edit)
     pairs: list[Placed]  # each node and where its symbol is
     spans: array  # pair k's symbol spans lines spans[2k] to spans[2k + 1]
-    terminators: int  # segment terminators in the text (0 when not counted)
+    terminators: Terminators | None  # the text's segment terminators, per block (short outlines)
     lines: int  # lines of the text
 
 
@@ -181,7 +182,7 @@ async def _checked(ls: MedcodeServer, doc: OpenDocument) -> Analysis | None:
 def _fhir_built(reading: FhirReading, index: LineIndex, length: int) -> Built:
     tree = fhir_outline(reading, LIMIT)
     symbols, pairs, spans = to_symbols(tree, index, length)
-    return Built(symbols, tree, False, pairs, spans, 0, index.line_count)
+    return Built(symbols, tree, False, pairs, spans, None, index.line_count)
 
 
 def forget_stale(doc: OpenDocument) -> None:
@@ -200,7 +201,7 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     False when it must be built again."""
     built, term = kept.built, delims.segment
     steps = doc.edit_log.since(kept.revision)
-    if not built.short or steps is None or len(term) != 1:
+    if not built.short or built.terminators is None or steps is None or len(term) != 1:
         return False
     version, revision, index = doc.version, doc.edit_log.revision, doc.index(ls.encoding)
     snap = doc.source.snapshot()
@@ -212,16 +213,26 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     # found within its first segment.
     if index.line_count != built.lines or any(snap.find(c, a, a + n) >= 0 for a, _, n in edits for c in (term, "\n", "\r")):
         return False
-    if any(b > a for a, b, _ in edits):  # something was removed: as many terminators as before, so none of them
-        terminators = await asyncio.to_thread(count_terminators, snap, term)
-        if doc.version != version or terminators != built.terminators:
+    # Where text was removed, as many terminators as before, so none of them: counted in the
+    # blocks it was removed from, on the loop when they are few (a millisecond or two).
+    if built.terminators.touched(edits) <= LOOP_BLOCKS:
+        starts = built.terminators.moved(snap, term, edits)
+    else:
+        since = kept.revision
+        starts = await asyncio.to_thread(built.terminators.moved, snap, term, edits)
+        if kept.version == doc.version:
+            return True  # another request for this version carried it meanwhile
+        if doc.version != version or kept.revision != since:
             return False
+    if starts is None:
+        return False
     moved = follow_edits(built.tree, doc.source, delims, edits)
     if moved is None:
         return False
+    built.terminators.starts = starts
     spans = built.spans
     # Placed again: the entries whose symbol starts or ends on an edited line (no line was
-    # added or removed: the others' positions hold), found by a scan of the spans in C, and
+    # added or removed: the others' positions hold), found by a search of the spans' bytes, and
     # those renamed or ending in an edited segment (few: a pass over the pairs only then). A
     # Python pass over all 5,000 pairs held the loop about 5 ms per keystroke.
     again = _on_lines(spans, {index.position(a)[0] for a, _, _ in edits})
@@ -265,7 +276,7 @@ def build(text: EditedText, delims: Delimiters, component: str, index: LineIndex
     if not short:
         tree = outline(text.join(), delims, component, LIMIT)
     symbols, pairs, spans = to_symbols(tree, index, len(text))
-    terminators = count_terminators(text, delims.segment) if short and len(delims.segment) == 1 else 0
+    terminators = Terminators.of(text, delims.segment) if short and len(delims.segment) == 1 else None
     return Built(symbols, tree, short, pairs, spans, terminators, index.line_count)
 
 
