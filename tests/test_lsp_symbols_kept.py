@@ -192,12 +192,19 @@ def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, 
     doc.index(server.encoding)
     asyncio.run(symbols.document_symbols(server, doc))
     paths = _counted(monkeypatch)
-    for _ in range(60):
+    inserted = []
+    real_insertions = symbols.follow_insertions
+    monkeypatch.setattr(symbols, "follow_insertions", lambda *a: inserted.append(real_insertions(*a)) or inserted[-1])
+    for _ in range(80):
         steps = []
         for _ in range(rnd.choice([1, 1, 2, 3, 6])):
-            if rnd.random() < 0.7:  # one character in a code, before or past the cut: typing
+            draw = rnd.random()
+            if draw < 0.5:  # one character in a code, before or past the cut: typing
                 a = rnd.choice([m.end() for m in re.finditer("ABK:[A-Z]", text)])
                 b, new = a + rnd.choice([0, 1]), rnd.choice("7Z")
+            elif draw < 0.75:  # a line, a segment, a claim or a line break put in
+                a = rnd.choice([m.end() for m in re.finditer("[~\n]", text)])
+                b, new = a, rnd.choice(["NTE*ADD*A NOTE~\n", "\n", "CLM*NEW*5***11:B:1~\n", "HL*9*1*22*0~\n", "REF*X~", "CL", "~"])
             else:  # anywhere, anything (_random_edits)
                 edited, [(a, b, n)] = _random_edits(rnd, text, 1)
                 new = edited[a : a + n]
@@ -208,6 +215,7 @@ def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, 
         blocks = symbols._kept[uri].built.terminators
         assert [text[i:j].count("~") for i, j in zip(blocks.starts, blocks.starts[1:])] == list(blocks.counts)
     assert paths.count("follow") > 20 and paths.count("build") > 5, paths
+    assert sum(m is not None for m in inserted) > 3  # insertions past the cut carried
 
 
 def test_two_requests_for_one_version_carry_the_outline_once(tmp_path, monkeypatch):
@@ -236,3 +244,44 @@ def test_two_requests_for_one_version_carry_the_outline_once(tmp_path, monkeypat
     assert paths == ["follow", "follow"]
     fresh = orjson.dumps(_fresh(server, text))
     assert orjson.dumps(first) == fresh and orjson.dumps(second) == fresh
+
+
+def test_insertions_past_the_cut_carry_the_outline(tmp_path, monkeypatch):
+    """Random insertions of lines, segments, claims, terminators and line breaks, anywhere
+    (past the outline's cut, before it, in the envelope, inside segments): the outline answered
+    is the one built afresh; those past the cut are carried (outline.follow_insertions), the
+    claims they add counted in the entry that says how many are left out."""
+    import random
+
+    from medcode.server.x12 import outline as outline_module
+
+    rnd = random.Random(14)
+    monkeypatch.setattr(symbols, "LIMIT", 300)
+    monkeypatch.setattr(outline_module, "WINDOW", 4096)
+    server = MedcodeServer(str(tmp_path))
+    uri = "file:///w/many.837"
+    text = make_837(claims("P") * 150)
+    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
+    doc.index(server.encoding)
+    asyncio.run(symbols.document_symbols(server, doc))
+    carried = []
+    real = symbols.follow_insertions
+    monkeypatch.setattr(symbols, "follow_insertions", lambda *a: _tracked(real, carried, *a))
+    names_left_out = set()
+    for _ in range(50):
+        for _ in range(rnd.choice([1, 1, 2, 3])):
+            a = rnd.choice([m.end() for m in re.finditer("[~\n]", text)]) if rnd.random() < 0.6 else rnd.randrange(len(text) + 1)
+            new = rnd.choice(["NTE*ADD*A NOTE~\n", "\n", "\n\n", "CLM*NEW*5***11:B:1~\n", "HL*9*1*22*0~\n", "REF*X~", "~", "CLM", "SE*1*1~\n", "  "])
+            text = _change(server, doc, text, a, a, new)
+        outline = asyncio.run(symbols.document_symbols(server, doc))
+        assert orjson.dumps(outline) == orjson.dumps(_fresh(server, text))
+        names_left_out.add(outline[-1]["name"])
+        blocks = symbols._kept[uri].built.terminators
+        assert [text[i:j].count("~") for i, j in zip(blocks.starts, blocks.starts[1:])] == list(blocks.counts)
+    assert sum(carried) > 15 and len(names_left_out) > 3, (sum(carried), names_left_out)
+
+
+def _tracked(real, carried, *args):
+    moved = real(*args)
+    carried.append(moved is not None)
+    return moved

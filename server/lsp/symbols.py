@@ -3,8 +3,8 @@ claim > service lines; for files of many claims interchange > group > transactio
 
 An editor asks for the outline after every edit, and a 50,000-claim file must not cost seconds
 each time: the outline is kept per document version, carried over edits that each stay inside
-one segment (typing in a code or an amount, in several claims however far apart) instead of
-being built again, built off the loop in a
+one segment (typing in a code or an amount, in several claims however far apart) or put lines
+in past where the outline stops, instead of being built again, built off the loop in a
 thread no check holds, and sent as plain JSON-ready dicts, which the converter passes through
 as they are (building and unstructuring thousands of lsprotocol objects cost more than
 finding the claims).
@@ -28,7 +28,7 @@ from ..fhir.reader import FhirReading
 from ..kinds import is_json_name
 from ..x12.edits import disjoint
 from .protocol import PlainJson
-from ..x12.outline import Node, Outline, Terminators, claims_outline, follow_edits, outline
+from ..x12.outline import Node, Outline, Terminators, claims_outline, follow_edits, follow_insertions, outline
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -197,8 +197,9 @@ def forget_stale(doc: OpenDocument) -> None:
 async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept: _Kept) -> bool:
     """Carry a short outline over the edits since it was built, when each stayed inside one
     segment (typing in a code or an amount, in one claim or several far apart): offsets past
-    them move, the entries on the edited lines are placed again, and nothing else is read.
-    False when it must be built again."""
+    them move, the entries on the edited lines are placed again, and nothing else is read. Or,
+    for edits that put in lines past where the outline stops, _follow_insertions. False when it
+    must be built again."""
     built, term = kept.built, delims.segment
     steps = doc.edit_log.since(kept.revision)
     if not built.short or built.terminators is None or steps is None or len(term) != 1:
@@ -212,7 +213,7 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     # Searched, not sliced: what an edit holds may be long (a paste), and a terminator is
     # found within its first segment.
     if index.line_count != built.lines or any(snap.find(c, a, a + n) >= 0 for a, _, n in edits for c in (term, "\n", "\r")):
-        return False
+        return _follow_insertions(doc, delims, kept, edits, index)
     # Where text was removed, as many terminators as before, so none of them: counted in the
     # blocks it was removed from, on the loop when they are few (a millisecond or two).
     if built.terminators.touched(edits) <= LOOP_BLOCKS:
@@ -247,6 +248,30 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     if built.tree.cut_at is not None:
         built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
     kept.version, kept.revision = version, revision
+    return True
+
+
+def _follow_insertions(doc: OpenDocument, delims: Delimiters, kept: _Kept, edits: list[tuple[int, int, int]], index: LineIndex) -> bool:
+    """Carry an outline cut at its limit over insertions past the cut (lines, segments, claims:
+    outline.follow_insertions): no entry moves but the ones still open at the cut, whose ends
+    are placed again, and the one saying how many claims are left out. False when it must be
+    built again."""
+    built = kept.built
+    if built.terminators is None or any(b > a for a, b, _ in edits):
+        return False
+    moved = follow_insertions(built.tree, doc.source, delims, edits)
+    if moved is None:
+        return False
+    built.terminators = built.terminators.inserted(doc.source, delims.segment, edits)
+    ids = {id(node) for node in moved}
+    for k, (node, holder, i) in enumerate(built.pairs):
+        if id(node) in ids:
+            start, end = index.position(node.start), index.position(node.end)
+            holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
+            built.spans[2 * k], built.spans[2 * k + 1] = start[0], end[0]
+    built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
+    built.lines = index.line_count
+    kept.version, kept.revision = doc.version, doc.edit_log.revision
     return True
 
 

@@ -399,6 +399,49 @@ def follow_edits(tree: Outline, text, delims: Delimiters, edits: list[tuple[int,
     return moved
 
 
+def follow_insertions(tree: Outline, text, delims: Delimiters, edits: list[tuple[int, int, int]]) -> list[Node] | None:
+    """Carry a short outline cut at its limit over insertions past the cut (edits.disjoint,
+    each removing nothing), which may hold terminators, line breaks, whole segments and claims:
+    past the cut the outline only counts claims, and each insertion's segments are read again
+    with the text it went into (from the terminator before it to the one after it), once as they
+    are and once without it. The claims left out are counted again; what is still open at the
+    cut ends where the text now does. Returns those nodes (their ends moved), or None, with the
+    tree untouched, when an insertion is not past the cut: then it must be built again."""
+    term = delims.segment
+    if tree.cut_at is None or term in _WS:  # (a line break as terminator: blanks would hold them)
+        return None
+    clm = _short_pattern(delims, ("CLM",))
+    claims = 0
+    region_end = -1
+    for a, b, n in edits:
+        before = text.rfind(term, 0, a)
+        after = text.find(term, a + n)
+        # The region must start past the cut segment's id, read no other insertion, and end
+        # before the text does (it ends the segment after the insertion).
+        if b != a or before < 0 or after < 0 or before < region_end or before <= tree.cut_at + len(term) + 3:
+            return None
+        with_it = text[before : after + 1]
+        cut = a - before
+        claims += len(clm.findall(with_it)) - len(clm.findall(with_it[:cut] + with_it[cut + n :]))
+        region_end = after
+    # The cut's offset (before every insertion) holds; what is open at the cut ends where the
+    # text's last segment does (claims_outline).
+    end = _end_of_text(text, term)
+    moved: list[Node] = []
+
+    def walk(nodes: list[Node]) -> None:
+        for node in nodes:
+            if node.end > tree.cut_at:
+                node.end = end
+                moved.append(node)
+                walk(node.children)
+
+    walk(tree.nodes)
+    tree.claims_after += claims
+    tree.claims += claims
+    return moved
+
+
 def count_terminators(text, term: str, lo: int = 0, hi: int | None = None) -> int:
     """Segment terminators in text[lo:hi] (a str or an EditedText), counted a window at a time."""
     hi = len(text) if hi is None else hi
@@ -431,6 +474,24 @@ class Terminators:
         """The blocks' starts in the edited text (edits.disjoint, none adding a terminator),
         or None when a block they removed text from holds fewer terminators than it did."""
         old = self._old(edits)
+        starts = self._starts(old)
+        for k in self._removals(old):
+            if count_terminators(text, term, starts[k], starts[k + 1]) != self.counts[k]:
+                return None
+        return starts
+
+    def inserted(self, text, term: str, edits: list[tuple[int, int, int]]) -> Terminators:
+        """The blocks of the text after insertions (edits.disjoint, each removing nothing, and
+        which may hold terminators): those they went into are counted again."""
+        starts = self._starts(self._old(edits))
+        counts = array("q", self.counts)
+        for a, _, n in edits:
+            if n:
+                k = bisect_right(starts, a) - 1  # (an insertion at a block's start ends the block before)
+                counts[k] = count_terminators(text, term, starts[k], starts[k + 1])
+        return Terminators(starts, counts)
+
+    def _starts(self, old: list[tuple[int, int, int, int]]) -> array:
         starts = array("q")
         e, shift = 0, 0
         for s in self.starts:
@@ -441,9 +502,6 @@ class Terminators:
                 starts.append(old[e][0] + old[e][2] + old[e][3])
             else:
                 starts.append(s + shift)
-        for k in self._removals(old):
-            if count_terminators(text, term, starts[k], starts[k + 1]) != self.counts[k]:
-                return None
         return starts
 
     @staticmethod
