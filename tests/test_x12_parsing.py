@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -309,35 +310,152 @@ def test_line_index_follows_edits_in_place(monkeypatch):
             assert all(index.position(o) == fresh.position(o) for o in range(0, len(expected) + 1, 2))
 
 
-def test_claims_outline_follows_edits_inside_a_segment():
-    """Random edits that add and remove no terminator or line break: the outline carried over
-    each (follow_edit) is the outline of the edited text, or it asks to be built again."""
+def test_terminators_counted_per_block_find_a_removed_one_where_text_was_removed():
+    """Random edits apart (edits.disjoint) that insert no terminator: the blocks' starts move
+    with them, and None comes back exactly when one was removed; the blocks then still count
+    the edited text's terminators."""
     import random
 
-    from medcode.server.x12.outline import follow_edit
+    from medcode.server.x12.edits import disjoint
+    from medcode.server.x12.outline import Terminators
 
-    d = detect(P837).delimiters
-    text = P837
-    tree = claims_outline(text, d, limit=5)  # cut after the second claim
+    rnd = random.Random(28)
+    caught = carried = 0
+    for _ in range(3000):
+        text = "".join(rnd.choice("ab~~\n") for _ in range(rnd.randrange(60)))
+        blocks = Terminators.of(text, "~", size=rnd.choice([1, 4, 7, 100]))
+        edited, steps = text, []
+        for _ in range(rnd.randrange(1, 5)):
+            a = rnd.randrange(len(edited) + 1)
+            b = min(len(edited), a + rnd.choice([0, 1, 2, 9]))
+            new = rnd.choice(["", "x", "yy\n"])
+            edited = edited[:a] + new + edited[b:]
+            steps.append((a, b, len(new)))
+        starts = blocks.moved(edited, "~", disjoint(tuple(steps)))
+        if edited.count("~") < text.count("~"):
+            assert starts is None
+            caught += 1
+            continue
+        assert starts is not None and starts[-1] == len(edited)
+        assert [edited[i:j].count("~") for i, j in zip(starts, starts[1:])] == list(blocks.counts)
+        carried += 1
+    assert caught > 500 and carried > 500
+
+
+def test_terminators_are_counted_again_only_in_the_blocks_text_was_removed_from(monkeypatch):
+    from medcode.server.x12 import outline as outline_module
+    from medcode.server.x12.outline import Terminators
+
+    text = "ab~\n" * 1000
+    blocks = Terminators.of(text, "~", size=100)
+    counted = []
+    real = outline_module.count_terminators
+    monkeypatch.setattr(outline_module, "count_terminators", lambda t, term, lo, hi: counted.append(hi - lo) or real(t, term, lo, hi))
+    edited = text[:1049] + "Z" + text[1050:2999] + text[3000:]  # a letter replaced, a line break removed
+    edits = [(1049, 1050, 1), (2999, 3000, 0)]
+    assert blocks.touched(edits) == 2
+    starts = blocks.moved(edited, "~", edits)
+    assert starts is not None and counted == [100, 99] and starts[-1] == len(edited)
+    counted.clear()
+    assert blocks.moved(text[:1050] + text[1051:], "~", [(1050, 1051, 0)]) is None  # "~" at 1050: removed
+    assert counted == [99]
+
+
+def _edited_variants() -> list[str]:
+    """The fixture as it is, with CRLF line breaks, with blanks before terminators, with its
+    claims in two transactions, and without line breaks."""
+    at = P837.index("HL*", P837.index("CLM*", P837.index("CLM*") + 1))
+    two = P837[:at] + "SE*21*0001~\nST*837*0002*005010X222A1~\nHL*50**20*1~\n" + P837[at:]
+    return [P837, P837.replace("\n", "\r\n"), P837.replace("~", "  ~"), two, P837.replace("\n", "")]
+
+
+# What random edits insert: characters, elements, whole segments and lines (the caller sends
+# those with a terminator or line break to a full build; follow_edits must catch the rest).
+_INSERTS = ["", "", "7", "7", "AB", "1.5", " ", "  ", "*", "*X*", ":", "~", "\n", "\r\n", "NTE*ADD*NOTE~\n", "CLM*NEW*5***11:B:1~\n", "HL*9*1*22*0~\n", "SE*1*0001~\n", "CLM", "HL"]
+
+
+def _random_edits(rnd, text: str, count: int) -> tuple[str, list[tuple[int, int, int]]]:
+    """count edits in sequence (each in the coordinates the last left), anywhere in the text:
+    in the envelope, across segments and claims; and the text they leave."""
+    edits = []
+    for _ in range(count):
+        if rnd.random() < 0.5:  # near a segment's start or end, where ids and ends are
+            near = rnd.choice([m.start() for m in re.finditer("[~\n]", text)] or [0])
+            a = max(0, min(len(text), near + rnd.randrange(-3, 5)))
+        else:
+            a = rnd.randrange(len(text) + 1)
+        b = min(len(text), a + rnd.choice([0, 0, 0, 1, 1, 1, 2, 5, 30]))
+        new = rnd.choice(_INSERTS)
+        text = text[:a] + new + text[b:]
+        edits.append((a, b, len(new)))
+    return text, edits
+
+
+def test_claims_outline_follows_edits_in_one_segment_and_at_a_segments_end():
+    """Two edits in one CLM (its id and its charge) and one at the end of another claim's last
+    segment, after the blanks before its terminator: the claim is renamed, and the other ends
+    where its segment's content now ends (not moved by the edit's length, nor left behind)."""
+    from medcode.server.x12.edits import disjoint
+    from medcode.server.x12.outline import follow_edits
+
+    text = P837.replace("~", "  ~")
+    d = detect(text).delimiters
+    tree = claims_outline(text, d)
+    first, second = list(_claims(tree.nodes))[:2]
+    second_end = second.end
+    assert text[first.start : first.start + 19] == "CLM*VALID01*100.00*" and text[second.end : second.end + 3] == "  ~"
+    edited, steps = text, []
+    for at, new in ((second.end + 1, "Z"), (first.start + 12, "9"), (first.start + 4, "X")):  # the last first: offsets hold
+        edited = edited[:at] + new + edited[at:]
+        steps.append((at, new))
+    edits = disjoint(tuple((at, at, len(new)) for at, new in steps))
+    moved = follow_edits(tree, edited, d, edits)
+    fresh = claims_outline(edited, d)
+    assert flat(tree.nodes) == flat(fresh.nodes)
+    assert first in moved and second in moved and (first.name, first.detail) == ("Claim XVALID01", "$9100.00")
+    assert second.end == second_end + 2 + 2  # the two characters in the CLM, then " Z"
+
+
+def _claims(nodes):
+    for n in nodes:
+        if n.kind == "claim":
+            yield n
+        yield from _claims(n.children)
+
+
+def test_claims_outline_follows_edits_apart():
+    """Random sequences of edits, anywhere: where the caller (symbols.py) would carry the
+    outline (no terminator or line break added, none removed), the outline carried over them
+    (follow_edits, over edits.disjoint) is the outline of the edited text, or it asks to be
+    built again."""
+    import random
+
+    from medcode.server.x12.edits import disjoint
+    from medcode.server.x12.outline import count_terminators, follow_edits
+
     rnd = random.Random(14)
     followed = rebuilt = 0
-    for _ in range(300):
-        a = rnd.randrange(len(text))
-        b = min(len(text), a + rnd.choice([0, 0, 1, 2, 5]))
-        new = "".join(rnd.choice("AZ09.*: ") for _ in range(rnd.choice([0, 1, 1, 3])))
-        if any(c in text[a:b] + new for c in "~\r\n"):
-            continue  # the caller sends these to a full build (symbols.py)
-        text = text[:a] + new + text[b:]
-        fresh = claims_outline(text, d, limit=5)
-        changed = follow_edit(tree, text, d, a, b, len(new))
-        if changed is None:
-            rebuilt += 1
-            tree = fresh
-            continue
-        followed += 1
-        assert flat(tree.nodes) == flat(fresh.nodes), (a, b, new)
-        assert (tree.cut_at, tree.claims_after, tree.claims) == (fresh.cut_at, fresh.claims_after, fresh.claims)
-    assert followed > 100 and rebuilt > 0
+    for text in _edited_variants():
+        d = detect(text).delimiters
+        for limit in (5, 8, 1000):  # cut after the second claim, in the third, not at all
+            for _ in range(250):
+                tree = claims_outline(text, d, limit=limit)
+                edited, steps = _random_edits(rnd, text, rnd.choice([1, 1, 2, 3, 5]))
+                edits = disjoint(tuple(steps))
+                fresh = claims_outline(edited, d, limit=limit)
+                held = "".join(edited[a : a + n] for a, _, n in edits)
+                kept_apart = not any(c in held for c in "~\r\n") and count_terminators(edited, "~") == count_terminators(text, "~")
+                kept_apart = kept_apart and LineIndex(edited).line_count == LineIndex(text).line_count
+                if not kept_apart or detect(edited).delimiters != d:
+                    continue
+                moved = follow_edits(tree, edited, d, edits)
+                if moved is None:
+                    rebuilt += 1
+                else:
+                    followed += 1
+                    assert flat(tree.nodes) == flat(fresh.nodes), (steps, edits)
+                    assert (tree.cut_at, tree.claims_after, tree.claims) == (fresh.cut_at, fresh.claims_after, fresh.claims)
+    assert followed > 300 and rebuilt > 100, (followed, rebuilt)
 
 
 @pytest.mark.parametrize(

@@ -65,3 +65,34 @@ def span(edits: tuple[Edit, ...]) -> Edit | None:
         lo, hi = min(a, s), max(a + n, e)
         a, b, n = lo, hi - (a + n) + b, hi - lo - (e - s) + m
     return a, b, n
+
+
+def disjoint(edits: tuple[Edit, ...]) -> list[Edit]:
+    """The same change as edits in sequence, as edits that neither overlap nor touch, in order
+    of position, each in the coordinates the previous one left (so each one's start is also
+    where it is in the final text). Unlike span, keystrokes far apart stay apart; edits that
+    undo each other (a line added, then taken out) leave nothing."""
+    # Each entry: [start in the final text so far, characters it removed, characters it holds].
+    out: list[list[int]] = []
+    for s, e, m in edits:
+        # The entries this edit overlaps or touches (their text in [start, start + held]).
+        i = 0
+        while i < len(out) and out[i][0] + out[i][2] < s:
+            i += 1
+        j = i
+        while j < len(out) and out[j][0] <= e:
+            j += 1
+        if i == j:
+            merged = [s, e - s, m]
+        else:
+            first, last = out[i], out[j - 1]
+            lo, hi = min(s, first[0]), max(e, last[0] + last[2])
+            # Between the entries and around them the text is the old one: what the merged
+            # edit removed is theirs plus that text.
+            removed = sum(r for _, r, _ in out[i:j]) + (hi - lo) - sum(h for _, _, h in out[i:j])
+            merged = [lo, removed, hi - lo - (e - s) + m]
+        delta = m - (e - s)
+        for later in out[j:]:
+            later[0] += delta
+        out[i:j] = [merged] if merged[1] or merged[2] else []
+    return [(a, a + r, h) for a, r, h in out]
