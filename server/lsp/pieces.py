@@ -42,6 +42,11 @@ class EditedText:
     def edits(self) -> int:
         return self._edits
 
+    @property
+    def joined(self) -> bool:
+        """The text is one string already (join() copies nothing)."""
+        return self._joined is not None
+
     def __len__(self) -> int:
         return self._len
 
