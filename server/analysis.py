@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from array import array
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from medcode.index_builder.gcpause import paused_gc
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from .fhir.rules import FhirRules
 
 _NOTHING = Result()
-_PLACE = attrgetter("start", "end")  # findings are sorted by where they start, then end
 _SHARED_MAX = 20_000
 
 
@@ -247,7 +245,7 @@ class DocumentChecker:
         for set_id, (count, start, end) in totals.no_data(record).items():
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         pause()
-        findings.sort(key=_PLACE)  # a C key: a lambda's 9,000 calls cost more than the sort
+        findings.sort(key=lambda f: (f.start, f.end))
         return findings
 
 
