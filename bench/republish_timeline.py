@@ -286,16 +286,17 @@ def report(sends, events, debounce: float) -> None:
         rows = [e for e in rows if e[0] not in ("worker: pause waited", "loop: answering?")]
         for label, thread, w0, w1, c0, c1 in rows:
             print(f"  +{1000 * (w0 - t0):7.1f} .. +{1000 * (w1 - t0):7.1f}  wall {1000 * (w1 - w0):6.1f}  cpu {1000 * (c1 - c0):6.1f}  {label} [{thread}]")
-            totals.setdefault(f"{kind}: {label}", []).append(w1 - w0)
+            totals.setdefault(f"{kind}: {label}", []).append((w1 - w0, c1 - c0))
         if waits:
             print(f"  pauses waited: {len(waits)}, {1000 * sum(e[3] - e[2] for e in waits):.1f} ms")
         if answering:
             print(f"  answering? asked {len(answering)} times")
         print(f"  client: head read +{1000 * (pub[1] - t0):.1f}, body read +{1000 * (pub[2] - t0):.1f}, parsed +{1000 * (pub[3] - t0):.1f} ({pub[4]} bytes)")
-        totals.setdefault(f"{kind}: after debounce", []).append(t_end - t0 - debounce)
-    print("\nmedians (ms):")
+        totals.setdefault(f"{kind}: after debounce (client parse included)", []).append((t_end - t0 - debounce, float("nan")))
+        totals.setdefault(f"{kind}: client parse", []).append((pub[3] - pub[2], float("nan")))
+    print("\nmedians (ms): wall, thread CPU")
     for k, v in totals.items():
-        print(f"  {1000 * statistics.median(v):7.1f}  {k}")
+        print(f"  {1000 * statistics.median(w for w, _ in v):7.1f} {1000 * statistics.median(c for _, c in v):7.1f}  {k}")
 
 
 def main() -> int:
