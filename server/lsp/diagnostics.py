@@ -34,6 +34,7 @@ SOURCE = "medcode"
 STEP = 512  # diagnostics converted between two pauses of a background check (priority.py)
 
 _RANGE = b'{"range":{"start":{"line":%d,"character":%d},"end":{"line":%d,"character":%d}},'
+_NEXT_RANGE = b"," + _RANGE
 
 # What a diagnostic says apart from where: (rule, message, severity, fixes relative to the
 # start, more). With the finding's start and end in front it is the cache's key.
@@ -104,13 +105,13 @@ def _array(entries: list[_Entry]) -> bytes:
     between pauses (a background check's: priority.py), as the conversion is: 9,000 entries
     are milliseconds of the GIL that a request on the loop would share."""
     out = bytearray(b"[")
-    for n, entry in enumerate(entries):
-        if not n % STEP:
-            pause()
-        if n:
-            out += b","
-        out += _RANGE % entry[:4]
-        out += entry[4]
+    head = _RANGE  # then with the comma in front: one append less per diagnostic
+    for lo in range(0, len(entries), STEP):
+        pause()
+        for line, character, end_line, end_character, tail in entries[lo : lo + STEP]:
+            out += head % (line, character, end_line, end_character)
+            out += tail
+            head = _NEXT_RANGE
     out += b"]"
     return bytes(out)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from .. import priority
 from ..positions import UTF16, LineIndex
 from ..x12.delimiters import Delimiters, detect
 from ..x12.edits import EditLog
@@ -77,6 +78,34 @@ class OpenDocument:
         if self._delims is None or self._delims[0] != head:
             self._delims = (head, detect(self.text).delimiters)
         return self._delims[1]
+
+    def join_snapshot(self, snap: EditedText) -> str:
+        """A snapshot's text as one string; the document rests on that string from now on
+        (pieces.adopt), with the edits made since on top. Call with `lock` held, in a worker
+        thread: two joins at once would hold three copies of a 40 MB text."""
+        if self.source.same_as(snap):
+            snap = self.source.snapshot()  # joined ahead (join_ahead) while the check waited for the lock
+        text = snap.join()
+        # The old text is freed once no request is in flight (its unmapping holds the GIL).
+        released = self.source.adopt(snap)
+        priority.pause()
+        del released
+        return text
+
+    def join_ahead(self) -> None:
+        """Join the text for the check the debounce will start (in a worker thread, while the
+        debounce runs): the join of a 40 MB text is tens of milliseconds that the re-publish
+        after an edit would otherwise wait for. Nothing when the text is joined already, or a
+        check holds the document (it joins for itself)."""
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            with priority.background():
+                snap = self.source.snapshot()
+                if not snap.joined:
+                    self.join_snapshot(snap)
+        finally:
+            self.lock.release()
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
         if isinstance(change, types.TextDocumentContentChangePartial):

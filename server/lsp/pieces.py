@@ -3,7 +3,8 @@
 A keystroke in a 40 MB claim file must not copy 40 MB (a fresh string of that size costs tens
 of milliseconds of page faults and copying, on the event loop, per keystroke). Edits are kept as
 pieces of the strings they came from; slices read through them, and the whole text is joined
-once, when something needs all of it (the check joins a snapshot in its worker thread).
+once, when something needs all of it (a worker thread joins a snapshot for the check, near the end
+of the debounce: documents.py join_ahead).
 Hover and completion read it through slices, find and rfind (x12/context.py takes any text
 with those), so a request after a keystroke joins nothing.
 """
@@ -41,6 +42,11 @@ class EditedText:
     @property
     def edits(self) -> int:
         return self._edits
+
+    @property
+    def joined(self) -> bool:
+        """The text is one string already (join() copies nothing)."""
+        return self._joined is not None
 
     def __len__(self) -> int:
         return self._len

@@ -58,6 +58,9 @@ _ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.
 SETTINGS_WAIT = 2.0  # seconds the first diagnostics wait for the client's settings
 BIG = 2_000_000  # characters from which a document's checks are debounced longer
 SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no check is current
+# Seconds before the end of a debounce that a large text is joined for the check it starts (a
+# 40 MB join takes 30-60 ms on a loaded machine).
+JOIN_AHEAD = 0.2
 PUBLISH_HOLD = 0.1  # seconds a publish waits at most for the answers in flight to go first
 MEMO_KEEP = 256  # codes per memo kept after the check of a large document (its re-checks look at a few claims)
 
@@ -446,12 +449,8 @@ class MedcodeServer(LanguageServer):
                 # three copies of a 40 MB text (the one open and two snapshots).
                 if not always and not doc.source.same_as(snap):
                     return None
-                text = snap.join()
-                # No edit since: the document keeps this string (no second join). The old text
-                # is freed once no request is in flight (its unmapping holds the GIL).
-                released = doc.source.adopt(snap)
-                priority.pause()
-                del released
+                # No edit since: the document keeps this string (no second join).
+                text = doc.join_snapshot(snap)
                 analysis = self._analyse(doc, text, version, edits)
             priority.pause()
             index = doc.index(self.encoding) if doc.source.same_as(snap) else None
@@ -527,6 +526,17 @@ class MedcodeServer(LanguageServer):
             old.cancel()
 
     async def _publish_later(self, uri: str, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        if delay > JOIN_AHEAD:
+            # A large text is joined before the debounce ends, not after: the re-publish
+            # would wait for it. Not at once: while the user types, each keystroke's join
+            # would be wasted.
+            until = loop.time() + delay
+            await asyncio.sleep(delay - JOIN_AHEAD)
+            doc = self.documents.get(uri)
+            if doc is not None and len(doc.source) > SYNC_CHECK_LIMIT and not doc.source.joined:
+                loop.run_in_executor(self.thread_pool, doc.join_ahead)
+            delay = max(0.0, until - loop.time())
         await asyncio.sleep(delay)
         doc = self.documents.get(uri)
         if doc is None:
@@ -535,7 +545,6 @@ class MedcodeServer(LanguageServer):
         # After the answers in flight, not before them: the client reads its messages in
         # order and parses a publish whole (3 MB for 9,000 diagnostics), so a hover answered
         # behind one waited tens of milliseconds more.
-        loop = asyncio.get_running_loop()
         until = loop.time() + PUBLISH_HOLD  # by the clock: a loaded loop sleeps longer than asked
         while priority.answering() and loop.time() < until:
             await asyncio.sleep(0.002)
