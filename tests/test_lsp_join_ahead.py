@@ -50,6 +50,13 @@ def _server(monkeypatch, sent: list, index) -> MedcodeServer:
     return ls
 
 
+def _run(ls: MedcodeServer, run) -> None:
+    try:
+        asyncio.run(run())
+    finally:
+        stop_workers(ls)
+
+
 def _spy(monkeypatch) -> list[tuple[str, bool]]:
     """(what ran, whether the document's text was one string then), in order."""
     seen: list[tuple[str, bool]] = []
@@ -85,10 +92,7 @@ def test_the_text_is_joined_before_the_debounce_ends(default_index, monkeypatch)
         text = ls.documents.get(URI).text
         assert sent[-1] == (2, _fresh(ls, text))
 
-    try:
-        asyncio.run(run())
-    finally:
-        stop_workers(ls)
+    _run(ls, run)
 
 
 def test_an_edit_after_the_join_ahead_is_in_the_check(default_index, monkeypatch):
@@ -109,10 +113,7 @@ def test_an_edit_after_the_join_ahead_is_in_the_check(default_index, monkeypatch
         assert sent[-1] == (3, _fresh(ls, ls.documents.get(URI).text))
         assert any(d["code"] == "not-billable" for d in sent[-1][1])  # E11 is found
 
-    try:
-        asyncio.run(run())
-    finally:
-        stop_workers(ls)
+    _run(ls, run)
 
 
 def test_no_join_ahead_for_a_short_debounce_or_while_a_check_holds_the_document(default_index, monkeypatch):
@@ -127,10 +128,7 @@ def test_no_join_ahead_for_a_short_debounce_or_while_a_check_holds_the_document(
         await ls._publish_later(URI, 0.1)  # shorter than JOIN_AHEAD: the check joins
         assert seen[1:] == [("check", False)]
 
-    try:
-        asyncio.run(run())
-    finally:
-        stop_workers(ls)
+    _run(ls, run)
     doc = ls.documents.get(URI)
     _edit(ls, 3, "HI*ABK:E119", "HI*ABK:E11")
     with doc.lock:  # a check runs: it joins for itself
