@@ -231,20 +231,16 @@ async def _follow(ls: MedcodeServer, doc: OpenDocument, delims: Delimiters, kept
     if moved is None:
         return False
     built.terminators.starts = starts
-    spans = built.spans
     # Placed again: the entries whose symbol starts or ends on an edited line (no line was
     # added or removed: the others' positions hold), found by a search of the spans' bytes, and
     # those renamed or ending in an edited segment (few: a pass over the pairs only then). A
     # Python pass over all 5,000 pairs held the loop about 5 ms per keystroke.
-    again = _on_lines(spans, {index.position(a)[0] for a, _, _ in edits})
+    again = _on_lines(built.spans, {index.position(a)[0] for a, _, _ in edits})
     if moved:
         ids = {id(node) for node in moved}
         again.update(k for k, (node, _, _) in enumerate(built.pairs) if id(node) in ids)
     for k in sorted(again):
-        node, holder, i = built.pairs[k]
-        start, end = index.position(node.start), index.position(node.end)
-        holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
-        spans[2 * k], spans[2 * k + 1] = start[0], end[0]
+        _place_again(built, index, k)
     if built.tree.cut_at is not None:
         built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
     kept.version, kept.revision = version, revision
@@ -264,15 +260,21 @@ def _follow_insertions(doc: OpenDocument, delims: Delimiters, kept: _Kept, edits
         return False
     built.terminators = built.terminators.inserted(doc.source, delims.segment, edits)
     ids = {id(node) for node in moved}
-    for k, (node, holder, i) in enumerate(built.pairs):
+    for k, (node, _, _) in enumerate(built.pairs):
         if id(node) in ids:
-            start, end = index.position(node.start), index.position(node.end)
-            holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
-            built.spans[2 * k], built.spans[2 * k + 1] = start[0], end[0]
+            _place_again(built, index, k)
     built.symbols[-1].update(_rest(built.tree, index.position(built.tree.cut_at), index.position(len(doc.source))))
     built.lines = index.line_count
     kept.version, kept.revision = doc.version, doc.edit_log.revision
     return True
+
+
+def _place_again(built: Built, index: LineIndex, k: int) -> None:
+    """Pair k's symbol and line span, from where its node now is."""
+    node, holder, i = built.pairs[k]
+    start, end = index.position(node.start), index.position(node.end)
+    holder[i] = _placed(node, start, end, holder[i].get("children") if isinstance(holder[i], dict) else None)
+    built.spans[2 * k], built.spans[2 * k + 1] = start[0], end[0]
 
 
 def _on_lines(spans: array, lines: Iterable[int]) -> set[int]:
