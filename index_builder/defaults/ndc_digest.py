@@ -32,9 +32,7 @@ from .data_files import NDC_PACKAGES_FILE, NDC_PRODUCTS_FILE, lines
 
 PRODUCTS_HEADER = "key\tsummary\tbrand\tdocument\tterms…"
 PACKAGES_HEADER = "ndc11\tndc10\tproduct\tpackage\tstart\tend\tsample\texcluded"
-# A package's description: its product's summary, this, its package text (importers/ndc.py's
-# parser joins them so too).
-JOIN = " — "
+JOIN = " — "  # between a product's summary and its package text (description)
 _UNSAFE = ("\t", "\n", "\r")
 
 
@@ -74,7 +72,7 @@ def package_lines(records: Iterable[CodeRecord], products: dict[str, Any]) -> li
             summary = products[key].summary
             # The package text is what the description holds after the summary.
             package = "" if r.description == summary else r.description.removeprefix(summary + JOIN)
-            if _description(summary, package) != r.description:
+            if description(summary, package) != r.description:
                 raise DigestError(f"{r.code}: its description is not its product's summary and package text")
         else:
             package = r.description
@@ -93,7 +91,9 @@ def write(records: list[CodeRecord], used: dict[str, Any], documents: dict[str, 
     return {NDC_PRODUCTS_FILE: _xz(products), NDC_PACKAGES_FILE: _xz(packages)}
 
 
-def _description(summary: str, package: str) -> str:
+def description(summary: str, package: str) -> str:
+    """A package's description: its product's summary, then its package text if it has one
+    (importers/ndc.py's parser and this file's reader both make them so)."""
     return f"{summary}{JOIN}{package}" if package else summary
 
 
@@ -133,15 +133,15 @@ def _read(folder: Path) -> tuple[list[CodeRecord], dict[str, Any]]:
             p = products[key]
             key = p.key  # one string for the product's packages, as the parser shares it
             detail: dict[str, Any] = {"ndc10": ndc10, "product": key}
-            description = f"{p.summary}{JOIN}{package}" if package else p.summary
+            text = description(p.summary, package)
             short, terms, group = p.short, p.terms, key
         else:
             detail = {"ndc10": ndc10}
-            description, short, terms, group = package, None, no_terms, None
+            text, short, terms, group = package, None, no_terms, None
         if sample:
             detail["sample"] = True
         if excluded:
             detail["excluded"] = excluded
-        append(CodeRecord(code, description, CODE, short, None, None, intern(start, start), intern(end, end), None, {}, detail, terms, group))
+        append(CodeRecord(code, text, CODE, short, None, None, intern(start, start), intern(end, end), None, {}, detail, terms, group))
     side_store = {key: orjson.Fragment(p.document) for key, p in products.items()}
     return records, side_store

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator
 from .. import codesets, stage
 from ..model import CODE, CodeRecord, ImportResult, Source, SourceFile
 from ..defaults import data_files, ndc_digest
-from ..defaults.ndc_digest import JOIN
 from ..sources import InputFile, SourceError, decode, file_source, read_inputs
 
 if TYPE_CHECKING:
@@ -430,7 +429,7 @@ def _parse(files: dict[str, InputFile]) -> _Parsed:
             else:
                 if product.key not in used:  # about two packages per product
                     used[product.key] = product
-                description = f"{product.summary}{JOIN}{package}" if package else product.summary
+                description = ndc_digest.description(product.summary, package)
                 detail["product"] = group = product.key
                 # One list for the product's packages: the writer reads terms, never changes them.
                 short, terms = product.brand or None, product.terms
