@@ -45,6 +45,19 @@ def place(text: str, line_prefix: str, needle: str, nth: int = 0) -> tuple[int, 
     raise AssertionError(f"no line starts with {line_prefix!r}")
 
 
+def change_in_place(ls, uri: str, version: int, old: str, new: str) -> None:
+    """An in-process server's document `uri` with the first `old` replaced by `new`, as one
+    ranged didChange. The text is read through a slice: reading `doc.text` would join the
+    document's pieces, which the tests of joining ahead look at."""
+    doc = ls.documents.get(uri)
+    text = doc.source[: len(doc.source)]
+    at = text.index(old)
+    line = text.count("\n", 0, at)
+    col = at - (text.rfind("\n", 0, at) + 1)
+    change = types.TextDocumentContentChangePartial(range=rng(line, col, col + len(old)), text=new)
+    ls.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=version, uri=uri), [change]), ls.encoding)
+
+
 def line_of(text: str, line_prefix: str) -> int:
     return place(text, line_prefix, line_prefix[:1])[0]
 

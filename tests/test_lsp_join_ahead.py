@@ -11,7 +11,7 @@ import asyncio
 import threading
 
 import orjson
-from lsp_session import P837
+from lsp_session import P837, change_in_place
 from lsprotocol import types
 
 from medcode.server.analysis import DocumentChecker
@@ -23,17 +23,6 @@ from medcode.server.lsp.server import MedcodeServer
 from medcode.server.positions import LineIndex
 
 URI = "file:///w/claims.837"
-
-
-def _edit(ls: MedcodeServer, version: int, old: str, new: str) -> None:
-    doc = ls.documents.get(URI)
-    text = doc.source[: len(doc.source)]
-    at = text.index(old)
-    line = text.count("\n", 0, at)
-    col = at - (text.rfind("\n", 0, at) + 1)
-    rng = types.Range(types.Position(line, col), types.Position(line, col + len(old)))
-    change = types.TextDocumentContentChangePartial(range=rng, text=new)
-    ls.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=version, uri=URI), [change]), ls.encoding)
 
 
 def _fresh(ls: MedcodeServer, text: str) -> list:
@@ -84,7 +73,7 @@ def test_the_text_is_joined_before_the_debounce_ends(default_index, monkeypatch)
         ls.settings_event().set()
         await ls._publish_later(URI, 0)  # no debounce: nothing joined ahead
         assert seen == [("check", True)]
-        _edit(ls, 2, "E11.9", "E119")
+        change_in_place(ls, URI, 2, "E11.9", "E119")
         assert not ls.documents.get(URI).source.joined  # an edit leaves pieces, not a copy
         await ls._publish_later(URI, 0.3)
         # Joined in a worker 0.15 s before the check, which then found the text in one piece.
@@ -103,11 +92,11 @@ def test_an_edit_after_the_join_ahead_is_in_the_check(default_index, monkeypatch
     async def run() -> None:
         ls.settings_event().set()
         await ls._publish_later(URI, 0)
-        _edit(ls, 2, "E11.9", "E119")
+        change_in_place(ls, URI, 2, "E11.9", "E119")
         task = asyncio.ensure_future(ls._publish_later(URI, 0.4))
         while ("join_ahead", True) not in seen:  # joined ahead at 0.25 s
             await asyncio.sleep(0.01)
-        _edit(ls, 3, "HI*ABK:E119", "HI*ABK:E11")  # then, before the check, another edit
+        change_in_place(ls, URI, 3, "HI*ABK:E119", "HI*ABK:E11")  # then, before the check, another edit
         await task
         assert seen[-1] == ("check", False)  # the check joined the text with the new edit
         assert sent[-1] == (3, _fresh(ls, ls.documents.get(URI).text))
@@ -124,13 +113,13 @@ def test_no_join_ahead_for_a_short_debounce_or_while_a_check_holds_the_document(
     async def run() -> None:
         ls.settings_event().set()
         await ls._publish_later(URI, 0)
-        _edit(ls, 2, "E11.9", "E119")
+        change_in_place(ls, URI, 2, "E11.9", "E119")
         await ls._publish_later(URI, 0.1)  # shorter than JOIN_AHEAD: the check joins
         assert seen[1:] == [("check", False)]
 
     _run(ls, run)
     doc = ls.documents.get(URI)
-    _edit(ls, 3, "HI*ABK:E119", "HI*ABK:E11")
+    change_in_place(ls, URI, 3, "HI*ABK:E119", "HI*ABK:E11")
     with doc.lock:  # a check runs: it joins for itself
         worker = threading.Thread(target=doc.join_ahead)
         worker.start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from lsp_session import P837
+from lsp_session import P837, change_in_place
 from lsprotocol import types
 
 from medcode.server.lsp import server as server_module
@@ -19,17 +19,6 @@ from medcode.server.lsp.protocol import stop_workers
 from medcode.server.lsp.server import MedcodeServer
 
 URI = "file:///w/claims.837"
-
-
-def _edit(ls: MedcodeServer, version: int, old: str, new: str) -> None:
-    doc = ls.documents.get(URI)
-    text = doc.text
-    at = text.index(old)
-    line = text.count("\n", 0, at)
-    col = at - (text.rfind("\n", 0, at) + 1)
-    rng = types.Range(types.Position(line, col), types.Position(line, col + len(old)))
-    change = types.TextDocumentContentChangePartial(range=rng, text=new)
-    ls.documents.change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version=version, uri=URI), [change]), ls.encoding)
 
 
 def test_only_changed_diagnostics_are_published_again(default_index, monkeypatch):
@@ -42,15 +31,15 @@ def test_only_changed_diagnostics_are_published_again(default_index, monkeypatch
         ls.settings_event().set()
         await ls._publish_later(URI, 0)
         assert [v for v, _ in sent] == [1] and sent[0][1]
-        _edit(ls, 2, "NM1*IL*1*DOE*JANE", "NM1*IL*1*DOW*JANE")  # a name: no diagnostic changes
+        change_in_place(ls, URI, 2, "NM1*IL*1*DOE*JANE", "NM1*IL*1*DOW*JANE")  # a name: no diagnostic changes
         await ls._publish_later(URI, 0)
         assert [v for v, _ in sent] == [1]
-        _edit(ls, 3, "E11.9", "E119")  # the dotted code fixed: one diagnostic fewer
+        change_in_place(ls, URI, 3, "E11.9", "E119")  # the dotted code fixed: one diagnostic fewer
         await ls._publish_later(URI, 0)
         assert [v for v, _ in sent] == [1, 3] and len(sent[1][1]) == len(sent[0][1]) - 1
         # A client that reads the version is told each version's diagnostics, even the same.
         ls.versioned_publish = True
-        _edit(ls, 4, "NM1*IL*1*DOW*JANE", "NM1*IL*1*DOE*JANE")
+        change_in_place(ls, URI, 4, "NM1*IL*1*DOW*JANE", "NM1*IL*1*DOE*JANE")
         await ls._publish_later(URI, 0)
         assert [v for v, _ in sent] == [1, 3, 4] and sent[2][1] == sent[1][1]
 
@@ -72,10 +61,10 @@ def test_a_pull_after_an_edit_that_changes_no_diagnostic_is_unchanged(default_in
         ls.settings_event().set()
         first = await pull(None)
         first_id = orjson.loads(first.body)["resultId"]
-        _edit(ls, 2, "NM1*IL*1*DOE*JANE", "NM1*IL*1*DOW*JANE")
+        change_in_place(ls, URI, 2, "NM1*IL*1*DOE*JANE", "NM1*IL*1*DOW*JANE")
         same = await pull(first_id)
         assert isinstance(same, types.UnchangedDocumentDiagnosticReport) and same.result_id == first_id
-        _edit(ls, 3, "E11.9", "E119")
+        change_in_place(ls, URI, 3, "E11.9", "E119")
         changed = await pull(first_id)
         report = orjson.loads(changed.body)
         assert report["kind"] == "full" and report["resultId"] != first_id
