@@ -107,8 +107,6 @@ def _dumps_all(values: Iterable[Any]) -> list[bytes]:
 # The compact word index's form (_write_word_index), part of _Texts.key: a word index shipped
 # for an older form is then computed again, not installed.
 WORD_INDEX_FORM = "medcode compact word index 1"
-# The files _write_word_index writes (the groups' only where records share words by group).
-WORD_INDEX_FILES = (layout.RANK, layout.WORDS, layout.POSTINGS_ZIDX, layout.POSTINGS_ZBIN, layout.GROUPS_IDX, layout.GROUPS_BIN)
 
 
 @dataclass(slots=True)
