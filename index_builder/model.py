@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
 
@@ -172,6 +173,11 @@ class ImportResult:
     # after it forked the word index's helper, so both run at once. It may fill aux and
     # replace warnings.
     finish: Callable[[], None] | None = None
+    # A compact release's word index made beforehand (the embedded NDC release's, shipped:
+    # defaults/ndc_words.py): called with the release's folder and the key of its records'
+    # texts (writer._Texts.key), it installs the word index there when it was made for that
+    # key and returns True; False, and the writer computes it.
+    word_index: Callable[[Path, str], bool] | None = None
 
 
 @dataclass

@@ -4,8 +4,9 @@ process, no process left running, no .building folder. SIGTERM to the build's ow
 alone leaves nothing running or half-written either.
 
 Each test runs a real build of two sets (NDC and HCPCS): enough for the two worker processes
-(the HCPCS one idle once its set is built) and for the NDC step's forked helpers. The signal
-goes when a given progress line appears, not after a fixed delay."""
+(the HCPCS one idle once its set is built) and, where the NDC word index is computed instead
+of installed (as if none were shipped: _COMPUTED), for the NDC step's forked helpers. The
+signal goes when a given progress line appears, not after a fixed delay."""
 
 from __future__ import annotations
 
@@ -64,12 +65,22 @@ class Run:
         return "".join(self.lines)
 
 
-def _build_until(index: Path, line: str, sig: int, *, group: bool = True) -> Run:
+# `medcode` as if no NDC word index were shipped (defaults/ndc_words.py): the NDC step forks
+# its helpers to compute it. The build's workers are forked, so they see the change.
+_COMPUTED = (
+    "from medcode.index_builder.defaults import ndc_words; ndc_words.installer = lambda folder=None: None; "
+    "import runpy; runpy.run_module('medcode.server', run_name='__main__')"
+)
+
+
+def _build_until(index: Path, line: str, sig: int, *, group: bool = True, computed: bool = False) -> Run:
     """Start the build in a session of its own, send `sig` (to its process group, as a terminal's
     Ctrl-C does, or to its own process alone) when a progress line matches `line`, and wait
-    for it to end and for its output to close (every process that could write it gone)."""
+    for it to end and for its output to close (every process that could write it gone).
+    `computed`: the NDC word index computed by forked helpers (_COMPUTED), not installed."""
+    medcode = ["-c", _COMPUTED] if computed else ["-m", "medcode.server"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "medcode.server", "index", "build", "--index-dir", str(index), "--set", "ndc", "--set", "hcpcs"],
+        [sys.executable, *medcode, "index", "build", "--index-dir", str(index), "--set", "ndc", "--set", "hcpcs"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -107,20 +118,23 @@ def _build_until(index: Path, line: str, sig: int, *, group: bool = True) -> Run
 
 
 # The moments: the workers just being forked; one worker idle (HCPCS built) while the other
-# reads NDC; the NDC step writing while its helpers write the word index; the NDC step
-# waiting for its helper (an interrupted wait once forgot the helper, left writing into the
-# folder being deleted).
+# reads NDC; the NDC step writing its records (the word index installed); and with the word
+# index computed (_COMPUTED): the NDC step writing while its helpers write the word index; the
+# NDC step waiting for its helper (an interrupted wait once forgot the helper, left writing
+# into the folder being deleted).
 MOMENTS = {
     "starting": r"^Building ",
     "one worker idle": r"^HCPCS Level II: .* records",
+    "writing records": r"^NDC: indexing records",
     "helpers writing": r"^NDC: (indexing records|handing the texts)",
     "waiting for the helper": r"^NDC: waiting for the word index",
 }
+COMPUTED_MOMENTS = {"helpers writing", "waiting for the helper"}
 
 
 @pytest.mark.parametrize("moment", list(MOMENTS))
 def test_ctrl_c_ends_the_build_quietly_and_cleanly(tmp_path, moment):
-    run = _build_until(tmp_path / "index", MOMENTS[moment], signal.SIGINT)
+    run = _build_until(tmp_path / "index", MOMENTS[moment], signal.SIGINT, computed=moment in COMPUTED_MOMENTS)
     assert "Traceback" not in run.text and "KeyboardInterrupt" not in run.text, run.text
     assert [t for t in run.lines if "interrupted" in t] == ["medcode: interrupted\n"], run.text
     assert run.code == 2, run.text
@@ -132,7 +146,7 @@ def test_ctrl_c_ends_the_build_quietly_and_cleanly(tmp_path, moment):
 def test_sigterm_to_the_build_alone_leaves_no_helper_writing(tmp_path):
     """Its workers, no longer watched, end their steps as failed ones (helpers stopped,
     .building folders removed): the output closes, so no process is left."""
-    run = _build_until(tmp_path / "index", MOMENTS["helpers writing"], signal.SIGTERM, group=False)
+    run = _build_until(tmp_path / "index", MOMENTS["helpers writing"], signal.SIGTERM, group=False, computed=True)
     assert run.code == -signal.SIGTERM
     assert not run.output_open and run.left == [], "a worker or helper outlived the build"
     assert "Traceback" not in run.text, run.text

