@@ -15,9 +15,9 @@ worker processes, which run nothing else meanwhile but the progress thread): the
 touches its own copy of the data and the files it writes, never the progress queue, and
 leaves with os._exit (no interpreter teardown, no freeing of what it inherited).
 
-The embedded NDC release's word index now ships made (defaults/ndc_words.py), so the default
-build forks no such child; it is forked for an NDC release whose word index has to be computed
-when the build starts (none shipped).
+The embedded NDC release's word index ships made (defaults/ndc_words.py): its child is forked
+as before but, when that index is for the records the build writes, handed nothing and ended
+unused; it computes the word index only when the shipped one does not fit.
 
 A child is its caller's to stop (abandon, before the folder it writes into is deleted): it
 ignores Ctrl-C, which reaches the whole process group of a terminal, and is killed when its

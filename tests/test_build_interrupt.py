@@ -4,9 +4,10 @@ process, no process left running, no .building folder. SIGTERM to the build's ow
 alone leaves nothing running or half-written either.
 
 Each test runs a real build of two sets (NDC and HCPCS): enough for the two worker processes
-(the HCPCS one idle once its set is built) and, where the NDC word index is computed instead
-of installed (as if none were shipped: _COMPUTED), for the NDC step's forked helpers. The
-signal goes when a given progress line appears, not after a fixed delay."""
+(the HCPCS one idle once its set is built) and for the NDC step's forked helpers (idle while
+the shipped word index is installed; writing where it is computed instead, as if none were
+shipped: _COMPUTED). The signal goes when a given progress line appears, not after a fixed
+delay."""
 
 from __future__ import annotations
 
@@ -65,8 +66,8 @@ class Run:
         return "".join(self.lines)
 
 
-# `medcode` as if no NDC word index were shipped (defaults/ndc_words.py): the NDC step forks
-# its helpers to compute it. The build's workers are forked, so they see the change.
+# `medcode` as if no NDC word index were shipped (defaults/ndc_words.py): the NDC step's
+# helpers compute it. The build's workers are forked, so they see the change.
 _COMPUTED = (
     "from medcode.index_builder.defaults import ndc_words; ndc_words.installer = lambda folder=None: None; "
     "import runpy; runpy.run_module('medcode.server', run_name='__main__')"

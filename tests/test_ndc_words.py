@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from medcode.index_builder import build, layout, writer
+from medcode.index_builder import build, forked, layout, writer
 from medcode.index_builder.codesets import NDC
 from medcode.index_builder.defaults import data_files, ndc_digest, ndc_words
 from medcode.index_builder.importers import ndc
@@ -138,21 +138,27 @@ def test_a_damaged_shipped_file_stops_the_ndc_build_naming_it(tmp_path, digest, 
     assert not any((root / NDC).iterdir())  # no release, no half-built folder
 
 
-def test_the_ndc_step_forks_no_word_index_helper_when_it_installs_the_shipped_one(tmp_path, digest, monkeypatch):
-    """build_step as the parallel build's workers run it (fork=True): no helper is forked for
-    a shipped word index, and when it is not for the records after all, the step computes it
-    itself and still writes the release."""
+def test_the_ndc_step_leaves_its_helper_unused_when_it_installs_the_shipped_word_index(tmp_path, digest, monkeypatch):
+    """build_step as the parallel build's workers run it (fork=True): the word index's helper,
+    forked while the worker is small, is handed nothing for a shipped word index; when that
+    index is not for the records after all, the helper computes it, and the release is the
+    same."""
+    handed = []
+    hand_over = forked.Helper.hand_over
 
-    def no_fork():
-        raise AssertionError("forked a word index helper")
+    def spy(self, payload):
+        handed.append(Path(payload[0]).parent)  # the release's folder while it is built
+        return hand_over(self, payload)
 
-    monkeypatch.setattr(writer, "_start_word_index_helper", no_fork)
+    monkeypatch.setattr(forked.Helper, "hand_over", spy)
     monkeypatch.setattr(ndc, "embedded_default", lambda real=ndc.embedded_default: real(digest))
-    assert ndc_words.shipped()  # the package's own data ships one
+    assert ndc_words.installer() is not None  # the package's own data ships one
     (built,) = build.build_step(tmp_path / "a", NDC, fork=True)
     assert built.records == len(ndc_digest.read(digest)[0])
+    assert handed == []
     _record_key(digest, "0" * 64)
     (other,) = build.build_step(tmp_path / "b", NDC, fork=True)
+    assert handed == ([other.path.parent] if forked.Helper.available() else [])
     names = [p.name for p in built.path.iterdir() if p.name != layout.MANIFEST]
     assert all((built.path / n).read_bytes() == (other.path / n).read_bytes() for n in names)
 

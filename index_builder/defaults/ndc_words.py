@@ -65,10 +65,6 @@ def installer(folder: Path = DATA_DIR):
     return None if key is None else partial(install, data_dir=folder, info=info, key=key)
 
 
-def shipped(folder: Path = DATA_DIR) -> bool:
-    return installer(folder) is not None
-
-
 def install(release: Path, texts_key: str, *, data_dir: Path, info: dict[str, Any], key: str) -> bool:
     """Put the shipped word index into `release` when it was made for texts of `texts_key`;
     False (nothing written) when not. A damaged file raises SourceError naming it."""
