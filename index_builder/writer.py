@@ -528,7 +528,10 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     set_dir.mkdir(parents=True, exist_ok=True)
     members = [list(result.records) for result in results]
     lead, rests, lead_bits = _split_lead(members)
-    union = _union([lead, *rests])
+    # The lead's codes are in no rest (_split_lead): each keeps its one record, taken by code
+    # in one C pass (its bits' keys are its codes in order) instead of sorted by kind again.
+    union = _union(rests)
+    union.update(zip(lead_bits, lead))
     base = _building_folder(set_dir, "shared")
     out = []
     try:
