@@ -546,6 +546,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
         del records
         lead_flags = bytearray(map(lead_bits.get, codes_by_id, repeat(0)))
         lead_ended = _ended(lead)
+        key_id = trie.key_id
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
         for result, recs, rest in zip(results, members, rests):
             if not layout.valid_release_label(result.release):
@@ -558,8 +559,10 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
                 kinds = _kind_bits(rest)
                 if len(kinds) == len(rest):
                     # The rest's codes are not in the lead (_split_lead): its bits fill the
-                    # lead's zeros, in one pass over the trie ids.
-                    flags = bytearray(map(kinds.get, codes_by_id, lead_flags))
+                    # lead's zeros, set by trie id (5,000 codes, not a pass over all 98,000).
+                    flags = bytearray(lead_flags)
+                    for code, bits in kinds.items():
+                        flags[key_id(code)] = bits
                     counts = _counts(flags, len(lead) + len(rest))
                     _mark_ended(flags, counts, lead_ended + _ended(rest), cutoff, trie)
                 else:  # a code twice in one release: the first counts, the last gives the flags
