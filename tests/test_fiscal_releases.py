@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from medcode.index_builder.defaults.releases import Span, _fiscal_releases
+from medcode.index_builder.defaults.releases import Span, _fiscal_releases, _heads
 from medcode.index_builder.model import CODE, HEADER, CodeRecord, Source
 
 d = dt.date
@@ -59,3 +59,10 @@ def test_steady_codes_are_dated_in_place_even_without_a_description_or_from_a_la
     assert e1165.detail == {"seventh": {}, "mce": ["cc", "mcc"]}
     assert u071.code == "U071" and u071.detail == {"no_description": True, "cross_references": ["U0710"]} and u071.added is None
     assert fy26.warnings == fy27.warnings == ["note", "1 valid code(s) have no description in the embedded data"]
+
+
+def test_heads_are_the_prefixes_of_each_length_that_are_not_codes():
+    codes = {"A00", "A000", "S7200XA", "S72001A", "S72", "0W9G30Z", "Z9"}
+    for lo, hi in ((3, 6), (3, 3), (4, 5), (2, 7)):
+        assert _heads(codes, lo, hi) == {c[:n] for c in codes for n in range(lo, hi + 1)} - codes
+    assert _heads(codes, 3, 6) == {"S720", "S7200", "S72001", "S7200X", "0W9", "0W9G", "0W9G3", "0W9G30"}

@@ -172,10 +172,14 @@ def _span_facts(spans: list[Span]) -> tuple[str | None, str | None, str, tuple |
 
 def _heads(codes: set[str], min_len: int, max_len: int) -> set[str]:
     """The prefixes of min_len to max_len characters of the codes that are not codes themselves
-    (a code shorter than a length is its own "prefix" of it, and is taken away with the rest)."""
-    out: set[str] = set()
-    for n in range(min_len, max_len + 1):
-        out.update(map(itemgetter(slice(n)), codes))
+    (a code shorter than a length is its own "prefix" of it, and is taken away with the rest).
+    Each length's prefixes are cut from the next longer length's (code[:n] is code[:n + 1][:n]),
+    which are fewer than the codes: ICD-10-CM's 75,000 MCE codes have 36,000 6-character ones."""
+    level = set(map(itemgetter(slice(max_len)), codes))
+    out = set(level)
+    for n in range(max_len - 1, min_len - 1, -1):
+        level = set(map(itemgetter(slice(n)), level))
+        out |= level
     return out - codes
 
 
