@@ -176,17 +176,16 @@ def seventh_character_codes(leaf: CodeRecord, seventh: _SevenChr, chars: Iterabl
     """The 7th-character codes of a leaf: every combination its definition allows, or those of
     `chars` only."""
     base = leaf.code.ljust(6, "X")
-    out = []
-    for char in seventh.chars if chars is None else chars:
-        out.append(
-            CodeRecord(
-                code=base + char,
-                description=f"{leaf.description}, {seventh.chars[char]}",
-                parent=leaf.code,
-                detail={"seventh_of": seventh.owner, "seventh_char": char},
-            )
+    parent, description, meanings, owner = leaf.code, leaf.description, seventh.chars, seventh.owner
+    # Positional, every field given: keywords and the default factories took a third of the
+    # time of the embedded build's 50,000 records.
+    return [
+        CodeRecord(
+            base + char, f"{description}, {meanings[char]}", CODE, None, parent, None, None, None, None, {},
+            {"seventh_of": owner, "seventh_char": char}, [],
         )
-    return out
+        for char in (meanings if chars is None else chars)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
