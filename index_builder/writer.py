@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, count, repeat, tee
-from operator import add, attrgetter, is_not, itemgetter, not_, sub
+from operator import add, attrgetter, is_not, itemgetter, ne, not_, sub
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Iterator
@@ -546,7 +546,10 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     set_dir.mkdir(parents=True, exist_ok=True)
     members = [list(result.records) for result in results]
     lead, rests, lead_bits = _split_lead(members)
-    union = _union([lead, *rests])
+    # The lead's codes are in no rest (_split_lead): each keeps its one record, taken by code
+    # in one C pass (its bits' keys are its codes in order) instead of sorted by kind again.
+    union = _union(rests)
+    union.update(zip(lead_bits, lead))
     base = _building_folder(set_dir, "shared")
     out = []
     try:
@@ -561,6 +564,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
         del records
         lead_flags = bytearray(map(lead_bits.get, codes_by_id, repeat(0)))
         lead_ended = _ended(lead)
+        key_id = trie.key_id
         hashes = {name: {"bytes": (base / name).stat().st_size, "sha256": file_sha256(base / name)} for name in shared}
         for result, recs, rest in zip(results, members, rests):
             if not layout.valid_release_label(result.release):
@@ -573,8 +577,10 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
                 kinds = _kind_bits(rest)
                 if len(kinds) == len(rest):
                     # The rest's codes are not in the lead (_split_lead): its bits fill the
-                    # lead's zeros, in one pass over the trie ids.
-                    flags = bytearray(map(kinds.get, codes_by_id, lead_flags))
+                    # lead's zeros, set by trie id (5,000 codes, not a pass over all 98,000).
+                    flags = bytearray(lead_flags)
+                    for code, bits in kinds.items():
+                        flags[key_id(code)] = bits
                     counts = _counts(flags, len(lead) + len(rest))
                     _mark_ended(flags, counts, lead_ended + _ended(rest), cutoff, trie)
                 else:  # a code twice in one release: the first counts, the last gives the flags
@@ -819,12 +825,13 @@ def _postings(vocabs: Iterable[Iterable[str]], first: int = 0) -> defaultdict[st
 
 def _unique_ids(postings: dict[str, list[int]]) -> dict[str, list[int]]:
     """Postings made from word lists that may name a word twice for one record: its id is then
-    twice in a row in the word's list (ascending), kept once. One pass per word in C costs
-    less than a set of words per record (ICD-10-CM, PCS: 100,000 sets; 0.55 s against 0.62 s
-    for ICD-10-CM's words and postings, 0.32 s against 0.40 s for PCS's)."""
+    twice in a row in the word's list (ascending), kept once. Each id is kept where it differs
+    from the one before it, in C passes (compress over a compare with the list shifted by one):
+    15-20% less than dict.fromkeys' hashing of every id (ICD-10-CM's 925,000, PCS's 744,000),
+    which in turn cost less than a set of words per record (ICD-10-CM, PCS: 100,000 sets)."""
     for w, ids in postings.items():
         if len(ids) > 1:
-            postings[w] = list(dict.fromkeys(ids))
+            postings[w] = list(compress(ids, map(ne, ids, chain((-1,), ids))))
     return postings
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from medcode.index_builder.defaults.releases import Span, _fiscal_releases
+from medcode.index_builder.defaults.releases import Span, _fiscal_releases, _heads
 from medcode.index_builder.model import CODE, HEADER, CodeRecord, Source
 
 d = dt.date
@@ -39,3 +39,30 @@ def test_steady_codes_are_shared_and_a_code_that_becomes_a_header_keeps_its_tabu
     assert by27["I4200"].added == "2026-10-01" and "I4200" not in by26
     # The varying codes' tabular records are copied, not changed (a header is made from them).
     assert {c: (known[c].kind, known[c].detail) for c in ("I420", "I4200")} == {c: tabular[c] for c in ("I420", "I4200")}
+
+
+def test_steady_codes_are_dated_in_place_even_without_a_description_or_from_a_later_start():
+    # Steady (valid from the first year on, one set of flags): filled in in place, shared by
+    # every year; `added` when it began after the embedded data's first day, its replacements
+    # as cross references, and a code the tabular lacks gets a record without description.
+    known = {"E1165": CodeRecord("E1165", "Type 2 diabetes mellitus with hyperglycemia", kind=HEADER, detail={"seventh": {}})}
+    spans = {
+        "E1165": [Span(d(2024, 10, 1), None, "cc,mcc")],  # began after FY2023, before FY2026
+        "U071": [Span(d(2015, 10, 1), None, "")],  # not in the tabular
+    }
+    fy26, fy27 = _fiscal_releases(
+        "icd10cm", "ICD-10-CM", spans, known, {"U071": ["U0710"]}, Source("package", "test"), None, (3, 4), {}, "note", range(2026, 2028)
+    )
+    assert fy26.records[:2] == fy27.records[:2] and all(a is b for a, b in zip(fy26.records[:2], fy27.records[:2]))
+    e1165, u071 = fy26.records[:2]
+    assert e1165 is known["E1165"] and e1165.kind == CODE and (e1165.added, e1165.terminated) == ("2024-10-01", None)
+    assert e1165.detail == {"seventh": {}, "mce": ["cc", "mcc"]}
+    assert u071.code == "U071" and u071.detail == {"no_description": True, "cross_references": ["U0710"]} and u071.added is None
+    assert fy26.warnings == fy27.warnings == ["note", "1 valid code(s) have no description in the embedded data"]
+
+
+def test_heads_are_the_prefixes_of_each_length_that_are_not_codes():
+    codes = {"A00", "A000", "S7200XA", "S72001A", "S72", "0W9G30Z", "Z9"}
+    for lo, hi in ((3, 6), (3, 3), (4, 5), (2, 7)):
+        assert _heads(codes, lo, hi) == {c[:n] for c in codes for n in range(lo, hi + 1)} - codes
+    assert _heads(codes, 3, 6) == {"S720", "S7200", "S72001", "S7200X", "0W9", "0W9G", "0W9G3", "0W9G30"}

@@ -466,3 +466,26 @@ def test_fy2020_meanings(fy2020):
         "Section", "Body System", "Type", "Body Part", "Contrast", "Qualifier", "Qualifier"
     ]
     assert [m.label for m in imaging][3:] == ["Abdomen", "None", "None", "None"]
+
+
+def _drg_list(monkeypatch, tmp_path: Path, text: str):
+    """embedded_default() read from `text` as drg's code list."""
+    path = tmp_path / "icd_10_pcs.csv"
+    path.write_text(text, encoding="utf-8")
+    real = icd10pcs.sources.package_source
+    monkeypatch.setattr(icd10pcs.sources, "package_source", lambda dist, member: (real(dist, member)[0], [path]))
+    return icd10pcs.embedded_default()
+
+
+def test_embedded_list_read_whole_or_row_by_row(monkeypatch, tmp_path):
+    # Every row good (drg's list as shipped: read in bulk passes) and the same rows among a
+    # header, a blank line and bad rows (read row by row): the same records, titles' runs of
+    # spaces closed up, codes upper-cased; the bad rows' line numbers in the warnings.
+    good = '"0016070","Bypass  Cerebral Ventricle, Open Approach"\n" 0w9g30z ","Drainage of Peritoneal Cavity, Open"\n'
+    whole = _drg_list(monkeypatch, tmp_path, good)
+    expected = [("0016070", "Bypass Cerebral Ventricle, Open Approach"), ("0W9G30Z", "Drainage of Peritoneal Cavity, Open")]
+    assert [(r.code, r.description, r.kind) for r in whole.records] == [(c, d, CODE) for c, d in expected]
+    assert whole.warnings == [icd10pcs.DRG_WARNING]
+    mixed = _drg_list(monkeypatch, tmp_path, '"code","title"\n' + good + '\n"00160I0","Bad code"\n"0016072",""\n"0016073"\n')
+    assert [(r.code, r.description, r.kind) for r in mixed.records] == [(c, d, CODE) for c, d in expected]
+    assert mixed.warnings[1:] == ["icd_10_pcs.csv: 3 line(s) skipped because they are not a 7-character code and a title (line 5, 6, 7)"]

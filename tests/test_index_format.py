@@ -544,3 +544,9 @@ def test_a_word_a_record_names_twice_lists_it_once_and_its_rank_counts_its_descr
     assert sorted(h.record.code for h in rel.search("fracture femur")) == ["S72", "S7200", "S7201"]  # each once
     ranks = array(layout.RANK_TYPE, (rel.path / layout.RANK).read_bytes())
     assert [ranks[rel._codes.key_id(c)] for c in ("S7200", "S7201", "S72")] == [8, 5, 3]
+
+
+def test_plain_postings_keep_each_record_once_per_word():
+    # A record naming a word twice (its description and its terms) is listed once under it.
+    lists = writer._unique_ids(writer._postings([["fracture", "of", "femur", "of"], ["of"], [], ["femur", "femur", "of"]]))
+    assert lists == {"fracture": [0], "of": [0, 1, 3], "femur": [0, 3]}
