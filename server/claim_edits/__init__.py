@@ -25,7 +25,7 @@ from .inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, PX_ROLES, ClaimInput,
 from .mce import FIRST_LISTED_FLAGS, PRINCIPAL_FLAGS, MceEdits, day_int
 from .tabular import SHARED as SHARED_TABULAR
 
-__all__ = ["ClaimEdits", "ClaimInput", "DX_ROLES", "LISTED_QUALIFIERS", "PX_ROLES", "from_x12", "quiet", "template_groups"]
+__all__ = ["ClaimEdits", "ClaimInput", "from_x12", "template_groups"]
 
 TABULAR, MCE = 1, 2  # the parts of the claim edits
 
@@ -52,8 +52,6 @@ class ClaimEdits:
         # The gate bits that fire wherever the code is, whatever the patient (see _need).
         self._anywhere = (_UNSPECIFIED if UNSPECIFIED_CODE in rules else 0)
         self._ua = _UA if USE_ADDITIONAL_CODE in rules else 0
-        # The bits of an 837P's marks that leave it to the pre-filter (quiet).
-        self.quiet_mask = _QUIET | self._anywhere | self._ua
 
     def trim(self, keep: int) -> None:
         """Keep what was worked out for the last `keep` codes (heap.newest); the days, which
@@ -309,15 +307,6 @@ class ClaimEdits:
             return []
         return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
 
-    def mark(self, ctx: _Day, code: str) -> int | None:
-        """A diagnosis' mark on ctx's days (its gate's first item: quiet), for a code the
-        process has no gate of yet; None where working it out meets damage in the edits' data
-        (the pre-filter then meets it, and notes it)."""
-        try:
-            return self._gate_in(ctx, code)[0]
-        except IndexCorrupt:
-            return None
-
     def _gate_in(self, ctx: _Day, code: str) -> tuple:
         """The code's gate on ctx's days, worked out and kept (the pass found none)."""
         g = ctx.gates[code] = self._gate(ctx, code)
@@ -534,21 +523,6 @@ def _shared_mce(root) -> MceEdits | None:
     return found
 
 
-def quiet(acc: int, first: int, n: int, mask: int) -> bool:
-    """Whether an 837P with n diagnoses and no ICD-10-PCS procedure, the first of a
-    first-listed role (LISTED_QUALIFIERS), on a day whose edits' data is intact, needs no
-    edits, from its diagnoses' marks alone (acc: their OR; first: the first one's; mask:
-    ClaimEdits.quiet_mask). True only where the pre-filter (_edits_x12, its usual 837P) would
-    run no edit: nothing that depends on the patient, no first-listed code's own edit, no
-    category twice with a note naming its own, no notes that may pair two of the claim's
-    categories. The claim's rules ask it as they read the marks, so that most claims skip the
-    pre-filter and its glue (issue 12: their cache misses)."""
-    if acc & mask or first & _FIRST_LISTED or acc >> _CATS & acc >> _NAMED & _SKETCH_MASK:
-        return False
-    # No two diagnoses share a category when their category sketches set n bits (_repeats).
-    return not acc & _OWN or (acc >> _CATS & _SKETCH_MASK).bit_count() == n
-
-
 def _repeats(gs: list, acc: int) -> bool:
     """Whether two diagnoses (their gates, all of categories the release has; acc the OR of
     their marks) share a category. Each category sets one bit of the sketch: as many bits as
@@ -656,8 +630,3 @@ _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
 _NO_AGE_LIMIT = 1_000
 _NOT_DX = (_SKIP, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
 _LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)
-LISTED_QUALIFIERS = frozenset(q for q, role in DX_ROLES.items() if role in _LISTED)
-# The marks' bits that quiet leaves to the pre-filter whatever rules are on (with the rules
-# enabled: UNSPECIFIED, UA): the patient's sex and age, a stray category, a code-first note,
-# a code not in ICD-10-CM shape.
-_QUIET = _MALE | _FEMALE | _AGE | _STRAY | _CF | _SKIP

@@ -28,7 +28,6 @@ from medcode.index_builder.lookup import Answer
 from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.model import MODIFIER as MODIFIER_KIND
 
-from ..claim_edits import DX_ROLES, LISTED_QUALIFIERS, PX_ROLES, quiet
 from ..code_rules import ANY_QUALIFIER, CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
 from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, X12_STRUCTURE, Finding, Fix, Severity
 from ..places import CDT, ICD9_DX, ICD9_PROC, MODIFIER, MS_DRG, POINTER, PROCEDURE, REVENUE, Slot
@@ -59,34 +58,12 @@ class ClaimRules(CodeRules):
         no_data = out.no_data
         edits = self.claim_edits
         on_day = edits.on_day(claim, claim_day) if edits is not None else None
-        # An 837P whose diagnoses' marks say it needs no edits (claim_edits.quiet) is told
-        # apart here, its codes at hand, without the pre-filter: most claims. The marks are
-        # the process's gates of the edits' day (each code's, once per MCE period).
-        gates = on_day.gates if on_day is not None and on_day.intact and claim.transaction == "P" else None
-        acc = first = ndx = 0  # the marks' OR, the first one, how many
-        loud = False  # a claim-level code the marks do not decide
         fine_by_day = self._fine_by_day
         for line, codes in groups:
             day = line.date if line is not None and line.date is not None else claim_day
             # A claim without any date is judged on today (or the day the user set), and its
             # messages say so: kept apart in the memo by `extra`.
             self.undated = undated = day is today and own_day is None
-            if gates is not None and line is None:
-                for t in codes:
-                    role = t[3]
-                    if role in DX_ROLES:
-                        g = gates.get(t[1])
-                        mark = g[0] if g is not None else edits.mark(on_day, t[1])
-                        if mark is None:
-                            loud = True
-                            mark = 0
-                        if not ndx:
-                            first = mark
-                            loud |= role not in LISTED_QUALIFIERS
-                        acc |= mark
-                        ndx += 1
-                    elif role in PX_ROLES:
-                        loud = True
             # Most codes: a result without findings, found by the code's text alone in the
             # day's tables (CodeRules.keep_fine); the memo below for the others.
             fine = None if undated else fine_by_day.get(day)
@@ -123,7 +100,7 @@ class ClaimRules(CodeRules):
                     for set_id, (n, s, e) in result.no_data.items():
                         seen = no_data.get(set_id)
                         no_data[set_id] = (n, s + delta, e + delta) if seen is None else (seen[0] + n, seen[1], seen[2])
-        if on_day is not None and (gates is None or loud or not ndx or not quiet(acc, first, ndx, edits.quiet_mask)):
+        if on_day is not None:
             found = edits.for_x12(claim, groups, today, body, on_day)
             if found:
                 out.findings.extend(f.shifted(-base) for f in found)
