@@ -11,7 +11,7 @@ import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import reduce
-from operator import itemgetter, not_, or_
+from operator import itemgetter, or_
 
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS
@@ -240,19 +240,21 @@ class ClaimEdits:
         # two category sketches in one int), and the full edits only for the claims where a
         # code can say something. The pass keeps the diagnoses' code tuples and their gates,
         # for the decisions that need more than the marks (a quarter of the claims).
-        # The usual claim (one HI segment of diagnoses, their gates all worked out): its codes'
-        # gates and marks gathered by C loops (map), not by bytecodes per code or line.
-        # True where a group is the claim's own codes (an HI segment: no line), told by truth,
-        # not ==, which would call the lines' dataclass __eq__.
-        own = list(map(not_, map(_LINE, groups)))
+        gates = ctx.gates
+        hi = None  # the claim's codes, when they come from one HI segment
+        segments = 0
+        for line, codes in groups:
+            if line is None:
+                hi = codes
+                segments += 1
         gs = None
-        if own.count(True) == 1:
-            hi = groups[own.index(True)][1]
-            if all(map(_DX_QUALIFIER, map(_QUALIFIER, hi))):
-                try:
-                    gs = list(map(ctx.gates.__getitem__, map(_CODE, hi)))
-                except KeyError:  # a code the process has no gate of yet
-                    pass
+        # The usual claim (one HI segment of diagnoses, their gates all worked out): its codes'
+        # gates and marks gathered by C loops, without bytecodes per code.
+        if segments == 1 and all(map(_DX_QUALIFIER, map(_QUALIFIER, hi))):
+            try:
+                gs = list(map(gates.__getitem__, map(_CODE, hi)))
+            except KeyError:
+                pass
         if gs is not None:
             dx: list = hi  # the diagnoses' code tuples, in claim order (read only)
             acc = reduce(or_, map(_MARK, gs), 0)
@@ -270,7 +272,7 @@ class ClaimEdits:
             return self._full(claim, groups, today, body, ctx, dx, need)
         bits = acc & _BITS
         kind = claim.transaction
-        usual = kind == "P" and dx[0][3] in LISTED_QUALIFIERS and not bits & _STRAY
+        usual = kind == "P" and DX_ROLES[dx[0][3]] in _LISTED and not bits & _STRAY
         if usual and bits & _OWN:
             # A note naming codes of its own category needs a second code of that category.
             usual = not _repeats(gs, acc)
@@ -655,8 +657,6 @@ _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
 _NO_AGE_LIMIT = 1_000
 _NOT_DX = (_SKIP, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
 _LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)
-LISTED_QUALIFIERS = frozenset(q for q, role in DX_ROLES.items() if role in _LISTED)
-# A code group's line, a code tuple's code and qualifier, a gate's mark; whether a qualifier is a
-# diagnosis'.
-_LINE, _CODE, _QUALIFIER, _MARK = itemgetter(0), itemgetter(1), itemgetter(3), itemgetter(0)
+# A code tuple's code, its qualifier, a gate's mark; whether a qualifier is a diagnosis'.
+_CODE, _QUALIFIER, _MARK = itemgetter(1), itemgetter(3), itemgetter(0)
 _DX_QUALIFIER = frozenset(DX_ROLES).__contains__
