@@ -11,7 +11,7 @@ import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import reduce
-from operator import itemgetter, or_
+from operator import or_
 
 from medcode.index_builder import layout
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS
@@ -241,26 +241,23 @@ class ClaimEdits:
         # code can say something. The pass keeps the diagnoses' code tuples and their gates,
         # for the decisions that need more than the marks (a quarter of the claims).
         gates = ctx.gates
-        hi = None  # the claim's codes, when they come from one HI segment
-        segments = 0
+        dx: list = []  # the diagnoses' code tuples, in claim order
+        gs: list = []  # their gates
+        acc = 0
+        procedures = False
         for line, codes in groups:
             if line is None:
-                hi = codes
-                segments += 1
-        gs = None
-        # The usual claim (one HI segment of diagnoses, their gates all worked out): its codes'
-        # gates and marks gathered by C loops, without bytecodes per code.
-        if segments == 1 and all(map(_DX_QUALIFIER, map(_QUALIFIER, hi))):
-            try:
-                gs = list(map(gates.__getitem__, map(_CODE, hi)))
-            except KeyError:
-                pass
-        if gs is not None:
-            dx: list = hi  # the diagnoses' code tuples, in claim order (read only)
-            acc = reduce(or_, map(_MARK, gs), 0)
-            procedures = False
-        else:
-            dx, gs, acc, procedures = self._gathered(groups, ctx)
+                for t in codes:
+                    if t[3] in DX_ROLES:
+                        try:
+                            g = gates[t[1]]
+                        except KeyError:
+                            g = self._gate_in(ctx, t[1])
+                        acc |= g[0]
+                        dx.append(t)
+                        gs.append(g)
+                    elif t[3] in PX_ROLES:
+                        procedures = True
         if acc & _SKIP:
             # A code not in ICD-10-CM shape (its gate is _NOT_DX): from_x12 leaves it out too
             # (other rules report it).
@@ -302,30 +299,6 @@ class ClaimEdits:
         if not need:
             return []  # most claims (_full, inline)
         return self._full(claim, groups, today, body, ctx, dx, need)
-
-    def _gathered(self, groups, ctx: _Day) -> tuple[list, list, int, bool]:
-        """The claim's diagnoses (code tuples, in claim order), their gates (worked out where
-        the process has none yet), the OR of their marks, and whether it has ICD-10-PCS
-        procedures: one pass over its codes."""
-        gates = ctx.gates
-        dx: list = []
-        gs: list = []
-        acc = 0
-        procedures = False
-        for line, codes in groups:
-            if line is None:
-                for t in codes:
-                    if t[3] in DX_ROLES:
-                        try:
-                            g = gates[t[1]]
-                        except KeyError:
-                            g = self._gate_in(ctx, t[1])
-                        acc |= g[0]
-                        dx.append(t)
-                        gs.append(g)
-                    elif t[3] in PX_ROLES:
-                        procedures = True
-        return dx, gs, acc, procedures
 
     def _full(self, claim, groups, today: dt.date, body: str | None, ctx: _Day, dx: list, need: int) -> list[Finding]:
         """The full edits the pre-filter asked for (need: TABULAR | MCE bits) on the claim's
@@ -657,6 +630,3 @@ _PRINCIPAL_BITS = _FIRST_LISTED | _PRINCIPAL_ONLY | _WRNGPROC
 _NO_AGE_LIMIT = 1_000
 _NOT_DX = (_SKIP, None, None, 0, _NO_AGE_LIMIT, 0, 0)  # not in ICD-10-CM shape (told apart by identity)
 _LISTED = frozenset({PRINCIPAL, OTHER})  # the roles of a first-listed diagnosis (837P)
-# A code tuple's code, its qualifier, a gate's mark; whether a qualifier is a diagnosis'.
-_CODE, _QUALIFIER, _MARK = itemgetter(1), itemgetter(3), itemgetter(0)
-_DX_QUALIFIER = frozenset(DX_ROLES).__contains__
