@@ -762,12 +762,18 @@ def _cutoff(result: ImportResult) -> str | None:
     return end.isoformat() if end else None
 
 
+def _code_trie(by_code: dict[str, CodeRecord]) -> marisa_trie.Trie:
+    """The release's code trie, whose ids number its records (and so its word index: the
+    shipped NDC one is made by write_word_index_of through this too)."""
+    return marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
+
+
 def _write_codes(folder: Path, by_code: dict[str, CodeRecord], result: ImportResult, helper: Helper | None = None):
     """The code trie, records, ranks and word index; returns the trie and the records in id
     order. A compact release's word index may still be being written by `helper` (see _finish).
     No flags: a family's releases each have their own (write_family), so the union's were
     work thrown away; a single release's are made by _write_into."""
-    trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
+    trie = _code_trie(by_code)
     if result.compact:
         return _write_codes_compact(folder, trie, by_code, result, helper)
     run_finish(result)
@@ -869,8 +875,7 @@ def write_word_index_of(folder: Path, records: list[CodeRecord]) -> str:
     writes them), into `folder`; returns its key (_Texts.key). For defaults/generate.py,
     which ships the embedded NDC release's."""
     by_code = _dedupe(records, [])
-    trie = marisa_trie.Trie(list(by_code), order=marisa_trie.LABEL_ORDER)
-    texts = _Texts.of(_in_id_order(trie, by_code))
+    texts = _Texts.of(_in_id_order(_code_trie(by_code), by_code))
     _write_word_index(folder, texts)
     return texts.key()
 
