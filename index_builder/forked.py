@@ -53,6 +53,11 @@ class Helper:
         # as closed once all of them are gone (_stop_group).
         self._lifeline: int | None = None
 
+    @property
+    def running(self) -> bool:
+        """Whether a child was started and not yet joined or stopped."""
+        return self._pid is not None
+
     @staticmethod
     def available() -> bool:
         return sys.platform.startswith("linux") and hasattr(os, "fork")

@@ -855,6 +855,8 @@ def _write_codes_compact(
     installed = result.word_index is not None and result.word_index(folder, texts.key())
     if installed:
         forked = False
+        if helper is not None:
+            helper.join()  # forked in case the shipped index did not fit: it ends unused now
     else:
         stage.doing(f"handing the texts of {n:,} records to the word index's process")
         forked = helper is not None and helper.hand_over((str(folder), texts.message()))
@@ -931,7 +933,7 @@ def _finish(
         key_trie.save(str(folder / layout.key_set_file(name)))
         counts[name] = len(key_trie)
     (folder / layout.META).write_text(json.dumps(result.meta, ensure_ascii=False, separators=(",", ":")))
-    if helper is not None:
+    if helper is not None and helper.running:
         stage.doing("waiting for the word index")
         helper.join()  # its files are listed below
 

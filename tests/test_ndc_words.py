@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from medcode.index_builder import build, forked, layout, writer
+from medcode.index_builder import build, forked, layout, stage, writer
 from medcode.index_builder.codesets import NDC
 from medcode.index_builder.defaults import data_files, ndc_digest, ndc_words
 from medcode.index_builder.importers import ndc
@@ -151,14 +151,21 @@ def test_the_ndc_step_leaves_its_helper_unused_when_it_installs_the_shipped_word
         return hand_over(self, payload)
 
     monkeypatch.setattr(forked.Helper, "hand_over", spy)
+    said = []
+    monkeypatch.setattr(stage, "doing", said.append)
     monkeypatch.setattr(ndc, "embedded_default", lambda real=ndc.embedded_default: real(digest))
     assert ndc_words.installer() is not None  # the package's own data ships one
     (built,) = build.build_step(tmp_path / "a", NDC, fork=True)
     assert built.records == len(ndc_digest.read(digest)[0])
     assert handed == []
+    # Nor is the user told the step waits for it (the progress lines show stage.doing).
+    assert "installing the shipped word index" in said and "waiting for the word index" not in said
+    said.clear()
     _record_key(digest, "0" * 64)
     (other,) = build.build_step(tmp_path / "b", NDC, fork=True)
-    assert handed == ([other.path.parent] if forked.Helper.available() else [])
+    helped = forked.Helper.available()
+    assert handed == ([other.path.parent] if helped else [])
+    assert ("waiting for the word index" in said) == helped
     names = [p.name for p in built.path.iterdir() if p.name != layout.MANIFEST]
     assert all((built.path / n).read_bytes() == (other.path / n).read_bytes() for n in names)
 
