@@ -129,6 +129,23 @@ def _counted(monkeypatch) -> list[str]:
     return paths
 
 
+def _opened_many(tmp_path):
+    """A server with a 600-claim 837P open and its outline built and kept: the short outline,
+    which edits may carry. Returns the server, the document's URI, the document and its text."""
+    server = MedcodeServer(str(tmp_path))
+    uri = "file:///w/many.837"
+    text = make_837(claims("P") * 150)
+    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
+    doc.index(server.encoding)
+    asyncio.run(symbols.document_symbols(server, doc))
+    return server, uri, doc, text
+
+
+def _assert_blocks_counted(blocks, text: str) -> None:
+    """The kept outline's terminator counts per block are those of the text."""
+    assert [text[i:j].count("~") for i, j in zip(blocks.starts, blocks.starts[1:])] == list(blocks.counts)
+
+
 def test_keystrokes_far_apart_carry_the_outline(tmp_path, monkeypatch):
     """Two keystrokes at both ends of a large file, and a line added and taken out between
     them (as an editor's undo does): the outline is carried over each, not built again; the
@@ -136,12 +153,7 @@ def test_keystrokes_far_apart_carry_the_outline(tmp_path, monkeypatch):
     outline is that of the edited text opened afresh."""
     from medcode.server.lsp.pieces import EditedText
 
-    server = MedcodeServer(str(tmp_path))
-    uri = "file:///w/many.837"
-    text = make_837(claims("P") * 150)  # 600 claims: the short outline, which edits may carry
-    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
-    doc.index(server.encoding)
-    asyncio.run(symbols.document_symbols(server, doc))
+    server, uri, doc, text = _opened_many(tmp_path)
     assert symbols._kept[uri].built.short
     paths = _counted(monkeypatch)
     edited = _change(server, doc, text, text.index("HI*ABK:") + 8, text.index("HI*ABK:") + 9, "Z")
@@ -185,12 +197,7 @@ def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, 
     rnd = random.Random(28)
     monkeypatch.setattr(symbols, "LIMIT", 300)  # the outline stops halfway through the claims
     monkeypatch.setattr(outline_module, "WINDOW", 4096)  # text read, and terminators counted, in many blocks
-    server = MedcodeServer(str(tmp_path))
-    uri = "file:///w/many.837"
-    text = make_837(claims("P") * 150)
-    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
-    doc.index(server.encoding)
-    asyncio.run(symbols.document_symbols(server, doc))
+    server, uri, doc, text = _opened_many(tmp_path)
     paths = _counted(monkeypatch)
     inserted = []
     real_insertions = symbols.follow_insertions
@@ -212,8 +219,7 @@ def test_an_outline_carried_over_random_edits_is_the_one_built_afresh(tmp_path, 
             steps.append((a, b, new))
         outline = asyncio.run(symbols.document_symbols(server, doc))
         assert orjson.dumps(outline) == orjson.dumps(_fresh(server, text)), steps
-        blocks = symbols._kept[uri].built.terminators
-        assert [text[i:j].count("~") for i, j in zip(blocks.starts, blocks.starts[1:])] == list(blocks.counts)
+        _assert_blocks_counted(symbols._kept[uri].built.terminators, text)
     assert paths.count("follow") > 20 and paths.count("build") > 5, paths
     assert sum(m is not None for m in inserted) > 3  # insertions past the cut carried
 
@@ -225,12 +231,7 @@ def test_two_requests_for_one_version_carry_the_outline_once(tmp_path, monkeypat
     from medcode.server.x12 import outline as outline_module
 
     monkeypatch.setattr(outline_module, "WINDOW", 2048)
-    server = MedcodeServer(str(tmp_path))
-    uri = "file:///w/many.837"
-    text = make_837(claims("P") * 150)
-    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
-    doc.index(server.encoding)
-    asyncio.run(symbols.document_symbols(server, doc))
+    server, uri, doc, text = _opened_many(tmp_path)
     sites = [m.end() for m in re.finditer("ABK:[A-Z]", text)]
     for at in reversed(sites[:: len(sites) // (symbols.LOOP_BLOCKS + 2)]):  # the last first: offsets hold
         text = _change(server, doc, text, at, at + 1, "77")
@@ -258,12 +259,7 @@ def test_insertions_past_the_cut_carry_the_outline(tmp_path, monkeypatch):
     rnd = random.Random(14)
     monkeypatch.setattr(symbols, "LIMIT", 300)
     monkeypatch.setattr(outline_module, "WINDOW", 4096)
-    server = MedcodeServer(str(tmp_path))
-    uri = "file:///w/many.837"
-    text = make_837(claims("P") * 150)
-    doc = server.documents.open(types.TextDocumentItem(uri, "x12", 1, text))
-    doc.index(server.encoding)
-    asyncio.run(symbols.document_symbols(server, doc))
+    server, uri, doc, text = _opened_many(tmp_path)
     carried = []
     real = symbols.follow_insertions
     monkeypatch.setattr(symbols, "follow_insertions", lambda *a: _tracked(real, carried, *a))
@@ -276,8 +272,7 @@ def test_insertions_past_the_cut_carry_the_outline(tmp_path, monkeypatch):
         outline = asyncio.run(symbols.document_symbols(server, doc))
         assert orjson.dumps(outline) == orjson.dumps(_fresh(server, text))
         names_left_out.add(outline[-1]["name"])
-        blocks = symbols._kept[uri].built.terminators
-        assert [text[i:j].count("~") for i, j in zip(blocks.starts, blocks.starts[1:])] == list(blocks.counts)
+        _assert_blocks_counted(symbols._kept[uri].built.terminators, text)
     assert sum(carried) > 15 and len(names_left_out) > 3, (sum(carried), names_left_out)
 
 
