@@ -26,7 +26,7 @@ from typing import Any
 from .. import layout, stage
 from ..model import CodeRecord
 from ..sources import SourceError
-from .data_files import DATA_DIR, sources
+from .data_files import DATA_DIR, NOT_AS_RECORDED, as_recorded, sources
 
 # Each word-index file of the release (writer.WORD_INDEX_FILES) -> the data file shipping it.
 SHIPPED = {
@@ -70,16 +70,14 @@ def install(release: Path, texts_key: str, *, data_dir: Path, info: dict[str, An
     False (nothing written) when not. A damaged file raises SourceError naming it."""
     if texts_key != key:
         return False
-    import hashlib  # here: libcrypto is megabytes a `medcode check` never needs
-
     stage.doing("installing the shipped word index")
     outputs = info["outputs"]
     for name, shipped_name in SHIPPED.items():
         path = data_dir / shipped_name
         try:
             data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() != outputs[shipped_name]["sha256"]:
-                raise ValueError("it does not match the SHA-256 the generator recorded")
+            if not as_recorded(data, outputs[shipped_name]):
+                raise ValueError(f"it {NOT_AS_RECORDED}")
             if shipped_name.endswith(".xz"):
                 data = lzma.decompress(data)
         except (OSError, KeyError, ValueError, lzma.LZMAError) as exc:
