@@ -106,19 +106,25 @@ def _dated(rec: CodeRecord, spans: list[Span], replaces: list[str] | None, memo:
         return out
     key = spans[0] if len(spans) == 1 else tuple(spans)
     added, terminated, flags, changes = facts.get(key) or facts.setdefault(key, _span_facts(spans))
-    detail = dict(rec.detail)
-    if flags:
-        detail["mce"] = flags.split(",")
-    if changes:  # flags that changed over the years, with their dates
-        detail["mce_spans"] = [list(c) for c in changes]
-    if replaces:
-        detail["cross_references"] = replaces
+    detail = _with_facts(dict(rec.detail), flags, changes, replaces)
     # Built directly: dataclasses.replace costs three times as much, 100,000 times a set.
     out = memo[rec.code] = CodeRecord(
         rec.code, rec.description, CODE, rec.short, rec.parent, added, rec.effective, terminated,
         rec.action, rec.notes, detail, rec.terms,
     )
     return out
+
+
+def _with_facts(detail: dict, flags: str, changes: tuple | None, replaces: list[str] | None) -> dict:
+    """A dated record's detail (_dated, _steady): its MCE flags, the flags' changes over the
+    years with their dates, and the codes it replaces (CMS conversion tables)."""
+    if flags:
+        detail["mce"] = flags.split(",")
+    if changes:
+        detail["mce_spans"] = [list(c) for c in changes]
+    if replaces:
+        detail["cross_references"] = replaces
+    return detail
 
 
 def _steady(
@@ -140,13 +146,8 @@ def _steady(
                 if rec is None:
                     missing += 1
                     rec = CodeRecord(code=code, description="", detail={NO_DESCRIPTION: True})
-                added, terminated, flags, _ = facts.get(span) or facts.setdefault(span, _span_facts(s))
-                detail = rec.detail
-                if flags:
-                    detail["mce"] = flags.split(",")
-                replaces = conversions.get(code)
-                if replaces:
-                    detail["cross_references"] = replaces
+                added, terminated, flags, changes = facts.get(span) or facts.setdefault(span, _span_facts(s))
+                _with_facts(rec.detail, flags, changes, conversions.get(code))
                 rec.kind, rec.added, rec.terminated, rec.group = CODE, added, terminated, None
                 steady.append(rec)
                 continue
