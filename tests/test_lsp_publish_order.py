@@ -204,3 +204,24 @@ def test_a_small_publish_goes_out_without_waiting_for_the_next_answer(default_in
 
     p.run(body)
     assert p.events == ["answer hover 1", "publish 1", "answer hover 2"]
+
+
+def test_a_large_publish_goes_right_after_the_answer_in_flight(default_index, monkeypatch):
+    # The answer in flight when the diagnostics were ready is the one it follows, even when it
+    # is sent while the loop reads what has arrived: not the client's next one.
+    monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
+    p = _Publishing(default_index, monkeypatch)
+
+    async def body(loop) -> None:
+        def ready() -> None:
+            priority.request_started("hover 1")
+            loop.call_soon(p.answer, "hover 1")
+            loop.call_later(0.02, priority.request_started, "hover 2")
+            loop.call_later(0.025, p.answer, "hover 2")
+
+        p.when_ready = ready
+        await p.ls._publish_later(URI, 0)
+        await asyncio.sleep(0.05)
+
+    p.run(body)
+    assert p.events == ["answer hover 1", "publish 1", "answer hover 2"]

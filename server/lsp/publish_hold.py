@@ -4,8 +4,8 @@ one in the gap after an answer rather than just before the client's next request
 The client reads its messages in order and parses a publish whole; an answer written behind one
 reaches it only after that parse. For the 50,000-claim bench file a publish is 2.7 MB (9,230
 diagnostics): 50-300 ms of orjson in bench_x12's client on this VM (VS Code's JSON.parse and
-Neovim's vim.json.decode parse it whole too). And a request sent while the publish is still on
-its way (the client reads it in 256 KB pieces, 5-30 ms on this VM) is answered behind it too.
+Neovim's vim.json.decode parse it whole too). A request sent while the publish is still on its
+way (5-30 ms on this VM; bench_x12's client reads a pipe 256 KB at a time) is answered behind it.
 
 Measured with timestamps on both sides (bench_x12's re-check rounds: a hover or completion every
 10 ms after each answer), the answers that came behind a publish were nearly all requests the
@@ -45,9 +45,9 @@ async def hold(size: int, bound: float) -> None:
         while priority.answering() and loop.time() < until:
             await asyncio.sleep(0.002)
         return
+    answered = priority.answers()[0]  # an answer from here on is "the next" (one to a request read below too)
     for _ in range(READS):
         await asyncio.sleep(0)
-    answered = priority.answers()[0]
     while loop.time() < until:
         if not priority.answering():
             count, at = priority.answers()
