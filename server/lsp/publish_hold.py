@@ -32,7 +32,6 @@ from .. import priority
 
 LARGE = 256 * 1024  # bytes of diagnostics from which a publish waits for a gap (the client parses it for milliseconds)
 STREAM = 0.05  # seconds: an answer this recent means the client is sending requests
-POLL = 0.001  # seconds between looks: the publish should follow the answer before the client's next request
 READS = 3  # loop turns for what has arrived to be read: the pipe's data, the reader's wake-up, the message
 
 
@@ -48,10 +47,24 @@ async def hold(size: int, bound: float) -> None:
     answered = priority.answers()[0]  # an answer from here on is "the next" (one to a request read below too)
     for _ in range(READS):
         await asyncio.sleep(0)
-    while loop.time() < until:
+    while (left := until - loop.time()) > 0:
         if not priority.answering():
             count, at = priority.answers()
-            # Right after the next answer; or now, when the client has not asked for STREAM.
-            if count != answered or time.perf_counter() - at >= STREAM:
+            if count != answered:
+                return  # right after the answer: the next turn of the loop
+            left = min(left, STREAM - (time.perf_counter() - at))  # the client has not asked for STREAM: now
+            if left <= 0:
                 return
-        await asyncio.sleep(POLL)
+        await _next_answer(loop, left)
+
+
+async def _next_answer(loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+    """Until the next answer is sent, or `timeout` seconds."""
+    answer = loop.create_future()
+    stop = priority.on_answer(lambda: answer.done() or answer.set_result(None))
+    try:
+        await asyncio.wait_for(answer, timeout)
+    except TimeoutError:
+        pass
+    finally:
+        stop()
