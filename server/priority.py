@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 PAUSE_MAX = 0.25  # seconds one pause waits at most
@@ -29,6 +29,9 @@ _idle.set()
 _in_flight: dict[object, float] = {}  # request id -> when it came (perf_counter); loop thread only
 _local = threading.local()
 _waiting = 0  # requests in flight that wait for a worker (a small document's check): no pause then
+_answers = 0  # requests answered (request_done), and when the last one was: loop thread only
+_answered_at = 0.0
+_on_answer: list[Callable[[], None]] = []  # loop thread only
 
 
 def request_started(key: object) -> None:
@@ -42,8 +45,27 @@ def request_started(key: object) -> None:
 
 def request_done(key: object) -> None:
     """Call on the loop when a request's answer (or error) is sent."""
-    if _in_flight.pop(key, None) is not None and not _in_flight:
-        _idle.set()
+    global _answers, _answered_at
+    if _in_flight.pop(key, None) is not None:
+        _answers += 1
+        _answered_at = time.perf_counter()
+        if not _in_flight:
+            _idle.set()
+        for call in _on_answer[:]:
+            call()
+
+
+def answers() -> tuple[int, float]:
+    """How many of those requests were answered, and when the last was (perf_counter; 0.0:
+    none yet). Call on the loop."""
+    return _answers, _answered_at
+
+
+def on_answer(call: Callable[[], None]) -> Callable[[], None]:
+    """Call `call` right after each answer is sent (on the loop) until the function returned
+    is called."""
+    _on_answer.append(call)
+    return lambda: _on_answer.remove(call) if call in _on_answer else None
 
 
 def answering() -> bool:

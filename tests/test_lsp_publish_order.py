@@ -58,3 +58,170 @@ def test_a_publish_waits_for_the_answer_in_flight(default_index, monkeypatch):
         asyncio.run(run())
     finally:
         stop_workers(ls)
+
+
+# -- a large publish (publish_hold.py) -------------------------------------------------------------
+# Every publish here counts as large unless a test says otherwise: the fixture's diagnostics are
+# a few KB, the bench file's 2.7 MB.
+
+
+class _Publishing:
+    """A server with the fixture open whose publishes and the test's answers land in `events`
+    in the order the client would read them; `when_ready` runs on the loop at the moment the
+    check's diagnostics are done, before the server decides when to write them."""
+
+    def __init__(self, index, monkeypatch, large: bool = True):
+        from medcode.server.lsp import publish_hold
+
+        if large:
+            monkeypatch.setattr(publish_hold, "LARGE", 0)
+        self.events: list[str] = []
+        monkeypatch.setattr(server_module, "publish_json", lambda _ls, _uri, version, _body: self.events.append(f"publish {version}"))
+        self.ls = MedcodeServer(str(index))
+        self.ls.documents.open(types.TextDocumentItem(URI, "x12", 1, P837))
+        self.ls.versioned_publish = True  # every version is published
+        self.when_ready = lambda: None
+        checked = self.ls.diagnostics
+
+        async def diagnostics(doc, always=True):
+            result = await checked(doc, always)
+            self.when_ready()
+            return result
+
+        self.ls.diagnostics = diagnostics
+
+    def answer(self, key: str) -> None:
+        self.events.append(f"answer {key}")
+        priority.request_done(key)
+
+    def run(self, body) -> None:
+        async def main() -> None:
+            self.ls.settings_event().set()
+            await body(asyncio.get_running_loop())
+
+        try:
+            asyncio.run(main())
+        finally:
+            stop_workers(self.ls)
+
+
+def test_a_request_that_arrived_before_a_large_publish_is_answered_before_it(default_index, monkeypatch):
+    p = _Publishing(default_index, monkeypatch)
+
+    async def body(loop) -> None:
+        def arrived() -> None:  # the request's bytes are in; the read loop handles it a turn later
+            loop.call_soon(lambda: (priority.request_started("hover 1"), loop.call_later(0.02, p.answer, "hover 1")))
+
+        p.when_ready = arrived
+        await p.ls._publish_later(URI, 0)
+        await asyncio.sleep(0.05)
+
+    p.run(body)
+    assert p.events == ["answer hover 1", "publish 1"]
+
+
+def test_a_large_publish_goes_right_after_the_next_answer_while_the_client_sends_requests(default_index, monkeypatch):
+    monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)  # the answer, not the bound, lets it go
+    p = _Publishing(default_index, monkeypatch)
+
+    async def body(loop) -> None:
+        def ready() -> None:
+            priority.request_started("hover 1")  # answered just before the diagnostics were ready
+            p.answer("hover 1")
+            # The client's next two requests, one after the other.
+            loop.call_later(0.02, priority.request_started, "hover 2")
+            loop.call_later(0.025, p.answer, "hover 2")
+            loop.call_later(0.045, priority.request_started, "hover 3")
+            loop.call_later(0.05, p.answer, "hover 3")
+
+        p.when_ready = ready
+        await p.ls._publish_later(URI, 0)
+        await asyncio.sleep(0.1)
+
+    p.run(body)
+    assert p.events == ["answer hover 1", "answer hover 2", "publish 1", "answer hover 3"]
+
+
+def test_a_large_publish_waits_no_longer_once_the_client_stops_sending(default_index, monkeypatch):
+    monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
+    p = _Publishing(default_index, monkeypatch)
+
+    async def body(loop) -> None:
+        def ready() -> None:
+            priority.request_started("hover 1")
+            p.answer("hover 1")
+            loop.call_later(3.0, priority.request_started, "much later")  # long after STREAM (0.05 s)
+            loop.call_later(3.0, p.answer, "much later")
+
+        p.when_ready = ready
+        await p.ls._publish_later(URI, 0)
+        await asyncio.sleep(3.1)
+
+    p.run(body)
+    assert p.events == ["answer hover 1", "publish 1", "answer much later"]
+
+
+def test_a_steady_stream_of_requests_does_not_starve_a_publish(default_index, monkeypatch):
+    # Always a request in flight, each answered after the next came: without the bound the
+    # publish would wait for the stream to end.
+    monkeypatch.setattr(server_module, "PUBLISH_HOLD", 0.05)
+    p = _Publishing(default_index, monkeypatch)
+
+    async def body(loop) -> None:
+        async def stream() -> None:
+            priority.request_started(0)
+            for n in range(1, 400):  # 2 s or more
+                await asyncio.sleep(0.005)
+                priority.request_started(n)
+                p.answer(n - 1)
+            p.events.append("stream ends")
+            p.answer(399)
+
+        requests = asyncio.ensure_future(stream())
+        await asyncio.sleep(0.01)
+        await p.ls._publish_later(URI, 0)
+        await requests
+
+    p.run(body)
+    assert "publish 1" in p.events and p.events.index("publish 1") < p.events.index("stream ends")
+    assert not priority.answering()
+
+
+def test_a_small_publish_goes_out_without_waiting_for_the_next_answer(default_index, monkeypatch):
+    monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
+    p = _Publishing(default_index, monkeypatch, large=False)
+
+    async def body(loop) -> None:
+        def ready() -> None:
+            priority.request_started("hover 1")
+            p.answer("hover 1")
+            loop.call_later(0.02, priority.request_started, "hover 2")
+            loop.call_later(0.025, p.answer, "hover 2")
+
+        p.when_ready = ready
+        await p.ls._publish_later(URI, 0)
+        await asyncio.sleep(0.05)
+
+    p.run(body)
+    assert p.events == ["answer hover 1", "publish 1", "answer hover 2"]
+
+
+def test_a_large_publish_goes_right_after_the_answer_in_flight(default_index, monkeypatch):
+    # The answer in flight when the diagnostics were ready is the one it follows, even when it
+    # is sent while the loop reads what has arrived: not the client's next one.
+    monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
+    p = _Publishing(default_index, monkeypatch)
+
+    async def body(loop) -> None:
+        def ready() -> None:
+            priority.request_started("hover 1")
+            loop.call_soon(p.answer, "hover 1")
+            loop.call_later(0.02, priority.request_started, "hover 2")
+            loop.call_later(0.025, p.answer, "hover 2")
+
+        p.when_ready = ready
+        await p.ls._publish_later(URI, 0)
+        await asyncio.sleep(0.05)
+
+    p.run(body)
+    assert p.events == ["answer hover 1", "publish 1", "answer hover 2"]

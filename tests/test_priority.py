@@ -62,3 +62,36 @@ def test_a_request_never_answered_stops_holding_work_back(monkeypatch):
         assert not thread.is_alive() and seen["answered before the pause ended"] is False
     finally:
         priority.request_done("lost")
+
+
+def test_answers_counts_the_requests_answered_and_when_the_last_was():
+    # What a large publish goes by (lsp/publish_hold.py): an answer to a request the loop
+    # answers counts; one the server never marked (a pull, an error to an unknown id) does not.
+    count, at = priority.answers()
+    priority.request_done("never started")
+    assert priority.answers() == (count, at)
+    before = time.perf_counter()
+    priority.request_started("hover-3")
+    priority.request_done("hover-3")
+    count_now, at_now = priority.answers()
+    assert count_now == count + 1 and at_now >= before
+    priority.request_done("hover-3")  # answered once only
+    assert priority.answers()[0] == count + 1
+
+
+def test_on_answer_is_called_after_each_answer_until_stopped():
+    calls: list[int] = []
+    stop = priority.on_answer(lambda: calls.append(priority.answers()[0]))
+    try:
+        priority.request_started("hover-4")
+        assert calls == []
+        priority.request_done("hover-4")
+        assert calls == [priority.answers()[0]]  # called after the answer was counted
+        priority.request_done("never started")
+        assert len(calls) == 1
+    finally:
+        stop()
+    priority.request_started("hover-5")
+    priority.request_done("hover-5")
+    assert len(calls) == 1
+    stop()  # twice: harmless

@@ -31,6 +31,7 @@ from medcode.index_builder.location import index_dir
 from .. import heap, priority
 from ..positions import UTF8, UTF16, UTF32, LineIndex
 from .protocol import MedcodeProtocol, RawJson, publish_json, report_error, serve_stdio, serve_tcp, stop_workers
+from .publish_hold import hold as hold_publish
 
 # Only what answering `initialize` needs is imported above: pygls and lsprotocol (nearly all of
 # the start), the transport and the lifecycle. The index reader, the settings, the document
@@ -61,7 +62,7 @@ SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no c
 # Seconds before the end of a debounce that a large text is joined for the check it starts (a
 # 40 MB join takes 30-60 ms on a loaded machine).
 JOIN_AHEAD = 0.2
-PUBLISH_HOLD = 0.1  # seconds a publish waits at most for the answers in flight to go first
+PUBLISH_HOLD = 0.1  # seconds a finished publish waits at most for answers to go first (publish_hold.py)
 MEMO_KEEP = 256  # codes per memo kept after the check of a large document (its re-checks look at a few claims)
 
 
@@ -542,17 +543,12 @@ class MedcodeServer(LanguageServer):
         if doc is None:
             return
         diagnostics, version = await self.diagnostics(doc, always=False)
-        # After the answers in flight, not before them: the client reads its messages in
-        # order and parses a publish whole (3 MB for 9,000 diagnostics), so a hover answered
-        # behind one waited tens of milliseconds more.
-        until = loop.time() + PUBLISH_HOLD  # by the clock: a loaded loop sleeps longer than asked
-        while priority.answering() and loop.time() < until:
-            await asyncio.sleep(0.002)
-        if diagnostics is not None and self.documents.get(uri) is doc and doc.version == version:
-            if diagnostics.digest == doc.published and not self.versioned_publish:
-                # What the client shows already: most edits of a large file change no
-                # diagnostic, and the client would parse megabytes to learn so.
-                return
+        if diagnostics is None or (diagnostics.digest == doc.published and not self.versioned_publish):
+            # None: the text moved on. Or what the client shows already: most edits of a large
+            # file change no diagnostic, and the client would parse megabytes to learn so.
+            return
+        await hold_publish(len(diagnostics.body), PUBLISH_HOLD)  # after the answers the client waits for
+        if self.documents.get(uri) is doc and doc.version == version:
             publish_json(self, uri, version, diagnostics.body)
             doc.published = diagnostics.digest
 
