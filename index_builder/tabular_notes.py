@@ -98,7 +98,12 @@ class PairingNote:
     targets: tuple[str, ...]
 
     def names(self, code: str) -> bool:
-        return any(matches(t, code) for t in self.targets)
+        # matches(), inline: asked per pair of a claim's codes that a note may pair.
+        for t in self.targets:
+            lo, sep, hi = t.partition(":")
+            if code[: len(lo)] >= lo and code[: len(hi)] <= hi if sep else code.startswith(lo):
+                return True
+        return False
 
 
 class NoteTargets:
@@ -125,6 +130,17 @@ class NoteTargets:
 
     def __bool__(self) -> bool:
         return bool(self.notes)
+
+    def may_name(self, categories: list[str]) -> frozenset[str] | set[str]:
+        """Those of a claim's categories (3 characters) a note may name: naming's first filter
+        (a code it names has its category among these), asked once per code of a claim, as a
+        set operation, before any per-code walk."""
+        found = self.categories.intersection(categories)
+        for lo, hi in self.category_ranges:
+            for c in categories:
+                if lo <= c <= hi and c not in found:
+                    found = found | {c}
+        return found
 
     def naming(self, code: str) -> PairingNote | None:
         prefixes = self._prefixes
