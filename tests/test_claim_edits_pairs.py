@@ -10,7 +10,7 @@ from bisect import bisect_left
 
 from medcode.index_builder.codesets import ICD10CM, icd10cm_display
 from medcode.index_builder.tabular_notes import matches
-from medcode.server.claim_edits.inputs import ADMITTING, OTHER, PRINCIPAL, ClaimInput, CodeAt
+from medcode.server.claim_edits.inputs import ADMITTING, OTHER, PRINCIPAL, ClaimInput, CodeAt, from_x12
 from medcode.server.claim_edits.tabular import TabularEdits, _if_applicable, _source, _swap
 from medcode.server.findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE
 
@@ -143,3 +143,27 @@ def test_tabular_edits_find_what_a_walk_over_every_pair_finds(default_store):
             fired[f[0]] += 1
     assert all(v > 50 for v in fired.values()), fired
 
+
+class _Claim:
+    transaction = "P"
+    through = None
+    date = NOV
+    birth = None
+    sex = "F"
+    discharge_status = ""
+    bill_type = ""
+    admission = None
+
+
+def test_from_x12_leaves_the_procedures_out_only_when_asked():
+    groups = [
+        (None, [(0, "E119", 10, "ABK", 6), (0, "I10", 20, "ABF", 16), (0, "0DTJ4ZZ", 30, "BBR", 26), (0, "E1", 40, "ABF", 36)]),
+        (1, [(0, "99213", 50, "HC", 48)]),
+    ]
+    picked = [t for t in groups[0][1] if t[3] in ("ABK", "ABF") and len(t[1]) > 2]
+    whole = from_x12(_Claim(), groups, NOV)
+    assert [d.code for d in whole.diagnoses] == ["E119", "I10"] and [p.code for p in whole.procedures] == ["0DTJ4ZZ"]
+    assert from_x12(_Claim(), groups, NOV, picked) == whole
+    without = from_x12(_Claim(), groups, NOV, picked, procedures=False)
+    assert without.diagnoses == whole.diagnoses and without.procedures == []
+    assert whole.diagnoses[0] == CodeAt("E119", 10, PRINCIPAL, 6) and whole.diagnoses[0].end == 14

@@ -305,7 +305,8 @@ class ClaimEdits:
         diagnoses (dx: their code tuples)."""
         if not need:
             return []
-        return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
+        claim_input = from_x12(claim, groups, today, dx, procedures=bool(need & MCE))  # (the tabular edits read no procedures)
+        return self._check(claim_input, ctx.release, body, claim.start, need)
 
     def _gate_in(self, ctx: _Day, code: str) -> tuple:
         """The code's gate on ctx's days, worked out and kept (the pass found none)."""
