@@ -111,7 +111,7 @@ class NoteTargets:
     pair of codes on a claim: which note (if any) names this other code? Single targets are
     prefixes looked up in a dict (a code has at most 7 prefixes); ranges are few."""
 
-    __slots__ = ("notes", "_prefixes", "_ranges", "categories", "category_ranges")
+    __slots__ = ("notes", "_prefixes", "_ranges", "categories", "category_ranges", "may_name_own")
 
     def __init__(self, notes: list[PairingNote]):
         self.notes = notes
@@ -127,6 +127,10 @@ class NoteTargets:
         # A cheap first filter for a whole claim: the 3-character categories the targets touch.
         self.categories = frozenset(p[:3] for p in self._prefixes)
         self.category_ranges = tuple((lo[:3], hi[:3]) for lo, hi, _ in self._ranges)
+        # Whether a note may name codes of the category it is printed in (E11's naming E11.-):
+        # else no note names the code it applies to (whose category is its owner's), which the
+        # claim edits would ask of each pair.
+        self.may_name_own = any(self.may_name([n.owner[:3]]) for n in notes)
 
     def __bool__(self) -> bool:
         return bool(self.notes)

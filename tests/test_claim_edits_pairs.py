@@ -40,7 +40,7 @@ def _pool(release, rng) -> list[str]:
                 named += below(lo, 3) + (below(hi, 2) if hi else [])
                 if hi and len(lo) == 3:
                     named.append(lo[:2] + "X")  # no such category: inside the range or not
-    return noted + named + rng.sample(keys, 300) + ["E119", "O24419", "E089", "E243", "G63", "E851", "F05", "I10", "Z794"]
+    return noted + named + rng.sample(keys, 300) + ["E119", "O24419", "E089", "E243", "G63", "E851", "F05", "I10", "Z794", "D72824", "I2582"]
 
 
 def _walk_every_pair(tab: TabularEdits, claim: ClaimInput, release, enabled, body: str) -> list[tuple]:
@@ -100,12 +100,16 @@ def test_may_name_keeps_every_category_a_note_names_and_names_is_matches(default
     rng = random.Random(30)
     pool = _pool(release, rng)
     tab = TabularEdits()
-    checked = hits = 0
-    for code in pool[:600]:
+    checked = hits = own = 0
+    for code in pool[:600] + ["D72824", "I2582"]:  # the two codes a note of their own names
         cn = tab.code_notes(release, code)
         for targets in (cn.x1, cn.cf, cn.ua):
             if not targets.notes:
                 continue
+            # A note naming the code it applies to needs may_name_own.
+            if any(n.names(code) for n in targets.notes):
+                own += 1
+                assert targets.may_name_own, code
             others = rng.sample(pool, 60)
             named = targets.may_name([o[:3] for o in others])
             for o in others:
@@ -116,7 +120,7 @@ def test_may_name_keeps_every_category_a_note_names_and_names_is_matches(default
             for n in targets.notes:
                 for o in others:
                     assert n.names(o) == any(matches(t, o) for t in n.targets), (n, o)
-    assert checked > 10_000 and hits > 200
+    assert checked > 10_000 and hits > 200 and own >= 2
 
 
 def test_tabular_edits_find_what_a_walk_over_every_pair_finds(default_store):
@@ -167,3 +171,5 @@ def test_from_x12_leaves_the_procedures_out_only_when_asked():
     without = from_x12(_Claim(), groups, NOV, picked, procedures=False)
     assert without.diagnoses == whole.diagnoses and without.procedures == []
     assert whole.diagnoses[0] == CodeAt("E119", 10, PRINCIPAL, 6) and whole.diagnoses[0].end == 14
+    # The claim's day: discharge, else its date, else today; or the one the caller worked out.
+    assert whole.day == NOV and from_x12(_Claim(), groups, NOV, picked, day=dt.date(2026, 1, 2)).day == dt.date(2026, 1, 2)

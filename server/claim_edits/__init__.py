@@ -305,7 +305,8 @@ class ClaimEdits:
         diagnoses (dx: their code tuples)."""
         if not need:
             return []
-        claim_input = from_x12(claim, groups, today, dx, procedures=bool(need & MCE))  # (the tabular edits read no procedures)
+        # (ctx.day: the claim's day, as from_x12 works it out; the tabular edits read no procedures)
+        claim_input = from_x12(claim, groups, today, dx, procedures=bool(need & MCE), day=ctx.day)
         return self._check(claim_input, ctx.release, body, claim.start, need)
 
     def _gate_in(self, ctx: _Day, code: str) -> tuple:

@@ -110,13 +110,15 @@ def template_groups(slots, day: dt.date) -> list[ClaimInput]:
     return [g for g in groups.values() if len(g.diagnoses) > 1]
 
 
-def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None, procedures: bool = True) -> ClaimInput:
+def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None, procedures: bool = True, day: dt.date | None = None) -> ClaimInput:
     """The claim's ICD-10 codes (well-formed ones only: other rules report the rest).
     diagnoses: the claim's well-formed diagnoses (code tuples), when already picked;
-    procedures: False leaves them out (for edits that read the diagnoses only)."""
+    procedures: False leaves them out (for edits that read the diagnoses only); day: the
+    claim's day (discharge, else its date, else today), when the caller has it (claim.date
+    looks at every line)."""
     out = ClaimInput(
         claim.transaction,
-        claim.through or claim.date or today,
+        day or claim.through or claim.date or today,
         birth=claim.birth,
         sex=claim.sex,
         discharge_status=claim.discharge_status,

@@ -37,12 +37,7 @@ class _Memo(weakref.WeakKeyDictionary):
     _last: tuple = (type(None), None)
 
     def of(self, release, code: str, make):
-        last, codes = self._last
-        if last() is not release:
-            codes = self.get(release)
-            if codes is None:
-                codes = self[release] = {}
-            self._last = (weakref.ref(release), codes)
+        codes = self.held(release)
         found = codes.get(code, _MISSING)
         if found is _MISSING:
             if self.size > _CACHE_MAX:
@@ -54,17 +49,17 @@ class _Memo(weakref.WeakKeyDictionary):
             self.size += 1
         return found
 
-    def each(self, release, codes, make) -> list:
-        """of() for the codes of one claim, in order: one call, not one per code."""
-        last, held = self._last
+    def held(self, release) -> dict:
+        """The answers held for the release (code -> answer): a caller that asks of each code
+        of a claim looks there first, and calls of() for the codes it lacks (a miss may clear
+        the memo: the answers read before stay right for the release)."""
+        last, codes = self._last
         if last() is not release:
-            return [self.of(release, code, make) for code in codes]
-        out = []
-        for code in codes:
-            found = held.get(code, _MISSING)
-            # (a miss may clear the memo: the answers held before stay right for the release)
-            out.append(self.of(release, code, make) if found is _MISSING else found)
-        return out
+            codes = self.get(release)
+            if codes is None:
+                codes = self[release] = {}
+            self._last = (weakref.ref(release), codes)
+        return codes
 
     def trim(self, keep: int) -> None:
         """Keep the answers for the last `keep` codes of each release (heap.newest)."""
@@ -159,9 +154,13 @@ class TabularEdits:
         return self.code_notes(release, code).all
 
     def check(self, claim: ClaimInput, release, enabled: frozenset[str], body: str | None = None, body_start: int = 0) -> list[Finding]:
-        # The admitting diagnosis describes the patient at admission, not the coded stay.
-        dxs = [d for d in claim.diagnoses if d.role != ADMITTING]
-        notes = self._notes.each(release, [d.code for d in dxs], self._read_notes)  # in dxs' order
+        held = self._notes.held(release)
+        dxs: list[CodeAt] = []
+        notes: list[CodeNotes] = []  # in dxs' order
+        for d in claim.diagnoses:
+            if d.role != ADMITTING:  # it describes the patient at admission, not the coded stay
+                dxs.append(d)
+                notes.append(held.get(d.code) or self.code_notes(release, d.code))
         if not any(n.all for n in notes):
             return []  # most claims: no code carries a pairing note
         source = self._sources.get(release)
@@ -184,7 +183,9 @@ class TabularEdits:
         pairs = set()
         for j, n in enumerate(notes):
             if n.x1.notes and (named := n.x1.may_name(categories)):
-                pairs.update((j, i) if j > i else (i, j) for i, c in enumerate(categories) if i != j and c in named)
+                for i, c in enumerate(categories):
+                    if i != j and c in named:
+                        pairs.add((j, i) if j > i else (i, j))
         reported: set[tuple[str, str]] = set()
         for j, i in sorted(pairs):
             a, b = dxs[i], dxs[j]
@@ -353,7 +354,7 @@ def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None
     if not targets.notes:  # (not the __bool__ call: asked per pair of the claim's codes)
         return None
     note = targets.naming(other)
-    if note is None or note.names(own):
+    if note is None or targets.may_name_own and note.names(own):
         return None
     return note
 
