@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 
 from medcode.index_builder.codesets import ICD10CM, ICD10CM_RE, ICD10PCS, ICD10PCS_RE, compact
@@ -41,6 +42,12 @@ class CodeAt(NamedTuple):
     @property
     def end(self) -> int:
         return self.start + (self.length or len(self.code))
+
+
+# CodeAt((code, start, role, element_start, length)), all five given: made by tuple.__new__
+# itself, not NamedTuple's __new__ (a Python function that fills in the defaults), for the
+# diagnoses of every claim of a large file that reaches the edits.
+_code_at = partial(tuple.__new__, CodeAt)
 
 
 @dataclass(slots=True)
@@ -127,7 +134,7 @@ def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None, proce
         discharge=claim.through,
     )
     if diagnoses is not None:
-        out.diagnoses = [CodeAt(t[1], t[2], DX_ROLES[t[3]], t[4]) for t in diagnoses]
+        out.diagnoses = [_code_at((t[1], t[2], DX_ROLES[t[3]], t[4], 0)) for t in diagnoses]
         if not procedures:
             return out
     for line, codes in groups:

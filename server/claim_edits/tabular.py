@@ -157,17 +157,19 @@ class TabularEdits:
         held = self._notes.held(release)
         dxs: list[CodeAt] = []
         notes: list[CodeNotes] = []  # in dxs' order
+        categories: list[str] = []
         for d in claim.diagnoses:
             if d.role != ADMITTING:  # it describes the patient at admission, not the coded stay
+                code = d.code
                 dxs.append(d)
-                notes.append(held.get(d.code) or self.code_notes(release, d.code))
+                notes.append(held.get(code) or self.code_notes(release, code))
+                categories.append(code[:3])
         if not any(n.all for n in notes):
             return []  # most claims: no code carries a pairing note
         source = self._sources.get(release)
         if source is None:
             source = self._sources[release] = _source(release)
         out: list[Finding] = []
-        categories = [d.code[:3] for d in dxs]
         self._excludes1(dxs, notes, categories, source, out)
         self._code_first(dxs, notes, categories, source, out, body, body_start, release)
         if USE_ADDITIONAL_CODE in enabled:
