@@ -159,7 +159,7 @@ class _Claim:
     admission = None
 
 
-def test_from_x12_leaves_the_procedures_out_only_when_asked():
+def test_from_x12_gives_the_diagnoses_alone_only_when_asked():
     groups = [
         (None, [(0, "E119", 10, "ABK", 6), (0, "I10", 20, "ABF", 16), (0, "0DTJ4ZZ", 30, "BBR", 26), (0, "E1", 40, "ABF", 36)]),
         (1, [(0, "99213", 50, "HC", 48)]),
@@ -168,8 +168,8 @@ def test_from_x12_leaves_the_procedures_out_only_when_asked():
     whole = from_x12(_Claim(), groups, NOV)
     assert [d.code for d in whole.diagnoses] == ["E119", "I10"] and [p.code for p in whole.procedures] == ["0DTJ4ZZ"]
     assert from_x12(_Claim(), groups, NOV, picked) == whole
-    without = from_x12(_Claim(), groups, NOV, picked, procedures=False)
-    assert without.diagnoses == whole.diagnoses and without.procedures == []
+    without = from_x12(_Claim(), groups, NOV, picked, diagnoses_only=True)
+    assert without.diagnoses == whole.diagnoses and without.procedures == [] and without.sex == "" and without.kind == "P"
     assert whole.diagnoses[0] == CodeAt("E119", 10, PRINCIPAL, 6) and whole.diagnoses[0].end == 14
     # The claim's day: discharge, else its date, else today; or the one the caller worked out.
     assert whole.day == NOV and from_x12(_Claim(), groups, NOV, picked, day=dt.date(2026, 1, 2)).day == dt.date(2026, 1, 2)

@@ -117,15 +117,20 @@ def template_groups(slots, day: dt.date) -> list[ClaimInput]:
     return [g for g in groups.values() if len(g.diagnoses) > 1]
 
 
-def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None, procedures: bool = True, day: dt.date | None = None) -> ClaimInput:
+def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None, diagnoses_only: bool = False, day: dt.date | None = None) -> ClaimInput:
     """The claim's ICD-10 codes (well-formed ones only: other rules report the rest).
     diagnoses: the claim's well-formed diagnoses (code tuples), when already picked;
-    procedures: False leaves them out (for edits that read the diagnoses only); day: the
-    claim's day (discharge, else its date, else today), when the caller has it (claim.date
-    looks at every line)."""
+    diagnoses_only: with them, nothing else (no patient, no procedures: what the tabular
+    edits read); day: the claim's day (discharge, else its date, else today), when the caller
+    has it (claim.date looks at every line)."""
+    day = day or claim.through or claim.date or today
+    if diagnoses is not None:
+        diagnoses = [_code_at((t[1], t[2], DX_ROLES[t[3]], t[4], 0)) for t in diagnoses]
+        if diagnoses_only:
+            return ClaimInput(claim.transaction, day, diagnoses)
     out = ClaimInput(
         claim.transaction,
-        day or claim.through or claim.date or today,
+        day,
         birth=claim.birth,
         sex=claim.sex,
         discharge_status=claim.discharge_status,
@@ -134,9 +139,7 @@ def from_x12(claim, groups, today: dt.date, diagnoses: list | None = None, proce
         discharge=claim.through,
     )
     if diagnoses is not None:
-        out.diagnoses = [_code_at((t[1], t[2], DX_ROLES[t[3]], t[4], 0)) for t in diagnoses]
-        if not procedures:
-            return out
+        out.diagnoses = diagnoses
     for line, codes in groups:
         if line is not None:
             continue
