@@ -154,18 +154,16 @@ class TabularEdits:
         return self.code_notes(release, code).all
 
     def check(self, claim: ClaimInput, release, enabled: frozenset[str], body: str | None = None, body_start: int = 0) -> list[Finding]:
-        held = self._notes.held(release)
-        dxs: list[CodeAt] = []
-        notes: list[CodeNotes] = []  # in dxs' order
-        categories: list[str] = []
-        for d in claim.diagnoses:
-            if d.role != ADMITTING:  # it describes the patient at admission, not the coded stay
-                code = d.code
-                dxs.append(d)
-                notes.append(held.get(code) or self.code_notes(release, code))
-                categories.append(code[:3])
+        # The admitting diagnosis describes the patient at admission, not the coded stay.
+        dxs = [d for d in claim.diagnoses if d.role != ADMITTING]
+        codes = [d.code for d in dxs]
+        try:
+            notes = list(map(self._notes.held(release).__getitem__, codes))  # in dxs' order
+        except KeyError:  # a code not worked out yet
+            notes = [self.code_notes(release, code) for code in codes]
         if not any(n.all for n in notes):
             return []  # most claims: no code carries a pairing note
+        categories = [code[:3] for code in codes]
         source = self._sources.get(release)
         if source is None:
             source = self._sources[release] = _source(release)
