@@ -98,7 +98,12 @@ class PairingNote:
     targets: tuple[str, ...]
 
     def names(self, code: str) -> bool:
-        return any(matches(t, code) for t in self.targets)
+        # matches(), inline: asked per pair of a claim's codes that a note may pair.
+        for t in self.targets:
+            lo, sep, hi = t.partition(":")
+            if code[: len(lo)] >= lo and code[: len(hi)] <= hi if sep else code.startswith(lo):
+                return True
+        return False
 
 
 class NoteTargets:
@@ -106,7 +111,7 @@ class NoteTargets:
     pair of codes on a claim: which note (if any) names this other code? Single targets are
     prefixes looked up in a dict (a code has at most 7 prefixes); ranges are few."""
 
-    __slots__ = ("notes", "_prefixes", "_ranges", "categories", "category_ranges")
+    __slots__ = ("notes", "_prefixes", "_ranges", "categories", "category_ranges", "may_name_own")
 
     def __init__(self, notes: list[PairingNote]):
         self.notes = notes
@@ -122,9 +127,24 @@ class NoteTargets:
         # A cheap first filter for a whole claim: the 3-character categories the targets touch.
         self.categories = frozenset(p[:3] for p in self._prefixes)
         self.category_ranges = tuple((lo[:3], hi[:3]) for lo, hi, _ in self._ranges)
+        # Whether a note may name codes of the category it is printed in (E11's naming E11.-):
+        # else no note names the code it applies to (whose category is its owner's), which the
+        # claim edits would ask of each pair.
+        self.may_name_own = any(self.may_name([n.owner[:3]]) for n in notes)
 
     def __bool__(self) -> bool:
         return bool(self.notes)
+
+    def may_name(self, categories: list[str]) -> frozenset[str] | set[str]:
+        """Those of a claim's categories (3 characters) a note may name: naming's first filter
+        (a code it names has its category among these), asked once per code of a claim, as a
+        set operation, before any per-code walk."""
+        found = self.categories.intersection(categories)
+        for lo, hi in self.category_ranges:
+            for c in categories:
+                if lo <= c <= hi and c not in found:
+                    found = found | {c}
+        return found
 
     def naming(self, code: str) -> PairingNote | None:
         prefixes = self._prefixes

@@ -148,8 +148,7 @@ class ClaimEdits:
         out: list[Finding] = []
         if release is not None and claim.diagnoses and parts & TABULAR:
             out += self.tabular.check(claim, release, self.enabled, body, body_start)
-        mce = self.mce
-        if mce is not None and claim.kind in ("I", "P") and parts & MCE:
+        if parts & MCE and claim.kind in ("I", "P") and (mce := self.mce) is not None:
             out += mce.check(claim, self.enabled)
         return out
 
@@ -305,7 +304,9 @@ class ClaimEdits:
         diagnoses (dx: their code tuples)."""
         if not need:
             return []
-        return self._check(from_x12(claim, groups, today, [(t, DX_ROLES[t[3]]) for t in dx]), ctx.release, body, claim.start, need)
+        # (ctx.day: the claim's day, as from_x12 works it out; the tabular edits read the diagnoses alone)
+        claim_input = from_x12(claim, groups, today, dx, diagnoses_only=not need & MCE, day=ctx.day)
+        return self._check(claim_input, ctx.release, body, claim.start, need)
 
     def _gate_in(self, ctx: _Day, code: str) -> tuple:
         """The code's gate on ctx's days, worked out and kept (the pass found none)."""

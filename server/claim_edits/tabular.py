@@ -37,12 +37,7 @@ class _Memo(weakref.WeakKeyDictionary):
     _last: tuple = (type(None), None)
 
     def of(self, release, code: str, make):
-        last, codes = self._last
-        if last() is not release:
-            codes = self.get(release)
-            if codes is None:
-                codes = self[release] = {}
-            self._last = (weakref.ref(release), codes)
+        codes = self.held(release)
         found = codes.get(code, _MISSING)
         if found is _MISSING:
             if self.size > _CACHE_MAX:
@@ -53,6 +48,18 @@ class _Memo(weakref.WeakKeyDictionary):
             found = codes[code] = make(release, code)
             self.size += 1
         return found
+
+    def held(self, release) -> dict:
+        """The answers held for the release (code -> answer): a caller that asks of each code
+        of a claim looks there first, and calls of() for the codes it lacks (a miss may clear
+        the memo: the answers read before stay right for the release)."""
+        last, codes = self._last
+        if last() is not release:
+            codes = self.get(release)
+            if codes is None:
+                codes = self[release] = {}
+            self._last = (weakref.ref(release), codes)
+        return codes
 
     def trim(self, keep: int) -> None:
         """Keep the answers for the last `keep` codes of each release (heap.newest)."""
@@ -149,53 +156,67 @@ class TabularEdits:
     def check(self, claim: ClaimInput, release, enabled: frozenset[str], body: str | None = None, body_start: int = 0) -> list[Finding]:
         # The admitting diagnosis describes the patient at admission, not the coded stay.
         dxs = [d for d in claim.diagnoses if d.role != ADMITTING]
-        notes = {d.code: self.code_notes(release, d.code) for d in dxs}
-        if not any(n.all for n in notes.values()):
+        codes = [d.code for d in dxs]
+        try:
+            notes = list(map(self._notes.held(release).__getitem__, codes))  # in dxs' order
+        except KeyError:  # a code not worked out yet
+            notes = [self.code_notes(release, code) for code in codes]
+        if not any(n.all for n in notes):
             return []  # most claims: no code carries a pairing note
+        categories = [code[:3] for code in codes]
         source = self._sources.get(release)
         if source is None:
             source = self._sources[release] = _source(release)
         out: list[Finding] = []
-        self._excludes1(dxs, notes, source, out)
-        self._code_first(dxs, notes, source, out, body, body_start, release)
+        self._excludes1(dxs, notes, categories, source, out)
+        self._code_first(dxs, notes, categories, source, out, body, body_start, release)
         if USE_ADDITIONAL_CODE in enabled:
-            self._use_additional(dxs, notes, source, out)
+            self._use_additional(dxs, notes, categories, source, out)
         return out
 
     @staticmethod
-    def _excludes1(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding]) -> None:
-        if not any(n.x1 for n in notes.values()):
-            return
+    def _excludes1(dxs: list[CodeAt], notes: list[CodeNotes], categories: list[str], source: str, out: list[Finding]) -> None:
+        # Only the pairs (j, i), i < j, where a note of one may name the other's category
+        # (NoteTargets.may_name): no other pair has a note naming it. In the order of the walk
+        # over every pair (j, then i), which decides the findings' order and which of two
+        # equal pairs is reported.
+        pairs = set()
+        for j, n in enumerate(notes):
+            if n.x1.notes and (named := n.x1.may_name(categories)):
+                for i, c in enumerate(categories):
+                    if i != j and c in named:
+                        pairs.add((j, i) if j > i else (i, j))
         reported: set[tuple[str, str]] = set()
-        for j, b in enumerate(dxs):
-            for a in dxs[:j]:
-                if a.code == b.code or (a.code, b.code) in reported:
-                    continue
-                note = _excluding(notes[a.code].x1, a.code, b.code) or _excluding(notes[b.code].x1, b.code, a.code)
-                if note is None:
-                    continue
-                reported.add((a.code, b.code))
-                out.append(
-                    Finding(
-                        EXCLUDES1,
-                        f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
-                        f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
-                        "conditions are unrelated.",
-                        b.start, b.end, b.code, ICD10CM,
-                    )
+        for j, i in sorted(pairs):
+            a, b = dxs[i], dxs[j]
+            if a.code == b.code or (a.code, b.code) in reported:
+                continue
+            note = _excluding(notes[i].x1, a.code, b.code) or _excluding(notes[j].x1, b.code, a.code)
+            if note is None:
+                continue
+            reported.add((a.code, b.code))
+            out.append(
+                Finding(
+                    EXCLUDES1,
+                    f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
+                    f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
+                    "conditions are unrelated.",
+                    b.start, b.end, b.code, ICD10CM,
                 )
+            )
 
     def manifestation(self, release, code: str) -> bool:
         return self._manifestations.of(release, code, _manifestation)
 
-    def _code_first(self, dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
+    def _code_first(self, dxs: list[CodeAt], notes: list[CodeNotes], categories: list[str], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
         for j, d in enumerate(dxs):
-            targets = notes[d.code].cf
-            if not targets:
+            targets = notes[j].cf
+            if not targets.notes:
                 continue
-            if any(targets.naming(e.code) for e in dxs[:j]):
-                continue
-            later = next((e for e in dxs[j + 1 :] if targets.naming(e.code)), None)
+            k = _first_named(targets, dxs, categories, j)
+            if k < j:
+                continue  # a code the note names comes before it
+            later = dxs[k] if k < len(dxs) else None
             cf = targets.notes
             if later is None and (j > 0 or all(_if_applicable(n.text) for n in cf) or not self.manifestation(release, d.code)):
                 # Not first, and the etiology may be a code the note does not name: say nothing.
@@ -224,10 +245,10 @@ class TabularEdits:
             )
 
     @staticmethod
-    def _use_additional(dxs: list[CodeAt], notes: dict[str, CodeNotes], source: str, out: list[Finding]) -> None:
-        for d in dxs:
-            targets = notes[d.code].ua
-            if not targets or any(targets.naming(e.code) for e in dxs if e is not d):
+    def _use_additional(dxs: list[CodeAt], notes: list[CodeNotes], categories: list[str], source: str, out: list[Finding]) -> None:
+        for j, d in enumerate(dxs):
+            targets = notes[j].ua
+            if not targets.notes or _first_named(targets, dxs, categories, j) < len(dxs):
                 continue
             ua = targets.notes
             named = "; ".join(f"“{n.text}”" for n in ua[:3]) + ("; …" if len(ua) > 3 else "")
@@ -317,12 +338,23 @@ def _asks_for_underlying(note: str) -> bool:
 _ONLY_IF = ("if applicable", "if known", "any associated", "any ")
 
 
+def _first_named(targets: NoteTargets, dxs: list[CodeAt], categories: list[str], own: int) -> int:
+    """The first diagnosis but dxs[own] (its index) that a note of targets names, len(dxs) for
+    none; categories: the diagnoses' categories, compared first (NoteTargets.may_name)."""
+    named = targets.may_name(categories)
+    if named:
+        for k, c in enumerate(categories):
+            if k != own and c in named and targets.naming(dxs[k].code) is not None:
+                return k
+    return len(dxs)
+
+
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
     """The Excludes1 note of `own` that names `other` (a note naming the code itself excludes nothing)."""
     if not targets.notes:  # (not the __bool__ call: asked per pair of the claim's codes)
         return None
     note = targets.naming(other)
-    if note is None or note.names(own):
+    if note is None or targets.may_name_own and note.names(own):
         return None
     return note
 
