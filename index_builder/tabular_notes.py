@@ -98,12 +98,7 @@ class PairingNote:
     targets: tuple[str, ...]
 
     def names(self, code: str) -> bool:
-        # matches(), inline: asked per pair of a claim's codes that a note may pair.
-        for t in self.targets:
-            lo, sep, hi = t.partition(":")
-            if code[: len(lo)] >= lo and code[: len(hi)] <= hi if sep else code.startswith(lo):
-                return True
-        return False
+        return any(matches(t, code) for t in self.targets)
 
 
 class NoteTargets:
