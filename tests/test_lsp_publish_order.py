@@ -103,20 +103,32 @@ class _Publishing:
         finally:
             stop_workers(self.ls)
 
+    def publish(self, ready, settle: float) -> list[str]:
+        """The events of one publish: `ready(loop)` runs at the moment its diagnostics are done
+        (the client's requests around it), and the test looks `settle` seconds after the server
+        decided when to write it."""
+
+        async def body(loop) -> None:
+            self.when_ready = lambda: ready(loop)
+            await self.ls._publish_later(URI, 0)
+            await asyncio.sleep(settle)
+
+        self.run(body)
+        return self.events
+
+    def request(self, loop, key: str, sent: float, answered: float) -> None:
+        """A request the loop starts handling `sent` seconds from now and answers at `answered`."""
+        loop.call_later(sent, priority.request_started, key)
+        loop.call_later(answered, self.answer, key)
+
 
 def test_a_request_that_arrived_before_a_large_publish_is_answered_before_it(default_index, monkeypatch):
     p = _Publishing(default_index, monkeypatch)
 
-    async def body(loop) -> None:
-        def arrived() -> None:  # the request's bytes are in; the read loop handles it a turn later
-            loop.call_soon(lambda: (priority.request_started("hover 1"), loop.call_later(0.02, p.answer, "hover 1")))
+    def arrived(loop) -> None:  # the request's bytes are in; the read loop handles it a turn later
+        loop.call_soon(lambda: (priority.request_started("hover 1"), loop.call_later(0.02, p.answer, "hover 1")))
 
-        p.when_ready = arrived
-        await p.ls._publish_later(URI, 0)
-        await asyncio.sleep(0.05)
-
-    p.run(body)
-    assert p.events == ["answer hover 1", "publish 1"]
+    assert p.publish(arrived, 0.05) == ["answer hover 1", "publish 1"]
 
 
 def test_a_large_publish_goes_right_after_the_next_answer_while_the_client_sends_requests(default_index, monkeypatch):
@@ -126,41 +138,26 @@ def test_a_large_publish_goes_right_after_the_next_answer_while_the_client_sends
     monkeypatch.setattr(publish_hold, "STREAM", 0.5)
     p = _Publishing(default_index, monkeypatch)
 
-    async def body(loop) -> None:
-        def ready() -> None:
-            priority.request_started("hover 1")  # answered just before the diagnostics were ready
-            p.answer("hover 1")
-            # The client's next two requests, one after the other.
-            loop.call_later(0.02, priority.request_started, "hover 2")
-            loop.call_later(0.025, p.answer, "hover 2")
-            loop.call_later(0.045, priority.request_started, "hover 3")
-            loop.call_later(0.05, p.answer, "hover 3")
+    def ready(loop) -> None:
+        priority.request_started("hover 1")  # answered just before the diagnostics were ready
+        p.answer("hover 1")
+        # The client's next two requests, one after the other.
+        p.request(loop, "hover 2", 0.02, 0.025)
+        p.request(loop, "hover 3", 0.045, 0.05)
 
-        p.when_ready = ready
-        await p.ls._publish_later(URI, 0)
-        await asyncio.sleep(0.1)
-
-    p.run(body)
-    assert p.events == ["answer hover 1", "answer hover 2", "publish 1", "answer hover 3"]
+    assert p.publish(ready, 0.1) == ["answer hover 1", "answer hover 2", "publish 1", "answer hover 3"]
 
 
 def test_a_large_publish_waits_no_longer_once_the_client_stops_sending(default_index, monkeypatch):
     monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
     p = _Publishing(default_index, monkeypatch)
 
-    async def body(loop) -> None:
-        def ready() -> None:
-            priority.request_started("hover 1")
-            p.answer("hover 1")
-            loop.call_later(3.0, priority.request_started, "much later")  # long after STREAM (0.05 s)
-            loop.call_later(3.0, p.answer, "much later")
+    def ready(loop) -> None:
+        priority.request_started("hover 1")
+        p.answer("hover 1")
+        p.request(loop, "much later", 3.0, 3.0)  # long after STREAM (0.05 s)
 
-        p.when_ready = ready
-        await p.ls._publish_later(URI, 0)
-        await asyncio.sleep(3.1)
-
-    p.run(body)
-    assert p.events == ["answer hover 1", "publish 1", "answer much later"]
+    assert p.publish(ready, 3.1) == ["answer hover 1", "publish 1", "answer much later"]
 
 
 def test_a_steady_stream_of_requests_does_not_starve_a_publish(default_index, monkeypatch):
@@ -193,19 +190,12 @@ def test_a_small_publish_goes_out_without_waiting_for_the_next_answer(default_in
     monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
     p = _Publishing(default_index, monkeypatch, large=False)
 
-    async def body(loop) -> None:
-        def ready() -> None:
-            priority.request_started("hover 1")
-            p.answer("hover 1")
-            loop.call_later(0.02, priority.request_started, "hover 2")
-            loop.call_later(0.025, p.answer, "hover 2")
+    def ready(loop) -> None:
+        priority.request_started("hover 1")
+        p.answer("hover 1")
+        p.request(loop, "hover 2", 0.02, 0.025)
 
-        p.when_ready = ready
-        await p.ls._publish_later(URI, 0)
-        await asyncio.sleep(0.05)
-
-    p.run(body)
-    assert p.events == ["answer hover 1", "publish 1", "answer hover 2"]
+    assert p.publish(ready, 0.05) == ["answer hover 1", "publish 1", "answer hover 2"]
 
 
 def test_a_large_publish_goes_right_after_the_answer_in_flight(default_index, monkeypatch):
@@ -214,16 +204,9 @@ def test_a_large_publish_goes_right_after_the_answer_in_flight(default_index, mo
     monkeypatch.setattr(server_module, "PUBLISH_HOLD", 30.0)
     p = _Publishing(default_index, monkeypatch)
 
-    async def body(loop) -> None:
-        def ready() -> None:
-            priority.request_started("hover 1")
-            loop.call_soon(p.answer, "hover 1")
-            loop.call_later(0.02, priority.request_started, "hover 2")
-            loop.call_later(0.025, p.answer, "hover 2")
+    def ready(loop) -> None:
+        priority.request_started("hover 1")
+        loop.call_soon(p.answer, "hover 1")
+        p.request(loop, "hover 2", 0.02, 0.025)
 
-        p.when_ready = ready
-        await p.ls._publish_later(URI, 0)
-        await asyncio.sleep(0.05)
-
-    p.run(body)
-    assert p.events == ["answer hover 1", "publish 1", "answer hover 2"]
+    assert p.publish(ready, 0.05) == ["answer hover 1", "publish 1", "answer hover 2"]
