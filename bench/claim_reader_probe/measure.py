@@ -2,6 +2,7 @@
 (probe.Reader(...).claims()) over one file, each handing every claim to a consumer that drops it.
 
     python bench/claim_reader_probe/measure.py cpu FILE [N]      # best of N, rounds interleaved
+    python bench/claim_reader_probe/measure.py floor FILE [N]    # the floors (floor_read, floor_objects)
     python bench/claim_reader_probe/measure.py opcodes FILE      # traced (about 15x slower: 5k file)
     python bench/claim_reader_probe/measure.py callgrind walk|probe FILE   # under valgrind, README
 
@@ -12,6 +13,8 @@ problems, SE / GE / IEA counts, control characters, the spans and the state a re
 """
 
 import functools
+import re
+from itertools import repeat
 import gc
 import sys
 import time
@@ -23,6 +26,7 @@ from probe import Reader  # noqa: E402
 
 from medcode.server.x12 import document  # noqa: E402
 from medcode.server.x12.delimiters import detect  # noqa: E402
+from medcode.server.x12.document import Claim, Line  # noqa: E402
 
 
 def run_walk(text: str) -> None:
@@ -42,6 +46,26 @@ def run_probe(text: str) -> None:
 def run_probe_loop(text: str) -> None:
     for _ in Reader(text, batch=False).claims():
         pass
+
+
+def floor_read(text: str) -> None:
+    """What any claim-at-a-time reader pays to see its claims' segments: the bounds regex, and
+    per claim one slice and one str.split (no ids, no offsets, no objects made)."""
+    r = Reader(text)
+    ms = list(r.bounds.finditer(text, r.d.start, r.end))
+    starts = list(map(re.Match.start, ms, repeat(1)))
+    sep = r.sep
+    for s, e in zip(starts, starts[1:]):
+        text[s:e].split(sep)
+
+
+def floor_objects(claims: list) -> None:
+    """What making the walk's outputs costs in Python, given their parts: per claim a Claim,
+    its Lines and its code tuples (each a new tuple, as a reader must make with new offsets)."""
+    for c, codes in claims:
+        new = Claim(c.id, c.start, c.end, c.transaction, c.statement_from, c.admission, [Line(ln.number, ln.start, ln.date, ln.units) for ln in c.lines], c.diagnoses)
+        [(line, [(e, x, p + 0, q, qs, pl, dx) for e, x, p, q, qs, pl, dx in found]) for line, found in codes]
+        new.birth, new.sex = c.birth, c.sex
 
 
 WORK = {"walk": run_walk, "walk (claims only)": run_walk_only, "probe (columns)": run_probe, "probe (loop)": run_probe_loop}
@@ -88,6 +112,18 @@ def main() -> None:
             print(f"{name:<20} {total / claims:>7,.0f} opcodes a claim ({top})")
         return
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    if what == "floor":
+        claims_out = list(Reader(text).claims())
+        for name, work in (("read floor", floor_read), ("objects floor", lambda t: floor_objects(claims_out))):
+            times = []
+            for _ in range(n):
+                gc.collect()
+                c0 = time.process_time()
+                work(text)
+                times.append(time.process_time() - c0)
+            best = min(times)
+            print(f"  {name:<20} best of {n} {best:.3f} s, {best / claims * 1e6:.1f} µs a claim")
+        return
     cpu: dict[str, list[float]] = {k: [] for k in WORK}
     for name, work in WORK.items():
         work(text)

@@ -148,15 +148,20 @@ class Reader:
         t, e = d.segment, d.element
         if len(t) != 1 or t in "\r\n \t" or len(e) != 1:
             raise Irregular("terminator")
-        # The last terminator (trailing white space after it is nothing to the walk).
-        tail = text.rstrip(" \t\r\n")
-        self.end = last = len(tail) - 1 if tail.endswith(t) else len(tail)
-        body = text[d.start : last]
-        n = body.count(t)
-        sep = "\n" if n and body.count(t + "\n") == n else ""
-        if body.count("\n") != (n if sep else 0) or "\r" in body:
+        # The last terminator (trailing white space after it is nothing to the walk). No copy
+        # of the text and no regex that tries every position: str.count / str.find over the
+        # whole text, each in C at memory speed (a 38 MB text and a copy cost 0.3 s more).
+        last = len(text)
+        while last and text[last - 1] in " \t\r\n":
+            last -= 1
+        if last and text[last - 1] == t:
+            last -= 1
+        self.end = last
+        n = text.count(t, d.start, last)
+        sep = "\n" if n and text.count(t + "\n", d.start, last) == n else ""
+        if text.count("\n", d.start, last) != (n if sep else 0) or text.find("\r", d.start, last) >= 0:
             raise Irregular("line ends other than one newline after each terminator")
-        if re.search(re.escape(t + sep) + r"[ \t\r\n]", body) or re.search(r"[ \t\r\n]" + re.escape(t), text[d.start : last + 1]):
+        if any(text.find(x, d.start, last + 1) >= 0 for x in (t + sep + " ", t + sep + "\t", " " + t, "\t" + t, "\n" + t)):
             raise Irregular("white space next to a terminator")
         self.sep = t + sep
         self.L = len(self.sep)
