@@ -16,8 +16,8 @@ the walk's) and an HI's code tuples are built by zip over columns.
   terminator; composites use the declared component separator (the walk's first-code-segment
   check would find nothing) and the first code segment is not LIN;
 - per claim (its shape): every HI comes before the first LX, no code segment before the first
-  LX, at most one DTP per line and it is a 472 (or one the walk does not read), no claim-level
-  DTP after the first LX. Any other claim is read by the walk itself, started at its CLM with
+  LX, at most one DTP per line and it is a 472 (or one the walk does not read), at most one
+  SV1 / SV2 per line. Any other claim is read by the walk itself, started at its CLM with
   the reader's state (`_walk_one`): the same code, so the same result.
 """
 
