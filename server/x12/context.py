@@ -126,11 +126,11 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int, tra
         return None
     claim.diagnoses = len(diagnoses)
     if transaction:
-        claim.transaction = _transaction_before(text, delims, claim.start)
+        claim.transaction = transaction_before(text, delims, claim.start)
     return ClaimContext(claim, diagnoses, codes)
 
 
-def _transaction_before(text: str, delims: Delimiters, offset: int) -> str:
+def transaction_before(text: str, delims: Delimiters, offset: int) -> str:
     """P, I or D from the ST (or GS) version of the transaction holding offset."""
     e = delims.element
     for needle, n in ((f"ST{e}837{e}", 3), (f"GS{e}HC{e}", 8)):
