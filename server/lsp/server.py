@@ -654,11 +654,11 @@ class MedcodeServer(LanguageServer):
     async def on_completion(self, params: types.CompletionParams):
         from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 
-        from . import completion
+        from . import completion, completion_json
 
         doc = await self.document_for_request(params.text_document.uri)
         try:
-            return completion.complete(self, doc, params.position) if doc else None
+            return completion_json.answer(completion.complete(self, doc, params.position)) if doc else None
         except MedcodeIndexError as exc:
             self.set_aside(exc)
             return None
