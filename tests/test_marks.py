@@ -8,6 +8,7 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -81,3 +82,26 @@ def test_a_large_documents_check_marks_its_transactions_for_hover(tmp_path):
         if ctx is not None:
             assert transaction_before(doc.source, delims, ctx.claim.start) == transaction_before(text, delims, ctx.claim.start) == "P"
     server.thread_pool.shutdown()
+
+
+def test_a_needle_found_too_often_is_not_kept(monkeypatch):
+    """One transaction per claim: rfind finds the nearest soon, and moving thousands of starts at
+    each keystroke would cost more than it saves. Such a needle is marked as not kept, and
+    rfind reads the text for it, as before."""
+    monkeypatch.setattr(marks, "KEEP_MAX", 5)
+    plain = "GS*HC*~" + "ST*837*~" * 5 + "x" * 50
+    text = EditedText(plain)
+    text.mark(text.snapshot(), plain, ("ST*837*", "GS*HC*"))
+    assert text._marks == {"ST*837*": [7, 15, 23, 31, 39], "GS*HC*": [0]}
+    text.replace(60, 60, "ST*837*")  # a sixth: too many now
+    plain = plain[:60] + "ST*837*" + plain[60:]
+    assert text._marks == {"ST*837*": None, "GS*HC*": [0]}
+    for needle in ("ST*837*", "GS*HC*"):
+        assert [text.rfind(needle, 0, k) for k in range(len(plain))] == [plain.rfind(needle, 0, k) for k in range(len(plain))]
+    many = "ST*837*~" * 6
+    text = EditedText(many)
+    text.mark(text.snapshot(), many, ("ST*837*",))
+    assert text._marks == {"ST*837*": None}
+    monkeypatch.setattr(marks, "found", lambda *a: pytest.fail("searched again"))
+    text.mark(text.snapshot(), many, ("ST*837*",))  # known to be too many: not searched again
+    assert text._marks == {"ST*837*": None}

@@ -3,9 +3,11 @@
 A hover on a service line's code reads the kind of the transaction around its claim: the last
 "ST*837*" (else "GS*HC*") up to 2 MB before the claim (x12/context.py transaction_before). In a
 50,000-claim file with one transaction, str.rfind went through those 2 MB twice at each such
-hover: 3-10 ms of the loop. Here the positions are found once, in a check's worker thread
+hover: 3-5 ms of the loop. Here the positions are found once, in a check's worker thread
 (`found`); each edit moves them and looks again only around what it changed (`edited`), and
 EditedText.rfind then bisects (`last`). The answers are those of str.rfind on the same text.
+A needle found more than KEEP_MAX times is marked None, not kept: rfind finds the nearest of
+so many soon, and moving them all at each keystroke would cost the loop more.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ WINDOW = 1 << 20  # characters searched at a time by `found` (about a millisecon
 # Characters an edit may put in for its marks to be looked for again on the loop; a larger
 # paste drops the marks instead (the next check finds them again).
 RESCAN_MAX = 1 << 16
+KEEP_MAX = 1000  # starts of one needle kept at most (one transaction per claim: 50,000)
 
-Marks = dict[str, list[int]]  # needle -> where it starts, in order
+Marks = dict[str, "list[int] | None"]  # needle -> where it starts, in order (None: too often)
 
 
 class _Sliceable(Protocol):
@@ -42,7 +45,9 @@ def found(text: str, needles: Iterable[str]) -> Marks:
                 at.append(p)
                 p = text.find(needle, p + 1, hi)
             pause()
-        out[needle] = at
+            if len(at) > KEEP_MAX:
+                break
+        out[needle] = at if len(at) <= KEEP_MAX else None
     return out
 
 
@@ -54,6 +59,9 @@ def edited(marks: Marks, start: int, end: int, new_len: int, text: _Sliceable) -
     delta = new_len - (end - start)
     out: Marks = {}
     for needle, at in marks.items():
+        if at is None:
+            out[needle] = None
+            continue
         n = len(needle)
         # Starts before start - n + 1 end before the edit and stay; those from `end` on move
         # with the text after it; those between touch the edit and are looked for again.
@@ -65,7 +73,8 @@ def edited(marks: Marks, start: int, end: int, new_len: int, text: _Sliceable) -
         while p >= 0:
             near.append(lo + p)
             p = window.find(needle, p + 1)
-        out[needle] = at[:keep] + near + [p + delta for p in at[moved:]]
+        kept = len(at) - (moved - keep) + len(near)
+        out[needle] = at[:keep] + near + [p + delta for p in at[moved:]] if kept <= KEEP_MAX else None
     return out
 
 
