@@ -6,6 +6,7 @@ products live beside the code's own record).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +30,12 @@ NOTE_LABELS = {
 # Notes inherited from ancestors: what applies to the whole category applies to the code.
 INHERITED_NOTES = ("includes", "excludes1", "excludes2", "codeFirst", "useAdditionalCode", "codeAlso", "notes")
 CHILDREN_SHOWN = 12
+# A header's children, per open release (its files do not change while it is open): finding
+# them reads and decodes every record under the header, thousands for some categories (tens
+# of milliseconds of the loop, at each hover of it).
+CHILDREN_MEMO = 512  # headers per release
+_children_seen: weakref.WeakKeyDictionary[Release, dict[str, tuple[int, tuple[tuple[str, str], ...], int]]] = weakref.WeakKeyDictionary()
+
 
 @dataclass
 class NoteGroup:
@@ -195,10 +202,18 @@ def _ancestors(rel: Release, rec: CodeRecord) -> list[CodeRecord]:
 
 
 def _children(rel: Release, rec: CodeRecord, view: CodeView) -> None:
-    kids = [r for r in rel.records(rec.code, limit=10_000) if r.parent == rec.code]
-    view.children_total = len(kids)
-    view.children = [Step(display(rel.set_id, k.code), k.shown_description) for k in kids[:CHILDREN_SHOWN]]
-    view.billable_below = rel.count(rec.code, layout.FLAG_CODE)
+    memo = _children_seen.setdefault(rel, {})
+    known = memo.get(rec.code)
+    if known is None:
+        kids = [r for r in rel.records(rec.code, limit=10_000) if r.parent == rec.code]
+        shown = tuple((display(rel.set_id, k.code), k.shown_description) for k in kids[:CHILDREN_SHOWN])
+        known = (len(kids), shown, rel.count(rec.code, layout.FLAG_CODE))
+        if len(memo) >= CHILDREN_MEMO:
+            memo.clear()
+        memo[rec.code] = known
+    view.children_total = known[0]
+    view.children = [Step(code, description) for code, description in known[1]]
+    view.billable_below = known[2]
 
 
 def _icd10cm(rel: Release, rec: CodeRecord, view: CodeView) -> None:

@@ -61,3 +61,22 @@ async def test_ncci_diagnostics_hover_and_modifier_fix(lsp: Session):
     after = await lsp.diagnostics(uri)
     assert sorted(d.code for d in after if d.code in ("ncci-ptp", "mue")) == ["mue", "ncci-ptp"]
     lsp.close(uri)
+
+
+async def test_hover_reads_the_kind_of_the_transaction_around_the_claim(lsp: Session):
+    """A file with an 837I and an 837P: a service line's claim notes follow its own
+    transaction's kind (hover reads the ST only for them, not for every code)."""
+    institutional = x12("I", [("INST1", [("99213", [], 1, Q3), ("36415", [], 3, Q3)])])
+    practitioner = x12("P", [("PROF1", [("99213", [], 1, Q3), ("36415", [], 3, Q3)])])
+    group = practitioner[practitioner.index("GS*") : practitioner.index("IEA*")]
+    text = institutional.replace("IEA*", group + "IEA*")
+    uri = "file:///tmp/e2e/ncci/two-kinds.837"
+    lsp.open(uri, text)
+    await lsp.diagnostics(uri)
+    line, col, _ = place(text, "SV1*HC:99213", "99213")
+    shown = (await lsp.hover(uri, line, col + 1)).contents.value
+    assert "NCCI 2026-Q3 (practitioner)" in shown and "PTP: column 1 with 36415 (line 2)" in shown
+    line, col, _ = place(text, "SV2*0450*HC:99213", "99213")
+    hover = await lsp.hover(uri, line, col + 1)
+    assert hover is None or "(practitioner)" not in hover.contents.value
+    lsp.close(uri)

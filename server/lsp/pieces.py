@@ -16,6 +16,7 @@ import sys
 import threading
 
 from ..priority import pause
+from . import marks as marks_
 
 WINDOW = 1 << 16  # characters read at a time by find and rfind
 GROW = 1 << 20  # characters copied at a time into a joined text
@@ -25,7 +26,7 @@ class EditedText:
     """Edits come from the event loop; a worker thread may join the text meanwhile (to build
     the line index), so changing the pieces and keeping a join take a lock."""
 
-    __slots__ = ("_pieces", "_len", "_joined", "_edits", "_root", "_lock", "_log", "_log_from")
+    __slots__ = ("_pieces", "_len", "_joined", "_edits", "_root", "_lock", "_log", "_log_from", "_marks")
 
     def __init__(self, text: str = ""):
         self._pieces: list[tuple[str, int, int]] = [(text, 0, len(text))] if text else []
@@ -38,6 +39,7 @@ class EditedText:
         # adopt replays those that came after a snapshot onto the string it was joined into.
         self._log: list[tuple[int, int, str]] = []
         self._log_from = 0
+        self._marks: marks_.Marks | None = None  # where a few needles are (marks.py), once a check found them
 
     @property
     def edits(self) -> int:
@@ -94,6 +96,10 @@ class EditedText:
         return -1
 
     def rfind(self, sub: str, start: int = 0, end: int | None = None) -> int:
+        marks = self._marks
+        if marks is not None and (at := marks.get(sub)) is not None:
+            start, end, _ = slice(start, end).indices(self._len)
+            return marks_.last(at, len(sub), start, end)
         joined = self._joined
         if joined is not None:
             return joined.rfind(sub, start, end)
@@ -115,6 +121,8 @@ class EditedText:
             self._joined = None
             self._edits += 1
             self._log.append((start, end, new))
+            if self._marks is not None:
+                self._marks = marks_.edited(self._marks, start, end, len(new), self)
 
     def join(self) -> str:
         joined = self._joined
@@ -135,7 +143,19 @@ class EditedText:
             snap._pieces, snap._len, snap._joined, snap._edits, snap._root = self._pieces, self._len, self._joined, self._edits, self._root
         snap._lock = threading.Lock()
         snap._log, snap._log_from = [], snap._edits
+        snap._marks = None
         return snap
+
+    def mark(self, snap: EditedText, text: str, needles: tuple[str, ...]) -> None:
+        """Find where the needles are in `text`, the snapshot joined (in a worker thread), for
+        rfind to bisect; kept only if no edit came since the snapshot (later edits move them)."""
+        marks = self._marks
+        if marks is not None and all(n in marks for n in needles):
+            return
+        at = marks_.found(text, needles)
+        with self._lock:
+            if self.same_as(snap):
+                self._marks = at
 
     def same_as(self, snap: EditedText) -> bool:
         """No edit came since the snapshot was taken."""

@@ -465,7 +465,21 @@ class MedcodeServer(LanguageServer):
                 # Placing thousands of findings freed megabytes of the C heap after the check's
                 # own give_back: 3-5 MB more held with the 50,000-claim file open otherwise.
                 heap.give_back()
+            if len(text) > SYNC_CHECK_LIMIT and (delims := doc.delimiters()) is not None:
+                from ..x12.context import transaction_needles
+
+                # Another job, so the publish does not wait for it (80 ms on 50,000 claims, once).
+                try:
+                    self.thread_pool.submit(self._mark, doc, snap, text, transaction_needles(delims))
+                except RuntimeError:  # the pool is shut down: the session is ending
+                    pass
             return diagnostics
+
+    @staticmethod
+    def _mark(doc: OpenDocument, snap: EditedText, text: str, needles: tuple[str, ...]) -> None:
+        """Runs in a worker thread: where hover's needles are in the checked text (marks.py)."""
+        with priority.background():
+            doc.source.mark(snap, text, needles)
 
     def current_analysis(self, doc: OpenDocument) -> Analysis | None:
         """The check of the document's current text with the current data and settings, if done."""
@@ -654,11 +668,11 @@ class MedcodeServer(LanguageServer):
     async def on_completion(self, params: types.CompletionParams):
         from medcode.index_builder.reader import IndexDataError as MedcodeIndexError
 
-        from . import completion
+        from . import completion, completion_json
 
         doc = await self.document_for_request(params.text_document.uri)
         try:
-            return completion.complete(self, doc, params.position) if doc else None
+            return completion_json.answer(completion.complete(self, doc, params.position)) if doc else None
         except MedcodeIndexError as exc:
             self.set_aside(exc)
             return None

@@ -126,14 +126,21 @@ def claim_around(text: str, delims: Delimiters, component: str, offset: int, tra
         return None
     claim.diagnoses = len(diagnoses)
     if transaction:
-        claim.transaction = _transaction_before(text, delims, claim.start)
+        claim.transaction = transaction_before(text, delims, claim.start)
     return ClaimContext(claim, diagnoses, codes)
 
 
-def _transaction_before(text: str, delims: Delimiters, offset: int) -> str:
+def transaction_needles(delims: Delimiters) -> tuple[str, str]:
+    """What transaction_before looks back for: an open document's text keeps where they are
+    (lsp/marks.py), so that its rfind need not search."""
+    e = delims.element
+    return f"ST{e}837{e}", f"GS{e}HC{e}"
+
+
+def transaction_before(text: str, delims: Delimiters, offset: int) -> str:
     """P, I or D from the ST (or GS) version of the transaction holding offset."""
     e = delims.element
-    for needle, n in ((f"ST{e}837{e}", 3), (f"GS{e}HC{e}", 8)):
+    for needle, n in zip(transaction_needles(delims), (3, 8), strict=True):
         at = text.rfind(needle, max(0, offset - 2_000_000), offset)
         if at >= 0:
             end = text.find(delims.segment, at)

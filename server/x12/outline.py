@@ -370,10 +370,20 @@ def follow_edits(tree: Outline, text, delims: Delimiters, edits: list[tuple[int,
         k = bisect_right(old_starts, x) - 1
         return x if k < 0 else x + (shift_at[k] if x == old_starts[k] else shift_past[k])
 
+    last_stop, last_shift = old_stops[-1], shift_past[-1]
+
     def walk(nodes: list[Node]) -> None:
         for node in nodes:
             if node.end < first and not node.children:
                 continue  # before every edit (most claims, for an edit past the cut)
+            if node.start > last_stop:
+                # Past every edited segment (the thousands of claims after the last edit): it
+                # moves as the text after that segment did, without the look-ups below.
+                node.start += last_shift
+                node.end += last_shift
+                node.name_end += last_shift
+                walk(node.children)
+                continue
             start = new_start(node.start)
             k = bisect_right(old_starts, node.end) - 1
             if k >= 0 and node.end <= old_stops[k]:  # it ends in an edited segment
