@@ -24,6 +24,7 @@ from lsprotocol import types
 
 from .. import reading as r
 from ..fhir.outline import fhir_outline
+from ..fhir.outline_follow import Resources, follow
 from ..fhir.reader import FhirReading
 from ..kinds import is_json_name
 from ..x12.edits import disjoint
@@ -79,6 +80,7 @@ class Built:
     spans: array  # pair k's symbol spans lines spans[2k] to spans[2k + 1]
     terminators: Terminators | None  # the text's segment terminators, per block (short outlines)
     lines: int  # lines of the text
+    resources: Resources | None = None  # where a FHIR outline's resources are (outline_follow)
 
 
 @dataclass
@@ -89,6 +91,9 @@ class _Kept:
     encoding: str
     component: str
     built: Built
+    # From the check's reading of this very version (FHIR): else carried over edits, and built
+    # again from the reading once the check of the version is done.
+    read: bool = True
 
 
 _kept: dict[str, _Kept] = {}  # uri -> the outline of the document's last version asked for
@@ -134,18 +139,26 @@ async def document_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | No
 
 async def fhir_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | None:
     """The outline of FHIR claims (fhir.outline), from the check of the document's current
-    text, and kept per version as X12's outline is. The outline waits for that check rather
-    than read the text again: the FHIR reader takes seconds on a Bundle of thousands of claims
-    (about 1.5 s of CPU per 1,000 claims with their codes), the outline from its reading
-    milliseconds."""
+    text, and kept per version as X12's outline is. The outline does not read the text again:
+    the FHIR reader takes seconds on a Bundle of thousands of claims (about 1.5 s of CPU per
+    1,000 claims with their codes), the outline from its reading milliseconds. After edits
+    inside its claims the kept outline is carried over them (_follow_fhir) and answers at once;
+    after others, and on first open, it waits for the check. A stale outline is never sent in
+    the meantime: LSP has no request that would make the client ask for the outline again once
+    the check is done, so it would show wrong places until the next edit."""
     kept = _kept.get(doc.uri)
-    if kept is not None and kept.doc() is doc and (kept.version, kept.encoding) == (doc.version, ls.encoding):
+    if kept is not None and (kept.doc() is not doc or kept.encoding != ls.encoding):
+        kept = None
+    checked = ls.current_analysis(doc) is not None
+    if kept is not None and kept.version == doc.version and (kept.read or not checked):
         return kept.built.symbols
     last = ls.analysis_now(doc)
     if last is not None and last.kind != r.FHIR:
         return None  # not FHIR claims (as of its last check)
     if r.FHIR not in ls.settings.kinds or not (is_json_name(doc.uri, doc.language_id) or doc.source[:64].lstrip("\ufeff \t\r\n").startswith("{")):
         return None  # as kinds.read: FHIR is JSON by name or by content; no check to wait for
+    if kept is not None and kept.version != doc.version and not checked and await _follow_fhir(ls, doc, kept):
+        return kept.built.symbols
     for _ in range(RETRIES):
         # A small document is checked now, as for a hover; a large one's check is waited for
         # (document_for_request does not wait for it, nor for its line index).
@@ -169,6 +182,42 @@ async def fhir_symbols(ls: MedcodeServer, doc: OpenDocument) -> Symbols | None:
     return built.symbols
 
 
+async def _follow_fhir(ls: MedcodeServer, doc: OpenDocument, kept: _Kept) -> bool:
+    """Carry the kept FHIR outline over the edits since (fhir.outline_follow), off the loop.
+    False when it must come from the check: an edit outside its claims' text, or edits that
+    keep coming while it is carried."""
+    steps = doc.edit_log.since(kept.revision)
+    if kept.built.resources is None or steps is None:
+        return False
+    if not doc.has_index(ls.encoding):
+        await _index_ready(ls, doc)
+    edits = disjoint(steps)
+    for _ in range(RETRIES):
+        # The line index is changed in place by edits: one meanwhile voids the result.
+        version, revision, index = doc.version, doc.edit_log.revision, doc.index(ls.encoding)
+        built = await asyncio.to_thread(_fhir_followed, kept.built, doc.source.snapshot(), edits, index)
+        if built is None or ls.documents.get(doc.uri) is not doc or _kept.get(doc.uri) is not kept:
+            return False
+        if doc.version == version:
+            kept.built, kept.version, kept.revision, kept.read = built, version, revision, False
+            return True
+        steps = doc.edit_log.since(kept.revision)
+        if steps is None:
+            return False
+        edits = disjoint(steps)
+    return False
+
+
+def _fhir_followed(built: Built, text: EditedText, edits: list[tuple[int, int, int]], index: LineIndex) -> Built | None:
+    assert built.resources is not None
+    moved = follow(built.tree, built.resources, text, edits, LIMIT)
+    if moved is None:
+        return None
+    tree, resources = moved
+    symbols, pairs, spans = to_symbols(tree, index, len(text))
+    return Built(symbols, tree, False, pairs, spans, None, index.line_count, resources)
+
+
 async def _checked(ls: MedcodeServer, doc: OpenDocument) -> Analysis | None:
     """The check of the document's current text, waited for up to CHECK_WAIT seconds (it
     runs after the edits' debounce, or when a pull client asks for diagnostics)."""
@@ -182,7 +231,7 @@ async def _checked(ls: MedcodeServer, doc: OpenDocument) -> Analysis | None:
 def _fhir_built(reading: FhirReading, index: LineIndex, length: int) -> Built:
     tree = fhir_outline(reading, LIMIT)
     symbols, pairs, spans = to_symbols(tree, index, length)
-    return Built(symbols, tree, False, pairs, spans, None, index.line_count)
+    return Built(symbols, tree, False, pairs, spans, None, index.line_count, Resources.of(reading))
 
 
 def forget_stale(doc: OpenDocument) -> None:
