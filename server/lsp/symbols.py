@@ -186,31 +186,33 @@ async def _follow_fhir(ls: MedcodeServer, doc: OpenDocument, kept: _Kept) -> boo
     """Carry the kept FHIR outline over the edits since (fhir.outline_follow), off the loop.
     False when it must come from the check: an edit outside its claims' text, or edits that
     keep coming while it is carried."""
-    steps = doc.edit_log.since(kept.revision)
-    if kept.built.resources is None or steps is None:
+    if kept.built.resources is None:
         return False
     if not doc.has_index(ls.encoding):
         await _index_ready(ls, doc)
-    edits = disjoint(steps)
     for _ in range(RETRIES):
+        steps = doc.edit_log.since(kept.revision)
+        if steps is None:
+            return False
         # The line index is changed in place by edits: one meanwhile voids the result.
-        version, revision, index = doc.version, doc.edit_log.revision, doc.index(ls.encoding)
-        built = await asyncio.to_thread(_fhir_followed, kept.built, doc.source.snapshot(), edits, index)
+        version, revision, index, snap = doc.version, doc.edit_log.revision, doc.index(ls.encoding), doc.source.snapshot()
+        try:
+            built = await asyncio.to_thread(_fhir_followed, kept.built, snap, disjoint(steps), index)
+        except (IndexError, ValueError):
+            if doc.version == version:
+                raise
+            continue  # the index changed under it
         if built is None or ls.documents.get(doc.uri) is not doc or _kept.get(doc.uri) is not kept:
             return False
         if doc.version == version:
             kept.built, kept.version, kept.revision, kept.read = built, version, revision, False
             return True
-        steps = doc.edit_log.since(kept.revision)
-        if steps is None:
-            return False
-        edits = disjoint(steps)
     return False
 
 
 def _fhir_followed(built: Built, text: EditedText, edits: list[tuple[int, int, int]], index: LineIndex) -> Built | None:
-    assert built.resources is not None
-    moved = follow(built.tree, built.resources, text, edits, LIMIT)
+    """The kept outline carried over the edits, as sent (None: it must come from a read)."""
+    moved = follow(built.tree, built.resources, text, edits, LIMIT) if built.resources is not None else None
     if moved is None:
         return None
     tree, resources = moved
