@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from medcode.server.fhir import outline as fhir_outline_module, outline_follow, reader
 from medcode.server.fhir.outline import fhir_outline
 from medcode.server.fhir.outline_follow import Resources, follow
+from medcode.server.lsp import symbols
+from medcode.server.positions import LineIndex
 from medcode.server.x12.edits import disjoint
 
 from fhir_resources import bundle, patient, text_of
@@ -20,7 +23,7 @@ NDJSON = "\n".join(text_of(r).replace("\n", "").replace("  ", "") for r in (EXCL
 MANY = text_of(bundle(*[claim(f"c{i}", dx=[(1, "E11.9", None)], items=[("99213", [], 1, "2026-11-15")]) for i in range(8)]))
 
 # What the random edits put in: JSON's structure, codes, names, line breaks, escapes.
-PIECES = ["a", "7", "a", "7", '"', "{", "}", "[", "]", ",", ":", " ", "\n", "x", "9", ".", "\\", "E11.9", "I10", '"code": "Z00.00"', '"id": "n"', "Claim", "2026-01-02", "-"]
+PIECES = ["a", "7", "é", "a", "7", '"', "{", "}", "[", "]", ",", ":", " ", "\n", "x", "9", ".", "\\", "E11.9", "I10", '"code": "Z00.00"', '"id": "n"', "Claim", "2026-01-02", "-"]
 
 
 def _edit(rng: random.Random, text: str) -> tuple[str, tuple[int, int, int]]:
@@ -39,10 +42,13 @@ def _state(text: str, limit: int):
     return fhir_outline(reading, limit), Resources.of(reading)
 
 
-@pytest.mark.parametrize("name, text, full, limit", [
+CASES = pytest.mark.parametrize("name, text, full, limit", [
     ("bundle", BUNDLE, 500, 5000), ("ndjson", NDJSON, 500, 5000),
     ("cut, one entry per claim", MANY, 2, 5), ("full near its limit", MANY, 500, 25),
 ])
+
+
+@CASES
 def test_a_followed_outline_equals_a_fresh_one(monkeypatch, name, text, full, limit):
     """Random edit sequences: whenever the outline is followed, it (and the resources' spans)
     equal what a read of the edited text gives; when it is not, the next edits start from a
@@ -100,3 +106,41 @@ def test_a_line_break_in_an_ndjson_resource_is_left_to_a_read():
     assert follow(tree, res, NDJSON[:at] + "\n" + NDJSON[at:], [(at, at, 1)], 5000) is None
     # A space is no line break: followed.
     assert follow(tree, res, NDJSON[:at] + " " + NDJSON[at:], [(at, at, 1)], 5000) is not None
+
+
+def _built(text: str, limit: int) -> symbols.Built | None:
+    reading = reader.read(text)
+    if reading is None or len(reading.resources) < 2:
+        return None
+    return symbols._fhir_symbols(fhir_outline(reading, limit), LineIndex(text, "utf-16"), len(text), Resources.of(reading))
+
+
+@CASES
+def test_the_symbols_sent_after_following_equal_a_fresh_outlines(monkeypatch, name, text, full, limit):
+    """As above, through what is sent (lsp.symbols._fhir_followed): positions in UTF-16, the
+    entries on edited lines made again when no line was added or removed, all of them when
+    one was; and the lines each top-level entry spans, which the next edits go by."""
+    monkeypatch.setattr(fhir_outline_module, "FULL_CLAIMS", full)
+    monkeypatch.setattr(outline_follow, "FULL_CLAIMS", full)
+    monkeypatch.setattr(symbols, "LIMIT", limit)
+    rng = random.Random(f"fhir-follow-symbols-{name}")
+    original = text
+    built = _built(text, limit)
+    placed_again = made_again = 0
+    for _ in range(120):
+        if built is None:
+            text, built = original, _built(original, limit)
+        steps = []
+        for _ in range(rng.choice((1, 1, 2))):
+            text, step = _edit(rng, text)
+            steps.append(step)
+        fresh = _built(text, limit)
+        got = symbols._fhir_followed(built, text, disjoint(tuple(steps)), LineIndex(text, "utf-16"))
+        if got is not None:
+            assert fresh is not None and orjson.dumps(got.symbols) == orjson.dumps(fresh.symbols), (steps, text)
+            assert got.fhir.lines == fresh.fhir.lines and got.lines == fresh.lines
+            placed_again += not got.pairs
+            made_again += bool(got.pairs)
+        built = fresh if got is None else got
+    # Both ways taken (a line break in an NDJSON resource is left to a read: none there).
+    assert placed_again > 15 and (made_again >= 2 or name == "ndjson")
