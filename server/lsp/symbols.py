@@ -259,10 +259,12 @@ def _placed_again(built: Built, tree: Outline, index: LineIndex, edits: list[tup
 
 
 def _fhir_symbols(tree: Outline, index: LineIndex, length: int, resources: Resources) -> Built:
+    """A FHIR outline as sent, with the lines of its top-level entries; not its pairs, which
+    only X12's carrying reads."""
     symbols, pairs, spans = to_symbols(tree, index, length)
     top = [k for k, (_, holder, _) in enumerate(pairs) if holder is symbols]
     lines = array("l", [line for k in top for line in (spans[2 * k], spans[2 * k + 1])])
-    return Built(symbols, tree, False, pairs, spans, None, index.line_count, FhirPlaces(resources, lines))
+    return Built(symbols, tree, False, [], array("l"), None, index.line_count, FhirPlaces(resources, lines))
 
 
 async def _checked(ls: MedcodeServer, doc: OpenDocument) -> Analysis | None:
