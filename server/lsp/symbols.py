@@ -245,16 +245,21 @@ def _placed_again(built: Built, tree: Outline, index: LineIndex, edits: list[tup
             again.add(k)
             k -= 1
     symbols, lines = Symbols(built.symbols), array(lines.typecode, lines)
-    for k in again:
-        node = tree.nodes[k]
-        offsets: list[int] = []
-        _collect([node], offsets)
-        holder: list = []
-        _convert(node, index.positions(offsets), [], array("l"), holder)
-        symbols[k] = holder[0]
-        lines[2 * k], lines[2 * k + 1] = index.position(node.start)[0], index.position(node.end)[0]
+    nodes = [tree.nodes[k] for k in sorted(again)]
+    # Their positions found in one pass, as to_symbols does: entries on one long line
+    # (minified JSON) would otherwise each be counted from the line's start.
+    offsets: list[int] = []
+    _collect(nodes, offsets)
     if tree.cut_at is not None:
-        symbols[-1] = _rest(tree, index.position(tree.cut_at), index.position(length))
+        offsets.extend((tree.cut_at, length))
+    at = index.positions(offsets)
+    for k, node in zip(sorted(again), nodes):
+        holder: list = []
+        _convert(node, at, [], array("l"), holder)
+        symbols[k] = holder[0]
+        lines[2 * k], lines[2 * k + 1] = at[node.start][0], at[node.end][0]
+    if tree.cut_at is not None:
+        symbols[-1] = _rest(tree, at[tree.cut_at], at[length])
     return symbols, lines
 
 
