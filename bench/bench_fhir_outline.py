@@ -2,7 +2,9 @@
 N Claims, each with diagnoses, a procedure and items (every claim distinct), is outlined in
 process (reader, fhir.outline, DocumentSymbol JSON) and over LSP stdio against `medcode serve`:
 the first request once the check is published (from its reading), the same version again
-(kept), and right after an edit (answered once the check of the new text is done). A script, not a test: nothing here asserts a timing.
+(kept), right after a ranged edit inside a claim (the kept outline carried over it, compared
+with the outline once that edit's check is done), and right after one between claims (answered
+once the check of the new text is done). A script, not a test: nothing here asserts a timing.
 
     python bench/bench_fhir_outline.py [--claims 4000] [--repeats 5]
 """
@@ -75,35 +77,57 @@ def in_process(text: str, repeats: int) -> None:
         print(f"  {label:<46} wall {statistics.median(walls) * 1000:7.1f} ms  cpu {statistics.median(cpus) * 1000:7.1f} ms (median of {repeats})")
 
 
-async def over_lsp(text: str, repeats: int) -> None:
+def ranged(text: str, old: str, new: str) -> tuple[dict, str]:
+    """A didChange content change replacing the first `old` (on one line, ASCII), and the text after it."""
+    at = text.index(old)
+    line, col = text.count("\n", 0, at), at - (text.rfind("\n", 0, at) + 1)
+    change = {"range": {"start": {"line": line, "character": col}, "end": {"line": line, "character": col + len(old)}}, "text": new}
+    return change, text[:at] + new + text[at + len(old) :]
+
+
+async def over_lsp(text: str, claims: int, repeats: int) -> None:
     client = await LspClient.spawn([sys.executable, "-m", "medcode.server", "serve"], dict(os.environ), None)
     uri = "file:///bench/claims-bundle.json"
+    inside, between = "right after an edit in a claim", "right after an edit between claims (waits for its check)"
     try:
         await client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": CLIENT_CAPABILITIES})
         await client.notify("initialized", {})
         await asyncio.sleep(1.0)
         await client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "json", "version": 1, "text": text}})
         await client.wait_publish(uri, 1)
-        rows: dict[str, list[float]] = {"after the check (its reading)": [], "again (kept)": [], "right after an edit (waits for its check)": []}
-        count = 0
-        for version in range(2, repeats + 2):
+        rows: dict[str, list[float]] = {"after the check (its reading)": [], "again (kept)": [], inside: [], between: []}
+        count = same = 0
+        version = 1
+        for r in range(repeats):
             result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
             rows["after the check (its reading)"].append(s)
             count = _count_symbols(result or [])
             _, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
             rows["again (kept)"].append(s)
-            # An edit (an id renamed, same length) and the outline asked at once: answered
-            # when the check of the new text is done (its debounce, then the reader).
-            edited = text.replace('"id": "claim-0"', f'"id": "claim-{version % 10}"', 1)
-            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": edited}]})
+            # A ranged edit inside a claim (its id renamed, longer), the outline asked at once;
+            # then again once the check of that text is done: the two must be equal.
+            k = (r * 997 + claims // 2) % claims
+            change, text = ranged(text, f'"id": "claim-{k}"', f'"id": "claim-{k}-v{r}"')
+            version += 1
+            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+            during, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+            rows[inside].append(s)
+            assert _count_symbols(during or []) == count, "the outline after an edit is incomplete"
+            await client.wait_publish(uri, version)
+            checked, _ = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+            same += during == checked
+            # An edit between claims (a Bundle entry's fullUrl): answered once its check is done.
+            change, text = ranged(text, f'"fullUrl": "urn:uuid:claim-{k}"', f'"fullUrl": "urn:uuid:claim-{k}-v{r}"')
+            version += 1
+            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
             result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
-            rows["right after an edit (waits for its check)"].append(s)
+            rows[between].append(s)
             assert _count_symbols(result or []) == count, "the outline after an edit is incomplete"
             await client.wait_publish(uri, version)
         for label, values in rows.items():
             if values:
                 print(f"  LSP documentSymbol {label:<24} median {statistics.median(values) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms  (n={len(values)})")
-        print(f"  symbols sent: {count:,}")
+        print(f"  symbols sent: {count:,}; answers right after an edit in a claim equal to the outline after its check: {same}/{repeats}")
     finally:
         await client.close()
 
@@ -116,7 +140,7 @@ def main() -> None:
     text = bundle(args.claims)
     print(f"Bundle of {args.claims:,} Claims, {len(text) / 1e6:.1f} MB; load average {os.getloadavg()[0]:.2f}")
     in_process(text, args.repeats)
-    asyncio.run(over_lsp(text, args.repeats))
+    asyncio.run(over_lsp(text, args.claims, args.repeats))
 
 
 if __name__ == "__main__":

@@ -25,17 +25,18 @@ def fhir_outline(reading: FhirReading, limit: int = 5000) -> Outline:
     for i, res in enumerate(resources):
         if count >= limit:
             return Outline(nodes, res.start, len(resources) - i, len(resources))
-        claim = _claim(res)
+        claim = claim_node(res)
         nodes.append(claim)
         count += 1
         if full:
-            children = _children(res)[: max(0, limit - count)]
+            children = entry_nodes(res)[: max(0, limit - count)]
             claim.children = children
             count += len(children)
     return Outline(nodes, claims=len(resources))
 
 
-def _claim(res: ClaimResource) -> Node:
+def claim_node(res: ClaimResource) -> Node:
+    """A resource's entry, without its children (entry_nodes)."""
     name = f"{res.resource_type} {res.id.strip() if res.id and res.id.strip() else '(no id)'}"
     if res.claim_type:
         name += f" ({res.claim_type})"
@@ -49,7 +50,9 @@ def _claim(res: ClaimResource) -> Node:
     return Node("claim", name, detail, res.start, res.end, res.start + 1)
 
 
-def _children(res: ClaimResource) -> list[Node]:
+def entry_nodes(res: ClaimResource) -> list[Node]:
+    """The entries under a resource's (when its Bundle shows them): its diagnoses, procedures
+    and items, in the order of the text."""
     out: list[Node] = []
     for n, dx in enumerate(res.entries, 1):
         label = f"Diagnosis {dx.sequence if dx.sequence is not None else n}"

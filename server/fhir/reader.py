@@ -231,6 +231,25 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
     return out
 
 
+def read_claim(text: str) -> ClaimResource | None:
+    """One Claim or ExplanationOfBenefit written alone (text is its object; offsets from 0),
+    read as read() reads it in its document, or None unless text parses as one. The outline
+    reads a resource again after an edit inside it (fhir.outline_follow): what its entry shows
+    comes from its own text only."""
+    if not looks_like_fhir_claims(text):
+        return None
+    try:
+        node = jt.parse(text, keep=KEEP)
+    except jt.Malformed:
+        return None
+    kind = node.text("resourceType") if node.kind == jt.OBJECT else None
+    if kind not in CLAIM_RESOURCES:
+        return None
+    out = FhirReading(r.FHIR)
+    _Reader(text, out).resource(node, kind)
+    return out.resources[0]
+
+
 def _next_line_object(text: str, offset: int) -> bool:
     """A second value that starts on a new line with '{': NDJSON, not a stray character."""
     return text.startswith("{", offset) and "\n" in text[text.rfind("}", 0, offset) : offset]
