@@ -98,6 +98,20 @@ async def over_lsp(text: str, claims: int, repeats: int) -> None:
         rows: dict[str, list[float]] = {"after the check (its reading)": [], "again (kept)": [], inside: [], between: []}
         count = same = 0
         version = 1
+
+        async def edit_and_ask(row: str, old: str, new: str):
+            """Replace `old` by `new`, ask for the outline at once (timed into `row`), and wait
+            for the check of the edited text; the outline answered."""
+            nonlocal text, version
+            change, text = ranged(text, old, new)
+            version += 1
+            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+            result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+            rows[row].append(s)
+            assert _count_symbols(result or []) == count, "the outline after an edit is incomplete"
+            await client.wait_publish(uri, version)
+            return result
+
         for r in range(repeats):
             result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
             rows["after the check (its reading)"].append(s)
@@ -107,23 +121,11 @@ async def over_lsp(text: str, claims: int, repeats: int) -> None:
             # A ranged edit inside a claim (its id renamed, longer), the outline asked at once;
             # then again once the check of that text is done: the two must be equal.
             k = (r * 997 + claims // 2) % claims
-            change, text = ranged(text, f'"id": "claim-{k}"', f'"id": "claim-{k}-v{r}"')
-            version += 1
-            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
-            during, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
-            rows[inside].append(s)
-            assert _count_symbols(during or []) == count, "the outline after an edit is incomplete"
-            await client.wait_publish(uri, version)
+            during = await edit_and_ask(inside, f'"id": "claim-{k}"', f'"id": "claim-{k}-v{r}"')
             checked, _ = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
             same += during == checked
             # An edit between claims (a Bundle entry's fullUrl): answered once its check is done.
-            change, text = ranged(text, f'"fullUrl": "urn:uuid:claim-{k}"', f'"fullUrl": "urn:uuid:claim-{k}-v{r}"')
-            version += 1
-            await client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
-            result, s = await client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
-            rows[between].append(s)
-            assert _count_symbols(result or []) == count, "the outline after an edit is incomplete"
-            await client.wait_publish(uri, version)
+            await edit_and_ask(between, f'"fullUrl": "urn:uuid:claim-{k}"', f'"fullUrl": "urn:uuid:claim-{k}-v{r}"')
         for label, values in rows.items():
             if values:
                 print(f"  LSP documentSymbol {label:<24} median {statistics.median(values) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms  (n={len(values)})")

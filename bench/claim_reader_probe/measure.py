@@ -22,6 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import opcodes  # noqa: E402  (bench/opcodes.py)
 from probe import Reader  # noqa: E402
 
 from medcode.server.x12 import document  # noqa: E402
@@ -72,24 +74,8 @@ WORK = {"walk": run_walk, "walk (claims only)": run_walk_only, "probe (columns)"
 
 
 def traced(work, text) -> Counter:
-    counts: Counter = Counter()
-
-    def local(frame, event, arg):
-        if event == "opcode":
-            counts[frame.f_code.co_filename] += 1
-        return local
-
-    def first(frame, event, arg):
-        frame.f_trace_opcodes = True
-        return local
-
-    gc.collect()
-    sys.settrace(first)
-    try:
-        work(text)
-    finally:
-        sys.settrace(None)
-    return counts
+    """Opcodes run by work(text), by file (bench/opcodes.py's tracer)."""
+    return opcodes.traced(lambda: work(text))
 
 
 def main() -> None:
