@@ -285,6 +285,16 @@ def test_pointer_hover_text_names_the_diagnosis():
     assert "points to no diagnosis" in res.pointed_text(7)
 
 
+
+# "²" is a digit to str.isdigit() that int() refuses (an internal error); full-width "２" one it
+# reads as 2: neither is a sequence number a FHIR server wrote.
+@pytest.mark.parametrize("digit", ["\u00b2", "\uff12"])
+def test_a_diagnosis_sequence_in_other_digits_is_a_finding(verdicts, digit):
+    text = text_of(BUNDLE).replace('"diagnosisSequence": [1, 2]', f'"diagnosisSequence": [1, "{digit}"]')
+    analysis = DocumentChecker(verdicts).check(text, name="claim.json")
+    pointers = [(text[f.start : f.end], f.message) for f in analysis.findings if f.rule == "invalid-pointer"]
+    assert pointers == [(digit, f"diagnosisSequence {digit} is not a positive integer")]
+
 # -- medcode check ----------------------------------------------------------------------------------
 def test_check_on_fhir_files_json_output_and_exit_codes(run_check):
     code, out, _ = run_check("--format", "json", str(FIXTURES))

@@ -121,8 +121,34 @@ def test_a_badly_shaped_icd10_code_is_described_alike_in_x12_and_in_a_template(d
     assert messages[0].pop() == f"{bad} is not an {set_word} code ({SHAPES[ICD10CM if set_word == 'ICD-10-CM' else ICD10PCS]})"
 
 
-def test_a_pointer_of_digits_int_cannot_read_is_a_finding(default_store):
-    # "²" is a digit to str.isdigit() but not to int(): it must read as no number, not crash.
-    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", "SV1*HC:J1100:RT*50.00*UN*1***\u00b2~")
+# Digits of no X12 file: "²" is one to str.isdigit() but not to int() (a crash where one is
+# trusted to read the other); full-width "１" and Arabic-Indic "١" are to both (read as 1).
+OTHER_DIGITS = ["\u00b2", "\uff11", "\u0661"]
+
+
+@pytest.mark.parametrize("digit", OTHER_DIGITS)
+def test_a_pointer_of_other_digits_is_a_finding(default_store, digit):
+    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", f"SV1*HC:J1100:RT*50.00*UN*1***{digit}~")
     pointers = [(s, m) for r, s, m in rules(text, default_store) if r == "invalid-pointer" and s != "9"]
-    assert pointers == [("\u00b2", "diagnosis pointer '\u00b2' is not a number 1-12")]
+    assert pointers == [(digit, f"diagnosis pointer {digit!r} is not a number 1-12")]
+
+
+@pytest.mark.parametrize("digit", OTHER_DIGITS)
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("SE*45*0001~", "SE*4{}*0001~", "SE01 should be the number of segments (45), not '4{}'"),
+        ("GE*1*101~", "GE*{}*101~", "GE01 should be the number of transaction set(s) (1), not '{}'"),
+        ("IEA*1*000000101~", "IEA*{}*000000101~", "IEA01 should be the number of functional group(s) (1), not '{}'"),
+    ],
+)
+def test_a_trailer_count_in_other_digits_is_a_finding(default_store, digit, old, new, message):
+    text = replaced(old, new.format(digit))
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [(new.format(digit)[:-1], message.format(digit))]
+
+
+def test_an_se01_that_is_no_number_is_a_finding(default_store):
+    text = replaced("SE*45*0001~", "SE*ABC*0001~")
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [("SE*ABC*0001", "SE01 should be the number of segments (45), not 'ABC'")]
