@@ -48,6 +48,16 @@ def test_control_bytes_used_as_delimiters_are_not_reported(default_store):
     assert not [r for r in rules(text, default_store) if "U+" in r[2]]
 
 
+@pytest.mark.parametrize("element, component, segment", [("\x1d", "\x1f", "\x1c"), ("\x1f", "\x1e", "\x1d"), ("\x07", ":", "~")])
+def test_an_interchange_with_separator_bytes_as_delimiters_reads_like_one_with_printable_ones(default_store, element, component, segment):
+    # FS, GS, RS and US (0x1c-0x1f) are X12 delimiters some trading partners use; Python
+    # counts them as whitespace (str.isspace()), so `\s` must not decide what follows "ISA".
+    plain = P837.read_text()
+    text = plain.replace("~", segment).replace(":", component).replace("*", element)
+    spans = lambda t: sorted((f.rule, f.start, f.end) for f in DocumentChecker(Verdicts(default_store)).check(t).findings)
+    assert spans(text) == spans(plain) != []
+
+
 def test_a_flood_of_control_bytes_is_summarised(default_store):
     text = replaced("CLM*VALID01", "CLM*VALID01" + "\x01" * 500)
     found = [r for r in rules(text, default_store) if r[0] == "x12-structure" and ("U+0001" in r[2] or "more control" in r[2])]
