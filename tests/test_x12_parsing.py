@@ -468,7 +468,7 @@ def test_claims_outline_follows_edits_apart():
         ("0", ["0"]),
         ("A:1", ["A", "1"]),
         ("13", ["13"]),  # past the 12 an HI can hold
-        ("\u0663", []),  # a non-ASCII decimal digit (3): int() reads it, as the rules do
+        ("\u0663", ["\u0663"]),  # a non-ASCII decimal digit (3): int() reads it, but no X12 file means it
         ("\u00b2", ["\u00b2"]),  # a superscript 2 is a digit to isdigit() but no number to int()
     ],
 )
