@@ -162,3 +162,28 @@ def test_an_se01_that_is_no_number_is_a_finding(default_store):
     text = replaced("SE*45*0001~", "SE*ABC*0001~")
     found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
     assert found == [("SE*ABC*0001", "SE01 should be the number of segments (45), not 'ABC'")]
+
+
+@pytest.mark.parametrize("day", ["20230229", "00000000", "99999999", "2026031", "\uff12\uff10\uff12\uff16\uff10\uff13\uff11\uff10", ""])
+def test_a_service_date_that_is_no_date_is_a_finding(default_store, day):
+    # The line's codes are then judged on the claim's other dates (or today): that must show.
+    text = replaced("SV1*HC:99213*50.00*UN*1***1~\nDTP*472*D8*20260310~", f"SV1*HC:99213*50.00*UN*1***1~\nDTP*472*D8*{day}~")
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [(day or "DTP*472*D8*", f"DTP03 {day!r} is not a date (CCYYMMDD): the codes it dates are judged as if it gave none")]
+
+
+def test_a_statement_period_whose_end_is_no_date_is_a_finding(default_store):
+    text = replaced("DTP*434*RD8*20240420-20240425~", "DTP*434*RD8*20240420-20240431~", (FIXTURES / "claims_837i.x12").read_text())
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [("20240420-20240431", "DTP03 '20240420-20240431' is not a date (CCYYMMDD): the codes it dates are judged as if it gave none")]
+
+
+def test_a_birth_date_that_is_no_date_is_a_finding(default_store):
+    text = replaced("SBR*P*18*******CI~", "SBR*P*18*******CI~\nDMG*D8*19800230*F~", replaced("SE*45*", "SE*46*"))
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [("19800230", "DMG02 '19800230' is not a date (CCYYMMDD): the claim edits take the patient's age as unknown")]
+
+
+def test_right_dates_are_silent(default_store):
+    for fixture in ("claims_837p.x12", "claims_837i.x12", "claims_837d.x12"):
+        assert not [r for r in rules((FIXTURES / fixture).read_text(), default_store) if "not a date" in r[2]]

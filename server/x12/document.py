@@ -491,6 +491,8 @@ class _Walk:
                         self.line.date = read[1]
                     elif read[0]:
                         self._dtp(*read)
+                    if read[0] and (read[1] is None or (read[2] and read[3] is None)):
+                        self._no_date(start, raw, 3, "the codes it dates are judged as if it gave none")
                     claim.end = start + len(raw)
                 continue
             if seg_id == "LX":
@@ -562,6 +564,8 @@ class _Walk:
                     if found is dmg_memo:
                         found = self._read_dmg(raw)
                     if found is not None:
+                        if found[0] is None:
+                            self._no_date(start, raw, 2, "the claim edits take the patient's age as unknown")
                         if self.level == "23":
                             self.patient_dmg = found
                         elif self.level == "22":
@@ -685,6 +689,16 @@ class _Walk:
         if len(self._bills) < PATIENT_SEGMENTS_MAX:
             self._bills[facility] = bill
         return bill
+
+    def _no_date(self, start: int, raw: str, n: int, consequence: str) -> None:
+        """A D8 / RD8 / DT date element (DTP03, DMG02) that is no calendar date: the claim is
+        read without it, which must not pass unseen. Placed on the element, or on the segment
+        when the element is empty or missing."""
+        values = raw.split(self.d.element)
+        value = values[n] if len(values) > n else ""
+        at = start + sum(len(v) + 1 for v in values[:n])
+        where = (at, at + len(value)) if value else (start, start + len(raw))
+        self._problem(*where, f"{raw[:3]}{n:02d} {value!r} is not a date (CCYYMMDD): {consequence}")
 
     def _read_dtp(self, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
         """A DTP segment's claim date: its qualifier ("" when not one the walk reads), the day,
