@@ -12,3 +12,24 @@ from __future__ import annotations
 def is_digits(text: str) -> bool:
     """Whether text is one or more ASCII digits (what int() then reads without fail)."""
     return text.isascii() and text.isdigit()
+
+
+def long_integer_at(text: str, start: int = 0, end: int | None = None) -> int | None:
+    """Where the first integer too long for int() starts in text[start:end], or None. CPython
+    refuses to convert more than sys.get_int_max_str_digits() digits (4300; a guard against
+    quadratic work), so the json module raises a plain ValueError, not JSONDecodeError, for
+    such a number in valid JSON; this finds it for the message. Asked only after that error."""
+    import re
+    import sys
+
+    limit = sys.get_int_max_str_digits()
+    if not limit:
+        return None
+    m = re.compile(r"(?<![0-9.eE+-])-?[0-9]{%d,}(?![0-9.eE])" % (limit + 1)).search(text, start, len(text) if end is None else end)
+    return None if m is None else m.start()
+
+
+def long_integer_message() -> str:
+    import sys
+
+    return f"a number of more than {sys.get_int_max_str_digits()} digits, longer than medcode reads"

@@ -130,3 +130,14 @@ def test_unknown_template_version_in_csv_and_json(version, known):
     assert bool(found) != known
     if found:
         assert found[0][1] == doc.index(version) and repr(version) in found[0][0]
+
+
+def test_a_number_too_long_to_read_is_named_in_a_price_file():
+    # Valid JSON that int() refuses (over 4300 digits): the error says so, at the number.
+    number = "9" * 5000
+    doc = (
+        '{"hospital_name": "General", "last_updated_on": "2025-01-01", "version": "3.0.0", "n": %s,\n'
+        ' "standard_charge_information": [{"description": "visit", "code_information": [{"code": "99213", "type": "CPT"}]}]}' % number
+    )
+    [(message, start)] = [(m, s) for m, s in structure(hpt_json.read(doc)) if "not valid JSON" in m]
+    assert start == doc.index(number) and "a number of more than 4300 digits" in message
