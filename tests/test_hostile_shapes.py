@@ -113,9 +113,11 @@ def test_a_blank_header_row_is_named_and_the_next_row_read_as_headers():
     assert any("row 3 is blank" in m for m, _ in structure(reading))
 
 
-# "²" (int() refuses it) and full-width "３.０.０" are digits to str.isdigit(): no version CMS wrote.
+# "²" (int() refuses it) and full-width "３.０.０" are digits to str.isdigit(), and int() refuses
+# more than 4300 digits: no version CMS wrote.
 @pytest.mark.parametrize(
-    "version, known", [("3.0.0", True), ("2.0", True), ("v2.2.0", True), ("9.9.9", False), ("3.1", False), ("\u00b2", False), ("\uff13.\uff10.\uff10", False)]
+    "version, known",
+    [("3.0.0", True), ("2.0", True), ("v2.2.0", True), ("9.9.9", False), ("3.1", False), ("\u00b2", False), ("\uff13.\uff10.\uff10", False), ("9" * 5000, False), ("2." + "0" * 5000, False)],
 )
 def test_unknown_template_version_in_csv_and_json(version, known):
     text = HPT.replace("3.0.0", version)

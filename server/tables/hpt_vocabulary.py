@@ -65,7 +65,8 @@ TYPE_NAMES: dict[str, str] = {
     "MS-LTC-DRG": "Medicare Severity Long-Term Care Diagnosis Related Groups",
 }
 
-_MAJOR = re.compile(r"\s*v?(\d+)")
+# ASCII digits, and few: int() refuses more than 4300, and no version CMS wrote has more.
+_MAJOR = re.compile(r"\s*v?0*([0-9]{1,9})(?![0-9])")
 
 
 def major_version(version: str | None) -> int | None:
@@ -84,7 +85,7 @@ def unknown_version(version: str | None) -> str | None:
     if not text:
         return None
     parts = text.lstrip("vV").split(".")
-    if len(parts) <= 3 and all(is_digits(p) for p in parts):
+    if len(parts) <= 3 and all(is_digits(p) and len(p) <= 9 for p in parts):  # few digits: see _MAJOR
         number = tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
         if number in KNOWN_VERSIONS:
             return None
