@@ -2,16 +2,22 @@
 
 str.isdigit() and str.isdecimal() also accept other scripts' digits ("١", "３"), which int()
 reads, and isdigit() superscripts and circled numbers ("²", "①"), which int() refuses with a
-ValueError. No X12, FHIR or CMS file means either: a count, pointer, date or port of them must
-read as what it is, not as a number, nor end the check with an internal error.
+ValueError, as it does more than 4300 digits. No X12, FHIR or CMS file means any of these: a
+count, pointer, date or port of them must read as what it is, not as a number, nor end the
+check with an internal error.
 """
 
 from __future__ import annotations
 
+import sys
+
+# int() refuses more digits than this (CPython's guard against quadratic conversion; 0: none).
+_INT_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
+
 
 def is_digits(text: str) -> bool:
-    """Whether text is one or more ASCII digits (what int() then reads without fail)."""
-    return text.isascii() and text.isdigit()
+    """Whether text is one or more ASCII digits, not more than int() reads without fail."""
+    return text.isascii() and text.isdigit() and len(text) <= _INT_DIGITS
 
 
 def long_integer_at(text: str, start: int = 0, end: int | None = None) -> int | None:
@@ -20,16 +26,12 @@ def long_integer_at(text: str, start: int = 0, end: int | None = None) -> int | 
     quadratic work), so the json module raises a plain ValueError, not JSONDecodeError, for
     such a number in valid JSON; this finds it for the message. Asked only after that error."""
     import re
-    import sys
 
-    limit = sys.get_int_max_str_digits()
-    if not limit:
+    if _INT_DIGITS == sys.maxsize:
         return None
-    m = re.compile(r"(?<![0-9.eE+-])-?[0-9]{%d,}(?![0-9.eE])" % (limit + 1)).search(text, start, len(text) if end is None else end)
+    m = re.compile(r"(?<![0-9.eE+-])-?[0-9]{%d,}(?![0-9.eE])" % (_INT_DIGITS + 1)).search(text, start, len(text) if end is None else end)
     return None if m is None else m.start()
 
 
 def long_integer_message() -> str:
-    import sys
-
-    return f"a number of more than {sys.get_int_max_str_digits()} digits, longer than medcode reads"
+    return f"a number of more than {_INT_DIGITS} digits, longer than medcode reads"

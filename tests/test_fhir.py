@@ -286,9 +286,9 @@ def test_pointer_hover_text_names_the_diagnosis():
 
 
 
-# "²" is a digit to str.isdigit() that int() refuses (an internal error); full-width "２" one it
-# reads as 2: neither is a sequence number a FHIR server wrote.
-@pytest.mark.parametrize("digit", ["\u00b2", "\uff12"])
+# "²" is a digit to str.isdigit() that int() refuses (an internal error), as it does 5000
+# digits; full-width "２" one it reads as 2: none is a sequence number a FHIR server wrote.
+@pytest.mark.parametrize("digit", ["\u00b2", "\uff12", "9" * 5000])
 def test_a_diagnosis_sequence_in_other_digits_is_a_finding(verdicts, digit):
     text = text_of(BUNDLE).replace('"diagnosisSequence": [1, 2]', f'"diagnosisSequence": [1, "{digit}"]')
     analysis = DocumentChecker(verdicts).check(text, name="claim.json")

@@ -187,3 +187,17 @@ def test_a_birth_date_that_is_no_date_is_a_finding(default_store):
 def test_right_dates_are_silent(default_store):
     for fixture in ("claims_837p.x12", "claims_837i.x12", "claims_837d.x12"):
         assert not [r for r in rules((FIXTURES / fixture).read_text(), default_store) if "not a date" in r[2]]
+
+
+def test_numbers_of_more_digits_than_int_reads_are_findings(default_store):
+    # int() refuses more than 4300 digits: a count or pointer that long is no number either.
+    long = "9" * 5000
+    text = replaced("SE*45*0001~", f"SE*{long}*0001~")
+    text = replaced("GE*1*101~", f"GE*{long}*101~", text)
+    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", f"SV1*HC:J1100:RT*50.00*UN*1***{long}~", text)
+    found = sorted((r, m) for r, s, m in rules(text, default_store) if long in s)
+    assert found == [
+        ("invalid-pointer", f"diagnosis pointer {long!r} is not a number 1-12"),
+        ("x12-structure", f"GE01 should be the number of transaction set(s) (1), not {long!r}"),
+        ("x12-structure", f"SE01 should be the number of segments (45), not {long!r}"),
+    ]

@@ -85,7 +85,7 @@ def unknown_version(version: str | None) -> str | None:
     if not text:
         return None
     parts = text.lstrip("vV").split(".")
-    if len(parts) <= 3 and all(is_digits(p) and len(p) <= 9 for p in parts):  # few digits: see _MAJOR
+    if len(parts) <= 3 and all(is_digits(p) for p in parts):
         number = tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
         if number in KNOWN_VERSIONS:
             return None
