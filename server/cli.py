@@ -54,7 +54,7 @@ def _size(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1
-    if unit not in _SIZE_UNITS or value <= 0:
+    if unit not in _SIZE_UNITS or not 0 < value < float("inf"):  # float() also reads "inf", "1e999", "nan"
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 500K, 20MB, 1G)")
     return int(value * _SIZE_UNITS[unit])
 
