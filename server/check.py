@@ -194,6 +194,9 @@ class Walk:
     def files(self, paths: list[str]) -> Iterator[Path]:
         """Regular files under paths, each once; everything else is noted and never opened."""
         for raw in paths:
+            if not raw:  # Path("") is ".": an unset shell variable must not mean the working folder
+                self.errors.append("an empty path names no file")
+                continue
             path = Path(raw)
             try:
                 st = path.stat()

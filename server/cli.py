@@ -54,7 +54,7 @@ def _size(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1
-    if unit not in _SIZE_UNITS or value <= 0:
+    if unit not in _SIZE_UNITS or not 0 < value < float("inf"):  # float() also reads "inf", "1e999", "nan"
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 500K, 20MB, 1G)")
     return int(value * _SIZE_UNITS[unit])
 
@@ -479,9 +479,11 @@ def _tcp_address(text: str) -> tuple[str, int] | str:
     """(host, port) from --tcp HOST:PORT, or what is wrong with it."""
     import socket
 
+    from .digits import is_digits
+
     host, _, port = text.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not is_digits(port) or not 1 <= int(port) <= 65535:
         return f"--tcp needs HOST:PORT with a port from 1 to 65535, not {text!r}"
     try:
         socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)

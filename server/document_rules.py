@@ -32,11 +32,12 @@ from medcode.index_builder.model import HEADER
 from . import places
 from . import reading as r
 from .code_rules import CDT_RE, CodeRules, Result
+from .digits import is_digits
 from .findings import BAD_FORMAT, Fix, Severity
 from .places import Slot
 from .tables.slot_table import SlotTable
 
-_DIGITS_RE = re.compile(r"^\d{1,4}$")
+_DIGITS_RE = re.compile(r"^[0-9]{1,4}$")
 _HIPPS_RE = re.compile(r"^[0-9A-Z]{5}$")
 # Type names to write into a type cell when the code belongs to another type.
 _TYPE_NAME = {CPT: "CPT", HCPCS: "HCPCS", ICD10CM: "ICD", ICD10PCS: "ICD", NDC: "NDC"}
@@ -208,7 +209,7 @@ class DocumentRules(CodeRules):
 
     def revenue(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
         text = slot.text.strip()
-        if not (text.isdigit() and 3 <= len(text) <= 4):
+        if not (is_digits(text) and 3 <= len(text) <= 4):
             self._emit(out, slot, BAD_FORMAT, f"{text} is not a revenue code (3 or 4 digits)", places.REVENUE)
 
     def ms_drg(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
@@ -217,7 +218,7 @@ class DocumentRules(CodeRules):
             self._emit(out, slot, BAD_FORMAT, f"{text} is not an MS-DRG (1 to 3 digits, 001-999)", places.MS_DRG)
 
     def other_drg(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:
-        if not slot.text.strip().isdigit():
+        if not is_digits(slot.text.strip()):
             self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not a DRG number", places.OTHER_DRG)
 
     def cdt(self, slot: Slot, day: dt.date, ctx: Any, out: Result) -> None:

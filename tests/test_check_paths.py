@@ -180,3 +180,19 @@ def test_a_binary_or_unknown_file_named_alone_is_an_input_error(run_check, tmp_p
     claims.write_bytes(P837.read_bytes())
     code, _, err = run_check(str(claims), str(blob))
     assert code == 1 and f"{blob}: skipped: a binary file" in err
+
+
+@pytest.mark.parametrize("size", ["1e999", "inf", "nan", "1e400MB"])
+def test_a_size_no_count_of_bytes_can_hold_is_a_usage_error(capsys, size):
+    # float() reads these; int() of infinity raised OverflowError (an internal error).
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["check", "--max-size", size, "x.837"])
+    assert exc.value.code == 2 and "is not a size" in capsys.readouterr().err
+
+
+def test_an_empty_path_is_an_error_not_the_current_folder(run_check, tmp_path, monkeypatch):
+    # Path("") is ".": `medcode check "$UNSET"` checked every file under the working folder.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "claims.837").write_bytes(P837.read_bytes())
+    code, out, err = run_check("")
+    assert code == 2 and "an empty path names no file" in err and "claims.837" not in out

@@ -148,6 +148,33 @@ def test_tabular_edits_find_what_a_walk_over_every_pair_finds(default_store):
     assert all(v > 50 for v in fired.values()), fired
 
 
+
+def test_a_code_repeated_many_times_is_paired_once_per_code(default_store, monkeypatch):
+    # A text repeating E11.9 50,000 times held every pair of its places (over a billion) and
+    # ran out of memory: a place is paired with the first place of each other code, and the
+    # Excludes1 edit asks NoteTargets.may_name once per code, whatever the repeats (the
+    # code-first edit, which asks it too, is left out of the count); the findings stay those
+    # of the walk over every pair.
+    from medcode.index_builder.tabular_notes import NoteTargets
+
+    release = _release(default_store)
+    tab = TabularEdits()
+    codes = ["E119", "E089", "I10", "E243"] * 300 + ["E851", "E119"]
+    claim = ClaimInput("P", NOV)
+    for k, code in enumerate(codes):
+        claim.diagnoses.append(CodeAt(code, 5 * k, OTHER))
+    body = " ".join(codes)
+    for code in set(codes):
+        tab.code_notes(release, code)  # built (asking may_name of each note) before the count
+    asked = []
+    may_name = NoteTargets.may_name
+    monkeypatch.setattr(NoteTargets, "may_name", lambda self, categories: asked.append(1) or may_name(self, categories))
+    monkeypatch.setattr(TabularEdits, "_code_first", lambda *args: None)
+    found = [(f.rule, f.message, f.start, f.end, f.code, f.fixes) for f in tab.check(claim, release, frozenset(), body, 0)]
+    assert len(asked) <= len(set(codes))
+    monkeypatch.undo()
+    assert found == [f for f in _walk_every_pair(tab, claim, release, frozenset(), body) if f[0] == EXCLUDES1] != []
+
 class _Claim:
     transaction = "P"
     through = None

@@ -39,11 +39,18 @@ def one_line(err: str) -> str:
 
 
 # -- serve --tcp --------------------------------------------------------------------------------
-@pytest.mark.parametrize("address", ["127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:http", "nowhere"])
+# "²" is a digit to str.isdigit() that int() refuses (an internal error): no port.
+@pytest.mark.parametrize("address", ["127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:http", "nowhere", "127.0.0.1:\u00b2"])
 def test_serve_with_a_bad_port_is_a_usage_error(run, index, address):
     code, _, err = run("serve", "--tcp", address, index=index)
     assert code == 2 and "port from 1 to 65535" in one_line(err)
 
+
+
+def test_a_port_in_other_digits_is_refused_before_serving():
+    # int() reads full-width "８０" as 80: refused here, not served on (a test of `serve` would
+    # wait on the port).
+    assert "port from 1 to 65535" in cli._tcp_address("127.0.0.1:\uff18\uff10")
 
 def test_serve_on_a_host_that_does_not_resolve(run, index):
     code, _, err = run("serve", "--tcp", "no-such-host.invalid:2087", index=index)

@@ -285,6 +285,28 @@ def test_pointer_hover_text_names_the_diagnosis():
     assert "points to no diagnosis" in res.pointed_text(7)
 
 
+
+# "²" is a digit to str.isdigit() that int() refuses (an internal error), as it does 5000
+# digits; full-width "２" one it reads as 2: none is a sequence number a FHIR server wrote.
+@pytest.mark.parametrize("digit", ["\u00b2", "\uff12", "9" * 5000])
+def test_a_diagnosis_sequence_in_other_digits_is_a_finding(verdicts, digit):
+    text = text_of(BUNDLE).replace('"diagnosisSequence": [1, 2]', f'"diagnosisSequence": [1, "{digit}"]')
+    analysis = DocumentChecker(verdicts).check(text, name="claim.json")
+    pointers = [(text[f.start : f.end], f.message) for f in analysis.findings if f.rule == "invalid-pointer"]
+    assert pointers == [(digit, f"diagnosisSequence {digit} is not a positive integer")]
+
+
+# int() refuses a number of more digits than sys.get_int_max_str_digits() (4300), and the json
+# module then raises a plain ValueError for what is valid JSON: it must read as a finding.
+@pytest.mark.parametrize("where", ['"sequence": 1, "diagnosisCodeableConcept"', '"gender": "female"'])
+def test_a_number_too_long_to_read_is_a_finding(verdicts, where):
+    number = "9" * 5000
+    text = text_of(BUNDLE).replace(where, where.replace("1", number) if "sequence" in where else f'"gender": "female", "n": {number}', 1)
+    analysis = DocumentChecker(verdicts).check(text, name="claim.json")
+    [finding] = [f for f in analysis.findings if f.rule == FHIR_STRUCTURE]
+    assert finding.start == text.index(number) and finding.severity == Severity.ERROR
+    assert "a number of more than 4300 digits" in finding.message
+
 # -- medcode check ----------------------------------------------------------------------------------
 def test_check_on_fhir_files_json_output_and_exit_codes(run_check):
     code, out, _ = run_check("--format", "json", str(FIXTURES))

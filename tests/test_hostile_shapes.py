@@ -113,7 +113,12 @@ def test_a_blank_header_row_is_named_and_the_next_row_read_as_headers():
     assert any("row 3 is blank" in m for m, _ in structure(reading))
 
 
-@pytest.mark.parametrize("version, known", [("3.0.0", True), ("2.0", True), ("v2.2.0", True), ("9.9.9", False), ("3.1", False)])
+# "²" (int() refuses it) and full-width "３.０.０" are digits to str.isdigit(), and int() refuses
+# more than 4300 digits: no version CMS wrote.
+@pytest.mark.parametrize(
+    "version, known",
+    [("3.0.0", True), ("2.0", True), ("v2.2.0", True), ("9.9.9", False), ("3.1", False), ("\u00b2", False), ("\uff13.\uff10.\uff10", False), ("9" * 5000, False), ("2." + "0" * 5000, False)],
+)
 def test_unknown_template_version_in_csv_and_json(version, known):
     text = HPT.replace("3.0.0", version)
     found = [m for m, _ in structure(hpt_csv.read(text)) if "template version" in m]
@@ -127,3 +132,14 @@ def test_unknown_template_version_in_csv_and_json(version, known):
     assert bool(found) != known
     if found:
         assert found[0][1] == doc.index(version) and repr(version) in found[0][0]
+
+
+def test_a_number_too_long_to_read_is_named_in_a_price_file():
+    # Valid JSON that int() refuses (over 4300 digits): the error says so, at the number.
+    number = "9" * 5000
+    doc = (
+        '{"hospital_name": "General", "last_updated_on": "2025-01-01", "version": "3.0.0", "n": %s,\n'
+        ' "standard_charge_information": [{"description": "visit", "code_information": [{"code": "99213", "type": "CPT"}]}]}' % number
+    )
+    [(message, start)] = [(m, s) for m, s in structure(hpt_json.read(doc)) if "not valid JSON" in m]
+    assert start == doc.index(number) and "a number of more than 4300 digits" in message

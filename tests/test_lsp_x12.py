@@ -255,6 +255,22 @@ async def test_hover_ndc_and_pointer(lsp: Session, hover_uri):
     assert as_tuple(second.range) == (line, start + 2, line, start + 3)
 
 
+
+async def test_hover_on_pointers_in_other_digits(lsp: Session):
+    # "²" is a digit to str.isdigit() that int() refuses; Arabic-Indic "١" one it reads as 1:
+    # neither points to a diagnosis, and the hover still answers.
+    uri = "file:///tmp/e2e/hover/other-digits.837"
+    text = P837.replace("SV1*HC:J1100:RT*50.00*UN*1***1:2~", "SV1*HC:J1100:RT*50.00*UN*1***\u00b2:\u0661~")
+    lsp.open(uri, text)
+    line, start, _ = place(text, "SV1*HC:J1100", "\u00b2")
+    # Both are one UTF-16 unit and two UTF-8 bytes: the second starts after the first and ":".
+    width = 2 if lsp.encoding == types.PositionEncodingKind.Utf8 else 1
+    for at, digit in ((start, "\u00b2"), (start + width + 1, "\u0661")):
+        hover = await lsp.hover(uri, line, at)
+        assert hover.contents.value.startswith(f"**Diagnosis pointer {digit}**"), hover.contents.value
+        assert "→" not in hover.contents.value
+    lsp.close(uri)
+
 async def test_hover_on_findings_and_nothing(lsp: Session, hover_uri):
     await lsp.diagnostics(hover_uri)  # the check has run: hovers show its findings
     line, start, _ = place(P837, HI_ERR, "E1199")

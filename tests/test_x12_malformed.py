@@ -48,6 +48,16 @@ def test_control_bytes_used_as_delimiters_are_not_reported(default_store):
     assert not [r for r in rules(text, default_store) if "U+" in r[2]]
 
 
+@pytest.mark.parametrize("element, component, segment", [("\x1d", "\x1f", "\x1c"), ("\x1f", "\x1e", "\x1d"), ("\x07", ":", "~")])
+def test_an_interchange_with_separator_bytes_as_delimiters_reads_like_one_with_printable_ones(default_store, element, component, segment):
+    # FS, GS, RS and US (0x1c-0x1f) are X12 delimiters some trading partners use; Python
+    # counts them as whitespace (str.isspace()), so `\s` must not decide what follows "ISA".
+    plain = P837.read_text()
+    text = plain.replace("~", segment).replace(":", component).replace("*", element)
+    spans = lambda t: sorted((f.rule, f.start, f.end) for f in DocumentChecker(Verdicts(default_store)).check(t).findings)
+    assert spans(text) == spans(plain) != []
+
+
 def test_a_flood_of_control_bytes_is_summarised(default_store):
     text = replaced("CLM*VALID01", "CLM*VALID01" + "\x01" * 500)
     found = [r for r in rules(text, default_store) if r[0] == "x12-structure" and ("U+0001" in r[2] or "more control" in r[2])]
@@ -121,8 +131,73 @@ def test_a_badly_shaped_icd10_code_is_described_alike_in_x12_and_in_a_template(d
     assert messages[0].pop() == f"{bad} is not an {set_word} code ({SHAPES[ICD10CM if set_word == 'ICD-10-CM' else ICD10PCS]})"
 
 
-def test_a_pointer_of_digits_int_cannot_read_is_a_finding(default_store):
-    # "²" is a digit to str.isdigit() but not to int(): it must read as no number, not crash.
-    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", "SV1*HC:J1100:RT*50.00*UN*1***\u00b2~")
+# Digits of no X12 file: "²" is one to str.isdigit() but not to int() (a crash where one is
+# trusted to read the other); full-width "１" and Arabic-Indic "١" are to both (read as 1).
+OTHER_DIGITS = ["\u00b2", "\uff11", "\u0661"]
+
+
+@pytest.mark.parametrize("digit", OTHER_DIGITS)
+def test_a_pointer_of_other_digits_is_a_finding(default_store, digit):
+    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", f"SV1*HC:J1100:RT*50.00*UN*1***{digit}~")
     pointers = [(s, m) for r, s, m in rules(text, default_store) if r == "invalid-pointer" and s != "9"]
-    assert pointers == [("\u00b2", "diagnosis pointer '\u00b2' is not a number 1-12")]
+    assert pointers == [(digit, f"diagnosis pointer {digit!r} is not a number 1-12")]
+
+
+@pytest.mark.parametrize("digit", OTHER_DIGITS)
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("SE*45*0001~", "SE*4{}*0001~", "SE01 should be the number of segments (45), not '4{}'"),
+        ("GE*1*101~", "GE*{}*101~", "GE01 should be the number of transaction set(s) (1), not '{}'"),
+        ("IEA*1*000000101~", "IEA*{}*000000101~", "IEA01 should be the number of functional group(s) (1), not '{}'"),
+    ],
+)
+def test_a_trailer_count_in_other_digits_is_a_finding(default_store, digit, old, new, message):
+    text = replaced(old, new.format(digit))
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [(new.format(digit)[:-1], message.format(digit))]
+
+
+def test_an_se01_that_is_no_number_is_a_finding(default_store):
+    text = replaced("SE*45*0001~", "SE*ABC*0001~")
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [("SE*ABC*0001", "SE01 should be the number of segments (45), not 'ABC'")]
+
+
+@pytest.mark.parametrize("day", ["20230229", "00000000", "99999999", "2026031", "\uff12\uff10\uff12\uff16\uff10\uff13\uff11\uff10", ""])
+def test_a_service_date_that_is_no_date_is_a_finding(default_store, day):
+    # The line's codes are then judged on the claim's other dates (or today): that must show.
+    text = replaced("SV1*HC:99213*50.00*UN*1***1~\nDTP*472*D8*20260310~", f"SV1*HC:99213*50.00*UN*1***1~\nDTP*472*D8*{day}~")
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [(day or "DTP*472*D8*", f"DTP03 {day!r} is not a date (CCYYMMDD): the codes it dates are judged as if it gave none")]
+
+
+def test_a_statement_period_whose_end_is_no_date_is_a_finding(default_store):
+    text = replaced("DTP*434*RD8*20240420-20240425~", "DTP*434*RD8*20240420-20240431~", (FIXTURES / "claims_837i.x12").read_text())
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [("20240420-20240431", "DTP03 '20240420-20240431' is not a date (CCYYMMDD): the codes it dates are judged as if it gave none")]
+
+
+def test_a_birth_date_that_is_no_date_is_a_finding(default_store):
+    text = replaced("SBR*P*18*******CI~", "SBR*P*18*******CI~\nDMG*D8*19800230*F~", replaced("SE*45*", "SE*46*"))
+    found = [(s, m) for r, s, m in rules(text, default_store) if r == "x12-structure"]
+    assert found == [("19800230", "DMG02 '19800230' is not a date (CCYYMMDD): the claim edits take the patient's age as unknown")]
+
+
+def test_right_dates_are_silent(default_store):
+    for fixture in ("claims_837p.x12", "claims_837i.x12", "claims_837d.x12"):
+        assert not [r for r in rules((FIXTURES / fixture).read_text(), default_store) if "not a date" in r[2]]
+
+
+def test_numbers_of_more_digits_than_int_reads_are_findings(default_store):
+    # int() refuses more than 4300 digits: a count or pointer that long is no number either.
+    long = "9" * 5000
+    text = replaced("SE*45*0001~", f"SE*{long}*0001~")
+    text = replaced("GE*1*101~", f"GE*{long}*101~", text)
+    text = replaced("SV1*HC:J1100:RT*50.00*UN*1***1:2~", f"SV1*HC:J1100:RT*50.00*UN*1***{long}~", text)
+    found = sorted((r, m) for r, s, m in rules(text, default_store) if long in s)
+    assert found == [
+        ("invalid-pointer", f"diagnosis pointer {long!r} is not a number 1-12"),
+        ("x12-structure", f"GE01 should be the number of transaction set(s) (1), not {long!r}"),
+        ("x12-structure", f"SE01 should be the number of segments (45), not {long!r}"),
+    ]

@@ -180,6 +180,21 @@ def test_outline_nesting():
     assert first_claim.claims_after == 2 and first_claim.cut_at < P837.index("CLM*ERRORS01")
 
 
+
+def test_hl_levels_nested_without_end_give_a_shallow_outline():
+    # Each HL naming the one before as its parent: 50,000 levels made the editor's symbols
+    # (converted recursively) end in a RecursionError. Past a few levels HLs stop nesting.
+    from medcode.server.lsp.symbols import to_symbols
+    from medcode.server.positions import LineIndex
+
+    levels = "".join(f"HL*{i}*{i - 1 if i > 1 else ''}*22*1~\n" for i in range(1, 50_001))
+    text = "\n".join(P837.splitlines()[:3]) + "\n" + levels + "SE*50002*0001~\nGE*1*101~\nIEA*1*000000101~\n"
+    tree = outline(text, detect(text).delimiters, ":")
+    depth = lambda nodes: 1 + max((depth(n.children) for n in nodes), default=0) if nodes else 0
+    assert depth(tree.nodes) <= 20  # interchange, group, transaction and a few HL levels
+    symbols, _, _ = to_symbols(tree, LineIndex(text), len(text))
+    assert symbols[0]["name"] == "Interchange 000000101"  # then "… more entries not shown"
+
 def test_outline_reads_past_a_window(monkeypatch):
     """The outline walks the text window by window: a window boundary inside a segment or
     between claims changes nothing."""
@@ -468,7 +483,7 @@ def test_claims_outline_follows_edits_apart():
         ("0", ["0"]),
         ("A:1", ["A", "1"]),
         ("13", ["13"]),  # past the 12 an HI can hold
-        ("\u0663", []),  # a non-ASCII decimal digit (3): int() reads it, as the rules do
+        ("\u0663", ["\u0663"]),  # a non-ASCII decimal digit (3): int() reads it, but no X12 file means it
         ("\u00b2", ["\u00b2"]),  # a superscript 2 is a digit to isdigit() but no number to int()
     ],
 )

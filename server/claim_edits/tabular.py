@@ -179,31 +179,39 @@ class TabularEdits:
         # Only the pairs (j, i), i < j, where a note of one may name the other's category
         # (NoteTargets.may_name): no other pair has a note naming it. In the order of the walk
         # over every pair (j, then i), which decides the findings' order and which of two
-        # equal pairs is reported.
-        pairs = set()
-        for j, n in enumerate(notes):
-            if n.x1.notes and (named := n.x1.may_name(categories)):
-                for i, c in enumerate(categories):
-                    if i != j and c in named:
-                        pairs.add((j, i) if j > i else (i, j))
+        # equal pairs is reported. Whether a pair qualifies, and its note, depend on its two
+        # codes only, and an equal pair is reported once: so each j is paired with the first
+        # place of each code before it, not with every place (a text repeating E11.9 50,000
+        # times held a billion pairs and ran out of memory).
+        distinct = list(dict.fromkeys(categories))
+        named: dict[str, frozenset[str] | set[str]] = {}
+        firsts: list[int] = []  # the first place of each code, in order
         reported: set[tuple[str, str]] = set()
-        for j, i in sorted(pairs):
-            a, b = dxs[i], dxs[j]
-            if a.code == b.code or (a.code, b.code) in reported:
-                continue
-            note = _excluding(notes[i].x1, a.code, b.code) or _excluding(notes[j].x1, b.code, a.code)
-            if note is None:
-                continue
-            reported.add((a.code, b.code))
-            out.append(
-                Finding(
-                    EXCLUDES1,
-                    f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
-                    f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
-                    "conditions are unrelated.",
-                    b.start, b.end, b.code, ICD10CM,
+        for j, n in enumerate(notes):
+            b = dxs[j]
+            named_b = named.get(b.code)
+            if named_b is None:
+                named_b = named[b.code] = n.x1.may_name(distinct) if n.x1.notes else frozenset()
+                firsts.append(j)
+            for i in firsts:
+                a = dxs[i]
+                if i == j or a.code == b.code or (a.code, b.code) in reported:
+                    continue
+                if categories[i] not in named_b and categories[j] not in named[a.code]:
+                    continue
+                note = _excluding(notes[i].x1, a.code, b.code) or _excluding(notes[j].x1, b.code, a.code)
+                if note is None:
+                    continue
+                reported.add((a.code, b.code))
+                out.append(
+                    Finding(
+                        EXCLUDES1,
+                        f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
+                        f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
+                        "conditions are unrelated.",
+                        b.start, b.end, b.code, ICD10CM,
+                    )
                 )
-            )
 
     def manifestation(self, release, code: str) -> bool:
         return self._manifestations.of(release, code, _manifestation)

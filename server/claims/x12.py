@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ..digits import is_digits
 from ..places import MODIFIER, PROCEDURE
 from ..x12.document import Claim as X12Claim
 from ..x12.document import ClaimCodes
@@ -30,7 +31,7 @@ def bill_type(text: str, claim: X12Claim) -> str:
     value = values[5]
     digits = ""
     for ch in value:
-        if not ch.isdigit():
+        if not is_digits(ch):
             break
         digits += ch
     return digits[:2]

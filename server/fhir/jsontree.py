@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from json.decoder import scanstring
 
+from ..digits import long_integer_at, long_integer_message
+
 _WS = re.compile(r"[ \t\n\r]*")
 _SCAN = json.JSONDecoder().scan_once
 
@@ -99,6 +101,10 @@ def _explained(text: str, start: int, end: int, exc: Exception) -> Malformed:
         return Malformed(start + e.pos, e.msg)
     except RecursionError:
         return Malformed(start, "nested too deeply")
+    except ValueError:  # valid JSON that int() refuses (see digits.long_integer_at)
+        at = long_integer_at(text, start, end)
+        if at is not None:
+            return Malformed(at, long_integer_message())
     if isinstance(exc, Malformed):
         return exc
     return Malformed(start, "nested too deeply" if isinstance(exc, RecursionError) else str(exc))

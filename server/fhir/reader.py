@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import reading as r
+from ..digits import is_digits
 from ..findings import FHIR_STRUCTURE, Finding, Severity
 from ..places import POINTER, Slot
 from ..reading import Header, Reading
@@ -356,7 +357,7 @@ class _Reader:
                 continue
             category = {code for _, code in _plain_codings(_plain(info.get("category")))}
             for system, code, _ in _codings(info.get("code")):
-                if (system == TYPE_OF_BILL_URI or TYPE_OF_BILL_CATEGORY in category) and code.isdigit() and not res.type_of_bill:
+                if (system == TYPE_OF_BILL_URI or TYPE_OF_BILL_CATEGORY in category) and is_digits(code) and not res.type_of_bill:
                     res.type_of_bill = code
         patient = _plain(node.get("patient"))
         if isinstance(patient, dict) and isinstance(patient.get("reference"), str):

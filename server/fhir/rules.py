@@ -29,6 +29,7 @@ from medcode.index_builder.codesets import (
 from ..claim_edits.inputs import from_fhir
 from ..claims.fhir import claim_from_fhir
 from ..code_rules import ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, Result
+from ..digits import is_digits
 from ..document_rules import DocumentRules
 from ..findings import BAD_FORMAT, DISPLAY_MISMATCH, INVALID_POINTER, WRONG_ICD_VERSION, Finding, Fix
 from ..places import ICD9_DX, ICD9_PROC, POINTER, PROCEDURE, Slot
@@ -74,7 +75,7 @@ class FhirRules(DocumentRules):
         text = slot.text.strip()
         have = sorted(res.sequences)
         listed = f"diagnosis sequence(s) {', '.join(map(str, have))}" if have else "no diagnosis"
-        if not text.isdigit() or int(text) < 1:
+        if not is_digits(text) or int(text) < 1:
             self._emit(out, slot, INVALID_POINTER, f"diagnosisSequence {text} is not a positive integer", "")
         elif int(text) not in res.sequences:
             self._emit(out, slot, INVALID_POINTER, f"diagnosisSequence {int(text)} points to no diagnosis: the {res.resource_type} has {listed}", "")

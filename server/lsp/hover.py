@@ -13,6 +13,7 @@ from ..claims.model import Claim, ServiceLine
 from ..claims.rules import ClaimLayer
 from ..claims.x12 import LINE_CODE_PLACES, claim_in_context
 from ..describe import describe
+from ..digits import is_digits
 from ..places import ICD9_DX, ICD9_PROC, MODIFIER, POINTER, REVENUE, Slot
 from ..x12.context import ClaimContext, Cursor, claim_around, transaction_before
 from ..x12.vocabulary import AMBULANCE_LOCATIONS, DATE_QUALIFIERS, HI_QUALIFIERS, HL_LEVELS, PROCEDURE_QUALIFIERS, PRODUCT_QUALIFIERS, SEGMENTS
@@ -139,9 +140,9 @@ def _line_notes(ls: MedcodeServer, claim: Claim, line: ServiceLine | None) -> st
 
 def _pointer(slot: Slot, ctx: ClaimContext | None, role: str) -> str:
     resource = getattr(slot.line, "resource", None)  # FHIR: item[].diagnosisSequence
-    if resource is not None and slot.text.isdigit():
+    if resource is not None and is_digits(slot.text):
         return f"{resource.pointed_text(int(slot.text))}\n\n*{role}*"
-    if ctx is None or not slot.text.isdigit():
+    if ctx is None or not is_digits(slot.text):
         return f"**Diagnosis pointer {slot.text}**\n\n*{role}*"
     n = int(slot.text)
     if 1 <= n <= len(ctx.diagnoses):

@@ -27,6 +27,7 @@ from typing import Iterator
 from json.decoder import scanstring
 
 from .. import reading as r
+from ..digits import long_integer_at, long_integer_message
 from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
 from ..places import Slot
 from ..reading import Header, Reading
@@ -126,6 +127,9 @@ def read(text: str) -> Reading | None:
         where, why = exc.pos, exc.msg
     except (ValueError, StopIteration, IndexError) as exc:
         where, why = walk.at, type(exc).__name__
+        at = long_integer_at(text, walk.at) if isinstance(exc, ValueError) else None
+        if at is not None:  # valid JSON that int() refuses
+            where, why = at, long_integer_message()
     except RecursionError:
         where, why = walk.at, "nested too deeply to read"
     return walk.broken(min(max(where, 0), len(text)), why)

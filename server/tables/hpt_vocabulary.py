@@ -14,6 +14,7 @@ import re
 from medcode.index_builder.codesets import CPT, HCPCS, NDC
 
 from .. import places
+from ..digits import is_digits
 
 # Code type (as the template writes it) -> the set or pseudo-set the code must belong to.
 V2_TYPES: dict[str, str] = {
@@ -64,7 +65,8 @@ TYPE_NAMES: dict[str, str] = {
     "MS-LTC-DRG": "Medicare Severity Long-Term Care Diagnosis Related Groups",
 }
 
-_MAJOR = re.compile(r"\s*v?(\d+)")
+# ASCII digits, and few: int() refuses more than 4300, and no version CMS wrote has more.
+_MAJOR = re.compile(r"\s*v?0*([0-9]{1,9})(?![0-9])")
 
 
 def major_version(version: str | None) -> int | None:
@@ -83,7 +85,7 @@ def unknown_version(version: str | None) -> str | None:
     if not text:
         return None
     parts = text.lstrip("vV").split(".")
-    if len(parts) <= 3 and all(p.isdigit() for p in parts):
+    if len(parts) <= 3 and all(is_digits(p) for p in parts):
         number = tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
         if number in KNOWN_VERSIONS:
             return None
@@ -280,7 +282,7 @@ def code_column(header: str) -> tuple[str, bool] | None:
     else:
         return None
     index = p[1].replace(" ", "")
-    if not (index.isdigit() or index == "[i]"):
+    if not (is_digits(index) or index == "[i]"):
         return None
     return index, is_type
 

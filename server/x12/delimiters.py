@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 ISA_LENGTH = 106
-_ISA_RE = re.compile(r"ISA(?=[^A-Za-z0-9\s])")
+# The element separator after "ISA": no letter, digit or white space, but FS, GS, RS and US
+# (0x1c-0x1f), which some trading partners use as delimiters, are white space to `\s`.
+_ISA_RE = re.compile(r"ISA(?=[\x1c-\x1f]|[^A-Za-z0-9\s])")
 # Where a fragment without envelope may start: a GS or ST segment.
 _FRAGMENT_RE = re.compile(r"(?:GS|ST)\*")
 

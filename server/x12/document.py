@@ -17,6 +17,7 @@ from operator import add
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, NamedTuple
 
+from ..digits import is_digits
 from ..priority import pause
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
@@ -202,7 +203,7 @@ def parse_date(text: str) -> dt.date | None:
     if day is not _DATES:
         return day
     day = None
-    if len(text) == 8 and text.isdigit():
+    if len(text) == 8 and is_digits(text):
         try:
             day = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
@@ -398,7 +399,7 @@ class _Walk:
         top = 0
         for p in pointers.split(self.component):
             if p:
-                n = int(p) if p.isdecimal() else 0
+                n = int(p) if is_digits(p) else 0
                 top = max(top, n if 0 < n <= 12 else 13)
         if len(self.highest) < 10_000:
             self.highest[pointers] = top
@@ -490,6 +491,8 @@ class _Walk:
                         self.line.date = read[1]
                     elif read[0]:
                         self._dtp(*read)
+                    if read[0] and (read[1] is None or (read[2] and read[3] is None)):
+                        self._no_date(start, raw, 3, "the codes it dates are judged as if it gave none")
                     claim.end = start + len(raw)
                 continue
             if seg_id == "LX":
@@ -561,6 +564,8 @@ class _Walk:
                     if found is dmg_memo:
                         found = self._read_dmg(raw)
                     if found is not None:
+                        if found[0] is None:
+                            self._no_date(start, raw, 2, "the claim edits take the patient's age as unknown")
                         if self.level == "23":
                             self.patient_dmg = found
                         elif self.level == "22":
@@ -633,7 +638,7 @@ class _Walk:
     def _count(self, seg: Segment, name: str, what: str, actual: int) -> None:
         """A trailer's count element (GE01, IEA01) against what the envelope really holds."""
         count = seg.value(1).strip()
-        if not count.isdigit():
+        if not is_digits(count):
             self._problem(seg.start, seg.end, f"{name} should be the number of {what} ({actual}), not {count!r}")
         elif int(count) != actual:
             self._problem(seg.start, seg.end, f"{name} says {int(count)} {what}, the envelope has {actual}")
@@ -650,16 +655,17 @@ class _Walk:
         if self.st is None:
             self._problem(seg.start, seg.start + 2, "SE without an ST")
             return
-        count = seg.value(1)
-        if count.isdigit():
-            # Counting terminators between ST and SE is done by str.count, in C: from the
-            # walk's running count when it saw the ST, else over the transaction's text.
-            if self.st_count is not None:
-                actual = self._count_to(seg.start) - self.st_count + 1
-            else:
-                actual = count_between(self.text, self.d.segment, self.st.start, seg.start) + 1
-            if int(count) != actual:
-                self._problem(seg.start, seg.end, f"SE01 says {count} segments, the transaction has {actual}")
+        count = seg.value(1).strip()
+        # Counting terminators between ST and SE is done by str.count, in C: from the
+        # walk's running count when it saw the ST, else over the transaction's text.
+        if self.st_count is not None:
+            actual = self._count_to(seg.start) - self.st_count + 1
+        else:
+            actual = count_between(self.text, self.d.segment, self.st.start, seg.start) + 1
+        if not is_digits(count):
+            self._problem(seg.start, seg.end, f"SE01 should be the number of segments ({actual}), not {count!r}")
+        elif int(count) != actual:
+            self._problem(seg.start, seg.end, f"SE01 says {count} segments, the transaction has {actual}")
         if seg.value(2) != self.st.value(2):
             self._problem(seg.start, seg.end, f"SE02 {seg.value(2)} does not match ST02 {self.st.value(2)}")
         self.st = None
@@ -683,6 +689,16 @@ class _Walk:
         if len(self._bills) < PATIENT_SEGMENTS_MAX:
             self._bills[facility] = bill
         return bill
+
+    def _no_date(self, start: int, raw: str, n: int, consequence: str) -> None:
+        """A D8 / RD8 / DT date element (DTP03, DMG02) that is no calendar date: the claim is
+        read without it, which must not pass unseen. Placed on the element, or on the segment
+        when the element is empty or missing."""
+        values = raw.split(self.d.element)
+        value = values[n] if len(values) > n else ""
+        at = start + sum(len(v) + 1 for v in values[:n])
+        where = (at, at + len(value)) if value else (start, start + len(raw))
+        self._problem(*where, f"{raw[:3]}{n:02d} {value!r} is not a date (CCYYMMDD): {consequence}")
 
     def _read_dtp(self, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
         """A DTP segment's claim date: its qualifier ("" when not one the walk reads), the day,

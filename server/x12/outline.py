@@ -102,6 +102,12 @@ def claims_from(text: str, delims: Delimiters, offset: int) -> int:
     return count
 
 
+# How deep HL levels nest in the outline. An 837 has three (billing provider, subscriber,
+# patient); a file whose every HL names the one before as parent would nest 50,000 deep, which
+# the editor's symbols (built and sent as nested JSON) cannot hold: deeper ones become siblings.
+HL_DEPTH = 8
+
+
 def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) -> Outline:
     """The outline tree, cut after `limit` entries (huge files)."""
     top: list[Node] = []
@@ -138,7 +144,7 @@ def outline(text: str, delims: Delimiters, component: str, limit: int = 5000) ->
             transaction = entries.envelope(seg, parent)
             hl_chain, hl_by_id, claim, line = [], {}, None, None
         elif seg_id == "HL":
-            chain = hl_by_id.get(seg.value(2), [])
+            chain = hl_by_id.get(seg.value(2), [])[: HL_DEPTH - 1]
             parent = chain[-1].children if chain else (transaction.children if transaction else top)
             node = add("hl" + seg.value(3), HL_LEVELS.get(seg.value(3), f"Level {seg.value(3)}"), f"HL {seg.value(1)}", seg, parent)
             hl_chain = chain + ([node] if node else [])

@@ -29,6 +29,7 @@ from medcode.index_builder.model import CODE, HEADER
 from medcode.index_builder.model import MODIFIER as MODIFIER_KIND
 
 from ..code_rules import ANY_QUALIFIER, CDT_RE, ICD9_DX_RE, ICD9_PROC_RE, ICD10_START, SHAPES, CodeRules, Result
+from ..digits import is_digits
 from ..findings import BAD_FORMAT, INVALID_POINTER, WRONG_CODE_SET, WRONG_ICD_VERSION, X12_STRUCTURE, Finding, Fix, Severity
 from ..places import CDT, ICD9_DX, ICD9_PROC, MODIFIER, MS_DRG, POINTER, PROCEDURE, REVENUE, Slot
 from .document import UNREAD_POINTERS, Claim, ClaimCodes
@@ -250,13 +251,13 @@ class ClaimRules(CodeRules):
                     for k in ndc_candidates(text)
                     if (rec := self.v.exists(NDC, k, day)) is not None
                 ]
-            why = "a 10-digit NDC is ambiguous (4-4-2, 5-3-2 or 5-4-1)" if text.isdigit() and len(text) == 10 else "LIN03 carries the 11-digit 5-4-2 form without hyphens"
+            why = "a 10-digit NDC is ambiguous (4-4-2, 5-3-2 or 5-4-1)" if is_digits(text) and len(text) == 10 else "LIN03 carries the 11-digit 5-4-2 form without hyphens"
             self._emit(out, slot, BAD_FORMAT, f"{text} is not an 11-digit NDC: {why}", NDC, fixes)
             return
         self._verdict(out, slot, NDC, text, day)
 
     def pointer(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
-        if not slot.text.isdecimal():
+        if not is_digits(slot.text):
             self._emit(out, slot, INVALID_POINTER, f"diagnosis pointer {slot.text!r} is not a number 1-{MAX_POINTERS}", "")
             return
         n = int(slot.text)
@@ -291,16 +292,16 @@ class ClaimRules(CodeRules):
 
     def revenue(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
         text = slot.text
-        if text.isdigit() and len(text) == 3:
+        if is_digits(text) and len(text) == 3:
             self._emit(
                 out, slot, BAD_FORMAT, f"revenue code {text} has 3 digits; X12 carries 4 (with a leading zero: 0{text})", "revenue",
                 [Fix(f"Change to 0{text}", slot.start, slot.end, "0" + text, preferred=True)],
             )
-        elif not (text.isdigit() and len(text) == 4):
+        elif not (is_digits(text) and len(text) == 4):
             self._emit(out, slot, BAD_FORMAT, f"{text} is not a revenue code (4 digits)", REVENUE)
 
     def drg(self, slot: Slot, day: dt.date, claim: Claim, out: Result) -> None:
-        if not (slot.text.isdigit() and len(slot.text) == 3):
+        if not (is_digits(slot.text) and len(slot.text) == 3):
             self._emit(out, slot, BAD_FORMAT, f"{slot.text} is not an MS-DRG (3 digits)", MS_DRG)
 
 
