@@ -6,7 +6,6 @@ products live beside the code's own record).
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +14,8 @@ from medcode.index_builder.codesets import CPT, CPT_RE, HCPCS, ICD10CM, ICD10PCS
 from medcode.index_builder.lookup import Answer, Status
 from medcode.index_builder.model import HEADER, MODIFIER, CodeRecord
 from medcode.index_builder.reader import AuxDamaged, DamagedRelease, IndexStore, Release
+
+from .release_memo import ReleaseMemo
 
 NOTE_LABELS = {
     "notes": "Note",
@@ -32,9 +33,10 @@ INHERITED_NOTES = ("includes", "excludes1", "excludes2", "codeFirst", "useAdditi
 CHILDREN_SHOWN = 12
 # A header's children, per open release (its files do not change while it is open): finding
 # them reads and decodes every record under the header, thousands for some categories (tens
-# of milliseconds of the loop, at each hover of it).
-CHILDREN_MEMO = 512  # headers per release
-_children_seen: weakref.WeakKeyDictionary[Release, dict[str, tuple[int, tuple[tuple[str, str], ...], int]]] = weakref.WeakKeyDictionary()
+# of milliseconds of the loop, at each hover of it). Header -> (children, the first shown as
+# (code, description), billable codes below).
+CHILDREN_MEMO = 512  # headers held at most
+_children_seen = ReleaseMemo(CHILDREN_MEMO)
 
 
 @dataclass
@@ -202,18 +204,16 @@ def _ancestors(rel: Release, rec: CodeRecord) -> list[CodeRecord]:
 
 
 def _children(rel: Release, rec: CodeRecord, view: CodeView) -> None:
-    memo = _children_seen.setdefault(rel, {})
-    known = memo.get(rec.code)
-    if known is None:
-        kids = [r for r in rel.records(rec.code, limit=10_000) if r.parent == rec.code]
-        shown = tuple((display(rel.set_id, k.code), k.shown_description) for k in kids[:CHILDREN_SHOWN])
-        known = (len(kids), shown, rel.count(rec.code, layout.FLAG_CODE))
-        if len(memo) >= CHILDREN_MEMO:
-            memo.clear()
-        memo[rec.code] = known
+    known = _children_seen.of(rel, rec.code, _read_children)
     view.children_total = known[0]
     view.children = [Step(code, description) for code, description in known[1]]
     view.billable_below = known[2]
+
+
+def _read_children(rel: Release, code: str) -> tuple[int, tuple[tuple[str, str], ...], int]:
+    kids = [r for r in rel.records(code, limit=10_000) if r.parent == code]
+    shown = tuple((display(rel.set_id, k.code), k.shown_description) for k in kids[:CHILDREN_SHOWN])
+    return len(kids), shown, rel.count(code, layout.FLAG_CODE)
 
 
 def _icd10cm(rel: Release, rec: CodeRecord, view: CodeView) -> None:

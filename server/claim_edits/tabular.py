@@ -15,68 +15,20 @@ from medcode.index_builder.importers.icd10cm import NOTES_FROM
 from medcode.index_builder.tabular_notes import AUX_NAME, EMPTY_TARGETS, CodeNotes, NoteTargets, PairingNote, code_notes, notes_on, targets_of
 
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
-from ..heap import newest
+from ..release_memo import ReleaseMemo
 from .inputs import ADMITTING, ClaimInput, CodeAt
 
-_CACHE_MAX = 50_000
-_MISSING = object()
 _NO_NOTES = CodeNotes([], EMPTY_TARGETS, EMPTY_TARGETS, EMPTY_TARGETS)
-
-
-class _Memo(weakref.WeakKeyDictionary):
-    """What was worked out per release and code (release -> {code: answer}), cleared whole
-    past a bound: a long editor session meets many codes, and the next release's answers
-    replace the last's. Two levels: the claim edits ask per code of every claim, and a key
-    tuple per question would cost more than the answer's look-up. Held by the release
-    itself (weakly), not its id: the memos are the process's (SHARED), and a release
-    opened after another one closed may get its id."""
-
-    size = 0  # answers held, over all releases
-    # The last release asked about (weakly) and its answers: a WeakKeyDictionary look-up is
-    # Python code that makes a weak reference each time, and the asks come release by release.
-    _last: tuple = (type(None), None)
-
-    def of(self, release, code: str, make):
-        codes = self.held(release)
-        found = codes.get(code, _MISSING)
-        if found is _MISSING:
-            if self.size > _CACHE_MAX:
-                self.clear()
-                self.size = 0
-                codes = self[release] = {}
-                self._last = (weakref.ref(release), codes)
-            found = codes[code] = make(release, code)
-            self.size += 1
-        return found
-
-    def held(self, release) -> dict:
-        """The answers held for the release (code -> answer): a caller that asks of each code
-        of a claim looks there first, and calls of() for the codes it lacks (a miss may clear
-        the memo: the answers read before stay right for the release)."""
-        last, codes = self._last
-        if last() is not release:
-            codes = self.get(release)
-            if codes is None:
-                codes = self[release] = {}
-            self._last = (weakref.ref(release), codes)
-        return codes
-
-    def trim(self, keep: int) -> None:
-        """Keep the answers for the last `keep` codes of each release (heap.newest)."""
-        self._last = _Memo._last
-        for key, codes in list(self.items()):
-            self[key] = newest(codes, keep)
-        self.size = sum(map(len, self.values()))
 
 
 class TabularEdits:
     def __init__(self):
-        self._notes = _Memo()
-        self._gates = _Memo()
-        self._own = _Memo()
-        self._chains = _Memo()  # release -> {prefixes with notes of a code: its CodeNotes}
-        self._chain_gates = _Memo()  # release -> {prefixes with notes of a code: its gates}
-        self._manifestations = _Memo()
+        self._notes = ReleaseMemo()
+        self._gates = ReleaseMemo()
+        self._own = ReleaseMemo()
+        self._chains = ReleaseMemo()  # release -> {prefixes with notes of a code: its CodeNotes}
+        self._chain_gates = ReleaseMemo()  # release -> {prefixes with notes of a code: its gates}
+        self._manifestations = ReleaseMemo()
         self._prefix_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # release -> _prefix_table
         self._sources: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # release -> the source its messages name
 
