@@ -39,11 +39,7 @@ def found(text: str, needles: Iterable[str]) -> Marks:
     for needle in needles:
         at: list[int] = []
         for a in range(0, len(text), WINDOW):
-            hi = min(len(text), a + WINDOW + len(needle) - 1)  # the starts in [a, a + WINDOW)
-            p = text.find(needle, a, hi)
-            while p >= 0:
-                at.append(p)
-                p = text.find(needle, p + 1, hi)
+            at += _starts(text, needle, a, min(len(text), a + WINDOW + len(needle) - 1))  # the starts in [a, a + WINDOW)
             pause()
             if len(at) > KEEP_MAX:
                 break
@@ -67,14 +63,19 @@ def edited(marks: Marks, start: int, end: int, new_len: int, text: _Sliceable) -
         # with the text after it; those between touch the edit and are looked for again.
         keep, moved = bisect_left(at, start - n + 1), bisect_left(at, end)
         lo, hi = max(0, start - n + 1), min(len(text), start + new_len + n - 1)
-        window = text[lo:hi]
-        near = []
-        p = window.find(needle)
-        while p >= 0:
-            near.append(lo + p)
-            p = window.find(needle, p + 1)
+        near = [lo + p for p in _starts(text[lo:hi], needle)]
         kept = len(at) - (moved - keep) + len(near)
         out[needle] = at[:keep] + near + [p + delta for p in at[moved:]] if kept <= KEEP_MAX else None
+    return out
+
+
+def _starts(text: str, needle: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Every start of needle in text[start:end], overlapping ones too (as str.rfind sees them)."""
+    out = []
+    p = text.find(needle, start, end)
+    while p >= 0:
+        out.append(p)
+        p = text.find(needle, p + 1, end)
     return out
 
 
