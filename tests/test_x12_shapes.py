@@ -13,6 +13,7 @@ import pytest
 from medcode.server import cli
 from medcode.server.analysis import DocumentChecker
 from medcode.server.verdicts import Verdicts
+from medcode.server.x12.slots import line_shape
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = FIXTURES / "claims_837p.x12"
@@ -142,3 +143,10 @@ def test_an_837_in_utf32_is_read_as_in_utf8(capsys, monkeypatch, default_index, 
     assert cli.main(["check", "--format", "json", str(wide)]) == 1
     got = json.loads(capsys.readouterr().out)
     assert [{**i, "path": ""} for i in got] == [{**i, "path": ""} for i in want] != []
+
+
+@pytest.mark.parametrize(("raw", "name"), [("SV5*HC:E0601:::::X:Y:YY*UN*1", "SV501"), ("SVD*PAYER*50.00*HC:99213:::::X:Y:YY**1", "SVD03")])
+def test_the_other_procedure_composites_hold_eight_components_too(raw, name):
+    [(start, end, message, error)] = line_shape(raw[:3], raw.split("*"), ":")
+    assert raw[start:end] == "YY" and message.startswith(f"{name} has 9 components;") and error
+    assert line_shape("LIN", "LIN**N4:1:2:3:4:5:6:7:8:9*00002821501".split("*"), ":") == ()
