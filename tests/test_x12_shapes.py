@@ -13,7 +13,7 @@ import pytest
 from medcode.server import cli
 from medcode.server.analysis import DocumentChecker
 from medcode.server.verdicts import Verdicts
-from medcode.server.x12.slots import line_shape
+from medcode.server.x12.slots import hi_codes, line_shape
 
 FIXTURES = Path(__file__).parent / "fixtures" / "x12"
 P837 = FIXTURES / "claims_837p.x12"
@@ -150,3 +150,13 @@ def test_the_other_procedure_composites_hold_eight_components_too(raw, name):
     [(start, end, message, error)] = line_shape(raw[:3], raw.split("*"), ":")
     assert raw[start:end] == "YY" and message.startswith(f"{name} has 9 components;") and error
     assert line_shape("LIN", "LIN**N4:1:2:3:4:5:6:7:8:9*00002821501".split("*"), ":") == ()
+
+
+def test_an_hi_element_past_c022_is_reported_each_time_it_recurs():
+    # The walk reads each distinct element once (its memo): the second time is a memo hit.
+    memo, pasts = {}, {}
+    raw = "HI*ABK:E119*ABF:I10:D8:20260101:1:2:3:4:Y:ZZ"
+    for start in (0, 100):
+        codes, diagnoses, _, shape = hi_codes(start, raw, "*", ":", memo, pasts)
+        assert [(s - start, e - start, m[:4], error) for s, e, m, error in shape] == [(len(raw) - 2, len(raw), "HI02", True)]
+        assert [c[1] for c in codes] == ["E119", "I10"] and diagnoses == 2

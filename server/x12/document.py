@@ -325,6 +325,7 @@ class _Walk:
         self._line_segments: dict[str, tuple] = {}  # raw -> _read_line_segment (this component)
         self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
         self._hi_elements: dict[str, tuple] = {}  # HI element -> slots.hi_element (this component)
+        self._hi_pasts: dict[str, ShapeProblem] = {}  # HI elements past C022 (slots.hi_codes; this component)
         # Segments that repeat across a file's claims, read once each: SBR -> whether the
         # subscriber is the patient, DMG -> (birth, sex) or None, LX -> its number, CLM05 ->
         # its type of bill (this component).
@@ -446,7 +447,7 @@ class _Walk:
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
-        code_segments, line_memo, dtp_memo, hi_memo = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements
+        code_segments, line_memo, dtp_memo, hi_memo, hi_pasts = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements, self._hi_pasts
         sbr_memo, dmg_memo, lx_memo = self._sbrs, self._dmgs, self._lxs
         text, terminator, segs_append = self.text, d.segment, self.segs.append
         for m in matches:
@@ -461,7 +462,7 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo)
+                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts)
                     if shape:
                         self._shape(0, shape)
                     if diagnoses:
@@ -759,6 +760,7 @@ class _Walk:
         self._line_segments.clear()
         self.highest.clear()
         self._hi_elements.clear()
+        self._hi_pasts.clear()
         self._bills.clear()
 
 

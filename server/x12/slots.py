@@ -118,23 +118,26 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
     return out
 
 
-def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None) -> tuple[list[CodeTuple], int, bool, list[ShapeProblem] | None]:
+def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None, pasts: dict[str, ShapeProblem] | None = None) -> tuple[list[CodeTuple], int, bool, list[ShapeProblem] | None]:
     """The places of an HI segment (as codes_in), how many of them are diagnoses (pointers
     count these), whether one could not be read and what is written past the limits of the
-    segment or its composites (shapes.py; at document offsets, None when nothing is): the walk
+    segment or its elements (shapes.py; at document offsets, None when nothing is): the walk
     calls this for every claim, and takes all four from one pass over the elements.
 
     `memo`: element text -> hi_element(), for the separator `comp` (the walk keeps one per
     separator in use): a file repeats the same few thousand qualifier:code elements, so each is
-    cut once, and its code string is then one object, whose hash the rules' memos keep."""
+    cut once, and its code string is then one object, whose hash the rules' memos keep.
+    `pasts`: the elements read so far that go past C022 (hi_element), kept beside the memo:
+    while it is empty, as in nearly every file, an element costs nothing more to read."""
     out: list[CodeTuple] = []
     diagnoses = 0
     unreadable = False
     pos = start + 3
     if memo is None:
         memo = {}
+    if pasts is None:
+        pasts = {}
     get = memo.get
-    shape = None
     # HI01 to HI12, and in a 13th piece whatever is written past HI12 (zip leaves it).
     pieces = raw[3:].split(element, HI_ELEMENTS)
     for place, value in zip(_HI_ELEMENT_PLACES, pieces):
@@ -142,21 +145,18 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
         pos += len(value) + 1
         read = get(value)
         if read is None:
-            read = hi_element(value, comp)
+            read = hi_element(value, comp, pasts)
             if len(memo) < HI_ELEMENTS_MAX:
                 memo[value] = read
         if read is _NO_CODE:
             continue
-        expects, code, at, qual, diagnosis, past = read
-        if past is not None:
-            shape = (shape or []) + [(el_start + past[0], el_start + past[1], f"{place[:4]} {past[2]}", past[3])]
-            if not code:
-                continue
+        expects, code, at, qual, diagnosis = read
         if diagnosis:
             diagnoses += 1
         elif expects == HI_UNREADABLE:
             unreadable = True
         out.append((expects, code, el_start + at, qual, None if qual is None else el_start, place, diagnosis))
+    shape = _hi_pasts(start, pieces, pasts) if pasts else None
     if len(pieces) > HI_ELEMENTS:
         found = hi_past_elements(raw, pos - start, element)
         if found is not None:
@@ -164,26 +164,42 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
     return out, diagnoses, unreadable, shape
 
 
+def _hi_pasts(start: int, pieces: list[str], pasts: dict[str, ShapeProblem]) -> list[ShapeProblem] | None:
+    """The problems of the segment's elements that go past C022, at document offsets."""
+    out = []
+    pos = start + 3
+    for place, value in zip(_HI_ELEMENT_PLACES, pieces):
+        past = pasts.get(value)
+        if past is not None:
+            out.append((pos + past[0], pos + past[1], f"{place[:4]} {past[2]}", past[3]))
+        pos += len(value) + 1
+    return out or None
+
+
 HI_ELEMENTS_MAX = 20_000  # distinct HI elements kept by one walk's memo (a few MB at most)
 _NO_CODE = ()  # an HI element with nothing to check (empty, or a qualifier without a code)
 
 
-def hi_element(value: str, comp: str) -> tuple:
+def hi_element(value: str, comp: str, pasts: dict[str, ShapeProblem] | None = None) -> tuple:
     """One HI element, read relative to its start: (expects, code, code offset, qualifier or
-    None, is a diagnosis, its components past C022 as a shapes.ShapeProblem without the
-    element's name, or None), or _NO_CODE. Kept by text, whatever its place in the segment."""
+    None, is a diagnosis), or _NO_CODE. One that goes past C022 is put in `pasts` with its
+    problem (shapes.past_components, relative to the element, without its name)."""
     qual, sep, rest = value.partition(comp)
     if not sep:
         # Qualifier and code need a component separator between them.
-        return (HI_UNREADABLE, value, 0, None, False, None) if value.strip() else _NO_CODE
-    past = past_components(value, comp, C022_COMPONENTS, C022_WORDS) if rest.count(comp) >= C022_COMPONENTS - 1 else None
-    code = rest.partition(comp)[0]
+        return (HI_UNREADABLE, value, 0, None, False) if value.strip() else _NO_CODE
+    code, more, tail = rest.partition(comp)
+    # Past C022's 9 components: 7 separators or more after the code's.
+    if more and pasts is not None and tail.count(comp) >= C022_COMPONENTS - 2 and len(pasts) < HI_ELEMENTS_MAX:
+        past = past_components(value, comp, C022_COMPONENTS, C022_WORDS)
+        if past is not None:
+            pasts[value] = past
     if not code:
-        return _NO_CODE if past is None else (None, "", 0, None, False, past)
+        return _NO_CODE
     found = _HI_EXPECTS.get(qual)
     if found is None:
-        return (HI_UNREADABLE, code, len(qual) + 1, qual, False, past)
-    return (found[1], code, len(qual) + 1, found[0], found[2], past)
+        return (HI_UNREADABLE, code, len(qual) + 1, qual, False)
+    return (found[1], code, len(qual) + 1, found[0], found[2])
 
 
 def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, values: list[str] | None = None) -> list[CodeTuple]:
