@@ -373,11 +373,11 @@ class _Walk:
             self.claim_pointers = []
         self.line = None
 
-    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, int, tuple[ShapeProblem, ...]]:
+    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, int, tuple[ShapeProblem, ...] | None]:
         """A code segment other than HI, read at offset 0: its places (slots.codes_in, without
         pointers), its units (SV104 / SV205; None when it has no such element), its highest
         diagnosis pointer (_highest; 0 when it has none) and what it writes past the limits of
-        its composites (slots.line_shape). Kept by text, for the component separator in use
+        its composites (slots.line_shape; None when nothing is). Kept by text, for the component separator in use
         (the memo is emptied when that changes)."""
         element, comp = self.d.element, self.component
         # One split serves the codes, the units and the pointers.
@@ -391,7 +391,7 @@ class _Walk:
             top = self.highest.get(pointers)
             if top is None:
                 top = self._highest(pointers)
-        read = (places, values[n] if n is not None and len(values) > n else None, top, line_shape(seg_id, values, comp))
+        read = (places, values[n] if n is not None and len(values) > n else None, top, line_shape(seg_id, values, comp) or None)
         if len(self._line_segments) < LINE_SEGMENTS_MAX:
             self._line_segments[raw] = read
         return read
@@ -463,7 +463,7 @@ class _Walk:
                     continue
                 if seg_id == "HI":
                     codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts)
-                    if shape:
+                    if shape is not None:
                         self._shape(0, shape)
                     if diagnoses:
                         claim.diagnoses += diagnoses
@@ -479,7 +479,7 @@ class _Walk:
                     if read is None:
                         read = self._read_line_segment(seg_id, raw)
                     places, units, top, shape = read
-                    if shape:
+                    if shape is not None:
                         self._shape(start, shape)
                     if len(places) == 1:  # most lines: one code, no list comprehension's frame
                         e, x, p, q, qs, pl, dx = places[0]
