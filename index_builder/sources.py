@@ -140,20 +140,40 @@ def _expand(name: str, data: bytes, depth: int = 0) -> list[InputFile]:
 
 
 def _settled_codec(head: bytes) -> str | None:
-    """The codec a BOM, or UTF-16's NUL bytes, settle from a file's first bytes; None when the
-    fallback encodings must be tried in turn. `head` is the first 200 bytes (all when fewer)."""
+    """The codec a BOM, or the NUL bytes of UTF-16 or UTF-32, settle from a file's first bytes;
+    None when the fallback encodings must be tried in turn. `head` is the first 200 bytes (all
+    when fewer)."""
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"  # drops that one BOM, as data[3:] would, without copying the bytes
+    # UTF-32's little-endian BOM starts as UTF-16's does: asked first.
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     head = head[:200]
     if head and head.count(0) > len(head) // 4:
+        wide = _utf32_order(head)
+        if wide is not None:
+            return wide
         return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
     return None
 
 
+def _utf32_order(head: bytes) -> str | None:
+    """UTF-32 without a BOM: every character of the head in the Basic Multilingual Plane (two
+    NUL bytes of four, on the same side of each), and not all NUL."""
+    head = head[: len(head) // 4 * 4]
+    if len(head) < 8:
+        return None
+    if not head[2::4].strip(b"\x00") and not head[3::4].strip(b"\x00") and head[0::4].strip(b"\x00"):
+        return "utf-32-le"
+    if not head[0::4].strip(b"\x00") and not head[1::4].strip(b"\x00") and head[3::4].strip(b"\x00"):
+        return "utf-32-be"
+    return None
+
+
 def decode(data: bytes, encodings: tuple[str, ...] = ("utf-8", "cp1252")) -> str:
-    """Text from bytes: a BOM decides; UTF-16 without BOM is recognised by its NUL bytes;
+    """Text from bytes: a BOM decides; UTF-16 or UTF-32 without BOM is recognised by its NUL bytes;
     otherwise the first encoding that decodes wins (publishers use UTF-8 or Windows-1252)."""
     return decode_chunks(lambda: (data,), data[:200], encodings)
 

@@ -23,7 +23,7 @@ from .claim_cache import ClaimCache
 from .claim_edits import ClaimEdits
 from .code_rules import Result, no_data_finding
 from .document_rules import DocumentRules
-from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix
+from .findings import DISPLAY_MISMATCH, X12_STRUCTURE, Finding, Fix, Severity
 from .priority import pause
 from .reading import FHIR, NONE, X12, Reading
 from .verdicts import Verdicts
@@ -241,7 +241,7 @@ class DocumentChecker:
         findings = list(totals.findings)
         for p in record.detection + record.problems + record.control:
             fixes = [Fix(f"Change to {p.fix!r}", p.start, p.end, p.fix, preferred=True)] if p.fix else []
-            findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, fixes=fixes))
+            findings.append(Finding(X12_STRUCTURE, p.message, p.start, p.end, severity=Severity.ERROR if p.error else None, fixes=fixes))
         for set_id, (count, start, end) in totals.no_data(record).items():
             findings.append(no_data_finding(set_id, count, start, end, self.verdicts.store.problem(set_id)))
         pause()

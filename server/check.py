@@ -23,7 +23,7 @@ from .reading import NONE
 from .verdicts import Verdicts
 from .x12.delimiters import looks_like_x12
 
-# Binary files are recognised by NUL bytes that are not UTF-16 text.
+# Binary files are recognised by NUL bytes that are not UTF-16 or UTF-32 text.
 _SNIFF = 8192
 
 
@@ -279,8 +279,9 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
         if refused is not None:
             raise refused
         head = fh.read(_SNIFF)
-        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head.count(0) > len(head) // 4 and (head[1] == 0 or head[0] == 0))
-        if b"\x00" in head and not utf16 and not _x12_head(head):
+        # UTF-16 or UTF-32 (sources.decode_chunks tells them apart), by a BOM or their NULs.
+        wide = head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or (len(head) > 1 and head.count(0) > len(head) // 4 and (head[1] == 0 or head[0] == 0))
+        if b"\x00" in head and not wide and not _x12_head(head):
             return None
 
         def chunks() -> Iterator[bytes]:

@@ -26,6 +26,10 @@ SAMPLES = {
     "utf-16 BE no BOM": "code,description\n".encode("utf-16-be") * 30,
     "utf-16 odd length": "\ufeffcode\n".encode("utf-16-le") * 30 + b"\x00",
     "utf-16 lone surrogate": "\ufeffab".encode("utf-16-le") + b"\x00\xd8" + "cd\n".encode("utf-16-le") * 30,
+    "utf-32 LE BOM": "\ufeffcode,caf\u00e9 \U0001f489\n".encode("utf-32-le") * 30,
+    "utf-32 BE BOM": "\ufeffcode,caf\u00e9\n".encode("utf-32-be") * 30,
+    "utf-32 LE no BOM": "code,description\n".encode("utf-32-le") * 30,
+    "utf-32 BE no BOM": "code,description\n".encode("utf-32-be") * 30,
     "truncated utf-8 at the end": b"code\n" * 300 + b"\xe2\x82",
     "empty": b"",
 }
@@ -40,6 +44,15 @@ def _pieces(data: bytes, size: int):
 def test_pieces_decode_exactly_as_the_whole_bytes(name, size):
     data = SAMPLES[name]
     assert decode_chunks(_pieces(data, size), data[:200]) == decode(data)
+
+
+@pytest.mark.parametrize("name", [n for n in SAMPLES if n.startswith(("utf-16", "utf-32")) and "odd" not in n and "lone" not in n])
+def test_utf16_and_utf32_decode_to_their_text(name):
+    # UTF-32's little-endian BOM begins as UTF-16's does, and its NULs pass UTF-16's test: it
+    # was decoded as UTF-16, one NUL between each two characters.
+    data = SAMPLES[name]
+    codec = name[:6] + ("-le" if " LE" in name else "-be")
+    assert decode(data).lstrip("\ufeff") == data.decode(codec).lstrip("\ufeff")
 
 
 def test_a_late_cp1252_byte_decodes_the_whole_file_again_in_cp1252():

@@ -50,11 +50,12 @@ def x12(draw) -> str:
     segments = [draw(st.sampled_from([ISA, ISA[:60], ISA.replace(":", comp)])), "GS*HC*S*R*20260315*1200*101*X*005010X222A1", "ST*837*0001*005010X222A1"]
     for n in range(draw(st.integers(0, 4))):
         segments += [f"HL*{n + 2}*1*22*0", f"CLM*C{n}*100.00***11:B:1*Y*A*Y*Y"]
-        hi = [f"{draw(st.sampled_from(QUALIFIERS))}{comp}{draw(code)}" for _ in range(draw(st.integers(0, 4)))]
+        # 13 and 14: past HI12, which X12 allows (x12/shapes.py).
+        hi = [f"{draw(st.sampled_from(QUALIFIERS))}{comp}{draw(code)}" for _ in range(draw(st.sampled_from([0, 1, 2, 3, 4, 13, 14])))]
         segments.append("HI" + "".join(el + h for h in hi))
         for i in range(draw(st.integers(0, 3))):
-            mods = "".join(comp + draw(st.sampled_from(["25", "59", "", "ZZ", "LT"])) for _ in range(draw(st.integers(0, 2))))
-            pointer = draw(st.sampled_from(["1", "1:2", "9", "", "A"]))
+            mods = "".join(comp + draw(st.sampled_from(["25", "59", "", "ZZ", "LT"])) for _ in range(draw(st.sampled_from([0, 1, 2, 7]))))
+            pointer = draw(st.sampled_from(["1", "1:2", "9", "", "A", "1:2:3:1:2", "1::2", ":1"]))
             segments += [f"LX*{i + 1}", f"SV1*HC{comp}{draw(code)}{mods}*50.00*UN*1***{pointer}", f"DTP*472*D8*{draw(day)}"]
             if draw(st.booleans()):
                 segments.append(f"LIN**N4*{draw(code)}")

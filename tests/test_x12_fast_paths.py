@@ -183,7 +183,7 @@ def test_hi_diagnoses_and_unreadable_come_with_the_codes(text):
     seen = 0
     for seg_id, start, raw in iter_raw(text, d):
         if seg_id == "HI":
-            codes, diagnoses, unreadable = hi_codes(start, raw, d.element, d.component)
+            codes, diagnoses, unreadable, shape = hi_codes(start, raw, d.element, d.component)
             assert codes == codes_in(seg_id, start, raw, d.element, d.component, False)
             assert diagnoses == sum(1 for t in codes if t[6])
             assert unreadable == any(t[0] == HI_UNREADABLE for t in codes)
@@ -193,9 +193,12 @@ def test_hi_diagnoses_and_unreadable_come_with_the_codes(text):
 
 def test_hi_reads_twelve_elements_at_most():
     raw = "HI*" + "*".join(f"ABF:R{i:02d}" for i in range(14))
-    codes, diagnoses, unreadable = hi_codes(0, raw, "*", ":")
+    codes, diagnoses, unreadable, shape = hi_codes(0, raw, "*", ":")
     assert [t[1] for t in codes] == [f"R{i:02d}" for i in range(12)] and diagnoses == 12 and not unreadable
     assert [t[5] for t in codes][-1] == "HI12-02"
+    # What is past HI12 is not read, and said so: an error on HI13 to the segment's end.
+    [(start, end, message, error)] = shape
+    assert raw[start:end] == "ABF:R12*ABF:R13" and error and message.startswith("HI has 14 elements")
 
 
 @pytest.mark.parametrize("text", DOCUMENTS)

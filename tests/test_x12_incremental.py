@@ -63,6 +63,9 @@ PIECES = [
     "GE*1*1~", "GS*HC*A*B*20260101*1200*2*X*005010X223A2~", "IEA*1*000000001~", "HL*90*1*22*0~", "HL*91*90*23*0~",
     "SBR*P*18*******MA~", "DMG*D8*19800101*M~", "LX*2~SV1*HC:99213*1*UN*1***3~", "HI*ABK:E1199~", "DTP*434*RD8*20260101-20260103~",
     "CL1*1*1*20~", "LIN**N4*00002821501~", "HI*BBR:0DTJ4ZZ:D8:20260101~", "\x00", "ISA*",
+    # Past the limits of X12 (x12/shapes.py): an HI of 14 elements, a 9th component, a 5th
+    # pointer and a gap among pointers.
+    "HI*ABK:E119" + "*ABF:I10" * 13 + "~", ":59:25:76:XX:YY", "LX*3~SV1*HC:99213*1*UN*1***1::2:3:1~",
 ]
 
 # One edit: (what, where, how far, which piece), positions as fractions of the current text.
@@ -244,6 +247,31 @@ def test_a_header_edit_walks_everything(default_store, monkeypatch):
     assert walks == [1]
     monkeypatch.undo()
     assert_same(got, fresh(default_store, new), new)
+
+
+def test_adding_and_removing_the_13th_hi_element_republishes(default_store):
+    """An HI of 12 elements, then a 13th typed at its end (an error on it, the code in it not
+    read), then taken away again: each re-walk gives what a fresh check gives."""
+    text = DOCS[0]
+    hi = text.index("HI*ABK:E119")
+    end = text.index("~", hi)
+    twelve = text[:end] + "*ABF:I10" * (12 - text[hi:end].count("*")) + text[end:]
+    checker = DocumentChecker(Verdicts(default_store), DAY)
+    log = EditLog(twelve)
+    first = checker.check(twelve, edits=log)
+    assert not [f for f in first.findings if f.rule == "x12-structure" and "HI has" in f.message]
+    at = twelve.index("~", hi)
+    thirteen = twelve[:at] + "*ABF:XXXX" + twelve[at:]
+    log = log.then(at, at, 9).bound(thirteen)
+    got = checker.check(thirteen, edits=log)
+    assert got.claims_checked == 1  # re-walked, not walked whole
+    assert_same(got, fresh(default_store, thirteen), thirteen)
+    assert [(thirteen[f.start : f.end], f.effective_severity.label) for f in got.findings if f.rule == "x12-structure" and "HI has" in f.message] == [("ABF:XXXX", "error")]
+    assert not [f for f in got.findings if thirteen[f.start : f.end] == "XXXX"]
+    log = log.then(at, at + 9, 0).bound(twelve)
+    again = checker.check(twelve, edits=log)
+    assert_same(again, fresh(default_store, twelve), twelve)
+    assert again.findings == first.findings
 
 
 def test_edits_compose_into_one_range():

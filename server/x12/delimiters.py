@@ -29,6 +29,7 @@ class Problem:
     end: int
     message: str
     fix: str | None = None  # replacement text for [start, end), when one is obvious
+    error: bool = False  # an X12 syntax error a payer's 999 rejects (else a warning)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from ..digits import is_digits
 from ..priority import pause
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
-from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, hi_codes, pointers_in
+from .shapes import C004_COMPONENTS, ShapeProblem
+from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, hi_codes, line_shape, pointers_in
 from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
 _READ = sorted(CODE_SEGMENTS | {"ISA", "IEA", "GS", "GE", "ST", "SE", "CLM", "LX", "DTP", "HL", "DMG", "SBR", "CL1"}, key=len, reverse=True)
@@ -324,6 +325,7 @@ class _Walk:
         self._line_segments: dict[str, tuple] = {}  # raw -> _read_line_segment (this component)
         self._dtps: dict[str, tuple] = {}  # raw -> _read_dtp
         self._hi_elements: dict[str, tuple] = {}  # HI element -> slots.hi_element (this component)
+        self._hi_pasts: dict[str, ShapeProblem] = {}  # HI elements past C022 (slots.hi_codes; this component)
         # Segments that repeat across a file's claims, read once each: SBR -> whether the
         # subscriber is the patient, DMG -> (birth, sex) or None, LX -> its number, CLM05 ->
         # its type of bill (this component).
@@ -371,11 +373,12 @@ class _Walk:
             self.claim_pointers = []
         self.line = None
 
-    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, int]:
+    def _read_line_segment(self, seg_id: str, raw: str) -> tuple[tuple[CodeTuple, ...], str | None, int, tuple[ShapeProblem, ...] | None]:
         """A code segment other than HI, read at offset 0: its places (slots.codes_in, without
-        pointers), its units (SV104 / SV205; None when it has no such element) and its highest
-        diagnosis pointer (_highest; 0 when it has none). Kept by text, for the component
-        separator in use (the memo is emptied when that changes)."""
+        pointers), its units (SV104 / SV205; None when it has no such element), its highest
+        diagnosis pointer (_highest; 0 when it has none) and what it writes past the limits of
+        its composites (slots.line_shape; None when nothing is). Kept by text, for the component separator in use
+        (the memo is emptied when that changes)."""
         element, comp = self.d.element, self.component
         # One split serves the codes, the units and the pointers.
         values = raw.split(element)
@@ -388,22 +391,29 @@ class _Walk:
             top = self.highest.get(pointers)
             if top is None:
                 top = self._highest(pointers)
-        read = (places, values[n] if n is not None and len(values) > n else None, top)
+        read = (places, values[n] if n is not None and len(values) > n else None, top, line_shape(seg_id, values, comp) or None)
         if len(self._line_segments) < LINE_SEGMENTS_MAX:
             self._line_segments[raw] = read
         return read
 
     def _highest(self, pointers: str) -> int:
         """The highest pointer of a pointer element ("1:2:3" -> 3), or 13 (past any claim's
-        diagnoses) when one is not a number 1-12: the same few elements recur, so kept."""
+        diagnoses) when one is not a number 1-12: the same few elements recur, so kept. Those
+        past the fourth are not read (shapes.py)."""
         top = 0
-        for p in pointers.split(self.component):
+        for p in pointers.split(self.component)[:C004_COMPONENTS]:
             if p:
                 n = int(p) if is_digits(p) else 0
                 top = max(top, n if 0 < n <= 12 else 13)
         if len(self.highest) < 10_000:
             self.highest[pointers] = top
         return top
+
+    def _shape(self, start: int, shape) -> None:
+        """A segment's text past the limits of its elements or composites (shapes.py), its
+        problems `start` characters before the document's offsets."""
+        for s, e, message, error in shape:
+            self.problems.append(Problem(start + s, start + e, message, None, error))
 
     def env(self) -> tuple:
         """The envelope part of the walk's state (what changes only at envelope segments)."""
@@ -437,7 +447,7 @@ class _Walk:
         matches = _matches(self.text, d) if resume is None else segment_pattern(d).finditer(self.text, resume)
         # Names the loop reads for each of a large file's half a million segments, as locals.
         claim_codes_append = self.claim_codes.append
-        code_segments, line_memo, dtp_memo, hi_memo = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements
+        code_segments, line_memo, dtp_memo, hi_memo, hi_pasts = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements, self._hi_pasts
         sbr_memo, dmg_memo, lx_memo = self._sbrs, self._dmgs, self._lxs
         text, terminator, segs_append = self.text, d.segment, self.segs.append
         for m in matches:
@@ -452,7 +462,9 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes, diagnoses, unreadable = hi_codes(start, raw, element, self.component, hi_memo)
+                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts)
+                    if shape is not None:
+                        self._shape(0, shape)
                     if diagnoses:
                         claim.diagnoses += diagnoses
                     if unreadable and claim.unread_hi is None:
@@ -466,7 +478,9 @@ class _Walk:
                     read = line_memo.get(raw)
                     if read is None:
                         read = self._read_line_segment(seg_id, raw)
-                    places, units, top = read
+                    places, units, top, shape = read
+                    if shape is not None:
+                        self._shape(start, shape)
                     if len(places) == 1:  # most lines: one code, no list comprehension's frame
                         e, x, p, q, qs, pl, dx = places[0]
                         shifted = [(e, x, p + start, q, qs if qs is None else qs + start, pl, dx)]
@@ -746,6 +760,7 @@ class _Walk:
         self._line_segments.clear()
         self.highest.clear()
         self._hi_elements.clear()
+        self._hi_pasts.clear()
         self._bills.clear()
 
 

@@ -252,7 +252,7 @@ def _shift(p: Problem, start: int, end: int, delta: int) -> Problem | None:
     e = p.end if p.end <= start else (p.end + delta if p.end >= end else None)
     if s is None or e is None or (s < start and p.end > start):
         return None
-    return p if s == p.start and e == p.end else Problem(s, e, p.message, p.fix)
+    return p if s == p.start and e == p.end else Problem(s, e, p.message, p.fix, p.error)
 
 
 def _same_segment(new: Segment | None, old: Segment | None, start: int, end: int, delta: int) -> bool:

@@ -14,6 +14,7 @@ from medcode.index_builder.codesets import NDC
 
 from ..places import CDT, MODIFIER, POINTER, REVENUE, Slot
 from .segments import Segment
+from .shapes import C003_COMPONENTS, C003_WORDS, C004_COMPONENTS, C022_COMPONENTS, C022_WORDS, HI_ELEMENTS, ShapeProblem, hi_past_elements, past_components, pointer_problems
 from .vocabulary import HI_QUALIFIERS, HI_UNREADABLE, PROCEDURE_QUALIFIERS, PRODUCT_QUALIFIERS
 
 CODE_SEGMENTS = frozenset({"HI", "SV1", "SV2", "SV3", "SV5", "SVD", "LIN"})
@@ -23,7 +24,7 @@ COMPONENT_CANDIDATES = ">:^|\\!"
 # (expects, text, start, qualifier, qualifier start, place, is an HI diagnosis)
 CodeTuple = tuple[str | None, str, int, str | None, int | None, str, bool]
 
-_HI_PLACES = [f"HI{n:02d}-02" for n in range(13)]
+_HI_PLACES = [f"HI{n:02d}-02" for n in range(HI_ELEMENTS + 1)]
 _HI_ELEMENT_PLACES = _HI_PLACES[1:]  # HI01 to HI12: zip stops there (a 13th piece is the rest)
 # The qualifier itself comes back too: the code tuples then hold this one string, whose hash is
 # kept, rather than a fresh copy per element (the rules' memo hashes it for every code).
@@ -37,6 +38,7 @@ _MODIFIER_PLACES = {(seg, i): f"{seg}{n:02d}-{i:02d}" for seg, n in PROCEDURE_EL
 _CODE_PLACES = {seg: f"{seg}{n:02d}-02" for seg, n in PROCEDURE_ELEMENT.items()}
 _REVENUE_PLACES = {seg: f"{seg}{n:02d}" for seg, n in _REVENUE_ELEMENT.items()}
 _POINTER_PLACES = {seg: f"{seg}{n:02d}" for seg, n in POINTER_ELEMENT.items()}
+_PROCEDURE_NAMES = {seg: f"{seg}{n:02d}" for seg, n in PROCEDURE_ELEMENT.items()}
 
 
 class X12Slot(Slot):
@@ -116,27 +118,34 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
     return out
 
 
-def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None) -> tuple[list[CodeTuple], int, bool]:
+def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None, pasts: dict[str, ShapeProblem] | None = None) -> tuple[list[CodeTuple], int, bool, list[ShapeProblem] | None]:
     """The places of an HI segment (as codes_in), how many of them are diagnoses (pointers
-    count these) and whether one could not be read: the walk calls this for every claim, and
-    takes all three from one pass over the elements.
+    count these), whether one could not be read and what is written past the limits of the
+    segment or its elements (shapes.py; at document offsets, None when nothing is): the walk
+    calls this for every claim, and takes all four from one pass over the elements.
 
     `memo`: element text -> hi_element(), for the separator `comp` (the walk keeps one per
     separator in use): a file repeats the same few thousand qualifier:code elements, so each is
-    cut once, and its code string is then one object, whose hash the rules' memos keep."""
+    cut once, and its code string is then one object, whose hash the rules' memos keep.
+    `pasts`: the elements read so far that go past C022 (hi_element), kept beside the memo:
+    while it is empty, as in nearly every file, an element costs nothing more to read."""
     out: list[CodeTuple] = []
     diagnoses = 0
     unreadable = False
     pos = start + 3
     if memo is None:
         memo = {}
+    if pasts is None:
+        pasts = {}
     get = memo.get
-    for place, value in zip(_HI_ELEMENT_PLACES, raw[3:].split(element, 12)):
+    # HI01 to HI12, and in a 13th piece whatever is written past HI12 (zip leaves it).
+    pieces = raw[3:].split(element, HI_ELEMENTS)
+    for place, value in zip(_HI_ELEMENT_PLACES, pieces):
         el_start = pos
         pos += len(value) + 1
         read = get(value)
         if read is None:
-            read = hi_element(value, comp)
+            read = hi_element(value, comp, pasts)
             if len(memo) < HI_ELEMENTS_MAX:
                 memo[value] = read
         if read is _NO_CODE:
@@ -147,21 +156,44 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
         elif expects == HI_UNREADABLE:
             unreadable = True
         out.append((expects, code, el_start + at, qual, None if qual is None else el_start, place, diagnosis))
-    return out, diagnoses, unreadable
+    shape = _hi_pasts(start, pieces, pasts) if pasts else None
+    if len(pieces) > HI_ELEMENTS:
+        found = hi_past_elements(raw, pos - start, element)
+        if found is not None:
+            shape = (shape or []) + [(start + found[0], start + found[1], found[2], found[3])]
+    return out, diagnoses, unreadable, shape
+
+
+def _hi_pasts(start: int, pieces: list[str], pasts: dict[str, ShapeProblem]) -> list[ShapeProblem] | None:
+    """The problems of the segment's elements that go past C022, at document offsets."""
+    out = []
+    pos = start + 3
+    for place, value in zip(_HI_ELEMENT_PLACES, pieces):
+        past = pasts.get(value)
+        if past is not None:
+            out.append((pos + past[0], pos + past[1], f"{place[:4]} {past[2]}", past[3]))
+        pos += len(value) + 1
+    return out or None
 
 
 HI_ELEMENTS_MAX = 20_000  # distinct HI elements kept by one walk's memo (a few MB at most)
 _NO_CODE = ()  # an HI element with nothing to check (empty, or a qualifier without a code)
 
 
-def hi_element(value: str, comp: str) -> tuple:
+def hi_element(value: str, comp: str, pasts: dict[str, ShapeProblem] | None = None) -> tuple:
     """One HI element, read relative to its start: (expects, code, code offset, qualifier or
-    None, is a diagnosis), or _NO_CODE."""
+    None, is a diagnosis), or _NO_CODE. One that goes past C022 is put in `pasts` with its
+    problem (shapes.past_components, relative to the element, without its name)."""
     qual, sep, rest = value.partition(comp)
     if not sep:
         # Qualifier and code need a component separator between them.
         return (HI_UNREADABLE, value, 0, None, False) if value.strip() else _NO_CODE
-    code = rest.partition(comp)[0]
+    code, more, tail = rest.partition(comp)
+    # Past C022's 9 components: 7 separators or more after the code's.
+    if more and pasts is not None and tail.count(comp) >= C022_COMPONENTS - 2 and len(pasts) < HI_ELEMENTS_MAX:
+        past = past_components(value, comp, C022_COMPONENTS, C022_WORDS)
+        if past is not None:
+            pasts[value] = past
     if not code:
         return _NO_CODE
     found = _HI_EXPECTS.get(qual)
@@ -181,11 +213,32 @@ def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, valu
     out = []
     pos = _at(values, p, start)
     place = _POINTER_PLACES[seg_id]
-    for ptr in values[p].split(comp):
+    for ptr in values[p].split(comp)[:C004_COMPONENTS]:  # past C004: not read (shapes.py)
         if ptr:
             out.append((POINTER, ptr, pos, None, None, place, False))
         pos += len(ptr) + 1
     return out
+
+
+def line_shape(seg_id: str, values: list[str], comp: str) -> tuple[ShapeProblem, ...]:
+    """What a code segment other than HI (split into values) writes past the limits of its
+    procedure and pointer composites (shapes.py), relative to the segment's start."""
+    n = PROCEDURE_ELEMENT.get(seg_id)
+    if n is None:
+        return ()
+    out: list[ShapeProblem] = []
+    if n < len(values) and values[n].count(comp) >= C003_COMPONENTS:
+        found = past_components(values[n], comp, C003_COMPONENTS, C003_WORDS)
+        if found is not None:
+            at = _at(values, n, 0)
+            out.append((at + found[0], at + found[1], f"{_PROCEDURE_NAMES[seg_id]} {found[2]}", found[3]))
+    p = POINTER_ELEMENT.get(seg_id)
+    if p is not None and p < len(values):
+        pointers = values[p]
+        if pointers.count(comp) >= C004_COMPONENTS or comp + comp in pointers or pointers.startswith(comp):
+            at = _at(values, p, 0)
+            out += [(at + s, at + e, message, error) for s, e, message, error in pointer_problems(_POINTER_PLACES[seg_id], pointers, comp)]
+    return tuple(out)
 
 
 def make_slot(t: CodeTuple, line: object | None = None) -> X12Slot:
