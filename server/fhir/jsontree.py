@@ -57,6 +57,11 @@ class Node:
             return []
         return node.items if node.kind == ARRAY else [node]
 
+    def values(self, key: str) -> list[Node]:
+        """Every value of a key, in text order: more than one when the key repeats."""
+        m = self.members.get(key)
+        return [] if m is None else [each.node for each in m.chain()]
+
     def text(self, key: str) -> str | None:
         node = self.get(key)
         return node.value if node is not None and node.kind == STRING else None
@@ -72,12 +77,28 @@ class Member:
     key_start: int  # inside the quotes
     key_end: int
     node: Node
+    # The member of the same key before this one in its object, when the key repeats (RFC 8259
+    # says names SHOULD be unique; readers differ on which value they take). The object's dict
+    # holds the last, as json.loads does; the earlier ones stay reachable from it.
+    earlier: Member | None = None
+
+    def chain(self) -> list[Member]:
+        """This member and the earlier ones of its key, in text order."""
+        out = [self]
+        while out[-1].earlier is not None:
+            out.append(out[-1].earlier)
+        return out[::-1]
 
 
-def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None) -> Node:
+def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None,
+          repeats: list[tuple[str, Member]] | None = None) -> Node:
     """The single JSON value of text[start:end] (surrounding white space allowed). With `keep`,
     the values of other keys are validated but not built (kind SKIPPED: `value` holds them as
-    the json module decodes them, without positions)."""
+    the json module decodes them, without positions).
+
+    With `repeats`, each repeated key of a built object is appended to it as (key, its member),
+    once its value is read (an inner object's repeats come first), the member linked to the one before it (Member.earlier); only when the whole
+    text parses. Keys repeated inside a skipped value are not seen: the C scanner keeps the last."""
     end = len(text) if end is None else end
     walk = _Walk(text, keep)
     try:
@@ -88,6 +109,8 @@ def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str
             raise Malformed(rest, "Extra data")
         if node.end > end:
             raise Malformed(end, "Unexpected end of line")
+        if repeats is not None:
+            repeats.extend(walk.repeats)
         return node
     except (Malformed, RecursionError, IndexError, ValueError) as exc:
         raise _explained(text, start, end, exc) from None
@@ -123,6 +146,7 @@ class _Walk:
     def __init__(self, text: str, keep: frozenset[str] | None):
         self.s = text
         self.keep = keep
+        self.repeats: list[tuple[str, Member]] = []
 
     def ws(self, i: int) -> int:
         return _WS.match(self.s, i).end()
@@ -178,7 +202,12 @@ class _Walk:
                 child = Node(SKIPPED, i, vend, value)  # decoded anyway: kept for readers that need no positions
             else:
                 child = self.value(i)
-            members[key] = Member(key_start, key_end, child)  # a repeated key: the last wins
+            if key in members:  # a repeated key: the last wins, as in json.loads
+                member = Member(key_start, key_end, child, members[key])
+                self.repeats.append((key, member))
+                members[key] = member
+            else:
+                members[key] = Member(key_start, key_end, child)
             m = after(s, child.end)
             if m is None:
                 raise Malformed(ws(s, child.end).end(), "Expecting ',' delimiter")
