@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from json.decoder import scanstring
 
 from ..digits import long_integer_at, long_integer_message
@@ -33,6 +34,23 @@ class Malformed(Exception):
         self.message = message
 
 
+class _NoMembers(dict):
+    """The members of every value that is not an object: one shared empty mapping, never
+    written. A new dict and list per value made a third of a Bundle's tree, and most values
+    are strings."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # a default the dataclass accepts; one object, never compared
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a JSON value that is not an object has no members")
+
+    __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _refuse
+
+
+_NO_MEMBERS = _NoMembers()
+
+
 @dataclass(slots=True)
 class Node:
     """One JSON value: [start, end) in the text. Strings: `value` is the decoded text and
@@ -42,8 +60,8 @@ class Node:
     start: int
     end: int
     value: object = None
-    members: dict[str, Member] = field(default_factory=dict)  # objects
-    items: list[Node] = field(default_factory=list)  # arrays
+    members: dict[str, Member] = _NO_MEMBERS  # objects: their own dict
+    items: list[Node] | tuple[()] = ()  # arrays: their own list
     exact: bool = True
 
     def get(self, key: str) -> Node | None:
@@ -175,7 +193,7 @@ class _Walk:
 
     def obj(self, i: int) -> Node:
         # The loop every member goes through: locals instead of attribute look-ups.
-        s, ws, keep, members, key_at, after = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match
+        s, ws, keep, members, key_at, after, intern = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match, sys.intern
         node = Node(OBJECT, i, i, members=members)
         i = ws(s, i + 1).end()
         if s.startswith("}", i):
@@ -184,7 +202,9 @@ class _Walk:
         while True:
             m = key_at(s, i)
             if m is not None:
-                key, key_start, key_end, i = m.group(1), i + 1, m.end(1), m.end()
+                # One string per key name, not one per member (a Bundle repeats a few names
+                # millions of times).
+                key, key_start, key_end, i = intern(m.group(1)), i + 1, m.end(1), m.end()
             else:
                 if not s.startswith('"', i):
                     raise Malformed(i, "Expecting property name")
@@ -218,8 +238,8 @@ class _Walk:
 
     def arr(self, i: int) -> Node:
         s, after = self.s, _IN_ARRAY.match
-        node = Node(ARRAY, i, i)
-        items = node.items
+        items: list[Node] = []
+        node = Node(ARRAY, i, i, items=items)
         i = self.ws(i + 1)
         if s.startswith("]", i):
             node.end = i + 1
