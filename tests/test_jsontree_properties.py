@@ -60,6 +60,16 @@ def every(node: jt.Node):
         yield from every(n)
 
 
+def every_written(node: jt.Node):
+    """Every node, the earlier values of repeated keys too."""
+    yield node
+    for key in node.members:
+        for value in node.values(key):
+            yield from every_written(value)
+    for n in node.items:
+        yield from every_written(n)
+
+
 def assert_positions(text: str, root: jt.Node) -> None:
     for node in every(root):
         assert json.loads(text[node.start : node.end]) == plain(node)
@@ -110,3 +120,28 @@ def test_broken_text_gives_the_json_modules_first_error(value, layout, at, struc
         root = jt.parse(broken)
         assert plain(root) == expected
         assert_positions(broken, root)
+
+
+@SETTINGS
+@given(value=VALUES, layout=LAYOUTS, keep=st.one_of(st.none(), st.sets(KEYS, max_size=4)))
+def test_every_value_of_a_repeated_key_is_kept_and_each_repeat_reported(value, layout, keep):
+    """A key written more than once: the object holds the last (json.loads' value), values()
+    gives each in text order, and `repeats` names every copy after the first."""
+    text = dumped(value, layout)
+    repeats: list = []
+    root = jt.parse(text, keep=None if keep is None else frozenset(keep), repeats=repeats)
+    expected = []
+    for node in every_written(root):
+        if node.kind != jt.OBJECT:
+            continue
+        pairs = json.loads(text[node.start : node.end], object_pairs_hook=list)
+        for key, m in node.members.items():
+            written = [v for k, v in pairs if k == key]
+            values = node.values(key)
+            assert [json.loads(text[n.start : n.end], object_pairs_hook=list) for n in values] == written
+            chain = m.chain()
+            assert chain[-1] is m and [c.node for c in chain] == values
+            for c in chain:
+                assert json.loads('"' + text[c.key_start : c.key_end] + '"') == key
+            expected += [(key, c.key_start) for c in chain[1:]]
+    assert sorted(expected, key=lambda e: e[1]) == sorted(((key, m.key_start) for key, m in repeats), key=lambda e: e[1])

@@ -173,3 +173,19 @@ async def test_claim_edits_on_an_eob_at_exact_positions(lsp: Session):
         ("excludes1", *where(text, "O24.419", lsp.encoding), WARNING),
     }
     lsp.close(uri)
+
+
+async def test_a_repeated_code_key_is_a_diagnostic_and_both_codes_are_checked(lsp: Session):
+    """The bundle of session 32's brief: `"code": "E119", "code": "ZZZZ9"` (the last hid E119)."""
+    text = (FIXTURES / "claim-bundle.json").read_text(encoding="utf-8").replace('"code": "E119"}', '"code": "E119", "code": "ZZZZ9"}')
+    uri = "file:///tmp/e2e/fhir/repeated-code.json"
+    lsp.open(uri, text, "json")
+    diags = await lsp.diagnostics(uri)
+    after = '"E119", '
+    assert {k for k in keyed(diags) if k[0] in ("fhir-structure", "bad-format")} == {
+        ("fhir-structure", *where(text, '"code"', lsp.encoding, after=after), WARNING),
+        ("bad-format", *where(text, "ZZZZ9", lsp.encoding), ERROR),
+    }
+    [said] = [d for d in diags if d.code == "fhir-structure"]
+    assert 'checks both codes ("E119" and "ZZZZ9")' in said.message
+    lsp.close(uri)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from json.decoder import scanstring
 
 from ..digits import long_integer_at, long_integer_message
@@ -33,6 +34,23 @@ class Malformed(Exception):
         self.message = message
 
 
+class _NoMembers(dict):
+    """The members of every value that is not an object: one shared empty mapping, never
+    written. A new dict and list per value made a third of a Bundle's tree, and most values
+    are strings."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # a default the dataclass accepts; one object, never compared
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a JSON value that is not an object has no members")
+
+    __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _refuse
+
+
+_NO_MEMBERS = _NoMembers()
+
+
 @dataclass(slots=True)
 class Node:
     """One JSON value: [start, end) in the text. Strings: `value` is the decoded text and
@@ -42,8 +60,8 @@ class Node:
     start: int
     end: int
     value: object = None
-    members: dict[str, Member] = field(default_factory=dict)  # objects
-    items: list[Node] = field(default_factory=list)  # arrays
+    members: dict[str, Member] = _NO_MEMBERS  # objects: their own dict
+    items: list[Node] | tuple[()] = ()  # arrays: their own list
     exact: bool = True
 
     def get(self, key: str) -> Node | None:
@@ -56,6 +74,11 @@ class Node:
         if node is None:
             return []
         return node.items if node.kind == ARRAY else [node]
+
+    def values(self, key: str) -> list[Node]:
+        """Every value of a key, in text order: more than one when the key repeats."""
+        m = self.members.get(key)
+        return [] if m is None else [each.node for each in m.chain()]
 
     def text(self, key: str) -> str | None:
         node = self.get(key)
@@ -72,12 +95,28 @@ class Member:
     key_start: int  # inside the quotes
     key_end: int
     node: Node
+    # The member of the same key before this one in its object, when the key repeats (RFC 8259
+    # says names SHOULD be unique; readers differ on which value they take). The object's dict
+    # holds the last, as json.loads does; the earlier ones stay reachable from it.
+    earlier: Member | None = None
+
+    def chain(self) -> list[Member]:
+        """This member and the earlier ones of its key, in text order."""
+        out = [self]
+        while out[-1].earlier is not None:
+            out.append(out[-1].earlier)
+        return out[::-1]
 
 
-def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None) -> Node:
+def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None,
+          repeats: list[tuple[str, Member]] | None = None) -> Node:
     """The single JSON value of text[start:end] (surrounding white space allowed). With `keep`,
     the values of other keys are validated but not built (kind SKIPPED: `value` holds them as
-    the json module decodes them, without positions)."""
+    the json module decodes them, without positions).
+
+    With `repeats`, each repeated key of a built object is appended to it as (key, its member),
+    once its value is read (an inner object's repeats come first), the member linked to the one before it (Member.earlier); only when the whole
+    text parses. Keys repeated inside a skipped value are not seen: the C scanner keeps the last."""
     end = len(text) if end is None else end
     walk = _Walk(text, keep)
     try:
@@ -88,6 +127,8 @@ def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str
             raise Malformed(rest, "Extra data")
         if node.end > end:
             raise Malformed(end, "Unexpected end of line")
+        if repeats is not None:
+            repeats.extend(walk.repeats)
         return node
     except (Malformed, RecursionError, IndexError, ValueError) as exc:
         raise _explained(text, start, end, exc) from None
@@ -123,6 +164,7 @@ class _Walk:
     def __init__(self, text: str, keep: frozenset[str] | None):
         self.s = text
         self.keep = keep
+        self.repeats: list[tuple[str, Member]] = []
 
     def ws(self, i: int) -> int:
         return _WS.match(self.s, i).end()
@@ -151,7 +193,7 @@ class _Walk:
 
     def obj(self, i: int) -> Node:
         # The loop every member goes through: locals instead of attribute look-ups.
-        s, ws, keep, members, key_at, after = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match
+        s, ws, keep, members, key_at, after, intern = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match, sys.intern
         node = Node(OBJECT, i, i, members=members)
         i = ws(s, i + 1).end()
         if s.startswith("}", i):
@@ -160,7 +202,9 @@ class _Walk:
         while True:
             m = key_at(s, i)
             if m is not None:
-                key, key_start, key_end, i = m.group(1), i + 1, m.end(1), m.end()
+                # One string per key name, not one per member (a Bundle repeats a few names
+                # millions of times).
+                key, key_start, key_end, i = intern(m.group(1)), i + 1, m.end(1), m.end()
             else:
                 if not s.startswith('"', i):
                     raise Malformed(i, "Expecting property name")
@@ -178,7 +222,12 @@ class _Walk:
                 child = Node(SKIPPED, i, vend, value)  # decoded anyway: kept for readers that need no positions
             else:
                 child = self.value(i)
-            members[key] = Member(key_start, key_end, child)  # a repeated key: the last wins
+            if key in members:  # a repeated key: the last wins, as in json.loads
+                member = Member(key_start, key_end, child, members[key])
+                self.repeats.append((key, member))
+                members[key] = member
+            else:
+                members[key] = Member(key_start, key_end, child)
             m = after(s, child.end)
             if m is None:
                 raise Malformed(ws(s, child.end).end(), "Expecting ',' delimiter")
@@ -189,8 +238,8 @@ class _Walk:
 
     def arr(self, i: int) -> Node:
         s, after = self.s, _IN_ARRAY.match
-        node = Node(ARRAY, i, i)
-        items = node.items
+        items: list[Node] = []
+        node = Node(ARRAY, i, i, items=items)
         i = self.ws(i + 1)
         if s.startswith("]", i):
             node.end = i + 1

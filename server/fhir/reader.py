@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import reading as r
+from .. import repeated_keys
 from ..digits import is_digits
 from ..findings import FHIR_STRUCTURE, Finding, Severity
 from ..places import POINTER, Slot
@@ -204,27 +205,29 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
     out = FhirReading(r.FHIR)
     base = 1 if text.startswith("\ufeff") else 0
     if not ndjson:
+        repeats: list[tuple[str, jt.Member]] = []
         try:
-            root = jt.parse(text, base, keep=KEEP)
+            root = jt.parse(text, base, keep=KEEP, repeats=repeats)
         except jt.Malformed as e:
             if not ((e.message == "Extra data" and _next_line_object(text, e.offset)) or _looks_ndjson(text[base:])):
                 out.problems.append(_malformed(text, e, "this file is not valid JSON"))
                 return out
             ndjson = True
         else:
-            _Reader(text, out).visit(root)
+            _Reader(text, out).visit(root, repeats)
     if ndjson:
         out.ndjson = True
         for m in _LINES.finditer(text, base):
             if not m.group().strip():
                 continue
+            repeats = []
             try:
-                root = jt.parse(text, m.start(), m.end(), keep=KEEP)
+                root = jt.parse(text, m.start(), m.end(), keep=KEEP, repeats=repeats)
             except jt.Malformed as e:
                 n = text.count("\n", 0, m.start()) + 1
                 out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
                 continue
-            _Reader(text, out).visit(root)
+            _Reader(text, out).visit(root, repeats)
     out.resolve_patients()
     out.slots.sort(key=lambda s: s.start)
     out.headers.sort(key=lambda h: h.start)
@@ -284,15 +287,38 @@ class _Reader:
     def __init__(self, text: str, out: FhirReading):
         self.s = text
         self.out = out
+        self.every_code: set[int] = set()  # key starts of repeated `code` keys whose every value was checked
 
-    def visit(self, node: jt.Node) -> None:
+    def visit(self, node: jt.Node, repeats: list[tuple[str, jt.Member]] = ()) -> None:
+        self.document(node)
+        self.repeated(repeats)
+
+    def repeated(self, repeats: list[tuple[str, jt.Member]]) -> None:
+        """A finding at each repeat of a key in the objects medcode walked (jsontree.parse)."""
+        has_later = {id(m.earlier) for _, m in repeats}
+        for _, last in repeats:
+            if id(last) in has_later:
+                continue  # not its key's last member: said with the last, which knows them all
+            chain = last.chain()
+            every_code = last.key_start in self.every_code
+            where = "this Coding" if every_code else "this object"
+            reads = repeated_keys.EACH_CODE if every_code else repeated_keys.LAST
+            values = [repeated_keys.written(self.s, m.node.start, m.node.end) for m in chain]
+            for at, member in enumerate(chain[1:], start=2):
+                key = self.s[member.key_start : member.key_end]
+                self.out.problems.append(Finding(
+                    FHIR_STRUCTURE, repeated_keys.message(key, where, values, at, reads),
+                    member.key_start - 1, member.key_end + 1,
+                ))
+
+    def document(self, node: jt.Node) -> None:
         if node.kind != jt.OBJECT:
             return
         kind = node.text("resourceType")
         if kind == "Bundle":
             for entry in node.each("entry"):
                 if entry.kind == jt.OBJECT and (res := entry.get("resource")) is not None:
-                    self.visit(res)
+                    self.document(res)
                     url = _plain(entry.get("fullUrl"))
                     if isinstance(url, str) and res.kind == jt.OBJECT and res.text("resourceType") == "Patient":
                         self.out.patients[url.strip()] = _patient(_plain(res.get("birthDate")), _plain(res.get("gender")))
@@ -420,30 +446,41 @@ class _Reader:
             if system.exact:
                 known = SYSTEMS[system.value.strip()]
                 self.out.headers.append(Header(system.content_start, system.end - 1, system.value, f"code system {known.name}"))
-            code = coding.get("code")
-            if code is None or code.kind != jt.STRING:
+            code_member = coding.members.get("code")
+            if code_member is None:
                 continue
-            if not code.exact:
-                # Its text is not what the file holds, so it cannot be a slot (findings and
-                # quick fixes edit the text): said, rather than passed over as clean.
-                self.out.problems.append(Finding(
-                    FHIR_STRUCTURE, f"this code is written with JSON escapes (it reads {code.value!r}): "
-                    "medcode checks a code only as written plainly; write it without escapes", code.start, code.end,
-                ))
-                continue
-            raw = code.value
-            text = raw.strip()
-            start = code.content_start + (len(raw) - len(raw.lstrip()))
+            if code_member.earlier is not None:
+                # A repeated `code` would hide a code from the checks whichever value medcode
+                # took: every one is checked (and the repeat is a finding, see repeated()).
+                chain = code_member.chain()
+                self.every_code.update(m.key_start for m in chain[1:])
+            else:
+                chain = (code_member,)
             display = coding.get("display")
             exact_display = display is not None and display.kind == jt.STRING and display.exact
-            slot = CodingSlot(
-                text, start, expects, f"{path}.coding[{j}].code",
-                qualifier=system.value, qual_start=system.content_start if system.exact else None,
-                line=at, label=f"{_PLACE_WORDS[place]} ({SYSTEMS[system.value.strip()].name})",
-                display=display.value if exact_display else None, display_start=display.content_start if exact_display else None,
-            )
-            into.append(slot)
-            self.out.slots.append(slot)
+            for member in chain:
+                code = member.node
+                if code.kind != jt.STRING:
+                    continue
+                if not code.exact:
+                    # Its text is not what the file holds, so it cannot be a slot (findings and
+                    # quick fixes edit the text): said, rather than passed over as clean.
+                    self.out.problems.append(Finding(
+                        FHIR_STRUCTURE, f"this code is written with JSON escapes (it reads {code.value!r}): "
+                        "medcode checks a code only as written plainly; write it without escapes", code.start, code.end,
+                    ))
+                    continue
+                raw = code.value
+                text = raw.strip()
+                start = code.content_start + (len(raw) - len(raw.lstrip()))
+                slot = CodingSlot(
+                    text, start, expects, f"{path}.coding[{j}].code",
+                    qualifier=system.value, qual_start=system.content_start if system.exact else None,
+                    line=at, label=f"{_PLACE_WORDS[place]} ({SYSTEMS[system.value.strip()].name})",
+                    display=display.value if exact_display else None, display_start=display.content_start if exact_display else None,
+                )
+                into.append(slot)
+                self.out.slots.append(slot)
 
 
 def _codings(concept: jt.Node | None):

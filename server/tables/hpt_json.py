@@ -27,6 +27,7 @@ from typing import Iterator
 from json.decoder import scanstring
 
 from .. import reading as r
+from .. import repeated_keys
 from ..digits import long_integer_at, long_integer_message
 from ..findings import HPT_STRUCTURE, UNKNOWN_CODE_TYPE, Finding, Severity
 from ..places import Slot
@@ -144,6 +145,7 @@ class _Walk:
         self.types: dict[str, str] | None = None  # of the version, once "version" was read
         self.pending: list[dict[str, _Token]] = []  # entries read before "version"
         self.at = 0  # where the last value began (for errors without an offset)
+        self.top_keys: list[tuple[str, int, int, int]] = []  # (key, its start and end, its value's start)
         # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
         self._labels: dict[str | None, str] = {}
         self._type_names: dict[str, str] = {}
@@ -281,6 +283,7 @@ class _Walk:
         return out
 
     def top_member(self, key: str, ks: int, ke: int, i: int) -> int:
+        self.top_keys.append((key, ks, ke, i))
         if key in TOP_LEVEL_MEANINGS:
             self.headers.append(Header(ks, ke, key, TOP_LEVEL_MEANINGS[key]))
         if key == "standard_charge_information" and self.s.startswith("[", i):
@@ -301,7 +304,12 @@ class _Walk:
         self.items.append(i)
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
-        return self.members(i, self.item_member)
+        before = len(self.lists)
+        end = self.members(i, self.item_member)
+        if len(self.lists) > before + 1:  # code_information twice: each list was read
+            spans = [(ks, scanstring(self.s, ks)[1] - 1) for ks in self.lists[before:]]
+            self.repeated("code_information", spans, ["["] * len(spans), repeated_keys.CODES_OF_EACH, "this object")
+        return end
 
     def item_member(self, key: str, ks: int, ke: int, v: int) -> int:
         if key == "code_information" and self.s.startswith("[", v):
@@ -342,30 +350,83 @@ class _Walk:
         self.entries.append(i)
         m = _ENTRY.match(self.s, i)
         if m is not None:
-            # {"code": "…", "type": "…"} (either order, or one key twice: the last wins, as in
-            # json.loads), no escapes: read in one match.
             k1, v1, k2, v2 = m.group(1, 2, 3, 4)
-            key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
-            key2 = "code" if k2 == "code" else "type"
-            self.entry_key(m.start(1), m.end(1), key1)
-            self.entry_key(m.start(3), m.end(3), key2)
-            self.entry({key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
-            return m.end()
+            if k1 != k2:  # one key twice: the exact reading below, which says so
+                # {"code": "…", "type": "…"} (either order), no escapes: read in one match.
+                key1 = "code" if k1 == "code" else "type"  # the shared strings, as below
+                key2 = "code" if k2 == "code" else "type"
+                self.entry_key(m.start(1), m.end(1), key1)
+                self.entry_key(m.start(3), m.end(3), key2)
+                self.entry({key1: _Token(v1, m.start(2), v1), key2: _Token(v2, m.start(4), v2)})
+                return m.end()
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
         found: dict[str, _Token] = {}
+        earlier: list[tuple[str, _Token]] = []  # the values a repeated code or type key replaced
 
         def member(key: str, ks: int, ke: int, v: int) -> int:
             if key in ("code", "type"):
                 key = "code" if key == "code" else "type"  # the shared string, not one per entry
                 self.entry_key(ks, ke, key)
-                found[key], end = self.scalar(v)  # a repeated key: the last wins, as in json.loads
+                if key in found:
+                    earlier.append((key, found[key]))
+                found[key], end = self.scalar(v)  # a repeated type: the last wins, as in json.loads
                 return end
             return self.skip(v)[1]
 
         end = self.members(i, member)
+        if earlier:
+            self.entry_repeats(i, earlier, found)
         self.entry(found)
         return end
+
+    def entry_repeats(self, i: int, earlier: list[tuple[str, _Token]], found: dict[str, _Token]) -> None:
+        """An entry at i that writes `code` or `type` more than once: a finding at each repeat,
+        and every code checked (a repeated code would hide one whichever medcode took), with
+        the entry's type (the last)."""
+        kind = found.get("type")
+        for key, code in earlier:
+            if key == "code":
+                self.entry({"code": code, "type": kind} if kind is not None else {"code": code})
+        spans: dict[str, list[tuple[int, int]]] = {"code": [], "type": []}
+
+        def member(key: str, ks: int, ke: int, v: int) -> int:
+            if key in spans:
+                spans[key].append((ks, ke))
+            return self.skip(v)[1]
+
+        self.members(i, member)  # again, for where the keys are (an entry is small)
+        for key, reads, where in (("code", repeated_keys.EACH_CODE, "this code_information entry"), ("type", repeated_keys.LAST, "this object")):
+            if len(spans[key]) > 1:
+                values = [_written(token) for k, token in earlier if k == key] + [_written(found[key])]
+                self.repeated(key, spans[key], values, reads, where)
+
+    def repeated(self, key: str, spans: list[tuple[int, int]], values: list[str], reads: str, where: str) -> None:
+        """A finding at each repeat of a key: spans are where its copies are (inside their
+        quotes), values their values as written (repeated_keys.message)."""
+        for at, (ks, ke) in enumerate(spans[1:], start=2):
+            self.out.problems.append(Finding(HPT_STRUCTURE, repeated_keys.message(self.s[ks:ke], where, values, at, reads), ks - 1, ke + 1))
+
+    def top_repeats(self) -> None:
+        """The top-level keys written more than once; every standard_charge_information array is read."""
+        copies: dict[str, list[tuple[int, int, int]]] = {}
+        for key, ks, ke, v in self.top_keys:
+            copies.setdefault(key, []).append((ks, ke, v))
+        for key, spans in copies.items():
+            if len(spans) > 1:
+                reads = repeated_keys.CODES_OF_EACH if key == "standard_charge_information" else repeated_keys.LAST
+                self.repeated(key, [(ks, ke) for ks, ke, _ in spans], [self._written_at(v) for _, _, v in spans], reads, "this object")
+
+    def _written_at(self, v: int) -> str:
+        """A top-level value as repeated_keys shows it; in a broken file, perhaps cut short."""
+        s = self.s
+        if s.startswith(("{", "["), v):
+            return s[v]
+        try:
+            end = _SCAN(s, v)[1]
+        except (StopIteration, ValueError, RecursionError):
+            end = len(s)
+        return repeated_keys.written(s, v, end)
 
     # -- the reading ---------------------------------------------------------------------------
     def _version(self) -> str | None:
@@ -445,6 +506,7 @@ class _Walk:
         wrong = unknown_version(token.value) if token is not None and token.is_string else None
         if wrong is not None and token.exact:
             out.problems.append(Finding(HPT_STRUCTURE, wrong, token.start, token.start + len(token.raw)))
+        self.top_repeats()
         pending, self.pending = self.pending, []
         self.top.setdefault("version", None)
         for entry in pending:
@@ -484,6 +546,9 @@ class _EntryHeaders(_Walk):
 
     def entry_key(self, ks: int, ke: int, key: str) -> None:
         self.headers.append(Header(ks, ke, key, CODE_INFORMATION_MEANINGS[key]))
+
+    def entry_repeats(self, i: int, earlier: list[tuple[str, _Token]], found: dict[str, _Token]) -> None:
+        """Said by the first walk; the type's header is the entry's, made once (entry())."""
 
     def entry(self, found: dict[str, _Token]) -> None:
         kind = found.get("type")
@@ -594,6 +659,11 @@ def _code_text(code: _Token | None) -> tuple[str | None, int]:
     if isinstance(code.value, int) and not isinstance(code.value, bool) and _INT.fullmatch(code.raw):
         return code.raw, code.start
     return None, 0
+
+
+def _written(token: _Token) -> str:
+    """A scalar value as written (repeated_keys.message)."""
+    return repeated_keys.written(f'"{token.raw}"' if token.is_string else token.raw, 0, len(token.raw) + 2)
 
 
 def _day(token: _Token | None) -> dt.date | None:
