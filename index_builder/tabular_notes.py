@@ -141,17 +141,6 @@ class NoteTargets:
                     found = found | {c}
         return found
 
-    @property
-    def prefixes(self):
-        """The code prefixes the notes name one by one: a code is named by them when one of its
-        prefixes (its category to the whole code) is among these (naming)."""
-        return self._prefixes.keys()
-
-    @property
-    def ranges(self) -> list[tuple[str, str, PairingNote]]:
-        """The (first, last, note) code ranges the notes name (naming)."""
-        return self._ranges
-
     def naming(self, code: str) -> PairingNote | None:
         prefixes = self._prefixes
         if prefixes and code[:3] in self.categories:

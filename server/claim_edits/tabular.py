@@ -17,7 +17,7 @@ from medcode.index_builder.tabular_notes import AUX_NAME, EMPTY_TARGETS, CodeNot
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
 from ..release_memo import ReleaseMemo
 from .inputs import ADMITTING, ClaimInput, CodeAt
-from .named import EarlierCodes, NamedPlaces, may_name
+from .named import EarlierCodes, NamedPlaces
 
 _NO_NOTES = CodeNotes([], EMPTY_TARGETS, EMPTY_TARGETS, EMPTY_TARGETS)
 
@@ -135,20 +135,18 @@ class TabularEdits:
         # and which of two equal pairs is reported. Whether a pair qualifies, and its note,
         # depend on its two codes only, and an equal pair is reported once: so each j is paired
         # with the first place of each code before it, not with every place (a text repeating
-        # E11.9 50,000 times held a billion pairs), and only with the codes its notes name or
-        # whose notes name it (EarlierCodes), not with every earlier code (a claim of 20,000
-        # distinct codes held 2e8 pairs).
+        # E11.9 50,000 times held a billion pairs), and only with the codes of the categories
+        # its notes may name or whose notes may name its category (EarlierCodes), not with every
+        # earlier code (a claim of 20,000 distinct codes held 2e8 pairs).
         earlier = EarlierCodes(categories)
         reported: set[tuple[str, str]] = set()
         for j, n in enumerate(notes):
             b = dxs[j]
             x1 = n.x1
-            earlier.add(j, b.code, x1)
-            for i in earlier.pairs(b.code, x1):
+            earlier.add(j, b.code, categories[j], x1)
+            for i in earlier.pairs(categories[j], x1):
                 a = dxs[i]
                 if i == j or a.code == b.code or (a.code, b.code) in reported:
-                    continue
-                if not may_name(x1, categories[i]) and not may_name(notes[i].x1, categories[j]):
                     continue
                 note = _excluding(notes[i].x1, a.code, b.code) or _excluding(x1, b.code, a.code)
                 if note is None:
