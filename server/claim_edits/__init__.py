@@ -391,16 +391,8 @@ class ClaimEdits:
                 return need
             if coded[0][0] & _CF:
                 return need | TABULAR
-            if bits & (_OWN | _STRAY) and len(coded) > 1:
-                # A note naming codes of its own category needs a second code of it; a code of
-                # a category the release does not have may fall in a range a note names.
-                categories = [t[1][:3] for t in dx if DX_ROLES[t[3]] is not ADMITTING]
-                for t, g in zip(dx, gs):
-                    if DX_ROLES[t[3]] is ADMITTING:
-                        continue
-                    b = g[0]
-                    if b & _STRAY and bits & _NAMES or b & _OWN and categories.count(t[1][:3]) > 1:
-                        return need | TABULAR
+            if bits & (_OWN | _STRAY) and len(coded) > 1 and _near(dx, gs, bits):
+                return need | TABULAR
         return need
 
     def _gate(self, ctx: _Day, code: str) -> tuple:
@@ -531,6 +523,25 @@ def _repeats(gs: list, acc: int) -> bool:
     return (acc >> _CATS & _SKETCH_MASK).bit_count() < len(gs) and len({g[1] for g in gs}) < len(gs)
 
 
+def _near(dx: list, gs: list, bits: int) -> bool:
+    """Whether a note may pair codes the sketches cannot tell apart (bits: the OR of the gates'
+    bits; the admitting diagnosis left out): a note naming codes of its own category, with a
+    second code of that category; a code of a category the release does not have, which may
+    fall in a range a note names. Each category counted once (not once per code: a claim may
+    list thousands of diagnoses)."""
+    counts: dict[str, int] = {}
+    for t in dx:
+        if DX_ROLES[t[3]] is not ADMITTING:
+            counts[t[1][:3]] = counts.get(t[1][:3], 0) + 1
+    for t, g in zip(dx, gs):
+        if DX_ROLES[t[3]] is ADMITTING:
+            continue
+        b = g[0]
+        if b & _STRAY and bits & _NAMES or b & _OWN and counts[t[1][:3]] > 1:
+            return True
+    return False
+
+
 def _sketched(acc: int) -> bool:
     """Whether the sketch of the diagnoses' categories and the sketch of the categories their
     notes name (in acc, the OR of their marks) share a bit: only then can a note pair them."""
@@ -559,7 +570,8 @@ def _paired(dx: list, gs: list) -> bool:
     """Whether a note of one diagnosis (code tuples, gs their gates) names the category of
     another that is not the admitting one (the codes' own categories are left out of their
     sets: _gate). Asked only where the sketches share a bit."""
-    cats = [g[1] for t, g in zip(dx, gs) if g[1] is not None and DX_ROLES[t[3]] is not ADMITTING]
+    # A set: isdisjoint walks a list for each note (thousands of diagnoses, thousands of notes).
+    cats = {g[1] for t, g in zip(dx, gs) if g[1] is not None and DX_ROLES[t[3]] is not ADMITTING}
     for g in gs:
         if g[2] is not None and not g[2].isdisjoint(cats):
             return True

@@ -17,6 +17,7 @@ from medcode.index_builder.tabular_notes import AUX_NAME, EMPTY_TARGETS, CodeNot
 from ..findings import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL_CODE, Finding, Fix
 from ..release_memo import ReleaseMemo
 from .inputs import ADMITTING, ClaimInput, CodeAt
+from .named import EarlierCodes, NamedPlaces
 
 _NO_NOTES = CodeNotes([], EMPTY_TARGETS, EMPTY_TARGETS, EMPTY_TARGETS)
 
@@ -121,37 +122,33 @@ class TabularEdits:
             source = self._sources[release] = _source(release)
         out: list[Finding] = []
         self._excludes1(dxs, notes, categories, source, out)
-        self._code_first(dxs, notes, categories, source, out, body, body_start, release)
+        places = NamedPlaces(codes, categories)
+        self._code_first(dxs, notes, places, source, out, body, body_start, release)
         if USE_ADDITIONAL_CODE in enabled:
-            self._use_additional(dxs, notes, categories, source, out)
+            self._use_additional(dxs, notes, places, source, out)
         return out
 
     @staticmethod
     def _excludes1(dxs: list[CodeAt], notes: list[CodeNotes], categories: list[str], source: str, out: list[Finding]) -> None:
-        # Only the pairs (j, i), i < j, where a note of one may name the other's category
-        # (NoteTargets.may_name): no other pair has a note naming it. In the order of the walk
-        # over every pair (j, then i), which decides the findings' order and which of two
-        # equal pairs is reported. Whether a pair qualifies, and its note, depend on its two
-        # codes only, and an equal pair is reported once: so each j is paired with the first
-        # place of each code before it, not with every place (a text repeating E11.9 50,000
-        # times held a billion pairs and ran out of memory).
-        distinct = list(dict.fromkeys(categories))
-        named: dict[str, frozenset[str] | set[str]] = {}
-        firsts: list[int] = []  # the first place of each code, in order
+        # The pairs (i, j), i < j, where a note of one may name the other (NoteTargets.may_name),
+        # in the order of the walk over every pair (j, then i), which decides the findings' order
+        # and which of two equal pairs is reported. Whether a pair qualifies, and its note,
+        # depend on its two codes only, and an equal pair is reported once: so each j is paired
+        # with the first place of each code before it, not with every place (a text repeating
+        # E11.9 50,000 times held a billion pairs), and only with the codes of the categories
+        # its notes may name or whose notes may name its category (EarlierCodes), not with every
+        # earlier code (a claim of 20,000 distinct codes held 2e8 pairs).
+        earlier = EarlierCodes(categories)
         reported: set[tuple[str, str]] = set()
         for j, n in enumerate(notes):
             b = dxs[j]
-            named_b = named.get(b.code)
-            if named_b is None:
-                named_b = named[b.code] = n.x1.may_name(distinct) if n.x1.notes else frozenset()
-                firsts.append(j)
-            for i in firsts:
+            x1 = n.x1
+            earlier.add(j, b.code, categories[j], x1)
+            for i in earlier.pairs(categories[j], x1):
                 a = dxs[i]
                 if i == j or a.code == b.code or (a.code, b.code) in reported:
                     continue
-                if categories[i] not in named_b and categories[j] not in named[a.code]:
-                    continue
-                note = _excluding(notes[i].x1, a.code, b.code) or _excluding(notes[j].x1, b.code, a.code)
+                note = _excluding(notes[i].x1, a.code, b.code) or _excluding(x1, b.code, a.code)
                 if note is None:
                     continue
                 reported.add((a.code, b.code))
@@ -168,12 +165,12 @@ class TabularEdits:
     def manifestation(self, release, code: str) -> bool:
         return self._manifestations.of(release, code, _manifestation)
 
-    def _code_first(self, dxs: list[CodeAt], notes: list[CodeNotes], categories: list[str], source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
+    def _code_first(self, dxs: list[CodeAt], notes: list[CodeNotes], places: NamedPlaces, source: str, out: list[Finding], body: str | None, body_start: int, release) -> None:
         for j, d in enumerate(dxs):
             targets = notes[j].cf
             if not targets.notes:
                 continue
-            k = _first_named(targets, dxs, categories, j)
+            k = places.first(targets, j)
             if k < j:
                 continue  # a code the note names comes before it
             later = dxs[k] if k < len(dxs) else None
@@ -205,10 +202,10 @@ class TabularEdits:
             )
 
     @staticmethod
-    def _use_additional(dxs: list[CodeAt], notes: list[CodeNotes], categories: list[str], source: str, out: list[Finding]) -> None:
+    def _use_additional(dxs: list[CodeAt], notes: list[CodeNotes], places: NamedPlaces, source: str, out: list[Finding]) -> None:
         for j, d in enumerate(dxs):
             targets = notes[j].ua
-            if not targets.notes or _first_named(targets, dxs, categories, j) < len(dxs):
+            if not targets.notes or places.first(targets, j) < len(dxs):
                 continue
             ua = targets.notes
             named = "; ".join(f"“{n.text}”" for n in ua[:3]) + ("; …" if len(ua) > 3 else "")
@@ -296,17 +293,6 @@ def _asks_for_underlying(note: str) -> bool:
 
 
 _ONLY_IF = ("if applicable", "if known", "any associated", "any ")
-
-
-def _first_named(targets: NoteTargets, dxs: list[CodeAt], categories: list[str], own: int) -> int:
-    """The first diagnosis but dxs[own] (its index) that a note of targets names, len(dxs) for
-    none; categories: the diagnoses' categories, compared first (NoteTargets.may_name)."""
-    named = targets.may_name(categories)
-    if named:
-        for k, c in enumerate(categories):
-            if k != own and c in named and targets.naming(dxs[k].code) is not None:
-                return k
-    return len(dxs)
 
 
 def _excluding(targets: NoteTargets, own: str, other: str) -> PairingNote | None:
