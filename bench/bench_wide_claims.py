@@ -129,8 +129,7 @@ def fhir(codes: list[str], kind: str) -> str:
 
 def template(codes: list[str]) -> str:
     dotted = [c if len(c) <= 3 else f"{c[:3]}.{c[3:]}" for c in codes]
-    # In the front matter's list: one group, however long (the template reader read only the
-    # first 26 codes of a 1,000-code `Dx:` list, none of a 10,000-code one: not looked into).
+    # In the front matter's list: one group, however long.
     return f"---\ndate_of_service: {DAY}\ncodes:\n  icd10cm: [" + ", ".join(dotted) + "]\n---\n# Visit\n"
 
 

@@ -188,6 +188,10 @@ def test_ignore_next_line():
         ("MS-DRG: 470, 871", [("470", places.MS_DRG), ("871", places.MS_DRG)]),
         ("DRG 470 for 3 days", [("470", places.MS_DRG)]),
         ("icd10cm:E11.9 cpt:99213 ndc:00002-1433-80", [("E11.9", ICD10CM), ("99213", CPT), ("00002-1433-80", NDC)]),
+        # A 7th character G after digits is no "423 g" of a dose: the code and the rest of its list are read.
+        ("Dx: S72.423G, Q99.99", [("S72.423G", ICD10CM), ("Q99.99", ICD10CM)]),
+        ("ICD-10-CM: E11.9; S52.042G; I10", [("E11.9", ICD10CM), ("S52.042G", ICD10CM), ("I10", ICD10CM)]),
+        ("Hgb 12.5 g, Dx: I10", [("I10", ICD10CM)]),
         # nothing
         ("CPT 2026 guidelines", []),
         ("Dx pending workup", []),

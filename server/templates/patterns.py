@@ -199,8 +199,10 @@ ZONE_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\b\d{3}[ \t.\-])\d{3}[ \t.\-]\d{4}\b"),
     # Blood pressures, ratios and other small fractions: 120/80, 2/10, 0.5/1.
     re.compile(r"\b\d{1,3}(?:\.\d+)?/\d{1,3}(?:\.\d+)?\b"),
-    # Numbers with units: 500 mg, 10 mL, 2 units, 98%, 72 bpm, 120 mmHg, 3 days.
-    re.compile(r"\b\d+(?:[.,]\d+)?[ \t]?(?:" + _UNITS + r")(?![A-Za-z0-9])", re.IGNORECASE),
+    # Numbers with units: 500 mg, 10 mL, 2 units, 98%, 72 bpm, 120 mmHg, 3 days. Not the digits
+    # after a code's dot: S72.423G (7th character G) is no "423 g", and as a zone it hid the code
+    # and ended its list.
+    re.compile(r"(?<![A-Za-z0-9]\.)\b\d+(?:[.,]\d+)?[ \t]?(?:" + _UNITS + r")(?![A-Za-z0-9])", re.IGNORECASE),
     # Version strings: "version V12.3", "v2.1.0", "Release 2026.1".
     re.compile(r"\b(?:version|ver|release|rel|revision|rev|build|update)\.?[ \t]*[:#]?[ \t]*v?\d+(?:\.\d+)*[A-Za-z]?\b", re.IGNORECASE),
     re.compile(r"\b[vV]\d+\.\d+\.\d+\b"),
