@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, seed
 from hypothesis import strategies as st
 
-from medcode.index_builder.codesets import ICD10CM, icd10cm_display
+from medcode.index_builder.codesets import ICD10CM
 from medcode.server.claim_edits import _NAMES, _OWN, _STRAY, _near, _paired
 from medcode.server.claim_edits.inputs import ADMITTING, DX_ROLES, OTHER, PRINCIPAL, ClaimInput, CodeAt
 from medcode.server.claim_edits.named import EarlierCodes, NamedPlaces
-from medcode.server.claim_edits.tabular import TabularEdits, _excluding, _source
-from medcode.server.findings import EXCLUDES1, Finding
+from medcode.server.claim_edits.tabular import TabularEdits, _excluding, _source, excludes1_finding
+from medcode.server.findings import EXCLUDES1
 
 NOV = dt.date(2026, 11, 15)
 _SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -99,15 +99,7 @@ def _old_excludes1(dxs, notes, categories, source, out) -> None:
             if note is None:
                 continue
             reported.add((a.code, b.code))
-            out.append(
-                Finding(
-                    EXCLUDES1,
-                    f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
-                    f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
-                    "conditions are unrelated.",
-                    b.start, b.end, b.code, ICD10CM,
-                )
-            )
+            out.append(excludes1_finding(b, a, note, source))
 
 
 def _old_first_named(targets, dxs, categories, own) -> int:

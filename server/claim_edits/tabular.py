@@ -152,15 +152,7 @@ class TabularEdits:
                 if note is None:
                     continue
                 reported.add((a.code, b.code))
-                out.append(
-                    Finding(
-                        EXCLUDES1,
-                        f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
-                        f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
-                        "conditions are unrelated.",
-                        b.start, b.end, b.code, ICD10CM,
-                    )
-                )
+                out.append(excludes1_finding(b, a, note, source))
 
     def manifestation(self, release, code: str) -> bool:
         return self._manifestations.of(release, code, _manifestation)
@@ -222,6 +214,17 @@ class TabularEdits:
 # each cold check of a file) shares these answers, as the claim edits' gates (claim_edits
 # _shared_gates), rather than reading the notes of the same codes again.
 SHARED = TabularEdits()
+
+
+def excludes1_finding(b: CodeAt, a: CodeAt, note, source: str) -> Finding:
+    """The Excludes1 finding on b, coded with the earlier a, quoting the note that pairs them."""
+    return Finding(
+        EXCLUDES1,
+        f"{icd10cm_display(b.code)} and {icd10cm_display(a.code)} are not coded together: the Excludes1 note "
+        f"of {icd10cm_display(note.owner)} lists “{note.text}” ({source}). Keep both only if the "
+        "conditions are unrelated.",
+        b.start, b.end, b.code, ICD10CM,
+    )
 
 
 def _noted(table: dict[str, tuple], code: str) -> tuple[str, ...]:
