@@ -41,7 +41,7 @@ def test_hi_elements_past_hi12_are_an_error_and_not_read(default_store):
     text = replaced(HI_P, HI_P + "*ABF:I10" * 9 + past)
     assert structure(text, default_store) == [(
         past[1:],
-        f"HI has 14 elements; X12 005010 allows HI01-HI12: HI13 and after ({past[1:]!r}) are past the segment and not read (its codes are neither checked nor counted for the diagnosis pointers)",
+        f"HI has 14 elements; X12 005010 allows HI01-HI12: HI13 and after ({past[1:]!r}) are past the segment and not read (their codes are neither checked nor counted for the diagnosis pointers)",
         "error",
     )]
     assert not [f for f in findings(text, default_store) if text[f.start : f.end] == "XXXX"]  # not checked

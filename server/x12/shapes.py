@@ -28,7 +28,7 @@ def hi_past_elements(raw: str, past: int, element: str) -> ShapeProblem | None:
     n = HI_ELEMENTS + extra.count(element) + 1
     return (
         past, len(raw),
-        f"HI has {n} elements; X12 005010 allows HI01-HI12: HI13 and after ({extra!r}) are past the segment and not read (its codes are neither checked nor counted for the diagnosis pointers)",
+        f"HI has {n} elements; X12 005010 allows HI01-HI12: HI13 and after ({extra!r}) are past the segment and not read (their codes are neither checked nor counted for the diagnosis pointers)",
         True,
     )  # fmt: skip
 
