@@ -131,9 +131,9 @@ class NoteTargets:
         return bool(self.notes)
 
     def may_name(self, categories: list[str]) -> frozenset[str] | set[str]:
-        """Those of a claim's categories (3 characters) a note may name: naming's first filter
-        (a code it names has its category among these), asked once per code of a claim, as a
-        set operation, before any per-code walk."""
+        """Those of the given categories (3 characters) a note may name: naming's first filter
+        (a code it names has its category among these). The claim edits index a claim's codes
+        by the same rule (server/claim_edits/named.py) rather than asking it per code."""
         found = self.categories.intersection(categories)
         for lo, hi in self.category_ranges:
             for c in categories:
