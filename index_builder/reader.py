@@ -412,6 +412,18 @@ class Release:
         i = self._id(key)
         return None if i is None else self._record(i)
 
+    def listed(self, key: str) -> CodeRecord:
+        """The record of a key that keys() gave. Sizes are checked on open, contents only by
+        `index verify`: a trie whose bytes changed in place may list a key that it then cannot
+        find, which is said as that damage, not passed on as None."""
+        rec = self.get(key)
+        if rec is None:
+            path = self.path / layout.CODES
+            linked = _sharing(path)
+            problem = f"{path} is damaged (it lists {key!r} but cannot find it)"
+            raise IndexCorrupt(f"{problem}; {self._hint}", self.path, problem, tuple(linked))
+        return rec
+
     def _record(self, i: int) -> CodeRecord:
         doc = self._records.json(i)
         try:

@@ -344,7 +344,7 @@ class CodeRules:
         if seventh:
             message = f"{shown} ({rec.description}) needs a 7th character: {total} billable code(s) below it, e.g. {display(set_id, seventh[0])}"
             fixes = [
-                Fix(f"Add 7th character {k[-1]}: {display(set_id, k)} — {rel.get(k).shown_description}", slot.start, slot.end, k)
+                Fix(f"Add 7th character {k[-1]}: {display(set_id, k)} — {rel.listed(k).shown_description}", slot.start, slot.end, k)
                 for k in seventh
             ]
         else:

@@ -90,4 +90,4 @@ def billable_below(release: Release, key: str, limit: int = SUGGESTIONS) -> list
     """Claim-valid codes under a header, the closest first (direct children, then deeper)."""
     # Among codes of one length, the ".9" (unspecified) one is the usual first pick.
     keys = sorted(release.keys(key, layout.FLAG_CODE), key=lambda k: (len(k), not k.endswith("9"), k))[:limit]
-    return [Suggestion(k, release.get(k).shown_description) for k in keys]
+    return [Suggestion(k, release.listed(k).shown_description) for k in keys]

@@ -138,3 +138,21 @@ def test_a_file_shared_by_a_family_of_releases_is_named_once_and_sets_them_all_a
     # One file, one line: the releases that link it go with it (named in that line).
     assert err.count("records.bin is damaged") == 1 and "which are damaged too" in err and REBUILD in err
     assert status == 2
+
+
+def test_a_code_the_trie_lists_but_cannot_find_is_damage_not_a_crash(run, tmp_path, monkeypatch):
+    """A trie changed in place (same size) may list a key under a prefix that its look-up then
+    cannot find: the header's billable codes below it (not-billable) met None and `check`
+    ended with exit 3. It is the trie's damage, said like the records'."""
+    from medcode.index_builder.reader import Release
+
+    index = _index(tmp_path)
+    real = Release._id
+    monkeypatch.setattr(Release, "_id", lambda self, key: None if key == "E1110" else real(self, key))
+    claims = _claims(tmp_path / "claims.837", [("NEW", ["E11", "I10"], GOOD_DAY)])
+    status, out, err = run("check", str(claims), "--format", "json", index=index)
+    found = json.loads(out)
+    assert {(f["code"], f["rule"]) for f in found if f["code_set"] == "icd10cm"} == {("E11", "index-damaged"), ("I10", "index-damaged")}, found
+    trie = index / "icd10cm" / "FY2026" / layout.CODES
+    assert err.count(f"{trie} is damaged (it lists 'E1110' but cannot find it)") == 1 and REBUILD in err
+    assert status == 2 and "Traceback" not in err

@@ -140,7 +140,7 @@ def _from_release(
         if flag == layout.FLAG_CODE and len(keys) < limit:
             keys += _shortest_first(release.keys(key_prefix, layout.FLAG_HEADER), limit - len(keys))
         for key in keys:
-            rec = release.get(key)
+            rec = release.listed(key)
             out.append(_item(set_id, rec, release, edit_range, day, typed if written else key, written))
             seen.add(key)
     # Description words: typing "diabet" offers diabetes codes.
