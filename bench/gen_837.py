@@ -2,6 +2,12 @@
 installed index, a few seeded errors, deterministic for a given seed.
 
     python bench/gen_837.py --claims 50000 --out bench/out/claims-50k.837
+    python bench/gen_837.py --claims 50000 --skew 1 --out bench/out/claims-50k-skew1.837
+
+The codes are drawn uniformly from 5,000 billable codes by default (every code as rare as any
+other: the worst case for per-code memos and caches). `--skew S` draws them with weight
+1/rank^S instead, as real claims do (with S = 1 the 200 commonest codes make about two thirds of
+the diagnoses); the default's files stay byte-identical.
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ def header(n_claims: int) -> list[str]:
     ]
 
 
-def claim(i: int, rng: random.Random, dx: list[str], ndcs: list[str]) -> list[str]:
+def claim(i: int, rng: random.Random, dx: list[str], ndcs: list[str], weights: list[float] | None = None) -> list[str]:
+    """weights: cumulative weights of dx for a skewed draw (None: uniform, as rng.sample)."""
     hl = i + 2
     day = f"2026{rng.randint(1, 6):02d}{rng.randint(1, 28):02d}"
-    codes = rng.sample(dx, 4)
+    codes = rng.sample(dx, 4) if weights is None else _skewed(rng, dx, weights, 4)
     if rng.random() < 0.02:
         codes[rng.randrange(4)] = rng.choice(ERRORS)
     hi = "HI*ABK:" + codes[0] + "".join(f"*ABF:{c}" for c in codes[1:])
@@ -92,6 +99,27 @@ def _codes(rng: random.Random) -> tuple[list[str], list[str]]:
     return dx, ndcs
 
 
+def _skewed(rng: random.Random, dx: list[str], weights: list[float], n: int) -> list[str]:
+    """n distinct codes of dx drawn by cumulative weights."""
+    out: list[str] = []
+    while len(out) < n:
+        (code,) = rng.choices(dx, cum_weights=weights)
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def _weights(n: int, skew: float) -> list[float] | None:
+    """Cumulative weights 1/rank^skew of n codes (None for skew 0: uniform)."""
+    if not skew:
+        return None
+    total, out = 0.0, []
+    for rank in range(1, n + 1):
+        total += rank**-skew
+        out.append(total)
+    return out
+
+
 def _interchange(claims: list[list[str]]) -> str:
     segs = header(len(claims))
     for c in claims:
@@ -101,10 +129,11 @@ def _interchange(claims: list[list[str]]) -> str:
     return "~\n".join(segs) + "~\n"
 
 
-def generate(n_claims: int, seed: int = 837) -> str:
+def generate(n_claims: int, seed: int = 837, skew: float = 0.0) -> str:
     rng = random.Random(seed)
     dx, ndcs = _codes(rng)
-    return _interchange([claim(i, rng, dx, ndcs) for i in range(n_claims)])
+    weights = _weights(len(dx), skew)
+    return _interchange([claim(i, rng, dx, ndcs, weights) for i in range(n_claims)])
 
 
 def generate_batches(n_files: int, claims_per_file: int, seed: int = 837) -> list[str]:
@@ -122,10 +151,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=837)
+    ap.add_argument("--skew", type=float, default=0.0, help="draw codes with weight 1/rank^SKEW (0: uniform)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "claims-50k.837")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(generate(args.claims, args.seed))
+    args.out.write_text(generate(args.claims, args.seed, args.skew))
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB, {args.claims:,} claims")
 
 
