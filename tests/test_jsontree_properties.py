@@ -145,3 +145,22 @@ def test_every_value_of_a_repeated_key_is_kept_and_each_repeat_reported(value, l
                 assert json.loads('"' + text[c.key_start : c.key_end] + '"') == key
             expected += [(key, c.key_start) for c in chain[1:]]
     assert sorted(expected, key=lambda e: e[1]) == sorted(((key, m.key_start) for key, m in repeats), key=lambda e: e[1])
+
+
+@SETTINGS
+@given(value=VALUES, layout=LAYOUTS)
+def test_may_repeat_is_false_only_when_no_key_repeats(value, layout):
+    """may_repeat (the quick count before a skipped value is walked again for its repeats):
+    never False where a key is written twice, at any depth; True whenever one is, and when none
+    is unless a string holds an escaped quote before a colon."""
+    text = dumped(value, layout)
+    wrapped = '{"skip": ' + text + "}"
+    root = jt.parse(wrapped, keep=frozenset())
+    node = root.get("skip")
+    assert node.kind == jt.SKIPPED
+    repeats: list = []
+    jt.parse(wrapped, node.start, node.end, repeats=repeats)
+    if repeats:
+        assert jt.may_repeat(wrapped, node)
+    elif jt.may_repeat(wrapped, node):
+        assert isinstance(node.value, (dict, list)) and '\\"' in text

@@ -23,6 +23,7 @@ from ..digits import long_integer_at, long_integer_message
 
 _WS = re.compile(r"[ \t\n\r]*")
 _SCAN = json.JSONDecoder().scan_once
+_KEY_END = re.compile(r'"[ \t\n\r]*:')
 
 OBJECT, ARRAY, STRING, OTHER, SKIPPED = "object", "array", "string", "other", "skipped"
 
@@ -132,6 +133,27 @@ def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str
         return node
     except (Malformed, RecursionError, IndexError, ValueError) as exc:
         raise _explained(text, start, end, exc) from None
+
+
+def may_repeat(text: str, node: Node) -> bool:
+    """Whether a skipped value (decoded by the C scanner, which keeps the last value of a
+    repeated key without a word) can hold a key written twice. False is certain: every key
+    written ends in a quote and a colon with only white space between (so can a string that
+    holds an escaped quote), and the decoded value holds one key per distinct name of each
+    object whose value survived; as many such endings as decoded keys leaves no room for a
+    repeat. Cheaper than walking the value again, which is done only when this says True."""
+    value = node.value
+    if not isinstance(value, (dict, list)):
+        return False
+    keys, stack = 0, [value]
+    while stack:  # not recursive: a value may nest as deeply as the C scanner allows
+        v = stack.pop()
+        if isinstance(v, dict):
+            keys += len(v)
+            stack.extend(x for x in v.values() if isinstance(x, (dict, list)))
+        else:
+            stack.extend(x for x in v if isinstance(x, (dict, list)))
+    return len(_KEY_END.findall(text, node.start, node.end)) > keys
 
 
 def _explained(text: str, start: int, end: int, exc: Exception) -> Malformed:
