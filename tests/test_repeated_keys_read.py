@@ -102,6 +102,8 @@ WALKED = [
     ("diagnosisSequence", claim(item='"diagnosisSequence": [2], '), '"diagnosisSequence": [1]', "so this item's diagnosis pointers are 1;"),
     ("type", claim(extra=f'"type": {{"coding": [{{"system": "{CT}", "code": "institutional"}}]}}, "type": {{"coding": [{{"system": "{CT}", "code": "oral"}}]}}, '),
      '"type": {"coding": [{"system": "' + CT + '", "code": "oral"', "so this Claim is checked as an oral claim (837D-like edits);"),
+    ("diagnosis type key", claim(dx='"type": [{"coding": [{"system": "x", "code": "admitting"}]}], "type": [{"coding": [{"system": "x", "code": "principal"}]}], '),
+     '"type": [{"coding": [{"system": "x", "code": "principal"', "so this diagnosis is read as principal;"),
     ("type of bill", claim(extra='"supportingInfo": [{"sequence": 1, "category": {"coding": [{"code": "typeofbill"}]}, '
                                  '"code": {"coding": [{"system": "https://www.nubc.org/CodeSystem/TypeOfBill", "code": "0111", "code": "0131"}]}}], '),
      '"code": "0131"', "so the type of bill medcode reads is 0131;"),

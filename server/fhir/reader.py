@@ -388,9 +388,11 @@ class _Reader:
                 continue
             seq = dx.get("sequence")
             entry = Diagnosis(_int(seq), None, [], dx.start, dx.end)
-            entry.role = _diagnosis_role(self.decoded(dx.get("type"), lambda e=entry: _role_used(e.role)))
+            role = lambda e=entry: _role_used(e.role)  # noqa: E731 (said only of a repeat)
+            entry.role = _diagnosis_role(self.decoded(dx.get("type"), role))
             res.entries.append(entry)
             if self.watch:
+                self.say(dx, "type", role)
                 self.say(dx, "sequence", lambda e=entry: f"so this diagnosis is sequence {e.sequence}, the number diagnosisSequence pointers name"
                          if e.sequence is not None else "so this diagnosis has no sequence diagnosisSequence pointers can name")
             if seq is not None and isinstance(seq.value, int) and not isinstance(seq.value, bool):
