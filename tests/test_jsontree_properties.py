@@ -149,18 +149,35 @@ def test_every_value_of_a_repeated_key_is_kept_and_each_repeat_reported(value, l
 
 @SETTINGS
 @given(value=VALUES, layout=LAYOUTS)
-def test_may_repeat_is_false_only_when_no_key_repeats(value, layout):
-    """may_repeat (the quick count before a skipped value is walked again for its repeats):
-    never False where a key is written twice, at any depth; True whenever one is, and when none
-    is unless a string holds an escaped quote before a colon."""
+def test_a_checked_skipped_value_is_doubled_exactly_when_a_key_repeats_inside(value, layout):
+    """`checked` keys' skipped values are decoded as any skipped value (the same value) and
+    listed in `doubled` when, and only when, an object inside writes a key twice."""
     text = dumped(value, layout)
-    wrapped = '{"skip": ' + text + "}"
-    root = jt.parse(wrapped, keep=frozenset())
+    wrapped = '{"skip": ' + text + ', "other": ' + text + "}"
+    doubled: list = []
+    root = jt.parse(wrapped, keep=frozenset(), checked=frozenset({"skip"}), doubled=doubled)
     node = root.get("skip")
-    assert node.kind == jt.SKIPPED
+    assert node.kind == jt.SKIPPED and node.value == json.loads(text)
     repeats: list = []
     jt.parse(wrapped, node.start, node.end, repeats=repeats)
-    if repeats:
-        assert jt.may_repeat(wrapped, node)
-    elif jt.may_repeat(wrapped, node):
-        assert isinstance(node.value, (dict, list)) and '\\"' in text
+    assert doubled == ([node] if repeats else [])
+    assert all(d is node for d in doubled)  # never the unchecked key's value
+
+
+@SETTINGS
+@given(
+    value=VALUES, layout=LAYOUTS, at=st.integers(0, 10**6),
+    change=st.sampled_from(["", ",", "}", "]", '"', ":", "\\", "x"]),
+)
+def test_a_broken_checked_value_gives_the_json_modules_first_error(value, layout, at, change):
+    text = '{"skip": ' + dumped(value, layout) + "}"
+    at = 9 + at % (len(text) - 9)
+    broken = text[:at] + change + text[at + 1 :]
+    try:
+        expected = json.loads(broken)
+    except json.JSONDecodeError as e:
+        with pytest.raises(jt.Malformed) as raised:
+            jt.parse(broken, keep=frozenset(), checked=frozenset({"skip"}), doubled=[])
+        assert (raised.value.message, raised.value.offset) == (e.msg, e.pos)
+    else:
+        assert plain(jt.parse(broken, keep=frozenset(), checked=frozenset({"skip"}), doubled=[])) == expected

@@ -45,8 +45,11 @@ KEEP = frozenset({
 # What the claim edits read without positions (claim type, patient, diagnosis roles, units...)
 # comes from the values of skipped members (jsontree.SKIPPED): building them as trees made the read
 # of Blue Button EOBs about 40% slower.
-# The keys followed when such a value is walked again for its repeated keys (_Reader.decoded):
-# those medcode reads in them (a contained resource's other members are not looked into).
+# Those keys: their values are scanned telling whether a key repeats inside (jsontree.parse's
+# `checked`), and one that holds a repeat is walked again for where (_Reader.decoded).
+DECODED = frozenset({"type", "subType", "patient", "total", "contained", "quantity", "net", "category"})
+# The keys followed in that second walk: those medcode reads in such values (a contained
+# resource's other members are not looked into).
 _DECODED_KEYS = frozenset({
     "coding", "system", "code", "reference", "value", "currency", "category", "amount",
     "resourceType", "id", "birthDate", "gender",
@@ -212,28 +215,29 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
     base = 1 if text.startswith("\ufeff") else 0
     if not ndjson:
         repeats: list[tuple[str, jt.Member]] = []
+        doubled: list[jt.Node] = []
         try:
-            root = jt.parse(text, base, keep=KEEP, repeats=repeats)
+            root = jt.parse(text, base, keep=KEEP, repeats=repeats, checked=DECODED, doubled=doubled)
         except jt.Malformed as e:
             if not ((e.message == "Extra data" and _next_line_object(text, e.offset)) or _looks_ndjson(text[base:])):
                 out.problems.append(_malformed(text, e, "this file is not valid JSON"))
                 return out
             ndjson = True
         else:
-            _Reader(text, out).visit(root, repeats)
+            _Reader(text, out).visit(root, repeats, doubled)
     if ndjson:
         out.ndjson = True
         for m in _LINES.finditer(text, base):
             if not m.group().strip():
                 continue
-            repeats = []
+            repeats, doubled = [], []
             try:
-                root = jt.parse(text, m.start(), m.end(), keep=KEEP, repeats=repeats)
+                root = jt.parse(text, m.start(), m.end(), keep=KEEP, repeats=repeats, checked=DECODED, doubled=doubled)
             except jt.Malformed as e:
                 n = text.count("\n", 0, m.start()) + 1
                 out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
                 continue
-            _Reader(text, out).visit(root, repeats)
+            _Reader(text, out).visit(root, repeats, doubled)
     out.resolve_patients()
     out.slots.sort(key=lambda s: s.start)
     out.headers.sort(key=lambda h: h.start)
@@ -299,19 +303,21 @@ class _Reader:
         self.inner: list[tuple[str, jt.Member]] = []
         self.used: dict[int, Callable[[], str]] = {}
         self.watch = False  # the parse found repeats: say() looks for them where they change a check
+        self.doubled: set[int] = set()  # ids of the skipped values that hold a repeat (jsontree.parse)
 
-    def visit(self, node: jt.Node, repeats: list[tuple[str, jt.Member]] = ()) -> None:
+    def visit(self, node: jt.Node, repeats: list[tuple[str, jt.Member]] = (), doubled: list[jt.Node] = ()) -> None:
         self.watch = bool(repeats)
+        self.doubled = {id(n) for n in doubled}
         self.document(node)
         self.repeated([*repeats, *self.inner])
 
     def decoded(self, node: jt.Node | None, used: Callable[[], str] | None = None) -> Any:
         """A skipped member's value as the json module decodes it (_plain), which keeps the last
-        of a repeated key without a word: when the value may hold one (jsontree.may_repeat), it
+        of a repeated key without a word: when the value holds one (the parse's `doubled`), it
         is walked again with positions and each repeat is said (repeated()), with `used`."""
         if node is None or node.kind in (jt.OBJECT, jt.ARRAY):
             return None
-        if node.kind == jt.SKIPPED and jt.may_repeat(self.s, node):
+        if self.doubled and id(node) in self.doubled:
             inner: list[tuple[str, jt.Member]] = []
             try:
                 jt.parse(self.s, node.start, node.end, keep=_DECODED_KEYS, repeats=inner)
