@@ -216,7 +216,7 @@ class _Walk:
 
     def obj(self, i: int) -> Node:
         # The loop every member goes through: locals instead of attribute look-ups.
-        s, ws, keep, members, key_at, after, intern = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match, sys.intern
+        s, ws, keep, checked, members, key_at, after, intern = self.s, _WS.match, self.keep, self.checked, {}, _KEY.match, _IN_OBJECT.match, sys.intern
         node = Node(OBJECT, i, i, members=members)
         i = ws(s, i + 1).end()
         if s.startswith("}", i):
@@ -240,7 +240,7 @@ class _Walk:
             if keep is not None and key not in keep:
                 doubled = False
                 try:
-                    if key in self.checked:
+                    if key in checked:
                         try:
                             value, vend = _SCAN_CHECKED(s, i)
                         except _Dropped:
