@@ -299,7 +299,7 @@ class _Reader:
         self.out = out
         self.every_code: set[int] = set()  # key starts of repeated `code` keys whose every value was checked
         # Repeats found inside the skipped values medcode decodes (decoded()), and what a
-        # repeated key's value made medcode check, by the key start of its last copy (said()).
+        # repeated key's value made medcode check, by the key start of its last copy (say()).
         self.inner: list[tuple[str, jt.Member]] = []
         self.used: dict[int, Callable[[], str]] = {}
         self.watch = False  # the parse found repeats: say() looks for them where they change a check
@@ -318,6 +318,7 @@ class _Reader:
         if node is None or node.kind in (jt.OBJECT, jt.ARRAY):
             return None
         if self.doubled and id(node) in self.doubled:
+            self.doubled.discard(id(node))  # said once, however often it is read
             inner: list[tuple[str, jt.Member]] = []
             try:
                 jt.parse(self.s, node.start, node.end, keep=_DECODED_KEYS, repeats=inner)
