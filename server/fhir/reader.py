@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 from .. import reading as r
@@ -311,10 +312,11 @@ class _Reader:
         self.document(node)
         self.repeated([*repeats, *self.inner])
 
-    def decoded(self, node: jt.Node | None, used: Callable[[], str] | None = None) -> Any:
+    def decoded(self, node: jt.Node | None, used: Callable[[Any], str] | None = None, of: Any = None) -> Any:
         """A skipped member's value as the json module decodes it (_plain), which keeps the last
         of a repeated key without a word: when the value holds one (the parse's `doubled`), it
-        is walked again with positions and each repeat is said (repeated()), with `used`."""
+        is walked again with positions and each repeat is said (repeated()), with used(of).
+        (A function and its argument, not a closure: nothing is made for a value without a repeat.)"""
         if node is None or node.kind in (jt.OBJECT, jt.ARRAY):
             return None
         if self.doubled and id(node) in self.doubled:
@@ -327,7 +329,7 @@ class _Reader:
             self.inner.extend(inner)
             if used is not None:
                 for _, member in inner:
-                    self.used[member.key_start] = used
+                    self.used[member.key_start] = partial(used, of)
         return node.value
 
     def say(self, node: jt.Node, key: str, used: Callable[[], str]) -> None:
@@ -395,11 +397,10 @@ class _Reader:
                 continue
             seq = dx.get("sequence")
             entry = Diagnosis(_int(seq), None, [], dx.start, dx.end)
-            role = lambda e=entry: _role_used(e.role)  # noqa: E731 (said only of a repeat)
-            entry.role = _diagnosis_role(self.decoded(dx.get("type"), role))
+            entry.role = _diagnosis_role(self.decoded(dx.get("type"), _role_used, entry))
             res.entries.append(entry)
             if self.watch:
-                self.say(dx, "type", role)
+                self.say(dx, "type", partial(_role_used, entry))
                 self.say(dx, "sequence", lambda e=entry: f"so this diagnosis is sequence {e.sequence}, the number diagnosisSequence pointers name"
                          if e.sequence is not None else "so this diagnosis has no sequence diagnosisSequence pointers can name")
             if seq is not None and isinstance(seq.value, int) and not isinstance(seq.value, bool):
@@ -436,29 +437,28 @@ class _Reader:
     def claim_facts(self, node: jt.Node, res: ClaimResource) -> None:
         """Claim type and setting (type, subType), type of bill, the patient reference and
         contained Patients: what the claim edits need beyond the codes."""
-        claim_type = lambda: _claim_type_used(res)  # noqa: E731 (said only of a repeat)
         if self.watch:
-            self.say(node, "type", claim_type)
-            self.say(node, "subType", claim_type)
-        for system, code in (*_plain_codings(self.decoded(node.get("type"), claim_type)), *_plain_codings(self.decoded(node.get("subType"), claim_type))):
+            self.say(node, "type", partial(_claim_type_used, res))
+            self.say(node, "subType", partial(_claim_type_used, res))
+        for system, code in (*_plain_codings(self.decoded(node.get("type"), _claim_type_used, res)),
+                             *_plain_codings(self.decoded(node.get("subType"), _claim_type_used, res))):
             kind, setting = CLAIM_TYPES.get((system, code), ("", ""))
             res.claim_type = res.claim_type or kind
             res.setting = res.setting or setting
         for info in node.each("supportingInfo"):
             if info.kind != jt.OBJECT:
                 continue
-            type_of_bill = lambda: _type_of_bill_used(res)  # noqa: E731
-            category = {code for _, code in _plain_codings(self.decoded(info.get("category"), type_of_bill))}
+            category = {code for _, code in _plain_codings(self.decoded(info.get("category"), _type_of_bill_used, res))}
             if self.watch:
-                self.say(info, "category", type_of_bill)
+                self.say(info, "category", partial(_type_of_bill_used, res))
             for system, code, coding in _codings(info.get("code")):
                 if self.watch:
-                    self.say(coding, "code", type_of_bill)
+                    self.say(coding, "code", partial(_type_of_bill_used, res))
                 if (system == TYPE_OF_BILL_URI or TYPE_OF_BILL_CATEGORY in category) and is_digits(code) and not res.type_of_bill:
                     res.type_of_bill = code
-        patient = self.decoded(node.get("patient"), lambda: _patient_used(res))
+        patient = self.decoded(node.get("patient"), _patient_used, res)
         if self.watch:
-            self.say(node, "patient", lambda: _patient_used(res))
+            self.say(node, "patient", partial(_patient_used, res))
         if isinstance(patient, dict) and isinstance(patient.get("reference"), str):
             res.patient_ref = patient["reference"]
         res.total = _total(self.decoded(node.get("total")))
@@ -480,11 +480,10 @@ class _Reader:
         self.line(item, path, res, at)
         seq = item.get("sequence")
         number = self.s[seq.start : seq.end].strip('"') if seq is not None and seq.kind in (jt.OTHER, jt.STRING) else str(position + 1)
-        quantity = self.decoded(item.get("quantity"), lambda: _units_used(units))
-        value = quantity.get("value") if isinstance(quantity, dict) else None
-        units = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        quantity = item.get("quantity")
+        units = _units(self.decoded(quantity, _units_used, quantity))
         if self.watch:
-            self.say(item, "quantity", lambda: _units_used(units))
+            self.say(item, "quantity", partial(_units_used, quantity))
         own = res.services[before:]  # this line's own codes (not its detail[] lines')
         codes = [sl for sl in own if sl.place.startswith(f"{path}.productOrService")]
         mods = [sl for sl in own if sl.place.startswith(f"{path}.modifier[")]
@@ -645,7 +644,14 @@ def _patient_used(res: ClaimResource) -> str:
     return f"so the patient whose age and sex the edits use is {_shown(ref)}" if ref else "so medcode reads no patient reference"
 
 
-def _units_used(units: float | None) -> str:
+def _units(quantity: Any) -> float | None:
+    """An item's units: its quantity's value (decoded)."""
+    value = quantity.get("value") if isinstance(quantity, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _units_used(quantity: jt.Node | None) -> str:
+    units = _units(_plain(quantity))
     return f"so this item's units are {units:g}" if units is not None else "so this item has no units medcode reads"
 
 
@@ -665,7 +671,8 @@ def _sex_used(gender: Any) -> str:
     return f"so the sex edits take the sex {sex}" if sex else "so the sex edits find no sex (male or female)"
 
 
-def _role_used(role: str | None) -> str:
+def _role_used(entry: Diagnosis) -> str:
+    role = entry.role
     return f"so this diagnosis is read as {role}" if role else "so this diagnosis has no role medcode reads"
 
 
