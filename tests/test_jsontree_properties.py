@@ -145,3 +145,39 @@ def test_every_value_of_a_repeated_key_is_kept_and_each_repeat_reported(value, l
                 assert json.loads('"' + text[c.key_start : c.key_end] + '"') == key
             expected += [(key, c.key_start) for c in chain[1:]]
     assert sorted(expected, key=lambda e: e[1]) == sorted(((key, m.key_start) for key, m in repeats), key=lambda e: e[1])
+
+
+@SETTINGS
+@given(value=VALUES, layout=LAYOUTS)
+def test_a_checked_skipped_value_is_doubled_exactly_when_a_key_repeats_inside(value, layout):
+    """`checked` keys' skipped values are decoded as any skipped value (the same value) and
+    listed in `doubled` when, and only when, an object inside writes a key twice."""
+    text = dumped(value, layout)
+    wrapped = '{"skip": ' + text + ', "other": ' + text + "}"
+    doubled: list = []
+    root = jt.parse(wrapped, keep=frozenset(), checked=frozenset({"skip"}), doubled=doubled)
+    node = root.get("skip")
+    assert node.kind == jt.SKIPPED and node.value == json.loads(text)
+    repeats: list = []
+    jt.parse(wrapped, node.start, node.end, repeats=repeats)
+    assert doubled == ([node] if repeats else [])
+    assert all(d is node for d in doubled)  # never the unchecked key's value
+
+
+@SETTINGS
+@given(
+    value=VALUES, layout=LAYOUTS, at=st.integers(0, 10**6),
+    change=st.sampled_from(["", ",", "}", "]", '"', ":", "\\", "x"]),
+)
+def test_a_broken_checked_value_gives_the_json_modules_first_error(value, layout, at, change):
+    text = '{"skip": ' + dumped(value, layout) + "}"
+    at = 9 + at % (len(text) - 9)
+    broken = text[:at] + change + text[at + 1 :]
+    try:
+        expected = json.loads(broken)
+    except json.JSONDecodeError as e:
+        with pytest.raises(jt.Malformed) as raised:
+            jt.parse(broken, keep=frozenset(), checked=frozenset({"skip"}), doubled=[])
+        assert (raised.value.message, raised.value.offset) == (e.msg, e.pos)
+    else:
+        assert plain(jt.parse(broken, keep=frozenset(), checked=frozenset({"skip"}), doubled=[])) == expected

@@ -189,3 +189,19 @@ async def test_a_repeated_code_key_is_a_diagnostic_and_both_codes_are_checked(ls
     [said] = [d for d in diags if d.code == "fhir-structure"]
     assert 'checks both codes ("E119" and "ZZZZ9")' in said.message
     lsp.close(uri)
+
+
+async def test_a_repeat_in_a_value_read_without_positions_is_a_diagnostic_saying_what_was_used(lsp: Session):
+    """Session 33: a repeated `code` in the Claim's type (a value decoded in one call, without
+    positions) was taken silently; it is said at the repeated key, with the claim type used."""
+    ct = "http://terminology.hl7.org/CodeSystem/claim-type"
+    text = (FIXTURES / "claim-bundle.json").read_text(encoding="utf-8").replace(
+        '"use": "claim",', f'"use": "claim",\n      "type": {{"coding": [{{"system": "{ct}", "code": "institutional", "code": "professional"}}]}},')
+    uri = "file:///tmp/e2e/fhir/repeated-type-code.json"
+    lsp.open(uri, text, "json")
+    diags = await lsp.diagnostics(uri)
+    said = [d for d in diags if d.code == "fhir-structure"]
+    assert keyed(said) == {("fhir-structure", *where(text, '"code"', lsp.encoding, after='"institutional", '), WARNING)}
+    assert ('medcode reads this last value ("professional"), not the earlier one ("institutional"), '
+            "so this Claim is checked as a professional claim (837P-like edits)") in said[0].message
+    lsp.close(uri)

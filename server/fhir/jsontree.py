@@ -24,6 +24,21 @@ from ..digits import long_integer_at, long_integer_message
 _WS = re.compile(r"[ \t\n\r]*")
 _SCAN = json.JSONDecoder().scan_once
 
+
+class _Dropped(Exception):
+    """An object inside a checked value wrote a key twice (the C scanner would keep the last)."""
+
+
+def _once(pairs: list[tuple[str, object]]) -> dict:
+    d = dict(pairs)
+    if len(d) < len(pairs):
+        raise _Dropped
+    return d
+
+
+# The same scan, told of each object's members as written: a value with a repeated key stops it.
+_SCAN_CHECKED = json.JSONDecoder(object_pairs_hook=_once).scan_once
+
 OBJECT, ARRAY, STRING, OTHER, SKIPPED = "object", "array", "string", "other", "skipped"
 
 
@@ -109,16 +124,20 @@ class Member:
 
 
 def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str] | None = None,
-          repeats: list[tuple[str, Member]] | None = None) -> Node:
+          repeats: list[tuple[str, Member]] | None = None, checked: frozenset[str] = frozenset(),
+          doubled: list[Node] | None = None) -> Node:
     """The single JSON value of text[start:end] (surrounding white space allowed). With `keep`,
     the values of other keys are validated but not built (kind SKIPPED: `value` holds them as
     the json module decodes them, without positions).
 
     With `repeats`, each repeated key of a built object is appended to it as (key, its member),
     once its value is read (an inner object's repeats come first), the member linked to the one before it (Member.earlier); only when the whole
-    text parses. Keys repeated inside a skipped value are not seen: the C scanner keeps the last."""
+    text parses. Keys repeated inside a skipped value are not seen: the C scanner keeps the last,
+    except in the skipped values of `checked` keys (values a reader decodes): each that holds an
+    object writing a key twice, at any depth, is appended to `doubled` (walk it again with
+    positions to find where). Told in the same scan: a value without a repeat costs no more."""
     end = len(text) if end is None else end
-    walk = _Walk(text, keep)
+    walk = _Walk(text, keep, checked)
     try:
         i = walk.ws(start)
         node = walk.value(i)
@@ -129,6 +148,8 @@ def parse(text: str, start: int = 0, end: int | None = None, keep: frozenset[str
             raise Malformed(end, "Unexpected end of line")
         if repeats is not None:
             repeats.extend(walk.repeats)
+        if doubled is not None:
+            doubled.extend(walk.doubled)
         return node
     except (Malformed, RecursionError, IndexError, ValueError) as exc:
         raise _explained(text, start, end, exc) from None
@@ -161,10 +182,12 @@ _IN_ARRAY = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 class _Walk:
-    def __init__(self, text: str, keep: frozenset[str] | None):
+    def __init__(self, text: str, keep: frozenset[str] | None, checked: frozenset[str] = frozenset()):
         self.s = text
         self.keep = keep
+        self.checked = checked
         self.repeats: list[tuple[str, Member]] = []
+        self.doubled: list[Node] = []
 
     def ws(self, i: int) -> int:
         return _WS.match(self.s, i).end()
@@ -193,7 +216,7 @@ class _Walk:
 
     def obj(self, i: int) -> Node:
         # The loop every member goes through: locals instead of attribute look-ups.
-        s, ws, keep, members, key_at, after, intern = self.s, _WS.match, self.keep, {}, _KEY.match, _IN_OBJECT.match, sys.intern
+        s, ws, keep, checked, members, key_at, after, intern = self.s, _WS.match, self.keep, self.checked, {}, _KEY.match, _IN_OBJECT.match, sys.intern
         node = Node(OBJECT, i, i, members=members)
         i = ws(s, i + 1).end()
         if s.startswith("}", i):
@@ -215,11 +238,21 @@ class _Walk:
                     raise Malformed(i, "Expecting ':'")
                 i = ws(s, i + 1).end()
             if keep is not None and key not in keep:
+                doubled = False
                 try:
-                    value, vend = _SCAN(s, i)
+                    if key in checked:
+                        try:
+                            value, vend = _SCAN_CHECKED(s, i)
+                        except _Dropped:
+                            doubled = True
+                            value, vend = _SCAN(s, i)  # its value (and first error) as ever
+                    else:
+                        value, vend = _SCAN(s, i)
                 except StopIteration:
                     raise Malformed(i, "Expecting value") from None
                 child = Node(SKIPPED, i, vend, value)  # decoded anyway: kept for readers that need no positions
+                if doubled:
+                    self.doubled.append(child)
             else:
                 child = self.value(i)
             if key in members:  # a repeated key: the last wins, as in json.loads

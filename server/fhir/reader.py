@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from .. import reading as r
 from .. import repeated_keys
@@ -45,6 +46,15 @@ KEEP = frozenset({
 # What the claim edits read without positions (claim type, patient, diagnosis roles, units...)
 # comes from the values of skipped members (jsontree.SKIPPED): building them as trees made the read
 # of Blue Button EOBs about 40% slower.
+# Those keys: their values are scanned telling whether a key repeats inside (jsontree.parse's
+# `checked`), and one that holds a repeat is walked again for where (_Reader.decoded).
+DECODED = frozenset({"type", "subType", "patient", "total", "contained", "quantity", "net", "category"})
+# The keys followed in that second walk: those medcode reads in such values (a contained
+# resource's other members are not looked into).
+_DECODED_KEYS = frozenset({
+    "coding", "system", "code", "reference", "value", "currency", "category", "amount",
+    "resourceType", "id", "birthDate", "gender",
+})
 _LINES = re.compile(r"[^\n]+")
 
 
@@ -206,28 +216,29 @@ def read(text: str, ndjson: bool = False) -> FhirReading | None:
     base = 1 if text.startswith("\ufeff") else 0
     if not ndjson:
         repeats: list[tuple[str, jt.Member]] = []
+        doubled: list[jt.Node] = []
         try:
-            root = jt.parse(text, base, keep=KEEP, repeats=repeats)
+            root = jt.parse(text, base, keep=KEEP, repeats=repeats, checked=DECODED, doubled=doubled)
         except jt.Malformed as e:
             if not ((e.message == "Extra data" and _next_line_object(text, e.offset)) or _looks_ndjson(text[base:])):
                 out.problems.append(_malformed(text, e, "this file is not valid JSON"))
                 return out
             ndjson = True
         else:
-            _Reader(text, out).visit(root, repeats)
+            _Reader(text, out).visit(root, repeats, doubled)
     if ndjson:
         out.ndjson = True
         for m in _LINES.finditer(text, base):
             if not m.group().strip():
                 continue
-            repeats = []
+            repeats, doubled = [], []
             try:
-                root = jt.parse(text, m.start(), m.end(), keep=KEEP, repeats=repeats)
+                root = jt.parse(text, m.start(), m.end(), keep=KEEP, repeats=repeats, checked=DECODED, doubled=doubled)
             except jt.Malformed as e:
                 n = text.count("\n", 0, m.start()) + 1
                 out.problems.append(_malformed(text, e, f"line {n} is not valid JSON (NDJSON holds one resource per line)"))
                 continue
-            _Reader(text, out).visit(root, repeats)
+            _Reader(text, out).visit(root, repeats, doubled)
     out.resolve_patients()
     out.slots.sort(key=lambda s: s.start)
     out.headers.sort(key=lambda h: h.start)
@@ -288,10 +299,45 @@ class _Reader:
         self.s = text
         self.out = out
         self.every_code: set[int] = set()  # key starts of repeated `code` keys whose every value was checked
+        # Repeats found inside the skipped values medcode decodes (decoded()), and what a
+        # repeated key's value made medcode check, by the key start of its last copy (say()).
+        self.inner: list[tuple[str, jt.Member]] = []
+        self.used: dict[int, Callable[[], str]] = {}
+        self.watch = False  # the parse found repeats: say() looks for them where they change a check
+        self.doubled: set[int] = set()  # ids of the skipped values that hold a repeat (jsontree.parse)
 
-    def visit(self, node: jt.Node, repeats: list[tuple[str, jt.Member]] = ()) -> None:
+    def visit(self, node: jt.Node, repeats: list[tuple[str, jt.Member]] = (), doubled: list[jt.Node] = ()) -> None:
+        self.watch = bool(repeats)
+        self.doubled = {id(n) for n in doubled}
         self.document(node)
-        self.repeated(repeats)
+        self.repeated([*repeats, *self.inner])
+
+    def decoded(self, node: jt.Node | None, used: Callable[[Any], str] | None = None, of: Any = None) -> Any:
+        """A skipped member's value as the json module decodes it (_plain), which keeps the last
+        of a repeated key without a word: when the value holds one (the parse's `doubled`), it
+        is walked again with positions and each repeat is said (repeated()), with used(of).
+        (A function and its argument, not a closure: nothing is made for a value without a repeat.)"""
+        if node is None or node.kind in (jt.OBJECT, jt.ARRAY):
+            return None
+        if self.doubled and id(node) in self.doubled:
+            self.doubled.discard(id(node))  # said once, however often it is read
+            inner: list[tuple[str, jt.Member]] = []
+            try:
+                jt.parse(self.s, node.start, node.end, keep=_DECODED_KEYS, repeats=inner)
+            except jt.Malformed:
+                inner = []  # nested deeper than the walk goes (the C scanner read it): not said
+            self.inner.extend(inner)
+            if used is not None:
+                for _, member in inner:
+                    self.used[member.key_start] = partial(used, of)
+        return node.value
+
+    def say(self, node: jt.Node, key: str, used: Callable[[], str]) -> None:
+        """When node writes key more than once, its findings say `used` (what the last value
+        made medcode check). Asked only of documents with a repeat (watch)."""
+        member = node.members.get(key)
+        if member is not None and member.earlier is not None:
+            self.used[member.key_start] = used
 
     def repeated(self, repeats: list[tuple[str, jt.Member]]) -> None:
         """A finding at each repeat of a key in the objects medcode walked (jsontree.parse)."""
@@ -304,16 +350,21 @@ class _Reader:
             where = "this Coding" if every_code else "this object"
             reads = repeated_keys.EACH_CODE if every_code else repeated_keys.LAST
             values = [repeated_keys.written(self.s, m.node.start, m.node.end) for m in chain]
+            used = self.used.get(last.key_start)
+            said = used() if used is not None and not every_code else ""
             for at, member in enumerate(chain[1:], start=2):
                 key = self.s[member.key_start : member.key_end]
                 self.out.problems.append(Finding(
-                    FHIR_STRUCTURE, repeated_keys.message(key, where, values, at, reads),
+                    FHIR_STRUCTURE, repeated_keys.message(key, where, values, at, reads, said),
                     member.key_start - 1, member.key_end + 1,
                 ))
 
     def document(self, node: jt.Node) -> None:
         if node.kind != jt.OBJECT:
             return
+        if self.watch and node.text("resourceType") == "Patient":
+            self.say(node, "birthDate", lambda: _birth_used(_plain(node.get("birthDate"))))
+            self.say(node, "gender", lambda: _sex_used(_plain(node.get("gender"))))
         kind = node.text("resourceType")
         if kind == "Bundle":
             for entry in node.each("entry"):
@@ -334,14 +385,24 @@ class _Reader:
         if period is not None and period.kind == jt.OBJECT:
             res.until = fhir_date(period.get("end"))
         self.out.resources.append(res)
+        if self.watch:
+            self.say(node, "billablePeriod", lambda: _judged(f"codes without a date of their own in this {kind}", res.date))
+            if period is not None and period.kind == jt.OBJECT:
+                self.say(period, "start", lambda: _judged(f"codes without a date of their own in this {kind}", res.date))
+                self.say(period, "end", lambda: f"so this {kind}'s period ends on {res.until}" if res.until else f"so this {kind}'s period has no end date medcode reads")
         self.claim_facts(node, res)
         whole = Service(res.date, res)
         for i, dx in enumerate(node.each("diagnosis")):
             if dx.kind != jt.OBJECT:
                 continue
             seq = dx.get("sequence")
-            entry = Diagnosis(_int(seq), _diagnosis_role(dx), [], dx.start, dx.end)
+            entry = Diagnosis(_int(seq), None, [], dx.start, dx.end)
+            entry.role = _diagnosis_role(self.decoded(dx.get("type"), _role_used, entry))
             res.entries.append(entry)
+            if self.watch:
+                self.say(dx, "type", partial(_role_used, entry))
+                self.say(dx, "sequence", lambda e=entry: f"so this diagnosis is sequence {e.sequence}, the number diagnosisSequence pointers name"
+                         if e.sequence is not None else "so this diagnosis has no sequence diagnosisSequence pointers can name")
             if seq is not None and isinstance(seq.value, int) and not isinstance(seq.value, bool):
                 if seq.value in res.sequences:
                     self.out.problems.append(Finding(
@@ -361,6 +422,8 @@ class _Reader:
                 continue
             day = fhir_date(px.get("date"))
             at = Service(day, res) if day else whole
+            if self.watch:
+                self.say(px, "date", lambda at=at: _judged("this procedure's codes", at.date))
             before = len(res.procedures)
             self.codings(px.get("procedureCodeableConcept"), f"procedure[{i}].procedureCodeableConcept", "procedure", at, res.procedures)
             res.procedure_entries.append(Procedure(_int(px.get("sequence")), res.procedures[before:], px.start, px.end, day))
@@ -374,22 +437,32 @@ class _Reader:
     def claim_facts(self, node: jt.Node, res: ClaimResource) -> None:
         """Claim type and setting (type, subType), type of bill, the patient reference and
         contained Patients: what the claim edits need beyond the codes."""
-        for system, code in (*_plain_codings(_plain(node.get("type"))), *_plain_codings(_plain(node.get("subType")))):
+        if self.watch:
+            self.say(node, "type", partial(_claim_type_used, res))
+            self.say(node, "subType", partial(_claim_type_used, res))
+        for system, code in (*_plain_codings(self.decoded(node.get("type"), _claim_type_used, res)),
+                             *_plain_codings(self.decoded(node.get("subType"), _claim_type_used, res))):
             kind, setting = CLAIM_TYPES.get((system, code), ("", ""))
             res.claim_type = res.claim_type or kind
             res.setting = res.setting or setting
         for info in node.each("supportingInfo"):
             if info.kind != jt.OBJECT:
                 continue
-            category = {code for _, code in _plain_codings(_plain(info.get("category")))}
-            for system, code, _ in _codings(info.get("code")):
+            category = {code for _, code in _plain_codings(self.decoded(info.get("category"), _type_of_bill_used, res))}
+            if self.watch:
+                self.say(info, "category", partial(_type_of_bill_used, res))
+            for system, code, coding in _codings(info.get("code")):
+                if self.watch:
+                    self.say(coding, "code", partial(_type_of_bill_used, res))
                 if (system == TYPE_OF_BILL_URI or TYPE_OF_BILL_CATEGORY in category) and is_digits(code) and not res.type_of_bill:
                     res.type_of_bill = code
-        patient = _plain(node.get("patient"))
+        patient = self.decoded(node.get("patient"), _patient_used, res)
+        if self.watch:
+            self.say(node, "patient", partial(_patient_used, res))
         if isinstance(patient, dict) and isinstance(patient.get("reference"), str):
             res.patient_ref = patient["reference"]
-        res.total = _total(_plain(node.get("total")))
-        contained = _plain(node.get("contained"))
+        res.total = _total(self.decoded(node.get("total")))
+        contained = self.decoded(node.get("contained"))
         for inner in contained if isinstance(contained, list) else ():
             if isinstance(inner, dict) and inner.get("resourceType") == "Patient" and isinstance(pid := inner.get("id"), str):
                 res.contained[f"#{pid.strip()}"] = _patient(inner.get("birthDate"), inner.get("gender"))
@@ -398,24 +471,33 @@ class _Reader:
         period = item.get("servicedPeriod")
         day = fhir_date(item.get("servicedDate")) or (fhir_date(period.get("start")) if period is not None and period.kind == jt.OBJECT else None)
         at = Service(day, res) if day else whole
+        if self.watch:
+            self.say(item, "servicedDate", lambda: _judged("this item's codes", at.date))
+            self.say(item, "servicedPeriod", lambda: _judged("this item's codes", at.date))
+            if period is not None and period.kind == jt.OBJECT:
+                self.say(period, "start", lambda: _judged("this item's codes", at.date))
         before = len(res.services)
         self.line(item, path, res, at)
         seq = item.get("sequence")
         number = self.s[seq.start : seq.end].strip('"') if seq is not None and seq.kind in (jt.OTHER, jt.STRING) else str(position + 1)
-        quantity = _plain(item.get("quantity"))
-        value = quantity.get("value") if isinstance(quantity, dict) else None
-        units = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        quantity = item.get("quantity")
+        units = _units(self.decoded(quantity, _units_used, quantity))
+        if self.watch:
+            self.say(item, "quantity", partial(_units_used, quantity))
         own = res.services[before:]  # this line's own codes (not its detail[] lines')
         codes = [sl for sl in own if sl.place.startswith(f"{path}.productOrService")]
         mods = [sl for sl in own if sl.place.startswith(f"{path}.modifier[")]
         revenue = [sl for sl in own if sl.place.startswith(f"{path}.revenue")]
-        res.items.append(Item(number, codes, mods, units, at.date, item.start, item.end, _money(_plain(item.get("net"))), revenue))
+        res.items.append(Item(number, codes, mods, units, at.date, item.start, item.end, _money(self.decoded(item.get("net"))), revenue))
+        pointers_before = len(res.pointers)
         for k, ptr in enumerate(item.each("diagnosisSequence")):
             text = self.s[ptr.content_start : ptr.end - (1 if ptr.kind == jt.STRING else 0)]
             if ptr.kind in (jt.OTHER, jt.STRING) and text.strip():
                 slot = Slot(text, ptr.content_start, POINTER, f"{path}.diagnosisSequence[{k}]", line=at, label="diagnosis pointer (diagnosisSequence)")
                 res.pointers.append(slot)
                 self.out.slots.append(slot)
+        if self.watch:
+            self.say(item, "diagnosisSequence", lambda ptrs=res.pointers[pointers_before:]: _pointers_used(ptrs))
         for d, detail in enumerate(item.each("detail")):
             if detail.kind != jt.OBJECT:
                 continue
@@ -534,15 +616,75 @@ def _total(value: Any) -> str:
     return ""
 
 
+# -- what a repeated key's last value made medcode check (repeated_keys.message's `used`) ------
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:39] + "…"  # a hostile file's value stays short in a message
+
+
+def _judged(what: str, day: dt.date | None) -> str:
+    return f"so {what} are judged on {day.isoformat()}" if day else f"so {what} have no date medcode reads"
+
+
+def _claim_type_used(res: ClaimResource) -> str:
+    kind, name = res.x12_kind, res.claim_type
+    if not kind:
+        known = f"this {res.resource_type}'s claim type ({name}) has" if name else f"this {res.resource_type} has no claim type with"
+        return f"so {known} no 837I-, 837P- or 837D-like edits"
+    setting = f"{res.setting}; " if res.setting else ""
+    return f"so this {res.resource_type} is checked as {'an' if name[0] in 'aeiou' else 'a'} {name} claim ({setting}837{kind}-like edits)"
+
+
+def _type_of_bill_used(res: ClaimResource) -> str:
+    tob = res.type_of_bill
+    return f"so the type of bill medcode reads is {_shown(tob)}" if tob else "so medcode reads no type of bill"
+
+
+def _patient_used(res: ClaimResource) -> str:
+    ref = res.patient_ref
+    return f"so the patient whose age and sex the edits use is {_shown(ref)}" if ref else "so medcode reads no patient reference"
+
+
+def _units(quantity: Any) -> float | None:
+    """An item's units: its quantity's value (decoded)."""
+    value = quantity.get("value") if isinstance(quantity, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _units_used(quantity: jt.Node | None) -> str:
+    units = _units(_plain(quantity))
+    return f"so this item's units are {units:g}" if units is not None else "so this item has no units medcode reads"
+
+
+def _pointers_used(pointers: list[Slot]) -> str:
+    if not pointers:
+        return "so this item has no diagnosis pointers"
+    return f"so this item's diagnosis pointers are {_shown(', '.join(p.text for p in pointers[:20]))}"
+
+
+def _birth_used(birth: Any) -> str:
+    day = _patient(birth, None).birth
+    return f"so the age edits take the birth date {day.isoformat()}" if day else "so the age edits find no birth date"
+
+
+def _sex_used(gender: Any) -> str:
+    sex = _patient(None, gender).sex
+    return f"so the sex edits take the sex {sex}" if sex else "so the sex edits find no sex (male or female)"
+
+
+def _role_used(entry: Diagnosis) -> str:
+    role = entry.role
+    return f"so this diagnosis is read as {role}" if role else "so this diagnosis has no role medcode reads"
+
+
 def _int(node: jt.Node | None) -> int | None:
     if node is None or not isinstance(node.value, int) or isinstance(node.value, bool):
         return None
     return node.value
 
 
-def _diagnosis_role(dx: jt.Node) -> str | None:
-    """The role diagnosis[].type gives (any system's code: the words are the same)."""
-    roles = [DIAGNOSIS_TYPES.get(code) for _, code in _plain_codings(_plain(dx.get("type")))]
+def _diagnosis_role(types: Any) -> str | None:
+    """The role diagnosis[].type (decoded) gives (any system's code: the words are the same)."""
+    roles = [DIAGNOSIS_TYPES.get(code) for _, code in _plain_codings(types)]
     roles = [r for r in roles if r]
     return min(roles, key=_ROLE_ORDER.index) if roles else None
 

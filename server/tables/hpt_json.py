@@ -146,6 +146,7 @@ class _Walk:
         self.pending: list[dict[str, _Token]] = []  # entries read before "version"
         self.at = 0  # where the last value began (for errors without an offset)
         self.top_keys: list[tuple[str, int, int, int]] = []  # (key, its start and end, its value's start)
+        self.not_lists: list[tuple[int, int, str]] = []  # code_information keys (and values) whose value is no array
         # Strings every entry repeats, kept once (a 25 MB file has 700,000 code entries).
         self._labels: dict[str | None, str] = {}
         self._type_names: dict[str, str] = {}
@@ -304,18 +305,24 @@ class _Walk:
         self.items.append(i)
         if not self.s.startswith("{", i):
             return self.skip(i)[1]
-        before = len(self.lists)
+        before, others = len(self.lists), len(self.not_lists)
         end = self.members(i, self.item_member)
-        if len(self.lists) > before + 1:  # code_information twice: each list was read
-            spans = [(ks, scanstring(self.s, ks)[1] - 1) for ks in self.lists[before:]]
-            self.repeated("code_information", spans, ["["] * len(spans), repeated_keys.CODES_OF_EACH, "this object")
+        if len(self.lists) - before + len(self.not_lists) - others > 1:  # code_information twice: each list was read
+            copies = sorted([(ks, scanstring(self.s, ks)[1] - 1, "[") for ks in self.lists[before:]] + self.not_lists[others:])
+            spans = [(ks, ke) for ks, ke, _ in copies]
+            self.repeated("code_information", spans, [value for _, _, value in copies], repeated_keys.CODES_OF_EACH, "this object")
         return end
 
     def item_member(self, key: str, ks: int, ke: int, v: int) -> int:
-        if key == "code_information" and self.s.startswith("[", v):
-            self.lists.append(ks)
-            self.entry_key(ks, ke, "code_information")
-            return self.code_list(v)
+        if key == "code_information":
+            if self.s.startswith("[", v):
+                self.lists.append(ks)
+                self.entry_key(ks, ke, "code_information")
+                return self.code_list(v)
+            # Not an array: no code in it is read, and a repeat with an array beside it is said.
+            end = self.skip(v)[1]
+            self.not_lists.append((ks, ke, repeated_keys.written(self.s, v, end)))
+            return end
         return self.skip(v)[1]
 
     def code_list(self, i: int) -> int:
