@@ -1,11 +1,14 @@
-"""How many elements and components X12 005010 gives the places medcode reads codes from, and
-what is wrong with text written past them.
+"""How many elements and components X12 005010 gives the segments and places medcode reads
+values from, and what is wrong with text written past them.
 
 A payer's 999 rejects a segment with more elements, or a composite with more components, than
-the standard defines (IK4 "too many data elements" / "too many components"): these are
-x12-structure errors, and what lies past the limit is not read (no code there is checked, no HI
-diagnosis past HI12 counts for the pointers). The walk calls these from its memoized reads
-(one per distinct segment or HI element), so a large file pays once per distinct text.
+the standard defines (IK4 "too many data elements" / "too many components"), and an element
+the transaction's TR3 marks "not used" (IK403 I10), which is how an 837I principal diagnosis HI
+with an HI02 or an 837D HI with an HI05 fails: these are x12-structure errors, and what lies
+past the limit is not read (no code there is checked, no HI diagnosis past the limit counts for
+the pointers). The walk calls these from its memoized reads (one per distinct segment or HI
+element), or behind a count that is cheap for every segment, so a large file pays once per
+distinct text.
 """
 
 from __future__ import annotations
