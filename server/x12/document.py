@@ -460,6 +460,10 @@ class _Walk:
         code_segments, line_memo, dtp_memo, hi_memo, hi_pasts = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements, self._hi_pasts
         sbr_memo, dmg_memo, lx_memo = self._sbrs, self._dmgs, self._lxs
         text, terminator, segs_append = self.text, d.segment, self.segs.append
+        # Past HL04 / CLM20 (shapes.SEGMENT_ELEMENTS), asked of every HL and CLM: as locals
+        # (a global looked up there, or str.count on every CLM, cost 1,700 instructions a
+        # segment: callgrind).
+        hl_values, clm_rest = SEGMENT_ELEMENTS["HL"] + 1, SEGMENT_ELEMENTS["CLM"] - 5
         for m in matches:
             raw, seg_id = m.groups()
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -550,7 +554,7 @@ class _Walk:
                 segs_append(n)
                 # CLM01 (the claim id) and CLM05 (the facility composite) are all the walk reads.
                 values = raw.split(element, 6)
-                if len(values) > 6 and values[6].count(element) >= SEGMENT_ELEMENTS["CLM"] - 5:  # CLM21 or more
+                if len(values) > 6 and len(values[6]) >= clm_rest and values[6].count(element) >= clm_rest:  # CLM21 or more
                     self._past_segment(start, raw)
                 self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
                 # The patient: DMG of loop 2010CA, else of 2010BA when the subscriber is the patient.
@@ -568,7 +572,7 @@ class _Walk:
                     claim_codes_append = self.claim_codes.append
                 values = raw.split(element)
                 level = values[3] if len(values) > 3 else ""
-                if len(values) > SEGMENT_ELEMENTS["HL"] + 1:
+                if len(values) > hl_values:
                     self._past_segment(start, raw)
                 if level != "23":  # a new subscriber (or provider): nothing seen so far applies
                     self.subscriber_dmg = None
