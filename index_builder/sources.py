@@ -160,15 +160,19 @@ def _settled_codec(head: bytes) -> str | None:
 
 
 def _utf32_order(head: bytes) -> str | None:
-    """UTF-32 without a BOM: every character of the head in the Basic Multilingual Plane (two
-    NUL bytes of four, on the same side of each), and not all NUL."""
+    """UTF-32 without a BOM: one byte of every four NUL (the top of a code point, at most
+    U+10FFFF), the next one at most 0x10 (its plane) and NUL for most characters, and not all
+    NUL. A character past the Basic Multilingual Plane (an emoji in a name among the first 50)
+    is allowed: asking every plane byte to be NUL read such a file as UTF-16, each character
+    cut in two. Most planes NUL keeps UTF-16 text whose every other character is a control
+    (`a\nb\n`, a plane byte 0x0A each time) UTF-16."""
     head = head[: len(head) // 4 * 4]
     if len(head) < 8:
         return None
-    if not head[2::4].strip(b"\x00") and not head[3::4].strip(b"\x00") and head[0::4].strip(b"\x00"):
-        return "utf-32-le"
-    if not head[0::4].strip(b"\x00") and not head[1::4].strip(b"\x00") and head[3::4].strip(b"\x00"):
-        return "utf-32-be"
+    for codec, top, plane, low in (("utf-32-le", 3, 2, 0), ("utf-32-be", 0, 1, 3)):
+        planes = head[plane::4]
+        if not head[top::4].strip(b"\x00") and max(planes) <= 0x10 and planes.count(0) * 2 > len(planes) and head[low::4].strip(b"\x00"):
+            return codec
     return None
 
 

@@ -47,10 +47,14 @@ def _claim_segments(n: int, c: dict, hl: list[int]) -> list[str]:
         if admission:
             segs.append(f"DTP*435*D8*{_d8(admission)}")
         segs.append(f"CL1*1*1*{c.get('discharge_status', '01')}")
-        hi = [f"ABK:{c['principal']}"] if c.get("principal") else []
+        # Principal and admitting diagnoses each in an HI of their own: the 837I TR3 gives each
+        # HI01 only (x12/shapes.py).
+        if c.get("principal"):
+            segs.append(f"HI*ABK:{c['principal']}")
         if c.get("admitting"):
-            hi.append(f"ABJ:{c['admitting']}")
-        segs.append("HI*" + "*".join(hi))
+            segs.append(f"HI*ABJ:{c['admitting']}")
+        if not (c.get("principal") or c.get("admitting")):
+            segs.append("HI")
         if c.get("other"):
             segs.append("HI*" + "*".join(f"ABF:{x}" for x in c["other"]))
         procs = c.get("procedures") or []

@@ -30,6 +30,11 @@ SAMPLES = {
     "utf-32 BE BOM": "\ufeffcode,caf\u00e9\n".encode("utf-32-be") * 30,
     "utf-32 LE no BOM": "code,description\n".encode("utf-32-le") * 30,
     "utf-32 BE no BOM": "code,description\n".encode("utf-32-be") * 30,
+    # A character past the BMP among the first 50 (the 200 bytes the codec is settled from).
+    "utf-32 LE no BOM astral": "code,caf\u00e9 \U0001f489\n".encode("utf-32-le") * 30,
+    "utf-32 BE no BOM astral": "\U00020000 code,description\n".encode("utf-32-be") * 30,
+    # Every other character a control: its NULs are UTF-32's shape, its plane bytes are not.
+    "utf-16 LE no BOM controls": "a\nb\r".encode("utf-16-le") * 60,
     "truncated utf-8 at the end": b"code\n" * 300 + b"\xe2\x82",
     "empty": b"",
 }

@@ -47,16 +47,20 @@ def x12(draw) -> str:
     seg = draw(st.sampled_from(["~", "~\n", "\n", "'"]))
     el = "*"
     comp = draw(st.sampled_from([":", ">", "^"]))
-    segments = [draw(st.sampled_from([ISA, ISA[:60], ISA.replace(":", comp)])), "GS*HC*S*R*20260315*1200*101*X*005010X222A1", "ST*837*0001*005010X222A1"]
+    # The version sets the TR3 counts of HI (an 837D's holds 4, an 837I principal diagnosis HI01).
+    version = draw(st.sampled_from(["005010X222A1", "005010X223A2", "005010X224A2"]))
+    segments = [draw(st.sampled_from([ISA, ISA[:60], ISA.replace(":", comp)])), f"GS*HC*S*R*20260315*1200*101*X*{version}", f"ST*837*0001*{version}"]
+    # Past a segment's last element (CLM20, DTP03) and past CLM05's 3 components (x12/shapes.py).
+    past = draw(st.sampled_from(["", "*X", "*" * 12 + "X"]))
     for n in range(draw(st.integers(0, 4))):
-        segments += [f"HL*{n + 2}*1*22*0", f"CLM*C{n}*100.00***11:B:1*Y*A*Y*Y"]
-        # 13 and 14: past HI12, which X12 allows (x12/shapes.py).
-        hi = [f"{draw(st.sampled_from(QUALIFIERS))}{comp}{draw(code)}" for _ in range(draw(st.sampled_from([0, 1, 2, 3, 4, 13, 14])))]
+        segments += [f"HL*{n + 2}*1*22*0", f"CLM*C{n}*100.00***11:B:1{draw(st.sampled_from(['', ':9', ':']))}*Y*A*Y*Y{past * 2}"]
+        # 5, 13 and 14: past an 837D's HI04, past HI12, which X12 allows (x12/shapes.py).
+        hi = [f"{draw(st.sampled_from(QUALIFIERS))}{comp}{draw(code)}" for _ in range(draw(st.sampled_from([0, 1, 2, 3, 4, 5, 13, 14])))]
         segments.append("HI" + "".join(el + h for h in hi))
         for i in range(draw(st.integers(0, 3))):
             mods = "".join(comp + draw(st.sampled_from(["25", "59", "", "ZZ", "LT"])) for _ in range(draw(st.sampled_from([0, 1, 2, 7]))))
             pointer = draw(st.sampled_from(["1", "1:2", "9", "", "A", "1:2:3:1:2", "1::2", ":1"]))
-            segments += [f"LX*{i + 1}", f"SV1*HC{comp}{draw(code)}{mods}*50.00*UN*1***{pointer}", f"DTP*472*D8*{draw(day)}"]
+            segments += [f"LX*{i + 1}", f"SV1*HC{comp}{draw(code)}{mods}*50.00*UN*1***{pointer}", f"DTP*472*D8*{draw(day)}{past}"]
             if draw(st.booleans()):
                 segments.append(f"LIN**N4*{draw(code)}")
         if draw(st.booleans()):

@@ -55,6 +55,7 @@ def two_transactions(text: str) -> str:
 
 DOCS = [make_837(claims(k)) for k in "PI"]
 DOCS += [two_transactions(DOCS[0])]
+DOCS += [DOCS[0].replace("005010X222A1", "005010X224A2")]  # an 837D's version: its HI holds 4 (x12/shapes.py)
 DOCS += [d.replace("~\n", "~") for d in DOCS]  # one-line files too
 
 # What gets typed or pasted: delimiters, envelope and claim segments, broken pieces.
@@ -66,6 +67,13 @@ PIECES = [
     # Past the limits of X12 (x12/shapes.py): an HI of 14 elements, a 9th component, a 5th
     # pointer and a gap among pointers.
     "HI*ABK:E119" + "*ABF:I10" * 13 + "~", ":59:25:76:XX:YY", "LX*3~SV1*HC:99213*1*UN*1***1::2:3:1~",
+    # Past a transaction's TR3 count (an 837I principal diagnosis HI holds HI01, a reason for
+    # visit HI three, an 837D's HI four), past CLM05's 3 components and past a segment's last
+    # element; and the versions that set those counts.
+    "HI*ABK:E119*ABF:XXXX~", "HI*APR:R079*APR:R05*APR:R0600*APR:R0602~", "HI*ABK:E119*ABF:I10*ABF:E11*ABF:O80*ABF:R69~",
+    "CLM*Z2*10***11:A:1:9*Y*A*Y*Y~", ":9", "*X", "DTP*472*D8*20260101*X~", "LX*4*X~", "HL*92*1*22*0*X~", "CL1*1*1*20*X~",
+    "DMG*D8*19800101*M" + "*" * 9 + "X~", "SBR*P*18*******MA*X~", "SV1*HC:99213*1*UN*1***1" + "*" * 15 + "X~",
+    "ST*837*0003*005010X224A2~", "005010X223A2", "005010X224A2",
 ]
 
 # One edit: (what, where, how far, which piece), positions as fractions of the current text.

@@ -21,7 +21,7 @@ from ..digits import is_digits
 from ..priority import pause
 from .delimiters import Delimiters, Problem, detect
 from .segments import Segment
-from .shapes import C004_COMPONENTS, ShapeProblem
+from .shapes import C004_COMPONENTS, C023_COMPONENTS, C023_WORDS, SEGMENT_ELEMENTS, ShapeProblem, past_components, past_elements
 from .slots import CODE_SEGMENTS, POINTER_ELEMENT, CodeTuple, codes_in, effective_component, hi_codes, line_shape, pointers_in
 from .vocabulary import HI_UNREADABLE, TRANSACTIONS
 
@@ -391,7 +391,7 @@ class _Walk:
             top = self.highest.get(pointers)
             if top is None:
                 top = self._highest(pointers)
-        read = (places, values[n] if n is not None and len(values) > n else None, top, line_shape(seg_id, values, comp) or None)
+        read = (places, values[n] if n is not None and len(values) > n else None, top, line_shape(seg_id, values, comp, element) or None)
         if len(self._line_segments) < LINE_SEGMENTS_MAX:
             self._line_segments[raw] = read
         return read
@@ -408,6 +408,16 @@ class _Walk:
         if len(self.highest) < 10_000:
             self.highest[pointers] = top
         return top
+
+    def _past_segment(self, start: int, raw: str) -> bool:
+        """Report a segment (at `start`) with a value past its last element (shapes.past_elements);
+        whether it has one. The memoized reads do not keep such a segment, so each copy is
+        reported; callers ask only when a cheap count says it may be."""
+        found = past_elements(raw, self.d.element)
+        if found is None:
+            return False
+        self._shape(start, (found,))
+        return True
 
     def _shape(self, start: int, shape) -> None:
         """A segment's text past the limits of its elements or composites (shapes.py), its
@@ -450,6 +460,10 @@ class _Walk:
         code_segments, line_memo, dtp_memo, hi_memo, hi_pasts = CODE_SEGMENTS, self._line_segments, self._dtps, self._hi_elements, self._hi_pasts
         sbr_memo, dmg_memo, lx_memo = self._sbrs, self._dmgs, self._lxs
         text, terminator, segs_append = self.text, d.segment, self.segs.append
+        # Past HL04 / CLM20 (shapes.SEGMENT_ELEMENTS), asked of every HL and CLM: as locals
+        # (a global looked up there, or str.count on every CLM, cost 1,700 instructions a
+        # segment: callgrind).
+        hl_values, clm_rest = SEGMENT_ELEMENTS["HL"] + 1, SEGMENT_ELEMENTS["CLM"] - 5
         for m in matches:
             raw, seg_id = m.groups()
             raw = raw.rstrip()  # the same string when there is nothing to strip
@@ -462,7 +476,7 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts)
+                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts, self.kind)
                     if shape is not None:
                         self._shape(0, shape)
                     if diagnoses:
@@ -500,7 +514,7 @@ class _Walk:
                     # A file holds a few hundred distinct DTP segments: each is read once.
                     read = dtp_memo.get(raw)
                     if read is None:
-                        read = self._read_dtp(raw)
+                        read = self._read_dtp(start, raw)
                     if read[0] == "472" and self.line is not None:  # a service line's date: most DTPs
                         self.line.date = read[1]
                     elif read[0]:
@@ -514,7 +528,9 @@ class _Walk:
                     number = lx_memo.get(raw)
                     if number is None:
                         number = raw.split(element, 2)[1] if element in raw else ""
-                        if len(lx_memo) < LINE_SEGMENTS_MAX:
+                        if raw.count(element) > 1 and self._past_segment(start, raw):
+                            pass
+                        elif len(lx_memo) < LINE_SEGMENTS_MAX:
                             lx_memo[raw] = number
                     self.line = line = Line(number, start)
                     claim.lines.append(line)
@@ -538,6 +554,8 @@ class _Walk:
                 segs_append(n)
                 # CLM01 (the claim id) and CLM05 (the facility composite) are all the walk reads.
                 values = raw.split(element, 6)
+                if len(values) > 6 and len(values[6]) >= clm_rest and values[6].count(element) >= clm_rest:  # CLM21 or more
+                    self._past_segment(start, raw)
                 self.claim = claim = Claim(values[1] if len(values) > 1 else "", start, start + len(raw), self.kind)
                 # The patient: DMG of loop 2010CA, else of 2010BA when the subscriber is the patient.
                 dmg = self.patient_dmg if self.level == "23" else (self.subscriber_dmg if self.subscriber_is_patient else None)
@@ -546,7 +564,7 @@ class _Walk:
                 if len(values) > 5 and values[5]:
                     facility = values[5]
                     bill = self._bills.get(facility)
-                    claim.bill_type = bill if bill is not None else self._bill_type(facility)
+                    claim.bill_type = bill if bill is not None else self._bill_type(facility, start + sum(map(len, values[:5])) + 5)
                 continue
             if seg_id == "HL":
                 if claim is not None:
@@ -554,6 +572,8 @@ class _Walk:
                     claim_codes_append = self.claim_codes.append
                 values = raw.split(element)
                 level = values[3] if len(values) > 3 else ""
+                if len(values) > hl_values:
+                    self._past_segment(start, raw)
                 if level != "23":  # a new subscriber (or provider): nothing seen so far applies
                     self.subscriber_dmg = None
                     self.subscriber_is_patient = False
@@ -570,13 +590,15 @@ class _Walk:
                     if is_patient is None:
                         values = raw.split(element, 3)
                         is_patient = len(values) > 2 and values[2] == "18"
-                        if len(sbr_memo) < PATIENT_SEGMENTS_MAX:
+                        if len(values) > 3 and values[3].count(element) >= SEGMENT_ELEMENTS["SBR"] - 2 and self._past_segment(start, raw):
+                            pass  # not kept: reported each time
+                        elif len(sbr_memo) < PATIENT_SEGMENTS_MAX:
                             sbr_memo[raw] = is_patient
                     self.subscriber_is_patient = is_patient
                 else:
                     found = dmg_memo.get(raw, dmg_memo)
                     if found is dmg_memo:
-                        found = self._read_dmg(raw)
+                        found = self._read_dmg(start, raw)
                     if found is not None:
                         if found[0] is None:
                             self._no_date(start, raw, 2, "the claim edits take the patient's age as unknown")
@@ -591,6 +613,8 @@ class _Walk:
                     values = raw.split(element, 4)
                     if len(values) > 3:
                         claim.discharge_status = values[3]
+                    if len(values) > 4 and element in values[4]:  # CL105 or more
+                        self._past_segment(start, raw)
                     claim.end = start + len(raw)
             else:
                 if claim is not None:
@@ -601,6 +625,8 @@ class _Walk:
                     self.se_marks.append(len(self.problems))
                     self.se_sts.append(-1 if self.st is None else self.st.start)
                 envelope[seg_id](Segment(seg_id, start, raw, d))
+                # After the handler: an SE's own problems come first (incremental._recheck_se).
+                self._past_segment(start, raw)
                 self._env = None
         self._close_claim()
         for seg, what in ((self.st, "transaction has no SE trailer"), (self.gs, "functional group has no GE trailer"), (self.isa, "interchange has no IEA trailer")):
@@ -685,21 +711,31 @@ class _Walk:
         self.st = None
         self.st_count = None
 
-    def _read_dmg(self, raw: str) -> tuple[dt.date | None, str] | None:
+    def _read_dmg(self, start: int, raw: str) -> tuple[dt.date | None, str] | None:
         """A DMG segment before a claim: (birth date, sex) when it gives a D8 date, else None
-        (the patient it would describe is left as it was). Kept by text."""
+        (the patient it would describe is left as it was). Kept by text, unless it goes past
+        DMG11 (_past_segment)."""
         values = raw.split(self.d.element, 4)
         found = (parse_date(values[2]), values[3] if len(values) > 3 else "") if len(values) > 2 and values[1] == "D8" else None
+        if len(values) > 4 and values[4].count(self.d.element) >= SEGMENT_ELEMENTS["DMG"] - 3 and self._past_segment(start, raw):
+            return found
         if len(self._dmgs) < PATIENT_SEGMENTS_MAX:
             self._dmgs[raw] = found
         return found
 
-    def _bill_type(self, facility: str) -> str:
-        """The type of bill of a CLM05 composite (CLM05-1 + CLM05-3). Kept by text, and shared:
-        a file has a few types of bill, and 50,000 claims would hold a copy each."""
+    def _bill_type(self, facility: str, at: int) -> str:
+        """The type of bill of a CLM05 composite (at `at`): CLM05-1 + CLM05-3. Kept by text, and
+        shared: a file has a few types of bill, and 50,000 claims would hold a copy each. One
+        past C023's 3 components is reported, each time (it is not kept), and read without
+        what lies past them."""
         parts = facility.split(self.component)
         bill = parts[0] + (parts[2] if len(parts) > 2 else "")
         bill = _BILL_TYPES.setdefault(bill, bill) if len(_BILL_TYPES) < 10_000 else bill
+        if len(parts) > C023_COMPONENTS:
+            past = past_components(facility, self.component, C023_COMPONENTS, C023_WORDS)
+            if past is not None:
+                self._shape(at, ((past[0], past[1], f"CLM05 {past[2]}", past[3]),))
+                return bill
         if len(self._bills) < PATIENT_SEGMENTS_MAX:
             self._bills[facility] = bill
         return bill
@@ -714,9 +750,10 @@ class _Walk:
         where = (at, at + len(value)) if value else (start, start + len(raw))
         self._problem(*where, f"{raw[:3]}{n:02d} {value!r} is not a date (CCYYMMDD): {consequence}")
 
-    def _read_dtp(self, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
+    def _read_dtp(self, start: int, raw: str) -> tuple[str, dt.date | None, bool, dt.date | None]:
         """A DTP segment's claim date: its qualifier ("" when not one the walk reads), the day,
-        whether it gives a period end (RD8) and that end. Kept by text."""
+        whether it gives a period end (RD8) and that end. Kept by text, unless it goes past
+        DTP03 (_past_segment)."""
         values = raw.split(self.d.element)
         qualifier = values[1] if len(values) > 1 else ""
         if qualifier not in _CLAIM_DATES:
@@ -724,6 +761,8 @@ class _Walk:
         else:
             period = qualifier == "434" and len(values) > 3 and len(values[3]) == 17
             read = (qualifier, parse_date(values[3]) if len(values) > 3 else None, period, parse_date(values[3][9:]) if period else None)
+        if len(values) > 4 and self._past_segment(start, raw):
+            return read
         if len(self._dtps) < DTPS_MAX:
             self._dtps[raw] = read
         return read

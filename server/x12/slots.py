@@ -14,7 +14,7 @@ from medcode.index_builder.codesets import NDC
 
 from ..places import CDT, MODIFIER, POINTER, REVENUE, Slot
 from .segments import Segment
-from .shapes import C003_COMPONENTS, C003_WORDS, C004_COMPONENTS, C022_COMPONENTS, C022_WORDS, HI_ELEMENTS, ShapeProblem, hi_past_elements, past_components, pointer_problems
+from .shapes import C003_COMPONENTS, C003_WORDS, C004_COMPONENTS, C022_COMPONENTS, C022_WORDS, HI_ELEMENTS, HI_LIMITS, SEGMENT_ELEMENTS, ShapeProblem, hi_limit, hi_past_elements, past_components, past_elements, pointer_problems
 from .vocabulary import HI_QUALIFIERS, HI_UNREADABLE, PROCEDURE_QUALIFIERS, PRODUCT_QUALIFIERS
 
 CODE_SEGMENTS = frozenset({"HI", "SV1", "SV2", "SV3", "SV5", "SVD", "LIN"})
@@ -118,7 +118,7 @@ def codes_in(seg_id: str, start: int, raw: str, element: str, comp: str, pointer
     return out
 
 
-def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None, pasts: dict[str, ShapeProblem] | None = None) -> tuple[list[CodeTuple], int, bool, list[ShapeProblem] | None]:
+def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tuple] | None = None, pasts: dict[str, ShapeProblem] | None = None, kind: str = "") -> tuple[list[CodeTuple], int, bool, list[ShapeProblem] | None]:
     """The places of an HI segment (as codes_in), how many of them are diagnoses (pointers
     count these), whether one could not be read and what is written past the limits of the
     segment or its elements (shapes.py; at document offsets, None when nothing is): the walk
@@ -128,7 +128,10 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
     separator in use): a file repeats the same few thousand qualifier:code elements, so each is
     cut once, and its code string is then one object, whose hash the rules' memos keep.
     `pasts`: the elements read so far that go past C022 (hi_element), kept beside the memo:
-    while it is empty, as in nearly every file, an element costs nothing more to read."""
+    while it is empty, as in nearly every file, an element costs nothing more to read.
+    `kind`: the transaction's ("P", "I", "D"; document.transaction_kind), whose TR3 may give
+    the segment fewer elements by its HI01 qualifier (shapes.hi_limit): past them nothing is
+    read, as past HI12."""
     out: list[CodeTuple] = []
     diagnoses = 0
     unreadable = False
@@ -140,7 +143,13 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
     get = memo.get
     # HI01 to HI12, and in a 13th piece whatever is written past HI12 (zip leaves it).
     pieces = raw[3:].split(element, HI_ELEMENTS)
-    for place, value in zip(_HI_ELEMENT_PLACES, pieces):
+    limit, places, why = HI_ELEMENTS, _HI_ELEMENT_PLACES, None
+    if kind in HI_LIMITS and len(pieces) > 1:  # one element is within every limit
+        rule = hi_limit(kind, pieces[0].partition(comp)[0])
+        if rule is not None and rule[0] < len(pieces):
+            limit, why = rule
+            places = _HI_ELEMENT_PLACES[:limit]
+    for place, value in zip(places, pieces):
         el_start = pos
         pos += len(value) + 1
         read = get(value)
@@ -156,19 +165,20 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
         elif expects == HI_UNREADABLE:
             unreadable = True
         out.append((expects, code, el_start + at, qual, None if qual is None else el_start, place, diagnosis))
-    shape = _hi_pasts(start, pieces, pasts) if pasts else None
-    if len(pieces) > HI_ELEMENTS:
-        found = hi_past_elements(raw, pos - start, element)
+    shape = _hi_pasts(start, places, pieces, pasts) if pasts else None
+    if len(pieces) > limit:
+        found = hi_past_elements(raw, pos - start, element) if why is None else hi_past_elements(raw, pos - start, element, limit, why)
         if found is not None:
             shape = (shape or []) + [(start + found[0], start + found[1], found[2], found[3])]
     return out, diagnoses, unreadable, shape
 
 
-def _hi_pasts(start: int, pieces: list[str], pasts: dict[str, ShapeProblem]) -> list[ShapeProblem] | None:
-    """The problems of the segment's elements that go past C022, at document offsets."""
+def _hi_pasts(start: int, places: list[str], pieces: list[str], pasts: dict[str, ShapeProblem]) -> list[ShapeProblem] | None:
+    """The problems of the segment's elements read (`places`) that go past C022, at document
+    offsets."""
     out = []
     pos = start + 3
-    for place, value in zip(_HI_ELEMENT_PLACES, pieces):
+    for place, value in zip(places, pieces):
         past = pasts.get(value)
         if past is not None:
             out.append((pos + past[0], pos + past[1], f"{place[:4]} {past[2]}", past[3]))
@@ -220,14 +230,13 @@ def pointers_in(seg_id: str, start: int, raw: str, element: str, comp: str, valu
     return out
 
 
-def line_shape(seg_id: str, values: list[str], comp: str) -> tuple[ShapeProblem, ...]:
-    """What a code segment other than HI (split into values) writes past the limits of its
-    procedure and pointer composites (shapes.py), relative to the segment's start."""
-    n = PROCEDURE_ELEMENT.get(seg_id)
-    if n is None:
-        return ()
+def line_shape(seg_id: str, values: list[str], comp: str, element: str = "*") -> tuple[ShapeProblem, ...]:
+    """What a code segment other than HI (split into values at `element`) writes past the
+    limits of its procedure and pointer composites, or past its last element (shapes.py),
+    relative to the segment's start."""
     out: list[ShapeProblem] = []
-    if n < len(values) and values[n].count(comp) >= C003_COMPONENTS:
+    n = PROCEDURE_ELEMENT.get(seg_id)
+    if n is not None and n < len(values) and values[n].count(comp) >= C003_COMPONENTS:
         found = past_components(values[n], comp, C003_COMPONENTS, C003_WORDS)
         if found is not None:
             at = _at(values, n, 0)
@@ -238,6 +247,10 @@ def line_shape(seg_id: str, values: list[str], comp: str) -> tuple[ShapeProblem,
         if pointers.count(comp) >= C004_COMPONENTS or comp + comp in pointers or pointers.startswith(comp):
             at = _at(values, p, 0)
             out += [(at + s, at + e, message, error) for s, e, message, error in pointer_problems(_POINTER_PLACES[seg_id], pointers, comp)]
+    if len(values) > SEGMENT_ELEMENTS.get(seg_id, len(values)) + 1:
+        found = past_elements(element.join(values), element)
+        if found is not None:
+            out.append(found)
     return tuple(out)
 
 
