@@ -217,6 +217,17 @@ def test_hi_limits_follow_the_transaction_and_the_icd9_qualifiers_too(kind, raw,
     assert (shape is not None) == (raw.count("*") > read)
 
 
+def test_a_4010_837i_keeps_principal_admitting_and_external_cause_in_one_hi(default_store):
+    # 004010X096A1 wrote them in one HI (HI01 principal, HI02 admitting, HI03 E-code): the
+    # 005010 counts of shapes.HI_LIMITS are not its own.
+    text = (FIXTURES / "claims_837i.x12").read_text().replace("005010X223A2", "004010X096A1").replace("00501", "00401")
+    text = text.replace("HI*ABK:I214~", "HI*BK:41091*BJ:78650*BN:E8490~", 1)
+    assert "HI*BK:41091*BJ:78650*BN:E8490~" in text and walk(text).transaction_kinds == {"I"}
+    assert not [m for _, m, _ in structure(text, default_store) if "elements" in m]
+    at = text.index("BJ:78650") + 3
+    assert [f.rule for f in findings(text, default_store) if f.start == at]  # the admitting code is read (and checked)
+
+
 def test_clm05_past_three_components_is_an_error_and_its_type_of_bill_is_read(default_store):
     text = replaced("CLM*INPT01*5000.00***11:A:1*", "CLM*INPT01*5000.00***11:A:1:7*", "claims_837i.x12")
     assert structure(text, default_store) == [

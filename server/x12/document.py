@@ -284,6 +284,9 @@ class _Walk:
         self.spans = ClaimSpans()
         self.kinds: set[str] = set()
         self.kind = ""
+        # The kind again when the transaction's TR3 is 005010's, whose HI counts shapes.HI_LIMITS
+        # holds ("" for 4010: its 837I writes principal, admitting and E-code in one HI).
+        self.tr3_kind = ""
         self.isa: Segment | None = None
         self.gs: Segment | None = None
         self.st: Segment | None = None
@@ -429,7 +432,7 @@ class _Walk:
         """The envelope part of the walk's state (what changes only at envelope segments)."""
         env = self._env
         if env is None:
-            env = self._env = (self.isa, self.gs, self.st, self.sets_in_group, self.groups_in_interchange, self.kind, frozenset(self.kinds), self.component, self.component_checked)
+            env = self._env = (self.isa, self.gs, self.st, self.sets_in_group, self.groups_in_interchange, self.kind, self.tr3_kind, frozenset(self.kinds), self.component, self.component_checked)
         return env
 
     def demo(self) -> tuple:
@@ -443,7 +446,7 @@ class _Walk:
 
     def restore(self, env: tuple, demo: tuple) -> None:
         """Start from the state another walk had at a claim (incremental.py)."""
-        self.isa, self.gs, self.st, self.sets_in_group, self.groups_in_interchange, self.kind, kinds, self.component, self.component_checked = env
+        self.isa, self.gs, self.st, self.sets_in_group, self.groups_in_interchange, self.kind, self.tr3_kind, kinds, self.component, self.component_checked = env
         self.kinds = set(kinds)
         self.level, self.subscriber_dmg, self.subscriber_is_patient, self.patient_dmg = demo
         self._env, self._demo = env, demo
@@ -476,7 +479,7 @@ class _Walk:
                 if claim is None:
                     continue
                 if seg_id == "HI":
-                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts, self.kind)
+                    codes, diagnoses, unreadable, shape = hi_codes(start, raw, element, self.component, hi_memo, hi_pasts, self.tr3_kind)
                     if shape is not None:
                         self._shape(0, shape)
                     if diagnoses:
@@ -672,6 +675,7 @@ class _Walk:
         self.sets_in_group += 1
         version = seg.value(3) or (self.gs.value(8) if self.gs else "")
         self.kind = transaction_kind(version)
+        self.tr3_kind = self.kind if version.startswith("005010") else ""
         if self.kind:
             self.kinds.add(self.kind)
 
