@@ -87,16 +87,20 @@ def _digest(path: Path) -> tuple[str, os.stat_result | None]:
         if known is not None:
             return known, before
         now = time.time_ns()
-        h = hashlib.sha256()
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+        sha = _sha256(fh)
         after = os.fstat(fh.fileno())
-    sha = h.hexdigest()
     if stat_of(after) != stat_of(before) or not _settled(before, now):
         return sha, None
     with _lock:
         _hashed[key] = sha
     return sha, before
+
+
+def _sha256(fh) -> str:
+    h = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def check(folder: Path, files: dict[str, dict], stats: dict[str, os.stat_result]) -> dict[str, str]:
