@@ -359,7 +359,10 @@ class Release:
             aux_problems.setdefault(side[name], problem)
             del stats[name]
         self._side = side
-        self._seen = {name: stamps.stat_of(st) for name, st in stats.items()}  # for changed()
+        # For changed(): each file's path as a string (a stat per file on a server's every
+        # check, hover and completion), and its stat at open.
+        folder = f"{self.path}{os.sep}"
+        self._seen = {name: (folder + name, stamps.stat_of(st)) for name, st in stats.items()}
         try:
             self._codes = _trie(self.path / layout.CODES)
             self._records = _blob(self.path, layout.RECORDS_IDX, layout.RECORDS_BIN, m.files, self._hint)
@@ -667,21 +670,22 @@ class Release:
         replaced by another (a new inode: a rebuild) is left to a reload: the release reads
         the file it opened."""
         stats: dict[str, os.stat_result] = {}
-        for name, seen in self._seen.items():
+        stat = os.stat
+        for name, (path, (ino, size, mtime, ctime)) in self._seen.items():
             try:
-                st = os.stat(self.path / name)
+                st = stat(path)
             except OSError:
                 continue
-            now = stamps.stat_of(st)
-            if now != seen and now[0] == seen[0]:
-                stats[name] = st
+            if st.st_ctime_ns != ctime or st.st_mtime_ns != mtime or st.st_size != size:
+                if st.st_ino == ino:
+                    stats[name] = st
         if not stats:
             return []
         bad = stamps.check(self.path, self.manifest.files, stats)
         found: list[IndexCorrupt] = []
         for name, st in stats.items():
             if name not in bad:
-                self._seen[name] = stamps.stat_of(st)
+                self._seen[name] = (self._seen[name][0], stamps.stat_of(st))
                 continue
             del self._seen[name]  # said once
             aux = self._side.get(name)

@@ -16,10 +16,8 @@ the check by _SLACK_NS are not stamped (the racy-git rule), so their files are h
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -34,9 +32,8 @@ _FORMAT = 1
 
 # (device, *Stat) -> SHA-256 of the file's bytes, for stats old enough to trust: the files
 # releases of one family share (hard links) are hashed once, and a read-only index once
-# per process.
+# per process. (Threads that race here hash a file twice, no worse.)
 _hashed: dict[tuple[int, int, int, int, int], str] = {}
-_lock = threading.Lock()
 
 
 def stat_of(st: os.stat_result) -> Stat:
@@ -63,7 +60,7 @@ def read(folder: Path) -> dict[str, Stat]:
 def write(folder: Path, stamps: dict[str, Stat]) -> bool:
     """Replace the release's stamps in one step; False when the folder cannot be written
     (a read-only index: its hashes are remembered for the process only)."""
-    tmp = folder / f"{layout.STAMPS}.{os.getpid()}.{threading.get_ident()}"
+    tmp = folder / f"{layout.STAMPS}.{os.getpid()}.{os.urandom(4).hex()}"
     try:
         tmp.write_text(json.dumps({"format": _FORMAT, "files": {n: list(s) for n, s in sorted(stamps.items())}}, separators=(",", ":")))
         os.replace(tmp, folder / layout.STAMPS)
@@ -82,8 +79,7 @@ def _digest(path: Path) -> tuple[str, os.stat_result | None]:
     with open(path, "rb") as fh:
         before = os.fstat(fh.fileno())
         key = (before.st_dev, *stat_of(before))
-        with _lock:
-            known = _hashed.get(key)
+        known = _hashed.get(key)
         if known is not None:
             return known, before
         now = time.time_ns()
@@ -91,12 +87,13 @@ def _digest(path: Path) -> tuple[str, os.stat_result | None]:
         after = os.fstat(fh.fileno())
     if stat_of(after) != stat_of(before) or not _settled(before, now):
         return sha, None
-    with _lock:
-        _hashed[key] = sha
+    _hashed[key] = sha
     return sha, before
 
 
 def _sha256(fh) -> str:
+    import hashlib  # only when a file is hashed: an open that hashes nothing does not load OpenSSL
+
     h = hashlib.sha256()
     for chunk in iter(lambda: fh.read(1 << 20), b""):
         h.update(chunk)
