@@ -671,7 +671,8 @@ class Release:
         the file it opened."""
         stats: dict[str, os.stat_result] = {}
         stat = os.stat
-        for name, (path, (ino, size, mtime, ctime)) in self._seen.items():
+        # A copy: a server's check (a worker thread) and its hover (the loop) may ask at once.
+        for name, (path, (ino, size, mtime, ctime)) in list(self._seen.items()):
             try:
                 st = stat(path)
             except OSError:
@@ -684,10 +685,13 @@ class Release:
         bad = stamps.check(self.path, self.manifest.files, stats)
         found: list[IndexCorrupt] = []
         for name, st in stats.items():
+            seen = self._seen.get(name)
             if name not in bad:
-                self._seen[name] = (self._seen[name][0], stamps.stat_of(st))
+                if seen is not None:
+                    self._seen[name] = (seen[0], stamps.stat_of(st))
                 continue
-            del self._seen[name]  # said once
+            if self._seen.pop(name, None) is None:  # said once (by the other thread)
+                continue
             aux = self._side.get(name)
             if aux is None:
                 found.append(file_damage(self.path / name, bad[name], self._hint))
