@@ -11,7 +11,7 @@ from itertools import accumulate
 
 import pytest
 
-from medcode.index_builder import layout, writer
+from medcode.index_builder import layout, stamps, writer
 from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
 from medcode.index_builder.writer import IndexWriteError, _write_zpostings, write_release
@@ -142,9 +142,14 @@ def test_damaged_indexes_are_refused_naming_the_file(tmp_path, damage, message):
 
 
 def test_same_size_garbage_in_a_trie_is_refused(tmp_path):
+    """Written after the build, its checksum refuses it (stamps.py); changed with no write the
+    open can see (bit rot: its stamp renewed over it), the trie's header still does."""
     folder = write_release(tmp_path, result(RECORDS))
     path = folder / layout.CODES
     path.write_bytes(b"\0" * path.stat().st_size)
+    with pytest.raises(IndexCorrupt, match=r"codes.marisa is damaged \(it does not match its checksum"):
+        Release(folder)
+    stamps.record(folder, [layout.CODES])
     with pytest.raises(IndexCorrupt, match="codes.marisa is not a readable marisa trie"):
         Release(folder)
 
