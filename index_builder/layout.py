@@ -11,7 +11,8 @@ One folder per code set and release (``<root>/<set>/<release>/``) holds:
 - ``aux-<name>.marisa`` / ``.idx`` / ``.bin``: keyed side stores (PCS tables, NDC products);
 - ``keys-<name>.marisa``: key-only side tries whose keys carry their data (NCCI code pairs:
   1.4 million "column 1, column 2, indicator, dates" keys, found by prefix, no record files);
-- ``meta.json``: small per-release data (ICD-10-CM chapters and sections).
+- ``meta.json``: small per-release data (ICD-10-CM chapters and sections);
+- ``.stamps.json``: per file, its stat when its hash was last checked (stamps.py).
 
 A compact release (``ImportResult.compact``: the NDC directory, a quarter of a million
 near-identical package records) stores its record and side-store blobs as ``.zidx`` / ``.zbin``
@@ -41,6 +42,9 @@ MCE_SET = "mce"
 
 MANIFEST = "manifest.json"
 META = "meta.json"
+# Per file, its stat when its SHA-256 was last found to match the manifest (stamps.py); not
+# listed in the manifest, rewritten as files are checked.
+STAMPS = ".stamps.json"
 CODES = "codes.marisa"
 RECORDS_IDX = "records.idx"
 RECORDS_BIN = "records.bin"

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import marisa_trie
 import orjson
 
-from . import layout
+from . import layout, stamps
 from .codesets import EMBEDDED_SETS, ICD10CM
 from .model import CODE, HEADER, MODIFIER, CodeRecord, Manifest
 from .sources import file_sha256
@@ -178,11 +178,16 @@ class _Blob:
             raise self.damaged(i) from None
 
     def damaged(self, i: int) -> IndexCorrupt:
-        hint = f"; {self.hint}" if self.hint else ""
-        linked = _sharing(self.path)
-        also = f" (the same file as {', '.join(f'{f.name}/{self.path.name}' for f in linked)}, which are damaged too)" if linked else ""
-        problem = f"{self.path} is damaged (entry {i} cannot be read){also}"
-        return IndexCorrupt(f"{problem}{hint}", self.path.parent, problem, tuple(linked))
+        return file_damage(self.path, f"{self.path} is damaged (entry {i} cannot be read)", self.hint)
+
+
+def file_damage(path: Path, problem: str, hint: str = "") -> IndexCorrupt:
+    """The damage of one file of a release, naming the releases whose file it is too (hard
+    links): they are set aside with it, under one message."""
+    linked = _sharing(path)
+    also = f" (the same file as {', '.join(f'{f.name}/{path.name}' for f in linked)}, which are damaged too)" if linked else ""
+    hint = f"; {hint}" if hint else ""
+    return IndexCorrupt(f"{problem}{also}{hint}", path.parent, f"{problem}{also}", tuple(linked))
 
 
 def _sharing(path: Path) -> list[Path]:
@@ -332,19 +337,32 @@ class Release:
         # there is noted for them (aux_problem), and the release's codes are still read.
         side = {f: n for n in m.aux if n in _AUX_USE for f in (*layout.aux_files(n), layout.compact(layout.aux_files(n)[2]))}
         aux_problems: dict[str, str] = {}
+        stats: dict[str, os.stat_result] = {}
         for name, info in m.files.items():
             path = self.path / name
             try:
-                size = path.stat().st_size
+                st = stats[name] = path.stat()
             except FileNotFoundError:
                 problem = f"{path} is missing"
             else:
-                problem = None if size == info["bytes"] else f"{path} has {size} bytes, the manifest says {info['bytes']}"
+                problem = None if st.st_size == info["bytes"] else f"{path} has {st.st_size} bytes, the manifest says {info['bytes']}"
             if problem is None:
                 continue
+            stats.pop(name, None)
             if name not in side:
                 raise IndexCorrupt(problem)
             aux_problems.setdefault(side[name], problem)
+        # Contents: a file written since its hash was last checked is hashed now (stamps.py).
+        for name, problem in stamps.check(self.path, m.files, stats).items():
+            if name not in side:
+                raise file_damage(self.path / name, problem)
+            aux_problems.setdefault(side[name], problem)
+            del stats[name]
+        self._side = side
+        # For changed(): each file's path as a string (a stat per file on a server's every
+        # check, hover and completion), and its stat at open.
+        folder = f"{self.path}{os.sep}"
+        self._seen = {name: (folder + name, stamps.stat_of(st)) for name, st in stats.items()}
         try:
             self._codes = _trie(self.path / layout.CODES)
             self._records = _blob(self.path, layout.RECORDS_IDX, layout.RECORDS_BIN, m.files, self._hint)
@@ -419,9 +437,7 @@ class Release:
         rec = self.get(key)
         if rec is None:
             path = self.path / layout.CODES
-            linked = _sharing(path)
-            problem = f"{path} is damaged (it lists {key!r} but cannot find it)"
-            raise IndexCorrupt(f"{problem}; {self._hint}", self.path, problem, tuple(linked))
+            raise file_damage(path, f"{path} is damaged (it lists {key!r} but cannot find it)", self._hint)
         return rec
 
     def _record(self, i: int) -> CodeRecord:
@@ -647,6 +663,45 @@ class Release:
                 pass
         return self._aux_problems.get(name)
 
+    def changed(self) -> list[IndexCorrupt]:
+        """Damage written into this release's files since it was opened (a running server's
+        next use finds it): a file whose stat moved is hashed (stamps.py). Its side data's
+        damage comes as AuxDamaged, noted here (aux_problem) as when met while read. A file
+        replaced by another (a new inode: a rebuild) is left to a reload: the release reads
+        the file it opened."""
+        stats: dict[str, os.stat_result] = {}
+        stat = os.stat
+        # A copy: a server's check (a worker thread) and its hover (the loop) may ask at once.
+        for name, (path, (ino, size, mtime, ctime)) in list(self._seen.items()):
+            try:
+                st = stat(path)
+            except OSError:
+                continue
+            if st.st_ctime_ns != ctime or st.st_mtime_ns != mtime or st.st_size != size:
+                if st.st_ino == ino:
+                    stats[name] = st
+        if not stats:
+            return []
+        bad = stamps.check(self.path, self.manifest.files, stats)
+        found: list[IndexCorrupt] = []
+        for name, st in stats.items():
+            seen = self._seen.get(name)
+            if name not in bad:
+                if seen is not None:
+                    self._seen[name] = (seen[0], stamps.stat_of(st))
+                continue
+            if self._seen.pop(name, None) is None:  # said once (by the other thread)
+                continue
+            aux = self._side.get(name)
+            if aux is None:
+                found.append(file_damage(self.path / name, bad[name], self._hint))
+            elif aux not in self._aux_problems:
+                self._aux_problems[aux] = bad[name]
+                self._aux.pop(aux, None)  # not read from now on (_open_aux says why)
+                self._aux_docs.clear()
+                found.append(AuxDamaged(bad[name], self.path, aux))
+        return found
+
     def key_set(self, name: str) -> marisa_trie.Trie | None:
         """A key-only side trie (layout.key_set_file), memory-mapped on first use; None when
         the release has none of that name."""
@@ -658,7 +713,8 @@ class Release:
         return trie
 
     def verify(self) -> list[str]:
-        """Check every file against the SHA-256 in the manifest (reads everything, unlike open)."""
+        """Check every file against the SHA-256 in the manifest (reads everything, unlike open,
+        which hashes only the files written since their last check: stamps.py)."""
         problems = []
         for name, info in self.manifest.files.items():
             if file_sha256(self.path / name) != info["sha256"]:
@@ -688,6 +744,7 @@ class IndexStore:
         self._aux_broken: dict[tuple[Path, str], DamagedRelease] = {}  # (release folder, side data) -> its damage
         self._edits_broken: dict[str, DamagedRelease] = {}  # claim edits' tables (layout.EDITS_DIR) -> their damage
         self._releases: dict[str, list[Release]] | None = None
+        self._edits: list[Release] = []  # the claim edits' tables opened (for recheck)
 
     def _load(self) -> dict[str, list[Release]]:
         if self._releases is not None:
@@ -698,15 +755,19 @@ class IndexStore:
         self._broken = {}
         self._aux_broken = {}
         self._edits_broken = {}
+        self._edits = []
         if self.root.is_dir():
             for set_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                named: set[Path] = set()  # releases whose damaged file an earlier one's message named
                 for rel_dir in sorted(p for p in set_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     try:
                         rel = _open_settled(rel_dir)
                     except IndexDataError as exc:
                         damaged = DamagedRelease.of(rel_dir, set_dir.name, str(exc))
-                        self.problems.append(f"{exc}; {damaged.command}")
-                        self._damaged.setdefault(set_dir.name, self.problems[-1])
+                        if rel_dir not in named:  # one file, one message (file_damage)
+                            self.problems.append(f"{exc}; {damaged.command}")
+                            self._damaged.setdefault(set_dir.name, self.problems[-1])
+                            named.update(getattr(exc, "linked", ()))
                         self._broken.setdefault(set_dir.name, []).append(damaged)
                         continue
                     found[set_dir.name].append(rel)
@@ -722,7 +783,7 @@ class IndexStore:
                 if rel_dir.name.startswith(".") or not rel_dir.is_dir():
                     continue
                 try:
-                    _open_settled(rel_dir)
+                    self._edits.append(_open_settled(rel_dir))
                 except IndexDataError as exc:
                     self.edits_damage(rel_dir, rel_dir.parent.name, str(exc))
         for rels in found.values():
@@ -732,6 +793,17 @@ class IndexStore:
 
     def reload(self) -> None:
         self._releases = None
+
+    def recheck(self) -> list[IndexCorrupt]:
+        """Damage written into the files of the releases in use since they were opened
+        (Release.changed: a stat per file, a hash where one moved), for the caller to set
+        aside (set_aside) as damage met while reading. Nothing before the first use."""
+        if self._releases is None:
+            return []
+        found: list[IndexCorrupt] = []
+        for rel in [*self.releases(), *self._edits]:
+            found += rel.changed()
+        return found
 
     def aux_damaged(self, release: Release, name: str) -> DamagedRelease | None:
         """The release as damaged for what its side data of that name holds (the tabular

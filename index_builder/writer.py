@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 import marisa_trie
 import orjson
 
-from . import __version__, layout, stage
+from . import __version__, layout, stage, stamps
 from .forked import Helper, HelperFailed
 from .model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Manifest
 from .sources import file_sha256
@@ -445,6 +445,7 @@ def write_release(root: Path, result: ImportResult, *, fork: bool = False, helpe
         manifest = _write_into(tmp, result, helper)
         (tmp / layout.MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         _swap_into_place(tmp, target)
+        stamps.record(target, list(manifest.files))  # just hashed: the first open need not
     except PermissionError as exc:
         _abandon(helper)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -552,6 +553,7 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
     union.update(zip(lead_bits, lead))
     base = _building_folder(set_dir, "shared")
     out = []
+    listed: list[tuple[Path, list[str]]] = []  # each release's files, to stamp (stamps.py)
     try:
         trie, records = _write_codes(base, union, results[-1])
         common_aux = _common_aux(results)
@@ -595,10 +597,15 @@ def write_family(root: Path, results: list[ImportResult], progress=None) -> list
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             out.append(target)
+            listed.append((target, list(manifest.files)))
             if progress:
                 progress(result, target, counts["records"])
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    # Stamped once every link is made and the shared folder gone: each changed the ctime of
+    # the files the releases share.
+    for target, files in listed:
+        stamps.record(target, files)
     return out
 
 

@@ -11,7 +11,7 @@ from itertools import accumulate
 
 import pytest
 
-from medcode.index_builder import layout, writer
+from medcode.index_builder import layout, stamps, writer
 from medcode.index_builder.model import CODE, HEADER, MODIFIER, CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
 from medcode.index_builder.writer import IndexWriteError, _write_zpostings, write_release
@@ -142,9 +142,14 @@ def test_damaged_indexes_are_refused_naming_the_file(tmp_path, damage, message):
 
 
 def test_same_size_garbage_in_a_trie_is_refused(tmp_path):
+    """Written after the build, its checksum refuses it (stamps.py); changed with no write the
+    open can see (bit rot: its stamp renewed over it), the trie's header still does."""
     folder = write_release(tmp_path, result(RECORDS))
     path = folder / layout.CODES
     path.write_bytes(b"\0" * path.stat().st_size)
+    with pytest.raises(IndexCorrupt, match=r"codes.marisa is damaged \(it does not match its checksum"):
+        Release(folder)
+    stamps.record(folder, [layout.CODES])
     with pytest.raises(IndexCorrupt, match="codes.marisa is not a readable marisa trie"):
         Release(folder)
 
@@ -223,9 +228,10 @@ def test_a_damaged_compact_release_names_the_file(tmp_path, name):
     folder = write_release(tmp_path, compact_result())
     path = folder / name
     data = bytearray(path.read_bytes())
-    for i in range(3, len(data), 7):  # same size: only reading finds it
+    for i in range(3, len(data), 7):  # same size: only reading finds it ...
         data[i] ^= 0x5A
     path.write_bytes(bytes(data))
+    stamps.record(folder, [name])  # ... when no write was seen (bit rot): else its checksum, at open
     rel = Release(folder)
     with pytest.raises(IndexCorrupt, match=f"{path} is damaged"):
         for key in list(rel.keys()):
@@ -457,6 +463,7 @@ def test_a_damaged_groups_entry_is_index_corrupt(tmp_path, damage):
         manifest["files"][layout.GROUPS_IDX]["bytes"] = path.stat().st_size
         (folder / layout.MANIFEST).write_text(json.dumps(manifest))
         name = layout.POSTINGS_ZBIN
+    stamps.record(folder, [path.name])  # with no write seen (bit rot): else its checksum refuses it at open
     damaged = Release(folder)
     assert damaged.get("P0017") is not None  # look-ups need no word index
     with pytest.raises(IndexCorrupt, match=f"{folder / name} is damaged"):
@@ -475,6 +482,7 @@ def test_a_compact_block_index_that_does_not_fit_is_refused(tmp_path):
     head = array(layout.OFFSET_TYPE, idx.read_bytes())
     head[0] = 1000  # a document count the blocks cannot hold
     idx.write_bytes(head.tobytes())
+    stamps.record(folder, [idx.name])  # with no write seen (bit rot): else its checksum refuses it first
     with pytest.raises(IndexCorrupt, match="records.zidx is not a block index"):
         Release(folder)
 

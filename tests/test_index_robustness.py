@@ -4,6 +4,7 @@ release, and import sources that are zip bombs, FIFOs or devices."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import resource
 import stat
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from medcode.index_builder import build, layout, writer
+from medcode.index_builder import build, layout, stamps, writer
 from medcode.index_builder.model import CodeRecord, ImportResult, Source
 from medcode.index_builder.reader import IndexCorrupt, IndexStore, Release
 from medcode.index_builder.sources import SourceError, read_inputs
@@ -35,10 +36,18 @@ def damage_in_place(path: Path) -> None:
     path.write_bytes(data.replace(b"{", b"#"))
 
 
+def rot_in_place(path: Path) -> None:
+    """Damage the open cannot see: bytes changed with no write its stamps notice (bit rot),
+    as the stamps are renewed after it. Found only when the bytes are read."""
+    damage_in_place(path)
+    folder = path.parent
+    stamps.record(folder, list(json.loads((folder / layout.MANIFEST).read_text())["files"]))
+
+
 # -- damaged records ----------------------------------------------------------------------------
 def test_a_damaged_record_names_the_file_and_the_rebuild_command(tmp_path):
     folder = release(tmp_path / "idx")
-    damage_in_place(folder / layout.RECORDS_BIN)
+    rot_in_place(folder / layout.RECORDS_BIN)
     rel = Release(folder)  # the sizes still agree
     with pytest.raises(IndexCorrupt) as exc:
         rel.get("E119")
@@ -49,7 +58,7 @@ def test_a_damaged_record_names_the_file_and_the_rebuild_command(tmp_path):
 
 def test_lookup_and_search_on_a_damaged_record_exit_2_without_a_traceback(run, tmp_path):
     folder = release(tmp_path / "idx")
-    damage_in_place(folder / layout.RECORDS_BIN)
+    rot_in_place(folder / layout.RECORDS_BIN)
     for args in (("lookup", "E11.9"), ("search", "diabetes")):
         code, out, err = run(*args, index=tmp_path / "idx")
         assert code == 2, args

@@ -31,8 +31,9 @@ async def test_hover_on_a_damaged_record_shows_the_file_and_the_rebuild_command(
         line, col, _ = place(text, "HI*ABK:E119", "E119")
         hover = await session.hover(uri, line, col + 1)  # an error response would raise here
         assert hover is not None
-        errors = [m.message for m in session.client.messages if m.type == types.MessageType.Error]
+        # Found at start (a file written after the build): said among the index problems.
+        said = [m.message for m in session.client.messages if m.type in (types.MessageType.Error, types.MessageType.Warning)]
         # The command is the release's own, from its manifest (the file it was imported from).
-        assert any(str(damaged) in m and "`medcode index import icd10cm x --release R1`" in m for m in errors)
+        assert any(str(damaged) in m and "`medcode index import icd10cm x --release R1`" in m for m in said)
     finally:
         await stop(session)

@@ -226,6 +226,16 @@ class MedcodeServer(LanguageServer):
         self.generation += 1  # checkers remember verdicts of the release set aside
         return True
 
+    def recheck_index(self) -> None:
+        """Files of the index written in place since they were opened (a stat per file, a
+        hash where one moved: IndexStore.recheck) are set aside before their answers are
+        used, said as damage met while reading is. Nothing before the store is opened."""
+        store = self.__dict__.get("store")
+        if store is None:
+            return
+        for exc in store.recheck():
+            self.set_aside(exc)
+
     def show_index_problems(self) -> None:
         """Show each index problem once (window/showMessage): at start, and damage found
         while checking (the claim edits' own data, which a check notes and reads on without)."""
@@ -405,6 +415,7 @@ class MedcodeServer(LanguageServer):
             from ..reading import NONE
 
             started = time.perf_counter()
+            self.recheck_index()
             while True:
                 if not self.owns(doc, text, version):
                     analysis = Analysis(NONE)  # not medcode's: nothing read, nothing to say
@@ -657,6 +668,7 @@ class MedcodeServer(LanguageServer):
         from . import hover
 
         doc = await self.document_for_request(params.text_document.uri)
+        self.recheck_index()
         try:
             found = hover.hover(self, doc, params.position) if doc else None
         except MedcodeIndexError as exc:
@@ -671,6 +683,7 @@ class MedcodeServer(LanguageServer):
         from . import completion, completion_json
 
         doc = await self.document_for_request(params.text_document.uri)
+        self.recheck_index()
         try:
             return completion_json.answer(completion.complete(self, doc, params.position)) if doc else None
         except MedcodeIndexError as exc:
