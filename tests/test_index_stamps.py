@@ -9,6 +9,7 @@ before the stamps or a folder that cannot be written."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import shutil
@@ -23,6 +24,7 @@ from lsprotocol import types
 from lsp_session import place, start, stop
 from medcode.index_builder import layout, stamps
 from medcode.index_builder.reader import IndexStore
+from medcode.server.lsp.server import RECHECK_REQUESTS_S
 from official_layouts import claim_837p
 
 DAY = dt.date(2026, 3, 10)  # FY2026
@@ -104,6 +106,7 @@ async def test_a_running_server_names_a_file_changed_in_place_on_its_next_use(de
         assert not [m for m in session.client.messages if m.type == types.MessageType.Error]
         damaged = _file(index, which)
         _damage(damaged)
+        await asyncio.sleep(RECHECK_REQUESTS_S + 0.1)  # hover and completion recheck at most this often
         hover = await session.hover(uri, line, col + 1)  # an error response would raise here
         assert hover is not None
         said = [m.message for m in session.client.messages if str(damaged) in m.message]
@@ -171,3 +174,25 @@ def test_verify_still_reads_every_byte(default_index, tmp_path, run):
     _damage(damaged)
     status, out, _ = run("index", "verify", index=index)
     assert status != 0 and str(damaged) in out
+
+
+def test_hover_and_completion_recheck_at_most_every_so_often_and_not_behind_a_check(default_index):
+    # Their stats would each wait for the GIL behind a check thread (up to 5 ms a file): the
+    # check rechecked as it began. A check's own recheck is never skipped.
+    from medcode.server.lsp.server import MedcodeServer
+
+    ls = MedcodeServer(str(default_index))
+    asked = []
+    ls.store = type("Store", (), {"recheck": lambda self: asked.append(1) or []})()
+    doc = ls.documents.open(types.TextDocumentItem("file:///tmp/stamps.837", "x12", 1, "ISA*"))
+    ls.recheck_index(at_most_every=RECHECK_REQUESTS_S)
+    ls.recheck_index(at_most_every=RECHECK_REQUESTS_S)  # too soon
+    assert len(asked) == 1
+    ls.rechecked_at -= RECHECK_REQUESTS_S
+    with doc.lock:  # a check holds the document
+        ls.recheck_index(at_most_every=RECHECK_REQUESTS_S)
+        assert len(asked) == 1
+        ls.recheck_index()  # the check's own
+        assert len(asked) == 2
+    ls.recheck_index(at_most_every=RECHECK_REQUESTS_S)
+    assert len(asked) == 3

@@ -63,6 +63,7 @@ SYNC_CHECK_LIMIT = 500_000  # characters a hover may check on the spot when no c
 # 40 MB join takes 30-60 ms on a loaded machine).
 JOIN_AHEAD = 0.2
 PUBLISH_HOLD = 0.1  # seconds a finished publish waits at most for answers to go first (publish_hold.py)
+RECHECK_REQUESTS_S = 0.5  # hover and completion stat the index's files at most this often (recheck_index)
 MEMO_KEEP = 256  # codes per memo kept after the check of a large document (its re-checks look at a few claims)
 
 
@@ -81,6 +82,7 @@ class MedcodeServer(LanguageServer):
         self.cli_index_dir = index_root  # --index-dir / MEDCODE_INDEX_DIR; the indexDir setting overrides
         self.index_root = index_dir(index_root)
         self.generation = 0  # bumped when data or settings change: cached results are stale
+        self.rechecked_at = float("-inf")  # time.monotonic() of the last recheck_index
         self.loop_seen: asyncio.AbstractEventLoop | None = None  # the loop handlers run on (on_loop)
         self.pull_diagnostics = False
         # Whether the client reads publishDiagnostics' version: such a client gets every
@@ -226,13 +228,22 @@ class MedcodeServer(LanguageServer):
         self.generation += 1  # checkers remember verdicts of the release set aside
         return True
 
-    def recheck_index(self) -> None:
+    def recheck_index(self, at_most_every: float = 0.0) -> None:
         """Files of the index written in place since they were opened (a stat per file, a
         hash where one moved: IndexStore.recheck) are set aside before their answers are
-        used, said as damage met while reading is. Nothing before the store is opened."""
+        used, said as damage met while reading is. Nothing before the store is opened.
+        at_most_every: for hover and completion (asked at every keystroke; the stats take
+        1-2 ms), the seconds since their last recheck under which this one is skipped; they
+        skip it too while a check holds a document (it rechecked as it began, and each stat
+        would wait for the GIL behind it: up to 5 ms a file)."""
         store = self.__dict__.get("store")
         if store is None:
             return
+        if at_most_every:
+            now = time.monotonic()
+            if now - self.rechecked_at < at_most_every or any(d.lock.locked() for d in self.documents.all()):
+                return
+            self.rechecked_at = now
         for exc in store.recheck():
             self.set_aside(exc)
 
@@ -668,7 +679,7 @@ class MedcodeServer(LanguageServer):
         from . import hover
 
         doc = await self.document_for_request(params.text_document.uri)
-        self.recheck_index()
+        self.recheck_index(at_most_every=RECHECK_REQUESTS_S)
         try:
             found = hover.hover(self, doc, params.position) if doc else None
         except MedcodeIndexError as exc:
@@ -683,7 +694,7 @@ class MedcodeServer(LanguageServer):
         from . import completion, completion_json
 
         doc = await self.document_for_request(params.text_document.uri)
-        self.recheck_index()
+        self.recheck_index(at_most_every=RECHECK_REQUESTS_S)
         try:
             return completion_json.answer(completion.complete(self, doc, params.position)) if doc else None
         except MedcodeIndexError as exc:
