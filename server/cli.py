@@ -64,7 +64,9 @@ def _open_store(args: argparse.Namespace, *, build_if_empty: bool = True) -> Ind
 
     root = index_dir(args.index_dir)
     store = IndexStore(root)
-    if store.is_empty() and build_if_empty:
+    # An index whose every release is damaged is not a first run (as the server decides): its
+    # damage is said below, not replaced by a build the user did not ask for.
+    if store.is_empty() and build_if_empty and not store.problems:
         from medcode.index_builder.build import build_defaults
 
         _say(f"No code index in {root}: building the embedded defaults first.")

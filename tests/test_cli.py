@@ -162,6 +162,17 @@ def test_lookup_on_an_empty_folder_builds_the_defaults_first(run, tmp_path, monk
     assert "Type 2 diabetes mellitus without complications" in out
 
 
+def test_a_folder_whose_only_release_is_damaged_is_not_built_over(run, tmp_path, monkeypatch):
+    # Not a first run: the damage is said (exit 2), and nothing is built into the folder.
+    monkeypatch.setattr(build, "build_defaults", lambda *a, **k: pytest.fail("built over a damaged index"))
+    rel = small_release(tmp_path / "idx")
+    trie = rel / "codes.marisa"
+    trie.write_bytes(b"\0" * trie.stat().st_size)
+    code, out, err = run("lookup", "E11.9", index=tmp_path / "idx")
+    assert code == 2 and "No code index" not in err
+    assert f"{trie} is damaged" in err and "rebuild it with `medcode index import icd10cm" in err
+
+
 def test_import_verify_and_remove(run, tmp_path, shared_dir):
     index = tmp_path / "idx"
     code, _, err = run("index", "import", "hcpcs", str(shared_dir / "data/hcpcs/2020-Alpha-Numeric-HCPCS-File.zip"), index=index)
