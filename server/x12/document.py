@@ -415,7 +415,8 @@ class _Walk:
     def _past_segment(self, start: int, raw: str) -> bool:
         """Report a segment (at `start`) with a value past its last element (shapes.past_elements);
         whether it has one. The memoized reads do not keep such a segment, so each copy is
-        reported; callers ask only when a cheap count says it may be."""
+        reported; callers ask once per distinct text (a memo miss), or when a cheap count
+        says it may be (HL, CLM: every segment)."""
         found = past_elements(raw, self.d.element)
         if found is None:
             return False
@@ -531,10 +532,8 @@ class _Walk:
                     number = lx_memo.get(raw)
                     if number is None:
                         number = raw.split(element, 2)[1] if element in raw else ""
-                        if raw.count(element) > 1 and self._past_segment(start, raw):
-                            pass
-                        elif len(lx_memo) < LINE_SEGMENTS_MAX:
-                            lx_memo[raw] = number
+                        if not self._past_segment(start, raw) and len(lx_memo) < LINE_SEGMENTS_MAX:
+                            lx_memo[raw] = number  # (one past its last element is not kept: reported each time)
                     self.line = line = Line(number, start)
                     claim.lines.append(line)
                     claim.end = start + len(raw)
@@ -593,10 +592,8 @@ class _Walk:
                     if is_patient is None:
                         values = raw.split(element, 3)
                         is_patient = len(values) > 2 and values[2] == "18"
-                        if len(values) > 3 and values[3].count(element) >= SEGMENT_ELEMENTS["SBR"] - 2 and self._past_segment(start, raw):
-                            pass  # not kept: reported each time
-                        elif len(sbr_memo) < PATIENT_SEGMENTS_MAX:
-                            sbr_memo[raw] = is_patient
+                        if not self._past_segment(start, raw) and len(sbr_memo) < PATIENT_SEGMENTS_MAX:
+                            sbr_memo[raw] = is_patient  # (as LX)
                     self.subscriber_is_patient = is_patient
                 else:
                     found = dmg_memo.get(raw, dmg_memo)
@@ -721,7 +718,7 @@ class _Walk:
         DMG11 (_past_segment)."""
         values = raw.split(self.d.element, 4)
         found = (parse_date(values[2]), values[3] if len(values) > 3 else "") if len(values) > 2 and values[1] == "D8" else None
-        if len(values) > 4 and values[4].count(self.d.element) >= SEGMENT_ELEMENTS["DMG"] - 3 and self._past_segment(start, raw):
+        if self._past_segment(start, raw):
             return found
         if len(self._dmgs) < PATIENT_SEGMENTS_MAX:
             self._dmgs[raw] = found

@@ -22,7 +22,10 @@ C004_COMPONENTS = 4  # a diagnosis pointer composite (SV107, SV311): pointers 1-
 ShapeProblem = tuple[int, int, str, bool]
 
 
-def hi_past_elements(raw: str, past: int, element: str, limit: int = HI_ELEMENTS, why: str = "X12 005010 allows HI01-HI12") -> ShapeProblem | None:
+HI_WHY = "X12 005010 allows HI01-HI12"  # the limit of every HI, unless the TR3 gives it fewer (hi_limit)
+
+
+def hi_past_elements(raw: str, past: int, element: str, limit: int = HI_ELEMENTS, why: str = HI_WHY) -> ShapeProblem | None:
     """An HI segment (raw) whose elements go on past its `limit`, from `past` (where the first
     element past it starts); None when nothing is written there (trailing separators hide no
     code). `why`: the rule that sets the limit (hi_limit)."""

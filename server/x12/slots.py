@@ -14,7 +14,7 @@ from medcode.index_builder.codesets import NDC
 
 from ..places import CDT, MODIFIER, POINTER, REVENUE, Slot
 from .segments import Segment
-from .shapes import C003_COMPONENTS, C003_WORDS, C004_COMPONENTS, C022_COMPONENTS, C022_WORDS, HI_ELEMENTS, HI_LIMITS, SEGMENT_ELEMENTS, ShapeProblem, hi_limit, hi_past_elements, past_components, past_elements, pointer_problems
+from .shapes import C003_COMPONENTS, C003_WORDS, C004_COMPONENTS, C022_COMPONENTS, C022_WORDS, HI_ELEMENTS, HI_LIMITS, HI_WHY, SEGMENT_ELEMENTS, ShapeProblem, hi_limit, hi_past_elements, past_components, past_elements, pointer_problems
 from .vocabulary import HI_QUALIFIERS, HI_UNREADABLE, PROCEDURE_QUALIFIERS, PRODUCT_QUALIFIERS
 
 CODE_SEGMENTS = frozenset({"HI", "SV1", "SV2", "SV3", "SV5", "SVD", "LIN"})
@@ -143,7 +143,7 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
     get = memo.get
     # HI01 to HI12, and in a 13th piece whatever is written past HI12 (zip leaves it).
     pieces = raw[3:].split(element, HI_ELEMENTS)
-    limit, places, why = HI_ELEMENTS, _HI_ELEMENT_PLACES, None
+    limit, places, why = HI_ELEMENTS, _HI_ELEMENT_PLACES, HI_WHY
     if kind in HI_LIMITS and len(pieces) > 1:  # one element is within every limit
         rule = hi_limit(kind, pieces[0].partition(comp)[0])
         if rule is not None and rule[0] < len(pieces):
@@ -167,7 +167,7 @@ def hi_codes(start: int, raw: str, element: str, comp: str, memo: dict[str, tupl
         out.append((expects, code, el_start + at, qual, None if qual is None else el_start, place, diagnosis))
     shape = _hi_pasts(start, places, pieces, pasts) if pasts else None
     if len(pieces) > limit:
-        found = hi_past_elements(raw, pos - start, element) if why is None else hi_past_elements(raw, pos - start, element, limit, why)
+        found = hi_past_elements(raw, pos - start, element, limit, why)
         if found is not None:
             shape = (shape or []) + [(start + found[0], start + found[1], found[2], found[3])]
     return out, diagnoses, unreadable, shape
